@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install what zcrx needs to build, test and demo on Debian 12.
+# Idempotent: does nothing (not even apt-get update) when all are present.
+set -eu
+
+# build
+PKGS="make gcc clang pkg-config libsystemd-dev libjson-c-dev libmnl-dev libvirt-dev
+libxml2-dev libinih-dev"
+# unit tests, fuzzing (libFuzzer ships with clang's runtime), lints
+PKGS="$PKGS libcmocka-dev libclang-rt-14-dev mandoc systemd python3 iproute2 ethtool procps
+util-linux"
+# libvirt tier and demo: libvirtd + QEMU (TCG) without pulling in systemd as init
+PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qemu-system-x86
+tini"
+# driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
+PKGS="$PKGS busybox-static kmod xz-utils cpio"
+
+missing=
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+# shellcheck disable=SC2086
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null

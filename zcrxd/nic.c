@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nic — helpers for the observed NIC model (nic.h).
+ * Owns: allocation and copying of the model.  Must not: do I/O.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nic.h"
+
+void nic_init(struct nic *nic)
+{
+	memset(nic, 0, sizeof(*nic));
+	nic->numa_node = -1;
+}
+
+void nic_rss_clear(struct nic_rss *rss)
+{
+	free(rss->indir);
+	free(rss->key);
+	memset(rss, 0, sizeof(*rss));
+}
+
+void nic_clear(struct nic *nic)
+{
+	size_t i;
+
+	for (i = 0; i < nic->n_rss; i++)
+		nic_rss_clear(&nic->rss[i]);
+	free(nic->rss);
+	free(nic->rules);
+	free(nic->queues);
+	nic_init(nic);
+}
+
+static void *dup_array(const void *src, size_t n, size_t size, int *fail)
+{
+	void *p;
+
+	if (!src || !n)
+		return NULL;
+	p = malloc(n * size);
+	if (!p) {
+		*fail = 1;
+		return NULL;
+	}
+	memcpy(p, src, n * size);
+	return p;
+}
+
+int nic_copy(struct nic *dst, const struct nic *src)
+{
+	int fail = 0;
+	size_t i;
+
+	*dst = *src;
+	dst->rss = dup_array(src->rss, src->n_rss, sizeof(*src->rss), &fail);
+	if (fail) {
+		dst->n_rss = 0;
+		dst->rules = NULL;
+		dst->queues = NULL;
+		nic_clear(dst);
+		return -ENOMEM;
+	}
+	for (i = 0; i < dst->n_rss; i++) {
+		dst->rss[i].indir = dup_array(src->rss[i].indir, src->rss[i].indir_size,
+					      sizeof(uint32_t), &fail);
+		dst->rss[i].key = dup_array(src->rss[i].key, src->rss[i].key_size, 1, &fail);
+	}
+	dst->rules = dup_array(src->rules, src->n_rules, sizeof(*src->rules), &fail);
+	dst->queues = dup_array(src->queues, src->n_queues, sizeof(*src->queues), &fail);
+	if (fail) {
+		nic_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+uint32_t nic_rx_queue_count(const struct nic *nic)
+{
+	return nic->ch.combined + nic->ch.rx;
+}
+
+const struct nic_rss *nic_find_rss(const struct nic *nic, uint32_t ctx)
+{
+	size_t i;
+
+	for (i = 0; i < nic->n_rss; i++)
+		if (nic->rss[i].id == ctx)
+			return &nic->rss[i];
+	return NULL;
+}
+
+const struct nic_rule *nic_find_rule(const struct nic *nic, uint32_t location)
+{
+	size_t i;
+
+	for (i = 0; i < nic->n_rules; i++)
+		if (nic->rules[i].location == location)
+			return &nic->rules[i];
+	return NULL;
+}
+
+const char *nic_cap_state_name(enum nic_cap_state s)
+{
+	switch (s) {
+	case NIC_CAP_UNKNOWN: return "unknown";
+	case NIC_CAP_YES: return "yes";
+	case NIC_CAP_NO: return "no";
+	}
+	return "unknown";
+}
+
+void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const char *msg)
+{
+	cap->state = state;
+	cap->err = err < 0 ? -err : err;
+	snprintf(cap->msg, sizeof(cap->msg), "%s", msg ? msg : "");
+}
+
+int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN])
+{
+	unsigned v[NIC_MAC_LEN];
+	char tail;
+	int i;
+
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < NIC_MAC_LEN; i++) {
+		if (s[i * 3] == ' ' || s[i * 3 + 1] == ' ' || (i < 5 && s[i * 3 + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)v[i];
+	}
+	return 0;
+}
+
+const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	return buf;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nic — the observed model of one NIC and the ops table every NIC backend
+ * implements.  The real backend (nic-ethtool.c, nic-ioctl.c, nic-netdev.c,
+ * nic-rtnl.c behind nic-kernel.c) and the test-only fake (tests/lib/) fill in
+ * the same structs, so exec, the planner and the API never know which one
+ * they talk to.
+ *
+ * Owns: the data model and its small helpers.  Must not: do I/O, log above
+ * debug level, know about attachments or libvirt.
+ */
+#pragma once
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kerror.h"
+
+#define NIC_MAC_LEN 6
+#define NIC_LOC_ANY 0xffffffffu /* RX_CLS_LOC_ANY: let the driver pick a slot */
+
+/* What we know about one capability: learned from what the kernel reports,
+ * or (for things only trying tells) from the first real attempt. */
+enum nic_cap_state {
+	NIC_CAP_UNKNOWN = 0,
+	NIC_CAP_YES,
+	NIC_CAP_NO,
+};
+
+struct nic_cap {
+	enum nic_cap_state state;
+	int err;       /* errno that told us "no" (0 otherwise) */
+	char msg[160]; /* kernel's text, or a short note of how it was learned */
+};
+
+struct nic_caps {
+	struct nic_cap channels;     /* CHANNELS_GET works */
+	struct nic_cap channels_set; /* some channel count is settable (max > 0) */
+	struct nic_cap rings;        /* RINGS_GET works */
+	struct nic_cap header_split; /* tcp-data-split settable */
+	struct nic_cap hds_thresh;   /* hds-thresh reported/settable */
+	struct nic_cap rss;          /* RSS table readable (context 0) */
+	struct nic_cap rss_set;      /* RSS table writable */
+	struct nic_cap rss_contexts; /* additional RSS contexts */
+	struct nic_cap ntuple;       /* rx-ntuple-filter can be on */
+	struct nic_cap rules;        /* rule table reachable (GRXCLSRLCNT) */
+	struct nic_cap l2_rules;     /* ETHER_FLOW dst-MAC rules accepted (learned) */
+	struct nic_cap ip_rules;     /* IPv4/IPv6 dst rules accepted (learned) */
+	struct nic_cap queue_info;   /* netdev queue-get answers for this NIC */
+	struct nic_cap qstats;       /* netdev qstats-get answers */
+	struct nic_cap binder;       /* zero-copy binder (vhost_zcrx PROBE) */
+};
+
+struct nic_channels {
+	uint32_t rx_max, tx_max, other_max, combined_max;
+	uint32_t rx, tx, other, combined;
+};
+
+/* A channel change: only the fields with the matching has_* flag are sent. */
+struct nic_channels_req {
+	bool has_rx, has_tx, has_combined;
+	uint32_t rx, tx, combined;
+};
+
+enum nic_tcp_data_split {
+	NIC_TDS_UNKNOWN = 0, /* also "driver default" in a SET */
+	NIC_TDS_DISABLED = 1,
+	NIC_TDS_ENABLED = 2,
+};
+
+struct nic_rings {
+	bool valid;
+	uint32_t rx_max, tx_max, rx, tx;
+	bool has_tcp_data_split;
+	uint8_t tcp_data_split; /* enum nic_tcp_data_split */
+	bool has_hds_thresh;
+	uint32_t hds_thresh, hds_thresh_max;
+};
+
+struct nic_rings_req {
+	bool has_tcp_data_split, has_hds_thresh;
+	uint8_t tcp_data_split;
+	uint32_t hds_thresh;
+};
+
+/* One RSS context; id 0 is the default table. */
+struct nic_rss {
+	uint32_t id;
+	uint32_t hfunc;      /* ETH_RSS_HASH_* bitmask */
+	uint32_t indir_size; /* entries in indir */
+	uint32_t *indir;     /* queue per bucket, malloc'd */
+	uint32_t key_size;
+	uint8_t *key; /* malloc'd, may be NULL */
+};
+
+enum nic_rule_match {
+	NIC_RULE_MATCH_OTHER = 0, /* a rule we did not make and do not decode */
+	NIC_RULE_MATCH_ETHER_DST, /* ETHER_FLOW, dst MAC exact */
+	NIC_RULE_MATCH_IP4_DST,   /* IPV4_USER_FLOW, dst address exact */
+	NIC_RULE_MATCH_IP6_DST,   /* IPV6_USER_FLOW, dst address exact */
+};
+
+enum nic_rule_action {
+	NIC_RULE_ACTION_QUEUE = 0, /* ring_cookie = queue */
+	NIC_RULE_ACTION_CONTEXT,   /* FLOW_RSS + rss_context */
+	NIC_RULE_ACTION_DROP,      /* RX_CLS_FLOW_DISC */
+	NIC_RULE_ACTION_OTHER,     /* VF, wake, ... */
+};
+
+struct nic_rule {
+	uint32_t location; /* NIC_LOC_ANY on insert = let the driver choose */
+	enum nic_rule_match match;
+	uint8_t mac[NIC_MAC_LEN];
+	struct in_addr ip4;
+	struct in6_addr ip6;
+	enum nic_rule_action action;
+	uint32_t queue;       /* ACTION_QUEUE */
+	uint32_t rss_context; /* ACTION_CONTEXT */
+	uint32_t flow_type;   /* raw flow_type as read back (display only) */
+};
+
+enum nic_provider {
+	NIC_PROVIDER_DMABUF = 1u << 0,
+	NIC_PROVIDER_IO_URING = 1u << 1,
+	NIC_PROVIDER_XSK = 1u << 2,
+	NIC_PROVIDER_LEASE = 1u << 3,
+};
+
+struct nic_queue {
+	uint32_t id;        /* RX queue index */
+	uint32_t napi_id;   /* 0 = unknown */
+	int irq;            /* -1 = unknown */
+	int numa_node;      /* -1 = unknown */
+	char cpus[64];      /* IRQ affinity list, "" = unknown */
+	unsigned providers; /* enum nic_provider bits */
+	bool has_qstats;
+	uint64_t rx_packets, rx_bytes;
+};
+
+/* One network device as rtnetlink sees it (NICs and macvtaps alike). */
+struct nic_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	char kind[16]; /* IFLA_INFO_KIND: "veth", "macvtap", "" for hardware */
+	uint8_t mac[NIC_MAC_LEN];
+	bool up;
+	int link_ifindex;    /* IFLA_LINK (macvtap lower), 0 if none */
+	uint32_t macvlan_mode; /* IFLA_MACVLAN_MODE for macvtap/macvlan */
+	uint32_t num_rx_queues, num_tx_queues;
+};
+
+/* The observed state of one NIC.  Everything the planner and the API read. */
+struct nic {
+	struct nic_link link;
+	char driver[32];   /* "" = unknown */
+	char bus_info[64]; /* "" = unknown */
+	int numa_node;     /* -1 = unknown */
+	bool has_xdp;      /* an XDP program is attached */
+
+	struct nic_channels ch;
+	struct nic_rings rings;
+
+	bool ntuple_active; /* rx-ntuple-filter currently on */
+	bool ntuple_fixed;  /* not in the changeable (HW) set */
+
+	size_t n_rss; /* rss[0] is context 0 when rss.state == YES */
+	struct nic_rss *rss;
+
+	uint32_t rule_capacity; /* table size from GRXCLSRLCNT, 0 = unknown */
+	bool rule_loc_special;  /* driver accepts RX_CLS_LOC_ANY */
+	size_t n_rules;
+	struct nic_rule *rules;
+
+	size_t n_queues; /* RX queues as netdev queue-get lists them */
+	struct nic_queue *queues;
+
+	struct nic_caps caps;
+	uint64_t generation; /* bumped by the observer whenever content changed */
+};
+
+/* Identifies the device a change goes to.  Backends use ifindex; name is for
+ * error messages. */
+struct nic_id {
+	int ifindex;
+	const char *name;
+};
+
+/* Which parts of the model observe() refreshes. */
+enum nic_observe_what {
+	NIC_OBSERVE_LINK = 1u << 0,
+	NIC_OBSERVE_CHANNELS = 1u << 1,
+	NIC_OBSERVE_RINGS = 1u << 2,
+	NIC_OBSERVE_FEATURES = 1u << 3,
+	NIC_OBSERVE_RSS = 1u << 4,
+	NIC_OBSERVE_RULES = 1u << 5,
+	NIC_OBSERVE_QUEUES = 1u << 6,
+	NIC_OBSERVE_ALL = 0x7f,
+};
+
+/*
+ * The backend ops table.  Every call returns 0 or -errno and, on failure,
+ * fills *err with the errno, the operation and the kernel's text.  Calls that
+ * change something do exactly one kernel change (or none) so exec can undo.
+ */
+struct nic_ops {
+	const char *name;
+
+	/* All links in the netns (NICs and macvtaps).  *ret is malloc'd. */
+	int (*list_links)(void *be, struct nic_link **ret, size_t *ret_n, struct kerror *err);
+	/* Refresh the parts of *nic named by what (nic->link.ifindex set). */
+	int (*observe)(void *be, struct nic *nic, unsigned what, struct kerror *err);
+
+	int (*set_channels)(void *be, const struct nic_id *id, const struct nic_channels_req *req,
+			    struct kerror *err);
+	/* Set a feature by its netlink name; *ret_active tells whether it is now
+	 * in the requested state (the kernel acks even when it did not apply). */
+	int (*set_feature)(void *be, const struct nic_id *id, const char *feature, bool on,
+			   bool *ret_active, struct kerror *err);
+	int (*set_rings)(void *be, const struct nic_id *id, const struct nic_rings_req *req,
+			 struct kerror *err);
+	/* Write context ctx's table; n == 0 resets it to the driver default. */
+	int (*rss_set)(void *be, const struct nic_id *id, uint32_t ctx, const uint32_t *indir,
+		       uint32_t n, struct kerror *err);
+	int (*rss_create)(void *be, const struct nic_id *id, const uint32_t *indir, uint32_t n,
+			  uint32_t *ret_ctx, struct kerror *err);
+	int (*rss_delete)(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err);
+	/* rule->location: NIC_LOC_ANY or a slot; on success the slot used. */
+	int (*rule_insert)(void *be, const struct nic_id *id, struct nic_rule *rule,
+			   struct kerror *err);
+	int (*rule_delete)(void *be, const struct nic_id *id, uint32_t location,
+			   struct kerror *err);
+};
+
+struct nic_backend {
+	const struct nic_ops *ops;
+	void *be;
+};
+
+/* Model helpers (nic.c). */
+void nic_init(struct nic *nic);
+void nic_clear(struct nic *nic); /* frees owned arrays, keeps nothing */
+int nic_copy(struct nic *dst, const struct nic *src);
+void nic_rss_clear(struct nic_rss *rss);
+/* Number of RX queues in use: combined + rx. */
+uint32_t nic_rx_queue_count(const struct nic *nic);
+const struct nic_rss *nic_find_rss(const struct nic *nic, uint32_t ctx);
+const struct nic_rule *nic_find_rule(const struct nic *nic, uint32_t location);
+const char *nic_cap_state_name(enum nic_cap_state s);
+void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const char *msg);
+int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN]);
+/* "52:54:00:12:34:56"; buf must hold 18 bytes. */
+const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf);
