@@ -59,7 +59,7 @@ TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/obj/%.o)
-ZCRXD_OBJ  := $(ZCRXD_SRC:%.c=$(B)/obj/%.o)
+ZCRXD_OBJ  := $(ZCRXD_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/interface.o
 CTL_OBJ    := $(CTL_SRC:%.c=$(B)/obj/%.o)
 TLIB_OBJ   := $(TLIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -76,6 +76,15 @@ all: $(B)/zcrxd $(B)/zcrxctl $(B)/libzcrx.a $(MAN_OUT) $(B)/zcrxd.service
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The Varlink interface description (a committed IDL file) compiled in.
+$(B)/gen/interface.c: lib/io.zcrx.Manager.varlink tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)tools/embed.sh manager_interface_description < $< > $@
+
+$(B)/obj/gen/interface.o: $(B)/gen/interface.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(B)/libzcrx.a: $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^

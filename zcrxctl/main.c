@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* zcrxctl — placeholder until the foundation lands. */
+/* zcrxctl — the operator's command line for zcrxd.  See ctl.c. */
 #include <stdio.h>
-int main(void)
+
+#include "ctl.h"
+
+int main(int argc, char **argv)
 {
-	puts("zcrxctl " ZCRX_VERSION);
-	return 0;
+	return ctl_main(argc, argv, stdout, stderr);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config — zcrxd.conf and zcrxd.conf.d/*.conf (INI, parsed with inih).
+ * config — zcrxd.conf and zcrxd.conf.d/<name>.conf (INI, parsed with inih).
  *
  * Owns: the key table, parsing, validation, merging of drop-ins and of the
  * [nic *] defaults, and printing the normalized result.  Errors name file and
@@ -111,7 +111,7 @@ void config_diags_free(struct config_diags *d);
 
 /*
  * Load path and then path's drop-in directory (<path>.d/ for a file named
- * *.conf: zcrxd.conf → zcrxd.conf.d/*.conf, lexical order).  A missing main
+ * *.conf: zcrxd.conf → zcrxd.conf.d/<name>.conf, lexical order).  A missing main
  * file is not an error when allow_missing is set (defaults are used).
  * Returns 0 when valid, -EINVAL with every problem in *diags otherwise.
  */

@@ -94,7 +94,7 @@ int ipc_reply_permission_denied(struct ipc_call *c);
 
 /*
  * Parameter checking, so every method rejects unknown and mistyped fields the
- * same way.  A spec is terminated by { NULL }.  On failure the call has been
+ * same way.  A spec is terminated by IPC_PARAM_END.  On failure the call has been
  * answered with InvalidParameter and -EINVAL is returned.
  */
 enum ipc_param_type {
@@ -112,5 +112,7 @@ struct ipc_param {
 	void *out; /* const char **, int64_t *, bool *, json_object ** (borrowed) */
 	bool *present; /* optional */
 };
+
+#define IPC_PARAM_END { .name = NULL }
 
 int ipc_params_parse(struct ipc_call *c, json_object *params, const struct ipc_param *spec);

@@ -1,8 +1,185 @@
 // SPDX-License-Identifier: MIT
-/* zcrxd — placeholder until the foundation lands. */
+/*
+ * zcrxd — entry point: options, the event loop, signals, systemd
+ * notification.  Everything else lives in the manager.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+#define DEFAULT_CONFIG ZCRX_SYSCONFDIR "/zcrx/zcrxd.conf"
+
+static void usage(FILE *f)
 {
-	puts("zcrxd " ZCRX_VERSION);
+	fputs("Usage: zcrxd [OPTIONS]\n"
+	      "Zero-copy receive queue manager for KVM/libvirt hosts.\n\n"
+	      "  -c, --config FILE          configuration file (default " DEFAULT_CONFIG ")\n"
+	      "      --runtime-dir DIR      control socket directory (default " ZCRX_RUNDIR ")\n"
+	      "      --state-dir DIR        state directory (default " ZCRX_STATEDIR ")\n"
+	      "      --libvirt-uri URI|none libvirt connection, overrides LibvirtURI=\n"
+	      "  -d, --debug[=SUBSYS,...]   debug logging (main,config,ipc,nic,plan,exec,store,\n"
+	      "                             virt,binder,manager; default all)\n"
+	      "      --check-config         validate the configuration and exit\n"
+	      "      --print                with --check-config: print the normalized configuration\n"
+	      "  -V, --version              print the version and exit\n"
+	      "  -h, --help                 this text\n\n"
+	      "See zcrxd(8) and zcrxd.conf(5).\n",
+	      f);
+}
+
+static int check_config(const char *path, bool explicit_path, bool print)
+{
+	struct config_diags d;
+	struct config c;
+	size_t i;
+	int r;
+
+	r = config_load(path, !explicit_path, &c, &d);
+	for (i = 0; i < d.n; i++) {
+		if (d.v[i].line)
+			fprintf(stderr, "%s:%u: %s\n", d.v[i].file, d.v[i].line, d.v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", d.v[i].file, d.v[i].msg);
+	}
+	if (r == 0 && print)
+		config_print(&c, stdout);
+	if (r < 0)
+		fprintf(stderr, "zcrxd: %zu problem%s in the configuration\n", d.n, d.n == 1 ? "" : "s");
+	config_diags_free(&d);
+	config_free(&c);
+	return r < 0 ? 1 : 0;
+}
+
+static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	log_info(LOG_SUBSYS_MAIN, "received %s, shutting down", strsignal((int)si->ssi_signo));
+	(void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)manager_reload(userdata);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "libvirt-uri", required_argument, NULL, 'L' },
+		{ "debug", optional_argument, NULL, 'd' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "print", no_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct manager_options mo = {
+		.config_path = DEFAULT_CONFIG,
+		.runtime_dir = ZCRX_RUNDIR,
+		.state_dir = ZCRX_STATEDIR,
+	};
+	bool check = false, print = false, explicit_config = false;
+	struct manager *m = NULL;
+	sd_event *ev = NULL;
+	sigset_t ss;
+	int c, r;
+
+	log_open();
+	while ((c = getopt_long(argc, argv, "c:d::Vh", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'c': mo.config_path = optarg; explicit_config = true; break;
+		case 'R': mo.runtime_dir = optarg; break;
+		case 'S': mo.state_dir = optarg; break;
+		case 'L': mo.libvirt_uri = optarg; break;
+		case 'd':
+			if (log_set_debug(optarg, &bad) < 0) {
+				fprintf(stderr, "zcrxd: unknown debug subsystem '%s'\n", bad ? bad : "?");
+				return 2;
+			}
+			break;
+		case 'C': check = true; break;
+		case 'P': print = true; break;
+		case 'V': printf("zcrxd %s\n", ZCRX_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "zcrxd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (print && !check) {
+		fprintf(stderr, "zcrxd: --print needs --check-config\n");
+		return 2;
+	}
+	if (mo.libvirt_uri && !*mo.libvirt_uri) {
+		fprintf(stderr, "zcrxd: --libvirt-uri needs a URI or 'none'\n");
+		return 2;
+	}
+	if (check)
+		return check_config(mo.config_path, explicit_config, print);
+
+	/* A missing default config means "all defaults"; a named one must exist. */
+	mo.config_allow_missing = !explicit_config;
+
+	(void)sd_notify(0, "STATUS=Starting");
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+
+	r = sd_event_default(&ev);
+	if (r < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot create the event loop: %s", strerror(-r));
+		return 1;
+	}
+	r = manager_new(ev, &mo, &m);
+	if (r < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot start: configuration %s is invalid", mo.config_path);
+		sd_event_unref(ev);
+		return 1;
+	}
+	if (sd_event_add_signal(ev, NULL, SIGTERM, on_term, NULL) < 0 ||
+	    sd_event_add_signal(ev, NULL, SIGINT, on_term, NULL) < 0 ||
+	    sd_event_add_signal(ev, NULL, SIGHUP, on_hup, m) < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot watch signals");
+		r = -EIO;
+		goto out;
+	}
+	/* Sends WATCHDOG=1 at half the interval when WATCHDOG_USEC is set. */
+	(void)sd_event_set_watchdog(ev, true);
+
+	r = manager_start(m);
+	if (r < 0)
+		goto out;
+	(void)sd_notify(0, "READY=1");
+	manager_notify_status(m);
+	log_notice(LOG_SUBSYS_MAIN, "zcrxd %s started", ZCRX_VERSION);
+
+	r = sd_event_loop(ev);
+	if (r < 0)
+		log_error(LOG_SUBSYS_MAIN, "event loop failed: %s", strerror(-r));
+out:
+	(void)sd_notify(0, "STOPPING=1");
+	m = manager_free(m);
+	sd_event_unref(ev);
+	log_info(LOG_SUBSYS_MAIN, "stopped");
+	return r < 0 ? 1 : 0;
 }

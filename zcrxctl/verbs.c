@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * verbs — the verb table and the verbs about the daemon itself (status,
+ * version).  Other verbs live in verb-*.c and are listed here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static int verb_status(struct ctl *ctl, const struct ctl_args *a)
+{
+	json_object *r = NULL, *lv, *files;
+	char dur[64];
+	int rc;
+
+	rc = ctl_call(ctl, "io.zcrx.Manager.GetStatus", NULL, &r);
+	if (rc)
+		return rc;
+	if (ctl->output != CTL_OUTPUT_TABLE) {
+		ctl_print_json(ctl, r);
+		json_object_put(r);
+		return CTL_EXIT_OK;
+	}
+	lv = ctl_json_get(r, "libvirt");
+	ctl_print_kv(ctl->out, "Version:", "%s (protocol %lld)", ctl_json_str(r, "version", "?"),
+		     ctl_json_int(r, "protocol", 0));
+	ctl_print_kv(ctl->out, "Uptime:", "%s",
+		     ctl_format_duration(ctl_json_int(r, "uptime_usec", 0), dur, sizeof(dur)));
+	if (lv && ctl_json_str(lv, "uri", NULL))
+		ctl_print_kv(ctl->out, "Libvirt:", "%s (%s)", ctl_json_str(lv, "state", "?"),
+			     ctl_json_str(lv, "uri", ""));
+	else
+		ctl_print_kv(ctl->out, "Libvirt:", "%s", lv ? ctl_json_str(lv, "state", "?") : "?");
+	ctl_print_kv(ctl->out, "NICs:", "%lld", ctl_json_int(r, "nics", 0));
+	ctl_print_kv(ctl->out, "Attachments:", "%lld", ctl_json_int(r, "attachments", 0));
+	ctl_print_kv(ctl->out, "Connections:", "%lld", ctl_json_int(r, "connections", 0));
+	files = ctl_json_get(r, "config_files");
+	if (files && json_object_is_type(files, json_type_array)) {
+		size_t i, n = json_object_array_length(files);
+
+		for (i = 0; i < n; i++)
+			ctl_print_kv(ctl->out, i ? "" : "Config:", "%s",
+				     json_object_get_string(json_object_array_get_idx(files, i)));
+		if (n == 0)
+			ctl_print_kv(ctl->out, "Config:", "(defaults, no file)");
+	}
+	json_object_put(r);
+	return CTL_EXIT_OK;
+}
+
+static int verb_version(struct ctl *ctl, const struct ctl_args *a)
+{
+	json_object *info = NULL, *st = NULL;
+	int rc;
+
+	rc = ctl_call(ctl, "org.varlink.service.GetInfo", NULL, &info);
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_call(ctl, "io.zcrx.Manager.GetStatus", NULL, &st);
+	if (ctl->output != CTL_OUTPUT_TABLE) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "client", json_object_new_string(ZCRX_VERSION));
+		json_object_object_add(o, "daemon",
+				       st ? json_object_new_string(ctl_json_str(st, "version", "")) : NULL);
+		json_object_object_add(o, "protocol",
+				       st ? json_object_new_int((int)ctl_json_int(st, "protocol", 0)) : NULL);
+		ctl_print_json(ctl, o);
+		json_object_put(o);
+	} else {
+		fprintf(ctl->out, "zcrxctl %s\n", ZCRX_VERSION);
+		if (st)
+			fprintf(ctl->out, "zcrxd %s (protocol %lld)\n", ctl_json_str(st, "version", "?"),
+				ctl_json_int(st, "protocol", 0));
+	}
+	json_object_put(info);
+	json_object_put(st);
+	return rc;
+}
+
+const struct ctl_verb ctl_verbs[] = {
+	{ "status", 0, 0, verb_status, "status", "daemon version, uptime, libvirt, counts", NULL },
+	{ "version", 0, 0, verb_version, "version", "zcrxctl's and zcrxd's versions", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+/*
+ * manager — wiring of config, control socket, event bus and subsystems.
+ * Owns: the daemon's lifecycle (start, reload, stop) and the methods that are
+ * about the daemon itself (GetStatus, Monitor).  Must not: speak netlink,
+ * libvirt or the Varlink wire format itself.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "events.h"
+#include "ipc.h"
+#include "log.h"
+#include "manager.h"
+#include "zcrx.h"
+
+extern const char manager_interface_description[];
+
+static uint64_t now_usec(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void log_diags(const struct config_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].line)
+			log_error(LOG_SUBSYS_CONFIG, "%s:%u: %s", d->v[i].file, d->v[i].line, d->v[i].msg);
+		else
+			log_error(LOG_SUBSYS_CONFIG, "%s: %s", d->v[i].file, d->v[i].msg);
+	}
+}
+
+static int load_config(struct manager *m, struct config *ret)
+{
+	struct config_diags d;
+	int r;
+
+	r = config_load(m->opts.config_path, m->opts.config_allow_missing, ret, &d);
+	if (r < 0)
+		log_diags(&d);
+	config_diags_free(&d);
+	if (r < 0)
+		config_free(ret);
+	return r;
+}
+
+static gid_t group_gid(const char *name)
+{
+	struct group *g;
+
+	if (!name)
+		return (gid_t)-1;
+	g = getgrnam(name);
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+const char *manager_libvirt_uri(const struct manager *m)
+{
+	const char *u = m->opts.libvirt_uri ? m->opts.libvirt_uri : m->config.libvirt_uri;
+
+	if (!u || !strcmp(u, "none"))
+		return NULL;
+	return u;
+}
+
+int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->event = sd_event_ref(ev);
+	m->opts = *opts;
+	m->start_usec = now_usec(CLOCK_MONOTONIC);
+	r = load_config(m, &m->config);
+	if (r < 0) {
+		config_init(&m->config); /* so that manager_free has something to free */
+		manager_free(m);
+		return r;
+	}
+	r = events_new(&m->events);
+	if (r < 0) {
+		manager_free(m);
+		return r;
+	}
+	if (asprintf(&m->socket_path, "%s/io.zcrx.Manager", opts->runtime_dir) < 0) {
+		m->socket_path = NULL;
+		manager_free(m);
+		return -ENOMEM;
+	}
+	*ret = m;
+	return 0;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	sd_event_source_disable_unref(m->status_timer);
+	m->events = events_free(m->events);
+	m->ipc = ipc_server_free(m->ipc);
+	config_free(&m->config);
+	free(m->socket_path);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int manager_start(struct manager *m)
+{
+	struct ipc_server_config cfg = {
+		.path = m->socket_path,
+		.socket_gid = group_gid(m->config.socket_group),
+		.socket_mode = 0660,
+		.admin_gid = group_gid(m->config.admin_group),
+		.limits = {
+			.max_message = IPC_MESSAGE_MAX,
+			.max_connections = 64,
+			.read_deadline_us = 10u * 1000000u,
+		},
+		.interface_description = manager_interface_description,
+		.vendor = "zcrx",
+		.product = "zcrxd",
+		.version = ZCRX_VERSION,
+		.url = "https://zcrx.dev/",
+	};
+	const char *e;
+	int r;
+
+	e = getenv("ZCRX_IPC_READ_DEADLINE_MS"); /* tests shorten it */
+	if (e && atoi(e) > 0)
+		cfg.limits.read_deadline_us = (uint64_t)atoi(e) * 1000u;
+	e = getenv("ZCRX_IPC_MAX_CONNECTIONS");
+	if (e && atoi(e) > 0)
+		cfg.limits.max_connections = (unsigned)atoi(e);
+
+	r = mkdir_p(m->opts.runtime_dir, 0755);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot create runtime directory %s: %s",
+				 m->opts.runtime_dir, strerror(-r));
+	r = mkdir_p(m->opts.state_dir, 0700);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot create state directory %s: %s",
+				 m->opts.state_dir, strerror(-r));
+	r = ipc_server_new(m->event, &cfg, &m->ipc);
+	if (r == -EADDRINUSE)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r,
+				 "another zcrxd already answers on %s", m->socket_path);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot listen on %s: %s", m->socket_path,
+				 strerror(-r));
+	r = manager_register_methods(m);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot register methods: %s", strerror(-r));
+	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
+	return 0;
+}
+
+int manager_reload(struct manager *m)
+{
+	struct config next;
+	int r;
+
+	log_info(LOG_SUBSYS_CONFIG, "reloading %s", m->opts.config_path);
+	(void)sd_notify(0, "RELOADING=1\nSTATUS=Reloading configuration");
+	r = load_config(m, &next);
+	if (r < 0) {
+		m->reload_failures++;
+		log_error(LOG_SUBSYS_CONFIG, "new configuration rejected, keeping the old one");
+		events_publish(m->events, "config-rejected", NULL);
+		(void)sd_notify(0, "READY=1");
+		manager_notify_status(m);
+		return r;
+	}
+	config_free(&m->config);
+	m->config = next;
+	m->reloads++;
+	if (m->ipc)
+		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
+	if (m->config.socket_group && m->socket_path &&
+	    chown(m->socket_path, (uid_t)-1, group_gid(m->config.socket_group)) < 0)
+		log_warning(LOG_SUBSYS_CONFIG, "cannot give %s to group '%s': %s, ignoring",
+			    m->socket_path, m->config.socket_group, strerror(errno));
+	events_publish(m->events, "config-reloaded", NULL);
+	(void)sd_notify(0, "READY=1");
+	manager_notify_status(m);
+	return 0;
+}
+
+void manager_notify_status(struct manager *m)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "STATUS=Serving %u connection(s); libvirt %s",
+		 m->ipc ? ipc_server_connection_count(m->ipc) : 0,
+		 manager_libvirt_uri(m) ? "configured" : "off");
+	(void)sd_notify(0, buf);
+}
+
+/* ---- io.zcrx.Manager: daemon methods ------------------------------------ */
+
+static void method_get_status(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct manager *m = userdata;
+	static const struct ipc_param spec[] = { IPC_PARAM_END };
+	const char *uri = manager_libvirt_uri(m);
+	json_object *r, *lv, *files;
+	size_t i;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	r = json_object_new_object();
+	json_object_object_add(r, "version", json_object_new_string(ZCRX_VERSION));
+	json_object_object_add(r, "protocol", json_object_new_int(ZCRX_PROTOCOL));
+	json_object_object_add(r, "uptime_usec",
+			       json_object_new_int64((int64_t)(now_usec(CLOCK_MONOTONIC) - m->start_usec)));
+	lv = json_object_new_object();
+	json_object_object_add(lv, "uri", uri ? json_object_new_string(uri) : NULL);
+	json_object_object_add(lv, "state", json_object_new_string(uri ? "disconnected" : "disabled"));
+	json_object_object_add(r, "libvirt", lv);
+	json_object_object_add(r, "nics", json_object_new_int(0));
+	json_object_object_add(r, "attachments", json_object_new_int(0));
+	json_object_object_add(r, "connections",
+			       json_object_new_int((int)ipc_server_connection_count(m->ipc)));
+	json_object_object_add(r, "monitors",
+			       json_object_new_int((int)events_subscriber_count(m->events)));
+	json_object_object_add(r, "reloads", json_object_new_int64((int64_t)m->reloads));
+	json_object_object_add(r, "reload_failures", json_object_new_int64((int64_t)m->reload_failures));
+	files = json_object_new_array();
+	for (i = 0; i < m->config.n_files; i++)
+		json_object_array_add(files, json_object_new_string(m->config.files[i]));
+	json_object_object_add(r, "config_files", files);
+	ipc_reply(call, r);
+}
+
+static void method_monitor(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct manager *m = userdata;
+	static const struct ipc_param spec[] = { IPC_PARAM_END };
+	json_object *hello;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	if (!ipc_call_more(call)) {
+		ipc_reply_error(call, "org.varlink.service.ExpectedMore", NULL);
+		return;
+	}
+	if (events_subscribe(m->events, call) < 0) {
+		ipc_reply_error(call, "io.zcrx.Manager.KernelError", NULL);
+		return;
+	}
+	/* First message: the stream is live, so a client may now trigger events. */
+	hello = json_object_new_object();
+	json_object_object_add(hello, "type", json_object_new_string("subscribed"));
+	json_object_object_add(hello, "timestamp_usec",
+			       json_object_new_int64((int64_t)now_usec(CLOCK_REALTIME)));
+	{
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "event", hello);
+		ipc_reply_continues(call, p);
+	}
+}
+
+static const struct ipc_method manager_methods[] = {
+	{ "io.zcrx.Manager.GetStatus", 0, method_get_status },
+	{ "io.zcrx.Manager.Monitor", IPC_METHOD_STREAMING, method_monitor },
+};
+
+int manager_register_methods(struct manager *m)
+{
+	return ipc_server_add_methods(m->ipc, manager_methods,
+				      sizeof(manager_methods) / sizeof(manager_methods[0]), m);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * manager — the one place that knows every module.
+ *
+ * Holds the configuration, the Varlink server, the event bus and (as they
+ * land) the NIC table, the attachments, the libvirt connection and the
+ * binder.  Every trigger — request, kernel or libvirt event, timer — ends
+ * here and is routed to plan → exec.  Must not: speak any protocol itself.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+struct ipc_server;
+struct events;
+
+struct manager_options {
+	const char *config_path;
+	const char *runtime_dir;
+	const char *state_dir;
+	const char *libvirt_uri; /* overrides LibvirtURI= when set; "none" = no libvirt */
+	bool config_allow_missing;
+};
+
+struct manager {
+	sd_event *event;
+	struct manager_options opts;
+	struct config config;
+	char *socket_path;
+	struct ipc_server *ipc;
+	struct events *events;
+	uint64_t start_usec; /* CLOCK_MONOTONIC */
+	uint64_t reloads, reload_failures;
+	sd_event_source *status_timer;
+};
+
+int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+/* Open the control socket; after this returns 0 requests are accepted. */
+int manager_start(struct manager *m);
+/* Re-read the configuration; an invalid one is logged and the old one kept.
+ * Returns 0 when the new config is in effect. */
+int manager_reload(struct manager *m);
+/* Tell systemd (if it listens) what we are doing. */
+void manager_notify_status(struct manager *m);
+
+/* The LibvirtURI in effect: the command line wins over the config file.
+ * NULL means libvirt is not used. */
+const char *manager_libvirt_uri(const struct manager *m);
+
+/* Varlink method tables of the manager's own interface (manager.c). */
+int manager_register_methods(struct manager *m);
