@@ -13,7 +13,7 @@ util-linux"
 PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qemu-system-x86
 tini"
 # driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
-PKGS="$PKGS busybox-static kmod xz-utils cpio"
+PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
 
 missing=
 for p in $PKGS; do
