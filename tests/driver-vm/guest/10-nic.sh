@@ -9,7 +9,6 @@ ip link set $X up
 is "eth0 driver" "$(driver $V)" virtio_net
 is "eth1 driver" "$(driver $X)" vmxnet3
 
-indir() { ethtool -x "$1" | awk '/^ *[0-9]+:/ { for (i = 2; i <= NF; i++) printf "%s%s", (n++ ? "," : ""), $i } END { print "" }'; }
 KEY=6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
 check "virtio: 4 channels" ethtool -L $V combined 4
 check "virtio: key" ethtool -X $V hkey $KEY
@@ -18,22 +17,16 @@ check "virtio: key" ethtool -X $V hkey $KEY
 check "virtio: rxhash on" ethtool -K $V rxhash on
 check "virtio: udp4 sdfn" ethtool -N $V rx-flow-hash udp4 sdfn
 
-steer() { # DESC FIELDS SPORT
-	local before after got want
-	before=$(rsspkt qstats $V)
-	t0=$(rx_total $V)
-	run inject "$(mac $V)" 128 "$3" || return
-	poll 20 sh -c "[ \$(cat /sys/class/net/$V/statistics/rx_packets) -ge $((t0 + 128)) ]"
-	after=$(rsspkt qstats $V)
-	got=$(qsub "$after" "$before")
-	want=$(rsspkt predict $KEY "$2" "$(indir $V)" 128 "$3")
-	is "$1: $got" "$got" "$want"
-}
-run ethtool -X $V weight 0 0 0 1 && steer "virtio steering all->q3" sdfn 10000
-run ethtool -X $V weight 1 2 0 1 && steer "virtio steering weight 1 2 0 1" sdfn 20000
+run ethtool -X $V weight 0 0 0 1 && steer $V $KEY sdfn 128 10000
+steered "virtio steering all->q3"
+run ethtool -X $V weight 1 2 0 1 && steer $V $KEY sdfn 128 20000
+steered "virtio steering weight 1 2 0 1"
 check_fails "virtio refuses shrink" "too low for existing indirection table" ethtool -L $V combined 2
-run ethtool -N $V rx-flow-hash udp4 sd && steer "virtio steering sd" sd 30000
+run ethtool -N $V rx-flow-hash udp4 sd && steer $V $KEY sd 128 30000
+steered "virtio steering sd"
 check_fails "virtio: no RSS contexts" "Operation not supported" ethtool -X $V context new equal 2
 check "vmxnet3 -x" ethtool -x $X
 check_fails "vmxnet3 -L" "Operation not supported" ethtool -L $X combined 1
+run ethtool -X $V default
+run ethtool -N $V rx-flow-hash udp4 sdfn
 finish

@@ -115,5 +115,52 @@ qsub() {
 		print "" }'
 }
 
+# indir IFNAME — context 0's indirection table as ethtool reads it, as a
+# comma-separated queue list (an oracle independent of the project's code).
+indir() {
+	ethtool -x "$1" | awk '/^ *[0-9]+:/ { for (i = 2; i <= NF; i++) printf "%s%s", (n++ ? "," : ""), $i }
+		END { print "" }'
+}
+
+# queues_in LIST — the distinct queues of a comma-separated table, sorted.
+queues_in() { echo "$1" | tr ',' '\n' | sort -un | tr '\n' ' ' | sed 's/ $//'; }
+
+# steer IFNAME KEY FIELDS COUNT SPORT — inject COUNT frames into IFNAME from
+# the host and wait until they are all received.  Sets GOT (per-queue
+# rx-packets deltas, from $QSTATS, default "rsspkt qstats") and WANT (where the
+# Toeplitz hash with KEY over FIELDS and IFNAME's current table says they must
+# land).  Returns 1 when the frames could not be injected or did not arrive.
+QSTATS=${QSTATS:-rsspkt qstats}
+steer() {
+	local before after t0 tab
+	GOT=
+	WANT=
+	tab=$(indir "$1")
+	WANT=$(rsspkt predict "$2" "$3" "$tab" "$4" "$5") || return 1
+	before=$($QSTATS "$1") || return 1
+	t0=$(rx_total "$1")
+	inject "$(mac "$1")" "$4" "$5" || return 1
+	if ! poll 30 rx_reached "$1" $((t0 + $4)); then
+		echo "steer: $1 received $(($(rx_total "$1") - t0)) of $4 frames"
+		return 1
+	fi
+	after=$($QSTATS "$1") || return 1
+	GOT=$(qsub "$after" "$before")
+}
+rx_reached() { [ "$(rx_total "$1")" -ge "$2" ]; }
+
+# nz "q0=1 q1=0 q2=3" — drop the zero entries ("q0=1 q2=3"), so per-queue
+# counts compare equal however many idle queues each side lists.
+nz() { echo "$1" | tr ' ' '\n' | grep -v '=0$' | tr '\n' ' ' | sed 's/ $//'; }
+
+# steered DESC — after steer: ok when the frames landed exactly as predicted.
+steered() {
+	if [ -n "$GOT" ] && [ "$(nz "$GOT")" = "$(nz "$WANT")" ]; then
+		ok "$1: $GOT"
+	else
+		nok "$1" "got '$GOT', want '$WANT'"
+	fi
+}
+
 # finish — the script's exit status.
 finish() { [ "$FAIL" -eq 0 ]; }
