@@ -22,7 +22,13 @@ PKG_CONFIG ?= pkg-config
 PKGS       := libsystemd json-c libmnl libvirt libxml-2.0 inih
 TEST_PKGS  := cmocka
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer build (clang): the daemon's code instrumented, each target linked
+# with the fuzzer runtime.  `make fuzz` drives it.
+B          ?= build/fuzz
+SAN_FLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),1)
 B          ?= build/asan
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -57,6 +63,7 @@ TLIB_SRC   := $(sort $(wildcard tests/lib/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test-*.c))
 TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/obj/%.o)
 ZCRXD_OBJ  := $(ZCRXD_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/interface.o
@@ -65,11 +72,12 @@ TLIB_OBJ   := $(TLIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 MAN_IN     := $(wildcard man/*.in)
 MAN_OUT    := $(MAN_IN:man/%.in=$(B)/man/%)
 
-.PHONY: all deps check check-run demo bench install uninstall clean fuzz lint tests
+.PHONY: all deps check check-run demo bench install uninstall clean fuzz fuzzers lint tests
 
 all: $(B)/zcrxd $(B)/zcrxctl $(B)/libzcrx.a $(MAN_OUT) $(B)/zcrxd.service
 
@@ -105,7 +113,7 @@ $(B)/libzcrxctl.a: $(filter-out $(B)/obj/zcrxctl/main.o,$(CTL_OBJ))
 
 $(B)/tests/%: tests/unit/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrxctl.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)
-	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
+	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib -Izcrxctl $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
 		$(B)/libzcrxd.a $(B)/libzcrxctl.a $(B)/libzcrx.a $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
 $(B)/tests/%: tests/tools/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
@@ -117,6 +125,13 @@ $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
 		$(B)/libzcrxd.a $(B)/libzcrx.a $(PKG_LIBS) -lpthread
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libzcrxd.a $(B)/libzcrx.a
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $< \
+		$(B)/libzcrxd.a $(B)/libzcrx.a $(PKG_LIBS) -lpthread
+
+fuzzers: $(FUZZ_BIN)
 
 SUBST = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 	-e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

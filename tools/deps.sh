@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc clang pkg-config libsystemd-dev libjson-c-dev libmnl-dev libvirt-dev
 libxml2-dev libinih-dev"
 # unit tests, fuzzing (libFuzzer ships with clang's runtime), lints
-PKGS="$PKGS libcmocka-dev libclang-rt-14-dev mandoc systemd python3 iproute2 ethtool procps
+PKGS="$PKGS libcmocka-dev libclang-rt-14-dev mandoc shellcheck systemd python3 iproute2 ethtool procps
 util-linux"
 # libvirt tier and demo: libvirtd + QEMU (TCG) without pulling in systemd as init
 PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qemu-system-x86

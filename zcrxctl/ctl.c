@@ -321,10 +321,11 @@ int ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	if (r)
 		return r;
 	if (args.argc < v->min_args)
-		return ctl_usage_error(&ctl, "'%s' needs more arguments: zcrxctl %s", v->name, v->synopsis);
-	if (v->max_args >= 0 && args.argc > v->max_args)
-		return ctl_usage_error(&ctl, "too many arguments for '%s': zcrxctl %s", v->name, v->synopsis);
-	r = v->run(&ctl, &args);
+		r = ctl_usage_error(&ctl, "'%s' needs more arguments: zcrxctl %s", v->name, v->synopsis);
+	else if (v->max_args >= 0 && args.argc > v->max_args)
+		r = ctl_usage_error(&ctl, "too many arguments for '%s': zcrxctl %s", v->name, v->synopsis);
+	else
+		r = v->run(&ctl, &args);
 	free(args.argv);
 	ctl.conn = zcrx_disconnect(ctl.conn);
 	fflush(out);

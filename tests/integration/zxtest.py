@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: MIT
+"""Shared fixtures for zcrx's Python tiers (standard library only).
+
+- VarlinkClient: an independent Varlink client (it does not use libzcrx).
+- Netns: a private network namespace named zx<prefix>..., removed afterwards.
+- Daemon: build/zcrxd started (optionally inside a netns) with temporary
+  runtime/state dirs and a NOTIFY_SOCKET the test listens on.
+- wait_for(): poll a condition with a deadline (never sleep-as-sync).
+
+Binaries come from $ZCRX_BUILD (default: build/ of this checkout), so the
+sanitizer pass runs the same tests against build/asan/.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.abspath(os.environ.get("ZCRX_BUILD", os.path.join(TOP, "build")))
+ZCRXD = os.path.join(BUILD, "zcrxd")
+ZCRXCTL = os.path.join(BUILD, "zcrxctl")
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def require_root(testcase_cls):
+    """Skip a whole TestCase with a reason when not root."""
+    if not is_root():
+        return unittest.skip("needs root (private network namespaces)")(testcase_cls)
+    return testcase_cls
+
+
+def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
+    """Poll cond() until it returns a truthy value; raise on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = cond()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s (last: %r)"
+                                 % (timeout, what, last))
+        time.sleep(interval)
+
+
+class VarlinkError(Exception):
+    def __init__(self, error, parameters):
+        super().__init__("%s %s" % (error, json.dumps(parameters)))
+        self.error = error
+        self.parameters = parameters
+
+
+class VarlinkClient:
+    """Minimal Varlink client over a UNIX stream socket."""
+
+    def __init__(self, path, timeout=10.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, method, parameters=None, more=False, oneway=False):
+        msg = {"method": method}
+        if parameters is not None:
+            msg["parameters"] = parameters
+        if more:
+            msg["more"] = True
+        if oneway:
+            msg["oneway"] = True
+        self.send_raw(json.dumps(msg).encode() + b"\0")
+
+    def recv(self):
+        """One reply object; raises ConnectionError on EOF."""
+        while b"\0" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed by zcrxd")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg.decode("utf-8"))
+
+    def call(self, method, parameters=None):
+        self.send(method, parameters)
+        reply = self.recv()
+        if "error" in reply:
+            raise VarlinkError(reply["error"], reply.get("parameters", {}))
+        return reply.get("parameters", {})
+
+    def closed_by_peer(self, timeout=5.0):
+        """True once the daemon closed the connection (EOF/reset) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+
+def run(cmd, check=True, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("universal_newlines", True)
+    p = subprocess.run(cmd, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s%s" % (" ".join(cmd), p.returncode, p.stdout,
+                                                         p.stderr))
+    return p
+
+
+class Netns:
+    """A private network namespace, removed on exit (with its devices)."""
+
+    def __init__(self, prefix="zxc"):
+        self.name = "%s%d" % (prefix, os.getpid() % 100000)
+        n = 0
+        while os.path.exists("/run/netns/" + self.name):
+            n += 1
+            self.name = "%s%d_%d" % (prefix, os.getpid() % 100000, n)
+
+    def __enter__(self):
+        run(["ip", "netns", "add", self.name])
+        self.ip("link", "set", "lo", "up")
+        return self
+
+    def __exit__(self, *a):
+        self.delete()
+
+    def delete(self):
+        run(["ip", "netns", "del", self.name], check=False)
+
+    def ip(self, *args, check=True):
+        return run(["ip", "-n", self.name] + list(args), check=check)
+
+    def exec_cmd(self, argv):
+        return ["ip", "netns", "exec", self.name] + list(argv)
+
+    def add_veth(self, a, b, queues=8):
+        self.ip("link", "add", a, "numrxqueues", str(queues), "numtxqueues", str(queues),
+                "type", "veth", "peer", "name", b, "numrxqueues", str(queues),
+                "numtxqueues", str(queues))
+        self.ip("link", "set", a, "up")
+        self.ip("link", "set", b, "up")
+
+
+class NotifySocket:
+    """The sd_notify receiver systemd would be."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def drain(self, timeout=0.0):
+        self.sock.settimeout(timeout if timeout > 0 else None)
+        self.sock.setblocking(timeout > 0)
+        try:
+            while True:
+                data = self.sock.recv(4096)
+                self.messages.append(data.decode())
+                self.sock.setblocking(False)
+        except (BlockingIOError, socket.timeout):
+            pass
+        return self.messages
+
+    def wait(self, line, timeout=10.0):
+        def seen():
+            self.drain(0.05)
+            return any(line in m.split("\n") for m in self.messages)
+        return wait_for(seen, timeout, 0, "%r on NOTIFY_SOCKET" % line)
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """build/zcrxd with temporary dirs; stopped by its PID."""
+
+    def __init__(self, netns=None, config_text=None, config_path=None, extra_args=(),
+                 env=None, libvirt_uri="none", wait_ready=True):
+        self.tmp = tempfile.mkdtemp(prefix="zxc-daemon-")
+        self.runtime = os.path.join(self.tmp, "run")
+        self.state = os.path.join(self.tmp, "state")
+        self.socket = os.path.join(self.runtime, "io.zcrx.Manager")
+        self.config = config_path or os.path.join(self.tmp, "zcrxd.conf")
+        if config_text is not None:
+            with open(self.config, "w") as f:
+                f.write(config_text)
+        self.notify = NotifySocket(self.tmp)
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        argv = [ZCRXD, "--config", self.config, "--runtime-dir", self.runtime,
+                "--state-dir", self.state]
+        if libvirt_uri is not None:
+            argv += ["--libvirt-uri", libvirt_uri]
+        argv += list(extra_args)
+        if netns:
+            argv = netns.exec_cmd(argv)
+        e = dict(os.environ)
+        e["NOTIFY_SOCKET"] = self.notify.path
+        e.pop("JOURNAL_STREAM", None)
+        if env:
+            e.update(env)
+        self.errf = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.errf, stderr=self.errf, env=e)
+        if wait_ready:
+            try:
+                self.notify.wait("READY=1", timeout=20)
+            except AssertionError:
+                self.stop()
+                raise AssertionError("zcrxd did not become ready:\n" + self.log())
+
+    def log(self):
+        self.errf.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def client(self):
+        return VarlinkClient(self.socket)
+
+    def call(self, method, parameters=None):
+        """One call on a fresh connection, closed afterwards."""
+        with self.client() as c:
+            return c.call(method, parameters)
+
+    def status(self):
+        return self.call("io.zcrx.Manager.GetStatus")
+
+    def ctl(self, *args, check=False, timeout=None):
+        argv = [ZCRXCTL, "--socket", self.socket]
+        if timeout is not None:
+            argv += ["--timeout", str(timeout)]
+        return run(argv + list(args), check=check)
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def sanitizer_report(self):
+        """The sanitizer's complaint in the daemon's output, or None."""
+        log = self.log()
+        for mark in self.SANITIZER_MARKS:
+            i = log.find(mark)
+            if i >= 0:
+                return log[max(0, i - 200):i + 3000]
+        return None
+
+    def cleanup(self):
+        self.stop()
+        report = self.sanitizer_report()
+        self.errf.close()
+        self.notify.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if report:
+            raise AssertionError("zcrxd sanitizer report:\n" + report)
+
+
+def main():
+    """Run the calling module's tests; exit 77 when everything was skipped."""
+    prog = unittest.main(module="__main__", exit=False, verbosity=2)
+    res = prog.result
+    if not res.wasSuccessful():
+        sys.exit(1)
+    if res.testsRun and len(res.skipped) == res.testsRun:
+        print("SKIP: " + "; ".join(sorted(set(r for _, r in res.skipped))))
+        sys.exit(77)
+    sys.exit(0)

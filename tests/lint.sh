@@ -1,0 +1,52 @@
+#!/bin/sh
+# Static tier: man page lint, unit file verification, the shipped example
+# config (as shipped and with every commented example enabled), shell lint.
+# Exit 0 pass, 1 fail.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+B=${ZCRX_BUILD:-build}
+rc=0
+tmp=$(mktemp -d /tmp/zxc-lint-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; rc=1; }
+
+for m in "$B"/man/*.[58]; do
+	if out=$(mandoc -Tlint -W warning "$m" 2>&1) && [ -z "$out" ]; then
+		ok "mandoc -Tlint $(basename "$m")"
+	else
+		bad "mandoc -Tlint $(basename "$m")"; echo "$out"
+	fi
+done
+
+mkdir -p "$tmp/man/man5" "$tmp/man/man8"
+cp "$B"/man/*.5 "$tmp/man/man5/"; cp "$B"/man/*.8 "$tmp/man/man8/"
+sed -e "s|@SBINDIR@|$(pwd)/$B|g" systemd/zcrxd.service.in > "$tmp/zcrxd.service"
+if out=$(MANPATH="$tmp/man" systemd-analyze verify "$tmp/zcrxd.service" 2>&1) && [ -z "$out" ]; then
+	ok "systemd-analyze verify zcrxd.service"
+else
+	bad "systemd-analyze verify zcrxd.service"; echo "$out"
+fi
+
+if out=$("$B"/zcrxd --check-config --config conf/zcrxd.conf 2>&1); then
+	ok "zcrxd --check-config conf/zcrxd.conf"
+else
+	bad "zcrxd --check-config conf/zcrxd.conf"; echo "$out"
+fi
+# every commented-out example must be valid too
+sed -e 's/^#\(\[nic\)/\1/' -e 's/^#\([A-Z][A-Za-z]*=\)/\1/' conf/zcrxd.conf > "$tmp/all.conf"
+if out=$("$B"/zcrxd --check-config --config "$tmp/all.conf" 2>&1); then
+	ok "zcrxd --check-config (examples enabled)"
+else
+	bad "zcrxd --check-config (examples enabled)"; echo "$out"
+fi
+
+for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh; do
+	[ -f "$s" ] || continue
+	if out=$(shellcheck -S warning "$s" 2>&1); then
+		ok "shellcheck $s"
+	else
+		bad "shellcheck $s"; echo "$out"
+	fi
+done
+exit $rc
