@@ -20,7 +20,7 @@ META=${ZXV_KERNEL_META:-linux-image-6.12-cloud-amd64}
 APT=(apt-get -o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root)
 
 resolve() {
-	apt-cache depends "$META" 2>/dev/null |
+	{ apt-cache depends "$META" 2>/dev/null || true; } |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-6/ { print $2; exit }'
 }
 
@@ -34,7 +34,7 @@ if [ -z "$pkg" ]; then
 	echo "cannot resolve $META to a kernel package (apt-cache depends found nothing)" >&2
 	exit 77
 fi
-ver=$(apt-cache policy "$pkg" | awk '$1 == "Candidate:" { print $2; exit }')
+ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }')
 [ -n "$ver" ] && [ "$ver" != "(none)" ] || { echo "no candidate version for $pkg" >&2; exit 77; }
 
 key=${pkg}_${ver//[^A-Za-z0-9.+-]/_}

@@ -34,19 +34,19 @@
 # (zxv0), eth1 = vmxnet3 on a 4-queue tap (zxv1); 2 vCPUs, so virtio starts
 # with 2 of 4 channels.
 #
-# Environment: B (build dir, default build; B=build/asan runs the sanitized
-# binaries in the guest), ZXV_TIMEOUT (QEMU limit, default 120 s),
+# Environment: ZCRX_BUILD (build dir, default build; ZCRX_BUILD=build/asan runs
+# the sanitized binaries in the guest), ZXV_TIMEOUT (QEMU limit, default 120 s),
 # ZXV_KERNEL_META (kernel metapackage, default linux-image-6.12-cloud-amd64),
-# ZXV_NO_MAKE=1 (use what is built, do not call make).
+# ZXV_NO_MAKE=1 (use what is built, do not call make), ZXV_QEMU (QEMU binary).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 cd "$TOP"
-B=${B:-build}
+B=${ZCRX_BUILD:-build}
 CACHE=$B/driver-vm
 T0=$(date +%s.%N)
 
-skip() { echo "driver-vm: SKIP: $*"; exit 77; }
+skip() { echo "SKIP: driver-vm: $*"; exit 77; }
 fail() { echo "not ok - driver-vm setup: $*"; echo "driver-vm: 0 passed, 1 failed"; exit 1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 step() { echo "# $1 ($(elapsed "$2")s)"; }
@@ -70,7 +70,8 @@ if [ -n "$need" ]; then
 			--no-install-recommends $need; } > /dev/null 2>&1 ||
 		skip "cannot install$need (apt-get failed)"
 fi
-qerr=$(echo quit | timeout 20 qemu-system-x86_64 -M none -accel tcg -display none -nodefaults \
+QEMU=${ZXV_QEMU:-qemu-system-x86_64}
+qerr=$(echo quit | timeout 20 "$QEMU" -M none -accel tcg -display none -nodefaults \
 	-monitor stdio 2>&1 > /dev/null) || skip "QEMU does not start with TCG: ${qerr:-exit $?}"
 
 mkdir -p "$CACHE"
@@ -96,10 +97,10 @@ step "binaries: $targets" "$t"
 
 # --- kernel and base image (cached) -------------------------------------------
 t=$(date +%s.%N)
-kdir=$("$HERE/kernel.sh" "$CACHE")
+kdir=$("$HERE/kernel.sh" "$CACHE" 2> "$CACHE/kernel.err")
 rc=$?
-[ $rc = 77 ] && skip "no guest kernel: see the message above"
-[ $rc = 0 ] || fail "kernel.sh exit $rc"
+[ $rc = 77 ] && skip "no guest kernel: $(tail -1 "$CACHE/kernel.err")"
+[ $rc = 0 ] || { cat "$CACHE/kernel.err"; fail "kernel.sh exit $rc"; }
 kver=$(cat "$kdir/kver")
 key=$( { echo "$kdir"; cat "$HERE/mkinitrd.sh" "$HERE/lib.sh" "$HERE/guest/init";
 	ls -l /bin/busybox "$(command -v ethtool)" "$(command -v jq)"; } | sha256sum | cut -c1-16)
@@ -126,7 +127,7 @@ mkdir -p "$run"
 t=$(date +%s.%N)
 echo "# booting: ${scripts[*]}"
 python3 "$HERE/vm.py" --kernel "$kdir/boot/vmlinuz-$kver" --initrd "$base" \
-	--payload "$run/payload.cpio" --out "$run" --rsspkt "$B/tests/rsspkt" \
+	--payload "$run/payload.cpio" --out "$run" --rsspkt "$B/tests/rsspkt" --qemu "$QEMU" \
 	--timeout "${ZXV_TIMEOUT:-120}" --smp 2 --mem 768 \
 	--tap zxv0=52:54:00:78:76:01 --tap zxv1=52:54:00:78:76:02 -- \
 	-netdev tap,id=n0,ifname=zxv0,script=no,downscript=no,queues=4,vhost=off \

@@ -44,6 +44,7 @@ def parse_args():
     p.add_argument("--payload", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--rsspkt", required=True, help="host injector binary")
+    p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--mem", type=int, default=768)
@@ -153,7 +154,7 @@ def main():
     fd_in = os.open(ser + ".in", os.O_RDWR)
     console = os.path.join(a.out, "console.log")
     qemu = ["timeout", "-k", "5", str(int(a.timeout)),
-            "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+            a.qemu, "-accel", "tcg", "-cpu", "max",
             "-smp", str(a.smp), "-m", str(a.mem),
             "-nodefaults", "-display", "none", "-no-reboot", "-monitor", "none",
             "-serial", "file:" + console, "-chardev", "pipe,id=res,path=" + ser,
