@@ -17,11 +17,14 @@ for src in tests/fuzz/fuzz-*.c; do
 	name=$(basename "$src" .c)
 	bin=build/fuzz/fuzz/$name
 	seeds=tests/fuzz/corpus/$name
-	mkdir -p "$work/$name"
+	[ -d "$seeds" ] || seeds=tests/fuzz/corpus/${name#fuzz-}
 	[ -d "$seeds" ] || seeds=
+	dict=
+	[ -f "tests/fuzz/$name.dict" ] && dict=-dict=tests/fuzz/$name.dict
+	mkdir -p "$work/$name"
 	printf '%s: %ss ... ' "$name" "$secs"
 	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$work/" "$work/$name" $seeds >"$work/$name.log" 2>&1; then
+		-artifact_prefix="$work/" $dict "$work/$name" $seeds >"$work/$name.log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log")
 		echo "ok ($runs runs)"
 	else
