@@ -15,13 +15,14 @@
 # How it works (files beside this one):
 #   kernel.sh     resolves linux-image-6.12-cloud-amd64 to today's ABI package,
 #                 apt-get downloads and unpacks it, depmod -b; cached in
-#                 $B/driver-vm/kernel/<package>_<version>/ (an ABI rotation in
-#                 the security archive is picked up by the next run).
+#                 build/driver-vm/kernel/<package>_<version>/ (an ABI rotation
+#                 in the security archive is picked up by the next run).
 #   mkinitrd.sh   base initramfs (busybox, NIC modules, /init, ethtool, jq),
-#                 cached as $B/driver-vm/base-<hash>.cpio, keyed by the
+#                 cached as build/driver-vm/base-<hash>.cpio, keyed by the
 #                 kernel and the builder's inputs.
-#   mkpayload.sh  per-run cpio appended to it: the project's binaries from $B
-#                 with their ldd libraries, and the guest scripts.
+#   mkpayload.sh  per-run cpio appended to it: the project's binaries from
+#                 $ZCRX_BUILD with their ldd libraries, and the guest scripts
+#                 (build/driver-vm/run*/, with the logs of the last run).
 #   vm.py         boots QEMU (-accel tcg, under timeout -k) in a private
 #                 network namespace (unshare -n: the taps vanish with it),
 #                 serves the guest's frame-injection requests on the taps with
@@ -43,7 +44,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 cd "$TOP"
 B=${ZCRX_BUILD:-build}
-CACHE=$B/driver-vm
+CACHE=build/driver-vm           # shared by every build flavour
+RUN=$CACHE/run$(echo "${B#build}" | tr / -)  # this run's payload and logs
 T0=$(date +%s.%N)
 
 skip() { echo "SKIP: driver-vm: $*"; exit 77; }
@@ -76,7 +78,10 @@ qerr=$(echo quit | timeout 20 "$QEMU" -M none -accel tcg -display none -nodefaul
 
 mkdir -p "$CACHE"
 exec 9> "$CACHE/.lock"
-flock 9 # one run at a time per build dir (shared cache)
+flock 9 # one run at a time (shared cache)
+run=$RUN
+rm -rf "$run"
+mkdir -p "$run"
 
 # --- project binaries ---------------------------------------------------------
 t=$(date +%s.%N)
@@ -88,19 +93,20 @@ if [ "${ZXV_NO_MAKE:-0}" != 1 ]; then
 	case $B in
 	build) ;;
 	build/asan) mk+=(SANITIZE=1) ;;
+	build/clang) mk+=(CC=clang B=build/clang) ;;
 	*) mk+=("B=$B") ;;
 	esac
-	"${mk[@]}" $targets > "$CACHE/make.log" 2>&1 || { cat "$CACHE/make.log"; fail "make $targets"; }
+	"${mk[@]}" $targets > "$run/make.log" 2>&1 || { cat "$run/make.log"; fail "make $targets"; }
 fi
 for x in $targets; do [ -x "$x" ] || fail "$x not built"; done
 step "binaries: $targets" "$t"
 
 # --- kernel and base image (cached) -------------------------------------------
 t=$(date +%s.%N)
-kdir=$("$HERE/kernel.sh" "$CACHE" 2> "$CACHE/kernel.err")
+kdir=$("$HERE/kernel.sh" "$CACHE" 2> "$run/kernel.err")
 rc=$?
-[ $rc = 77 ] && skip "no guest kernel: $(tail -1 "$CACHE/kernel.err")"
-[ $rc = 0 ] || { cat "$CACHE/kernel.err"; fail "kernel.sh exit $rc"; }
+[ $rc = 77 ] && skip "no guest kernel: $(tail -1 "$run/kernel.err")"
+[ $rc = 0 ] || { cat "$run/kernel.err"; fail "kernel.sh exit $rc"; }
 kver=$(cat "$kdir/kver")
 key=$( { echo "$kdir"; cat "$HERE/mkinitrd.sh" "$HERE/lib.sh" "$HERE/guest/init";
 	ls -l /bin/busybox "$(command -v ethtool)" "$(command -v jq)"; } | sha256sum | cut -c1-16)
@@ -118,9 +124,6 @@ else
 	scripts=()
 	for s in "$HERE"/guest/[0-9]*.sh; do scripts+=("$(basename "$s")"); done
 fi
-run=$CACHE/run
-rm -rf "$run"
-mkdir -p "$run"
 "$HERE/mkpayload.sh" "$B" "$run/payload.cpio" "${scripts[@]}" || fail "mkpayload.sh"
 
 # --- boot ----------------------------------------------------------------------
