@@ -52,6 +52,29 @@ struct binder_binding {
 	struct binder_stats stats;
 };
 
+/* Something the module (or the generic netlink controller) announced. */
+enum binder_event_type {
+	BINDER_EVENT_STATE = 1, /* STATE_NTF: id changed to state (reason = errno) */
+	BINDER_EVENT_GONE,      /* id was torn down by the module (NIC or tap went away) */
+	BINDER_EVENT_APPEARED,  /* the family was registered: resolve and probe again */
+	BINDER_EVENT_VANISHED,  /* the family went away: every binding is gone */
+	BINDER_EVENT_RESYNC,    /* notifications were lost: dump and compare */
+};
+
+struct binder_event {
+	enum binder_event_type type;
+	uint32_t id;             /* STATE, GONE */
+	enum binder_state state; /* STATE, GONE (BROKEN) */
+	int reason;              /* STATE, GONE: errno, 0 = none */
+};
+
+typedef void (*binder_event_fn)(const struct binder_event *ev, void *userdata);
+
+/*
+ * Every call returns 0 or -errno and fills *err (errno, operation, the
+ * module's extack text) on failure.  When the module is absent every call but
+ * resolve returns -ENOENT with BINDER_ABSENT_MSG.
+ */
 struct binder_ops {
 	const char *name;
 	/* 0 when the family/module is there, -ENOENT when it is absent. */
@@ -63,6 +86,16 @@ struct binder_ops {
 	int (*get)(void *be, uint32_t id, struct binder_binding *ret, struct kerror *err);
 	/* All bindings the module holds; *ret is malloc'd. */
 	int (*dump)(void *be, struct binder_binding **ret, size_t *ret_n, struct kerror *err);
+
+	/* Added for notifications (may be NULL in a backend without them). */
+	/* An fd that becomes readable when events are pending, -1 if none. */
+	int (*event_fd)(void *be);
+	/* Drain pending events without blocking, calling fn for each.  Returns
+	 * 0, or -errno when the event source failed (fn then got RESYNC when
+	 * a resync can repair it). */
+	int (*process_events)(void *be, binder_event_fn fn, void *userdata);
+	/* True after a successful resolve and until the family vanishes. */
+	bool (*available)(void *be);
 };
 
 struct binder_backend {
@@ -70,4 +103,14 @@ struct binder_backend {
 	void *be;
 };
 
+/* The degraded reason an attachment shows while the module is absent. */
+#define BINDER_ABSENT_MSG "kernel module vhost_zcrx not available"
+
+/* Names (binder.c): "pending", "active", "degraded", "broken"; "drop", "copy". */
 const char *binder_state_name(enum binder_state s);
+const char *binder_fallback_name(uint32_t fallback);
+const char *binder_event_type_name(enum binder_event_type t);
+/* "needs-hds,copy-fallback" (or "none") into buf; returns buf. */
+const char *binder_features_format(uint64_t features, char *buf, size_t size);
+/* Parse "pending"/"active"/...; -EINVAL when unknown. */
+int binder_state_from_name(const char *s, enum binder_state *ret);
