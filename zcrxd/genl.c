@@ -296,7 +296,7 @@ int genl_parse_ack(const struct nlmsghdr *nlh, const struct nlmsghdr *req, struc
 	} else if (genl_attr_u32(tb[NLMSGERR_ATTR_MISS_TYPE], &u)) {
 		snprintf(buf, sizeof(buf), "missing attribute %u", u);
 	} else if (genl_attr_u32(tb[NLMSGERR_ATTR_OFFS], &u) && attr_type_at(req, u) >= 0) {
-		snprintf(buf, sizeof(buf), "%s (rejected attribute %d)", strerror(-e),
+		snprintf(buf, sizeof(buf), "%s (kernel flagged attribute %d)", strerror(-e),
 			 attr_type_at(req, u));
 	} else {
 		buf[0] = '\0';

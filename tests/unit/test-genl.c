@@ -112,7 +112,7 @@ static void test_ack_offs_only(void **state)
 
 	mnl_attr_put_u32(ack, NLMSGERR_ATTR_OFFS, 32);
 	assert_int_equal(genl_parse_ack(ack, req, &e, NULL, 0), -EOPNOTSUPP);
-	assert_non_null(strstr(e.msg, "rejected attribute 9"));
+	assert_non_null(strstr(e.msg, "kernel flagged attribute 9"));
 	/* an offset outside the request is ignored */
 	ack = put_ack(&ab, -EOPNOTSUPP, NLM_F_ACK_TLVS, 7, req, true);
 	mnl_attr_put_u32(ack, NLMSGERR_ATTR_OFFS, 4000);
