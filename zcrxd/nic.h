@@ -150,6 +150,12 @@ struct nic_link {
 	int link_ifindex;    /* IFLA_LINK (macvtap lower), 0 if none */
 	uint32_t macvlan_mode; /* IFLA_MACVLAN_MODE for macvtap/macvlan */
 	uint32_t num_rx_queues, num_tx_queues;
+	/* Added by the NIC layer (issue 3): */
+	int link_netnsid;       /* IFLA_LINK_NETNSID: lower device in another netns; -1 = same */
+	bool xdp;               /* an XDP program is attached (IFLA_XDP) */
+	char parent_bus[16];    /* IFLA_PARENT_DEV_BUS_NAME, e.g. "pci"; "" if none */
+	char parent_dev[64];    /* IFLA_PARENT_DEV_NAME, e.g. "0000:03:00.0" */
+	uint32_t mtu;
 };
 
 /* The observed state of one NIC.  Everything the planner and the API read. */
@@ -232,7 +238,36 @@ struct nic_ops {
 			   struct kerror *err);
 	int (*rule_delete)(void *be, const struct nic_id *id, uint32_t location,
 			   struct kerror *err);
+
+	/* Added by the NIC layer (issue 3); other backends may leave them NULL. */
+	/* Replace context ctx's hash key; key_len must be the device's size. */
+	int (*rss_set_key)(void *be, const struct nic_id *id, uint32_t ctx, const uint8_t *key,
+			   uint32_t key_len, struct kerror *err);
+	/* Flow-hash fields (NIC_RXH_* bits) of one flow type (NIC_FLOW_*). */
+	int (*flow_hash_get)(void *be, const struct nic_id *id, uint32_t flow_type,
+			     uint64_t *ret_fields, struct kerror *err);
+	int (*flow_hash_set)(void *be, const struct nic_id *id, uint32_t flow_type,
+			     uint64_t fields, struct kerror *err);
+	/* Forget what was learned about ifindex (the device went away). */
+	void (*forget)(void *be, int ifindex);
 };
+
+/* Flow types and hash fields for flow_hash_get/set (kernel ABI values). */
+#define NIC_FLOW_TCP4 0x01
+#define NIC_FLOW_UDP4 0x02
+#define NIC_FLOW_TCP6 0x05
+#define NIC_FLOW_UDP6 0x06
+#define NIC_FLOW_IP4 0x10
+#define NIC_FLOW_IP6 0x11
+#define NIC_FLOW_ETHER 0x12
+#define NIC_RXH_L2DA (1u << 1)
+#define NIC_RXH_VLAN (1u << 2)
+#define NIC_RXH_L3_PROTO (1u << 3)
+#define NIC_RXH_IP_SRC (1u << 4)
+#define NIC_RXH_IP_DST (1u << 5)
+#define NIC_RXH_L4_B_0_1 (1u << 6)
+#define NIC_RXH_L4_B_2_3 (1u << 7)
+#define NIC_RXH_DISCARD (1u << 31)
 
 struct nic_backend {
 	const struct nic_ops *ops;
