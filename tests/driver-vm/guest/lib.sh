@@ -13,13 +13,14 @@ FAIL=0
 OUT=/tmp/check.out
 
 # say TEXT — a comment line in the host's output (results.txt + stdout).
-say() { echo "# $*" >&3; }
+say() { echo "# [$(cut -d" " -f1 /proc/uptime)s] $*" >&3; }
 
 # ok DESC / nok DESC [REASON]
 ok() { PASS=$((PASS + 1)); echo "ok - $1" >&3; }
 nok() {
 	FAIL=$((FAIL + 1))
-	echo "not ok - $1${2:+ ($2)}" >&3
+	echo "not ok - $1${2:+ ($2)}" | tr -s '\n\t ' '   ' >&3
+	echo >&3
 	echo "--- not ok - $1${2:+ ($2)}"
 }
 
@@ -51,6 +52,22 @@ check_fails() {
 		nok "$desc" "exit $rc, wanted failure matching /$pat/"
 		echo "--- \$ $*"
 		cat "$OUT"
+	fi
+}
+
+# jcheck DESC FILTER CMD... — ok when CMD exits 0 and the jq expression
+# FILTER is true of its JSON output (kept in $OUT for further checks).
+jcheck() {
+	local desc=$1 filter=$2 rc
+	shift 2
+	"$@" > "$OUT" 2> "$OUT.err"
+	rc=$?
+	if [ $rc -eq 0 ] && jq -e "$filter" "$OUT" > /dev/null 2>&1; then
+		ok "$desc"
+	else
+		nok "$desc" "exit $rc, wanted $filter"
+		echo "--- \$ $*"
+		cut -c1-2000 "$OUT" "$OUT.err"
 	fi
 }
 
