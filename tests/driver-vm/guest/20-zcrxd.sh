@@ -32,6 +32,16 @@ zcrxd --config $D/zcrxd.conf --libvirt-uri none --runtime-dir $D/run --state-dir
 pid=$!
 check "zcrxd answers on its socket" poll 20 ctl -q status
 
+if ctl --help 2>&1 | grep -qw nics; then
+	# The daemon's own NIC layer on real drivers, through Varlink.
+	ctl nics > /tmp/nics.txt 2>&1
+	check "zcrxctl nics lists eth0 as virtio_net" grep -E '^eth0 .*virtio_net' /tmp/nics.txt
+	check "zcrxctl nics lists eth1 as vmxnet3" grep -E '^eth1 .*vmxnet3' /tmp/nics.txt
+	check_fails "zcrxctl nics eth9 is refused" 'eth9' ctl nics eth9
+else
+	say "zcrxctl has no 'nics' verb yet: daemon NIC checks not run"
+fi
+
 if ctl --help 2>&1 | grep -qw release; then
 	shared_only() { [ "$(queues_in "$(indir $V)")" = "0 1" ]; }
 	check "zcrxd carved the pool: context 0 spreads over queues 0 1 only" poll 20 shared_only
