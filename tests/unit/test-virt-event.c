@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for virt-event: libvirt's event contract on sd-event — io
+ * watches (also two on one fd), timers with period >0 / 0 / -1, free
+ * callbacks deferred out of remove, and calls from another thread while the
+ * loop sleeps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "virt-event.h"
+
+struct ctx {
+	sd_event *ev;
+	struct virt_event *ve;
+	int pipefd[2];
+	int calls, calls2, frees, events_seen, last_watch, last_fd;
+	bool in_remove;
+	bool ff_in_remove; /* a free callback ran inside remove: the bug */
+	pthread_t loop_thread;
+	bool wrong_thread;
+	int remove_self; /* watch/timer id to remove from inside its callback */
+	int timer_calls, zero_calls;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	assert_int_equal(sd_event_new(&c->ev), 0);
+	assert_int_equal(virt_event_new(c->ev, &c->ve), 0);
+	assert_int_equal(pipe2(c->pipefd, O_CLOEXEC | O_NONBLOCK), 0);
+	c->loop_thread = pthread_self();
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	virt_event_free(c->ve);
+	sd_event_unref(c->ev);
+	close(c->pipefd[0]);
+	close(c->pipefd[1]);
+	free(c);
+	return 0;
+}
+
+/* Run the loop until cond holds or ms pass.  Returns whether it held. */
+static bool run_until(struct ctx *c, bool (*cond)(struct ctx *), unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!cond(c)) {
+		if (now_ms() >= end)
+			return false;
+		assert_true(sd_event_run(c->ev, 10 * 1000) >= 0);
+	}
+	return true;
+}
+
+static void run_for(struct ctx *c, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		assert_true(sd_event_run(c->ev, 5 * 1000) >= 0);
+}
+
+static void on_handle(int watch, int fd, int events, void *opaque)
+{
+	struct ctx *c = opaque;
+	char buf[64];
+
+	c->calls++;
+	c->last_watch = watch;
+	c->last_fd = fd;
+	c->events_seen |= events;
+	if (!pthread_equal(pthread_self(), c->loop_thread))
+		c->wrong_thread = true;
+	if (c->remove_self == watch) {
+		c->in_remove = true;
+		assert_int_equal(virt_event_remove_handle(c->ve, watch), 0);
+		c->in_remove = false;
+		/* removing twice is an error, not a crash */
+		assert_int_equal(virt_event_remove_handle(c->ve, watch), -1);
+	}
+	(void)!read(fd, buf, sizeof(buf));
+}
+
+static void on_handle2(int watch, int fd, int events, void *opaque)
+{
+	((struct ctx *)opaque)->calls2++;
+}
+
+static void on_free(void *opaque)
+{
+	struct ctx *c = opaque;
+
+	c->frees++;
+	if (c->in_remove)
+		c->ff_in_remove = true;
+}
+
+static bool got_call(struct ctx *c) { return c->calls > 0; }
+static bool got_free(struct ctx *c) { return c->frees > 0; }
+
+static void test_handle_basic(void **state)
+{
+	struct ctx *c = *state;
+	unsigned nh, nt;
+	int w;
+
+	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c, on_free);
+	assert_true(w > 0);
+	virt_event_counts(c->ve, &nh, &nt);
+	assert_int_equal(nh, 1);
+	assert_int_equal(nt, 0);
+
+	/* nothing to read: no call */
+	run_for(c, 30);
+	assert_int_equal(c->calls, 0);
+
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	assert_true(run_until(c, got_call, 1000));
+	assert_int_equal(c->last_watch, w);
+	assert_int_equal(c->last_fd, c->pipefd[0]); /* the caller's fd, not our dup */
+	assert_true(c->events_seen & VIRT_EVENT_READABLE);
+	assert_false(c->wrong_thread);
+
+	/* interest 0: readable data is not reported */
+	virt_event_update_handle(c->ve, w, 0);
+	c->calls = 0;
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	run_for(c, 30);
+	assert_int_equal(c->calls, 0);
+	virt_event_update_handle(c->ve, w, VIRT_EVENT_READABLE);
+	assert_true(run_until(c, got_call, 1000));
+
+	/* hangup is reported */
+	c->events_seen = 0;
+	close(c->pipefd[1]);
+	c->pipefd[1] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(run_until(c, got_call, 1000));
+	c->calls = 0;
+	run_until(c, got_call, 200);
+	assert_true(c->events_seen & VIRT_EVENT_HANGUP);
+
+	assert_int_equal(virt_event_remove_handle(c->ve, w), 0);
+	assert_int_equal(c->frees, 0); /* not inside remove */
+	assert_true(run_until(c, got_free, 1000));
+	assert_int_equal(c->frees, 1);
+	virt_event_counts(c->ve, &nh, &nt);
+	assert_int_equal(nh, 0);
+	assert_int_equal(virt_event_remove_handle(c->ve, w), -1);
+	assert_int_equal(virt_event_remove_handle(c->ve, 12345), -1);
+	virt_event_update_handle(c->ve, 12345, VIRT_EVENT_READABLE); /* ignored */
+	assert_int_equal(virt_event_add_handle(c->ve, -1, VIRT_EVENT_READABLE, on_handle, c, NULL),
+			 -1);
+}
+
+static bool both_called(struct ctx *c) { return c->calls > 0 && c->calls2 > 0; }
+
+/* libvirt may watch one fd twice (e.g. read and write interest apart). */
+static void test_same_fd_twice(void **state)
+{
+	struct ctx *c = *state;
+	int w1, w2;
+
+	w1 = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle2, c, NULL);
+	w2 = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c, NULL);
+	assert_true(w1 > 0 && w2 > 0 && w1 != w2);
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	assert_true(run_until(c, both_called, 1000));
+	assert_int_equal(virt_event_remove_handle(c->ve, w1), 0);
+	assert_int_equal(virt_event_remove_handle(c->ve, w2), 0);
+	run_for(c, 10);
+}
+
+/* Removing a watch from its own callback: the free callback comes later,
+ * from the loop, not from inside remove. */
+static void test_remove_in_callback(void **state)
+{
+	struct ctx *c = *state;
+	int w;
+
+	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c, on_free);
+	c->remove_self = w;
+	assert_int_equal(write(c->pipefd[1], "xx", 2), 2);
+	assert_true(run_until(c, got_free, 1000));
+	assert_int_equal(c->calls, 1);
+	assert_false(c->ff_in_remove);
+	/* no further calls after the removal, although the pipe stays readable */
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	run_for(c, 30);
+	assert_int_equal(c->calls, 1);
+}
+
+static void on_timer(int timer, void *opaque)
+{
+	struct ctx *c = opaque;
+
+	c->timer_calls++;
+	if (!pthread_equal(pthread_self(), c->loop_thread))
+		c->wrong_thread = true;
+	if (c->remove_self == timer) {
+		c->in_remove = true;
+		assert_int_equal(virt_event_remove_timeout(c->ve, timer), 0);
+		c->in_remove = false;
+	}
+}
+
+static void on_zero(int timer, void *opaque)
+{
+	((struct ctx *)opaque)->zero_calls++;
+}
+
+static bool three_timer_calls(struct ctx *c) { return c->timer_calls >= 3; }
+static bool zero_called_5(struct ctx *c) { return c->zero_calls >= 5; }
+
+static void test_timer_periodic(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t t0 = now_ms(), dt;
+	int t;
+
+	t = virt_event_add_timeout(c->ve, 20, on_timer, c, on_free);
+	assert_true(t > 0);
+	assert_true(run_until(c, three_timer_calls, 2000));
+	dt = now_ms() - t0;
+	/* three periods of 20 ms: not early, and not absurdly late */
+	assert_true(dt >= 58);
+	assert_true(dt < 1000);
+
+	/* -1 disables */
+	virt_event_update_timeout(c->ve, t, -1);
+	c->timer_calls = 0;
+	run_for(c, 60);
+	assert_int_equal(c->timer_calls, 0);
+
+	/* re-enabled with a new period */
+	virt_event_update_timeout(c->ve, t, 5);
+	assert_true(run_until(c, three_timer_calls, 1000));
+	assert_int_equal(virt_event_remove_timeout(c->ve, t), 0);
+	assert_int_equal(c->frees, 0);
+	c->timer_calls = 0;
+	run_for(c, 30);
+	assert_int_equal(c->timer_calls, 0);
+	assert_int_equal(c->frees, 1);
+	assert_false(c->wrong_thread);
+	assert_int_equal(virt_event_remove_timeout(c->ve, t), -1);
+}
+
+static void test_timer_zero_and_disabled(void **state)
+{
+	struct ctx *c = *state;
+	int z, d;
+	unsigned nh, nt;
+
+	d = virt_event_add_timeout(c->ve, -1, on_timer, c, NULL);
+	z = virt_event_add_timeout(c->ve, 0, on_zero, c, NULL);
+	assert_true(z > 0 && d > 0);
+	virt_event_counts(c->ve, &nh, &nt);
+	assert_int_equal(nt, 2);
+
+	/* 0 fires on every iteration, without anything else happening */
+	assert_true(run_until(c, zero_called_5, 1000));
+	assert_int_equal(c->timer_calls, 0);
+
+	/* and stops when disabled */
+	virt_event_update_timeout(c->ve, z, -1);
+	run_for(c, 5);
+	c->zero_calls = 0;
+	run_for(c, 30);
+	assert_int_equal(c->zero_calls, 0);
+
+	/* the disabled one starts when given a period */
+	virt_event_update_timeout(c->ve, d, 1);
+	assert_true(run_until(c, three_timer_calls, 1000));
+	assert_int_equal(virt_event_remove_timeout(c->ve, d), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, z), 0);
+	run_for(c, 5);
+	virt_event_counts(c->ve, &nh, &nt);
+	assert_int_equal(nt, 0);
+}
+
+static void test_timer_remove_in_callback(void **state)
+{
+	struct ctx *c = *state;
+	int t;
+
+	t = virt_event_add_timeout(c->ve, 0, on_timer, c, on_free);
+	c->remove_self = t;
+	assert_true(run_until(c, got_free, 1000));
+	assert_int_equal(c->timer_calls, 1);
+	assert_false(c->ff_in_remove);
+}
+
+/* --- another thread registers while the loop sleeps in epoll ------------------- */
+
+struct thr {
+	struct ctx *c;
+	int id;
+};
+
+static void *add_from_thread(void *p)
+{
+	struct thr *t = p;
+
+	usleep(50 * 1000); /* let the loop go to sleep first (the check does not rely on it) */
+	t->id = virt_event_add_timeout(t->c->ve, 0, on_timer, t->c, on_free);
+	return NULL;
+}
+
+static void test_thread_wakes_loop(void **state)
+{
+	struct ctx *c = *state;
+	struct thr t = { .c = c };
+	pthread_t th;
+	uint64_t t0;
+
+	assert_int_equal(pthread_create(&th, NULL, add_from_thread, &t), 0);
+	t0 = now_ms();
+	/* one long sd_event_run: only the eventfd can wake it early */
+	while (c->timer_calls == 0 && now_ms() - t0 < 3000)
+		assert_true(sd_event_run(c->ev, 5 * 1000 * 1000) >= 0);
+	pthread_join(th, NULL);
+	assert_true(c->timer_calls > 0);
+	assert_true(now_ms() - t0 < 2000);
+	assert_false(c->wrong_thread); /* called on the loop thread */
+	assert_int_equal(virt_event_remove_timeout(c->ve, t.id), 0);
+	assert_true(run_until(c, got_free, 1000));
+}
+
+struct hammer {
+	struct ctx *c;
+	bool stop; /* atomic */
+	int ops;
+};
+
+static void *hammer_thread(void *p)
+{
+	struct hammer *h = p;
+	int k = 0;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED) && k < 20000) {
+		int w = virt_event_add_handle(h->c->ve, h->c->pipefd[0], VIRT_EVENT_READABLE,
+					      on_handle2, h->c, NULL);
+		int t = virt_event_add_timeout(h->c->ve, k % 3 - 1, on_zero, h->c, NULL);
+
+		virt_event_update_handle(h->c->ve, w, k & 1 ? VIRT_EVENT_WRITABLE : 0);
+		virt_event_update_timeout(h->c->ve, t, k % 2);
+		virt_event_remove_handle(h->c->ve, w);
+		virt_event_remove_timeout(h->c->ve, t);
+		k++;
+	}
+	h->ops = k;
+	return NULL;
+}
+
+/* Many changes from another thread while the loop dispatches: no crash, no
+ * leak (ASan), and everything removed is gone afterwards. */
+static void test_thread_hammer(void **state)
+{
+	struct ctx *c = *state;
+	struct hammer h = { .c = c };
+	pthread_t th;
+	unsigned nh, nt;
+	uint64_t end = now_ms() + 300;
+
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	assert_int_equal(pthread_create(&th, NULL, hammer_thread, &h), 0);
+	while (now_ms() < end)
+		assert_true(sd_event_run(c->ev, 1000) >= 0);
+	__atomic_store_n(&h.stop, true, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	run_for(c, 10);
+	virt_event_counts(c->ve, &nh, &nt);
+	assert_int_equal(nh, 0);
+	assert_int_equal(nt, 0);
+	assert_true(h.ops > 10);
+}
+
+/* Freeing the loop glue owes the free callbacks of removed entries only. */
+static void test_free_runs_pending(void **state)
+{
+	struct ctx *c = *state;
+	int w, t;
+
+	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c, on_free);
+	t = virt_event_add_timeout(c->ve, 10, on_timer, c, on_free);
+	(void)virt_event_add_timeout(c->ve, 10, on_timer, c, on_free); /* still registered */
+	assert_int_equal(virt_event_remove_handle(c->ve, w), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, t), 0);
+	c->ve = virt_event_free(c->ve);
+	assert_int_equal(c->frees, 2);
+	assert_int_equal(virt_event_new(c->ev, &c->ve), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handle_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_fd_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_in_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_periodic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_zero_and_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_remove_in_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_wakes_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_hammer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_runs_pending, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
