@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -749,15 +750,17 @@ static int parse_identity(const xmlNode *root, struct domxml_domain *d, char *er
 	return 0;
 }
 
-static void init_once(void)
+static void init_parser(void)
 {
-	static bool done;
+	xmlInitParser();
+}
 
-	/* xmlInitParser is idempotent and thread-safe in libxml2 >= 2.9. */
-	if (!done) {
-		xmlInitParser();
-		done = true;
-	}
+void domxml_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	/* libxml2 wants its global state set up once before threads parse. */
+	(void)pthread_once(&once, init_parser);
 }
 
 int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *err,
@@ -785,7 +788,7 @@ int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *
 		seterr(err, errlen, "empty domain XML");
 		return -EINVAL;
 	}
-	init_once();
+	domxml_init();
 
 	pctx = xmlNewParserCtxt();
 	if (!pctx)

@@ -123,6 +123,10 @@ struct domxml_domain {
 	struct domxml_numa numa;
 };
 
+/* Set up libxml2 once (domxml_parse does it too); call before parsing from
+ * several threads.  Parsing itself is thread-safe: no shared state. */
+void domxml_init(void);
+
 /*
  * Parse xml (len bytes, need not be NUL-terminated).  On success *ret is a
  * new domain (free with domxml_free).  Returns -EINVAL for malformed XML,
