@@ -184,7 +184,7 @@ install: all
 	install -m 0644 $(B)/zcrxd.service $(DESTDIR)$(UNITDIR)/zcrxd.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/zcrx/zcrxd.conf || \
 		install -m 0644 conf/zcrxd.conf $(DESTDIR)$(SYSCONFDIR)/zcrx/zcrxd.conf
-	sed -e 's|@BINDIR@|$(BINDIR)|g' conf/libvirt/qemu.d/zcrx > $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/zcrx
+	$(SUBST) conf/libvirt/qemu.d/zcrx > $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/zcrx
 	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/zcrx
 
 uninstall:
