@@ -31,9 +31,23 @@
 #   guest/        /init, lib.sh, and the guest scripts (one VM boot runs them
 #                 all, in order, each leaving the NICs as it found them).
 #
+# Guest scripts (guest/NN-name.sh, busybox sh) source guest/lib.sh and write
+# "ok - ..." / "not ok - ..." lines to fd 3; `inject MAC COUNT SPORT` asks
+# the host for frames and returns once they are on the tap; `steer` and
+# `steered` compare per-queue counters with the Toeplitz prediction.  Each
+# script starts from and leaves the NICs in a known state, so one boot runs
+# them all.  A script's checks can switch on when the project gains a
+# feature (20-zcrxd.sh looks at zcrxctl's verbs) and say so with a "#" line.
+#
+# Debugging: run one script (tests/driver-vm/run.sh 10-nic.sh); the last
+# run's console (command output of failed checks), results and QEMU log are
+# in build/driver-vm/run/ (run-asan/ for ZCRX_BUILD=build/asan).
+#
 # Topology: eth0 = virtio-net-pci mq=on,rss=on,hash=on on a 4-queue tap
 # (zxv0), eth1 = vmxnet3 on a 4-queue tap (zxv1); 2 vCPUs, so virtio starts
-# with 2 of 4 channels.
+# with 2 of 4 channels.  Steering is checked on virtio only: QEMU 7.2's vmxnet3
+# model delivers every frame on RX queue 0 whatever the guest's table says (and
+# vmxnet3 has no per-queue qstats in 6.12).
 #
 # Environment: ZCRX_BUILD (build dir, default build; ZCRX_BUILD=build/asan runs
 # the sanitized binaries in the guest), ZXV_TIMEOUT (QEMU limit, default 120 s),
