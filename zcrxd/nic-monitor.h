@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nic-monitor — the daemon's table of observed NICs (struct nic keyed by
+ * ifindex), kept current inside the sd-event loop.
+ *
+ * Sources: rtnetlink link events (add/del/up/down/rename), the ethtool
+ * "monitor" group (CHANNELS/RINGS/FEATURES/RSS notifications) and netdev
+ * "mgmt" (dev add/del/change).  Notifications only say *what* to re-read:
+ * bursts are coalesced per NIC and re-observed once from a deferred source.
+ * A changed model bumps nic->generation; a re-read that finds the same
+ * content (no-op notifications exist in both directions) changes nothing.
+ * ENOBUFS on any socket means events were lost: a full resync follows.
+ * Rules have no notifications, so a timer (ReconcileIntervalSec) re-reads
+ * everything.  Devices vanish quietly: a failing read of a device that is
+ * gone removes it, it does not log an error per request.
+ *
+ * Owns: the table, the notification sockets and their event sources.  Must
+ * not: change any NIC, log above debug (the manager reports changes).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "nic.h"
+
+struct nic_monitor;
+
+enum nic_change {
+	NIC_CHANGE_ADDED = 1,
+	NIC_CHANGE_UPDATED,
+	NIC_CHANGE_REMOVED,
+};
+
+/* what: NIC_OBSERVE_* bits whose content changed (all for ADDED/REMOVED).
+ * nic is the new state (the old one for REMOVED); valid during the call. */
+typedef void (*nic_monitor_cb)(struct nic_monitor *m, const struct nic *nic,
+			       enum nic_change change, unsigned what, void *userdata);
+
+struct nic_monitor_stats {
+	uint64_t notifications; /* messages received from the kernel */
+	uint64_t refreshes;     /* NIC re-reads */
+	uint64_t changes;       /* re-reads that found new content */
+	uint64_t resyncs;       /* full resyncs (start, ENOBUFS, timer) */
+	uint64_t overruns;      /* ENOBUFS seen */
+};
+
+/* Open the notification sockets, subscribe, read every link once (blocking)
+ * and register the event sources on ev.  be is borrowed.  interval_sec 0
+ * disables the periodic refresh. */
+int nic_monitor_new(sd_event *ev, struct nic_backend be, unsigned interval_sec,
+		    struct nic_monitor **ret, struct kerror *err);
+struct nic_monitor *nic_monitor_free(struct nic_monitor *m);
+void nic_monitor_set_callback(struct nic_monitor *m, nic_monitor_cb cb, void *userdata);
+void nic_monitor_set_interval(struct nic_monitor *m, unsigned interval_sec);
+
+size_t nic_monitor_count(const struct nic_monitor *m);
+/* In ifindex order; NULL past the end. */
+const struct nic *nic_monitor_at(const struct nic_monitor *m, size_t i);
+const struct nic *nic_monitor_get(const struct nic_monitor *m, int ifindex);
+const struct nic *nic_monitor_find(const struct nic_monitor *m, const char *name);
+
+/* Re-read parts of one NIC now (after a change zcrxd made); 0, or -ENODEV
+ * when the NIC is gone (it is then removed). */
+int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
+/* Re-read every link now. */
+int nic_monitor_resync(struct nic_monitor *m);
+struct nic_monitor_stats nic_monitor_stats(const struct nic_monitor *m);
+
+/* Which parts differ between two observations (NIC_OBSERVE_* bits);
+ * counters (qstats) and the generation are not content. */
+unsigned nic_diff(const struct nic *a, const struct nic *b);
