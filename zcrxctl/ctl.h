@@ -68,6 +68,10 @@ bool ctl_args_has(const struct ctl_args *a, int id);
 int ctl_main(int argc, char **argv, FILE *out, FILE *err);
 
 extern const struct ctl_verb ctl_verbs[];
+
+/* Verbs living in verb-*.c files. */
+int ctl_verb_nics(struct ctl *ctl, const struct ctl_args *a);   /* verb-nics.c */
+int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a); /* verb-nics.c */
 const struct ctl_verb *ctl_find_verb(const char *name);
 
 /* Connect lazily; on failure prints why and returns CTL_EXIT_UNREACHABLE. */

@@ -81,5 +81,9 @@ static int verb_version(struct ctl *ctl, const struct ctl_args *a)
 const struct ctl_verb ctl_verbs[] = {
 	{ "status", 0, 0, verb_status, "status", "daemon version, uptime, libvirt, counts", NULL },
 	{ "version", 0, 0, verb_version, "version", "zcrxctl's and zcrxd's versions", NULL },
+	{ "nics", 0, 1, ctl_verb_nics, "nics [NIC]",
+	  "NICs zcrxd sees; with NIC its capability matrix and state", NULL },
+	{ "queues", 0, 1, ctl_verb_queues, "queues [NIC]",
+	  "RX queues: NAPI, IRQ, CPUs, NUMA node, RSS weight, rules, providers", NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };

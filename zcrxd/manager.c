@@ -110,6 +110,7 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	sd_event_source_disable_unref(m->status_timer);
+	api_nic_stop(&m->nic);
 	m->events = events_free(m->events);
 	m->ipc = ipc_server_free(m->ipc);
 	config_free(&m->config);
@@ -157,6 +158,8 @@ int manager_start(struct manager *m)
 		.version = ZCRX_VERSION,
 		.url = "https://zcrx.dev/",
 	};
+	struct kerror ke = { 0 };
+	char kbuf[512];
 	const char *e;
 	int r;
 
@@ -185,6 +188,11 @@ int manager_start(struct manager *m)
 	r = manager_register_methods(m);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot register methods: %s", strerror(-r));
+	r = api_nic_start(&m->nic, m->event, m->ipc, m->events, m->config.reconcile_interval_sec,
+			  &ke);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
+				 kerror_format(&ke, kbuf, sizeof(kbuf)));
 	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
 	return 0;
 }
@@ -208,6 +216,7 @@ int manager_reload(struct manager *m)
 	config_free(&m->config);
 	m->config = next;
 	m->reloads++;
+	api_nic_set_interval(&m->nic, m->config.reconcile_interval_sec);
 	if (m->ipc)
 		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
 	if (m->config.socket_group && m->socket_path &&
@@ -251,7 +260,7 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	json_object_object_add(lv, "uri", uri ? json_object_new_string(uri) : NULL);
 	json_object_object_add(lv, "state", json_object_new_string(uri ? "disconnected" : "disabled"));
 	json_object_object_add(r, "libvirt", lv);
-	json_object_object_add(r, "nics", json_object_new_int(0));
+	json_object_object_add(r, "nics", json_object_new_int((int)api_nic_count(&m->nic)));
 	json_object_object_add(r, "attachments", json_object_new_int(0));
 	json_object_object_add(r, "connections",
 			       json_object_new_int((int)ipc_server_connection_count(m->ipc)));

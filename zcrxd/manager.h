@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "api-nic.h"
 #include "config.h"
 
 struct ipc_server;
@@ -36,6 +37,7 @@ struct manager {
 	uint64_t start_usec; /* CLOCK_MONOTONIC */
 	uint64_t reloads, reload_failures;
 	sd_event_source *status_timer;
+	struct api_nic nic; /* the NIC layer: backend, observed table, its methods */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);

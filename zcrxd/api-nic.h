@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api-nic — the daemon's NIC layer as the manager holds it: the kernel
+ * backend, the observed NIC table (nic-monitor) in the manager's event loop,
+ * the Varlink methods io.zcrx.Manager.ListNics / GetNic / ListQueues, and the
+ * nic-added / nic-changed / nic-removed events on the Monitor stream.
+ *
+ * Owns: the request/reply shape of those methods (docs/ipc.md) and the
+ * mapping of kernel errors to io.zcrx.Manager.KernelError.  Must not: talk
+ * to the kernel other than through the NIC backend and monitor.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "nic.h"
+
+struct ipc_server;
+struct events;
+struct nic_kernel;
+struct nic_monitor;
+
+struct api_nic {
+	struct nic_kernel *kernel;
+	struct nic_monitor *monitor;
+	struct events *events; /* borrowed, may be NULL */
+};
+
+/* Open the backend, read every NIC, follow changes on ev, register the
+ * methods on ipc.  interval_sec: ReconcileIntervalSec (0 = no timer). */
+int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struct events *events,
+		  unsigned interval_sec, struct kerror *err);
+void api_nic_stop(struct api_nic *a);
+void api_nic_set_interval(struct api_nic *a, unsigned interval_sec);
+/* NICs in the table (0 before start). */
+size_t api_nic_count(const struct api_nic *a);
+/* The backend exec will drive (ops NULL before start). */
+struct nic_backend api_nic_backend(const struct api_nic *a);
