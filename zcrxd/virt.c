@@ -72,6 +72,7 @@ struct vjob {
 	virDomainPtr dom; /* a reference of our own */
 	uint8_t uuid[16];
 	char name[DOMXML_NAME_MAX];
+	uint64_t event_usec;
 };
 
 enum vmsg_type {
@@ -90,6 +91,7 @@ struct vmsg {
 	struct virt_domain_info info;  /* VMSG_EVENT */
 	struct virt_domain_info *list; /* VMSG_RESYNC */
 	size_t n;
+	uint64_t listed_usec;          /* VMSG_RESYNC */
 };
 
 /* What the loop, the worker and libvirt's callbacks share.  Reference
@@ -363,6 +365,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	if (!j)
 		return;
 	j->type = VJOB_EVENT;
+	j->event_usec = now_usec();
 	j->in.kind = kind;
 	j->in.event = event;
 	j->in.detail = detail;
@@ -529,6 +532,7 @@ static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
 static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned gen)
 {
 	virDomainPtr *doms = NULL;
+	uint64_t listed = now_usec();
 	struct vmsg *m;
 	int n, k;
 
@@ -562,6 +566,7 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 	m->type = VMSG_RESYNC;
 	m->gen = gen;
 	m->n = (size_t)n;
+	m->listed_usec = listed;
 	post(sh, m);
 }
 
@@ -667,6 +672,7 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 	m->in = j->in;
 	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
 	memcpy(m->info.name, j->name, sizeof(j->name));
+	m->info.event_usec = j->event_usec;
 	if (j->dom)
 		read_domain(sh, conn, gen, j->dom, &m->info);
 	post(sh, m);
@@ -771,7 +777,7 @@ static void deliver(struct virt *v, struct vmsg *m)
 		break;
 	case VMSG_RESYNC:
 		if (v->cb.resync)
-			v->cb.resync(v->userdata, m->list, m->n);
+			v->cb.resync(v->userdata, m->list, m->n, m->listed_usec);
 		break;
 	case VMSG_EVENT:
 		if (v->cb.event)

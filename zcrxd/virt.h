@@ -60,14 +60,18 @@ struct virt_domain_info {
 	enum virt_run_state run;
 	struct domxml_domain *dom;
 	char err[DOMXML_ERR_MAX];
+	uint64_t event_usec; /* CLOCK_MONOTONIC when libvirt's event reached us (0: resync) */
 };
 
 struct virt_callbacks {
 	/* The connection changed state; msg says why (libvirt's text). */
 	void (*connection)(void *userdata, enum virt_conn_state state, const char *msg);
-	/* After each (re)connect: every active domain.  Domains the user knows
-	 * as active but not listed here stopped while we were not looking. */
-	void (*resync)(void *userdata, struct virt_domain_info *doms, size_t n);
+	/* After each (re)connect: every active domain, listed at listed_usec
+	 * (CLOCK_MONOTONIC).  Domains the user knows as active but not listed
+	 * here stopped while we were not looking — unless the user learned
+	 * about them after listed_usec (a hook may have run meanwhile). */
+	void (*resync)(void *userdata, struct virt_domain_info *doms, size_t n,
+		       uint64_t listed_usec);
 	/* One event (in.kind is VIRT_IN_LIFECYCLE, VIRT_IN_METADATA or
 	 * VIRT_IN_DEVICE) with the domain's state and, for events that may
 	 * need it (started, resumed, metadata, devices), its live XML. */

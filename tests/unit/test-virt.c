@@ -70,7 +70,7 @@ static void cb_connection(void *ud, enum virt_conn_state st, const char *msg)
 	}
 }
 
-static void cb_resync(void *ud, struct virt_domain_info *doms, size_t n)
+static void cb_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_t listed)
 {
 	size_t k;
 

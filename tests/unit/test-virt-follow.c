@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virt-follow over the real libvirt code path (virt.c, test driver
+ * test:///default in this process) and over captured hook XML: lifecycle
+ * events, metadata changes, resyncs, hook and operator requests must end in
+ * the right attach/detach calls, and hook + events in one attachment.
+ *
+ * The attachment layer is recorded here (a stand-in for the manager's sink,
+ * which the libvirt tiers exercise for real).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <libvirt/libvirt.h>
+
+#include "virt-fixture.h"
+#include "virt-follow.h"
+
+struct call {
+	char op; /* 'a' attach, 'd' detach, 'p' prune */
+	char name[64];
+	char uuid[37];
+	struct virt_vnic v;
+	bool all;
+	enum virt_origin origin;
+	size_t n_prune;
+};
+
+static struct {
+	sd_event *ev;
+	virConnectPtr drv;
+	struct call calls[512];
+	int n;
+	int fail_attach; /* make the next attach fail */
+} T;
+
+static int s_attach(void *ud, const struct virt_domain_ref *dom, const struct virt_vnic *v,
+		    enum virt_origin origin, char *err, size_t errlen)
+{
+	struct call *c = &T.calls[T.n < 512 ? T.n++ : 511];
+
+	memset(c, 0, sizeof(*c));
+	c->op = 'a';
+	snprintf(c->name, sizeof(c->name), "%s", dom->name);
+	snprintf(c->uuid, sizeof(c->uuid), "%s", dom->uuid);
+	c->v = *v;
+	c->origin = origin;
+	if (T.fail_attach) {
+		T.fail_attach = 0;
+		snprintf(err, errlen, "zxlp0: no such NIC");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int s_detach(void *ud, const struct virt_domain_ref *dom, const uint8_t *mac,
+		    const char *nic, enum virt_origin origin, char *err, size_t errlen)
+{
+	struct call *c = &T.calls[T.n < 512 ? T.n++ : 511];
+
+	memset(c, 0, sizeof(*c));
+	c->op = 'd';
+	snprintf(c->name, sizeof(c->name), "%s", dom->name);
+	snprintf(c->uuid, sizeof(c->uuid), "%s", dom->uuid);
+	c->all = !mac;
+	if (mac)
+		memcpy(c->v.mac, mac, 6);
+	if (nic)
+		snprintf(c->v.nic, sizeof(c->v.nic), "%s", nic);
+	c->origin = origin;
+	return 1;
+}
+
+static void s_prune(void *ud, const char *const *uuids, size_t n)
+{
+	struct call *c = &T.calls[T.n < 512 ? T.n++ : 511];
+
+	memset(c, 0, sizeof(*c));
+	c->op = 'p';
+	c->n_prune = n;
+}
+
+static const struct virt_sink SINK = { s_attach, s_detach, s_prune };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int count(char op, const char *name)
+{
+	int k, n = 0;
+
+	for (k = 0; k < T.n; k++)
+		n += T.calls[k].op == op && (!name || !strcmp(T.calls[k].name, name));
+	return n;
+}
+
+struct want {
+	char op;
+	const char *name;
+	int n;
+};
+
+static bool have(void *arg)
+{
+	const struct want *w = arg;
+
+	return count(w->op, w->name) >= w->n;
+}
+
+static bool run_until(bool (*cond)(void *), void *arg, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!cond(arg)) {
+		if (now_ms() >= end)
+			return false;
+		assert_true(sd_event_run(T.ev, 20 * 1000) >= 0);
+	}
+	return true;
+}
+
+/* Let queued libvirt work drain: run the loop for a while. */
+static void settle(unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		sd_event_run(T.ev, 5 * 1000);
+}
+
+static const struct call *last(char op, const char *name)
+{
+	int k;
+
+	for (k = T.n - 1; k >= 0; k--)
+		if (T.calls[k].op == op && (!name || !strcmp(T.calls[k].name, name)))
+			return &T.calls[k];
+	return NULL;
+}
+
+static const char *dom_xml(const char *name, const char *nic_meta)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "<domain type='test'><name>%s</name><memory>65536</memory>"
+		 "<os><type>hvm</type></os>"
+		 "<metadata><zcrx:config xmlns:zcrx='" DOMXML_NS "'>%s</zcrx:config></metadata>"
+		 "<devices><interface type='direct'><mac address='52:54:00:88:00:01'/>"
+		 "<source dev='zxlp0' mode='bridge'/></interface>"
+		 "<interface type='bridge'><mac address='52:54:00:88:00:02'/>"
+		 "<source bridge='br0'/></interface></devices></domain>",
+		 name, nic_meta);
+	return buf;
+}
+
+static int group_setup(void **state)
+{
+	assert_int_equal(sd_event_new(&T.ev), 0);
+	assert_int_equal(virt_global_init(T.ev), 0);
+	T.drv = virConnectOpen("test:///default");
+	assert_non_null(T.drv);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	virConnectClose(T.drv);
+	settle(20);
+	sd_event_unref(T.ev);
+	return 0;
+}
+
+static int reset(void **state)
+{
+	T.n = 0;
+	T.fail_attach = 0;
+	return 0;
+}
+
+static struct virt_follow *follow(const char *uri, enum config_autoattach mode)
+{
+	struct virt_follow_options o = { .uri = uri, .autoattach = mode };
+	struct virt_follow *f;
+
+	assert_int_equal(virt_follow_new(T.ev, &o, &SINK, NULL, &f), 0);
+	if (uri)
+		assert_true(run_until(have, &(struct want){ 'p', NULL, 1 }, 5000)); /* first resync */
+	return f;
+}
+
+/* Events: start attaches the opted-in vNIC with its tap; destroy detaches. */
+static void test_events_start_destroy(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	struct virt_follow_stats st;
+	virDomainPtr d;
+	const struct call *c;
+	char m[18];
+
+	d = virDomainDefineXML(T.drv, dom_xml("zf-a", "<zcrx:nic mac='52:54:00:88:00:01' "
+						      "queues='2'/>"));
+	assert_non_null(d);
+	assert_int_equal(virDomainCreate(d), 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-a", 1 }, 5000));
+	c = last('a', "zf-a");
+	assert_string_equal(domxml_mac_format(c->v.mac, m), "52:54:00:88:00:01");
+	assert_string_equal(c->v.nic, "zxlp0");
+	assert_string_equal(c->v.tap, "testnet0");
+	assert_int_equal(c->v.queues, 2);
+	assert_int_equal(c->origin, VIRT_ORIGIN_EVENT);
+	assert_string_equal(virt_follow_domain_state(f, c->uuid), "running");
+	assert_string_equal(virt_follow_domain_state(f, "zf-a"), "running");
+
+	/* suspend/resume: nothing changes */
+	assert_int_equal(virDomainSuspend(d), 0);
+	assert_int_equal(virDomainResume(d), 0);
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-a", 1 }, 5000));
+	assert_int_equal(count('a', "zf-a"), 1);
+	assert_true(last('d', "zf-a")->all);
+	assert_string_equal(virt_follow_domain_state(f, "zf-a"), "shut off");
+
+	/* undefined while shut off: forgotten */
+	assert_int_equal(virDomainUndefine(d), 0);
+	virDomainFree(d);
+	settle(50);
+	assert_null(virt_follow_domain_state(f, "zf-a"));
+
+	virt_follow_get_stats(f, &st);
+	assert_true(st.events >= 4);
+	assert_int_equal(st.lat_n, 1);
+	assert_true(st.lat_p99_usec > 0 && st.lat_p99_usec < 1000000);
+	virt_follow_free(f);
+}
+
+/* METADATA_CHANGE re-plans: disabling the vNIC detaches it, enabling
+ * attaches it again; AutoAttach=direct takes vNICs without metadata. */
+static void test_metadata_change(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	virDomainPtr d;
+
+	d = virDomainCreateXML(T.drv, dom_xml("zf-b", ""), 0);
+	assert_non_null(d);
+	settle(50);
+	assert_int_equal(count('a', "zf-b"), 0); /* not opted in */
+
+	assert_int_equal(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT,
+					      "<config><nic mac='52:54:00:88:00:01' queues='3'/></config>",
+					      "zcrx", DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+			 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-b", 1 }, 5000));
+	assert_int_equal(last('a', "zf-b")->v.queues, 3);
+
+	assert_int_equal(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT,
+					      "<config><nic mac='52:54:00:88:00:01' enable='no'/></config>",
+					      "zcrx", DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+			 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-b", 1 }, 5000));
+	assert_false(last('d', "zf-b")->all);
+	assert_int_equal(last('d', "zf-b")->v.mac[5], 1);
+
+	/* policy direct: a metadata-less... the metadata still disables it */
+	virt_follow_set_autoattach(f, CONFIG_AUTOATTACH_DIRECT);
+	assert_int_equal(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, NULL, "zcrx", DOMXML_NS,
+					      VIR_DOMAIN_AFFECT_LIVE),
+			 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-b", 2 }, 5000));
+	assert_int_equal(last('a', "zf-b")->v.queues, 1);
+	assert_int_equal(virDomainDestroy(d), 0);
+	virDomainFree(d);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-b", 2 }, 5000));
+	virt_follow_free(f);
+}
+
+/* zcrxd (re)starting with a domain running: the resync attaches it and
+ * prunes attachments of domains that are not listed. */
+static void test_resync(void **state)
+{
+	virDomainPtr d;
+	struct virt_follow *f;
+	const struct call *p;
+
+	d = virDomainCreateXML(T.drv, dom_xml("zf-c", "<zcrx:nic mac='52:54:00:88:00:01'/>"), 0);
+	assert_non_null(d);
+	f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	assert_int_equal(count('a', "zf-c"), 1);
+	p = last('p', NULL);
+	assert_non_null(p);
+	assert_true(p->n_prune >= 2); /* "test" and zf-c */
+	json_object *doms = virt_follow_domains_json(f);
+
+	assert_true(json_object_array_length(doms) >= 2);
+	json_object_put(doms);
+	json_object *st = virt_follow_status_json(f);
+
+	assert_string_equal(json_object_get_string(json_object_object_get(st, "state")),
+			    "connected");
+	json_object_put(st);
+	assert_int_equal(virDomainDestroy(d), 0);
+	virDomainFree(d);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-c", 1 }, 5000));
+	virt_follow_free(f);
+}
+
+/* The hook: start/begin attaches from the stdin XML alone (no libvirt at
+ * all here), twice is once, stopped/end detaches. */
+static void test_hook_without_libvirt(void **state)
+{
+	struct virt_follow *f = follow(NULL, CONFIG_AUTOATTACH_METADATA);
+	struct virt_request rq = { .domain = "zxl-vm0", .origin = VIRT_ORIGIN_HOOK };
+	struct virt_reply rep;
+	size_t len;
+	char *xml = virt_fixture_read("hook-start-begin.xml", &len);
+	json_object *j;
+
+	assert_non_null(xml);
+	rq.xml = xml;
+	rq.xml_len = len;
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(rep.sel.n, 2);
+	assert_int_equal(count('a', "zxl-vm0"), 2);
+	assert_string_equal(last('a', NULL)->v.tap, "macvtap1");
+	assert_int_equal(last('a', NULL)->origin, VIRT_ORIGIN_HOOK);
+	j = virt_reply_to_json(&rep);
+	assert_int_equal(json_object_array_length(json_object_object_get(j, "vnics")), 2);
+	assert_int_equal(json_object_array_length(json_object_object_get(j, "skipped")), 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "domain_state")),
+			    "running");
+	json_object_put(j);
+	virt_reply_clear(&rep);
+
+	/* started/begin (or a retry): the same answer, no second attachment */
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(count('a', "zxl-vm0"), 2);
+	virt_reply_clear(&rep);
+	free(xml);
+
+	/* stopped/end: no targets in that XML; everything goes */
+	xml = virt_fixture_read("hook-stopped-end.xml", &len);
+	rq.xml = xml;
+	rq.xml_len = len;
+	virt_follow_detach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(count('d', "zxl-vm0"), 1);
+	assert_true(last('d', NULL)->all);
+	virt_reply_clear(&rep);
+	/* release/end: already done */
+	virt_follow_detach(f, &rq, &rep);
+	assert_int_equal(count('d', "zxl-vm0"), 1);
+	virt_reply_clear(&rep);
+	free(xml);
+	virt_follow_free(f);
+}
+
+static void test_operator_requests(void **state)
+{
+	struct virt_follow *f = follow(NULL, CONFIG_AUTOATTACH_NONE);
+	struct virt_request rq = { .origin = VIRT_ORIGIN_HOOK, .domain = NULL };
+	struct virt_reply rep;
+	uint8_t mac[6];
+	size_t len;
+	char *xml = virt_fixture_read("vm0-live.xml", &len);
+
+	/* learn the domain from the hook; AutoAttach=none attaches nothing */
+	rq.xml = xml;
+	rq.xml_len = len;
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(rep.sel.n, 0);
+	assert_int_equal(count('a', NULL), 0);
+	virt_reply_clear(&rep);
+	free(xml);
+
+	/* zcrxctl attach zxl-vm0 zxlp0 --mac ...:04 --queues 3 (by UUID) */
+	assert_int_equal(domxml_mac_parse("52:54:00:7a:10:04", mac), 0);
+	rq = (struct virt_request){ .domain = "5a1b0000-0000-4000-8000-0000000010a0",
+				    .nic = "zxlp0", .mac = mac, .queues = 3,
+				    .origin = VIRT_ORIGIN_OPERATOR };
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_string_equal(rep.name, "zxl-vm0");
+	assert_int_equal(count('a', "zxl-vm0"), 1);
+	assert_int_equal(last('a', NULL)->v.queues, 3);
+	assert_string_equal(last('a', NULL)->v.tap, "macvtap1");
+	virt_reply_clear(&rep);
+
+	/* dry run: selection only */
+	rq.mac = NULL;
+	rq.queues = 0;
+	rq.dry_run = true;
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(rep.sel.n, 2);
+	assert_int_equal(count('a', NULL), 1);
+	virt_reply_clear(&rep);
+	rq.dry_run = false;
+
+	/* a refusal is reported per vNIC */
+	T.fail_attach = 1;
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_FAILED);
+	assert_int_equal(rep.n_failed, 1);
+	assert_non_null(strstr(rep.message, "no such NIC"));
+	assert_string_equal(virt_req_error_name(rep.error), "io.zcrx.Manager.AttachFailed");
+	virt_reply_clear(&rep);
+
+	/* no vNIC on that NIC */
+	rq.nic = "eth9";
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_NO_VNIC);
+	assert_non_null(strstr(rep.message, "no macvtap vNIC on 'eth9'"));
+	virt_reply_clear(&rep);
+
+	/* unknown domain */
+	rq.domain = "nosuch";
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_NO_SUCH_DOMAIN);
+	assert_string_equal(virt_req_error_name(rep.error), "io.zcrx.Manager.NoSuchDomain");
+	virt_reply_clear(&rep);
+
+	/* XML of another domain than named */
+	xml = virt_fixture_read("vm1-passthrough-live.xml", &len);
+	rq = (struct virt_request){ .domain = "zxl-vm0", .xml = xml, .xml_len = len,
+				    .origin = VIRT_ORIGIN_OPERATOR };
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_INVALID_XML);
+	assert_non_null(strstr(rep.message, "describes domain 'zxl-vm1'"));
+	virt_reply_clear(&rep);
+	rq.xml = "<domain";
+	rq.xml_len = 7;
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_INVALID_XML);
+	virt_reply_clear(&rep);
+	free(xml);
+
+	/* zcrxctl detach zxl-vm0 zxlp0 */
+	rq = (struct virt_request){ .domain = "zxl-vm0", .nic = "zxlp0",
+				    .origin = VIRT_ORIGIN_OPERATOR };
+	virt_follow_detach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_string_equal(last('d', NULL)->v.nic, "zxlp0");
+	virt_reply_clear(&rep);
+	/* detach of a domain unknown here still reaches the attachment layer */
+	rq = (struct virt_request){ .domain = "leftover", .origin = VIRT_ORIGIN_OPERATOR };
+	virt_follow_detach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_string_equal(last('d', NULL)->name, "leftover");
+	virt_reply_clear(&rep);
+	virt_follow_free(f);
+}
+
+/* The hook attaches at start/begin; the STARTED event that follows finds
+ * it done: one attachment per vNIC, not two. */
+static void test_hook_then_events_once(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	struct virt_request rq = { .origin = VIRT_ORIGIN_HOOK };
+	struct virt_reply rep;
+	virDomainPtr d;
+	char *xml;
+
+	d = virDomainCreateXML(T.drv, dom_xml("zf-d", "<zcrx:nic mac='52:54:00:88:00:01'/>"), 0);
+	assert_non_null(d);
+	/* the hook's XML (here: read before the loop delivers the event) */
+	xml = virDomainGetXMLDesc(d, 0);
+	assert_non_null(xml);
+	rq.domain = "zf-d";
+	rq.xml = xml;
+	rq.xml_len = strlen(xml);
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	assert_int_equal(count('a', "zf-d"), 1);
+	virt_reply_clear(&rep);
+	settle(100); /* the STARTED event arrives and is handled */
+	assert_int_equal(count('a', "zf-d"), 1);
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-d", 1 }, 5000));
+	/* the hook's stopped/end after the event: nothing more to do */
+	virt_follow_detach(f, &rq, &rep);
+	assert_int_equal(count('d', "zf-d"), 1);
+	virt_reply_clear(&rep);
+	free(xml);
+	virDomainFree(d);
+	virt_follow_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_events_start_destroy, reset),
+		cmocka_unit_test_setup(test_metadata_change, reset),
+		cmocka_unit_test_setup(test_resync, reset),
+		cmocka_unit_test_setup(test_hook_without_libvirt, reset),
+		cmocka_unit_test_setup(test_operator_requests, reset),
+		cmocka_unit_test_setup(test_hook_then_events_once, reset),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
