@@ -110,6 +110,7 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	sd_event_source_disable_unref(m->status_timer);
+	virt_api_stop(&m->virt);
 	api_nic_stop(&m->nic);
 	m->events = events_free(m->events);
 	m->ipc = ipc_server_free(m->ipc);
@@ -193,6 +194,11 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
+	r = virt_api_start(&m->virt, m->event, m->events, manager_libvirt_uri(m),
+			   m->config.autoattach, NULL, NULL);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_VIRT, r, "cannot start following libvirt: %s",
+				 strerror(-r));
 	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
 	return 0;
 }
@@ -217,6 +223,7 @@ int manager_reload(struct manager *m)
 	m->config = next;
 	m->reloads++;
 	api_nic_set_interval(&m->nic, m->config.reconcile_interval_sec);
+	virt_api_set_autoattach(&m->virt, m->config.autoattach);
 	if (m->ipc)
 		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
 	if (m->config.socket_group && m->socket_path &&
@@ -256,9 +263,9 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	json_object_object_add(r, "protocol", json_object_new_int(ZCRX_PROTOCOL));
 	json_object_object_add(r, "uptime_usec",
 			       json_object_new_int64((int64_t)(now_usec(CLOCK_MONOTONIC) - m->start_usec)));
-	lv = json_object_new_object();
-	json_object_object_add(lv, "uri", uri ? json_object_new_string(uri) : NULL);
-	json_object_object_add(lv, "state", json_object_new_string(uri ? "disconnected" : "disabled"));
+	lv = virt_api_status_json(&m->virt);
+	if (!json_object_object_get(lv, "uri") && uri) /* before start */
+		json_object_object_add(lv, "uri", json_object_new_string(uri));
 	json_object_object_add(r, "libvirt", lv);
 	json_object_object_add(r, "nics", json_object_new_int((int)api_nic_count(&m->nic)));
 	json_object_object_add(r, "attachments", json_object_new_int(0));

@@ -15,6 +15,7 @@
 
 #include "api-nic.h"
 #include "config.h"
+#include "virt-api.h"
 
 struct ipc_server;
 struct events;
@@ -38,6 +39,7 @@ struct manager {
 	uint64_t reloads, reload_failures;
 	sd_event_source *status_timer;
 	struct api_nic nic; /* the NIC layer: backend, observed table, its methods */
+	struct virt_api virt; /* libvirt domains (also without libvirt: hook requests) */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);

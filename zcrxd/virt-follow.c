@@ -49,6 +49,8 @@ struct virt_follow {
 	enum config_autoattach mode;
 	struct virt_sink sink;
 	void *sink_ud;
+	struct virt_follow_notify notify;
+	void *notify_ud;
 	struct vf_dom *buckets[VF_BUCKETS];
 	struct vf_dom *first, *last;
 	size_t n_doms;
@@ -205,7 +207,8 @@ static int sink_attach(struct virt_follow *f, struct vf_dom *d, const struct vir
 
 	err[0] = 0;
 	f->st.attaches++;
-	r = f->sink.attach ? f->sink.attach(f->sink_ud, &ref, v, origin, err, errlen) : 0;
+	r = f->sink.attach ? f->sink.attach(f->sink_ud, &ref, v, origin, err, errlen) :
+			     -EOPNOTSUPP;
 	if (r < 0) {
 		f->st.errors++;
 		if (!err[0])
@@ -302,6 +305,21 @@ static void apply_auto(struct virt_follow *f, struct vf_dom *d, const struct dom
 	virt_selection_clear(&sel);
 }
 
+/* One input to the domain's state machine; says so on the Monitor stream
+ * when the state changed or something is to be done. */
+static enum virt_action feed(struct virt_follow *f, struct vf_dom *d, const struct virt_input *in,
+			     const char **reason)
+{
+	enum virt_dom_state old = d->sm.state;
+	enum virt_action a = virt_dom_step(&d->sm, in, reason);
+	struct virt_domain_ref ref = ref_of(d);
+
+	if ((a != VIRT_ACT_NONE || old != d->sm.state) && f->notify.domain)
+		f->notify.domain(f->notify_ud, &ref, virt_dom_state_name(d->sm.state),
+				 virt_action_name(a), *reason);
+	return a;
+}
+
 /* Carry out the state machine's decision. */
 static void act(struct virt_follow *f, struct vf_dom *d, enum virt_action a, const char *reason,
 		enum virt_origin origin, uint64_t event_usec)
@@ -341,6 +359,10 @@ static void act(struct virt_follow *f, struct vf_dom *d, enum virt_action a, con
 
 static void on_connection(void *ud, enum virt_conn_state st, const char *msg)
 {
+	struct virt_follow *f = ud;
+
+	if (f->notify.connection)
+		f->notify.connection(f->notify_ud, virt_conn_state_name(st), msg);
 	switch (st) {
 	case VIRT_CONN_CONNECTED:
 		log_notice(LOG_SUBSYS_VIRT, "connected to libvirt at '%s'", msg);
@@ -382,7 +404,7 @@ static void on_event(void *ud, const struct virt_input *in, struct virt_domain_i
 		log_domain(LOG_DEBUG, LOG_SUBSYS_VIRT, d->name, "event %s/%s (%s)",
 			   virt_ev_name(in->event), virt_ev_detail_name(in->event, in->detail),
 			   virt_run_state_name(info->run));
-	a = virt_dom_step(&d->sm, in, &reason);
+	a = feed(f, d, in, &reason);
 	/* The worker read the domain after the event: if it says the domain
 	 * is gone or off, the event is old news and a stop event follows. */
 	if ((a == VIRT_ACT_ATTACH || a == VIRT_ACT_REPLAN) &&
@@ -418,7 +440,7 @@ static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_
 		if (doms[k].run == VIRT_RUN_PAUSED)
 			d->sm.state = d->sm.state == VIRT_DOM_MIGRATING_OUT ? d->sm.state :
 									      VIRT_DOM_PAUSED;
-		a = virt_dom_step(&d->sm, &in, &reason);
+		a = feed(f, d, &in, &reason);
 		act(f, d, a, reason, VIRT_ORIGIN_EVENT, 0);
 	}
 	/* Known as running here but not listed: stopped while we were away —
@@ -440,7 +462,7 @@ static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_
 			struct virt_input in = { .kind = VIRT_IN_RESYNC_GONE };
 
 			d->run = VIRT_RUN_SHUTOFF;
-			a = virt_dom_step(&d->sm, &in, &reason);
+			a = feed(f, d, &in, &reason);
 			act(f, d, a, reason, VIRT_ORIGIN_EVENT, 0);
 		}
 	}
@@ -467,6 +489,8 @@ int virt_follow_new(sd_event *ev, const struct virt_follow_options *opts,
 	if (sink)
 		f->sink = *sink;
 	f->sink_ud = sink_ud;
+	f->notify = opts->notify;
+	f->notify_ud = opts->notify_ud;
 	if (opts->uri && *opts->uri && strcmp(opts->uri, "none")) {
 		vo = opts->virt;
 		vo.uri = opts->uri;
@@ -668,14 +692,14 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 		/* start/begin: the same decision the events would make, once */
 		struct virt_input in = { .kind = VIRT_IN_HOOK_ATTACH };
 
-		a = virt_dom_step(&d->sm, &in, &reason);
+		a = feed(f, d, &in, &reason);
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
 		if (a == VIRT_ACT_ATTACH)
 			attach_selection(f, d, rep, req->origin, false);
 	} else {
 		struct virt_input in = { .kind = VIRT_IN_OP_ATTACH };
 
-		(void)virt_dom_step(&d->sm, &in, &reason);
+		(void)feed(f, d, &in, &reason);
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
 		attach_selection(f, d, rep, req->origin, explicit_req);
 	}
@@ -720,13 +744,13 @@ void virt_follow_detach(struct virt_follow *f, const struct virt_request *req,
 	if (req->origin == VIRT_ORIGIN_HOOK && !req->nic && !req->mac) {
 		struct virt_input in = { .kind = VIRT_IN_HOOK_DETACH };
 
-		a = virt_dom_step(&d->sm, &in, &reason);
+		a = feed(f, d, &in, &reason);
 		act(f, d, a, reason, req->origin, 0);
 	} else {
 		if (!req->nic && !req->mac) {
 			struct virt_input in = { .kind = VIRT_IN_OP_DETACH };
 
-			(void)virt_dom_step(&d->sm, &in, &reason);
+			(void)feed(f, d, &in, &reason);
 			snprintf(d->reason, sizeof(d->reason), "%s", reason);
 		}
 		r = sink_detach(f, d, req->mac, req->nic, req->origin);

@@ -65,10 +65,21 @@ struct virt_sink {
 	void (*prune)(void *ud, const char *const *running_uuids, size_t n);
 };
 
+/* What happened, for the Monitor stream (optional). */
+struct virt_follow_notify {
+	/* A domain changed state or something is done about it. */
+	void (*domain)(void *ud, const struct virt_domain_ref *dom, const char *state,
+		       const char *action, const char *reason);
+	/* The libvirt connection changed ("connected", "disconnected", ...). */
+	void (*connection)(void *ud, const char *state, const char *message);
+};
+
 struct virt_follow_options {
 	const char *uri; /* NULL or "none": no libvirt (requests with XML still work) */
 	enum config_autoattach autoattach;
 	struct virt_options virt; /* uri is filled in from above */
+	struct virt_follow_notify notify;
+	void *notify_ud;
 };
 
 int virt_follow_new(sd_event *ev, const struct virt_follow_options *opts,

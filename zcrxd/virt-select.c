@@ -61,7 +61,9 @@ static const char *decide(const struct domxml_domain *d, const struct domxml_ifa
 	}
 	if (!domxml_iface_is_macvtap(i)) {
 		if (i->type == DOMXML_IFACE_NETWORK)
-			snprintf(buf, size, "network '%.120s' vNIC, not running: its device is unknown",
+			snprintf(buf, size,
+				 "network '%.120s' vNIC without a macvtap (not running, or "
+				 "not a direct network)",
 				 i->network);
 		else
 			snprintf(buf, size, "type '%s' is not a macvtap: no NIC of its own",

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virt-api — the domain follower inside the daemon (see virt-api.h).
+ * Owns: its life cycle in the manager, status JSON and Monitor events.
+ * Must not: include libvirt headers, block.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "log.h"
+#include "virt-api.h"
+
+static void notify_domain(void *ud, const struct virt_domain_ref *dom, const char *state,
+			  const char *action, const char *reason)
+{
+	struct virt_api *a = ud;
+	json_object *o;
+
+	if (!a->events)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "domain", json_object_new_string(dom->name));
+	json_object_object_add(o, "uuid", json_object_new_string(dom->uuid));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "action", json_object_new_string(action));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	events_publish(a->events, "domain-changed", o);
+}
+
+static void notify_connection(void *ud, const char *state, const char *message)
+{
+	struct virt_api *a = ud;
+	json_object *o;
+
+	if (!a->events)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "message", json_object_new_string(message ? message : ""));
+	events_publish(a->events, "libvirt-connection", o);
+}
+
+int virt_api_start(struct virt_api *a, sd_event *ev, struct events *events, const char *uri,
+		   enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud)
+{
+	struct virt_follow_options o = {
+		.autoattach = mode,
+		.notify = { notify_domain, notify_connection },
+		.notify_ud = a,
+	};
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->events = events;
+	if (uri && *uri && strcmp(uri, "none")) {
+		a->uri = strdup(uri);
+		if (!a->uri)
+			return -ENOMEM;
+	}
+	o.uri = a->uri;
+	r = virt_follow_new(ev, &o, sink, sink_ud, &a->follow);
+	if (r < 0) {
+		free(a->uri);
+		a->uri = NULL;
+		return r;
+	}
+	if (a->uri)
+		log_info(LOG_SUBSYS_VIRT, "following libvirt domains at '%s' (AutoAttach=%s)",
+			 a->uri, config_autoattach_name(mode));
+	else
+		log_info(LOG_SUBSYS_VIRT, "running without libvirt");
+	return 0;
+}
+
+void virt_api_stop(struct virt_api *a)
+{
+	a->follow = virt_follow_free(a->follow);
+	free(a->uri);
+	a->uri = NULL;
+}
+
+void virt_api_set_autoattach(struct virt_api *a, enum config_autoattach mode)
+{
+	if (a->follow)
+		virt_follow_set_autoattach(a->follow, mode);
+}
+
+json_object *virt_api_status_json(const struct virt_api *a)
+{
+	json_object *o = a->follow ? virt_follow_status_json(a->follow) : NULL;
+
+	if (o)
+		return o;
+	o = json_object_new_object();
+	json_object_object_add(o, "uri", NULL);
+	json_object_object_add(o, "state", json_object_new_string("disabled"));
+	return o;
+}
