@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "genl.h"
@@ -46,6 +47,12 @@ int genl_sock_open(int bus, unsigned flags, struct genl_sock **ret)
 	/* Both exist since 4.12/4.3; without them we only lose the text. */
 	(void)mnl_socket_setsockopt(s->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	(void)mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (!(flags & GENL_SOCK_NONBLOCK)) {
+		/* the kernel always answers at once; never hang the loop on it */
+		struct timeval tv = { .tv_sec = GENL_REPLY_TIMEOUT_SEC };
+
+		(void)setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		mnl_socket_close(s->nl);
@@ -391,6 +398,8 @@ int genl_request(struct genl_sock *s, struct nlmsghdr *nlh, genl_msg_cb cb, void
 
 	while (!done) {
 		n = recv_kernel(s, 0);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return kerror_set(err, ETIMEDOUT, NULL, NULL, "no answer from the kernel");
 		if (n < 0)
 			return kerror_set(err, (int)-n, NULL, NULL, NULL);
 		r = genl_process(s->rx, (size_t)n, nlh->nlmsg_seq, s->portid, nlh,

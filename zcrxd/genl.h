@@ -31,6 +31,7 @@
 #define GENL_GROUPS_MAX 16
 #define GENL_MSG_MAX (32 * 1024) /* request buffer */
 #define GENL_RX_MAX (64 * 1024)  /* receive buffer (a dump datagram is <= 32 KiB) */
+#define GENL_REPLY_TIMEOUT_SEC 10 /* blocking sockets: ETIMEDOUT after this */
 
 struct genl_sock;
 
@@ -88,7 +89,10 @@ struct nlmsghdr *genl_nlmsg_start(struct genl_sock *s, uint16_t type, uint16_t f
  * mnl_attr_put_*_check() for attributes whose size depends on input. */
 
 /* Send nlh (built with genl_msg_start) and process replies until the ACK,
- * error or DONE.  Returns 0 or -errno with err filled (err may be NULL). */
+ * error or DONE.  Returns 0 or -errno with err filled (err may be NULL).
+ * A dump the kernel marks NLM_F_DUMP_INTR (changed while being dumped) is
+ * still returned: callers that need a consistent view re-read later (the
+ * monitor's periodic refresh does). */
 int genl_request(struct genl_sock *s, struct nlmsghdr *nlh, genl_msg_cb cb, void *data,
 		 struct kerror *err);
 

@@ -244,6 +244,8 @@ static void check_hds_thresh(struct nic_kernel *k, struct nic *nic)
 	r = nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RINGS_SET)
 		    ? nic_ethnl_rings_set(&k->eth, nic->link.ifindex, &req, &e)
 		    : kerror_set(&e, EOPNOTSUPP, NULL, NULL, NULL);
+	if (r == -EINVAL && !strcmp(e.msg, "Unknown attribute type"))
+		kerror_set(&e, EINVAL, NULL, NULL, "hds-thresh unknown to this kernel (Linux 6.14+)");
 	if (r < 0)
 		cap_no(&nic->caps.hds_thresh, "set rings", &e);
 	else

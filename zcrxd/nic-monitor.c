@@ -502,6 +502,13 @@ void nic_monitor_set_interval(struct nic_monitor *m, unsigned interval_sec)
 	(void)arm_timer(m);
 }
 
+int nic_monitor_set_rcvbuf(struct nic_monitor *m, int bytes)
+{
+	int r = genl_sock_set_rcvbuf(m->gn, bytes);
+
+	return r < 0 ? r : genl_sock_set_rcvbuf(m->rt, bytes);
+}
+
 void nic_monitor_set_callback(struct nic_monitor *m, nic_monitor_cb cb, void *userdata)
 {
 	m->cb = cb;

@@ -68,6 +68,9 @@ int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
 /* Re-read every link now. */
 int nic_monitor_resync(struct nic_monitor *m);
 struct nic_monitor_stats nic_monitor_stats(const struct nic_monitor *m);
+/* Receive buffer of the notification sockets (default 4 MiB); a smaller one
+ * overflows sooner (tests use it to exercise the ENOBUFS resync). */
+int nic_monitor_set_rcvbuf(struct nic_monitor *m, int bytes);
 
 /* Which parts differ between two observations (NIC_OBSERVE_* bits);
  * counters (qstats) and the generation are not content. */
