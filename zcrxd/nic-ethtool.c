@@ -558,6 +558,6 @@ int nic_ethnl_rss_delete(struct nic_ethnl *e, int ifindex, uint32_t ctx, struct 
 	struct nlmsghdr *nlh = start(e, ZX_ETHTOOL_MSG_RSS_DELETE_ACT, NLM_F_ACK);
 
 	nic_ethnl_put_header(nlh, ifindex, 0);
-	mnl_attr_put_u32(nlh, ZX_ETHTOOL_A_RSS_CONTEXT, ctx);
+	(void)nic_ethnl_put_rss(nlh, true, ctx, NULL, 0, false, NULL, 0, 0); /* CONTEXT only */
 	return genl_request(e->s, nlh, NULL, NULL, err);
 }

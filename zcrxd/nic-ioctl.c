@@ -460,34 +460,36 @@ int nic_ioctl_rss_get(int fd, const char *ifname, uint32_t ctx, struct nic_rss *
 	return r;
 }
 
-/* SRSSH with an optional table (replicated) and key. */
-static int rss_write(int fd, const char *ifname, uint32_t ctx, const uint32_t *indir, uint32_t n,
-		     bool reset, const uint8_t *key, uint32_t key_len, uint32_t *ret_ctx,
-		     struct kerror *err)
+struct zx_ethtool_rxfh *nic_ioctl_rxfh_encode(uint32_t ctx, const uint32_t *indir, uint32_t n,
+					      bool reset, const uint8_t *key, uint32_t key_len,
+					      uint32_t dev_indir_size, uint32_t dev_key_size,
+					      struct kerror *err)
 {
-	struct zx_ethtool_rxfh sz, *rx;
+	struct zx_ethtool_rxfh *rx;
 	uint32_t isize = 0, ksize = 0;
-	int r;
 
-	r = rss_sizes(fd, ifname, ctx == ZX_ETH_RXFH_CONTEXT_ALLOC ? 0 : ctx, &sz, err);
-	if (r < 0)
-		return r;
 	if (n) {
-		if (sz.indir_size % n)
-			return kerror_setf(err, EINVAL, NULL, NULL,
-					   "a table of %u entries does not divide the device's %u",
-					   n, sz.indir_size);
-		isize = sz.indir_size;
+		if (!dev_indir_size || dev_indir_size % n) {
+			kerror_setf(err, EINVAL, NULL, NULL,
+				    "a table of %u entries does not divide the device's %u", n,
+				    dev_indir_size);
+			return NULL;
+		}
+		isize = dev_indir_size;
 	}
 	if (key) {
-		if (key_len != sz.key_size)
-			return kerror_setf(err, EINVAL, NULL, NULL,
-					   "key must be %u bytes, not %u", sz.key_size, key_len);
+		if (key_len != dev_key_size) {
+			kerror_setf(err, EINVAL, NULL, NULL, "key must be %u bytes, not %u",
+				    dev_key_size, key_len);
+			return NULL;
+		}
 		ksize = key_len;
 	}
 	rx = calloc(1, sizeof(*rx) + (size_t)isize * 4 + ksize);
-	if (!rx)
-		return kerror_set(err, ENOMEM, NULL, NULL, NULL);
+	if (!rx) {
+		kerror_set(err, ENOMEM, NULL, NULL, NULL);
+		return NULL;
+	}
 	rx->cmd = ZX_ETHTOOL_SRSSH;
 	rx->rss_context = ctx;
 	/* indir_size: the full table, 0 = back to the default, NO_CHANGE */
@@ -497,6 +499,36 @@ static int rss_write(int fd, const char *ifname, uint32_t ctx, const uint32_t *i
 		(void)nic_ioctl_replicate(indir, n, isize, rx->rss_config);
 	if (ksize)
 		memcpy((uint8_t *)rx->rss_config + isize * 4, key, ksize);
+	return rx;
+}
+
+void nic_ioctl_rxfh_delete_encode(uint32_t ctx, struct zx_ethtool_rxfh *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->cmd = ZX_ETHTOOL_SRSSH;
+	ret->rss_context = ctx;
+	/* indir_size = key_size = 0 (and hfunc 0) on a context: delete it */
+}
+
+/* SRSSH with an optional table (replicated) and key. */
+static int rss_write(int fd, const char *ifname, uint32_t ctx, const uint32_t *indir, uint32_t n,
+		     bool reset, const uint8_t *key, uint32_t key_len, uint32_t *ret_ctx,
+		     struct kerror *err)
+{
+	struct zx_ethtool_rxfh sz, *rx;
+	struct kerror e = { 0 };
+	int r;
+
+	r = rss_sizes(fd, ifname, ctx == ZX_ETH_RXFH_CONTEXT_ALLOC ? 0 : ctx, &sz, err);
+	if (r < 0)
+		return r;
+	rx = nic_ioctl_rxfh_encode(ctx, indir, n, reset, key, key_len, sz.indir_size, sz.key_size,
+				   &e);
+	if (!rx) {
+		if (err)
+			*err = e;
+		return -e.err;
+	}
 	r = call(fd, ifname, rx, err);
 	if (r == 0 && ret_ctx)
 		*ret_ctx = rx->rss_context;
@@ -537,10 +569,7 @@ int nic_ioctl_rss_delete(int fd, const char *ifname, uint32_t ctx, struct kerror
 
 	if (!ctx || ctx == ZX_ETH_RXFH_CONTEXT_ALLOC)
 		return kerror_set(err, EINVAL, NULL, NULL, "context 0 cannot be deleted");
-	memset(&rx, 0, sizeof(rx));
-	rx.cmd = ZX_ETHTOOL_SRSSH;
-	rx.rss_context = ctx;
-	/* indir_size = key_size = 0 on a context: delete it */
+	nic_ioctl_rxfh_delete_encode(ctx, &rx);
 	return call(fd, ifname, &rx, err);
 }
 

@@ -28,6 +28,17 @@ int nic_ioctl_rule_encode(const struct nic_rule *rule, struct zx_ethtool_rxnfc *
 void nic_ioctl_rule_decode(const struct zx_ethtool_rxnfc *nfc, struct nic_rule *ret);
 /* The lowest slot below size that is not in locs; -ENOSPC when full. */
 int nic_ioctl_pick_slot(const uint32_t *locs, size_t n, uint32_t size, uint32_t *ret);
+/* An SRSSH request for a device whose table has dev_indir_size entries and
+ * whose key dev_key_size bytes: ctx (ZX_ETH_RXFH_CONTEXT_ALLOC creates),
+ * indir replicated to the device size (n == 0: unchanged, or the default
+ * with reset), key (NULL: unchanged).  malloc'd; NULL with err on failure
+ * (err may not be NULL). */
+struct zx_ethtool_rxfh *nic_ioctl_rxfh_encode(uint32_t ctx, const uint32_t *indir, uint32_t n,
+					      bool reset, const uint8_t *key, uint32_t key_len,
+					      uint32_t dev_indir_size, uint32_t dev_key_size,
+					      struct kerror *err);
+/* The SRSSH request that deletes context ctx. */
+void nic_ioctl_rxfh_delete_encode(uint32_t ctx, struct zx_ethtool_rxfh *ret);
 /* Repeat a table of n entries to size entries; -EINVAL unless n divides size. */
 int nic_ioctl_replicate(const uint32_t *indir, uint32_t n, uint32_t size, uint32_t *out);
 

@@ -203,6 +203,75 @@ static void test_replicate(void **state)
 	assert_int_equal(nic_ioctl_replicate(in, 0, 8, out), -EINVAL);
 }
 
+static void test_rxfh_encode(void **state)
+{
+	uint32_t indir[2] = { 2, 3 }, i;
+	uint8_t key[4] = { 1, 2, 3, 4 };
+	struct zx_ethtool_rxfh *rx, del;
+	struct kerror e = { 0 };
+
+	/* set context 0: table replicated to the device's 8, key after it */
+	rx = nic_ioctl_rxfh_encode(0, indir, 2, false, key, 4, 8, 4, &e);
+	assert_non_null(rx);
+	assert_int_equal(rx->cmd, ZX_ETHTOOL_SRSSH);
+	assert_int_equal(rx->rss_context, 0);
+	assert_int_equal(rx->indir_size, 8);
+	assert_int_equal(rx->key_size, 4);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(rx->rss_config[i], indir[i % 2]);
+	assert_memory_equal((uint8_t *)rx->rss_config + 32, key, 4);
+	assert_int_equal(rx->hfunc, 0); /* no change */
+	free(rx);
+
+	/* create with the driver's default table */
+	rx = nic_ioctl_rxfh_encode(ZX_ETH_RXFH_CONTEXT_ALLOC, NULL, 0, false, NULL, 0, 8, 4, &e);
+	assert_non_null(rx);
+	assert_int_equal(rx->rss_context, ZX_ETH_RXFH_CONTEXT_ALLOC);
+	assert_int_equal(rx->indir_size, ZX_ETH_RXFH_INDIR_NO_CHANGE);
+	assert_int_equal(rx->key_size, 0);
+	free(rx);
+
+	/* reset context 0 to the default */
+	rx = nic_ioctl_rxfh_encode(0, NULL, 0, true, NULL, 0, 8, 4, &e);
+	assert_non_null(rx);
+	assert_int_equal(rx->indir_size, 0);
+	free(rx);
+
+	/* refusals, with our own text (the ioctl has none) */
+	assert_null(nic_ioctl_rxfh_encode(0, indir, 2, false, NULL, 0, 7, 4, &e));
+	assert_int_equal(e.err, EINVAL);
+	assert_string_equal(e.msg, "a table of 2 entries does not divide the device's 7");
+	assert_null(nic_ioctl_rxfh_encode(0, NULL, 0, false, key, 4, 8, 40, &e));
+	assert_string_equal(e.msg, "key must be 40 bytes, not 4");
+
+	/* delete: the context with sizes 0 */
+	nic_ioctl_rxfh_delete_encode(5, &del);
+	assert_int_equal(del.cmd, ZX_ETHTOOL_SRSSH);
+	assert_int_equal(del.rss_context, 5);
+	assert_int_equal(del.indir_size, 0);
+	assert_int_equal(del.key_size, 0);
+	assert_int_equal(del.hfunc, 0);
+}
+
+static void test_put_rss_delete(void **state)
+{
+	struct buf bb;
+	struct nlmsghdr *nlh = genl_start(&bb, ZX_ETHTOOL_MSG_RSS_DELETE_ACT);
+	const struct nlattr *tb[ZX_ETHTOOL_A_RSS_MAX + 1];
+	uint32_t v;
+
+	/* the RSS_DELETE_ACT body: header + CONTEXT, nothing else */
+	nic_ethnl_put_header(nlh, 3, 0);
+	assert_int_equal(nic_ethnl_put_rss(nlh, true, 9, NULL, 0, false, NULL, 0, 0), 0);
+	genl_attrs_msg(nlh, GENL_HDRLEN, tb, ZX_ETHTOOL_A_RSS_MAX);
+	assert_true(genl_attr_u32(tb[ZX_ETHTOOL_A_RSS_CONTEXT], &v));
+	assert_int_equal(v, 9);
+	assert_non_null(tb[ZX_ETHTOOL_A_RSS_HEADER]);
+	assert_null(tb[ZX_ETHTOOL_A_RSS_INDIR]);
+	assert_null(tb[ZX_ETHTOOL_A_RSS_HKEY]);
+	assert_null(tb[ZX_ETHTOOL_A_RSS_HFUNC]);
+}
+
 /* ---- ethtool netlink encoders ------------------------------------------------ */
 
 static void test_put_header(void **state)
@@ -678,6 +747,8 @@ int main(void)
 		cmocka_unit_test(test_rule_foreign),
 		cmocka_unit_test(test_pick_slot),
 		cmocka_unit_test(test_replicate),
+		cmocka_unit_test(test_rxfh_encode),
+		cmocka_unit_test(test_put_rss_delete),
 		cmocka_unit_test(test_put_header),
 		cmocka_unit_test(test_put_channels_rings),
 		cmocka_unit_test(test_put_feature_verbose),
