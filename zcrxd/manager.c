@@ -194,7 +194,7 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
-	r = virt_api_start(&m->virt, m->event, m->events, manager_libvirt_uri(m),
+	r = virt_api_start(&m->virt, m->event, m->ipc, m->events, manager_libvirt_uri(m),
 			   m->config.autoattach, NULL, NULL);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_VIRT, r, "cannot start following libvirt: %s",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "ipc.h"
 #include "log.h"
 #include "virt-api.h"
 
@@ -42,8 +43,27 @@ static void notify_connection(void *ud, const char *state, const char *message)
 	events_publish(a->events, "libvirt-connection", o);
 }
 
-int virt_api_start(struct virt_api *a, sd_event *ev, struct events *events, const char *uri,
-		   enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud)
+static void method_list_domains(struct ipc_call *call, json_object *params, void *userdata)
+{
+	static const struct ipc_param spec[] = { IPC_PARAM_END };
+	struct virt_api *a = userdata;
+	json_object *r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	r = json_object_new_object();
+	json_object_object_add(r, "domains", a->follow ? virt_follow_domains_json(a->follow) :
+							  json_object_new_array());
+	ipc_reply(call, r);
+}
+
+static const struct ipc_method methods[] = {
+	{ "io.zcrx.Manager.ListDomains", 0, method_list_domains },
+};
+
+int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
+		   struct events *events, const char *uri, enum config_autoattach mode,
+		   const struct virt_sink *sink, void *sink_ud)
 {
 	struct virt_follow_options o = {
 		.autoattach = mode,
@@ -65,6 +85,13 @@ int virt_api_start(struct virt_api *a, sd_event *ev, struct events *events, cons
 		free(a->uri);
 		a->uri = NULL;
 		return r;
+	}
+	if (ipc) {
+		r = ipc_server_add_methods(ipc, methods, sizeof(methods) / sizeof(methods[0]), a);
+		if (r < 0) {
+			virt_api_stop(a);
+			return r;
+		}
 	}
 	if (a->uri)
 		log_info(LOG_SUBSYS_VIRT, "following libvirt domains at '%s' (AutoAttach=%s)",

@@ -2,8 +2,8 @@
 /*
  * virt-api — the libvirt side of the daemon as the manager holds it: the
  * domain follower (virt-follow, with its libvirt connection when a URI is
- * configured), its status for GetStatus, and the domain-changed /
- * libvirt-connection events on the Monitor stream.
+ * configured), its status for GetStatus, the ListDomains method, and the
+ * domain-changed / libvirt-connection events on the Monitor stream.
  *
  * Owns: turning follower state into the daemon's JSON shapes.  Must not:
  * include libvirt headers or talk to the kernel; attachments are made by
@@ -18,6 +18,7 @@
 #include "virt-follow.h"
 
 struct events;
+struct ipc_server;
 
 struct virt_api {
 	struct virt_follow *follow; /* always set after start (also without libvirt) */
@@ -28,8 +29,9 @@ struct virt_api {
 /* uri NULL or "none": run without libvirt (requests that bring their XML
  * still work).  sink: the attachment layer (NULL: attach requests fail with
  * "attachments are not available"). */
-int virt_api_start(struct virt_api *a, sd_event *ev, struct events *events, const char *uri,
-		   enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud);
+int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
+		   struct events *events, const char *uri, enum config_autoattach mode,
+		   const struct virt_sink *sink, void *sink_ud);
 void virt_api_stop(struct virt_api *a);
 void virt_api_set_autoattach(struct virt_api *a, enum config_autoattach mode);
 
