@@ -119,6 +119,35 @@ class NicTool(unittest.TestCase):
             self.assertNotEqual(run(self.ns.exec_cmd(["ethtool"] + args), check=False).returncode,
                                 0, args)
 
+    def test_ntuple_ack_is_not_success(self):
+        # FEATURES_SET acks rx-ntuple-filter=1 on veth; its reply says "not applied"
+        p = nictool(self.ns, "ntuple", "zxn0", "on")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(json.loads(p.stdout)["applied"], False)
+        self.assertEqual(p.stderr.strip(),
+                         "Error: zxn0: set feature rx-ntuple-filter: the kernel acknowledged but "
+                         "did not apply it (EOPNOTSUPP)")
+        p = nictool(self.ns, "ntuple", "zxn0", "off")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["applied"], True)
+        self.assertFalse(self.show("zxn0")["ntuple"]["active"])
+
+    def test_rules_and_contexts_refused(self):
+        for args, op in ((["rule-add", "zxn0", "ether", MVT_MAC, "queue", "1"], "insert rule"),
+                         (["rule-add", "zxn0", "ip6", "2001:db8::1", "context", "1"],
+                          "insert rule"),
+                         (["rules", "zxn0"], "get rules"),
+                         (["rule-del", "zxn0", "0"], "delete rule"),
+                         (["rss-create", "zxn0", "0", "1"], "create rss context"),
+                         (["rss-delete", "zxn0", "1"], "delete rss context"),
+                         (["rss-set", "zxn0", "0", "0", "1"], "set rss")):
+            p = nictool(self.ns, *args)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertEqual(p.stderr.strip(),
+                             "Error: zxn0: %s: Operation not supported (EOPNOTSUPP)" % op, args)
+        self.assertEqual(nictool(self.ns, "rule-add", "zxn0", "ether", "nope", "queue",
+                                 "1").returncode, 2)
+
     def test_macvtap_lower_and_mac(self):
         nic = self.show("zxnmvt0")
         self.assertEqual(nic["kind"], "macvtap")

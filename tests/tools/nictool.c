@@ -24,12 +24,22 @@
  *                                    d ip-dst, f l4 bytes 0-1, n l4 bytes 2-3
  *   rings IFNAME                     ring sizes, tcp-data-split, hds-thresh
  *   qstats IFNAME                    per-queue RX packets/bytes (netdev)
+ *   ntuple IFNAME on|off             set rx-ntuple-filter; fails (exit 1) when the
+ *                                    kernel acks but does not apply it
+ *   rules IFNAME                     the n-tuple rule table
+ *   rule-add IFNAME ether MAC|ip4 ADDR|ip6 ADDR queue N|context N [loc N]
+ *                                    insert a destination rule (location:
+ *                                    the driver's choice or the first free)
+ *   rule-del IFNAME LOC              delete a rule
+ *   rss-create IFNAME [Q0 Q1 ...]    create an RSS context (default table)
+ *   rss-delete IFNAME CTX            delete an RSS context
  *   capture DIR IFNAME [MACVTAP]     record real kernel replies as fixtures
  *                                    (refuses names not starting with "zxn";
  *                                    see tests/fixtures/nic/README)
  *
  * Exit status: 0 success, 1 the kernel refused (message on stderr), 2 usage.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -55,7 +65,9 @@ static int usage(void)
 		"usage: nictool [--pretty] links | show IF | queues IF | set-channels IF N |\n"
 		"       rss-get IF [CTX] | rss-set IF CTX Q... | rss-set IF CTX default |\n"
 		"       rss-key IF HEX | flow-hash IF FLOW [FIELDS] | rings IF | qstats IF |\n"
-		"       capture DIR IF [MACVTAP]\n");
+		"       ntuple IF on|off | rules IF | rule-del IF LOC | rss-delete IF CTX |\n"
+		"       rule-add IF ether MAC|ip4 ADDR|ip6 ADDR queue N|context N [loc N] |\n"
+		"       rss-create IF [Q...] | capture DIR IF [MACVTAP]\n");
 	return 2;
 }
 
@@ -373,6 +385,146 @@ static int cmd_qstats(struct ctx *c, const char *ifname)
 	return 0;
 }
 
+static int cmd_ntuple(struct ctx *c, const char *ifname, const char *onoff)
+{
+	bool on, active = false;
+	json_object *o;
+
+	if (strcmp(onoff, "on") && strcmp(onoff, "off"))
+		return usage();
+	on = !strcmp(onoff, "on");
+	if (load(c, ifname, 0) < 0)
+		return fail(&c->err);
+	if (c->be.ops->set_feature(c->be.be, &c->id, "rx-ntuple-filter", on, &active, &c->err) < 0)
+		return fail(&c->err);
+	o = json_object_new_object();
+	json_object_object_add(o, "feature", json_object_new_string("rx-ntuple-filter"));
+	json_object_object_add(o, "requested", json_object_new_boolean(on));
+	json_object_object_add(o, "applied", json_object_new_boolean(active));
+	print(o);
+	if (!active) {
+		/* the kernel acked (error 0) and said in its reply it did not apply */
+		kerror_set(&c->err, EOPNOTSUPP, ifname, "set feature rx-ntuple-filter",
+			   "the kernel acknowledged but did not apply it");
+		return fail(&c->err);
+	}
+	return 0;
+}
+
+static int cmd_rules(struct ctx *c, const char *ifname)
+{
+	json_object *o, *a;
+	size_t i;
+
+	if (load(c, ifname, NIC_OBSERVE_RULES) < 0)
+		return fail(&c->err);
+	if (c->nic.caps.rules.state != NIC_CAP_YES)
+		return cap_fail(c, ifname, &c->nic.caps.rules);
+	o = json_object_new_object();
+	json_object_object_add(o, "capacity", json_object_new_int64(c->nic.rule_capacity));
+	json_object_object_add(o, "driver_picks_location",
+			       json_object_new_boolean(c->nic.rule_loc_special));
+	a = json_object_new_array();
+	for (i = 0; i < c->nic.n_rules; i++)
+		json_object_array_add(a, nic_json_rule(&c->nic.rules[i]));
+	json_object_object_add(o, "rules", a);
+	print(o);
+	return 0;
+}
+
+static int cmd_rule_add(struct ctx *c, const char *ifname, int argc, char **argv)
+{
+	struct nic_rule rule = { .location = NIC_LOC_ANY };
+	uint32_t v;
+
+	/* MATCH ADDR ACTION N [loc N] */
+	if (argc != 4 && argc != 6)
+		return usage();
+	if (!strcmp(argv[0], "ether") && nic_mac_parse(argv[1], rule.mac) == 0)
+		rule.match = NIC_RULE_MATCH_ETHER_DST;
+	else if (!strcmp(argv[0], "ip4") && inet_pton(AF_INET, argv[1], &rule.ip4) == 1)
+		rule.match = NIC_RULE_MATCH_IP4_DST;
+	else if (!strcmp(argv[0], "ip6") && inet_pton(AF_INET6, argv[1], &rule.ip6) == 1)
+		rule.match = NIC_RULE_MATCH_IP6_DST;
+	else
+		return usage();
+	if (parse_u32(argv[3], &v) < 0)
+		return usage();
+	if (!strcmp(argv[2], "queue")) {
+		rule.action = NIC_RULE_ACTION_QUEUE;
+		rule.queue = v;
+	} else if (!strcmp(argv[2], "context")) {
+		rule.action = NIC_RULE_ACTION_CONTEXT;
+		rule.rss_context = v;
+	} else {
+		return usage();
+	}
+	if (argc == 6 && (strcmp(argv[4], "loc") || parse_u32(argv[5], &rule.location) < 0))
+		return usage();
+	if (load(c, ifname, 0) < 0)
+		return fail(&c->err);
+	if (c->be.ops->rule_insert(c->be.be, &c->id, &rule, &c->err) < 0)
+		return fail(&c->err);
+	print(nic_json_rule(&rule));
+	return 0;
+}
+
+static int cmd_rule_del(struct ctx *c, const char *ifname, const char *locs)
+{
+	uint32_t loc;
+
+	if (parse_u32(locs, &loc) < 0)
+		return usage();
+	if (load(c, ifname, 0) < 0)
+		return fail(&c->err);
+	if (c->be.ops->rule_delete(c->be.be, &c->id, loc, &c->err) < 0)
+		return fail(&c->err);
+	return 0;
+}
+
+static int cmd_rss_create(struct ctx *c, const char *ifname, int n, char **qs)
+{
+	uint32_t *indir = NULL, ctx = 0;
+	json_object *o;
+	int i, r;
+
+	if (n) {
+		indir = calloc((size_t)n, sizeof(*indir));
+		if (!indir)
+			return 1;
+		for (i = 0; i < n; i++)
+			if (parse_u32(qs[i], &indir[i]) < 0) {
+				free(indir);
+				return usage();
+			}
+	}
+	if (load(c, ifname, 0) < 0) {
+		free(indir);
+		return fail(&c->err);
+	}
+	r = c->be.ops->rss_create(c->be.be, &c->id, indir, (uint32_t)n, &ctx, &c->err);
+	free(indir);
+	if (r < 0)
+		return fail(&c->err);
+	o = json_object_new_object();
+	json_object_object_add(o, "context", json_object_new_int64(ctx));
+	print(o);
+	return 0;
+}
+
+static int cmd_rss_delete(struct ctx *c, const char *ifname, const char *ctxs)
+{
+	uint32_t ctx;
+
+	if (parse_u32(ctxs, &ctx) < 0)
+		return usage();
+	if (load(c, ifname, 0) < 0)
+		return fail(&c->err);
+	if (c->be.ops->rss_delete(c->be.be, &c->id, ctx, &c->err) < 0)
+		return fail(&c->err);
+	return 0;
+}
+
 /* ---- capture: real kernel replies into fixture files ----------------------- */
 
 static FILE *cap_file;
@@ -645,6 +797,18 @@ int main(int argc, char **argv)
 		r = cmd_rings(&c, argv[1]);
 	else if (!strcmp(cmd, "qstats") && argc == 2)
 		r = cmd_qstats(&c, argv[1]);
+	else if (!strcmp(cmd, "ntuple") && argc == 3)
+		r = cmd_ntuple(&c, argv[1], argv[2]);
+	else if (!strcmp(cmd, "rules") && argc == 2)
+		r = cmd_rules(&c, argv[1]);
+	else if (!strcmp(cmd, "rule-add") && argc >= 3)
+		r = cmd_rule_add(&c, argv[1], argc - 2, argv + 2);
+	else if (!strcmp(cmd, "rule-del") && argc == 3)
+		r = cmd_rule_del(&c, argv[1], argv[2]);
+	else if (!strcmp(cmd, "rss-create") && argc >= 2)
+		r = cmd_rss_create(&c, argv[1], argc - 2, argv + 2);
+	else if (!strcmp(cmd, "rss-delete") && argc == 3)
+		r = cmd_rss_delete(&c, argv[1], argv[2]);
 	else
 		r = usage();
 	nic_clear(&c.nic);
