@@ -285,8 +285,10 @@ int genl_parse_ack(const struct nlmsghdr *nlh, const struct nlmsghdr *req, struc
 	} else {
 		return kerror_set(err, EPROTO, NULL, NULL, "not an ack");
 	}
-	if (e > 0)
+	if (e > 0 && e < 4096)
 		e = -e; /* never seen, but a positive errno is still an error */
+	else if (e > 0 || e < -4095)
+		return kerror_set(err, EPROTO, NULL, NULL, "invalid error code from the kernel");
 
 	memset(tb, 0, sizeof(tb));
 	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < plen)
@@ -320,7 +322,9 @@ int genl_process(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 	int first = 0;
 	int r;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	/* mnl_nlmsg_ok() compares nlmsg_len as an int: bound it ourselves */
+	for (; mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
 		if (seq && nlh->nlmsg_seq != seq)
 			continue; /* a late answer to an earlier request */
 		if (portid && nlh->nlmsg_pid && nlh->nlmsg_pid != portid)
@@ -435,7 +439,8 @@ int genl_sock_recv(struct genl_sock *s, genl_msg_cb cb, void *data)
 			return (int)n;
 		nlh = (const struct nlmsghdr *)s->rx;
 		left = (int)n;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (; mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
 				continue;
 			if (cb)

@@ -144,6 +144,21 @@ static void test_ack_warning(void **state)
 	assert_string_equal(warn, "something odd");
 }
 
+static void test_ack_bad_errno(void **state)
+{
+	struct buf rq, ab;
+	struct nlmsghdr *req = make_req(&rq);
+	struct kerror e = { 0 };
+
+	/* found by fuzz-nic: INT_MIN cannot be negated */
+	assert_int_equal(genl_parse_ack(put_ack(&ab, INT32_MIN, 0, 7, req, true), req, &e, NULL, 0),
+			 -EPROTO);
+	assert_int_equal(genl_parse_ack(put_ack(&ab, 5000, 0, 7, req, true), req, &e, NULL, 0),
+			 -EPROTO);
+	assert_int_equal(genl_parse_ack(put_ack(&ab, 22, 0, 7, req, true), req, &e, NULL, 0),
+			 -EINVAL);
+}
+
 static void test_ack_truncated(void **state)
 {
 	struct buf ab;
@@ -419,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_ack_offs_only),
 		cmocka_unit_test(test_ack_missing),
 		cmocka_unit_test(test_ack_warning),
+		cmocka_unit_test(test_ack_bad_errno),
 		cmocka_unit_test(test_ack_truncated),
 		cmocka_unit_test(test_done_with_error),
 		cmocka_unit_test(test_process_seq_filter),
