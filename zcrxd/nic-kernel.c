@@ -717,6 +717,15 @@ static int k_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct 
 	return r < 0 ? ctx_err(err, id_name(id, buf), "delete rss context", r) : 0;
 }
 
+static bool ntuple_on(struct nic_kernel *k, int ifindex)
+{
+	struct nic_feature f;
+
+	return nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_FEATURES_GET) &&
+	       nic_ethnl_feature_get(&k->eth, ifindex, ZX_FEATURE_NTUPLE, &f, NULL) == 0 &&
+	       f.active;
+}
+
 static int k_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rule,
 			 struct kerror *err)
 {
@@ -727,6 +736,8 @@ static int k_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 
 	kerror_clear(err);
 	r = nic_ioctl_rule_insert(k->fd, id_name(id, buf), rule, err);
+	if (r == -EOPNOTSUPP && !ntuple_on(k, id->ifindex))
+		ln = NULL; /* refused perhaps only because rx-ntuple-filter is off: learn nothing */
 	if (ln && rule->match == NIC_RULE_MATCH_ETHER_DST)
 		learn(&ln->l2_rules, r, "insert rule", err, "accepted by the driver");
 	else if (ln && (rule->match == NIC_RULE_MATCH_IP4_DST || rule->match == NIC_RULE_MATCH_IP6_DST))

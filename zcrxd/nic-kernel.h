@@ -7,7 +7,8 @@
  *
  * A capability only trying tells (L2 / IP rules accepted, RSS writable,
  * contexts creatable) is learned from the first real attempt and remembered
- * per ifindex until the device goes away — never from a probe rule.  The one
+ * per ifindex until the device goes away — never from a probe rule (and a
+ * rule refused while rx-ntuple-filter is off teaches nothing).  The one
  * check that writes is a RINGS_SET sending tcp-data-split's current value,
  * which the kernel validates (refusing drivers that cannot set it) and then
  * drops as a no-op.

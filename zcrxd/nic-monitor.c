@@ -370,7 +370,8 @@ static unsigned ethtool_what(uint8_t cmd)
 	case ZX_ETHTOOL_MSG_RINGS_NTF:
 		return NIC_OBSERVE_RINGS;
 	case ZX_ETHTOOL_MSG_FEATURES_NTF:
-		return NIC_OBSERVE_FEATURES;
+		/* drivers drop their n-tuple rules when rx-ntuple-filter goes off */
+		return NIC_OBSERVE_FEATURES | NIC_OBSERVE_RULES;
 	case ZX_ETHTOOL_MSG_RSS_NTF:
 	case ZX_ETHTOOL_MSG_RSS_CREATE_NTF:
 	case ZX_ETHTOOL_MSG_RSS_DELETE_NTF:
