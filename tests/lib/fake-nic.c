@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fake-nic — TEST-ONLY NIC backend (see fake-nic.h).  Must never be linked
+ * into zcrxd itself.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake-nic.h"
+
+#define FAKE_MAX_NICS 32
+#define FAKE_MAX_Q 1024
+
+struct fake_ctx {
+	uint32_t id; /* 0 = free slot */
+	uint32_t *indir;
+};
+
+struct fake_nic {
+	struct fake_nic_cfg cfg;
+	char name[IF_NAMESIZE];
+	uint32_t combined, rx, tx;
+	uint32_t *indir0;
+	bool indir0_user; /* configured by the user: survives channel changes */
+	struct fake_ctx *ctxs; /* max_contexts entries */
+	struct nic_rule *rules; /* rule_capacity entries, location = NIC_LOC_ANY for free */
+	bool ntuple_on;
+	uint8_t tds;
+	uint32_t hds;
+	unsigned providers[FAKE_MAX_Q];
+};
+
+struct fake_net {
+	struct fake_nic *nics[FAKE_MAX_NICS];
+	size_t n;
+	int next_ifindex;
+	unsigned calls, fail_at;
+	int fail_err;
+	char fail_msg[KERROR_MSG_MAX];
+};
+
+void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->combined_max = 16;
+	c->combined = 8;
+	c->tx_max = 0;
+	c->rss = true;
+	c->indir_size = 128;
+	c->rss_contexts = true;
+	c->max_contexts = 32;
+	c->ntuple = true;
+	c->rule_capacity = 1024;
+	c->l2_rules = true;
+	c->ip_rules = true;
+	c->header_split = true;
+	c->hds_thresh = true;
+	c->numa_nodes = 2;
+	c->numa_node = 0;
+}
+
+void fake_nic_cfg_veth(struct fake_nic_cfg *c, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->rx_max = 4;
+	c->tx_max = 4;
+	c->rx = 1;
+	c->tx = 1;
+	c->numa_node = -1;
+}
+
+int fake_net_new(struct fake_net **ret)
+{
+	struct fake_net *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->next_ifindex = 10;
+	*ret = n;
+	return 0;
+}
+
+static void nic_free(struct fake_nic *f)
+{
+	uint32_t i;
+
+	if (!f)
+		return;
+	for (i = 0; f->ctxs && i < f->cfg.max_contexts; i++)
+		free(f->ctxs[i].indir);
+	free(f->ctxs);
+	free(f->rules);
+	free(f->indir0);
+	free(f);
+}
+
+void fake_net_free(struct fake_net *net)
+{
+	size_t i;
+
+	if (!net)
+		return;
+	for (i = 0; i < net->n; i++)
+		nic_free(net->nics[i]);
+	free(net);
+}
+
+static uint32_t nq(const struct fake_nic *f)
+{
+	return f->combined + f->rx;
+}
+
+static void default_table(struct fake_nic *f)
+{
+	uint32_t i, n = nq(f) ? nq(f) : 1;
+
+	for (i = 0; i < f->cfg.indir_size; i++)
+		f->indir0[i] = i % n;
+	f->indir0_user = false;
+}
+
+int fake_net_add(struct fake_net *net, const struct fake_nic_cfg *cfg, int *ret_ifindex)
+{
+	struct fake_nic *f;
+	uint32_t i;
+
+	if (net->n >= FAKE_MAX_NICS)
+		return -ENOSPC;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->cfg = *cfg;
+	if (!f->cfg.indir_size)
+		f->cfg.indir_size = 128;
+	if (!f->cfg.max_contexts)
+		f->cfg.max_contexts = 32;
+	if (!f->cfg.rule_capacity)
+		f->cfg.rule_capacity = 1024;
+	if (!f->cfg.ifindex)
+		f->cfg.ifindex = net->next_ifindex++;
+	snprintf(f->name, sizeof(f->name), "%s", cfg->name ? cfg->name : "fake0");
+	f->cfg.name = f->name;
+	f->combined = cfg->combined;
+	f->rx = cfg->rx;
+	f->tx = cfg->tx;
+	f->ntuple_on = cfg->ntuple && cfg->ntuple_on;
+	f->tds = cfg->header_split ? NIC_TDS_DISABLED : NIC_TDS_UNKNOWN;
+	f->hds = cfg->hds_thresh ? 256 : 0;
+	f->indir0 = calloc(f->cfg.indir_size, sizeof(uint32_t));
+	f->ctxs = calloc(f->cfg.max_contexts, sizeof(*f->ctxs));
+	f->rules = calloc(f->cfg.rule_capacity, sizeof(*f->rules));
+	if (!f->indir0 || !f->ctxs || !f->rules) {
+		nic_free(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < f->cfg.rule_capacity; i++)
+		f->rules[i].location = NIC_LOC_ANY;
+	default_table(f);
+	net->nics[net->n++] = f;
+	if (ret_ifindex)
+		*ret_ifindex = f->cfg.ifindex;
+	return 0;
+}
+
+static struct fake_nic *find(const struct fake_net *net, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < net->n; i++)
+		if (net->nics[i]->cfg.ifindex == ifindex)
+			return net->nics[i];
+	return NULL;
+}
+
+void fake_net_fail_at(struct fake_net *net, unsigned k, int err, const char *msg)
+{
+	net->fail_at = k ? net->calls + k : 0;
+	net->fail_err = err ? err : EIO;
+	snprintf(net->fail_msg, sizeof(net->fail_msg), "%s", msg ? msg : "fake: injected failure");
+}
+
+unsigned fake_net_calls(const struct fake_net *net)
+{
+	return net->calls;
+}
+
+void fake_net_reset_calls(struct fake_net *net)
+{
+	net->calls = 0;
+	net->fail_at = 0;
+}
+
+/* Count a mutating call; non-zero when it must fail. */
+static int gate(struct fake_net *net, const struct nic_id *id, const char *op, struct kerror *err)
+{
+	net->calls++;
+	if (net->fail_at && net->calls == net->fail_at)
+		return kerror_set(err, net->fail_err, id->name, op, net->fail_msg);
+	return 0;
+}
+
+static struct fake_nic *target(struct fake_net *net, const struct nic_id *id, const char *op,
+			       struct kerror *err, int *r)
+{
+	struct fake_nic *f = find(net, id->ifindex);
+
+	*r = 0;
+	if (!f) {
+		*r = kerror_set(err, ENODEV, id->name, op, "no such device");
+		return NULL;
+	}
+	*r = gate(net, id, op, err);
+	return *r ? NULL : f;
+}
+
+/* --- ops ------------------------------------------------------------------- */
+
+static int f_list_links(void *be, struct nic_link **ret, size_t *ret_n, struct kerror *err)
+{
+	struct fake_net *net = be;
+	struct nic_link *v = calloc(net->n ? net->n : 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return kerror_set(err, ENOMEM, NULL, "list links", NULL);
+	for (i = 0; i < net->n; i++) {
+		struct fake_nic *f = net->nics[i];
+
+		v[i].ifindex = f->cfg.ifindex;
+		snprintf(v[i].name, sizeof(v[i].name), "%s", f->name);
+		snprintf(v[i].kind, sizeof(v[i].kind), "fake");
+		v[i].mac[0] = 0x02;
+		v[i].mac[5] = (uint8_t)f->cfg.ifindex;
+		v[i].up = true;
+		v[i].num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
+		v[i].num_tx_queues = f->cfg.combined_max + f->cfg.tx_max;
+	}
+	*ret = v;
+	*ret_n = net->n;
+	return 0;
+}
+
+static void cap(struct nic_cap *c, bool yes, const char *no_msg)
+{
+	nic_cap_set(c, yes ? NIC_CAP_YES : NIC_CAP_NO, yes ? 0 : EOPNOTSUPP, yes ? "" : no_msg);
+}
+
+static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *err)
+{
+	struct fake_net *net = be;
+	struct fake_nic *f = find(net, nic->link.ifindex);
+	uint32_t i, n, k;
+
+	if (!f)
+		return kerror_set(err, ENODEV, nic->link.name, "observe", "no such device");
+	nic_clear(nic);
+	nic->link.ifindex = f->cfg.ifindex;
+	snprintf(nic->link.name, sizeof(nic->link.name), "%s", f->name);
+	snprintf(nic->link.kind, sizeof(nic->link.kind), "fake");
+	nic->link.up = true;
+	nic->link.num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
+	snprintf(nic->driver, sizeof(nic->driver), "fake");
+	nic->numa_node = f->cfg.numa_node;
+	nic->ch.combined_max = f->cfg.combined_max;
+	nic->ch.rx_max = f->cfg.rx_max;
+	nic->ch.tx_max = f->cfg.tx_max;
+	nic->ch.combined = f->combined;
+	nic->ch.rx = f->rx;
+	nic->ch.tx = f->tx;
+	cap(&nic->caps.channels, true, "");
+	cap(&nic->caps.channels_set, f->cfg.combined_max + f->cfg.rx_max > 0,
+	    "no settable channels");
+	nic->rings.valid = f->cfg.header_split || f->cfg.hds_thresh;
+	cap(&nic->caps.rings, nic->rings.valid, "Operation not supported");
+	nic->rings.has_tcp_data_split = f->cfg.header_split;
+	nic->rings.tcp_data_split = f->tds;
+	nic->rings.has_hds_thresh = f->cfg.hds_thresh;
+	nic->rings.hds_thresh = f->hds;
+	nic->rings.hds_thresh_max = f->cfg.hds_thresh ? 1024 : 0;
+	cap(&nic->caps.header_split, f->cfg.header_split, "setting TCP data split is not supported");
+	cap(&nic->caps.hds_thresh, f->cfg.hds_thresh, "setting hds-thresh is not supported");
+	nic->ntuple_active = f->ntuple_on;
+	nic->ntuple_fixed = !f->cfg.ntuple || f->cfg.ntuple_fixed;
+	cap(&nic->caps.ntuple, f->cfg.ntuple, "rx-ntuple-filter not changeable");
+	cap(&nic->caps.rules, f->cfg.ntuple, "Operation not supported");
+	if (f->cfg.ntuple) {
+		/* learned capabilities start unknown, as with a real driver */
+		nic->caps.l2_rules.state = NIC_CAP_UNKNOWN;
+		nic->caps.ip_rules.state = NIC_CAP_UNKNOWN;
+	} else {
+		cap(&nic->caps.l2_rules, false, "Operation not supported");
+		cap(&nic->caps.ip_rules, false, "Operation not supported");
+	}
+	cap(&nic->caps.rss, f->cfg.rss, "Operation not supported");
+	cap(&nic->caps.rss_set, f->cfg.rss, "Operation not supported");
+	cap(&nic->caps.rss_contexts, f->cfg.rss && f->cfg.rss_contexts, "Operation not supported");
+	cap(&nic->caps.queue_info, true, "");
+	nic_cap_set(&nic->caps.binder, NIC_CAP_UNKNOWN, 0, "");
+
+	n = 0;
+	if (f->cfg.rss) {
+		n = 1;
+		for (i = 0; i < f->cfg.max_contexts; i++)
+			n += f->ctxs[i].id != 0;
+	}
+	nic->rss = calloc(n ? n : 1, sizeof(*nic->rss));
+	if (!nic->rss)
+		goto nomem;
+	if (f->cfg.rss) {
+		struct nic_rss *r = &nic->rss[nic->n_rss++];
+
+		r->indir_size = f->cfg.indir_size;
+		r->hfunc = 1;
+		r->indir = malloc(r->indir_size * sizeof(uint32_t));
+		if (!r->indir)
+			goto nomem;
+		memcpy(r->indir, f->indir0, r->indir_size * sizeof(uint32_t));
+		for (i = 0; i < f->cfg.max_contexts; i++) {
+			if (!f->ctxs[i].id)
+				continue;
+			r = &nic->rss[nic->n_rss++];
+			r->id = f->ctxs[i].id;
+			r->hfunc = 1;
+			r->indir_size = f->cfg.indir_size;
+			r->indir = malloc(r->indir_size * sizeof(uint32_t));
+			if (!r->indir)
+				goto nomem;
+			memcpy(r->indir, f->ctxs[i].indir, r->indir_size * sizeof(uint32_t));
+		}
+	}
+
+	if (f->cfg.ntuple) {
+		nic->rule_capacity = f->cfg.rule_capacity;
+		nic->rule_loc_special = f->cfg.loc_special;
+		nic->rules = calloc(f->cfg.rule_capacity, sizeof(*nic->rules));
+		if (!nic->rules)
+			goto nomem;
+		for (i = 0; i < f->cfg.rule_capacity; i++)
+			if (f->rules[i].location != NIC_LOC_ANY)
+				nic->rules[nic->n_rules++] = f->rules[i];
+	}
+
+	k = nq(f);
+	nic->queues = calloc(k ? k : 1, sizeof(*nic->queues));
+	if (!nic->queues)
+		goto nomem;
+	for (i = 0; i < k; i++) {
+		struct nic_queue *q = &nic->queues[nic->n_queues++];
+
+		q->id = i;
+		q->irq = -1;
+		q->numa_node = f->cfg.numa_nodes > 0 ? (int)(i % (uint32_t)f->cfg.numa_nodes) : -1;
+		q->providers = i < FAKE_MAX_Q ? f->providers[i] : 0;
+	}
+	(void)what;
+	nic->generation++;
+	return 0;
+nomem:
+	nic_clear(nic);
+	return kerror_set(err, ENOMEM, f->name, "observe", NULL);
+}
+
+static bool queue_used_above(const struct fake_nic *f, uint32_t n, const char **what)
+{
+	uint32_t i, k;
+
+	for (i = 0; f->cfg.rss && i < f->cfg.indir_size; i++)
+		if (f->indir0[i] >= n) {
+			*what = "requested channel count is too low for existing indirection table "
+				"settings";
+			return true;
+		}
+	for (k = 0; k < f->cfg.max_contexts; k++)
+		for (i = 0; f->ctxs[k].id && i < f->cfg.indir_size; i++)
+			if (f->ctxs[k].indir[i] >= n) {
+				*what = "requested channel count is too low for existing "
+					"indirection table settings";
+				return true;
+			}
+	for (i = 0; i < f->cfg.rule_capacity; i++)
+		if (f->rules[i].location != NIC_LOC_ANY &&
+		    f->rules[i].action == NIC_RULE_ACTION_QUEUE && f->rules[i].queue >= n) {
+			*what = "requested channel count is too low for existing ntuple filter "
+				"settings";
+			return true;
+		}
+	for (i = n; i < FAKE_MAX_Q; i++)
+		if (f->providers[i]) {
+			*what = "requested channel count is too low for existing memory provider "
+				"setting";
+			return true;
+		}
+	return false;
+}
+
+static int apply_channels(struct fake_nic *f, const struct nic_channels_req *req,
+			  const struct nic_id *id, struct kerror *err)
+{
+	uint32_t comb = req->has_combined ? req->combined : f->combined;
+	uint32_t rx = req->has_rx ? req->rx : f->rx;
+	uint32_t tx = req->has_tx ? req->tx : f->tx;
+	const char *what;
+
+	if (comb > f->cfg.combined_max || rx > f->cfg.rx_max || tx > f->cfg.tx_max)
+		return kerror_set(err, EINVAL, id->name, "set channels",
+				  "requested channel count exceeds maximum");
+	if (comb + rx == 0 || (comb + tx == 0 && f->cfg.tx_max))
+		return kerror_set(err, EINVAL, id->name, "set channels",
+				  "requested channel counts would result in no RX or TX channel "
+				  "being configured");
+	if (comb + rx < nq(f) && queue_used_above(f, comb + rx, &what))
+		return kerror_set(err, EINVAL, id->name, "set channels", what);
+	if (comb + rx > FAKE_MAX_Q)
+		return kerror_set(err, EINVAL, id->name, "set channels", "fake: too many queues");
+	f->combined = comb;
+	f->rx = rx;
+	f->tx = tx;
+	if (!f->indir0_user)
+		default_table(f);
+	return 0;
+}
+
+static int f_set_channels(void *be, const struct nic_id *id, const struct nic_channels_req *req,
+			  struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "set channels", err, &r);
+
+	if (!f)
+		return r;
+	return apply_channels(f, req, id, err);
+}
+
+static void flush_rules(struct fake_nic *f)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->cfg.rule_capacity; i++)
+		f->rules[i].location = NIC_LOC_ANY;
+}
+
+static int f_set_feature(void *be, const struct nic_id *id, const char *feature, bool on,
+			 bool *ret_active, struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "set feature", err, &r);
+
+	if (!f)
+		return r;
+	if (strcmp(feature, "rx-ntuple-filter"))
+		return kerror_set(err, EOPNOTSUPP, id->name, "set feature", "bit name not found");
+	if (f->cfg.ntuple && !f->cfg.ntuple_fixed) {
+		if (f->ntuple_on && !on)
+			flush_rules(f);
+		f->ntuple_on = on;
+	}
+	/* like the kernel: ACK even when nothing changed; the caller checks */
+	*ret_active = f->ntuple_on == on;
+	return 0;
+}
+
+static int f_set_rings(void *be, const struct nic_id *id, const struct nic_rings_req *req,
+		       struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "set rings", err, &r);
+	uint32_t i;
+
+	if (!f)
+		return r;
+	if (req->has_tcp_data_split && !f->cfg.header_split)
+		return kerror_set(err, EOPNOTSUPP, id->name, "set rings",
+				  "setting TCP data split is not supported");
+	if (req->has_hds_thresh && !f->cfg.hds_thresh)
+		return kerror_set(err, EOPNOTSUPP, id->name, "set rings",
+				  "setting hds-thresh is not supported");
+	if (req->has_hds_thresh && req->hds_thresh > 1024)
+		return kerror_set(err, EINVAL, id->name, "set rings", "hds-thresh exceeds maximum");
+	for (i = 0; i < FAKE_MAX_Q; i++)
+		if (f->providers[i] && ((req->has_tcp_data_split &&
+					 req->tcp_data_split != NIC_TDS_ENABLED) ||
+					(req->has_hds_thresh && req->hds_thresh)))
+			return kerror_set(err, EBUSY, id->name, "set rings",
+					  "a memory provider needs header split");
+	if (req->has_tcp_data_split)
+		f->tds = req->tcp_data_split ? req->tcp_data_split : NIC_TDS_DISABLED;
+	if (req->has_hds_thresh)
+		f->hds = req->hds_thresh;
+	return 0;
+}
+
+static int check_table(const struct fake_nic *f, const uint32_t *indir, uint32_t n,
+		       const struct nic_id *id, const char *op, struct kerror *err)
+{
+	uint32_t i;
+
+	if (n != f->cfg.indir_size)
+		return kerror_setf(err, EINVAL, id->name, op, "indirection table size %u, need %u",
+				   n, f->cfg.indir_size);
+	for (i = 0; i < n; i++)
+		if (indir[i] >= nq(f))
+			return kerror_set(err, EINVAL, id->name, op,
+					  "indirection table references a queue out of range");
+	return 0;
+}
+
+static struct fake_ctx *find_ctx(struct fake_nic *f, uint32_t ctx)
+{
+	uint32_t i;
+
+	for (i = 0; ctx && i < f->cfg.max_contexts; i++)
+		if (f->ctxs[i].id == ctx)
+			return &f->ctxs[i];
+	return NULL;
+}
+
+static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint32_t *indir,
+		     uint32_t n, struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "set RSS table", err, &r);
+	struct fake_ctx *c;
+
+	if (!f)
+		return r;
+	if (!f->cfg.rss)
+		return kerror_set(err, EOPNOTSUPP, id->name, "set RSS table", NULL);
+	if (ctx == 0) {
+		if (n == 0) {
+			default_table(f);
+			return 0;
+		}
+		if ((r = check_table(f, indir, n, id, "set RSS table", err)))
+			return r;
+		memcpy(f->indir0, indir, n * sizeof(uint32_t));
+		f->indir0_user = true;
+		return 0;
+	}
+	c = find_ctx(f, ctx);
+	if (!c)
+		return kerror_setf(err, ENOENT, id->name, "set RSS table", "no RSS context %u", ctx);
+	if ((r = check_table(f, indir, n, id, "set RSS table", err)))
+		return r;
+	memcpy(c->indir, indir, n * sizeof(uint32_t));
+	return 0;
+}
+
+static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir, uint32_t n,
+			uint32_t *ret_ctx, struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "create RSS context", err, &r);
+	uint32_t i, want;
+
+	if (!f)
+		return r;
+	if (!f->cfg.rss || !f->cfg.rss_contexts)
+		return kerror_set(err, EOPNOTSUPP, id->name, "create RSS context", NULL);
+	if ((r = check_table(f, indir, n, id, "create RSS context", err)))
+		return r;
+	/* lowest free id, like the core's xarray allocation */
+	for (want = 1; want <= f->cfg.max_contexts; want++)
+		if (!find_ctx(f, want))
+			break;
+	for (i = 0; i < f->cfg.max_contexts; i++) {
+		if (f->ctxs[i].id)
+			continue;
+		f->ctxs[i].indir = malloc(n * sizeof(uint32_t));
+		if (!f->ctxs[i].indir)
+			return kerror_set(err, ENOMEM, id->name, "create RSS context", NULL);
+		memcpy(f->ctxs[i].indir, indir, n * sizeof(uint32_t));
+		f->ctxs[i].id = want;
+		*ret_ctx = want;
+		return 0;
+	}
+	return kerror_set(err, ENOSPC, id->name, "create RSS context", "no free RSS context");
+}
+
+static int f_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "delete RSS context", err, &r);
+	struct fake_ctx *c;
+	uint32_t i;
+
+	if (!f)
+		return r;
+	c = find_ctx(f, ctx);
+	if (!c)
+		return kerror_setf(err, ENOENT, id->name, "delete RSS context", "no RSS context %u",
+				   ctx);
+	for (i = 0; i < f->cfg.rule_capacity; i++)
+		if (f->rules[i].location != NIC_LOC_ANY &&
+		    f->rules[i].action == NIC_RULE_ACTION_CONTEXT && f->rules[i].rss_context == ctx)
+			return kerror_set(err, EBUSY, id->name, "delete RSS context",
+					  "RSS context is in use by an ntuple rule");
+	free(c->indir);
+	c->indir = NULL;
+	c->id = 0;
+	return 0;
+}
+
+static int insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct nic_id *id,
+		       struct kerror *err)
+{
+	uint32_t loc = rule->location, i;
+
+	if (!f->cfg.ntuple)
+		return kerror_set(err, EOPNOTSUPP, id->name, "insert rule", NULL);
+	if (!f->ntuple_on)
+		return kerror_set(err, EPERM, id->name, "insert rule", "rx-ntuple-filter is off");
+	switch (rule->match) {
+	case NIC_RULE_MATCH_ETHER_DST:
+		if (!f->cfg.l2_rules)
+			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
+					  "fake: ETHER_FLOW rules not supported");
+		break;
+	case NIC_RULE_MATCH_IP4_DST:
+	case NIC_RULE_MATCH_IP6_DST:
+		if (!f->cfg.ip_rules)
+			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
+					  "fake: IP rules not supported");
+		break;
+	case NIC_RULE_MATCH_OTHER:
+		break;
+	}
+	if (rule->action == NIC_RULE_ACTION_QUEUE && rule->queue >= nq(f))
+		return kerror_set(err, EINVAL, id->name, "insert rule", "queue out of range");
+	if (rule->action == NIC_RULE_ACTION_CONTEXT && !find_ctx(f, rule->rss_context))
+		return kerror_set(err, EINVAL, id->name, "insert rule", "no such RSS context");
+	if (loc == NIC_LOC_ANY) {
+		if (!f->cfg.loc_special)
+			return kerror_set(err, EINVAL, id->name, "insert rule",
+					  "fake: driver needs an explicit location");
+		for (i = f->cfg.rule_capacity; i > 0; i--)
+			if (f->rules[i - 1].location == NIC_LOC_ANY)
+				break;
+		if (!i)
+			return kerror_set(err, ENOSPC, id->name, "insert rule", "rule table full");
+		loc = i - 1;
+	} else if (f->cfg.loc_special) {
+		return kerror_set(err, EINVAL, id->name, "insert rule",
+				  "fake: driver requires RX_CLS_LOC_ANY");
+	}
+	if (loc >= f->cfg.rule_capacity)
+		return kerror_set(err, EINVAL, id->name, "insert rule", "location out of range");
+	if (f->rules[loc].location != NIC_LOC_ANY)
+		return kerror_set(err, EEXIST, id->name, "insert rule", "location in use");
+	rule->location = loc;
+	f->rules[loc] = *rule;
+	return 0;
+}
+
+static int f_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rule,
+			 struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "insert rule", err, &r);
+
+	if (!f)
+		return r;
+	return insert_rule(f, rule, id, err);
+}
+
+static int delete_rule(struct fake_nic *f, uint32_t loc, const struct nic_id *id,
+		       struct kerror *err)
+{
+	if (!f->cfg.ntuple)
+		return kerror_set(err, EOPNOTSUPP, id->name, "delete rule", NULL);
+	if (loc >= f->cfg.rule_capacity || f->rules[loc].location == NIC_LOC_ANY)
+		return kerror_set(err, ENOENT, id->name, "delete rule", "no rule at location");
+	f->rules[loc].location = NIC_LOC_ANY;
+	return 0;
+}
+
+static int f_rule_delete(void *be, const struct nic_id *id, uint32_t location, struct kerror *err)
+{
+	int r;
+	struct fake_nic *f = target(be, id, "delete rule", err, &r);
+
+	if (!f)
+		return r;
+	return delete_rule(f, location, id, err);
+}
+
+static const struct nic_ops fake_ops = {
+	.name = "fake",
+	.list_links = f_list_links,
+	.observe = f_observe,
+	.set_channels = f_set_channels,
+	.set_feature = f_set_feature,
+	.set_rings = f_set_rings,
+	.rss_set = f_rss_set,
+	.rss_create = f_rss_create,
+	.rss_delete = f_rss_delete,
+	.rule_insert = f_rule_insert,
+	.rule_delete = f_rule_delete,
+};
+
+struct nic_backend fake_net_backend(struct fake_net *net)
+{
+	struct nic_backend b = { .ops = &fake_ops, .be = net };
+
+	return b;
+}
+
+/* --- dump ------------------------------------------------------------------- */
+
+struct sbuf {
+	char *s;
+	size_t n, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	for (;;) {
+		va_start(ap, fmt);
+		k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			return;
+		if (b->s && b->n + (size_t)k < b->cap) {
+			b->n += (size_t)k;
+			return;
+		}
+		b->cap = (b->cap + (size_t)k + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+}
+
+static void dump_table(struct sbuf *b, const uint32_t *v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		sb_printf(b, "%s%u", i ? "," : "", v[i]);
+	sb_printf(b, "\n");
+}
+
+static void dump_nic(struct sbuf *b, const struct fake_nic *f)
+{
+	uint32_t i;
+	char mac[18];
+
+	sb_printf(b, "nic %s ifindex %d\n", f->name, f->cfg.ifindex);
+	sb_printf(b, " channels combined %u rx %u tx %u\n", f->combined, f->rx, f->tx);
+	sb_printf(b, " ntuple %d tds %u hds %u\n", f->ntuple_on, f->tds, f->hds);
+	if (f->cfg.rss) {
+		sb_printf(b, " rss0 ");
+		dump_table(b, f->indir0, f->cfg.indir_size);
+	}
+	for (i = 1; i <= f->cfg.max_contexts; i++) {
+		struct fake_ctx *c = find_ctx((struct fake_nic *)f, i);
+
+		if (!c)
+			continue;
+		sb_printf(b, " ctx %u ", c->id);
+		dump_table(b, c->indir, f->cfg.indir_size);
+	}
+	for (i = 0; i < f->cfg.rule_capacity; i++) {
+		const struct nic_rule *r = &f->rules[i];
+
+		if (r->location == NIC_LOC_ANY)
+			continue;
+		sb_printf(b, " rule %u match %d mac %s ip4 %08x act %d q %u ctx %u\n", i, r->match,
+			  nic_mac_format(r->mac, mac), r->ip4.s_addr, r->action, r->queue,
+			  r->rss_context);
+	}
+	for (i = 0; i < FAKE_MAX_Q; i++)
+		if (f->providers[i])
+			sb_printf(b, " provider q%u %x\n", i, f->providers[i]);
+}
+
+char *fake_net_dump(const struct fake_net *net, int ifindex)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+
+	sb_printf(&b, "%s", "");
+	for (i = 0; i < net->n; i++)
+		if (!ifindex || net->nics[i]->cfg.ifindex == ifindex)
+			dump_nic(&b, net->nics[i]);
+	return b.s;
+}
+
+/* --- outside changes ---------------------------------------------------------- */
+
+int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
+{
+	struct fake_nic *f = find(net, ifindex);
+	struct nic_id id = { ifindex, "ext" };
+	struct kerror e;
+
+	if (!f)
+		return -ENODEV;
+	return insert_rule(f, rule, &id, &e);
+}
+
+int fake_net_ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
+{
+	struct fake_nic *f = find(net, ifindex);
+	struct nic_id id = { ifindex, "ext" };
+	struct kerror e;
+
+	if (!f)
+		return -ENODEV;
+	return delete_rule(f, location, &id, &e);
+}
+
+int fake_net_ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
+{
+	struct fake_nic *f = find(net, ifindex);
+	struct nic_channels_req req = { .has_combined = true, .has_rx = true };
+	struct nic_id id = { ifindex, "ext" };
+	struct kerror e;
+
+	if (!f)
+		return -ENODEV;
+	req.combined = combined;
+	req.rx = rx;
+	return apply_channels(f, &req, &id, &e);
+}
+
+int fake_net_ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
+{
+	struct fake_nic *f = find(net, ifindex);
+	struct fake_ctx *c;
+
+	if (!f)
+		return -ENODEV;
+	c = find_ctx(f, ctx);
+	if (!c)
+		return -ENOENT;
+	free(c->indir);
+	c->indir = NULL;
+	c->id = 0;
+	return 0;
+}
+
+int fake_net_ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
+			      unsigned providers)
+{
+	struct fake_nic *f = find(net, ifindex);
+
+	if (!f || queue >= FAKE_MAX_Q)
+		return -EINVAL;
+	f->providers[queue] = providers;
+	return 0;
+}
+
+int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
+{
+	struct fake_nic *f = find(net, ifindex);
+
+	if (!f)
+		return -ENODEV;
+	if (f->ntuple_on && !on)
+		flush_rules(f);
+	f->ntuple_on = on;
+	return 0;
+}

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attach — the attachment model (attach.h): identity, result, JSON.
+ * Owns: lifetime helpers, validation, encoding.  Must not: do I/O or log.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+
+const char *attach_state_name(enum attach_state s)
+{
+	switch (s) {
+	case ATTACH_STATE_PENDING: return "pending";
+	case ATTACH_STATE_ACTIVE: return "active";
+	case ATTACH_STATE_DEGRADED: return "degraded";
+	case ATTACH_STATE_FAILED: return "failed";
+	}
+	return "failed";
+}
+
+int attach_state_from_name(const char *s, enum attach_state *ret)
+{
+	static const enum attach_state all[] = { ATTACH_STATE_PENDING, ATTACH_STATE_ACTIVE,
+						 ATTACH_STATE_DEGRADED, ATTACH_STATE_FAILED };
+	size_t i;
+
+	for (i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(s, attach_state_name(all[i]))) {
+			*ret = all[i];
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void attach_id_init(struct attach_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->queues = 1;
+	id->numa_node = -1;
+}
+
+int attach_id_validate(const struct attach_id *id, struct kerror *err)
+{
+	static const uint8_t zero[NIC_MAC_LEN];
+
+	if (!id->domain[0])
+		return kerror_set(err, EINVAL, id->nic, "attach", "domain is empty");
+	if (!id->nic[0])
+		return kerror_set(err, EINVAL, NULL, "attach", "NIC name is empty");
+	if (!memcmp(id->mac, zero, NIC_MAC_LEN))
+		return kerror_set(err, EINVAL, id->nic, "attach", "MAC is missing");
+	if (id->mac[0] & 1)
+		return kerror_set(err, EINVAL, id->nic, "attach", "MAC is a multicast address");
+	if (id->queues < 1 || id->queues > ATTACH_QUEUES_MAX)
+		return kerror_setf(err, EINVAL, id->nic, "attach", "queues must be 1..%u",
+				   ATTACH_QUEUES_MAX);
+	if (id->n_ip4 > ATTACH_IP_MAX || id->n_ip6 > ATTACH_IP_MAX)
+		return kerror_set(err, EINVAL, id->nic, "attach", "too many addresses");
+	return 0;
+}
+
+bool attach_id_same_key(const struct attach_id *a, const struct attach_id *b)
+{
+	return !strcmp(a->nic, b->nic) && !memcmp(a->mac, b->mac, NIC_MAC_LEN);
+}
+
+bool attach_id_equal(const struct attach_id *a, const struct attach_id *b)
+{
+	return attach_id_same_key(a, b) && !strcmp(a->domain, b->domain) &&
+	       !strcmp(a->uuid, b->uuid) && a->nic_ifindex == b->nic_ifindex &&
+	       !strcmp(a->tap, b->tap) && a->tap_ifindex == b->tap_ifindex &&
+	       a->queues == b->queues && a->numa_node == b->numa_node && a->n_ip4 == b->n_ip4 &&
+	       a->n_ip6 == b->n_ip6 && !memcmp(a->ip4, b->ip4, a->n_ip4 * sizeof(a->ip4[0])) &&
+	       !memcmp(a->ip6, b->ip6, a->n_ip6 * sizeof(a->ip6[0]));
+}
+
+int attach_id_cmp(const struct attach_id *a, const struct attach_id *b)
+{
+	int r = strcmp(a->nic, b->nic);
+
+	if (r)
+		return r;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return memcmp(a->mac, b->mac, NIC_MAC_LEN);
+}
+
+void attach_result_init(struct attach_result *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void attach_result_clear(struct attach_result *r)
+{
+	free(r->queues);
+	free(r->rule_locs);
+	free(r->reasons);
+	attach_result_init(r);
+}
+
+static void *dup_mem(const void *src, size_t n, size_t size, bool *fail)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = malloc(n * size);
+	if (!p) {
+		*fail = true;
+		return NULL;
+	}
+	memcpy(p, src, n * size);
+	return p;
+}
+
+int attach_result_copy(struct attach_result *dst, const struct attach_result *src)
+{
+	bool fail = false;
+
+	*dst = *src;
+	dst->queues = dup_mem(src->queues, src->n_queues, sizeof(*src->queues), &fail);
+	dst->rule_locs = dup_mem(src->rule_locs, src->n_rules, sizeof(*src->rule_locs), &fail);
+	dst->reasons = dup_mem(src->reasons, src->n_reasons, sizeof(*src->reasons), &fail);
+	if (fail) {
+		attach_result_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void put_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+int attach_result_add_reason(struct attach_result *r, const char *code, const char *nic,
+			     const char *op, int err, const char *msg)
+{
+	struct attach_reason *v, *x;
+
+	v = realloc(r->reasons, (r->n_reasons + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->reasons = v;
+	x = &v[r->n_reasons++];
+	memset(x, 0, sizeof(*x));
+	put_str(x->code, sizeof(x->code), code);
+	put_str(x->nic, sizeof(x->nic), nic);
+	put_str(x->op, sizeof(x->op), op);
+	x->err = err < 0 ? -err : err;
+	put_str(x->msg, sizeof(x->msg), msg);
+	return 0;
+}
+
+int attach_result_add_reasonf(struct attach_result *r, const char *code, const char *nic,
+			      const char *op, int err, const char *fmt, ...)
+{
+	char msg[KERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return attach_result_add_reason(r, code, nic, op, err, msg);
+}
+
+int attach_result_add_kerror(struct attach_result *r, const char *code, const struct kerror *ke)
+{
+	return attach_result_add_reason(r, code, ke->obj, ke->op, ke->err,
+					ke->msg[0] ? ke->msg : strerror(ke->err));
+}
+
+int attach_result_add_queue(struct attach_result *r, uint32_t queue)
+{
+	struct attach_queue *v;
+	size_t i;
+
+	v = realloc(r->queues, (r->n_queues + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->queues = v;
+	/* keep ascending order */
+	for (i = r->n_queues; i > 0 && v[i - 1].queue > queue; i--)
+		v[i] = v[i - 1];
+	memset(&v[i], 0, sizeof(v[i]));
+	v[i].queue = queue;
+	r->n_queues++;
+	return 0;
+}
+
+int attach_result_add_rule(struct attach_result *r, uint32_t loc)
+{
+	uint32_t *v = realloc(r->rule_locs, (r->n_rules + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	r->rule_locs = v;
+	v[r->n_rules++] = loc;
+	return 0;
+}
+
+bool attach_result_has_reason(const struct attach_result *r, const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_reasons; i++)
+		if (!strcmp(r->reasons[i].code, code))
+			return true;
+	return false;
+}
+
+void attach_init(struct attach *a)
+{
+	attach_id_init(&a->id);
+	attach_result_init(&a->res);
+}
+
+void attach_clear(struct attach *a)
+{
+	attach_result_clear(&a->res);
+	attach_init(a);
+}
+
+int attach_copy(struct attach *dst, const struct attach *src)
+{
+	dst->id = src->id;
+	return attach_result_copy(&dst->res, &src->res);
+}
+
+const char *attach_mac(const struct attach_id *id, char *buf)
+{
+	return nic_mac_format(id->mac, buf);
+}
+
+const char *attach_describe(const struct attach_id *id, char *buf, size_t size)
+{
+	char mac[18];
+
+	snprintf(buf, size, "%s %s on %s", id->domain, attach_mac(id, mac), id->nic);
+	return buf;
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+json_object *attach_id_to_json(const struct attach_id *id)
+{
+	json_object *o = json_object_new_object(), *a;
+	char mac[18], ip[INET6_ADDRSTRLEN];
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add(o, "domain", json_object_new_string(id->domain));
+	if (id->uuid[0])
+		add(o, "uuid", json_object_new_string(id->uuid));
+	add(o, "mac", json_object_new_string(attach_mac(id, mac)));
+	add(o, "nic", json_object_new_string(id->nic));
+	if (id->nic_ifindex)
+		add(o, "nic_ifindex", json_object_new_int(id->nic_ifindex));
+	if (id->tap[0])
+		add(o, "tap", json_object_new_string(id->tap));
+	if (id->tap_ifindex)
+		add(o, "tap_ifindex", json_object_new_int(id->tap_ifindex));
+	add(o, "queues_requested", json_object_new_int64(id->queues));
+	if (id->numa_node >= 0)
+		add(o, "numa_node", json_object_new_int(id->numa_node));
+	if (id->n_ip4 || id->n_ip6) {
+		a = json_object_new_array();
+		for (i = 0; i < id->n_ip4; i++)
+			json_object_array_add(a, json_object_new_string(
+							 inet_ntop(AF_INET, &id->ip4[i], ip, sizeof(ip))));
+		for (i = 0; i < id->n_ip6; i++)
+			json_object_array_add(a, json_object_new_string(inet_ntop(
+							 AF_INET6, &id->ip6[i], ip, sizeof(ip))));
+		add(o, "addresses", a);
+	}
+	add(o, "seq", json_object_new_int64((int64_t)id->seq));
+	return o;
+}
+
+json_object *attach_reason_to_json(const struct attach_reason *r)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	add(o, "code", json_object_new_string(r->code));
+	add(o, "nic", json_object_new_string(r->nic));
+	add(o, "op", json_object_new_string(r->op));
+	if (r->err) {
+		add(o, "errno", json_object_new_int(r->err));
+		add(o, "errno_name", json_object_new_string(kerror_errno_name(r->err)));
+	}
+	add(o, "message", json_object_new_string(r->msg));
+	return o;
+}
+
+json_object *attach_result_to_json(const struct attach_result *r)
+{
+	json_object *o = json_object_new_object(), *q, *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add(o, "state", json_object_new_string(attach_state_name(r->state)));
+	q = json_object_new_array();
+	for (i = 0; i < r->n_queues; i++)
+		json_object_array_add(q, json_object_new_int64(r->queues[i].queue));
+	add(o, "queues", q);
+	a = json_object_new_array();
+	for (i = 0; i < r->n_rules; i++)
+		json_object_array_add(a, json_object_new_int64(r->rule_locs[i]));
+	add(o, "rules", a);
+	add(o, "steering", json_object_new_string(r->steering));
+	if (r->has_context)
+		add(o, "rss_context", json_object_new_int64(r->rss_context));
+	a = json_object_new_array();
+	for (i = 0; i < r->n_queues; i++) {
+		const struct attach_queue *x = &r->queues[i];
+		json_object *b;
+
+		if (!x->bound)
+			continue;
+		b = json_object_new_object();
+		add(b, "queue", json_object_new_int64(x->queue));
+		add(b, "id", json_object_new_int64(x->binding_id));
+		add(b, "state", json_object_new_int(x->binding_state));
+		if (x->binding_reason)
+			add(b, "errno", json_object_new_int(x->binding_reason));
+		json_object_array_add(a, b);
+	}
+	add(o, "bindings", a);
+	a = json_object_new_array();
+	for (i = 0; i < r->n_reasons; i++)
+		json_object_array_add(a, attach_reason_to_json(&r->reasons[i]));
+	add(o, "reasons", a);
+	return o;
+}
+
+json_object *attach_to_json(const struct attach *at)
+{
+	json_object *o = attach_id_to_json(&at->id), *r;
+
+	if (!o)
+		return NULL;
+	r = attach_result_to_json(&at->res);
+	if (!r) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_object_foreach(r, k, v) add(o, k, json_object_get(v));
+	json_object_put(r);
+	return o;
+}
+
+static int get_str(json_object *o, const char *k, char *dst, size_t size, bool required,
+		   struct kerror *err)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) {
+		if (required)
+			return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' missing", k);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' is not a string",
+				   k);
+	s = json_object_get_string(v);
+	if (strlen(s) >= size)
+		return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' is too long", k);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int get_int(json_object *o, const char *k, int64_t min, int64_t max, int64_t *ret,
+		   bool *present, struct kerror *err)
+{
+	json_object *v;
+	int64_t x;
+
+	*present = false;
+	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' is not an integer",
+				   k);
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (x < min || x > max)
+		return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' out of range", k);
+	*ret = x;
+	*present = true;
+	return 0;
+}
+
+int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err)
+{
+	struct attach_id id;
+	char mac[32];
+	int64_t x;
+	bool has;
+	int r;
+
+	if (!o || !json_object_is_type(o, json_type_object))
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "not an object");
+	attach_id_init(&id);
+	if ((r = get_str(o, "domain", id.domain, sizeof(id.domain), true, err)) ||
+	    (r = get_str(o, "uuid", id.uuid, sizeof(id.uuid), false, err)) ||
+	    (r = get_str(o, "mac", mac, sizeof(mac), true, err)) ||
+	    (r = get_str(o, "nic", id.nic, sizeof(id.nic), true, err)) ||
+	    (r = get_str(o, "tap", id.tap, sizeof(id.tap), false, err)))
+		return r;
+	if (nic_mac_parse(mac, id.mac) < 0)
+		return kerror_setf(err, EINVAL, NULL, "parse attachment", "bad MAC '%s'", mac);
+	if ((r = get_int(o, "nic_ifindex", 0, INT32_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id.nic_ifindex = (int)x;
+	if ((r = get_int(o, "tap_ifindex", 0, INT32_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id.tap_ifindex = (int)x;
+	if ((r = get_int(o, "queues_requested", 1, ATTACH_QUEUES_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id.queues = (uint32_t)x;
+	if ((r = get_int(o, "numa_node", -1, 4095, &x, &has, err)))
+		return r;
+	if (has)
+		id.numa_node = (int)x;
+	if ((r = get_int(o, "seq", 0, INT64_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id.seq = (uint64_t)x;
+	{
+		json_object *a;
+		size_t i, n;
+
+		if (json_object_object_get_ex(o, "addresses", &a) &&
+		    !json_object_is_type(a, json_type_null)) {
+			if (!json_object_is_type(a, json_type_array))
+				return kerror_set(err, EINVAL, NULL, "parse attachment",
+						  "'addresses' is not an array");
+			n = json_object_array_length(a);
+			for (i = 0; i < n; i++) {
+				json_object *e = json_object_array_get_idx(a, i);
+				const char *s;
+
+				if (!json_object_is_type(e, json_type_string))
+					return kerror_set(err, EINVAL, NULL, "parse attachment",
+							  "address is not a string");
+				s = json_object_get_string(e);
+				if (strchr(s, ':')) {
+					if (id.n_ip6 >= ATTACH_IP_MAX ||
+					    inet_pton(AF_INET6, s, &id.ip6[id.n_ip6]) != 1)
+						goto bad_addr;
+					id.n_ip6++;
+				} else {
+					if (id.n_ip4 >= ATTACH_IP_MAX ||
+					    inet_pton(AF_INET, s, &id.ip4[id.n_ip4]) != 1)
+						goto bad_addr;
+					id.n_ip4++;
+				}
+				continue;
+bad_addr:
+				return kerror_setf(err, EINVAL, NULL, "parse attachment",
+						   "bad or too many addresses ('%.64s')", s);
+			}
+		}
+	}
+	*ret = id;
+	return 0;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * attach — the attachment model every module shares: who asked for a
+ * dedicated queue (identity) and what they got (result), plus its JSON form
+ * for the API and the state file.
+ *
+ * An attachment is keyed by (NIC name, vNIC MAC): the same request twice is
+ * the same attachment.  The identity is what the caller (CLI, libvirt
+ * module) wants; the result is computed by the planner from the identity,
+ * the NIC and the ownership journal, so it is never stored as truth.
+ *
+ * Owns: the structs, their lifetime helpers, validation and JSON encoding.
+ * Must not: do I/O, know about backends or plans.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kerror.h"
+#include "nic.h"
+
+#define ATTACH_DOMAIN_MAX 128 /* bytes incl. NUL */
+#define ATTACH_UUID_MAX 37    /* canonical text form incl. NUL */
+#define ATTACH_IP_MAX 4       /* addresses of each family we keep */
+#define ATTACH_QUEUES_MAX 64  /* queues one vNIC may ask for */
+
+enum attach_state {
+	ATTACH_STATE_PENDING = 0, /* made, waiting for something (binding, guest) */
+	ATTACH_STATE_ACTIVE,      /* everything in place, zero-copy running */
+	ATTACH_STATE_DEGRADED,    /* works without some part; reasons say which */
+	ATTACH_STATE_FAILED,      /* nothing dedicated in place; reasons say why */
+};
+
+/* Why an attachment (or a NIC) is not everything it could be. */
+struct attach_reason {
+	char code[24];             /* machine tag, e.g. "unsteered", see ATTACH_R_* */
+	char nic[IF_NAMESIZE];     /* NIC it concerns */
+	char op[KERROR_OP_MAX];    /* operation, e.g. "insert rule" */
+	int err;                   /* positive errno, 0 when not an error */
+	char msg[KERROR_MSG_MAX];  /* kernel text or our own */
+};
+
+/* Reason codes (stable strings, part of the API). */
+#define ATTACH_R_UNSTEERED "unsteered"
+#define ATTACH_R_POOL_EXHAUSTED "pool-exhausted"
+#define ATTACH_R_PARTIAL "partial-queues"
+#define ATTACH_R_NO_CONTEXT "no-rss-context"
+#define ATTACH_R_SHARED "shared-queue"
+#define ATTACH_R_NO_ZEROCOPY "no-zero-copy"
+#define ATTACH_R_BINDING "binding"
+#define ATTACH_R_KERNEL "kernel-error"
+#define ATTACH_R_NUMA "numa-remote"
+#define ATTACH_R_POOL "pool"
+#define ATTACH_R_CHANNELS "channels"
+#define ATTACH_R_NIC "nic"
+
+/* Who: what the caller knows about the vNIC.  Unknown fields are 0/"". */
+struct attach_id {
+	char domain[ATTACH_DOMAIN_MAX]; /* libvirt domain name or a free label */
+	char uuid[ATTACH_UUID_MAX];     /* domain UUID, "" = unknown */
+	uint8_t mac[NIC_MAC_LEN];       /* the vNIC's MAC (key) */
+	char nic[IF_NAMESIZE];          /* physical NIC name (key) */
+	int nic_ifindex;                /* 0 = unknown */
+	char tap[IF_NAMESIZE];          /* macvtap/tap name, "" = unknown */
+	int tap_ifindex;                /* 0 = unknown */
+	uint32_t queues;                /* requested dedicated queues, >= 1 */
+	int numa_node;                  /* -1 = unknown */
+	size_t n_ip4, n_ip6;
+	struct in_addr ip4[ATTACH_IP_MAX];
+	struct in6_addr ip6[ATTACH_IP_MAX];
+	uint64_t seq; /* creation order, set by the manager; first come first served */
+};
+
+/* One queue of an attachment and its zero-copy binding. */
+struct attach_queue {
+	uint32_t queue;
+	bool bound;            /* a binding zcrxd owns exists */
+	uint32_t binding_id;
+	int binding_state;     /* enum binder_state, valid when bound */
+	int binding_reason;    /* errno from the module, 0 = none */
+};
+
+/* What it got.  Filled by the planner (and the binder's notifications). */
+struct attach_result {
+	enum attach_state state;
+	size_t n_queues;
+	struct attach_queue *queues; /* malloc'd, ascending queue order */
+	size_t n_rules;
+	uint32_t *rule_locs;         /* malloc'd, locations of owned rules */
+	char steering[8];            /* "mac", "ip" or "" when unsteered */
+	bool has_context;
+	uint32_t rss_context;
+	size_t n_reasons;
+	struct attach_reason *reasons; /* malloc'd */
+};
+
+struct attach {
+	struct attach_id id;
+	struct attach_result res;
+};
+
+const char *attach_state_name(enum attach_state s);
+int attach_state_from_name(const char *s, enum attach_state *ret);
+
+/* Identity defaults: queues = 1, numa_node = -1, everything else empty. */
+void attach_id_init(struct attach_id *id);
+/* 0 when the identity can be planned: MAC not zero/multicast, NIC name set,
+ * 1 <= queues <= ATTACH_QUEUES_MAX, domain set.  Fills *err otherwise. */
+int attach_id_validate(const struct attach_id *id, struct kerror *err);
+/* Same key (NIC name and MAC). */
+bool attach_id_same_key(const struct attach_id *a, const struct attach_id *b);
+/* Same key and every identity field equal (an Attach that changes nothing). */
+bool attach_id_equal(const struct attach_id *a, const struct attach_id *b);
+/* Orders by (nic, seq, mac): the planner's deterministic order. */
+int attach_id_cmp(const struct attach_id *a, const struct attach_id *b);
+
+void attach_result_init(struct attach_result *r);
+void attach_result_clear(struct attach_result *r);
+int attach_result_copy(struct attach_result *dst, const struct attach_result *src);
+int attach_result_add_reason(struct attach_result *r, const char *code, const char *nic,
+			     const char *op, int err, const char *msg);
+int attach_result_add_reasonf(struct attach_result *r, const char *code, const char *nic,
+			      const char *op, int err, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+int attach_result_add_queue(struct attach_result *r, uint32_t queue);
+int attach_result_add_rule(struct attach_result *r, uint32_t loc);
+bool attach_result_has_reason(const struct attach_result *r, const char *code);
+
+void attach_init(struct attach *a);
+void attach_clear(struct attach *a);
+int attach_copy(struct attach *dst, const struct attach *src);
+
+/* A reason in the kerror shape, for callers that have one. */
+int attach_result_add_kerror(struct attach_result *r, const char *code, const struct kerror *ke);
+
+/*
+ * JSON.  attach_to_json gives the API form: identity fields at the top level
+ * plus "state", "queues", "rules", "rss_context", "steering", "reasons".
+ * attach_id_to_json / attach_id_from_json give the identity only (the state
+ * file and Attach requests).  from_json rejects wrong types and unknown
+ * values with -EINVAL and a message in *err; unknown keys are ignored so
+ * newer files stay readable.
+ */
+json_object *attach_to_json(const struct attach *a);
+json_object *attach_id_to_json(const struct attach_id *id);
+json_object *attach_result_to_json(const struct attach_result *r);
+json_object *attach_reason_to_json(const struct attach_reason *r);
+int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err);
+/* "52:54:00:00:00:01" for the key's MAC; buf of 18 bytes. */
+const char *attach_mac(const struct attach_id *id, char *buf);
+/* One line: "vm0 52:54:00:00:00:01 on eth0". */
+const char *attach_describe(const struct attach_id *id, char *buf, size_t size);

@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: MIT
+/*
+ * exec — transactional application of a plan (exec.h).
+ * Owns: apply/undo per op kind and the journal effects.  Must not: decide,
+ * write files, log above debug.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+
+/* --- journal effects --------------------------------------------------------- */
+
+static void record_prior(struct journal_nic *j, const struct plan_op *op, int *r)
+{
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS:
+		if (!j->has_channels_prior) {
+			j->has_channels_prior = true;
+			j->channels_prior.rx = op->ch_prev.rx;
+			j->channels_prior.combined = op->ch_prev.combined;
+		}
+		break;
+	case PLAN_OP_SET_FEATURE:
+		if (!j->has_ntuple_prior) {
+			j->has_ntuple_prior = true;
+			j->ntuple_prior = op->prev_on;
+		}
+		break;
+	case PLAN_OP_SET_RINGS:
+		if (op->rings.has_tcp_data_split && !j->has_tds_prior) {
+			j->has_tds_prior = true;
+			j->tds_prior = op->rings_prev.tcp_data_split;
+		}
+		if (op->rings.has_hds_thresh && !j->has_hds_prior) {
+			j->has_hds_prior = true;
+			j->hds_prior = op->rings_prev.hds_thresh;
+		}
+		break;
+	case PLAN_OP_RSS_SET:
+		if (op->ctx == 0 && !j->has_rss0_prior)
+			*r = journal_set_rss0_prior(j, op->prev, op->n_prev);
+		break;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_RULE_DELETE:
+	case PLAN_OP_RSS_DELETE:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+	case PLAN_OP_RSS_CREATE:
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_BIND:
+		break;
+	}
+}
+
+static void clear_prior(struct journal_nic *j, const struct plan_op *op)
+{
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS:
+		j->has_channels_prior = false;
+		memset(&j->channels_prior, 0, sizeof(j->channels_prior));
+		break;
+	case PLAN_OP_SET_FEATURE:
+		j->has_ntuple_prior = false;
+		j->ntuple_prior = false;
+		break;
+	case PLAN_OP_SET_RINGS:
+		j->has_tds_prior = j->has_hds_prior = false;
+		j->tds_prior = 0;
+		j->hds_prior = 0;
+		break;
+	case PLAN_OP_RSS_SET:
+		if (op->ctx == 0)
+			journal_clear_rss0_prior(j);
+		break;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_RULE_DELETE:
+	case PLAN_OP_RSS_DELETE:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+	case PLAN_OP_RSS_CREATE:
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_BIND:
+		break;
+	}
+}
+
+static bool same_queues(const struct journal_ctx *c, const struct plan_op *op)
+{
+	return c->n_queues == op->n_ctx_queues &&
+	       !memcmp(c->queues, op->ctx_queues, c->n_queues * sizeof(uint32_t));
+}
+
+static ssize_t pending_rule(const struct journal_nic *j, const struct plan_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_rules; i++) {
+		const struct journal_rule *r = &j->rules[i];
+		struct nic_rule want = op->rule;
+
+		if (!r->pending || memcmp(r->owner, op->owner, NIC_MAC_LEN))
+			continue;
+		if (want.action == NIC_RULE_ACTION_CONTEXT)
+			want.rss_context = r->rule.rss_context;
+		if (journal_rule_same_content(&want, &r->rule))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t out,
+		       uint32_t ctx_id)
+{
+	ssize_t i;
+	size_t k;
+	int r = 0;
+
+	if (op->prior == PLAN_PRIOR_RECORD)
+		record_prior(j, op, &r);
+	else if (op->prior == PLAN_PRIOR_CLEAR)
+		clear_prior(j, op);
+	if (r < 0)
+		return r;
+
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+	case PLAN_OP_RSS_SET:
+		return 0;
+	case PLAN_OP_RSS_CREATE:
+		for (k = 0; k < j->n_ctxs; k++) {
+			struct journal_ctx *c = &j->ctxs[k];
+
+			if (c->pending && !memcmp(c->owner, op->owner, NIC_MAC_LEN) &&
+			    same_queues(c, op)) {
+				c->id = out;
+				c->pending = false;
+				return 0;
+			}
+		}
+		return journal_add_ctx(j, out, op->owner, op->ctx_queues, op->n_ctx_queues, false);
+	case PLAN_OP_RSS_DELETE:
+		i = journal_find_ctx(j, op->ctx);
+		if (i >= 0)
+			journal_del_ctx(j, (size_t)i);
+		return 0;
+	case PLAN_OP_RULE_INSERT: {
+		struct nic_rule rule = op->rule;
+
+		rule.location = out;
+		if (op->ctx_op >= 0)
+			rule.rss_context = ctx_id;
+		i = pending_rule(j, op);
+		if (i >= 0) {
+			j->rules[i].rule = rule;
+			j->rules[i].pending = false;
+			return 0;
+		}
+		return journal_add_rule(j, &rule, op->owner, false);
+	}
+	case PLAN_OP_RULE_DELETE:
+		i = journal_find_rule(j, op->rule.location);
+		if (i >= 0)
+			journal_del_rule(j, (size_t)i);
+		return 0;
+	case PLAN_OP_BIND: {
+		struct journal_binding b = { 0 };
+
+		for (k = 0; k < j->n_bindings; k++) {
+			struct journal_binding *x = &j->bindings[k];
+
+			if (x->pending && x->queue == op->queue &&
+			    !memcmp(x->owner, op->owner, NIC_MAC_LEN)) {
+				x->id = out;
+				x->pending = false;
+				return 0;
+			}
+		}
+		b.id = out;
+		b.queue = op->queue;
+		b.tap_ifindex = op->tap_ifindex;
+		b.fallback = op->fallback;
+		memcpy(b.owner, op->owner, NIC_MAC_LEN);
+		return journal_add_binding(j, &b);
+	}
+	case PLAN_OP_UNBIND:
+		i = journal_find_binding(j, op->binding_id);
+		if (i >= 0)
+			journal_del_binding(j, (size_t)i);
+		return 0;
+	case PLAN_OP_LEASE:
+		if (journal_find_lease(j, op->queue) >= 0)
+			return 0;
+		return journal_add_lease(j, op->queue, op->owner);
+	case PLAN_OP_UNLEASE:
+		i = journal_find_lease(j, op->queue);
+		if (i >= 0)
+			journal_del_lease(j, (size_t)i);
+		return 0;
+	case PLAN_OP_FORGET:
+		switch (op->forget) {
+		case PLAN_FORGET_RULE:
+			i = journal_find_rule(j, op->forget_id);
+			if (i >= 0)
+				journal_del_rule(j, (size_t)i);
+			break;
+		case PLAN_FORGET_CTX:
+			i = journal_find_ctx(j, op->forget_id);
+			if (i >= 0)
+				journal_del_ctx(j, (size_t)i);
+			break;
+		case PLAN_FORGET_BINDING:
+			i = journal_find_binding(j, op->forget_id);
+			if (i >= 0)
+				journal_del_binding(j, (size_t)i);
+			break;
+		case PLAN_FORGET_CHANNELS:
+			j->has_channels_prior = false;
+			break;
+		case PLAN_FORGET_NTUPLE:
+			j->has_ntuple_prior = false;
+			break;
+		case PLAN_FORGET_RINGS:
+			j->has_tds_prior = j->has_hds_prior = false;
+			break;
+		case PLAN_FORGET_RSS0:
+			journal_clear_rss0_prior(j);
+			break;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int exec_intent(const struct plan *p, struct journal_nic *j)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < p->n_ops && r >= 0; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		if (op->prior == PLAN_PRIOR_RECORD)
+			record_prior(j, op, &r);
+		if (r < 0)
+			break;
+		switch (op->kind) {
+		case PLAN_OP_RULE_INSERT: {
+			struct nic_rule rule = op->rule;
+
+			rule.location = NIC_LOC_ANY;
+			if (op->ctx_op >= 0)
+				rule.rss_context = 0;
+			r = journal_add_rule(j, &rule, op->owner, true);
+			break;
+		}
+		case PLAN_OP_RSS_CREATE:
+			r = journal_add_ctx(j, 0, op->owner, op->ctx_queues, op->n_ctx_queues, true);
+			break;
+		case PLAN_OP_BIND: {
+			struct journal_binding b = { 0 };
+
+			b.queue = op->queue;
+			b.tap_ifindex = op->tap_ifindex;
+			b.fallback = op->fallback;
+			memcpy(b.owner, op->owner, NIC_MAC_LEN);
+			b.pending = true;
+			r = journal_add_binding(j, &b);
+			break;
+		}
+		case PLAN_OP_UNBIND:
+		case PLAN_OP_RULE_DELETE:
+		case PLAN_OP_RSS_DELETE:
+		case PLAN_OP_FORGET:
+		case PLAN_OP_UNLEASE:
+		case PLAN_OP_SET_CHANNELS:
+		case PLAN_OP_SET_FEATURE:
+		case PLAN_OP_SET_RINGS:
+		case PLAN_OP_RSS_SET:
+		case PLAN_OP_LEASE:
+			break;
+		}
+	}
+	return r;
+}
+
+/* --- kernel calls -------------------------------------------------------------- */
+
+struct remap {
+	uint32_t from, to;
+};
+
+struct run {
+	const struct exec_env *env;
+	const struct plan *p;
+	struct nic_id id;
+	uint32_t *out;     /* per op: location / context id / binding id */
+	struct remap *ctx_remap;
+	size_t n_ctx_remap;
+	size_t n_kernel;
+};
+
+static uint32_t remap_ctx(const struct run *x, uint32_t ctx)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_ctx_remap; i++)
+		if (x->ctx_remap[i].from == ctx)
+			return x->ctx_remap[i].to;
+	return ctx;
+}
+
+static int no_binder(struct kerror *err, const char *obj, const char *op)
+{
+	return kerror_set(err, EOPNOTSUPP, obj, op, "no zero-copy binder backend");
+}
+
+static int apply(struct run *x, size_t i, struct kerror *err)
+{
+	const struct exec_env *env = x->env;
+	const struct nic_ops *ops = env->nic.ops;
+	void *be = env->nic.be;
+	const struct plan_op *op = &x->p->ops[i];
+	const struct binder_backend *bb = env->binder;
+	int r = 0;
+
+	if (plan_op_is_kernel(op))
+		x->n_kernel++;
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS:
+		return ops->set_channels(be, &x->id, &op->ch, err);
+	case PLAN_OP_SET_FEATURE: {
+		bool active = false;
+
+		r = ops->set_feature(be, &x->id, PLAN_FEATURE_NTUPLE, op->on, &active, err);
+		if (r < 0)
+			return r;
+		if (!active)
+			return kerror_setf(err, EOPNOTSUPP, x->id.name, "set " PLAN_FEATURE_NTUPLE,
+					   "the kernel accepted the request but the feature "
+					   "stayed %s",
+					   op->on ? "off" : "on");
+		return 0;
+	}
+	case PLAN_OP_SET_RINGS:
+		return ops->set_rings(be, &x->id, &op->rings, err);
+	case PLAN_OP_RSS_SET:
+		return ops->rss_set(be, &x->id, op->ctx, op->indir, op->n_indir, err);
+	case PLAN_OP_RSS_CREATE:
+		return ops->rss_create(be, &x->id, op->indir, op->n_indir, &x->out[i], err);
+	case PLAN_OP_RSS_DELETE:
+		return ops->rss_delete(be, &x->id, op->ctx, err);
+	case PLAN_OP_RULE_INSERT: {
+		struct nic_rule rule = op->rule;
+
+		if (op->ctx_op >= 0)
+			rule.rss_context = x->out[op->ctx_op];
+		r = ops->rule_insert(be, &x->id, &rule, err);
+		if (r >= 0)
+			x->out[i] = rule.location;
+		return r;
+	}
+	case PLAN_OP_RULE_DELETE:
+		return ops->rule_delete(be, &x->id, op->rule.location, err);
+	case PLAN_OP_BIND:
+		if (!bb || !bb->ops || !bb->ops->bind)
+			return no_binder(err, x->id.name, "bind");
+		return bb->ops->bind(bb->be, x->id.ifindex, op->queue, op->tap_ifindex, op->fallback,
+				     &x->out[i], err);
+	case PLAN_OP_UNBIND:
+		if (!bb || !bb->ops || !bb->ops->unbind)
+			return no_binder(err, x->id.name, "unbind");
+		return bb->ops->unbind(bb->be, op->binding_id, err);
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+		return 0;
+	}
+	return 0;
+}
+
+/* Undo op i.  *ret_new gets a new id when the undo had to re-create
+ * something (context, rule location, binding). */
+static int undo(struct run *x, size_t i, uint32_t *ret_new, struct kerror *err)
+{
+	const struct exec_env *env = x->env;
+	const struct nic_ops *ops = env->nic.ops;
+	void *be = env->nic.be;
+	const struct plan_op *op = &x->p->ops[i];
+	const struct binder_backend *bb = env->binder;
+
+	if (plan_op_is_kernel(op))
+		x->n_kernel++;
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS:
+		return ops->set_channels(be, &x->id, &op->ch_prev, err);
+	case PLAN_OP_SET_FEATURE: {
+		bool active = false;
+
+		return ops->set_feature(be, &x->id, PLAN_FEATURE_NTUPLE, op->prev_on, &active, err);
+	}
+	case PLAN_OP_SET_RINGS:
+		return ops->set_rings(be, &x->id, &op->rings_prev, err);
+	case PLAN_OP_RSS_SET:
+		return ops->rss_set(be, &x->id, op->ctx, op->prev, op->n_prev, err);
+	case PLAN_OP_RSS_CREATE:
+		return ops->rss_delete(be, &x->id, x->out[i], err);
+	case PLAN_OP_RSS_DELETE:
+		return ops->rss_create(be, &x->id, op->prev, op->n_prev, ret_new, err);
+	case PLAN_OP_RULE_INSERT:
+		return ops->rule_delete(be, &x->id, x->out[i], err);
+	case PLAN_OP_RULE_DELETE: {
+		struct nic_rule rule = op->rule;
+		int r;
+
+		if (rule.action == NIC_RULE_ACTION_CONTEXT)
+			rule.rss_context = remap_ctx(x, rule.rss_context);
+		if (op->undo_loc_any)
+			rule.location = NIC_LOC_ANY;
+		r = ops->rule_insert(be, &x->id, &rule, err);
+		if (r >= 0)
+			*ret_new = rule.location;
+		return r;
+	}
+	case PLAN_OP_BIND:
+		if (!bb || !bb->ops || !bb->ops->unbind)
+			return no_binder(err, x->id.name, "unbind");
+		return bb->ops->unbind(bb->be, x->out[i], err);
+	case PLAN_OP_UNBIND:
+		if (!bb || !bb->ops || !bb->ops->bind)
+			return no_binder(err, x->id.name, "bind");
+		return bb->ops->bind(bb->be, x->id.ifindex, op->queue, op->tap_ifindex, op->fallback,
+				     ret_new, err);
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+		return 0;
+	}
+	return 0;
+}
+
+static void fault(const struct exec_env *env, enum exec_point pt, size_t i)
+{
+	if (env->fault)
+		env->fault(env->userdata, pt, i);
+}
+
+/* After undo re-created op i's object under a new id, fix the journal. */
+static void journal_remap(struct journal_nic *j, const struct plan_op *op, uint32_t new_id)
+{
+	ssize_t k;
+	size_t n;
+
+	switch (op->kind) {
+	case PLAN_OP_RSS_DELETE:
+		k = journal_find_ctx(j, op->ctx);
+		if (k >= 0)
+			j->ctxs[k].id = new_id;
+		for (n = 0; n < j->n_rules; n++)
+			if (j->rules[n].rule.action == NIC_RULE_ACTION_CONTEXT &&
+			    j->rules[n].rule.rss_context == op->ctx)
+				j->rules[n].rule.rss_context = new_id;
+		break;
+	case PLAN_OP_RULE_DELETE:
+		k = journal_find_rule(j, op->rule.location);
+		if (k >= 0)
+			j->rules[k].rule.location = new_id;
+		break;
+	case PLAN_OP_UNBIND:
+		k = journal_find_binding(j, op->binding_id);
+		if (k >= 0)
+			j->bindings[k].id = new_id;
+		break;
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+	case PLAN_OP_RSS_SET:
+	case PLAN_OP_RSS_CREATE:
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_BIND:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+		break;
+	}
+}
+
+static void name_op(struct kerror *e, const struct plan_op *op, const char *nic)
+{
+	char d[256];
+
+	plan_op_describe(op, d, sizeof(d));
+	snprintf(e->op, sizeof(e->op), "%.*s", (int)sizeof(e->op) - 1, d);
+	if (!e->obj[0])
+		snprintf(e->obj, sizeof(e->obj), "%s", nic);
+	if (!e->err)
+		e->err = EIO;
+}
+
+int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+	      struct exec_result *res)
+{
+	struct journal_nic snap;
+	struct run x = { 0 };
+	bool *failed_undo = NULL;
+	uint32_t *new_id = NULL;
+	size_t i, n_done = 0;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->failed = -1;
+	if (!p->n_ops)
+		return 0;
+	if (env->busy && *env->busy)
+		return kerror_set(&res->err, EBUSY, p->nic, "plan", "another plan is running");
+	x.env = env;
+	x.p = p;
+	x.id.ifindex = p->n_ops ? p->ops[0].ifindex : 0;
+	x.id.name = p->nic;
+	x.out = calloc(p->n_ops, sizeof(uint32_t));
+	new_id = calloc(p->n_ops, sizeof(uint32_t));
+	failed_undo = calloc(p->n_ops, sizeof(bool));
+	x.ctx_remap = calloc(p->n_ops, sizeof(*x.ctx_remap));
+	if (!x.out || !new_id || !failed_undo || !x.ctx_remap) {
+		r = kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
+		goto out_free;
+	}
+	r = journal_nic_copy(&snap, j);
+	if (r < 0) {
+		kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
+		goto out_free;
+	}
+	if (env->busy)
+		*env->busy = true;
+
+	r = exec_intent(p, j);
+	if (r >= 0 && env->persist)
+		r = env->persist(env->userdata, j);
+	if (r < 0) {
+		if (!kerror_is_set(&res->err))
+			kerror_set(&res->err, -r, p->nic, "record intent", NULL);
+		journal_nic_clear(j);
+		*j = snap;
+		goto out_busy;
+	}
+	fault(env, EXEC_POINT_INTENT, 0);
+
+	for (i = 0; i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+		uint32_t ctx_id = op->ctx_op >= 0 ? x.out[op->ctx_op] : 0;
+
+		fault(env, EXEC_POINT_BEFORE_OP, i);
+		r = apply(&x, i, &res->err);
+		if (r < 0) {
+			res->failed = (ssize_t)i;
+			name_op(&res->err, op, p->nic);
+			break;
+		}
+		n_done = i + 1;
+		r = exec_journal_apply(j, op, x.out[i], ctx_id);
+		if (r < 0) {
+			/* the kernel change happened: undo it with the others */
+			res->failed = (ssize_t)i;
+			kerror_set(&res->err, -r, p->nic, "journal", NULL);
+			name_op(&res->err, op, p->nic);
+			break;
+		}
+		fault(env, EXEC_POINT_AFTER_OP, i);
+	}
+	res->n_applied = n_done;
+	if (res->failed < 0) {
+		r = 0;
+		goto out_snap;
+	}
+
+	/* roll back in reverse order */
+	res->rolled_back = true;
+	for (i = n_done; i-- > 0;) {
+		struct kerror e = { 0 };
+		const struct plan_op *op = &p->ops[i];
+
+		fault(env, EXEC_POINT_UNDO, i);
+		if (undo(&x, i, &new_id[i], &e) < 0) {
+			failed_undo[i] = true;
+			if (!res->n_undo_failed++) {
+				res->undo_err = e;
+				name_op(&res->undo_err, op, p->nic);
+			}
+			continue;
+		}
+		if (op->kind == PLAN_OP_RSS_DELETE && new_id[i] != op->ctx) {
+			x.ctx_remap[x.n_ctx_remap].from = op->ctx;
+			x.ctx_remap[x.n_ctx_remap++].to = new_id[i];
+		}
+	}
+	/* journal: back to the snapshot, then re-apply what could not be undone */
+	journal_nic_clear(j);
+	*j = snap;
+	memset(&snap, 0, sizeof(snap));
+	for (i = 0; i < n_done; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		if (failed_undo[i]) {
+			(void)exec_journal_apply(j, op, x.out[i],
+						 op->ctx_op >= 0 ? x.out[op->ctx_op] : 0);
+			continue;
+		}
+		if ((op->kind == PLAN_OP_RSS_DELETE && new_id[i] != op->ctx) ||
+		    (op->kind == PLAN_OP_RULE_DELETE && new_id[i] != op->rule.location) ||
+		    op->kind == PLAN_OP_UNBIND)
+			journal_remap(j, op, new_id[i]);
+	}
+	r = -res->err.err;
+	if (!r)
+		r = -EIO;
+out_snap:
+	journal_nic_clear(&snap);
+out_busy:
+	if (env->busy)
+		*env->busy = false;
+out_free:
+	res->n_kernel = x.n_kernel;
+	free(x.out);
+	free(x.ctx_remap);
+	free(new_id);
+	free(failed_undo);
+	return r;
+}
+
+const char *exec_result_format(const struct exec_result *res, char *buf, size_t size)
+{
+	char a[512], b[512];
+
+	if (res->failed < 0 && !kerror_is_set(&res->err)) {
+		snprintf(buf, size, "ok (%zu ops)", res->n_applied);
+		return buf;
+	}
+	kerror_format(&res->err, a, sizeof(a));
+	if (res->n_undo_failed)
+		snprintf(buf, size, "%s; rollback incomplete (%zu undo failed, first: %s)", a,
+			 res->n_undo_failed, kerror_format(&res->undo_err, b, sizeof(b)));
+	else if (res->rolled_back)
+		snprintf(buf, size, "%s; rolled back %zu op%s", a, res->n_applied,
+			 res->n_applied == 1 ? "" : "s");
+	else
+		snprintf(buf, size, "%s", a);
+	return buf;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec — applies a plan op by op through the NIC backend (and the binder for
+ * BIND/UNBIND), keeping an undo for every applied op.  When an op fails, the
+ * applied ones are undone in reverse order, so the kernel ends as it was
+ * before the plan, and the error names the op that failed with the kernel's
+ * text.  The ownership journal follows every change.
+ *
+ * Crash safety: before the first kernel change exec writes the plan's
+ * intent into the journal (prior values of settings about to change, the
+ * rules/contexts/bindings about to be made as "pending") and hands it to
+ * env->persist; journal_resolve_pending() settles those after a crash.
+ *
+ * Owns: applying, undoing, journal bookkeeping.  Must not: decide anything
+ * (that is plan.c) or write files itself (persist is the caller's).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "binder.h"
+#include "journal.h"
+#include "kerror.h"
+#include "nic.h"
+#include "plan.h"
+
+enum exec_point {
+	EXEC_POINT_INTENT = 0, /* intent persisted, nothing applied yet */
+	EXEC_POINT_BEFORE_OP,  /* about to apply op i */
+	EXEC_POINT_AFTER_OP,   /* op i applied (kernel and journal in memory) */
+	EXEC_POINT_UNDO,       /* about to undo op i */
+};
+
+struct exec_env {
+	struct nic_backend nic;
+	const struct binder_backend *binder; /* NULL: BIND/UNBIND fail with EOPNOTSUPP */
+	/* Persist the journal with the plan's intent before any kernel change.
+	 * A failure aborts the plan before anything changed.  Optional. */
+	int (*persist)(void *userdata, const struct journal_nic *j);
+	/* Test hook (fault injection for crash tests).  Optional. */
+	void (*fault)(void *userdata, enum exec_point point, size_t op);
+	void *userdata;
+	/* One plan at a time per NIC: exec sets it while running and refuses
+	 * with -EBUSY when it is already set.  Optional. */
+	bool *busy;
+};
+
+struct exec_result {
+	size_t n_applied;   /* ops applied before the failure (or all) */
+	ssize_t failed;     /* index of the op that failed, -1 when none */
+	struct kerror err;  /* why; op = the op's description */
+	bool rolled_back;   /* undo ran */
+	size_t n_undo_failed;
+	struct kerror undo_err; /* first undo that failed (the kernel is then not as before) */
+	size_t n_kernel;    /* kernel calls made, undo included */
+};
+
+/* Apply p to the NIC and to j.  0 when every op applied; otherwise -errno,
+ * the kernel is back as before (unless undo failed too: then
+ * n_undo_failed > 0 and j still lists what remained), and res says what
+ * happened. */
+int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+	      struct exec_result *res);
+
+/* The journal bookkeeping, also for tests: record the plan's intent. */
+int exec_intent(const struct plan *p, struct journal_nic *j);
+/* The journal effect of op applied with kernel result out (rule location,
+ * context id, binding id) and, for a rule to a context made in the same
+ * plan, that context's id. */
+int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t out,
+		       uint32_t ctx_id);
+
+/* "insert rule ether dst ... -> queue 7: <kernel text> (EINVAL)" */
+const char *exec_result_format(const struct exec_result *res, char *buf, size_t size);

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan-render — how a plan looks to people and programs: one-line
+ * descriptions, the equivalent ethtool command lines, JSON; and what a
+ * failed op teaches about the NIC (plan_learn).
+ *
+ * Owns: rendering.  Must not: do I/O or decide anything about the plan.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+const char *plan_op_kind_name(enum plan_op_kind k)
+{
+	switch (k) {
+	case PLAN_OP_UNBIND: return "unbind";
+	case PLAN_OP_RULE_DELETE: return "delete-rule";
+	case PLAN_OP_RSS_DELETE: return "delete-context";
+	case PLAN_OP_FORGET: return "forget";
+	case PLAN_OP_UNLEASE: return "unlease";
+	case PLAN_OP_SET_CHANNELS: return "set-channels";
+	case PLAN_OP_SET_FEATURE: return "set-feature";
+	case PLAN_OP_SET_RINGS: return "set-rings";
+	case PLAN_OP_RSS_SET: return "set-rss-table";
+	case PLAN_OP_LEASE: return "lease";
+	case PLAN_OP_RSS_CREATE: return "create-context";
+	case PLAN_OP_RULE_INSERT: return "insert-rule";
+	case PLAN_OP_BIND: return "bind";
+	}
+	return "?";
+}
+
+bool plan_op_is_kernel(const struct plan_op *op)
+{
+	switch (op->kind) {
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+		return false;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_RULE_DELETE:
+	case PLAN_OP_RSS_DELETE:
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+	case PLAN_OP_RSS_SET:
+	case PLAN_OP_RSS_CREATE:
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_BIND:
+		return true;
+	}
+	return false;
+}
+
+static const char *forget_name(enum plan_forget f)
+{
+	switch (f) {
+	case PLAN_FORGET_RULE: return "rule";
+	case PLAN_FORGET_CTX: return "context";
+	case PLAN_FORGET_BINDING: return "binding";
+	case PLAN_FORGET_CHANNELS: return "channels";
+	case PLAN_FORGET_NTUPLE: return "ntuple";
+	case PLAN_FORGET_RINGS: return "rings";
+	case PLAN_FORGET_RSS0: return "rss0";
+	}
+	return "?";
+}
+
+/* "ether dst 52:54:00:00:00:01" / "ip4 dst-ip 10.0.0.2" */
+static const char *match_text(const struct nic_rule *r, bool ethtool, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN], mac[18];
+
+	switch (r->match) {
+	case NIC_RULE_MATCH_ETHER_DST:
+		snprintf(buf, size, "%s dst %s", ethtool ? "flow-type ether" : "ether",
+			 nic_mac_format(r->mac, mac));
+		break;
+	case NIC_RULE_MATCH_IP4_DST:
+		snprintf(buf, size, "%s dst-ip %s", ethtool ? "flow-type ip4" : "ip4",
+			 inet_ntop(AF_INET, &r->ip4, a, sizeof(a)));
+		break;
+	case NIC_RULE_MATCH_IP6_DST:
+		snprintf(buf, size, "%s dst-ip %s", ethtool ? "flow-type ip6" : "ip6",
+			 inet_ntop(AF_INET6, &r->ip6, a, sizeof(a)));
+		break;
+	case NIC_RULE_MATCH_OTHER:
+		snprintf(buf, size, "flow-type 0x%x", r->flow_type);
+		break;
+	}
+	return buf;
+}
+
+/* Queue set of a table in ethtool -X terms: "equal N", "start S equal N" or
+ * "weight w0 w1 ...".  Exact for round-robin spreads, which is what we
+ * write; other tables come out as the weights of their buckets. */
+static size_t table_args(const uint32_t *indir, uint32_t n, char *buf, size_t size)
+{
+	uint32_t max = 0, i, k, start, cnt;
+	bool rr = n > 0;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (!n)
+		return (size_t)snprintf(buf, size, "default");
+	for (i = 0; i < n; i++)
+		max = indir[i] > max ? indir[i] : max;
+	/* round robin over a contiguous range? */
+	start = indir[0];
+	for (cnt = 1; cnt < n && indir[cnt] != start; cnt++)
+		;
+	for (i = 0; rr && i < n; i++)
+		rr = indir[i] == start + (i % cnt);
+	if (rr) {
+		if (start)
+			return (size_t)snprintf(buf, size, "start %u equal %u", start, cnt);
+		return (size_t)snprintf(buf, size, "equal %u", cnt);
+	}
+	len += (size_t)snprintf(buf, size, "weight");
+	for (k = 0; k <= max && len < size; k++) {
+		uint32_t w = 0;
+
+		for (i = 0; i < n; i++)
+			w += indir[i] == k;
+		len += (size_t)snprintf(buf + len, size - len, " %u", w);
+	}
+	return len;
+}
+
+const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)
+{
+	char m[96], t[1024];
+
+	buf[0] = '\0';
+	switch (op->kind) {
+	case PLAN_OP_SET_CHANNELS: {
+		size_t len = (size_t)snprintf(buf, size, "ethtool -L %s", op->nic);
+
+		if (op->ch.has_combined && len < size)
+			len += (size_t)snprintf(buf + len, size - len, " combined %u",
+						op->ch.combined);
+		if (op->ch.has_rx && len < size)
+			len += (size_t)snprintf(buf + len, size - len, " rx %u", op->ch.rx);
+		if (op->ch.has_tx && len < size)
+			snprintf(buf + len, size - len, " tx %u", op->ch.tx);
+		break;
+	}
+	case PLAN_OP_SET_FEATURE:
+		snprintf(buf, size, "ethtool -K %s ntuple %s", op->nic, op->on ? "on" : "off");
+		break;
+	case PLAN_OP_SET_RINGS: {
+		size_t len = (size_t)snprintf(buf, size, "ethtool -G %s", op->nic);
+
+		if (op->rings.has_tcp_data_split && len < size)
+			len += (size_t)snprintf(buf + len, size - len, " tcp-data-split %s",
+						op->rings.tcp_data_split == NIC_TDS_ENABLED ? "on" :
+						op->rings.tcp_data_split == NIC_TDS_DISABLED ? "off" :
+											 "auto");
+		if (op->rings.has_hds_thresh && len < size)
+			snprintf(buf + len, size - len, " hds-thresh %u", op->rings.hds_thresh);
+		break;
+	}
+	case PLAN_OP_RSS_SET:
+		table_args(op->indir, op->n_indir, t, sizeof(t));
+		if (op->ctx)
+			snprintf(buf, size, "ethtool -X %s context %u %s", op->nic, op->ctx, t);
+		else
+			snprintf(buf, size, "ethtool -X %s %s", op->nic, t);
+		break;
+	case PLAN_OP_RSS_CREATE:
+		table_args(op->indir, op->n_indir, t, sizeof(t));
+		snprintf(buf, size, "ethtool -X %s context new %s", op->nic, t);
+		break;
+	case PLAN_OP_RSS_DELETE:
+		snprintf(buf, size, "ethtool -X %s context %u delete", op->nic, op->ctx);
+		break;
+	case PLAN_OP_RULE_INSERT: {
+		char loc[32] = "";
+
+		if (op->rule.location != NIC_LOC_ANY)
+			snprintf(loc, sizeof(loc), " loc %u", op->rule.location);
+		match_text(&op->rule, true, m, sizeof(m));
+		if (op->rule.action == NIC_RULE_ACTION_CONTEXT) {
+			if (op->ctx_op >= 0)
+				snprintf(buf, size, "ethtool -N %s %s context $CTX%d%s", op->nic, m,
+					 op->ctx_op, loc);
+			else
+				snprintf(buf, size, "ethtool -N %s %s context %u%s", op->nic, m,
+					 op->rule.rss_context, loc);
+		} else {
+			snprintf(buf, size, "ethtool -N %s %s action %u%s", op->nic, m,
+				 op->rule.queue, loc);
+		}
+		break;
+	}
+	case PLAN_OP_RULE_DELETE:
+		snprintf(buf, size, "ethtool -N %s delete %u", op->nic, op->rule.location);
+		break;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_BIND:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+		break;
+	}
+	return buf;
+}
+
+const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size)
+{
+	char m[96], t[1024], mac[18];
+
+	switch (op->kind) {
+	case PLAN_OP_UNBIND:
+		snprintf(buf, size, "unbind binding %u (queue %u)", op->binding_id, op->queue);
+		break;
+	case PLAN_OP_RULE_DELETE:
+		snprintf(buf, size, "delete rule %u (%s)", op->rule.location,
+			 match_text(&op->rule, false, m, sizeof(m)));
+		break;
+	case PLAN_OP_RSS_DELETE:
+		snprintf(buf, size, "delete RSS context %u", op->ctx);
+		break;
+	case PLAN_OP_FORGET:
+		snprintf(buf, size, "forget %s %u", forget_name(op->forget), op->forget_id);
+		break;
+	case PLAN_OP_UNLEASE:
+		snprintf(buf, size, "return queue %u to the pool", op->queue);
+		break;
+	case PLAN_OP_SET_CHANNELS:
+		plan_op_ethtool(op, t, sizeof(t));
+		snprintf(buf, size, "set channels%s", t + strlen("ethtool -L ") + strlen(op->nic));
+		break;
+	case PLAN_OP_SET_FEATURE:
+		snprintf(buf, size, "set %s %s", PLAN_FEATURE_NTUPLE, op->on ? "on" : "off");
+		break;
+	case PLAN_OP_SET_RINGS:
+		plan_op_ethtool(op, t, sizeof(t));
+		snprintf(buf, size, "set rings%s", t + strlen("ethtool -G ") + strlen(op->nic));
+		break;
+	case PLAN_OP_RSS_SET:
+		table_args(op->indir, op->n_indir, t, sizeof(t));
+		snprintf(buf, size, "set RSS context %u table: %s", op->ctx, t);
+		break;
+	case PLAN_OP_LEASE:
+		snprintf(buf, size, "lease queue %u to %s", op->queue,
+			 nic_mac_format(op->owner, mac));
+		break;
+	case PLAN_OP_RSS_CREATE:
+		table_args(op->indir, op->n_indir, t, sizeof(t));
+		snprintf(buf, size, "create RSS context: %s", t);
+		break;
+	case PLAN_OP_RULE_INSERT:
+		match_text(&op->rule, false, m, sizeof(m));
+		if (op->rule.action == NIC_RULE_ACTION_CONTEXT && op->ctx_op >= 0)
+			snprintf(buf, size, "insert rule %s -> context of op %d", m, op->ctx_op);
+		else if (op->rule.action == NIC_RULE_ACTION_CONTEXT)
+			snprintf(buf, size, "insert rule %s -> context %u", m, op->rule.rss_context);
+		else
+			snprintf(buf, size, "insert rule %s -> queue %u", m, op->rule.queue);
+		break;
+	case PLAN_OP_BIND:
+		snprintf(buf, size, "bind queue %u to tap ifindex %d (fallback %s)", op->queue,
+			 op->tap_ifindex, op->fallback == BINDER_FALLBACK_DROP ? "drop" : "copy");
+		break;
+	}
+	return buf;
+}
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *u32_array(const uint32_t *v, uint32_t n)
+{
+	json_object *a = json_object_new_array();
+	uint32_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+json_object *plan_op_to_json(const struct plan_op *op)
+{
+	json_object *o = json_object_new_object();
+	char buf[1200], mac[18];
+
+	if (!o)
+		return NULL;
+	add(o, "kind", json_object_new_string(plan_op_kind_name(op->kind)));
+	add(o, "nic", json_object_new_string(op->nic));
+	if (op->has_owner)
+		add(o, "mac", json_object_new_string(nic_mac_format(op->owner, mac)));
+	add(o, "description", json_object_new_string(plan_op_describe(op, buf, sizeof(buf))));
+	add(o, "reason", json_object_new_string(op->reason));
+	plan_op_ethtool(op, buf, sizeof(buf));
+	if (buf[0])
+		add(o, "ethtool", json_object_new_string(buf));
+	add(o, "kernel", json_object_new_boolean(plan_op_is_kernel(op)));
+	switch (op->kind) {
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_RULE_DELETE:
+		if (op->rule.location != NIC_LOC_ANY)
+			add(o, "location", json_object_new_int64(op->rule.location));
+		if (op->rule.action == NIC_RULE_ACTION_QUEUE)
+			add(o, "queue", json_object_new_int64(op->rule.queue));
+		break;
+	case PLAN_OP_RSS_SET:
+	case PLAN_OP_RSS_CREATE:
+		add(o, "context", json_object_new_int64(op->ctx));
+		add(o, "table", u32_array(op->indir, op->n_indir));
+		break;
+	case PLAN_OP_LEASE:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_BIND:
+	case PLAN_OP_UNBIND:
+		add(o, "queue", json_object_new_int64(op->queue));
+		break;
+	case PLAN_OP_RSS_DELETE:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+		break;
+	}
+	return o;
+}
+
+json_object *plan_to_json(const struct plan *p)
+{
+	json_object *o = json_object_new_object(), *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add(o, "nic", json_object_new_string(p->nic));
+	add(o, "channels", json_object_new_int64(p->channels));
+	add(o, "pool", u32_array(p->pool, (uint32_t)p->n_pool));
+	add(o, "shared", u32_array(p->shared, (uint32_t)p->n_shared));
+	a = json_object_new_array();
+	for (i = 0; i < p->n_ops; i++)
+		json_object_array_add(a, plan_op_to_json(&p->ops[i]));
+	add(o, "ops", a);
+	a = json_object_new_array();
+	for (i = 0; i < p->n_notes; i++)
+		json_object_array_add(a, attach_reason_to_json(&p->notes[i]));
+	add(o, "notes", a);
+	return o;
+}
+
+/* A refusal that means "this driver cannot", not "try again later". */
+static bool is_refusal(int err)
+{
+	return err == EOPNOTSUPP || err == EINVAL || err == EPROTONOSUPPORT || err == ENOTSUP;
+}
+
+bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct kerror *err)
+{
+	struct nic_cap *c = NULL;
+
+	if (!err || !is_refusal(err->err))
+		return false;
+	switch (op->kind) {
+	case PLAN_OP_RULE_INSERT:
+		/* a rule to a context may be refused for the context part:
+		 * fall back to one queue first, then to the other match */
+		if (op->rule.action == NIC_RULE_ACTION_CONTEXT &&
+		    caps->rss_contexts.state != NIC_CAP_NO)
+			c = &caps->rss_contexts;
+		else if (op->rule.match == NIC_RULE_MATCH_ETHER_DST)
+			c = &caps->l2_rules;
+		else
+			c = &caps->ip_rules;
+		break;
+	case PLAN_OP_RSS_CREATE:
+		c = &caps->rss_contexts;
+		break;
+	case PLAN_OP_RSS_SET:
+		if (op->ctx == 0)
+			c = &caps->rss_set;
+		break;
+	case PLAN_OP_SET_FEATURE:
+		c = &caps->ntuple;
+		break;
+	case PLAN_OP_SET_RINGS:
+		c = &caps->header_split;
+		break;
+	case PLAN_OP_SET_CHANNELS:
+		c = &caps->channels_set;
+		break;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_RULE_DELETE:
+	case PLAN_OP_RSS_DELETE:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_LEASE:
+	case PLAN_OP_BIND:
+		break;
+	}
+	if (!c || c->state == NIC_CAP_NO)
+		return false;
+	nic_cap_set(c, NIC_CAP_NO, err->err, err->msg[0] ? err->msg : strerror(err->err));
+	return true;
+}

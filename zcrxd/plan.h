@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan — the pure planner: (policy, observed NIC, binder facts, desired
+ * attachments, ownership journal) -> ordered operations, each with a human
+ * reason and the ethtool command an operator could type instead.
+ *
+ * Pure: no I/O, no clock, no globals, no logging; the same input always gives
+ * the same plan.  Idempotent: after the plan is applied (exec.c), planning
+ * again with what the kernel then shows gives no operations.
+ *
+ * The planner works on one NIC at a time.  Order of the operations it emits
+ * (kernel-interfaces.md §9):
+ *   unbind -> delete rules -> delete contexts -> unlease -> restore header
+ *   split / ntuple -> context-0 table (when shrinking) -> channels ->
+ *   context-0 table (otherwise) -> ntuple on / header split on -> lease ->
+ *   create contexts -> insert rules -> bind.
+ * Every binding is unbound first (and bound again last) when the plan
+ * changes channels or header split.
+ *
+ * Owns: pool carving, queue choice, steering fallbacks, degradation
+ * reasons, op ordering and rendering.  Must not: do I/O or keep state.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "binder.h"
+#include "config.h"
+#include "journal.h"
+#include "nic.h"
+
+#define PLAN_FEATURE_NTUPLE "rx-ntuple-filter"
+#define PLAN_REASON_MAX 200
+
+enum plan_op_kind {
+	PLAN_OP_UNBIND = 0,   /* binding_id */
+	PLAN_OP_RULE_DELETE,  /* rule (as observed, location set) */
+	PLAN_OP_RSS_DELETE,   /* ctx; indir = its table (for undo) */
+	PLAN_OP_FORGET,       /* journal only: forget (what, id) */
+	PLAN_OP_UNLEASE,      /* journal only: queue */
+	PLAN_OP_SET_CHANNELS, /* ch / ch_prev */
+	PLAN_OP_SET_FEATURE,  /* feature on / prev_on */
+	PLAN_OP_SET_RINGS,    /* rings / rings_prev */
+	PLAN_OP_RSS_SET,      /* ctx, indir / prev */
+	PLAN_OP_LEASE,        /* journal only: queue -> owner */
+	PLAN_OP_RSS_CREATE,   /* indir, ctx_queues; id comes back from the kernel */
+	PLAN_OP_RULE_INSERT,  /* rule; ctx_op >= 0: target context created by that op */
+	PLAN_OP_BIND,         /* queue, tap_ifindex, fallback */
+};
+
+/* What an op does to the recorded prior value of the setting it changes. */
+enum plan_prior {
+	PLAN_PRIOR_KEEP = 0, /* already recorded (or nothing to record) */
+	PLAN_PRIOR_RECORD,   /* first change: remember the value before it */
+	PLAN_PRIOR_CLEAR,    /* this op restores the prior value: forget it */
+};
+
+enum plan_forget {
+	PLAN_FORGET_RULE = 0, /* id = location */
+	PLAN_FORGET_CTX,      /* id = context */
+	PLAN_FORGET_BINDING,  /* id = binding id */
+	PLAN_FORGET_CHANNELS, /* recorded prior already in effect */
+	PLAN_FORGET_NTUPLE,
+	PLAN_FORGET_RINGS,
+	PLAN_FORGET_RSS0,
+};
+
+struct plan_op {
+	enum plan_op_kind kind;
+	char nic[IF_NAMESIZE];
+	int ifindex;
+	bool has_owner;
+	uint8_t owner[NIC_MAC_LEN]; /* attachment (vNIC MAC) it is for */
+	enum plan_prior prior;
+	char reason[PLAN_REASON_MAX];
+
+	struct nic_channels_req ch, ch_prev;       /* SET_CHANNELS */
+	bool on, prev_on;                          /* SET_FEATURE (rx-ntuple-filter) */
+	struct nic_rings_req rings, rings_prev;    /* SET_RINGS */
+	uint32_t ctx;                              /* RSS_SET, RSS_DELETE */
+	uint32_t n_indir, n_prev;                  /* RSS_*: new table / old table */
+	uint32_t *indir, *prev;                    /* malloc'd */
+	uint32_t n_ctx_queues;                     /* RSS_CREATE: the queue set */
+	uint32_t ctx_queues[ATTACH_QUEUES_MAX];
+	struct nic_rule rule;                      /* RULE_INSERT / RULE_DELETE */
+	int ctx_op;                                /* RULE_INSERT: index of RSS_CREATE, or -1 */
+	bool undo_loc_any;                         /* RULE_DELETE: re-insert with LOC_ANY */
+	uint32_t queue;                            /* LEASE, UNLEASE, BIND */
+	int tap_ifindex;                           /* BIND */
+	uint32_t fallback;                         /* BIND: enum binder_fallback */
+	uint32_t binding_id;                       /* UNBIND */
+	enum plan_forget forget;                   /* FORGET */
+	uint32_t forget_id;
+};
+
+/* What the binder told about this NIC.  NULL input = nothing known (then
+ * bindings are neither planned nor removed). */
+struct plan_binder {
+	bool available;  /* family resolved */
+	struct kerror resolve_err;
+	bool probed;     /* PROBE answered for this NIC */
+	struct binder_probe probe;
+	struct kerror probe_err;
+	const struct binder_binding *bindings; /* live bindings on this NIC */
+	size_t n_bindings;
+};
+
+enum plan_mode {
+	PLAN_MODE_NORMAL = 0,
+	PLAN_MODE_REBALANCE, /* also move leases (compaction, NUMA) above the thresholds */
+	PLAN_MODE_RELEASE,   /* remove everything owned, restore every prior value */
+};
+
+struct plan_rebalance_opts {
+	unsigned min_numa_gain;    /* move when this many more queues become NUMA-local */
+	unsigned min_compact_gain; /* move when the pool positions used drop by this much */
+};
+
+struct plan_input {
+	const struct config_nic *policy; /* NULL: NIC not managed, undo what we own */
+	const struct nic *nic;
+	const struct journal_nic *journal;
+	const struct attach *const *atts; /* desired attachments on this NIC */
+	size_t n_atts;
+	const struct plan_binder *binder;
+	enum plan_mode mode;
+	struct plan_rebalance_opts rebalance; /* zeros = defaults (1, 1) */
+};
+
+struct plan {
+	char nic[IF_NAMESIZE];
+	size_t n_ops;
+	struct plan_op *ops;
+	/* Parallel to plan_input.atts: what each attachment gets once applied. */
+	size_t n_results;
+	struct attach_result *results;
+	/* NIC-level notes (pool carving, channels, RSS table). */
+	size_t n_notes;
+	struct attach_reason *notes;
+	/* Pool summary after the plan. */
+	uint32_t channels; /* RX queue count */
+	size_t n_pool, n_shared;
+	uint32_t *pool, *shared;
+	/* Some attachment was refused for OnExhaustion=fail. */
+	bool exhausted;
+};
+
+void plan_init(struct plan *p);
+void plan_clear(struct plan *p);
+
+/* Plan one NIC.  -ENOMEM is the only failure; everything else is reasons. */
+int plan_nic(const struct plan_input *in, struct plan *ret);
+
+/* Learn from a failed op (a driver refusing L2 rules, contexts, header
+ * split, ...): updates caps so the next plan falls back.  Returns true when
+ * something was learned (re-planning makes sense). */
+bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct kerror *err);
+
+const char *plan_op_kind_name(enum plan_op_kind k);
+/* True for ops that change the kernel (not journal-only bookkeeping). */
+bool plan_op_is_kernel(const struct plan_op *op);
+/* One-line summary, e.g. "insert rule ether dst 52:54:00:00:00:01 -> queue 7". */
+const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size);
+/* The ethtool command line ("" when none exists, e.g. bindings). */
+const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size);
+json_object *plan_op_to_json(const struct plan_op *op);
+json_object *plan_to_json(const struct plan *p);
