@@ -218,6 +218,8 @@ void attach_init(struct attach *a)
 {
 	attach_id_init(&a->id);
 	attach_result_init(&a->res);
+	a->held = false;
+	kerror_clear(&a->held_err);
 }
 
 void attach_clear(struct attach *a)
@@ -229,6 +231,8 @@ void attach_clear(struct attach *a)
 int attach_copy(struct attach *dst, const struct attach *src)
 {
 	dst->id = src->id;
+	dst->held = src->held;
+	dst->held_err = src->held_err;
 	return attach_result_copy(&dst->res, &src->res);
 }
 

@@ -102,6 +102,12 @@ struct attach_result {
 struct attach {
 	struct attach_id id;
 	struct attach_result res;
+	/* Set by the manager when the kernel refused one of this attachment's
+	 * ops in a way the planner cannot plan around (e.g. ENOSPC): the
+	 * planner then gives it nothing and reports `held` as the reason,
+	 * until the manager clears it (new request, config or NIC change). */
+	bool held;
+	struct kerror held_err;
 };
 
 const char *attach_state_name(enum attach_state s);

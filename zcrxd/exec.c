@@ -421,9 +421,18 @@ static int undo(struct run *x, size_t i, uint32_t *ret_new, struct kerror *err)
 
 		if (rule.action == NIC_RULE_ACTION_CONTEXT)
 			rule.rss_context = remap_ctx(x, rule.rss_context);
-		if (op->undo_loc_any)
-			rule.location = NIC_LOC_ANY;
 		r = ops->rule_insert(be, &x->id, &rule, err);
+		if (r < 0 && op->undo_loc_any) {
+			/* drivers that pick the slot themselves refuse explicit
+			 * ones: same content, possibly another slot */
+			kerror_clear(err);
+			rule = op->rule;
+			if (rule.action == NIC_RULE_ACTION_CONTEXT)
+				rule.rss_context = remap_ctx(x, rule.rss_context);
+			rule.location = NIC_LOC_ANY;
+			x->n_kernel++;
+			r = ops->rule_insert(be, &x->id, &rule, err);
+		}
 		if (r >= 0)
 			*ret_new = rule.location;
 		return r;
@@ -451,43 +460,55 @@ static void fault(const struct exec_env *env, enum exec_point pt, size_t i)
 		env->fault(env->userdata, pt, i);
 }
 
-/* After undo re-created op i's object under a new id, fix the journal. */
-static void journal_remap(struct journal_nic *j, const struct plan_op *op, uint32_t new_id)
+/* After undo re-created objects under new ids, fix the (snapshot) journal.
+ * Every entry is looked up by its original values once, so swapped ids
+ * (context 1 <-> 2, slot 5 <-> 6) cannot chain. */
+static void journal_remap_all(struct journal_nic *j, const struct plan *p, const uint32_t *new_id,
+			      const bool *failed_undo, size_t n_done)
 {
-	ssize_t k;
-	size_t n;
+	size_t e, i;
 
-	switch (op->kind) {
-	case PLAN_OP_RSS_DELETE:
-		k = journal_find_ctx(j, op->ctx);
-		if (k >= 0)
-			j->ctxs[k].id = new_id;
-		for (n = 0; n < j->n_rules; n++)
-			if (j->rules[n].rule.action == NIC_RULE_ACTION_CONTEXT &&
-			    j->rules[n].rule.rss_context == op->ctx)
-				j->rules[n].rule.rss_context = new_id;
-		break;
-	case PLAN_OP_RULE_DELETE:
-		k = journal_find_rule(j, op->rule.location);
-		if (k >= 0)
-			j->rules[k].rule.location = new_id;
-		break;
-	case PLAN_OP_UNBIND:
-		k = journal_find_binding(j, op->binding_id);
-		if (k >= 0)
-			j->bindings[k].id = new_id;
-		break;
-	case PLAN_OP_SET_CHANNELS:
-	case PLAN_OP_SET_FEATURE:
-	case PLAN_OP_SET_RINGS:
-	case PLAN_OP_RSS_SET:
-	case PLAN_OP_RSS_CREATE:
-	case PLAN_OP_RULE_INSERT:
-	case PLAN_OP_BIND:
-	case PLAN_OP_FORGET:
-	case PLAN_OP_UNLEASE:
-	case PLAN_OP_LEASE:
-		break;
+	for (e = 0; e < j->n_ctxs; e++) {
+		struct journal_ctx *c = &j->ctxs[e];
+
+		for (i = 0; i < n_done && !c->pending; i++)
+			if (p->ops[i].kind == PLAN_OP_RSS_DELETE && !failed_undo[i] &&
+			    p->ops[i].ctx == c->id) {
+				c->id = new_id[i];
+				break;
+			}
+	}
+	for (e = 0; e < j->n_rules; e++) {
+		struct journal_rule *r = &j->rules[e];
+		struct nic_rule orig = r->rule;
+
+		if (r->pending)
+			continue;
+		for (i = 0; i < n_done; i++)
+			if (p->ops[i].kind == PLAN_OP_RULE_DELETE && !failed_undo[i] &&
+			    p->ops[i].rule.location == orig.location &&
+			    journal_rule_same_content(&p->ops[i].rule, &orig)) {
+				r->rule.location = new_id[i];
+				break;
+			}
+		if (orig.action != NIC_RULE_ACTION_CONTEXT)
+			continue;
+		for (i = 0; i < n_done; i++)
+			if (p->ops[i].kind == PLAN_OP_RSS_DELETE && !failed_undo[i] &&
+			    p->ops[i].ctx == orig.rss_context) {
+				r->rule.rss_context = new_id[i];
+				break;
+			}
+	}
+	for (e = 0; e < j->n_bindings; e++) {
+		struct journal_binding *b = &j->bindings[e];
+
+		for (i = 0; i < n_done && !b->pending; i++)
+			if (p->ops[i].kind == PLAN_OP_UNBIND && !failed_undo[i] &&
+			    p->ops[i].binding_id == b->id) {
+				b->id = new_id[i];
+				break;
+			}
 	}
 }
 
@@ -579,42 +600,68 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 		goto out_snap;
 	}
 
-	/* roll back in reverse order */
+	/* roll back in reverse order; a run of context deletions is undone in
+	 * ascending id order so allocators that hand out the lowest free id
+	 * give the old ids back */
 	res->rolled_back = true;
 	for (i = n_done; i-- > 0;) {
-		struct kerror e = { 0 };
-		const struct plan_op *op = &p->ops[i];
+		size_t b = i, k, m, order[64];
 
-		fault(env, EXEC_POINT_UNDO, i);
-		if (undo(&x, i, &new_id[i], &e) < 0) {
-			failed_undo[i] = true;
-			if (!res->n_undo_failed++) {
-				res->undo_err = e;
-				name_op(&res->undo_err, op, p->nic);
+		if (p->ops[i].kind == PLAN_OP_RSS_DELETE) {
+			while (b > 0 && i - b < 63 &&
+			       (p->ops[b - 1].kind == PLAN_OP_RSS_DELETE ||
+				p->ops[b - 1].kind == PLAN_OP_FORGET))
+				b--;
+		}
+		for (m = 0, k = b; k <= i; k++)
+			order[m++] = k;
+		if (m > 1) {
+			/* insertion sort by context id (journal-only FORGETs first) */
+			for (k = 1; k < m; k++) {
+				size_t v = order[k], n = k;
+				uint32_t key = p->ops[v].kind == PLAN_OP_RSS_DELETE ? p->ops[v].ctx : 0;
+
+				while (n > 0 && (p->ops[order[n - 1]].kind == PLAN_OP_RSS_DELETE ?
+							 p->ops[order[n - 1]].ctx :
+							 0) > key) {
+					order[n] = order[n - 1];
+					n--;
+				}
+				order[n] = v;
 			}
-			continue;
 		}
-		if (op->kind == PLAN_OP_RSS_DELETE && new_id[i] != op->ctx) {
-			x.ctx_remap[x.n_ctx_remap].from = op->ctx;
-			x.ctx_remap[x.n_ctx_remap++].to = new_id[i];
+		for (k = 0; k < m; k++) {
+			struct kerror e = { 0 };
+			size_t u = order[k];
+			const struct plan_op *op = &p->ops[u];
+
+			fault(env, EXEC_POINT_UNDO, u);
+			if (undo(&x, u, &new_id[u], &e) < 0) {
+				failed_undo[u] = true;
+				if (!res->n_undo_failed++) {
+					res->undo_err = e;
+					name_op(&res->undo_err, op, p->nic);
+				}
+				continue;
+			}
+			if (op->kind == PLAN_OP_RSS_DELETE && new_id[u] != op->ctx) {
+				x.ctx_remap[x.n_ctx_remap].from = op->ctx;
+				x.ctx_remap[x.n_ctx_remap++].to = new_id[u];
+			}
 		}
+		i = b;
 	}
 	/* journal: back to the snapshot, then re-apply what could not be undone */
 	journal_nic_clear(j);
 	*j = snap;
 	memset(&snap, 0, sizeof(snap));
+	journal_remap_all(j, p, new_id, failed_undo, n_done);
 	for (i = 0; i < n_done; i++) {
 		const struct plan_op *op = &p->ops[i];
 
-		if (failed_undo[i]) {
+		if (failed_undo[i])
 			(void)exec_journal_apply(j, op, x.out[i],
 						 op->ctx_op >= 0 ? x.out[op->ctx_op] : 0);
-			continue;
-		}
-		if ((op->kind == PLAN_OP_RSS_DELETE && new_id[i] != op->ctx) ||
-		    (op->kind == PLAN_OP_RULE_DELETE && new_id[i] != op->rule.location) ||
-		    op->kind == PLAN_OP_UNBIND)
-			journal_remap(j, op, new_id[i]);
 	}
 	r = -res->err.err;
 	if (!r)

@@ -368,15 +368,13 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 		return false;
 	switch (op->kind) {
 	case PLAN_OP_RULE_INSERT:
-		/* a rule to a context may be refused for the context part:
-		 * fall back to one queue first, then to the other match */
-		if (op->rule.action == NIC_RULE_ACTION_CONTEXT &&
-		    caps->rss_contexts.state != NIC_CAP_NO)
+		c = op->rule.match == NIC_RULE_MATCH_ETHER_DST ? &caps->l2_rules : &caps->ip_rules;
+		/* A rule to a context may be refused for either part.  Blame
+		 * the context only when this match is known to work and
+		 * contexts are not. */
+		if (op->rule.action == NIC_RULE_ACTION_CONTEXT && c->state == NIC_CAP_YES &&
+		    caps->rss_contexts.state != NIC_CAP_YES)
 			c = &caps->rss_contexts;
-		else if (op->rule.match == NIC_RULE_MATCH_ETHER_DST)
-			c = &caps->l2_rules;
-		else
-			c = &caps->ip_rules;
 		break;
 	case PLAN_OP_RSS_CREATE:
 		c = &caps->rss_contexts;
@@ -407,4 +405,19 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 		return false;
 	nic_cap_set(c, NIC_CAP_NO, err->err, err->msg[0] ? err->msg : strerror(err->err));
 	return true;
+}
+
+void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op)
+{
+	struct nic_cap *c = NULL;
+
+	if (op->kind == PLAN_OP_RULE_INSERT) {
+		c = op->rule.match == NIC_RULE_MATCH_ETHER_DST ? &caps->l2_rules : &caps->ip_rules;
+		if (c->state == NIC_CAP_UNKNOWN)
+			nic_cap_set(c, NIC_CAP_YES, 0, "a rule of this kind was accepted");
+		if (op->rule.action == NIC_RULE_ACTION_CONTEXT &&
+		    caps->rss_contexts.state == NIC_CAP_UNKNOWN)
+			nic_cap_set(&caps->rss_contexts, NIC_CAP_YES, 0,
+				    "a rule to an RSS context was accepted");
+	}
 }

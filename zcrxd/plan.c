@@ -53,6 +53,7 @@ struct want_rule {
 struct aplan {
 	const struct attach *a;
 	size_t idx;
+	size_t rank;   /* position in planning order */
 	bool skip;     /* duplicate or wrong NIC: no resources */
 	uint32_t want; /* queues wanted after capability limits */
 	uint32_t n_q;
@@ -99,6 +100,7 @@ struct planner {
 	struct kerror carve_err;
 
 	bool chan_op, rings_op;
+	bool chan_restore; /* the channel op puts back the pre-zcrxd count */
 
 	size_t n_ap;
 	struct aplan *ap;
@@ -338,8 +340,11 @@ static int cmp_ap_mac(const void *a, const void *b, void *arg)
 	const struct aplan *base = arg;
 	const struct aplan *x = &base[*(const size_t *)a];
 	const struct aplan *y = &base[*(const size_t *)b];
+	int c = memcmp(x->a->id.mac, y->a->id.mac, NIC_MAC_LEN);
 
-	return memcmp(x->a->id.mac, y->a->id.mac, NIC_MAC_LEN);
+	if (c)
+		return c;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 static int cmp_ap_order(const void *a, const void *b, void *arg)
@@ -559,6 +564,7 @@ static void plan_channels(struct planner *pl)
 				    "channel count is back at its recorded value");
 			if (op)
 				op->forget = PLAN_FORGET_CHANNELS;
+			pl->chan_restore = true;
 			return;
 		}
 	} else {
@@ -588,6 +594,7 @@ static void plan_channels(struct planner *pl)
 									 PLAN_PRIOR_RECORD;
 	pl->t = target;
 	pl->chan_op = true;
+	pl->chan_restore = restore;
 }
 
 /* --- step 3: the pool and the default table -------------------------------- */
@@ -674,6 +681,16 @@ static bool table_equal(const uint32_t *a, uint32_t na, const uint32_t *b, uint3
 	return na == nb && (!na || !memcmp(a, b, na * sizeof(uint32_t)));
 }
 
+static bool rss0_high(const struct nic_rss *r0, uint32_t t)
+{
+	uint32_t i;
+
+	for (i = 0; i < r0->indir_size; i++)
+		if (r0->indir[i] >= t)
+			return true;
+	return false;
+}
+
 static void plan_rss0(struct planner *pl)
 {
 	const struct journal_nic *j = pl->j;
@@ -714,8 +731,9 @@ static void plan_rss0(struct planner *pl)
 		spread(want, size, pl->p->shared, pl->p->n_shared);
 		prior = j->has_rss0_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
 		why = "spread the default RSS table over the shared queues only";
-	} else if (j->has_rss0_prior) {
-		bool valid = j->n_rss0_prior == size;
+	} else if (j->has_rss0_prior || rss0_high(r0, pl->t)) {
+		bool valid = j->has_rss0_prior && j->n_rss0_prior == size;
+		bool chan_ours = (j->has_channels_prior || pl->chan_op) && !pl->chan_restore;
 
 		for (q = 0; valid && q < size; q++)
 			valid = j->rss0_prior[q] < pl->t;
@@ -724,23 +742,50 @@ static void plan_rss0(struct planner *pl)
 			prior = PLAN_PRIOR_CLEAR;
 			restore = true;
 			why = "restore the default RSS table recorded before zcrxd changed it";
-		} else {
+		} else if (chan_ours) {
+			/* zcrxd changed the channel count: the recorded table fits
+			 * again once that is undone; until then spread evenly */
 			if (pl->t)
 				spread(want, size, all, pl->t);
-			prior = PLAN_PRIOR_KEEP;
-			why = "spread the default RSS table over all queues (the recorded table "
-			      "does not fit the current queue count)";
+			prior = j->has_rss0_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
+			why = "spread the default RSS table over the queues the channel count "
+			      "leaves";
+		} else {
+			/* The channel count goes back to what it was before zcrxd,
+			 * or someone else changed it, and the recorded table (if
+			 * any) does not fit: hand the table back to the driver's
+			 * default.  When the current table stands in the way of
+			 * the queue count, spread it over what remains first. */
+			uint32_t *prev = r0->indir;
+
+			if (rss0_high(r0, pl->t) && pl->t) {
+				spread(want, size, all, pl->t);
+				op = op_new(pl, PH_RSS0_PRE, PLAN_OP_RSS_SET, NULL,
+					    "spread the default RSS table over the queues that "
+					    "remain");
+				if (!op)
+					goto out;
+				op->indir = want;
+				op->n_indir = size;
+				op->prev = dup_u32(pl, r0->indir, size);
+				op->n_prev = size;
+				prev = want;
+				want = NULL;
+			}
+			op = op_new(pl, PH_RSS0_POST, PLAN_OP_RSS_SET, NULL,
+				    "reset the default RSS table to the driver's default (the "
+				    "recorded one does not fit %u queues)",
+				    pl->t);
+			if (!op)
+				goto out;
+			op->prior = j->has_rss0_prior ? PLAN_PRIOR_CLEAR : PLAN_PRIOR_KEEP;
+			op->prev = dup_u32(pl, prev, size);
+			op->n_prev = size;
+			pl->carve_ok = true;
+			goto out;
 		}
 	} else {
-		bool high = false;
-
-		for (q = 0; q < size; q++)
-			high |= r0->indir[q] >= pl->t;
-		if (!high || !pl->t)
-			goto out;
-		spread(want, size, all, pl->t);
-		prior = PLAN_PRIOR_RECORD;
-		why = "the default RSS table uses queues the new channel count removes";
+		goto out;
 	}
 
 	if (table_equal(want, size, r0->indir, r0->indir_size) && !pl->chan_op) {
@@ -781,7 +826,7 @@ static bool contexts_usable(const struct planner *pl)
 static int setup_attachments(struct planner *pl)
 {
 	const struct plan_input *in = pl->in;
-	size_t i;
+	size_t i, k;
 
 	pl->n_ap = in->n_atts;
 	pl->ap = xcalloc(pl, in->n_atts, sizeof(*pl->ap));
@@ -808,8 +853,8 @@ static int setup_attachments(struct planner *pl)
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
 		const struct attach_id *id = &ap->a->id;
-		char mac[18];
 
+		ap->rank = i;
 		if (strcmp(id->nic, pl->name)) {
 			ap->skip = true;
 			reason(pl, ap, ATTACH_R_NIC, "plan", EINVAL,
@@ -817,26 +862,33 @@ static int setup_attachments(struct planner *pl)
 			continue;
 		}
 		pl->by_mac[pl->n_by_mac++] = ap->idx;
-		qsort_r(pl->by_mac, pl->n_by_mac, sizeof(size_t), cmp_ap_mac, pl->ap);
-		if (ap_by_mac(pl, id->mac) != ap) {
-			/* an earlier one has this MAC: take this one back out */
-			size_t k;
-
-			for (k = 0; k < pl->n_by_mac; k++)
-				if (pl->by_mac[k] == ap->idx)
-					break;
-			memmove(&pl->by_mac[k], &pl->by_mac[k + 1],
-				(pl->n_by_mac - k - 1) * sizeof(size_t));
-			pl->n_by_mac--;
-			ap->skip = true;
-			reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST,
-			       "MAC %s is attached twice on %s", mac_str(id->mac, mac), pl->name);
-		}
 	}
+	qsort_r(pl->by_mac, pl->n_by_mac, sizeof(size_t), cmp_ap_mac, pl->ap);
+	for (i = 0, k = 0; i < pl->n_by_mac; i++) {
+		struct aplan *ap = &pl->ap[pl->by_mac[i]];
+		char mac[18];
+
+		if (k && !memcmp(pl->ap[pl->by_mac[k - 1]].a->id.mac, ap->a->id.mac, NIC_MAC_LEN)) {
+			ap->skip = true;
+			reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST, "MAC %s is attached twice on %s",
+			       mac_str(ap->a->id.mac, mac), pl->name);
+			continue;
+		}
+		pl->by_mac[k++] = pl->by_mac[i];
+	}
+	pl->n_by_mac = k;
 
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[i];
 
+		if (ap->a->held && !ap->skip) {
+			const struct kerror *ke = &ap->a->held_err;
+
+			ap->skip = true;
+			reason(pl, ap, ATTACH_R_KERNEL, ke->op[0] ? ke->op : "apply",
+			       ke->err ? ke->err : EIO, "held back after a refusal: %s",
+			       ke->msg[0] ? ke->msg : strerror(ke->err ? ke->err : EIO));
+		}
 		ap->want = ap->a->id.queues;
 		if (ap->want > ATTACH_QUEUES_MAX)
 			ap->want = ATTACH_QUEUES_MAX;
@@ -880,7 +932,7 @@ static void keep_leases(struct planner *pl)
 		uint32_t q = j->leases[i].queue;
 		struct aplan *ap = ap_by_mac(pl, j->leases[i].owner);
 
-		if (!ap || !q_ok(pl, q) || !(pl->qf[q] & Q_POOL) || pl->holder[q] >= 0 ||
+		if (!ap || ap->skip || !q_ok(pl, q) || !(pl->qf[q] & Q_POOL) || pl->holder[q] >= 0 ||
 		    ap->n_q >= ap->want)
 			continue;
 		take(pl, ap, q);
@@ -977,28 +1029,58 @@ static void rebalance(struct planner *pl)
 static void allocate(struct planner *pl)
 {
 	const struct config_nic *pol = pl->pol;
+	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
+	bool changed = true;
 	size_t i;
 
+	if (!pl->managed)
+		return;
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
-		uint32_t n, k, need;
+		uint32_t n, k, need = ap->want;
 
-		if (ap->skip || !pl->managed)
+		if (ap->skip || ap->n_q >= need)
 			continue;
-		need = ap->want;
-		if (ap->n_q < need) {
-			n = best_queues(pl, ap, need, cand);
-			if (n >= need || pol->on_exhaustion == CONFIG_ON_EXHAUSTION_DEGRADE) {
-				/* keep what it had, add the best free ones */
-				for (k = 0; k < n && ap->n_q < need; k++)
-					if (pl->holder[cand[k]] < 0)
-						take(pl, ap, cand[k]);
-			}
+		n = best_queues(pl, ap, need, cand);
+		if (n >= need || !fail) {
+			/* keep what it had, add the best free ones */
+			for (k = 0; k < n && ap->n_q < need; k++)
+				if (pl->holder[cand[k]] < 0)
+					take(pl, ap, cand[k]);
 		}
-		if (ap->n_q < need && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL) {
+		if (ap->n_q < need && fail) {
 			drop_all(pl, ap);
 			ap->exhausted = true;
+		}
+	}
+	/* Queues given up by later refused attachments may satisfy earlier
+	 * ones: retry in order until nothing changes, so that planning again
+	 * finds the same assignment. */
+	while (fail && changed) {
+		changed = false;
+		for (i = 0; i < pl->n_ap; i++) {
+			struct aplan *ap = &pl->ap[pl->order[i]];
+			uint32_t n, k;
+
+			if (!ap->exhausted)
+				continue;
+			n = best_queues(pl, ap, ap->want, cand);
+			if (n < ap->want)
+				continue;
+			for (k = 0; k < n; k++)
+				take(pl, ap, cand[k]);
+			ap->exhausted = false;
+			changed = true;
+		}
+	}
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+		uint32_t need = ap->want;
+
+		if (ap->skip)
+			continue;
+		if (ap->exhausted) {
 			pl->p->exhausted = true;
 			reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
 			       "pool exhausted: %u queue%s needed, %zu in the pool "
@@ -1304,16 +1386,27 @@ static void plan_contexts(struct planner *pl)
 
 struct slots {
 	uint32_t cap;
-	uint8_t *used; /* NULL: let the driver pick (RX_CLS_LOC_ANY) */
-	uint32_t next; /* scan downwards from here */
+	uint8_t *used;  /* NULL: the driver picks (RX_CLS_LOC_ANY) */
+	uint32_t next;  /* scan downwards from here */
+	bool counted;   /* capacity known: count free entries */
+	uint32_t n_free;
 };
 
 static int slots_init(struct planner *pl, struct slots *s)
 {
 	const struct nic *nic = pl->nic;
-	size_t i;
+	const struct phase_ops *del = &pl->ph[PH_RULE_DEL];
+	size_t i, n_del = 0;
 
 	memset(s, 0, sizeof(*s));
+	for (i = 0; i < del->n; i++)
+		n_del += del->v[i].kind == PLAN_OP_RULE_DELETE;
+	if (nic->rule_capacity) {
+		s->counted = true;
+		s->n_free = nic->n_rules - n_del >= nic->rule_capacity ?
+				    0 :
+				    nic->rule_capacity - (uint32_t)(nic->n_rules - n_del);
+	}
 	if (nic->rule_loc_special || !nic->rule_capacity ||
 	    nic->rule_capacity > RULE_SLOTS_LIMIT)
 		return 0;
@@ -1325,15 +1418,21 @@ static int slots_init(struct planner *pl, struct slots *s)
 	for (i = 0; i < nic->n_rules; i++)
 		if (nic->rules[i].location < s->cap)
 			s->used[nic->rules[i].location] = 1;
-	for (i = 0; i < pl->j->n_rules; i++)
-		if (pl->j->rules[i].rule.location < s->cap)
-			s->used[pl->j->rules[i].rule.location] = 1;
+	/* slots this plan empties first can be used again */
+	for (i = 0; i < del->n; i++)
+		if (del->v[i].kind == PLAN_OP_RULE_DELETE && del->v[i].rule.location < s->cap)
+			s->used[del->v[i].rule.location] = 0;
 	return 0;
 }
 
 /* Highest free slot (lowest priority, so rules of others keep theirs). */
 static bool slot_take(struct slots *s, uint32_t *ret)
 {
+	if (s->counted) {
+		if (!s->n_free)
+			return false;
+		s->n_free--;
+	}
 	if (!s->used) {
 		*ret = NIC_LOC_ANY;
 		return true;
@@ -1429,7 +1528,8 @@ static void plan_rules(struct planner *pl)
 				continue;
 			if (!slot_take(&slots, &loc[k])) {
 				reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", ENOSPC,
-				       "no free slot in the rule table (%u entries)", slots.cap);
+				       "no free slot in the rule table (%u entries)",
+				       pl->nic->rule_capacity);
 				ap->method = -1;
 				break;
 			}
@@ -1602,6 +1702,7 @@ static void plan_rings(struct planner *pl, bool need_hds)
 	const struct journal_nic *j = pl->j;
 	struct nic_rings_req req = { 0 }, prev = { 0 };
 	struct plan_op *op;
+	uint32_t q;
 
 	if (need_hds) {
 		if (r->tcp_data_split != NIC_TDS_ENABLED) {
@@ -1628,6 +1729,14 @@ static void plan_rings(struct planner *pl, bool need_hds)
 	}
 	if (!j->has_tds_prior && !j->has_hds_prior)
 		return;
+	for (q = 0; q < pl->qmax; q++)
+		if (pl->qf[q] & Q_PROVIDER) {
+			note(pl, ATTACH_R_NIC, "restore header split", EBUSY,
+			     "leaving header split as it is: queue %u has a memory provider that "
+			     "needs it",
+			     q);
+			return;
+		}
 	if (j->has_tds_prior && r->tcp_data_split != j->tds_prior) {
 		req.has_tcp_data_split = prev.has_tcp_data_split = true;
 		req.tcp_data_split = j->tds_prior;
@@ -1780,7 +1889,8 @@ static void results(struct planner *pl)
 				binding_bad = true;
 				reason(pl, ap, ATTACH_R_BINDING, "bind", q->binding_reason,
 				       "binding %u on queue %u is %s%s", q->binding_id, q->queue,
-				       binder_state_name((enum binder_state)q->binding_state),
+				       q->binding_state == BINDER_STATE_DEGRADED ? "degraded" :
+										   "broken",
 				       q->binding_state == BINDER_STATE_DEGRADED ?
 					       " (copy fallback in use)" :
 					       "");

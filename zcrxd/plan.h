@@ -160,6 +160,8 @@ int plan_nic(const struct plan_input *in, struct plan *ret);
  * split, ...): updates caps so the next plan falls back.  Returns true when
  * something was learned (re-planning makes sense). */
 bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct kerror *err);
+/* Learn from an op the kernel accepted (rule kinds that work). */
+void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op);
 
 const char *plan_op_kind_name(enum plan_op_kind k);
 /* True for ops that change the kernel (not journal-only bookkeeping). */

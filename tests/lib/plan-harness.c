@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan-harness — TEST-ONLY (see plan-harness.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan-harness.h"
+
+/* --- stub binder --------------------------------------------------------------- */
+
+static int sb_gate(struct stub_binder *b, const char *op, struct kerror *err)
+{
+	b->calls++;
+	if (b->fail_at && b->calls == b->fail_at)
+		return kerror_set(err, EIO, "binder", op, "stub: injected failure");
+	return 0;
+}
+
+static int sb_resolve(void *be, struct kerror *err)
+{
+	struct stub_binder *b = be;
+
+	return b->available ? 0 : kerror_set(err, ENOENT, NULL, "resolve", "family not found");
+}
+
+static int sb_probe(void *be, int ifindex, struct binder_probe *ret, struct kerror *err)
+{
+	struct stub_binder *b = be;
+
+	ret->features = b->features;
+	ret->max_bindings = 64;
+	return 0;
+}
+
+static int sb_bind(void *be, int ifindex, uint32_t queue, int tap, uint32_t fallback,
+		   uint32_t *ret_id, struct kerror *err)
+{
+	struct stub_binder *b = be;
+	struct binder_binding *x;
+	int r = sb_gate(b, "bind", err);
+
+	if (r)
+		return r;
+	if (b->n >= sizeof(b->v) / sizeof(b->v[0]))
+		return kerror_set(err, ENOSPC, NULL, "bind", NULL);
+	x = &b->v[b->n++];
+	memset(x, 0, sizeof(*x));
+	x->id = ++b->next_id;
+	x->ifindex = ifindex;
+	x->queue = queue;
+	x->tap_ifindex = tap;
+	x->fallback = fallback;
+	x->state = BINDER_STATE_ACTIVE;
+	*ret_id = x->id;
+	return 0;
+}
+
+static int sb_unbind(void *be, uint32_t id, struct kerror *err)
+{
+	struct stub_binder *b = be;
+	size_t i;
+	int r = sb_gate(b, "unbind", err);
+
+	if (r)
+		return r;
+	for (i = 0; i < b->n; i++)
+		if (b->v[i].id == id) {
+			b->v[i] = b->v[--b->n];
+			return 0;
+		}
+	return kerror_set(err, ENOENT, NULL, "unbind", "no such binding");
+}
+
+static const struct binder_ops stub_ops = {
+	.name = "stub",
+	.resolve = sb_resolve,
+	.probe = sb_probe,
+	.bind = sb_bind,
+	.unbind = sb_unbind,
+};
+
+/* --- harness ----------------------------------------------------------------------- */
+
+void harness_init(struct harness *h, const struct fake_nic_cfg *cfg)
+{
+	memset(h, 0, sizeof(*h));
+	if (fake_net_new(&h->net) < 0 || fake_net_add(h->net, cfg, &h->ifindex) < 0)
+		abort();
+	snprintf(h->name, sizeof(h->name), "%s", cfg->name);
+	journal_nic_init(&h->j, h->name, h->ifindex);
+	nic_init(&h->nic);
+	harness_policy(h, 2, 0);
+	h->binder.ops = &stub_ops;
+	h->binder.be = &h->sb;
+}
+
+void harness_free(struct harness *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		attach_clear(&h->atts[i]);
+	journal_nic_clear(&h->j);
+	nic_clear(&h->nic);
+	fake_net_free(h->net);
+}
+
+void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels)
+{
+	memset(&h->pol, 0, sizeof(h->pol));
+	snprintf(h->pol.name, sizeof(h->pol.name), "%s", h->name);
+	h->pol.reserve_count = reserve_count;
+	h->pol.channels = channels;
+	h->pol.steering[0] = CONFIG_STEERING_MAC;
+	h->pol.steering[1] = CONFIG_STEERING_IP;
+	h->pol.n_steering = 2;
+	h->pol.header_split = CONFIG_HEADER_SPLIT_AUTO;
+	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_DEGRADE;
+	h->pol.fallback = CONFIG_FALLBACK_COPY;
+}
+
+void harness_enable_binder(struct harness *h, uint64_t features)
+{
+	h->use_binder = true;
+	h->sb.available = true;
+	h->sb.features = features;
+}
+
+struct attach *harness_attach(struct harness *h, const char *domain, unsigned mac_last,
+			      uint32_t queues)
+{
+	struct attach *a;
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		if (h->atts[i].id.mac[5] == (uint8_t)mac_last && h->atts[i].id.mac[4] ==
+		    (uint8_t)(mac_last >> 8))
+			return &h->atts[i];
+	a = &h->atts[h->n_atts++];
+	attach_init(a);
+	snprintf(a->id.domain, sizeof(a->id.domain), "%s", domain);
+	snprintf(a->id.nic, sizeof(a->id.nic), "%s", h->name);
+	a->id.mac[0] = 0x52;
+	a->id.mac[1] = 0x54;
+	a->id.mac[4] = (uint8_t)(mac_last >> 8);
+	a->id.mac[5] = (uint8_t)mac_last;
+	a->id.queues = queues;
+	a->id.seq = mac_last;
+	a->id.tap_ifindex = 100 + (int)mac_last;
+	return a;
+}
+
+bool harness_detach(struct harness *h, unsigned mac_last)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		if (h->atts[i].id.mac[5] == (uint8_t)mac_last &&
+		    h->atts[i].id.mac[4] == (uint8_t)(mac_last >> 8)) {
+			attach_clear(&h->atts[i]);
+			h->atts[i] = h->atts[--h->n_atts];
+			return true;
+		}
+	return false;
+}
+
+static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
+{
+	if (learned->state != NIC_CAP_UNKNOWN && dst->state != NIC_CAP_NO)
+		*dst = *learned;
+}
+
+void harness_observe(struct harness *h)
+{
+	struct nic_backend be = fake_net_backend(h->net);
+	struct kerror err = { 0 };
+
+	h->nic.link.ifindex = h->ifindex;
+	if (be.ops->observe(be.be, &h->nic, NIC_OBSERVE_ALL, &err) < 0)
+		abort();
+	overlay(&h->nic.caps.l2_rules, &h->learned.l2_rules);
+	overlay(&h->nic.caps.ip_rules, &h->learned.ip_rules);
+	overlay(&h->nic.caps.rss_contexts, &h->learned.rss_contexts);
+	overlay(&h->nic.caps.rss_set, &h->learned.rss_set);
+	overlay(&h->nic.caps.ntuple, &h->learned.ntuple);
+	overlay(&h->nic.caps.header_split, &h->learned.header_split);
+	overlay(&h->nic.caps.channels_set, &h->learned.channels_set);
+	if (h->use_binder) {
+		memset(&h->pb, 0, sizeof(h->pb));
+		h->pb.available = h->sb.available;
+		h->pb.probed = h->sb.available;
+		h->pb.probe.features = h->sb.features;
+		h->pb.probe.max_bindings = 64;
+		h->pb.bindings = h->sb.v;
+		h->pb.n_bindings = h->sb.n;
+	}
+}
+
+void harness_plan(struct harness *h, enum plan_mode mode, struct plan *p)
+{
+	const struct attach *ptrs[512];
+	struct plan_input in = { 0 };
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		ptrs[i] = &h->atts[i];
+	in.policy = &h->pol;
+	in.nic = &h->nic;
+	in.journal = &h->j;
+	in.atts = ptrs;
+	in.n_atts = h->n_atts;
+	in.binder = h->use_binder ? &h->pb : NULL;
+	in.mode = mode;
+	if (plan_nic(&in, p) < 0)
+		abort();
+	for (i = 0; i < h->n_atts && i < p->n_results; i++) {
+		attach_result_clear(&h->atts[i].res);
+		if (attach_result_copy(&h->atts[i].res, &p->results[i]) < 0)
+			abort();
+	}
+}
+
+int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
+{
+	struct exec_env env = { 0 };
+	int r = 0;
+
+	env.nic = fake_net_backend(h->net);
+	env.binder = h->use_binder ? &h->binder : NULL;
+	while (rounds-- > 0) {
+		struct exec_result res;
+		struct plan p;
+
+		harness_observe(h);
+		harness_plan(h, mode, &p);
+		r = exec_plan(&env, &p, &h->j, &res);
+		{
+			size_t k;
+
+			for (k = 0; k < res.n_applied; k++)
+				plan_learn_ok(&h->learned, &p.ops[k]);
+		}
+		if (getenv("ZCRX_HARNESS_VERBOSE")) {
+			char buf[1024];
+
+			fprintf(stderr, "harness: %s plan, %zu ops: %s\n",
+				mode == PLAN_MODE_RELEASE ? "release" :
+				mode == PLAN_MODE_REBALANCE ? "rebalance" : "normal",
+				p.n_ops, exec_result_format(&res, buf, sizeof(buf)));
+			harness_print_plan(&p);
+		}
+		if (r == 0) {
+			plan_clear(&p);
+			/* refresh results with the kernel's answers (rule slots, ids) */
+			harness_observe(h);
+			harness_plan(h, mode, &p);
+			plan_clear(&p);
+			return 0;
+		}
+		if (res.failed >= 0 && plan_learn(&h->learned, &p.ops[res.failed], &res.err)) {
+			h->learned_count++;
+			plan_clear(&p);
+			continue;
+		}
+		/* not a capability: hold the attachment back, as the manager does */
+		if (res.failed >= 0 && p.ops[res.failed].has_owner) {
+			size_t i;
+
+			for (i = 0; i < h->n_atts; i++)
+				if (!memcmp(h->atts[i].id.mac, p.ops[res.failed].owner, NIC_MAC_LEN) &&
+				    !h->atts[i].held) {
+					h->atts[i].held = true;
+					h->atts[i].held_err = res.err;
+					h->held_count++;
+					break;
+				}
+			if (i < h->n_atts) {
+				plan_clear(&p);
+				continue;
+			}
+		}
+		{
+			char buf[1024];
+
+			fprintf(stderr, "harness: exec failed: %s\n",
+				exec_result_format(&res, buf, sizeof(buf)));
+			harness_print_plan(&p);
+			plan_clear(&p);
+			return r;
+		}
+	}
+	return r;
+}
+
+size_t harness_pending_ops(struct harness *h, enum plan_mode mode)
+{
+	struct plan p;
+	size_t n;
+
+	harness_observe(h);
+	harness_plan(h, mode, &p);
+	n = p.n_ops;
+	if (n)
+		harness_print_plan(&p);
+	plan_clear(&p);
+	return n;
+}
+
+void harness_print_plan(const struct plan *p)
+{
+	char d[512], e[1200];
+	size_t i;
+
+	for (i = 0; i < p->n_ops; i++)
+		fprintf(stderr, "  op %zu: %-60s | %s | %s\n", i,
+			plan_op_describe(&p->ops[i], d, sizeof(d)), p->ops[i].reason,
+			plan_op_ethtool(&p->ops[i], e, sizeof(e)));
+	for (i = 0; i < p->n_notes; i++)
+		fprintf(stderr, "  note: %s %s: %s\n", p->notes[i].code, p->notes[i].op,
+			p->notes[i].msg);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan-harness — TEST-ONLY glue for planner/executor tests: one fake NIC,
+ * its policy, journal, desired attachments and a stub binder; observe ->
+ * plan -> exec loops the way the daemon runs them.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attach.h"
+#include "binder.h"
+#include "config.h"
+#include "exec.h"
+#include "fake-nic.h"
+#include "journal.h"
+#include "nic.h"
+#include "plan.h"
+
+/* A stub vhost_zcrx: bindings in a table, can fail the k-th call. */
+struct stub_binder {
+	bool available;
+	uint64_t features;
+	uint32_t next_id;
+	size_t n;
+	struct binder_binding v[256];
+	unsigned calls, fail_at;
+};
+
+struct harness {
+	struct fake_net *net;
+	int ifindex;
+	char name[IF_NAMESIZE];
+	struct config_nic pol;
+	uint32_t reserve_list[64];
+	struct journal_nic j;
+	struct nic nic;
+	struct nic_caps learned; /* refusals learned from failed ops */
+	size_t n_atts;
+	struct attach atts[512];
+	bool use_binder;
+	struct stub_binder sb;
+	struct binder_backend binder;
+	struct plan_binder pb;
+	unsigned learned_count;
+	unsigned held_count;
+};
+
+void harness_init(struct harness *h, const struct fake_nic_cfg *cfg);
+void harness_free(struct harness *h);
+/* Default policy: ReserveQueues=count, Steering=mac,ip, degrade, copy. */
+void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels);
+void harness_enable_binder(struct harness *h, uint64_t features);
+
+/* Desired attachments. */
+struct attach *harness_attach(struct harness *h, const char *domain, unsigned mac_last,
+			      uint32_t queues);
+bool harness_detach(struct harness *h, unsigned mac_last);
+
+void harness_observe(struct harness *h);
+/* Plan with the current observation (call harness_observe first). */
+void harness_plan(struct harness *h, enum plan_mode mode, struct plan *p);
+/* observe -> plan -> exec, learning from refusals, until a plan applies (at
+ * most `rounds` times).  Returns the last exec's return value; *ret_plan
+ * (optional) gets the plan that was applied last. */
+int harness_apply(struct harness *h, enum plan_mode mode, int rounds);
+/* observe + plan: number of ops (0 = converged). */
+size_t harness_pending_ops(struct harness *h, enum plan_mode mode);
+
+void harness_print_plan(const struct plan *p);
