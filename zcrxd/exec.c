@@ -145,11 +145,14 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 			}
 		}
 		return journal_add_ctx(j, out, op->owner, op->ctx_queues, op->n_ctx_queues, false);
-	case PLAN_OP_RSS_DELETE:
-		i = journal_find_ctx(j, op->ctx);
+	case PLAN_OP_RSS_DELETE: {
+		struct nic_rss was = { .id = op->ctx, .indir_size = op->n_prev, .indir = op->prev };
+
+		i = journal_find_ctx_exact(j, &was);
 		if (i >= 0)
 			journal_del_ctx(j, (size_t)i);
 		return 0;
+	}
 	case PLAN_OP_RULE_INSERT: {
 		struct nic_rule rule = op->rule;
 
@@ -165,7 +168,7 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 		return journal_add_rule(j, &rule, op->owner, false);
 	}
 	case PLAN_OP_RULE_DELETE:
-		i = journal_find_rule(j, op->rule.location);
+		i = journal_find_rule_exact(j, &op->rule);
 		if (i >= 0)
 			journal_del_rule(j, (size_t)i);
 		return 0;
@@ -175,8 +178,8 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 		for (k = 0; k < j->n_bindings; k++) {
 			struct journal_binding *x = &j->bindings[k];
 
-			if (x->pending && x->queue == op->queue &&
-			    !memcmp(x->owner, op->owner, NIC_MAC_LEN)) {
+			if (x->pending && x->queue == op->queue && x->tap_ifindex == op->tap_ifindex &&
+			    x->fallback == op->fallback && !memcmp(x->owner, op->owner, NIC_MAC_LEN)) {
 				x->id = out;
 				x->pending = false;
 				return 0;
@@ -206,14 +209,17 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 	case PLAN_OP_FORGET:
 		switch (op->forget) {
 		case PLAN_FORGET_RULE:
-			i = journal_find_rule(j, op->forget_id);
+			i = journal_find_rule_exact(j, &op->rule);
 			if (i >= 0)
 				journal_del_rule(j, (size_t)i);
 			break;
 		case PLAN_FORGET_CTX:
-			i = journal_find_ctx(j, op->forget_id);
-			if (i >= 0)
-				journal_del_ctx(j, (size_t)i);
+			for (k = 0; k < j->n_ctxs; k++)
+				if (!j->ctxs[k].pending && j->ctxs[k].id == op->forget_id &&
+				    same_queues(&j->ctxs[k], op)) {
+					journal_del_ctx(j, k);
+					break;
+				}
 			break;
 		case PLAN_FORGET_BINDING:
 			i = journal_find_binding(j, op->forget_id);
@@ -274,9 +280,45 @@ int exec_intent(const struct plan *p, struct journal_nic *j)
 			r = journal_add_binding(j, &b);
 			break;
 		}
-		case PLAN_OP_UNBIND:
-		case PLAN_OP_RULE_DELETE:
-		case PLAN_OP_RSS_DELETE:
+		/* What an undo would make again (a crash in the middle of a
+		 * rollback must not leave it unowned). */
+		case PLAN_OP_UNBIND: {
+			struct journal_binding b = { 0 };
+
+			b.queue = op->queue;
+			b.tap_ifindex = op->tap_ifindex;
+			b.fallback = op->fallback;
+			memcpy(b.owner, op->owner, NIC_MAC_LEN);
+			b.pending = true;
+			r = journal_add_binding(j, &b);
+			break;
+		}
+		case PLAN_OP_RULE_DELETE: {
+			struct nic_rule rule = op->rule;
+
+			rule.location = NIC_LOC_ANY;
+			r = journal_add_rule(j, &rule, op->owner, true);
+			break;
+		}
+		case PLAN_OP_RSS_DELETE: {
+			uint32_t q[ATTACH_QUEUES_MAX], n = 0, k, m;
+
+			for (k = 0; k < op->n_prev; k++) {
+				for (m = 0; m < n && q[m] != op->prev[k]; m++)
+					;
+				if (m == n && n < ATTACH_QUEUES_MAX)
+					q[n++] = op->prev[k];
+			}
+			for (k = 1; k < n; k++)
+				for (m = k; m > 0 && q[m - 1] > q[m]; m--) {
+					uint32_t t = q[m];
+
+					q[m] = q[m - 1];
+					q[m - 1] = t;
+				}
+			r = journal_add_ctx(j, 0, op->owner, q, n, true);
+			break;
+		}
 		case PLAN_OP_FORGET:
 		case PLAN_OP_UNLEASE:
 		case PLAN_OP_SET_CHANNELS:
@@ -454,6 +496,30 @@ static int undo(struct run *x, size_t i, uint32_t *ret_new, struct kerror *err)
 	return 0;
 }
 
+/* Sort key for undoing a run of deletions (journal-only ops first). */
+static int64_t undo_key(const struct plan_op *op)
+{
+	switch (op->kind) {
+	case PLAN_OP_RSS_DELETE:
+		return op->ctx;
+	case PLAN_OP_RULE_DELETE:
+		return -(int64_t)op->rule.location;
+	case PLAN_OP_UNBIND:
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+	case PLAN_OP_RSS_SET:
+	case PLAN_OP_LEASE:
+	case PLAN_OP_RSS_CREATE:
+	case PLAN_OP_RULE_INSERT:
+	case PLAN_OP_BIND:
+		break;
+	}
+	return INT64_MIN;
+}
+
 static void fault(const struct exec_env *env, enum exec_point pt, size_t i)
 {
 	if (env->fault)
@@ -596,39 +662,36 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	}
 	res->n_applied = n_done;
 	if (res->failed < 0) {
+		/* entries the intent listed for a rollback that did not happen */
+		journal_drop_pending(j);
 		r = 0;
 		goto out_snap;
 	}
 
-	/* roll back in reverse order; a run of context deletions is undone in
-	 * ascending id order so allocators that hand out the lowest free id
-	 * give the old ids back */
+	/* Roll back in reverse order.  Within a run of deletions of the same
+	 * kind, re-create in the order that gives the old ids back from
+	 * allocators that hand out the lowest free context id and the
+	 * highest free rule slot. */
 	res->rolled_back = true;
 	for (i = n_done; i-- > 0;) {
+		enum plan_op_kind kind = p->ops[i].kind;
 		size_t b = i, k, m, order[64];
 
-		if (p->ops[i].kind == PLAN_OP_RSS_DELETE) {
+		if (kind == PLAN_OP_RSS_DELETE || kind == PLAN_OP_RULE_DELETE) {
 			while (b > 0 && i - b < 63 &&
-			       (p->ops[b - 1].kind == PLAN_OP_RSS_DELETE ||
-				p->ops[b - 1].kind == PLAN_OP_FORGET))
+			       (p->ops[b - 1].kind == kind || p->ops[b - 1].kind == PLAN_OP_FORGET))
 				b--;
 		}
 		for (m = 0, k = b; k <= i; k++)
 			order[m++] = k;
-		if (m > 1) {
-			/* insertion sort by context id (journal-only FORGETs first) */
-			for (k = 1; k < m; k++) {
-				size_t v = order[k], n = k;
-				uint32_t key = p->ops[v].kind == PLAN_OP_RSS_DELETE ? p->ops[v].ctx : 0;
+		for (k = 1; k < m; k++) {
+			size_t v = order[k], n = k;
 
-				while (n > 0 && (p->ops[order[n - 1]].kind == PLAN_OP_RSS_DELETE ?
-							 p->ops[order[n - 1]].ctx :
-							 0) > key) {
-					order[n] = order[n - 1];
-					n--;
-				}
-				order[n] = v;
+			while (n > 0 && undo_key(&p->ops[order[n - 1]]) > undo_key(&p->ops[v])) {
+				order[n] = order[n - 1];
+				n--;
 			}
+			order[n] = v;
 		}
 		for (k = 0; k < m; k++) {
 			struct kerror e = { 0 };

@@ -139,6 +139,27 @@ bool journal_nic_has_pending(const struct journal_nic *j)
 	return false;
 }
 
+void journal_drop_pending(struct journal_nic *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_rules;)
+		if (j->rules[i].pending)
+			journal_del_rule(j, i);
+		else
+			i++;
+	for (i = 0; i < j->n_ctxs;)
+		if (j->ctxs[i].pending)
+			journal_del_ctx(j, i);
+		else
+			i++;
+	for (i = 0; i < j->n_bindings;)
+		if (j->bindings[i].pending)
+			journal_del_binding(j, i);
+		else
+			i++;
+}
+
 /* Grow an array by one element; returns the new element or NULL. */
 static void *push(void **v, size_t *n, size_t size)
 {
@@ -255,12 +276,34 @@ ssize_t journal_find_rule(const struct journal_nic *j, uint32_t location)
 	return -1;
 }
 
+ssize_t journal_find_rule_exact(const struct journal_nic *j, const struct nic_rule *rule)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_rules; i++)
+		if (!j->rules[i].pending && j->rules[i].rule.location == rule->location &&
+		    journal_rule_same_content(&j->rules[i].rule, rule))
+			return (ssize_t)i;
+	return -1;
+}
+
 ssize_t journal_find_ctx(const struct journal_nic *j, uint32_t id)
 {
 	size_t i;
 
 	for (i = 0; i < j->n_ctxs; i++)
 		if (!j->ctxs[i].pending && j->ctxs[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+ssize_t journal_find_ctx_exact(const struct journal_nic *j, const struct nic_rss *rss)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_ctxs; i++)
+		if (!j->ctxs[i].pending && j->ctxs[i].id == rss->id &&
+		    journal_rss_spans(rss, j->ctxs[i].queues, j->ctxs[i].n_queues))
 			return (ssize_t)i;
 	return -1;
 }
@@ -360,10 +403,15 @@ bool journal_rss_spans(const struct nic_rss *rss, const uint32_t *q, uint32_t n)
 	return seen == (n == 64 ? ~0ull : (1ull << n) - 1);
 }
 
-static bool ctx_owned_by(const struct journal_nic *j, uint32_t id, const uint8_t *owner)
+static bool ctx_owned_by(const struct journal_nic *j, const struct nic *nic, uint32_t id,
+			 const uint8_t *owner)
 {
-	ssize_t i = journal_find_ctx(j, id);
+	const struct nic_rss *r = nic_find_rss(nic, id);
+	ssize_t i;
 
+	if (!r)
+		return false;
+	i = journal_find_ctx_exact(j, r);
 	return i >= 0 && !memcmp(j->ctxs[i].owner, owner, NIC_MAC_LEN);
 }
 
@@ -384,7 +432,10 @@ size_t journal_resolve_pending(struct journal_nic *j, const struct nic *nic,
 		for (k = 0; k < nic->n_rss && !found; k++) {
 			const struct nic_rss *r = &nic->rss[k];
 
-			if (r->id == 0 || journal_find_ctx(j, r->id) >= 0)
+			/* an id owned by an entry whose table still matches is
+			 * taken; one whose entry describes another table was
+			 * deleted and the id handed out again */
+			if (r->id == 0 || journal_find_ctx_exact(j, r) >= 0)
 				continue;
 			if (journal_rss_spans(r, c->queues, c->n_queues)) {
 				c->id = r->id;
@@ -412,11 +463,13 @@ size_t journal_resolve_pending(struct journal_nic *j, const struct nic *nic,
 			const struct nic_rule *o = &nic->rules[k];
 			struct nic_rule want = r->rule;
 
-			if (journal_find_rule(j, o->location) >= 0)
+			/* a slot whose entry has other content was emptied and
+			 * reused: that entry is stale, the slot is up for grabs */
+			if (journal_find_rule_exact(j, o) >= 0)
 				continue;
 			if (want.action == NIC_RULE_ACTION_CONTEXT) {
 				if (o->action != NIC_RULE_ACTION_CONTEXT ||
-				    !ctx_owned_by(j, o->rss_context, r->owner))
+				    !ctx_owned_by(j, nic, o->rss_context, r->owner))
 					continue;
 				want.rss_context = o->rss_context;
 			}

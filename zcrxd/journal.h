@@ -91,6 +91,7 @@ bool journal_nic_equal(const struct journal_nic *a, const struct journal_nic *b)
 /* Nothing owned and nothing changed. */
 bool journal_nic_empty(const struct journal_nic *j);
 bool journal_nic_has_pending(const struct journal_nic *j);
+void journal_drop_pending(struct journal_nic *j);
 
 int journal_add_lease(struct journal_nic *j, uint32_t queue, const uint8_t owner[NIC_MAC_LEN]);
 int journal_add_rule(struct journal_nic *j, const struct nic_rule *rule,
@@ -104,7 +105,11 @@ void journal_clear_rss0_prior(struct journal_nic *j);
 /* Index or -1. */
 ssize_t journal_find_lease(const struct journal_nic *j, uint32_t queue);
 ssize_t journal_find_rule(const struct journal_nic *j, uint32_t location);
+/* The non-pending entry with this location and this content, or -1. */
+ssize_t journal_find_rule_exact(const struct journal_nic *j, const struct nic_rule *rule);
 ssize_t journal_find_ctx(const struct journal_nic *j, uint32_t id);
+/* The non-pending entry for context rss->id whose queues rss spans, or -1. */
+ssize_t journal_find_ctx_exact(const struct journal_nic *j, const struct nic_rss *rss);
 ssize_t journal_find_binding(const struct journal_nic *j, uint32_t id);
 void journal_del_lease(struct journal_nic *j, size_t i);
 void journal_del_rule(struct journal_nic *j, size_t i);

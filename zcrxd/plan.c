@@ -300,16 +300,12 @@ static const struct nic_rule *obs_rule(const struct planner *pl, uint32_t loc)
 /* The journal entry that owns observed rule r, or -1. */
 static ssize_t rule_owner(const struct planner *pl, const struct nic_rule *r)
 {
-	ssize_t i = journal_find_rule(pl->j, r->location);
-
-	if (i >= 0 && journal_rule_same_content(&pl->j->rules[i].rule, r))
-		return i;
-	return -1;
+	return journal_find_rule_exact(pl->j, r);
 }
 
-static bool ctx_owned(const struct planner *pl, uint32_t id)
+static bool ctx_owned(const struct planner *pl, const struct nic_rss *r)
 {
-	return journal_find_ctx(pl->j, id) >= 0;
+	return journal_find_ctx_exact(pl->j, r) >= 0;
 }
 
 static bool binding_owned_on(const struct planner *pl, uint32_t q)
@@ -457,7 +453,7 @@ static int setup(struct planner *pl)
 	for (i = 0; i < nic->n_rss; i++) {
 		const struct nic_rss *r = &nic->rss[i];
 
-		if (r->id == 0 || ctx_owned(pl, r->id))
+		if (r->id == 0 || ctx_owned(pl, r))
 			continue;
 		for (k = 0; k < r->indir_size; k++)
 			if (q_ok(pl, r->indir[k]))
@@ -1341,15 +1337,19 @@ static void plan_contexts(struct planner *pl)
 		struct aplan *ap = ap_by_mac(pl, c->owner);
 		const struct nic_rss *r;
 
-		if (c->pending || (ap && ap->has_ctx && ap->ctx_id == c->id))
-			continue;
 		r = obs_ctx(pl, c->id);
-		if (!r) {
+		if (c->pending ||
+		    (ap && ap->has_ctx && ap->ctx_id == c->id && r &&
+		     journal_rss_spans(r, c->queues, c->n_queues)))
+			continue;
+		if (!r || !journal_rss_spans(r, c->queues, c->n_queues)) {
 			op = op_new(pl, PH_CTX_DEL, PLAN_OP_FORGET, c->owner,
 				    "RSS context %u was deleted outside zcrxd", c->id);
 			if (op) {
 				op->forget = PLAN_FORGET_CTX;
 				op->forget_id = c->id;
+				op->n_ctx_queues = c->n_queues;
+				memcpy(op->ctx_queues, c->queues, c->n_queues * sizeof(uint32_t));
 			}
 			continue;
 		}
@@ -1499,6 +1499,7 @@ static void plan_rules(struct planner *pl)
 			if (op) {
 				op->forget = PLAN_FORGET_RULE;
 				op->forget_id = jr->rule.location;
+				op->rule = jr->rule;
 			}
 			continue;
 		}

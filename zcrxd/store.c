@@ -559,8 +559,8 @@ int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerr
 
 		if ((r = rule_from_json(json_object_array_get_idx(a, i), &jr, err)))
 			goto fail;
-		if (!jr.pending && journal_find_rule(&j, jr.rule.location) >= 0) {
-			r = BAD(err, "rule location %u listed twice", jr.rule.location);
+		if (!jr.pending && journal_find_rule_exact(&j, &jr.rule) >= 0) {
+			r = BAD(err, "rule %u listed twice", jr.rule.location);
 			goto fail;
 		}
 		if ((r = journal_add_rule(&j, &jr.rule, jr.owner, jr.pending)) < 0)
@@ -585,9 +585,9 @@ int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerr
 		    (r = get_bool(e, "pending", &pending, err)) ||
 		    (r = get_u32_array(e, "queues", ATTACH_QUEUES_MAX, &q, &nq, err)))
 			goto fail;
-		if ((!pending && (!id || journal_find_ctx(&j, id) >= 0)) || !nq) {
+		if ((!pending && !id) || !nq) {
 			free(q);
-			r = BAD(err, "context %u invalid or listed twice", id);
+			r = BAD(err, "context %u invalid", id);
 			goto fail;
 		}
 		r = journal_add_ctx(&j, id, owner, q, nq, pending);

@@ -37,7 +37,8 @@ struct fake_net {
 	struct fake_nic *nics[FAKE_MAX_NICS];
 	size_t n;
 	int next_ifindex;
-	unsigned calls, fail_at;
+	unsigned calls, fail_at, fail_also;
+	bool frozen;
 	int fail_err;
 	char fail_msg[KERROR_MSG_MAX];
 };
@@ -184,6 +185,15 @@ void fake_net_fail_at(struct fake_net *net, unsigned k, int err, const char *msg
 	snprintf(net->fail_msg, sizeof(net->fail_msg), "%s", msg ? msg : "fake: injected failure");
 }
 
+void fake_net_fail_also(struct fake_net *net, unsigned k)
+{
+	net->fail_also = k ? net->calls + k : 0;
+	if (!net->fail_err)
+		net->fail_err = EIO;
+	if (!net->fail_msg[0])
+		snprintf(net->fail_msg, sizeof(net->fail_msg), "fake: injected failure");
+}
+
 unsigned fake_net_calls(const struct fake_net *net)
 {
 	return net->calls;
@@ -193,23 +203,36 @@ void fake_net_reset_calls(struct fake_net *net)
 {
 	net->calls = 0;
 	net->fail_at = 0;
+	net->fail_also = 0;
 }
 
 /* Count a mutating call; non-zero when it must fail. */
 static int gate(struct fake_net *net, const struct nic_id *id, const char *op, struct kerror *err)
 {
 	net->calls++;
-	if (net->fail_at && net->calls == net->fail_at)
+	if ((net->fail_at && net->calls == net->fail_at) ||
+	    (net->fail_also && net->calls == net->fail_also))
 		return kerror_set(err, net->fail_err, id->name, op, net->fail_msg);
 	return 0;
 }
 
+void fake_net_freeze(struct fake_net *net, bool frozen)
+{
+	net->frozen = frozen;
+}
+
+/* A frozen net answers every change with success and changes nothing. */
 static struct fake_nic *target(struct fake_net *net, const struct nic_id *id, const char *op,
 			       struct kerror *err, int *r)
 {
 	struct fake_nic *f = find(net, id->ifindex);
 
 	*r = 0;
+	if (net->frozen) {
+		net->calls++;
+		*r = 1; /* caller returns 0 without touching anything */
+		return NULL;
+	}
 	if (!f) {
 		*r = kerror_set(err, ENODEV, id->name, op, "no such device");
 		return NULL;
@@ -369,7 +392,9 @@ static bool queue_used_above(const struct fake_nic *f, uint32_t n, const char **
 {
 	uint32_t i, k;
 
-	for (i = 0; f->cfg.rss && i < f->cfg.indir_size; i++)
+	/* like the core: only a table the user configured pins queues; the
+	 * driver's default is rebuilt for the new count */
+	for (i = 0; f->cfg.rss && f->indir0_user && i < f->cfg.indir_size; i++)
 		if (f->indir0[i] >= n) {
 			*what = "requested channel count is too low for existing indirection table "
 				"settings";
@@ -432,7 +457,7 @@ static int f_set_channels(void *be, const struct nic_id *id, const struct nic_ch
 	struct fake_nic *f = target(be, id, "set channels", err, &r);
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	return apply_channels(f, req, id, err);
 }
 
@@ -451,7 +476,7 @@ static int f_set_feature(void *be, const struct nic_id *id, const char *feature,
 	struct fake_nic *f = target(be, id, "set feature", err, &r);
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	if (strcmp(feature, "rx-ntuple-filter"))
 		return kerror_set(err, EOPNOTSUPP, id->name, "set feature", "bit name not found");
 	if (f->cfg.ntuple && !f->cfg.ntuple_fixed) {
@@ -472,7 +497,7 @@ static int f_set_rings(void *be, const struct nic_id *id, const struct nic_rings
 	uint32_t i;
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	if (req->has_tcp_data_split && !f->cfg.header_split)
 		return kerror_set(err, EOPNOTSUPP, id->name, "set rings",
 				  "setting TCP data split is not supported");
@@ -527,7 +552,7 @@ static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 	struct fake_ctx *c;
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	if (!f->cfg.rss)
 		return kerror_set(err, EOPNOTSUPP, id->name, "set RSS table", NULL);
 	if (ctx == 0) {
@@ -558,7 +583,7 @@ static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 	uint32_t i, want;
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	if (!f->cfg.rss || !f->cfg.rss_contexts)
 		return kerror_set(err, EOPNOTSUPP, id->name, "create RSS context", NULL);
 	if ((r = check_table(f, indir, n, id, "create RSS context", err)))
@@ -589,7 +614,7 @@ static int f_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct 
 	uint32_t i;
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	c = find_ctx(f, ctx);
 	if (!c)
 		return kerror_setf(err, ENOENT, id->name, "delete RSS context", "no RSS context %u",
@@ -663,7 +688,7 @@ static int f_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 	struct fake_nic *f = target(be, id, "insert rule", err, &r);
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	return insert_rule(f, rule, id, err);
 }
 
@@ -684,7 +709,7 @@ static int f_rule_delete(void *be, const struct nic_id *id, uint32_t location, s
 	struct fake_nic *f = target(be, id, "delete rule", err, &r);
 
 	if (!f)
-		return r;
+		return r > 0 ? 0 : r;
 	return delete_rule(f, location, id, err);
 }
 

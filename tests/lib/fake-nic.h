@@ -60,6 +60,13 @@ struct nic_backend fake_net_backend(struct fake_net *net);
 
 /* Fail the k-th mutating call from now (1-based); 0 = never. */
 void fake_net_fail_at(struct fake_net *net, unsigned k, int err, const char *msg);
+/* Also fail the k-th call from now (a second, independent failure, e.g.
+ * an undo); 0 = never. */
+void fake_net_fail_also(struct fake_net *net, unsigned k);
+/* Freeze: the "process died" — mutating calls still count and report
+ * success but change nothing (crash tests). */
+void fake_net_freeze(struct fake_net *net, bool frozen);
+
 /* Mutating calls since creation / the last reset. */
 unsigned fake_net_calls(const struct fake_net *net);
 void fake_net_reset_calls(struct fake_net *net);

@@ -14,6 +14,8 @@
 static int sb_gate(struct stub_binder *b, const char *op, struct kerror *err)
 {
 	b->calls++;
+	if (b->frozen)
+		return 1;
 	if (b->fail_at && b->calls == b->fail_at)
 		return kerror_set(err, EIO, "binder", op, "stub: injected failure");
 	return 0;
@@ -43,7 +45,7 @@ static int sb_bind(void *be, int ifindex, uint32_t queue, int tap, uint32_t fall
 	int r = sb_gate(b, "bind", err);
 
 	if (r)
-		return r;
+		return r > 0 ? 0 : r;
 	if (b->n >= sizeof(b->v) / sizeof(b->v[0]))
 		return kerror_set(err, ENOSPC, NULL, "bind", NULL);
 	x = &b->v[b->n++];
@@ -65,7 +67,7 @@ static int sb_unbind(void *be, uint32_t id, struct kerror *err)
 	int r = sb_gate(b, "unbind", err);
 
 	if (r)
-		return r;
+		return r > 0 ? 0 : r;
 	for (i = 0; i < b->n; i++)
 		if (b->v[i].id == id) {
 			b->v[i] = b->v[--b->n];

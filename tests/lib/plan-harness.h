@@ -26,6 +26,7 @@ struct stub_binder {
 	size_t n;
 	struct binder_binding v[256];
 	unsigned calls, fail_at;
+	bool frozen; /* crash tests: succeed without doing anything */
 };
 
 struct harness {

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: the transactional executor (zcrxd/exec.c) on the test-only
+ * fake NIC and a stub binder.
+ *   - for every k, failing kernel op k leaves the NIC (and the bindings and
+ *     the journal) exactly as before, and the error names op k with the
+ *     kernel's text;
+ *   - a failed undo is reported and the journal keeps what remained, so a
+ *     later plan cleans it up;
+ *   - crash at every point (intent persisted, after each op, during undo):
+ *     the persisted journal + journal_resolve_pending() + one reconcile
+ *     give the same NIC as a run without the crash, with nothing orphaned.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "plan-harness.h"
+#include "store.h"
+
+enum scenario {
+	SC_SETUP,     /* pristine -> pool, channels, three attachments, bindings */
+	SC_TEARDOWN,  /* detach two of them (rules, contexts, unbinds) */
+	SC_RELEASE,   /* release everything */
+	SC_MOVE,      /* pool changes: leases move, rules re-pointed */
+	SC_TWO_CTX,   /* two contexts deleted in one plan */
+	SC_LOC_ANY,   /* teardown on a driver that picks rule slots itself */
+	SC_MAX,
+};
+
+static const char *sc_name[] = { "setup", "teardown", "release", "move", "two-ctx", "loc-any" };
+
+static struct harness *build(enum scenario sc, enum plan_mode *ret_mode)
+{
+	struct harness *h = malloc(sizeof(*h));
+	struct fake_nic_cfg cfg;
+	struct attach *a;
+
+	assert_non_null(h);
+	fake_nic_cfg_capable(&cfg, "eth0");
+	if (sc == SC_LOC_ANY)
+		cfg.loc_special = true;
+	harness_init(h, &cfg);
+	harness_enable_binder(h, BINDER_FEATURE_NEEDS_HDS);
+	*ret_mode = PLAN_MODE_NORMAL;
+	harness_policy(h, 4, 12);
+	if (sc != SC_SETUP) {
+		harness_attach(h, "vm1", 1, 2);
+		harness_attach(h, "vm2", 2, 1);
+		a = harness_attach(h, "vm3", 3, 1);
+		inet_pton(AF_INET, "10.0.0.3", &a->id.ip4[0]);
+		a->id.n_ip4 = 1;
+		if (sc == SC_TWO_CTX) {
+			harness_policy(h, 6, 12);
+			harness_attach(h, "vm4", 4, 2);
+		}
+		assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	}
+	switch (sc) {
+	case SC_SETUP:
+		harness_attach(h, "vm1", 1, 2);
+		harness_attach(h, "vm2", 2, 1);
+		a = harness_attach(h, "vm3", 3, 1);
+		inet_pton(AF_INET, "10.0.0.3", &a->id.ip4[0]);
+		a->id.n_ip4 = 1;
+		h->pol.steering[0] = CONFIG_STEERING_IP; /* vm3 by IP, others by MAC */
+		h->pol.steering[1] = CONFIG_STEERING_MAC;
+		break;
+	case SC_TEARDOWN:
+	case SC_LOC_ANY:
+		harness_detach(h, 1);
+		harness_detach(h, 2);
+		break;
+	case SC_RELEASE:
+		while (h->n_atts)
+			harness_detach(h, h->atts[0].id.mac[5]);
+		*ret_mode = PLAN_MODE_RELEASE;
+		break;
+	case SC_MOVE:
+		harness_policy(h, 5, 10);
+		break;
+	case SC_TWO_CTX:
+		harness_detach(h, 1);
+		harness_detach(h, 4);
+		break;
+	case SC_MAX:
+		break;
+	}
+	harness_observe(h);
+	return h;
+}
+
+static void destroy(struct harness *h)
+{
+	harness_free(h);
+	free(h);
+}
+
+static char *bindings_text(const struct stub_binder *b)
+{
+	char *s = calloc(1, 4096);
+	size_t i, k, n = 0;
+	uint32_t key[256];
+
+	assert_non_null(s);
+	for (i = 0; i < b->n; i++)
+		key[i] = b->v[i].queue << 16 | (uint32_t)b->v[i].tap_ifindex;
+	for (i = 1; i < b->n; i++)
+		for (k = i; k > 0 && key[k - 1] > key[k]; k--) {
+			uint32_t t = key[k];
+
+			key[k] = key[k - 1];
+			key[k - 1] = t;
+		}
+	for (i = 0; i < b->n; i++)
+		n += (size_t)snprintf(s + n, 4096 - n, "%u/%u ", key[i] >> 16, key[i] & 0xffff);
+	return s;
+}
+
+static size_t count_kernel(const struct plan *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_ops; i++)
+		n += plan_op_is_kernel(&p->ops[i]);
+	return n;
+}
+
+/* Index of the k-th kernel op and the backend calls before it. */
+static size_t kth_kernel(const struct plan *p, size_t k, unsigned *nic_calls, unsigned *bind_calls)
+{
+	size_t i, seen = 0;
+
+	*nic_calls = *bind_calls = 0;
+	for (i = 0; i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		if (!plan_op_is_kernel(op))
+			continue;
+		if (seen++ == k)
+			return i;
+		if (op->kind == PLAN_OP_BIND || op->kind == PLAN_OP_UNBIND)
+			(*bind_calls)++;
+		else
+			(*nic_calls)++;
+	}
+	return SIZE_MAX;
+}
+
+static struct exec_env env_of(struct harness *h)
+{
+	struct exec_env env = { 0 };
+
+	env.nic = fake_net_backend(h->net);
+	env.binder = &h->binder;
+	return env;
+}
+
+static void test_fail_every_op(void **state)
+{
+	unsigned total = 0;
+	int sc;
+
+	for (sc = 0; sc < SC_MAX; sc++) {
+		enum plan_mode mode;
+		struct harness *h = build((enum scenario)sc, &mode);
+		struct exec_env env = env_of(h);
+		struct plan p;
+		char *before, *bbefore;
+		size_t k, nk;
+
+		harness_plan(h, mode, &p);
+		nk = count_kernel(&p);
+		assert_true(nk >= 3);
+		before = fake_net_dump(h->net, h->ifindex);
+		bbefore = bindings_text(&h->sb);
+		for (k = 0; k < nk; k++) {
+			struct journal_nic j;
+			struct exec_result res;
+			unsigned nc, bc;
+			size_t at = kth_kernel(&p, k, &nc, &bc);
+			char *after, *bafter, desc[256];
+			int r;
+
+			assert_int_equal(journal_nic_copy(&j, &h->j), 0);
+			if (p.ops[at].kind == PLAN_OP_BIND || p.ops[at].kind == PLAN_OP_UNBIND) {
+				h->sb.fail_at = h->sb.calls + bc + 1;
+			} else {
+				fake_net_fail_at(h->net, nc + 1, EINVAL, "fake: injected failure");
+			}
+			r = exec_plan(&env, &p, &j, &res);
+			fake_net_fail_at(h->net, 0, 0, NULL);
+			h->sb.fail_at = 0;
+			assert_true(r < 0);
+			if (res.failed != (ssize_t)at) {
+				char buf[1024];
+
+				fprintf(stderr, "scenario %s, wanted failure at op %zu: %s\n",
+					sc_name[sc], at, exec_result_format(&res, buf, sizeof(buf)));
+			}
+			assert_int_equal(res.failed, (ssize_t)at);
+			assert_true(res.rolled_back || at == 0 || res.n_applied == 0 ||
+				    res.n_applied == at);
+			if (res.n_undo_failed) {
+				char buf[1024];
+
+				fprintf(stderr, "scenario %s, fail op %zu: %s\n", sc_name[sc], at,
+					exec_result_format(&res, buf, sizeof(buf)));
+				harness_print_plan(&p);
+			}
+			assert_int_equal(res.n_undo_failed, 0);
+			plan_op_describe(&p.ops[at], desc, sizeof(desc));
+			desc[KERROR_OP_MAX - 1] = '\0';
+			assert_string_equal(res.err.op, desc);
+			assert_non_null(strstr(res.err.msg, "injected"));
+			after = fake_net_dump(h->net, h->ifindex);
+			bafter = bindings_text(&h->sb);
+			if (strcmp(before, after) || strcmp(bbefore, bafter))
+				fprintf(stderr, "scenario %s, op %zu (%s):\nbefore:\n%s%s\nafter:\n%s%s\n",
+					sc_name[sc], at, desc, before, bbefore, after, bafter);
+			assert_string_equal(before, after);
+			assert_string_equal(bbefore, bafter);
+			/* the journal is as before, except binding ids an undo re-made */
+			if (!journal_nic_equal(&j, &h->j)) {
+				struct journal_nic cmp;
+				size_t b;
+
+				assert_int_equal(journal_nic_copy(&cmp, &j), 0);
+				assert_int_equal(cmp.n_bindings, h->j.n_bindings);
+				for (b = 0; b < cmp.n_bindings; b++)
+					cmp.bindings[b].id = h->j.bindings[b].id;
+				assert_true(journal_nic_equal(&cmp, &h->j));
+				journal_nic_clear(&cmp);
+			}
+			/* and the journal still describes the NIC: planning again
+			 * gives the same plan (binding ids aside) */
+			journal_nic_clear(&h->j);
+			h->j = j;
+			harness_observe(h);
+			{
+				struct plan p2;
+				size_t o;
+
+				harness_plan(h, mode, &p2);
+				bool same = p2.n_ops == p.n_ops;
+
+				for (o = 0; same && o < p.n_ops; o++)
+					same = p2.ops[o].kind == p.ops[o].kind;
+				if (!same) {
+					fprintf(stderr, "scenario %s after failing op %zu, was:\n",
+						sc_name[sc], at);
+					harness_print_plan(&p);
+					fprintf(stderr, "now:\n");
+					harness_print_plan(&p2);
+				}
+				assert_int_equal(p2.n_ops, p.n_ops);
+				for (o = 0; o < p.n_ops; o++)
+					assert_int_equal(p2.ops[o].kind, p.ops[o].kind);
+				plan_clear(&p);
+				p = p2;
+			}
+			free(after);
+			free(bafter);
+			total++;
+		}
+		plan_clear(&p);
+		free(before);
+		free(bbefore);
+		destroy(h);
+	}
+	fprintf(stderr, "exec: %u injected failures rolled back exactly\n", total);
+	assert_true(total > 40);
+}
+
+static void test_failed_undo_is_reported(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan p;
+	unsigned nc, bc;
+	size_t last_rule = 0, i;
+	char buf[1024];
+	int r;
+
+	harness_plan(h, mode, &p);
+	if (getenv("ZCRX_HARNESS_VERBOSE"))
+		harness_print_plan(&p);
+	for (i = 0; i < p.n_ops; i++)
+		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
+			last_rule = i;
+	/* fail the last rule insert, and the undo of the one before it */
+	for (i = 0; i < count_kernel(&p); i++)
+		if (kth_kernel(&p, i, &nc, &bc) == last_rule)
+			break;
+	fake_net_fail_at(h->net, nc + 1, EINVAL, "fake: injected failure");
+	fake_net_fail_also(h->net, nc + 2); /* first undo call = previous op */
+	r = exec_plan(&env, &p, &h->j, &res);
+	fake_net_fail_at(h->net, 0, 0, NULL);
+	assert_true(r < 0);
+	assert_int_equal(res.n_undo_failed, 1);
+	exec_result_format(&res, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "rollback incomplete"));
+	/* what could not be undone is still owned: one rule */
+	assert_int_equal(h->j.n_rules, 1);
+	plan_clear(&p);
+	/* the next reconcile finishes the job */
+	assert_int_equal(harness_apply(h, mode, 3), 0);
+	assert_int_equal(harness_pending_ops(h, mode), 0);
+	destroy(h);
+}
+
+/* --- crash at every point -------------------------------------------------------- */
+
+struct crash {
+	struct harness *h;
+	enum exec_point point;
+	size_t op;
+	bool crashed;
+	struct journal_nic persisted;
+	bool has_persisted;
+	unsigned persists;
+};
+
+static int crash_persist(void *ud, const struct journal_nic *j)
+{
+	struct crash *c = ud;
+
+	if (c->crashed)
+		return 0;
+	if (c->has_persisted)
+		journal_nic_clear(&c->persisted);
+	assert_int_equal(journal_nic_copy(&c->persisted, j), 0);
+	c->has_persisted = true;
+	c->persists++;
+	return 0;
+}
+
+static void crash_fault(void *ud, enum exec_point pt, size_t op)
+{
+	struct crash *c = ud;
+
+	if (c->crashed || pt != c->point || op != c->op)
+		return;
+	c->crashed = true;
+	fake_net_freeze(c->h->net, true);
+	c->h->sb.frozen = true;
+}
+
+static char *reference(enum scenario sc)
+{
+	enum plan_mode mode;
+	struct harness *h = build(sc, &mode);
+	char *s;
+
+	assert_int_equal(harness_apply(h, mode, 3), 0);
+	s = fake_net_dump(h->net, h->ifindex);
+	destroy(h);
+	return s;
+}
+
+static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_t fail_op,
+		       const char *ref, unsigned *count)
+{
+	enum plan_mode mode;
+	struct harness *h = build(sc, &mode);
+	struct crash c = { .h = h, .point = point, .op = op };
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan p;
+	char *now;
+	size_t i;
+
+	env.persist = crash_persist;
+	env.fault = crash_fault;
+	env.userdata = &c;
+	harness_plan(h, mode, &p);
+	if (fail_op != SIZE_MAX) {
+		unsigned nc, bc;
+
+		for (i = 0; i < count_kernel(&p); i++)
+			if (kth_kernel(&p, i, &nc, &bc) == fail_op)
+				break;
+		if (p.ops[fail_op].kind == PLAN_OP_BIND || p.ops[fail_op].kind == PLAN_OP_UNBIND)
+			h->sb.fail_at = h->sb.calls + bc + 1;
+		else
+			fake_net_fail_at(h->net, nc + 1, EINVAL, "fake: injected failure");
+	}
+	(void)exec_plan(&env, &p, &h->j, &res);
+	plan_clear(&p);
+	fake_net_fail_at(h->net, 0, 0, NULL);
+	h->sb.fail_at = 0;
+	if (!c.crashed) {
+		if (c.has_persisted)
+			journal_nic_clear(&c.persisted);
+		destroy(h);
+		return;
+	}
+	/* restart: what is on disk, settled against the kernel */
+	fake_net_freeze(h->net, false);
+	h->sb.frozen = false;
+	assert_true(c.has_persisted);
+	assert_int_equal(c.persists, 1);
+	journal_nic_clear(&h->j);
+	h->j = c.persisted;
+	harness_observe(h);
+	(void)journal_resolve_pending(&h->j, &h->nic, h->sb.v, h->sb.n);
+	assert_false(journal_nic_has_pending(&h->j));
+	if (getenv("ZCRX_HARNESS_VERBOSE")) {
+		json_object *o = store_journal_to_json(&h->j);
+		char *d = fake_net_dump(h->net, h->ifindex);
+
+		fprintf(stderr, "recovered journal: %s\nkernel:\n%s\n",
+			json_object_to_json_string(o), d);
+		json_object_put(o);
+		free(d);
+	}
+	assert_int_equal(harness_apply(h, mode, 4), 0);
+	if (harness_pending_ops(h, mode))
+		fprintf(stderr, "crash in %s at point %d op %zu (fail %zd): not converged\n",
+			sc_name[sc], point, op, (ssize_t)fail_op);
+	assert_int_equal(harness_pending_ops(h, mode), 0);
+	now = fake_net_dump(h->net, h->ifindex);
+	if (strcmp(now, ref))
+		fprintf(stderr, "crash in %s at point %d op %zu (fail %zd):\nwant:\n%s\ngot:\n%s\n",
+			sc_name[sc], point, op, (ssize_t)fail_op, ref, now);
+	assert_string_equal(now, ref);
+	/* nothing orphaned: every rule and context on the NIC is ours */
+	harness_observe(h);
+	for (i = 0; i < h->nic.n_rules; i++)
+		assert_true(journal_find_rule_exact(&h->j, &h->nic.rules[i]) >= 0);
+	for (i = 0; i < h->nic.n_rss; i++)
+		assert_true(h->nic.rss[i].id == 0 || journal_find_ctx_exact(&h->j, &h->nic.rss[i]) >= 0);
+	assert_int_equal(h->j.n_bindings, h->sb.n);
+	free(now);
+	destroy(h);
+	(*count)++;
+}
+
+static void test_crash_anywhere(void **state)
+{
+	unsigned count = 0;
+	int sc;
+
+	for (sc = 0; sc < SC_MAX; sc++) {
+		enum plan_mode mode;
+		struct harness *h = build((enum scenario)sc, &mode);
+		char *ref = reference((enum scenario)sc);
+		struct plan p;
+		size_t n, i;
+
+		harness_plan(h, mode, &p);
+		n = p.n_ops;
+		plan_clear(&p);
+		destroy(h);
+		crash_once((enum scenario)sc, EXEC_POINT_INTENT, 0, SIZE_MAX, ref, &count);
+		for (i = 0; i < n; i++)
+			crash_once((enum scenario)sc, EXEC_POINT_AFTER_OP, i, SIZE_MAX, ref, &count);
+		/* a failure at the last op, then a crash during each undo step */
+		for (i = 0; i + 1 < n; i++)
+			crash_once((enum scenario)sc, EXEC_POINT_UNDO, i, n - 1, ref, &count);
+		free(ref);
+	}
+	fprintf(stderr, "exec: recovered from %u simulated crashes\n", count);
+	assert_true(count > 60);
+}
+
+static int refuse_persist(void *ud, const struct journal_nic *j)
+{
+	(*(unsigned *)ud)++;
+	return -ENOSPC;
+}
+
+static void test_persist_refused(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct journal_nic before;
+	struct plan p;
+	unsigned calls = fake_net_calls(h->net), persists = 0;
+	char *d0 = fake_net_dump(h->net, h->ifindex), *d1;
+
+	env.persist = refuse_persist;
+	env.userdata = &persists;
+	harness_plan(h, mode, &p);
+	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), -ENOSPC);
+	assert_int_equal(persists, 1);
+	assert_int_equal(fake_net_calls(h->net), calls); /* not one kernel call */
+	assert_true(journal_nic_equal(&before, &h->j));
+	d1 = fake_net_dump(h->net, h->ifindex);
+	assert_string_equal(d0, d1);
+	free(d0);
+	free(d1);
+	plan_clear(&p);
+	journal_nic_clear(&before);
+	destroy(h);
+}
+
+static void test_intent_is_written_first(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan p;
+	size_t i, n_ins = 0;
+
+	env.persist = crash_persist;
+	env.userdata = &c;
+	harness_plan(h, mode, &p);
+	for (i = 0; i < p.n_ops; i++)
+		n_ins += p.ops[i].kind == PLAN_OP_RULE_INSERT;
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	assert_true(c.has_persisted);
+	/* the intent: priors recorded, creates pending */
+	assert_true(c.persisted.has_channels_prior);
+	assert_true(c.persisted.has_rss0_prior);
+	assert_true(c.persisted.has_ntuple_prior);
+	assert_true(c.persisted.has_tds_prior);
+	assert_int_equal(c.persisted.n_rules, n_ins);
+	assert_true(journal_nic_has_pending(&c.persisted));
+	/* and the final journal has none */
+	assert_false(journal_nic_has_pending(&h->j));
+	journal_nic_clear(&c.persisted);
+	plan_clear(&p);
+	destroy(h);
+}
+
+static void test_busy(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan p;
+	bool busy = true;
+
+	env.busy = &busy;
+	harness_plan(h, mode, &p);
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), -EBUSY);
+	busy = false;
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	assert_false(busy);
+	plan_clear(&p);
+	destroy(h);
+}
+
+static void test_ntuple_ack_without_effect(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h = malloc(sizeof(*h));
+	struct exec_env env;
+	struct exec_result res;
+	struct plan p;
+	char buf[512];
+
+	/* the kernel ACKs rx-ntuple-filter but nothing changes: exec must
+	 * notice (FEATURES_SET reply), not insert rules into the void */
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.ntuple_fixed = true;
+	harness_init(h, &cfg);
+	env = env_of(h);
+	harness_attach(h, "vm1", 1, 1);
+	harness_observe(h);
+	h->nic.ntuple_fixed = false; /* pretend the model said it could change */
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
+	assert_int_equal(p.ops[res.failed].kind, PLAN_OP_SET_FEATURE);
+	exec_result_format(&res, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "stayed off"));
+	plan_clear(&p);
+	destroy(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fail_every_op),
+		cmocka_unit_test(test_failed_undo_is_reported),
+		cmocka_unit_test(test_crash_anywhere),
+		cmocka_unit_test(test_persist_refused),
+		cmocka_unit_test(test_intent_is_written_first),
+		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_ntuple_ack_without_effect),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
