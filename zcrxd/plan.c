@@ -1,122 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * plan — the pure planner (plan.h): pool carving, queue choice, steering,
- * bindings, ordering.  Rendering of ops (text, ethtool, JSON) is in
- * plan-render.c.
+ * plan — the pure planner (plan.h): channels, pool carving, the default
+ * table, queue choice (NUMA, exhaustion, rebalance), results and op
+ * ordering.  Steering, contexts, rules and bindings are in plan-steer.c;
+ * rendering in plan-render.c.
  *
  * Owns: deciding.  Must not: do I/O, read the clock, keep globals, log.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "plan.h"
-
-#define QMAX_LIMIT 4096       /* queue indexes we are willing to reason about */
-#define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */
-
-/* Per-queue facts. */
-enum {
-	Q_POOL = 1u << 0,
-	Q_FOREIGN_RULE = 1u << 1,
-	Q_FOREIGN_CTX = 1u << 2,
-	Q_PROVIDER = 1u << 3,
-	Q_EXISTS = 1u << 4, /* below the target channel count */
-};
-
-enum phase {
-	PH_UNBIND,
-	PH_RULE_DEL,
-	PH_CTX_DEL,
-	PH_UNLEASE,
-	PH_RESTORE,
-	PH_RSS0_PRE,
-	PH_CHANNELS,
-	PH_RSS0_POST,
-	PH_PREREQ,
-	PH_LEASE,
-	PH_CTX_NEW,
-	PH_RULE_INS,
-	PH_BIND,
-	PH_MAX,
-};
-
-struct want_rule {
-	struct nic_rule rule; /* content; rss_context valid when ctx_op < 0 */
-	int ctx_op;           /* local index in PH_CTX_NEW, or -1 */
-	bool satisfied;
-	bool repair;          /* replaces one deleted outside zcrxd */
-};
-
-struct aplan {
-	const struct attach *a;
-	size_t idx;
-	size_t rank;   /* position in planning order */
-	bool skip;     /* duplicate or wrong NIC: no resources */
-	uint32_t want; /* queues wanted after capability limits */
-	uint32_t n_q;
-	uint32_t q[ATTACH_QUEUES_MAX];
-	bool exhausted;
-	int method; /* -1 unsteered, else enum config_steering */
-	bool use_ctx;
-	bool has_ctx; /* kept owned context */
-	uint32_t ctx_id;
-	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
-	size_t n_wr;
-	struct want_rule wr[2 * ATTACH_IP_MAX];
-	bool want_bind;
-	bool bind_repair;
-	struct attach_result *res;
-};
-
-struct phase_ops {
-	size_t n, cap;
-	struct plan_op *v;
-};
-
-struct planner {
-	const struct plan_input *in;
-	const struct nic *nic;
-	const struct journal_nic *j;
-	const struct config_nic *pol;
-	struct plan *p;
-	const char *name;
-	bool managed;
-	int err;
-
-	uint32_t t_cur, t; /* RX queues now / after the plan */
-	uint32_t qmax;
-	uint8_t *qf;       /* per queue Q_* */
-	uint32_t *qrule;   /* a foreign rule location per queue (notes) */
-	int32_t *holder;   /* queue -> aplan index, -1 free */
-	uint32_t *pos;     /* queue -> position in pool (UINT32_MAX: not in pool) */
-	int *qnuma;        /* queue -> NUMA node of its IRQ, -1 unknown */
-
-	const struct nic_rss *rss0;
-	bool rss0_writable;
-	bool carve_ok; /* pool queues are out of context 0 (or will be) */
-	struct kerror carve_err;
-
-	bool chan_op, rings_op;
-	bool chan_restore; /* the channel op puts back the pre-zcrxd count */
-
-	size_t n_ap;
-	struct aplan *ap;
-	size_t *order;    /* ap indexes in planning order */
-	size_t *by_mac;   /* ap indexes sorted by MAC (non-skipped) */
-	size_t n_by_mac;
-
-	const struct nic_rule **obs_rules; /* observed rules sorted by location */
-	size_t n_obs_rules;
-
-	struct phase_ops ph[PH_MAX];
-};
+#include "plan-int.h"
 
 /* --- small helpers ------------------------------------------------------- */
 
-static void *xcalloc(struct planner *pl, size_t n, size_t size)
+void *plan_xcalloc(struct planner *pl, size_t n, size_t size)
 {
 	void *p;
 
@@ -128,11 +23,7 @@ static void *xcalloc(struct planner *pl, size_t n, size_t size)
 	return p;
 }
 
-static struct plan_op *op_new(struct planner *pl, enum phase ph, enum plan_op_kind kind,
-			      const uint8_t *owner, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static struct plan_op *op_new(struct planner *pl, enum phase ph, enum plan_op_kind kind,
+struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
 			      const uint8_t *owner, const char *fmt, ...)
 {
 	struct phase_ops *po = &pl->ph[ph];
@@ -168,7 +59,7 @@ static struct plan_op *op_new(struct planner *pl, enum phase ph, enum plan_op_ki
 	return op;
 }
 
-static uint32_t *dup_u32(struct planner *pl, const uint32_t *v, uint32_t n)
+uint32_t *plan_dup_u32(struct planner *pl, const uint32_t *v, uint32_t n)
 {
 	uint32_t *p;
 
@@ -183,10 +74,7 @@ static uint32_t *dup_u32(struct planner *pl, const uint32_t *v, uint32_t n)
 	return p;
 }
 
-static void note(struct planner *pl, const char *code, const char *op, int err, const char *fmt,
-		 ...) __attribute__((format(printf, 5, 6)));
-
-static void note(struct planner *pl, const char *code, const char *op, int err, const char *fmt,
+void plan_note(struct planner *pl, const char *code, const char *op, int err, const char *fmt,
 		 ...)
 {
 	struct attach_reason *v, *x;
@@ -211,10 +99,7 @@ static void note(struct planner *pl, const char *code, const char *op, int err, 
 	va_end(ap);
 }
 
-static void reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
-		   int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static void reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		   int err, const char *fmt, ...)
 {
 	char msg[KERROR_MSG_MAX];
@@ -229,46 +114,6 @@ static void reason(struct planner *pl, struct aplan *ap, const char *code, const
 		pl->err = -ENOMEM;
 }
 
-/* The kernel's words for a "no" capability, or a fallback text. */
-static const char *cap_msg(const struct nic_cap *c, const char *fallback)
-{
-	if (c->msg[0])
-		return c->msg;
-	if (c->err)
-		return strerror(c->err);
-	return fallback;
-}
-
-static const char *mac_str(const uint8_t *mac, char *buf)
-{
-	return nic_mac_format(mac, buf);
-}
-
-static bool q_ok(const struct planner *pl, uint32_t q)
-{
-	return q < pl->qmax;
-}
-
-static bool queue_local(const struct planner *pl, uint32_t q, int node)
-{
-	return node >= 0 && q < pl->qmax && pl->qnuma[q] == node;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void spread(uint32_t *indir, uint32_t size, const uint32_t *q, size_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < size; i++)
-		indir[i] = q[i % n];
-}
-
 /* --- observed-state indexes ----------------------------------------------- */
 
 static int cmp_rule_ptr(const void *a, const void *b)
@@ -279,7 +124,7 @@ static int cmp_rule_ptr(const void *a, const void *b)
 	return x->location < y->location ? -1 : x->location > y->location;
 }
 
-static const struct nic_rule *obs_rule(const struct planner *pl, uint32_t loc)
+const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc)
 {
 	size_t lo = 0, hi = pl->n_obs_rules;
 
@@ -298,17 +143,17 @@ static const struct nic_rule *obs_rule(const struct planner *pl, uint32_t loc)
 }
 
 /* The journal entry that owns observed rule r, or -1. */
-static ssize_t rule_owner(const struct planner *pl, const struct nic_rule *r)
+ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r)
 {
 	return journal_find_rule_exact(pl->j, r);
 }
 
-static bool ctx_owned(const struct planner *pl, const struct nic_rss *r)
+bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r)
 {
 	return journal_find_ctx_exact(pl->j, r) >= 0;
 }
 
-static bool binding_owned_on(const struct planner *pl, uint32_t q)
+bool plan_binding_owned_on(const struct planner *pl, uint32_t q)
 {
 	size_t i;
 
@@ -318,7 +163,7 @@ static bool binding_owned_on(const struct planner *pl, uint32_t q)
 	return false;
 }
 
-static const struct binder_binding *obs_binding(const struct planner *pl, uint32_t id)
+const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id)
 {
 	const struct plan_binder *b = pl->in->binder;
 	size_t i;
@@ -355,7 +200,7 @@ static int cmp_ap_order(const void *a, const void *b, void *arg)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static struct aplan *ap_by_mac(const struct planner *pl, const uint8_t *mac)
+struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac)
 {
 	size_t lo = 0, hi = pl->n_by_mac;
 
@@ -417,12 +262,12 @@ static int setup(struct planner *pl)
 		qmax = QMAX_LIMIT;
 	pl->qmax = qmax;
 
-	pl->qf = xcalloc(pl, qmax, sizeof(*pl->qf));
-	pl->qrule = xcalloc(pl, qmax, sizeof(*pl->qrule));
-	pl->holder = xcalloc(pl, qmax, sizeof(*pl->holder));
-	pl->pos = xcalloc(pl, qmax, sizeof(*pl->pos));
-	pl->qnuma = xcalloc(pl, qmax, sizeof(*pl->qnuma));
-	pl->obs_rules = xcalloc(pl, nic->n_rules, sizeof(*pl->obs_rules));
+	pl->qf = plan_xcalloc(pl, qmax, sizeof(*pl->qf));
+	pl->qrule = plan_xcalloc(pl, qmax, sizeof(*pl->qrule));
+	pl->holder = plan_xcalloc(pl, qmax, sizeof(*pl->holder));
+	pl->pos = plan_xcalloc(pl, qmax, sizeof(*pl->pos));
+	pl->qnuma = plan_xcalloc(pl, qmax, sizeof(*pl->qnuma));
+	pl->obs_rules = plan_xcalloc(pl, nic->n_rules, sizeof(*pl->obs_rules));
 	if (pl->err)
 		return pl->err;
 	for (i = 0; i < qmax; i++) {
@@ -431,7 +276,7 @@ static int setup(struct planner *pl)
 		pl->qnuma[i] = -1;
 	}
 	for (i = 0; i < nic->n_queues; i++)
-		if (q_ok(pl, nic->queues[i].id))
+		if (plan_q_ok(pl, nic->queues[i].id))
 			pl->qnuma[nic->queues[i].id] = nic->queues[i].numa_node;
 
 	for (i = 0; i < nic->n_rules; i++)
@@ -443,8 +288,8 @@ static int setup(struct planner *pl)
 	for (i = 0; i < nic->n_rules; i++) {
 		const struct nic_rule *r = &nic->rules[i];
 
-		if (rule_owner(pl, r) >= 0 || r->action != NIC_RULE_ACTION_QUEUE ||
-		    !q_ok(pl, r->queue))
+		if (plan_rule_owner(pl, r) >= 0 || r->action != NIC_RULE_ACTION_QUEUE ||
+		    !plan_q_ok(pl, r->queue))
 			continue;
 		if (!(pl->qf[r->queue] & Q_FOREIGN_RULE))
 			pl->qrule[r->queue] = r->location;
@@ -453,16 +298,16 @@ static int setup(struct planner *pl)
 	for (i = 0; i < nic->n_rss; i++) {
 		const struct nic_rss *r = &nic->rss[i];
 
-		if (r->id == 0 || ctx_owned(pl, r))
+		if (r->id == 0 || plan_ctx_owned(pl, r))
 			continue;
 		for (k = 0; k < r->indir_size; k++)
-			if (q_ok(pl, r->indir[k]))
+			if (plan_q_ok(pl, r->indir[k]))
 				pl->qf[r->indir[k]] |= Q_FOREIGN_CTX;
 	}
 	for (i = 0; i < nic->n_queues; i++) {
 		const struct nic_queue *q = &nic->queues[i];
 
-		if (q->providers && q_ok(pl, q->id) && !binding_owned_on(pl, q->id))
+		if (q->providers && plan_q_ok(pl, q->id) && !plan_binding_owned_on(pl, q->id))
 			pl->qf[q->id] |= Q_PROVIDER;
 	}
 
@@ -477,7 +322,7 @@ static int setup(struct planner *pl)
 static const char *claim(const struct planner *pl, uint32_t q, char *buf, size_t size)
 {
 	buf[0] = '\0';
-	if (!q_ok(pl, q))
+	if (!plan_q_ok(pl, q))
 		return buf;
 	if (pl->qf[q] & Q_PROVIDER)
 		snprintf(buf, size, "queue %u has a memory provider zcrxd did not bind", q);
@@ -532,13 +377,13 @@ static void plan_channels(struct planner *pl)
 		if (target == pl->t_cur)
 			return;
 		if (nic->caps.channels_set.state == NIC_CAP_NO || !max) {
-			note(pl, ATTACH_R_CHANNELS, "set channels", nic->caps.channels_set.err,
+			plan_note(pl, ATTACH_R_CHANNELS, "set channels", nic->caps.channels_set.err,
 			     "Channels=%u ignored: the channel count cannot be changed (%s)", target,
-			     cap_msg(&nic->caps.channels_set, "no settable channel maximum"));
+			     plan_cap_msg(&nic->caps.channels_set, "no settable channel maximum"));
 			return;
 		}
 		if (target < 1 + extra || target - extra > max) {
-			note(pl, ATTACH_R_CHANNELS, "set channels", EINVAL,
+			plan_note(pl, ATTACH_R_CHANNELS, "set channels", EINVAL,
 			     "Channels=%u ignored: outside 1..%u", target, max + extra);
 			return;
 		}
@@ -556,7 +401,7 @@ static void plan_channels(struct planner *pl)
 		req.combined = j->channels_prior.combined;
 		target = req.rx + (comb ? req.combined : 0);
 		if (nic->ch.rx == req.rx && (!comb || nic->ch.combined == req.combined)) {
-			op = op_new(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
+			op = plan_op_add(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
 				    "channel count is back at its recorded value");
 			if (op)
 				op->forget = PLAN_FORGET_CHANNELS;
@@ -568,7 +413,7 @@ static void plan_channels(struct planner *pl)
 	}
 
 	if (target < pl->t_cur && shrink_blocked(pl, target, why, sizeof(why))) {
-		note(pl, ATTACH_R_CHANNELS, "set channels", EBUSY,
+		plan_note(pl, ATTACH_R_CHANNELS, "set channels", EBUSY,
 		     "not changing the RX queue count from %u to %u: %s", pl->t_cur, target, why);
 		return;
 	}
@@ -577,10 +422,10 @@ static void plan_channels(struct planner *pl)
 	prev.rx = nic->ch.rx;
 	prev.combined = nic->ch.combined;
 	if (restore)
-		op = op_new(pl, PH_CHANNELS, PLAN_OP_SET_CHANNELS, NULL,
+		op = plan_op_add(pl, PH_CHANNELS, PLAN_OP_SET_CHANNELS, NULL,
 			    "restore the RX queue count to %u, as it was before zcrxd", target);
 	else
-		op = op_new(pl, PH_CHANNELS, PLAN_OP_SET_CHANNELS, NULL,
+		op = plan_op_add(pl, PH_CHANNELS, PLAN_OP_SET_CHANNELS, NULL,
 			    "Channels=%u (now %u)", target, pl->t_cur);
 	if (!op)
 		return;
@@ -600,7 +445,7 @@ static void pool_add(struct planner *pl, uint32_t q, uint32_t *pool, size_t *n)
 	char why[160];
 
 	if (claim(pl, q, why, sizeof(why))[0]) {
-		note(pl, ATTACH_R_POOL, "reserve queue", EBUSY, "queue %u not reserved: %s", q,
+		plan_note(pl, ATTACH_R_POOL, "reserve queue", EBUSY, "queue %u not reserved: %s", q,
 		     why);
 		return;
 	}
@@ -617,8 +462,8 @@ static void plan_pool(struct planner *pl)
 		pl->qf[q] |= Q_EXISTS;
 	if (t > pl->qmax)
 		t = pl->qmax;
-	pool = xcalloc(pl, t, sizeof(uint32_t));
-	shared = xcalloc(pl, t, sizeof(uint32_t));
+	pool = plan_xcalloc(pl, t, sizeof(uint32_t));
+	shared = plan_xcalloc(pl, t, sizeof(uint32_t));
 	if (pl->err) {
 		free(pool);
 		free(shared);
@@ -629,7 +474,7 @@ static void plan_pool(struct planner *pl)
 			for (i = 0; i < pol->n_reserve_list; i++) {
 				q = pol->reserve_list[i];
 				if (q >= t) {
-					note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
+					plan_note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
 					     "ReserveQueues lists queue %u but the NIC has %u RX queues",
 					     q, t);
 					continue;
@@ -640,7 +485,7 @@ static void plan_pool(struct planner *pl)
 			uint32_t c = pol->reserve_count;
 
 			if (c >= t) {
-				note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
+				plan_note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
 				     "ReserveQueues=%u leaves no shared queue on %u RX queues; "
 				     "reserving %u",
 				     c, t, t - 1);
@@ -650,7 +495,7 @@ static void plan_pool(struct planner *pl)
 				pool_add(pl, q, pool, &n);
 		}
 		if (n == t) {
-			note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
+			plan_note(pl, ATTACH_R_POOL, "reserve queue", ERANGE,
 			     "queue %u kept shared: at least one queue must stay in the default "
 			     "RSS table",
 			     pool[0]);
@@ -705,26 +550,26 @@ static void plan_rss0(struct planner *pl)
 
 		kerror_set(&pl->carve_err, c->err ? c->err : EOPNOTSUPP, pl->name,
 			   !r0 ? "read RSS table" : "write RSS table",
-			   cap_msg(c, "no RSS table to rewrite"));
+			   plan_cap_msg(c, "no RSS table to rewrite"));
 		if (pl->managed && pl->p->n_pool)
-			note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
+			plan_note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			     "pool queues stay in the default RSS spread: %s", pl->carve_err.msg);
 		if (j->has_rss0_prior && !pl->managed)
-			note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
+			plan_note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			     "cannot restore the recorded default RSS table: %s",
 			     pl->carve_err.msg);
 		return;
 	}
 	size = r0->indir_size;
-	want = xcalloc(pl, size, sizeof(uint32_t));
-	all = xcalloc(pl, pl->t ? pl->t : 1, sizeof(uint32_t));
+	want = plan_xcalloc(pl, size, sizeof(uint32_t));
+	all = plan_xcalloc(pl, pl->t ? pl->t : 1, sizeof(uint32_t));
 	if (pl->err)
 		goto out;
 	for (q = 0; q < pl->t; q++)
 		all[q] = q;
 
 	if (pl->managed && pl->p->n_pool) {
-		spread(want, size, pl->p->shared, pl->p->n_shared);
+		plan_spread(want, size, pl->p->shared, pl->p->n_shared);
 		prior = j->has_rss0_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
 		why = "spread the default RSS table over the shared queues only";
 	} else if (j->has_rss0_prior || rss0_high(r0, pl->t)) {
@@ -742,7 +587,7 @@ static void plan_rss0(struct planner *pl)
 			/* zcrxd changed the channel count: the recorded table fits
 			 * again once that is undone; until then spread evenly */
 			if (pl->t)
-				spread(want, size, all, pl->t);
+				plan_spread(want, size, all, pl->t);
 			prior = j->has_rss0_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
 			why = "spread the default RSS table over the queues the channel count "
 			      "leaves";
@@ -755,27 +600,27 @@ static void plan_rss0(struct planner *pl)
 			uint32_t *prev = r0->indir;
 
 			if (rss0_high(r0, pl->t) && pl->t) {
-				spread(want, size, all, pl->t);
-				op = op_new(pl, PH_RSS0_PRE, PLAN_OP_RSS_SET, NULL,
+				plan_spread(want, size, all, pl->t);
+				op = plan_op_add(pl, PH_RSS0_PRE, PLAN_OP_RSS_SET, NULL,
 					    "spread the default RSS table over the queues that "
 					    "remain");
 				if (!op)
 					goto out;
 				op->indir = want;
 				op->n_indir = size;
-				op->prev = dup_u32(pl, r0->indir, size);
+				op->prev = plan_dup_u32(pl, r0->indir, size);
 				op->n_prev = size;
 				prev = want;
 				want = NULL;
 			}
-			op = op_new(pl, PH_RSS0_POST, PLAN_OP_RSS_SET, NULL,
+			op = plan_op_add(pl, PH_RSS0_POST, PLAN_OP_RSS_SET, NULL,
 				    "reset the default RSS table to the driver's default (the "
 				    "recorded one does not fit %u queues)",
 				    pl->t);
 			if (!op)
 				goto out;
 			op->prior = j->has_rss0_prior ? PLAN_PRIOR_CLEAR : PLAN_PRIOR_KEEP;
-			op->prev = dup_u32(pl, prev, size);
+			op->prev = plan_dup_u32(pl, prev, size);
 			op->n_prev = size;
 			pl->carve_ok = true;
 			goto out;
@@ -786,7 +631,7 @@ static void plan_rss0(struct planner *pl)
 
 	if (table_equal(want, size, r0->indir, r0->indir_size) && !pl->chan_op) {
 		if (restore) {
-			op = op_new(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
+			op = plan_op_add(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
 				    "default RSS table is back at its recorded value");
 			if (op)
 				op->forget = PLAN_FORGET_RSS0;
@@ -794,7 +639,7 @@ static void plan_rss0(struct planner *pl)
 		pl->carve_ok = true;
 		goto out;
 	}
-	op = op_new(pl, ph, PLAN_OP_RSS_SET, NULL, "%s", why);
+	op = plan_op_add(pl, ph, PLAN_OP_RSS_SET, NULL, "%s", why);
 	if (!op)
 		goto out;
 	op->ctx = 0;
@@ -802,7 +647,7 @@ static void plan_rss0(struct planner *pl)
 	op->indir = want;
 	op->n_indir = size;
 	want = NULL;
-	op->prev = dup_u32(pl, r0->indir, r0->indir_size);
+	op->prev = plan_dup_u32(pl, r0->indir, r0->indir_size);
 	op->n_prev = r0->indir_size;
 	pl->carve_ok = true;
 out:
@@ -825,10 +670,10 @@ static int setup_attachments(struct planner *pl)
 	size_t i, k;
 
 	pl->n_ap = in->n_atts;
-	pl->ap = xcalloc(pl, in->n_atts, sizeof(*pl->ap));
-	pl->order = xcalloc(pl, in->n_atts, sizeof(size_t));
-	pl->by_mac = xcalloc(pl, in->n_atts, sizeof(size_t));
-	pl->p->results = xcalloc(pl, in->n_atts, sizeof(*pl->p->results));
+	pl->ap = plan_xcalloc(pl, in->n_atts, sizeof(*pl->ap));
+	pl->order = plan_xcalloc(pl, in->n_atts, sizeof(size_t));
+	pl->by_mac = plan_xcalloc(pl, in->n_atts, sizeof(size_t));
+	pl->p->results = plan_xcalloc(pl, in->n_atts, sizeof(*pl->p->results));
 	if (pl->err)
 		return pl->err;
 	pl->p->n_results = in->n_atts;
@@ -853,7 +698,7 @@ static int setup_attachments(struct planner *pl)
 		ap->rank = i;
 		if (strcmp(id->nic, pl->name)) {
 			ap->skip = true;
-			reason(pl, ap, ATTACH_R_NIC, "plan", EINVAL,
+			plan_reason(pl, ap, ATTACH_R_NIC, "plan", EINVAL,
 			       "attachment names NIC '%s', planned on '%s'", id->nic, pl->name);
 			continue;
 		}
@@ -866,8 +711,8 @@ static int setup_attachments(struct planner *pl)
 
 		if (k && !memcmp(pl->ap[pl->by_mac[k - 1]].a->id.mac, ap->a->id.mac, NIC_MAC_LEN)) {
 			ap->skip = true;
-			reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST, "MAC %s is attached twice on %s",
-			       mac_str(ap->a->id.mac, mac), pl->name);
+			plan_reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST, "MAC %s is attached twice on %s",
+			       plan_mac_str(ap->a->id.mac, mac), pl->name);
 			continue;
 		}
 		pl->by_mac[k++] = pl->by_mac[i];
@@ -881,7 +726,7 @@ static int setup_attachments(struct planner *pl)
 			const struct kerror *ke = &ap->a->held_err;
 
 			ap->skip = true;
-			reason(pl, ap, ATTACH_R_KERNEL, ke->op[0] ? ke->op : "apply",
+			plan_reason(pl, ap, ATTACH_R_KERNEL, ke->op[0] ? ke->op : "apply",
 			       ke->err ? ke->err : EIO, "held back after a refusal: %s",
 			       ke->msg[0] ? ke->msg : strerror(ke->err ? ke->err : EIO));
 		}
@@ -891,10 +736,10 @@ static int setup_attachments(struct planner *pl)
 		if (ap->want > 1 && !contexts_usable(pl) && !ap->skip && pl->managed) {
 			const struct nic_cap *c = &pl->nic->caps.rss_contexts;
 
-			reason(pl, ap, ATTACH_R_NO_CONTEXT, "create RSS context",
+			plan_reason(pl, ap, ATTACH_R_NO_CONTEXT, "create RSS context",
 			       c->err ? c->err : EOPNOTSUPP,
 			       "%u queues requested, using 1: no RSS contexts (%s)", ap->want,
-			       cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
+			       plan_cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
 			ap->want = 1;
 		}
 	}
@@ -926,9 +771,9 @@ static void keep_leases(struct planner *pl)
 		return;
 	for (i = 0; i < j->n_leases; i++) {
 		uint32_t q = j->leases[i].queue;
-		struct aplan *ap = ap_by_mac(pl, j->leases[i].owner);
+		struct aplan *ap = plan_ap_by_mac(pl, j->leases[i].owner);
 
-		if (!ap || ap->skip || !q_ok(pl, q) || !(pl->qf[q] & Q_POOL) || pl->holder[q] >= 0 ||
+		if (!ap || ap->skip || !plan_q_ok(pl, q) || !(pl->qf[q] & Q_POOL) || pl->holder[q] >= 0 ||
 		    ap->n_q >= ap->want)
 			continue;
 		take(pl, ap, q);
@@ -953,12 +798,12 @@ static uint32_t best_queues(const struct planner *pl, const struct aplan *ap, ui
 
 			if (h >= 0 && h != (int32_t)ap->idx)
 				continue;
-			if ((pass == 0) != queue_local(pl, q, node))
+			if ((pass == 0) != plan_queue_local(pl, q, node))
 				continue;
 			out[got++] = q;
 		}
 	}
-	qsort(out, got, sizeof(uint32_t), cmp_u32);
+	qsort(out, got, sizeof(uint32_t), plan_cmp_u32);
 	return got;
 }
 
@@ -968,7 +813,7 @@ static unsigned count_local(const struct planner *pl, const uint32_t *q, uint32_
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
-		c += queue_local(pl, q[i], node);
+		c += plan_queue_local(pl, q[i], node);
 	return c;
 }
 
@@ -1078,25 +923,25 @@ static void allocate(struct planner *pl)
 			continue;
 		if (ap->exhausted) {
 			pl->p->exhausted = true;
-			reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
+			plan_reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
 			       "pool exhausted: %u queue%s needed, %zu in the pool "
 			       "(OnExhaustion=fail)",
 			       need, need == 1 ? "" : "s", pl->p->n_pool);
 		} else if (!ap->n_q) {
-			reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
+			plan_reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
 			       "pool exhausted: no free queue among %zu reserved; traffic uses "
 			       "the shared queues",
 			       pl->p->n_pool);
 		} else if (ap->n_q < need) {
-			reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
+			plan_reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
 			       "pool exhausted: got %u of %u queues", ap->n_q, need);
 		}
-		qsort(ap->q, ap->n_q, sizeof(uint32_t), cmp_u32);
+		qsort(ap->q, ap->n_q, sizeof(uint32_t), plan_cmp_u32);
 		if (ap->n_q && ap->a->id.numa_node >= 0) {
 			unsigned local = count_local(pl, ap->q, ap->n_q, ap->a->id.numa_node);
 
 			if (local < ap->n_q)
-				reason(pl, ap, ATTACH_R_NUMA, "lease queue", 0,
+				plan_reason(pl, ap, ATTACH_R_NUMA, "lease queue", 0,
 				       "%u of %u queues are not on NUMA node %d", ap->n_q - local,
 				       ap->n_q, ap->a->id.numa_node);
 		}
@@ -1113,8 +958,8 @@ static void lease_ops(struct planner *pl)
 
 	for (i = 0; i < j->n_leases; i++) {
 		const struct journal_lease *l = &j->leases[i];
-		struct aplan *ap = ap_by_mac(pl, l->owner);
-		bool kept = q_ok(pl, l->queue) && ap && pl->holder[l->queue] == (int32_t)ap->idx;
+		struct aplan *ap = plan_ap_by_mac(pl, l->owner);
+		bool kept = plan_q_ok(pl, l->queue) && ap && pl->holder[l->queue] == (int32_t)ap->idx;
 		const char *r;
 
 		if (kept)
@@ -1123,7 +968,7 @@ static void lease_ops(struct planner *pl)
 			r = "NIC released";
 		else if (!ap)
 			r = "attachment removed";
-		else if (!q_ok(pl, l->queue) || !(pl->qf[l->queue] & Q_EXISTS))
+		else if (!plan_q_ok(pl, l->queue) || !(pl->qf[l->queue] & Q_EXISTS))
 			r = "queue no longer exists";
 		else if (claim(pl, l->queue, why, sizeof(why))[0])
 			r = why;
@@ -1133,7 +978,7 @@ static void lease_ops(struct planner *pl)
 			r = "attachment cannot get all its queues";
 		else
 			r = "queue moved";
-		op = op_new(pl, PH_UNLEASE, PLAN_OP_UNLEASE, l->owner, "release queue %u: %s",
+		op = plan_op_add(pl, PH_UNLEASE, PLAN_OP_UNLEASE, l->owner, "release queue %u: %s",
 			    l->queue, r);
 		if (op)
 			op->queue = l->queue;
@@ -1148,9 +993,9 @@ static void lease_ops(struct planner *pl)
 			if (li >= 0 && !memcmp(j->leases[li].owner, ap->a->id.mac, NIC_MAC_LEN))
 				continue;
 			snprintf(dom, sizeof(dom), "%s", ap->a->id.domain);
-			op = op_new(pl, PH_LEASE, PLAN_OP_LEASE, ap->a->id.mac,
+			op = plan_op_add(pl, PH_LEASE, PLAN_OP_LEASE, ap->a->id.mac,
 				    "dedicate pool queue %u to '%s'%s", ap->q[k], dom,
-				    queue_local(pl, ap->q[k], ap->a->id.numa_node) ?
+				    plan_queue_local(pl, ap->q[k], ap->a->id.numa_node) ?
 					    " (same NUMA node)" :
 					    "");
 			if (op)
@@ -1159,695 +1004,6 @@ static void lease_ops(struct planner *pl)
 		for (k = 0; k < ap->n_q; k++)
 			if (attach_result_add_queue(ap->res, ap->q[k]) < 0)
 				pl->err = -ENOMEM;
-	}
-}
-
-/* --- step 5: steering, contexts, rules --------------------------------------- */
-
-/* Can this NIC take ntuple rules at all?  Fills *why when not. */
-static bool rules_possible(const struct planner *pl, struct kerror *why)
-{
-	const struct nic *nic = pl->nic;
-	const struct nic_caps *c = &nic->caps;
-
-	if (c->rules.state == NIC_CAP_NO)
-		return kerror_set(why, c->rules.err ? c->rules.err : EOPNOTSUPP, pl->name,
-				  "insert rule", cap_msg(&c->rules, "no ntuple rule table")),
-		       false;
-	if (c->ntuple.state == NIC_CAP_NO)
-		return kerror_set(why, c->ntuple.err ? c->ntuple.err : EOPNOTSUPP, pl->name,
-				  "enable " PLAN_FEATURE_NTUPLE,
-				  cap_msg(&c->ntuple, "feature not available")),
-		       false;
-	if (nic->ntuple_fixed && !nic->ntuple_active)
-		return kerror_set(why, EOPNOTSUPP, pl->name, "enable " PLAN_FEATURE_NTUPLE,
-				  PLAN_FEATURE_NTUPLE " is fixed off on this device"),
-		       false;
-	return true;
-}
-
-static void choose_steering(struct planner *pl)
-{
-	static const enum config_steering dflt[] = { CONFIG_STEERING_MAC, CONFIG_STEERING_IP };
-	const struct nic_caps *c = &pl->nic->caps;
-	const enum config_steering *order = dflt;
-	size_t n_order = 2, i, m;
-	struct kerror base = { 0 };
-	bool possible;
-
-	if (!pl->managed)
-		return;
-	if (pl->pol->n_steering) {
-		order = pl->pol->steering;
-		n_order = pl->pol->n_steering;
-	}
-	possible = rules_possible(pl, &base);
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[pl->order[i]];
-		const struct attach_id *id = &ap->a->id;
-		char tried[KERROR_MSG_MAX] = "";
-		int first_err = 0;
-		size_t len = 0;
-
-		if (ap->skip || !ap->n_q)
-			continue;
-		if (!possible) {
-			reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
-			       "no steering rule: %s", base.msg);
-			continue;
-		}
-		for (m = 0; m < n_order && ap->method < 0; m++) {
-			const char *no = NULL;
-			int err = 0;
-
-			switch (order[m]) {
-			case CONFIG_STEERING_MAC:
-				if (c->l2_rules.state == NIC_CAP_NO) {
-					no = cap_msg(&c->l2_rules, "L2 rules refused");
-					err = c->l2_rules.err ? c->l2_rules.err : EOPNOTSUPP;
-				} else {
-					ap->method = CONFIG_STEERING_MAC;
-				}
-				break;
-			case CONFIG_STEERING_IP:
-				if (!id->n_ip4 && !id->n_ip6) {
-					no = "the vNIC's IP addresses are not known";
-				} else if (c->ip_rules.state == NIC_CAP_NO) {
-					no = cap_msg(&c->ip_rules, "IP rules refused");
-					err = c->ip_rules.err ? c->ip_rules.err : EOPNOTSUPP;
-				} else {
-					ap->method = CONFIG_STEERING_IP;
-				}
-				break;
-			}
-			if (no) {
-				if (!first_err)
-					first_err = err;
-				len += (size_t)snprintf(tried + len, len < sizeof(tried) ?
-									     sizeof(tried) - len :
-									     0,
-							"%s%s: %s", len ? "; " : "",
-							config_steering_name(order[m]), no);
-				if (len >= sizeof(tried))
-					len = sizeof(tried) - 1;
-			}
-		}
-		if (ap->method < 0) {
-			reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule",
-			       first_err ? first_err : EOPNOTSUPP, "no steering method works (%s)",
-			       tried);
-			continue;
-		}
-		ap->use_ctx = ap->n_q > 1;
-	}
-}
-
-static void want_rules(struct planner *pl, struct aplan *ap)
-{
-	const struct attach_id *id = &ap->a->id;
-	struct nic_rule base = { 0 };
-	size_t k;
-
-	base.location = NIC_LOC_ANY;
-	if (ap->use_ctx) {
-		base.action = NIC_RULE_ACTION_CONTEXT;
-		base.rss_context = ap->has_ctx ? ap->ctx_id : 0;
-	} else {
-		base.action = NIC_RULE_ACTION_QUEUE;
-		base.queue = ap->q[0];
-	}
-	ap->n_wr = 0;
-	if (ap->method == CONFIG_STEERING_MAC) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
-
-		w->rule = base;
-		w->rule.match = NIC_RULE_MATCH_ETHER_DST;
-		memcpy(w->rule.mac, id->mac, NIC_MAC_LEN);
-		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-		return;
-	}
-	for (k = 0; k < id->n_ip4; k++) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
-
-		w->rule = base;
-		w->rule.match = NIC_RULE_MATCH_IP4_DST;
-		w->rule.ip4 = id->ip4[k];
-		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-	}
-	for (k = 0; k < id->n_ip6; k++) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
-
-		w->rule = base;
-		w->rule.match = NIC_RULE_MATCH_IP6_DST;
-		w->rule.ip6 = id->ip6[k];
-		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-	}
-}
-
-static const struct nic_rss *obs_ctx(const struct planner *pl, uint32_t id)
-{
-	return id ? nic_find_rss(pl->nic, id) : NULL;
-}
-
-static void plan_contexts(struct planner *pl)
-{
-	const struct journal_nic *j = pl->j;
-	struct plan_op *op;
-	size_t i;
-	uint32_t k;
-
-	/* keep an owned context that already spans exactly the right queues */
-	for (i = 0; i < j->n_ctxs; i++) {
-		const struct journal_ctx *c = &j->ctxs[i];
-		struct aplan *ap;
-		const struct nic_rss *r;
-
-		if (c->pending)
-			continue;
-		ap = ap_by_mac(pl, c->owner);
-		r = obs_ctx(pl, c->id);
-		if (ap && ap->use_ctx && !ap->has_ctx && r &&
-		    journal_rss_spans(r, ap->q, ap->n_q)) {
-			ap->has_ctx = true;
-			ap->ctx_id = c->id;
-		}
-	}
-	for (i = 0; i < j->n_ctxs; i++) {
-		const struct journal_ctx *c = &j->ctxs[i];
-		struct aplan *ap = ap_by_mac(pl, c->owner);
-		const struct nic_rss *r;
-
-		r = obs_ctx(pl, c->id);
-		if (c->pending ||
-		    (ap && ap->has_ctx && ap->ctx_id == c->id && r &&
-		     journal_rss_spans(r, c->queues, c->n_queues)))
-			continue;
-		if (!r || !journal_rss_spans(r, c->queues, c->n_queues)) {
-			op = op_new(pl, PH_CTX_DEL, PLAN_OP_FORGET, c->owner,
-				    "RSS context %u was deleted outside zcrxd", c->id);
-			if (op) {
-				op->forget = PLAN_FORGET_CTX;
-				op->forget_id = c->id;
-				op->n_ctx_queues = c->n_queues;
-				memcpy(op->ctx_queues, c->queues, c->n_queues * sizeof(uint32_t));
-			}
-			continue;
-		}
-		op = op_new(pl, PH_CTX_DEL, PLAN_OP_RSS_DELETE, c->owner, "%s",
-			    !ap || !ap->use_ctx ? "RSS context no longer needed" :
-						  "the attachment's queues changed");
-		if (!op)
-			return;
-		op->ctx = c->id;
-		op->prev = dup_u32(pl, r->indir, r->indir_size);
-		op->n_prev = r->indir_size;
-	}
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[pl->order[i]];
-		uint32_t size = pl->rss0 ? pl->rss0->indir_size : ap->n_q;
-
-		if (!ap->use_ctx || ap->has_ctx)
-			continue;
-		ap->ctx_op = (int)pl->ph[PH_CTX_NEW].n;
-		op = op_new(pl, PH_CTX_NEW, PLAN_OP_RSS_CREATE, ap->a->id.mac,
-			    "RSS context over the %u queues of '%s'", ap->n_q, ap->a->id.domain);
-		if (!op)
-			return;
-		op->indir = xcalloc(pl, size, sizeof(uint32_t));
-		if (!op->indir)
-			return;
-		op->n_indir = size;
-		spread(op->indir, size, ap->q, ap->n_q);
-		op->n_ctx_queues = ap->n_q;
-		for (k = 0; k < ap->n_q; k++)
-			op->ctx_queues[k] = ap->q[k];
-	}
-}
-
-struct slots {
-	uint32_t cap;
-	uint8_t *used;  /* NULL: the driver picks (RX_CLS_LOC_ANY) */
-	uint32_t next;  /* scan downwards from here */
-	bool counted;   /* capacity known: count free entries */
-	uint32_t n_free;
-};
-
-static int slots_init(struct planner *pl, struct slots *s)
-{
-	const struct nic *nic = pl->nic;
-	const struct phase_ops *del = &pl->ph[PH_RULE_DEL];
-	size_t i, n_del = 0;
-
-	memset(s, 0, sizeof(*s));
-	for (i = 0; i < del->n; i++)
-		n_del += del->v[i].kind == PLAN_OP_RULE_DELETE;
-	if (nic->rule_capacity) {
-		s->counted = true;
-		s->n_free = nic->n_rules - n_del >= nic->rule_capacity ?
-				    0 :
-				    nic->rule_capacity - (uint32_t)(nic->n_rules - n_del);
-	}
-	if (nic->rule_loc_special || !nic->rule_capacity ||
-	    nic->rule_capacity > RULE_SLOTS_LIMIT)
-		return 0;
-	s->cap = nic->rule_capacity;
-	s->next = s->cap;
-	s->used = xcalloc(pl, s->cap, 1);
-	if (!s->used)
-		return pl->err;
-	for (i = 0; i < nic->n_rules; i++)
-		if (nic->rules[i].location < s->cap)
-			s->used[nic->rules[i].location] = 1;
-	/* slots this plan empties first can be used again */
-	for (i = 0; i < del->n; i++)
-		if (del->v[i].kind == PLAN_OP_RULE_DELETE && del->v[i].rule.location < s->cap)
-			s->used[del->v[i].rule.location] = 0;
-	return 0;
-}
-
-/* Highest free slot (lowest priority, so rules of others keep theirs). */
-static bool slot_take(struct slots *s, uint32_t *ret)
-{
-	if (s->counted) {
-		if (!s->n_free)
-			return false;
-		s->n_free--;
-	}
-	if (!s->used) {
-		*ret = NIC_LOC_ANY;
-		return true;
-	}
-	while (s->next > 0) {
-		uint32_t l = --s->next;
-
-		if (!s->used[l]) {
-			s->used[l] = 1;
-			*ret = l;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void plan_rules(struct planner *pl)
-{
-	const struct journal_nic *j = pl->j;
-	struct plan_op *op;
-	struct slots slots;
-	size_t i, k;
-
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[i];
-
-		if (ap->method >= 0)
-			want_rules(pl, ap);
-	}
-	for (i = 0; i < j->n_rules; i++) {
-		const struct journal_rule *jr = &j->rules[i];
-		const struct nic_rule *o;
-		struct aplan *ap;
-		bool present, kept = false;
-
-		if (jr->pending)
-			continue;
-		o = obs_rule(pl, jr->rule.location);
-		present = o && journal_rule_same_content(o, &jr->rule);
-		ap = ap_by_mac(pl, jr->owner);
-		if (ap && ap->method < 0)
-			ap = NULL;
-		for (k = 0; ap && k < ap->n_wr; k++) {
-			struct want_rule *w = &ap->wr[k];
-
-			if (w->satisfied || w->repair || w->ctx_op >= 0 ||
-			    !journal_rule_same_content(&w->rule, &jr->rule))
-				continue;
-			if (present) {
-				w->satisfied = true;
-				kept = true;
-				if (attach_result_add_rule(ap->res, jr->rule.location) < 0)
-					pl->err = -ENOMEM;
-			} else {
-				w->repair = true;
-			}
-			break;
-		}
-		if (kept)
-			continue;
-		if (!present) {
-			op = op_new(pl, PH_RULE_DEL, PLAN_OP_FORGET, jr->owner,
-				    "rule %u was deleted outside zcrxd", jr->rule.location);
-			if (op) {
-				op->forget = PLAN_FORGET_RULE;
-				op->forget_id = jr->rule.location;
-				op->rule = jr->rule;
-			}
-			continue;
-		}
-		op = op_new(pl, PH_RULE_DEL, PLAN_OP_RULE_DELETE, jr->owner, "%s",
-			    !ap_by_mac(pl, jr->owner) ? "attachment removed" :
-			    !ap				    ? "steering no longer possible or wanted" :
-							      "steering target changed");
-		if (op) {
-			op->rule = *o;
-			op->undo_loc_any = pl->nic->rule_loc_special;
-		}
-	}
-
-	if (slots_init(pl, &slots) < 0)
-		return;
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[pl->order[i]];
-		size_t missing = 0;
-		uint32_t loc[2 * ATTACH_IP_MAX];
-
-		for (k = 0; k < ap->n_wr; k++)
-			missing += !ap->wr[k].satisfied;
-		if (!missing)
-			continue;
-		for (k = 0; k < ap->n_wr; k++) {
-			if (ap->wr[k].satisfied)
-				continue;
-			if (!slot_take(&slots, &loc[k])) {
-				reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", ENOSPC,
-				       "no free slot in the rule table (%u entries)",
-				       pl->nic->rule_capacity);
-				ap->method = -1;
-				break;
-			}
-		}
-		if (ap->method < 0)
-			continue;
-		for (k = 0; k < ap->n_wr; k++) {
-			struct want_rule *w = &ap->wr[k];
-			char mac[18];
-
-			if (w->satisfied)
-				continue;
-			op = op_new(pl, PH_RULE_INS, PLAN_OP_RULE_INSERT, ap->a->id.mac,
-				    "%ssteer %s of '%s' to its %s", w->repair ? "repair: " : "",
-				    ap->method == CONFIG_STEERING_MAC ?
-					    mac_str(ap->a->id.mac, mac) :
-					    "an IP address",
-				    ap->a->id.domain, ap->use_ctx ? "RSS context" : "queue");
-			if (!op)
-				return;
-			op->rule = w->rule;
-			op->rule.location = loc[k];
-			op->ctx_op = w->ctx_op;
-		}
-	}
-	free(slots.used);
-}
-
-static bool foreign_rules(const struct planner *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->nic->n_rules; i++)
-		if (rule_owner(pl, &pl->nic->rules[i]) < 0)
-			return true;
-	return false;
-}
-
-static void plan_ntuple(struct planner *pl)
-{
-	const struct nic *nic = pl->nic;
-	const struct journal_nic *j = pl->j;
-	bool need = false;
-	struct plan_op *op;
-	size_t i;
-
-	for (i = 0; i < pl->n_ap; i++)
-		need |= pl->ap[i].method >= 0;
-	if (need && !nic->ntuple_active) {
-		op = op_new(pl, PH_PREREQ, PLAN_OP_SET_FEATURE, NULL,
-			    "steering rules need " PLAN_FEATURE_NTUPLE);
-		if (!op)
-			return;
-		op->on = true;
-		op->prev_on = false;
-		op->prior = j->has_ntuple_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
-		return;
-	}
-	if (need || !j->has_ntuple_prior)
-		return;
-	if (nic->ntuple_active == j->ntuple_prior) {
-		op = op_new(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
-			    PLAN_FEATURE_NTUPLE " is back at its recorded value");
-		if (op)
-			op->forget = PLAN_FORGET_NTUPLE;
-		return;
-	}
-	if (!j->ntuple_prior && foreign_rules(pl)) {
-		note(pl, ATTACH_R_NIC, "restore " PLAN_FEATURE_NTUPLE, EBUSY,
-		     "leaving " PLAN_FEATURE_NTUPLE " on: rules zcrxd does not own depend on it");
-		return;
-	}
-	op = op_new(pl, PH_RESTORE, PLAN_OP_SET_FEATURE, NULL,
-		    "restore " PLAN_FEATURE_NTUPLE " %s, as it was before zcrxd",
-		    j->ntuple_prior ? "on" : "off");
-	if (!op)
-		return;
-	op->on = j->ntuple_prior;
-	op->prev_on = nic->ntuple_active;
-	op->prior = PLAN_PRIOR_CLEAR;
-}
-
-/* --- step 6: zero-copy bindings and header split ------------------------------ */
-
-static bool want_bindings(struct planner *pl)
-{
-	const struct plan_binder *b = pl->in->binder;
-	const struct nic *nic = pl->nic;
-	const struct nic_cap *hs = &nic->caps.header_split;
-	bool need_hds = false, hds_blocked = false;
-	uint32_t budget = UINT32_MAX;
-	char why[KERROR_MSG_MAX];
-	size_t i;
-
-	if (!pl->managed)
-		return false;
-	if (b && b->probed && b->probe.max_bindings)
-		budget = b->probe.max_bindings;
-	why[0] = '\0';
-	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF)
-		snprintf(why, sizeof(why), "HeaderSplit=off, but the binder needs header split");
-	else if (hs->state == NIC_CAP_NO)
-		snprintf(why, sizeof(why), "header split not available: %s",
-			 cap_msg(hs, "unsupported"));
-	else if (nic->has_xdp)
-		snprintf(why, sizeof(why), "an XDP program is attached (header split refused)");
-	hds_blocked = why[0];
-
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[pl->order[i]];
-
-		if (ap->skip || !ap->n_q)
-			continue;
-		if (ap->method < 0) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
-			       "no zero-copy: traffic is not steered to a dedicated queue");
-			continue;
-		}
-		if (!b) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
-			       "no zero-copy: binder state unknown");
-			continue;
-		}
-		if (!b->available) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
-			       b->resolve_err.err ? b->resolve_err.err : ENOENT,
-			       "no zero-copy (kernel module vhost_zcrx not available%s%s)",
-			       b->resolve_err.msg[0] ? ": " : "", b->resolve_err.msg);
-			continue;
-		}
-		if (!b->probed) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "probe", b->probe_err.err,
-			       "no zero-copy: vhost_zcrx cannot use this NIC (%s)",
-			       b->probe_err.msg[0] ? b->probe_err.msg :
-						     strerror(b->probe_err.err ? b->probe_err.err :
-										 EOPNOTSUPP));
-			continue;
-		}
-		if (!ap->a->id.tap_ifindex) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
-			       "no zero-copy: the vNIC's macvtap is not known");
-			continue;
-		}
-		if ((b->probe.features & BINDER_FEATURE_NEEDS_HDS) && hds_blocked) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "enable header split",
-			       hs->state == NIC_CAP_NO ? (hs->err ? hs->err : EOPNOTSUPP) : 0,
-			       "no zero-copy: %s", why);
-			continue;
-		}
-		if (budget < ap->n_q) {
-			reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", ENOSPC,
-			       "no zero-copy: vhost_zcrx allows %u bindings on this NIC",
-			       b->probe.max_bindings);
-			continue;
-		}
-		budget -= ap->n_q;
-		ap->want_bind = true;
-		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
-			need_hds = true;
-	}
-	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_ON && hs->state != NIC_CAP_NO &&
-	    !nic->has_xdp)
-		need_hds = true;
-	return need_hds;
-}
-
-static void plan_rings(struct planner *pl, bool need_hds)
-{
-	const struct nic_rings *r = &pl->nic->rings;
-	const struct journal_nic *j = pl->j;
-	struct nic_rings_req req = { 0 }, prev = { 0 };
-	struct plan_op *op;
-	uint32_t q;
-
-	if (need_hds) {
-		if (r->tcp_data_split != NIC_TDS_ENABLED) {
-			req.has_tcp_data_split = prev.has_tcp_data_split = true;
-			req.tcp_data_split = NIC_TDS_ENABLED;
-			prev.tcp_data_split = r->tcp_data_split;
-		}
-		if (r->has_hds_thresh && r->hds_thresh != 0) {
-			req.has_hds_thresh = prev.has_hds_thresh = true;
-			req.hds_thresh = 0;
-			prev.hds_thresh = r->hds_thresh;
-		}
-		if (!req.has_tcp_data_split && !req.has_hds_thresh)
-			return;
-		op = op_new(pl, PH_PREREQ, PLAN_OP_SET_RINGS, NULL,
-			    "zero-copy needs header split with hds-thresh 0");
-		if (!op)
-			return;
-		op->rings = req;
-		op->rings_prev = prev;
-		op->prior = PLAN_PRIOR_RECORD; /* fields not recorded yet */
-		pl->rings_op = true;
-		return;
-	}
-	if (!j->has_tds_prior && !j->has_hds_prior)
-		return;
-	for (q = 0; q < pl->qmax; q++)
-		if (pl->qf[q] & Q_PROVIDER) {
-			note(pl, ATTACH_R_NIC, "restore header split", EBUSY,
-			     "leaving header split as it is: queue %u has a memory provider that "
-			     "needs it",
-			     q);
-			return;
-		}
-	if (j->has_tds_prior && r->tcp_data_split != j->tds_prior) {
-		req.has_tcp_data_split = prev.has_tcp_data_split = true;
-		req.tcp_data_split = j->tds_prior;
-		prev.tcp_data_split = r->tcp_data_split;
-	}
-	if (j->has_hds_prior && r->hds_thresh != j->hds_prior) {
-		req.has_hds_thresh = prev.has_hds_thresh = true;
-		req.hds_thresh = j->hds_prior;
-		prev.hds_thresh = r->hds_thresh;
-	}
-	if (!req.has_tcp_data_split && !req.has_hds_thresh) {
-		op = op_new(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
-			    "header split is back at its recorded value");
-		if (op)
-			op->forget = PLAN_FORGET_RINGS;
-		return;
-	}
-	op = op_new(pl, PH_RESTORE, PLAN_OP_SET_RINGS, NULL,
-		    "restore header split settings recorded before zcrxd changed them");
-	if (!op)
-		return;
-	op->rings = req;
-	op->rings_prev = prev;
-	op->prior = PLAN_PRIOR_CLEAR;
-	pl->rings_op = true;
-}
-
-static struct attach_queue *res_queue(struct aplan *ap, uint32_t q)
-{
-	size_t i;
-
-	for (i = 0; i < ap->res->n_queues; i++)
-		if (ap->res->queues[i].queue == q)
-			return &ap->res->queues[i];
-	return NULL;
-}
-
-static void plan_bindings(struct planner *pl)
-{
-	const struct plan_binder *b = pl->in->binder;
-	const struct journal_nic *j = pl->j;
-	bool rebind_all = pl->chan_op || pl->rings_op;
-	uint32_t fallback = BINDER_FALLBACK_COPY;
-	struct plan_op *op;
-	size_t i;
-	uint32_t k;
-
-	if (!b)
-		return; /* nothing known: leave bindings as they are */
-	if (pl->pol && pl->pol->fallback == CONFIG_FALLBACK_DROP)
-		fallback = BINDER_FALLBACK_DROP;
-	for (i = 0; i < j->n_bindings; i++) {
-		const struct journal_binding *jb = &j->bindings[i];
-		const struct binder_binding *o = b->available ? obs_binding(pl, jb->id) : NULL;
-		struct aplan *ap = ap_by_mac(pl, jb->owner);
-		struct attach_queue *aq = ap && ap->want_bind ? res_queue(ap, jb->queue) : NULL;
-		bool wanted = aq && !aq->bound && jb->tap_ifindex == ap->a->id.tap_ifindex &&
-			      jb->fallback == fallback;
-		bool present = o && o->queue == jb->queue && o->ifindex == pl->nic->link.ifindex;
-
-		if (jb->pending)
-			continue;
-		if (!present) {
-			op = op_new(pl, PH_UNBIND, PLAN_OP_FORGET, jb->owner,
-				    "binding %u on queue %u is gone%s", jb->id, jb->queue,
-				    b->available ? "" : " (vhost_zcrx not available)");
-			if (op) {
-				op->forget = PLAN_FORGET_BINDING;
-				op->forget_id = jb->id;
-			}
-			if (wanted)
-				ap->bind_repair = true;
-			continue;
-		}
-		if (wanted && !rebind_all) {
-			aq->bound = true;
-			aq->binding_id = jb->id;
-			aq->binding_state = o->state;
-			aq->binding_reason = o->reason;
-			continue;
-		}
-		op = op_new(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner, "%s",
-			    wanted ? "unbind before changing channels or header split" :
-				     "binding no longer wanted");
-		if (!op)
-			return;
-		op->binding_id = jb->id;
-		op->queue = jb->queue;
-		op->tap_ifindex = jb->tap_ifindex;
-		op->fallback = jb->fallback;
-	}
-	for (i = 0; i < pl->n_ap; i++) {
-		struct aplan *ap = &pl->ap[pl->order[i]];
-
-		if (!ap->want_bind)
-			continue;
-		for (k = 0; k < ap->res->n_queues; k++) {
-			struct attach_queue *aq = &ap->res->queues[k];
-
-			if (aq->bound)
-				continue;
-			op = op_new(pl, PH_BIND, PLAN_OP_BIND, ap->a->id.mac,
-				    "%szero-copy for queue %u of '%s'",
-				    ap->bind_repair ? "repair: " : "", aq->queue, ap->a->id.domain);
-			if (!op)
-				return;
-			op->queue = aq->queue;
-			op->tap_ifindex = ap->a->id.tap_ifindex;
-			op->fallback = fallback;
-		}
 	}
 }
 
@@ -1863,7 +1019,7 @@ static void results(struct planner *pl)
 		bool degraded = false, pending = false, binding_bad = false;
 
 		if (!pl->managed && !ap->skip)
-			reason(pl, ap, ATTACH_R_NIC, "plan", ENODEV, "%s is not managed by zcrxd%s",
+			plan_reason(pl, ap, ATTACH_R_NIC, "plan", ENODEV, "%s is not managed by zcrxd%s",
 			       pl->name, pl->j->released ? " (released)" : "");
 		if (ap->method >= 0)
 			snprintf(r->steering, sizeof(r->steering), "%s",
@@ -1873,7 +1029,7 @@ static void results(struct planner *pl)
 			r->rss_context = ap->ctx_id;
 		}
 		if (ap->n_q && !pl->carve_ok && pl->managed)
-			reason(pl, ap, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
+			plan_reason(pl, ap, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			       "dedicated queues also take default RSS traffic: %s",
 			       pl->carve_err.msg);
 		for (k = 0; k < r->n_queues; k++) {
@@ -1888,7 +1044,7 @@ static void results(struct planner *pl)
 			} else if (q->binding_state == BINDER_STATE_DEGRADED ||
 				   q->binding_state == BINDER_STATE_BROKEN) {
 				binding_bad = true;
-				reason(pl, ap, ATTACH_R_BINDING, "bind", q->binding_reason,
+				plan_reason(pl, ap, ATTACH_R_BINDING, "bind", q->binding_reason,
 				       "binding %u on queue %u is %s%s", q->binding_id, q->queue,
 				       q->binding_state == BINDER_STATE_DEGRADED ? "degraded" :
 										   "broken",
@@ -2010,13 +1166,13 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 		rebalance(&pl);
 	allocate(&pl);
 	lease_ops(&pl);
-	choose_steering(&pl);
-	plan_contexts(&pl);
-	plan_rules(&pl);
-	plan_ntuple(&pl);
-	need_hds = want_bindings(&pl);
-	plan_rings(&pl, need_hds);
-	plan_bindings(&pl);
+	plan_steer_choose(&pl);
+	plan_steer_contexts(&pl);
+	plan_steer_rules(&pl);
+	plan_steer_ntuple(&pl);
+	need_hds = plan_zc_want(&pl);
+	plan_zc_rings(&pl, need_hds);
+	plan_zc_bindings(&pl);
 	results(&pl);
 	if (!pl.err)
 		pl.err = assemble(&pl);

@@ -708,6 +708,7 @@ fail:
 int store_parse(const char *text, size_t len, struct store *ret, struct kerror *err)
 {
 	struct json_tokener *tok;
+	char *copy;
 	json_object *o;
 	int r;
 
@@ -717,11 +718,19 @@ int store_parse(const char *text, size_t len, struct store *ret, struct kerror *
 	if (memchr(text, '\0', len))
 		return BAD(err, "file contains a NUL byte");
 	tok = json_tokener_new_ex(64);
-	if (!tok)
+	copy = malloc(len + 1);
+	if (!tok || !copy) {
+		json_tokener_free(tok);
+		free(copy);
 		return kerror_set(err, ENOMEM, NULL, "parse state", NULL);
+	}
+	/* the terminating NUL ends a top-level literal such as "null" */
+	memcpy(copy, text, len);
+	copy[len] = '\0';
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+	o = json_tokener_parse_ex(tok, copy, (int)len + 1);
+	free(copy);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
 		r = BAD(err, "not valid JSON: %s",
 			json_tokener_error_desc(json_tokener_get_error(tok) == json_tokener_continue ?
 							json_tokener_error_parse_eof :

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: state.json (zcrxd/store.c) and the attachment model's JSON
+ * (zcrxd/attach.c): round trips, atomic saves, and garbage of every kind
+ * refused with a message and never a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+static void fill(struct store *s)
+{
+	struct attach_id id;
+	struct journal_nic *j;
+	struct nic_rule r = { 0 };
+	struct journal_binding b = { 0 };
+	uint32_t q[2] = { 6, 7 }, t[4] = { 0, 1, 2, 3 };
+	uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+
+	store_init(s);
+	attach_id_init(&id);
+	snprintf(id.domain, sizeof(id.domain), "vm-\"quoted\" \\ ünïcode");
+	snprintf(id.uuid, sizeof(id.uuid), "8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f0001");
+	memcpy(id.mac, mac, 6);
+	snprintf(id.nic, sizeof(id.nic), "eth0");
+	id.nic_ifindex = 3;
+	snprintf(id.tap, sizeof(id.tap), "macvtap0");
+	id.tap_ifindex = 12;
+	id.queues = 2;
+	id.numa_node = 1;
+	inet_pton(AF_INET, "10.0.0.2", &id.ip4[0]);
+	id.n_ip4 = 1;
+	inet_pton(AF_INET6, "fd00::2", &id.ip6[0]);
+	id.n_ip6 = 1;
+	assert_int_equal(store_put_attach(s, &id, NULL), 0);
+	attach_id_init(&id);
+	snprintf(id.domain, sizeof(id.domain), "vm1");
+	id.mac[0] = 0x52;
+	id.mac[5] = 2;
+	snprintf(id.nic, sizeof(id.nic), "eth1");
+	assert_int_equal(store_put_attach(s, &id, NULL), 0);
+
+	j = store_journal(s, "eth0", 3, true);
+	assert_non_null(j);
+	j->has_channels_prior = true;
+	j->channels_prior.combined = 8;
+	j->has_ntuple_prior = true;
+	j->has_tds_prior = true;
+	j->tds_prior = 1;
+	j->has_hds_prior = true;
+	j->hds_prior = 256;
+	assert_int_equal(journal_set_rss0_prior(j, t, 4), 0);
+	assert_int_equal(journal_add_lease(j, 6, mac), 0);
+	assert_int_equal(journal_add_lease(j, 7, mac), 0);
+	assert_int_equal(journal_add_ctx(j, 1, mac, q, 2, false), 0);
+	r.location = 1023;
+	r.match = NIC_RULE_MATCH_ETHER_DST;
+	memcpy(r.mac, mac, 6);
+	r.action = NIC_RULE_ACTION_CONTEXT;
+	r.rss_context = 1;
+	assert_int_equal(journal_add_rule(j, &r, mac, false), 0);
+	r.location = NIC_LOC_ANY;
+	r.match = NIC_RULE_MATCH_IP6_DST;
+	inet_pton(AF_INET6, "fd00::2", &r.ip6);
+	r.action = NIC_RULE_ACTION_QUEUE;
+	r.queue = 6;
+	assert_int_equal(journal_add_rule(j, &r, mac, true), 0);
+	b.id = 5;
+	b.queue = 6;
+	b.tap_ifindex = 12;
+	b.fallback = 1;
+	memcpy(b.owner, mac, 6);
+	assert_int_equal(journal_add_binding(j, &b), 0);
+	j = store_journal(s, "eth1", 4, true);
+	j->released = true;
+}
+
+static void assert_same(const struct store *a, const struct store *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n_atts, b->n_atts);
+	assert_int_equal(a->n_nics, b->n_nics);
+	assert_int_equal(a->next_seq, b->next_seq);
+	for (i = 0; i < a->n_atts; i++) {
+		assert_true(attach_id_equal(&a->atts[i].id, &b->atts[i].id));
+		assert_int_equal(a->atts[i].id.seq, b->atts[i].id.seq);
+	}
+	for (i = 0; i < a->n_nics; i++)
+		assert_true(journal_nic_equal(&a->nics[i], &b->nics[i]));
+}
+
+static char *to_text(const struct store *s)
+{
+	json_object *o = store_to_json(s);
+	char *t;
+
+	assert_non_null(o);
+	t = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+	return t;
+}
+
+static void test_round_trip(void **state)
+{
+	struct store a, b;
+	struct kerror err = { 0 };
+	char *text;
+
+	fill(&a);
+	assert_int_equal(a.atts[0].id.seq, 1);
+	assert_int_equal(a.atts[1].id.seq, 2);
+	text = to_text(&a);
+	assert_int_equal(store_parse(text, strlen(text), &b, &err), 0);
+	assert_same(&a, &b);
+	free(text);
+	store_clear(&a);
+	store_clear(&b);
+}
+
+static void test_put_is_idempotent(void **state)
+{
+	struct store s;
+	struct attach_id id;
+	size_t i1, i2;
+
+	fill(&s);
+	id = s.atts[0].id;
+	id.seq = 999;
+	id.queues = 3;
+	assert_int_equal(store_put_attach(&s, &id, &i1), 0);
+	assert_int_equal(s.n_atts, 2);
+	assert_int_equal(s.atts[i1].id.queues, 3);
+	assert_int_equal(s.atts[i1].id.seq, 1); /* keeps its place in line */
+	id.mac[5] = 9;
+	assert_int_equal(store_put_attach(&s, &id, &i2), 0);
+	assert_int_equal(s.n_atts, 3);
+	assert_int_equal(s.atts[i2].id.seq, 3);
+	store_del_attach(&s, i1);
+	assert_int_equal(s.n_atts, 2);
+	assert_true(store_find_attach(&s, "eth0", s.atts[0].id.mac) >= 0 ||
+		    store_find_attach(&s, "eth1", s.atts[0].id.mac) >= 0);
+	store_clear(&s);
+}
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zxp-store-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	char p[512];
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static void write_file(const char *name, const void *buf, size_t n)
+{
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+}
+
+static void test_save_load(void **state)
+{
+	struct store a, b;
+	struct kerror err = { 0 };
+	struct stat st;
+	char p[128];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	/* missing file: empty store, no error */
+	assert_int_equal(store_load(tmpdir, &b, &err), 0);
+	assert_int_equal(b.n_atts, 0);
+	store_clear(&b);
+
+	fill(&a);
+	assert_int_equal(store_save(tmpdir, &a, &err), 0);
+	assert_int_equal(store_save(tmpdir, &a, &err), 0); /* replaces */
+	snprintf(p, sizeof(p), "%s/state.json", tmpdir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* no temp file left behind */
+	d = opendir(tmpdir);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_load(tmpdir, &b, &err), 0);
+	assert_same(&a, &b);
+	store_clear(&a);
+	store_clear(&b);
+
+	/* a bad file: clear error, quarantined on request */
+	write_file("state.json", "{\"schema\": 1, \"attachments\": 7}", 31);
+	assert_int_equal(store_load(tmpdir, &b, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'attachments' is not an array"));
+	assert_non_null(strstr(err.obj, "state.json"));
+	assert_int_equal(store_quarantine(tmpdir, &err), 0);
+	snprintf(p, sizeof(p), "%s/state.json.corrupt", tmpdir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(store_load(tmpdir, &b, &err), 0);
+	store_clear(&b);
+
+	/* save into a directory that does not exist: error, not a crash */
+	assert_true(store_save("/nonexistent/zxp", &a, &err) < 0);
+	assert_non_null(strstr(err.msg, "open"));
+}
+
+static void expect_bad(const char *text, const char *needle)
+{
+	struct store s;
+	struct kerror err = { 0 };
+	int r = store_parse(text, strlen(text), &s, &err);
+
+	if (r == 0 || (needle && !strstr(err.msg, needle)))
+		fprintf(stderr, "input %s: r=%d msg '%s' (want '%s')\n", text, r, err.msg,
+			needle ? needle : "");
+	assert_true(r < 0);
+	assert_true(err.msg[0]);
+	if (needle)
+		assert_non_null(strstr(err.msg, needle));
+	assert_int_equal(s.n_atts, 0);
+	assert_int_equal(s.n_nics, 0);
+}
+
+static void test_garbage(void **state)
+{
+	static const char deep_open[] = "[";
+	char *deep;
+	size_t i;
+
+	expect_bad("", "not valid JSON");
+	expect_bad("null", "top level");
+	expect_bad("[]", "top level");
+	expect_bad("{}", "'schema' missing");
+	expect_bad("{\"schema\": 2}", "schema 2 is not supported");
+	expect_bad("{\"schema\": \"1\"}", "'schema' missing");
+	expect_bad("{\"schema\": 1} trailing", "not valid JSON");
+	expect_bad("{\"schema\": 1, \"next_seq\": -4}", "next_seq");
+	expect_bad("{\"schema\": 1, \"attachments\": [1]}", "not an object");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": \"eth0\"}]}",
+		   "'mac' missing");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": \"eth0\", "
+		   "\"mac\": \"zz:54:00:00:00:01\"}]}",
+		   "bad MAC");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": \"eth0\", "
+		   "\"mac\": \"52:54:00:00:00:01\", \"queues_requested\": 9999}]}",
+		   "out of range");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": "
+		   "\"waytoolongnicname0\", \"mac\": \"52:54:00:00:00:01\"}]}",
+		   "too long");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": \"eth0\", "
+		   "\"mac\": \"52:54:00:00:00:01\", \"addresses\": [\"10.0.0.300\"]}]}",
+		   "address");
+	expect_bad("{\"schema\": 1, \"attachments\": [{\"domain\": \"a\", \"nic\": \"eth0\", "
+		   "\"mac\": \"52:54:00:00:00:01\"}, {\"domain\": \"b\", \"nic\": \"eth0\", "
+		   "\"mac\": \"52:54:00:00:00:01\"}]}",
+		   "twice");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"\"}]}", "name");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"leases\": [{\"queue\": 1, "
+		   "\"owner\": \"52:54:00:00:00:01\"}, {\"queue\": 1, \"owner\": "
+		   "\"52:54:00:00:00:02\"}]}]}",
+		   "leased twice");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"rules\": [{\"location\": 1, "
+		   "\"owner\": \"52:54:00:00:00:01\", \"match\": \"other\", \"action\": "
+		   "\"queue\", \"queue\": 1}]}]}",
+		   "match");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"rules\": [{\"location\": 1, "
+		   "\"owner\": \"52:54:00:00:00:01\", \"match\": \"ip4-dst\", \"ip\": \"::1\", "
+		   "\"action\": \"queue\", \"queue\": 1}]}]}",
+		   "'ip'");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"rules\": [{\"location\": "
+		   "99999999999, \"owner\": \"52:54:00:00:00:01\"}]}]}",
+		   "out of range");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"contexts\": [{\"id\": 0, "
+		   "\"owner\": \"52:54:00:00:00:01\", \"queues\": [1]}]}]}",
+		   "context");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"rss0_prior\": [1, -1]}]}",
+		   "rss0_prior");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\", \"tcp_data_split_prior\": 7}]}",
+		   "out of range");
+	expect_bad("{\"schema\": 1, \"nics\": [{\"name\": \"eth0\"}, {\"name\": \"eth0\"}]}",
+		   "twice");
+	{
+		struct store s;
+		struct kerror err = { 0 };
+		static const char nul[] = "{\"schema\": 1}\0{}";
+
+		assert_true(store_parse(nul, sizeof(nul) - 1, &s, &err) < 0);
+		assert_non_null(strstr(err.msg, "NUL"));
+	}
+	/* nesting far beyond any real file */
+	deep = malloc(200001);
+	for (i = 0; i < 200000; i++)
+		deep[i] = deep_open[0];
+	deep[200000] = 0;
+	expect_bad(deep, "not valid JSON");
+	free(deep);
+}
+
+static void test_truncations_and_flips(void **state)
+{
+	struct store a, s;
+	struct kerror err;
+	char *text, *mut;
+	size_t len, i, ok = 0, bad = 0;
+	unsigned seed = 12345;
+
+	fill(&a);
+	text = to_text(&a);
+	len = strlen(text);
+	/* every truncation: refused (only the full text parses) */
+	for (i = 0; i < len; i++) {
+		memset(&err, 0, sizeof(err));
+		if (store_parse(text, i, &s, &err) == 0) {
+			/* whitespace at the very end may be cut */
+			assert_true(i >= len - 2);
+			store_clear(&s);
+			continue;
+		}
+		assert_true(err.msg[0]);
+		bad++;
+	}
+	/* thousands of random byte flips: parse or refuse, never crash */
+	mut = malloc(len + 1);
+	for (i = 0; i < 20000; i++) {
+		size_t k, n = 1 + (size_t)(rand_r(&seed) % 4);
+
+		memcpy(mut, text, len + 1);
+		for (k = 0; k < n; k++)
+			mut[rand_r(&seed) % len] = (char)(rand_r(&seed) % 256);
+		memset(&err, 0, sizeof(err));
+		if (store_parse(mut, len, &s, &err) == 0) {
+			ok++;
+			store_clear(&s);
+		} else {
+			assert_true(err.msg[0]);
+			bad++;
+		}
+	}
+	fprintf(stderr, "store: %zu mutated/truncated inputs refused, %zu still valid\n", bad, ok);
+	assert_true(bad > 10000);
+	free(mut);
+	free(text);
+	store_clear(&a);
+}
+
+static void test_attach_json(void **state)
+{
+	struct attach a;
+	struct attach_id back;
+	struct kerror err = { 0 };
+	json_object *o, *v;
+
+	attach_init(&a);
+	snprintf(a.id.domain, sizeof(a.id.domain), "vm0");
+	snprintf(a.id.nic, sizeof(a.id.nic), "eth0");
+	assert_int_equal(nic_mac_parse("52:54:00:00:00:01", a.id.mac), 0);
+	assert_int_equal(attach_id_validate(&a.id, &err), 0);
+	a.res.state = ATTACH_STATE_DEGRADED;
+	assert_int_equal(attach_result_add_queue(&a.res, 7), 0);
+	assert_int_equal(attach_result_add_queue(&a.res, 6), 0);
+	assert_int_equal(attach_result_add_rule(&a.res, 1023), 0);
+	assert_int_equal(attach_result_add_reason(&a.res, ATTACH_R_UNSTEERED, "eth0", "insert rule",
+						  EOPNOTSUPP, "Operation not supported"),
+			 0);
+	o = attach_to_json(&a);
+	assert_true(json_object_object_get_ex(o, "state", &v));
+	assert_string_equal(json_object_get_string(v), "degraded");
+	assert_true(json_object_object_get_ex(o, "queues", &v));
+	assert_int_equal(json_object_array_length(v), 2);
+	assert_int_equal(json_object_get_int(json_object_array_get_idx(v, 0)), 6);
+	assert_true(json_object_object_get_ex(o, "reasons", &v));
+	v = json_object_array_get_idx(v, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(v, "errno_name")),
+			    "EOPNOTSUPP");
+	assert_string_equal(json_object_get_string(json_object_object_get(v, "nic")), "eth0");
+	assert_int_equal(attach_id_from_json(o, &back, &err), 0);
+	assert_true(attach_id_equal(&back, &a.id));
+	json_object_put(o);
+
+	/* validation */
+	a.id.mac[0] = 0x01;
+	assert_int_equal(attach_id_validate(&a.id, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "multicast"));
+	a.id.mac[0] = 0x52;
+	a.id.queues = 0;
+	assert_int_equal(attach_id_validate(&a.id, &err), -EINVAL);
+	attach_clear(&a);
+}
+
+static void test_resolve_pending(void **state)
+{
+	struct journal_nic j;
+	struct nic nic;
+	struct nic_rule r = { 0 }, k = { 0 };
+	uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+	struct binder_binding bb = { .id = 9, .ifindex = 3, .queue = 6, .tap_ifindex = 12 };
+	struct journal_binding b = { .queue = 6, .tap_ifindex = 12, .pending = true };
+
+	journal_nic_init(&j, "eth0", 3);
+	nic_init(&nic);
+	r.location = NIC_LOC_ANY;
+	r.match = NIC_RULE_MATCH_ETHER_DST;
+	memcpy(r.mac, mac, 6);
+	r.action = NIC_RULE_ACTION_QUEUE;
+	r.queue = 6;
+	assert_int_equal(journal_add_rule(&j, &r, mac, true), 0);
+	r.queue = 7; /* never made */
+	assert_int_equal(journal_add_rule(&j, &r, mac, true), 0);
+	memcpy(b.owner, mac, 6);
+	assert_int_equal(journal_add_binding(&j, &b), 0);
+	/* the kernel has the first rule (made before the crash) and a foreign
+	 * rule with other content */
+	k = r;
+	k.queue = 6;
+	k.location = 500;
+	nic.rules = calloc(2, sizeof(*nic.rules));
+	nic.rules[0] = k;
+	k.location = 501;
+	k.mac[5] = 9;
+	nic.rules[1] = k;
+	nic.n_rules = 2;
+	assert_int_equal(journal_resolve_pending(&j, &nic, &bb, 1), 2);
+	assert_false(journal_nic_has_pending(&j));
+	assert_int_equal(j.n_rules, 1);
+	assert_int_equal(j.rules[0].rule.location, 500);
+	assert_int_equal(j.n_bindings, 1);
+	assert_int_equal(j.bindings[0].id, 9);
+	journal_nic_clear(&j);
+	nic_clear(&nic);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_put_is_idempotent),
+		cmocka_unit_test_setup_teardown(test_save_load, setup_dir, teardown_dir),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_truncations_and_flips),
+		cmocka_unit_test(test_attach_json),
+		cmocka_unit_test(test_resolve_pending),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

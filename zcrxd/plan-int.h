@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan-int — the planner's private working state, shared by plan.c (pool,
+ * channels, tables, leases, assembly) and plan-steer.c (steering, contexts,
+ * rules, zero-copy bindings).  Not for other modules.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+#define QMAX_LIMIT 4096       /* queue indexes we are willing to reason about */
+#define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */
+
+/* Per-queue facts. */
+enum {
+	Q_POOL = 1u << 0,
+	Q_FOREIGN_RULE = 1u << 1,
+	Q_FOREIGN_CTX = 1u << 2,
+	Q_PROVIDER = 1u << 3,
+	Q_EXISTS = 1u << 4, /* below the target channel count */
+};
+
+enum phase {
+	PH_UNBIND,
+	PH_RULE_DEL,
+	PH_CTX_DEL,
+	PH_UNLEASE,
+	PH_RESTORE,
+	PH_RSS0_PRE,
+	PH_CHANNELS,
+	PH_RSS0_POST,
+	PH_PREREQ,
+	PH_LEASE,
+	PH_CTX_NEW,
+	PH_RULE_INS,
+	PH_BIND,
+	PH_MAX,
+};
+
+struct want_rule {
+	struct nic_rule rule; /* content; rss_context valid when ctx_op < 0 */
+	int ctx_op;           /* local index in PH_CTX_NEW, or -1 */
+	bool satisfied;
+	bool repair;          /* replaces one deleted outside zcrxd */
+};
+
+struct aplan {
+	const struct attach *a;
+	size_t idx;
+	size_t rank;   /* position in planning order */
+	bool skip;     /* duplicate or wrong NIC: no resources */
+	uint32_t want; /* queues wanted after capability limits */
+	uint32_t n_q;
+	uint32_t q[ATTACH_QUEUES_MAX];
+	bool exhausted;
+	int method; /* -1 unsteered, else enum config_steering */
+	bool use_ctx;
+	bool has_ctx; /* kept owned context */
+	uint32_t ctx_id;
+	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
+	size_t n_wr;
+	struct want_rule wr[2 * ATTACH_IP_MAX];
+	bool want_bind;
+	bool bind_repair;
+	struct attach_result *res;
+};
+
+struct phase_ops {
+	size_t n, cap;
+	struct plan_op *v;
+};
+
+struct planner {
+	const struct plan_input *in;
+	const struct nic *nic;
+	const struct journal_nic *j;
+	const struct config_nic *pol;
+	struct plan *p;
+	const char *name;
+	bool managed;
+	int err;
+
+	uint32_t t_cur, t; /* RX queues now / after the plan */
+	uint32_t qmax;
+	uint8_t *qf;       /* per queue Q_* */
+	uint32_t *qrule;   /* a foreign rule location per queue (notes) */
+	int32_t *holder;   /* queue -> aplan index, -1 free */
+	uint32_t *pos;     /* queue -> position in pool (UINT32_MAX: not in pool) */
+	int *qnuma;        /* queue -> NUMA node of its IRQ, -1 unknown */
+
+	const struct nic_rss *rss0;
+	bool rss0_writable;
+	bool carve_ok; /* pool queues are out of context 0 (or will be) */
+	struct kerror carve_err;
+
+	bool chan_op, rings_op;
+	bool chan_restore; /* the channel op puts back the pre-zcrxd count */
+
+	size_t n_ap;
+	struct aplan *ap;
+	size_t *order;    /* ap indexes in planning order */
+	size_t *by_mac;   /* ap indexes sorted by MAC (non-skipped) */
+	size_t n_by_mac;
+
+	const struct nic_rule **obs_rules; /* observed rules sorted by location */
+	size_t n_obs_rules;
+
+	struct phase_ops ph[PH_MAX];
+};
+
+/* plan.c: helpers every step uses */
+void *plan_xcalloc(struct planner *pl, size_t n, size_t size);
+struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
+			    const uint8_t *owner, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+uint32_t *plan_dup_u32(struct planner *pl, const uint32_t *v, uint32_t n);
+void plan_note(struct planner *pl, const char *code, const char *op, int err, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
+void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+		 int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc);
+ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);
+bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
+bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
+const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
+struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);
+
+/* plan-steer.c: steps after the leases are known */
+void plan_steer_choose(struct planner *pl);
+void plan_steer_contexts(struct planner *pl);
+void plan_steer_rules(struct planner *pl);
+void plan_steer_ntuple(struct planner *pl);
+bool plan_zc_want(struct planner *pl);
+void plan_zc_rings(struct planner *pl, bool need_hds);
+void plan_zc_bindings(struct planner *pl);
+
+/* The kernel's words for a "no" capability, or a fallback text. */
+static inline const char *plan_cap_msg(const struct nic_cap *c, const char *fallback)
+{
+	if (c->msg[0])
+		return c->msg;
+	if (c->err)
+		return strerror(c->err);
+	return fallback;
+}
+
+static inline const char *plan_mac_str(const uint8_t *mac, char *buf)
+{
+	return nic_mac_format(mac, buf);
+}
+
+static inline bool plan_q_ok(const struct planner *pl, uint32_t q)
+{
+	return q < pl->qmax;
+}
+
+static inline bool plan_queue_local(const struct planner *pl, uint32_t q, int node)
+{
+	return node >= 0 && q < pl->qmax && pl->qnuma[q] == node;
+}
+
+static inline int plan_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static inline void plan_spread(uint32_t *indir, uint32_t size, const uint32_t *q, size_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < size; i++)
+		indir[i] = q[i % n];
+}

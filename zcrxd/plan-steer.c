@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan-steer — the planner's steps once leases are known: which steering
+ * method each attachment gets (Steering= order, learned refusals), its RSS
+ * context, the rules to keep, repair, delete or insert (and in which slot),
+ * rx-ntuple-filter, header split and the zero-copy bindings.
+ *
+ * Owns: those decisions.  Must not: do I/O, read the clock, keep globals, log.
+ */
+#include "plan-int.h"
+
+/* --- step 5: steering, contexts, rules --------------------------------------- */
+
+/* Can this NIC take ntuple rules at all?  Fills *why when not. */
+static bool plan_rules_possible(const struct planner *pl, struct kerror *why)
+{
+	const struct nic *nic = pl->nic;
+	const struct nic_caps *c = &nic->caps;
+
+	if (c->rules.state == NIC_CAP_NO)
+		return kerror_set(why, c->rules.err ? c->rules.err : EOPNOTSUPP, pl->name,
+				  "insert rule", plan_cap_msg(&c->rules, "no ntuple rule table")),
+		       false;
+	if (c->ntuple.state == NIC_CAP_NO)
+		return kerror_set(why, c->ntuple.err ? c->ntuple.err : EOPNOTSUPP, pl->name,
+				  "enable " PLAN_FEATURE_NTUPLE,
+				  plan_cap_msg(&c->ntuple, "feature not available")),
+		       false;
+	if (nic->ntuple_fixed && !nic->ntuple_active)
+		return kerror_set(why, EOPNOTSUPP, pl->name, "enable " PLAN_FEATURE_NTUPLE,
+				  PLAN_FEATURE_NTUPLE " is fixed off on this device"),
+		       false;
+	return true;
+}
+
+void plan_steer_choose(struct planner *pl)
+{
+	static const enum config_steering dflt[] = { CONFIG_STEERING_MAC, CONFIG_STEERING_IP };
+	const struct nic_caps *c = &pl->nic->caps;
+	const enum config_steering *order = dflt;
+	size_t n_order = 2, i, m;
+	struct kerror base = { 0 };
+	bool possible;
+
+	if (!pl->managed)
+		return;
+	if (pl->pol->n_steering) {
+		order = pl->pol->steering;
+		n_order = pl->pol->n_steering;
+	}
+	possible = plan_rules_possible(pl, &base);
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+		const struct attach_id *id = &ap->a->id;
+		char tried[KERROR_MSG_MAX] = "";
+		int first_err = 0;
+		size_t len = 0;
+
+		if (ap->skip || !ap->n_q)
+			continue;
+		if (!possible) {
+			plan_reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
+			       "no steering rule: %s", base.msg);
+			continue;
+		}
+		for (m = 0; m < n_order && ap->method < 0; m++) {
+			const char *no = NULL;
+			int err = 0;
+
+			switch (order[m]) {
+			case CONFIG_STEERING_MAC:
+				if (c->l2_rules.state == NIC_CAP_NO) {
+					no = plan_cap_msg(&c->l2_rules, "L2 rules refused");
+					err = c->l2_rules.err ? c->l2_rules.err : EOPNOTSUPP;
+				} else {
+					ap->method = CONFIG_STEERING_MAC;
+				}
+				break;
+			case CONFIG_STEERING_IP:
+				if (!id->n_ip4 && !id->n_ip6) {
+					no = "the vNIC's IP addresses are not known";
+				} else if (c->ip_rules.state == NIC_CAP_NO) {
+					no = plan_cap_msg(&c->ip_rules, "IP rules refused");
+					err = c->ip_rules.err ? c->ip_rules.err : EOPNOTSUPP;
+				} else {
+					ap->method = CONFIG_STEERING_IP;
+				}
+				break;
+			}
+			if (no) {
+				if (!first_err)
+					first_err = err;
+				len += (size_t)snprintf(tried + len, len < sizeof(tried) ?
+									     sizeof(tried) - len :
+									     0,
+							"%s%s: %s", len ? "; " : "",
+							config_steering_name(order[m]), no);
+				if (len >= sizeof(tried))
+					len = sizeof(tried) - 1;
+			}
+		}
+		if (ap->method < 0) {
+			plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule",
+			       first_err ? first_err : EOPNOTSUPP, "no steering method works (%s)",
+			       tried);
+			continue;
+		}
+		ap->use_ctx = ap->n_q > 1;
+	}
+}
+
+static void want_rules(struct planner *pl, struct aplan *ap)
+{
+	const struct attach_id *id = &ap->a->id;
+	struct nic_rule base = { 0 };
+	size_t k;
+
+	base.location = NIC_LOC_ANY;
+	if (ap->use_ctx) {
+		base.action = NIC_RULE_ACTION_CONTEXT;
+		base.rss_context = ap->has_ctx ? ap->ctx_id : 0;
+	} else {
+		base.action = NIC_RULE_ACTION_QUEUE;
+		base.queue = ap->q[0];
+	}
+	ap->n_wr = 0;
+	if (ap->method == CONFIG_STEERING_MAC) {
+		struct want_rule *w = &ap->wr[ap->n_wr++];
+
+		w->rule = base;
+		w->rule.match = NIC_RULE_MATCH_ETHER_DST;
+		memcpy(w->rule.mac, id->mac, NIC_MAC_LEN);
+		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
+		return;
+	}
+	for (k = 0; k < id->n_ip4; k++) {
+		struct want_rule *w = &ap->wr[ap->n_wr++];
+
+		w->rule = base;
+		w->rule.match = NIC_RULE_MATCH_IP4_DST;
+		w->rule.ip4 = id->ip4[k];
+		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
+	}
+	for (k = 0; k < id->n_ip6; k++) {
+		struct want_rule *w = &ap->wr[ap->n_wr++];
+
+		w->rule = base;
+		w->rule.match = NIC_RULE_MATCH_IP6_DST;
+		w->rule.ip6 = id->ip6[k];
+		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
+	}
+}
+
+static const struct nic_rss *plan_obs_ctx(const struct planner *pl, uint32_t id)
+{
+	return id ? nic_find_rss(pl->nic, id) : NULL;
+}
+
+void plan_steer_contexts(struct planner *pl)
+{
+	const struct journal_nic *j = pl->j;
+	struct plan_op *op;
+	size_t i;
+	uint32_t k;
+
+	/* keep an owned context that already spans exactly the right queues */
+	for (i = 0; i < j->n_ctxs; i++) {
+		const struct journal_ctx *c = &j->ctxs[i];
+		struct aplan *ap;
+		const struct nic_rss *r;
+
+		if (c->pending)
+			continue;
+		ap = plan_ap_by_mac(pl, c->owner);
+		r = plan_obs_ctx(pl, c->id);
+		if (ap && ap->use_ctx && !ap->has_ctx && r &&
+		    journal_rss_spans(r, ap->q, ap->n_q)) {
+			ap->has_ctx = true;
+			ap->ctx_id = c->id;
+		}
+	}
+	for (i = 0; i < j->n_ctxs; i++) {
+		const struct journal_ctx *c = &j->ctxs[i];
+		struct aplan *ap = plan_ap_by_mac(pl, c->owner);
+		const struct nic_rss *r;
+
+		r = plan_obs_ctx(pl, c->id);
+		if (c->pending ||
+		    (ap && ap->has_ctx && ap->ctx_id == c->id && r &&
+		     journal_rss_spans(r, c->queues, c->n_queues)))
+			continue;
+		if (!r || !journal_rss_spans(r, c->queues, c->n_queues)) {
+			op = plan_op_add(pl, PH_CTX_DEL, PLAN_OP_FORGET, c->owner,
+				    "RSS context %u was deleted outside zcrxd", c->id);
+			if (op) {
+				op->forget = PLAN_FORGET_CTX;
+				op->forget_id = c->id;
+				op->n_ctx_queues = c->n_queues;
+				memcpy(op->ctx_queues, c->queues, c->n_queues * sizeof(uint32_t));
+			}
+			continue;
+		}
+		op = plan_op_add(pl, PH_CTX_DEL, PLAN_OP_RSS_DELETE, c->owner, "%s",
+			    !ap || !ap->use_ctx ? "RSS context no longer needed" :
+						  "the attachment's queues changed");
+		if (!op)
+			return;
+		op->ctx = c->id;
+		op->prev = plan_dup_u32(pl, r->indir, r->indir_size);
+		op->n_prev = r->indir_size;
+	}
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+		uint32_t size = pl->rss0 ? pl->rss0->indir_size : ap->n_q;
+
+		if (!ap->use_ctx || ap->has_ctx)
+			continue;
+		ap->ctx_op = (int)pl->ph[PH_CTX_NEW].n;
+		op = plan_op_add(pl, PH_CTX_NEW, PLAN_OP_RSS_CREATE, ap->a->id.mac,
+			    "RSS context over the %u queues of '%s'", ap->n_q, ap->a->id.domain);
+		if (!op)
+			return;
+		op->indir = plan_xcalloc(pl, size, sizeof(uint32_t));
+		if (!op->indir)
+			return;
+		op->n_indir = size;
+		plan_spread(op->indir, size, ap->q, ap->n_q);
+		op->n_ctx_queues = ap->n_q;
+		for (k = 0; k < ap->n_q; k++)
+			op->ctx_queues[k] = ap->q[k];
+	}
+}
+
+struct slots {
+	uint32_t cap;
+	uint8_t *used;  /* NULL: the driver picks (RX_CLS_LOC_ANY) */
+	uint32_t next;  /* scan downwards from here */
+	bool counted;   /* capacity known: count free entries */
+	uint32_t n_free;
+};
+
+static int slots_init(struct planner *pl, struct slots *s)
+{
+	const struct nic *nic = pl->nic;
+	const struct phase_ops *del = &pl->ph[PH_RULE_DEL];
+	size_t i, n_del = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < del->n; i++)
+		n_del += del->v[i].kind == PLAN_OP_RULE_DELETE;
+	if (nic->rule_capacity) {
+		s->counted = true;
+		s->n_free = nic->n_rules - n_del >= nic->rule_capacity ?
+				    0 :
+				    nic->rule_capacity - (uint32_t)(nic->n_rules - n_del);
+	}
+	if (nic->rule_loc_special || !nic->rule_capacity ||
+	    nic->rule_capacity > RULE_SLOTS_LIMIT)
+		return 0;
+	s->cap = nic->rule_capacity;
+	s->next = s->cap;
+	s->used = plan_xcalloc(pl, s->cap, 1);
+	if (!s->used)
+		return pl->err;
+	for (i = 0; i < nic->n_rules; i++)
+		if (nic->rules[i].location < s->cap)
+			s->used[nic->rules[i].location] = 1;
+	/* slots this plan empties first can be used again */
+	for (i = 0; i < del->n; i++)
+		if (del->v[i].kind == PLAN_OP_RULE_DELETE && del->v[i].rule.location < s->cap)
+			s->used[del->v[i].rule.location] = 0;
+	return 0;
+}
+
+/* Highest free slot (lowest priority, so rules of others keep theirs). */
+static bool slot_take(struct slots *s, uint32_t *ret)
+{
+	if (s->counted) {
+		if (!s->n_free)
+			return false;
+		s->n_free--;
+	}
+	if (!s->used) {
+		*ret = NIC_LOC_ANY;
+		return true;
+	}
+	while (s->next > 0) {
+		uint32_t l = --s->next;
+
+		if (!s->used[l]) {
+			s->used[l] = 1;
+			*ret = l;
+			return true;
+		}
+	}
+	return false;
+}
+
+void plan_steer_rules(struct planner *pl)
+{
+	const struct journal_nic *j = pl->j;
+	struct plan_op *op;
+	struct slots slots;
+	size_t i, k;
+
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[i];
+
+		if (ap->method >= 0)
+			want_rules(pl, ap);
+	}
+	for (i = 0; i < j->n_rules; i++) {
+		const struct journal_rule *jr = &j->rules[i];
+		const struct nic_rule *o;
+		struct aplan *ap;
+		bool present, kept = false;
+
+		if (jr->pending)
+			continue;
+		o = plan_obs_rule(pl, jr->rule.location);
+		present = o && journal_rule_same_content(o, &jr->rule);
+		ap = plan_ap_by_mac(pl, jr->owner);
+		if (ap && ap->method < 0)
+			ap = NULL;
+		for (k = 0; ap && k < ap->n_wr; k++) {
+			struct want_rule *w = &ap->wr[k];
+
+			if (w->satisfied || w->repair || w->ctx_op >= 0 ||
+			    !journal_rule_same_content(&w->rule, &jr->rule))
+				continue;
+			if (present) {
+				w->satisfied = true;
+				kept = true;
+				if (attach_result_add_rule(ap->res, jr->rule.location) < 0)
+					pl->err = -ENOMEM;
+			} else {
+				w->repair = true;
+			}
+			break;
+		}
+		if (kept)
+			continue;
+		if (!present) {
+			op = plan_op_add(pl, PH_RULE_DEL, PLAN_OP_FORGET, jr->owner,
+				    "rule %u was deleted outside zcrxd", jr->rule.location);
+			if (op) {
+				op->forget = PLAN_FORGET_RULE;
+				op->forget_id = jr->rule.location;
+				op->rule = jr->rule;
+			}
+			continue;
+		}
+		op = plan_op_add(pl, PH_RULE_DEL, PLAN_OP_RULE_DELETE, jr->owner, "%s",
+			    !plan_ap_by_mac(pl, jr->owner) ? "attachment removed" :
+			    !ap				    ? "steering no longer possible or wanted" :
+							      "steering target changed");
+		if (op) {
+			op->rule = *o;
+			op->undo_loc_any = pl->nic->rule_loc_special;
+		}
+	}
+
+	if (slots_init(pl, &slots) < 0)
+		return;
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+		size_t missing = 0;
+		uint32_t loc[2 * ATTACH_IP_MAX];
+
+		for (k = 0; k < ap->n_wr; k++)
+			missing += !ap->wr[k].satisfied;
+		if (!missing)
+			continue;
+		for (k = 0; k < ap->n_wr; k++) {
+			if (ap->wr[k].satisfied)
+				continue;
+			if (!slot_take(&slots, &loc[k])) {
+				plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", ENOSPC,
+				       "no free slot in the rule table (%u entries)",
+				       pl->nic->rule_capacity);
+				ap->method = -1;
+				break;
+			}
+		}
+		if (ap->method < 0)
+			continue;
+		for (k = 0; k < ap->n_wr; k++) {
+			struct want_rule *w = &ap->wr[k];
+			char mac[18];
+
+			if (w->satisfied)
+				continue;
+			op = plan_op_add(pl, PH_RULE_INS, PLAN_OP_RULE_INSERT, ap->a->id.mac,
+				    "%ssteer %s of '%s' to its %s", w->repair ? "repair: " : "",
+				    ap->method == CONFIG_STEERING_MAC ?
+					    plan_mac_str(ap->a->id.mac, mac) :
+					    "an IP address",
+				    ap->a->id.domain, ap->use_ctx ? "RSS context" : "queue");
+			if (!op)
+				return;
+			op->rule = w->rule;
+			op->rule.location = loc[k];
+			op->ctx_op = w->ctx_op;
+		}
+	}
+	free(slots.used);
+}
+
+static bool foreign_rules(const struct planner *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->nic->n_rules; i++)
+		if (plan_rule_owner(pl, &pl->nic->rules[i]) < 0)
+			return true;
+	return false;
+}
+
+void plan_steer_ntuple(struct planner *pl)
+{
+	const struct nic *nic = pl->nic;
+	const struct journal_nic *j = pl->j;
+	bool need = false;
+	struct plan_op *op;
+	size_t i;
+
+	for (i = 0; i < pl->n_ap; i++)
+		need |= pl->ap[i].method >= 0;
+	if (need && !nic->ntuple_active) {
+		op = plan_op_add(pl, PH_PREREQ, PLAN_OP_SET_FEATURE, NULL,
+			    "steering rules need " PLAN_FEATURE_NTUPLE);
+		if (!op)
+			return;
+		op->on = true;
+		op->prev_on = false;
+		op->prior = j->has_ntuple_prior ? PLAN_PRIOR_KEEP : PLAN_PRIOR_RECORD;
+		return;
+	}
+	if (need || !j->has_ntuple_prior)
+		return;
+	if (nic->ntuple_active == j->ntuple_prior) {
+		op = plan_op_add(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
+			    PLAN_FEATURE_NTUPLE " is back at its recorded value");
+		if (op)
+			op->forget = PLAN_FORGET_NTUPLE;
+		return;
+	}
+	if (!j->ntuple_prior && foreign_rules(pl)) {
+		plan_note(pl, ATTACH_R_NIC, "restore " PLAN_FEATURE_NTUPLE, EBUSY,
+		     "leaving " PLAN_FEATURE_NTUPLE " on: rules zcrxd does not own depend on it");
+		return;
+	}
+	op = plan_op_add(pl, PH_RESTORE, PLAN_OP_SET_FEATURE, NULL,
+		    "restore " PLAN_FEATURE_NTUPLE " %s, as it was before zcrxd",
+		    j->ntuple_prior ? "on" : "off");
+	if (!op)
+		return;
+	op->on = j->ntuple_prior;
+	op->prev_on = nic->ntuple_active;
+	op->prior = PLAN_PRIOR_CLEAR;
+}
+
+/* --- step 6: zero-copy bindings and header split ------------------------------ */
+
+bool plan_zc_want(struct planner *pl)
+{
+	const struct plan_binder *b = pl->in->binder;
+	const struct nic *nic = pl->nic;
+	const struct nic_cap *hs = &nic->caps.header_split;
+	bool need_hds = false, hds_blocked = false;
+	uint32_t budget = UINT32_MAX;
+	char why[KERROR_MSG_MAX];
+	size_t i;
+
+	if (!pl->managed)
+		return false;
+	if (b && b->probed && b->probe.max_bindings)
+		budget = b->probe.max_bindings;
+	why[0] = '\0';
+	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF)
+		snprintf(why, sizeof(why), "HeaderSplit=off, but the binder needs header split");
+	else if (hs->state == NIC_CAP_NO)
+		snprintf(why, sizeof(why), "header split not available: %s",
+			 plan_cap_msg(hs, "unsupported"));
+	else if (nic->has_xdp)
+		snprintf(why, sizeof(why), "an XDP program is attached (header split refused)");
+	hds_blocked = why[0];
+
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+
+		if (ap->skip || !ap->n_q)
+			continue;
+		if (ap->method < 0) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
+			       "no zero-copy: traffic is not steered to a dedicated queue");
+			continue;
+		}
+		if (!b) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
+			       "no zero-copy: binder state unknown");
+			continue;
+		}
+		if (!b->available) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
+			       b->resolve_err.err ? b->resolve_err.err : ENOENT,
+			       "no zero-copy (kernel module vhost_zcrx not available%s%s)",
+			       b->resolve_err.msg[0] ? ": " : "", b->resolve_err.msg);
+			continue;
+		}
+		if (!b->probed) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "probe", b->probe_err.err,
+			       "no zero-copy: vhost_zcrx cannot use this NIC (%s)",
+			       b->probe_err.msg[0] ? b->probe_err.msg :
+						     strerror(b->probe_err.err ? b->probe_err.err :
+										 EOPNOTSUPP));
+			continue;
+		}
+		if (!ap->a->id.tap_ifindex) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
+			       "no zero-copy: the vNIC's macvtap is not known");
+			continue;
+		}
+		if ((b->probe.features & BINDER_FEATURE_NEEDS_HDS) && hds_blocked) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "enable header split",
+			       hs->state == NIC_CAP_NO ? (hs->err ? hs->err : EOPNOTSUPP) : 0,
+			       "no zero-copy: %s", why);
+			continue;
+		}
+		if (budget < ap->n_q) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", ENOSPC,
+			       "no zero-copy: vhost_zcrx allows %u bindings on this NIC",
+			       b->probe.max_bindings);
+			continue;
+		}
+		budget -= ap->n_q;
+		ap->want_bind = true;
+		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
+			need_hds = true;
+	}
+	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_ON && hs->state != NIC_CAP_NO &&
+	    !nic->has_xdp)
+		need_hds = true;
+	return need_hds;
+}
+
+void plan_zc_rings(struct planner *pl, bool need_hds)
+{
+	const struct nic_rings *r = &pl->nic->rings;
+	const struct journal_nic *j = pl->j;
+	struct nic_rings_req req = { 0 }, prev = { 0 };
+	struct plan_op *op;
+	uint32_t q;
+
+	if (need_hds) {
+		if (r->tcp_data_split != NIC_TDS_ENABLED) {
+			req.has_tcp_data_split = prev.has_tcp_data_split = true;
+			req.tcp_data_split = NIC_TDS_ENABLED;
+			prev.tcp_data_split = r->tcp_data_split;
+		}
+		if (r->has_hds_thresh && r->hds_thresh != 0) {
+			req.has_hds_thresh = prev.has_hds_thresh = true;
+			req.hds_thresh = 0;
+			prev.hds_thresh = r->hds_thresh;
+		}
+		if (!req.has_tcp_data_split && !req.has_hds_thresh)
+			return;
+		op = plan_op_add(pl, PH_PREREQ, PLAN_OP_SET_RINGS, NULL,
+			    "zero-copy needs header split with hds-thresh 0");
+		if (!op)
+			return;
+		op->rings = req;
+		op->rings_prev = prev;
+		op->prior = PLAN_PRIOR_RECORD; /* fields not recorded yet */
+		pl->rings_op = true;
+		return;
+	}
+	if (!j->has_tds_prior && !j->has_hds_prior)
+		return;
+	for (q = 0; q < pl->qmax; q++)
+		if (pl->qf[q] & Q_PROVIDER) {
+			plan_note(pl, ATTACH_R_NIC, "restore header split", EBUSY,
+			     "leaving header split as it is: queue %u has a memory provider that "
+			     "needs it",
+			     q);
+			return;
+		}
+	if (j->has_tds_prior && r->tcp_data_split != j->tds_prior) {
+		req.has_tcp_data_split = prev.has_tcp_data_split = true;
+		req.tcp_data_split = j->tds_prior;
+		prev.tcp_data_split = r->tcp_data_split;
+	}
+	if (j->has_hds_prior && r->hds_thresh != j->hds_prior) {
+		req.has_hds_thresh = prev.has_hds_thresh = true;
+		req.hds_thresh = j->hds_prior;
+		prev.hds_thresh = r->hds_thresh;
+	}
+	if (!req.has_tcp_data_split && !req.has_hds_thresh) {
+		op = plan_op_add(pl, PH_RESTORE, PLAN_OP_FORGET, NULL,
+			    "header split is back at its recorded value");
+		if (op)
+			op->forget = PLAN_FORGET_RINGS;
+		return;
+	}
+	op = plan_op_add(pl, PH_RESTORE, PLAN_OP_SET_RINGS, NULL,
+		    "restore header split settings recorded before zcrxd changed them");
+	if (!op)
+		return;
+	op->rings = req;
+	op->rings_prev = prev;
+	op->prior = PLAN_PRIOR_CLEAR;
+	pl->rings_op = true;
+}
+
+static struct attach_queue *res_queue(struct aplan *ap, uint32_t q)
+{
+	size_t i;
+
+	for (i = 0; i < ap->res->n_queues; i++)
+		if (ap->res->queues[i].queue == q)
+			return &ap->res->queues[i];
+	return NULL;
+}
+
+void plan_zc_bindings(struct planner *pl)
+{
+	const struct plan_binder *b = pl->in->binder;
+	const struct journal_nic *j = pl->j;
+	bool rebind_all = pl->chan_op || pl->rings_op;
+	uint32_t fallback = BINDER_FALLBACK_COPY;
+	struct plan_op *op;
+	size_t i;
+	uint32_t k;
+
+	if (!b)
+		return; /* nothing known: leave bindings as they are */
+	if (pl->pol && pl->pol->fallback == CONFIG_FALLBACK_DROP)
+		fallback = BINDER_FALLBACK_DROP;
+	for (i = 0; i < j->n_bindings; i++) {
+		const struct journal_binding *jb = &j->bindings[i];
+		const struct binder_binding *o = b->available ? plan_obs_binding(pl, jb->id) : NULL;
+		struct aplan *ap = plan_ap_by_mac(pl, jb->owner);
+		struct attach_queue *aq = ap && ap->want_bind ? res_queue(ap, jb->queue) : NULL;
+		bool wanted = aq && !aq->bound && jb->tap_ifindex == ap->a->id.tap_ifindex &&
+			      jb->fallback == fallback;
+		bool present = o && o->queue == jb->queue && o->ifindex == pl->nic->link.ifindex;
+
+		if (jb->pending)
+			continue;
+		if (!present) {
+			op = plan_op_add(pl, PH_UNBIND, PLAN_OP_FORGET, jb->owner,
+				    "binding %u on queue %u is gone%s", jb->id, jb->queue,
+				    b->available ? "" : " (vhost_zcrx not available)");
+			if (op) {
+				op->forget = PLAN_FORGET_BINDING;
+				op->forget_id = jb->id;
+			}
+			if (wanted)
+				ap->bind_repair = true;
+			continue;
+		}
+		if (wanted && !rebind_all) {
+			aq->bound = true;
+			aq->binding_id = jb->id;
+			aq->binding_state = o->state;
+			aq->binding_reason = o->reason;
+			continue;
+		}
+		op = plan_op_add(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner, "%s",
+			    wanted ? "unbind before changing channels or header split" :
+				     "binding no longer wanted");
+		if (!op)
+			return;
+		op->binding_id = jb->id;
+		op->queue = jb->queue;
+		op->tap_ifindex = jb->tap_ifindex;
+		op->fallback = jb->fallback;
+	}
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
+
+		if (!ap->want_bind)
+			continue;
+		for (k = 0; k < ap->res->n_queues; k++) {
+			struct attach_queue *aq = &ap->res->queues[k];
+
+			if (aq->bound)
+				continue;
+			op = plan_op_add(pl, PH_BIND, PLAN_OP_BIND, ap->a->id.mac,
+				    "%szero-copy for queue %u of '%s'",
+				    ap->bind_repair ? "repair: " : "", aq->queue, ap->a->id.domain);
+			if (!op)
+				return;
+			op->queue = aq->queue;
+			op->tap_ifindex = ap->a->id.tap_ifindex;
+			op->fallback = fallback;
+		}
+	}
+}
+
