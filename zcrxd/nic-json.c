@@ -301,8 +301,13 @@ uint32_t nic_rss_weight(const struct nic_rss *rss, uint32_t q)
 json_object *nic_json_queues(const struct nic *nic)
 {
 	const struct nic_rss *def = nic_find_rss(nic, 0);
+
 	json_object *a = json_object_new_array();
 	size_t i, j;
+
+	/* an empty table (some drivers while down) tells nothing either */
+	if (def && !def->indir_size)
+		def = NULL;
 
 	for (i = 0; i < nic->n_queues; i++) {
 		const struct nic_queue *q = &nic->queues[i];

@@ -721,8 +721,14 @@ static void test_json_queues(void **state)
 	assert_null(json_object_object_get(o, "in_default_rss"));
 	json_object_put(a);
 
+	/* an empty table (vmxnet3 while down) is just as unknown */
+	rss.indir_size = 0;
 	nic.rss = &rss;
 	nic.n_rss = 1;
+	a = nic_json_queues(&nic);
+	assert_null(json_object_object_get(json_object_array_get_idx(a, 0), "in_default_rss"));
+	json_object_put(a);
+	rss.indir_size = 4;
 	nic.rules = rules;
 	nic.n_rules = 1;
 	a = nic_json_queues(&nic);
