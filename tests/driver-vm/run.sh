@@ -10,7 +10,9 @@
 # Exit status: 0 pass, 1 fail, 77 skip (the reason is printed: not root, no
 # /dev/net/tun, QEMU cannot be installed or does not start, kernel package
 # unavailable).  Output: one "ok - ..." / "not ok - ..." line per check, "#"
-# comments, and a closing "driver-vm: N passed, N failed" line.
+# comments, and a closing "driver-vm: N passed, N failed" line.  A "not ok
+# ... # TODO reason" line is a known failure (a bug reported to its owner):
+# shown, not counted as failed.
 #
 # How it works (files beside this one):
 #   kernel.sh     resolves linux-image-6.12-cloud-amd64 to today's ABI package,
@@ -155,7 +157,11 @@ vmrc=$?
 step "vm done, logs in $run/" "$t"
 
 passed=$(grep -c '^ok ' "$run/results.txt")
-failed=$(grep -c '^not ok' "$run/results.txt")
+failed=$(grep '^not ok' "$run/results.txt" | grep -vc '# TODO')
+todo=$(grep '^not ok' "$run/results.txt" | grep -c '# TODO')
+[ "$todo" = 0 ] || echo "# $todo known failure(s) marked TODO (bugs reported elsewhere), not counted"
+grep -q '^ok .*# TODO' "$run/results.txt" &&
+	echo "# a check marked TODO passes now: remove its marker in the guest script"
 if [ $vmrc != 0 ] && [ "$failed" = 0 ]; then
 	echo "not ok - guest run (see above and $run/console.log)"
 	failed=1

@@ -30,6 +30,25 @@ nt_qstats() {
 }
 QSTATS=nt_qstats
 
+# refusals NAME IFNAME — what neither driver has, each refused by the kernel
+# with its own text, as the NIC layer reports it.
+refusals() {
+	check_fails "$1 ntuple on: the kernel acks but does not apply it" \
+		"^Error: $2: set feature rx-ntuple-filter: the kernel acknowledged but did not apply it \(EOPNOTSUPP\)\$" \
+		nictool ntuple $2 on
+	check_fails "$1 has no rule table" \
+		"^Error: $2: get rules: Operation not supported \(EOPNOTSUPP\)\$" nictool rules $2
+	check_fails "$1 refuses a dst-MAC rule" \
+		"^Error: $2: insert rule: Operation not supported \(EOPNOTSUPP\)\$" \
+		nictool rule-add $2 ether 02:11:22:33:44:55 queue 1
+	check_fails "$1 refuses a dst-IPv4 rule" \
+		"^Error: $2: insert rule: Operation not supported \(EOPNOTSUPP\)\$" \
+		nictool rule-add $2 ip4 198.18.0.2 queue 1
+	check_fails "$1 refuses an RSS context" \
+		"^Error: $2: create rss context: Operation not supported \(EOPNOTSUPP\)\$" \
+		nictool rss-create $2 0 1
+}
+
 KEY=6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa
 KEY2=3c1f5e8a9102b447c6d90e7325a8f16b9438ed5207ca61b94d801ef7369ac25d78e40ba35f16d289
 
@@ -64,6 +83,8 @@ is "virtio show: key as ethtool -x reads it" \
 run nictool queues $V && cp "$OUT" /tmp/q.json
 jchecks /tmp/q.json "virtio queues: rx 0 1, both in the default RSS table, 64 buckets each" \
 	'map(.index) == [0, 1] and all(.in_default_rss) and map(.rss_weight) == [64, 64]'
+
+refusals virtio $V
 
 say "virtio_net: channels"
 jcheck "virtio set-channels 4" '.combined == 4 and .combined_max == 4' nictool set-channels $V 4
@@ -140,6 +161,11 @@ jchecks $S \
 	"vmxnet3 lacks: RSS contexts, ntuple, rules, header split, qstats" \
 	'.capabilities | (.rss_contexts.state == "no") and (.ntuple.state == "no")
 	 and (.rules | unsup) and (.header_split | unsup) and (.qstats | unsup)'
+todo "nic-kernel.c infers channels_set from max > 0; vmxnet3 has no set_channels"
+jchecks $S "vmxnet3 show: channels not claimed settable (set-channels is refused)" \
+	'.capabilities.channels_set.state != "yes"'
+todo ""
+refusals vmxnet3 $X
 is "vmxnet3 show: table as ethtool -x reads it" \
 	"$(sed -n 's/.*"table":\[\([0-9,]*\)\].*/\1/p' $S)" "$(indir $X)"
 check_fails "vmxnet3 refuses set-channels" \

@@ -10,11 +10,13 @@
 # the project's own read-back.
 . /payload/guest/lib.sh
 V=eth0
+X=eth1
 D=/tmp/zcrxd
 KEY=3c:1f:5e:8a:91:02:b4:47:c6:d9:0e:73:25:a8:f1:6b:94:38:ed:52:07:ca:61:b9:4d:80:1e:f7:36:9a:c2:5d:78:e4:0b:a3:5f:16:d2:89
 ctl() { zcrxctl --socket $D/run/io.zcrx.Manager "$@"; }
 
 ip link set $V up
+ip link set $X up
 # A known starting point: 4 channels, the driver's default table, our key,
 # UDP hashed over addresses and ports.
 run ethtool -L $V combined 4
@@ -38,6 +40,21 @@ if ctl --help 2>&1 | grep -qw nics; then
 	check "zcrxctl nics lists eth0 as virtio_net" grep -E '^eth0 .*virtio_net' /tmp/nics.txt
 	check "zcrxctl nics lists eth1 as vmxnet3" grep -E '^eth1 .*vmxnet3' /tmp/nics.txt
 	check_fails "zcrxctl nics eth9 is refused" 'eth9' ctl nics eth9
+	run ctl --json=short nics $V && cp "$OUT" /tmp/nic.json
+	jchecks /tmp/nic.json \
+		"zcrxd's matrix for eth0: virtio_net, 4 channels of 4, table over 4 queues" \
+		'.nic | .driver == "virtio_net" and .channels.combined == 4 and .channels.combined_max == 4
+		 and .rss.table_size == 128' \
+		"zcrxd's matrix for eth0: has RSS and qstats; lacks contexts, ntuple, rules, header split" \
+		'.nic.capabilities | (.rss | has) and (.qstats | has) and (.rss_contexts | unsup)
+		 and .ntuple.state == "no" and (.rules | unsup) and (.header_split | unsup)'
+	# A change made behind the daemon's back reaches its model through the
+	# ethtool monitor group (eth1 is not managed: no planner reaction).
+	rings_rx() { ctl --json=short nics $X | grep -q '"rings":{"rx":'"$1"','; }
+	check "zcrxd sees eth1's rx ring 1024" rings_rx 1024
+	run ethtool -G $X rx 512
+	check "zcrxd sees eth1's rx ring change to 512 (monitor notification)" poll 10 rings_rx 512
+	run ethtool -G $X rx 1024
 else
 	say "zcrxctl has no 'nics' verb yet: daemon NIC checks not run"
 fi

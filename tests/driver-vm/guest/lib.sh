@@ -16,12 +16,20 @@ OUT=/tmp/check.out
 say() { echo "# [$(cut -d" " -f1 /proc/uptime)s] $*" >&3; }
 
 # ok DESC / nok DESC [REASON]
-ok() { PASS=$((PASS + 1)); echo "ok - $1" >&3; }
+ok() { PASS=$((PASS + 1)); echo "ok - $1${TODO:+ # TODO $TODO}" >&3; }
 nok() {
 	FAIL=$((FAIL + 1))
-	echo "not ok - $1${2:+ ($2)}" | tr -s '\n\t ' '   ' | sed 's/ $//' >&3
+	echo "not ok - $1${2:+ ($2)}${TODO:+ # TODO $TODO}" | tr -s '\n\t ' '   ' | sed 's/ $//' >&3
 	echo >&3
 	echo "--- not ok - $1${2:+ ($2)}"
+}
+
+# todo REASON ... todo "" — checks in between are known to fail for REASON
+# (a bug filed elsewhere): a failure is reported as "not ok ... # TODO" and
+# does not fail the tier; a pass says the marker can go.
+TODO=
+todo() {
+	TODO=$1
 }
 
 # check DESC CMD... — ok when CMD exits 0; otherwise not ok, and CMD's output
