@@ -4,6 +4,7 @@
  * Owns formatting and errno names.  Must not log.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static void copy(char *dst, size_t size, const char *src)
 
 int kerror_set(struct kerror *e, int err, const char *obj, const char *op, const char *msg)
 {
+	if (err == INT_MIN || err == 0)
+		err = EIO; /* not an errno: never report success or overflow */
 	if (err < 0)
 		err = -err;
 	if (e) {
@@ -77,7 +80,7 @@ const char *kerror_errno_name(int err)
 	static __thread char other[16];
 
 	if (err < 0)
-		err = -err;
+		err = err == INT_MIN ? 0 : -err;
 	switch (err) {
 	case 0: return "OK";
 	case EPERM: return "EPERM";
