@@ -39,6 +39,8 @@ struct nic_monitor {
 
 	nic_monitor_cb cb;
 	void *userdata;
+	nic_monitor_decorate_fn decorate;
+	void *decorate_ud;
 	struct nic_monitor_stats st;
 };
 
@@ -255,6 +257,8 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 			nic_clear(&next);
 			return r == -ENODEV ? 0 : r;
 		}
+		if (m->decorate)
+			m->decorate(&next, m->decorate_ud);
 		next.generation = 1;
 		i = slot(m, ifindex, &found); /* observe does not touch the table, but be safe */
 		{
@@ -288,6 +292,8 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 		}
 		return r;
 	}
+	if (m->decorate)
+		m->decorate(&next, m->decorate_ud);
 	d = nic_diff(&m->nics[i], &next);
 	next.generation = m->nics[i].generation + (d ? 1 : 0);
 	nic_clear(&m->nics[i]);
@@ -514,6 +520,35 @@ void nic_monitor_set_callback(struct nic_monitor *m, nic_monitor_cb cb, void *us
 {
 	m->cb = cb;
 	m->userdata = userdata;
+}
+
+void nic_monitor_set_decorator(struct nic_monitor *m, nic_monitor_decorate_fn fn, void *userdata)
+{
+	m->decorate = fn;
+	m->decorate_ud = userdata;
+	nic_monitor_redecorate(m);
+}
+
+void nic_monitor_redecorate(struct nic_monitor *m)
+{
+	struct nic next;
+	unsigned d;
+
+	if (!m->decorate)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		if (nic_copy(&next, &m->nics[i]) < 0)
+			continue;
+		m->decorate(&next, m->decorate_ud);
+		d = nic_diff(&m->nics[i], &next);
+		next.generation = m->nics[i].generation + (d ? 1 : 0);
+		nic_clear(&m->nics[i]);
+		m->nics[i] = next;
+		if (d) {
+			m->st.changes++;
+			notify(m, &m->nics[i], NIC_CHANGE_UPDATED, d);
+		}
+	}
 }
 
 /* ---- setup ------------------------------------------------------------------- */

@@ -56,6 +56,15 @@ struct nic_monitor *nic_monitor_free(struct nic_monitor *m);
 void nic_monitor_set_callback(struct nic_monitor *m, nic_monitor_cb cb, void *userdata);
 void nic_monitor_set_interval(struct nic_monitor *m, unsigned interval_sec);
 
+/* Another layer's part of the model (caps.binder from the zero-copy binder):
+ * called on every NIC after each observation, before it is compared and
+ * stored.  Setting it decorates the NICs already in the table. */
+typedef void (*nic_monitor_decorate_fn)(struct nic *nic, void *userdata);
+void nic_monitor_set_decorator(struct nic_monitor *m, nic_monitor_decorate_fn fn, void *userdata);
+/* The decorator's inputs changed: apply it to every NIC again (changes are
+ * notified like any other). */
+void nic_monitor_redecorate(struct nic_monitor *m);
+
 size_t nic_monitor_count(const struct nic_monitor *m);
 /* In ifindex order; NULL past the end. */
 const struct nic *nic_monitor_at(const struct nic_monitor *m, size_t i);
