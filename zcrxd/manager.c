@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "manager.h"
+#include "nic-monitor.h"
 #include "zcrx.h"
 
 extern const char manager_interface_description[];
@@ -111,6 +112,7 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	sd_event_source_disable_unref(m->status_timer);
 	virt_api_stop(&m->virt);
+	binder_api_stop(&m->binder);
 	api_nic_stop(&m->nic);
 	m->events = events_free(m->events);
 	m->ipc = ipc_server_free(m->ipc);
@@ -194,6 +196,10 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
+	/* An absent vhost_zcrx module is not an error: attachments say so. */
+	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, NULL, NULL);
+	if (r < 0)
+		return r;
 	r = virt_api_start(&m->virt, m->event, m->ipc, m->events, manager_libvirt_uri(m),
 			   m->config.autoattach, NULL, NULL);
 	if (r < 0)
@@ -275,6 +281,7 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 			       json_object_new_int((int)events_subscriber_count(m->events)));
 	json_object_object_add(r, "reloads", json_object_new_int64((int64_t)m->reloads));
 	json_object_object_add(r, "reload_failures", json_object_new_int64((int64_t)m->reload_failures));
+	json_object_object_add(r, "binder", binder_api_status_json(&m->binder));
 	files = json_object_new_array();
 	for (i = 0; i < m->config.n_files; i++)
 		json_object_array_add(files, json_object_new_string(m->config.files[i]));
@@ -318,6 +325,41 @@ static const struct ipc_method manager_methods[] = {
 
 int manager_register_methods(struct manager *m)
 {
-	return ipc_server_add_methods(m->ipc, manager_methods,
-				      sizeof(manager_methods) / sizeof(manager_methods[0]), m);
+	int r;
+
+	r = ipc_server_add_methods(m->ipc, manager_methods,
+				   sizeof(manager_methods) / sizeof(manager_methods[0]), m);
+	if (r < 0)
+		return r;
+	m->metrics.collect = manager_collect_metrics;
+	m->metrics.userdata = m;
+	return metrics_register_methods(m->ipc, &m->metrics);
+}
+
+int manager_collect_metrics(struct metrics *out, void *userdata)
+{
+	struct manager *m = userdata;
+	struct metrics_daemon d = {
+		.version = ZCRX_VERSION,
+		.uptime_usec = now_usec(CLOCK_MONOTONIC) - m->start_usec,
+	};
+	size_t i, n = m->nic.monitor ? nic_monitor_count(m->nic.monitor) : 0;
+	int r;
+
+	binder_api_metrics(&m->binder, &d);
+	metrics_set_daemon(out, &d);
+	for (i = 0; i < n; i++) {
+		const struct nic *nic = nic_monitor_at(m->nic.monitor, i);
+		struct metrics_nic mn = { .name = nic->link.name, .binder = -1 };
+
+		if (nic->link.kind[0] && strcmp(nic->link.kind, "veth") != 0)
+			continue; /* macvtaps, bridges: not NICs */
+		mn.channels = nic_rx_queue_count(nic);
+		if (nic->caps.binder.state != NIC_CAP_UNKNOWN)
+			mn.binder = nic->caps.binder.state == NIC_CAP_YES;
+		r = metrics_add_nic(out, &mn);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

@@ -14,7 +14,9 @@
 #include <systemd/sd-event.h>
 
 #include "api-nic.h"
+#include "binder-api.h"
 #include "config.h"
+#include "metrics.h"
 #include "virt-api.h"
 
 struct ipc_server;
@@ -40,6 +42,8 @@ struct manager {
 	sd_event_source *status_timer;
 	struct api_nic nic; /* the NIC layer: backend, observed table, its methods */
 	struct virt_api virt; /* libvirt domains (also without libvirt: hook requests) */
+	struct binder_api binder; /* vhost_zcrx: availability, probes, bindings, events */
+	struct metrics_source metrics; /* GetMetrics gathers through manager_collect_metrics */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);
@@ -58,3 +62,5 @@ const char *manager_libvirt_uri(const struct manager *m);
 
 /* Varlink method tables of the manager's own interface (manager.c). */
 int manager_register_methods(struct manager *m);
+/* GetMetrics: the daemon's state into a metrics collection. */
+int manager_collect_metrics(struct metrics *out, void *userdata);

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/*
+ * binder-api — the binder wired into the daemon (binder-api.h).
+ * Must not: plan, bind or unbind.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "binder-api.h"
+#include "binder-vhost.h"
+#include "log.h"
+#include "metrics.h"
+#include "nic-monitor.h"
+
+static void destroy_vhost(void *be)
+{
+	binder_vhost_free(be);
+}
+
+/* Every NIC the monitor observes gets the binder's verdict. */
+static void decorate(struct nic *nic, void *userdata)
+{
+	struct binder_api *a = userdata;
+
+	if (!nic->link.kind[0] || !strcmp(nic->link.kind, "veth"))
+		binder_mgr_nic_cap(a->mgr, nic->link.ifindex, &nic->caps.binder);
+	else
+		nic_cap_set(&nic->caps.binder, NIC_CAP_NO, 0, "not a NIC (virtual link)");
+}
+
+static void on_change(struct binder_mgr *bm, const struct binder_event *ev, void *userdata)
+{
+	struct binder_api *a = userdata;
+
+	if (a->monitor && (ev->type == BINDER_EVENT_APPEARED || ev->type == BINDER_EVENT_VANISHED ||
+			   ev->type == BINDER_EVENT_RESYNC))
+		nic_monitor_redecorate(a->monitor);
+	if (a->fn)
+		a->fn(bm, ev, a->userdata);
+}
+
+int binder_api_start(struct binder_api *a, sd_event *ev, struct events *events,
+		     struct nic_monitor *monitor, binder_mgr_fn fn, void *userdata)
+{
+	struct binder_vhost *bv;
+	int r;
+
+	a->monitor = monitor;
+	a->fn = fn;
+	a->userdata = userdata;
+	r = binder_vhost_new_auto(&bv);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_BINDER, r, "cannot open the binder's sockets: %s",
+				 strerror(-r));
+	if (strcmp(binder_vhost_transport(bv), "netlink") != 0)
+		log_notice(LOG_SUBSYS_BINDER, "binder talks to a FAKE vhost_zcrx module at %s (tests)",
+			   binder_vhost_transport(bv) + 5);
+	r = binder_mgr_new(ev, binder_vhost_backend(bv), destroy_vhost, events, &a->mgr);
+	if (r < 0) {
+		binder_vhost_free(bv);
+		return r;
+	}
+	binder_mgr_set_callback(a->mgr, on_change, a);
+	r = binder_mgr_start(a->mgr);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_BINDER, r, "cannot watch the binder: %s",
+				 strerror(-r));
+	if (monitor)
+		nic_monitor_set_decorator(monitor, decorate, a);
+	return 0;
+}
+
+void binder_api_stop(struct binder_api *a)
+{
+	if (a->monitor && a->mgr)
+		nic_monitor_set_decorator(a->monitor, NULL, NULL);
+	a->mgr = binder_mgr_free(a->mgr);
+	a->monitor = NULL;
+}
+
+bool binder_api_available(const struct binder_api *a)
+{
+	return a->mgr && binder_mgr_available(a->mgr);
+}
+
+const struct binder_backend *binder_api_backend(const struct binder_api *a)
+{
+	return a->mgr ? binder_mgr_backend(a->mgr) : NULL;
+}
+
+json_object *binder_api_status_json(const struct binder_api *a)
+{
+	json_object *o;
+
+	if (a->mgr)
+		return binder_mgr_status_json(a->mgr);
+	o = json_object_new_object();
+	json_object_object_add(o, "module", json_object_new_string("vhost_zcrx"));
+	json_object_object_add(o, "available", json_object_new_boolean(false));
+	json_object_object_add(o, "message", json_object_new_string("binder not started"));
+	return o;
+}
+
+void binder_api_metrics(const struct binder_api *a, struct metrics_daemon *d)
+{
+	struct binder_mgr_counters c;
+
+	if (!a->mgr)
+		return;
+	c = binder_mgr_counters(a->mgr);
+	d->binder_available = binder_mgr_available(a->mgr);
+	d->binder_requests = c.requests;
+	d->binder_notifications = c.notifications;
+	d->binder_bad_messages = c.bad_messages;
+	d->kernel_errors += c.kernel_errors;
+}
+
+int binder_api_nic_supported(struct binder_api *a, int ifindex)
+{
+	if (!a->mgr || !binder_mgr_available(a->mgr))
+		return 0;
+	return binder_mgr_probe(a->mgr, ifindex)->probed ? 1 : 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * binder-api — the zero-copy binder as the manager holds it: the production
+ * backend (binder-vhost; a fake module's socket when ZCRXD_FAKE_VHOST_ZCRX is
+ * set, for tests), its daemon-side view (binder-mgr) in the event loop, and
+ * the binder's entry in every NIC's capability matrix (through the NIC
+ * monitor's decorator, refreshed when the module appears or goes away).
+ *
+ * Owns: wiring the binder into the daemon.  Must not: plan or bind (the
+ * planner and exec do, with binder_api_backend()).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "binder-mgr.h"
+
+struct events;
+struct nic_monitor;
+struct metrics_daemon;
+
+struct binder_api {
+	struct binder_mgr *mgr;        /* NULL before start */
+	struct nic_monitor *monitor;   /* borrowed, may be NULL */
+	binder_mgr_fn fn;              /* the manager's reaction (replan, attachments) */
+	void *userdata;
+};
+
+/* Open the backend, resolve, dump, watch; decorate monitor's NICs.  An
+ * absent module is not an error.  fn (may be NULL) is called after the
+ * binder's view changed (binder-mgr.h). */
+int binder_api_start(struct binder_api *a, sd_event *ev, struct events *events,
+		     struct nic_monitor *monitor, binder_mgr_fn fn, void *userdata);
+void binder_api_stop(struct binder_api *a);
+bool binder_api_available(const struct binder_api *a);
+/* The backend exec drives (NULL before start). */
+const struct binder_backend *binder_api_backend(const struct binder_api *a);
+/* GetStatus's "binder" object. */
+json_object *binder_api_status_json(const struct binder_api *a);
+/* The binder's part of GetMetrics. */
+void binder_api_metrics(const struct binder_api *a, struct metrics_daemon *d);
+/* 1 the module can bind this NIC's queues, 0 not (absent, refused). */
+int binder_api_nic_supported(struct binder_api *a, int ifindex);
