@@ -72,6 +72,9 @@ extern const struct ctl_verb ctl_verbs[];
 /* Verbs living in verb-*.c files. */
 int ctl_verb_nics(struct ctl *ctl, const struct ctl_args *a);   /* verb-nics.c */
 int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a); /* verb-nics.c */
+int ctl_verb_monitor(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
+int ctl_verb_metrics(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
+extern const struct option ctl_monitor_opts[];                   /* verb-monitor.c */
 const struct ctl_verb *ctl_find_verb(const char *name);
 
 /* Connect lazily; on failure prints why and returns CTL_EXIT_UNREACHABLE. */

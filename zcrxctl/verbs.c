@@ -85,5 +85,9 @@ const struct ctl_verb ctl_verbs[] = {
 	  "NICs zcrxd sees; with NIC its capability matrix and state", NULL },
 	{ "queues", 0, 1, ctl_verb_queues, "queues [NIC]",
 	  "RX queues: NAPI, IRQ, CPUs, NUMA node, RSS weight, rules, providers", NULL },
+	{ "monitor", 0, 0, ctl_verb_monitor, "monitor [--count N]",
+	  "stream daemon events (lines; JSON lines with --json)", ctl_monitor_opts },
+	{ "metrics", 0, 0, ctl_verb_metrics, "metrics",
+	  "Prometheus text for node_exporter's textfile collector", NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
