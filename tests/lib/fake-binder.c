@@ -988,6 +988,31 @@ int fake_binder_control(struct fake_binder *fb, const char *line, char *out, siz
 			say(&t, "error: no binding %s\n", argv[1]);
 			return -EINVAL;
 		}
+	} else if (IS("bind", 4)) {
+		/* a binding made behind the daemon's back (an earlier zcrxd) */
+		struct binder_msg_request q = { .cmd = VHOST_ZCRX_CMD_BIND };
+		char msg[160] = "";
+		uint32_t id;
+
+		if (parse_u64(argv[1], &v[0]) < 0 || parse_u64(argv[2], &v[1]) < 0 ||
+		    parse_u64(argv[3], &v[2]) < 0)
+			goto bad;
+		q.ifindex = (uint32_t)v[0];
+		q.queue = (uint32_t)v[1];
+		q.tap_ifindex = (uint32_t)v[2];
+		q.fallback = argc > 4 && !strcmp(argv[4], "copy") ? VHOST_ZCRX_FALLBACK_COPY
+								   : VHOST_ZCRX_FALLBACK_DROP;
+		pthread_mutex_lock(&fb->lock);
+		e = do_bind(fb, &q, msg, sizeof(msg), &id);
+		if (!e)
+			fb_log(fb, "BIND (control) ifindex=%u queue=%u tap=%u -> %u", q.ifindex, q.queue,
+			       q.tap_ifindex, id);
+		pthread_mutex_unlock(&fb->lock);
+		if (e) {
+			say(&t, "error: %s %s\n", kerror_errno_name(e), msg);
+			return -EINVAL;
+		}
+		say(&t, "%u\n", id);
 	} else if (IS("gone", 2)) {
 		if (parse_u64(argv[1], &v[0]) < 0)
 			goto bad;

@@ -99,6 +99,7 @@ unsigned fake_binder_request_count(struct fake_binder *fb);
  *   present 0|1            refuse-next ERRNO [MSG]      refuse IFINDEX ERRNO|0 [MSG]
  *   features IFINDEX|* N   auto-active 0|1             state ID STATE [ERRNO]
  *   stats ID RXP RXB ZC COPY DROP BUFS                 gone IFINDEX
+ *   bind IFINDEX QUEUE TAP [copy|drop]   (as if an earlier zcrxd had bound it)
  *   list                   log                          count
  * ERRNO is a number or a name (EOPNOTSUPP); STATE pending|active|degraded|broken.
  * Writes the answer lines to out, the last one "ok" or "error: ...".  Returns

@@ -456,6 +456,10 @@ static void test_text_control(void **state)
 	assert_int_equal(fake_binder_control(f->fb, "frobnicate", out, sizeof(out)), -EINVAL);
 	assert_string_equal(out, "error: bad command\n");
 	assert_int_equal(fake_binder_control(f->fb, "state x active", out, sizeof(out)), -EINVAL);
+	assert_int_equal(fake_binder_control(f->fb, "bind 4 7 20 copy", out, sizeof(out)), 0);
+	assert_string_equal(out, "2\nok\n");
+	assert_int_equal(fake_binder_control(f->fb, "bind 4 7 21", out, sizeof(out)), -EINVAL);
+	assert_string_equal(out, "error: EEXIST queue 7 already bound (binding 2)\n");
 	assert_int_equal(fake_binder_control(f->fb, "log", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "BIND ifindex=3 queue=5 tap=9 fallback=drop -> EBUSY\n"));
 	assert_non_null(strstr(out, "TEARDOWN 1 (ifindex 9 gone)\n"));

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: MIT
+"""Kernel tier for the zero-copy binder, in private network namespaces named
+zxb* with a veth pair (the "NIC") and a macvtap on it.
+
+Absent: on this kernel the vhost_zcrx family does not exist.  zcrxd must say
+so everywhere an operator looks (GetStatus, the capability matrix of `zcrxctl
+nics`, `zcrxctl metrics`) with the named reason, and run on.
+
+Fake module: tests/tools/fake-vhost-zcrx runs inside the namespace (it checks
+ifindexes there and sees RTM_DELLINK) and zcrxd talks to it through the
+production backend (ZCRXD_FAKE_VHOST_ZCRX).  The module appearing and going
+away, bindings surviving a zcrxd restart, STATE_NTF and a teardown when the
+macvtap goes away reach GetStatus, the capability matrix and `zcrxctl
+monitor`.  Every wait polls with a deadline."""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from zxtest import BUILD, ZCRXCTL, Daemon, Netns, main, require_root, run, wait_for  # noqa: E402
+
+FAKE = os.path.join(BUILD, "tests", "fake-vhost-zcrx")
+ABSENT = "kernel module vhost_zcrx not available"
+MVT_MAC = "52:54:00:00:b1:01"
+
+
+def make_ns(prefix):
+    ns = Netns(prefix).__enter__()
+    ns.add_veth("zxb0", "zxb1", queues=4)
+    ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt0", "type", "macvtap", "mode", "bridge")
+    ns.ip("link", "set", "zxbmvt0", "address", MVT_MAC)
+    ns.ip("link", "set", "zxbmvt0", "up")
+    return ns
+
+
+def ifindex(ns, dev):
+    out = ns.ip("-j", "link", "show", dev).stdout
+    return json.loads(out)[0]["ifindex"]
+
+
+def cap_line(text, cap):
+    m = re.search(r"^%s\s+(\S+)\s+(.*)$" % re.escape(cap), text, re.M)
+    return (m.group(1), m.group(2).strip()) if m else None
+
+
+def promtool():
+    p = os.environ.get("ZCRX_PROMTOOL") or shutil.which("promtool")
+    return p if p and os.access(p, os.X_OK) else None
+
+
+class FakeModule:
+    """tests/tools/fake-vhost-zcrx in the namespace; stopped by its PID."""
+
+    def __init__(self, ns, *args):
+        self.dir = tempfile.mkdtemp(prefix="zxb-fake-")
+        self.sock = os.path.join(self.dir, "vhost_zcrx.sock")
+        self.out = open(os.path.join(self.dir, "out"), "w+")
+        self.proc = subprocess.Popen(ns.exec_cmd([FAKE, "--socket", self.sock] + list(args)),
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+
+        def ready():
+            self.out.seek(0)
+            return "ready" in self.out.read()
+        wait_for(ready, 10, what="fake-vhost-zcrx ready")
+
+    def ctl(self, line):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock + ".ctl")
+        f = s.makefile("rw")
+        f.write(line + "\n")
+        f.flush()
+        lines = []
+        while True:
+            ln = f.readline()
+            if not ln:
+                break
+            lines.append(ln.rstrip("\n"))
+            if ln.startswith("ok") or ln.startswith("error"):
+                break
+        s.close()
+        if not lines or lines[-1] != "ok":
+            raise AssertionError("fake %r: %r" % (line, lines))
+        return lines[:-1]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Monitor:
+    """`zcrxctl monitor --json` in the background, read line by line."""
+
+    def __init__(self, daemon):
+        self.proc = subprocess.Popen([ZCRXCTL, "--socket", daemon.socket, "--json", "monitor"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        # subscribed once the daemon counts it
+        wait_for(lambda: daemon.status()["monitors"] >= 1, 10, what="monitor subscribed")
+        self.events = []
+        self.buf = b""
+
+    def wait(self, pred, what, timeout=10):
+        """The first event (in order) that pred accepts; raw reads, so
+        nothing hides in a file object's buffer while select() waits."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            for ev in self.events:
+                if pred(ev):
+                    self.events.remove(ev)
+                    return ev
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %s event in %r" % (what, self.events))
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                raise AssertionError("monitor ended: %s" % self.proc.stderr.read())
+            self.buf += data
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                self.events.append(json.loads(line))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+@require_root
+class BinderAbsent(unittest.TestCase):
+    """The real kernel: no vhost_zcrx family."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = make_ns("zxba")
+        cls.d = Daemon(netns=cls.ns, config_text="[nic zxb0]\nReserveQueues=2\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+
+    def test_status_names_the_reason(self):
+        b = self.d.status()["binder"]
+        self.assertEqual(b["module"], "vhost_zcrx")
+        self.assertFalse(b["available"])
+        self.assertEqual(b["errno"], 2)  # ENOENT from CTRL_CMD_GETFAMILY
+        self.assertEqual(b["message"], ABSENT)
+        self.assertEqual(b["bindings"], 0)
+        self.assertEqual(b["kernel_errors"], 0)  # absent is not an error
+        self.assertIn("no zero-copy: " + ABSENT + " (ENOENT)", self.d.log())
+
+    def test_capability_matrix(self):
+        p = self.d.ctl("nics", "zxb0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(cap_line(p.stdout, "binder"), ("no", ABSENT))
+        nic = json.loads(self.d.ctl("--json", "nics", "zxb0").stdout)["nic"]
+        cap = nic["capabilities"]["binder"]
+        self.assertEqual(cap["state"], "no")
+        self.assertEqual(cap["errno"], 2)
+        # a macvtap is no NIC to bind
+        mvt = json.loads(self.d.ctl("--json", "nics", "zxbmvt0").stdout)["nic"]
+        self.assertEqual(mvt["capabilities"]["binder"]["state"], "no")
+        self.assertIn("not a NIC", mvt["capabilities"]["binder"]["message"])
+
+    def test_steering_side_unchanged(self):
+        # the NIC layer reports the veth as it would without a binder
+        nic = json.loads(self.d.ctl("--json", "nics", "zxb0").stdout)["nic"]
+        self.assertEqual(nic["capabilities"]["channels"]["state"], "yes")
+        self.assertEqual(nic["rx_queues"], 4)
+
+    def test_metrics(self):
+        p = self.d.ctl("metrics")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("\nzcrx_binder_available 0\n", p.stdout)
+        self.assertIn('zcrx_nic_binder_supported{nic="zxb0"} 0\n', p.stdout)
+        self.assertIn('zcrx_nic_channels{nic="zxb0"} 4\n', p.stdout)
+        self.assertNotIn("zxbmvt0", p.stdout)
+        j = json.loads(self.d.ctl("--json", "metrics").stdout)
+        self.assertEqual(j["format"], "prometheus-text-0.0.4")
+        def no_uptime(t):
+            return re.sub(r"(?m)^zcrx_uptime_seconds .*$", "", t)
+        self.assertEqual(no_uptime(j["text"]), no_uptime(p.stdout))
+        tool = promtool()
+        if tool:
+            r = subprocess.run([tool, "check", "metrics"], input=p.stdout,
+                               universal_newlines=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            self.assertEqual(r.returncode, 0, r.stdout)
+
+
+@require_root
+class BinderFake(unittest.TestCase):
+    """The production backend against the fake module in the namespace."""
+
+    def setUp(self):
+        self.ns = make_ns("zxbf")
+        self.fake = FakeModule(self.ns, "--check-links", "--watch-links")
+        self.env = {"ZCRXD_FAKE_VHOST_ZCRX": self.fake.sock}
+        self.d = Daemon(netns=self.ns, env=self.env, config_text="")
+        self.mon = None
+
+    def tearDown(self):
+        if self.mon:
+            self.mon.stop()
+        self.d.cleanup()
+        self.fake.stop()
+        self.ns.delete()
+
+    def test_available_and_capability(self):
+        b = self.d.status()["binder"]
+        self.assertTrue(b["available"], b)
+        self.assertNotIn("message", b)
+        self.assertIn("FAKE vhost_zcrx", self.d.log())
+        p = self.d.ctl("nics", "zxb0")
+        self.assertEqual(cap_line(p.stdout, "binder"),
+                         ("yes", "vhost_zcrx: needs-hds,copy-fallback, up to 64 bindings"))
+        self.assertIn("\nzcrx_binder_available 1\n", self.d.ctl("metrics").stdout)
+        self.assertIn("PROBE %d -> ok" % ifindex(self.ns, "zxb0"), self.fake.ctl("log"))
+
+    def test_module_goes_and_comes(self):
+        self.mon = Monitor(self.d)
+        self.fake.ctl("present 0")
+        ev = self.mon.wait(lambda e: e["type"] == "binder-unavailable", "binder-unavailable")
+        self.assertEqual(ev["message"], ABSENT)
+        wait_for(lambda: cap_line(self.d.ctl("nics", "zxb0").stdout, "binder") == ("no", ABSENT),
+                 what="capability back to no")
+        self.assertFalse(self.d.status()["binder"]["available"])
+        self.fake.ctl("present 1")
+        self.mon.wait(lambda e: e["type"] == "binder-available", "binder-available")
+        wait_for(lambda: cap_line(self.d.ctl("nics", "zxb0").stdout, "binder")[0] == "yes",
+                 what="capability yes again")
+
+    def test_bindings_survive_restart_and_macvtap_teardown(self):
+        nic, tap = ifindex(self.ns, "zxb0"), ifindex(self.ns, "zxbmvt0")
+        bid = int(self.fake.ctl("bind %d 3 %d copy" % (nic, tap))[0])
+        # a restart finds the binding with a dump
+        self.d.cleanup()
+        self.d = Daemon(netns=self.ns, env=self.env, config_text="")
+        b = self.d.status()["binder"]
+        self.assertTrue(b["available"])
+        self.assertEqual(b["bindings"], 1)
+        self.assertEqual(self.fake.ctl("list"),
+                         ["id=%d ifindex=%d queue=3 tap=%d fallback=copy state=pending reason=0"
+                          % (bid, nic, tap)])
+        # state notifications reach the monitor, as lines too
+        self.mon = Monitor(self.d)
+        self.fake.ctl("state %d degraded ENOBUFS" % bid)
+        ev = self.mon.wait(lambda e: e["type"] == "binding-state", "binding-state")
+        self.assertEqual((ev["binding_id"], ev["state"], ev["reason"], ev["nic"], ev["queue"],
+                          ev["tap"], ev["fallback"]),
+                         (bid, "degraded", "ENOBUFS", "zxb0", 3, "zxbmvt0", "copy"))
+        # the macvtap goes away: the module tears the binding down
+        self.ns.ip("link", "del", "zxbmvt0")
+        ev = self.mon.wait(lambda e: e["type"] == "binding-gone", "binding-gone")
+        self.assertEqual(ev["binding_id"], bid)
+        wait_for(lambda: self.d.status()["binder"]["bindings"] == 0, what="binding dropped")
+        self.assertEqual(self.fake.ctl("list"), [])
+        self.assertIn("TEARDOWN %d (ifindex %d gone)" % (bid, tap), self.fake.ctl("log"))
+
+    def test_monitor_lines(self):
+        nic, tap = ifindex(self.ns, "zxb0"), ifindex(self.ns, "zxbmvt0")
+        bid = int(self.fake.ctl("bind %d 2 %d drop" % (nic, tap))[0])
+        p = subprocess.Popen([ZCRXCTL, "--socket", self.d.socket, "monitor", "--count", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True)
+        try:
+            wait_for(lambda: self.d.status()["monitors"] >= 1, what="monitor subscribed")
+            self.fake.ctl("state %d active" % bid)
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertRegex(out, r"^\d\d:\d\d:\d\d\.\d{3} binding-state binding %d on zxb0 queue 2 "
+                              r"\(zxbmvt0\): active\n$" % bid)
+
+
+if __name__ == "__main__":
+    if not os.path.exists(FAKE):
+        print("kernel: %s missing (make tests)" % FAKE)
+        sys.exit(1)
+    main()
