@@ -364,6 +364,11 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 {
 	struct nic_cap *c = NULL;
 
+	/* A refused bind is remembered by the binder backend (binder-mgr makes
+	 * it the NIC's PROBE verdict): planning again leaves zero-copy out
+	 * with the module's reason and keeps the steering. */
+	if (err && err->err && op->kind == PLAN_OP_BIND)
+		return true;
 	if (!err || !is_refusal(err->err))
 		return false;
 	switch (op->kind) {

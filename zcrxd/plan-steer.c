@@ -502,10 +502,14 @@ bool plan_zc_want(struct planner *pl)
 			continue;
 		}
 		if (!b->available) {
+			/* ENOENT is the module's absence itself: its text would
+			 * only repeat it */
+			bool more = b->resolve_err.msg[0] && b->resolve_err.err != ENOENT;
+
 			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
 			       b->resolve_err.err ? b->resolve_err.err : ENOENT,
 			       "no zero-copy (kernel module vhost_zcrx not available%s%s)",
-			       b->resolve_err.msg[0] ? ": " : "", b->resolve_err.msg);
+			       more ? ": " : "", more ? b->resolve_err.msg : "");
 			continue;
 		}
 		if (!b->probed) {
