@@ -411,6 +411,24 @@ const struct binder_mgr_nic *binder_mgr_probe(struct binder_mgr *bm, int ifindex
 	return n;
 }
 
+static void refuse_nic(struct binder_mgr *bm, int ifindex, int r, const struct kerror *err)
+{
+	struct binder_mgr_nic *n = NULL;
+
+	(void)binder_mgr_probe(bm, ifindex); /* make sure there is an entry */
+	for (size_t i = 0; i < bm->n_nics; i++)
+		if (bm->nics[i].ifindex == ifindex)
+			n = &bm->nics[i];
+	if (!n)
+		return;
+	n->probed = false;
+	if (err && err->err)
+		n->err = *err;
+	else
+		kerror_set(&n->err, -r, NULL, NULL, NULL);
+	snprintf(n->err.op, sizeof(n->err.op), "vhost_zcrx bind");
+}
+
 void binder_mgr_forget_nic(struct binder_mgr *bm, int ifindex)
 {
 	for (size_t i = 0; i < bm->n_nics; i++) {
@@ -520,14 +538,18 @@ json_object *binder_mgr_status_json(const struct binder_mgr *bm)
 
 /* --- the backend exec drives --------------------------------------------------- */
 
+/* Cheap: the family was resolved at start and is followed by notifications
+ * since (a resolve per plan would make the kernel try to load the module
+ * every time it is absent). */
 static int w_resolve(void *be, struct kerror *err)
 {
 	struct binder_mgr *bm = be;
-	int r = do_resolve(bm);
 
-	if (r < 0 && err)
+	if (bm->available)
+		return 0;
+	if (err)
 		*err = bm->err;
-	return r;
+	return -(bm->err.err ? bm->err.err : ENOENT);
 }
 
 static int w_probe(void *be, int ifindex, struct binder_probe *ret, struct kerror *err)
@@ -556,8 +578,14 @@ static int w_bind(void *be, int ifindex, uint32_t queue, int tap_ifindex, uint32
 
 	r = bm->inner.ops->bind(bm->inner.be, ifindex, queue, tap_ifindex, fallback, &b.id, err);
 	count(bm, r);
-	if (r < 0)
+	if (r < 0) {
+		/* The module's refusal becomes this NIC's binder verdict (probe
+		 * cache, capability matrix), so the next plan leaves zero-copy
+		 * out and keeps the steering, with the module's reason. */
+		if (r != -ENOENT || bm->available)
+			refuse_nic(bm, ifindex, r, err);
 		return r;
+	}
 	/* What the module holds now (a STATE_NTF may already have moved it on). */
 	(void)bm->inner.ops->get(bm->inner.be, b.id, &b, &gerr);
 	(void)add_binding(bm, &b);

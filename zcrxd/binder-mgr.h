@@ -76,11 +76,16 @@ bool binder_mgr_available(const struct binder_mgr *bm);
 /* Why the binder is not available (ENOENT + BINDER_ABSENT_MSG when the
  * module is absent); err == 0 when it is. */
 const struct kerror *binder_mgr_error(const struct binder_mgr *bm);
-/* The backend exec drives (valid for the life of bm). */
+/* The backend the planner's input and exec use (valid for the life of bm):
+ * resolve and probe answer from what is known (no request), dump asks the
+ * module, bind/unbind/get keep the observed bindings current. */
 const struct binder_backend *binder_mgr_backend(const struct binder_mgr *bm);
 
 /* PROBE ifindex unless cached; never NULL.  The cache is cleared when the
- * family appears/vanishes and by binder_mgr_forget_nic (NIC gone/changed). */
+ * family appears/vanishes and by binder_mgr_forget_nic (NIC gone/changed).
+ * A BIND the module refused (through binder_mgr_backend) is recorded here
+ * as the NIC's verdict (probed false, err = the module's refusal) until
+ * then. */
 const struct binder_mgr_nic *binder_mgr_probe(struct binder_mgr *bm, int ifindex);
 void binder_mgr_forget_nic(struct binder_mgr *bm, int ifindex);
 /* The capability-matrix entry for a NIC: YES with what the module offers,

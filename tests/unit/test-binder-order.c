@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Bind ordering, end to end below the manager: the real planner and
+ * executor drive the test-only fake NIC (tests/lib/fake-nic) and the
+ * production binder (binder-mgr over binder-vhost) talking to the test-only
+ * fake module (tests/lib/fake-binder).  Both fakes write one interleaved log
+ * of the calls they received, in the order the kernel would see them:
+ *   - BIND comes after the steering rule and header split, and last;
+ *   - UNBIND comes first: before rule removal, before header split is
+ *     restored, before a channel change (and the binding is made again after);
+ *   - bindings survive a restart and are adopted (no calls), unwanted ones
+ *     are unbound;
+ *   - a macvtap that goes away ends its binding; an absent module leaves the
+ *     attachment steered and degraded with the named reason;
+ *   - Fallback= reaches BIND.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "binder-mgr.h"
+#include "binder-vhost.h"
+#include "fake-binder.h"
+#include "plan-harness.h"
+
+#define LOG_MAX 128
+
+struct world {
+	struct harness h;
+	char dir[64], path[128];
+	struct fake_binder *fb;
+	struct binder_mgr *bm;
+	struct nic_backend inner;
+	pthread_mutex_t lock;
+	char log[LOG_MAX][192];
+	size_t n_log;
+};
+
+static struct world *W; /* the logging NIC wrapper's context */
+
+static void add_log(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_log(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->n_log < LOG_MAX) {
+		va_start(ap, fmt);
+		vsnprintf(w->log[w->n_log++], sizeof(w->log[0]), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The fake module reports from its thread, during the request. */
+static void on_module(const char *line, void *userdata)
+{
+	if (strncmp(line, "GETFAMILY", 9) && strncmp(line, "PROBE", 5) && strncmp(line, "DUMP", 4) &&
+	    strncmp(line, "GET ", 4))
+		add_log(userdata, "binder %s", line);
+}
+
+/* --- a logging NIC backend around the fake NIC ----------------------------- */
+
+static int l_list_links(void *be, struct nic_link **ret, size_t *n, struct kerror *err)
+{
+	return W->inner.ops->list_links(W->inner.be, ret, n, err);
+}
+
+static int l_observe(void *be, struct nic *nic, unsigned what, struct kerror *err)
+{
+	return W->inner.ops->observe(W->inner.be, nic, what, err);
+}
+
+static int l_set_channels(void *be, const struct nic_id *id, const struct nic_channels_req *req,
+			  struct kerror *err)
+{
+	add_log(W, "nic set_channels combined=%u", req->combined);
+	return W->inner.ops->set_channels(W->inner.be, id, req, err);
+}
+
+static int l_set_feature(void *be, const struct nic_id *id, const char *f, bool on,
+			 bool *ret_active, struct kerror *err)
+{
+	add_log(W, "nic set_feature %s %s", f, on ? "on" : "off");
+	return W->inner.ops->set_feature(W->inner.be, id, f, on, ret_active, err);
+}
+
+static int l_set_rings(void *be, const struct nic_id *id, const struct nic_rings_req *req,
+		       struct kerror *err)
+{
+	add_log(W, "nic set_rings tds=%d/%u hds=%d/%u", req->has_tcp_data_split, req->tcp_data_split,
+		req->has_hds_thresh, req->hds_thresh);
+	return W->inner.ops->set_rings(W->inner.be, id, req, err);
+}
+
+static int l_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint32_t *indir,
+		     uint32_t n, struct kerror *err)
+{
+	add_log(W, "nic rss_set %u", ctx);
+	return W->inner.ops->rss_set(W->inner.be, id, ctx, indir, n, err);
+}
+
+static int l_rss_create(void *be, const struct nic_id *id, const uint32_t *indir, uint32_t n,
+			uint32_t *ret_ctx, struct kerror *err)
+{
+	add_log(W, "nic rss_create");
+	return W->inner.ops->rss_create(W->inner.be, id, indir, n, ret_ctx, err);
+}
+
+static int l_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err)
+{
+	add_log(W, "nic rss_delete %u", ctx);
+	return W->inner.ops->rss_delete(W->inner.be, id, ctx, err);
+}
+
+static int l_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rule,
+			 struct kerror *err)
+{
+	add_log(W, "nic rule_insert queue=%u", rule->queue);
+	return W->inner.ops->rule_insert(W->inner.be, id, rule, err);
+}
+
+static int l_rule_delete(void *be, const struct nic_id *id, uint32_t loc, struct kerror *err)
+{
+	add_log(W, "nic rule_delete %u", loc);
+	return W->inner.ops->rule_delete(W->inner.be, id, loc, err);
+}
+
+static const struct nic_ops logging_nic = {
+	.name = "logging-fake",
+	.list_links = l_list_links,
+	.observe = l_observe,
+	.set_channels = l_set_channels,
+	.set_feature = l_set_feature,
+	.set_rings = l_set_rings,
+	.rss_set = l_rss_set,
+	.rss_create = l_rss_create,
+	.rss_delete = l_rss_delete,
+	.rule_insert = l_rule_insert,
+	.rule_delete = l_rule_delete,
+};
+
+/* --- the daemon's loop, in small ---------------------------------------------- */
+
+static void destroy_vhost(void *be)
+{
+	binder_vhost_free(be);
+}
+
+static void start_binder(struct world *w)
+{
+	struct binder_vhost *bv;
+
+	assert_int_equal(fake_binder_connect(w->fb, &bv), 0);
+	assert_int_equal(binder_mgr_new(NULL, binder_vhost_backend(bv), destroy_vhost, NULL, &w->bm),
+			 0);
+	assert_int_equal(binder_mgr_start(w->bm), 0);
+}
+
+/* The planner's binder input from binder-mgr, as the reconciler fills it. */
+static struct binder_binding *fill_binder(struct world *w)
+{
+	const struct binder_mgr_nic *n;
+	struct binder_binding *v = NULL;
+	size_t nv = 0;
+
+	memset(&w->h.pb, 0, sizeof(w->h.pb));
+	w->h.pb.available = binder_mgr_available(w->bm);
+	w->h.pb.resolve_err = *binder_mgr_error(w->bm);
+	if (w->h.pb.available) {
+		n = binder_mgr_probe(w->bm, w->h.ifindex);
+		w->h.pb.probed = n->probed;
+		w->h.pb.probe = n->probe;
+		w->h.pb.probe_err = n->err;
+		assert_int_equal(binder_mgr_on_nic(w->bm, w->h.ifindex, &v, &nv), 0);
+	}
+	w->h.pb.bindings = v;
+	w->h.pb.n_bindings = nv;
+	return v;
+}
+
+/* observe -> plan -> exec until a plan is empty; returns the last exec's
+ * result.  The attachments' results are those of the final plan. */
+static int apply(struct world *w)
+{
+	struct exec_env env = { 0 };
+	int r = 0;
+
+	env.nic.ops = &logging_nic;
+	env.nic.be = w;
+	env.binder = binder_mgr_backend(w->bm);
+	for (int round = 0; round < 6; round++) {
+		struct binder_binding *v;
+		struct exec_result res;
+		struct plan p;
+
+		(void)binder_mgr_process(w->bm);
+		w->h.use_binder = false;
+		harness_observe(&w->h);
+		v = fill_binder(w);
+		w->h.use_binder = true;
+		harness_plan(&w->h, PLAN_MODE_NORMAL, &p);
+		free(v);
+		if (!p.n_ops) {
+			plan_clear(&p);
+			return r;
+		}
+		r = exec_plan(&env, &p, &w->h.j, &res);
+		if (r < 0 && res.failed >= 0 && plan_learn(&w->h.learned, &p.ops[res.failed], &res.err)) {
+			plan_clear(&p); /* as the reconciler does: plan again */
+			continue;
+		}
+		if (r < 0) {
+			char buf[1024];
+
+			fprintf(stderr, "exec: %s\n", exec_result_format(&res, buf, sizeof(buf)));
+			harness_print_plan(&p);
+			plan_clear(&p);
+			return r;
+		}
+		plan_clear(&p);
+	}
+	fail_msg("no convergence");
+	return r;
+}
+
+/* Index of the first log line starting with prefix at or after from, -1. */
+static int find(struct world *w, const char *prefix, int from)
+{
+	for (size_t i = (size_t)from; i < w->n_log; i++)
+		if (!strncmp(w->log[i], prefix, strlen(prefix)))
+			return (int)i;
+	return -1;
+}
+
+static void dump_log(struct world *w)
+{
+	for (size_t i = 0; i < w->n_log; i++)
+		fprintf(stderr, "  log %zu: %s\n", i, w->log[i]);
+}
+
+static void clear_log(struct world *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->n_log = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int setup_opts(void **state, bool absent)
+{
+	struct fake_binder_options o = { .absent = absent };
+	struct fake_nic_cfg cfg;
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	pthread_mutex_init(&w->lock, NULL);
+	fake_nic_cfg_capable(&cfg, "zxbo0");
+	harness_init(&w->h, &cfg);
+	harness_policy(&w->h, 4, 0);
+	w->inner = fake_net_backend(w->h.net);
+	W = w;
+	snprintf(w->dir, sizeof(w->dir), "/tmp/zxb-order-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->path, sizeof(w->path), "%s/vhost_zcrx.sock", w->dir);
+	assert_int_equal(fake_binder_new(w->path, &o, &w->fb), 0);
+	fake_binder_set_observer(w->fb, on_module, w);
+	assert_int_equal(fake_binder_start(w->fb), 0);
+	start_binder(w);
+	*state = w;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_opts(state, false);
+}
+
+static int setup_absent(void **state)
+{
+	return setup_opts(state, true);
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	binder_mgr_free(w->bm);
+	fake_binder_free(w->fb);
+	harness_free(&w->h);
+	rmdir(w->dir);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	W = NULL;
+	return 0;
+}
+
+static const struct attach_queue *queue0(struct world *w)
+{
+	assert_true(w->h.n_atts >= 1);
+	assert_true(w->h.atts[0].res.n_queues >= 1);
+	return &w->h.atts[0].res.queues[0];
+}
+
+/* --- tests --------------------------------------------------------------------- */
+
+static void test_bind_after_rule_and_header_split(void **state)
+{
+	struct world *w = *state;
+	int rings, rule, bind;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	rings = find(w, "nic set_rings tds=1/2 hds=", 0);
+	rule = find(w, "nic rule_insert", 0);
+	bind = find(w, "binder BIND", 0);
+	if (rings < 0 || rule < 0 || bind < 0 || bind != (int)w->n_log - 1)
+		dump_log(w);
+	assert_true(rings >= 0);
+	assert_true(rule >= 0);
+	assert_true(bind > rule && bind > rings);
+	assert_int_equal(bind, (int)w->n_log - 1); /* nothing after the bind */
+	assert_non_null(strstr(w->log[bind], "tap=101 fallback=copy -> 1"));
+	assert_int_equal(find(w, "binder BIND", bind + 1), -1);
+
+	assert_true(queue0(w)->bound);
+	assert_int_equal(queue0(w)->binding_id, 1);
+	assert_int_equal(queue0(w)->binding_state, BINDER_STATE_PENDING);
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_PENDING);
+	assert_true(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_NO_ZEROCOPY) == false);
+
+	/* the guest posts buffers: ACTIVE arrives, the attachment is active */
+	assert_int_equal(fake_binder_set_state(w->fb, 1, BINDER_STATE_ACTIVE, 0), 0);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(w->n_log, 0); /* nothing to do in the kernel */
+	assert_int_equal(queue0(w)->binding_state, BINDER_STATE_ACTIVE);
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_ACTIVE);
+
+	/* copy fallback in use: degraded, with the module's errno */
+	assert_int_equal(fake_binder_set_state(w->fb, 1, BINDER_STATE_DEGRADED, ENOBUFS), 0);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+	assert_true(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_BINDING));
+}
+
+static void test_fallback_drop_reaches_bind(void **state)
+{
+	struct world *w = *state;
+	int bind;
+
+	w->h.pol.fallback = CONFIG_FALLBACK_DROP;
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	bind = find(w, "binder BIND", 0);
+	assert_true(bind >= 0);
+	assert_non_null(strstr(w->log[bind], "fallback=drop"));
+}
+
+static void test_unbind_first_on_detach(void **state)
+{
+	struct world *w = *state;
+	int unbind, rule, rings;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	clear_log(w);
+	assert_true(harness_detach(&w->h, 1));
+	assert_int_equal(apply(w), 0);
+	unbind = find(w, "binder UNBIND 1 -> ok", 0);
+	rule = find(w, "nic rule_delete", 0);
+	rings = find(w, "nic set_rings", 0);
+	if (unbind != 0 || rule < 0 || rings < 0)
+		dump_log(w);
+	assert_int_equal(unbind, 0); /* the very first call */
+	assert_true(rule > unbind);
+	assert_true(rings > rule); /* header split restored after the unbind */
+	assert_int_equal(find(w, "binder BIND", 0), -1);
+	assert_int_equal(fake_binder_bindings(w->fb, NULL, 0), 0);
+}
+
+static void test_unbind_around_channel_change(void **state)
+{
+	struct world *w = *state;
+	int unbind, chan, bind;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	clear_log(w);
+	w->h.pol.channels = 12; /* Channels=12: the queue count changes */
+	assert_int_equal(apply(w), 0);
+	unbind = find(w, "binder UNBIND", 0);
+	chan = find(w, "nic set_channels", 0);
+	bind = find(w, "binder BIND", 0);
+	if (unbind != 0 || chan < 0 || bind < chan)
+		dump_log(w);
+	assert_int_equal(unbind, 0);
+	assert_true(chan > unbind);
+	assert_true(bind > chan);
+	assert_int_equal(bind, (int)w->n_log - 1);
+	assert_true(queue0(w)->bound);
+	assert_int_equal(fake_binder_bindings(w->fb, NULL, 0), 1);
+}
+
+static void test_adopt_after_restart(void **state)
+{
+	struct world *w = *state;
+	uint32_t id;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	harness_attach(&w->h, "vm1", 2, 1);
+	assert_int_equal(apply(w), 0);
+	id = w->h.atts[0].res.queues[0].binding_id;
+	assert_int_equal(fake_binder_bindings(w->fb, NULL, 0), 2);
+
+	/* zcrxd restarts (the journal is what state.json kept); vm1 was
+	 * detached while it was down */
+	binder_mgr_free(w->bm);
+	assert_true(harness_detach(&w->h, 2));
+	start_binder(w);
+	assert_int_equal(binder_mgr_count(w->bm), 2);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	/* vm0's binding adopted as is; vm1's unbound first, then its rule */
+	if (w->n_log != 2)
+		dump_log(w);
+	assert_int_equal(w->n_log, 2);
+	assert_int_equal(find(w, "binder UNBIND", 0), 0);
+	assert_int_equal(find(w, "nic rule_delete", 0), 1);
+	assert_int_equal(find(w, "binder BIND", 0), -1);
+	assert_true(queue0(w)->bound);
+	assert_int_equal(queue0(w)->binding_id, id);
+	assert_int_equal(fake_binder_bindings(w->fb, NULL, 0), 1);
+	/* and then nothing more to do */
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(w->n_log, 0);
+}
+
+static void test_macvtap_goes_away(void **state)
+{
+	struct world *w = *state;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	clear_log(w);
+	/* the macvtap is deleted: the module tears the binding down, the
+	 * vNIC's tap is no longer known */
+	assert_int_equal(fake_binder_link_gone(w->fb, 101), 1);
+	w->h.atts[0].id.tap_ifindex = 0;
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(find(w, "binder UNBIND", 0), -1); /* nothing to unbind */
+	assert_int_equal(find(w, "binder BIND", 0), -1);
+	assert_int_equal(find(w, "nic rule_delete", 0), -1); /* steering stays */
+	assert_false(queue0(w)->bound);
+	assert_int_equal(w->h.j.n_bindings, 0); /* forgotten */
+	assert_true(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_NO_ZEROCOPY));
+	/* a new macvtap: bound again */
+	w->h.atts[0].id.tap_ifindex = 111;
+	assert_int_equal(apply(w), 0);
+	assert_true(find(w, "binder BIND ifindex=", 0) >= 0);
+	assert_true(queue0(w)->bound);
+}
+
+static void test_absent_module_degrades(void **state)
+{
+	struct world *w = *state;
+	const struct attach_result *r;
+	bool named = false;
+	int rule;
+
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	rule = find(w, "nic rule_insert", 0);
+	assert_true(rule >= 0); /* steering happens */
+	assert_int_equal(find(w, "binder", 0), -1);
+	r = &w->h.atts[0].res;
+	assert_int_equal(r->state, ATTACH_STATE_DEGRADED);
+	for (size_t i = 0; i < r->n_reasons; i++)
+		if (!strcmp(r->reasons[i].code, ATTACH_R_NO_ZEROCOPY) && r->reasons[i].err == ENOENT &&
+		    !strcmp(r->reasons[i].msg, "no zero-copy (kernel module vhost_zcrx not available)"))
+			named = true;
+		else
+			fprintf(stderr, "reason %s: %s\n", r->reasons[i].code, r->reasons[i].msg);
+	assert_true(named);
+	assert_false(queue0(w)->bound);
+
+	/* the module is loaded: bound now, the rule untouched */
+	fake_binder_set_present(w->fb, true);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_true(binder_mgr_available(w->bm));
+	assert_int_equal(find(w, "nic rule_", 0), -1);
+	assert_true(find(w, "binder BIND", 0) >= 0);
+	assert_int_equal(find(w, "binder BIND", 0), (int)w->n_log - 1);
+	assert_true(queue0(w)->bound);
+	assert_false(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_NO_ZEROCOPY));
+
+	/* and unloaded again: the binding went with it, steering stays */
+	fake_binder_set_present(w->fb, false);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(find(w, "nic rule_delete", 0), -1);
+	assert_int_equal(find(w, "binder", 0), -1);
+	assert_false(queue0(w)->bound);
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+}
+
+/* The module refuses the NIC (PROBE) or the bind itself: the attachment
+ * keeps its steering and is degraded with the module's errno and text, not
+ * failed. */
+static void refused(void **state, bool at_probe)
+{
+	struct world *w = *state;
+	const struct attach_reason *why = NULL;
+	const struct attach_result *r;
+
+	if (at_probe)
+		fake_binder_refuse_nic(w->fb, w->h.ifindex, EBUSY, "queue already has a memory provider");
+	else
+		fake_binder_refuse_next_bind(w->fb, EBUSY, "queue already has a memory provider");
+	harness_attach(&w->h, "vm0", 1, 1);
+	if (apply(w) != 0)
+		dump_log(w);
+	r = &w->h.atts[0].res;
+	for (size_t i = 0; i < r->n_reasons; i++)
+		if (!strcmp(r->reasons[i].code, ATTACH_R_NO_ZEROCOPY))
+			why = &r->reasons[i];
+	assert_non_null(why);
+	assert_int_equal(why->err, EBUSY);
+	assert_non_null(strstr(why->msg, "queue already has a memory provider"));
+	assert_int_equal(r->state, ATTACH_STATE_DEGRADED);
+	assert_int_equal(r->n_rules, 1); /* steered */
+	assert_false(queue0(w)->bound);
+	if (!at_probe) {
+		struct nic_cap cap;
+
+		/* the matrix shows why, with the module's text */
+		binder_mgr_nic_cap(w->bm, w->h.ifindex, &cap);
+		assert_int_equal(cap.state, NIC_CAP_NO);
+		assert_int_equal(cap.err, EBUSY);
+		assert_string_equal(cap.msg, "vhost_zcrx: queue already has a memory provider");
+		/* forgotten (the NIC changed): tried again, and bound */
+		binder_mgr_forget_nic(w->bm, w->h.ifindex);
+		assert_int_equal(apply(w), 0);
+		assert_true(queue0(w)->bound);
+		assert_false(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_NO_ZEROCOPY));
+	}
+}
+
+static void test_probe_refused_degrades(void **state)
+{
+	refused(state, true);
+}
+
+static void test_bind_refused_degrades(void **state)
+{
+	refused(state, false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bind_after_rule_and_header_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_drop_reaches_bind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unbind_first_on_detach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unbind_around_channel_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_after_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_macvtap_goes_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_absent_module_degrades, setup_absent, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_refused_degrades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refused_degrades, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
