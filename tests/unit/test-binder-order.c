@@ -43,6 +43,7 @@ struct world {
 	pthread_mutex_t lock;
 	char log[LOG_MAX][192];
 	size_t n_log;
+	bool xdp; /* observe an XDP program on the NIC */
 };
 
 static struct world *W; /* the logging NIC wrapper's context */
@@ -208,6 +209,7 @@ static int apply(struct world *w)
 		(void)binder_mgr_process(w->bm);
 		w->h.use_binder = false;
 		harness_observe(&w->h);
+		w->h.nic.has_xdp = w->xdp;
 		v = fill_binder(w);
 		w->h.use_binder = true;
 		harness_plan(&w->h, PLAN_MODE_NORMAL, &p);
@@ -385,6 +387,9 @@ static void test_unbind_first_on_detach(void **state)
 	assert_int_equal(unbind, 0); /* the very first call */
 	assert_true(rule > unbind);
 	assert_true(rings > rule); /* header split restored after the unbind */
+	/* to the values recorded before zcrxd changed them */
+	assert_string_equal(w->log[rings], "nic set_rings tds=1/1 hds=1/256");
+	assert_int_equal(w->h.j.has_tds_prior || w->h.j.has_hds_prior, false);
 	assert_int_equal(find(w, "binder BIND", 0), -1);
 	assert_int_equal(fake_binder_bindings(w->fb, NULL, 0), 0);
 }
@@ -568,6 +573,99 @@ static void test_bind_refused_degrades(void **state)
 	refused(state, false);
 }
 
+static const struct attach_reason *zc_reason(struct world *w)
+{
+	const struct attach_result *r = &w->h.atts[0].res;
+
+	for (size_t i = 0; i < r->n_reasons; i++)
+		if (!strcmp(r->reasons[i].code, ATTACH_R_NO_ZEROCOPY))
+			return &r->reasons[i];
+	return NULL;
+}
+
+/* Queue readiness: each unmet condition is a named reason, never a failure,
+ * and nothing is bound. */
+static void test_readiness_xdp(void **state)
+{
+	struct world *w = *state;
+
+	w->xdp = true;
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(find(w, "binder", 0), -1);
+	assert_int_equal(find(w, "nic set_rings", 0), -1);
+	assert_true(find(w, "nic rule_insert", 0) >= 0);
+	assert_non_null(zc_reason(w));
+	assert_non_null(strstr(zc_reason(w)->msg, "XDP program"));
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+}
+
+static void test_readiness_header_split_off(void **state)
+{
+	struct world *w = *state;
+
+	w->h.pol.header_split = CONFIG_HEADER_SPLIT_OFF;
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(find(w, "binder", 0), -1);
+	assert_int_equal(find(w, "nic set_rings", 0), -1);
+	assert_non_null(zc_reason(w));
+	assert_non_null(strstr(zc_reason(w)->msg, "HeaderSplit=off"));
+}
+
+static void test_readiness_no_header_split(void **state)
+{
+	struct world *w = *state;
+
+	/* a NIC whose driver cannot split headers, and a module that needs it */
+	harness_free(&w->h);
+	{
+		struct fake_nic_cfg cfg;
+
+		fake_nic_cfg_capable(&cfg, "zxbo0");
+		cfg.header_split = false;
+		cfg.hds_thresh = false;
+		harness_init(&w->h, &cfg);
+		harness_policy(&w->h, 4, 0);
+		w->inner = fake_net_backend(w->h.net);
+	}
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(find(w, "binder", 0), -1);
+	assert_non_null(zc_reason(w));
+	assert_non_null(strstr(zc_reason(w)->msg, "header split not available"));
+
+	/* a module that does not need it binds all the same */
+	fake_binder_set_features(w->fb, w->h.ifindex, BINDER_FEATURE_COPY_FALLBACK);
+	binder_mgr_forget_nic(w->bm, w->h.ifindex);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_true(find(w, "binder BIND", 0) >= 0);
+	assert_null(zc_reason(w));
+}
+
+static void test_readiness_foreign_provider(void **state)
+{
+	struct world *w = *state;
+	int bind;
+	uint32_t q;
+
+	/* every pool queue but one already has someone else's provider: the
+	 * planner takes the free one */
+	harness_observe(&w->h);
+	for (q = 4; q < 7; q++)
+		assert_int_equal(fake_net_ext_set_provider(w->h.net, w->h.ifindex, q,
+							   NIC_PROVIDER_IO_URING), 0);
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	bind = find(w, "binder BIND", 0);
+	if (bind < 0)
+		dump_log(w);
+	assert_true(bind >= 0);
+	assert_non_null(strstr(w->log[bind], "queue=7 "));
+	assert_int_equal(queue0(w)->queue, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +678,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_absent_module_degrades, setup_absent, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_refused_degrades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refused_degrades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readiness_xdp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readiness_header_split_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readiness_no_header_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readiness_foreign_provider, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
