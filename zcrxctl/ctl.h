@@ -75,6 +75,16 @@ int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a); /* verb-nics.c *
 int ctl_verb_monitor(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
 int ctl_verb_metrics(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
 extern const struct option ctl_monitor_opts[];                   /* verb-monitor.c */
+/* verb-attach.c */
+int ctl_verb_attach(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_detach(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_list(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_plan(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_rebalance(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_reconcile(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_release(struct ctl *ctl, const struct ctl_args *a);
+extern const struct option ctl_attach_opts[], ctl_detach_opts[], ctl_list_opts[],
+	ctl_dry_opts[], ctl_rebalance_opts[];
 const struct ctl_verb *ctl_find_verb(const char *name);
 
 /* Connect lazily; on failure prints why and returns CTL_EXIT_UNREACHABLE. */

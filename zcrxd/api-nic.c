@@ -41,6 +41,8 @@ static void on_change(struct nic_monitor *m, const struct nic *nic, enum nic_cha
 
 	log_debug(LOG_SUBSYS_NIC, "%s: %s (generation %llu)", nic->link.name, type,
 		  (unsigned long long)nic->generation);
+	if (a->changed)
+		a->changed(a->changed_ud, nic->link.name);
 	if (!a->events)
 		return;
 	d = json_object_new_object();
@@ -219,16 +221,35 @@ static const struct ipc_method methods[] = {
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
+static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct ipc_server *ipc,
+		 struct events *events, unsigned interval_sec, struct kerror *err);
+
 int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struct events *events,
 		  unsigned interval_sec, struct kerror *err)
 {
 	int r;
 
-	a->events = events;
 	r = nic_kernel_new(&a->kernel, err);
 	if (r < 0)
 		return r;
-	r = nic_monitor_new(ev, nic_kernel_backend(a->kernel), interval_sec, &a->monitor, err);
+	return start(a, nic_kernel_backend(a->kernel), ev, ipc, events, interval_sec, err);
+}
+
+int api_nic_start_backend(struct api_nic *a, struct nic_backend be, sd_event *ev,
+			  struct ipc_server *ipc, struct events *events, unsigned interval_sec,
+			  struct kerror *err)
+{
+	a->other = be;
+	return start(a, be, ev, ipc, events, interval_sec, err);
+}
+
+static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct ipc_server *ipc,
+		 struct events *events, unsigned interval_sec, struct kerror *err)
+{
+	int r;
+
+	a->events = events;
+	r = nic_monitor_new(ev, be, interval_sec, &a->monitor, err);
 	if (r < 0) {
 		api_nic_stop(a);
 		return r;
@@ -239,9 +260,11 @@ int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struc
 		api_nic_stop(a);
 		return kerror_set(err, r, NULL, "register NIC methods", NULL);
 	}
-	log_debug(LOG_SUBSYS_NIC, "%zu NICs, ethtool RSS netlink %s, netdev family %s",
-		  nic_monitor_count(a->monitor), nic_kernel_has_rss_netlink(a->kernel) ? "yes" : "no",
-		  nic_kernel_has_netdev(a->kernel) ? "yes" : "no");
+	if (a->kernel)
+		log_debug(LOG_SUBSYS_NIC, "%zu NICs, ethtool RSS netlink %s, netdev family %s",
+			  nic_monitor_count(a->monitor),
+			  nic_kernel_has_rss_netlink(a->kernel) ? "yes" : "no",
+			  nic_kernel_has_netdev(a->kernel) ? "yes" : "no");
 	return 0;
 }
 
@@ -264,6 +287,8 @@ size_t api_nic_count(const struct api_nic *a)
 
 struct nic_backend api_nic_backend(const struct api_nic *a)
 {
+	if (a->other.ops)
+		return a->other;
 	if (!a->kernel)
 		return (struct nic_backend){ 0 };
 	return nic_kernel_backend(a->kernel);

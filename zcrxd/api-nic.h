@@ -25,12 +25,21 @@ struct api_nic {
 	struct nic_kernel *kernel;
 	struct nic_monitor *monitor;
 	struct events *events; /* borrowed, may be NULL */
+	/* Told about every NIC change (the reconciler); optional. */
+	void (*changed)(void *ud, const char *nic);
+	void *changed_ud;
+	struct nic_backend other; /* api_nic_start_backend's backend */
 };
 
 /* Open the backend, read every NIC, follow changes on ev, register the
  * methods on ipc.  interval_sec: ReconcileIntervalSec (0 = no timer). */
 int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struct events *events,
 		  unsigned interval_sec, struct kerror *err);
+/* The same with another backend instead of the kernel's (tests: a fake
+ * NIC); be is borrowed and must outlive the layer. */
+int api_nic_start_backend(struct api_nic *a, struct nic_backend be, sd_event *ev,
+			  struct ipc_server *ipc, struct events *events, unsigned interval_sec,
+			  struct kerror *err);
 void api_nic_stop(struct api_nic *a);
 void api_nic_set_interval(struct api_nic *a, unsigned interval_sec);
 /* NICs in the table (0 before start). */

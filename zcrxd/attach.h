@@ -24,7 +24,7 @@
 #include "kerror.h"
 #include "nic.h"
 
-#define ATTACH_DOMAIN_MAX 128 /* bytes incl. NUL */
+#define ATTACH_DOMAIN_MAX 256 /* bytes incl. NUL (as DOMXML_NAME_MAX) */
 #define ATTACH_UUID_MAX 37    /* canonical text form incl. NUL */
 #define ATTACH_IP_MAX 4       /* addresses of each family we keep */
 #define ATTACH_QUEUES_MAX 64  /* queues one vNIC may ask for */

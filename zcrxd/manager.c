@@ -112,6 +112,7 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	sd_event_source_disable_unref(m->status_timer);
 	virt_api_stop(&m->virt);
+	m->reconcile = reconcile_free(m->reconcile);
 	binder_api_stop(&m->binder);
 	api_nic_stop(&m->nic);
 	m->events = events_free(m->events);
@@ -141,6 +142,16 @@ static int mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+static void nic_changed(void *ud, const char *nic)
+{
+	reconcile_nic_changed(ud, nic);
+}
+
+static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
+{
+	reconcile_binder_changed(ud);
 }
 
 int manager_start(struct manager *m)
@@ -191,20 +202,54 @@ int manager_start(struct manager *m)
 	r = manager_register_methods(m);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot register methods: %s", strerror(-r));
-	r = api_nic_start(&m->nic, m->event, m->ipc, m->events, m->config.reconcile_interval_sec,
-			  &ke);
+	if (m->opts.nic_backend.ops)
+		r = api_nic_start_backend(&m->nic, m->opts.nic_backend, m->event, m->ipc, m->events,
+					  m->config.reconcile_interval_sec, &ke);
+	else
+		r = api_nic_start(&m->nic, m->event, m->ipc, m->events,
+				  m->config.reconcile_interval_sec, &ke);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
+	{
+		struct reconcile_deps deps = {
+			.event = m->event,
+			.monitor = m->nic.monitor,
+			.nic = api_nic_backend(&m->nic),
+			.config = &m->config,
+			.events = m->events,
+			.state_dir = m->opts.state_dir,
+			.interval_sec = m->config.reconcile_interval_sec,
+		};
+
+		r = reconcile_new(&deps, &m->reconcile, &ke);
+		if (r < 0)
+			return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot start attachments: %s",
+					 kerror_format(&ke, kbuf, sizeof(kbuf)));
+		m->attach.rc = m->reconcile;
+		m->attach.monitor = m->nic.monitor;
+		r = api_attach_register(&m->attach, m->ipc);
+		if (r < 0)
+			return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot register methods: %s",
+					 strerror(-r));
+		m->nic.changed = nic_changed;
+		m->nic.changed_ud = m->reconcile;
+	}
 	/* An absent vhost_zcrx module is not an error: attachments say so. */
-	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, NULL, NULL);
+	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, binder_changed,
+			     m->reconcile);
 	if (r < 0)
 		return r;
+	if (binder_api_backend(&m->binder))
+		reconcile_set_binder(m->reconcile, *binder_api_backend(&m->binder));
 	r = virt_api_start(&m->virt, m->event, m->ipc, m->events, manager_libvirt_uri(m),
-			   m->config.autoattach, NULL, NULL);
+			   m->config.autoattach, api_attach_sink(), &m->attach);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_VIRT, r, "cannot start following libvirt: %s",
 				 strerror(-r));
+	m->attach.follow = m->virt.follow;
+	/* settle a crash's leftovers, then make the kernel match the state */
+	(void)reconcile_start(m->reconcile);
 	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
 	return 0;
 }
@@ -230,6 +275,10 @@ int manager_reload(struct manager *m)
 	m->reloads++;
 	api_nic_set_interval(&m->nic, m->config.reconcile_interval_sec);
 	virt_api_set_autoattach(&m->virt, m->config.autoattach);
+	if (m->reconcile) {
+		reconcile_set_interval(m->reconcile, m->config.reconcile_interval_sec);
+		reconcile_config_changed(m->reconcile);
+	}
 	if (m->ipc)
 		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
 	if (m->config.socket_group && m->socket_path &&
@@ -274,7 +323,8 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 		json_object_object_add(lv, "uri", json_object_new_string(uri));
 	json_object_object_add(r, "libvirt", lv);
 	json_object_object_add(r, "nics", json_object_new_int((int)api_nic_count(&m->nic)));
-	json_object_object_add(r, "attachments", json_object_new_int(0));
+	json_object_object_add(r, "attachments",
+			       json_object_new_int(m->reconcile ? (int)reconcile_count(m->reconcile) : 0));
 	json_object_object_add(r, "connections",
 			       json_object_new_int((int)ipc_server_connection_count(m->ipc)));
 	json_object_object_add(r, "monitors",

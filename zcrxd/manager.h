@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "api-attach.h"
 #include "api-nic.h"
 #include "binder-api.h"
 #include "config.h"
@@ -28,6 +29,9 @@ struct manager_options {
 	const char *state_dir;
 	const char *libvirt_uri; /* overrides LibvirtURI= when set; "none" = no libvirt */
 	bool config_allow_missing;
+	/* Tests only (build/tests/zcrxd-fake): a fake NIC backend instead of
+	 * the kernel's.  ops NULL = the kernel (always, in zcrxd itself). */
+	struct nic_backend nic_backend;
 };
 
 struct manager {
@@ -44,6 +48,8 @@ struct manager {
 	struct virt_api virt; /* libvirt domains (also without libvirt: hook requests) */
 	struct binder_api binder; /* vhost_zcrx: availability, probes, bindings, events */
 	struct metrics_source metrics; /* GetMetrics gathers through manager_collect_metrics */
+	struct reconcile *reconcile; /* attachments: observe -> plan -> exec -> store */
+	struct api_attach attach;    /* their Varlink methods and the virt sink */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);

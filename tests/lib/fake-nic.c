@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <unistd.h>
+
 #include "fake-nic.h"
 
 #define FAKE_MAX_NICS 32
@@ -39,6 +42,7 @@ struct fake_net {
 	int next_ifindex;
 	unsigned calls, fail_at, fail_also;
 	bool frozen;
+	char *file; /* persisted here after every change (fake_net_set_file) */
 	int fail_err;
 	char fail_msg[KERROR_MSG_MAX];
 };
@@ -81,7 +85,7 @@ int fake_net_new(struct fake_net **ret)
 
 	if (!n)
 		return -ENOMEM;
-	n->next_ifindex = 10;
+	n->next_ifindex = 100;
 	*ret = n;
 	return 0;
 }
@@ -108,6 +112,7 @@ void fake_net_free(struct fake_net *net)
 		return;
 	for (i = 0; i < net->n; i++)
 		nic_free(net->nics[i]);
+	free(net->file);
 	free(net);
 }
 
@@ -713,18 +718,91 @@ static int f_rule_delete(void *be, const struct nic_id *id, uint32_t location, s
 	return delete_rule(f, location, id, err);
 }
 
+static void persist(struct fake_net *net);
+
+/* Every change is persisted when a file is set. */
+static int p_set_channels(void *be, const struct nic_id *id, const struct nic_channels_req *req,
+			  struct kerror *err)
+{
+	int r = f_set_channels(be, id, req, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_set_feature(void *be, const struct nic_id *id, const char *feature, bool on,
+			 bool *ret_active, struct kerror *err)
+{
+	int r = f_set_feature(be, id, feature, on, ret_active, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_set_rings(void *be, const struct nic_id *id, const struct nic_rings_req *req,
+		       struct kerror *err)
+{
+	int r = f_set_rings(be, id, req, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint32_t *indir,
+		     uint32_t n, struct kerror *err)
+{
+	int r = f_rss_set(be, id, ctx, indir, n, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_rss_create(void *be, const struct nic_id *id, const uint32_t *indir, uint32_t n,
+			uint32_t *ret_ctx, struct kerror *err)
+{
+	int r = f_rss_create(be, id, indir, n, ret_ctx, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err)
+{
+	int r = f_rss_delete(be, id, ctx, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rule,
+			 struct kerror *err)
+{
+	int r = f_rule_insert(be, id, rule, err);
+
+	persist(be);
+	return r;
+}
+
+static int p_rule_delete(void *be, const struct nic_id *id, uint32_t location, struct kerror *err)
+{
+	int r = f_rule_delete(be, id, location, err);
+
+	persist(be);
+	return r;
+}
+
 static const struct nic_ops fake_ops = {
 	.name = "fake",
 	.list_links = f_list_links,
 	.observe = f_observe,
-	.set_channels = f_set_channels,
-	.set_feature = f_set_feature,
-	.set_rings = f_set_rings,
-	.rss_set = f_rss_set,
-	.rss_create = f_rss_create,
-	.rss_delete = f_rss_delete,
-	.rule_insert = f_rule_insert,
-	.rule_delete = f_rule_delete,
+	.set_channels = p_set_channels,
+	.set_feature = p_set_feature,
+	.set_rings = p_set_rings,
+	.rss_set = p_rss_set,
+	.rss_create = p_rss_create,
+	.rss_delete = p_rss_delete,
+	.rule_insert = p_rule_insert,
+	.rule_delete = p_rule_delete,
 };
 
 struct nic_backend fake_net_backend(struct fake_net *net)
@@ -895,4 +973,324 @@ int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
 		flush_rules(f);
 	f->ntuple_on = on;
 	return 0;
+}
+
+/* --- persistence (crash tests) ------------------------------------------------------- */
+
+static json_object *table_json(const uint32_t *v, uint32_t n)
+{
+	json_object *a = json_object_new_array();
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+static json_object *nic_json(const struct fake_nic *f)
+{
+	json_object *o = json_object_new_object(), *a;
+	const struct fake_nic_cfg *c = &f->cfg;
+	uint32_t i;
+
+#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+	json_object_object_add(o, "name", json_object_new_string(f->name));
+	I("ifindex", c->ifindex);
+	I("combined_max", c->combined_max);
+	I("rx_max", c->rx_max);
+	I("tx_max", c->tx_max);
+	I("rss", c->rss);
+	I("indir_size", c->indir_size);
+	I("rss_contexts", c->rss_contexts);
+	I("max_contexts", c->max_contexts);
+	I("ntuple", c->ntuple);
+	I("ntuple_fixed", c->ntuple_fixed);
+	I("rule_capacity", c->rule_capacity);
+	I("loc_special", c->loc_special);
+	I("l2_rules", c->l2_rules);
+	I("ip_rules", c->ip_rules);
+	I("header_split", c->header_split);
+	I("hds_thresh", c->hds_thresh);
+	I("numa_nodes", c->numa_nodes);
+	I("numa_node", c->numa_node);
+	I("combined", f->combined);
+	I("rx", f->rx);
+	I("tx", f->tx);
+	I("ntuple_on", f->ntuple_on);
+	I("tds", f->tds);
+	I("hds", f->hds);
+	I("indir0_user", f->indir0_user);
+#undef I
+	json_object_object_add(o, "indir0", table_json(f->indir0, c->indir_size));
+	a = json_object_new_array();
+	for (i = 0; i < c->max_contexts; i++) {
+		json_object *x;
+
+		if (!f->ctxs[i].id)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "id", json_object_new_int64(f->ctxs[i].id));
+		json_object_object_add(x, "indir", table_json(f->ctxs[i].indir, c->indir_size));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "contexts", a);
+	a = json_object_new_array();
+	for (i = 0; i < c->rule_capacity; i++) {
+		const struct nic_rule *r = &f->rules[i];
+		json_object *x;
+
+		if (r->location == NIC_LOC_ANY)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "location", json_object_new_int64(r->location));
+		json_object_object_add(x, "match", json_object_new_int(r->match));
+		json_object_object_add(x, "mac", json_object_new_string_len((const char *)r->mac,
+									   NIC_MAC_LEN));
+		json_object_object_add(x, "ip4", json_object_new_int64(r->ip4.s_addr));
+		json_object_object_add(x, "ip6", json_object_new_string_len((const char *)&r->ip6,
+									   sizeof(r->ip6)));
+		json_object_object_add(x, "action", json_object_new_int(r->action));
+		json_object_object_add(x, "queue", json_object_new_int64(r->queue));
+		json_object_object_add(x, "context", json_object_new_int64(r->rss_context));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "rules", a);
+	a = json_object_new_array();
+	for (i = 0; i < FAKE_MAX_Q; i++)
+		if (f->providers[i]) {
+			json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "queue", json_object_new_int64(i));
+			json_object_object_add(x, "providers", json_object_new_int64(f->providers[i]));
+			json_object_array_add(a, x);
+		}
+	json_object_object_add(o, "providers", a);
+	return o;
+}
+
+static void persist(struct fake_net *net)
+{
+	json_object *o, *a;
+	char tmp[4200];
+	const char *text;
+	size_t i;
+	FILE *f;
+
+	if (!net->file || net->frozen)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (i = 0; i < net->n; i++)
+		json_object_array_add(a, nic_json(net->nics[i]));
+	json_object_object_add(o, "nics", a);
+	json_object_object_add(o, "next_ifindex", json_object_new_int(net->next_ifindex));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", net->file);
+	f = fopen(tmp, "w");
+	if (f) {
+		/* a kill between write and rename loses this change: as if the
+		 * kernel never got the call */
+		fputs(text, f);
+		fclose(f);
+		(void)rename(tmp, net->file);
+	}
+	json_object_put(o);
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void jtable(json_object *o, const char *k, uint32_t *dst, uint32_t n)
+{
+	json_object *a;
+	uint32_t i;
+
+	if (!json_object_object_get_ex(o, k, &a))
+		return;
+	for (i = 0; i < n && i < json_object_array_length(a); i++)
+		dst[i] = (uint32_t)json_object_get_int64(json_object_array_get_idx(a, i));
+}
+
+static int load(struct fake_net *net, json_object *root)
+{
+	json_object *nics, *a;
+	size_t i, k;
+
+	if (!json_object_object_get_ex(root, "nics", &nics) ||
+	    !json_object_is_type(nics, json_type_array))
+		return -EINVAL;
+	for (i = 0; i < json_object_array_length(nics); i++) {
+		json_object *o = json_object_array_get_idx(nics, i), *v;
+		struct fake_nic_cfg c = { 0 };
+		struct fake_nic *f;
+		int r;
+
+		if (!json_object_object_get_ex(o, "name", &v))
+			return -EINVAL;
+		c.name = json_object_get_string(v);
+		c.ifindex = (int)jint(o, "ifindex");
+		c.combined_max = (uint32_t)jint(o, "combined_max");
+		c.rx_max = (uint32_t)jint(o, "rx_max");
+		c.tx_max = (uint32_t)jint(o, "tx_max");
+		c.rss = jint(o, "rss");
+		c.indir_size = (uint32_t)jint(o, "indir_size");
+		c.rss_contexts = jint(o, "rss_contexts");
+		c.max_contexts = (uint32_t)jint(o, "max_contexts");
+		c.ntuple = jint(o, "ntuple");
+		c.ntuple_fixed = jint(o, "ntuple_fixed");
+		c.rule_capacity = (uint32_t)jint(o, "rule_capacity");
+		c.loc_special = jint(o, "loc_special");
+		c.l2_rules = jint(o, "l2_rules");
+		c.ip_rules = jint(o, "ip_rules");
+		c.header_split = jint(o, "header_split");
+		c.hds_thresh = jint(o, "hds_thresh");
+		c.numa_nodes = (int)jint(o, "numa_nodes");
+		c.numa_node = (int)jint(o, "numa_node");
+		c.combined = (uint32_t)jint(o, "combined");
+		c.rx = (uint32_t)jint(o, "rx");
+		c.tx = (uint32_t)jint(o, "tx");
+		r = fake_net_add(net, &c, NULL);
+		if (r < 0)
+			return r;
+		f = net->nics[net->n - 1];
+		f->ntuple_on = jint(o, "ntuple_on");
+		f->tds = (uint8_t)jint(o, "tds");
+		f->hds = (uint32_t)jint(o, "hds");
+		f->indir0_user = jint(o, "indir0_user");
+		jtable(o, "indir0", f->indir0, f->cfg.indir_size);
+		if (json_object_object_get_ex(o, "contexts", &a))
+			for (k = 0; k < json_object_array_length(a) && k < f->cfg.max_contexts; k++) {
+				json_object *x = json_object_array_get_idx(a, k);
+
+				f->ctxs[k].indir = calloc(f->cfg.indir_size, sizeof(uint32_t));
+				if (!f->ctxs[k].indir)
+					return -ENOMEM;
+				f->ctxs[k].id = (uint32_t)jint(x, "id");
+				jtable(x, "indir", f->ctxs[k].indir, f->cfg.indir_size);
+			}
+		if (json_object_object_get_ex(o, "rules", &a))
+			for (k = 0; k < json_object_array_length(a); k++) {
+				json_object *x = json_object_array_get_idx(a, k);
+				struct nic_rule rr = { 0 };
+
+				rr.location = (uint32_t)jint(x, "location");
+				rr.match = (enum nic_rule_match)jint(x, "match");
+				if (json_object_object_get_ex(x, "mac", &v) &&
+				    json_object_get_string_len(v) == NIC_MAC_LEN)
+					memcpy(rr.mac, json_object_get_string(v), NIC_MAC_LEN);
+				rr.ip4.s_addr = (uint32_t)jint(x, "ip4");
+				if (json_object_object_get_ex(x, "ip6", &v) &&
+				    json_object_get_string_len(v) == sizeof(rr.ip6))
+					memcpy(&rr.ip6, json_object_get_string(v), sizeof(rr.ip6));
+				rr.action = (enum nic_rule_action)jint(x, "action");
+				rr.queue = (uint32_t)jint(x, "queue");
+				rr.rss_context = (uint32_t)jint(x, "context");
+				if (rr.location < f->cfg.rule_capacity)
+					f->rules[rr.location] = rr;
+			}
+		if (json_object_object_get_ex(o, "providers", &a))
+			for (k = 0; k < json_object_array_length(a); k++) {
+				json_object *x = json_object_array_get_idx(a, k);
+				uint32_t q = (uint32_t)jint(x, "queue");
+
+				if (q < FAKE_MAX_Q)
+					f->providers[q] = (unsigned)jint(x, "providers");
+			}
+	}
+	net->next_ifindex = (int)jint(root, "next_ifindex");
+	if (net->next_ifindex <= 0)
+		net->next_ifindex = 100;
+	return 0;
+}
+
+int fake_net_set_file(struct fake_net *net, const char *path)
+{
+	json_object *root;
+	int r;
+
+	free(net->file);
+	net->file = strdup(path);
+	if (!net->file)
+		return -ENOMEM;
+	if (access(path, F_OK) < 0)
+		return 0;
+	root = json_object_from_file(path);
+	if (!root)
+		return -EINVAL;
+	r = load(net, root);
+	json_object_put(root);
+	return r < 0 ? r : 1;
+}
+
+static bool opt_bool(const char *v)
+{
+	return !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true");
+}
+
+int fake_net_add_spec(struct fake_net *net, const char *spec)
+{
+	char buf[256], *name, *shape, *opts, *save = NULL, *kv;
+	struct fake_nic_cfg c;
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	name = buf;
+	shape = strchr(buf, ':');
+	if (!shape)
+		return -EINVAL;
+	*shape++ = '\0';
+	opts = strchr(shape, ',');
+	if (opts)
+		*opts++ = '\0';
+	if (!strcmp(shape, "capable"))
+		fake_nic_cfg_capable(&c, name);
+	else if (!strcmp(shape, "veth"))
+		fake_nic_cfg_veth(&c, name);
+	else
+		return -EINVAL;
+	for (kv = opts ? strtok_r(opts, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned long n;
+
+		if (!v)
+			return -EINVAL;
+		*v++ = '\0';
+		n = strtoul(v, NULL, 0);
+		if (!strcmp(kv, "combined"))
+			c.combined = (uint32_t)n;
+		else if (!strcmp(kv, "combined_max"))
+			c.combined_max = (uint32_t)n;
+		else if (!strcmp(kv, "rx"))
+			c.rx = (uint32_t)n;
+		else if (!strcmp(kv, "rx_max"))
+			c.rx_max = c.tx_max = (uint32_t)n;
+		else if (!strcmp(kv, "l2"))
+			c.l2_rules = opt_bool(v);
+		else if (!strcmp(kv, "ip"))
+			c.ip_rules = opt_bool(v);
+		else if (!strcmp(kv, "ntuple"))
+			c.ntuple = opt_bool(v);
+		else if (!strcmp(kv, "rss"))
+			c.rss = opt_bool(v);
+		else if (!strcmp(kv, "contexts"))
+			c.rss_contexts = opt_bool(v);
+		else if (!strcmp(kv, "special"))
+			c.loc_special = opt_bool(v);
+		else if (!strcmp(kv, "capacity"))
+			c.rule_capacity = (uint32_t)n;
+		else if (!strcmp(kv, "hs"))
+			c.header_split = c.hds_thresh = opt_bool(v);
+		else if (!strcmp(kv, "numa"))
+			c.numa_nodes = (int)n;
+		else
+			return -EINVAL;
+	}
+	r = fake_net_add(net, &c, NULL);
+	if (r >= 0)
+		persist(net);
+	return r;
 }

@@ -75,6 +75,16 @@ void fake_net_reset_calls(struct fake_net *net);
  * when ifindex is 0): equal text = equal kernel state.  Caller frees. */
 char *fake_net_dump(const struct fake_net *net, int ifindex);
 
+/* Keep the fake "kernel" in a file, so it outlives a process that is
+ * killed (crash tests with build/tests/zcrxd-fake): loaded here when the file
+ * exists, rewritten (temp + rename) after every change.  Returns 1 when
+ * state was loaded, 0 when the file did not exist, -errno on a bad file. */
+int fake_net_set_file(struct fake_net *net, const char *path);
+/* Add a NIC from "NAME:SHAPE[,key=value...]", SHAPE capable or veth, keys
+ * as in struct fake_nic_cfg (combined, combined_max, rx, rx_max, l2, ip,
+ * ntuple, rss, contexts, special, capacity, hs, numa). */
+int fake_net_add_spec(struct fake_net *net, const char *spec);
+
 /* Changes "from outside" (an operator, another tool), bypassing the
  * failure counter. */
 int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule);

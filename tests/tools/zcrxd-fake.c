@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * zcrxd-fake — TEST-ONLY: zcrxd's manager (the same code as build/zcrxd)
+ * over the fake NIC backend of tests/lib/fake-nic.c instead of the kernel,
+ * for the daemon-level tests of what no kernel here offers (ntuple rules,
+ * RSS contexts).  The fake "kernel" lives in --fake-state FILE so that it
+ * survives the daemon being killed (crash tests).  Never installed.
+ *
+ *   zcrxd-fake --fake-state FILE [--fake-nic NAME:SHAPE[,k=v...]]...
+ *              [zcrxd options: --config --runtime-dir --state-dir --debug]
+ *
+ * --fake-nic only applies when FILE does not exist yet (first start).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "fake-nic.h"
+#include "log.h"
+#include "manager.h"
+
+static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)manager_reload(userdata);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "libvirt-uri", required_argument, NULL, 'L' },
+		{ "debug", optional_argument, NULL, 'd' },
+		{ "fake-state", required_argument, NULL, 'F' },
+		{ "fake-nic", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct manager_options mo = {
+		.config_path = "/nonexistent/zcrxd.conf",
+		.runtime_dir = "/run/zcrx-fake",
+		.state_dir = "/var/lib/zcrx-fake",
+		.libvirt_uri = "none",
+		.config_allow_missing = true,
+	};
+	const char *state = NULL, *specs[32];
+	size_t n_specs = 0, i;
+	struct fake_net *net = NULL;
+	struct manager *m = NULL;
+	sd_event *ev = NULL;
+	sigset_t ss;
+	int c, r;
+
+	log_open();
+	while ((c = getopt_long(argc, argv, "c:d::", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'c': mo.config_path = optarg; mo.config_allow_missing = false; break;
+		case 'R': mo.runtime_dir = optarg; break;
+		case 'S': mo.state_dir = optarg; break;
+		case 'L': mo.libvirt_uri = optarg; break;
+		case 'd':
+			if (log_set_debug(optarg, &bad) < 0)
+				return 2;
+			break;
+		case 'F': state = optarg; break;
+		case 'N':
+			if (n_specs < 32)
+				specs[n_specs++] = optarg;
+			break;
+		default: return 2;
+		}
+	}
+	if (!state) {
+		fprintf(stderr, "zcrxd-fake: --fake-state FILE is required\n");
+		return 2;
+	}
+	if (fake_net_new(&net) < 0)
+		return 1;
+	r = fake_net_set_file(net, state);
+	if (r < 0) {
+		fprintf(stderr, "zcrxd-fake: cannot read %s: %s\n", state, strerror(-r));
+		return 1;
+	}
+	if (r == 0)
+		for (i = 0; i < n_specs; i++)
+			if (fake_net_add_spec(net, specs[i]) < 0) {
+				fprintf(stderr, "zcrxd-fake: bad --fake-nic '%s'\n", specs[i]);
+				return 2;
+			}
+	mo.nic_backend = fake_net_backend(net);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if (sd_event_default(&ev) < 0)
+		return 1;
+	r = manager_new(ev, &mo, &m);
+	if (r < 0) {
+		fprintf(stderr, "zcrxd-fake: configuration %s is invalid\n", mo.config_path);
+		sd_event_unref(ev);
+		fake_net_free(net);
+		return 1;
+	}
+	(void)sd_event_add_signal(ev, NULL, SIGTERM, on_term, NULL);
+	(void)sd_event_add_signal(ev, NULL, SIGINT, on_term, NULL);
+	(void)sd_event_add_signal(ev, NULL, SIGHUP, on_hup, m);
+	r = manager_start(m);
+	if (r >= 0) {
+		(void)sd_notify(0, "READY=1");
+		log_notice(LOG_SUBSYS_MAIN, "zcrxd-fake (TEST ONLY, fake NIC backend) started");
+		r = sd_event_loop(ev);
+	}
+	m = manager_free(m);
+	sd_event_unref(ev);
+	fake_net_free(net);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: MIT
+/*
+ * api-attach — the attachment methods and the virt sink (api-attach.h).
+ * Must not: talk to the kernel or libvirt itself.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-attach.h"
+#include "ipc.h"
+#include "log.h"
+#include "nic-monitor.h"
+
+/* --- replies ------------------------------------------------------------------------ */
+
+static void reply_outcome_error(struct ipc_call *call, const struct reconcile_outcome *o,
+				int r)
+{
+	const char *name = o->error_name ? o->error_name : "io.zcrx.Manager.KernelError";
+	const struct kerror *e = &o->err;
+	json_object *p = json_object_new_object();
+	char msg[512];
+
+	kerror_format(e, msg, sizeof(msg));
+	if (!strcmp(name, "org.varlink.service.InvalidParameter")) {
+		json_object_put(p);
+		ipc_reply_invalid_parameter(call, e->msg[0] ? e->msg : "parameters");
+		return;
+	}
+	if (!strcmp(name, "io.zcrx.Manager.KernelError")) {
+		json_object_object_add(p, "errno", json_object_new_int(e->err ? e->err : -r));
+	} else if (!strcmp(name, "io.zcrx.Manager.NoSuchDomain")) {
+		json_object_object_add(p, "domain", json_object_new_string(e->obj));
+	} else {
+		json_object_object_add(p, "nic", json_object_new_string(e->obj));
+	}
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	ipc_reply_error(call, name, p);
+}
+
+static json_object *attachments_of(struct api_attach *a, const char *domain, const char *uuid)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < reconcile_count(a->rc); i++) {
+		const struct attach *x = reconcile_at(a->rc, i);
+
+		if ((uuid && *uuid && !strcmp(x->id.uuid, uuid)) ||
+		    (domain && (!strcmp(x->id.domain, domain) || !strcmp(x->id.uuid, domain))))
+			json_object_array_add(arr, attach_to_json(x));
+	}
+	return arr;
+}
+
+/* --- parameters --------------------------------------------------------------------- */
+
+static int parse_mac(struct ipc_call *call, const char *s, uint8_t *mac)
+{
+	if (nic_mac_parse(s, mac) < 0) {
+		ipc_reply_invalid_parameter(call, "mac");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_addresses(struct ipc_call *call, json_object *arr, struct attach_id *id)
+{
+	size_t i, n;
+
+	if (!arr)
+		return 0;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) :
+									     NULL;
+
+		if (!s)
+			goto bad;
+		if (strchr(s, ':')) {
+			if (id->n_ip6 >= ATTACH_IP_MAX ||
+			    inet_pton(AF_INET6, s, &id->ip6[id->n_ip6]) != 1)
+				goto bad;
+			id->n_ip6++;
+		} else {
+			if (id->n_ip4 >= ATTACH_IP_MAX ||
+			    inet_pton(AF_INET, s, &id->ip4[id->n_ip4]) != 1)
+				goto bad;
+			id->n_ip4++;
+		}
+	}
+	return 0;
+bad:
+	ipc_reply_invalid_parameter(call, "addresses");
+	return -EINVAL;
+}
+
+static int copy_str(struct ipc_call *call, const char *name, const char *s, char *dst,
+		    size_t size)
+{
+	if (!s)
+		return 0;
+	if (strlen(s) >= size) {
+		ipc_reply_invalid_parameter(call, name);
+		return -EINVAL;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+/* --- Attach ------------------------------------------------------------------------- */
+
+static void method_attach(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *domain = NULL, *nic = NULL, *mac = NULL, *xml = NULL, *tap = NULL, *uuid = NULL;
+	int64_t queues = 0, numa = -1;
+	bool dry_run = false, has_queues = false, has_numa = false;
+	json_object *addrs = NULL;
+	const struct ipc_param spec[] = {
+		{ "domain", IPC_PARAM_STRING, true, &domain, NULL },
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		{ "mac", IPC_PARAM_STRING, false, &mac, NULL },
+		{ "queues", IPC_PARAM_INT, false, &queues, &has_queues },
+		{ "domain_xml", IPC_PARAM_STRING, false, &xml, NULL },
+		{ "dry_run", IPC_PARAM_BOOL, false, &dry_run, NULL },
+		{ "addresses", IPC_PARAM_ARRAY, false, &addrs, NULL },
+		{ "numa_node", IPC_PARAM_INT, false, &numa, &has_numa },
+		{ "tap", IPC_PARAM_STRING, false, &tap, NULL },
+		{ "uuid", IPC_PARAM_STRING, false, &uuid, NULL },
+		IPC_PARAM_END,
+	};
+	struct reconcile_outcome out = { 0 };
+	json_object *r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	if (has_queues && (queues < 1 || queues > ATTACH_QUEUES_MAX)) {
+		ipc_reply_invalid_parameter(call, "queues");
+		return;
+	}
+	if (has_numa && (numa < -1 || numa > 4095)) {
+		ipc_reply_invalid_parameter(call, "numa_node");
+		return;
+	}
+
+	if (mac && !xml) {
+		/* direct: the domain is a label, the vNIC its MAC */
+		struct attach_id id;
+		struct attach att;
+		int rr;
+
+		attach_id_init(&id);
+		if (!nic) {
+			ipc_reply_invalid_parameter(call, "nic");
+			return;
+		}
+		if (copy_str(call, "domain", domain, id.domain, sizeof(id.domain)) < 0 ||
+		    copy_str(call, "nic", nic, id.nic, sizeof(id.nic)) < 0 ||
+		    copy_str(call, "tap", tap, id.tap, sizeof(id.tap)) < 0 ||
+		    copy_str(call, "uuid", uuid, id.uuid, sizeof(id.uuid)) < 0 ||
+		    parse_mac(call, mac, id.mac) < 0 || parse_addresses(call, addrs, &id) < 0)
+			return;
+		if (has_queues)
+			id.queues = (uint32_t)queues;
+		if (has_numa)
+			id.numa_node = (int)numa;
+		attach_init(&att);
+		rr = reconcile_attach(a->rc, &id, dry_run, &out, &att);
+		if (rr < 0) {
+			reply_outcome_error(call, &out, rr);
+		} else {
+			json_object *arr = json_object_new_array();
+
+			json_object_array_add(arr, attach_to_json(&att));
+			r = json_object_new_object();
+			json_object_object_add(r, "domain", json_object_new_string(id.domain));
+			json_object_object_add(r, "attachments", arr);
+			json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
+			json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+			ipc_reply(call, r);
+		}
+		attach_clear(&att);
+		reconcile_outcome_clear(&out);
+		return;
+	}
+
+	/* by domain: libvirt's view, or the caller's XML (the hook) */
+	if (!a->follow) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "domain", json_object_new_string(domain));
+		ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
+		return;
+	}
+	{
+		struct virt_request req = { 0 };
+		struct virt_reply rep;
+		uint8_t m[NIC_MAC_LEN];
+
+		if (mac && parse_mac(call, mac, m) < 0)
+			return;
+		req.domain = domain;
+		req.nic = nic;
+		req.mac = mac ? m : NULL;
+		req.queues = has_queues ? (uint32_t)queues : 0;
+		req.xml = xml;
+		req.xml_len = xml ? strlen(xml) : 0;
+		req.dry_run = dry_run;
+		req.origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
+		a->collect = &out;
+		virt_follow_attach(a->follow, &req, &rep);
+		a->collect = NULL;
+		if (dry_run && rep.error == VIRT_REQ_OK) {
+			/* what the selected vNICs would get */
+			size_t k;
+
+			for (k = 0; k < rep.sel.n; k++) {
+				const struct virt_vnic *v = &rep.sel.vnics[k];
+				struct attach_id id;
+
+				attach_id_init(&id);
+				snprintf(id.domain, sizeof(id.domain), "%s", rep.name);
+				snprintf(id.uuid, sizeof(id.uuid), "%s", rep.uuid);
+				memcpy(id.mac, v->mac, NIC_MAC_LEN);
+				snprintf(id.nic, sizeof(id.nic), "%s", v->nic);
+				snprintf(id.tap, sizeof(id.tap), "%s", v->tap);
+				id.queues = v->queues ? v->queues : 1;
+				id.numa_node = v->numa_node;
+				(void)reconcile_attach(a->rc, &id, true, &out, NULL);
+			}
+		}
+		if (rep.error != VIRT_REQ_OK) {
+			if (out.error_name && rep.error == VIRT_REQ_FAILED) {
+				reply_outcome_error(call, &out, -EIO);
+			} else {
+				json_object *p = json_object_new_object();
+
+				json_object_object_add(p, "domain", json_object_new_string(domain));
+				json_object_object_add(p, "message",
+						       json_object_new_string(rep.message));
+				ipc_reply_error(call, virt_req_error_name(rep.error), p);
+			}
+		} else {
+			r = virt_reply_to_json(&rep);
+			json_object_object_add(r, "attachments",
+					       attachments_of(a, rep.name, rep.uuid));
+			json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
+			json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+			ipc_reply(call, r);
+		}
+		virt_reply_clear(&rep);
+		reconcile_outcome_clear(&out);
+	}
+}
+
+/* --- Detach -------------------------------------------------------------------------- */
+
+static void method_detach(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *domain = NULL, *nic = NULL, *mac = NULL, *xml = NULL;
+	bool dry_run = false;
+	const struct ipc_param spec[] = {
+		{ "domain", IPC_PARAM_STRING, true, &domain, NULL },
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		{ "mac", IPC_PARAM_STRING, false, &mac, NULL },
+		{ "domain_xml", IPC_PARAM_STRING, false, &xml, NULL },
+		{ "dry_run", IPC_PARAM_BOOL, false, &dry_run, NULL },
+		IPC_PARAM_END,
+	};
+	struct reconcile_outcome out = { 0 };
+	uint8_t m[NIC_MAC_LEN];
+	json_object *r;
+	int removed;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	if (mac && parse_mac(call, mac, m) < 0)
+		return;
+	if (dry_run || !a->follow) {
+		removed = reconcile_detach(a->rc, domain, NULL, nic, mac ? m : NULL, dry_run, &out);
+	} else {
+		struct virt_request req = { 0 };
+		struct virt_reply rep;
+
+		req.domain = domain;
+		req.nic = nic;
+		req.mac = mac ? m : NULL;
+		req.xml = xml;
+		req.xml_len = xml ? strlen(xml) : 0;
+		req.origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
+		a->collect = &out;
+		a->removed = 0;
+		virt_follow_detach(a->follow, &req, &rep);
+		a->collect = NULL;
+		removed = a->removed;
+		if (rep.error == VIRT_REQ_NO_SUCH_DOMAIN && !removed) {
+			/* not libvirt's: maybe a label zcrxd holds */
+			removed = reconcile_detach(a->rc, domain, NULL, nic, mac ? m : NULL, false,
+						   &out);
+			if (!removed && !out.error_name) {
+				json_object *p = json_object_new_object();
+
+				json_object_object_add(p, "domain", json_object_new_string(domain));
+				ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
+				virt_reply_clear(&rep);
+				reconcile_outcome_clear(&out);
+				return;
+			}
+		} else if (rep.error != VIRT_REQ_OK && !out.error_name) {
+			json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "domain", json_object_new_string(domain));
+			json_object_object_add(p, "message", json_object_new_string(rep.message));
+			ipc_reply_error(call, virt_req_error_name(rep.error), p);
+			virt_reply_clear(&rep);
+			reconcile_outcome_clear(&out);
+			return;
+		}
+		virt_reply_clear(&rep);
+	}
+	if (removed < 0 || out.error_name) {
+		reply_outcome_error(call, &out, removed < 0 ? removed : -EIO);
+		reconcile_outcome_clear(&out);
+		return;
+	}
+	if (!removed && !a->follow && !dry_run) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "domain", json_object_new_string(domain));
+		ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
+		reconcile_outcome_clear(&out);
+		return;
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "domain", json_object_new_string(domain));
+	json_object_object_add(r, "removed", json_object_new_int(removed));
+	json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
+	json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+	ipc_reply(call, r);
+	reconcile_outcome_clear(&out);
+}
+
+/* --- the rest ------------------------------------------------------------------------ */
+
+static void method_list(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *nic = NULL, *domain = NULL;
+	const struct ipc_param spec[] = {
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		{ "domain", IPC_PARAM_STRING, false, &domain, NULL },
+		IPC_PARAM_END,
+	};
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	ipc_reply(call, reconcile_list_json(a->rc, nic, domain));
+}
+
+static void reply_plans(struct ipc_call *call, struct reconcile_outcome *out, int r, bool dry_run)
+{
+	json_object *o;
+
+	if (r < 0) {
+		reply_outcome_error(call, out, r);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "dry_run", json_object_new_boolean(dry_run));
+	json_object_object_add(o, "plans", reconcile_outcome_plans_json(out));
+	ipc_reply(call, o);
+}
+
+static void method_plan(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *nic = NULL;
+	const struct ipc_param spec[] = {
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		IPC_PARAM_END,
+	};
+	struct reconcile_outcome out = { 0 };
+	int r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	r = reconcile_plan(a->rc, nic, &out);
+	reply_plans(call, &out, r, true);
+	reconcile_outcome_clear(&out);
+}
+
+static void method_rebalance(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *nic = NULL;
+	bool dry_run = false, has_numa = false, has_comp = false;
+	int64_t numa = 0, comp = 0;
+	const struct ipc_param spec[] = {
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		{ "dry_run", IPC_PARAM_BOOL, false, &dry_run, NULL },
+		{ "min_numa_gain", IPC_PARAM_INT, false, &numa, &has_numa },
+		{ "min_compact_gain", IPC_PARAM_INT, false, &comp, &has_comp },
+		IPC_PARAM_END,
+	};
+	struct plan_rebalance_opts opts = { 0 };
+	struct reconcile_outcome out = { 0 };
+	int r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	if ((has_numa && (numa < 1 || numa > 1024)) || (has_comp && (comp < 1 || comp > 1 << 20))) {
+		ipc_reply_invalid_parameter(call, has_numa && (numa < 1 || numa > 1024) ?
+							  "min_numa_gain" :
+							  "min_compact_gain");
+		return;
+	}
+	opts.min_numa_gain = (unsigned)numa;
+	opts.min_compact_gain = (unsigned)comp;
+	r = reconcile_rebalance(a->rc, nic, dry_run, &opts, &out);
+	reply_plans(call, &out, r, dry_run);
+	reconcile_outcome_clear(&out);
+}
+
+static void method_reconcile(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *nic = NULL;
+	const struct ipc_param spec[] = {
+		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
+		IPC_PARAM_END,
+	};
+	struct reconcile_outcome out = { 0 };
+	struct reconcile_stats st;
+	json_object *o;
+	int r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	r = nic ? reconcile_nic(a->rc, nic, &out) : reconcile_all(a->rc, "request", &out);
+	if (r < 0) {
+		reply_outcome_error(call, &out, r);
+		reconcile_outcome_clear(&out);
+		return;
+	}
+	st = reconcile_get_stats(a->rc);
+	o = json_object_new_object();
+	json_object_object_add(o, "plans", reconcile_outcome_plans_json(&out));
+	json_object_object_add(o, "repairs", json_object_new_int64((int64_t)st.repairs));
+	json_object_object_add(o, "kernel_errors", json_object_new_int64((int64_t)st.kernel_errors));
+	ipc_reply(call, o);
+	reconcile_outcome_clear(&out);
+}
+
+static void method_release(struct ipc_call *call, json_object *params, void *userdata)
+{
+	struct api_attach *a = userdata;
+	const char *nic = NULL;
+	bool dry_run = false;
+	const struct ipc_param spec[] = {
+		{ "nic", IPC_PARAM_STRING, true, &nic, NULL },
+		{ "dry_run", IPC_PARAM_BOOL, false, &dry_run, NULL },
+		IPC_PARAM_END,
+	};
+	struct reconcile_outcome out = { 0 };
+	int r;
+
+	if (ipc_params_parse(call, params, spec) < 0)
+		return;
+	r = reconcile_release(a->rc, nic, dry_run, &out);
+	reply_plans(call, &out, r, dry_run);
+	reconcile_outcome_clear(&out);
+}
+
+static const struct ipc_method methods[] = {
+	{ "io.zcrx.Manager.Attach", IPC_METHOD_MUTATING, method_attach },
+	{ "io.zcrx.Manager.Detach", IPC_METHOD_MUTATING, method_detach },
+	{ "io.zcrx.Manager.ListAttachments", 0, method_list },
+	{ "io.zcrx.Manager.Plan", 0, method_plan },
+	{ "io.zcrx.Manager.Rebalance", IPC_METHOD_MUTATING, method_rebalance },
+	{ "io.zcrx.Manager.Reconcile", IPC_METHOD_MUTATING, method_reconcile },
+	{ "io.zcrx.Manager.Release", IPC_METHOD_MUTATING, method_release },
+};
+
+int api_attach_register(struct api_attach *a, struct ipc_server *ipc)
+{
+	return ipc_server_add_methods(ipc, methods, sizeof(methods) / sizeof(methods[0]), a);
+}
+
+/* --- the sink virt-follow drives ----------------------------------------------------- */
+
+static void collect(struct api_attach *a, struct reconcile_outcome *o)
+{
+	size_t i;
+
+	if (!a->collect) {
+		reconcile_outcome_clear(o);
+		return;
+	}
+	for (i = 0; i < o->n_plans; i++) {
+		struct plan *v = realloc(a->collect->plans,
+					 (a->collect->n_plans + 1) * sizeof(*v));
+
+		if (!v) {
+			plan_clear(&o->plans[i]);
+			continue;
+		}
+		a->collect->plans = v;
+		v[a->collect->n_plans++] = o->plans[i];
+	}
+	if (o->error_name && !a->collect->error_name) {
+		a->collect->error_name = o->error_name;
+		a->collect->err = o->err;
+	}
+	a->collect->changed |= o->changed;
+	free(o->plans);
+	memset(o, 0, sizeof(*o));
+}
+
+static int sink_attach(void *ud, const struct virt_domain_ref *dom, const struct virt_vnic *v,
+		       enum virt_origin origin, char *err, size_t errlen)
+{
+	struct api_attach *a = ud;
+	struct reconcile_outcome o = { 0 };
+	struct attach_id id;
+	char buf[512];
+	int r;
+
+	attach_id_init(&id);
+	snprintf(id.domain, sizeof(id.domain), "%s", dom->name ? dom->name : "");
+	snprintf(id.uuid, sizeof(id.uuid), "%s", dom->uuid ? dom->uuid : "");
+	memcpy(id.mac, v->mac, NIC_MAC_LEN);
+	snprintf(id.nic, sizeof(id.nic), "%s", v->nic);
+	snprintf(id.tap, sizeof(id.tap), "%s", v->tap);
+	id.queues = v->queues ? v->queues : 1;
+	id.numa_node = v->numa_node;
+	r = reconcile_attach(a->rc, &id, false, &o, NULL);
+	if (r < 0)
+		snprintf(err, errlen, "%s", kerror_format(&o.err, buf, sizeof(buf)));
+	collect(a, &o);
+	return r;
+}
+
+static int sink_detach(void *ud, const struct virt_domain_ref *dom, const uint8_t *mac,
+		       const char *nic, enum virt_origin origin, char *err, size_t errlen)
+{
+	struct api_attach *a = ud;
+	struct reconcile_outcome o = { 0 };
+	char buf[512];
+	int r;
+
+	r = reconcile_detach(a->rc, dom->name, dom->uuid, nic, mac, false, &o);
+	if (r < 0)
+		snprintf(err, errlen, "%s", kerror_format(&o.err, buf, sizeof(buf)));
+	else
+		a->removed += r;
+	collect(a, &o);
+	return r;
+}
+
+static void sink_prune(void *ud, const char *const *running, size_t n)
+{
+	struct api_attach *a = ud;
+	int r = reconcile_prune(a->rc, running, n);
+
+	if (r > 0)
+		log_info(LOG_SUBSYS_MANAGER, "removed %d attachment(s) of domains that stopped", r);
+}
+
+static const struct virt_sink sink = {
+	.attach = sink_attach,
+	.detach = sink_detach,
+	.prune = sink_prune,
+};
+
+const struct virt_sink *api_attach_sink(void)
+{
+	return &sink;
+}

@@ -1,0 +1,1278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile — the attachment service (reconcile.h): desired state + journal
+ * in the store, and observe -> plan -> exec -> store for every trigger.
+ *
+ * Owns: the store and state.json, learned refusals, holds, the drift timer,
+ * counters, fault points for crash tests (ZCRX_FAULT, see below).  Must not:
+ * speak Varlink, include libvirt, talk to the kernel other than through the
+ * NIC monitor (observe) and exec (change).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "log.h"
+#include "nic-monitor.h"
+#include "reconcile.h"
+
+#define RC_ROUNDS 6 /* plan/exec rounds per NIC (learning, holds) */
+
+struct rc_nic {
+	char name[IF_NAMESIZE];
+	struct nic_caps learned;
+	bool dirty;
+	/* the last plan's view of the pool, for listings */
+	uint32_t channels;
+	size_t n_pool, n_shared, n_notes;
+	uint32_t *pool, *shared;
+	struct attach_reason *notes;
+};
+
+struct reconcile {
+	struct reconcile_deps d;
+	struct store store;
+	struct rc_nic *nics;
+	size_t n_nics;
+	struct binder_backend binder;
+	sd_event_source *timer, *defer;
+	struct reconcile_stats st;
+	bool request; /* the current run answers a request (its ops are not repairs) */
+	bool applying; /* start / config reload: ops apply the config, not repairs */
+	/* ZCRX_FAULT=<point>:<n>: SIGKILL ourselves the n-th time <point> is
+	 * reached (crash-safety tests).  Points: intent, before-op, after-op,
+	 * undo, saved. */
+	char fault_point[16];
+	unsigned long fault_n, fault_seen;
+};
+
+/* --- small things -------------------------------------------------------------------- */
+
+static void fault(struct reconcile *rc, const char *point)
+{
+	if (!rc->fault_n || strcmp(point, rc->fault_point))
+		return;
+	if (++rc->fault_seen == rc->fault_n) {
+		log_notice(LOG_SUBSYS_MANAGER, "ZCRX_FAULT: %s:%lu reached, killing myself", point,
+			   rc->fault_n);
+		raise(SIGKILL);
+	}
+}
+
+static void exec_fault(void *ud, enum exec_point pt, size_t op)
+{
+	static const char *const names[] = { "intent", "before-op", "after-op", "undo" };
+
+	fault(ud, names[pt]);
+}
+
+static int save(struct reconcile *rc)
+{
+	struct kerror e = { 0 };
+	char buf[512];
+	int r;
+
+	store_gc(&rc->store);
+	r = store_save(rc->d.state_dir, &rc->store, &e);
+	if (r < 0) {
+		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
+		return r;
+	}
+	rc->st.saves++;
+	fault(rc, "saved");
+	return 0;
+}
+
+static int persist(void *ud, const struct journal_nic *j)
+{
+	return save(ud);
+}
+
+static void publish(struct reconcile *rc, const char *type, json_object *data)
+{
+	if (rc->d.events)
+		events_publish(rc->d.events, type, data);
+	else
+		json_object_put(data);
+}
+
+static struct rc_nic *rc_nic_get(struct reconcile *rc, const char *name)
+{
+	struct rc_nic *v;
+	size_t i;
+
+	for (i = 0; i < rc->n_nics; i++)
+		if (!strcmp(rc->nics[i].name, name))
+			return &rc->nics[i];
+	v = realloc(rc->nics, (rc->n_nics + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	rc->nics = v;
+	v = &rc->nics[rc->n_nics++];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	return v;
+}
+
+static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
+{
+	free(n->pool);
+	free(n->shared);
+	free(n->notes);
+	n->channels = p->channels;
+	n->n_pool = p->n_pool;
+	n->n_shared = p->n_shared;
+	n->n_notes = p->n_notes;
+	n->pool = n->n_pool ? malloc(n->n_pool * sizeof(uint32_t)) : NULL;
+	n->shared = n->n_shared ? malloc(n->n_shared * sizeof(uint32_t)) : NULL;
+	n->notes = n->n_notes ? malloc(n->n_notes * sizeof(*n->notes)) : NULL;
+	if ((n->n_pool && !n->pool) || (n->n_shared && !n->shared) || (n->n_notes && !n->notes)) {
+		n->n_pool = n->n_shared = n->n_notes = 0;
+		return;
+	}
+	if (n->n_pool)
+		memcpy(n->pool, p->pool, n->n_pool * sizeof(uint32_t));
+	if (n->n_shared)
+		memcpy(n->shared, p->shared, n->n_shared * sizeof(uint32_t));
+	if (n->n_notes)
+		memcpy(n->notes, p->notes, n->n_notes * sizeof(*n->notes));
+}
+
+static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
+{
+	if (learned->state == NIC_CAP_NO || (learned->state == NIC_CAP_YES &&
+					     dst->state == NIC_CAP_UNKNOWN))
+		*dst = *learned;
+}
+
+static void apply_learned(struct nic_caps *c, const struct nic_caps *l)
+{
+	overlay(&c->l2_rules, &l->l2_rules);
+	overlay(&c->ip_rules, &l->ip_rules);
+	overlay(&c->rss_contexts, &l->rss_contexts);
+	overlay(&c->rss_set, &l->rss_set);
+	overlay(&c->ntuple, &l->ntuple);
+	overlay(&c->header_split, &l->header_split);
+	overlay(&c->channels_set, &l->channels_set);
+}
+
+/* Is name a NIC zcrxd manages?  Named sections always; [nic *] only for
+ * devices that can be physical NICs (not macvtaps, bridges, lo...). */
+static bool managed_policy(const struct reconcile *rc, const struct nic *nic,
+			   struct config_nic *ret)
+{
+	const char *kind = nic ? nic->link.kind : "";
+	const char *name = nic->link.name;
+
+	if (config_nic_is_named(rc->d.config, name))
+		return config_nic_policy(rc->d.config, name, ret);
+	if (!strcmp(name, "lo") ||
+	    (kind[0] && strcmp(kind, "veth") && strcmp(kind, "fake")))
+		return false;
+	return config_nic_policy(rc->d.config, name, ret);
+}
+
+void reconcile_outcome_clear(struct reconcile_outcome *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_plans; i++)
+		plan_clear(&o->plans[i]);
+	free(o->plans);
+	memset(o, 0, sizeof(*o));
+}
+
+static struct plan *outcome_plan(struct reconcile_outcome *o, const char *nic)
+{
+	struct plan *v;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < o->n_plans; i++)
+		if (!strcmp(o->plans[i].nic, nic))
+			return &o->plans[i];
+	v = realloc(o->plans, (o->n_plans + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	o->plans = v;
+	v = &o->plans[o->n_plans++];
+	plan_init(v);
+	snprintf(v->nic, sizeof(v->nic), "%s", nic);
+	return v;
+}
+
+/* Append op (deep copy) to p. */
+static void plan_append(struct plan *p, const struct plan_op *op)
+{
+	struct plan_op *v, *x;
+
+	if (!p)
+		return;
+	v = realloc(p->ops, (p->n_ops + 1) * sizeof(*v));
+	if (!v)
+		return;
+	p->ops = v;
+	x = &v[p->n_ops];
+	*x = *op;
+	x->indir = NULL;
+	x->prev = NULL;
+	if (op->n_indir && op->indir && (x->indir = malloc(op->n_indir * sizeof(uint32_t))))
+		memcpy(x->indir, op->indir, op->n_indir * sizeof(uint32_t));
+	else
+		x->n_indir = 0;
+	if (op->n_prev && op->prev && (x->prev = malloc(op->n_prev * sizeof(uint32_t))))
+		memcpy(x->prev, op->prev, op->n_prev * sizeof(uint32_t));
+	else
+		x->n_prev = 0;
+	p->n_ops++;
+}
+
+/* Move the plan's pool summary and notes into dst (a dry run's answer). */
+static void plan_take(struct plan *dst, struct plan *src)
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(name, sizeof(name), "%s", dst->nic);
+	plan_clear(dst);
+	*dst = *src;
+	snprintf(dst->nic, sizeof(dst->nic), "%s", name);
+	plan_init(src);
+}
+
+/* --- the binder's view of one NIC ------------------------------------------------------ */
+
+struct binder_view {
+	struct plan_binder pb;
+	struct binder_binding *all;
+	size_t n_all;
+	struct binder_binding *mine;
+};
+
+static void binder_view_fill(struct reconcile *rc, const struct nic *nic, struct binder_view *v)
+{
+	const struct binder_ops *ops = rc->binder.ops;
+	size_t i, k = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!ops) {
+		kerror_set(&v->pb.resolve_err, ENOENT, NULL, "resolve vhost_zcrx",
+			   "no zero-copy binder in this zcrxd");
+		return;
+	}
+	if (ops->resolve(rc->binder.be, &v->pb.resolve_err) < 0)
+		return;
+	v->pb.available = true;
+	if (ops->probe && ops->probe(rc->binder.be, nic->link.ifindex, &v->pb.probe,
+				     &v->pb.probe_err) == 0)
+		v->pb.probed = true;
+	if (ops->dump) {
+		struct kerror e = { 0 };
+
+		if (ops->dump(rc->binder.be, &v->all, &v->n_all, &e) < 0) {
+			v->all = NULL;
+			v->n_all = 0;
+		}
+	}
+	v->mine = calloc(v->n_all ? v->n_all : 1, sizeof(*v->mine));
+	for (i = 0; v->mine && i < v->n_all; i++)
+		if (v->all[i].ifindex == nic->link.ifindex)
+			v->mine[k++] = v->all[i];
+	v->pb.bindings = v->mine;
+	v->pb.n_bindings = v->mine ? k : 0;
+}
+
+static void binder_view_clear(struct binder_view *v)
+{
+	free(v->all);
+	free(v->mine);
+}
+
+/* --- one NIC ------------------------------------------------------------------------------ */
+
+static struct attach *find_att(struct reconcile *rc, const char *nic, const uint8_t *mac)
+{
+	ssize_t i = store_find_attach(&rc->store, nic, mac);
+
+	return i >= 0 ? &rc->store.atts[i] : NULL;
+}
+
+static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
+			const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < p->n_results; i++) {
+		struct attach *a = (struct attach *)atts[i];
+		enum attach_state before = a->res.state;
+		size_t before_q = a->res.n_queues;
+		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
+
+		attach_result_clear(&a->res);
+		if (attach_result_copy(&a->res, &p->results[i]) < 0)
+			continue;
+		if (had && (before != a->res.state || before_q != a->res.n_queues))
+			publish(rc, "attachment-changed", attach_to_json(a));
+	}
+}
+
+/* Hold back the attachment that owns op after a refusal. */
+static bool hold(struct reconcile *rc, const char *nic, const struct plan_op *op,
+		 const struct kerror *err)
+{
+	struct attach *a;
+	char buf[512];
+
+	if (!op->has_owner)
+		return false;
+	a = find_att(rc, nic, op->owner);
+	if (!a || a->held)
+		return false;
+	a->held = true;
+	a->held_err = *err;
+	rc->st.holds++;
+	log_domain(LOG_WARNING, LOG_SUBSYS_MANAGER, a->id.domain,
+		   "%s: holding the attachment back: %s", nic,
+		   kerror_format(err, buf, sizeof(buf)));
+	return true;
+}
+
+/*
+ * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
+ * out).  Returns 0, or -errno with *err when a refusal could not be planned
+ * around.
+ */
+static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
+		   const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
+		   struct kerror *err)
+{
+	struct exec_env env = { 0 };
+	struct rc_nic *rn = rc_nic_get(rc, name);
+	const struct nic *nic;
+	struct config_nic pol;
+	bool has_pol, saved_once = false;
+	int round, r = 0;
+
+	if (!rn)
+		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
+	rn->dirty = false;
+	nic = nic_monitor_find(rc->d.monitor, name);
+	if (nic && !dry_run)
+		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	nic = nic_monitor_find(rc->d.monitor, name);
+	if (!nic) {
+		size_t i;
+
+		/* the NIC is gone: its attachments wait for it */
+		for (i = 0; i < rc->store.n_atts; i++) {
+			struct attach *a = &rc->store.atts[i];
+
+			if (strcmp(a->id.nic, name))
+				continue;
+			attach_result_clear(&a->res);
+			a->res.state = ATTACH_STATE_FAILED;
+			(void)attach_result_add_reasonf(&a->res, ATTACH_R_NIC, name, "observe",
+							ENODEV, "%s is not present", name);
+		}
+		return 0;
+	}
+	rc->st.runs++;
+	env.nic = rc->d.nic;
+	env.binder = rc->binder.ops ? &rc->binder : NULL;
+	env.persist = persist;
+	env.fault = exec_fault;
+	env.userdata = rc;
+
+	for (round = 0; round < RC_ROUNDS; round++) {
+		const struct attach **atts;
+		struct journal_nic *j, dry_j;
+		struct binder_view bv;
+		struct plan_input in = { 0 };
+		struct exec_result res;
+		struct nic view;
+		struct plan p;
+		size_t i, n = 0;
+
+		nic = nic_monitor_find(rc->d.monitor, name);
+		if (!nic)
+			break;
+		has_pol = managed_policy(rc, nic, &pol);
+		j = store_journal(&rc->store, name, nic->link.ifindex, false);
+		if (!has_pol && !j) {
+			bool any = false;
+
+			for (i = 0; i < rc->store.n_atts && !any; i++)
+				any = !strcmp(rc->store.atts[i].id.nic, name);
+			if (!any)
+				break; /* not ours in any way */
+		}
+		if (!j) {
+			if (dry_run) {
+				journal_nic_init(&dry_j, name, nic->link.ifindex);
+				j = &dry_j;
+			} else {
+				j = store_journal(&rc->store, name, nic->link.ifindex, true);
+				if (!j) {
+					r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+					break;
+				}
+			}
+		}
+		atts = calloc(rc->store.n_atts ? rc->store.n_atts : 1, sizeof(*atts));
+		if (!atts) {
+			r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+			break;
+		}
+		for (i = 0; i < rc->store.n_atts; i++)
+			if (!strcmp(rc->store.atts[i].id.nic, name))
+				atts[n++] = &rc->store.atts[i];
+		view = *nic; /* shallow: arrays stay the monitor's */
+		apply_learned(&view.caps, &rn->learned);
+		binder_view_fill(rc, nic, &bv);
+		in.policy = has_pol ? &pol : NULL;
+		in.nic = &view;
+		in.journal = j;
+		in.atts = atts;
+		in.n_atts = n;
+		in.binder = &bv.pb;
+		in.mode = mode;
+		if (rb)
+			in.rebalance = *rb;
+		r = plan_nic(&in, &p);
+		binder_view_clear(&bv);
+		if (r < 0) {
+			free(atts);
+			kerror_set(err, -r, name, "plan", NULL);
+			break;
+		}
+		if (dry_run) {
+			set_results(rc, atts, n, &p);
+			plan_take(outcome_plan(out, name), &p);
+			if (j == &dry_j)
+				journal_nic_clear(&dry_j);
+			free(atts);
+			return 0;
+		}
+		set_results(rc, atts, n, &p);
+		rc_nic_summary(rn, &p);
+		if (!p.n_ops) {
+			plan_clear(&p);
+			free(atts);
+			break;
+		}
+
+		r = exec_plan(&env, &p, j, &res);
+		for (i = 0; i < res.n_applied; i++)
+			plan_learn_ok(&rn->learned, &p.ops[i]);
+		if (r == 0) {
+			struct plan *o = outcome_plan(out, name);
+
+			rc->st.plans_applied++;
+			for (i = 0; i < p.n_ops; i++) {
+				char d[256];
+
+				rc->st.ops++;
+				if (!rc->request && !rc->applying && plan_op_is_kernel(&p.ops[i])) {
+					json_object *ev = plan_op_to_json(&p.ops[i]);
+
+					rc->st.repairs++;
+					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "repair: %s (%s)",
+						plan_op_describe(&p.ops[i], d, sizeof(d)),
+						p.ops[i].reason);
+					publish(rc, "reconcile-repair", ev);
+				} else if (rc->applying && plan_op_is_kernel(&p.ops[i])) {
+					log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "apply: %s (%s)",
+						plan_op_describe(&p.ops[i], d, sizeof(d)),
+						p.ops[i].reason);
+				} else {
+					log_debug(LOG_SUBSYS_EXEC, "%s: %s (%s)", name,
+						  plan_op_describe(&p.ops[i], d, sizeof(d)),
+						  p.ops[i].reason);
+				}
+				plan_append(o, &p.ops[i]);
+			}
+			if (out)
+				out->changed = true;
+			(void)save(rc);
+			saved_once = true;
+			(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+			plan_clear(&p);
+			free(atts);
+			continue; /* plan again: verify, and take the kernel's answers */
+		}
+
+		/* refused and rolled back */
+		rc->st.exec_failures++;
+		rc->st.kernel_errors++;
+		{
+			char buf[768];
+
+			log_nic(LOG_WARNING, LOG_SUBSYS_EXEC, name, "%s",
+				exec_result_format(&res, buf, sizeof(buf)));
+		}
+		(void)save(rc); /* the journal without the intent's pending entries */
+		saved_once = true;
+		if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
+			rc->st.learned++;
+			log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
+				res.err.msg);
+		} else if (res.failed >= 0 && hold(rc, name, &p.ops[res.failed], &res.err)) {
+			/* planned again without it */
+		} else {
+			*err = res.err;
+			r = -(res.err.err ? res.err.err : EIO);
+			plan_clear(&p);
+			free(atts);
+			break;
+		}
+		r = 0;
+		plan_clear(&p);
+		free(atts);
+		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	}
+	(void)saved_once;
+	return r;
+}
+
+/* --- triggers ------------------------------------------------------------------------------ */
+
+static bool wants_reconcile(struct reconcile *rc, const struct nic *nic)
+{
+	struct config_nic pol;
+	size_t i;
+
+	if (managed_policy(rc, nic, &pol))
+		return true;
+	if (store_journal(&rc->store, nic->link.name, 0, false))
+		return true;
+	for (i = 0; i < rc->store.n_atts; i++)
+		if (!strcmp(rc->store.atts[i].id.nic, nic->link.name))
+			return true;
+	return false;
+}
+
+int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)
+{
+	struct kerror e = { 0 };
+	char names[256][IF_NAMESIZE];
+	size_t i, n = 0;
+	int r = 0;
+
+	log_debug(LOG_SUBSYS_MANAGER, "reconcile: %s", why);
+	for (i = 0; i < nic_monitor_count(rc->d.monitor) && n < 256; i++) {
+		const struct nic *nic = nic_monitor_at(rc->d.monitor, i);
+
+		if (wants_reconcile(rc, nic))
+			snprintf(names[n++], IF_NAMESIZE, "%s", nic->link.name);
+	}
+	/* NICs that went away: their attachments wait, their journal stays */
+	for (i = 0; i < rc->store.n_atts && n < 256; i++) {
+		size_t k;
+
+		for (k = 0; k < n && strcmp(names[k], rc->store.atts[i].id.nic); k++)
+			;
+		if (k == n)
+			snprintf(names[n++], IF_NAMESIZE, "%s", rc->store.atts[i].id.nic);
+	}
+	for (i = 0; i < n; i++) {
+		struct kerror ke = { 0 };
+		char buf[512];
+
+		if (run_nic(rc, names[i], PLAN_MODE_NORMAL, false, NULL, out, &ke) < 0) {
+			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, names[i], "reconcile failed: %s",
+				kerror_format(&ke, buf, sizeof(buf)));
+			if (!r) {
+				r = -ke.err;
+				e = ke;
+			}
+		}
+	}
+	if (r < 0 && out) {
+		out->err = e;
+		out->error_name = "io.zcrx.Manager.KernelError";
+	}
+	return r;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct reconcile *rc = userdata;
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++)
+		rc->store.atts[i].held = false; /* retry what was refused */
+	(void)reconcile_all(rc, "drift timer", NULL);
+	if (rc->d.interval_sec)
+		(void)sd_event_source_set_time_relative(s, (uint64_t)rc->d.interval_sec * 1000000u);
+	(void)sd_event_source_set_enabled(s, rc->d.interval_sec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+	return 0;
+}
+
+static int on_defer(sd_event_source *s, void *userdata)
+{
+	struct reconcile *rc = userdata;
+	size_t i;
+
+	for (i = 0; i < rc->n_nics; i++) {
+		struct kerror e = { 0 };
+		char name[IF_NAMESIZE], buf[512];
+
+		if (!rc->nics[i].dirty)
+			continue;
+		snprintf(name, sizeof(name), "%s", rc->nics[i].name);
+		if (run_nic(rc, name, PLAN_MODE_NORMAL, false, NULL, NULL, &e) < 0)
+			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, name, "reconcile failed: %s",
+				kerror_format(&e, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+void reconcile_nic_changed(struct reconcile *rc, const char *nic)
+{
+	const struct nic *n = nic_monitor_find(rc->d.monitor, nic);
+	struct rc_nic *rn;
+
+	if (!rc || (n && !wants_reconcile(rc, n)) || (!n && !store_journal(&rc->store, nic, 0, false)))
+		return;
+	rn = rc_nic_get(rc, nic);
+	if (!rn)
+		return;
+	rn->dirty = true;
+	if (rc->defer)
+		(void)sd_event_source_set_enabled(rc->defer, SD_EVENT_ONESHOT);
+}
+
+void reconcile_binder_changed(struct reconcile *rc)
+{
+	size_t i;
+
+	if (!rc)
+		return;
+	for (i = 0; i < rc->store.n_nics; i++)
+		reconcile_nic_changed(rc, rc->store.nics[i].name);
+}
+
+void reconcile_config_changed(struct reconcile *rc)
+{
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++)
+		rc->store.atts[i].held = false;
+	rc->applying = true;
+	(void)reconcile_all(rc, "configuration reloaded", NULL);
+	rc->applying = false;
+}
+
+void reconcile_set_interval(struct reconcile *rc, unsigned interval_sec)
+{
+	rc->d.interval_sec = interval_sec;
+	if (!rc->timer)
+		return;
+	if (interval_sec) {
+		(void)sd_event_source_set_time_relative(rc->timer,
+							(uint64_t)interval_sec * 1000000u);
+		(void)sd_event_source_set_enabled(rc->timer, SD_EVENT_ONESHOT);
+	} else {
+		(void)sd_event_source_set_enabled(rc->timer, SD_EVENT_OFF);
+	}
+}
+
+void reconcile_set_binder(struct reconcile *rc, struct binder_backend be)
+{
+	rc->binder = be;
+}
+
+/* --- lifecycle ------------------------------------------------------------------------------ */
+
+int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err)
+{
+	struct reconcile *rc = calloc(1, sizeof(*rc));
+	const char *f = getenv("ZCRX_FAULT");
+	char buf[512];
+	int r;
+
+	if (!rc)
+		return kerror_set(err, ENOMEM, NULL, "reconcile", NULL);
+	rc->d = *deps;
+	store_init(&rc->store);
+	if (f && *f) {
+		const char *colon = strchr(f, ':');
+
+		snprintf(rc->fault_point, sizeof(rc->fault_point), "%.*s",
+			 colon ? (int)(colon - f) : (int)strlen(f), f);
+		rc->fault_n = colon ? strtoul(colon + 1, NULL, 10) : 1;
+		log_warning(LOG_SUBSYS_MANAGER, "test fault point armed: %s:%lu", rc->fault_point,
+			    rc->fault_n);
+	}
+	r = store_load(deps->state_dir, &rc->store, err);
+	if (r < 0) {
+		struct kerror q = { 0 };
+
+		log_error(LOG_SUBSYS_STORE, "%s; moving it aside and starting empty",
+			  kerror_format(err, buf, sizeof(buf)));
+		if (store_quarantine(deps->state_dir, &q) < 0)
+			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&q, buf, sizeof(buf)));
+		store_clear(&rc->store);
+		kerror_clear(err);
+	} else {
+		log_info(LOG_SUBSYS_STORE, "%zu attachment(s), %zu NIC journal(s) in %s/%s",
+			 rc->store.n_atts, rc->store.n_nics, deps->state_dir, STORE_FILE);
+	}
+	if (deps->event) {
+		r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(rc->defer, SD_EVENT_OFF);
+		if (r >= 0)
+			r = sd_event_add_time_relative(deps->event, &rc->timer, CLOCK_MONOTONIC,
+						       (uint64_t)(deps->interval_sec ?
+									  deps->interval_sec :
+									  1) * 1000000u,
+						       0, on_timer, rc);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(rc->timer, deps->interval_sec ?
+									    SD_EVENT_ONESHOT :
+									    SD_EVENT_OFF);
+		if (r < 0) {
+			reconcile_free(rc);
+			return kerror_set(err, -r, NULL, "reconcile timer", NULL);
+		}
+	}
+	*ret = rc;
+	return 0;
+}
+
+struct reconcile *reconcile_free(struct reconcile *rc)
+{
+	size_t i;
+
+	if (!rc)
+		return NULL;
+	sd_event_source_disable_unref(rc->timer);
+	sd_event_source_disable_unref(rc->defer);
+	for (i = 0; i < rc->n_nics; i++) {
+		free(rc->nics[i].pool);
+		free(rc->nics[i].shared);
+		free(rc->nics[i].notes);
+	}
+	free(rc->nics);
+	store_clear(&rc->store);
+	free(rc);
+	return NULL;
+}
+
+int reconcile_start(struct reconcile *rc)
+{
+	size_t i, adopted = 0;
+	bool pending = false;
+	int r;
+
+	/* a crash between intent and commit: adopt what was made, drop the rest */
+	for (i = 0; i < rc->store.n_nics; i++) {
+		struct journal_nic *j = &rc->store.nics[i];
+		const struct nic *nic;
+		struct binder_view bv;
+		size_t n;
+
+		if (!journal_nic_has_pending(j))
+			continue;
+		pending = true;
+		nic = nic_monitor_find(rc->d.monitor, j->name);
+		if (!nic) {
+			journal_drop_pending(j);
+			continue;
+		}
+		binder_view_fill(rc, nic, &bv);
+		n = journal_resolve_pending(j, nic, bv.pb.bindings, bv.pb.n_bindings);
+		binder_view_clear(&bv);
+		if (n)
+			log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, j->name,
+				"adopted %zu object(s) made just before zcrxd stopped", n);
+		adopted += n;
+	}
+	rc->st.adopted += adopted;
+	if (pending)
+		(void)save(rc);
+	rc->applying = true;
+	r = reconcile_all(rc, "start", NULL);
+	rc->applying = false;
+	return r;
+}
+
+/* --- requests ------------------------------------------------------------------------------- */
+
+static int fail(struct reconcile_outcome *out, const char *name, int err, const char *obj,
+		const char *op, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int fail(struct reconcile_outcome *out, const char *name, int err, const char *obj,
+		const char *op, const char *fmt, ...)
+{
+	char msg[KERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out->error_name = name;
+	return kerror_set(&out->err, err, obj, op, msg);
+}
+
+static int need_nic(struct reconcile *rc, const char *name, struct reconcile_outcome *out,
+		    const struct nic **ret)
+{
+	const struct nic *nic = nic_monitor_find(rc->d.monitor, name);
+
+	*ret = nic;
+	if (!nic)
+		return fail(out, "io.zcrx.Manager.NoSuchNic", ENODEV, name, "lookup",
+			    "no NIC '%s' in zcrxd's network namespace", name);
+	return 0;
+}
+
+/* Run fn on a copy of the store and throw the copy away (dry runs). */
+static int with_scratch_store(struct reconcile *rc, struct store *scratch)
+{
+	int r = store_copy(scratch, &rc->store);
+
+	if (r < 0)
+		return r;
+	/* swap: requests work on rc->store */
+	{
+		struct store t = rc->store;
+
+		rc->store = *scratch;
+		*scratch = t;
+	}
+	return 0;
+}
+
+static void end_scratch_store(struct reconcile *rc, struct store *scratch)
+{
+	store_clear(&rc->store);
+	rc->store = *scratch;
+}
+
+int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
+		     struct reconcile_outcome *out, struct attach *ret)
+{
+	struct attach_id id = *idp, old_id;
+	const struct nic *nic, *tap;
+	struct config_nic pol;
+	struct journal_nic *j;
+	struct store scratch;
+	struct attach *a;
+	bool existed, was_released = false;
+	ssize_t k;
+	size_t idx;
+	int r;
+
+	if (attach_id_validate(&id, &out->err) < 0) {
+		out->error_name = "org.varlink.service.InvalidParameter";
+		return -EINVAL;
+	}
+	if ((r = need_nic(rc, id.nic, out, &nic)) < 0)
+		return r;
+	if (!managed_policy(rc, nic, &pol))
+		return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id.nic, "attach",
+			    "zcrxd does not manage %s (no [nic %s] or [nic *] section applies)",
+			    id.nic, id.nic);
+	id.nic_ifindex = nic->link.ifindex;
+	if (id.tap[0] && !id.tap_ifindex) {
+		tap = nic_monitor_find(rc->d.monitor, id.tap);
+		if (tap)
+			id.tap_ifindex = tap->link.ifindex;
+	}
+	if (id.numa_node < 0 && nic->numa_node >= 0)
+		id.numa_node = -1; /* unknown for the domain; the NIC's node is no hint */
+	k = store_find_attach(&rc->store, id.nic, id.mac);
+	existed = k >= 0;
+	if (existed && strcmp(rc->store.atts[k].id.domain, id.domain) &&
+	    strcmp(rc->store.atts[k].id.uuid[0] ? rc->store.atts[k].id.uuid : "-",
+		   id.uuid[0] ? id.uuid : "+")) {
+		char mac[18];
+
+		return fail(out, "io.zcrx.Manager.AttachmentExists", EEXIST, id.nic, "attach",
+			    "%s on %s is attached for domain '%s'", attach_mac(&id, mac), id.nic,
+			    rc->store.atts[k].id.domain);
+	}
+	if (existed)
+		old_id = rc->store.atts[k].id;
+
+	if (dry_run) {
+		if (with_scratch_store(rc, &scratch) < 0)
+			return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+	}
+	rc->request = true;
+	j = store_journal(&rc->store, id.nic, nic->link.ifindex, false);
+	if (j && j->released) {
+		j->released = false; /* an attach resumes management */
+		was_released = true;
+	}
+	if (store_put_attach(&rc->store, &id, &idx) < 0) {
+		rc->request = false;
+		if (dry_run)
+			end_scratch_store(rc, &scratch);
+		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+	}
+	rc->store.atts[idx].held = false;
+
+	/* refuse before touching anything when the pool cannot take it */
+	{
+		struct reconcile_outcome probe = { 0 };
+		struct kerror e = { 0 };
+
+		r = run_nic(rc, id.nic, PLAN_MODE_NORMAL, true, NULL, &probe, &e);
+		a = find_att(rc, id.nic, id.mac);
+		if (r == 0 && a && a->res.state == ATTACH_STATE_FAILED &&
+		    attach_result_has_reason(&a->res, ATTACH_R_POOL_EXHAUSTED)) {
+			char msg[KERROR_MSG_MAX];
+			size_t q;
+
+			snprintf(msg, sizeof(msg), "%s", a->res.reasons[0].msg);
+			for (q = 0; q < a->res.n_reasons; q++)
+				if (!strcmp(a->res.reasons[q].code, ATTACH_R_POOL_EXHAUSTED))
+					snprintf(msg, sizeof(msg), "%s", a->res.reasons[q].msg);
+			reconcile_outcome_clear(&probe);
+			r = fail(out, "io.zcrx.Manager.PoolExhausted", ENOSPC, id.nic, "attach",
+				 "%s", msg);
+			goto undo_desired;
+		}
+		if (dry_run) {
+			/* the answer is the plan */
+			size_t i;
+
+			for (i = 0; i < probe.n_plans; i++)
+				plan_take(outcome_plan(out, probe.plans[i].nic), &probe.plans[i]);
+			reconcile_outcome_clear(&probe);
+			a = find_att(rc, id.nic, id.mac);
+			if (ret && a) /* a copy: the scratch store goes away */
+				(void)attach_copy(ret, a);
+			rc->request = false;
+			end_scratch_store(rc, &scratch);
+			return 0;
+		}
+		reconcile_outcome_clear(&probe);
+	}
+
+	if (!existed)
+		publish(rc, "attachment-created", attach_id_to_json(&id));
+	r = run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	a = find_att(rc, id.nic, id.mac);
+	if (r == 0 && a && a->held) {
+		/* the kernel refused this attachment's own op */
+		out->err = a->held_err;
+		out->error_name = "io.zcrx.Manager.KernelError";
+		r = -(a->held_err.err ? a->held_err.err : EIO);
+		goto undo_desired;
+	}
+	if (r < 0) {
+		out->error_name = "io.zcrx.Manager.KernelError";
+		goto undo_desired;
+	}
+	(void)save(rc);
+	rc->request = false;
+	if (ret && a)
+		(void)attach_copy(ret, a);
+	return 0;
+
+undo_desired:
+	/* the request did not happen: back to the previous desired state */
+	a = find_att(rc, id.nic, id.mac);
+	if (a) {
+		if (existed) {
+			a->id = old_id;
+			a->held = false;
+		} else {
+			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));
+		}
+	}
+	if (dry_run) {
+		rc->request = false;
+		end_scratch_store(rc, &scratch);
+		return r;
+	}
+	if (was_released && (j = store_journal(&rc->store, id.nic, 0, false)))
+		j->released = true;
+	{
+		struct kerror e = { 0 };
+
+		(void)run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
+	}
+	if (!existed)
+		publish(rc, "attachment-removed", attach_id_to_json(&id));
+	(void)save(rc);
+	rc->request = false;
+	return r;
+}
+
+static bool matches(const struct attach *a, const char *domain, const char *uuid,
+		    const char *nic, const uint8_t *mac)
+{
+	if (uuid && *uuid) {
+		if (strcmp(a->id.uuid, uuid) && (!domain || strcmp(a->id.domain, domain)))
+			return false;
+	} else if (domain && *domain && strcmp(a->id.domain, domain) && strcmp(a->id.uuid, domain)) {
+		return false;
+	}
+	if (nic && strcmp(a->id.nic, nic))
+		return false;
+	if (mac && memcmp(a->id.mac, mac, NIC_MAC_LEN))
+		return false;
+	return true;
+}
+
+int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid, const char *nic,
+		     const uint8_t *mac, bool dry_run, struct reconcile_outcome *out)
+{
+	char nics[64][IF_NAMESIZE];
+	size_t n_nics = 0, i, k;
+	struct store scratch;
+	int removed = 0, r = 0;
+
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "detach", "out of memory");
+	rc->request = true;
+	for (i = rc->store.n_atts; i-- > 0;) {
+		struct attach *a = &rc->store.atts[i];
+
+		if (!matches(a, domain, uuid, nic, mac))
+			continue;
+		for (k = 0; k < n_nics && strcmp(nics[k], a->id.nic); k++)
+			;
+		if (k == n_nics && n_nics < 64)
+			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", a->id.nic);
+		if (!dry_run)
+			publish(rc, "attachment-removed", attach_id_to_json(&a->id));
+		store_del_attach(&rc->store, i);
+		removed++;
+	}
+	for (k = 0; k < n_nics; k++) {
+		struct kerror e = { 0 };
+
+		if (run_nic(rc, nics[k], PLAN_MODE_NORMAL, dry_run, NULL, out, &e) < 0 && !r) {
+			out->err = e;
+			out->error_name = "io.zcrx.Manager.KernelError";
+			r = -e.err;
+		}
+	}
+	if (dry_run)
+		end_scratch_store(rc, &scratch);
+	else if (removed)
+		(void)save(rc);
+	rc->request = false;
+	return r < 0 ? r : removed;
+}
+
+int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
+			const struct plan_rebalance_opts *opts, struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	size_t i;
+	int r = 0;
+
+	if (nic && need_nic(rc, nic, out, &n) < 0)
+		return -out->err.err;
+	rc->request = true;
+	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
+		struct kerror e = { 0 };
+
+		n = nic_monitor_at(rc->d.monitor, i);
+		if ((nic && strcmp(n->link.name, nic)) || !wants_reconcile(rc, n))
+			continue;
+		if (run_nic(rc, n->link.name, PLAN_MODE_REBALANCE, dry_run, opts, out, &e) < 0 &&
+		    !r) {
+			out->err = e;
+			out->error_name = "io.zcrx.Manager.KernelError";
+			r = -e.err;
+		}
+	}
+	rc->request = false;
+	return r;
+}
+
+int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
+		      struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	struct journal_nic *j;
+	struct store scratch;
+	struct kerror e = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "release", "out of memory");
+	rc->request = true;
+	for (i = rc->store.n_atts; i-- > 0;)
+		if (!strcmp(rc->store.atts[i].id.nic, nic)) {
+			if (!dry_run)
+				publish(rc, "attachment-removed",
+					attach_id_to_json(&rc->store.atts[i].id));
+			store_del_attach(&rc->store, i);
+		}
+	r = run_nic(rc, nic, PLAN_MODE_RELEASE, dry_run, NULL, out, &e);
+	if (!dry_run) {
+		j = store_journal(&rc->store, nic, n->link.ifindex, true);
+		if (j)
+			j->released = true;
+		(void)save(rc);
+	} else {
+		end_scratch_store(rc, &scratch);
+	}
+	rc->request = false;
+	if (r < 0) {
+		out->err = e;
+		out->error_name = "io.zcrx.Manager.KernelError";
+	}
+	return r;
+}
+
+int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	int r;
+
+	if ((r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	r = run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	if (r < 0)
+		out->error_name = "io.zcrx.Manager.KernelError";
+	return r;
+}
+
+int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	size_t i;
+	int r;
+
+	if (nic && (r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
+		struct kerror e = { 0 };
+
+		n = nic_monitor_at(rc->d.monitor, i);
+		if ((nic && strcmp(n->link.name, nic)) || (!nic && !wants_reconcile(rc, n)))
+			continue;
+		(void)run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e);
+	}
+	return 0;
+}
+
+int reconcile_prune(struct reconcile *rc, const char *const *running, size_t n)
+{
+	size_t i, k;
+	int removed = 0;
+
+	for (i = rc->store.n_atts; i-- > 0;) {
+		const struct attach *a = &rc->store.atts[i];
+		struct reconcile_outcome o = { 0 };
+		char uuid[ATTACH_UUID_MAX];
+
+		if (!a->id.uuid[0])
+			continue;
+		for (k = 0; k < n && strcmp(running[k], a->id.uuid); k++)
+			;
+		if (k < n)
+			continue;
+		snprintf(uuid, sizeof(uuid), "%s", a->id.uuid);
+		if (reconcile_detach(rc, NULL, uuid, NULL, NULL, false, &o) > 0)
+			removed++;
+		reconcile_outcome_clear(&o);
+		i = rc->store.n_atts; /* the table changed: start over */
+	}
+	return removed;
+}
+
+/* --- reading --------------------------------------------------------------------------------- */
+
+size_t reconcile_count(const struct reconcile *rc)
+{
+	return rc->store.n_atts;
+}
+
+const struct attach *reconcile_at(const struct reconcile *rc, size_t i)
+{
+	return i < rc->store.n_atts ? &rc->store.atts[i] : NULL;
+}
+
+const struct store *reconcile_store(const struct reconcile *rc)
+{
+	return &rc->store;
+}
+
+struct reconcile_stats reconcile_get_stats(const struct reconcile *rc)
+{
+	return rc->st;
+}
+
+static json_object *u32s(const uint32_t *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain)
+{
+	json_object *o = json_object_new_object(), *atts = json_object_new_array(),
+		    *nics = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++) {
+		const struct attach *a = &rc->store.atts[i];
+
+		if ((nic && strcmp(a->id.nic, nic)) || !matches(a, domain, NULL, NULL, NULL))
+			continue;
+		json_object_array_add(atts, attach_to_json(a));
+	}
+	for (i = 0; i < rc->n_nics; i++) {
+		const struct rc_nic *n = &rc->nics[i];
+		const struct journal_nic *j = NULL;
+		json_object *x, *notes;
+		size_t k;
+
+		if (nic && strcmp(n->name, nic))
+			continue;
+		for (k = 0; k < rc->store.n_nics; k++)
+			if (!strcmp(rc->store.nics[k].name, n->name))
+				j = &rc->store.nics[k];
+		if (!n->n_pool && !j)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "nic", json_object_new_string(n->name));
+		json_object_object_add(x, "released", json_object_new_boolean(j && j->released));
+		json_object_object_add(x, "channels", json_object_new_int64(n->channels));
+		json_object_object_add(x, "pool", u32s(n->pool, n->n_pool));
+		json_object_object_add(x, "shared", u32s(n->shared, n->n_shared));
+		json_object_object_add(x, "leased",
+				       json_object_new_int64(j ? (int64_t)j->n_leases : 0));
+		notes = json_object_new_array();
+		for (k = 0; k < n->n_notes; k++)
+			json_object_array_add(notes, attach_reason_to_json(&n->notes[k]));
+		json_object_object_add(x, "notes", notes);
+		json_object_array_add(nics, x);
+	}
+	json_object_object_add(o, "attachments", atts);
+	json_object_object_add(o, "nics", nics);
+	return o;
+}
+
+json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < o->n_plans; i++)
+		json_object_array_add(a, plan_to_json(&o->plans[i]));
+	return a;
+}

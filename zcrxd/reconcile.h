@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reconcile — the attachment service: desired attachments and the
+ * ownership journal (store), and the one path every trigger takes to the
+ * kernel: observe -> plan -> exec -> store.
+ *
+ * Triggers: start (after loading state.json and settling a crash's pending
+ * entries), SIGHUP (config reload), NIC change notifications (coalesced,
+ * deferred), the drift timer (ReconcileIntervalSec: rules have no
+ * notifications), and requests (Attach, Detach, Rebalance, Reconcile,
+ * Release).  Repairs found by a reconcile that no request asked for
+ * (a rule deleted behind zcrxd's back, channels changed from outside, an
+ * owned object nobody wants) are logged with their reason and counted.
+ *
+ * A refusal the planner can plan around (L2 rules, contexts, header split)
+ * is learned and the NIC is planned again; any other refusal holds back the
+ * attachment whose op failed (reason "kernel-error") until it is asked for
+ * again, the config is reloaded or the NIC changes.
+ *
+ * Owns: the store and its file, learned refusals, holds, the drift timer,
+ * counters.  Must not: speak Varlink (api-attach.c does), include libvirt.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "attach.h"
+#include "binder.h"
+#include "config.h"
+#include "exec.h"
+#include "kerror.h"
+#include "nic.h"
+#include "plan.h"
+#include "store.h"
+
+struct reconcile;
+struct nic_monitor;
+struct events;
+
+struct reconcile_deps {
+	sd_event *event;
+	struct nic_monitor *monitor;  /* the observed NIC table */
+	struct nic_backend nic;       /* what exec drives */
+	const struct config *config;  /* the manager's, current at every call */
+	struct events *events;        /* Monitor stream, may be NULL */
+	const char *state_dir;
+	unsigned interval_sec;        /* drift timer, 0 = none */
+};
+
+struct reconcile_stats {
+	uint64_t runs;          /* NIC reconciles (any trigger) */
+	uint64_t plans_applied; /* plans with at least one op that applied */
+	uint64_t ops;           /* ops applied */
+	uint64_t repairs;       /* ops applied without a request asking */
+	uint64_t exec_failures; /* plans that failed and were rolled back */
+	uint64_t kernel_errors; /* refusals seen (learned or held) */
+	uint64_t learned;       /* refusals the planner now plans around */
+	uint64_t holds;         /* attachments held back after a refusal */
+	uint64_t saves;         /* state.json writes */
+	uint64_t adopted;       /* pending objects adopted after a crash */
+};
+
+/* What a request did (or would do, with dry_run). */
+struct reconcile_outcome {
+	size_t n_plans;
+	struct plan *plans; /* per NIC touched; for dry runs the plan, else the ops applied */
+	struct kerror err;  /* set when the request failed */
+	const char *error_name; /* Varlink error name for err (NULL = generic) */
+	bool changed;       /* something was applied */
+};
+
+void reconcile_outcome_clear(struct reconcile_outcome *o);
+json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o);
+
+/* Load state.json (a bad file is moved aside to state.json.corrupt and
+ * zcrxd starts empty, logging why), start the timer.  Does not touch the
+ * kernel: call reconcile_start next. */
+int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err);
+struct reconcile *reconcile_free(struct reconcile *rc);
+/* Settle pending entries of a crash and reconcile every NIC once. */
+int reconcile_start(struct reconcile *rc);
+void reconcile_set_interval(struct reconcile *rc, unsigned interval_sec);
+/* The zero-copy binder (issue 6); ops NULL = none (every attachment then
+ * reports "no zero-copy"). */
+void reconcile_set_binder(struct reconcile *rc, struct binder_backend be);
+
+/* Triggers. */
+int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out);
+/* A config reload: holds are cleared, every NIC planned again. */
+void reconcile_config_changed(struct reconcile *rc);
+/* The binder's view changed (module appeared or vanished, a binding changed
+ * state or went away): plan every NIC with a journal again soon. */
+void reconcile_binder_changed(struct reconcile *rc);
+/* A NIC changed (monitor callback): reconcile it soon (coalesced). */
+void reconcile_nic_changed(struct reconcile *rc, const char *nic);
+
+/* Requests.  Each returns 0 or -errno with out->err / out->error_name. */
+/* *ret (attach_init'ed by the caller, optional) gets a copy of the
+ * attachment as planned (dry run) or made. */
+int reconcile_attach(struct reconcile *rc, const struct attach_id *id, bool dry_run,
+		     struct reconcile_outcome *out, struct attach *ret);
+/* Remove attachments matching (domain or uuid, nic, mac; NULL = any);
+ * returns how many matched. */
+int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid, const char *nic,
+		     const uint8_t *mac, bool dry_run, struct reconcile_outcome *out);
+int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
+			const struct plan_rebalance_opts *opts, struct reconcile_outcome *out);
+int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
+		      struct reconcile_outcome *out);
+/* Reconcile one NIC now (the Reconcile method); its ops count as repairs. */
+int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);
+/* What reconcile would do now (nic NULL = every NIC). */
+int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);
+/* Detach attachments of libvirt domains (those with a UUID) not running. */
+int reconcile_prune(struct reconcile *rc, const char *const *running_uuids, size_t n);
+
+/* Reading. */
+size_t reconcile_count(const struct reconcile *rc);
+const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
+const struct store *reconcile_store(const struct reconcile *rc);
+struct reconcile_stats reconcile_get_stats(const struct reconcile *rc);
+/* {attachments: [...], nics: [{nic, managed, released, channels, pool, shared, notes}]} */
+json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain);
