@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,10 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
 	ipc_reply(call, reconcile_list_json(a->rc, nic, domain));
+	/* a listing of thousands of attachments is a big transient tree:
+	 * give the freed heap back */
+	if (reconcile_count(a->rc) > 256)
+		(void)malloc_trim(0);
 }
 
 static void reply_plans(struct ipc_call *call, struct reconcile_outcome *out, int r, bool dry_run)

@@ -95,11 +95,47 @@ void attach_result_init(struct attach_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void attach_reason_clear(struct attach_reason *r)
+{
+	free(r->msg);
+	r->msg = NULL;
+}
+
+void attach_reasons_free(struct attach_reason *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		attach_reason_clear(&v[i]);
+	free(v);
+}
+
+struct attach_reason *attach_reasons_dup(const struct attach_reason *v, size_t n)
+{
+	struct attach_reason *d;
+	size_t i;
+
+	if (!n)
+		return NULL;
+	d = malloc(n * sizeof(*d));
+	if (!d)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		d[i] = v[i];
+		d[i].msg = strdup(v[i].msg ? v[i].msg : "");
+		if (!d[i].msg) {
+			attach_reasons_free(d, i);
+			return NULL;
+		}
+	}
+	return d;
+}
+
 void attach_result_clear(struct attach_result *r)
 {
 	free(r->queues);
 	free(r->rule_locs);
-	free(r->reasons);
+	attach_reasons_free(r->reasons, r->n_reasons);
 	attach_result_init(r);
 }
 
@@ -125,7 +161,11 @@ int attach_result_copy(struct attach_result *dst, const struct attach_result *sr
 	*dst = *src;
 	dst->queues = dup_mem(src->queues, src->n_queues, sizeof(*src->queues), &fail);
 	dst->rule_locs = dup_mem(src->rule_locs, src->n_rules, sizeof(*src->rule_locs), &fail);
-	dst->reasons = dup_mem(src->reasons, src->n_reasons, sizeof(*src->reasons), &fail);
+	dst->reasons = attach_reasons_dup(src->reasons, src->n_reasons);
+	if (src->n_reasons && !dst->reasons) {
+		dst->n_reasons = 0;
+		fail = true;
+	}
 	if (fail) {
 		attach_result_clear(dst);
 		return -ENOMEM;
@@ -135,7 +175,11 @@ int attach_result_copy(struct attach_result *dst, const struct attach_result *sr
 
 static void put_str(char *dst, size_t size, const char *src)
 {
-	snprintf(dst, size, "%s", src ? src : "");
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 int attach_result_add_reason(struct attach_result *r, const char *code, const char *nic,
@@ -147,14 +191,42 @@ int attach_result_add_reason(struct attach_result *r, const char *code, const ch
 	if (!v)
 		return -ENOMEM;
 	r->reasons = v;
-	x = &v[r->n_reasons++];
+	x = &v[r->n_reasons];
+	if (attach_reason_set(x, code, nic, op, err, msg) < 0)
+		return -ENOMEM;
+	r->n_reasons++;
+	return 0;
+}
+
+int attach_reason_set(struct attach_reason *x, const char *code, const char *nic, const char *op,
+		      int err, const char *msg)
+{
 	memset(x, 0, sizeof(*x));
 	put_str(x->code, sizeof(x->code), code);
 	put_str(x->nic, sizeof(x->nic), nic);
 	put_str(x->op, sizeof(x->op), op);
 	x->err = err < 0 ? -err : err;
-	put_str(x->msg, sizeof(x->msg), msg);
+	x->msg = strndup(msg ? msg : "", KERROR_MSG_MAX - 1);
+	return x->msg ? 0 : -ENOMEM;
+}
+
+int attach_hold(struct attach *a, const struct kerror *err)
+{
+	if (!a->held_err) {
+		a->held_err = malloc(sizeof(*a->held_err));
+		if (!a->held_err)
+			return -ENOMEM;
+	}
+	*a->held_err = *err;
+	a->held = true;
 	return 0;
+}
+
+void attach_unhold(struct attach *a)
+{
+	free(a->held_err);
+	a->held_err = NULL;
+	a->held = false;
 }
 
 int attach_result_add_reasonf(struct attach_result *r, const char *code, const char *nic,
@@ -219,20 +291,24 @@ void attach_init(struct attach *a)
 	attach_id_init(&a->id);
 	attach_result_init(&a->res);
 	a->held = false;
-	kerror_clear(&a->held_err);
+	a->held_err = NULL;
 }
 
 void attach_clear(struct attach *a)
 {
 	attach_result_clear(&a->res);
+	free(a->held_err);
 	attach_init(a);
 }
 
 int attach_copy(struct attach *dst, const struct attach *src)
 {
 	dst->id = src->id;
+	dst->held = false;
+	dst->held_err = NULL;
+	if (src->held && src->held_err && attach_hold(dst, src->held_err) < 0)
+		return -ENOMEM;
 	dst->held = src->held;
-	dst->held_err = src->held_err;
 	return attach_result_copy(&dst->res, &src->res);
 }
 

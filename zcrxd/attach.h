@@ -42,7 +42,7 @@ struct attach_reason {
 	char nic[IF_NAMESIZE];     /* NIC it concerns */
 	char op[KERROR_OP_MAX];    /* operation, e.g. "insert rule" */
 	int err;                   /* positive errno, 0 when not an error */
-	char msg[KERROR_MSG_MAX];  /* kernel text or our own */
+	char *msg;                 /* kernel text or our own; malloc'd, never NULL when set */
 };
 
 /* Reason codes (stable strings, part of the API). */
@@ -104,10 +104,10 @@ struct attach {
 	struct attach_result res;
 	/* Set by the manager when the kernel refused one of this attachment's
 	 * ops in a way the planner cannot plan around (e.g. ENOSPC): the
-	 * planner then gives it nothing and reports `held` as the reason,
+	 * planner then gives it nothing and reports the refusal as the reason,
 	 * until the manager clears it (new request, config or NIC change). */
 	bool held;
-	struct kerror held_err;
+	struct kerror *held_err; /* malloc'd while held */
 };
 
 const char *attach_state_name(enum attach_state s);
@@ -136,6 +136,18 @@ int attach_result_add_reasonf(struct attach_result *r, const char *code, const c
 int attach_result_add_queue(struct attach_result *r, uint32_t queue);
 int attach_result_add_rule(struct attach_result *r, uint32_t loc);
 bool attach_result_has_reason(const struct attach_result *r, const char *code);
+
+/* Reasons own their msg: free / deep-copy n of them. */
+void attach_reason_clear(struct attach_reason *r);
+void attach_reasons_free(struct attach_reason *v, size_t n);
+struct attach_reason *attach_reasons_dup(const struct attach_reason *v, size_t n);
+/* Make a reason in place (msg copied); -ENOMEM. */
+int attach_reason_set(struct attach_reason *r, const char *code, const char *nic, const char *op,
+		      int err, const char *msg);
+
+/* Hold an attachment back after a refusal / let it be planned again. */
+int attach_hold(struct attach *a, const struct kerror *err);
+void attach_unhold(struct attach *a);
 
 void attach_init(struct attach *a);
 void attach_clear(struct attach *a);

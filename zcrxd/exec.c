@@ -627,7 +627,11 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 		*env->busy = true;
 
 	r = exec_intent(p, j);
-	if (r >= 0 && env->persist)
+	/* The intent must be on disk before the kernel changes.  A plan of
+	 * bookkeeping only (leases) changes nothing a crash could orphan. */
+	for (i = 0; i < p->n_ops && !plan_op_is_kernel(&p->ops[i]); i++)
+		;
+	if (r >= 0 && env->persist && i < p->n_ops)
 		r = env->persist(env->userdata, j);
 	if (r < 0) {
 		if (!kerror_is_set(&res->err))

@@ -258,11 +258,19 @@ void journal_clear_rss0_prior(struct journal_nic *j)
 
 ssize_t journal_find_lease(const struct journal_nic *j, uint32_t queue)
 {
-	size_t i;
+	size_t lo = 0, hi = j->n_leases;
 
-	for (i = 0; i < j->n_leases; i++)
-		if (j->leases[i].queue == queue)
-			return (ssize_t)i;
+	/* leases are kept sorted by queue (journal_add_lease) */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (j->leases[mid].queue == queue)
+			return (ssize_t)mid;
+		if (j->leases[mid].queue < queue)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return -1;
 }
 

@@ -110,6 +110,8 @@ struct planner {
 
 	const struct nic_rule **obs_rules; /* observed rules sorted by location */
 	size_t n_obs_rules;
+	size_t *jrules; /* journal rule indexes sorted by location (non-pending) */
+	size_t n_jrules;
 
 	struct phase_ops ph[PH_MAX];
 };

@@ -77,7 +77,8 @@ uint32_t *plan_dup_u32(struct planner *pl, const uint32_t *v, uint32_t n)
 void plan_note(struct planner *pl, const char *code, const char *op, int err, const char *fmt,
 		 ...)
 {
-	struct attach_reason *v, *x;
+	struct attach_reason *v;
+	char msg[KERROR_MSG_MAX];
 	va_list ap;
 
 	if (pl->err)
@@ -88,15 +89,14 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 		return;
 	}
 	pl->p->notes = v;
-	x = &v[pl->p->n_notes++];
-	memset(x, 0, sizeof(*x));
-	snprintf(x->code, sizeof(x->code), "%s", code);
-	snprintf(x->nic, sizeof(x->nic), "%s", pl->name);
-	snprintf(x->op, sizeof(x->op), "%s", op);
-	x->err = err < 0 ? -err : err;
 	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (attach_reason_set(&v[pl->p->n_notes], code, pl->name, op, err, msg) < 0) {
+		pl->err = -ENOMEM;
+		return;
+	}
+	pl->p->n_notes++;
 }
 
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
@@ -107,6 +107,12 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 
 	if (pl->err)
 		return;
+	if (!strchr(fmt, '%')) {
+		/* most reasons are fixed text: no formatting */
+		if (attach_result_add_reason(ap->res, code, pl->name, op, err, fmt) < 0)
+			pl->err = -ENOMEM;
+		return;
+	}
 	va_start(va, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, va);
 	va_end(va);
@@ -145,7 +151,34 @@ const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc)
 /* The journal entry that owns observed rule r, or -1. */
 ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r)
 {
-	return journal_find_rule_exact(pl->j, r);
+	size_t lo = 0, hi = pl->n_jrules;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (pl->j->rules[pl->jrules[mid]].rule.location < r->location)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < pl->n_jrules; lo++) {
+		const struct journal_rule *jr = &pl->j->rules[pl->jrules[lo]];
+
+		if (jr->rule.location != r->location)
+			break;
+		if (journal_rule_same_content(&jr->rule, r))
+			return (ssize_t)pl->jrules[lo];
+	}
+	return -1;
+}
+
+static int cmp_jrule(const void *a, const void *b, void *arg)
+{
+	const struct journal_nic *j = arg;
+	uint32_t x = j->rules[*(const size_t *)a].rule.location;
+	uint32_t y = j->rules[*(const size_t *)b].rule.location;
+
+	return x < y ? -1 : x > y;
 }
 
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r)
@@ -283,6 +316,13 @@ static int setup(struct planner *pl)
 		pl->obs_rules[i] = &nic->rules[i];
 	pl->n_obs_rules = nic->n_rules;
 	qsort(pl->obs_rules, pl->n_obs_rules, sizeof(*pl->obs_rules), cmp_rule_ptr);
+	pl->jrules = plan_xcalloc(pl, j->n_rules, sizeof(size_t));
+	if (pl->err)
+		return pl->err;
+	for (i = 0; i < j->n_rules; i++)
+		if (!j->rules[i].pending)
+			pl->jrules[pl->n_jrules++] = i;
+	qsort_r(pl->jrules, pl->n_jrules, sizeof(size_t), cmp_jrule, (void *)j);
 
 	/* Foreign claims: rules, contexts and providers zcrxd does not own. */
 	for (i = 0; i < nic->n_rules; i++) {
@@ -723,7 +763,8 @@ static int setup_attachments(struct planner *pl)
 		struct aplan *ap = &pl->ap[i];
 
 		if (ap->a->held && !ap->skip) {
-			const struct kerror *ke = &ap->a->held_err;
+			static const struct kerror none = { .err = EIO };
+			const struct kerror *ke = ap->a->held_err ? ap->a->held_err : &none;
 
 			ap->skip = true;
 			plan_reason(pl, ap, ATTACH_R_KERNEL, ke->op[0] ? ke->op : "apply",
@@ -873,16 +914,27 @@ static void allocate(struct planner *pl)
 	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
 	bool changed = true;
-	size_t i;
+	size_t i, n_free = 0;
 
 	if (!pl->managed)
 		return;
+	for (i = 0; i < pl->p->n_pool; i++)
+		n_free += pl->holder[pl->p->pool[i]] < 0;
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
-		uint32_t n, k, need = ap->want;
+		uint32_t n, k, need = ap->want, had = ap->n_q;
 
 		if (ap->skip || ap->n_q >= need)
 			continue;
+		if (!n_free && (!fail || !ap->n_q)) {
+			/* nothing free: no need to look (the common case when
+			 * many wait for a full pool) */
+			if (fail) {
+				drop_all(pl, ap);
+				ap->exhausted = true;
+			}
+			continue;
+		}
 		n = best_queues(pl, ap, need, cand);
 		if (n >= need || !fail) {
 			/* keep what it had, add the best free ones */
@@ -891,9 +943,12 @@ static void allocate(struct planner *pl)
 					take(pl, ap, cand[k]);
 		}
 		if (ap->n_q < need && fail) {
+			n_free += ap->n_q;
 			drop_all(pl, ap);
 			ap->exhausted = true;
+			had = 0;
 		}
+		n_free -= ap->n_q - had;
 	}
 	/* Queues given up by later refused attachments may satisfy earlier
 	 * ones: retry in order until nothing changes, so that planning again
@@ -1113,6 +1168,7 @@ static void planner_free(struct planner *pl)
 	free(pl->order);
 	free(pl->by_mac);
 	free(pl->obs_rules);
+	free(pl->jrules);
 }
 
 void plan_init(struct plan *p)
@@ -1132,7 +1188,7 @@ void plan_clear(struct plan *p)
 	for (i = 0; i < p->n_results; i++)
 		attach_result_clear(&p->results[i]);
 	free(p->results);
-	free(p->notes);
+	attach_reasons_free(p->notes, p->n_notes);
 	free(p->pool);
 	free(p->shared);
 	plan_init(p);

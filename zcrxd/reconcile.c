@@ -9,6 +9,7 @@
  * NIC monitor (observe) and exec (change).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +102,12 @@ static void publish(struct reconcile *rc, const char *type, json_object *data)
 		json_object_put(data);
 }
 
+/* Only build an event's JSON when someone listens. */
+static bool listening(const struct reconcile *rc)
+{
+	return rc->d.events && events_subscriber_count(rc->d.events) > 0;
+}
+
 static struct rc_nic *rc_nic_get(struct reconcile *rc, const char *name)
 {
 	struct rc_nic *v;
@@ -123,24 +130,24 @@ static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
 {
 	free(n->pool);
 	free(n->shared);
-	free(n->notes);
+	attach_reasons_free(n->notes, n->n_notes);
 	n->channels = p->channels;
 	n->n_pool = p->n_pool;
 	n->n_shared = p->n_shared;
 	n->n_notes = p->n_notes;
 	n->pool = n->n_pool ? malloc(n->n_pool * sizeof(uint32_t)) : NULL;
 	n->shared = n->n_shared ? malloc(n->n_shared * sizeof(uint32_t)) : NULL;
-	n->notes = n->n_notes ? malloc(n->n_notes * sizeof(*n->notes)) : NULL;
+	n->notes = attach_reasons_dup(p->notes, p->n_notes);
 	if ((n->n_pool && !n->pool) || (n->n_shared && !n->shared) || (n->n_notes && !n->notes)) {
-		n->n_pool = n->n_shared = n->n_notes = 0;
+		n->n_pool = n->n_shared = 0;
+		if (!n->notes)
+			n->n_notes = 0;
 		return;
 	}
 	if (n->n_pool)
 		memcpy(n->pool, p->pool, n->n_pool * sizeof(uint32_t));
 	if (n->n_shared)
 		memcpy(n->shared, p->shared, n->n_shared * sizeof(uint32_t));
-	if (n->n_notes)
-		memcpy(n->notes, p->notes, n->n_notes * sizeof(*n->notes));
 }
 
 static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
@@ -233,6 +240,25 @@ static void plan_append(struct plan *p, const struct plan_op *op)
 	p->n_ops++;
 }
 
+/* The pool summary (channels, pool, shared, notes) of src into dst. */
+static void plan_summary_copy(struct plan *dst, const struct plan *src)
+{
+	dst->channels = src->channels;
+	free(dst->pool);
+	free(dst->shared);
+	attach_reasons_free(dst->notes, dst->n_notes);
+	dst->pool = src->n_pool ? malloc(src->n_pool * sizeof(uint32_t)) : NULL;
+	dst->shared = src->n_shared ? malloc(src->n_shared * sizeof(uint32_t)) : NULL;
+	dst->notes = attach_reasons_dup(src->notes, src->n_notes);
+	dst->n_pool = dst->pool ? src->n_pool : 0;
+	dst->n_shared = dst->shared ? src->n_shared : 0;
+	dst->n_notes = dst->notes ? src->n_notes : 0;
+	if (dst->n_pool)
+		memcpy(dst->pool, src->pool, dst->n_pool * sizeof(uint32_t));
+	if (dst->n_shared)
+		memcpy(dst->shared, src->shared, dst->n_shared * sizeof(uint32_t));
+}
+
 /* Move the plan's pool summary and notes into dst (a dry run's answer). */
 static void plan_take(struct plan *dst, struct plan *src)
 {
@@ -316,7 +342,7 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 		attach_result_clear(&a->res);
 		if (attach_result_copy(&a->res, &p->results[i]) < 0)
 			continue;
-		if (had && (before != a->res.state || before_q != a->res.n_queues))
+		if (had && (before != a->res.state || before_q != a->res.n_queues) && listening(rc))
 			publish(rc, "attachment-changed", attach_to_json(a));
 	}
 }
@@ -331,10 +357,8 @@ static bool hold(struct reconcile *rc, const char *nic, const struct plan_op *op
 	if (!op->has_owner)
 		return false;
 	a = find_att(rc, nic, op->owner);
-	if (!a || a->held)
+	if (!a || a->held || attach_hold(a, err) < 0)
 		return false;
-	a->held = true;
-	a->held_err = *err;
 	rc->st.holds++;
 	log_domain(LOG_WARNING, LOG_SUBSYS_MANAGER, a->id.domain,
 		   "%s: holding the attachment back: %s", nic,
@@ -472,6 +496,8 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		if (r == 0) {
 			struct plan *o = outcome_plan(out, name);
 
+			if (o && !o->channels)
+				plan_summary_copy(o, &p);
 			rc->st.plans_applied++;
 			for (i = 0; i < p.n_ops; i++) {
 				char d[256];
@@ -500,7 +526,11 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 				out->changed = true;
 			(void)save(rc);
 			saved_once = true;
-			(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+			for (i = 0; i < p.n_ops && !plan_op_is_kernel(&p.ops[i]); i++)
+				;
+			if (i < p.n_ops) /* the kernel changed: read it back */
+				(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex,
+							  NIC_OBSERVE_ALL);
 			plan_clear(&p);
 			free(atts);
 			continue; /* plan again: verify, and take the kernel's answers */
@@ -605,7 +635,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	size_t i;
 
 	for (i = 0; i < rc->store.n_atts; i++)
-		rc->store.atts[i].held = false; /* retry what was refused */
+		attach_unhold(&rc->store.atts[i]); /* retry what was refused */
 	(void)reconcile_all(rc, "drift timer", NULL);
 	if (rc->d.interval_sec)
 		(void)sd_event_source_set_time_relative(s, (uint64_t)rc->d.interval_sec * 1000000u);
@@ -662,7 +692,7 @@ void reconcile_config_changed(struct reconcile *rc)
 	size_t i;
 
 	for (i = 0; i < rc->store.n_atts; i++)
-		rc->store.atts[i].held = false;
+		attach_unhold(&rc->store.atts[i]);
 	rc->applying = true;
 	(void)reconcile_all(rc, "configuration reloaded", NULL);
 	rc->applying = false;
@@ -757,7 +787,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	for (i = 0; i < rc->n_nics; i++) {
 		free(rc->nics[i].pool);
 		free(rc->nics[i].shared);
-		free(rc->nics[i].notes);
+		attach_reasons_free(rc->nics[i].notes, rc->nics[i].n_notes);
 	}
 	free(rc->nics);
 	store_clear(&rc->store);
@@ -800,6 +830,8 @@ int reconcile_start(struct reconcile *rc)
 	rc->applying = true;
 	r = reconcile_all(rc, "start", NULL);
 	rc->applying = false;
+	/* loading a big state.json leaves a parse tree's worth of free heap */
+	(void)malloc_trim(0);
 	return r;
 }
 
@@ -866,6 +898,7 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 	struct store scratch;
 	struct attach *a;
 	bool existed, was_released = false;
+	uint64_t saves_before;
 	ssize_t k;
 	size_t idx;
 	int r;
@@ -918,7 +951,7 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 			end_scratch_store(rc, &scratch);
 		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
 	}
-	rc->store.atts[idx].held = false;
+	attach_unhold(&rc->store.atts[idx]);
 
 	/* refuse before touching anything when the pool cannot take it */
 	{
@@ -960,20 +993,23 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 
 	if (!existed)
 		publish(rc, "attachment-created", attach_id_to_json(&id));
+	saves_before = rc->st.saves;
 	r = run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
 	a = find_att(rc, id.nic, id.mac);
 	if (r == 0 && a && a->held) {
 		/* the kernel refused this attachment's own op */
-		out->err = a->held_err;
+		if (a->held_err)
+			out->err = *a->held_err;
 		out->error_name = "io.zcrx.Manager.KernelError";
-		r = -(a->held_err.err ? a->held_err.err : EIO);
+		r = -(out->err.err ? out->err.err : EIO);
 		goto undo_desired;
 	}
 	if (r < 0) {
 		out->error_name = "io.zcrx.Manager.KernelError";
 		goto undo_desired;
 	}
-	(void)save(rc);
+	if (rc->st.saves == saves_before) /* nothing applied: the desired set still changed */
+		(void)save(rc);
 	rc->request = false;
 	if (ret && a)
 		(void)attach_copy(ret, a);
@@ -985,7 +1021,7 @@ undo_desired:
 	if (a) {
 		if (existed) {
 			a->id = old_id;
-			a->held = false;
+			attach_unhold(a);
 		} else {
 			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));
 		}
@@ -1032,6 +1068,7 @@ int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid,
 	size_t n_nics = 0, i, k;
 	struct store scratch;
 	int removed = 0, r = 0;
+	uint64_t saves_before = rc->st.saves;
 
 	if (dry_run && with_scratch_store(rc, &scratch) < 0)
 		return fail(out, NULL, ENOMEM, nic, "detach", "out of memory");
@@ -1061,7 +1098,7 @@ int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid,
 	}
 	if (dry_run)
 		end_scratch_store(rc, &scratch);
-	else if (removed)
+	else if (removed && rc->st.saves == saves_before)
 		(void)save(rc);
 	rc->request = false;
 	return r < 0 ? r : removed;

@@ -309,6 +309,320 @@ json_object *store_to_json(const struct store *s)
 	return o;
 }
 
+/* --- streaming writer (what store_save uses: no tree of thousands of objects) ------ */
+
+struct sbuf {
+	char *s;
+	size_t n, cap;
+	bool fail;
+};
+
+static void sb_put(struct sbuf *b, const char *p, size_t n)
+{
+	if (b->fail)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *x;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		x = realloc(b->s, cap);
+		if (!x) {
+			b->fail = true;
+			return;
+		}
+		b->s = x;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, p, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+static void sb_lit(struct sbuf *b, const char *p)
+{
+	sb_put(b, p, strlen(p));
+}
+
+static void sb_u64(struct sbuf *b, uint64_t v)
+{
+	char t[24];
+	int k = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+
+	sb_put(b, t, (size_t)k);
+}
+
+static void sb_int(struct sbuf *b, int64_t v)
+{
+	char t[24];
+	int k = snprintf(t, sizeof(t), "%lld", (long long)v);
+
+	sb_put(b, t, (size_t)k);
+}
+
+static void sb_str(struct sbuf *b, const char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = p;
+
+	sb_put(b, "\"", 1);
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, (size_t)(p - run));
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+
+			sb_put(b, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			sb_put(b, e, 6);
+		}
+		run = p + 1;
+	}
+	sb_put(b, run, (size_t)(p - run));
+	sb_put(b, "\"", 1);
+}
+
+static void sb_key(struct sbuf *b, bool *first, const char *k)
+{
+	sb_lit(b, *first ? "\"" : ",\"");
+	*first = false;
+	sb_lit(b, k);
+	sb_lit(b, "\":");
+}
+
+static void sb_mac(struct sbuf *b, const uint8_t *mac)
+{
+	char m[18];
+
+	sb_str(b, nic_mac_format(mac, m));
+}
+
+static void sb_u32s(struct sbuf *b, const uint32_t *v, size_t n)
+{
+	size_t i;
+
+	sb_put(b, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_put(b, ",", 1);
+		sb_u64(b, v[i]);
+	}
+	sb_put(b, "]", 1);
+}
+
+static void sb_attach(struct sbuf *b, const struct attach_id *id)
+{
+	char ip[INET6_ADDRSTRLEN];
+	bool f = true;
+	size_t i;
+
+	sb_put(b, "{", 1);
+	sb_key(b, &f, "domain");
+	sb_str(b, id->domain);
+	if (id->uuid[0]) {
+		sb_key(b, &f, "uuid");
+		sb_str(b, id->uuid);
+	}
+	sb_key(b, &f, "mac");
+	sb_mac(b, id->mac);
+	sb_key(b, &f, "nic");
+	sb_str(b, id->nic);
+	if (id->nic_ifindex) {
+		sb_key(b, &f, "nic_ifindex");
+		sb_int(b, id->nic_ifindex);
+	}
+	if (id->tap[0]) {
+		sb_key(b, &f, "tap");
+		sb_str(b, id->tap);
+	}
+	if (id->tap_ifindex) {
+		sb_key(b, &f, "tap_ifindex");
+		sb_int(b, id->tap_ifindex);
+	}
+	sb_key(b, &f, "queues_requested");
+	sb_u64(b, id->queues);
+	if (id->numa_node >= 0) {
+		sb_key(b, &f, "numa_node");
+		sb_int(b, id->numa_node);
+	}
+	if (id->n_ip4 || id->n_ip6) {
+		sb_key(b, &f, "addresses");
+		sb_put(b, "[", 1);
+		for (i = 0; i < id->n_ip4; i++) {
+			if (i)
+				sb_put(b, ",", 1);
+			sb_str(b, inet_ntop(AF_INET, &id->ip4[i], ip, sizeof(ip)));
+		}
+		for (i = 0; i < id->n_ip6; i++) {
+			if (i || id->n_ip4)
+				sb_put(b, ",", 1);
+			sb_str(b, inet_ntop(AF_INET6, &id->ip6[i], ip, sizeof(ip)));
+		}
+		sb_put(b, "]", 1);
+	}
+	sb_key(b, &f, "seq");
+	sb_u64(b, id->seq);
+	sb_put(b, "}", 1);
+}
+
+static void sb_journal(struct sbuf *b, const struct journal_nic *j)
+{
+	char ip[INET6_ADDRSTRLEN];
+	bool f = true;
+	size_t i;
+
+	sb_lit(b, "{");
+	sb_key(b, &f, "name");
+	sb_str(b, j->name);
+	sb_key(b, &f, "ifindex");
+	sb_int(b, j->ifindex);
+	sb_key(b, &f, "released");
+	sb_lit(b, j->released ? "true" : "false");
+	if (j->has_channels_prior) {
+		sb_key(b, &f, "channels_prior");
+		sb_lit(b, "{\"rx\":");
+		sb_u64(b, j->channels_prior.rx);
+		sb_lit(b, ",\"combined\":");
+		sb_u64(b, j->channels_prior.combined);
+		sb_lit(b, "}");
+	}
+	if (j->has_ntuple_prior) {
+		sb_key(b, &f, "ntuple_prior");
+		sb_lit(b, j->ntuple_prior ? "true" : "false");
+	}
+	if (j->has_tds_prior) {
+		sb_key(b, &f, "tcp_data_split_prior");
+		sb_u64(b, j->tds_prior);
+	}
+	if (j->has_hds_prior) {
+		sb_key(b, &f, "hds_thresh_prior");
+		sb_u64(b, j->hds_prior);
+	}
+	if (j->has_rss0_prior) {
+		sb_key(b, &f, "rss0_prior");
+		sb_u32s(b, j->rss0_prior, j->n_rss0_prior);
+	}
+	sb_key(b, &f, "leases");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_leases; i++) {
+		sb_lit(b, i ? ",{\"queue\":" : "{\"queue\":");
+		sb_u64(b, j->leases[i].queue);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, j->leases[i].owner);
+		sb_lit(b, "}");
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "rules");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_rules; i++) {
+		const struct journal_rule *r = &j->rules[i];
+
+		sb_lit(b, i ? ",{\"location\":" : "{\"location\":");
+		sb_u64(b, r->rule.location);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, r->owner);
+		sb_lit(b, r->pending ? ",\"pending\":true,\"match\":" :
+				       ",\"pending\":false,\"match\":");
+		sb_str(b, match_name(r->rule.match));
+		switch (r->rule.match) {
+		case NIC_RULE_MATCH_ETHER_DST:
+			sb_lit(b, ",\"mac\":");
+			sb_mac(b, r->rule.mac);
+			break;
+		case NIC_RULE_MATCH_IP4_DST:
+			sb_lit(b, ",\"ip\":");
+			sb_str(b, inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip)));
+			break;
+		case NIC_RULE_MATCH_IP6_DST:
+			sb_lit(b, ",\"ip\":");
+			sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
+			break;
+		case NIC_RULE_MATCH_OTHER:
+			break;
+		}
+		sb_lit(b, ",\"action\":");
+		sb_str(b, action_name(r->rule.action));
+		if (r->rule.action == NIC_RULE_ACTION_QUEUE) {
+			sb_lit(b, ",\"queue\":");
+			sb_u64(b, r->rule.queue);
+		}
+		if (r->rule.action == NIC_RULE_ACTION_CONTEXT) {
+			sb_lit(b, ",\"context\":");
+			sb_u64(b, r->rule.rss_context);
+		}
+		sb_lit(b, "}");
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "contexts");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_ctxs; i++) {
+		const struct journal_ctx *c = &j->ctxs[i];
+
+		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		sb_u64(b, c->id);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, c->owner);
+		sb_lit(b, c->pending ? ",\"pending\":true,\"queues\":" :
+				       ",\"pending\":false,\"queues\":");
+		sb_u32s(b, c->queues, c->n_queues);
+		sb_lit(b, "}");
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "bindings");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_bindings; i++) {
+		const struct journal_binding *x = &j->bindings[i];
+
+		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		sb_u64(b, x->id);
+		sb_lit(b, ",\"queue\":");
+		sb_u64(b, x->queue);
+		sb_lit(b, ",\"tap_ifindex\":");
+		sb_int(b, x->tap_ifindex);
+		sb_lit(b, ",\"fallback\":");
+		sb_u64(b, x->fallback);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, x->owner);
+		sb_lit(b, x->pending ? ",\"pending\":true}" : ",\"pending\":false}");
+	}
+	sb_lit(b, "]}");
+}
+
+int store_to_text(const struct store *s, char **ret, size_t *ret_len)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+
+	sb_lit(&b, "{\"schema\":");
+	sb_int(&b, STORE_SCHEMA);
+	sb_lit(&b, ",\"next_seq\":");
+	sb_u64(&b, s->next_seq);
+	sb_lit(&b, ",\n\"attachments\":[");
+	for (i = 0; i < s->n_atts; i++) {
+		sb_lit(&b, i ? ",\n" : "\n");
+		sb_attach(&b, &s->atts[i].id);
+	}
+	sb_lit(&b, "],\n\"nics\":[");
+	for (i = 0; i < s->n_nics; i++) {
+		sb_lit(&b, i ? ",\n" : "\n");
+		sb_journal(&b, &s->nics[i]);
+	}
+	sb_lit(&b, "]}\n");
+	if (b.fail) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	*ret = b.s;
+	*ret_len = b.n;
+	return 0;
+}
+
 /* --- from JSON ------------------------------------------------------------------- */
 
 #define BAD(err, ...) kerror_setf(err, EINVAL, NULL, "parse state", __VA_ARGS__)
@@ -839,29 +1153,21 @@ static int write_all(int fd, const char *p, size_t n)
 
 int store_save(const char *dir, const struct store *s, struct kerror *err)
 {
-	char path[4096], tmp[4096];
-	json_object *o;
-	const char *text;
+	char path[4096], tmp[4096], *text = NULL;
+	size_t len = 0;
 	int fd = -1, dfd = -1, r;
 
 	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
 	    path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
-	o = store_to_json(s);
-	if (!o)
+	if (store_to_text(s, &text, &len) < 0)
 		return kerror_set(err, ENOMEM, path, "save state", NULL);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!text) {
-		json_object_put(o);
-		return kerror_set(err, ENOMEM, path, "save state", NULL);
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
 		goto out;
 	}
-	if ((r = write_all(fd, text, strlen(text))) < 0 || (r = write_all(fd, "\n", 1)) < 0) {
+	if ((r = write_all(fd, text, len)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto out_unlink;
 	}
@@ -894,7 +1200,7 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	json_object_put(o);
+	free(text);
 	return r;
 }
 

@@ -365,7 +365,9 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	if (f->cfg.ntuple) {
 		nic->rule_capacity = f->cfg.rule_capacity;
 		nic->rule_loc_special = f->cfg.loc_special;
-		nic->rules = calloc(f->cfg.rule_capacity, sizeof(*nic->rules));
+		for (i = 0, k = 0; i < f->cfg.rule_capacity; i++)
+			k += f->rules[i].location != NIC_LOC_ANY;
+		nic->rules = calloc(k ? k : 1, sizeof(*nic->rules));
 		if (!nic->rules)
 			goto nomem;
 		for (i = 0; i < f->cfg.rule_capacity; i++)
@@ -991,7 +993,9 @@ static json_object *nic_json(const struct fake_nic *f)
 {
 	json_object *o = json_object_new_object(), *a;
 	const struct fake_nic_cfg *c = &f->cfg;
+	char mac[18], hex[40];
 	uint32_t i;
+	size_t k;
 
 #define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
 	json_object_object_add(o, "name", json_object_new_string(f->name));
@@ -1044,11 +1048,11 @@ static json_object *nic_json(const struct fake_nic *f)
 		x = json_object_new_object();
 		json_object_object_add(x, "location", json_object_new_int64(r->location));
 		json_object_object_add(x, "match", json_object_new_int(r->match));
-		json_object_object_add(x, "mac", json_object_new_string_len((const char *)r->mac,
-									   NIC_MAC_LEN));
+		json_object_object_add(x, "mac", json_object_new_string(nic_mac_format(r->mac, mac)));
 		json_object_object_add(x, "ip4", json_object_new_int64(r->ip4.s_addr));
-		json_object_object_add(x, "ip6", json_object_new_string_len((const char *)&r->ip6,
-									   sizeof(r->ip6)));
+		for (k = 0; k < sizeof(r->ip6); k++)
+			snprintf(hex + 2 * k, 3, "%02x", r->ip6.s6_addr[k]);
+		json_object_object_add(x, "ip6", json_object_new_string(hex));
 		json_object_object_add(x, "action", json_object_new_int(r->action));
 		json_object_object_add(x, "queue", json_object_new_int64(r->queue));
 		json_object_object_add(x, "context", json_object_new_int64(r->rss_context));
@@ -1179,13 +1183,21 @@ static int load(struct fake_net *net, json_object *root)
 
 				rr.location = (uint32_t)jint(x, "location");
 				rr.match = (enum nic_rule_match)jint(x, "match");
-				if (json_object_object_get_ex(x, "mac", &v) &&
-				    json_object_get_string_len(v) == NIC_MAC_LEN)
-					memcpy(rr.mac, json_object_get_string(v), NIC_MAC_LEN);
+				if (json_object_object_get_ex(x, "mac", &v))
+					(void)nic_mac_parse(json_object_get_string(v), rr.mac);
 				rr.ip4.s_addr = (uint32_t)jint(x, "ip4");
 				if (json_object_object_get_ex(x, "ip6", &v) &&
-				    json_object_get_string_len(v) == sizeof(rr.ip6))
-					memcpy(&rr.ip6, json_object_get_string(v), sizeof(rr.ip6));
+				    json_object_get_string_len(v) == 2 * sizeof(rr.ip6)) {
+					const char *h = json_object_get_string(v);
+					size_t b;
+
+					for (b = 0; b < sizeof(rr.ip6); b++) {
+						unsigned byte = 0;
+
+						(void)sscanf(h + 2 * b, "%2x", &byte);
+						rr.ip6.s6_addr[b] = (uint8_t)byte;
+					}
+				}
 				rr.action = (enum nic_rule_action)jint(x, "action");
 				rr.queue = (uint32_t)jint(x, "queue");
 				rr.rss_context = (uint32_t)jint(x, "context");

@@ -274,8 +274,7 @@ int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
 			for (i = 0; i < h->n_atts; i++)
 				if (!memcmp(h->atts[i].id.mac, p.ops[res.failed].owner, NIC_MAC_LEN) &&
 				    !h->atts[i].held) {
-					h->atts[i].held = true;
-					h->atts[i].held_err = res.err;
+					(void)attach_hold(&h->atts[i], &res.err);
 					h->held_count++;
 					break;
 				}

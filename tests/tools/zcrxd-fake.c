@@ -6,7 +6,7 @@
  * RSS contexts).  The fake "kernel" lives in --fake-state FILE so that it
  * survives the daemon being killed (crash tests).  Never installed.
  *
- *   zcrxd-fake --fake-state FILE [--fake-nic NAME:SHAPE[,k=v...]]...
+ *   zcrxd-fake --fake-state FILE|--fake-volatile [--fake-nic NAME:SHAPE[,k=v...]]...
  *              [zcrxd options: --config --runtime-dir --state-dir --debug]
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 		{ "debug", optional_argument, NULL, 'd' },
 		{ "fake-state", required_argument, NULL, 'F' },
 		{ "fake-nic", required_argument, NULL, 'N' },
+		{ "fake-volatile", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct manager_options mo = {
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
 		.config_allow_missing = true,
 	};
 	const char *state = NULL, *specs[32];
+	bool volatile_state = false;
 	size_t n_specs = 0, i;
 	struct fake_net *net = NULL;
 	struct manager *m = NULL;
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'F': state = optarg; break;
+		case 'V': volatile_state = true; break;
 		case 'N':
 			if (n_specs < 32)
 				specs[n_specs++] = optarg;
@@ -83,13 +86,13 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!state) {
-		fprintf(stderr, "zcrxd-fake: --fake-state FILE is required\n");
+	if (!state && !volatile_state) {
+		fprintf(stderr, "zcrxd-fake: --fake-state FILE or --fake-volatile is required\n");
 		return 2;
 	}
 	if (fake_net_new(&net) < 0)
 		return 1;
-	r = fake_net_set_file(net, state);
+	r = state ? fake_net_set_file(net, state) : 0;
 	if (r < 0) {
 		fprintf(stderr, "zcrxd-fake: cannot read %s: %s\n", state, strerror(-r));
 		return 1;

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plan-bench — how fast the planner is at scale: 16 NICs x 128 queues with
+ * 4096 attachments (256 per NIC, 127-queue pools: half of them exhausted),
+ * on the test-only fake NIC.
+ *   - full plan from scratch (empty journal): every op for every NIC;
+ *   - full re-plan in steady state (what every reconcile does): 0 ops;
+ *   - one incremental attach: one more vNIC on one NIC in steady state.
+ * Prints one JSON line per figure with the goal; exits 1 when a goal is
+ * missed.  --quick: fewer repetitions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plan-harness.h"
+
+#define N_NICS 16
+#define PER_NIC 256
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_d);
+	return v[n / 2];
+}
+
+static void plan_all(struct harness **h, size_t *ops)
+{
+	int i;
+
+	*ops = 0;
+	for (i = 0; i < N_NICS; i++) {
+		struct plan p;
+
+		harness_plan(h[i], PLAN_MODE_NORMAL, &p);
+		*ops += p.n_ops;
+		plan_clear(&p);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+	int reps = quick ? 5 : 31, i, k, fails = 0;
+	struct harness *h[N_NICS];
+	double t[64], full, steady, inc;
+	size_t ops = 0, total_ops;
+
+	for (i = 0; i < N_NICS; i++) {
+		struct fake_nic_cfg cfg;
+		char name[16];
+
+		snprintf(name, sizeof(name), "eth%d", i);
+		fake_nic_cfg_capable(&cfg, name);
+		cfg.combined_max = 128;
+		cfg.combined = 128;
+		cfg.rule_capacity = 4096;
+		cfg.max_contexts = 64;
+		h[i] = malloc(sizeof(*h[i]));
+		harness_init(h[i], &cfg);
+		harness_policy(h[i], 127, 0);
+		for (k = 0; k < PER_NIC; k++) {
+			struct attach *a = harness_attach(h[i], "vm", (unsigned)(i * PER_NIC + k + 1), 1);
+
+			a->id.numa_node = k % 2;
+		}
+		harness_observe(h[i]);
+	}
+
+	/* from scratch */
+	for (k = 0; k < reps; k++) {
+		double t0 = now_us();
+
+		plan_all(h, &ops);
+		t[k] = now_us() - t0;
+	}
+	full = median(t, reps);
+	total_ops = ops;
+
+	/* apply, then steady state */
+	for (i = 0; i < N_NICS; i++)
+		if (harness_apply(h[i], PLAN_MODE_NORMAL, 3) != 0) {
+			fprintf(stderr, "plan-bench: apply failed on eth%d\n", i);
+			return 1;
+		}
+	for (i = 0; i < N_NICS; i++)
+		harness_observe(h[i]);
+	for (k = 0; k < reps; k++) {
+		double t0 = now_us();
+
+		plan_all(h, &ops);
+		t[k] = now_us() - t0;
+	}
+	steady = median(t, reps);
+	if (ops) {
+		fprintf(stderr, "plan-bench: steady state is not empty (%zu ops)\n", ops);
+		return 1;
+	}
+
+	/* one more attachment on eth0: plan just that NIC.  Leave the waiting
+	 * ones out so the newcomer gets a queue (126 attachments stay). */
+	for (k = PER_NIC; k > 126; k--)
+		harness_detach(h[0], (unsigned)k);
+	(void)harness_apply(h[0], PLAN_MODE_NORMAL, 3);
+	harness_attach(h[0], "new", 0xfffff, 1);
+	harness_observe(h[0]);
+	for (k = 0; k < reps * 2 && k < 64; k++) {
+		const struct attach *ptrs[PER_NIC + 1];
+		struct plan_input in = { 0 };
+		struct plan p;
+		size_t n;
+		double t0;
+
+		for (n = 0; n < h[0]->n_atts; n++)
+			ptrs[n] = &h[0]->atts[n];
+		in.policy = &h[0]->pol;
+		in.nic = &h[0]->nic;
+		in.journal = &h[0]->j;
+		in.atts = ptrs;
+		in.n_atts = n;
+		t0 = now_us();
+		if (plan_nic(&in, &p) < 0)
+			return 1;
+		t[k] = now_us() - t0;
+		if (p.n_ops < 2) {
+			fprintf(stderr, "plan-bench: the incremental plan has %zu ops\n", p.n_ops);
+			return 1;
+		}
+		plan_clear(&p);
+	}
+	inc = median(t, k);
+
+	printf("{\"bench\": \"plan-full\", \"nics\": %d, \"queues\": 128, \"attachments\": %d, "
+	       "\"ops\": %zu, \"ms\": %.3f, \"goal_ms\": 20, \"ok\": %s}\n",
+	       N_NICS, N_NICS * PER_NIC, total_ops, full / 1000, full <= 20000 ? "true" : "false");
+	printf("{\"bench\": \"plan-steady\", \"ms\": %.3f, \"goal_ms\": 20, \"ok\": %s}\n",
+	       steady / 1000, steady <= 20000 ? "true" : "false");
+	printf("{\"bench\": \"plan-incremental-attach\", \"us\": %.1f, \"goal_us\": 100, "
+	       "\"ok\": %s}\n",
+	       inc, inc <= 100 ? "true" : "false");
+	fails = (full > 20000) + (steady > 20000) + (inc > 100);
+	for (i = 0; i < N_NICS; i++) {
+		harness_free(h[i]);
+		free(h[i]);
+	}
+	return fails ? 1 : 0;
+}

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for the attachment tiers (tests/attach/), standard library only.
+
+- FakeDaemon: build/tests/zcrxd-fake (TEST ONLY: zcrxd's manager over the
+  fake NIC backend, whose "kernel" lives in a file and survives kill -9),
+  inside a private network namespace zxp*.
+- fake_state(): that file, parsed.
+- Checks shared by the tests: state.json parses, nothing orphaned, the
+  plan is empty.
+"""
+import json
+import os
+import signal
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import zxtest  # noqa: E402
+
+FAKE = os.path.join(zxtest.BUILD, "tests", "zcrxd-fake")
+
+
+class FakeDaemon(zxtest.Daemon):
+    """zcrxd-fake with the zxtest.Daemon interface.  workdir holds what must
+    outlive one daemon process: the fake "kernel" (workdir/fake.json) and
+    the state directory (workdir/state).  nics: --fake-nic specs, used when
+    fake.json does not exist yet."""
+
+    def __init__(self, netns, config_text, workdir, nics=("eth0:capable",), env=None,
+                 wait_ready=True, volatile=False):
+        self.workdir = workdir
+        self.fake_state = os.path.join(workdir, "fake.json")
+        extra = (["--fake-volatile"] if volatile else ["--fake-state", self.fake_state]) + \
+            ["--state-dir", os.path.join(workdir, "state")]
+        for n in nics:
+            extra += ["--fake-nic", n]
+        saved = zxtest.ZCRXD
+        zxtest.ZCRXD = FAKE
+        try:
+            super().__init__(netns=netns, config_text=config_text, extra_args=extra, env=env,
+                             libvirt_uri="none", wait_ready=wait_ready)
+        finally:
+            zxtest.ZCRXD = saved
+        self.state = os.path.join(workdir, "state")
+
+    def fake(self):
+        return fake_state(self.fake_state)
+
+
+def fake_state(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def state_json(state_dir):
+    """state.json parsed (raises if it does not parse), or None if absent."""
+    p = os.path.join(state_dir, "state.json")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        s = json.load(f)
+    assert s.get("schema") == 1, s
+    return s
+
+
+def orphans(fake, state):
+    """Rules and contexts on the fake NICs that the journal does not own,
+    and journal entries with nothing behind them."""
+    out = []
+    journals = {j["name"]: j for j in (state or {}).get("nics", [])}
+    for nic in fake["nics"]:
+        j = journals.get(nic["name"], {"rules": [], "contexts": []})
+        owned_rules = {r["location"] for r in j.get("rules", []) if not r.get("pending")}
+        owned_ctx = {c["id"] for c in j.get("contexts", []) if not c.get("pending")}
+        for r in nic["rules"]:
+            if r["location"] not in owned_rules:
+                out.append("%s: rule %d not owned" % (nic["name"], r["location"]))
+        for c in nic["contexts"]:
+            if c["id"] not in owned_ctx:
+                out.append("%s: context %d not owned" % (nic["name"], c["id"]))
+        have_rules = {r["location"] for r in nic["rules"]}
+        have_ctx = {c["id"] for c in nic["contexts"]}
+        for loc in owned_rules - have_rules:
+            out.append("%s: journal rule %d missing" % (nic["name"], loc))
+        for cid in owned_ctx - have_ctx:
+            out.append("%s: journal context %d missing" % (nic["name"], cid))
+    return out
+
+
+def plan_ops(d, nic=None):
+    r = d.call("io.zcrx.Manager.Plan", {"nic": nic} if nic else {})
+    return [op for p in r["plans"] for op in p["ops"]]
+
+
+def mac(i):
+    return "52:54:00:%02x:%02x:%02x" % ((i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)
+
+
+__all__ = ["zxtest", "FakeDaemon", "fake_state", "state_json", "orphans", "plan_ops", "mac",
+           "signal"]

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Attachment API and CLI end to end, on zcrxd-fake (TEST ONLY: the
+daemon's own code over the fake NIC backend, for ntuple rules and RSS
+contexts no kernel here offers), and authorization of the mutating methods.
+"""
+import grp
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import attachlib
+from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest
+
+CONF = """
+[daemon]
+ReconcileIntervalSec=0
+SocketGroup=nogroup
+
+[nic eth0]
+ReserveQueues=4
+
+[nic eth1]
+ReserveQueues=1
+OnExhaustion=fail
+
+[nic eth3]
+ReserveQueues=2
+Channels=12
+"""
+
+NICS = ("eth0:capable", "eth1:capable", "eth2:capable", "eth3:capable")
+
+
+@zxtest.require_root
+class Api(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = zxtest.Netns("zxp").__enter__()
+        cls.work = tempfile.mkdtemp(prefix="zxp-api-")
+        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def attach(self, **p):
+        return self.d.call("io.zcrx.Manager.Attach", p)
+
+    def rules_of(self, nic):
+        return [n for n in self.d.fake()["nics"] if n["name"] == nic][0]["rules"]
+
+    def test_dry_run_changes_nothing_and_shows_ethtool(self):
+        before = self.d.fake()
+        r = self.attach(domain="dry", nic="eth0", mac=mac(0x100), dry_run=True)
+        self.assertTrue(r["dry_run"])
+        ops = r["plans"][0]["ops"]
+        kinds = [o["kind"] for o in ops]
+        self.assertIn("insert-rule", kinds)
+        ins = [o for o in ops if o["kind"] == "insert-rule"][0]
+        self.assertTrue(ins["ethtool"].startswith(
+            "ethtool -N eth0 flow-type ether dst %s action " % mac(0x100)), ins)
+        self.assertTrue(all(o["reason"] for o in ops))
+        self.assertEqual(self.d.fake(), before)
+        self.assertNotIn("dry", [a["domain"] for a in
+                                 self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]])
+        # the CLI prints reasons and commands
+        p = self.d.ctl("attach", "dry", "eth0", "--mac", mac(0x101), "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("why: steer %s of 'dry' to its queue" % mac(0x101), p.stdout)
+        self.assertIn("$ ethtool -N eth0 flow-type ether dst %s action" % mac(0x101), p.stdout)
+        self.assertEqual(self.d.fake(), before)
+
+    def test_attach_twice_is_one_attachment(self):
+        r1 = self.attach(domain="twice", nic="eth0", mac=mac(0x200))
+        self.assertEqual(len(r1["attachments"]), 1)
+        self.assertTrue(r1["plans"] and r1["plans"][0]["ops"])
+        r2 = self.attach(domain="twice", nic="eth0", mac=mac(0x200))
+        self.assertEqual(r2["plans"], [])
+        listed = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "twice"})
+        self.assertEqual(len(listed["attachments"]), 1)
+        a = listed["attachments"][0]
+        self.assertEqual(a["queues"], r1["attachments"][0]["queues"])
+        # another domain cannot take the same vNIC
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="thief", nic="eth0", mac=mac(0x200))
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.AttachmentExists")
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "twice"})
+
+    def test_multi_queue_shows_everything(self):
+        r = self.attach(domain="mq", nic="eth0", mac=mac(0x300), queues=2)
+        a = r["attachments"][0]
+        self.assertEqual(len(a["queues"]), 2)
+        self.assertEqual(len(a["rules"]), 1)
+        self.assertIn("rss_context", a)
+        self.assertEqual(a["steering"], "mac")
+        self.assertEqual(a["state"], "degraded")
+        self.assertIn("no-zero-copy", [x["code"] for x in a["reasons"]])
+        p = self.d.ctl("list", "--domain", "mq")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = [l for l in p.stdout.splitlines() if l.startswith("mq ")][0]
+        self.assertIn(mac(0x300), line)
+        self.assertIn("%d-%d" % (a["queues"][0], a["queues"][1]), line)
+        self.assertIn("no-zero-copy: bind:", p.stdout)
+        self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
+        self.assertEqual(plan_ops(self.d), [])
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "mq"})
+
+    def test_detach_restores_rules(self):
+        before = self.rules_of("eth0")
+        self.attach(domain="gone", nic="eth0", mac=mac(0x400))
+        self.attach(domain="gone", nic="eth0", mac=mac(0x401), queues=2)
+        self.assertEqual(len(self.rules_of("eth0")), len(before) + 2)
+        p = self.d.ctl("detach", "gone")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("2 attachment(s) of 'gone' removed", p.stdout)
+        self.assertEqual(self.rules_of("eth0"), before)
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.d.call("io.zcrx.Manager.Detach", {"domain": "gone"})
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.NoSuchDomain")
+
+    def test_pool_exhausted_fail(self):
+        self.attach(domain="first", nic="eth1", mac=mac(0x500))
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="second", nic="eth1", mac=mac(0x501))
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.PoolExhausted")
+        self.assertIn("pool exhausted", e.exception.parameters["message"])
+        self.assertEqual(len(self.d.call("io.zcrx.Manager.ListAttachments",
+                                         {"nic": "eth1"})["attachments"]), 1)
+        p = self.d.ctl("attach", "second", "eth1", "--mac", mac(0x501))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("pool exhausted", p.stderr)
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "first"})
+
+    def test_refusals(self):
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="x", nic="eth2", mac=mac(0x600))
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.NicNotManaged")
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="x", nic="nope0", mac=mac(0x600))
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.NoSuchNic")
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="x", nic="eth0", mac="01:00:5e:00:00:01")
+        self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter")
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.attach(domain="x", nic="eth0", mac="52:54:00:00:00:zz")
+        self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter")
+        p = self.d.ctl("attach", "x", "--mac", mac(0x601))
+        self.assertEqual(p.returncode, 2)
+
+    def test_release_restores_the_nic(self):
+        before = [n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0]
+        self.assertEqual(before["combined"], 12)  # Channels=12 applied at start
+        self.attach(domain="rel", nic="eth3", mac=mac(0x700), queues=2)
+        r = self.d.call("io.zcrx.Manager.Release", {"nic": "eth3", "dry_run": True})
+        kinds = [o["kind"] for o in r["plans"][0]["ops"]]
+        self.assertLess(kinds.index("delete-rule"), kinds.index("delete-context"))
+        self.assertLess(kinds.index("delete-context"), kinds.index("set-channels"))
+        p = self.d.ctl("release", "eth3")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        after = [n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0]
+        self.assertEqual(after["combined"], 8)  # as before zcrxd
+        self.assertEqual(after["rules"], [])
+        self.assertEqual(after["contexts"], [])
+        self.assertEqual(after["indir0"], [i % 8 for i in range(128)])
+        self.assertEqual(after["ntuple_on"], 0)
+        nics = self.d.call("io.zcrx.Manager.ListAttachments", {"nic": "eth3"})
+        self.assertEqual(nics["attachments"], [])
+        self.assertTrue(nics["nics"][0]["released"])
+        # released: reconcile leaves it alone
+        self.assertEqual(plan_ops(self.d, "eth3"), [])
+        self.d.call("io.zcrx.Manager.Reconcile")
+        self.assertEqual([n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0], after)
+
+    def test_plan_and_rebalance_print(self):
+        p = self.d.ctl("plan")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("eth0:", p.stdout)
+        self.assertIn("nothing to do", p.stdout)
+        p = self.d.ctl("rebalance", "eth0", "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.d.ctl("--json", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("nics", json.loads(p.stdout))
+        p = self.d.ctl("reconcile")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("in sync", p.stdout)
+
+    def test_status_counts(self):
+        self.attach(domain="count", nic="eth0", mac=mac(0x800))
+        self.assertGreaterEqual(self.d.status()["attachments"], 1)
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "count"})
+
+    # --- authorization --------------------------------------------------------------
+
+    def as_nobody(self, *args):
+        os.chmod(self.d.runtime, 0o755)
+        os.chmod(self.d.tmp, 0o755)
+        return zxtest.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           zxtest.ZCRXCTL, "--socket", self.d.socket] + list(args), check=False)
+
+    def test_non_admin_can_read_not_change(self):
+        self.assertEqual(os.stat(self.d.socket).st_gid, grp.getgrnam("nogroup").gr_gid)
+        self.attach(domain="auth", nic="eth0", mac=mac(0x900))
+        p = self.as_nobody("--json", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("auth", [a["domain"] for a in json.loads(p.stdout)["attachments"]])
+        p = self.as_nobody("plan")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        refused = [
+            ("attach", "a2", "eth0", "--mac", mac(0x901)),
+            ("attach", "a2", "eth0", "--mac", mac(0x901), "--dry-run"),
+            ("detach", "auth"),
+            ("rebalance",),
+            ("reconcile",),
+            ("release", "eth0"),
+        ]
+        before = self.d.fake()
+        for args in refused:
+            p = self.as_nobody(*args)
+            self.assertEqual(p.returncode, 1, (args, p.stdout, p.stderr))
+            self.assertIn("permission denied", p.stderr, args)
+        self.assertEqual(self.d.fake(), before)
+        # and on the wire: the Varlink error name
+        os.chmod(self.d.tmp, 0o755)
+        code = ("import sys, json; sys.path.insert(0, %r); import zxtest\n"
+                "c = zxtest.VarlinkClient(%r)\n"
+                "for m in ['Attach', 'Detach', 'Rebalance', 'Reconcile', 'Release']:\n"
+                "    c.send('io.zcrx.Manager.' + m, {'domain': 'x', 'nic': 'eth0'})\n"
+                "    print(c.recv().get('error'))\n"
+                "c.send('io.zcrx.Manager.ListAttachments', {})\n"
+                "print('ok' if 'attachments' in c.recv()['parameters'] else 'bad')\n"
+                % (os.path.dirname(zxtest.__file__), self.d.socket))
+        p = zxtest.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "python3", "-c", code], check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.split()
+        self.assertEqual(lines[:5], ["io.zcrx.Manager.PermissionDenied"] * 5)
+        self.assertEqual(lines[5], "ok")
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "auth"})
+
+
+if __name__ == "__main__":
+    zxtest.main()

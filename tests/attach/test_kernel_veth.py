@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Kernel tier for attachments: the real zcrxd (real ethtool netlink and
+ioctl) on a veth in a private network namespace zxp*.  veth has channels
+and nothing else, so:
+  - Channels= changes the real RX queue count;
+  - attach and detach work, and the attachment says exactly what it could
+    not do: degraded, unsteered, with the kernel's reason;
+  - a channel count changed from outside is put back;
+  - release restores the channel count.
+"""
+import json
+import re
+import shutil
+import unittest
+
+from attachlib import mac, zxtest
+
+CONF = """
+[daemon]
+ReconcileIntervalSec=0
+
+[nic zxpv0]
+ReserveQueues=1
+Channels=4
+"""
+
+
+def rx_channels(ns, dev):
+    out = ns.exec_cmd(["ethtool", "-l", dev])
+    p = zxtest.run(out)
+    cur = p.stdout.split("Current hardware settings:")[1]
+    return int(re.search(r"RX:\s+(\d+)", cur).group(1))
+
+
+@zxtest.require_root
+class KernelVeth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("ethtool"):
+            raise unittest.SkipTest("ethtool not installed")
+        cls.ns = zxtest.Netns("zxp").__enter__()
+        cls.ns.add_veth("zxpv0", "zxpv1", queues=8)
+        cls.before = rx_channels(cls.ns, "zxpv0")
+        cls.d = zxtest.Daemon(netns=cls.ns, config_text=CONF)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+
+    def test_a_channels_applied(self):
+        self.assertEqual(self.before, 8)
+        self.assertEqual(rx_channels(self.ns, "zxpv0"), 4)
+        nics = self.d.call("io.zcrx.Manager.ListAttachments")["nics"]
+        n = [x for x in nics if x["nic"] == "zxpv0"][0]
+        self.assertEqual(n["channels"], 4)
+        self.assertEqual(n["pool"], [3])
+        # the pool cannot be kept out of veth's (absent) RSS table: said so
+        self.assertIn("shared-queue", [x["code"] for x in n["notes"]])
+
+    def test_b_attach_detach_degraded_with_kernel_reason(self):
+        r = self.d.call("io.zcrx.Manager.Attach",
+                        {"domain": "vm0", "nic": "zxpv0", "mac": mac(1)})
+        a = r["attachments"][0]
+        self.assertEqual(a["state"], "degraded")
+        self.assertEqual(a["queues"], [3])
+        self.assertEqual(a["rules"], [])
+        unsteered = [x for x in a["reasons"] if x["code"] == "unsteered"]
+        self.assertEqual(len(unsteered), 1, a)
+        self.assertEqual(unsteered[0]["nic"], "zxpv0")
+        self.assertEqual(unsteered[0]["errno_name"], "EOPNOTSUPP")
+        self.assertTrue(unsteered[0]["message"], unsteered[0])
+        # twice is once
+        r = self.d.call("io.zcrx.Manager.Attach",
+                        {"domain": "vm0", "nic": "zxpv0", "mac": mac(1)})
+        self.assertEqual(r["plans"], [])
+        p = self.d.ctl("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("unsteered: ", p.stdout)
+        p = self.d.ctl("detach", "vm0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments")["attachments"], [])
+
+    def test_c_channels_changed_outside_are_replanned(self):
+        zxtest.run(self.ns.exec_cmd(["ethtool", "-L", "zxpv0", "rx", "2"]))
+        # the CHANNELS notification makes zcrxd plan again
+        zxtest.wait_for(lambda: rx_channels(self.ns, "zxpv0") == 4, 10,
+                        what="zcrxd to put Channels=4 back")
+        st = self.d.call("io.zcrx.Manager.Reconcile")
+        self.assertEqual(st["plans"], [])
+        self.assertGreaterEqual(st["repairs"], 1)
+
+    def test_d_plan_and_release_restore(self):
+        p = self.d.ctl("plan")
+        self.assertIn("nothing to do", p.stdout)
+        p = self.d.ctl("release", "zxpv0", "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("$ ethtool -L zxpv0 rx 8", p.stdout)
+        self.assertEqual(rx_channels(self.ns, "zxpv0"), 4)
+        p = self.d.ctl("release", "zxpv0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(rx_channels(self.ns, "zxpv0"), 8)
+        j = self.d.call("io.zcrx.Manager.ListAttachments", {"nic": "zxpv0"})
+        self.assertTrue(j["nics"][0]["released"])
+        with open(self.d.state + "/state.json") as f:
+            state = json.load(f)
+        nic = [n for n in state["nics"] if n["name"] == "zxpv0"][0]
+        self.assertNotIn("channels_prior", nic)
+
+
+if __name__ == "__main__":
+    zxtest.main()
