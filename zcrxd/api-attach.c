@@ -213,6 +213,8 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 		req.xml_len = xml ? strlen(xml) : 0;
 		req.dry_run = dry_run;
 		req.origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
+		json_object *would = NULL;
+
 		a->collect = &out;
 		virt_follow_attach(a->follow, &req, &rep);
 		a->collect = NULL;
@@ -220,6 +222,7 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 			/* what the selected vNICs would get */
 			size_t k;
 
+			would = json_object_new_array();
 			for (k = 0; k < rep.sel.n; k++) {
 				const struct virt_vnic *v = &rep.sel.vnics[k];
 				struct attach_id id;
@@ -232,7 +235,14 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 				snprintf(id.tap, sizeof(id.tap), "%s", v->tap);
 				id.queues = v->queues ? v->queues : 1;
 				id.numa_node = v->numa_node;
-				(void)reconcile_attach(a->rc, &id, true, &out, NULL);
+				{
+					struct attach att;
+
+					attach_init(&att);
+					if (reconcile_attach(a->rc, &id, true, &out, &att) == 0)
+						json_object_array_add(would, attach_to_json(&att));
+					attach_clear(&att);
+				}
 			}
 		}
 		if (rep.error != VIRT_REQ_OK) {
@@ -249,11 +259,13 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 		} else {
 			r = virt_reply_to_json(&rep);
 			json_object_object_add(r, "attachments",
-					       attachments_of(a, rep.name, rep.uuid));
+					       would ? json_object_get(would) :
+						       attachments_of(a, rep.name, rep.uuid));
 			json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
 			json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
 			ipc_reply(call, r);
 		}
+		json_object_put(would);
 		virt_reply_clear(&rep);
 		reconcile_outcome_clear(&out);
 	}

@@ -190,6 +190,39 @@ class Api(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("in sync", p.stdout)
 
+    def test_domain_xml(self):
+        """The libvirt hook's path: the vNICs come from the domain XML."""
+        xml = os.path.join(self.work, "dom.xml")
+        with open(xml, "w") as f:
+            f.write("""<domain type='kvm' id='7'><name>vmx</name>
+  <uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f0001</uuid>
+  <memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices><interface type='direct'>
+    <mac address='52:54:00:aa:bb:cc'/><source dev='eth0' mode='passthrough'/>
+    <target dev='macvtap9'/><model type='virtio'/><driver queues='2'/>
+  </interface></devices></domain>""")
+        p = self.d.ctl("--json", "attach", "vmx", "eth0", "--domain-xml", xml, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout)
+        self.assertEqual(r["attachments"][0]["mac"], "52:54:00:aa:bb:cc")
+        self.assertEqual(len(r["attachments"][0]["queues"]), 2)
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
+                                     {"domain": "vmx"})["attachments"], [])
+        with open(xml) as f:
+            p = zxtest.run([zxtest.ZCRXCTL, "--socket", self.d.socket, "--json", "attach", "vmx",
+                            "eth0", "--domain-xml", "-"], check=False, stdin=f)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        a = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "vmx"})["attachments"]
+        self.assertEqual(len(a), 1)
+        self.assertEqual(a[0]["uuid"], "8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f0001")
+        self.assertEqual(a[0]["tap"], "macvtap9")
+        self.assertIn("rss_context", a[0])
+        p = self.d.ctl("detach", "vmx", "--domain-xml", xml)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
+                                     {"domain": "vmx"})["attachments"], [])
+
     def test_status_counts(self):
         self.attach(domain="count", nic="eth0", mac=mac(0x800))
         self.assertGreaterEqual(self.d.status()["attachments"], 1)
