@@ -104,8 +104,11 @@ $(B)/libzcrxd.a: $(ZCRXD_OBJ)
 $(B)/zcrxd: $(B)/obj/zcrxd/main.o $(B)/libzcrxd.a $(B)/libzcrx.a
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
+# zcrxctl needs only libzcrx and json-c: it starts fast (hooks, scripts).
+CTL_LIBS   := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
+
 $(B)/zcrxctl: $(CTL_OBJ) $(B)/libzcrx.a
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 # zcrxctl's modules minus main, for its option-parsing tests.
 $(B)/libzcrxctl.a: $(filter-out $(B)/obj/zcrxctl/main.o,$(CTL_OBJ))
