@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 export PYTHONDONTWRITEBYTECODE=1
-TIERS=${ZCRX_TIERS:-"build unit lint integration kernel libvirt driver-vm fuzz sanitize"}
+TIERS=${ZCRX_TIERS:-"build unit lint integration kernel attach libvirt driver-vm fuzz sanitize"}
 JOBS=${JOBS:-2}
 LOGDIR=build/check-logs
 mkdir -p "$LOGDIR"
@@ -58,10 +58,12 @@ sanitize_tier() {
 	unit_tier build/asan || rc=1
 	ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 py_tier integration; r=$?
 	[ $r -ne 0 ] && [ $r -ne 77 ] && rc=1
-	if [ -x tests/kernel/run.sh ]; then
-		ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 tests/kernel/run.sh; r=$?
+	for t in tests/kernel/run.sh tests/attach/run.sh; do
+		[ -x "$t" ] || continue
+		echo "--- $t (ASan+UBSan)"
+		ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 "$t"; r=$?
 		[ $r -ne 0 ] && [ $r -ne 77 ] && rc=1
-	fi
+	done
 	return $rc
 }
 
@@ -93,6 +95,7 @@ for tier in $TIERS; do
 	lint) run_tier lint tests/lint.sh ;;
 	integration) run_tier integration py_tier integration ;;
 	kernel) run_tier kernel script_tier tests/kernel/run.sh ;;
+	attach) run_tier attach script_tier tests/attach/run.sh ;;
 	libvirt) run_tier libvirt script_tier tests/libvirt/run.sh ;;
 	driver-vm) run_tier driver-vm script_tier tests/driver-vm/run.sh ;;
 	fuzz) run_tier fuzz tests/fuzz/run.sh ;;
