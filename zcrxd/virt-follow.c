@@ -867,6 +867,18 @@ json_object *virt_follow_status_json(struct virt_follow *f)
 	json_object_object_add(o, "domains", json_object_new_int64((int64_t)f->n_doms));
 	json_object_object_add(o, "last_error",
 			       st.last_error[0] ? json_object_new_string(st.last_error) : NULL);
+	{
+		struct virt_follow_stats fs;
+		json_object *l = json_object_new_object();
+
+		virt_follow_get_stats(f, &fs);
+		json_object_object_add(o, "handled", json_object_new_int64((int64_t)fs.events));
+		json_object_object_add(l, "samples", json_object_new_int64((int64_t)fs.lat_n));
+		json_object_object_add(l, "p50_usec", json_object_new_int64((int64_t)fs.lat_p50_usec));
+		json_object_object_add(l, "p99_usec", json_object_new_int64((int64_t)fs.lat_p99_usec));
+		json_object_object_add(l, "max_usec", json_object_new_int64((int64_t)fs.lat_max_usec));
+		json_object_object_add(o, "attach_latency", l);
+	}
 	return o;
 }
 

@@ -251,7 +251,8 @@ lv_direct_if()
 # lv_veth A B: a veth pair, up, no IPv6 chatter.  Removed by lv_cleanup.
 lv_veth()
 {
-	ip link add "$1" type veth peer name "$2" ${LV_VETH_OPTS:-} || return 1
+	# shellcheck disable=SC2086 # LV_VETH_OPTS: several words on purpose
+	ip link add "$1" ${LV_VETH_OPTS:-} type veth peer name "$2" ${LV_VETH_OPTS:-} || return 1
 	sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" "net.ipv6.conf.$2.disable_ipv6=1" 2>/dev/null
 	ip link set "$1" up && ip link set "$2" up
 }
@@ -296,6 +297,7 @@ lv_cleanup()
 	if [ "$ZXL_KEEP" = 1 ]; then
 		echo "ZXL_KEEP=1: state left in $ZXL_STATE" >&2
 	fi
+	[ -d "$ZXL_STATE/b" ] && LV_B=$ZXL_STATE/b
 	lv_b_stop
 	lv_cleanup_domains
 	lv_stop
@@ -306,7 +308,10 @@ lv_cleanup()
 		/var/lib/libvirt/qemu/save/zxl*.save
 	rm -rf /var/lib/libvirt/qemu/domain-*-zxl* /var/lib/libvirt/qemu/channel/target/domain-*-zxl*
 	local h
-	for h in ${LV_HOOKS:-}; do rm -f "$h"; done
+	if [ -s "$ZXL_STATE/hooks.list" ]; then
+		while read -r h; do rm -f "$h"; done <"$ZXL_STATE/hooks.list"
+		rm -f "$ZXL_STATE/hooks.list"
+	fi
 	rmdir /etc/libvirt/hooks/qemu.d 2>/dev/null
 	lv_cleanup_links
 	lv_kvm_restore
@@ -329,5 +334,5 @@ lv_install_hook()
 		cp "$src" "$dst"
 	fi
 	chmod 0755 "$dst"
-	LV_HOOKS="${LV_HOOKS:-} $dst"
+	echo "$dst" >>"$ZXL_STATE/hooks.list"
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Test-driver tier through libvirtd: zcrxd follows test+unix:///default
+while this process (a second client, as an operator or a cloud controller
+would be) defines, starts, stops domains and changes their metadata.  The
+driver's state lives in libvirtd, so both processes see the same domains
+and zcrxd gets the events.  Also: libvirtd SIGSTOP (zcrxd keeps answering)
+and libvirtd restart (reconnect, resync).
+
+Run by tests/libvirt/run.sh, which starts libvirtd and sets $ZXL_STATE.
+"""
+import os
+import subprocess
+import time
+import unittest
+
+from lvtest import (STATE, TESTDRV, ZCRXCTL, Zcrxd, direct_if, lvctl, metadata, run,
+                    test_domain, virsh, wait_for, write)
+import zxtest
+
+NIC = "zxlp0"
+CONFIG = """[daemon]
+AutoAttach=metadata
+[nic %s]
+ReserveQueues=4
+""" % NIC
+
+
+def dom_xml(name, n, meta=True, queues=2):
+    mac = "52:54:00:7b:%02x:01" % n
+    return test_domain(name, "5a1b0000-0000-4000-8000-%012x" % (0x7b00 + n),
+                       [direct_if(mac, NIC)],
+                       metadata([(mac, queues)]) if meta else ""), mac
+
+
+@unittest.skipUnless(STATE, "run by tests/libvirt/run.sh")
+class TestDriver(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Zcrxd(uri=TESTDRV, config=CONFIG)
+        cls.d.wait_connected()
+
+    @classmethod
+    def tearDownClass(cls):
+        for name in ("zxl-t1", "zxl-t2"):
+            virsh(TESTDRV, "destroy", name, check=False)
+            virsh(TESTDRV, "undefine", name, check=False)
+        cls.d.cleanup()
+
+    def define(self, name, n, **kw):
+        xml, mac = dom_xml(name, n, **kw)
+        path = write(os.path.join(STATE, name + ".xml"), xml)
+        virsh(TESTDRV, "define", path)
+        return mac
+
+    def test_01_start_destroy(self):
+        """A start in another process attaches, its destroy detaches."""
+        mac = self.define("zxl-t1", 1)
+        virsh(TESTDRV, "start", "zxl-t1")
+        a = wait_for(lambda: self.d.attachment(mac), 10, what="attachment of zxl-t1")
+        self.assertEqual(a["nic"], NIC)
+        self.assertEqual(a["domain"], "zxl-t1")
+        self.assertEqual(a["tap"], "testnet0")  # the test driver's tap names
+        self.assertEqual(a["queues"] if isinstance(a["queues"], int) else len(a["queues"]), 2)
+        virsh(TESTDRV, "destroy", "zxl-t1")
+        wait_for(lambda: self.d.attachment(mac) is None, 10, what="detach of zxl-t1")
+
+    def test_02_metadata_change(self):
+        """METADATA_CHANGE re-plans a running domain."""
+        mac = self.define("zxl-t2", 2, meta=False)
+        virsh(TESTDRV, "start", "zxl-t2")
+        # not opted in: nothing, but the domain is known and running
+        wait_for(lambda: any(x["name"] == "zxl-t2" and x["state"] == "running"
+                             for x in self.domains()), 10, what="zxl-t2 known")
+        self.assertIsNone(self.d.attachment(mac))
+        virsh(TESTDRV, "metadata", "zxl-t2", "--live", "--uri", "http://zcrx.dev/xmlns/libvirt/1.0",
+              "--key", "zcrx", "--set", "<config><nic mac='%s' queues='1'/></config>" % mac)
+        wait_for(lambda: self.d.attachment(mac), 10, what="attach after metadata change")
+        virsh(TESTDRV, "metadata", "zxl-t2", "--live", "--uri", "http://zcrx.dev/xmlns/libvirt/1.0",
+              "--key", "zcrx", "--set", "<config><nic mac='%s' enable='no'/></config>" % mac)
+        wait_for(lambda: self.d.attachment(mac) is None, 10, what="detach after metadata change")
+        virsh(TESTDRV, "destroy", "zxl-t2")
+
+    def domains(self):
+        return self.d.call("io.zcrx.Manager.ListDomains")["domains"]
+
+    def test_08_sigstop(self):
+        """A hung libvirtd never stops zcrxd from answering."""
+        lvctl("pause")
+        try:
+            worst = 0.0
+            deadline = time.monotonic() + 12  # beyond the keepalive timeout (~8 s)
+            states = set()
+            while time.monotonic() < deadline:
+                t0 = time.monotonic()
+                st = self.d.status()
+                worst = max(worst, time.monotonic() - t0)
+                states.add(st["libvirt"]["state"])
+                time.sleep(0.2)
+            p = run([ZCRXCTL, "--socket", self.d.socket, "--timeout", "2", "status"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            lvctl("resume")
+        self.assertLess(worst, 0.5, "GetStatus took %.3f s while libvirtd was stopped" % worst)
+        # keepalive noticed the hang
+        self.assertTrue(states & {"disconnected", "connecting"}, states)
+        self.d.wait_connected(connects=2)
+
+    def test_09_restart(self):
+        """libvirtd SIGTERM + start: close callback, reconnect, resync."""
+        before = self.d.libvirt()["connects"]
+        lvctl("restart")
+        self.d.wait_connected(connects=before + 1)
+        self.assertIn("end of file", self.d.libvirt()["last_error"] or "end of file")
+
+
+if __name__ == "__main__":
+    zxtest.main()
