@@ -1,50 +1,115 @@
 #!/bin/bash
-# make demo: zcrxd on a veth "NIC" in a private network namespace, asked by
-# zcrxctl what it manages, then stopped; everything it made is removed.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# SPDX-License-Identifier: MIT
+#
+# make demo: the main job for real.  Starts libvirtd + QEMU (TCG) the way the
+# libvirt tier does (virtlogd, libvirtd under tini -s, the zcrx hook
+# installed first), makes a veth "NIC" with 8 queues, defines a small
+# disk-less domain with a type='direct' vNIC on it and zcrx metadata, starts
+# zcrxd, starts the domain and shows what zcrxd did (zcrxctl list / nics:
+# the attachment, with honest degraded reasons for a veth), destroys the
+# domain and shows the detach.  Removes everything it made, also on failure.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
 B=${ZCRX_BUILD:-build}
-NS=zxcdemo$$
-TMP=$(mktemp -d /tmp/zxc-demo-XXXXXX)
-PID=
+. tests/libvirt/lib.sh
+
+NIC=zxld0
+DOM=zxl-demo
+MAC=52:54:00:de:00:01
+ZPID=
+
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+note() { printf '\033[2m# %s\033[0m\n' "$*"; }
+ctl() { "$B/zcrxctl" --socket "$ZXL_STATE/zcrx/run/io.zcrx.Manager" "$@"; }
+
 cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$TMP"
+	local rc=$?
+	if [ -n "$ZPID" ]; then
+		kill -TERM "$ZPID" 2>/dev/null
+		wait "$ZPID" 2>/dev/null
+	fi
+	lv_cleanup
+	return $rc
 }
+
+[ "$(id -u)" = 0 ] || { echo "demo: needs root (libvirtd, macvtap)" >&2; exit 1; }
+for f in "$B/zcrxd" "$B/zcrxctl"; do
+	[ -x "$f" ] || { echo "demo: $f not built (make)" >&2; exit 1; }
+done
+ZXL_STATE=$(mktemp -d /tmp/zxl-demo.XXXXXX)
+ZXL_STATE_OWNED=1
+( lv_init ) || { echo "demo: libvirtd/QEMU not available (make deps installs them)" >&2;
+	rm -rf "$ZXL_STATE"; exit 1; }
+lv_init
 trap cleanup EXIT
+trap 'exit 1' INT TERM
+mkdir -p "$ZXL_STATE/zcrx/etc/zcrx"
 
-[ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces)" >&2; exit 1; }
-say "ip netns add $NS; ip -n $NS link add zxc0 numrxqueues 8 type veth peer zxc1 numrxqueues 8"
-ip netns add "$NS"
-ip -n "$NS" link add zxc0 numrxqueues 8 numtxqueues 8 type veth peer name zxc1 \
-	numrxqueues 8 numtxqueues 8
-ip -n "$NS" link set zxc0 up
-ip -n "$NS" link set zxc1 up
+say "install -m 0755 conf/libvirt/qemu.d/zcrx /etc/libvirt/hooks/qemu.d/zcrx"
+note "before libvirtd starts: it looks for hooks only then (or on SIGHUP)"
+lv_install_hook conf/libvirt/qemu.d/zcrx /etc/libvirt/hooks/qemu.d/zcrx \
+	-e "s|@BINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$ZXL_STATE/zcrx/etc|g" \
+	-e "s|@RUNDIR@|$ZXL_STATE/zcrx/run|g"
 
-SOCK=$TMP/run/io.zcrx.Manager
-cat > "$TMP/zcrxd.conf" <<CONF
+say "ip link add $NIC numrxqueues 8 numtxqueues 8 type veth peer name zxld1 ..."
+note "a veth stands in for the physical NIC: 8 queues, channels only"
+LV_VETH_OPTS="numrxqueues 8 numtxqueues 8" lv_veth "$NIC" zxld1 || exit 1
+
+say "virtlogd -d; setsid tini -s -- libvirtd &"
+lv_start
+virsh -q -c qemu:///system version | sed 's/^/  /'
+
+cat >"$ZXL_STATE/zcrx/etc/zcrx/zcrxd.conf" <<EOF
 [daemon]
-LibvirtURI=none
-AutoAttach=none
-CONF
-say "zcrxd --libvirt-uri none --runtime-dir $TMP/run --state-dir $TMP/state &"
-ip netns exec "$NS" "$B/zcrxd" --libvirt-uri none --config "$TMP/zcrxd.conf" \
-	--runtime-dir "$TMP/run" --state-dir "$TMP/state" 2>"$TMP/zcrxd.log" &
-PID=$!
-for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || { cat "$TMP/zcrxd.log"; exit 1; }
+LibvirtURI=qemu:///system
+AutoAttach=metadata
+[nic $NIC]
+ReserveQueues=2
+EOF
+say "cat zcrxd.conf"
+cat "$ZXL_STATE/zcrx/etc/zcrx/zcrxd.conf"
 
-say "zcrxctl status"
-"$B/zcrxctl" --socket "$SOCK" status
-say "zcrxctl status --json"
-"$B/zcrxctl" --socket "$SOCK" status --json
+say "zcrxd --config zcrxd.conf &"
+"$B/zcrxd" --config "$ZXL_STATE/zcrx/etc/zcrx/zcrxd.conf" --runtime-dir "$ZXL_STATE/zcrx/run" \
+	--state-dir "$ZXL_STATE/zcrx/state" >"$ZXL_STATE/zcrxd.log" 2>&1 &
+ZPID=$!
+# shellcheck disable=SC2317
+connected() { ctl --json status 2>/dev/null | grep -q '"state": *"connected"'; }
+lv_wait 20 connected || { cat "$ZXL_STATE/zcrxd.log"; echo "demo: zcrxd did not connect"; exit 1; }
+ctl status
 
-say "kill -TERM zcrxd"
-kill -TERM "$PID"
-wait "$PID" && echo "zcrxd exited cleanly"
-PID=
-[ ! -e "$SOCK" ] && echo "control socket removed"
-say "zcrxd's log"
-cat "$TMP/zcrxd.log"
+LV_DOM_UUID=5a1b0000-0000-4000-8000-00000000de01 \
+LV_DOM_META="    <zcrx:config xmlns:zcrx=\"http://zcrx.dev/xmlns/libvirt/1.0\">
+      <zcrx:nic mac=\"$MAC\" queues=\"1\"/>
+    </zcrx:config>" \
+	lv_domain_xml "$DOM" "$(lv_direct_if "$MAC" "$NIC" bridge)" >"$ZXL_STATE/$DOM.xml"
+say "virsh define $DOM.xml    # type='qemu' (TCG), 64 MiB, no disk, one macvtap vNIC"
+grep -E "interface|source|zcrx" "$ZXL_STATE/$DOM.xml" | sed 's/^/  /'
+lv_virsh define "$ZXL_STATE/$DOM.xml" >/dev/null || exit 1
+
+say "virsh start $DOM"
+lv_virsh start "$DOM" || exit 1
+# shellcheck disable=SC2317
+attached() { ctl --json list 2>/dev/null | grep -q "$MAC"; }
+lv_wait 20 attached || { cat "$ZXL_STATE/zcrxd.log"; echo "demo: no attachment"; exit 1; }
+say "ip -d link show type macvtap"
+ip -d -br link show type macvtap | sed 's/^/  /'
+
+say "zcrxctl list"
+ctl list
+say "zcrxctl nics $NIC"
+ctl nics "$NIC"
+
+say "virsh destroy $DOM"
+lv_virsh destroy "$DOM" >/dev/null || exit 1
+# shellcheck disable=SC2317
+detached() { ! attached; }
+lv_wait 20 detached || { echo "demo: still attached"; exit 1; }
+say "zcrxctl list"
+ctl list
+say "zcrxctl nics $NIC"
+ctl nics "$NIC"
+
+say "zcrxd's log (libvirt and attachment lines)"
+grep -E "virt|attach|detach" "$ZXL_STATE/zcrxd.log" | sed 's/^/  /'
+say "cleanup: undefine, kill zcrxd, libvirtd, virtlogd (by pid), ip link del $NIC, rm hook"

@@ -40,6 +40,8 @@ struct vf_dom {
 	size_t n_held;
 	char reason[96];           /* last decision, for listings */
 	uint64_t touched_usec;     /* last trigger (CLOCK_MONOTONIC) */
+	uint64_t hook_usec;        /* last hook request for it */
+	int applied_id;            /* libvirt domain id of the XML last applied, -1 none */
 	bool seen;                 /* resync bookkeeping */
 };
 
@@ -123,6 +125,7 @@ static struct vf_dom *get_dom(struct virt_follow *f, const uint8_t uuid[16], con
 	domxml_uuid_format(uuid, d->uuid_str);
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
 	virt_dom_sm_init(&d->sm);
+	d->applied_id = -1;
 	b = bucket(uuid);
 	d->hnext = f->buckets[b];
 	f->buckets[b] = d;
@@ -341,6 +344,7 @@ static void act(struct virt_follow *f, struct vf_dom *d, enum virt_action a, con
 		}
 		log_domain(LOG_DEBUG, LOG_SUBSYS_VIRT, d->name, "%s: %s", reason,
 			   virt_action_name(a));
+		d->applied_id = d->xml->id;
 		apply_auto(f, d, d->xml, origin, event_usec, reason);
 		return;
 	case VIRT_ACT_DETACH:
@@ -395,6 +399,19 @@ static void on_event(void *ud, const struct virt_input *in, struct virt_domain_i
 		if (!d)
 			return;
 	}
+	/* Old news: libvirtd runs a domain's hooks before it emits that
+	 * step's events, so what the worker read before a hook call we have
+	 * acted on is older than what the hook told us (a backlog, e.g. the
+	 * STOPPED of the previous run handled after the next start's hook);
+	 * and a stop is stale when the domain runs again by the time the
+	 * worker looked. */
+	if ((info->read_usec && info->read_usec < d->hook_usec) ||
+	    (in->kind == VIRT_IN_LIFECYCLE && in->event == VIRT_EV_STOPPED &&
+	     virt_run_state_active(info->run))) {
+		log_domain(LOG_DEBUG, LOG_SUBSYS_VIRT, d->name, "stale event %s ignored",
+			   virt_ev_name(in->event));
+		return;
+	}
 	d->touched_usec = now_usec();
 	if (info->run != VIRT_RUN_UNKNOWN)
 		d->run = info->run;
@@ -405,6 +422,13 @@ static void on_event(void *ud, const struct virt_input *in, struct virt_domain_i
 			   virt_ev_name(in->event), virt_ev_detail_name(in->event, in->detail),
 			   virt_run_state_name(info->run));
 	a = feed(f, d, in, &reason);
+	/* A new run (another domain id) while we hold the old one's vNICs: a
+	 * stop we missed or dropped as stale.  Its macvtaps are new: re-plan. */
+	if (a == VIRT_ACT_NONE && d->sm.attached && !d->sm.held && d->xml && d->xml->id >= 0 &&
+	    d->applied_id >= 0 && d->xml->id != d->applied_id) {
+		a = VIRT_ACT_REPLAN;
+		reason = "started again";
+	}
 	/* The worker read the domain after the event: if it says the domain
 	 * is gone or off, the event is old news and a stop event follows. */
 	if ((a == VIRT_ACT_ATTACH || a == VIRT_ACT_REPLAN) &&
@@ -599,6 +623,8 @@ static struct vf_dom *resolve(struct virt_follow *f, const struct virt_request *
 		return NULL;
 	}
 	d->touched_usec = now_usec();
+	if (req->origin == VIRT_ORIGIN_HOOK)
+		d->hook_usec = d->touched_usec;
 	*ret_own = x;
 	return d;
 }
@@ -694,8 +720,10 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 
 		a = feed(f, d, &in, &reason);
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
-		if (a == VIRT_ACT_ATTACH)
+		if (a == VIRT_ACT_ATTACH) {
+			d->applied_id = x->id;
 			attach_selection(f, d, rep, req->origin, false);
+		}
 	} else {
 		struct virt_input in = { .kind = VIRT_IN_OP_ATTACH };
 

@@ -68,7 +68,8 @@ struct vjob {
 	enum vjob_type type;
 	unsigned gen; /* connection generation the event came from */
 	struct virt_input in;
-	bool want_xml;
+	bool want_xml;    /* read state and live XML */
+	bool want_state;  /* read the state only */
 	virDomainPtr dom; /* a reference of our own */
 	uint8_t uuid[16];
 	char name[DOMXML_NAME_MAX];
@@ -372,6 +373,9 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	/* The XML is needed where the domain may now hold (other) vNICs. */
 	j->want_xml = kind != VIRT_IN_LIFECYCLE || event == VIRT_EV_STARTED ||
 		      event == VIRT_EV_RESUMED;
+	/* A stop may be old news by the time it is handled (the domain was
+	 * started again): the state read then tells. */
+	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED;
 	/* Local getters, no RPC. */
 	if (virDomainGetUUID(dom, j->uuid) < 0) {
 		free(j);
@@ -396,7 +400,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 		return;
 	}
 	j->gen = sh->gen;
-	if (j->want_xml && virDomainRef(dom) == 0)
+	if ((j->want_xml || j->want_state) && virDomainRef(dom) == 0)
 		j->dom = dom;
 	push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
@@ -486,7 +490,7 @@ static void check_alive(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 
 /* State and live XML of one domain, as now. */
 static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
-			virDomainPtr dom, struct virt_domain_info *info)
+			virDomainPtr dom, bool with_xml, struct virt_domain_info *info)
 {
 	int st = 0, reason = 0, r;
 	char *xml;
@@ -503,7 +507,7 @@ static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 		return;
 	}
 	info->run = fold_state(st);
-	if (!virt_run_state_active(info->run))
+	if (!with_xml || !virt_run_state_active(info->run))
 		return;
 	xml = virDomainGetXMLDesc(dom, 0);
 	if (!xml) {
@@ -550,7 +554,8 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 	for (k = 0; k < n; k++) {
 		if (m && m->list) {
 			fill_identity(doms[k], &m->list[k]);
-			read_domain(sh, conn, gen, doms[k], &m->list[k]);
+			m->list[k].read_usec = now_usec();
+			read_domain(sh, conn, gen, doms[k], true, &m->list[k]);
 			/* listed active a moment ago: not proof of a stop */
 			if (m->list[k].run == VIRT_RUN_UNKNOWN)
 				m->list[k].run = VIRT_RUN_RUNNING;
@@ -674,7 +679,8 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 	memcpy(m->info.name, j->name, sizeof(j->name));
 	m->info.event_usec = j->event_usec;
 	if (j->dom)
-		read_domain(sh, conn, gen, j->dom, &m->info);
+		read_domain(sh, conn, gen, j->dom, j->want_xml, &m->info);
+	m->info.read_usec = now_usec();
 	post(sh, m);
 }
 

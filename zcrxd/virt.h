@@ -61,6 +61,7 @@ struct virt_domain_info {
 	struct domxml_domain *dom;
 	char err[DOMXML_ERR_MAX];
 	uint64_t event_usec; /* CLOCK_MONOTONIC when libvirt's event reached us (0: resync) */
+	uint64_t read_usec;  /* CLOCK_MONOTONIC when the worker read (or handled) it */
 };
 
 struct virt_callbacks {
@@ -74,7 +75,8 @@ struct virt_callbacks {
 		       uint64_t listed_usec);
 	/* One event (in.kind is VIRT_IN_LIFECYCLE, VIRT_IN_METADATA or
 	 * VIRT_IN_DEVICE) with the domain's state and, for events that may
-	 * need it (started, resumed, metadata, devices), its live XML. */
+	 * need it (started, resumed, metadata, devices), its live XML; for a
+	 * stop, the state only (it may have started again meanwhile). */
 	void (*event)(void *userdata, const struct virt_input *in, struct virt_domain_info *info);
 };
 

@@ -501,6 +501,32 @@ static void test_hook_then_events_once(void **state)
 	virt_follow_free(f);
 }
 
+/* A stop handled after the domain started again is old news: no detach;
+ * the new run (another domain id, new taps) is re-planned. */
+static void test_stale_stop_after_restart(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	virDomainPtr d;
+
+	d = virDomainDefineXML(T.drv, dom_xml("zf-e", "<zcrx:nic mac='52:54:00:88:00:01'/>"));
+	assert_non_null(d);
+	assert_int_equal(virDomainCreate(d), 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-e", 1 }, 5000));
+	/* stop and start again before the loop sees either event */
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_int_equal(virDomainCreate(d), 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-e", 2 }, 5000));
+	settle(50);
+	assert_int_equal(count('d', "zf-e"), 0);
+	assert_int_equal(count('a', "zf-e"), 2);
+	assert_string_equal(virt_follow_domain_state(f, "zf-e"), "running");
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-e", 1 }, 5000));
+	assert_int_equal(virDomainUndefine(d), 0);
+	virDomainFree(d);
+	virt_follow_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +536,7 @@ int main(void)
 		cmocka_unit_test_setup(test_hook_without_libvirt, reset),
 		cmocka_unit_test_setup(test_operator_requests, reset),
 		cmocka_unit_test_setup(test_hook_then_events_once, reset),
+		cmocka_unit_test_setup(test_stale_stop_after_restart, reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
