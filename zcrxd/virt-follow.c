@@ -720,6 +720,9 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 
 		a = feed(f, d, &in, &reason);
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
+		/* attached to another run (a stop we never saw): this is new */
+		if (a == VIRT_ACT_NONE && !d->sm.held && x->id >= 0 && x->id != d->applied_id)
+			a = VIRT_ACT_ATTACH;
 		if (a == VIRT_ACT_ATTACH) {
 			d->applied_id = x->id;
 			attach_selection(f, d, rep, req->origin, false);
