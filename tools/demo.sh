@@ -37,6 +37,7 @@ for f in "$B/zcrxd" "$B/zcrxctl"; do
 	[ -x "$f" ] || { echo "demo: $f not built (make)" >&2; exit 1; }
 done
 ZXL_STATE=$(mktemp -d /tmp/zxl-demo.XXXXXX)
+# shellcheck disable=SC2034 # read by lv_cleanup (tests/libvirt/lib.sh)
 ZXL_STATE_OWNED=1
 ( lv_init ) || { echo "demo: libvirtd/QEMU not available (make deps installs them)" >&2;
 	rm -rf "$ZXL_STATE"; exit 1; }

@@ -114,17 +114,19 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 
 static void print_attachments(struct ctl *ctl, json_object *arr)
 {
-	static const char *const head[] = { "DOMAIN", "MAC", "NIC", "STATE", "QUEUES", "RULES",
-					    "CONTEXT", "STEERING" };
+	static const char *const head[] = { "DOMAIN", "UUID", "DOMSTATE", "MAC", "NIC", "STATE",
+					    "QUEUES", "RULES", "CONTEXT", "STEERING" };
 	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	struct ctl_table *t = ctl_table_new(8, head);
+	struct ctl_table *t = ctl_table_new(10, head);
 
 	for (i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(arr, i);
 		char q[128], rl[128], cx[16];
 		const char *steer = ctl_json_str(a, "steering", "");
-		const char *cells[8] = {
+		const char *cells[10] = {
 			ctl_json_str(a, "domain", "?"),
+			ctl_json_str(a, "uuid", "-"),
+			ctl_json_str(a, "domain_state", "-"),
 			ctl_json_str(a, "mac", "?"),
 			ctl_json_str(a, "nic", "?"),
 			ctl_json_str(a, "state", "?"),
@@ -136,7 +138,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 
 		if (ctl_json_get(a, "rss_context")) {
 			snprintf(cx, sizeof(cx), "%lld", ctl_json_int(a, "rss_context", 0));
-			cells[6] = cx;
+			cells[8] = cx;
 		}
 		ctl_table_add(t, cells);
 	}

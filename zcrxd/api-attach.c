@@ -42,6 +42,24 @@ static void reply_outcome_error(struct ipc_call *call, const struct reconcile_ou
 	ipc_reply_error(call, name, p);
 }
 
+/* Each attachment with its domain's state as libvirt (or the hook) told
+ * virt-follow; null when it does not know the domain. */
+static void add_domain_state(struct api_attach *a, json_object *atts)
+{
+	size_t i;
+
+	for (i = 0; a->follow && atts && i < json_object_array_length(atts); i++) {
+		json_object *x = json_object_array_get_idx(atts, i);
+		const char *key = json_object_get_string(json_object_object_get(x, "uuid"));
+		const char *st;
+
+		if (!key)
+			key = json_object_get_string(json_object_object_get(x, "domain"));
+		st = virt_follow_domain_state(a->follow, key);
+		json_object_object_add(x, "domain_state", st ? json_object_new_string(st) : NULL);
+	}
+}
+
 static json_object *attachments_of(struct api_attach *a, const char *domain, const char *uuid)
 {
 	json_object *arr = json_object_new_array();
@@ -54,6 +72,7 @@ static json_object *attachments_of(struct api_attach *a, const char *domain, con
 		    (domain && (!strcmp(x->id.domain, domain) || !strcmp(x->id.uuid, domain))))
 			json_object_array_add(arr, attach_to_json(x));
 	}
+	add_domain_state(a, arr);
 	return arr;
 }
 
@@ -371,9 +390,13 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 		IPC_PARAM_END,
 	};
 
+	json_object *r;
+
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	ipc_reply(call, reconcile_list_json(a->rc, nic, domain));
+	r = reconcile_list_json(a->rc, nic, domain);
+	add_domain_state(a, json_object_object_get(r, "attachments"));
+	ipc_reply(call, r);
 	/* a listing of thousands of attachments is a big transient tree:
 	 * give the freed heap back */
 	if (reconcile_count(a->rc) > 256)

@@ -100,6 +100,9 @@ class Qemu(unittest.TestCase):
         self.assertEqual(a["nic"], NIC)
         self.assertEqual(a["tap"], tap)
         self.assertEqual(a.get("uuid"), UUID)
+        self.assertEqual(a.get("domain_state"), "running")
+        out = run([ZCRXCTL, "--socket", self.d.socket, "list"]).stdout
+        self.assertRegex(out, r"%s\s+%s\s+running\s+%s\s+%s" % (DOM, UUID, MAC, NIC))
         doms = {x["name"]: x for x in self.d.call("io.zcrx.Manager.ListDomains")["domains"]}
         self.assertEqual(doms[DOM]["state"], "running")
         self.destroy()
