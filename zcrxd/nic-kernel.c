@@ -20,7 +20,7 @@
 /* What only trying tells, per device. */
 struct learned {
 	int ifindex;
-	struct nic_cap l2_rules, ip_rules, rss_set, rss_contexts, header_split;
+	struct nic_cap l2_rules, ip_rules, rss_set, rss_contexts, header_split, channels_set;
 };
 
 struct nic_kernel {
@@ -185,7 +185,35 @@ static bool no_ethnl(const struct nic_kernel *k, uint8_t cmd, struct kerror *err
 
 /* ---- observe ------------------------------------------------------------- */
 
-static void observe_channels(struct nic_kernel *k, struct nic *nic)
+/* Settable channels: a maximum above zero is not enough (vmxnet3 reports
+ * maxima but has no set operation).  Send the current counts once per
+ * device: the core refuses drivers without the operation with its own text
+ * and, as nothing changes, never passes the request to the others. */
+static void check_channels_set(struct nic_kernel *k, const struct nic *nic, struct learned *ln)
+{
+	struct nic_channels_req req = { 0 };
+	struct kerror e = { 0 };
+	int r;
+
+	if (!ln || ln->channels_set.state != NIC_CAP_UNKNOWN || ln->channels_set.msg[0] ||
+	    !nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_CHANNELS_SET))
+		return;
+	if (nic->ch.combined_max) {
+		req.has_combined = true;
+		req.combined = nic->ch.combined;
+	}
+	if (nic->ch.rx_max) {
+		req.has_rx = true;
+		req.rx = nic->ch.rx;
+	}
+	r = nic_ethnl_channels_set(&k->eth, nic->link.ifindex, &req, &e);
+	learn(&ln->channels_set, r, "set channels", &e,
+	      nic->ch.combined_max ? "combined" : "rx");
+	if (ln->channels_set.state == NIC_CAP_UNKNOWN) /* some other refusal: ask once only */
+		nic_cap_set(&ln->channels_set, NIC_CAP_UNKNOWN, r, e.msg[0] ? e.msg : "not learned");
+}
+
+static void observe_channels(struct nic_kernel *k, struct nic *nic, struct learned *ln)
 {
 	struct nic_caps *c = &nic->caps;
 	struct kerror e = { 0 };
@@ -201,11 +229,16 @@ static void observe_channels(struct nic_kernel *k, struct nic *nic)
 	snprintf(msg, sizeof(msg), "rx %u/%u tx %u/%u combined %u/%u", nic->ch.rx, nic->ch.rx_max,
 		 nic->ch.tx, nic->ch.tx_max, nic->ch.combined, nic->ch.combined_max);
 	cap_yes(&c->channels, msg);
-	if (nic->ch.rx_max || nic->ch.combined_max)
-		cap_yes(&c->channels_set, nic->ch.combined_max ? "combined" : "rx");
-	else
+	if (!nic->ch.rx_max && !nic->ch.combined_max) {
 		nic_cap_set(&c->channels_set, NIC_CAP_NO, EOPNOTSUPP,
 			    "the driver reports no settable RX or combined channels");
+		return;
+	}
+	check_channels_set(k, nic, ln);
+	if (ln && ln->channels_set.state == NIC_CAP_NO)
+		c->channels_set = ln->channels_set;
+	else
+		cap_yes(&c->channels_set, nic->ch.combined_max ? "combined" : "rx");
 }
 
 /* tcp-data-split: send its current value once per device.  The core refuses
@@ -567,7 +600,7 @@ static int k_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	}
 	ln = learned_get(k, nic->link.ifindex);
 	if (what & NIC_OBSERVE_CHANNELS)
-		observe_channels(k, nic);
+		observe_channels(k, nic, ln);
 	if (what & NIC_OBSERVE_RINGS)
 		observe_rings(k, nic, ln);
 	if (what & NIC_OBSERVE_FEATURES)

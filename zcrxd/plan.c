@@ -572,6 +572,17 @@ static bool rss0_high(const struct nic_rss *r0, uint32_t t)
 	return false;
 }
 
+/* The spread drivers set up by themselves (ethtool_rxfh_indir_default()). */
+static bool is_driver_default(const uint32_t *indir, uint32_t size, uint32_t t)
+{
+	uint32_t i;
+
+	for (i = 0; t && i < size; i++)
+		if (indir[i] != i % t)
+			return false;
+	return t > 0;
+}
+
 static void plan_rss0(struct planner *pl)
 {
 	const struct journal_nic *j = pl->j;
@@ -618,6 +629,24 @@ static void plan_rss0(struct planner *pl)
 
 		for (q = 0; valid && q < size; q++)
 			valid = j->rss0_prior[q] < pl->t;
+		if (valid && is_driver_default(j->rss0_prior, size, pl->t) &&
+		    !table_equal(j->rss0_prior, size, r0->indir, r0->indir_size)) {
+			/* What zcrxd found was the driver's own even spread: hand
+			 * the table back to the driver instead of writing the same
+			 * numbers as a user table, which would pin the queues
+			 * against later channel changes. */
+			/* before a channel shrink: an unconfigured table pins nothing */
+			op = plan_op_add(pl, ph, PLAN_OP_RSS_SET, NULL,
+				    "reset the default RSS table to the driver's default, as it "
+				    "was before zcrxd");
+			if (!op)
+				goto out;
+			op->prior = PLAN_PRIOR_CLEAR;
+			op->prev = plan_dup_u32(pl, r0->indir, r0->indir_size);
+			op->n_prev = r0->indir_size;
+			pl->carve_ok = true;
+			goto out;
+		}
 		if (valid) {
 			memcpy(want, j->rss0_prior, size * sizeof(uint32_t));
 			prior = PLAN_PRIOR_CLEAR;

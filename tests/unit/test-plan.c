@@ -625,6 +625,38 @@ static void test_release_restores_everything(void **state)
 	del_h(h);
 }
 
+/* The driver's own default table was in place before zcrxd: release hands the
+ * table back to the driver (a reset) rather than writing the same numbers as
+ * a user table, which would pin the queues against later channel changes. */
+static void test_release_resets_a_default_table(void **state)
+{
+	struct harness *h = capable();
+	char *pristine, *s;
+	struct plan p;
+	const struct plan_op *op;
+
+	pristine = dump(h);
+	harness_policy(h, 2, 0);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	s = dump(h);
+	assert_string_not_equal(s, pristine);
+	free(s);
+
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_RELEASE, &p);
+	op = find_op(&p, PLAN_OP_RSS_SET, NULL);
+	assert_non_null(op);
+	assert_int_equal(op->n_indir, 0);
+	ethtool_is(op, "ethtool -X eth0 default");
+	plan_clear(&p);
+	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
+	s = dump(h);
+	assert_string_equal(s, pristine);
+	free(s);
+	free(pristine);
+	del_h(h);
+}
+
 static void test_rule_deleted_outside_is_repaired(void **state)
 {
 	struct harness *h = capable();
@@ -1033,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_partial_degrade),
 		cmocka_unit_test(test_veth_unsteered_with_kernel_reason),
 		cmocka_unit_test(test_release_restores_everything),
+		cmocka_unit_test(test_release_resets_a_default_table),
 		cmocka_unit_test(test_rule_deleted_outside_is_repaired),
 		cmocka_unit_test(test_foreign_rule_in_our_slot),
 		cmocka_unit_test(test_channels_changed_outside),

@@ -161,10 +161,8 @@ jchecks $S \
 	"vmxnet3 lacks: RSS contexts, ntuple, rules, header split, qstats" \
 	'.capabilities | (.rss_contexts.state == "no") and (.ntuple.state == "no")
 	 and (.rules | unsup) and (.header_split | unsup) and (.qstats | unsup)'
-todo "nic-kernel.c infers channels_set from max > 0; vmxnet3 has no set_channels"
 jchecks $S "vmxnet3 show: channels not claimed settable (set-channels is refused)" \
-	'.capabilities.channels_set.state != "yes"'
-todo ""
+	'.capabilities.channels_set.state == "no"'
 refusals vmxnet3 $X
 is "vmxnet3 show: table as ethtool -x reads it" \
 	"$(sed -n 's/.*"table":\[\([0-9,]*\)\].*/\1/p' $S)" "$(indir $X)"
