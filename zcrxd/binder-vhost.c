@@ -177,8 +177,8 @@ static int request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_cb cb
 		else if (!(r == -ENOENT && nlh->nlmsg_type == GENL_ID_CTRL))
 			bv->c.errors++; /* an absent family is not an error */
 		kerror_context(err, NULL, op);
-		log_debug(LOG_SUBSYS_BINDER, "%s: %s (%s)", op, err && err->msg[0] ? err->msg : "",
-			  kerror_errno_name(-r));
+		log_debug(LOG_SUBSYS_BINDER, "%s: %s (%s)", op,
+			  err && err->msg[0] ? err->msg : strerror(-r), kerror_errno_name(-r));
 	}
 	return r;
 }
