@@ -491,17 +491,10 @@ bool plan_zc_want(struct planner *pl)
 
 		if (ap->skip || !ap->n_q)
 			continue;
-		if (ap->method < 0) {
-			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
-			       "no zero-copy: traffic is not steered to a dedicated queue");
-			continue;
-		}
-		if (!b) {
-			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
-			       "no zero-copy: binder state unknown");
-			continue;
-		}
-		if (!b->available) {
+		/* An absent module is said first: it is the reason whatever
+		 * else is missing (an unsteered vNIC would not get zero-copy
+		 * either, but the operator should see both). */
+		if (b && !b->available) {
 			/* ENOENT is the module's absence itself: its text would
 			 * only repeat it */
 			bool more = b->resolve_err.msg[0] && b->resolve_err.err != ENOENT;
@@ -510,6 +503,16 @@ bool plan_zc_want(struct planner *pl)
 			       b->resolve_err.err ? b->resolve_err.err : ENOENT,
 			       "no zero-copy (kernel module vhost_zcrx not available%s%s)",
 			       more ? ": " : "", more ? b->resolve_err.msg : "");
+			continue;
+		}
+		if (ap->method < 0) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
+			       "no zero-copy: traffic is not steered to a dedicated queue");
+			continue;
+		}
+		if (!b) {
+			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", 0,
+			       "no zero-copy: binder state unknown");
 			continue;
 		}
 		if (!b->probed) {
