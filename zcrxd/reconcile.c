@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,6 +272,19 @@ static void plan_take(struct plan *dst, struct plan *src)
 	plan_init(src);
 }
 
+/* The vNIC's macvtap as the kernel knows it now: gone (the VM stopped, the
+ * binding went with it) means no ifindex, so nothing is bound to a dead
+ * device; one made again under the same name is found again. */
+static void refresh_tap(struct attach_id *id)
+{
+	char name[IF_NAMESIZE];
+
+	if (id->tap_ifindex > 0 && !if_indextoname((unsigned)id->tap_ifindex, name))
+		id->tap_ifindex = 0;
+	if (!id->tap_ifindex && id->tap[0])
+		id->tap_ifindex = (int)if_nametoindex(id->tap);
+}
+
 /* --- the binder's view of one NIC ------------------------------------------------------ */
 
 struct binder_view {
@@ -453,8 +467,10 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			break;
 		}
 		for (i = 0; i < rc->store.n_atts; i++)
-			if (!strcmp(rc->store.atts[i].id.nic, name))
+			if (!strcmp(rc->store.atts[i].id.nic, name)) {
+				refresh_tap(&rc->store.atts[i].id);
 				atts[n++] = &rc->store.atts[i];
+			}
 		view = *nic; /* shallow: arrays stay the monitor's */
 		apply_learned(&view.caps, &rn->learned);
 		binder_view_fill(rc, nic, &bv);
@@ -918,6 +934,8 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 		tap = nic_monitor_find(rc->d.monitor, id.tap);
 		if (tap)
 			id.tap_ifindex = tap->link.ifindex;
+		else /* a macvtap made a moment ago, not observed yet */
+			id.tap_ifindex = (int)if_nametoindex(id.tap);
 	}
 	if (id.numa_node < 0 && nic->numa_node >= 0)
 		id.numa_node = -1; /* unknown for the domain; the NIC's node is no hint */
