@@ -112,18 +112,46 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 		print_plan(ctl, json_object_array_get_idx(plans, i));
 }
 
+/* Whether word is one of the comma-separated words of list. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* The bindings' states ("active", "degraded,pending"), or "no". */
+static const char *zero_copy(json_object *bindings, char *buf, size_t size)
+{
+	size_t i, n = bindings ? json_object_array_length(bindings) : 0, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *st = ctl_json_str(json_object_array_get_idx(bindings, i), "state", "?");
+
+		if (has_word(buf, st))
+			continue;
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+					st);
+	}
+	return n ? buf : "no";
+}
+
 static void print_attachments(struct ctl *ctl, json_object *arr)
 {
 	static const char *const head[] = { "DOMAIN", "UUID", "DOMSTATE", "MAC", "NIC", "STATE",
-					    "QUEUES", "RULES", "CONTEXT", "STEERING" };
+					    "QUEUES", "RULES", "CONTEXT", "STEERING", "ZERO-COPY" };
 	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	struct ctl_table *t = ctl_table_new(10, head);
+	struct ctl_table *t = ctl_table_new(11, head);
 
 	for (i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(arr, i);
-		char q[128], rl[128], cx[16];
+		char q[128], rl[128], cx[16], zc[64];
 		const char *steer = ctl_json_str(a, "steering", "");
-		const char *cells[10] = {
+		const char *cells[11] = {
 			ctl_json_str(a, "domain", "?"),
 			ctl_json_str(a, "uuid", "-"),
 			ctl_json_str(a, "domain_state", "-"),
@@ -134,6 +162,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 			ranges(ctl_json_get(a, "rules"), rl, sizeof(rl)),
 			"-",
 			steer[0] ? steer : "none",
+			zero_copy(ctl_json_get(a, "bindings"), zc, sizeof(zc)),
 		};
 
 		if (ctl_json_get(a, "rss_context")) {

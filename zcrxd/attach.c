@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "binder.h"
 
 const char *attach_state_name(enum attach_state s)
 {
@@ -414,9 +415,12 @@ json_object *attach_result_to_json(const struct attach_result *r)
 		b = json_object_new_object();
 		add(b, "queue", json_object_new_int64(x->queue));
 		add(b, "id", json_object_new_int64(x->binding_id));
-		add(b, "state", json_object_new_int(x->binding_state));
-		if (x->binding_reason)
+		add(b, "state",
+		    json_object_new_string(binder_state_name((enum binder_state)x->binding_state)));
+		if (x->binding_reason) {
 			add(b, "errno", json_object_new_int(x->binding_reason));
+			add(b, "errno_name", json_object_new_string(kerror_errno_name(x->binding_reason)));
+		}
 		json_object_array_add(a, b);
 	}
 	add(o, "bindings", a);
