@@ -17,12 +17,21 @@ static void destroy_vhost(void *be)
 	binder_vhost_free(be);
 }
 
+/* Devices with a queue to bind: hardware ("" kind), and what tests use in
+ * its place (veth, the test-only fake NIC); the same rule as [nic *]. */
+static bool nic_like(const struct nic *nic)
+{
+	const char *kind = nic->link.kind;
+
+	return !kind[0] || !strcmp(kind, "veth") || !strcmp(kind, "fake");
+}
+
 /* Every NIC the monitor observes gets the binder's verdict. */
 static void decorate(struct nic *nic, void *userdata)
 {
 	struct binder_api *a = userdata;
 
-	if (!nic->link.kind[0] || !strcmp(nic->link.kind, "veth"))
+	if (nic_like(nic))
 		binder_mgr_nic_cap(a->mgr, nic->link.ifindex, &nic->caps.binder);
 	else
 		nic_cap_set(&nic->caps.binder, NIC_CAP_NO, 0, "not a NIC (virtual link)");
@@ -112,7 +121,7 @@ void binder_api_metrics(const struct binder_api *a, struct metrics_daemon *d)
 	d->binder_requests = c.requests;
 	d->binder_notifications = c.notifications;
 	d->binder_bad_messages = c.bad_messages;
-	d->kernel_errors += c.kernel_errors;
+	d->binder_errors = c.kernel_errors;
 }
 
 int binder_api_nic_supported(struct binder_api *a, int ifindex)

@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-collect.h"
 #include "nic-monitor.h"
 #include "zcrx.h"
 
@@ -389,27 +390,13 @@ int manager_register_methods(struct manager *m)
 int manager_collect_metrics(struct metrics *out, void *userdata)
 {
 	struct manager *m = userdata;
-	struct metrics_daemon d = {
+	struct metrics_sources src = {
 		.version = ZCRX_VERSION,
 		.uptime_usec = now_usec(CLOCK_MONOTONIC) - m->start_usec,
+		.monitor = m->nic.monitor,
+		.reconcile = m->reconcile,
+		.binder = &m->binder,
 	};
-	size_t i, n = m->nic.monitor ? nic_monitor_count(m->nic.monitor) : 0;
-	int r;
 
-	binder_api_metrics(&m->binder, &d);
-	metrics_set_daemon(out, &d);
-	for (i = 0; i < n; i++) {
-		const struct nic *nic = nic_monitor_at(m->nic.monitor, i);
-		struct metrics_nic mn = { .name = nic->link.name, .binder = -1 };
-
-		if (nic->link.kind[0] && strcmp(nic->link.kind, "veth") != 0)
-			continue; /* macvtaps, bridges: not NICs */
-		mn.channels = nic_rx_queue_count(nic);
-		if (nic->caps.binder.state != NIC_CAP_UNKNOWN)
-			mn.binder = nic->caps.binder.state == NIC_CAP_YES;
-		r = metrics_add_nic(out, &mn);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return metrics_collect(out, &src);
 }

@@ -209,7 +209,7 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	       "1 when the vhost_zcrx kernel module is available for zero-copy bindings.");
 	fprintf(f, "zcrx_binder_available %d\n", d->binder_available ? 1 : 0);
 	family(f, "zcrx_kernel_errors_total", "counter",
-	       "Operations the kernel (NIC layer or vhost_zcrx) refused.");
+	       "Plans the kernel refused (an operation failed and was rolled back).");
 	fprintf(f, "zcrx_kernel_errors_total %llu\n", (unsigned long long)d->kernel_errors);
 	family(f, "zcrx_reconcile_runs_total", "counter", "Reconciliations run.");
 	fprintf(f, "zcrx_reconcile_runs_total %llu\n", (unsigned long long)d->reconcile_runs);
@@ -218,6 +218,9 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	fprintf(f, "zcrx_reconcile_repairs_total %llu\n", (unsigned long long)d->reconcile_repairs);
 	family(f, "zcrx_binder_requests_total", "counter", "Requests sent to vhost_zcrx.");
 	fprintf(f, "zcrx_binder_requests_total %llu\n", (unsigned long long)d->binder_requests);
+	family(f, "zcrx_binder_errors_total", "counter",
+	       "Requests vhost_zcrx refused (probe, bind, unbind).");
+	fprintf(f, "zcrx_binder_errors_total %llu\n", (unsigned long long)d->binder_errors);
 	family(f, "zcrx_binder_notifications_total", "counter",
 	       "Binding state notifications received from vhost_zcrx.");
 	fprintf(f, "zcrx_binder_notifications_total %llu\n",

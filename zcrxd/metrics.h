@@ -9,7 +9,7 @@
  * renders it and serves the method.  Series:
  *   daemon:      zcrx_info, zcrx_uptime_seconds, zcrx_binder_available,
  *                zcrx_kernel_errors_total, zcrx_reconcile_{runs,repairs}_total,
- *                zcrx_binder_{requests,notifications,bad_messages}_total
+ *                zcrx_binder_{requests,errors,notifications,bad_messages}_total
  *   per NIC:     zcrx_nic_{channels,pool_queues,pool_used_queues,attachments,
  *                degraded_attachments,failed_attachments,binder_supported}
  *   per attachment: zcrx_attachment_state{state}, zcrx_attachment_zero_copy,
@@ -39,7 +39,7 @@ struct metrics_daemon {
 	uint64_t kernel_errors; /* every refusal by the kernel, NIC and binder */
 	uint64_t reconcile_runs, reconcile_repairs;
 	bool binder_available;
-	uint64_t binder_requests, binder_notifications, binder_bad_messages;
+	uint64_t binder_requests, binder_errors, binder_notifications, binder_bad_messages;
 };
 
 struct metrics_nic {

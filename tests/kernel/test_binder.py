@@ -299,6 +299,177 @@ class BinderFake(unittest.TestCase):
                               r"\(zxbmvt0\): active\n$" % bid)
 
 
+FAKE_CONF = """
+[daemon]
+ReconcileIntervalSec=0
+
+[nic eth0]
+ReserveQueues=2
+"""
+
+
+def metric(text, name, **labels):
+    """The value of one sample in Prometheus text, None if absent."""
+    want = ",".join('%s="%s"' % kv for kv in labels.items())
+    for line in text.splitlines():
+        if line.startswith(name + ("{" if labels else " ")):
+            got = line[len(name):].rsplit(" ", 1)
+            lab = got[0].strip("{}")
+            if all(('%s="%s"' % kv) in lab.split(",") for kv in labels.items()) or \
+                    (not labels and not lab):
+                return float(got[1])
+    return None
+
+
+@require_root
+class BinderDaemon(unittest.TestCase):
+    """zcrxd's manager over the test-only fake NIC (it can steer, veth
+    cannot: tests/tools/zcrxd-fake) and the fake module, with a real
+    macvtap in the namespace: attach, bind, state changes in `zcrxctl
+    list`/monitor/metrics, restart and adoption, detach unbinding first, the
+    module going away."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "attach"))
+        from attachlib import FakeDaemon
+        self.FakeDaemon = FakeDaemon
+        self.ns = make_ns("zxbd")
+        self.fake = FakeModule(self.ns, "--watch-links")
+        self.work = tempfile.mkdtemp(prefix="zxb-work-")
+        self.env = {"ZCRXD_FAKE_VHOST_ZCRX": self.fake.sock}
+        self.d = self.start()
+        self.mon = None
+
+    def start(self):
+        return self.FakeDaemon(self.ns, FAKE_CONF, self.work, env=self.env)
+
+    def tearDown(self):
+        if self.mon:
+            self.mon.stop()
+        self.d.cleanup()
+        self.fake.stop()
+        self.ns.delete()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def attach(self, mac="52:54:00:00:b2:01", tap="zxbmvt0"):
+        return self.d.call("io.zcrx.Manager.Attach", {"domain": "vm0", "nic": "eth0", "mac": mac,
+                                                      "tap": tap})["attachments"][0]
+
+    def listed(self):
+        return self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]
+
+    def zc_column(self):
+        p = self.d.ctl("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = [ln for ln in p.stdout.splitlines() if ln.startswith("vm0 ")][0]
+        return row.split()[-1]
+
+    def test_attach_bind_state_restart_detach(self):
+        tap = ifindex(self.ns, "zxbmvt0")
+        a = self.attach()
+        q = a["queues"][0]
+        self.assertEqual(a["steering"], "mac")
+        self.assertEqual(len(a["rules"]), 1)
+        self.assertEqual(a["bindings"], [{"queue": q, "id": 1, "state": "pending"}])
+        self.assertEqual(a["state"], "pending")
+        log = self.fake.ctl("log")
+        binds = [ln for ln in log if ln.startswith("BIND ")]
+        self.assertEqual(len(binds), 1, log)
+        self.assertRegex(binds[0], r"^BIND ifindex=\d+ queue=%d tap=%d fallback=copy -> 1$"
+                         % (q, tap))
+        self.assertEqual(self.zc_column(), "pending")
+
+        # the guest posts buffers: list, monitor and metrics follow
+        self.mon = Monitor(self.d)
+        self.fake.ctl("stats 1 100 150000 90 10 3 512")
+        self.fake.ctl("state 1 active")
+        ev = self.mon.wait(lambda e: e["type"] == "binding-state", "binding-state")
+        self.assertEqual((ev["binding_id"], ev["state"], ev["tap"]), (1, "active", "zxbmvt0"))
+        wait_for(lambda: self.listed()[0]["state"] == "active", what="attachment active")
+        self.assertEqual(self.zc_column(), "active")
+        m = self.d.ctl("metrics").stdout
+        lab = dict(domain="vm0", mac="52:54:00:00:b2:01", nic="eth0")
+        self.assertEqual(metric(m, "zcrx_attachment_zero_copy", **lab), 1)
+        self.assertEqual(metric(m, "zcrx_attachment_state", state="active", **lab), 1)
+        self.assertEqual(metric(m, "zcrx_binding_state", queue=str(q), state="active", **lab), 1)
+        self.assertEqual(metric(m, "zcrx_binding_zc_packets_total", queue=str(q), **lab), 90)
+        self.assertEqual(metric(m, "zcrx_nic_pool_queues", nic="eth0"), 2)
+        self.assertEqual(metric(m, "zcrx_nic_pool_used_queues", nic="eth0"), 1)
+        self.assertEqual(metric(m, "zcrx_binder_available"), 1)
+        tool = promtool()
+        if tool:
+            r = subprocess.run([tool, "check", "metrics"], input=m, universal_newlines=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            self.assertEqual(r.returncode, 0, r.stdout)
+
+        # copy fallback in use: degraded with the module's errno
+        self.fake.ctl("state 1 degraded ENOBUFS")
+        wait_for(lambda: self.listed()[0]["state"] == "degraded", what="attachment degraded")
+        b = self.listed()[0]["bindings"][0]
+        self.assertEqual((b["state"], b["errno_name"]), ("degraded", "ENOBUFS"))
+        self.assertIn("binding", [r["code"] for r in self.listed()[0]["reasons"]])
+        self.fake.ctl("state 1 active")
+        wait_for(lambda: self.listed()[0]["state"] == "active", what="active again")
+
+        # a restart adopts the binding: no new BIND, still active
+        self.mon.stop()
+        self.mon = None
+        n_before = len(self.fake.ctl("log"))
+        self.d.cleanup()
+        self.d = self.start()
+        self.assertEqual(self.listed()[0]["bindings"], [{"queue": q, "id": 1, "state": "active"}])
+        after = self.fake.ctl("log")[n_before:]
+        self.assertFalse([ln for ln in after if ln.startswith(("BIND", "UNBIND"))], after)
+
+        # detach: UNBIND is the first change
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "vm0"})
+        after = self.fake.ctl("log")[n_before:]
+        self.assertIn("UNBIND 1 -> ok", after)
+        self.assertEqual(self.fake.ctl("list"), [])
+        self.assertEqual(self.d.fake()["nics"][0]["rules"], [])
+
+    def test_module_absent_steering_stays(self):
+        self.fake.ctl("present 0")
+        wait_for(lambda: not self.d.status()["binder"]["available"], what="binder gone")
+        a = self.attach()
+        self.assertEqual(a["state"], "degraded")
+        self.assertEqual(len(a["rules"]), 1)  # steered all the same
+        zc = [r for r in a["reasons"] if r["code"] == "no-zero-copy"]
+        self.assertEqual(len(zc), 1, a["reasons"])
+        self.assertEqual(zc[0]["message"], "no zero-copy (kernel module vhost_zcrx not available)")
+        self.assertEqual(zc[0]["errno_name"], "ENOENT")
+        p = self.d.ctl("list")
+        self.assertIn("no-zero-copy: bind: no zero-copy (kernel module vhost_zcrx not available)",
+                      p.stdout)
+        self.assertEqual(self.zc_column(), "no")
+        # loaded: bound without touching the rule
+        rules = self.d.fake()["nics"][0]["rules"]
+        self.fake.ctl("present 1")
+        wait_for(lambda: self.listed()[0]["bindings"], what="bound once the module is back")
+        self.assertEqual(self.d.fake()["nics"][0]["rules"], rules)
+        self.assertNotIn("no-zero-copy", [r["code"] for r in self.listed()[0]["reasons"]])
+
+    def test_macvtap_goes_away(self):
+        self.attach()
+        self.assertEqual(len(self.fake.ctl("list")), 1)
+        self.ns.ip("link", "del", "zxbmvt0")
+        # the module tears the binding down; zcrxd forgets it, keeps steering
+        wait_for(lambda: not self.listed()[0]["bindings"], what="binding forgotten")
+        self.assertEqual(self.fake.ctl("list"), [])
+        a = self.listed()[0]
+        self.assertEqual(len(a["rules"]), 1)
+        self.assertIn("no zero-copy: the vNIC's macvtap is not known",
+                      [r["message"] for r in a["reasons"]])
+        self.assertFalse([ln for ln in self.fake.ctl("log") if ln.endswith("-> 2")])
+        # the VM comes back with a new macvtap of the same name: bound again
+        self.ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt0", "type", "macvtap",
+                   "mode", "bridge")
+        self.d.call("io.zcrx.Manager.Reconcile")
+        wait_for(lambda: self.listed()[0]["bindings"], what="bound to the new macvtap")
+        self.assertEqual(self.fake.ctl("list")[0].split()[3],
+                         "tap=%d" % ifindex(self.ns, "zxbmvt0"))
+
+
 if __name__ == "__main__":
     if not os.path.exists(FAKE):
         print("kernel: %s missing (make tests)" % FAKE)

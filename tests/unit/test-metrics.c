@@ -160,7 +160,7 @@ static struct metrics *sample(void)
 	struct metrics_daemon d = {
 		.version = "0.1.0", .uptime_usec = 61500000, .kernel_errors = 3,
 		.reconcile_runs = 10, .reconcile_repairs = 2, .binder_available = true,
-		.binder_requests = 40, .binder_notifications = 7, .binder_bad_messages = 1,
+		.binder_requests = 40, .binder_errors = 2, .binder_notifications = 7, .binder_bad_messages = 1,
 	};
 	struct metrics_nic eth0 = { .name = "eth0", .channels = 8, .pool = 4, .pool_used = 2,
 				    .attachments = 2, .degraded = 1, .binder = 1 };
