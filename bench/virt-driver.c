@@ -6,11 +6,14 @@
  *
  *   virt-driver URI define N PREFIX NIC   define PREFIX0..N-1 (direct vNIC
  *                                         on NIC, zcrx metadata)
+ *   (every op: a 6th argument FIRST works on PREFIX<FIRST>..<FIRST+N-1>,
+ *   so several drivers can run side by side)
  *   virt-driver URI cycles N PREFIX       start then destroy PREFIX0..N-1
  *   virt-driver URI start N PREFIX        start them all
  *   virt-driver URI destroy N PREFIX      destroy them (ignores shut off)
  *   virt-driver URI undefine N PREFIX     undefine them
  *
+ * $ZXL_PACE_US: wait that long between operations (a steady rate).
  * Prints one JSON object: {"op", "n", "seconds", "ops_per_sec"}.
  * (Bench code: it includes libvirt's headers; zcrxd's code does so only in
  * virt.c.)
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -50,17 +54,21 @@ int main(int argc, char **argv)
 	const char *uri, *op, *prefix;
 	virConnectPtr c;
 	double t0, dt;
-	int n, i, done = 0;
+	int n, i, first = 0, done = 0, pace = 0;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: virt-driver URI define|cycles|start|destroy|undefine N PREFIX "
-				"[NIC]\n");
+				"[NIC [FIRST]]\n");
 		return 2;
 	}
 	uri = argv[1];
 	op = argv[2];
 	n = atoi(argv[3]);
 	prefix = argv[4];
+	if (argc > 6)
+		first = atoi(argv[6]);
+	if (getenv("ZXL_PACE_US"))
+		pace = atoi(getenv("ZXL_PACE_US"));
 	virSetErrorFunc(NULL, quiet);
 	c = virConnectOpen(uri);
 	if (!c) {
@@ -68,7 +76,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now();
-	for (i = 0; i < n; i++) {
+	for (i = first; i < first + n; i++) {
 		virDomainPtr d = NULL;
 		int r = 0;
 
@@ -118,6 +126,8 @@ int main(int argc, char **argv)
 		if (d)
 			virDomainFree(d);
 		done++;
+		if (pace > 0)
+			usleep((useconds_t)pace);
 	}
 	dt = now() - t0;
 	printf("{\"op\": \"%s\", \"n\": %d, \"seconds\": %.6f, \"ops_per_sec\": %.1f}\n", op, done,

@@ -612,10 +612,18 @@ static void sink_prune(void *ud, const char *const *running, size_t n)
 		log_info(LOG_SUBSYS_MANAGER, "removed %d attachment(s) of domains that stopped", r);
 }
 
+static void sink_batch(void *ud, bool begin)
+{
+	struct api_attach *a = ud;
+
+	reconcile_defer_saves(a->rc, begin);
+}
+
 static const struct virt_sink sink = {
 	.attach = sink_attach,
 	.detach = sink_detach,
 	.prune = sink_prune,
+	.batch = sink_batch,
 };
 
 const struct virt_sink *api_attach_sink(void)

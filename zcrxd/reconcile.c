@@ -46,6 +46,10 @@ struct reconcile {
 	struct reconcile_stats st;
 	bool request; /* the current run answers a request (its ops are not repairs) */
 	bool applying; /* start / config reload: ops apply the config, not repairs */
+	/* reconcile_defer_saves(): state saves after a plan wait for the end of
+	 * the burst (one fsync for many); the intent before a kernel change
+	 * never waits. */
+	bool defer_saves, save_pending;
 	/* ZCRX_FAULT=<point>:<n>: SIGKILL ourselves the n-th time <point> is
 	 * reached (crash-safety tests).  Points: intent, before-op, after-op,
 	 * undo, saved. */
@@ -73,12 +77,13 @@ static void exec_fault(void *ud, enum exec_point pt, size_t op)
 	fault(ud, names[pt]);
 }
 
-static int save(struct reconcile *rc)
+static int save_now(struct reconcile *rc)
 {
 	struct kerror e = { 0 };
 	char buf[512];
 	int r;
 
+	rc->save_pending = false;
 	store_gc(&rc->store);
 	r = store_save(rc->d.state_dir, &rc->store, &e);
 	if (r < 0) {
@@ -90,9 +95,26 @@ static int save(struct reconcile *rc)
 	return 0;
 }
 
+static int save(struct reconcile *rc)
+{
+	if (rc->defer_saves) {
+		rc->save_pending = true;
+		return 0;
+	}
+	return save_now(rc);
+}
+
+/* The plan's intent, before its kernel changes: always at once. */
 static int persist(void *ud, const struct journal_nic *j)
 {
-	return save(ud);
+	return save_now(ud);
+}
+
+void reconcile_defer_saves(struct reconcile *rc, bool defer)
+{
+	rc->defer_saves = defer;
+	if (!defer && rc->save_pending)
+		(void)save_now(rc);
 }
 
 static void publish(struct reconcile *rc, const char *type, json_object *data)

@@ -119,6 +119,16 @@ int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outco
 int reconcile_prune(struct reconcile *rc, const char *const *running_uuids, size_t n);
 
 /* Reading. */
+/*
+ * Group commit for bursts (the libvirt follower handling many events at
+ * once): while deferred, the state save after each applied plan is held
+ * back and done once when deferral ends.  The intent written before a plan
+ * changes the kernel is never held back, so a crash still orphans nothing;
+ * a crash loses at most the held-back bookkeeping, which the next start
+ * re-derives (libvirt resync, journal_resolve_pending).
+ */
+void reconcile_defer_saves(struct reconcile *rc, bool defer);
+
 size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);

@@ -496,12 +496,20 @@ static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_
 	free(uuids);
 }
 
+static void on_batch(void *ud, bool begin)
+{
+	struct virt_follow *f = ud;
+
+	if (f->sink.batch)
+		f->sink.batch(f->sink_ud, begin);
+}
+
 /* --- life cycle ------------------------------------------------------------------------ */
 
 int virt_follow_new(sd_event *ev, const struct virt_follow_options *opts,
 		    const struct virt_sink *sink, void *sink_ud, struct virt_follow **ret)
 {
-	static const struct virt_callbacks cb = { on_connection, on_resync, on_event };
+	static const struct virt_callbacks cb = { on_connection, on_resync, on_event, on_batch };
 	struct virt_follow *f = calloc(1, sizeof(*f));
 	struct virt_options vo;
 	int r;

@@ -63,6 +63,9 @@ struct virt_sink {
 	/* After a resync: remove attachments of libvirt domains (those with a
 	 * UUID) that are not in running[].  Optional. */
 	void (*prune)(void *ud, const char *const *running_uuids, size_t n);
+	/* Around a burst of libvirt results handled in one go (begin true,
+	 * then false): the sink may commit its state once for all.  Optional. */
+	void (*batch)(void *ud, bool begin);
 };
 
 /* What happened, for the Monitor stream (optional). */

@@ -489,40 +489,61 @@ static void check_alive(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 }
 
 /* State and live XML of one domain, as now. */
+/* What libvirt says about one domain now.  what: READ_STATE (GetState
+ * only), READ_XML (GetXMLDesc only: the live XML's id tells whether it
+ * runs — one round trip instead of two, which matters in bursts) or
+ * READ_BOTH (resync: also paused vs running). */
+enum read_what {
+	READ_STATE = 1,
+	READ_XML = 2,
+	READ_BOTH = 3,
+};
+
+static bool read_failed(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
+			struct virt_domain_info *info)
+{
+	virErrorPtr e = virGetLastError();
+
+	if (e && e->code == VIR_ERR_NO_DOMAIN) {
+		info->run = VIRT_RUN_GONE;
+		return true;
+	}
+	snprintf(info->err, sizeof(info->err), "%s", last_error());
+	check_alive(sh, conn, gen);
+	return true;
+}
+
 static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
-			virDomainPtr dom, bool with_xml, struct virt_domain_info *info)
+			virDomainPtr dom, enum read_what what, struct virt_domain_info *info)
 {
 	int st = 0, reason = 0, r;
 	char *xml;
-	virErrorPtr e;
 
-	if (virDomainGetState(dom, &st, &reason, 0) < 0) {
-		e = virGetLastError();
-		if (e && e->code == VIR_ERR_NO_DOMAIN) {
-			info->run = VIRT_RUN_GONE;
-		} else {
-			snprintf(info->err, sizeof(info->err), "%s", last_error());
-			check_alive(sh, conn, gen);
+	if (what & READ_STATE) {
+		if (virDomainGetState(dom, &st, &reason, 0) < 0) {
+			read_failed(sh, conn, gen, info);
+			return;
 		}
-		return;
+		info->run = fold_state(st);
+		if (!(what & READ_XML) || !virt_run_state_active(info->run))
+			return;
 	}
-	info->run = fold_state(st);
-	if (!with_xml || !virt_run_state_active(info->run))
-		return;
 	xml = virDomainGetXMLDesc(dom, 0);
 	if (!xml) {
-		e = virGetLastError();
-		if (e && e->code == VIR_ERR_NO_DOMAIN)
-			info->run = VIRT_RUN_GONE;
-		else
-			snprintf(info->err, sizeof(info->err), "%s", last_error());
-		check_alive(sh, conn, gen);
+		read_failed(sh, conn, gen, info);
 		return;
 	}
 	r = domxml_parse(xml, strlen(xml), &info->dom, info->err, sizeof(info->err));
 	if (r < 0)
 		info->dom = NULL;
 	free(xml);
+	if (!(what & READ_STATE)) {
+		/* live XML of a running (or paused) domain has an id */
+		if (info->dom)
+			info->run = info->dom->id >= 0 ? VIRT_RUN_RUNNING : VIRT_RUN_SHUTOFF;
+		if (info->dom && info->dom->id < 0)
+			info->dom = domxml_free(info->dom);
+	}
 }
 
 static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
@@ -555,7 +576,7 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 		if (m && m->list) {
 			fill_identity(doms[k], &m->list[k]);
 			m->list[k].read_usec = now_usec();
-			read_domain(sh, conn, gen, doms[k], true, &m->list[k]);
+			read_domain(sh, conn, gen, doms[k], READ_BOTH, &m->list[k]);
 			/* listed active a moment ago: not proof of a stop */
 			if (m->list[k].run == VIRT_RUN_UNKNOWN)
 				m->list[k].run = VIRT_RUN_RUNNING;
@@ -678,10 +699,30 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
 	memcpy(m->info.name, j->name, sizeof(j->name));
 	m->info.event_usec = j->event_usec;
-	if (j->dom)
-		read_domain(sh, conn, gen, j->dom, j->want_xml, &m->info);
+	if (j->dom && j->want_xml)
+		read_domain(sh, conn, gen, j->dom, READ_XML, &m->info);
+	else if (j->dom)
+		read_domain(sh, conn, gen, j->dom, READ_STATE, &m->info);
 	m->info.read_usec = now_usec();
 	post(sh, m);
+}
+
+/*
+ * A burst (a start gives RESUMED then STARTED; metadata edits come in
+ * series): when a later queued event of the same domain reads the live XML
+ * anyway, this one need not — it is delivered without XML, and the state
+ * machine acts on the later one.  Looks a bounded way ahead.  Lock held.
+ */
+static bool xml_read_later(const struct virt_shared *sh, const struct vjob *j)
+{
+	const struct vjob *k;
+	int n = 0;
+
+	for (k = sh->jobs; k && n < 64; k = k->next, n++)
+		if (k->type == VJOB_EVENT && k->gen == j->gen && k->want_xml &&
+		    !memcmp(k->uuid, j->uuid, sizeof(j->uuid)))
+			return true;
+	return false;
 }
 
 static void *worker_main(void *p)
@@ -692,6 +733,7 @@ static void *worker_main(void *p)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	(void)pthread_setname_np(pthread_self(), "zcrxd-libvirt");
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
 		while (!sh->jobs && !sh->overflow && !sh->stopping)
@@ -728,6 +770,8 @@ static void *worker_main(void *p)
 			if (!sh->jobs)
 				sh->jobs_tail = &sh->jobs;
 			sh->njobs--;
+			if (j->type == VJOB_EVENT && j->want_xml)
+				j->want_xml = !xml_read_later(sh, j);
 		}
 		sh->st.queued = sh->njobs;
 		pthread_mutex_unlock(&sh->lock);
@@ -804,6 +848,8 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	v->sh->msgs = NULL;
 	v->sh->msgs_tail = &v->sh->msgs;
 	pthread_mutex_unlock(&v->sh->lock);
+	if (list && v->cb.batch)
+		v->cb.batch(v->userdata, true);
 	while ((m = list)) {
 		list = m->next;
 		/* A callback may free v (shutdown from a callback is not
@@ -811,6 +857,8 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		deliver(v, m);
 		msg_free(m);
 	}
+	if (v->cb.batch)
+		v->cb.batch(v->userdata, false);
 	return 0;
 }
 

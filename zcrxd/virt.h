@@ -78,6 +78,9 @@ struct virt_callbacks {
 	 * need it (started, resumed, metadata, devices), its live XML; for a
 	 * stop, the state only (it may have started again meanwhile). */
 	void (*event)(void *userdata, const struct virt_input *in, struct virt_domain_info *info);
+	/* Around results handled in one loop iteration (begin true, then
+	 * false), so the user can commit once for a burst.  Optional. */
+	void (*batch)(void *userdata, bool begin);
 };
 
 struct virt_options {

@@ -40,6 +40,7 @@ static struct {
 	struct call calls[512];
 	int n;
 	int fail_attach; /* make the next attach fail */
+	int batch_open, batches;
 } T;
 
 static int s_attach(void *ud, const struct virt_domain_ref *dom, const struct virt_vnic *v,
@@ -88,7 +89,16 @@ static void s_prune(void *ud, const char *const *uuids, size_t n)
 	c->n_prune = n;
 }
 
-static const struct virt_sink SINK = { s_attach, s_detach, s_prune };
+static void s_batch(void *ud, bool begin)
+{
+	if (begin)
+		T.batch_open++;
+	else
+		T.batch_open = 0;
+	T.batches += !begin;
+}
+
+static const struct virt_sink SINK = { s_attach, s_detach, s_prune, s_batch };
 
 static uint64_t now_ms(void)
 {
@@ -240,6 +250,9 @@ static void test_events_start_destroy(void **state)
 	settle(50);
 	assert_null(virt_follow_domain_state(f, "zf-a"));
 
+	/* results come in bursts wrapped for one commit each */
+	assert_true(T.batches > 0);
+	assert_int_equal(T.batch_open, 0);
 	virt_follow_get_stats(f, &st);
 	assert_true(st.events >= 4);
 	assert_int_equal(st.lat_n, 1);

@@ -97,7 +97,8 @@ static void cb_event(void *ud, const struct virt_input *in, struct virt_domain_i
 	}
 }
 
-static const struct virt_callbacks CB = { cb_connection, cb_resync, cb_event };
+static const struct virt_callbacks CB = { .connection = cb_connection, .resync = cb_resync,
+					  .event = cb_event };
 
 static uint64_t now_ms(void)
 {
