@@ -192,6 +192,33 @@ class BinderAbsent(unittest.TestCase):
         self.assertEqual(nic["capabilities"]["channels"]["state"], "yes")
         self.assertEqual(nic["rx_queues"], 4)
 
+    def test_attachment_degraded_with_the_named_reason(self):
+        r = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm0", "nic": "zxb0",
+                                                   "mac": MVT_MAC, "tap": "zxbmvt0"})
+        try:
+            a = r["attachments"][0]
+            self.assertEqual(a["state"], "degraded")
+            zc = [x for x in a["reasons"] if x["code"] == "no-zero-copy"]
+            self.assertEqual(len(zc), 1, a["reasons"])
+            self.assertEqual(zc[0]["message"],
+                             "no zero-copy (kernel module vhost_zcrx not available)")
+            self.assertEqual(zc[0]["errno_name"], "ENOENT")
+            self.assertEqual(a["bindings"], [])
+            # the queue is carved all the same (veth cannot steer: its own reason)
+            self.assertEqual(len(a["queues"]), 1)
+            self.assertIn("unsteered", [x["code"] for x in a["reasons"]])
+            pool = [n for n in self.d.call("io.zcrx.Manager.ListAttachments")["nics"]
+                    if n["nic"] == "zxb0"][0]
+            self.assertEqual(pool["pool"], [2, 3])
+            self.assertEqual(pool["leased"], 1)
+            p = self.d.ctl("list")
+            self.assertIn("no-zero-copy: bind: no zero-copy (kernel module vhost_zcrx not "
+                          "available)", p.stdout)
+            row = [ln for ln in p.stdout.splitlines() if ln.startswith("vm0 ")][0]
+            self.assertEqual(row.split()[-1], "no")
+        finally:
+            self.d.call("io.zcrx.Manager.Detach", {"domain": "vm0"})
+
     def test_metrics(self):
         p = self.d.ctl("metrics")
         self.assertEqual(p.returncode, 0, p.stderr)
