@@ -42,7 +42,7 @@ static void on_change(struct nic_monitor *m, const struct nic *nic, enum nic_cha
 	log_debug(LOG_SUBSYS_NIC, "%s: %s (generation %llu)", nic->link.name, type,
 		  (unsigned long long)nic->generation);
 	if (a->changed)
-		a->changed(a->changed_ud, nic->link.name);
+		a->changed(a->changed_ud, nic, (int)c, what);
 	if (!a->events)
 		return;
 	d = json_object_new_object();

@@ -25,8 +25,9 @@ struct api_nic {
 	struct nic_kernel *kernel;
 	struct nic_monitor *monitor;
 	struct events *events; /* borrowed, may be NULL */
-	/* Told about every NIC change (the reconciler); optional. */
-	void (*changed)(void *ud, const char *nic);
+	/* Told about every NIC change (the manager); optional.  c is an
+	 * enum nic_change, what the NIC_OBSERVE_* parts that changed. */
+	void (*changed)(void *ud, const struct nic *nic, int c, unsigned what);
 	void *changed_ud;
 	struct nic_backend other; /* api_nic_start_backend's backend */
 };

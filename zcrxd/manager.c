@@ -145,9 +145,15 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static void nic_changed(void *ud, const char *nic)
+static void nic_changed(void *ud, const struct nic *nic, int c, unsigned what)
 {
-	reconcile_nic_changed(ud, nic);
+	struct manager *m = ud;
+
+	/* A NIC that went away, or whose link changed (driver, ifindex reuse),
+	 * must be probed again before the next bind. */
+	if (m->binder.mgr && (c == NIC_CHANGE_REMOVED || (what & NIC_OBSERVE_LINK)))
+		binder_mgr_forget_nic(m->binder.mgr, nic->link.ifindex);
+	reconcile_nic_changed(m->reconcile, nic->link.name);
 }
 
 static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
@@ -234,7 +240,7 @@ int manager_start(struct manager *m)
 			return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot register methods: %s",
 					 strerror(-r));
 		m->nic.changed = nic_changed;
-		m->nic.changed_ud = m->reconcile;
+		m->nic.changed_ud = m;
 	}
 	/* An absent vhost_zcrx module is not an error: attachments say so. */
 	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, binder_changed,

@@ -178,8 +178,11 @@ class NotifySocket:
         self.messages = []
 
     def drain(self, timeout=0.0):
-        self.sock.settimeout(timeout if timeout > 0 else None)
-        self.sock.setblocking(timeout > 0)
+        """Collect what has arrived; wait up to timeout for the first datagram."""
+        if timeout > 0:
+            self.sock.settimeout(timeout)
+        else:
+            self.sock.setblocking(False)
         try:
             while True:
                 data = self.sock.recv(4096)
@@ -189,10 +192,16 @@ class NotifySocket:
             pass
         return self.messages
 
-    def wait(self, line, timeout=10.0):
+    def wait(self, line, timeout=10.0, proc=None):
+        """Wait for a notification line; fail early if proc (the sender) exits."""
         def seen():
             self.drain(0.05)
-            return any(line in m.split("\n") for m in self.messages)
+            if any(line in m.split("\n") for m in self.messages):
+                return True
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError("zcrxd exited (%d) before sending %r"
+                                     % (proc.returncode, line))
+            return False
         return wait_for(seen, timeout, 0, "%r on NOTIFY_SOCKET" % line)
 
     def close(self):
@@ -230,7 +239,7 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdout=self.errf, stderr=self.errf, env=e)
         if wait_ready:
             try:
-                self.notify.wait("READY=1", timeout=20)
+                self.notify.wait("READY=1", timeout=20, proc=self.proc)
             except AssertionError:
                 self.stop()
                 raise AssertionError("zcrxd did not become ready:\n" + self.log())
