@@ -168,8 +168,9 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 		return;
 	}
 
-	if (mac && !xml) {
-		/* direct: the domain is a label, the vNIC its MAC */
+	if (mac && !xml && !(a->follow && virt_follow_domain_state(a->follow, domain))) {
+		/* direct: the domain is a label, the vNIC its MAC (a domain
+		 * the follower knows goes through it: --mac narrows its vNICs) */
 		struct attach_id id;
 		struct attach att;
 		int rr;

@@ -151,6 +151,20 @@ class Qemu(unittest.TestCase):
             self.assertEqual((p.returncode, p.stdout), (0, ""), p.stderr)
         self.destroy()
 
+    def test_035_save_restore(self):
+        """save detaches (SUSPENDED/0, STOPPED/4), restore attaches again
+        (restore/begin and start/begin hooks, STARTED/2, RESUMED/2)."""
+        virsh(QEMU, "start", DOM)
+        wait_for(self.attached, 15, what="attachment")
+        image = os.path.join(STATE, DOM + ".save")
+        virsh(QEMU, "save", DOM, image)
+        wait_for(lambda: self.attached() is None, 15, what="detach at save")
+        virsh(QEMU, "restore", image)
+        a = wait_for(self.attached, 15, what="attachment after restore")
+        self.assertEqual(a["tap"], macvtap_of(MAC)[0])
+        os.unlink(image)
+        self.destroy()
+
     def test_04_zcrxd_down_during_start(self):
         """zcrxd down: the domain still starts (fail open); zcrxd catches up."""
         self.d.cleanup()

@@ -82,6 +82,55 @@ class TestDriver(unittest.TestCase):
         wait_for(lambda: self.d.attachment(mac) is None, 10, what="detach after metadata change")
         virsh(TESTDRV, "destroy", "zxl-t2")
 
+    def test_03_operator_cli(self):
+        """AutoAttach=none: nothing automatic; zcrxctl attach DOMAIN NIC
+        looks the vNICs up by name or UUID (--mac narrows); an unknown
+        domain is io.zcrx.Manager.NoSuchDomain (exit 1)."""
+        type(self).d.cleanup()
+        type(self).d = Zcrxd(uri=TESTDRV, config=CONFIG.replace("metadata", "none"))
+        try:
+            self.operator_cli(self.d)
+        finally:
+            virsh(TESTDRV, "destroy", "zxl-t3", check=False)
+            virsh(TESTDRV, "undefine", "zxl-t3", check=False)
+            type(self).d.cleanup()
+            type(self).d = Zcrxd(uri=TESTDRV, config=CONFIG)
+            self.d.wait_connected()
+
+    def operator_cli(self, d):
+        d.wait_connected()
+        xml, mac = dom_xml("zxl-t3", 3, meta=False)
+        virsh(TESTDRV, "define", write(os.path.join(STATE, "zxl-t3.xml"), xml))
+        virsh(TESTDRV, "start", "zxl-t3")
+        wait_for(lambda: any(x["name"] == "zxl-t3" and x["state"] == "running"
+                             for x in self.domains()), 10, what="zxl-t3 known")
+        self.assertIsNone(d.attachment(mac))
+        p = d.ctl("attach", "zxl-t3", NIC)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        a = d.attachment(mac)
+        self.assertIsNotNone(a)
+        self.assertEqual((a["domain"], a["nic"], a["queues_requested"]), ("zxl-t3", NIC, 1))
+        # by UUID, one vNIC, more queues
+        uuid = "5a1b0000-0000-4000-8000-%012x" % (0x7b00 + 3)
+        p = d.ctl("attach", uuid, NIC, "--mac", mac, "--queues", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(d.attachment(mac)["queues_requested"], 2)
+        p = d.ctl("--json", "list")
+        self.assertIn('"domain_state": "running"', p.stdout.replace(" ", "").replace(
+            '":"', '": "'))
+        # no such domain, no vNIC on that NIC
+        p = d.ctl("attach", "zxl-nosuch", NIC)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no domain 'zxl-nosuch'", p.stderr)
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            d.call("io.zcrx.Manager.Attach", {"domain": "zxl-nosuch", "nic": NIC})
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.NoSuchDomain")
+        p = d.ctl("attach", "zxl-t3", "zxlp1")
+        self.assertEqual(p.returncode, 1)
+        p = d.ctl("detach", "zxl-t3")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIsNone(d.attachment(mac))
+
     def domains(self):
         return self.d.call("io.zcrx.Manager.ListDomains")["domains"]
 
