@@ -488,7 +488,7 @@ static int parse_meta_nic(struct domxml_meta *m, const xmlNode *n, size_t idx)
 			has_mac = ok;
 		} else if (!xmlStrcmp(a->name, BAD_CAST "queues")) {
 			pos = 0;
-			ok = parse_uint((const char *)v, &pos, DOMXML_QUEUES_MAX, &q) == 0 &&
+			ok = parse_uint((const char *)v, &pos, DOMXML_META_QUEUES_MAX, &q) == 0 &&
 			     !v[pos] && q > 0;
 			nic->queues = ok ? (uint32_t)q : 0;
 		} else if (!xmlStrcmp(a->name, BAD_CAST "enable")) {
@@ -507,7 +507,7 @@ static int parse_meta_nic(struct domxml_meta *m, const xmlNode *n, size_t idx)
 			char want[40];
 
 			if (!xmlStrcmp(a->name, BAD_CAST "queues"))
-				snprintf(want, sizeof(want), "1 to %d", DOMXML_QUEUES_MAX);
+				snprintf(want, sizeof(want), "1 to %d", DOMXML_META_QUEUES_MAX);
 			else if (!xmlStrcmp(a->name, BAD_CAST "enable"))
 				snprintf(want, sizeof(want), "yes or no");
 			else

@@ -32,7 +32,8 @@
 #define DOMXML_XML_MAX (4u << 20)  /* bytes of XML accepted (libvirt's RPC limit) */
 #define DOMXML_IFACES_MAX 256      /* <interface> elements per domain */
 #define DOMXML_META_NICS_MAX 256   /* <zcrx:nic> elements */
-#define DOMXML_QUEUES_MAX 256      /* queues= in metadata and <driver queues> */
+#define DOMXML_QUEUES_MAX 256      /* <driver queues> accepted */
+#define DOMXML_META_QUEUES_MAX 64  /* queues= in metadata: the most one vNIC gets */
 #define DOMXML_NAME_MAX 256        /* bytes incl. NUL: /etc/libvirt/qemu/NAME.xml */
 #define DOMXML_NUMA_NODES_MAX 64   /* nodeset bits kept */
 #define DOMXML_CPUS_MAX 1024       /* cpuset bits kept */

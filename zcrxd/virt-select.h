@@ -25,7 +25,7 @@
 #include "config.h"
 #include "domxml.h"
 
-#define VIRT_QUEUES_MAX 64 /* dedicated queues one vNIC may ask for */
+#define VIRT_QUEUES_MAX DOMXML_META_QUEUES_MAX /* dedicated queues one vNIC may ask for */
 
 struct virt_vnic {
 	uint8_t mac[DOMXML_MAC_LEN];

@@ -424,9 +424,9 @@ static void test_metadata_variants(void **state)
 	domxml_free(d);
 	/* any prefix bound to our namespace works, also a default namespace */
 	d = with_meta("<z:config xmlns:z='" DOMXML_NS "'><z:nic mac='52:54:00:00:00:01' "
-		      "queues='256' enable='no'/><!-- c --></z:config>");
+		      "queues='64' enable='no'/><!-- c --></z:config>");
 	assert_int_equal(d->meta.state, DOMXML_META_VALID);
-	assert_int_equal(d->meta.nics[0].queues, 256);
+	assert_int_equal(d->meta.nics[0].queues, 64);
 	assert_false(d->meta.nics[0].enable);
 	domxml_free(d);
 	d = with_meta("<config xmlns='" DOMXML_NS "'><nic mac='52:54:00:00:00:01'/></config>");
@@ -449,10 +449,10 @@ static void test_metadata_variants(void **state)
 			    "mac= is required");
 	expect_meta_invalid("<zcrx:config " NS "><zcrx:nic mac='52:54:00:00:00:01' queues='0'/>"
 			    "</zcrx:config>",
-			    "invalid queues='0' (expected 1 to 256)");
+			    "invalid queues='0' (expected 1 to 64)");
 	expect_meta_invalid("<zcrx:config " NS "><zcrx:nic mac='52:54:00:00:00:01' "
-			    "queues='257'/></zcrx:config>",
-			    "queues='257'");
+			    "queues='65'/></zcrx:config>",
+			    "queues='65'");
 	expect_meta_invalid("<zcrx:config " NS "><zcrx:nic mac='52:54:00:00:00:01' "
 			    "queues='-1'/></zcrx:config>",
 			    "queues='-1'");
