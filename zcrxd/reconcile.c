@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -50,6 +52,7 @@ struct reconcile {
 	 * the burst (one fsync for many); the intent before a kernel change
 	 * never waits. */
 	bool defer_saves, save_pending;
+	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
 	/* ZCRX_FAULT=<point>:<n>: SIGKILL ourselves the n-th time <point> is
 	 * reached (crash-safety tests).  Points: intent, before-op, after-op,
 	 * undo, saved. */
@@ -297,14 +300,28 @@ static void plan_take(struct plan *dst, struct plan *src)
 /* The vNIC's macvtap as the kernel knows it now: gone (the VM stopped, the
  * binding went with it) means no ifindex, so nothing is bound to a dead
  * device; one made again under the same name is found again. */
-static void refresh_tap(struct attach_id *id)
+static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 {
-	char name[IF_NAMESIZE];
+	struct ifreq ifr;
 
-	if (id->tap_ifindex > 0 && !if_indextoname((unsigned)id->tap_ifindex, name))
-		id->tap_ifindex = 0;
-	if (!id->tap_ifindex && id->tap[0])
-		id->tap_ifindex = (int)if_nametoindex(id->tap);
+	/* if_indextoname()/if_nametoindex() open a socket per call; this runs
+	 * for every attachment of a NIC on every run: keep one. */
+	if (rc->ifsock < 0)
+		rc->ifsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rc->ifsock < 0)
+		return;
+	if (id->tap_ifindex > 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_ifindex = id->tap_ifindex;
+		if (ioctl(rc->ifsock, SIOCGIFNAME, &ifr) < 0)
+			id->tap_ifindex = 0;
+	}
+	if (!id->tap_ifindex && id->tap[0] && strlen(id->tap) < sizeof(ifr.ifr_name)) {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, id->tap, strlen(id->tap));
+		if (ioctl(rc->ifsock, SIOCGIFINDEX, &ifr) == 0)
+			id->tap_ifindex = ifr.ifr_ifindex;
+	}
 }
 
 /* --- the binder's view of one NIC ------------------------------------------------------ */
@@ -490,7 +507,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		}
 		for (i = 0; i < rc->store.n_atts; i++)
 			if (!strcmp(rc->store.atts[i].id.nic, name)) {
-				refresh_tap(&rc->store.atts[i].id);
+				refresh_tap(rc, &rc->store.atts[i].id);
 				atts[n++] = &rc->store.atts[i];
 			}
 		view = *nic; /* shallow: arrays stay the monitor's */
@@ -767,6 +784,7 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 	if (!rc)
 		return kerror_set(err, ENOMEM, NULL, "reconcile", NULL);
 	rc->d = *deps;
+	rc->ifsock = -1;
 	store_init(&rc->store);
 	if (f && *f) {
 		const char *colon = strchr(f, ':');
@@ -829,6 +847,8 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	}
 	free(rc->nics);
 	store_clear(&rc->store);
+	if (rc->ifsock >= 0)
+		close(rc->ifsock);
 	free(rc);
 	return NULL;
 }
