@@ -58,7 +58,7 @@ sanitize_tier() {
 	unit_tier build/asan || rc=1
 	ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 py_tier integration; r=$?
 	[ $r -ne 0 ] && [ $r -ne 77 ] && rc=1
-	for t in tests/kernel/run.sh tests/attach/run.sh; do
+	for t in tests/kernel/run.sh tests/attach/run.sh tests/libvirt/run.sh; do
 		[ -x "$t" ] || continue
 		echo "--- $t (ASan+UBSan)"
 		ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 "$t"; r=$?
