@@ -41,6 +41,8 @@ WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-proto
 CFLAGS     ?= -O2 -g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# zcrxd loads libvirt with dlopen() only when it is configured (virt-lib.c).
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libvirt,$(PKGS)) 2>/dev/null) -ldl
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
               -DZCRX_VERSION='"$(VERSION)"' -DZCRX_SYSCONFDIR='"$(SYSCONFDIR)"' \
@@ -102,7 +104,7 @@ $(B)/libzcrxd.a: $(ZCRXD_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(B)/zcrxd: $(B)/obj/zcrxd/main.o $(B)/libzcrxd.a $(B)/libzcrx.a
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 
 # zcrxctl needs only libzcrx and json-c: it starts fast (hooks, scripts).
 CTL_LIBS   := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
@@ -122,7 +124,7 @@ $(B)/tests/%: tests/unit/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrxctl.a $(B)/
 $(B)/tests/%: tests/tools/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
-		$(B)/libzcrxd.a $(B)/libzcrx.a $(PKG_LIBS) -lpthread
+		$(B)/libzcrxd.a $(B)/libzcrx.a $(DAEMON_LIBS) -lpthread
 
 $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)

@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
+#include "virt-lib.h"
 
 #include "log.h"
 #include "virt-event.h"
@@ -192,6 +191,7 @@ static void quiet_errors(void *userdata, virErrorPtr err)
 int virt_global_init(sd_event *ev)
 {
 	struct sigaction sa;
+	char why[256];
 	int r = 0;
 
 	pthread_mutex_lock(&g_init_lock);
@@ -199,11 +199,16 @@ int virt_global_init(sd_event *ev)
 		r = g_event_loop == ev ? 0 : -EBUSY;
 		goto out;
 	}
-	if (virInitialize() < 0) {
+	r = virt_lib_load(why, sizeof(why));
+	if (r < 0) {
+		log_error(LOG_SUBSYS_VIRT, "libvirt unavailable: %s", why);
+		goto out;
+	}
+	if (VIRT_LIB(virInitialize)() < 0) {
 		r = -EIO;
 		goto out;
 	}
-	virSetErrorFunc(NULL, quiet_errors);
+	VIRT_LIB(virSetErrorFunc)(NULL, quiet_errors);
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		(void)signal(SIGPIPE, SIG_IGN);
 	domxml_init();
@@ -211,7 +216,7 @@ int virt_global_init(sd_event *ev)
 	if (r < 0)
 		goto out;
 	g_event_loop = ev;
-	virEventRegisterImpl(tr_add_handle, tr_update_handle, tr_remove_handle, tr_add_timeout,
+	VIRT_LIB(virEventRegisterImpl)(tr_add_handle, tr_update_handle, tr_remove_handle, tr_add_timeout,
 			     tr_update_timeout, tr_remove_timeout);
 out:
 	pthread_mutex_unlock(&g_init_lock);
@@ -239,7 +244,7 @@ static void msg_free(struct vmsg *m)
 static void job_free(struct vjob *j)
 {
 	if (j->dom)
-		virDomainFree(j->dom);
+		VIRT_LIB(virDomainFree)(j->dom);
 	free(j);
 }
 
@@ -349,7 +354,7 @@ static int push_simple_job(struct virt_shared *sh, enum vjob_type type)
 
 static const char *last_error(void)
 {
-	const char *m = virGetLastErrorMessage();
+	const char *m = VIRT_LIB(virGetLastErrorMessage)();
 
 	return m && *m ? m : "unknown libvirt error";
 }
@@ -377,11 +382,11 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	 * started again): the state read then tells. */
 	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED;
 	/* Local getters, no RPC. */
-	if (virDomainGetUUID(dom, j->uuid) < 0) {
+	if (VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0) {
 		free(j);
 		return;
 	}
-	name = virDomainGetName(dom);
+	name = VIRT_LIB(virDomainGetName)(dom);
 	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
 
 	pthread_mutex_lock(&sh->lock);
@@ -400,7 +405,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 		return;
 	}
 	j->gen = sh->gen;
-	if ((j->want_xml || j->want_state) && virDomainRef(dom) == 0)
+	if ((j->want_xml || j->want_state) && VIRT_LIB(virDomainRef)(dom) == 0)
 		j->dom = dom;
 	push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
@@ -476,7 +481,7 @@ static void check_alive(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 {
 	bool report = false;
 
-	if (virConnectIsAlive(conn) == 1)
+	if (VIRT_LIB(virConnectIsAlive)(conn) == 1)
 		return;
 	pthread_mutex_lock(&sh->lock);
 	if (gen == sh->gen && !sh->lost_reported) {
@@ -502,7 +507,7 @@ enum read_what {
 static bool read_failed(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
 			struct virt_domain_info *info)
 {
-	virErrorPtr e = virGetLastError();
+	virErrorPtr e = VIRT_LIB(virGetLastError)();
 
 	if (e && e->code == VIR_ERR_NO_DOMAIN) {
 		info->run = VIRT_RUN_GONE;
@@ -520,7 +525,7 @@ static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 	char *xml;
 
 	if (what & READ_STATE) {
-		if (virDomainGetState(dom, &st, &reason, 0) < 0) {
+		if (VIRT_LIB(virDomainGetState)(dom, &st, &reason, 0) < 0) {
 			read_failed(sh, conn, gen, info);
 			return;
 		}
@@ -528,7 +533,7 @@ static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 		if (!(what & READ_XML) || !virt_run_state_active(info->run))
 			return;
 	}
-	xml = virDomainGetXMLDesc(dom, 0);
+	xml = VIRT_LIB(virDomainGetXMLDesc)(dom, 0);
 	if (!xml) {
 		read_failed(sh, conn, gen, info);
 		return;
@@ -548,9 +553,9 @@ static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 
 static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
 {
-	const char *name = virDomainGetName(dom);
+	const char *name = VIRT_LIB(virDomainGetName)(dom);
 
-	(void)virDomainGetUUID(dom, info->uuid);
+	(void)VIRT_LIB(virDomainGetUUID)(dom, info->uuid);
 	snprintf(info->name, sizeof(info->name), "%s", name ? name : "");
 }
 
@@ -561,7 +566,7 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 	struct vmsg *m;
 	int n, k;
 
-	n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	n = VIRT_LIB(virConnectListAllDomains)(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
 		/* A partial picture would detach running domains: post nothing.
 		 * A lost connection is reconnected and listed again. */
@@ -581,7 +586,7 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 			if (m->list[k].run == VIRT_RUN_UNKNOWN)
 				m->list[k].run = VIRT_RUN_RUNNING;
 		}
-		virDomainFree(doms[k]);
+		VIRT_LIB(virDomainFree)(doms[k]);
 	}
 	free(doms);
 	if (!m || (n > 0 && !m->list)) {
@@ -612,9 +617,9 @@ static void worker_disconnect(struct virt_shared *sh)
 		return;
 	for (k = 0; k < 4; k++)
 		if (ids[k] >= 0)
-			(void)virConnectDomainEventDeregisterAny(conn, ids[k]);
-	(void)virConnectUnregisterCloseCallback(conn, on_close);
-	(void)virConnectClose(conn);
+			(void)VIRT_LIB(virConnectDomainEventDeregisterAny)(conn, ids[k]);
+	(void)VIRT_LIB(virConnectUnregisterCloseCallback)(conn, on_close);
+	(void)VIRT_LIB(virConnectClose)(conn);
 }
 
 static void worker_connect(struct virt_shared *sh)
@@ -634,7 +639,7 @@ static void worker_connect(struct virt_shared *sh)
 	int k, id;
 
 	worker_disconnect(sh);
-	conn = virConnectOpenReadOnly(sh->uri);
+	conn = VIRT_LIB(virConnectOpenReadOnly)(sh->uri);
 	if (!conn) {
 		snprintf(text, sizeof(text), "%s", last_error());
 		pthread_mutex_lock(&sh->lock);
@@ -652,11 +657,11 @@ static void worker_connect(struct virt_shared *sh)
 	/* No reference for the close callback: drivers without one (test:///)
 	 * accept it and never call a free callback; the worker's own reference
 	 * covers it until worker_disconnect() unregisters it. */
-	(void)virConnectRegisterCloseCallback(conn, on_close, sh, NULL);
+	(void)VIRT_LIB(virConnectRegisterCloseCallback)(conn, on_close, sh, NULL);
 	/* -1 on drivers without keepalive (test:///): nothing to do then */
-	(void)virConnectSetKeepAlive(conn, sh->ka_interval, (unsigned)sh->ka_count);
+	(void)VIRT_LIB(virConnectSetKeepAlive)(conn, sh->ka_interval, (unsigned)sh->ka_count);
 	for (k = 0; k < 4; k++) {
-		id = virConnectDomainEventRegisterAny(conn, NULL, subs[k].id, subs[k].cb,
+		id = VIRT_LIB(virConnectDomainEventRegisterAny)(conn, NULL, subs[k].id, subs[k].cb,
 						      shared_ref(sh), shared_unref_cb);
 		if (id < 0) {
 			shared_unref(sh);
@@ -793,11 +798,11 @@ static void *worker_main(void *p)
 			conn = sh->conn;
 			gen = sh->gen;
 			if (conn)
-				virConnectRef(conn);
+				VIRT_LIB(virConnectRef)(conn);
 			pthread_mutex_unlock(&sh->lock);
 			if (conn) {
 				worker_resync(sh, conn, gen);
-				virConnectClose(conn);
+				VIRT_LIB(virConnectClose)(conn);
 			}
 			break;
 		}

@@ -198,6 +198,13 @@ class Foundation(unittest.TestCase):
             for c in conns:
                 c.close()
 
+    def test_libvirt_not_loaded_without_libvirt(self):
+        # --libvirt-uri none: libvirt (and its ~60 libraries) is never mapped
+        with open("/proc/%d/maps" % self.d.proc.pid) as f:
+            maps = f.read()
+        self.assertNotIn("libvirt.so", maps)
+        self.assertIn("libjson-c", maps)  # the check itself can see libraries
+
     def test_socket_permissions(self):
         st = os.stat(self.d.socket)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
