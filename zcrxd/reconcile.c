@@ -4,14 +4,13 @@
  * in the store, and observe -> plan -> exec -> store for every trigger.
  *
  * Owns: the store and state.json, learned refusals, holds, the drift timer,
- * counters, fault points for crash tests (ZCRX_FAULT, see below).  Must not:
- * speak Varlink, include libvirt, talk to the kernel other than through the
- * NIC monitor (observe) and exec (change).
+ * counters, the named points crash tests stop at (reconcile_test_point).
+ * Must not: speak Varlink, include libvirt, talk to the kernel other than
+ * through the NIC monitor (observe) and exec (change).
  */
 #include <errno.h>
 #include <malloc.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,31 +52,22 @@ struct reconcile {
 	 * never waits. */
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
-	/* ZCRX_FAULT=<point>:<n>: SIGKILL ourselves the n-th time <point> is
-	 * reached (crash-safety tests).  Points: intent, before-op, after-op,
-	 * undo, saved. */
-	char fault_point[16];
-	unsigned long fault_n, fault_seen;
 };
 
 /* --- small things -------------------------------------------------------------------- */
 
-static void fault(struct reconcile *rc, const char *point)
+/* The production definition: nothing happens at these points.  Weak, so
+ * that the test-only daemon can link its own (reconcile.h). */
+__attribute__((weak)) void reconcile_test_point(const char *point)
 {
-	if (!rc->fault_n || strcmp(point, rc->fault_point))
-		return;
-	if (++rc->fault_seen == rc->fault_n) {
-		log_notice(LOG_SUBSYS_MANAGER, "ZCRX_FAULT: %s:%lu reached, killing myself", point,
-			   rc->fault_n);
-		raise(SIGKILL);
-	}
+	(void)point;
 }
 
-static void exec_fault(void *ud, enum exec_point pt, size_t op)
+static void exec_point(void *ud, enum exec_point pt, size_t op)
 {
 	static const char *const names[] = { "intent", "before-op", "after-op", "undo" };
 
-	fault(ud, names[pt]);
+	reconcile_test_point(names[pt]);
 }
 
 static int save_now(struct reconcile *rc)
@@ -94,7 +84,7 @@ static int save_now(struct reconcile *rc)
 		return r;
 	}
 	rc->st.saves++;
-	fault(rc, "saved");
+	reconcile_test_point("saved");
 	return 0;
 }
 
@@ -462,7 +452,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 	env.nic = rc->d.nic;
 	env.binder = rc->binder.ops ? &rc->binder : NULL;
 	env.persist = persist;
-	env.fault = exec_fault;
+	env.fault = exec_point;
 	env.userdata = rc;
 
 	for (round = 0; round < RC_ROUNDS; round++) {
@@ -777,7 +767,6 @@ void reconcile_set_binder(struct reconcile *rc, struct binder_backend be)
 int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err)
 {
 	struct reconcile *rc = calloc(1, sizeof(*rc));
-	const char *f = getenv("ZCRX_FAULT");
 	char buf[512];
 	int r;
 
@@ -786,15 +775,6 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 	rc->d = *deps;
 	rc->ifsock = -1;
 	store_init(&rc->store);
-	if (f && *f) {
-		const char *colon = strchr(f, ':');
-
-		snprintf(rc->fault_point, sizeof(rc->fault_point), "%.*s",
-			 colon ? (int)(colon - f) : (int)strlen(f), f);
-		rc->fault_n = colon ? strtoul(colon + 1, NULL, 10) : 1;
-		log_warning(LOG_SUBSYS_MANAGER, "test fault point armed: %s:%lu", rc->fault_point,
-			    rc->fault_n);
-	}
 	r = store_load(deps->state_dir, &rc->store, err);
 	if (r < 0) {
 		struct kerror q = { 0 };

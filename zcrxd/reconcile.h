@@ -118,6 +118,15 @@ int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outco
 /* Detach attachments of libvirt domains (those with a UUID) not running. */
 int reconcile_prune(struct reconcile *rc, const char *const *running_uuids, size_t n);
 
+/*
+ * The crash tests' seam: called when a change reaches a named point
+ * ("intent" persisted, "before-op" / "after-op" / "undo" of an op, state
+ * "saved").  zcrxd's definition does nothing; the test-only daemon
+ * (tests/tools/zcrxd-fake.c) links one that can kill the process there.
+ * Nothing in the production binary reads the environment for it.
+ */
+void reconcile_test_point(const char *point);
+
 /* Reading. */
 /*
  * Group commit for bursts (the libvirt follower handling many events at

@@ -109,5 +109,29 @@ class KernelVeth(unittest.TestCase):
         self.assertNotIn("channels_prior", nic)
 
 
+@zxtest.require_root
+class NoFaultSeam(unittest.TestCase):
+    """The crash tests' fault points exist only in the test-only daemon:
+    the real zcrxd ignores ZCRX_FAULT and goes on working."""
+
+    def test_real_zcrxd_ignores_zcrx_fault(self):
+        if not shutil.which("ethtool"):
+            self.skipTest("ethtool not installed")
+        with zxtest.Netns("zxp") as ns:
+            ns.add_veth("zxpf0", "zxpf1", queues=4)
+            conf = "[daemon]\nReconcileIntervalSec=0\n[nic zxpf0]\nReserveQueues=1\n"
+            for point in ("saved:1", "intent:1", "after-op:1"):
+                d = zxtest.Daemon(netns=ns, config_text=conf, env={"ZCRX_FAULT": point})
+                try:
+                    d.call("io.zcrx.Manager.Attach",
+                           {"domain": "vmf", "nic": "zxpf0", "mac": mac(7)})
+                    d.call("io.zcrx.Manager.Detach", {"domain": "vmf"})
+                    self.assertIsNone(d.proc.poll(), d.log())
+                    self.assertNotIn("fault", d.log().lower())
+                finally:
+                    d.cleanup()
+                self.assertEqual(d.proc.returncode, 0)
+
+
 if __name__ == "__main__":
     zxtest.main()

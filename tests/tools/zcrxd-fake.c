@@ -10,6 +10,12 @@
  *              [zcrxd options: --config --runtime-dir --state-dir --debug]
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
+ *
+ * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
+ * n-th time the change in progress reaches <point> (intent, before-op,
+ * after-op, undo, saved; see reconcile_test_point in reconcile.h).  Only
+ * this test binary reads that variable: it replaces zcrxd's no-op
+ * reconcile_test_point with the one below.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +29,34 @@
 #include "fake-nic.h"
 #include "log.h"
 #include "manager.h"
+#include "reconcile.h"
+
+static char fault_point[16];
+static unsigned long fault_n, fault_seen;
+
+static void fault_arm(void)
+{
+	const char *f = getenv("ZCRX_FAULT"), *colon;
+
+	if (!f || !*f)
+		return;
+	colon = strchr(f, ':');
+	snprintf(fault_point, sizeof(fault_point), "%.*s",
+		 colon ? (int)(colon - f) : (int)strlen(f), f);
+	fault_n = colon ? strtoul(colon + 1, NULL, 10) : 1;
+	log_warning(LOG_SUBSYS_MAIN, "test fault point armed: %s:%lu", fault_point, fault_n);
+}
+
+void reconcile_test_point(const char *point)
+{
+	if (!fault_n || strcmp(point, fault_point))
+		return;
+	if (++fault_seen == fault_n) {
+		log_notice(LOG_SUBSYS_MAIN, "ZCRX_FAULT: %s:%lu reached, killing myself", point,
+			   fault_n);
+		raise(SIGKILL);
+	}
+}
 
 static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -104,6 +138,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 	mo.nic_backend = fake_net_backend(net);
+	fault_arm();
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&ss);
