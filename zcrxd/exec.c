@@ -520,6 +520,45 @@ static int64_t undo_key(const struct plan_op *op)
 	return INT64_MIN;
 }
 
+/*
+ * Must the intent be on disk before p's first kernel change?  Yes when p
+ * makes something (a rule, context or binding not in the journal yet: a
+ * crash right after would orphan it) or changes a setting for the first
+ * time (its prior value must be recorded first).  A plan that only removes
+ * owned objects, puts back recorded values or changes settings whose prior
+ * is already recorded may stop anywhere: the journal on disk still lists
+ * everything that can exist, and what is gone is forgotten by the next
+ * reconcile.  (Its rollback re-creates what it removed: that intent is
+ * persisted before the first undo, see exec_plan.)
+ */
+static bool needs_intent(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		if (!plan_op_is_kernel(op))
+			continue;
+		if (op->prior == PLAN_PRIOR_RECORD || op->kind == PLAN_OP_RULE_INSERT ||
+		    op->kind == PLAN_OP_RSS_CREATE || op->kind == PLAN_OP_BIND)
+			return true;
+	}
+	return false;
+}
+
+/* Does undoing the first n ops of p make kernel objects again? */
+static bool undo_recreates(const struct plan *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p->ops[i].kind == PLAN_OP_RULE_DELETE || p->ops[i].kind == PLAN_OP_RSS_DELETE ||
+		    p->ops[i].kind == PLAN_OP_UNBIND)
+			return true;
+	return false;
+}
+
 static void fault(const struct exec_env *env, enum exec_point pt, size_t i)
 {
 	if (env->fault)
@@ -595,7 +634,7 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 {
 	struct journal_nic snap;
 	struct run x = { 0 };
-	bool *failed_undo = NULL;
+	bool *failed_undo = NULL, intent = false;
 	uint32_t *new_id = NULL;
 	size_t i, n_done = 0;
 	int r = 0;
@@ -626,12 +665,11 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	if (env->busy)
 		*env->busy = true;
 
-	r = exec_intent(p, j);
-	/* The intent must be on disk before the kernel changes.  A plan of
-	 * bookkeeping only (leases) changes nothing a crash could orphan. */
-	for (i = 0; i < p->n_ops && !plan_op_is_kernel(&p->ops[i]); i++)
-		;
-	if (r >= 0 && env->persist && i < p->n_ops)
+	/* The intent must be on disk before the kernel changes, when a crash
+	 * in the middle could otherwise orphan something (needs_intent). */
+	intent = needs_intent(p);
+	r = intent ? exec_intent(p, j) : 0;
+	if (r >= 0 && intent && env->persist)
 		r = env->persist(env->userdata, j);
 	if (r < 0) {
 		if (!kerror_is_set(&res->err))
@@ -640,7 +678,8 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 		*j = snap;
 		goto out_busy;
 	}
-	fault(env, EXEC_POINT_INTENT, 0);
+	if (intent)
+		fault(env, EXEC_POINT_INTENT, 0);
 
 	for (i = 0; i < p->n_ops; i++) {
 		const struct plan_op *op = &p->ops[i];
@@ -677,6 +716,16 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	 * allocators that hand out the lowest free context id and the
 	 * highest free rule slot. */
 	res->rolled_back = true;
+	if (!intent && env->persist && undo_recreates(p, n_done)) {
+		/* Should zcrxd stop half way through the rollback, what the
+		 * undo makes again must be owned: the journal as before the
+		 * plan (which the rollback returns to) with the re-creations
+		 * pending.  j is replaced by the snapshot after the undo
+		 * anyway.  Undo even when this cannot be written. */
+		journal_nic_clear(j);
+		if (journal_nic_copy(j, &snap) >= 0 && exec_intent(p, j) >= 0)
+			(void)env->persist(env->userdata, j);
+	}
 	for (i = n_done; i-- > 0;) {
 		enum plan_op_kind kind = p->ops[i].kind;
 		size_t b = i, k, m, order[64];

@@ -6,10 +6,15 @@
  * before the plan, and the error names the op that failed with the kernel's
  * text.  The ownership journal follows every change.
  *
- * Crash safety: before the first kernel change exec writes the plan's
- * intent into the journal (prior values of settings about to change, the
- * rules/contexts/bindings about to be made as "pending") and hands it to
- * env->persist; journal_resolve_pending() settles those after a crash.
+ * Crash safety: before the first kernel change of a plan that makes
+ * something or changes a setting for the first time, exec writes the
+ * plan's intent into the journal (prior values of settings about to
+ * change, the rules/contexts/bindings about to be made as "pending") and
+ * hands it to env->persist; journal_resolve_pending() settles those after a
+ * crash.  A plan that only removes what the journal owns or restores
+ * recorded values needs no intent up front (the journal on disk already
+ * covers every state a crash can leave); should it roll back, the objects
+ * the undo re-creates are persisted as pending before the first undo.
  *
  * Owns: applying, undoing, journal bookkeeping.  Must not: decide anything
  * (that is plan.c) or write files itself (persist is the caller's).
@@ -37,8 +42,9 @@ enum exec_point {
 struct exec_env {
 	struct nic_backend nic;
 	const struct binder_backend *binder; /* NULL: BIND/UNBIND fail with EOPNOTSUPP */
-	/* Persist the journal with the plan's intent before any kernel change.
-	 * A failure aborts the plan before anything changed.  Optional. */
+	/* Persist the journal with the plan's intent before the kernel changes
+	 * (see above).  A failure aborts the plan before anything changed.
+	 * Optional. */
 	int (*persist)(void *userdata, const struct journal_nic *j);
 	/* Test hook (fault injection for crash tests).  Optional. */
 	void (*fault)(void *userdata, enum exec_point point, size_t op);

@@ -52,6 +52,7 @@ struct reconcile {
 	 * never waits. */
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
+	bool save_failed; /* the last save of state.json failed */
 };
 
 /* --- small things -------------------------------------------------------------------- */
@@ -70,6 +71,8 @@ static void exec_point(void *ud, enum exec_point pt, size_t op)
 	reconcile_test_point(names[pt]);
 }
 
+/* state.json, written only when its content changes (after a failed save,
+ * always: the file may hold the text without it being durable). */
 static int save_now(struct reconcile *rc)
 {
 	struct kerror e = { 0 };
@@ -78,10 +81,18 @@ static int save_now(struct reconcile *rc)
 
 	rc->save_pending = false;
 	store_gc(&rc->store);
-	r = store_save(rc->d.state_dir, &rc->store, &e);
+	if (rc->save_failed)
+		r = store_save(rc->d.state_dir, &rc->store, &e) < 0 ? -1 : 1;
+	else
+		r = store_save_changed(rc->d.state_dir, &rc->store, &e);
+	rc->save_failed = r < 0;
 	if (r < 0) {
 		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
-		return r;
+		return -(e.err ? e.err : EIO);
+	}
+	if (r == 0) {
+		rc->st.saves_unchanged++;
+		return 0;
 	}
 	rc->st.saves++;
 	reconcile_test_point("saved");
@@ -422,12 +433,13 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 	struct rc_nic *rn = rc_nic_get(rc, name);
 	const struct nic *nic;
 	struct config_nic pol;
-	bool has_pol, saved_once = false;
+	bool has_pol, converged = false;
 	int round, r = 0;
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
-	rn->dirty = false;
+	if (!dry_run)
+		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
 	nic = nic_monitor_find(rc->d.monitor, name);
 	if (nic && !dry_run)
 		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
@@ -532,6 +544,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		if (!p.n_ops) {
 			plan_clear(&p);
 			free(atts);
+			converged = true;
 			break;
 		}
 
@@ -570,7 +583,6 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			if (out)
 				out->changed = true;
 			(void)save(rc);
-			saved_once = true;
 			for (i = 0; i < p.n_ops && !plan_op_is_kernel(&p.ops[i]); i++)
 				;
 			if (i < p.n_ops) /* the kernel changed: read it back */
@@ -591,7 +603,6 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 				exec_result_format(&res, buf, sizeof(buf)));
 		}
 		(void)save(rc); /* the journal without the intent's pending entries */
-		saved_once = true;
 		if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
 			rc->st.learned++;
 			log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
@@ -610,7 +621,10 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		free(atts);
 		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
 	}
-	(void)saved_once;
+	/* Our own read-backs report our own changes (nic_monitor callback ->
+	 * reconcile_nic_changed): planned already, with what they read. */
+	if (converged && (rn = rc_nic_get(rc, name)))
+		rn->dirty = false;
 	return r;
 }
 

@@ -61,6 +61,7 @@ struct reconcile_stats {
 	uint64_t learned;       /* refusals the planner now plans around */
 	uint64_t holds;         /* attachments held back after a refusal */
 	uint64_t saves;         /* state.json writes */
+	uint64_t saves_unchanged; /* saves skipped: the file already held the content */
 	uint64_t adopted;       /* pending objects adopted after a crash */
 };
 

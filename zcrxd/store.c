@@ -1151,7 +1151,36 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int store_save(const char *dir, const struct store *s, struct kerror *err)
+/* Does the file at path hold exactly text[0..len)?  Any doubt is "no". */
+static bool file_holds(const char *path, const char *text, size_t len)
+{
+	char buf[16384];
+	struct stat st;
+	size_t off = 0;
+	bool same = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len)
+		goto out;
+	while (off < len) {
+		size_t want = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		ssize_t k = read(fd, buf, want);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || memcmp(buf, text + off, (size_t)k))
+			goto out;
+		off += (size_t)k;
+	}
+	same = true;
+out:
+	close(fd);
+	return same;
+}
+
+static int save(const char *dir, const struct store *s, bool if_changed, struct kerror *err)
 {
 	char path[4096], tmp[4096], *text = NULL;
 	size_t len = 0;
@@ -1162,6 +1191,10 @@ int store_save(const char *dir, const struct store *s, struct kerror *err)
 		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
 	if (store_to_text(s, &text, &len) < 0)
 		return kerror_set(err, ENOMEM, path, "save state", NULL);
+	if (if_changed && file_holds(path, text, len)) {
+		free(text);
+		return 0;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
@@ -1191,7 +1224,7 @@ int store_save(const char *dir, const struct store *s, struct kerror *err)
 				strerror(errno));
 		goto out;
 	}
-	r = 0;
+	r = 1;
 	goto out;
 out_unlink:
 	(void)unlink(tmp);
@@ -1202,6 +1235,18 @@ out:
 		close(dfd);
 	free(text);
 	return r;
+}
+
+int store_save(const char *dir, const struct store *s, struct kerror *err)
+{
+	int r = save(dir, s, false, err);
+
+	return r < 0 ? r : 0;
+}
+
+int store_save_changed(const char *dir, const struct store *s, struct kerror *err)
+{
+	return save(dir, s, true, err);
 }
 
 int store_quarantine(const char *dir, struct kerror *err)

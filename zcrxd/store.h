@@ -70,5 +70,9 @@ int store_parse(const char *text, size_t len, struct store *ret, struct kerror *
  */
 int store_load(const char *dir, struct store *ret, struct kerror *err);
 int store_save(const char *dir, const struct store *s, struct kerror *err);
+/* The same, unless state.json already holds exactly this content (and the
+ * caller knows the last save went through): then nothing is written.
+ * Returns 1 when written, 0 when left alone. */
+int store_save_changed(const char *dir, const struct store *s, struct kerror *err);
 /* Move a bad state.json aside to state.json.corrupt (replacing an older one). */
 int store_quarantine(const char *dir, struct kerror *err);

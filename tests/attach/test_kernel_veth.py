@@ -10,6 +10,7 @@ and nothing else, so:
   - release restores the channel count.
 """
 import json
+import os
 import re
 import shutil
 import unittest
@@ -71,10 +72,13 @@ class KernelVeth(unittest.TestCase):
         self.assertEqual(unsteered[0]["nic"], "zxpv0")
         self.assertEqual(unsteered[0]["errno_name"], "EOPNOTSUPP")
         self.assertTrue(unsteered[0]["message"], unsteered[0])
-        # twice is once
+        # twice is once, and the state file is not written again
+        ino = os.stat(os.path.join(self.d.state, "state.json")).st_ino
         r = self.d.call("io.zcrx.Manager.Attach",
                         {"domain": "vm0", "nic": "zxpv0", "mac": mac(1)})
         self.assertEqual(r["plans"], [])
+        self.assertEqual(r["attachments"][0]["queues"], [3])
+        self.assertEqual(os.stat(os.path.join(self.d.state, "state.json")).st_ino, ino)
         p = self.d.ctl("list")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("unsteered: ", p.stdout)

@@ -375,6 +375,7 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 	struct harness *h = build(sc, &mode);
 	struct crash c = { .h = h, .point = point, .op = op };
 	struct exec_env env = env_of(h);
+	struct journal_nic before;
 	struct exec_result res;
 	struct plan p;
 	char *now;
@@ -383,6 +384,9 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 	env.persist = crash_persist;
 	env.fault = crash_fault;
 	env.userdata = &c;
+	/* on disk before the plan: what a restart finds when the plan wrote
+	 * no intent */
+	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
 	harness_plan(h, mode, &p);
 	if (fail_op != SIZE_MAX) {
 		unsigned nc, bc;
@@ -402,16 +406,23 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 	if (!c.crashed) {
 		if (c.has_persisted)
 			journal_nic_clear(&c.persisted);
+		journal_nic_clear(&before);
 		destroy(h);
 		return;
 	}
 	/* restart: what is on disk, settled against the kernel */
 	fake_net_freeze(h->net, false);
 	h->sb.frozen = false;
-	assert_true(c.has_persisted);
-	assert_int_equal(c.persists, 1);
+	assert_true(c.persists <= 1);
+	if (point == EXEC_POINT_INTENT)
+		assert_true(c.has_persisted); /* reached only after the intent was written */
 	journal_nic_clear(&h->j);
-	h->j = c.persisted;
+	if (c.has_persisted) {
+		h->j = c.persisted;
+		journal_nic_clear(&before);
+	} else {
+		h->j = before;
+	}
 	harness_observe(h);
 	(void)journal_resolve_pending(&h->j, &h->nic, h->sb.v, h->sb.n);
 	assert_false(journal_nic_has_pending(&h->j));
@@ -539,6 +550,76 @@ static void test_intent_is_written_first(void **state)
 	destroy(h);
 }
 
+
+/* Removing what the journal owns needs no intent up front: the journal on
+ * disk already lists every state a crash can leave.  Only a rollback that
+ * re-creates something writes one, before its first undo. */
+static void test_teardown_intent_only_for_rollback(void **state)
+{
+	static const enum scenario scs[] = { SC_TEARDOWN, SC_TWO_CTX, SC_LOC_ANY };
+	size_t s;
+
+	for (s = 0; s < sizeof(scs) / sizeof(scs[0]); s++) {
+		enum plan_mode mode;
+		struct harness *h = build(scs[s], &mode);
+		struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
+		struct exec_env env = env_of(h);
+		struct exec_result res;
+		struct plan p;
+		size_t i, n_del = 0, n_make = 0, last_del = 0;
+
+		env.persist = crash_persist;
+		env.userdata = &c;
+		harness_plan(h, mode, &p);
+		for (i = 0; i < p.n_ops; i++) {
+			if (p.ops[i].kind == PLAN_OP_RULE_DELETE || p.ops[i].kind == PLAN_OP_RSS_DELETE) {
+				n_del++;
+				last_del = i;
+			}
+			n_make += p.ops[i].kind == PLAN_OP_RULE_INSERT ||
+				  p.ops[i].kind == PLAN_OP_RSS_CREATE || p.ops[i].kind == PLAN_OP_BIND ||
+				  (plan_op_is_kernel(&p.ops[i]) && p.ops[i].prior == PLAN_PRIOR_RECORD);
+		}
+		assert_true(n_del >= 2);
+		assert_int_equal(n_make, 0);
+		assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+		assert_int_equal(c.persists, 0);
+		plan_clear(&p);
+		destroy(h);
+
+		/* again, failing the last deletion: the re-creations are
+		 * persisted as pending before the first undo */
+		h = build(scs[s], &mode);
+		memset(&c, 0, sizeof(c));
+		c.h = h;
+		c.point = EXEC_POINT_INTENT;
+		c.op = 999;
+		env = env_of(h);
+		env.persist = crash_persist;
+		env.userdata = &c;
+		harness_plan(h, mode, &p);
+		{
+			unsigned nc, bc;
+			size_t k;
+
+			for (k = 0; k < count_kernel(&p); k++)
+				if (kth_kernel(&p, k, &nc, &bc) == last_del)
+					break;
+			fake_net_fail_at(h->net, nc + 1, EINVAL, "fake: injected failure");
+		}
+		assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
+		fake_net_fail_at(h->net, 0, 0, NULL);
+		assert_int_equal(res.failed, (ssize_t)last_del);
+		assert_true(res.rolled_back);
+		assert_int_equal(c.persists, 1);
+		assert_true(journal_nic_has_pending(&c.persisted));
+		assert_false(journal_nic_has_pending(&h->j));
+		journal_nic_clear(&c.persisted);
+		plan_clear(&p);
+		destroy(h);
+	}
+}
+
 static void test_busy(void **state)
 {
 	enum plan_mode mode;
@@ -593,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_crash_anywhere),
 		cmocka_unit_test(test_persist_refused),
 		cmocka_unit_test(test_intent_is_written_first),
+		cmocka_unit_test(test_teardown_intent_only_for_rollback),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_ntuple_ack_without_effect),
 	};

@@ -255,6 +255,38 @@ static void test_save_load(void **state)
 	assert_non_null(strstr(err.msg, "open"));
 }
 
+/* A save that would write what the file already holds writes nothing. */
+static void test_save_changed(void **state)
+{
+	struct store a;
+	struct kerror err = { 0 };
+	struct stat st0, st1;
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/state.json", tmpdir);
+	fill(&a);
+	assert_int_equal(store_save_changed(tmpdir, &a, &err), 1); /* no file yet */
+	assert_int_equal(stat(p, &st0), 0);
+	assert_int_equal(store_save_changed(tmpdir, &a, &err), 0);
+	assert_int_equal(stat(p, &st1), 0);
+	assert_true(st0.st_ino == st1.st_ino); /* not replaced */
+	/* other content: written */
+	a.next_seq++;
+	assert_int_equal(store_save_changed(tmpdir, &a, &err), 1);
+	assert_int_equal(stat(p, &st1), 0);
+	assert_true(st0.st_ino != st1.st_ino);
+	/* a file changed behind our back is written again */
+	write_file("state.json", "{}", 2);
+	assert_int_equal(store_save_changed(tmpdir, &a, &err), 1);
+	assert_int_equal(store_save_changed(tmpdir, &a, &err), 0);
+	/* store_save always writes */
+	assert_int_equal(stat(p, &st0), 0);
+	assert_int_equal(store_save(tmpdir, &a, &err), 0);
+	assert_int_equal(stat(p, &st1), 0);
+	assert_true(st0.st_ino != st1.st_ino);
+	store_clear(&a);
+}
+
 static void expect_bad(const char *text, const char *needle)
 {
 	struct store s;
@@ -486,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_put_is_idempotent),
 		cmocka_unit_test_setup_teardown(test_save_load, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_save_changed, setup_dir, teardown_dir),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_truncations_and_flips),
 		cmocka_unit_test(test_attach_json),
