@@ -460,7 +460,8 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		}
 		return 0;
 	}
-	rc->st.runs++;
+	if (!dry_run)
+		rc->st.runs++;
 	env.nic = rc->d.nic;
 	env.binder = rc->binder.ops ? &rc->binder : NULL;
 	env.persist = persist;

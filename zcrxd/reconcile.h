@@ -52,7 +52,7 @@ struct reconcile_deps {
 };
 
 struct reconcile_stats {
-	uint64_t runs;          /* NIC reconciles (any trigger) */
+	uint64_t runs;          /* NIC reconciles (any trigger; dry runs are not) */
 	uint64_t plans_applied; /* plans with at least one op that applied */
 	uint64_t ops;           /* ops applied */
 	uint64_t repairs;       /* ops applied without a request asking */

@@ -7,6 +7,7 @@ contexts no kernel here offers), and authorization of the mutating methods.
 import grp
 import json
 import os
+import re
 import shutil
 import tempfile
 import unittest
@@ -222,6 +223,24 @@ class Api(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
                                      {"domain": "vmx"})["attachments"], [])
+
+    def reconcile_runs(self):
+        # twice: a reconcile the loop deferred has run by the second reply
+        self.d.call("io.zcrx.Manager.GetMetrics")
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        return int(re.search(r"^zcrx_reconcile_runs_total (\d+)$", text, re.M).group(1))
+
+    def test_one_reconcile_per_request(self):
+        """A request reconciles its NIC once: zcrxd's own read-back after
+        applying does not make the loop reconcile the NIC again."""
+        n0 = self.reconcile_runs()
+        self.attach(domain="once", nic="eth0", mac=mac(0x810), queues=2)
+        n1 = self.reconcile_runs()
+        self.assertEqual(n1 - n0, 1)
+        self.attach(domain="once", nic="eth0", mac=mac(0x810), queues=2, dry_run=True)
+        self.assertEqual(self.reconcile_runs(), n1)  # a dry run is no reconcile
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "once"})
+        self.assertEqual(self.reconcile_runs() - n1, 1)
 
     def test_status_counts(self):
         self.attach(domain="count", nic="eth0", mac=mac(0x800))
