@@ -134,6 +134,45 @@ static int copy_str(struct ipc_call *call, const char *name, const char *s, char
 
 /* --- Attach ------------------------------------------------------------------------- */
 
+/* What the selected vNICs of a domain would get, planned together as the
+ * real attach leaves them (two vNICs on one NIC get two queues). */
+static json_object *dry_run_vnics(struct api_attach *a, const struct virt_reply *rep,
+				  struct reconcile_outcome *out)
+{
+	json_object *would = json_object_new_array();
+	struct attach_id *ids = calloc(rep->sel.n ? rep->sel.n : 1, sizeof(*ids));
+	struct attach *atts = calloc(rep->sel.n ? rep->sel.n : 1, sizeof(*atts));
+	size_t k;
+
+	if (!ids || !atts) {
+		free(ids);
+		free(atts);
+		return would;
+	}
+	for (k = 0; k < rep->sel.n; k++) {
+		const struct virt_vnic *v = &rep->sel.vnics[k];
+		struct attach_id *id = &ids[k];
+
+		attach_id_init(id);
+		snprintf(id->domain, sizeof(id->domain), "%s", rep->name);
+		snprintf(id->uuid, sizeof(id->uuid), "%s", rep->uuid);
+		memcpy(id->mac, v->mac, NIC_MAC_LEN);
+		snprintf(id->nic, sizeof(id->nic), "%s", v->nic);
+		snprintf(id->tap, sizeof(id->tap), "%s", v->tap);
+		id->queues = v->queues ? v->queues : 1;
+		id->numa_node = v->numa_node;
+		attach_init(&atts[k]);
+	}
+	if (reconcile_attach_dry(a->rc, ids, rep->sel.n, out, atts) == 0)
+		for (k = 0; k < rep->sel.n; k++)
+			json_object_array_add(would, attach_to_json(&atts[k]));
+	for (k = 0; k < rep->sel.n; k++)
+		attach_clear(&atts[k]);
+	free(ids);
+	free(atts);
+	return would;
+}
+
 static void method_attach(struct ipc_call *call, json_object *params, void *userdata)
 {
 	struct api_attach *a = userdata;
@@ -238,33 +277,8 @@ static void method_attach(struct ipc_call *call, json_object *params, void *user
 		a->collect = &out;
 		virt_follow_attach(a->follow, &req, &rep);
 		a->collect = NULL;
-		if (dry_run && rep.error == VIRT_REQ_OK) {
-			/* what the selected vNICs would get */
-			size_t k;
-
-			would = json_object_new_array();
-			for (k = 0; k < rep.sel.n; k++) {
-				const struct virt_vnic *v = &rep.sel.vnics[k];
-				struct attach_id id;
-
-				attach_id_init(&id);
-				snprintf(id.domain, sizeof(id.domain), "%s", rep.name);
-				snprintf(id.uuid, sizeof(id.uuid), "%s", rep.uuid);
-				memcpy(id.mac, v->mac, NIC_MAC_LEN);
-				snprintf(id.nic, sizeof(id.nic), "%s", v->nic);
-				snprintf(id.tap, sizeof(id.tap), "%s", v->tap);
-				id.queues = v->queues ? v->queues : 1;
-				id.numa_node = v->numa_node;
-				{
-					struct attach att;
-
-					attach_init(&att);
-					if (reconcile_attach(a->rc, &id, true, &out, &att) == 0)
-						json_object_array_add(would, attach_to_json(&att));
-					attach_clear(&att);
-				}
-			}
-		}
+		if (dry_run && rep.error == VIRT_REQ_OK)
+			would = dry_run_vnics(a, &rep, &out);
 		if (rep.error != VIRT_REQ_OK) {
 			if (out.error_name && rep.error == VIRT_REQ_FAILED) {
 				reply_outcome_error(call, &out, -EIO);

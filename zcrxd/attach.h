@@ -58,6 +58,7 @@ struct attach_reason {
 #define ATTACH_R_POOL "pool"
 #define ATTACH_R_CHANNELS "channels"
 #define ATTACH_R_NIC "nic"
+#define ATTACH_R_REFUSED "refused" /* a dry run: the request would be refused */
 
 /* Who: what the caller knows about the vNIC.  Unknown fields are 0/"". */
 struct attach_id {

@@ -941,109 +941,162 @@ static void end_scratch_store(struct reconcile *rc, struct store *scratch)
 	rc->store = *scratch;
 }
 
+/* What every Attach checks before anything else: a valid identity on a NIC
+ * zcrxd manages, not taken by another domain.  *id gets the identity with
+ * what zcrxd knows filled in, *ret_k the index of an attachment with the
+ * same key (or -1). */
+static int attach_check(struct reconcile *rc, const struct attach_id *idp,
+			struct reconcile_outcome *out, struct attach_id *id, ssize_t *ret_k)
+{
+	const struct nic *nic, *tap;
+	struct config_nic pol;
+	ssize_t k;
+	int r;
+
+	*id = *idp;
+	*ret_k = -1;
+	if (attach_id_validate(id, &out->err) < 0) {
+		out->error_name = "org.varlink.service.InvalidParameter";
+		return -EINVAL;
+	}
+	if ((r = need_nic(rc, id->nic, out, &nic)) < 0)
+		return r;
+	if (!managed_policy(rc, nic, &pol))
+		return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id->nic, "attach",
+			    "zcrxd does not manage %s (no [nic %s] or [nic *] section applies)",
+			    id->nic, id->nic);
+	id->nic_ifindex = nic->link.ifindex;
+	if (id->tap[0] && !id->tap_ifindex) {
+		tap = nic_monitor_find(rc->d.monitor, id->tap);
+		if (tap)
+			id->tap_ifindex = tap->link.ifindex;
+		else /* a macvtap made a moment ago, not observed yet */
+			id->tap_ifindex = (int)if_nametoindex(id->tap);
+	}
+	k = store_find_attach(&rc->store, id->nic, id->mac);
+	if (k >= 0 && strcmp(rc->store.atts[k].id.domain, id->domain) &&
+	    strcmp(rc->store.atts[k].id.uuid[0] ? rc->store.atts[k].id.uuid : "-",
+		   id->uuid[0] ? id->uuid : "+")) {
+		char mac[18];
+
+		return fail(out, "io.zcrx.Manager.AttachmentExists", EEXIST, id->nic, "attach",
+			    "%s on %s is attached for domain '%s'", attach_mac(id, mac), id->nic,
+			    rc->store.atts[k].id.domain);
+	}
+	*ret_k = k;
+	return 0;
+}
+
+/* id into the desired set (an attach resumes management of a released
+ * NIC; *was_released says whether it was). */
+static int attach_put(struct reconcile *rc, const struct attach_id *id,
+		      struct reconcile_outcome *out, bool *was_released)
+{
+	struct journal_nic *j = store_journal(&rc->store, id->nic, 0, false);
+	size_t idx;
+
+	*was_released = j && j->released;
+	if (j)
+		j->released = false;
+	if (store_put_attach(&rc->store, id, &idx) < 0) {
+		if (j)
+			j->released = *was_released;
+		return fail(out, NULL, ENOMEM, id->nic, "attach", "out of memory");
+	}
+	attach_unhold(&rc->store.atts[idx]);
+	return 0;
+}
+
+/* Back to the desired state before attach_put (old: the identity the
+ * attachment had, NULL when it was new). */
+static void attach_unput(struct reconcile *rc, const struct attach_id *id,
+			 const struct attach_id *old, bool was_released)
+{
+	struct attach *a = find_att(rc, id->nic, id->mac);
+	struct journal_nic *j;
+
+	if (a) {
+		if (old) {
+			a->id = *old;
+			attach_unhold(a);
+		} else {
+			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));
+		}
+	}
+	if (was_released && (j = store_journal(&rc->store, id->nic, 0, false)))
+		j->released = true;
+}
+
+/* With id in the desired set: does OnExhaustion=fail refuse it?  Plans its
+ * NIC without changing anything; -ENOSPC with io.zcrx.Manager.PoolExhausted
+ * in out when refused.  probe (optional) gets the dry plan. */
+static int attach_pool_check(struct reconcile *rc, const struct attach_id *id,
+			     struct reconcile_outcome *out, struct reconcile_outcome *probe)
+{
+	struct reconcile_outcome o = { 0 };
+	struct kerror e = { 0 };
+	const struct attach *a;
+	char msg[KERROR_MSG_MAX];
+	size_t q;
+	int r;
+
+	if (!probe)
+		probe = &o;
+	r = run_nic(rc, id->nic, PLAN_MODE_NORMAL, true, NULL, probe, &e);
+	a = find_att(rc, id->nic, id->mac);
+	if (r < 0 || !a || a->res.state != ATTACH_STATE_FAILED ||
+	    !attach_result_has_reason(&a->res, ATTACH_R_POOL_EXHAUSTED)) {
+		reconcile_outcome_clear(&o);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s", a->res.n_reasons ? a->res.reasons[0].msg : "");
+	for (q = 0; q < a->res.n_reasons; q++)
+		if (!strcmp(a->res.reasons[q].code, ATTACH_R_POOL_EXHAUSTED))
+			snprintf(msg, sizeof(msg), "%s", a->res.reasons[q].msg);
+	reconcile_outcome_clear(&o);
+	return fail(out, "io.zcrx.Manager.PoolExhausted", ENOSPC, id->nic, "attach", "%s", msg);
+}
+
 int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
 		     struct reconcile_outcome *out, struct attach *ret)
 {
-	struct attach_id id = *idp, old_id;
-	const struct nic *nic, *tap;
-	struct config_nic pol;
-	struct journal_nic *j;
+	struct reconcile_outcome probe = { 0 };
+	struct attach_id id, old_id;
 	struct store scratch;
 	struct attach *a;
 	bool existed, was_released = false;
 	uint64_t saves_before;
 	ssize_t k;
-	size_t idx;
+	size_t i;
 	int r;
 
-	if (attach_id_validate(&id, &out->err) < 0) {
-		out->error_name = "org.varlink.service.InvalidParameter";
-		return -EINVAL;
-	}
-	if ((r = need_nic(rc, id.nic, out, &nic)) < 0)
+	if ((r = attach_check(rc, idp, out, &id, &k)) < 0)
 		return r;
-	if (!managed_policy(rc, nic, &pol))
-		return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id.nic, "attach",
-			    "zcrxd does not manage %s (no [nic %s] or [nic *] section applies)",
-			    id.nic, id.nic);
-	id.nic_ifindex = nic->link.ifindex;
-	if (id.tap[0] && !id.tap_ifindex) {
-		tap = nic_monitor_find(rc->d.monitor, id.tap);
-		if (tap)
-			id.tap_ifindex = tap->link.ifindex;
-		else /* a macvtap made a moment ago, not observed yet */
-			id.tap_ifindex = (int)if_nametoindex(id.tap);
-	}
-	if (id.numa_node < 0 && nic->numa_node >= 0)
-		id.numa_node = -1; /* unknown for the domain; the NIC's node is no hint */
-	k = store_find_attach(&rc->store, id.nic, id.mac);
 	existed = k >= 0;
-	if (existed && strcmp(rc->store.atts[k].id.domain, id.domain) &&
-	    strcmp(rc->store.atts[k].id.uuid[0] ? rc->store.atts[k].id.uuid : "-",
-		   id.uuid[0] ? id.uuid : "+")) {
-		char mac[18];
-
-		return fail(out, "io.zcrx.Manager.AttachmentExists", EEXIST, id.nic, "attach",
-			    "%s on %s is attached for domain '%s'", attach_mac(&id, mac), id.nic,
-			    rc->store.atts[k].id.domain);
-	}
 	if (existed)
 		old_id = rc->store.atts[k].id;
-
-	if (dry_run) {
-		if (with_scratch_store(rc, &scratch) < 0)
-			return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
-	}
-	rc->request = true;
-	j = store_journal(&rc->store, id.nic, nic->link.ifindex, false);
-	if (j && j->released) {
-		j->released = false; /* an attach resumes management */
-		was_released = true;
-	}
-	if (store_put_attach(&rc->store, &id, &idx) < 0) {
-		rc->request = false;
-		if (dry_run)
-			end_scratch_store(rc, &scratch);
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
 		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
-	}
-	attach_unhold(&rc->store.atts[idx]);
+	rc->request = true;
+	if ((r = attach_put(rc, &id, out, &was_released)) < 0)
+		goto out;
 
 	/* refuse before touching anything when the pool cannot take it */
-	{
-		struct reconcile_outcome probe = { 0 };
-		struct kerror e = { 0 };
-
-		r = run_nic(rc, id.nic, PLAN_MODE_NORMAL, true, NULL, &probe, &e);
+	r = attach_pool_check(rc, &id, out, dry_run ? &probe : NULL);
+	if (r < 0) {
+		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
+		if (!dry_run)
+			(void)save(rc); /* a released NIC may have been resumed and back */
+		goto out;
+	}
+	if (dry_run) {
+		/* the answer is the plan */
+		for (i = 0; i < probe.n_plans; i++)
+			plan_take(outcome_plan(out, probe.plans[i].nic), &probe.plans[i]);
 		a = find_att(rc, id.nic, id.mac);
-		if (r == 0 && a && a->res.state == ATTACH_STATE_FAILED &&
-		    attach_result_has_reason(&a->res, ATTACH_R_POOL_EXHAUSTED)) {
-			char msg[KERROR_MSG_MAX];
-			size_t q;
-
-			snprintf(msg, sizeof(msg), "%s", a->res.reasons[0].msg);
-			for (q = 0; q < a->res.n_reasons; q++)
-				if (!strcmp(a->res.reasons[q].code, ATTACH_R_POOL_EXHAUSTED))
-					snprintf(msg, sizeof(msg), "%s", a->res.reasons[q].msg);
-			reconcile_outcome_clear(&probe);
-			r = fail(out, "io.zcrx.Manager.PoolExhausted", ENOSPC, id.nic, "attach",
-				 "%s", msg);
-			goto undo_desired;
-		}
-		if (dry_run) {
-			/* the answer is the plan */
-			size_t i;
-
-			for (i = 0; i < probe.n_plans; i++)
-				plan_take(outcome_plan(out, probe.plans[i].nic), &probe.plans[i]);
-			reconcile_outcome_clear(&probe);
-			a = find_att(rc, id.nic, id.mac);
-			if (ret && a) /* a copy: the scratch store goes away */
-				(void)attach_copy(ret, a);
-			rc->request = false;
-			end_scratch_store(rc, &scratch);
-			return 0;
-		}
-		reconcile_outcome_clear(&probe);
+		if (ret && a) /* a copy: the scratch store goes away */
+			(void)attach_copy(ret, a);
+		goto out;
 	}
 
 	if (!existed)
@@ -1055,49 +1108,114 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 		/* the kernel refused this attachment's own op */
 		if (a->held_err)
 			out->err = *a->held_err;
-		out->error_name = "io.zcrx.Manager.KernelError";
 		r = -(out->err.err ? out->err.err : EIO);
-		goto undo_desired;
 	}
 	if (r < 0) {
+		/* the request did not happen: back to the previous desired state */
+		struct kerror e = { 0 };
+
 		out->error_name = "io.zcrx.Manager.KernelError";
-		goto undo_desired;
+		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
+		(void)run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
+		if (!existed)
+			publish(rc, "attachment-removed", attach_id_to_json(&id));
+		(void)save(rc);
+		goto out;
 	}
 	if (rc->st.saves == saves_before) /* nothing applied: the desired set still changed */
 		(void)save(rc);
-	rc->request = false;
 	if (ret && a)
 		(void)attach_copy(ret, a);
-	return 0;
-
-undo_desired:
-	/* the request did not happen: back to the previous desired state */
-	a = find_att(rc, id.nic, id.mac);
-	if (a) {
-		if (existed) {
-			a->id = old_id;
-			attach_unhold(a);
-		} else {
-			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));
-		}
-	}
-	if (dry_run) {
-		rc->request = false;
+out:
+	reconcile_outcome_clear(&probe);
+	rc->request = false;
+	if (dry_run)
 		end_scratch_store(rc, &scratch);
-		return r;
+	return r;
+}
+
+/* A refused vNIC of a dry run: its identity, failed, with the refusal. */
+static void dry_refused(struct attach *ret, const struct attach_id *id,
+			const struct reconcile_outcome *o)
+{
+	struct kerror e = o->err;
+
+	attach_clear(ret);
+	attach_init(ret);
+	ret->id = *id;
+	ret->res.state = ATTACH_STATE_FAILED;
+	if (!e.op[0])
+		snprintf(e.op, sizeof(e.op), "attach");
+	(void)attach_result_add_kerror(&ret->res,
+				       o->error_name && strstr(o->error_name, "PoolExhausted") ?
+					       ATTACH_R_POOL_EXHAUSTED :
+					       ATTACH_R_REFUSED,
+				       &e);
+}
+
+int reconcile_attach_dry(struct reconcile *rc, const struct attach_id *ids, size_t n,
+			 struct reconcile_outcome *out, struct attach *rets)
+{
+	char (*nics)[IF_NAMESIZE] = calloc(n ? n : 1, IF_NAMESIZE);
+	bool *ok = calloc(n ? n : 1, sizeof(bool));
+	struct store scratch;
+	size_t i, k, n_nics = 0;
+
+	if (!nics || !ok || with_scratch_store(rc, &scratch) < 0) {
+		free(nics);
+		free(ok);
+		return fail(out, NULL, ENOMEM, NULL, "attach", "out of memory");
 	}
-	if (was_released && (j = store_journal(&rc->store, id.nic, 0, false)))
-		j->released = true;
-	{
+	rc->request = true;
+	/* one after the other, as the real requests would come */
+	for (i = 0; i < n; i++) {
+		struct reconcile_outcome o = { 0 };
+		struct attach_id id, old_id;
+		bool was_released;
+		ssize_t kk;
+
+		if (attach_check(rc, &ids[i], &o, &id, &kk) < 0) {
+			dry_refused(&rets[i], &ids[i], &o);
+			continue;
+		}
+		if (kk >= 0)
+			old_id = rc->store.atts[kk].id;
+		if (attach_put(rc, &id, &o, &was_released) < 0) {
+			dry_refused(&rets[i], &id, &o);
+			continue;
+		}
+		if (attach_pool_check(rc, &id, &o, NULL) < 0) {
+			attach_unput(rc, &id, kk >= 0 ? &old_id : NULL, was_released);
+			dry_refused(&rets[i], &id, &o);
+			continue;
+		}
+		ok[i] = true;
+		rets[i].id = id;
+		for (k = 0; k < n_nics && strcmp(nics[k], id.nic); k++)
+			;
+		if (k == n_nics)
+			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", id.nic);
+	}
+	/* then each NIC planned once with all of them */
+	for (k = 0; k < n_nics; k++) {
 		struct kerror e = { 0 };
 
-		(void)run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
+		(void)run_nic(rc, nics[k], PLAN_MODE_NORMAL, true, NULL, out, &e);
 	}
-	if (!existed)
-		publish(rc, "attachment-removed", attach_id_to_json(&id));
-	(void)save(rc);
+	for (i = 0; i < n; i++) {
+		const struct attach *a;
+
+		if (!ok[i] || !(a = find_att(rc, rets[i].id.nic, rets[i].id.mac)))
+			continue;
+		attach_clear(&rets[i]);
+		attach_init(&rets[i]);
+		(void)attach_copy(&rets[i], a);
+	}
 	rc->request = false;
-	return r;
+	end_scratch_store(rc, &scratch);
+	free(nics);
+	free(ok);
+	return 0;
 }
 
 static bool matches(const struct attach *a, const char *domain, const char *uuid,

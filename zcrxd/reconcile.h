@@ -104,6 +104,15 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic);
  * attachment as planned (dry run) or made. */
 int reconcile_attach(struct reconcile *rc, const struct attach_id *id, bool dry_run,
 		     struct reconcile_outcome *out, struct attach *ret);
+/* The dry run of attaching several vNICs (a domain's, by its XML): planned
+ * together, as the real requests would leave them, one after the other
+ * (each checked as reconcile_attach checks it, a refusal leaving out only
+ * that vNIC) and then every NIC touched planned once.  rets[i]
+ * (attach_init'ed by the caller) gets what ids[i] would get, or for a
+ * refused one its identity, state failed and the refusal as the reason
+ * (code "pool-exhausted" or "refused").  out gets one plan per NIC. */
+int reconcile_attach_dry(struct reconcile *rc, const struct attach_id *ids, size_t n,
+			 struct reconcile_outcome *out, struct attach *rets);
 /* Remove attachments matching (domain or uuid, nic, mac; NULL = any);
  * returns how many matched. */
 int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid, const char *nic,

@@ -224,6 +224,66 @@ class Api(unittest.TestCase):
         self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
                                      {"domain": "vmx"})["attachments"], [])
 
+    def two_vnic_xml(self, name, nic, uuid_tail):
+        path = os.path.join(self.work, name + ".xml")
+        vnics = "".join("""<interface type='direct'>
+    <mac address='52:54:00:ab:%02x:%02x'/><source dev='%s' mode='passthrough'/>
+    <target dev='macvtap%d'/><model type='virtio'/></interface>""" % (uuid_tail, i, nic, i)
+                        for i in (1, 2))
+        with open(path, "w") as f:
+            f.write("""<domain type='kvm' id='8'><name>%s</name>
+  <uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f00%02x</uuid>
+  <memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os><devices>%s</devices></domain>"""
+                    % (name, uuid_tail, vnics))
+        return path
+
+    def test_domain_xml_dry_run_plans_vnics_together(self):
+        """Two vNICs of one domain on one NIC: the dry run shows what the
+        real attach gives, two different queues, in one plan."""
+        xml = self.two_vnic_xml("vm2v", "eth0", 0x21)
+        before = self.d.fake()
+        p = self.d.ctl("--json", "attach", "vm2v", "eth0", "--domain-xml", xml, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout)
+        would = {a["mac"]: a["queues"] for a in r["attachments"]}
+        self.assertEqual(len(would), 2, r)
+        self.assertTrue(all(len(q) == 1 for q in would.values()), would)
+        self.assertNotEqual(*would.values())
+        self.assertEqual([pl["nic"] for pl in r["plans"]], ["eth0"])
+        ops = r["plans"][0]["ops"]
+        self.assertEqual(sorted(o["queue"] for o in ops if o["kind"] == "lease"),
+                         sorted(q[0] for q in would.values()))
+        self.assertEqual(len([o for o in ops if o["kind"] == "insert-rule"]), 2)
+        self.assertEqual(self.d.fake(), before)
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
+                                     {"domain": "vm2v"})["attachments"], [])
+        # the real attach gives what the dry run said
+        p = self.d.ctl("--json", "attach", "vm2v", "eth0", "--domain-xml", xml)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = {a["mac"]: a["queues"] for a in self.d.call(
+            "io.zcrx.Manager.ListAttachments", {"domain": "vm2v"})["attachments"]}
+        self.assertEqual(got, would)
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "vm2v"})
+
+    def test_domain_xml_dry_run_exhaustion(self):
+        """eth1 has one pool queue and OnExhaustion=fail: of two vNICs the
+        first would get it and the second would be refused, as a real
+        attach does one after the other."""
+        xml = self.two_vnic_xml("vm2x", "eth1", 0x22)
+        p = self.d.ctl("--json", "attach", "vm2x", "eth1", "--domain-xml", xml, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout)
+        a = {x["mac"]: x for x in r["attachments"]}
+        first, second = a["52:54:00:ab:22:01"], a["52:54:00:ab:22:02"]
+        self.assertEqual(len(first["queues"]), 1, first)
+        self.assertEqual(second["queues"], [])
+        self.assertEqual(second["state"], "failed")
+        self.assertIn("pool-exhausted", [x["code"] for x in second["reasons"]])
+        ops = r["plans"][0]["ops"]
+        self.assertEqual([o["mac"] for o in ops if o["kind"] == "lease"],
+                         ["52:54:00:ab:22:01"])
+
     def reconcile_runs(self):
         # twice: a reconcile the loop deferred has run by the second reply
         self.d.call("io.zcrx.Manager.GetMetrics")
