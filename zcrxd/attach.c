@@ -96,10 +96,19 @@ void attach_result_init(struct attach_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The strings of a reason, back to back, and how many reasons use them. */
+struct attach_text {
+	unsigned refs;
+	char s[];
+};
+
+#define REASON_CODE_MAX 24
+
 void attach_reason_clear(struct attach_reason *r)
 {
-	free(r->msg);
-	r->msg = NULL;
+	if (r->text && !--r->text->refs)
+		free(r->text);
+	memset(r, 0, sizeof(*r));
 }
 
 void attach_reasons_free(struct attach_reason *v, size_t n)
@@ -109,6 +118,13 @@ void attach_reasons_free(struct attach_reason *v, size_t n)
 	for (i = 0; v && i < n; i++)
 		attach_reason_clear(&v[i]);
 	free(v);
+}
+
+void attach_reason_copy(struct attach_reason *dst, const struct attach_reason *src)
+{
+	*dst = *src;
+	if (dst->text)
+		dst->text->refs++;
 }
 
 struct attach_reason *attach_reasons_dup(const struct attach_reason *v, size_t n)
@@ -121,14 +137,8 @@ struct attach_reason *attach_reasons_dup(const struct attach_reason *v, size_t n
 	d = malloc(n * sizeof(*d));
 	if (!d)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		d[i] = v[i];
-		d[i].msg = strdup(v[i].msg ? v[i].msg : "");
-		if (!d[i].msg) {
-			attach_reasons_free(d, i);
-			return NULL;
-		}
-	}
+	for (i = 0; i < n; i++)
+		attach_reason_copy(&d[i], &v[i]);
 	return d;
 }
 
@@ -174,13 +184,9 @@ int attach_result_copy(struct attach_result *dst, const struct attach_result *sr
 	return 0;
 }
 
-static void put_str(char *dst, size_t size, const char *src)
+static size_t capped(const char *src, size_t size)
 {
-	size_t n = src ? strnlen(src, size - 1) : 0;
-
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
+	return src ? strnlen(src, size - 1) : 0;
 }
 
 int attach_result_add_reason(struct attach_result *r, const char *code, const char *nic,
@@ -202,13 +208,57 @@ int attach_result_add_reason(struct attach_result *r, const char *code, const ch
 int attach_reason_set(struct attach_reason *x, const char *code, const char *nic, const char *op,
 		      int err, const char *msg)
 {
+	const char *in[4] = { code, nic, op, msg };
+	static const size_t cap[4] = { REASON_CODE_MAX, IF_NAMESIZE, KERROR_OP_MAX,
+				       KERROR_MSG_MAX };
+	const char **out[4] = { &x->code, &x->nic, &x->op, &x->msg };
+	size_t len[4], total = 0, i;
+	char *p;
+
 	memset(x, 0, sizeof(*x));
-	put_str(x->code, sizeof(x->code), code);
-	put_str(x->nic, sizeof(x->nic), nic);
-	put_str(x->op, sizeof(x->op), op);
+	for (i = 0; i < 4; i++)
+		total += (len[i] = capped(in[i], cap[i])) + 1;
+	x->text = malloc(sizeof(*x->text) + total);
+	if (!x->text)
+		return -ENOMEM;
+	x->text->refs = 1;
+	p = x->text->s;
+	for (i = 0; i < 4; i++) {
+		if (len[i])
+			memcpy(p, in[i], len[i]);
+		p[len[i]] = '\0';
+		*out[i] = p;
+		p += len[i] + 1;
+	}
 	x->err = err < 0 ? -err : err;
-	x->msg = strndup(msg ? msg : "", KERROR_MSG_MAX - 1);
-	return x->msg ? 0 : -ENOMEM;
+	return 0;
+}
+
+static bool same_capped(const char *have, const char *want, size_t size)
+{
+	size_t n = capped(want, size);
+
+	return strlen(have) == n && (!n || !memcmp(have, want, n));
+}
+
+bool attach_reason_is(const struct attach_reason *r, const char *code, const char *nic,
+		      const char *op, int err, const char *msg)
+{
+	return r->text && r->err == (err < 0 ? -err : err) &&
+	       same_capped(r->code, code, REASON_CODE_MAX) &&
+	       same_capped(r->nic, nic, IF_NAMESIZE) && same_capped(r->op, op, KERROR_OP_MAX) &&
+	       same_capped(r->msg, msg, KERROR_MSG_MAX);
+}
+
+int attach_result_add_reason_copy(struct attach_result *r, const struct attach_reason *x)
+{
+	struct attach_reason *v = realloc(r->reasons, (r->n_reasons + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	r->reasons = v;
+	attach_reason_copy(&v[r->n_reasons++], x);
+	return 0;
 }
 
 int attach_hold(struct attach *a, const struct kerror *err)

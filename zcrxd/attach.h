@@ -36,13 +36,24 @@ enum attach_state {
 	ATTACH_STATE_FAILED,      /* nothing dedicated in place; reasons say why */
 };
 
-/* Why an attachment (or a NIC) is not everything it could be. */
+struct attach_text;
+
+/*
+ * Why an attachment (or a NIC) is not everything it could be.  The strings
+ * live in one immutable block that copies share (thousands of attachments
+ * carry a handful of distinct reasons): read them, never write through
+ * them; make reasons with attach_reason_set / attach_result_add_reason*,
+ * copy with attach_reason_copy / attach_reasons_dup, drop with
+ * attach_reason_clear.  Lengths are capped as a kerror's (code 23 bytes,
+ * NIC IF_NAMESIZE - 1, op KERROR_OP_MAX - 1, msg KERROR_MSG_MAX - 1).
+ */
 struct attach_reason {
-	char code[24];             /* machine tag, e.g. "unsteered", see ATTACH_R_* */
-	char nic[IF_NAMESIZE];     /* NIC it concerns */
-	char op[KERROR_OP_MAX];    /* operation, e.g. "insert rule" */
+	const char *code;          /* machine tag, e.g. "unsteered", see ATTACH_R_* */
+	const char *nic;           /* NIC it concerns */
+	const char *op;            /* operation, e.g. "insert rule" */
+	const char *msg;           /* kernel text or our own; never NULL when set */
 	int err;                   /* positive errno, 0 when not an error */
-	char *msg;                 /* kernel text or our own; malloc'd, never NULL when set */
+	struct attach_text *text;  /* the shared block the strings are in */
 };
 
 /* Reason codes (stable strings, part of the API). */
@@ -138,13 +149,20 @@ int attach_result_add_queue(struct attach_result *r, uint32_t queue);
 int attach_result_add_rule(struct attach_result *r, uint32_t loc);
 bool attach_result_has_reason(const struct attach_result *r, const char *code);
 
-/* Reasons own their msg: free / deep-copy n of them. */
+/* Reasons share their text: drop one / n of them (and v), copy n. */
 void attach_reason_clear(struct attach_reason *r);
 void attach_reasons_free(struct attach_reason *v, size_t n);
 struct attach_reason *attach_reasons_dup(const struct attach_reason *v, size_t n);
-/* Make a reason in place (msg copied); -ENOMEM. */
+/* dst (uninitialized) becomes a copy of src sharing its text. */
+void attach_reason_copy(struct attach_reason *dst, const struct attach_reason *src);
+/* Make a reason in place (strings copied, capped); -ENOMEM. */
 int attach_reason_set(struct attach_reason *r, const char *code, const char *nic, const char *op,
 		      int err, const char *msg);
+/* Does r say exactly this (after the same capping)? */
+bool attach_reason_is(const struct attach_reason *r, const char *code, const char *nic,
+		      const char *op, int err, const char *msg);
+/* Append a copy of x (sharing its text) to r's reasons. */
+int attach_result_add_reason_copy(struct attach_result *r, const struct attach_reason *x);
 
 /* Hold an attachment back after a refusal / let it be planned again. */
 int attach_hold(struct attach *a, const struct kerror *err);

@@ -16,6 +16,7 @@
 
 #define QMAX_LIMIT 4096       /* queue indexes we are willing to reason about */
 #define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */
+#define PLAN_RCACHE 8           /* distinct reasons remembered for sharing */
 
 /* Per-queue facts. */
 enum {
@@ -114,6 +115,10 @@ struct planner {
 	size_t n_jrules;
 
 	struct phase_ops ph[PH_MAX];
+
+	/* reasons made lately, for sharing their text (add_reason) */
+	struct attach_reason rcache[PLAN_RCACHE];
+	unsigned rcache_next;
 };
 
 /* plan.c: helpers every step uses */

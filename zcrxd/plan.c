@@ -99,6 +99,31 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 	pl->p->n_notes++;
 }
 
+/* Many attachments get the same reason (a full pool, no binder): they
+ * share one text (attach_reason), found in a small cache of this plan's. */
+static void add_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+		       int err, const char *msg)
+{
+	struct attach_reason *c;
+	size_t i;
+
+	for (i = 0; i < PLAN_RCACHE; i++) {
+		c = &pl->rcache[i];
+		if (c->text && attach_reason_is(c, code, pl->name, op, err, msg)) {
+			if (attach_result_add_reason_copy(ap->res, c) < 0)
+				pl->err = -ENOMEM;
+			return;
+		}
+	}
+	if (attach_result_add_reason(ap->res, code, pl->name, op, err, msg) < 0) {
+		pl->err = -ENOMEM;
+		return;
+	}
+	c = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
+	attach_reason_clear(c);
+	attach_reason_copy(c, &ap->res->reasons[ap->res->n_reasons - 1]);
+}
+
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		   int err, const char *fmt, ...)
 {
@@ -109,15 +134,13 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 		return;
 	if (!strchr(fmt, '%')) {
 		/* most reasons are fixed text: no formatting */
-		if (attach_result_add_reason(ap->res, code, pl->name, op, err, fmt) < 0)
-			pl->err = -ENOMEM;
+		add_reason(pl, ap, code, op, err, fmt);
 		return;
 	}
 	va_start(va, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, va);
 	va_end(va);
-	if (attach_result_add_reason(ap->res, code, pl->name, op, err, msg) < 0)
-		pl->err = -ENOMEM;
+	add_reason(pl, ap, code, op, err, msg);
 }
 
 /* --- observed-state indexes ----------------------------------------------- */
@@ -1198,6 +1221,8 @@ static void planner_free(struct planner *pl)
 	free(pl->by_mac);
 	free(pl->obs_rules);
 	free(pl->jrules);
+	for (i = 0; i < PLAN_RCACHE; i++)
+		attach_reason_clear(&pl->rcache[i]);
 }
 
 void plan_init(struct plan *p)

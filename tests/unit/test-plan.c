@@ -538,6 +538,52 @@ static void test_exhaustion_fail(void **state)
 	del_h(h);
 }
 
+/* Attachments with the same reason share its text (memory with thousands
+ * of attachments); copies keep it alive after the plan is gone. */
+static void test_same_reasons_share_text(void **state)
+{
+	struct harness *h = capable();
+	struct attach_result copy;
+	const struct attach_reason *a, *b, *c;
+	struct plan p;
+	size_t i;
+
+	harness_policy(h, 1, 0);
+	for (i = 0; i < 4; i++)
+		harness_attach(h, "vm", (unsigned)i + 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_results, 4);
+	for (i = 1; i < 4; i++)
+		assert_int_equal(p.results[i].n_queues, 0);
+	a = &p.results[1].reasons[0];
+	b = &p.results[2].reasons[0];
+	c = &p.results[3].reasons[0];
+	assert_string_equal(a->code, ATTACH_R_POOL_EXHAUSTED);
+	assert_ptr_equal(a->msg, b->msg);
+	assert_ptr_equal(a->msg, c->msg);
+	assert_true(attach_reason_is(a, ATTACH_R_POOL_EXHAUSTED, "eth0", a->op, ENOSPC, a->msg));
+	assert_false(attach_reason_is(a, ATTACH_R_POOL_EXHAUSTED, "eth1", a->op, ENOSPC, a->msg));
+	assert_int_equal(attach_result_copy(&copy, &p.results[2]), 0);
+	plan_clear(&p);
+	assert_string_equal(copy.reasons[0].code, ATTACH_R_POOL_EXHAUSTED);
+	assert_non_null(strstr(copy.reasons[0].msg, "pool exhausted"));
+	assert_int_equal(copy.reasons[0].err, ENOSPC);
+	attach_result_clear(&copy);
+	/* capped as before: a code longer than 23 bytes is cut */
+	{
+		struct attach_reason r;
+
+		assert_int_equal(attach_reason_set(&r, "0123456789012345678901234567", "eth0",
+						   "op", -EINVAL, "m"),
+				 0);
+		assert_string_equal(r.code, "01234567890123456789012");
+		assert_int_equal(r.err, EINVAL);
+		attach_reason_clear(&r);
+	}
+	del_h(h);
+}
+
 static void test_partial_degrade(void **state)
 {
 	struct harness *h = capable();
@@ -1080,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_render_json),
 		cmocka_unit_test(test_learn),
 		cmocka_unit_test(test_duplicate_mac_rejected),
+		cmocka_unit_test(test_same_reasons_share_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
