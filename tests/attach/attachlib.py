@@ -27,7 +27,7 @@ class FakeDaemon(zxtest.Daemon):
     fake.json does not exist yet."""
 
     def __init__(self, netns, config_text, workdir, nics=("eth0:capable",), env=None,
-                 wait_ready=True, volatile=False):
+                 wait_ready=True, volatile=False, libvirt_uri="none"):
         self.workdir = workdir
         self.fake_state = os.path.join(workdir, "fake.json")
         extra = (["--fake-volatile"] if volatile else ["--fake-state", self.fake_state]) + \
@@ -38,7 +38,7 @@ class FakeDaemon(zxtest.Daemon):
         zxtest.ZCRXD = FAKE
         try:
             super().__init__(netns=netns, config_text=config_text, extra_args=extra, env=env,
-                             libvirt_uri="none", wait_ready=wait_ready)
+                             libvirt_uri=libvirt_uri, wait_ready=wait_ready)
         finally:
             zxtest.ZCRXD = saved
         self.state = os.path.join(workdir, "state")
