@@ -173,7 +173,12 @@ const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)
 		break;
 	case PLAN_OP_RSS_CREATE:
 		table_args(op->indir, op->n_indir, t, sizeof(t));
-		snprintf(buf, size, "ethtool -X %s context new %s", op->nic, t);
+		if (op->ctx_op >= 0) /* ethtool prints "New RSS context is N" */
+			snprintf(buf, size,
+				 "CTX%d=$(ethtool -X %s context new %s | sed -n 's/^New RSS context is //p')",
+				 op->ctx_op + 1, op->nic, t);
+		else
+			snprintf(buf, size, "ethtool -X %s context new %s", op->nic, t);
 		break;
 	case PLAN_OP_RSS_DELETE:
 		snprintf(buf, size, "ethtool -X %s context %u delete", op->nic, op->ctx);
@@ -187,7 +192,7 @@ const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)
 		if (op->rule.action == NIC_RULE_ACTION_CONTEXT) {
 			if (op->ctx_op >= 0)
 				snprintf(buf, size, "ethtool -N %s %s context $CTX%d%s", op->nic, m,
-					 op->ctx_op, loc);
+					 op->ctx_op + 1, loc);
 			else
 				snprintf(buf, size, "ethtool -N %s %s context %u%s", op->nic, m,
 					 op->rule.rss_context, loc);
@@ -252,12 +257,16 @@ const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size)
 		break;
 	case PLAN_OP_RSS_CREATE:
 		table_args(op->indir, op->n_indir, t, sizeof(t));
-		snprintf(buf, size, "create RSS context: %s", t);
+		if (op->ctx_op >= 0)
+			snprintf(buf, size, "create RSS context $CTX%d: %s", op->ctx_op + 1, t);
+		else
+			snprintf(buf, size, "create RSS context: %s", t);
 		break;
 	case PLAN_OP_RULE_INSERT:
 		match_text(&op->rule, false, m, sizeof(m));
 		if (op->rule.action == NIC_RULE_ACTION_CONTEXT && op->ctx_op >= 0)
-			snprintf(buf, size, "insert rule %s -> context of op %d", m, op->ctx_op);
+			snprintf(buf, size, "insert rule %s -> the context of step %d", m,
+				 op->ctx_op + 1);
 		else if (op->rule.action == NIC_RULE_ACTION_CONTEXT)
 			snprintf(buf, size, "insert rule %s -> context %u", m, op->rule.rss_context);
 		else
@@ -303,6 +312,8 @@ json_object *plan_op_to_json(const struct plan_op *op)
 	if (buf[0])
 		add(o, "ethtool", json_object_new_string(buf));
 	add(o, "kernel", json_object_new_boolean(plan_op_is_kernel(op)));
+	if (op->repair)
+		add(o, "repair", json_object_new_boolean(true));
 	switch (op->kind) {
 	case PLAN_OP_RULE_INSERT:
 	case PLAN_OP_RULE_DELETE:

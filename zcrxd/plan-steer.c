@@ -401,6 +401,7 @@ void plan_steer_rules(struct planner *pl)
 			op->rule = w->rule;
 			op->rule.location = loc[k];
 			op->ctx_op = w->ctx_op;
+			op->repair = w->repair;
 		}
 	}
 	free(slots.used);
@@ -701,6 +702,7 @@ void plan_zc_bindings(struct planner *pl)
 			op->queue = aq->queue;
 			op->tap_ifindex = ap->a->id.tap_ifindex;
 			op->fallback = fallback;
+			op->repair = ap->bind_repair;
 		}
 	}
 }

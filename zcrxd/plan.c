@@ -1191,6 +1191,8 @@ static int assemble(struct planner *pl)
 			ops[off] = pl->ph[ph].v[i];
 			if (ops[off].kind == PLAN_OP_RULE_INSERT && ops[off].ctx_op >= 0)
 				ops[off].ctx_op += (int)ctx_base;
+			else if (ops[off].kind == PLAN_OP_RSS_CREATE)
+				ops[off].ctx_op = (int)off; /* names the new id for the rules */
 			off++;
 		}
 		pl->ph[ph].n = 0; /* ownership of indir/prev moved */

@@ -88,8 +88,12 @@ struct plan_op {
 	uint32_t n_ctx_queues;                     /* RSS_CREATE: the queue set */
 	uint32_t ctx_queues[ATTACH_QUEUES_MAX];
 	struct nic_rule rule;                      /* RULE_INSERT / RULE_DELETE */
-	int ctx_op;                                /* RULE_INSERT: index of RSS_CREATE, or -1 */
+	int ctx_op;                                /* RULE_INSERT: index of the RSS_CREATE
+						    * it targets, or -1; RSS_CREATE: its own
+						    * index ($CTX<index+1> in ethtool lines) */
 	bool undo_loc_any;                         /* RULE_DELETE: re-insert with LOC_ANY */
+	bool repair;                               /* puts back what zcrxd made and
+						    * something outside removed */
 	uint32_t queue;                            /* LEASE, UNLEASE, BIND */
 	int tap_ifindex;                           /* BIND */
 	uint32_t fallback;                         /* BIND: enum binder_fallback */
@@ -168,7 +172,11 @@ const char *plan_op_kind_name(enum plan_op_kind k);
 bool plan_op_is_kernel(const struct plan_op *op);
 /* One-line summary, e.g. "insert rule ether dst 52:54:00:00:00:01 -> queue 7". */
 const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size);
-/* The ethtool command line ("" when none exists, e.g. bindings). */
+/* The ethtool command line ("" when none exists, e.g. bindings).  A
+ * context made in the same plan is a shell variable: the RSS_CREATE of op
+ * k (0-based) renders as CTX<k+1>=$(ethtool -X ... context new ... | sed
+ * ...) and the rules to it as "context $CTX<k+1>", so the lines of a plan,
+ * run in order, are a working script. */
 const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size);
 json_object *plan_op_to_json(const struct plan_op *op);
 json_object *plan_to_json(const struct plan *p);

@@ -241,8 +241,9 @@ static struct plan *outcome_plan(struct reconcile_outcome *o, const char *nic)
 	return v;
 }
 
-/* Append op (deep copy) to p. */
-static void plan_append(struct plan *p, const struct plan_op *op)
+/* Append op (deep copy) to p; base: where op's plan starts in p (op
+ * indexes in it move by that much). */
+static void plan_append(struct plan *p, const struct plan_op *op, size_t base)
 {
 	struct plan_op *v, *x;
 
@@ -254,6 +255,8 @@ static void plan_append(struct plan *p, const struct plan_op *op)
 	p->ops = v;
 	x = &v[p->n_ops];
 	*x = *op;
+	if (x->ctx_op >= 0)
+		x->ctx_op += (int)base;
 	x->indir = NULL;
 	x->prev = NULL;
 	if (op->n_indir && op->indir && (x->indir = malloc(op->n_indir * sizeof(uint32_t))))
@@ -554,22 +557,30 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			plan_learn_ok(&rn->learned, &p.ops[i]);
 		if (r == 0) {
 			struct plan *o = outcome_plan(out, name);
+			size_t base;
 
 			if (o && !o->channels)
 				plan_summary_copy(o, &p);
 			rc->st.plans_applied++;
+			base = o ? o->n_ops : 0;
 			for (i = 0; i < p.n_ops; i++) {
+				const struct plan_op *op = &p.ops[i];
+				bool kernel = plan_op_is_kernel(op);
 				char d[256];
 
 				rc->st.ops++;
-				if (!rc->request && !rc->applying && plan_op_is_kernel(&p.ops[i])) {
-					json_object *ev = plan_op_to_json(&p.ops[i]);
-
+				/* a repair: what no request asked for, or what the
+				 * planner says puts back a thing removed outside */
+				if (kernel && (op->repair || (!rc->request && !rc->applying))) {
 					rc->st.repairs++;
 					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "repair: %s (%s)",
-						plan_op_describe(&p.ops[i], d, sizeof(d)),
-						p.ops[i].reason);
-					publish(rc, "reconcile-repair", ev);
+						plan_op_describe(op, d, sizeof(d)), op->reason);
+					if (listening(rc))
+						publish(rc, "reconcile-repair", plan_op_to_json(op));
+				} else if (op->kind == PLAN_OP_FORGET) {
+					/* what changed outside, found by this run */
+					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "drift: %s (%s)",
+						plan_op_describe(op, d, sizeof(d)), op->reason);
 				} else if (rc->applying && plan_op_is_kernel(&p.ops[i])) {
 					log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "apply: %s (%s)",
 						plan_op_describe(&p.ops[i], d, sizeof(d)),
@@ -579,7 +590,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 						  plan_op_describe(&p.ops[i], d, sizeof(d)),
 						  p.ops[i].reason);
 				}
-				plan_append(o, &p.ops[i]);
+				plan_append(o, &p.ops[i], base);
 			}
 			if (out)
 				out->changed = true;

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
 import unittest
 
@@ -283,6 +284,45 @@ class Api(unittest.TestCase):
         ops = r["plans"][0]["ops"]
         self.assertEqual([o["mac"] for o in ops if o["kind"] == "lease"],
                          ["52:54:00:ab:22:01"])
+
+    def outside(self, *lines):
+        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1)."""
+        path = self.d.fake_state + ".outside"
+        with open(path, "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        os.kill(self.d.proc.pid, signal.SIGUSR1)
+        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
+
+    def repairs(self):
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        return int(re.search(r"^zcrx_reconcile_repairs_total (\d+)$", text, re.M).group(1))
+
+    def test_rule_deleted_outside_is_put_back_logged_and_counted(self):
+        a = self.attach(domain="rep", nic="eth0", mac=mac(0x820))["attachments"][0]
+        loc = a["rules"][0]
+        self.outside("rule-delete eth0 %d" % loc)
+        self.assertNotIn(loc, [r["location"] for r in self.rules_of("eth0")])
+        n0 = self.repairs()
+        r = self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth0"})
+        ops = r["plans"][0]["ops"]
+        self.assertEqual([o["kind"] for o in ops], ["forget", "insert-rule"], ops)
+        self.assertTrue(ops[1].get("repair"), ops[1])
+        self.assertEqual(self.repairs(), n0 + 1)
+        self.assertIn(mac(0x820), [r["mac"] for r in self.rules_of("eth0")])
+        log = self.d.log()
+        self.assertIn("drift: forget rule %d (rule %d was deleted outside zcrxd)" % (loc, loc), log)
+        self.assertRegex(log, r"repair: insert rule ether dst %s -> queue \d+ \(repair: steer" %
+                         mac(0x820))
+        # found by a request on the same NIC: put back and counted just the same
+        a = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "rep"})["attachments"][0]
+        self.outside("rule-delete eth0 %d" % a["rules"][0])
+        n1 = self.repairs()
+        self.attach(domain="rep2", nic="eth0", mac=mac(0x821))
+        self.assertEqual(self.repairs(), n1 + 1)
+        self.assertIn(mac(0x820), [r["mac"] for r in self.rules_of("eth0")])
+        self.assertEqual(plan_ops(self.d, "eth0"), [])
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "rep"})
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "rep2"})
 
     def reconcile_runs(self):
         # twice: a reconcile the loop deferred has run by the second reply

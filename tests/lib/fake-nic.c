@@ -900,9 +900,9 @@ char *fake_net_dump(const struct fake_net *net, int ifindex)
 	return b.s;
 }
 
-/* --- outside changes ---------------------------------------------------------- */
+/* --- outside changes (persisted like the backend's) ------------------------------ */
 
-int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
+static int ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
 {
 	struct fake_nic *f = find(net, ifindex);
 	struct nic_id id = { ifindex, "ext" };
@@ -913,7 +913,7 @@ int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule 
 	return insert_rule(f, rule, &id, &e);
 }
 
-int fake_net_ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
+static int ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
 {
 	struct fake_nic *f = find(net, ifindex);
 	struct nic_id id = { ifindex, "ext" };
@@ -924,7 +924,7 @@ int fake_net_ext_rule_delete(struct fake_net *net, int ifindex, uint32_t locatio
 	return delete_rule(f, location, &id, &e);
 }
 
-int fake_net_ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
+static int ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
 {
 	struct fake_nic *f = find(net, ifindex);
 	struct nic_channels_req req = { .has_combined = true, .has_rx = true };
@@ -938,7 +938,7 @@ int fake_net_ext_set_channels(struct fake_net *net, int ifindex, uint32_t combin
 	return apply_channels(f, &req, &id, &e);
 }
 
-int fake_net_ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
+static int ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
 {
 	struct fake_nic *f = find(net, ifindex);
 	struct fake_ctx *c;
@@ -954,8 +954,8 @@ int fake_net_ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
 	return 0;
 }
 
-int fake_net_ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
-			      unsigned providers)
+static int ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
+			    unsigned providers)
 {
 	struct fake_nic *f = find(net, ifindex);
 
@@ -965,7 +965,7 @@ int fake_net_ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
 	return 0;
 }
 
-int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
+static int ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
 {
 	struct fake_nic *f = find(net, ifindex);
 
@@ -975,6 +975,55 @@ int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
 		flush_rules(f);
 	f->ntuple_on = on;
 	return 0;
+}
+
+int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
+{
+	int r = ext_rule_insert(net, ifindex, rule);
+
+	persist(net);
+	return r;
+}
+
+int fake_net_ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
+{
+	int r = ext_rule_delete(net, ifindex, location);
+
+	persist(net);
+	return r;
+}
+
+int fake_net_ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
+{
+	int r = ext_set_channels(net, ifindex, combined, rx);
+
+	persist(net);
+	return r;
+}
+
+int fake_net_ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
+{
+	int r = ext_rss_delete(net, ifindex, ctx);
+
+	persist(net);
+	return r;
+}
+
+int fake_net_ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
+			      unsigned providers)
+{
+	int r = ext_set_provider(net, ifindex, queue, providers);
+
+	persist(net);
+	return r;
+}
+
+int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
+{
+	int r = ext_set_ntuple(net, ifindex, on);
+
+	persist(net);
+	return r;
 }
 
 /* --- persistence (crash tests) ------------------------------------------------------- */

@@ -11,6 +11,11 @@
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
  *
+ * Changes "from outside" (behind zcrxd's back): on SIGUSR1 the daemon
+ * applies the lines of FILE.outside to the fake kernel and removes the
+ * file.  Lines: "rule-delete NIC LOC", "context-delete NIC ID",
+ * "channels NIC COMBINED RX", "ntuple NIC 0|1".
+ *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
  * after-op, undo, saved; see reconcile_test_point in reconcile.h).  Only
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "fake-nic.h"
 #include "log.h"
@@ -56,6 +62,57 @@ void reconcile_test_point(const char *point)
 			   fault_n);
 		raise(SIGKILL);
 	}
+}
+
+struct outside {
+	struct fake_net *net;
+	char path[4096];
+};
+
+static int ifindex_of(struct fake_net *net, const char *name)
+{
+	struct nic_backend be = fake_net_backend(net);
+	struct nic_link *links = NULL;
+	struct kerror e = { 0 };
+	size_t n = 0, i;
+	int ifindex = 0;
+
+	if (be.ops->list_links(be.be, &links, &n, &e) < 0)
+		return 0;
+	for (i = 0; i < n && !ifindex; i++)
+		if (!strcmp(links[i].name, name))
+			ifindex = links[i].ifindex;
+	free(links);
+	return ifindex;
+}
+
+static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct outside *o = userdata;
+	char line[256], what[32], nic[IF_NAMESIZE];
+	unsigned a, b;
+	FILE *f = fopen(o->path, "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		int n = sscanf(line, "%31s %15s %u %u", what, nic, &a, &b), ifindex, r = -EINVAL;
+
+		if (n < 3 || !(ifindex = ifindex_of(o->net, nic)))
+			r = -ENODEV;
+		else if (!strcmp(what, "rule-delete"))
+			r = fake_net_ext_rule_delete(o->net, ifindex, a);
+		else if (!strcmp(what, "context-delete"))
+			r = fake_net_ext_rss_delete(o->net, ifindex, a);
+		else if (!strcmp(what, "channels") && n == 4)
+			r = fake_net_ext_set_channels(o->net, ifindex, a, b);
+		else if (!strcmp(what, "ntuple"))
+			r = fake_net_ext_set_ntuple(o->net, ifindex, a != 0);
+		log_notice(LOG_SUBSYS_MAIN, "outside change '%.*s': %s", (int)strcspn(line, "\n"),
+			   line, r < 0 ? strerror(-r) : "done");
+	}
+	if (f)
+		fclose(f);
+	(void)unlink(o->path);
+	return 0;
 }
 
 static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -93,6 +150,7 @@ int main(int argc, char **argv)
 	bool volatile_state = false;
 	size_t n_specs = 0, i;
 	struct fake_net *net = NULL;
+	static struct outside outside;
 	struct manager *m = NULL;
 	sd_event *ev = NULL;
 	sigset_t ss;
@@ -145,6 +203,7 @@ int main(int argc, char **argv)
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	if (sd_event_default(&ev) < 0)
 		return 1;
@@ -158,6 +217,11 @@ int main(int argc, char **argv)
 	(void)sd_event_add_signal(ev, NULL, SIGTERM, on_term, NULL);
 	(void)sd_event_add_signal(ev, NULL, SIGINT, on_term, NULL);
 	(void)sd_event_add_signal(ev, NULL, SIGHUP, on_hup, m);
+	if (state) {
+		outside.net = net;
+		snprintf(outside.path, sizeof(outside.path), "%s.outside", state);
+		(void)sd_event_add_signal(ev, NULL, SIGUSR1, on_usr1, &outside);
+	}
 	r = manager_start(m);
 	if (r >= 0) {
 		(void)sd_notify(0, "READY=1");

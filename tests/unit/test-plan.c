@@ -368,7 +368,21 @@ static void test_multi_queue_context(void **state)
 	assert_int_equal(cr->n_ctx_queues, 2);
 	assert_int_equal(cr->ctx_queues[0], 4);
 	assert_int_equal(cr->ctx_queues[1], 5);
-	ethtool_is(cr, "ethtool -X eth0 context new start 4 equal 2");
+	/* the lines in order are a script: the rule uses the new id */
+	{
+		char want[256], mac[18];
+
+		snprintf(want, sizeof(want),
+			 "CTX%zu=$(ethtool -X eth0 context new start 4 equal 2 | "
+			 "sed -n 's/^New RSS context is //p')",
+			 ci + 1);
+		ethtool_is(cr, want);
+		snprintf(want, sizeof(want), "ethtool -N eth0 flow-type ether dst %s context $CTX%zu loc %u",
+			 nic_mac_format(h->atts[0].id.mac, mac), ci + 1, ins->rule.location);
+		ethtool_is(ins, want);
+		plan_op_describe(ins, want, sizeof(want));
+		assert_non_null(strstr(want, "the context of step"));
+	}
 	plan_clear(&p);
 
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
@@ -710,6 +724,11 @@ static void test_rule_deleted_outside_is_repaired(void **state)
 	char *good, *s;
 
 	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (size_t i = 0; i < p.n_ops; i++)
+		assert_false(p.ops[i].repair); /* making is no repair */
+	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
 	good = dump(h);
 	assert_int_equal(fake_net_ext_rule_delete(h->net, h->ifindex, 1023), 0);
@@ -720,6 +739,7 @@ static void test_rule_deleted_outside_is_repaired(void **state)
 	assert_int_equal(p.ops[1].kind, PLAN_OP_RULE_INSERT);
 	assert_non_null(strstr(p.ops[0].reason, "deleted outside zcrxd"));
 	assert_non_null(strstr(p.ops[1].reason, "repair"));
+	assert_true(p.ops[1].repair);
 	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
 	s = dump(h);
