@@ -385,8 +385,10 @@ static struct attach *find_att(struct reconcile *rc, const char *nic, const uint
 	return i >= 0 ? &rc->store.atts[i] : NULL;
 }
 
+/* The plan's results into the attachments; announce: tell Monitor
+ * subscribers what changed (not for dry runs: nothing happened). */
 static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
-			const struct plan *p)
+			const struct plan *p, bool announce)
 {
 	size_t i;
 
@@ -399,7 +401,8 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 		attach_result_clear(&a->res);
 		if (attach_result_copy(&a->res, &p->results[i]) < 0)
 			continue;
-		if (had && (before != a->res.state || before_q != a->res.n_queues) && listening(rc))
+		if (announce && had && (before != a->res.state || before_q != a->res.n_queues) &&
+		    listening(rc))
 			publish(rc, "attachment-changed", attach_to_json(a));
 	}
 }
@@ -536,14 +539,14 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			break;
 		}
 		if (dry_run) {
-			set_results(rc, atts, n, &p);
+			set_results(rc, atts, n, &p, false);
 			plan_take(outcome_plan(out, name), &p);
 			if (j == &dry_j)
 				journal_nic_clear(&dry_j);
 			free(atts);
 			return 0;
 		}
-		set_results(rc, atts, n, &p);
+		set_results(rc, atts, n, &p, true);
 		rc_nic_summary(rn, &p);
 		if (!p.n_ops) {
 			plan_clear(&p);
@@ -1291,12 +1294,16 @@ int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid,
 int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
 			const struct plan_rebalance_opts *opts, struct reconcile_outcome *out)
 {
+	struct store scratch;
 	const struct nic *n;
 	size_t i;
 	int r = 0;
 
 	if (nic && need_nic(rc, nic, out, &n) < 0)
 		return -out->err.err;
+	/* a dry run on a copy: the attachments keep showing what is */
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "rebalance", "out of memory");
 	rc->request = true;
 	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
 		struct kerror e = { 0 };
@@ -1312,6 +1319,8 @@ int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
 		}
 	}
 	rc->request = false;
+	if (dry_run)
+		end_scratch_store(rc, &scratch);
 	return r;
 }
 
@@ -1369,12 +1378,16 @@ int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcom
 
 int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
 {
+	struct store scratch;
 	const struct nic *n;
 	size_t i;
 	int r;
 
 	if (nic && (r = need_nic(rc, nic, out, &n)) < 0)
 		return r;
+	/* on a copy: the attachments keep showing what is, not what would be */
+	if (with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "plan", "out of memory");
 	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
 		struct kerror e = { 0 };
 
@@ -1383,6 +1396,7 @@ int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outco
 			continue;
 		(void)run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e);
 	}
+	end_scratch_store(rc, &scratch);
 	return 0;
 }
 

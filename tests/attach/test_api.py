@@ -324,6 +324,24 @@ class Api(unittest.TestCase):
         self.d.call("io.zcrx.Manager.Detach", {"domain": "rep"})
         self.d.call("io.zcrx.Manager.Detach", {"domain": "rep2"})
 
+    def test_dry_runs_leave_the_listing_alone(self):
+        """Plan and rebalance --dry-run show what would change; the
+        attachments keep showing what is."""
+        self.attach(domain="rb1", nic="eth0", mac=mac(0x830))
+        self.attach(domain="rb2", nic="eth0", mac=mac(0x831))
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "rb1"})
+        before = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "rb2"})
+        r = self.d.call("io.zcrx.Manager.Rebalance", {"nic": "eth0", "dry_run": True})
+        moved = [o for o in r["plans"][0]["ops"] if o["kind"] == "lease"]
+        self.assertEqual(len(moved), 1, r)  # compaction would move rb2
+        self.assertNotEqual([moved[0]["queue"]], before["attachments"][0]["queues"])
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "rb2"}),
+                         before)
+        self.d.call("io.zcrx.Manager.Plan", {"nic": "eth0"})
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "rb2"}),
+                         before)
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "rb2"})
+
     def reconcile_runs(self):
         # twice: a reconcile the loop deferred has run by the second reply
         self.d.call("io.zcrx.Manager.GetMetrics")
