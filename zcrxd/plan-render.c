@@ -175,7 +175,8 @@ const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)
 		table_args(op->indir, op->n_indir, t, sizeof(t));
 		if (op->ctx_op >= 0) /* ethtool prints "New RSS context is N" */
 			snprintf(buf, size,
-				 "CTX%d=$(ethtool -X %s context new %s | sed -n 's/^New RSS context is //p')",
+				 "CTX%d=$(ethtool -X %s context new %s | "
+				 "sed -n 's/^New RSS context is //p')",
 				 op->ctx_op + 1, op->nic, t);
 		else
 			snprintf(buf, size, "ethtool -X %s context new %s", op->nic, t);

@@ -579,7 +579,8 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "repair: %s (%s)",
 						plan_op_describe(op, d, sizeof(d)), op->reason);
 					if (listening(rc))
-						publish(rc, "reconcile-repair", plan_op_to_json(op));
+						publish(rc, "reconcile-repair",
+							plan_op_to_json(op));
 				} else if (op->kind == PLAN_OP_FORGET) {
 					/* what changed outside, found by this run */
 					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "drift: %s (%s)",

@@ -572,13 +572,15 @@ static void test_teardown_intent_only_for_rollback(void **state)
 		env.userdata = &c;
 		harness_plan(h, mode, &p);
 		for (i = 0; i < p.n_ops; i++) {
-			if (p.ops[i].kind == PLAN_OP_RULE_DELETE || p.ops[i].kind == PLAN_OP_RSS_DELETE) {
+			const struct plan_op *op = &p.ops[i];
+
+			if (op->kind == PLAN_OP_RULE_DELETE || op->kind == PLAN_OP_RSS_DELETE) {
 				n_del++;
 				last_del = i;
 			}
-			n_make += p.ops[i].kind == PLAN_OP_RULE_INSERT ||
-				  p.ops[i].kind == PLAN_OP_RSS_CREATE || p.ops[i].kind == PLAN_OP_BIND ||
-				  (plan_op_is_kernel(&p.ops[i]) && p.ops[i].prior == PLAN_PRIOR_RECORD);
+			n_make += op->kind == PLAN_OP_RULE_INSERT || op->kind == PLAN_OP_RSS_CREATE ||
+				  op->kind == PLAN_OP_BIND ||
+				  (plan_op_is_kernel(op) && op->prior == PLAN_PRIOR_RECORD);
 		}
 		assert_true(n_del >= 2);
 		assert_int_equal(n_make, 0);

@@ -377,7 +377,8 @@ static void test_multi_queue_context(void **state)
 			 "sed -n 's/^New RSS context is //p')",
 			 ci + 1);
 		ethtool_is(cr, want);
-		snprintf(want, sizeof(want), "ethtool -N eth0 flow-type ether dst %s context $CTX%zu loc %u",
+		snprintf(want, sizeof(want),
+			 "ethtool -N eth0 flow-type ether dst %s context $CTX%zu loc %u",
 			 nic_mac_format(h->atts[0].id.mac, mac), ci + 1, ins->rule.location);
 		ethtool_is(ins, want);
 		plan_op_describe(ins, want, sizeof(want));
