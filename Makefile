@@ -43,6 +43,12 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # zcrxd loads libvirt with dlopen() only when it is configured (virt-lib.c).
 DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libvirt,$(PKGS)) 2>/dev/null) -ldl
+ifneq ($(SAN_FLAGS),)
+# ASan resolves the functions it intercepts (libvirt's XDR calls into
+# libtirpc) when the program starts: a library dlopen()ed later would call
+# through a null pointer.  Have libtirpc there from the start.
+DAEMON_LIBS += -Wl,--no-as-needed -ltirpc -Wl,--as-needed
+endif
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
               -DZCRX_VERSION='"$(VERSION)"' -DZCRX_SYSCONFDIR='"$(SYSCONFDIR)"' \
