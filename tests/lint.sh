@@ -41,6 +41,25 @@ else
 	bad "zcrxd --check-config (examples enabled)"; echo "$out"
 fi
 
+# make install into a scratch root: every file there, every @PATH@ filled in
+inst="$tmp/root"
+if make --no-print-directory install DESTDIR="$inst" PREFIX=/usr B="$B" >"$tmp/install.log" 2>&1; then
+	missing=
+	for f in usr/sbin/zcrxd usr/bin/zcrxctl usr/share/man/man8/zcrxd.8 \
+		usr/share/man/man8/zcrxctl.8 usr/share/man/man5/zcrxd.conf.5 \
+		lib/systemd/system/zcrxd.service etc/zcrx/zcrxd.conf etc/libvirt/hooks/qemu.d/zcrx; do
+		[ -e "$inst/$f" ] || missing="$missing $f"
+	done
+	left=$(grep -rlE '@[A-Z]+@' "$inst" 2>/dev/null || true)
+	if [ -z "$missing" ] && [ -z "$left" ] && [ -x "$inst/etc/libvirt/hooks/qemu.d/zcrx" ]; then
+		ok "make install DESTDIR=... PREFIX=/usr"
+	else
+		bad "make install: missing:${missing:- none}; unsubstituted: ${left:-none}"
+	fi
+else
+	bad "make install"; cat "$tmp/install.log"
+fi
+
 for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh; do
 	[ -f "$s" ] || continue
 	if out=$(shellcheck -S warning "$s" 2>&1); then
