@@ -8,6 +8,7 @@ protocol; zcrxctl checks the CLI; the notify socket checks systemd readiness.
 import grp
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -310,6 +311,54 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(json.loads(p.stdout)["protocol"], 1)
         finally:
             d.cleanup()
+
+
+@zxtest.require_root
+class Journal(unittest.TestCase):
+    """With JOURNAL_STREAM naming its stderr, zcrxd logs to the journal with
+    structured fields.  A private mount namespace puts a socket of ours at
+    /run/systemd/journal/socket (the native journal protocol: KEY=VALUE)."""
+
+    def test_structured_fields_when_stderr_is_the_journal(self):
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="zxc-journal-")
+        jdir = os.path.join(tmp, "journal")
+        os.mkdir(jdir)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(os.path.join(jdir, "socket"))
+        errpath = os.path.join(tmp, "stderr")
+        proc = None
+        try:
+            with open(errpath, "w") as err:
+                st = os.fstat(err.fileno())
+                env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+                script = ('mount -t tmpfs zxc-run /run && mkdir -p /run/systemd/journal && '
+                          'mount --bind "$1" /run/systemd/journal && shift && exec "$@"')
+                proc = subprocess.Popen(
+                    ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                     jdir, zxtest.ZCRXD, "--libvirt-uri", "none", "--config", "/nonexistent.conf",
+                     "--runtime-dir", os.path.join(tmp, "run"), "--state-dir",
+                     os.path.join(tmp, "state")],
+                    stdout=err, stderr=err, env=env)
+                sock.settimeout(10)
+                entries = []
+                # the bad config is refused: its error goes to the journal
+                while not any(b"cannot read" in e for e in entries):
+                    entries.append(sock.recv(65536))
+                self.assertEqual(proc.wait(10), 1)
+            entry = next(e for e in entries if b"cannot read" in e)
+            fields = dict(l.split(b"=", 1) for l in entry.split(b"\n") if b"=" in l)
+            self.assertEqual(fields[b"ZCRX_SUBSYSTEM"], b"config")
+            self.assertEqual(fields[b"PRIORITY"], b"3")
+            self.assertIn(b"/nonexistent.conf: cannot read", fields[b"MESSAGE"])
+            with open(errpath) as f:
+                self.assertEqual(f.read(), "")  # nothing went to stderr
+        finally:
+            if proc and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            sock.close()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class NoDaemon(unittest.TestCase):
