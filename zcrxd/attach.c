@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "attach.h"
 #include "binder.h"
 
@@ -150,28 +151,13 @@ void attach_result_clear(struct attach_result *r)
 	attach_result_init(r);
 }
 
-static void *dup_mem(const void *src, size_t n, size_t size, bool *fail)
-{
-	void *p;
-
-	if (!n)
-		return NULL;
-	p = malloc(n * size);
-	if (!p) {
-		*fail = true;
-		return NULL;
-	}
-	memcpy(p, src, n * size);
-	return p;
-}
-
 int attach_result_copy(struct attach_result *dst, const struct attach_result *src)
 {
 	bool fail = false;
 
 	*dst = *src;
-	dst->queues = dup_mem(src->queues, src->n_queues, sizeof(*src->queues), &fail);
-	dst->rule_locs = dup_mem(src->rule_locs, src->n_rules, sizeof(*src->rule_locs), &fail);
+	dst->queues = array_dup(src->queues, src->n_queues, sizeof(*src->queues), &fail);
+	dst->rule_locs = array_dup(src->rule_locs, src->n_rules, sizeof(*src->rule_locs), &fail);
 	dst->reasons = attach_reasons_dup(src->reasons, src->n_reasons);
 	if (src->n_reasons && !dst->reasons) {
 		dst->n_reasons = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "journal.h"
 
 void journal_nic_init(struct journal_nic *j, const char *name, int ifindex)
@@ -27,31 +28,16 @@ void journal_nic_clear(struct journal_nic *j)
 	journal_nic_init(j, NULL, 0);
 }
 
-static void *dup_mem(const void *src, size_t n, size_t size, bool *fail)
-{
-	void *p;
-
-	if (!n)
-		return NULL;
-	p = malloc(n * size);
-	if (!p) {
-		*fail = true;
-		return NULL;
-	}
-	memcpy(p, src, n * size);
-	return p;
-}
-
 int journal_nic_copy(struct journal_nic *dst, const struct journal_nic *src)
 {
 	bool fail = false;
 
 	*dst = *src;
-	dst->rss0_prior = dup_mem(src->rss0_prior, src->n_rss0_prior, sizeof(uint32_t), &fail);
-	dst->leases = dup_mem(src->leases, src->n_leases, sizeof(*src->leases), &fail);
-	dst->rules = dup_mem(src->rules, src->n_rules, sizeof(*src->rules), &fail);
-	dst->ctxs = dup_mem(src->ctxs, src->n_ctxs, sizeof(*src->ctxs), &fail);
-	dst->bindings = dup_mem(src->bindings, src->n_bindings, sizeof(*src->bindings), &fail);
+	dst->rss0_prior = array_dup(src->rss0_prior, src->n_rss0_prior, sizeof(uint32_t), &fail);
+	dst->leases = array_dup(src->leases, src->n_leases, sizeof(*src->leases), &fail);
+	dst->rules = array_dup(src->rules, src->n_rules, sizeof(*src->rules), &fail);
+	dst->ctxs = array_dup(src->ctxs, src->n_ctxs, sizeof(*src->ctxs), &fail);
+	dst->bindings = array_dup(src->bindings, src->n_bindings, sizeof(*src->bindings), &fail);
 	if (fail) {
 		journal_nic_clear(dst);
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "nic.h"
 
 void nic_init(struct nic *nic)
@@ -35,28 +36,13 @@ void nic_clear(struct nic *nic)
 	nic_init(nic);
 }
 
-static void *dup_array(const void *src, size_t n, size_t size, int *fail)
-{
-	void *p;
-
-	if (!src || !n)
-		return NULL;
-	p = malloc(n * size);
-	if (!p) {
-		*fail = 1;
-		return NULL;
-	}
-	memcpy(p, src, n * size);
-	return p;
-}
-
 int nic_copy(struct nic *dst, const struct nic *src)
 {
-	int fail = 0;
+	bool fail = false;
 	size_t i;
 
 	*dst = *src;
-	dst->rss = dup_array(src->rss, src->n_rss, sizeof(*src->rss), &fail);
+	dst->rss = array_dup(src->rss, src->n_rss, sizeof(*src->rss), &fail);
 	if (fail) {
 		dst->n_rss = 0;
 		dst->rules = NULL;
@@ -65,12 +51,12 @@ int nic_copy(struct nic *dst, const struct nic *src)
 		return -ENOMEM;
 	}
 	for (i = 0; i < dst->n_rss; i++) {
-		dst->rss[i].indir = dup_array(src->rss[i].indir, src->rss[i].indir_size,
+		dst->rss[i].indir = array_dup(src->rss[i].indir, src->rss[i].indir_size,
 					      sizeof(uint32_t), &fail);
-		dst->rss[i].key = dup_array(src->rss[i].key, src->rss[i].key_size, 1, &fail);
+		dst->rss[i].key = array_dup(src->rss[i].key, src->rss[i].key_size, 1, &fail);
 	}
-	dst->rules = dup_array(src->rules, src->n_rules, sizeof(*src->rules), &fail);
-	dst->queues = dup_array(src->queues, src->n_queues, sizeof(*src->queues), &fail);
+	dst->rules = array_dup(src->rules, src->n_rules, sizeof(*src->rules), &fail);
+	dst->queues = array_dup(src->queues, src->n_queues, sizeof(*src->queues), &fail);
 	if (fail) {
 		nic_clear(dst);
 		return -ENOMEM;
