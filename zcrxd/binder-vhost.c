@@ -111,8 +111,8 @@ static int unix_request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_
 			struct kerror *err)
 {
 	int64_t deadline = now_ms() + UNIX_REPLY_TIMEOUT_MS;
-	bool done = false;
-	int first = 0, r;
+	struct genl_reply rep = { .req = nlh, .cb = cb, .data = data, .err = err };
+	int r;
 
 	kerror_clear(err);
 	nlh->nlmsg_seq = ++bv->seq;
@@ -120,7 +120,7 @@ static int unix_request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_
 		nlh->nlmsg_seq = ++bv->seq;
 	if (send(bv->req_fd, nlh, nlh->nlmsg_len, MSG_NOSIGNAL) < 0)
 		return kerror_set(err, errno, NULL, NULL, "cannot reach the fake module");
-	while (!done) {
+	for (;;) {
 		struct pollfd p = { .fd = bv->req_fd, .events = POLLIN };
 		int64_t left = deadline - now_ms();
 		ssize_t n;
@@ -143,21 +143,9 @@ static int unix_request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_
 			return kerror_set(err, ECONNRESET, NULL, NULL, "the fake module went away");
 		if (!datagram_sane(bv->rx, (size_t)n))
 			return kerror_set(err, EBADMSG, NULL, NULL, "malformed netlink datagram");
-		r = genl_process(bv->rx, (size_t)n, nlh->nlmsg_seq, 0, nlh, first < 0 ? NULL : cb,
-				 data, &done, err, NULL);
-		if (done) {
-			if (r < 0 || first == 0)
-				first = r;
-			else
-				kerror_set(err, -first, NULL, NULL, NULL);
-			break;
-		}
-		if (r < 0 && first == 0)
-			first = r;
+		if (genl_reply_feed(&rep, bv->rx, (size_t)n))
+			return rep.result;
 	}
-	if (first == 0)
-		kerror_clear(err);
-	return first;
 }
 
 static int request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_cb cb,
@@ -747,9 +735,7 @@ static int ntf_cb(const struct nlmsghdr *nlh, void *data)
 static int unix_recv_events(struct binder_vhost *bv, struct ntf_ctx *n)
 {
 	for (;;) {
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)bv->rx;
 		ssize_t len = recv(bv->ntf_fd, bv->rx, sizeof(bv->rx), MSG_DONTWAIT);
-		int left;
 
 		if (len < 0 && errno == EINTR)
 			continue;
@@ -763,9 +749,7 @@ static int unix_recv_events(struct binder_vhost *bv, struct ntf_ctx *n)
 			bv->c.bad_messages++;
 			continue;
 		}
-		for (left = (int)len; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-				(void)ntf_cb(nlh, n);
+		genl_dispatch(bv->rx, (size_t)len, ntf_cb, n);
 	}
 }
 

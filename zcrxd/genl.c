@@ -384,13 +384,40 @@ static ssize_t recv_kernel(struct genl_sock *s, int flags)
 	}
 }
 
+bool genl_reply_feed(struct genl_reply *rep, const void *buf, size_t len)
+{
+	bool done = false;
+	int r;
+
+	r = genl_process(buf, len, rep->req->nlmsg_seq, rep->portid, rep->req,
+			 rep->result < 0 ? NULL : rep->cb, rep->data, &done, rep->err, rep->warning);
+	if (!done) {
+		if (r < 0 && rep->result == 0)
+			rep->result = r;
+		return false;
+	}
+	/* An error ack wins over a callback error: it has text. */
+	if (r < 0 || rep->result == 0)
+		rep->result = r;
+	else
+		kerror_set(rep->err, -rep->result, NULL, NULL, NULL);
+	if (rep->result == 0)
+		kerror_clear(rep->err);
+	return true;
+}
+
 int genl_request(struct genl_sock *s, struct nlmsghdr *nlh, genl_msg_cb cb, void *data,
 		 struct kerror *err)
 {
-	bool done = false;
-	int first = 0;
+	struct genl_reply rep = {
+		.req = nlh,
+		.portid = s->portid,
+		.cb = cb,
+		.data = data,
+		.err = err,
+		.warning = s->warning,
+	};
 	ssize_t n;
-	int r;
 
 	kerror_clear(err);
 	s->warning[0] = '\0';
@@ -400,36 +427,33 @@ int genl_request(struct genl_sock *s, struct nlmsghdr *nlh, genl_msg_cb cb, void
 	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
 		return kerror_set(err, errno, NULL, NULL, NULL);
 
-	while (!done) {
+	do {
 		n = recv_kernel(s, 0);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return kerror_set(err, ETIMEDOUT, NULL, NULL, "no answer from the kernel");
 		if (n < 0)
 			return kerror_set(err, (int)-n, NULL, NULL, NULL);
-		r = genl_process(s->rx, (size_t)n, nlh->nlmsg_seq, s->portid, nlh,
-				 first < 0 ? NULL : cb, data, &done, err, s->warning);
-		if (done) {
-			/* An error ack wins over a callback error: it has text. */
-			if (r < 0 || first == 0) {
-				first = r;
-			} else {
-				kerror_set(err, -first, NULL, NULL, NULL);
-			}
-			break;
-		}
-		if (r < 0 && first == 0)
-			first = r;
+	} while (!genl_reply_feed(&rep, s->rx, (size_t)n));
+	return rep.result;
+}
+
+void genl_dispatch(const void *buf, size_t len, genl_msg_cb cb, void *data)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+			continue;
+		if (cb)
+			(void)cb(nlh, data);
 	}
-	if (first == 0)
-		kerror_clear(err);
-	return first;
 }
 
 int genl_sock_recv(struct genl_sock *s, genl_msg_cb cb, void *data)
 {
-	const struct nlmsghdr *nlh;
 	ssize_t n;
-	int left;
 
 	for (;;) {
 		n = recv_kernel(s, MSG_DONTWAIT);
@@ -437,15 +461,7 @@ int genl_sock_recv(struct genl_sock *s, genl_msg_cb cb, void *data)
 			return 0;
 		if (n < 0)
 			return (int)n;
-		nlh = (const struct nlmsghdr *)s->rx;
-		left = (int)n;
-		for (; mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
-		     nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
-				continue;
-			if (cb)
-				(void)cb(nlh, data);
-		}
+		genl_dispatch(s->rx, (size_t)n, cb, data);
 	}
 }
 

@@ -96,6 +96,26 @@ struct nlmsghdr *genl_nlmsg_start(struct genl_sock *s, uint16_t type, uint16_t f
 int genl_request(struct genl_sock *s, struct nlmsghdr *nlh, genl_msg_cb cb, void *data,
 		 struct kerror *err);
 
+/* The replies to one request over a transport of the caller's own (a test
+ * module's unix socket); genl_request() uses it for its socket.  Fill in the
+ * fields above result, then feed every datagram received to genl_reply_feed()
+ * until it returns true: result then holds the request's result as
+ * genl_request() returns it, with err filled. */
+struct genl_reply {
+	const struct nlmsghdr *req; /* the request: its seq selects the replies */
+	uint32_t portid;            /* our port id; 0 takes replies from any sender */
+	genl_msg_cb cb;             /* may be NULL */
+	void *data;
+	struct kerror *err;         /* may be NULL */
+	char *warning;              /* KERROR_MSG_MAX bytes for an ACK's warning, or NULL */
+	int result;                 /* 0 to start with */
+};
+bool genl_reply_feed(struct genl_reply *rep, const void *buf, size_t len);
+
+/* Hand every message of a datagram of notifications to cb (its return is
+ * ignored); control messages (below NLMSG_MIN_TYPE) are skipped. */
+void genl_dispatch(const void *buf, size_t len, genl_msg_cb cb, void *data);
+
 /* Non-blocking: read every pending datagram and hand its messages to cb.
  * Returns 0 when drained, -ENOBUFS when the kernel dropped messages (the
  * caller must resync), other -errno on failure. */
