@@ -48,6 +48,8 @@ struct binder_vhost {
 /* What a request's reply callback fills in. */
 struct reply_ctx {
 	struct binder_vhost *bv;
+	/* Parses one reply into u (reply_cb); returns -errno with perr set. */
+	int (*parse)(const struct nlmsghdr *nlh, struct reply_ctx *ctx);
 	struct kerror perr; /* why a reply was refused (genl_process drops cb text) */
 	union {
 		struct genl_family fam;
@@ -148,6 +150,21 @@ static int unix_request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_
 	}
 }
 
+/* A reply to a request that expects one: ctx->parse takes it apart; a
+ * reply it refuses counts as a bad message. */
+static int reply_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct reply_ctx *ctx = data;
+	int r = ctx->parse(nlh, ctx);
+
+	if (r < 0) {
+		ctx->bv->c.bad_messages++;
+		return r;
+	}
+	ctx->got = true;
+	return 0;
+}
+
 static int request(struct binder_vhost *bv, struct nlmsghdr *nlh, genl_msg_cb cb,
 		   struct reply_ctx *ctx, const char *op, struct kerror *err)
 {
@@ -180,29 +197,23 @@ static int join(struct binder_vhost *bv, uint32_t group)
 
 /* --- families ------------------------------------------------------------ */
 
-static int family_cb(const struct nlmsghdr *nlh, void *data)
+static int parse_family(const struct nlmsghdr *nlh, struct reply_ctx *ctx)
 {
-	struct reply_ctx *ctx = data;
-	int r = genl_parse_family(nlh, &ctx->u.fam);
-
-	if (r < 0) {
-		ctx->bv->c.bad_messages++;
+	if (genl_parse_family(nlh, &ctx->u.fam) < 0)
 		return kerror_set(&ctx->perr, EBADMSG, NULL, NULL, "malformed controller reply");
-	}
-	ctx->got = true;
 	return 0;
 }
 
 static int get_family(struct binder_vhost *bv, const char *name, struct genl_family *ret,
 		      struct kerror *err)
 {
-	struct reply_ctx ctx = { .bv = bv };
+	struct reply_ctx ctx = { .bv = bv, .parse = parse_family };
 	struct nlmsghdr *nlh;
 	int r;
 
 	nlh = msg_start(bv, GENL_ID_CTRL, NLM_F_ACK, CTRL_CMD_GETFAMILY, 1);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
-	r = request(bv, nlh, family_cb, &ctx, "resolve family", err);
+	r = request(bv, nlh, reply_cb, &ctx, "resolve family", err);
 	if (r == 0 && (!ctx.got || ctx.u.fam.id == 0))
 		r = kerror_set(err, ENOENT, NULL, "resolve family", NULL);
 	if (r < 0)
@@ -461,139 +472,128 @@ static int bv_resolve(void *be, struct kerror *err)
 	return adopt_family(bv, &fam, err);
 }
 
-static int probe_cb(const struct nlmsghdr *nlh, void *data)
+/* Start a command of the vhost_zcrx family in *ret_nlh; -ENOENT while the
+ * family is absent. */
+static int cmd_start(struct binder_vhost *bv, uint8_t cmd, uint16_t flags, const char *op,
+		     struct nlmsghdr **ret_nlh, struct kerror *err)
 {
-	struct reply_ctx *ctx = data;
-	int r = binder_msg_parse_probe(nlh, &ctx->u.probe.ifindex, &ctx->u.probe.probe, &ctx->perr);
-
-	if (r < 0) {
-		ctx->bv->c.bad_messages++;
-		return r;
-	}
-	ctx->got = true;
+	kerror_clear(err);
+	if (!bv->resolved)
+		return absent(err, op);
+	*ret_nlh = msg_start(bv, bv->fam.id, flags, cmd, VHOST_ZCRX_FAMILY_VERSION);
 	return 0;
 }
 
-static int no_reply(struct reply_ctx *ctx, const char *op, struct kerror *err)
+/* Send a command built by cmd_start(); put_r is what writing its attributes
+ * returned.  With ctx->parse set, exactly one reply is expected. */
+static int call(struct binder_vhost *bv, struct nlmsghdr *nlh, int put_r, struct reply_ctx *ctx,
+		const char *op, struct kerror *err)
 {
-	ctx->bv->c.bad_messages++;
-	return kerror_set(err, EBADMSG, NULL, op, "the module acknowledged without a reply");
+	int r;
+
+	if (put_r < 0)
+		return kerror_set(err, EMSGSIZE, NULL, op, NULL);
+	r = request(bv, nlh, ctx->parse ? reply_cb : NULL, ctx, op, err);
+	if (r < 0 || !ctx->parse)
+		return r;
+	if (!ctx->got) {
+		bv->c.bad_messages++;
+		return kerror_set(err, EBADMSG, NULL, op, "the module acknowledged without a reply");
+	}
+	return 0;
+}
+
+static int parse_probe(const struct nlmsghdr *nlh, struct reply_ctx *ctx)
+{
+	return binder_msg_parse_probe(nlh, &ctx->u.probe.ifindex, &ctx->u.probe.probe, &ctx->perr);
 }
 
 static int bv_probe(void *be, int ifindex, struct binder_probe *ret, struct kerror *err)
 {
+	static const char op[] = "vhost_zcrx probe";
 	struct binder_vhost *bv = be;
-	struct reply_ctx ctx = { .bv = bv };
+	struct reply_ctx ctx = { .bv = bv, .parse = parse_probe };
 	struct nlmsghdr *nlh;
 	int r;
 
-	kerror_clear(err);
-	if (!bv->resolved)
-		return absent(err, "vhost_zcrx probe");
-	nlh = msg_start(bv, bv->fam.id, NLM_F_ACK, VHOST_ZCRX_CMD_PROBE, VHOST_ZCRX_FAMILY_VERSION);
-	if (binder_msg_put_probe(nlh, GENL_MSG_MAX, ifindex) < 0)
-		return kerror_set(err, EMSGSIZE, NULL, "vhost_zcrx probe", NULL);
-	r = request(bv, nlh, probe_cb, &ctx, "vhost_zcrx probe", err);
+	r = cmd_start(bv, VHOST_ZCRX_CMD_PROBE, NLM_F_ACK, op, &nlh, err);
 	if (r < 0)
 		return r;
-	if (!ctx.got)
-		return no_reply(&ctx, "vhost_zcrx probe", err);
+	r = call(bv, nlh, binder_msg_put_probe(nlh, GENL_MSG_MAX, ifindex), &ctx, op, err);
+	if (r < 0)
+		return r;
 	if (ctx.u.probe.ifindex != ifindex) {
 		bv->c.bad_messages++;
-		return kerror_setf(err, EBADMSG, NULL, "vhost_zcrx probe",
-				   "reply is about ifindex %d, asked for %d", ctx.u.probe.ifindex,
-				   ifindex);
+		return kerror_setf(err, EBADMSG, NULL, op, "reply is about ifindex %d, asked for %d",
+				   ctx.u.probe.ifindex, ifindex);
 	}
 	*ret = ctx.u.probe.probe;
 	return 0;
 }
 
-static int bind_cb(const struct nlmsghdr *nlh, void *data)
+static int parse_bind(const struct nlmsghdr *nlh, struct reply_ctx *ctx)
 {
-	struct reply_ctx *ctx = data;
-	int r = binder_msg_parse_bind(nlh, &ctx->u.id, &ctx->perr);
-
-	if (r < 0) {
-		ctx->bv->c.bad_messages++;
-		return r;
-	}
-	ctx->got = true;
-	return 0;
+	return binder_msg_parse_bind(nlh, &ctx->u.id, &ctx->perr);
 }
 
 static int bv_bind(void *be, int ifindex, uint32_t queue, int tap_ifindex, uint32_t fallback,
 		   uint32_t *ret_id, struct kerror *err)
 {
+	static const char op[] = "vhost_zcrx bind";
 	struct binder_vhost *bv = be;
-	struct reply_ctx ctx = { .bv = bv };
+	struct reply_ctx ctx = { .bv = bv, .parse = parse_bind };
 	struct nlmsghdr *nlh;
 	int r;
 
-	kerror_clear(err);
-	if (!bv->resolved)
-		return absent(err, "vhost_zcrx bind");
-	nlh = msg_start(bv, bv->fam.id, NLM_F_ACK, VHOST_ZCRX_CMD_BIND, VHOST_ZCRX_FAMILY_VERSION);
-	if (binder_msg_put_bind(nlh, GENL_MSG_MAX, ifindex, queue, tap_ifindex, fallback) < 0)
-		return kerror_set(err, EMSGSIZE, NULL, "vhost_zcrx bind", NULL);
-	r = request(bv, nlh, bind_cb, &ctx, "vhost_zcrx bind", err);
+	r = cmd_start(bv, VHOST_ZCRX_CMD_BIND, NLM_F_ACK, op, &nlh, err);
 	if (r < 0)
 		return r;
-	if (!ctx.got)
-		return no_reply(&ctx, "vhost_zcrx bind", err);
+	r = call(bv, nlh,
+		 binder_msg_put_bind(nlh, GENL_MSG_MAX, ifindex, queue, tap_ifindex, fallback), &ctx,
+		 op, err);
+	if (r < 0)
+		return r;
 	*ret_id = ctx.u.id;
 	return 0;
 }
 
 static int bv_unbind(void *be, uint32_t id, struct kerror *err)
 {
-	struct binder_vhost *bv = be;
-	struct reply_ctx ctx = { .bv = bv };
-	struct nlmsghdr *nlh;
-
-	kerror_clear(err);
-	if (!bv->resolved)
-		return absent(err, "vhost_zcrx unbind");
-	nlh = msg_start(bv, bv->fam.id, NLM_F_ACK, VHOST_ZCRX_CMD_UNBIND, VHOST_ZCRX_FAMILY_VERSION);
-	if (binder_msg_put_binding_id(nlh, GENL_MSG_MAX, id) < 0)
-		return kerror_set(err, EMSGSIZE, NULL, "vhost_zcrx unbind", NULL);
-	return request(bv, nlh, NULL, &ctx, "vhost_zcrx unbind", err);
-}
-
-static int get_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct reply_ctx *ctx = data;
-	int r = binder_msg_parse_binding(nlh, &ctx->u.binding, &ctx->perr);
-
-	if (r < 0) {
-		ctx->bv->c.bad_messages++;
-		return r;
-	}
-	ctx->got = true;
-	return 0;
-}
-
-static int bv_get(void *be, uint32_t id, struct binder_binding *ret, struct kerror *err)
-{
+	static const char op[] = "vhost_zcrx unbind";
 	struct binder_vhost *bv = be;
 	struct reply_ctx ctx = { .bv = bv };
 	struct nlmsghdr *nlh;
 	int r;
 
-	kerror_clear(err);
-	if (!bv->resolved)
-		return absent(err, "vhost_zcrx get");
-	nlh = msg_start(bv, bv->fam.id, NLM_F_ACK, VHOST_ZCRX_CMD_GET, VHOST_ZCRX_FAMILY_VERSION);
-	if (binder_msg_put_binding_id(nlh, GENL_MSG_MAX, id) < 0)
-		return kerror_set(err, EMSGSIZE, NULL, "vhost_zcrx get", NULL);
-	r = request(bv, nlh, get_cb, &ctx, "vhost_zcrx get", err);
+	r = cmd_start(bv, VHOST_ZCRX_CMD_UNBIND, NLM_F_ACK, op, &nlh, err);
 	if (r < 0)
 		return r;
-	if (!ctx.got)
-		return no_reply(&ctx, "vhost_zcrx get", err);
+	return call(bv, nlh, binder_msg_put_binding_id(nlh, GENL_MSG_MAX, id), &ctx, op, err);
+}
+
+static int parse_binding(const struct nlmsghdr *nlh, struct reply_ctx *ctx)
+{
+	return binder_msg_parse_binding(nlh, &ctx->u.binding, &ctx->perr);
+}
+
+static int bv_get(void *be, uint32_t id, struct binder_binding *ret, struct kerror *err)
+{
+	static const char op[] = "vhost_zcrx get";
+	struct binder_vhost *bv = be;
+	struct reply_ctx ctx = { .bv = bv, .parse = parse_binding };
+	struct nlmsghdr *nlh;
+	int r;
+
+	r = cmd_start(bv, VHOST_ZCRX_CMD_GET, NLM_F_ACK, op, &nlh, err);
+	if (r < 0)
+		return r;
+	r = call(bv, nlh, binder_msg_put_binding_id(nlh, GENL_MSG_MAX, id), &ctx, op, err);
+	if (r < 0)
+		return r;
 	if (ctx.u.binding.id != id) {
 		bv->c.bad_messages++;
-		return kerror_setf(err, EBADMSG, NULL, "vhost_zcrx get",
-				   "reply is about binding %u, asked for %u", ctx.u.binding.id, id);
+		return kerror_setf(err, EBADMSG, NULL, op, "reply is about binding %u, asked for %u",
+				   ctx.u.binding.id, id);
 	}
 	*ret = ctx.u.binding;
 	return 0;
@@ -624,17 +624,17 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 static int bv_dump(void *be, struct binder_binding **ret, size_t *ret_n, struct kerror *err)
 {
+	static const char op[] = "vhost_zcrx dump";
 	struct binder_vhost *bv = be;
 	struct reply_ctx ctx = { .bv = bv };
 	struct nlmsghdr *nlh;
 	int r;
 
-	kerror_clear(err);
-	if (!bv->resolved)
-		return absent(err, "vhost_zcrx dump");
-	nlh = msg_start(bv, bv->fam.id, NLM_F_DUMP, VHOST_ZCRX_CMD_GET, VHOST_ZCRX_FAMILY_VERSION);
+	r = cmd_start(bv, VHOST_ZCRX_CMD_GET, NLM_F_DUMP, op, &nlh, err);
+	if (r < 0)
+		return r;
 	/* A malformed binding fails the whole dump: never act on half a picture. */
-	r = request(bv, nlh, dump_cb, &ctx, "vhost_zcrx dump", err);
+	r = request(bv, nlh, dump_cb, &ctx, op, err);
 	if (r < 0) {
 		free(ctx.u.dump.v);
 		return r;
