@@ -89,6 +89,20 @@ static void clear_prior(struct journal_nic *j, const struct plan_op *op)
 	}
 }
 
+/* The journal's record of the binding op makes (or an undo of op would). */
+static struct journal_binding binding_of(const struct plan_op *op, uint32_t id, bool pending)
+{
+	struct journal_binding b = { 0 };
+
+	b.id = id;
+	b.queue = op->queue;
+	b.tap_ifindex = op->tap_ifindex;
+	b.fallback = op->fallback;
+	memcpy(b.owner, op->owner, NIC_MAC_LEN);
+	b.pending = pending;
+	return b;
+}
+
 static bool same_queues(const struct journal_ctx *c, const struct plan_op *op)
 {
 	return c->n_queues == op->n_ctx_queues &&
@@ -173,7 +187,7 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 			journal_del_rule(j, (size_t)i);
 		return 0;
 	case PLAN_OP_BIND: {
-		struct journal_binding b = { 0 };
+		struct journal_binding b = binding_of(op, out, false);
 
 		for (k = 0; k < j->n_bindings; k++) {
 			struct journal_binding *x = &j->bindings[k];
@@ -185,11 +199,6 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 				return 0;
 			}
 		}
-		b.id = out;
-		b.queue = op->queue;
-		b.tap_ifindex = op->tap_ifindex;
-		b.fallback = op->fallback;
-		memcpy(b.owner, op->owner, NIC_MAC_LEN);
 		return journal_add_binding(j, &b);
 	}
 	case PLAN_OP_UNBIND:
@@ -270,26 +279,16 @@ int exec_intent(const struct plan *p, struct journal_nic *j)
 			r = journal_add_ctx(j, 0, op->owner, op->ctx_queues, op->n_ctx_queues, true);
 			break;
 		case PLAN_OP_BIND: {
-			struct journal_binding b = { 0 };
+			struct journal_binding b = binding_of(op, 0, true);
 
-			b.queue = op->queue;
-			b.tap_ifindex = op->tap_ifindex;
-			b.fallback = op->fallback;
-			memcpy(b.owner, op->owner, NIC_MAC_LEN);
-			b.pending = true;
 			r = journal_add_binding(j, &b);
 			break;
 		}
 		/* What an undo would make again (a crash in the middle of a
 		 * rollback must not leave it unowned). */
 		case PLAN_OP_UNBIND: {
-			struct journal_binding b = { 0 };
+			struct journal_binding b = binding_of(op, 0, true);
 
-			b.queue = op->queue;
-			b.tap_ifindex = op->tap_ifindex;
-			b.fallback = op->fallback;
-			memcpy(b.owner, op->owner, NIC_MAC_LEN);
-			b.pending = true;
 			r = journal_add_binding(j, &b);
 			break;
 		}
