@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "manager.h"
 
@@ -36,14 +36,14 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int check_config(const char *path, bool explicit_path, bool print)
+static int check_config(const char *path, bool allow_missing, bool print)
 {
 	struct config_diags d;
 	struct config c;
 	size_t i;
 	int r;
 
-	r = config_load(path, !explicit_path, &c, &d);
+	r = config_load(path, allow_missing, &c, &d);
 	for (i = 0; i < d.n; i++) {
 		if (d.v[i].line)
 			fprintf(stderr, "%s:%u: %s\n", d.v[i].file, d.v[i].line, d.v[i].msg);
@@ -59,27 +59,10 @@ static int check_config(const char *path, bool explicit_path, bool print)
 	return r < 0 ? 1 : 0;
 }
 
-static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	log_info(LOG_SUBSYS_MAIN, "received %s, shutting down", strsignal((int)si->ssi_signo));
-	(void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
-	return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
-static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	(void)manager_reload(userdata);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "runtime-dir", required_argument, NULL, 'R' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "libvirt-uri", required_argument, NULL, 'L' },
-		{ "debug", optional_argument, NULL, 'd' },
+		DAEMON_OPTIONS,
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print", no_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
@@ -90,28 +73,27 @@ int main(int argc, char **argv)
 		.config_path = DEFAULT_CONFIG,
 		.runtime_dir = ZCRX_RUNDIR,
 		.state_dir = ZCRX_STATEDIR,
+		/* A missing default config means "all defaults"; a named one
+		 * (--config) must exist. */
+		.config_allow_missing = true,
 	};
-	bool check = false, print = false, explicit_config = false;
+	bool check = false, print = false;
 	struct manager *m = NULL;
 	sd_event *ev = NULL;
-	sigset_t ss;
 	int c, r;
 
 	log_open();
-	while ((c = getopt_long(argc, argv, "c:d::Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT_OPTIONS "Vh", opts, NULL)) != -1) {
 		const char *bad = NULL;
 
+		r = daemon_option(c, optarg, &mo, &bad);
+		if (r < 0) {
+			fprintf(stderr, "zcrxd: unknown debug subsystem '%s'\n", bad ? bad : "?");
+			return 2;
+		}
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'c': mo.config_path = optarg; explicit_config = true; break;
-		case 'R': mo.runtime_dir = optarg; break;
-		case 'S': mo.state_dir = optarg; break;
-		case 'L': mo.libvirt_uri = optarg; break;
-		case 'd':
-			if (log_set_debug(optarg, &bad) < 0) {
-				fprintf(stderr, "zcrxd: unknown debug subsystem '%s'\n", bad ? bad : "?");
-				return 2;
-			}
-			break;
 		case 'C': check = true; break;
 		case 'P': print = true; break;
 		case 'V': printf("zcrxd %s\n", ZCRX_VERSION); return 0;
@@ -132,18 +114,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return check_config(mo.config_path, explicit_config, print);
-
-	/* A missing default config means "all defaults"; a named one must exist. */
-	mo.config_allow_missing = !explicit_config;
+		return check_config(mo.config_path, mo.config_allow_missing, print);
 
 	(void)sd_notify(0, "STATUS=Starting");
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
+	daemon_block_signals(0);
 
 	r = sd_event_default(&ev);
 	if (r < 0) {
@@ -156,9 +130,7 @@ int main(int argc, char **argv)
 		sd_event_unref(ev);
 		return 1;
 	}
-	if (sd_event_add_signal(ev, NULL, SIGTERM, on_term, NULL) < 0 ||
-	    sd_event_add_signal(ev, NULL, SIGINT, on_term, NULL) < 0 ||
-	    sd_event_add_signal(ev, NULL, SIGHUP, on_hup, m) < 0) {
+	if (daemon_watch_signals(ev, m) < 0) {
 		log_error(LOG_SUBSYS_MAIN, "cannot watch signals");
 		r = -EIO;
 		goto out;
