@@ -32,6 +32,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "fake-nic.h"
 #include "log.h"
 #include "manager.h"
@@ -115,25 +116,10 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	return 0;
 }
 
-static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
-static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	(void)manager_reload(userdata);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "runtime-dir", required_argument, NULL, 'R' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "libvirt-uri", required_argument, NULL, 'L' },
-		{ "debug", optional_argument, NULL, 'd' },
+		DAEMON_OPTIONS,
 		{ "fake-state", required_argument, NULL, 'F' },
 		{ "fake-nic", required_argument, NULL, 'N' },
 		{ "fake-volatile", no_argument, NULL, 'V' },
@@ -153,22 +139,18 @@ int main(int argc, char **argv)
 	static struct outside outside;
 	struct manager *m = NULL;
 	sd_event *ev = NULL;
-	sigset_t ss;
 	int c, r;
 
 	log_open();
-	while ((c = getopt_long(argc, argv, "c:d::", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT_OPTIONS, opts, NULL)) != -1) {
 		const char *bad = NULL;
 
+		r = daemon_option(c, optarg, &mo, &bad);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'c': mo.config_path = optarg; mo.config_allow_missing = false; break;
-		case 'R': mo.runtime_dir = optarg; break;
-		case 'S': mo.state_dir = optarg; break;
-		case 'L': mo.libvirt_uri = optarg; break;
-		case 'd':
-			if (log_set_debug(optarg, &bad) < 0)
-				return 2;
-			break;
 		case 'F': state = optarg; break;
 		case 'V': volatile_state = true; break;
 		case 'N':
@@ -198,13 +180,7 @@ int main(int argc, char **argv)
 	mo.nic_backend = fake_net_backend(net);
 	fault_arm();
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigaddset(&ss, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
+	daemon_block_signals(SIGUSR1);
 	if (sd_event_default(&ev) < 0)
 		return 1;
 	r = manager_new(ev, &mo, &m);
@@ -214,9 +190,7 @@ int main(int argc, char **argv)
 		fake_net_free(net);
 		return 1;
 	}
-	(void)sd_event_add_signal(ev, NULL, SIGTERM, on_term, NULL);
-	(void)sd_event_add_signal(ev, NULL, SIGINT, on_term, NULL);
-	(void)sd_event_add_signal(ev, NULL, SIGHUP, on_hup, m);
+	(void)daemon_watch_signals(ev, m);
 	if (state) {
 		outside.net = net;
 		snprintf(outside.path, sizeof(outside.path), "%s.outside", state);
