@@ -42,6 +42,25 @@ static void reply_outcome_error(struct ipc_call *call, const struct reconcile_ou
 	ipc_reply_error(call, name, p);
 }
 
+static void reply_no_such_domain(struct ipc_call *call, const char *domain)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "domain", json_object_new_string(domain));
+	ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
+}
+
+/* The follower refused a request about domain: its error, with its text. */
+static void reply_virt_error(struct ipc_call *call, const char *domain,
+			     const struct virt_reply *rep)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "domain", json_object_new_string(domain));
+	json_object_object_add(p, "message", json_object_new_string(rep->message));
+	ipc_reply_error(call, virt_req_error_name(rep->error), p);
+}
+
 /* Each attachment with its domain's state as libvirt (or the hook) told
  * virt-follow; null when it does not know the domain. */
 static void add_domain_state(struct api_attach *a, json_object *atts)
@@ -132,6 +151,33 @@ static int copy_str(struct ipc_call *call, const char *name, const char *s, char
 	return 0;
 }
 
+/* The identity of a domain's vNIC as the follower selected it. */
+static void id_of_vnic(struct attach_id *id, const char *domain, const char *uuid,
+		       const struct virt_vnic *v)
+{
+	attach_id_init(id);
+	snprintf(id->domain, sizeof(id->domain), "%s", domain ? domain : "");
+	snprintf(id->uuid, sizeof(id->uuid), "%s", uuid ? uuid : "");
+	memcpy(id->mac, v->mac, NIC_MAC_LEN);
+	snprintf(id->nic, sizeof(id->nic), "%s", v->nic);
+	snprintf(id->tap, sizeof(id->tap), "%s", v->tap);
+	id->queues = v->queues ? v->queues : 1;
+	id->numa_node = v->numa_node;
+}
+
+/* A request to the follower; one with only the XML comes from the hook. */
+static void request_init(struct virt_request *req, const char *domain, const char *nic,
+			 const uint8_t *mac, const char *xml)
+{
+	memset(req, 0, sizeof(*req));
+	req->domain = domain;
+	req->nic = nic;
+	req->mac = mac;
+	req->xml = xml;
+	req->xml_len = xml ? strlen(xml) : 0;
+	req->origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
+}
+
 /* --- Attach ------------------------------------------------------------------------- */
 
 /* What the selected vNICs of a domain would get, planned together as the
@@ -150,17 +196,7 @@ static json_object *dry_run_vnics(struct api_attach *a, const struct virt_reply 
 		return would;
 	}
 	for (k = 0; k < rep->sel.n; k++) {
-		const struct virt_vnic *v = &rep->sel.vnics[k];
-		struct attach_id *id = &ids[k];
-
-		attach_id_init(id);
-		snprintf(id->domain, sizeof(id->domain), "%s", rep->name);
-		snprintf(id->uuid, sizeof(id->uuid), "%s", rep->uuid);
-		memcpy(id->mac, v->mac, NIC_MAC_LEN);
-		snprintf(id->nic, sizeof(id->nic), "%s", v->nic);
-		snprintf(id->tap, sizeof(id->tap), "%s", v->tap);
-		id->queues = v->queues ? v->queues : 1;
-		id->numa_node = v->numa_node;
+		id_of_vnic(&ids[k], rep->name, rep->uuid, &rep->sel.vnics[k]);
 		attach_init(&atts[k]);
 	}
 	if (reconcile_attach_dry(a->rc, ids, rep->sel.n, out, atts) == 0)
@@ -173,145 +209,171 @@ static json_object *dry_run_vnics(struct api_attach *a, const struct virt_reply 
 	return would;
 }
 
+struct attach_params {
+	const char *domain, *nic, *mac, *xml, *tap, *uuid;
+	int64_t queues, numa;
+	bool dry_run, has_queues, has_numa;
+	json_object *addrs;
+};
+
+/* Direct: the domain is a label, the vNIC its MAC. */
+static void attach_direct(struct api_attach *a, struct ipc_call *call,
+			  const struct attach_params *p)
+{
+	struct reconcile_outcome out = { 0 };
+	struct attach_id id;
+	struct attach att;
+	json_object *r, *arr;
+	int rr;
+
+	attach_id_init(&id);
+	if (!p->nic) {
+		ipc_reply_invalid_parameter(call, "nic");
+		return;
+	}
+	if (copy_str(call, "domain", p->domain, id.domain, sizeof(id.domain)) < 0 ||
+	    copy_str(call, "nic", p->nic, id.nic, sizeof(id.nic)) < 0 ||
+	    copy_str(call, "tap", p->tap, id.tap, sizeof(id.tap)) < 0 ||
+	    copy_str(call, "uuid", p->uuid, id.uuid, sizeof(id.uuid)) < 0 ||
+	    parse_mac(call, p->mac, id.mac) < 0 || parse_addresses(call, p->addrs, &id) < 0)
+		return;
+	if (p->has_queues)
+		id.queues = (uint32_t)p->queues;
+	if (p->has_numa)
+		id.numa_node = (int)p->numa;
+	attach_init(&att);
+	rr = reconcile_attach(a->rc, &id, p->dry_run, &out, &att);
+	if (rr < 0) {
+		reply_outcome_error(call, &out, rr);
+	} else {
+		arr = json_object_new_array();
+		json_object_array_add(arr, attach_to_json(&att));
+		r = json_object_new_object();
+		json_object_object_add(r, "domain", json_object_new_string(id.domain));
+		json_object_object_add(r, "attachments", arr);
+		json_object_object_add(r, "dry_run", json_object_new_boolean(p->dry_run));
+		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+		ipc_reply(call, r);
+	}
+	attach_clear(&att);
+	reconcile_outcome_clear(&out);
+}
+
+/* By domain: libvirt's view, or the caller's XML (the hook). */
+static void attach_by_domain(struct api_attach *a, struct ipc_call *call,
+			     const struct attach_params *p)
+{
+	struct reconcile_outcome out = { 0 };
+	struct virt_request req;
+	struct virt_reply rep;
+	uint8_t m[NIC_MAC_LEN];
+	json_object *would = NULL, *r;
+
+	if (!a->follow) {
+		reply_no_such_domain(call, p->domain);
+		return;
+	}
+	if (p->mac && parse_mac(call, p->mac, m) < 0)
+		return;
+	request_init(&req, p->domain, p->nic, p->mac ? m : NULL, p->xml);
+	req.queues = p->has_queues ? (uint32_t)p->queues : 0;
+	req.dry_run = p->dry_run;
+	a->collect = &out;
+	virt_follow_attach(a->follow, &req, &rep);
+	a->collect = NULL;
+	if (p->dry_run && rep.error == VIRT_REQ_OK)
+		would = dry_run_vnics(a, &rep, &out);
+	if (rep.error != VIRT_REQ_OK) {
+		if (out.error_name && rep.error == VIRT_REQ_FAILED)
+			reply_outcome_error(call, &out, -EIO);
+		else
+			reply_virt_error(call, p->domain, &rep);
+	} else {
+		r = virt_reply_to_json(&rep);
+		json_object_object_add(r, "attachments",
+				       would ? json_object_get(would) :
+					       attachments_of(a, rep.name, rep.uuid));
+		json_object_object_add(r, "dry_run", json_object_new_boolean(p->dry_run));
+		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+		ipc_reply(call, r);
+	}
+	json_object_put(would);
+	virt_reply_clear(&rep);
+	reconcile_outcome_clear(&out);
+}
+
 static void method_attach(struct ipc_call *call, json_object *params, void *userdata)
 {
 	struct api_attach *a = userdata;
-	const char *domain = NULL, *nic = NULL, *mac = NULL, *xml = NULL, *tap = NULL, *uuid = NULL;
-	int64_t queues = 0, numa = -1;
-	bool dry_run = false, has_queues = false, has_numa = false;
-	json_object *addrs = NULL;
+	struct attach_params p = { .numa = -1 };
 	const struct ipc_param spec[] = {
-		{ "domain", IPC_PARAM_STRING, true, &domain, NULL },
-		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
-		{ "mac", IPC_PARAM_STRING, false, &mac, NULL },
-		{ "queues", IPC_PARAM_INT, false, &queues, &has_queues },
-		{ "domain_xml", IPC_PARAM_STRING, false, &xml, NULL },
-		{ "dry_run", IPC_PARAM_BOOL, false, &dry_run, NULL },
-		{ "addresses", IPC_PARAM_ARRAY, false, &addrs, NULL },
-		{ "numa_node", IPC_PARAM_INT, false, &numa, &has_numa },
-		{ "tap", IPC_PARAM_STRING, false, &tap, NULL },
-		{ "uuid", IPC_PARAM_STRING, false, &uuid, NULL },
+		{ "domain", IPC_PARAM_STRING, true, &p.domain, NULL },
+		{ "nic", IPC_PARAM_STRING, false, &p.nic, NULL },
+		{ "mac", IPC_PARAM_STRING, false, &p.mac, NULL },
+		{ "queues", IPC_PARAM_INT, false, &p.queues, &p.has_queues },
+		{ "domain_xml", IPC_PARAM_STRING, false, &p.xml, NULL },
+		{ "dry_run", IPC_PARAM_BOOL, false, &p.dry_run, NULL },
+		{ "addresses", IPC_PARAM_ARRAY, false, &p.addrs, NULL },
+		{ "numa_node", IPC_PARAM_INT, false, &p.numa, &p.has_numa },
+		{ "tap", IPC_PARAM_STRING, false, &p.tap, NULL },
+		{ "uuid", IPC_PARAM_STRING, false, &p.uuid, NULL },
 		IPC_PARAM_END,
 	};
-	struct reconcile_outcome out = { 0 };
-	json_object *r;
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	if (has_queues && (queues < 1 || queues > ATTACH_QUEUES_MAX)) {
+	if (p.has_queues && (p.queues < 1 || p.queues > ATTACH_QUEUES_MAX)) {
 		ipc_reply_invalid_parameter(call, "queues");
 		return;
 	}
-	if (has_numa && (numa < -1 || numa > 4095)) {
+	if (p.has_numa && (p.numa < -1 || p.numa > 4095)) {
 		ipc_reply_invalid_parameter(call, "numa_node");
 		return;
 	}
-
-	if (mac && !xml && !(a->follow && virt_follow_domain_state(a->follow, domain))) {
-		/* direct: the domain is a label, the vNIC its MAC (a domain
-		 * the follower knows goes through it: --mac narrows its vNICs) */
-		struct attach_id id;
-		struct attach att;
-		int rr;
-
-		attach_id_init(&id);
-		if (!nic) {
-			ipc_reply_invalid_parameter(call, "nic");
-			return;
-		}
-		if (copy_str(call, "domain", domain, id.domain, sizeof(id.domain)) < 0 ||
-		    copy_str(call, "nic", nic, id.nic, sizeof(id.nic)) < 0 ||
-		    copy_str(call, "tap", tap, id.tap, sizeof(id.tap)) < 0 ||
-		    copy_str(call, "uuid", uuid, id.uuid, sizeof(id.uuid)) < 0 ||
-		    parse_mac(call, mac, id.mac) < 0 || parse_addresses(call, addrs, &id) < 0)
-			return;
-		if (has_queues)
-			id.queues = (uint32_t)queues;
-		if (has_numa)
-			id.numa_node = (int)numa;
-		attach_init(&att);
-		rr = reconcile_attach(a->rc, &id, dry_run, &out, &att);
-		if (rr < 0) {
-			reply_outcome_error(call, &out, rr);
-		} else {
-			json_object *arr = json_object_new_array();
-
-			json_object_array_add(arr, attach_to_json(&att));
-			r = json_object_new_object();
-			json_object_object_add(r, "domain", json_object_new_string(id.domain));
-			json_object_object_add(r, "attachments", arr);
-			json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
-			json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-			ipc_reply(call, r);
-		}
-		attach_clear(&att);
-		reconcile_outcome_clear(&out);
-		return;
-	}
-
-	/* by domain: libvirt's view, or the caller's XML (the hook) */
-	if (!a->follow) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "domain", json_object_new_string(domain));
-		ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
-		return;
-	}
-	{
-		struct virt_request req = { 0 };
-		struct virt_reply rep;
-		uint8_t m[NIC_MAC_LEN];
-
-		if (mac && parse_mac(call, mac, m) < 0)
-			return;
-		req.domain = domain;
-		req.nic = nic;
-		req.mac = mac ? m : NULL;
-		req.queues = has_queues ? (uint32_t)queues : 0;
-		req.xml = xml;
-		req.xml_len = xml ? strlen(xml) : 0;
-		req.dry_run = dry_run;
-		req.origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
-		json_object *would = NULL;
-
-		a->collect = &out;
-		virt_follow_attach(a->follow, &req, &rep);
-		a->collect = NULL;
-		if (dry_run && rep.error == VIRT_REQ_OK)
-			would = dry_run_vnics(a, &rep, &out);
-		if (rep.error != VIRT_REQ_OK) {
-			if (out.error_name && rep.error == VIRT_REQ_FAILED) {
-				reply_outcome_error(call, &out, -EIO);
-			} else {
-				json_object *p = json_object_new_object();
-
-				json_object_object_add(p, "domain", json_object_new_string(domain));
-				json_object_object_add(p, "message",
-						       json_object_new_string(rep.message));
-				ipc_reply_error(call, virt_req_error_name(rep.error), p);
-			}
-		} else {
-			r = virt_reply_to_json(&rep);
-			json_object_object_add(r, "attachments",
-					       would ? json_object_get(would) :
-						       attachments_of(a, rep.name, rep.uuid));
-			json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
-			json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-			ipc_reply(call, r);
-		}
-		json_object_put(would);
-		virt_reply_clear(&rep);
-		reconcile_outcome_clear(&out);
-	}
+	/* A domain the follower knows goes through it: --mac narrows its vNICs. */
+	if (p.mac && !p.xml && !(a->follow && virt_follow_domain_state(a->follow, p.domain)))
+		attach_direct(a, call, &p);
+	else
+		attach_by_domain(a, call, &p);
 }
 
 /* --- Detach -------------------------------------------------------------------------- */
+
+/* Detach through the follower (libvirt's domains, or the hook's XML); a
+ * domain it does not know may still be a label zcrxd holds.  Returns how
+ * many attachments went, or -errno; *replied when it answered the call. */
+static int detach_by_domain(struct api_attach *a, struct ipc_call *call,
+			    const struct virt_request *req, struct reconcile_outcome *out,
+			    bool *replied)
+{
+	struct virt_reply rep;
+	int removed;
+
+	a->collect = out;
+	a->removed = 0;
+	virt_follow_detach(a->follow, req, &rep);
+	a->collect = NULL;
+	removed = a->removed;
+	if (rep.error == VIRT_REQ_NO_SUCH_DOMAIN && !removed) {
+		/* not libvirt's: maybe a label zcrxd holds */
+		removed = reconcile_detach(a->rc, req->domain, NULL, req->nic, req->mac, false, out);
+		if (!removed && !out->error_name) {
+			reply_no_such_domain(call, req->domain);
+			*replied = true;
+		}
+	} else if (rep.error != VIRT_REQ_OK && !out->error_name) {
+		reply_virt_error(call, req->domain, &rep);
+		*replied = true;
+	}
+	virt_reply_clear(&rep);
+	return removed;
+}
 
 static void method_detach(struct ipc_call *call, json_object *params, void *userdata)
 {
 	struct api_attach *a = userdata;
 	const char *domain = NULL, *nic = NULL, *mac = NULL, *xml = NULL;
-	bool dry_run = false;
+	bool dry_run = false, replied = false;
 	const struct ipc_param spec[] = {
 		{ "domain", IPC_PARAM_STRING, true, &domain, NULL },
 		{ "nic", IPC_PARAM_STRING, false, &nic, NULL },
@@ -321,6 +383,7 @@ static void method_detach(struct ipc_call *call, json_object *params, void *user
 		IPC_PARAM_END,
 	};
 	struct reconcile_outcome out = { 0 };
+	struct virt_request req;
 	uint8_t m[NIC_MAC_LEN];
 	json_object *r;
 	int removed;
@@ -332,64 +395,23 @@ static void method_detach(struct ipc_call *call, json_object *params, void *user
 	if (dry_run || !a->follow) {
 		removed = reconcile_detach(a->rc, domain, NULL, nic, mac ? m : NULL, dry_run, &out);
 	} else {
-		struct virt_request req = { 0 };
-		struct virt_reply rep;
-
-		req.domain = domain;
-		req.nic = nic;
-		req.mac = mac ? m : NULL;
-		req.xml = xml;
-		req.xml_len = xml ? strlen(xml) : 0;
-		req.origin = xml && !nic && !mac ? VIRT_ORIGIN_HOOK : VIRT_ORIGIN_OPERATOR;
-		a->collect = &out;
-		a->removed = 0;
-		virt_follow_detach(a->follow, &req, &rep);
-		a->collect = NULL;
-		removed = a->removed;
-		if (rep.error == VIRT_REQ_NO_SUCH_DOMAIN && !removed) {
-			/* not libvirt's: maybe a label zcrxd holds */
-			removed = reconcile_detach(a->rc, domain, NULL, nic, mac ? m : NULL, false,
-						   &out);
-			if (!removed && !out.error_name) {
-				json_object *p = json_object_new_object();
-
-				json_object_object_add(p, "domain", json_object_new_string(domain));
-				ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
-				virt_reply_clear(&rep);
-				reconcile_outcome_clear(&out);
-				return;
-			}
-		} else if (rep.error != VIRT_REQ_OK && !out.error_name) {
-			json_object *p = json_object_new_object();
-
-			json_object_object_add(p, "domain", json_object_new_string(domain));
-			json_object_object_add(p, "message", json_object_new_string(rep.message));
-			ipc_reply_error(call, virt_req_error_name(rep.error), p);
-			virt_reply_clear(&rep);
-			reconcile_outcome_clear(&out);
-			return;
-		}
-		virt_reply_clear(&rep);
+		request_init(&req, domain, nic, mac ? m : NULL, xml);
+		removed = detach_by_domain(a, call, &req, &out, &replied);
 	}
-	if (removed < 0 || out.error_name) {
+	if (replied) {
+		/* answered already */
+	} else if (removed < 0 || out.error_name) {
 		reply_outcome_error(call, &out, removed < 0 ? removed : -EIO);
-		reconcile_outcome_clear(&out);
-		return;
+	} else if (!removed && !a->follow && !dry_run) {
+		reply_no_such_domain(call, domain);
+	} else {
+		r = json_object_new_object();
+		json_object_object_add(r, "domain", json_object_new_string(domain));
+		json_object_object_add(r, "removed", json_object_new_int(removed));
+		json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
+		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
+		ipc_reply(call, r);
 	}
-	if (!removed && !a->follow && !dry_run) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "domain", json_object_new_string(domain));
-		ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
-		reconcile_outcome_clear(&out);
-		return;
-	}
-	r = json_object_new_object();
-	json_object_object_add(r, "domain", json_object_new_string(domain));
-	json_object_object_add(r, "removed", json_object_new_int(removed));
-	json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
-	json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-	ipc_reply(call, r);
 	reconcile_outcome_clear(&out);
 }
 
@@ -586,14 +608,7 @@ static int sink_attach(void *ud, const struct virt_domain_ref *dom, const struct
 	char buf[512];
 	int r;
 
-	attach_id_init(&id);
-	snprintf(id.domain, sizeof(id.domain), "%s", dom->name ? dom->name : "");
-	snprintf(id.uuid, sizeof(id.uuid), "%s", dom->uuid ? dom->uuid : "");
-	memcpy(id.mac, v->mac, NIC_MAC_LEN);
-	snprintf(id.nic, sizeof(id.nic), "%s", v->nic);
-	snprintf(id.tap, sizeof(id.tap), "%s", v->tap);
-	id.queues = v->queues ? v->queues : 1;
-	id.numa_node = v->numa_node;
+	id_of_vnic(&id, dom->name, dom->uuid, v);
 	r = reconcile_attach(a->rc, &id, false, &o, NULL);
 	if (r < 0)
 		snprintf(err, errlen, "%s", kerror_format(&o.err, buf, sizeof(buf)));
