@@ -140,6 +140,32 @@ int ctl_call(struct ctl *ctl, const char *method, json_object *params, json_obje
 	return CTL_EXIT_OK;
 }
 
+int ctl_call_show(struct ctl *ctl, const char *method, json_object *params,
+		  void (*render)(struct ctl *ctl, json_object *reply))
+{
+	json_object *r = NULL;
+	int rc;
+
+	rc = ctl_call(ctl, method, params, &r);
+	if (rc)
+		return rc;
+	if (ctl->output != CTL_OUTPUT_TABLE)
+		ctl_print_json(ctl, r);
+	else
+		render(ctl, r);
+	json_object_put(r);
+	return CTL_EXIT_OK;
+}
+
+json_object *ctl_params_nic(const char *nic)
+{
+	json_object *p = json_object_new_object();
+
+	if (nic)
+		json_object_object_add(p, "nic", json_object_new_string(nic));
+	return p;
+}
+
 const char *ctl_args_get(const struct ctl_args *a, int id)
 {
 	const char *v = NULL;

@@ -95,6 +95,15 @@ int ctl_connect(struct ctl *ctl);
  * CTL_EXIT_REFUSED or CTL_EXIT_UNREACHABLE.  Takes ownership of params.
  */
 int ctl_call(struct ctl *ctl, const char *method, json_object *params, json_object **ret);
+/*
+ * Call a method and show the reply: as it came with --json, else through
+ * render (tables, key: value lines).  Takes ownership of params; returns the
+ * exit code as ctl_call() does.
+ */
+int ctl_call_show(struct ctl *ctl, const char *method, json_object *params,
+		  void (*render)(struct ctl *ctl, json_object *reply));
+/* Parameters {"nic": nic}, or {} when nic is NULL. */
+json_object *ctl_params_nic(const char *nic);
 /* Print a failure from libzcrx in the project's form; returns the exit code. */
 int ctl_report_error(struct ctl *ctl, const struct zcrx_error *e);
 /* Print reply parameters as JSON (for --json). */

@@ -363,25 +363,11 @@ int ctl_verb_detach(struct ctl *ctl, const struct ctl_args *a)
 	return finish(ctl, r, dry);
 }
 
-int ctl_verb_list(struct ctl *ctl, const struct ctl_args *a)
+static void show_list(struct ctl *ctl, json_object *r)
 {
-	json_object *p = json_object_new_object(), *r = NULL, *nics;
-	const char *v;
+	json_object *nics;
 	size_t i;
-	int rc;
 
-	if (a->argc > 0)
-		json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
-	if ((v = ctl_args_get(a, OPT_DOMAIN)))
-		json_object_object_add(p, "domain", json_object_new_string(v));
-	rc = ctl_call(ctl, "io.zcrx.Manager.ListAttachments", p, &r);
-	if (rc)
-		return rc;
-	if (ctl->output != CTL_OUTPUT_TABLE) {
-		ctl_print_json(ctl, r);
-		json_object_put(r);
-		return CTL_EXIT_OK;
-	}
 	print_attachments(ctl, ctl_json_get(r, "attachments"));
 	nics = ctl_json_get(r, "nics");
 	for (i = 0; nics && i < json_object_array_length(nics); i++) {
@@ -401,18 +387,24 @@ int ctl_verb_list(struct ctl *ctl, const struct ctl_args *a)
 		for (k = 0; notes && k < json_object_array_length(notes); k++)
 			print_reason(ctl->out, "  note: ", json_object_array_get_idx(notes, k));
 	}
-	json_object_put(r);
-	return CTL_EXIT_OK;
+}
+
+int ctl_verb_list(struct ctl *ctl, const struct ctl_args *a)
+{
+	json_object *p = ctl_params_nic(a->argc ? a->argv[0] : NULL);
+	const char *v;
+
+	if ((v = ctl_args_get(a, OPT_DOMAIN)))
+		json_object_object_add(p, "domain", json_object_new_string(v));
+	return ctl_call_show(ctl, "io.zcrx.Manager.ListAttachments", p, show_list);
 }
 
 int ctl_verb_plan(struct ctl *ctl, const struct ctl_args *a)
 {
-	json_object *p = json_object_new_object(), *r = NULL;
+	json_object *r = NULL;
 	int rc;
 
-	if (a->argc > 0)
-		json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
-	rc = ctl_call(ctl, "io.zcrx.Manager.Plan", p, &r);
+	rc = ctl_call(ctl, "io.zcrx.Manager.Plan", ctl_params_nic(a->argc ? a->argv[0] : NULL), &r);
 	if (rc)
 		return rc;
 	return finish(ctl, r, true);
@@ -420,13 +412,11 @@ int ctl_verb_plan(struct ctl *ctl, const struct ctl_args *a)
 
 int ctl_verb_rebalance(struct ctl *ctl, const struct ctl_args *a)
 {
-	json_object *p = json_object_new_object(), *r = NULL;
+	json_object *p = ctl_params_nic(a->argc ? a->argv[0] : NULL), *r = NULL;
 	bool dry = ctl_args_has(a, OPT_DRY_RUN);
 	const char *v;
 	int rc;
 
-	if (a->argc > 0)
-		json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
 	if ((v = ctl_args_get(a, OPT_MIN_NUMA)) &&
 	    (rc = add_int(ctl, p, "min_numa_gain", v, 1, 1024))) {
 		json_object_put(p);
@@ -450,12 +440,11 @@ int ctl_verb_rebalance(struct ctl *ctl, const struct ctl_args *a)
 
 int ctl_verb_reconcile(struct ctl *ctl, const struct ctl_args *a)
 {
-	json_object *p = json_object_new_object(), *r = NULL;
+	json_object *r = NULL;
 	int rc;
 
-	if (a->argc > 0)
-		json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
-	rc = ctl_call(ctl, "io.zcrx.Manager.Reconcile", p, &r);
+	rc = ctl_call(ctl, "io.zcrx.Manager.Reconcile", ctl_params_nic(a->argc ? a->argv[0] : NULL),
+		      &r);
 	if (rc)
 		return rc;
 	if (ctl->output == CTL_OUTPUT_TABLE && !ctl->quiet &&
@@ -466,11 +455,10 @@ int ctl_verb_reconcile(struct ctl *ctl, const struct ctl_args *a)
 
 int ctl_verb_release(struct ctl *ctl, const struct ctl_args *a)
 {
-	json_object *p = json_object_new_object(), *r = NULL;
+	json_object *p = ctl_params_nic(a->argv[0]), *r = NULL;
 	bool dry = ctl_args_has(a, OPT_DRY_RUN);
 	int rc;
 
-	json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
 	if (dry)
 		json_object_object_add(p, "dry_run", json_object_new_boolean(true));
 	rc = ctl_call(ctl, "io.zcrx.Manager.Release", p, &r);

@@ -9,15 +9,6 @@
 
 #include "ctl.h"
 
-static json_object *params_nic(const char *nic)
-{
-	json_object *p = json_object_new_object();
-
-	if (nic)
-		json_object_object_add(p, "nic", json_object_new_string(nic));
-	return p;
-}
-
 static const char *num(json_object *o, const char *key, char *buf, size_t size)
 {
 	json_object *v = ctl_json_get(o, key);
@@ -48,23 +39,14 @@ static const char *channels(json_object *ch, char *buf, size_t size)
 	return buf[0] ? buf : "-";
 }
 
-static int list_nics(struct ctl *ctl)
+static void show_nics(struct ctl *ctl, json_object *r)
 {
 	static const char *const head[] = { "NAME", "IFINDEX", "KIND", "DRIVER", "STATE",
 					    "RXQ", "CHANNELS", "LOWER" };
-	json_object *r = NULL, *arr;
+	json_object *arr;
 	struct ctl_table *t;
 	size_t i, n;
-	int rc;
 
-	rc = ctl_call(ctl, "io.zcrx.Manager.ListNics", NULL, &r);
-	if (rc)
-		return rc;
-	if (ctl->output != CTL_OUTPUT_TABLE) {
-		ctl_print_json(ctl, r);
-		json_object_put(r);
-		return CTL_EXIT_OK;
-	}
 	arr = ctl_json_get(r, "nics");
 	n = arr ? json_object_array_length(arr) : 0;
 	t = ctl_table_new(8, head);
@@ -86,8 +68,6 @@ static int list_nics(struct ctl *ctl)
 	}
 	ctl_table_print(t, ctl->out, ctl->legend);
 	ctl_table_free(t);
-	json_object_put(r);
-	return CTL_EXIT_OK;
 }
 
 static const char *const cap_order[] = {
@@ -95,9 +75,10 @@ static const char *const cap_order[] = {
 	"rss_contexts", "ntuple", "rules", "l2_rules", "ip_rules", "queue_info", "qstats", "binder",
 };
 
-static void show_nic(struct ctl *ctl, json_object *nic)
+static void show_nic(struct ctl *ctl, json_object *r)
 {
 	static const char *const head[] = { "CAPABILITY", "STATE", "DETAIL" };
+	json_object *nic = ctl_json_get(r, "nic");
 	json_object *lower = ctl_json_get(nic, "lower"), *rings = ctl_json_get(nic, "rings");
 	json_object *rss = ctl_json_get(nic, "rss"), *rules = ctl_json_get(nic, "rules");
 	json_object *caps = ctl_json_get(nic, "capabilities"), *nt = ctl_json_get(nic, "ntuple");
@@ -153,20 +134,9 @@ static void show_nic(struct ctl *ctl, json_object *nic)
 
 int ctl_verb_nics(struct ctl *ctl, const struct ctl_args *a)
 {
-	json_object *r = NULL;
-	int rc;
-
 	if (a->argc == 0)
-		return list_nics(ctl);
-	rc = ctl_call(ctl, "io.zcrx.Manager.GetNic", params_nic(a->argv[0]), &r);
-	if (rc)
-		return rc;
-	if (ctl->output != CTL_OUTPUT_TABLE)
-		ctl_print_json(ctl, r);
-	else
-		show_nic(ctl, ctl_json_get(r, "nic"));
-	json_object_put(r);
-	return CTL_EXIT_OK;
+		return ctl_call_show(ctl, "io.zcrx.Manager.ListNics", NULL, show_nics);
+	return ctl_call_show(ctl, "io.zcrx.Manager.GetNic", ctl_params_nic(a->argv[0]), show_nic);
 }
 
 static void join_array(json_object *arr, char *buf, size_t size)
@@ -180,24 +150,14 @@ static void join_array(json_object *arr, char *buf, size_t size)
 				json_object_get_string(json_object_array_get_idx(arr, i)));
 }
 
-int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a)
+static void show_queues(struct ctl *ctl, json_object *r)
 {
 	static const char *const head[] = { "NIC", "QUEUE", "NAPI", "IRQ", "CPUS", "NODE",
 					    "RSS", "RULES", "PROVIDERS" };
-	json_object *r = NULL, *arr;
+	json_object *arr;
 	struct ctl_table *t;
 	size_t i, n;
-	int rc;
 
-	rc = ctl_call(ctl, "io.zcrx.Manager.ListQueues", params_nic(a->argc ? a->argv[0] : NULL),
-		      &r);
-	if (rc)
-		return rc;
-	if (ctl->output != CTL_OUTPUT_TABLE) {
-		ctl_print_json(ctl, r);
-		json_object_put(r);
-		return CTL_EXIT_OK;
-	}
 	arr = ctl_json_get(r, "queues");
 	n = arr ? json_object_array_length(arr) : 0;
 	t = ctl_table_new(9, head);
@@ -227,6 +187,10 @@ int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a)
 	}
 	ctl_table_print(t, ctl->out, ctl->legend);
 	ctl_table_free(t);
-	json_object_put(r);
-	return CTL_EXIT_OK;
+}
+
+int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a)
+{
+	return ctl_call_show(ctl, "io.zcrx.Manager.ListQueues",
+			     ctl_params_nic(a->argc ? a->argv[0] : NULL), show_queues);
 }

@@ -8,20 +8,11 @@
 
 #include "ctl.h"
 
-static int verb_status(struct ctl *ctl, const struct ctl_args *a)
+static void show_status(struct ctl *ctl, json_object *r)
 {
-	json_object *r = NULL, *lv, *files;
+	json_object *lv, *files;
 	char dur[64];
-	int rc;
 
-	rc = ctl_call(ctl, "io.zcrx.Manager.GetStatus", NULL, &r);
-	if (rc)
-		return rc;
-	if (ctl->output != CTL_OUTPUT_TABLE) {
-		ctl_print_json(ctl, r);
-		json_object_put(r);
-		return CTL_EXIT_OK;
-	}
 	lv = ctl_json_get(r, "libvirt");
 	ctl_print_kv(ctl->out, "Version:", "%s (protocol %lld)", ctl_json_str(r, "version", "?"),
 		     ctl_json_int(r, "protocol", 0));
@@ -45,8 +36,11 @@ static int verb_status(struct ctl *ctl, const struct ctl_args *a)
 		if (n == 0)
 			ctl_print_kv(ctl->out, "Config:", "(defaults, no file)");
 	}
-	json_object_put(r);
-	return CTL_EXIT_OK;
+}
+
+static int verb_status(struct ctl *ctl, const struct ctl_args *a)
+{
+	return ctl_call_show(ctl, "io.zcrx.Manager.GetStatus", NULL, show_status);
 }
 
 static int verb_version(struct ctl *ctl, const struct ctl_args *a)
