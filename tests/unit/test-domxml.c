@@ -15,14 +15,14 @@
 #include <cmocka.h>
 
 #include "domxml.h"
-#include "virt-fixture.h"
+#include "fixture.h"
 
 static struct domxml_domain *parse_fixture(const char *name)
 {
 	struct domxml_domain *d = NULL;
 	char err[DOMXML_ERR_MAX];
 	size_t len;
-	char *xml = virt_fixture_read(name, &len);
+	char *xml = fixture_read("libvirt", name, &len);
 	int r;
 
 	assert_non_null(xml);

@@ -12,13 +12,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "genl.h"
 #include "nic-ethtool.h"
-#include "nic-fixture.h"
 #include "nic-netdev.h"
 #include "nic-rtnl.h"
 #include "nic-uapi.h"
@@ -35,8 +37,10 @@ struct fx {
 static struct fx load(const char *name)
 {
 	struct fx f = { 0 };
+	char file[256];
 
-	f.buf = nic_fixture_read(name, &f.len);
+	snprintf(file, sizeof(file), "%s.bin", name);
+	f.buf = fixture_read("nic", file, &f.len);
 	assert_non_null(f.buf);
 	assert_true(f.len >= NLMSG_HDRLEN);
 	return f;

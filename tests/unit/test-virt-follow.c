@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
 
-#include "virt-fixture.h"
+#include "fixture.h"
 #include "virt-follow.h"
 
 struct call {
@@ -338,7 +338,7 @@ static void test_hook_without_libvirt(void **state)
 	struct virt_request rq = { .domain = "zxl-vm0", .origin = VIRT_ORIGIN_HOOK };
 	struct virt_reply rep;
 	size_t len;
-	char *xml = virt_fixture_read("hook-start-begin.xml", &len);
+	char *xml = fixture_read("libvirt", "hook-start-begin.xml", &len);
 	json_object *j;
 
 	assert_non_null(xml);
@@ -366,7 +366,7 @@ static void test_hook_without_libvirt(void **state)
 	free(xml);
 
 	/* stopped/end: no targets in that XML; everything goes */
-	xml = virt_fixture_read("hook-stopped-end.xml", &len);
+	xml = fixture_read("libvirt", "hook-stopped-end.xml", &len);
 	rq.xml = xml;
 	rq.xml_len = len;
 	virt_follow_detach(f, &rq, &rep);
@@ -389,7 +389,7 @@ static void test_operator_requests(void **state)
 	struct virt_reply rep;
 	uint8_t mac[6];
 	size_t len;
-	char *xml = virt_fixture_read("vm0-live.xml", &len);
+	char *xml = fixture_read("libvirt", "vm0-live.xml", &len);
 
 	/* learn the domain from the hook; AutoAttach=none attaches nothing */
 	rq.xml = xml;
@@ -449,7 +449,7 @@ static void test_operator_requests(void **state)
 	virt_reply_clear(&rep);
 
 	/* XML of another domain than named */
-	xml = virt_fixture_read("vm1-passthrough-live.xml", &len);
+	xml = fixture_read("libvirt", "vm1-passthrough-live.xml", &len);
 	rq = (struct virt_request){ .domain = "zxl-vm0", .xml = xml, .xml_len = len,
 				    .origin = VIRT_ORIGIN_OPERATOR };
 	virt_follow_attach(f, &rq, &rep);

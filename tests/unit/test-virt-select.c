@@ -12,15 +12,15 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "virt-select.h"
-#include "virt-fixture.h"
 
 static struct domxml_domain *load(const char *name)
 {
 	struct domxml_domain *d = NULL;
 	char err[DOMXML_ERR_MAX];
 	size_t len;
-	char *xml = virt_fixture_read(name, &len);
+	char *xml = fixture_read("libvirt", name, &len);
 
 	assert_non_null(xml);
 	assert_int_equal(domxml_parse(xml, len, &d, err, sizeof(err)), 0);
