@@ -15,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "binder-mgr.h"
 #include "binder-vhost.h"
+#include "deadline.h"
 #include "events.h"
 #include "fake-binder.h"
 
@@ -33,7 +33,7 @@ struct fixture {
 	struct fake_binder *fb;
 	struct binder_mgr *bm;
 	struct binder_event seen[32];
-	size_t n_seen;
+	size_t n_seen, want_seen;
 };
 
 static void on_change(struct binder_mgr *bm, const struct binder_event *ev, void *userdata)
@@ -49,21 +49,18 @@ static void destroy_vhost(void *be)
 	binder_vhost_free(be);
 }
 
-static uint64_t now_usec(void)
+static bool seen_enough(void *p)
 {
-	struct timespec ts;
+	const struct fixture *f = p;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return f->n_seen >= f->want_seen;
 }
 
 /* Run the loop until n callbacks have been seen (2 s deadline). */
 static void run_until(struct fixture *f, size_t n)
 {
-	uint64_t deadline = now_usec() + 2000000;
-
-	while (f->n_seen < n && now_usec() < deadline)
-		assert_true(sd_event_run(f->ev, 100000) >= 0);
+	f->want_seen = n;
+	assert_true(deadline_run_until(f->ev, seen_enough, f, 2000, 100) >= 0);
 	assert_int_equal(f->n_seen, n);
 }
 

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "deadline.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
 
@@ -99,20 +99,12 @@ static void on_change(struct nic_monitor *m, const struct nic *nic, enum nic_cha
 		s->removed++;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Run the loop until *flag reaches want or 5 s pass. */
 static bool run_until(sd_event *ev, const int *flag, int want)
 {
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = deadline_now_ms() + 5000;
 
-	while (*flag < want && now_ms() < end)
+	while (*flag < want && deadline_now_ms() < end)
 		(void)sd_event_run(ev, 100 * 1000);
 	return *flag >= want;
 }

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "deadline.h"
 #include "virt-event.h"
 
 struct ctx {
@@ -34,14 +34,6 @@ struct ctx {
 	int remove_self; /* watch/timer id to remove from inside its callback */
 	int timer_calls, zero_calls;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -69,24 +61,17 @@ static int teardown(void **state)
 }
 
 /* Run the loop until cond holds or ms pass.  Returns whether it held. */
-static bool run_until(struct ctx *c, bool (*cond)(struct ctx *), unsigned ms)
+static bool run_until(struct ctx *c, bool (*cond)(void *c), unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	int r = deadline_run_until(c->ev, cond, c, ms, 10);
 
-	while (!cond(c)) {
-		if (now_ms() >= end)
-			return false;
-		assert_true(sd_event_run(c->ev, 10 * 1000) >= 0);
-	}
-	return true;
+	assert_true(r >= 0);
+	return r > 0;
 }
 
 static void run_for(struct ctx *c, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		assert_true(sd_event_run(c->ev, 5 * 1000) >= 0);
+	assert_true(deadline_run_for(c->ev, ms, 5) >= 0);
 }
 
 static void on_handle(int watch, int fd, int events, void *opaque)
@@ -124,8 +109,18 @@ static void on_free(void *opaque)
 		c->ff_in_remove = true;
 }
 
-static bool got_call(struct ctx *c) { return c->calls > 0; }
-static bool got_free(struct ctx *c) { return c->frees > 0; }
+static bool got_call(void *p)
+{
+	const struct ctx *c = p;
+
+	return c->calls > 0;
+}
+static bool got_free(void *p)
+{
+	const struct ctx *c = p;
+
+	return c->frees > 0;
+}
 
 static void test_handle_basic(void **state)
 {
@@ -181,7 +176,12 @@ static void test_handle_basic(void **state)
 			 -1);
 }
 
-static bool both_called(struct ctx *c) { return c->calls > 0 && c->calls2 > 0; }
+static bool both_called(void *p)
+{
+	const struct ctx *c = p;
+
+	return c->calls > 0 && c->calls2 > 0;
+}
 
 /* libvirt may watch one fd twice (e.g. read and write interest apart). */
 static void test_same_fd_twice(void **state)
@@ -237,19 +237,29 @@ static void on_zero(int timer, void *opaque)
 	((struct ctx *)opaque)->zero_calls++;
 }
 
-static bool three_timer_calls(struct ctx *c) { return c->timer_calls >= 3; }
-static bool zero_called_5(struct ctx *c) { return c->zero_calls >= 5; }
+static bool three_timer_calls(void *p)
+{
+	const struct ctx *c = p;
+
+	return c->timer_calls >= 3;
+}
+static bool zero_called_5(void *p)
+{
+	const struct ctx *c = p;
+
+	return c->zero_calls >= 5;
+}
 
 static void test_timer_periodic(void **state)
 {
 	struct ctx *c = *state;
-	uint64_t t0 = now_ms(), dt;
+	uint64_t t0 = deadline_now_ms(), dt;
 	int t;
 
 	t = virt_event_add_timeout(c->ve, 20, on_timer, c, on_free);
 	assert_true(t > 0);
 	assert_true(run_until(c, three_timer_calls, 2000));
-	dt = now_ms() - t0;
+	dt = deadline_now_ms() - t0;
 	/* three periods of 20 ms: not early, and not absurdly late */
 	assert_true(dt >= 58);
 	assert_true(dt < 1000);
@@ -342,13 +352,13 @@ static void test_thread_wakes_loop(void **state)
 	uint64_t t0;
 
 	assert_int_equal(pthread_create(&th, NULL, add_from_thread, &t), 0);
-	t0 = now_ms();
+	t0 = deadline_now_ms();
 	/* one long sd_event_run: only the eventfd can wake it early */
-	while (c->timer_calls == 0 && now_ms() - t0 < 3000)
+	while (c->timer_calls == 0 && deadline_now_ms() - t0 < 3000)
 		assert_true(sd_event_run(c->ev, 5 * 1000 * 1000) >= 0);
 	pthread_join(th, NULL);
 	assert_true(c->timer_calls > 0);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(deadline_now_ms() - t0 < 2000);
 	assert_false(c->wrong_thread); /* called on the loop thread */
 	assert_int_equal(virt_event_remove_timeout(c->ve, t.id), 0);
 	assert_true(run_until(c, got_free, 1000));
@@ -388,11 +398,11 @@ static void test_thread_hammer(void **state)
 	struct hammer h = { .c = c };
 	pthread_t th;
 	unsigned nh, nt;
-	uint64_t end = now_ms() + 300;
+	uint64_t end = deadline_now_ms() + 300;
 
 	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
 	assert_int_equal(pthread_create(&th, NULL, hammer_thread, &h), 0);
-	while (now_ms() < end)
+	while (deadline_now_ms() < end)
 		assert_true(sd_event_run(c->ev, 1000) >= 0);
 	__atomic_store_n(&h.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
 
+#include "deadline.h"
 #include "fixture.h"
 #include "virt-follow.h"
 
@@ -100,14 +100,6 @@ static void s_batch(void *ud, bool begin)
 
 static const struct virt_sink SINK = { s_attach, s_detach, s_prune, s_batch };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int count(char op, const char *name)
 {
 	int k, n = 0;
@@ -132,23 +124,16 @@ static bool have(void *arg)
 
 static bool run_until(bool (*cond)(void *), void *arg, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	int r = deadline_run_until(T.ev, cond, arg, ms, 20);
 
-	while (!cond(arg)) {
-		if (now_ms() >= end)
-			return false;
-		assert_true(sd_event_run(T.ev, 20 * 1000) >= 0);
-	}
-	return true;
+	assert_true(r >= 0);
+	return r > 0;
 }
 
 /* Let queued libvirt work drain: run the loop for a while. */
 static void settle(unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		sd_event_run(T.ev, 5 * 1000);
+	(void)deadline_run_for(T.ev, ms, 5);
 }
 
 static const struct call *last(char op, const char *name)

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
 
+#include "deadline.h"
 #include "virt.h"
 
 #define MAXREC 256
@@ -100,24 +100,12 @@ static void cb_event(void *ud, const struct virt_input *in, struct virt_domain_i
 static const struct virt_callbacks CB = { .connection = cb_connection, .resync = cb_resync,
 					  .event = cb_event };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool run_until(bool (*cond)(void *), void *arg, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	int r = deadline_run_until(T.ev, cond, arg, ms, 20);
 
-	while (!cond(arg)) {
-		if (now_ms() >= end)
-			return false;
-		assert_true(sd_event_run(T.ev, 20 * 1000) >= 0);
-	}
-	return true;
+	assert_true(r >= 0);
+	return r > 0;
 }
 
 static bool resynced(void *arg) { return T.resyncs >= (int)(intptr_t)arg; }
