@@ -102,6 +102,23 @@ static int parse_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
+/* n numbers (n > 0) into a calloc()ed array: -EINVAL or -ENOMEM. */
+static int parse_u32_list(int n, char **args, uint32_t **ret)
+{
+	uint32_t *v = calloc((size_t)n, sizeof(*v));
+	int i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (parse_u32(args[i], &v[i]) < 0) {
+			free(v);
+			return -EINVAL;
+		}
+	*ret = v;
+	return 0;
+}
+
 struct ctx {
 	struct nic_kernel *k;
 	struct nic_backend be;
@@ -228,19 +245,14 @@ static int cmd_rss_get(struct ctx *c, const char *ifname, const char *ctxs)
 static int cmd_rss_set(struct ctx *c, const char *ifname, const char *ctxs, int n, char **qs)
 {
 	uint32_t ctx, *indir = NULL;
-	int i, r;
+	int r;
 
 	if (parse_u32(ctxs, &ctx) < 0 || n < 1)
 		return usage();
 	if (!(n == 1 && !strcmp(qs[0], "default"))) {
-		indir = calloc((size_t)n, sizeof(*indir));
-		if (!indir)
-			return 1;
-		for (i = 0; i < n; i++)
-			if (parse_u32(qs[i], &indir[i]) < 0) {
-				free(indir);
-				return usage();
-			}
+		r = parse_u32_list(n, qs, &indir);
+		if (r < 0)
+			return r == -ENOMEM ? 1 : usage();
 	}
 	if (load(c, ifname, 0) < 0) {
 		free(indir);
@@ -486,17 +498,12 @@ static int cmd_rss_create(struct ctx *c, const char *ifname, int n, char **qs)
 {
 	uint32_t *indir = NULL, ctx = 0;
 	json_object *o;
-	int i, r;
+	int r;
 
 	if (n) {
-		indir = calloc((size_t)n, sizeof(*indir));
-		if (!indir)
-			return 1;
-		for (i = 0; i < n; i++)
-			if (parse_u32(qs[i], &indir[i]) < 0) {
-				free(indir);
-				return usage();
-			}
+		r = parse_u32_list(n, qs, &indir);
+		if (r < 0)
+			return r == -ENOMEM ? 1 : usage();
 	}
 	if (load(c, ifname, 0) < 0) {
 		free(indir);
@@ -583,27 +590,182 @@ static void cap_req(struct genl_sock *s, struct nlmsghdr *nlh, const char *name)
 	cap_to(NULL);
 }
 
-static int nictool_capture(const char *dir, const char *ifname, const char *mvt)
+struct cap_socks {
+	struct genl_sock *gs, *rt; /* requests: generic netlink, rtnetlink */
+	struct genl_sock *mon, *rtmon; /* notifications */
+};
+
+static int cap_open(struct cap_socks *s)
 {
-	struct genl_sock *gs, *rt, *mon, *rtmon;
-	struct nic_ethnl eth;
-	struct nic_netdev nd;
-	struct nic_channels ch;
+	if (genl_sock_open(NETLINK_GENERIC, 0, &s->gs) < 0 ||
+	    genl_sock_open(NETLINK_ROUTE, 0, &s->rt) < 0 ||
+	    genl_sock_open(NETLINK_GENERIC, GENL_SOCK_NONBLOCK, &s->mon) < 0 ||
+	    genl_sock_open(NETLINK_ROUTE, GENL_SOCK_NONBLOCK, &s->rtmon) < 0)
+		return -1;
+	genl_sock_set_tap(s->gs, cap_tap, NULL);
+	genl_sock_set_tap(s->rt, cap_tap, NULL);
+	genl_sock_set_tap(s->mon, cap_tap, NULL);
+	genl_sock_set_tap(s->rtmon, cap_tap, NULL);
+	return 0;
+}
+
+static void cap_close(struct cap_socks *s)
+{
+	genl_sock_close(s->gs);
+	genl_sock_close(s->rt);
+	genl_sock_close(s->mon);
+	genl_sock_close(s->rtmon);
+}
+
+/* ethtool requests, refusals among them; *ch receives the channels. */
+static void cap_ethtool(struct nic_ethnl *eth, struct genl_sock *gs, int idx,
+			struct nic_channels *ch)
+{
 	struct nic_channels_req creq = { 0 };
 	struct nic_rings rings;
 	struct nic_rings_req rreq = { 0 };
 	struct nic_feature f;
 	struct nic_feature_set_result fr;
 	struct nic_rss rss, *rv;
-	struct nic_link link, *links;
-	struct nic_netdev_dev dev;
-	struct nic_netdev_queue *q;
-	struct nic_netdev_napi *napi;
-	struct nic_netdev_qstat *qs;
 	struct nlmsghdr *nlh;
 	struct nlattr *h;
 	struct kerror e;
 	size_t n;
+
+	cap_to("ethtool-channels-get");
+	(void)nic_ethnl_channels_get(eth, idx, ch, &e);
+	cap_to("ethtool-channels-set-exceeds");
+	creq.has_combined = true;
+	creq.combined = 1;
+	(void)nic_ethnl_channels_set(eth, idx, &creq, &e);
+	cap_to("ethtool-channels-set-no-rx");
+	memset(&creq, 0, sizeof(creq));
+	creq.has_rx = true;
+	(void)nic_ethnl_channels_set(eth, idx, &creq, &e);
+	cap_to("ethtool-rings-get");
+	(void)nic_ethnl_rings_get(eth, idx, &rings, &e);
+	cap_to("ethtool-rings-set-tcp-data-split");
+	rreq.has_tcp_data_split = true;
+	rreq.tcp_data_split = 2;
+	(void)nic_ethnl_rings_set(eth, idx, &rreq, &e);
+	cap_to("ethtool-rings-set-hds-thresh");
+	memset(&rreq, 0, sizeof(rreq));
+	rreq.has_hds_thresh = true;
+	(void)nic_ethnl_rings_set(eth, idx, &rreq, &e);
+	cap_to("ethtool-features-get");
+	(void)nic_ethnl_feature_get(eth, idx, ZX_FEATURE_NTUPLE, &f, &e);
+	cap_to("ethtool-features-set-ntuple");
+	(void)nic_ethnl_feature_set(eth, idx, ZX_FEATURE_NTUPLE, true, &fr, &e);
+	cap_to("ethtool-features-set-badname");
+	(void)nic_ethnl_feature_set(eth, idx, "ntuple-filters", true, &fr, &e);
+	cap_to("ethtool-rss-get");
+	(void)nic_ethnl_rss_get(eth, idx, 0, &rss, &e);
+	cap_to("ethtool-rss-get-ctx");
+	(void)nic_ethnl_rss_get(eth, idx, 1, &rss, &e);
+	cap_to("ethtool-rss-dump");
+	if (nic_ethnl_rss_dump(eth, idx, &rv, &n, &e) == 0)
+		free(rv);
+	cap_to(NULL);
+
+	/* requests the NIC layer never makes: the kernel's answers to them */
+	nlh = genl_msg_start(gs, eth->fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_FEATURES_GET, 1);
+	nic_ethnl_put_header(nlh, idx, ZX_ETHTOOL_FLAG_COMPACT_BITSETS);
+	cap_req(gs, nlh, "ethtool-features-get-compact");
+	nlh = genl_msg_start(gs, eth->fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
+	nic_ethnl_put_header(nlh, idx, 8);
+	cap_req(gs, nlh, "ethtool-header-badflags");
+	nlh = genl_msg_start(gs, eth->fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
+	h = mnl_attr_nest_start(nlh, 1);
+	mnl_attr_put_strz(nlh, ZX_ETHTOOL_A_HEADER_DEV_NAME, "zxnnodev0");
+	mnl_attr_nest_end(nlh, h);
+	cap_req(gs, nlh, "ethtool-nodev");
+	nlh = genl_msg_start(gs, eth->fam.id, NLM_F_DUMP, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
+	nic_ethnl_put_header(nlh, 0, 0);
+	cap_req(gs, nlh, "ethtool-channels-dump");
+}
+
+/* netdev queue, NAPI and qstats dumps (veth has NAPIs only with GRO on:
+ * the change also notifies). */
+static void cap_netdev(struct nic_ethnl *eth, struct nic_netdev *nd, struct genl_sock *mon,
+		       int idx)
+{
+	struct nic_feature_set_result fr;
+	struct nic_netdev_dev dev;
+	struct nic_netdev_queue *q;
+	struct nic_netdev_napi *napi;
+	struct nic_netdev_qstat *qs;
+	struct kerror e;
+	size_t n;
+
+	(void)nic_ethnl_feature_set(eth, idx, "rx-gro", true, &fr, &e);
+	cap_drain(mon, "monitor-features-gro");
+	cap_to("netdev-dev-get");
+	(void)nic_netdev_dev_get(nd, idx, &dev, &e);
+	cap_to("netdev-queue-dump");
+	if (nic_netdev_rx_queues(nd, idx, &q, &n, &e) == 0)
+		free(q);
+	cap_to("netdev-napi-dump");
+	if (nic_netdev_napis(nd, idx, &napi, &n, &e) == 0)
+		free(napi);
+	cap_to("netdev-qstats-dump");
+	if (nic_netdev_rx_qstats(nd, idx, &qs, &n, &e) == 0)
+		free(qs);
+	cap_to(NULL);
+	(void)nic_ethnl_feature_set(eth, idx, "rx-gro", false, &fr, &e);
+	cap_drain(mon, NULL);
+}
+
+/* The notifications of a channel change and of the link going down and up. */
+static void cap_notifications(struct nic_ethnl *eth, const struct cap_socks *s, int idx,
+			      const struct nic_channels *ch)
+{
+	struct nic_channels_req creq = { .has_rx = true };
+	struct kerror e;
+
+	creq.rx = ch->rx > 1 ? ch->rx - 1 : ch->rx;
+	(void)nic_ethnl_channels_set(eth, idx, &creq, &e);
+	cap_drain(s->mon, "monitor-channels");
+	creq.rx = ch->rx;
+	(void)nic_ethnl_channels_set(eth, idx, &creq, &e);
+	cap_drain(s->mon, NULL);
+	(void)cap_drain(s->rtmon, NULL);
+
+	(void)nic_rtnl_set_up(s->rt, idx, false, &e);
+	cap_drain(s->rtmon, "rtnl-monitor-down");
+	(void)nic_rtnl_set_up(s->rt, idx, true, &e);
+	cap_drain(s->rtmon, "rtnl-monitor-up");
+	cap_drain(s->mon, NULL);
+}
+
+/* rtnetlink links, and the macvtap (midx, 0: none) as ethtool sees it. */
+static void cap_links(struct nic_ethnl *eth, struct genl_sock *rt, int idx, int midx)
+{
+	struct nic_link link, *links;
+	struct nic_channels ch;
+	struct kerror e;
+	size_t n;
+
+	cap_to("rtnl-link-get");
+	(void)nic_rtnl_link_get(rt, idx, &link, &e);
+	if (midx) {
+		cap_to("rtnl-link-get-macvtap");
+		(void)nic_rtnl_link_get(rt, midx, &link, &e);
+		cap_to("ethtool-channels-get-macvtap");
+		(void)nic_ethnl_channels_get(eth, midx, &ch, &e);
+	}
+	cap_to("rtnl-link-dump");
+	if (nic_rtnl_links(rt, &links, &n, &e) == 0)
+		free(links);
+	cap_to(NULL);
+}
+
+static int nictool_capture(const char *dir, const char *ifname, const char *mvt)
+{
+	struct cap_socks s = { 0 };
+	struct nic_ethnl eth;
+	struct nic_netdev nd;
+	struct nic_channels ch;
+	struct kerror e;
 	int idx, midx = 0;
 	int64_t grp;
 
@@ -619,132 +781,31 @@ static int nictool_capture(const char *dir, const char *ifname, const char *mvt)
 		return 1;
 	}
 	cap_dir = dir;
-	if (genl_sock_open(NETLINK_GENERIC, 0, &gs) < 0 || genl_sock_open(NETLINK_ROUTE, 0, &rt) < 0 ||
-	    genl_sock_open(NETLINK_GENERIC, GENL_SOCK_NONBLOCK, &mon) < 0 ||
-	    genl_sock_open(NETLINK_ROUTE, GENL_SOCK_NONBLOCK, &rtmon) < 0)
+	if (cap_open(&s) < 0)
 		return 1;
-	genl_sock_set_tap(gs, cap_tap, NULL);
-	genl_sock_set_tap(rt, cap_tap, NULL);
-	genl_sock_set_tap(mon, cap_tap, NULL);
-	genl_sock_set_tap(rtmon, cap_tap, NULL);
 
 	cap_to("ctrl-ethtool");
-	if (nic_ethnl_init(&eth, gs, &e) < 0)
+	if (nic_ethnl_init(&eth, s.gs, &e) < 0)
 		return fail(&e);
 	cap_to("ctrl-netdev");
-	if (nic_netdev_init(&nd, gs, &e) < 0)
+	if (nic_netdev_init(&nd, s.gs, &e) < 0)
 		return fail(&e);
 	cap_to(NULL);
 
 	/* notifications first, so the changes below are seen */
 	grp = genl_family_group(&eth.fam, ZX_ETHTOOL_MCGRP_MONITOR_NAME);
 	if (grp > 0)
-		(void)genl_join(mon, (uint32_t)grp);
+		(void)genl_join(s.mon, (uint32_t)grp);
 	grp = genl_family_group(&nd.fam, ZX_NETDEV_MCGRP_MGMT);
 	if (grp > 0)
-		(void)genl_join(mon, (uint32_t)grp);
-	(void)genl_join(rtmon, RTNLGRP_LINK);
+		(void)genl_join(s.mon, (uint32_t)grp);
+	(void)genl_join(s.rtmon, RTNLGRP_LINK);
 
-	cap_to("ethtool-channels-get");
-	(void)nic_ethnl_channels_get(&eth, idx, &ch, &e);
-	cap_to("ethtool-channels-set-exceeds");
-	creq.has_combined = true;
-	creq.combined = 1;
-	(void)nic_ethnl_channels_set(&eth, idx, &creq, &e);
-	cap_to("ethtool-channels-set-no-rx");
-	memset(&creq, 0, sizeof(creq));
-	creq.has_rx = true;
-	(void)nic_ethnl_channels_set(&eth, idx, &creq, &e);
-	cap_to("ethtool-rings-get");
-	(void)nic_ethnl_rings_get(&eth, idx, &rings, &e);
-	cap_to("ethtool-rings-set-tcp-data-split");
-	rreq.has_tcp_data_split = true;
-	rreq.tcp_data_split = 2;
-	(void)nic_ethnl_rings_set(&eth, idx, &rreq, &e);
-	cap_to("ethtool-rings-set-hds-thresh");
-	memset(&rreq, 0, sizeof(rreq));
-	rreq.has_hds_thresh = true;
-	(void)nic_ethnl_rings_set(&eth, idx, &rreq, &e);
-	cap_to("ethtool-features-get");
-	(void)nic_ethnl_feature_get(&eth, idx, ZX_FEATURE_NTUPLE, &f, &e);
-	cap_to("ethtool-features-set-ntuple");
-	(void)nic_ethnl_feature_set(&eth, idx, ZX_FEATURE_NTUPLE, true, &fr, &e);
-	cap_to("ethtool-features-set-badname");
-	(void)nic_ethnl_feature_set(&eth, idx, "ntuple-filters", true, &fr, &e);
-	cap_to("ethtool-rss-get");
-	(void)nic_ethnl_rss_get(&eth, idx, 0, &rss, &e);
-	cap_to("ethtool-rss-get-ctx");
-	(void)nic_ethnl_rss_get(&eth, idx, 1, &rss, &e);
-	cap_to("ethtool-rss-dump");
-	if (nic_ethnl_rss_dump(&eth, idx, &rv, &n, &e) == 0)
-		free(rv);
-	cap_to(NULL);
-
-	nlh = genl_msg_start(gs, eth.fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_FEATURES_GET, 1);
-	nic_ethnl_put_header(nlh, idx, ZX_ETHTOOL_FLAG_COMPACT_BITSETS);
-	cap_req(gs, nlh, "ethtool-features-get-compact");
-	nlh = genl_msg_start(gs, eth.fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
-	nic_ethnl_put_header(nlh, idx, 8);
-	cap_req(gs, nlh, "ethtool-header-badflags");
-	nlh = genl_msg_start(gs, eth.fam.id, NLM_F_ACK, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
-	h = mnl_attr_nest_start(nlh, 1);
-	mnl_attr_put_strz(nlh, ZX_ETHTOOL_A_HEADER_DEV_NAME, "zxnnodev0");
-	mnl_attr_nest_end(nlh, h);
-	cap_req(gs, nlh, "ethtool-nodev");
-	nlh = genl_msg_start(gs, eth.fam.id, NLM_F_DUMP, ZX_ETHTOOL_MSG_CHANNELS_GET, 1);
-	nic_ethnl_put_header(nlh, 0, 0);
-	cap_req(gs, nlh, "ethtool-channels-dump");
-
-	/* veth has NAPIs only with GRO on: the change also notifies */
-	(void)nic_ethnl_feature_set(&eth, idx, "rx-gro", true, &fr, &e);
-	cap_drain(mon, "monitor-features-gro");
-	cap_to("netdev-dev-get");
-	(void)nic_netdev_dev_get(&nd, idx, &dev, &e);
-	cap_to("netdev-queue-dump");
-	if (nic_netdev_rx_queues(&nd, idx, &q, &n, &e) == 0)
-		free(q);
-	cap_to("netdev-napi-dump");
-	if (nic_netdev_napis(&nd, idx, &napi, &n, &e) == 0)
-		free(napi);
-	cap_to("netdev-qstats-dump");
-	if (nic_netdev_rx_qstats(&nd, idx, &qs, &n, &e) == 0)
-		free(qs);
-	cap_to(NULL);
-	(void)nic_ethnl_feature_set(&eth, idx, "rx-gro", false, &fr, &e);
-	cap_drain(mon, NULL);
-
-	creq.has_rx = true;
-	creq.rx = ch.rx > 1 ? ch.rx - 1 : ch.rx;
-	(void)nic_ethnl_channels_set(&eth, idx, &creq, &e);
-	cap_drain(mon, "monitor-channels");
-	creq.rx = ch.rx;
-	(void)nic_ethnl_channels_set(&eth, idx, &creq, &e);
-	cap_drain(mon, NULL);
-	(void)cap_drain(rtmon, NULL);
-
-	(void)nic_rtnl_set_up(rt, idx, false, &e);
-	cap_drain(rtmon, "rtnl-monitor-down");
-	(void)nic_rtnl_set_up(rt, idx, true, &e);
-	cap_drain(rtmon, "rtnl-monitor-up");
-	cap_drain(mon, NULL);
-
-	cap_to("rtnl-link-get");
-	(void)nic_rtnl_link_get(rt, idx, &link, &e);
-	if (midx) {
-		cap_to("rtnl-link-get-macvtap");
-		(void)nic_rtnl_link_get(rt, midx, &link, &e);
-		cap_to("ethtool-channels-get-macvtap");
-		(void)nic_ethnl_channels_get(&eth, midx, &ch, &e);
-	}
-	cap_to("rtnl-link-dump");
-	if (nic_rtnl_links(rt, &links, &n, &e) == 0)
-		free(links);
-	cap_to(NULL);
-
-	genl_sock_close(gs);
-	genl_sock_close(rt);
-	genl_sock_close(mon);
-	genl_sock_close(rtmon);
+	cap_ethtool(&eth, s.gs, idx, &ch);
+	cap_netdev(&eth, &nd, s.mon, idx);
+	cap_notifications(&eth, &s, idx, &ch);
+	cap_links(&eth, s.rt, idx, midx);
+	cap_close(&s);
 	return 0;
 }
 
