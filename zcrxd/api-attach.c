@@ -519,7 +519,7 @@ static void method_reconcile(struct ipc_call *call, json_object *params, void *u
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	r = nic ? reconcile_nic(a->rc, nic, &out) : reconcile_all(a->rc, "request", &out);
+	r = reconcile_nic(a->rc, nic, &out);
 	if (r < 0) {
 		reply_outcome_error(call, &out, r);
 		reconcile_outcome_clear(&out);

@@ -411,14 +411,20 @@ const struct binder_mgr_nic *binder_mgr_probe(struct binder_mgr *bm, int ifindex
 	return n;
 }
 
-static void refuse_nic(struct binder_mgr *bm, int ifindex, int r, const struct kerror *err)
+static struct binder_mgr_nic *find_nic(struct binder_mgr *bm, int ifindex)
 {
-	struct binder_mgr_nic *n = NULL;
-
-	(void)binder_mgr_probe(bm, ifindex); /* make sure there is an entry */
 	for (size_t i = 0; i < bm->n_nics; i++)
 		if (bm->nics[i].ifindex == ifindex)
-			n = &bm->nics[i];
+			return &bm->nics[i];
+	return NULL;
+}
+
+static void refuse_nic(struct binder_mgr *bm, int ifindex, int r, const struct kerror *err)
+{
+	struct binder_mgr_nic *n;
+
+	(void)binder_mgr_probe(bm, ifindex); /* make sure there is an entry */
+	n = find_nic(bm, ifindex);
 	if (!n)
 		return;
 	n->probed = false;
@@ -579,10 +585,12 @@ static int w_bind(void *be, int ifindex, uint32_t queue, int tap_ifindex, uint32
 	r = bm->inner.ops->bind(bm->inner.be, ifindex, queue, tap_ifindex, fallback, &b.id, err);
 	count(bm, r);
 	if (r < 0) {
-		/* The module's refusal becomes this NIC's binder verdict (probe
-		 * cache, capability matrix), so the next plan leaves zero-copy
-		 * out and keeps the steering, with the module's reason. */
-		if (r != -ENOENT || bm->available)
+		/* A refusal for the whole NIC becomes its binder verdict (probe
+		 * cache, capability matrix): the next plan leaves zero-copy out
+		 * on that NIC and keeps the steering, with the module's reason.
+		 * Any other refusal is about this queue and tap only: the
+		 * caller remembers it for that attachment (reconcile.c). */
+		if (binder_refusal_is_nic_wide(-r) && (r != -ENOENT || bm->available))
 			refuse_nic(bm, ifindex, r, err);
 		return r;
 	}

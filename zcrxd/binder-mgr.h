@@ -83,9 +83,11 @@ const struct binder_backend *binder_mgr_backend(const struct binder_mgr *bm);
 
 /* PROBE ifindex unless cached; never NULL.  The cache is cleared when the
  * family appears/vanishes and by binder_mgr_forget_nic (NIC gone/changed).
- * A BIND the module refused (through binder_mgr_backend) is recorded here
- * as the NIC's verdict (probed false, err = the module's refusal) until
- * then. */
+ * A BIND the module refused for the whole NIC (through binder_mgr_backend;
+ * binder_refusal_is_nic_wide: EOPNOTSUPP, ENOENT) is recorded here as the
+ * NIC's verdict (probed false, err = the module's refusal) until then; any
+ * other refusal concerns one queue and tap, and only the caller remembers
+ * it (reconcile.c, for that attachment). */
 const struct binder_mgr_nic *binder_mgr_probe(struct binder_mgr *bm, int ifindex);
 void binder_mgr_forget_nic(struct binder_mgr *bm, int ifindex);
 /* The capability-matrix entry for a NIC: YES with what the module offers,

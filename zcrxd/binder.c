@@ -46,6 +46,11 @@ int binder_state_from_name(const char *s, enum binder_state *ret)
 	return -EINVAL;
 }
 
+bool binder_refusal_is_nic_wide(int err)
+{
+	return err == EOPNOTSUPP || err == ENOENT;
+}
+
 const char *binder_fallback_name(uint32_t fallback)
 {
 	switch (fallback) {

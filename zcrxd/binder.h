@@ -114,3 +114,12 @@ const char *binder_event_type_name(enum binder_event_type t);
 const char *binder_features_format(uint64_t features, char *buf, size_t size);
 /* Parse "pending"/"active"/...; -EINVAL when unknown. */
 int binder_state_from_name(const char *s, enum binder_state *ret);
+/*
+ * Does a BIND refused with err (positive errno) speak for the whole NIC?
+ * EOPNOTSUPP (the driver or the module cannot do it on this NIC) and ENOENT
+ * (the module went away) do: no queue of the NIC can be bound.  Any other
+ * refusal (EBUSY: the queue has another provider, EEXIST: queue or tap
+ * already bound, ENOSPC, EINVAL, ENODEV, ...) is about that one (NIC, queue,
+ * tap) and must not cost the other attachments of the NIC their zero-copy.
+ */
+bool binder_refusal_is_nic_wide(int err);

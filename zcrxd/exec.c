@@ -558,6 +558,17 @@ static bool undo_recreates(const struct plan *p, size_t n)
 	return false;
 }
 
+/* Index of the first op of p's final run of BINDs (p->n_ops when it does
+ * not end with one): a refusal there breaks nothing that follows. */
+static size_t bind_tail(const struct plan *p)
+{
+	size_t i = p->n_ops;
+
+	while (i > 0 && p->ops[i - 1].kind == PLAN_OP_BIND)
+		i--;
+	return i;
+}
+
 static void fault(const struct exec_env *env, enum exec_point pt, size_t i)
 {
 	if (env->fault)
@@ -633,9 +644,9 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 {
 	struct journal_nic snap;
 	struct run x = { 0 };
-	bool *failed_undo = NULL, intent = false;
+	bool *failed_undo = NULL, *refused = NULL, intent = false;
 	uint32_t *new_id = NULL;
-	size_t i, n_done = 0;
+	size_t i, n_done = 0, tail;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -651,8 +662,9 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	x.out = calloc(p->n_ops, sizeof(uint32_t));
 	new_id = calloc(p->n_ops, sizeof(uint32_t));
 	failed_undo = calloc(p->n_ops, sizeof(bool));
+	refused = calloc(p->n_ops, sizeof(bool));
 	x.ctx_remap = calloc(p->n_ops, sizeof(*x.ctx_remap));
-	if (!x.out || !new_id || !failed_undo || !x.ctx_remap) {
+	if (!x.out || !new_id || !failed_undo || !refused || !x.ctx_remap) {
 		r = kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
 		goto out_free;
 	}
@@ -680,12 +692,28 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	if (intent)
 		fault(env, EXEC_POINT_INTENT, 0);
 
+	tail = env->bind_refused ? bind_tail(p) : p->n_ops;
 	for (i = 0; i < p->n_ops; i++) {
 		const struct plan_op *op = &p->ops[i];
 		uint32_t ctx_id = op->ctx_op >= 0 ? x.out[op->ctx_op] : 0;
 
 		fault(env, EXEC_POINT_BEFORE_OP, i);
 		r = apply(&x, i, &res->err);
+		if (r < 0 && i >= tail) {
+			/* a refused BIND of the final run: left out, see exec.h;
+			 * its pending intent goes with journal_drop_pending() */
+			struct kerror e = res->err;
+
+			kerror_clear(&res->err);
+			name_op(&e, op, p->nic);
+			if (!res->n_bind_refused++)
+				res->bind_err = e;
+			refused[i] = true;
+			n_done = i + 1;
+			env->bind_refused(env->userdata, op, &e);
+			fault(env, EXEC_POINT_AFTER_OP, i);
+			continue;
+		}
 		if (r < 0) {
 			res->failed = (ssize_t)i;
 			name_op(&res->err, op, p->nic);
@@ -750,6 +778,8 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 			size_t u = order[k];
 			const struct plan_op *op = &p->ops[u];
 
+			if (refused[u])
+				continue; /* made nothing */
 			fault(env, EXEC_POINT_UNDO, u);
 			if (undo(&x, u, &new_id[u], &e) < 0) {
 				failed_undo[u] = true;
@@ -792,6 +822,7 @@ out_free:
 	free(x.ctx_remap);
 	free(new_id);
 	free(failed_undo);
+	free(refused);
 	return r;
 }
 
@@ -800,7 +831,13 @@ const char *exec_result_format(const struct exec_result *res, char *buf, size_t 
 	char a[512], b[512];
 
 	if (res->failed < 0 && !kerror_is_set(&res->err)) {
-		snprintf(buf, size, "ok (%zu ops)", res->n_applied);
+		if (res->n_bind_refused)
+			snprintf(buf, size, "ok (%zu ops), %zu bind%s refused, first: %s",
+				 res->n_applied - res->n_bind_refused, res->n_bind_refused,
+				 res->n_bind_refused == 1 ? "" : "s",
+				 kerror_format(&res->bind_err, a, sizeof(a)));
+		else
+			snprintf(buf, size, "ok (%zu ops)", res->n_applied);
 		return buf;
 	}
 	kerror_format(&res->err, a, sizeof(a));

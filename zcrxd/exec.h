@@ -16,6 +16,17 @@
  * covers every state a crash can leave); should it roll back, the objects
  * the undo re-creates are persisted as pending before the first undo.
  *
+ * Refused binds: BINDs come last in a plan (after the steering they use)
+ * and nothing after them depends on them.  When the caller takes refusals
+ * (env->bind_refused), a BIND the binder refuses in the plan's final run of
+ * BINDs is not a failed plan: the steering already applied stays (it is a
+ * complete attachment without zero-copy, not a half-made one), the journal
+ * drops the binding's pending intent (nothing was made; a crash before the
+ * next save leaves a pending entry journal_resolve_pending() drops), the
+ * remaining BINDs are still tried, and the refusal goes to the callback so
+ * the caller can plan without it.  Without the callback, and for a BIND
+ * anywhere else, a refusal fails the plan and rolls it back like any op.
+ *
  * Owns: applying, undoing, journal bookkeeping.  Must not: decide anything
  * (that is plan.c) or write files itself (persist is the caller's).
  */
@@ -46,6 +57,10 @@ struct exec_env {
 	 * (see above).  A failure aborts the plan before anything changed.
 	 * Optional. */
 	int (*persist)(void *userdata, const struct journal_nic *j);
+	/* A BIND of the plan's final run the binder refused (see above):
+	 * op is &p->ops[i], err the binder's errno and text (op named).
+	 * Optional; unset = such a refusal fails the plan. */
+	void (*bind_refused)(void *userdata, const struct plan_op *op, const struct kerror *err);
 	/* Test hook (fault injection for crash tests).  Optional. */
 	void (*fault)(void *userdata, enum exec_point point, size_t op);
 	void *userdata;
@@ -62,9 +77,12 @@ struct exec_result {
 	size_t n_undo_failed;
 	struct kerror undo_err; /* first undo that failed (the kernel is then not as before) */
 	size_t n_kernel;    /* kernel calls made, undo included */
+	size_t n_bind_refused;  /* BINDs refused and left out (env->bind_refused) */
+	struct kerror bind_err; /* the first of them */
 };
 
-/* Apply p to the NIC and to j.  0 when every op applied; otherwise -errno,
+/* Apply p to the NIC and to j.  0 when every op applied (BINDs handed to
+ * env->bind_refused aside: n_bind_refused counts them); otherwise -errno,
  * the kernel is back as before (unless undo failed too: then
  * n_undo_failed > 0 and j still lists what remained), and res says what
  * happened. */

@@ -158,7 +158,7 @@ static void nic_changed(void *ud, const struct nic *nic, int c, unsigned what)
 
 static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
 {
-	reconcile_binder_changed(ud);
+	reconcile_binder_changed(ud, ev);
 }
 
 int manager_start(struct manager *m)

@@ -376,11 +376,14 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 {
 	struct nic_cap *c = NULL;
 
-	/* A refused bind is remembered by the binder backend (binder-mgr makes
-	 * it the NIC's PROBE verdict): planning again leaves zero-copy out
-	 * with the module's reason and keeps the steering. */
+	/* A bind refused for the whole NIC is remembered by the binder backend
+	 * (binder-mgr makes it the NIC's PROBE verdict): planning again leaves
+	 * zero-copy out with the module's reason and keeps the steering.  A
+	 * refusal for one queue and tap teaches nothing about the NIC (exec
+	 * hands it to env->bind_refused; the planner gets it back in
+	 * plan_binder.refused). */
 	if (err && err->err && op->kind == PLAN_OP_BIND)
-		return true;
+		return binder_refusal_is_nic_wide(err->err);
 	if (!err || !is_refusal(err->err))
 		return false;
 	switch (op->kind) {

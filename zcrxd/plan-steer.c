@@ -3,7 +3,8 @@
  * plan-steer — the planner's steps once leases are known: which steering
  * method each attachment gets (Steering= order, learned refusals), its RSS
  * context, the rules to keep, repair, delete or insert (and in which slot),
- * rx-ntuple-filter, header split and the zero-copy bindings.
+ * rx-ntuple-filter, header split and the zero-copy bindings (none for a
+ * queue and tap the module refused: plan_binder.refused).
  *
  * Owns: those decisions.  Must not: do I/O, read the clock, keep globals, log.
  */
@@ -463,6 +464,41 @@ void plan_steer_ntuple(struct planner *pl)
 
 /* --- step 6: zero-copy bindings and header split ------------------------------ */
 
+/* The module's refusal of binding queue q to tap, remembered by the caller. */
+static const struct plan_bind_refusal *bind_refused(const struct plan_binder *b, uint32_t q,
+						      int tap)
+{
+	size_t i;
+
+	for (i = 0; b && i < b->n_refused; i++)
+		if (b->refused[i].queue == q && b->refused[i].tap_ifindex == tap)
+			return &b->refused[i];
+	return NULL;
+}
+
+/* Named reasons for the queues of ap the module refused; returns how many
+ * of its queues are still worth a BIND. */
+static uint32_t zc_refusals(struct planner *pl, struct aplan *ap)
+{
+	const struct plan_binder *b = pl->in->binder;
+	uint32_t k, n_ok = 0;
+
+	for (k = 0; k < ap->n_q; k++) {
+		const struct plan_bind_refusal *rf = bind_refused(b, ap->q[k], ap->a->id.tap_ifindex);
+		int e;
+
+		if (!rf) {
+			n_ok++;
+			continue;
+		}
+		e = rf->err.err ? rf->err.err : EIO;
+		plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", e,
+		       "no zero-copy: vhost_zcrx refused to bind queue %u: %s", ap->q[k],
+		       rf->err.msg[0] ? rf->err.msg : strerror(e));
+	}
+	return n_ok;
+}
+
 bool plan_zc_want(struct planner *pl)
 {
 	const struct plan_binder *b = pl->in->binder;
@@ -489,6 +525,7 @@ bool plan_zc_want(struct planner *pl)
 
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
+		uint32_t n_ok;
 
 		if (ap->skip || !ap->n_q)
 			continue;
@@ -535,13 +572,23 @@ bool plan_zc_want(struct planner *pl)
 			       "no zero-copy: %s", why);
 			continue;
 		}
-		if (budget < ap->n_q) {
+		/* A refusal for one queue and tap leaves that queue out; the
+		 * steering and the attachment's other queues stay.  Header
+		 * split stays ready for it too: the refusal is asked again
+		 * later, and turning header split off and on around it would
+		 * reconfigure the NIC's rings each time. */
+		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
+			need_hds = true;
+		n_ok = zc_refusals(pl, ap);
+		if (!n_ok)
+			continue;
+		if (budget < n_ok) {
 			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind", ENOSPC,
 			       "no zero-copy: vhost_zcrx allows %u bindings on this NIC",
 			       b->probe.max_bindings);
 			continue;
 		}
-		budget -= ap->n_q;
+		budget -= n_ok;
 		ap->want_bind = true;
 		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
 			need_hds = true;
@@ -692,7 +739,7 @@ void plan_zc_bindings(struct planner *pl)
 		for (k = 0; k < ap->res->n_queues; k++) {
 			struct attach_queue *aq = &ap->res->queues[k];
 
-			if (aq->bound)
+			if (aq->bound || bind_refused(b, aq->queue, ap->a->id.tap_ifindex))
 				continue;
 			op = plan_op_add(pl, PH_BIND, PLAN_OP_BIND, ap->a->id.mac,
 				    "%szero-copy for queue %u of '%s'",

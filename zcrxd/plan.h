@@ -102,6 +102,15 @@ struct plan_op {
 	uint32_t forget_id;
 };
 
+/* A BIND the module refused for one queue and tap (not for the whole NIC:
+ * binder_refusal_is_nic_wide() refusals are the NIC's PROBE verdict). */
+struct plan_bind_refusal {
+	uint32_t queue;
+	int tap_ifindex;
+	uint8_t owner[NIC_MAC_LEN]; /* the attachment it was for (bookkeeping) */
+	struct kerror err;          /* the module's errno and extack text */
+};
+
 /* What the binder told about this NIC.  NULL input = nothing known (then
  * bindings are neither planned nor removed). */
 struct plan_binder {
@@ -112,6 +121,12 @@ struct plan_binder {
 	struct kerror probe_err;
 	const struct binder_binding *bindings; /* live bindings on this NIC */
 	size_t n_bindings;
+	/* BINDs the module refused, remembered by the caller: a queue whose
+	 * (queue, tap) is listed is not bound again; its attachment keeps its
+	 * steering and is degraded with the module's errno and text.  When
+	 * the caller forgets one, the next plan tries it again. */
+	const struct plan_bind_refusal *refused;
+	size_t n_refused;
 };
 
 enum plan_mode {

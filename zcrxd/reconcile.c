@@ -29,6 +29,11 @@
 struct rc_nic {
 	char name[IF_NAMESIZE];
 	struct nic_caps learned;
+	/* BINDs the module refused for one queue and tap (reconcile.h says
+	 * when they are tried again), for the NIC with this ifindex */
+	int refused_ifindex;
+	size_t n_refused;
+	struct plan_bind_refusal *refused;
 	bool dirty;
 	/* the last plan's view of the pool, for listings */
 	uint32_t channels;
@@ -53,6 +58,11 @@ struct reconcile {
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
 	bool save_failed; /* the last save of state.json failed */
+	/* the plan exec is applying: its NIC, and which of its BINDs were
+	 * refused (on_bind_refused) */
+	struct rc_nic *exec_nic;
+	const struct plan *exec_plan;
+	bool *exec_refused;
 };
 
 /* --- small things -------------------------------------------------------------------- */
@@ -151,6 +161,85 @@ static struct rc_nic *rc_nic_get(struct reconcile *rc, const char *name)
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	return v;
+}
+
+/* --- refused binds ------------------------------------------------------------------- */
+
+static void refusals_clear(struct rc_nic *n)
+{
+	free(n->refused);
+	n->refused = NULL;
+	n->n_refused = 0;
+}
+
+static void refusals_del(struct rc_nic *n, size_t i)
+{
+	n->refused[i] = n->refused[--n->n_refused];
+}
+
+/* Try refused binds again: on nic (NULL = every NIC), only those of the
+ * attachment with MAC owner (NULL = all). */
+static void forget_refusals(struct reconcile *rc, const char *nic, const uint8_t *owner)
+{
+	size_t i, k;
+
+	for (i = 0; i < rc->n_nics; i++) {
+		struct rc_nic *n = &rc->nics[i];
+
+		if (nic && strcmp(n->name, nic))
+			continue;
+		for (k = n->n_refused; k-- > 0;)
+			if (!owner || !memcmp(n->refused[k].owner, owner, NIC_MAC_LEN))
+				refusals_del(n, k);
+	}
+}
+
+/* Forget refusals no attachment of the plan can meet again: its queue or
+ * tap changed (or it is gone), so the next BIND is a new question. */
+static void refusals_prune(struct rc_nic *n, const struct attach *const *atts, size_t n_atts,
+			   const struct plan *p)
+{
+	size_t k, i, q;
+
+	for (k = n->n_refused; k-- > 0;) {
+		const struct plan_bind_refusal *rf = &n->refused[k];
+		bool live = false;
+
+		for (i = 0; i < n_atts && i < p->n_results && !live; i++) {
+			if (atts[i]->id.tap_ifindex != rf->tap_ifindex)
+				continue;
+			for (q = 0; q < p->results[i].n_queues && !live; q++)
+				live = p->results[i].queues[q].queue == rf->queue;
+		}
+		if (!live)
+			refusals_del(n, k);
+	}
+}
+
+static void refusals_add(struct rc_nic *n, const struct plan_op *op, const struct kerror *err)
+{
+	struct plan_bind_refusal *v;
+	size_t k;
+
+	if (n->refused_ifindex != op->ifindex) {
+		refusals_clear(n);
+		n->refused_ifindex = op->ifindex;
+	}
+	for (k = 0; k < n->n_refused; k++)
+		if (n->refused[k].queue == op->queue && n->refused[k].tap_ifindex == op->tap_ifindex)
+			break;
+	if (k == n->n_refused) {
+		v = realloc(n->refused, (n->n_refused + 1) * sizeof(*v));
+		if (!v)
+			return; /* tried again next time: no worse than before */
+		n->refused = v;
+		n->n_refused++;
+	}
+	memset(&n->refused[k], 0, sizeof(n->refused[k]));
+	n->refused[k].queue = op->queue;
+	n->refused[k].tap_ifindex = op->tap_ifindex;
+	memcpy(n->refused[k].owner, op->owner, NIC_MAC_LEN);
+	n->refused[k].err = *err;
 }
 
 static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
@@ -337,12 +426,20 @@ struct binder_view {
 	struct binder_binding *mine;
 };
 
-static void binder_view_fill(struct reconcile *rc, const struct nic *nic, struct binder_view *v)
+/* rn (optional): the NIC's refused binds go into the planner's input. */
+static void binder_view_fill(struct reconcile *rc, const struct nic *nic, struct rc_nic *rn,
+			     struct binder_view *v)
 {
 	const struct binder_ops *ops = rc->binder.ops;
 	size_t i, k = 0;
 
 	memset(v, 0, sizeof(*v));
+	if (rn && rn->n_refused && rn->refused_ifindex != nic->link.ifindex)
+		refusals_clear(rn); /* another device under the name now */
+	if (rn) {
+		v->pb.refused = rn->refused;
+		v->pb.n_refused = rn->n_refused;
+	}
 	if (!ops) {
 		kerror_set(&v->pb.resolve_err, ENOENT, NULL, "resolve vhost_zcrx",
 			   "no zero-copy binder in this zcrxd");
@@ -426,6 +523,30 @@ static bool hold(struct reconcile *rc, const char *nic, const struct plan_op *op
 	return true;
 }
 
+/* exec's report of a BIND the module refused (the steering stays). */
+static void on_bind_refused(void *ud, const struct plan_op *op, const struct kerror *err)
+{
+	struct reconcile *rc = ud;
+	const struct attach *a = op->has_owner ? find_att(rc, op->nic, op->owner) : NULL;
+	char buf[512];
+
+	rc->st.kernel_errors++;
+	if (rc->exec_refused && rc->exec_plan && op >= rc->exec_plan->ops &&
+	    op < rc->exec_plan->ops + rc->exec_plan->n_ops)
+		rc->exec_refused[op - rc->exec_plan->ops] = true;
+	kerror_format(err, buf, sizeof(buf));
+	if (binder_refusal_is_nic_wide(err->err)) {
+		/* binder-mgr made it the NIC's verdict */
+		log_nic(LOG_WARNING, LOG_SUBSYS_MANAGER, op->nic,
+			"%s: no zero-copy on this NIC until it or the module changes", buf);
+		return;
+	}
+	if (rc->exec_nic)
+		refusals_add(rc->exec_nic, op, err);
+	log_domain(LOG_WARNING, LOG_SUBSYS_MANAGER, a ? a->id.domain : NULL,
+		   "%s; steered without zero-copy until the bind is tried again", buf);
+}
+
 /*
  * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
  * out).  Returns 0, or -errno with *err when a refusal could not be planned
@@ -472,6 +593,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 	env.binder = rc->binder.ops ? &rc->binder : NULL;
 	env.persist = persist;
 	env.fault = exec_point;
+	env.bind_refused = on_bind_refused;
 	env.userdata = rc;
 
 	for (round = 0; round < RC_ROUNDS; round++) {
@@ -482,6 +604,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		struct exec_result res;
 		struct nic view;
 		struct plan p;
+		bool *refused;
 		size_t i, n = 0;
 
 		nic = nic_monitor_find(rc->d.monitor, name);
@@ -521,7 +644,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			}
 		view = *nic; /* shallow: arrays stay the monitor's */
 		apply_learned(&view.caps, &rn->learned);
-		binder_view_fill(rc, nic, &bv);
+		binder_view_fill(rc, nic, rn, &bv);
 		in.policy = has_pol ? &pol : NULL;
 		in.nic = &view;
 		in.journal = j;
@@ -548,6 +671,7 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 		}
 		set_results(rc, atts, n, &p, true);
 		rc_nic_summary(rn, &p);
+		refusals_prune(rn, atts, n, &p);
 		if (!p.n_ops) {
 			plan_clear(&p);
 			free(atts);
@@ -555,7 +679,20 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 			break;
 		}
 
+		/* zcrxd unbinding frees a queue or tap (or a binding of the
+		 * module's budget): what was refused gets its chance again */
+		for (i = 0; i < p.n_ops && p.ops[i].kind != PLAN_OP_UNBIND; i++)
+			;
+		if (i < p.n_ops)
+			refusals_clear(rn);
+		rc->exec_nic = rn;
+		rc->exec_plan = &p;
+		rc->exec_refused = calloc(p.n_ops, sizeof(bool));
 		r = exec_plan(&env, &p, j, &res);
+		refused = rc->exec_refused;
+		rc->exec_nic = NULL;
+		rc->exec_plan = NULL;
+		rc->exec_refused = NULL;
 		for (i = 0; i < res.n_applied; i++)
 			plan_learn_ok(&rn->learned, &p.ops[i]);
 		if (r == 0) {
@@ -564,13 +701,16 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 
 			if (o && !o->channels)
 				plan_summary_copy(o, &p);
-			rc->st.plans_applied++;
+			if (res.n_applied > res.n_bind_refused)
+				rc->st.plans_applied++;
 			base = o ? o->n_ops : 0;
 			for (i = 0; i < p.n_ops; i++) {
 				const struct plan_op *op = &p.ops[i];
 				bool kernel = plan_op_is_kernel(op);
 				char d[256];
 
+				if (refused && refused[i])
+					continue; /* left out: not applied */
 				rc->st.ops++;
 				/* a repair: what no request asked for, or what the
 				 * planner says puts back a thing removed outside */
@@ -596,18 +736,22 @@ static int run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, 
 				}
 				plan_append(o, &p.ops[i], base);
 			}
-			if (out)
+			if (out && res.n_applied > res.n_bind_refused)
 				out->changed = true;
 			(void)save(rc);
-			for (i = 0; i < p.n_ops && !plan_op_is_kernel(&p.ops[i]); i++)
+			for (i = 0; i < p.n_ops &&
+				    (!plan_op_is_kernel(&p.ops[i]) || (refused && refused[i]));
+			     i++)
 				;
 			if (i < p.n_ops) /* the kernel changed: read it back */
 				(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex,
 							  NIC_OBSERVE_ALL);
 			plan_clear(&p);
 			free(atts);
+			free(refused);
 			continue; /* plan again: verify, and take the kernel's answers */
 		}
+		free(refused);
 
 		/* refused and rolled back */
 		rc->st.exec_failures++;
@@ -711,6 +855,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	for (i = 0; i < rc->store.n_atts; i++)
 		attach_unhold(&rc->store.atts[i]); /* retry what was refused */
+	/* not refused binds (reconcile.h): their attachments work, and asking
+	 * every interval would count a kernel error and warn each time */
 	(void)reconcile_all(rc, "drift timer", NULL);
 	if (rc->d.interval_sec)
 		(void)sd_event_source_set_time_relative(s, (uint64_t)rc->d.interval_sec * 1000000u);
@@ -752,12 +898,16 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic)
 		(void)sd_event_source_set_enabled(rc->defer, SD_EVENT_ONESHOT);
 }
 
-void reconcile_binder_changed(struct reconcile *rc)
+void reconcile_binder_changed(struct reconcile *rc, const struct binder_event *ev)
 {
 	size_t i;
 
 	if (!rc)
 		return;
+	/* a binding gone frees its queue and tap, the module (re)appearing or
+	 * a resync may answer differently: refused binds are tried again */
+	if (!ev || ev->type != BINDER_EVENT_STATE)
+		forget_refusals(rc, NULL, NULL);
 	for (i = 0; i < rc->store.n_nics; i++)
 		reconcile_nic_changed(rc, rc->store.nics[i].name);
 }
@@ -768,6 +918,7 @@ void reconcile_config_changed(struct reconcile *rc)
 
 	for (i = 0; i < rc->store.n_atts; i++)
 		attach_unhold(&rc->store.atts[i]);
+	forget_refusals(rc, NULL, NULL);
 	rc->applying = true;
 	(void)reconcile_all(rc, "configuration reloaded", NULL);
 	rc->applying = false;
@@ -853,6 +1004,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	for (i = 0; i < rc->n_nics; i++) {
 		free(rc->nics[i].pool);
 		free(rc->nics[i].shared);
+		free(rc->nics[i].refused);
 		attach_reasons_free(rc->nics[i].notes, rc->nics[i].n_notes);
 	}
 	free(rc->nics);
@@ -884,7 +1036,7 @@ int reconcile_start(struct reconcile *rc)
 			journal_drop_pending(j);
 			continue;
 		}
-		binder_view_fill(rc, nic, &bv);
+		binder_view_fill(rc, nic, NULL, &bv);
 		n = journal_resolve_pending(j, nic, bv.pb.bindings, bv.pb.n_bindings);
 		binder_view_clear(&bv);
 		if (n)
@@ -1116,6 +1268,8 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 
 	if (!existed)
 		publish(rc, "attachment-created", attach_id_to_json(&id));
+	/* asked for again: binds the module refused for it are tried again */
+	forget_refusals(rc, id.nic, id.mac);
 	saves_before = rc->st.saves;
 	r = run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
 	a = find_att(rc, id.nic, id.mac);
@@ -1369,8 +1523,12 @@ int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcom
 	const struct nic *n;
 	int r;
 
-	if ((r = need_nic(rc, nic, out, &n)) < 0)
+	if (nic && (r = need_nic(rc, nic, out, &n)) < 0)
 		return r;
+	/* asked for: what the module refused is asked again */
+	forget_refusals(rc, nic, NULL);
+	if (!nic)
+		return reconcile_all(rc, "request", out);
 	r = run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
 	if (r < 0)
 		out->error_name = "io.zcrx.Manager.KernelError";

@@ -17,8 +17,30 @@
  * attachment whose op failed (reason "kernel-error") until it is asked for
  * again, the config is reloaded or the NIC changes.
  *
- * Owns: the store and its file, learned refusals, holds, the drift timer,
- * counters.  Must not: speak Varlink (api-attach.c does), include libvirt.
+ * A BIND the vhost_zcrx module refuses is neither: exec leaves it out and
+ * keeps the steering (exec.h).  EOPNOTSUPP or ENOENT is about the whole NIC
+ * (binder-mgr keeps it as the NIC's PROBE verdict until the NIC's link
+ * changes or the module appears again).  Any other errno (EBUSY, EEXIST,
+ * ENOSPC, EINVAL, ...) is remembered for that (NIC, queue, tap) only and
+ * given to the planner (plan_binder.refused): that attachment is planned
+ * without the BIND, degraded with the module's errno and text; the other
+ * attachments of the NIC still bind.  Such a refusal is asked again -- at
+ * most once per trigger, never in a loop -- when
+ *   - the attachment moves to another queue or gets another tap (the
+ *     refusal no longer applies and is dropped),
+ *   - the attachment is asked for again (Attach, not its dry run), an
+ *     explicit Reconcile covers its NIC, or the config is reloaded,
+ *   - zcrxd unbinds something on that NIC, or the module reports a binding
+ *     gone, appears, vanishes or needs a resync (a queue, tap or binding
+ *     slot may be free now),
+ *   - the NIC under that name is another device (new ifindex).
+ * Not on the drift timer (unlike holds): a refused attachment works, and
+ * asking every interval would count a kernel error and warn each time.
+ * Refusals are not saved: a restarted zcrxd asks once more.
+ *
+ * Owns: the store and its file, learned refusals, holds, refused binds, the
+ * drift timer, counters.  Must not: speak Varlink (api-attach.c does),
+ * include libvirt.
  */
 #pragma once
 
@@ -93,9 +115,11 @@ void reconcile_set_binder(struct reconcile *rc, struct binder_backend be);
 int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out);
 /* A config reload: holds are cleared, every NIC planned again. */
 void reconcile_config_changed(struct reconcile *rc);
-/* The binder's view changed (module appeared or vanished, a binding changed
- * state or went away): plan every NIC with a journal again soon. */
-void reconcile_binder_changed(struct reconcile *rc);
+/* The binder's view changed (ev: module appeared or vanished, a binding
+ * changed state or went away; NULL = anything): plan every NIC with a
+ * journal again soon.  Anything but a state change also tries refused binds
+ * again. */
+void reconcile_binder_changed(struct reconcile *rc, const struct binder_event *ev);
 /* A NIC changed (monitor callback): reconcile it soon (coalesced). */
 void reconcile_nic_changed(struct reconcile *rc, const char *nic);
 
@@ -121,7 +145,8 @@ int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
 			const struct plan_rebalance_opts *opts, struct reconcile_outcome *out);
 int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
 		      struct reconcile_outcome *out);
-/* Reconcile one NIC now (the Reconcile method); its ops count as repairs. */
+/* Reconcile one NIC now (nic NULL: every NIC; the Reconcile method), trying
+ * the binds the module refused there again; its ops count as repairs. */
 int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);
 /* What reconcile would do now (nic NULL = every NIC). */
 int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);

@@ -12,6 +12,9 @@
  *     are unbound;
  *   - a macvtap that goes away ends its binding; an absent module leaves the
  *     attachment steered and degraded with the named reason;
+ *   - a refused BIND costs neither the steering nor the other attachments
+ *     their zero-copy (unless the module refuses the whole NIC), and is not
+ *     asked again until forgotten;
  *   - Fallback= reaches BIND.
  */
 #include <errno.h>
@@ -44,6 +47,10 @@ struct world {
 	char log[LOG_MAX][192];
 	size_t n_log;
 	bool xdp; /* observe an XDP program on the NIC */
+	/* refused binds, remembered as the reconciler does (exec's callback) */
+	struct plan_bind_refusal refused[16];
+	size_t n_refused;
+	int refuse_tap; /* the bind check refuses this tap (0: none) with EBUSY */
 };
 
 static struct world *W; /* the logging NIC wrapper's context */
@@ -188,7 +195,38 @@ static struct binder_binding *fill_binder(struct world *w)
 	}
 	w->h.pb.bindings = v;
 	w->h.pb.n_bindings = nv;
+	w->h.pb.refused = w->refused;
+	w->h.pb.n_refused = w->n_refused;
 	return v;
+}
+
+static void on_bind_refused(void *userdata, const struct plan_op *op, const struct kerror *err)
+{
+	struct world *w = userdata;
+	struct plan_bind_refusal *rf;
+
+	add_log(w, "exec bind refused queue=%u tap=%d (%s)", op->queue, op->tap_ifindex,
+		kerror_errno_name(err->err));
+	if (binder_refusal_is_nic_wide(err->err) || w->n_refused == 16)
+		return; /* the NIC's verdict, in binder-mgr */
+	rf = &w->refused[w->n_refused++];
+	memset(rf, 0, sizeof(*rf));
+	rf->queue = op->queue;
+	rf->tap_ifindex = op->tap_ifindex;
+	memcpy(rf->owner, op->owner, NIC_MAC_LEN);
+	rf->err = *err;
+}
+
+/* The test module refuses one tap's binds, as a queue with another provider
+ * would be refused. */
+static int bind_check(int ifindex, uint32_t queue, int tap, char *msg, size_t size, void *ud)
+{
+	struct world *w = ud;
+
+	if (tap != w->refuse_tap)
+		return 0;
+	snprintf(msg, size, "queue %u already has a memory provider", queue);
+	return EBUSY;
 }
 
 /* observe -> plan -> exec until a plan is empty; returns the last exec's
@@ -201,6 +239,8 @@ static int apply(struct world *w)
 	env.nic.ops = &logging_nic;
 	env.nic.be = w;
 	env.binder = binder_mgr_backend(w->bm);
+	env.bind_refused = on_bind_refused;
+	env.userdata = w;
 	for (int round = 0; round < 6; round++) {
 		struct binder_binding *v;
 		struct exec_result res;
@@ -521,19 +561,15 @@ static void test_absent_module_degrades(void **state)
 	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
 }
 
-/* The module refuses the NIC (PROBE) or the bind itself: the attachment
- * keeps its steering and is degraded with the module's errno and text, not
- * failed. */
-static void refused(void **state, bool at_probe)
+/* The module refuses the NIC at PROBE: the attachment keeps its steering
+ * and is degraded with the module's errno and text, not failed. */
+static void test_probe_refused_degrades(void **state)
 {
 	struct world *w = *state;
 	const struct attach_reason *why = NULL;
 	const struct attach_result *r;
 
-	if (at_probe)
-		fake_binder_refuse_nic(w->fb, w->h.ifindex, EBUSY, "queue already has a memory provider");
-	else
-		fake_binder_refuse_next_bind(w->fb, EBUSY, "queue already has a memory provider");
+	fake_binder_refuse_nic(w->fb, w->h.ifindex, EBUSY, "queue already has a memory provider");
 	harness_attach(&w->h, "vm0", 1, 1);
 	if (apply(w) != 0)
 		dump_log(w);
@@ -547,30 +583,130 @@ static void refused(void **state, bool at_probe)
 	assert_int_equal(r->state, ATTACH_STATE_DEGRADED);
 	assert_int_equal(r->n_rules, 1); /* steered */
 	assert_false(queue0(w)->bound);
-	if (!at_probe) {
-		struct nic_cap cap;
-
-		/* the matrix shows why, with the module's text */
-		binder_mgr_nic_cap(w->bm, w->h.ifindex, &cap);
-		assert_int_equal(cap.state, NIC_CAP_NO);
-		assert_int_equal(cap.err, EBUSY);
-		assert_string_equal(cap.msg, "vhost_zcrx: queue already has a memory provider");
-		/* forgotten (the NIC changed): tried again, and bound */
-		binder_mgr_forget_nic(w->bm, w->h.ifindex);
-		assert_int_equal(apply(w), 0);
-		assert_true(queue0(w)->bound);
-		assert_false(attach_result_has_reason(&w->h.atts[0].res, ATTACH_R_NO_ZEROCOPY));
-	}
 }
 
-static void test_probe_refused_degrades(void **state)
+static int count_log(struct world *w, const char *prefix)
 {
-	refused(state, true);
+	int n = 0;
+
+	for (int i = find(w, prefix, 0); i >= 0; i = find(w, prefix, i + 1))
+		n++;
+	return n;
 }
 
-static void test_bind_refused_degrades(void **state)
+static const struct attach_reason *reason_of(const struct attach *a, const char *code)
 {
-	refused(state, false);
+	for (size_t i = 0; i < a->res.n_reasons; i++)
+		if (!strcmp(a->res.reasons[i].code, code))
+			return &a->res.reasons[i];
+	return NULL;
+}
+
+/* One queue's BIND refused (EBUSY): that attachment stays steered, is
+ * degraded with the module's errno and text, and is not asked again on the
+ * next passes; the NIC keeps its zero-copy: the next attachment binds. */
+static void test_bind_refused_keeps_steering(void **state)
+{
+	struct world *w = *state;
+	const struct attach_reason *why;
+	struct nic_cap cap;
+	uint32_t q0;
+
+	w->refuse_tap = 101; /* vm0's macvtap */
+	fake_binder_set_bind_check(w->fb, bind_check, w);
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	q0 = queue0(w)->queue;
+	/* one BIND, refused, and nothing undone: the rule went in once */
+	if (count_log(w, "binder BIND") != 1 || count_log(w, "nic rule_delete") != 0)
+		dump_log(w);
+	assert_int_equal(count_log(w, "binder BIND"), 1);
+	assert_true(find(w, "exec bind refused", 0) >= 0);
+	assert_int_equal(count_log(w, "nic rule_insert"), 1);
+	assert_int_equal(count_log(w, "nic rule_delete"), 0);
+	assert_int_equal(count_log(w, "nic set_rings"), 1); /* header split not undone */
+	assert_int_equal(w->h.atts[0].res.n_rules, 1);
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+	assert_false(queue0(w)->bound);
+	why = reason_of(&w->h.atts[0], ATTACH_R_NO_ZEROCOPY);
+	assert_non_null(why);
+	assert_int_equal(why->err, EBUSY);
+	assert_non_null(strstr(why->msg, "already has a memory provider"));
+	assert_non_null(strstr(why->msg, "refused to bind queue"));
+	assert_int_equal(w->h.j.n_bindings, 0); /* no pending intent left */
+	assert_int_equal(w->h.j.n_rules, 1);
+
+	/* the NIC is still bindable */
+	binder_mgr_nic_cap(w->bm, w->h.ifindex, &cap);
+	assert_int_equal(cap.state, NIC_CAP_YES);
+
+	/* planning again does not ask again */
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(w->n_log, 0);
+
+	/* another attachment on the NIC binds */
+	harness_attach(&w->h, "vm1", 2, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(count_log(w, "binder BIND"), 1);
+	assert_non_null(strstr(w->log[find(w, "binder BIND", 0)], "tap=102 "));
+	assert_true(w->h.atts[1].res.queues[0].bound);
+	assert_null(reason_of(&w->h.atts[1], ATTACH_R_NO_ZEROCOPY));
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+	assert_int_equal(queue0(w)->queue, q0); /* vm0 untouched */
+
+	/* the provider went away and the refusal is forgotten (a retry
+	 * trigger): asked once more, and bound, the rule still untouched */
+	w->refuse_tap = 0;
+	w->n_refused = 0;
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(count_log(w, "binder BIND"), 1);
+	assert_int_equal(count_log(w, "nic rule_"), 0);
+	assert_true(queue0(w)->bound);
+	assert_null(reason_of(&w->h.atts[0], ATTACH_R_NO_ZEROCOPY));
+}
+
+/* EOPNOTSUPP at BIND speaks for the whole NIC: the NIC's verdict (the
+ * matrix says why), no further BIND on it, and still no steering undone. */
+static void test_bind_refused_nic_wide(void **state)
+{
+	struct world *w = *state;
+	const struct attach_reason *why;
+	struct nic_cap cap;
+
+	fake_binder_refuse_next_bind(w->fb, EOPNOTSUPP, "driver has no queue management ops");
+	harness_attach(&w->h, "vm0", 1, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(count_log(w, "binder BIND"), 1);
+	assert_int_equal(count_log(w, "nic rule_insert"), 1);
+	assert_int_equal(count_log(w, "nic rule_delete"), 0);
+	assert_int_equal(w->n_refused, 0);
+	why = reason_of(&w->h.atts[0], ATTACH_R_NO_ZEROCOPY);
+	assert_non_null(why);
+	assert_int_equal(why->err, EOPNOTSUPP);
+	assert_non_null(strstr(why->msg, "driver has no queue management ops"));
+	assert_int_equal(w->h.atts[0].res.state, ATTACH_STATE_DEGRADED);
+	binder_mgr_nic_cap(w->bm, w->h.ifindex, &cap);
+	assert_int_equal(cap.state, NIC_CAP_NO);
+	assert_int_equal(cap.err, EOPNOTSUPP);
+	assert_string_equal(cap.msg, "vhost_zcrx: driver has no queue management ops");
+
+	/* a second attachment is steered, not bound */
+	clear_log(w);
+	harness_attach(&w->h, "vm1", 2, 1);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(count_log(w, "binder"), 0);
+	assert_int_equal(count_log(w, "nic rule_insert"), 1);
+	assert_non_null(reason_of(&w->h.atts[1], ATTACH_R_NO_ZEROCOPY));
+
+	/* forgotten (the NIC changed): tried again, and both bound */
+	binder_mgr_forget_nic(w->bm, w->h.ifindex);
+	clear_log(w);
+	assert_int_equal(apply(w), 0);
+	assert_int_equal(count_log(w, "binder BIND"), 2);
+	assert_true(w->h.atts[0].res.queues[0].bound);
+	assert_true(w->h.atts[1].res.queues[0].bound);
 }
 
 static const struct attach_reason *zc_reason(struct world *w)
@@ -677,7 +813,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_macvtap_goes_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_absent_module_degrades, setup_absent, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_refused_degrades, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind_refused_degrades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refused_keeps_steering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refused_nic_wide, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_xdp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_header_split_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_no_header_split, setup, teardown),

@@ -9,7 +9,11 @@
  *     later plan cleans it up;
  *   - crash at every point (intent persisted, after each op, during undo):
  *     the persisted journal + journal_resolve_pending() + one reconcile
- *     give the same NIC as a run without the crash, with nothing orphaned.
+ *     give the same NIC as a run without the crash, with nothing orphaned;
+ *   - a BIND refused in the plan's final run of BINDs is left out when the
+ *     caller takes refusals: the steering stays, the journal has no trace
+ *     of it (also after a crash right after it); anywhere else it rolls
+ *     the plan back.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -622,6 +626,232 @@ static void test_teardown_intent_only_for_rollback(void **state)
 	}
 }
 
+/* --- refused binds ------------------------------------------------------------------ */
+
+struct refusals {
+	unsigned n;
+	const struct plan_op *op;
+	struct kerror err;
+	struct crash *crash;
+};
+
+static void note_refusal(void *ud, const struct plan_op *op, const struct kerror *err)
+{
+	struct refusals *r = ud;
+
+	r->n++;
+	r->op = op;
+	r->err = *err;
+}
+
+static int refusal_persist(void *ud, const struct journal_nic *j)
+{
+	return crash_persist(((struct refusals *)ud)->crash, j);
+}
+
+static void refusal_fault(void *ud, enum exec_point pt, size_t op)
+{
+	crash_fault(((struct refusals *)ud)->crash, pt, op);
+}
+
+/* The second BIND of the plan, and the binder calls before it. */
+static size_t second_bind(const struct plan *p, unsigned *bind_calls, size_t *n_binds)
+{
+	size_t i, at = SIZE_MAX, seen = 0;
+
+	*bind_calls = 0;
+	*n_binds = 0;
+	for (i = 0; i < p->n_ops; i++) {
+		if (p->ops[i].kind == PLAN_OP_BIND && ++seen == 2 && at == SIZE_MAX)
+			at = i;
+		if (at == SIZE_MAX &&
+		    (p->ops[i].kind == PLAN_OP_BIND || p->ops[i].kind == PLAN_OP_UNBIND))
+			(*bind_calls)++;
+		*n_binds += p->ops[i].kind == PLAN_OP_BIND;
+	}
+	return at;
+}
+
+static size_t count_kind(const struct plan *p, enum plan_op_kind k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_ops; i++)
+		n += p->ops[i].kind == k;
+	return n;
+}
+
+static void test_bind_refusal_left_out(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
+	struct refusals rf = { .crash = &c };
+	struct exec_env env = env_of(h);
+	struct plan_bind_refusal pr = { 0 };
+	struct exec_result res;
+	struct plan p;
+	size_t at, n_binds, n_rules, i;
+	unsigned bc;
+	char buf[1024];
+
+	env.persist = refusal_persist;
+	env.bind_refused = note_refusal;
+	env.userdata = &rf;
+	harness_plan(h, mode, &p);
+	at = second_bind(&p, &bc, &n_binds);
+	assert_true(n_binds >= 3);
+	assert_int_equal(p.ops[p.n_ops - 1].kind, PLAN_OP_BIND); /* binds come last */
+	n_rules = count_kind(&p, PLAN_OP_RULE_INSERT);
+	h->sb.fail_at = h->sb.calls + bc + 1;
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	h->sb.fail_at = 0;
+	assert_int_equal(res.failed, -1);
+	assert_false(res.rolled_back);
+	assert_int_equal(res.n_bind_refused, 1);
+	assert_int_equal(res.n_applied, p.n_ops);
+	assert_int_equal(rf.n, 1);
+	assert_ptr_equal(rf.op, &p.ops[at]);
+	assert_int_equal(rf.err.err, EIO);
+	assert_string_equal(rf.err.msg, "stub: injected failure");
+	assert_non_null(strstr(rf.err.op, "bind"));
+	exec_result_format(&res, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "1 bind refused"));
+	/* the other binds were made, the steering stays */
+	assert_int_equal(h->sb.n, n_binds - 1);
+	harness_observe(h);
+	assert_int_equal(h->nic.n_rules, n_rules);
+	assert_int_equal(h->j.n_rules, n_rules);
+	/* the intent listed every bind as pending; the journal now lists what
+	 * exists, with no trace of the refused one */
+	assert_int_equal(c.persisted.n_bindings, n_binds);
+	assert_false(journal_nic_has_pending(&h->j));
+	assert_int_equal(h->j.n_bindings, n_binds - 1);
+	for (i = 0; i < h->j.n_bindings; i++)
+		assert_false(h->j.bindings[i].queue == p.ops[at].queue &&
+			     h->j.bindings[i].tap_ifindex == p.ops[at].tap_ifindex);
+
+	/* with the refusal as input, the planner agrees: nothing left to do,
+	 * the attachment degraded with the binder's errno and text */
+	pr.queue = p.ops[at].queue;
+	pr.tap_ifindex = p.ops[at].tap_ifindex;
+	memcpy(pr.owner, p.ops[at].owner, NIC_MAC_LEN);
+	pr.err = rf.err;
+	plan_clear(&p);
+	harness_observe(h);
+	h->pb.refused = &pr;
+	h->pb.n_refused = 1;
+	harness_plan(h, mode, &p);
+	if (p.n_ops)
+		harness_print_plan(&p);
+	assert_int_equal(p.n_ops, 0);
+	for (i = 0; i < h->n_atts; i++) {
+		const struct attach_result *r = &h->atts[i].res;
+		bool named = false;
+		size_t k;
+
+		if (memcmp(h->atts[i].id.mac, pr.owner, NIC_MAC_LEN))
+			continue;
+		for (k = 0; k < r->n_reasons; k++)
+			named |= !strcmp(r->reasons[k].code, ATTACH_R_NO_ZEROCOPY) &&
+				 r->reasons[k].err == EIO &&
+				 strstr(r->reasons[k].msg, "stub: injected failure") != NULL;
+		assert_true(named);
+		assert_int_equal(r->state, ATTACH_STATE_DEGRADED);
+	}
+	journal_nic_clear(&c.persisted);
+	plan_clear(&p);
+	destroy(h);
+}
+
+/* zcrxd stops right after the refused BIND: the journal on disk (the
+ * intent) settles to exactly what exists, nothing orphaned, nothing lost. */
+static void test_bind_refusal_crash(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct crash c = { .h = h };
+	struct refusals rf = { .crash = &c };
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan p;
+	size_t at, n_binds, i;
+	unsigned bc;
+
+	env.persist = refusal_persist;
+	env.fault = refusal_fault;
+	env.bind_refused = note_refusal;
+	env.userdata = &rf;
+	harness_plan(h, mode, &p);
+	at = second_bind(&p, &bc, &n_binds);
+	c.point = EXEC_POINT_AFTER_OP;
+	c.op = at;
+	h->sb.fail_at = h->sb.calls + bc + 1;
+	(void)exec_plan(&env, &p, &h->j, &res);
+	assert_true(c.crashed);
+	assert_int_equal(rf.n, 1);
+	fake_net_freeze(h->net, false);
+	h->sb.frozen = false;
+	h->sb.fail_at = 0;
+	/* restart with what was on disk */
+	journal_nic_clear(&h->j);
+	h->j = c.persisted;
+	harness_observe(h);
+	(void)journal_resolve_pending(&h->j, &h->nic, h->sb.v, h->sb.n);
+	assert_false(journal_nic_has_pending(&h->j));
+	assert_int_equal(h->sb.n, 1); /* the first bind only: the crash came before the rest */
+	assert_int_equal(h->j.n_bindings, h->sb.n);
+	for (i = 0; i < h->nic.n_rules; i++)
+		assert_true(journal_find_rule_exact(&h->j, &h->nic.rules[i]) >= 0);
+	assert_int_equal(h->j.n_rules, h->nic.n_rules);
+	plan_clear(&p);
+	destroy(h);
+}
+
+/* A BIND that something follows is no final step: its refusal rolls the
+ * plan back even when the caller takes refusals. */
+static void test_bind_refusal_not_last(void **state)
+{
+	enum plan_mode mode;
+	struct harness *h = build(SC_SETUP, &mode);
+	struct refusals rf = { 0 };
+	struct exec_env env = env_of(h);
+	struct exec_result res;
+	struct plan_op *v;
+	struct plan p;
+	char *d0 = fake_net_dump(h->net, h->ifindex), *d1;
+	size_t at, n_binds, i;
+	unsigned bc;
+
+	env.bind_refused = note_refusal;
+	env.userdata = &rf;
+	harness_plan(h, mode, &p);
+	at = second_bind(&p, &bc, &n_binds);
+	/* a journal-only LEASE after the binds (a lease the plan also makes) */
+	for (i = 0; i < p.n_ops && p.ops[i].kind != PLAN_OP_LEASE; i++)
+		;
+	assert_true(i < p.n_ops);
+	v = realloc(p.ops, (p.n_ops + 1) * sizeof(*v));
+	assert_non_null(v);
+	p.ops = v;
+	p.ops[p.n_ops] = p.ops[i];
+	p.n_ops++;
+	h->sb.fail_at = h->sb.calls + bc + 1;
+	assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
+	h->sb.fail_at = 0;
+	assert_int_equal(res.failed, (ssize_t)at);
+	assert_true(res.rolled_back);
+	assert_int_equal(res.n_bind_refused, 0);
+	assert_int_equal(rf.n, 0);
+	assert_int_equal(h->sb.n, 0);
+	d1 = fake_net_dump(h->net, h->ifindex);
+	assert_string_equal(d0, d1);
+	free(d0);
+	free(d1);
+	plan_clear(&p);
+	destroy(h);
+}
+
 static void test_busy(void **state)
 {
 	enum plan_mode mode;
@@ -677,6 +907,9 @@ int main(void)
 		cmocka_unit_test(test_persist_refused),
 		cmocka_unit_test(test_intent_is_written_first),
 		cmocka_unit_test(test_teardown_intent_only_for_rollback),
+		cmocka_unit_test(test_bind_refusal_left_out),
+		cmocka_unit_test(test_bind_refusal_crash),
+		cmocka_unit_test(test_bind_refusal_not_last),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_ntuple_ack_without_effect),
 	};
