@@ -31,8 +31,11 @@ static void decorate(struct nic *nic, void *userdata)
 {
 	struct binder_api *a = userdata;
 
-	if (nic_like(nic))
+	if (nic_like(nic)) {
+		binder_mgr_check_link(a->mgr, nic);
 		binder_mgr_nic_cap(a->mgr, nic->link.ifindex, &nic->caps.binder);
+		binder_mgr_check_link(a->mgr, nic); /* a new entry: its device */
+	}
 	else
 		nic_cap_set(&nic->caps.binder, NIC_CAP_NO, 0, "not a NIC (virtual link)");
 }

@@ -435,6 +435,36 @@ static void refuse_nic(struct binder_mgr *bm, int ifindex, int r, const struct k
 	snprintf(n->err.op, sizeof(n->err.op), "vhost_zcrx bind");
 }
 
+/* What identifies the device behind an ifindex for the module's answers. */
+static uint64_t link_sig(const struct nic *nic)
+{
+	const char *parts[] = { nic->link.kind, nic->driver, nic->bus_info, nic->link.parent_bus,
+				nic->link.parent_dev, nic->link.up ? "up" : "down" };
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		for (const char *c = parts[i]; *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+		h = (h ^ 0xff) * 0x100000001b3ull;
+	}
+	return h | 1; /* never 0 (unknown) */
+}
+
+void binder_mgr_check_link(struct binder_mgr *bm, const struct nic *nic)
+{
+	struct binder_mgr_nic *n = find_nic(bm, nic->link.ifindex);
+	uint64_t sig = link_sig(nic);
+
+	if (!n)
+		return;
+	if (!n->link) {
+		n->link = sig;
+	} else if (n->link != sig) {
+		log_debug(LOG_SUBSYS_BINDER, "%s changed: its probe is forgotten", nic->link.name);
+		binder_mgr_forget_nic(bm, nic->link.ifindex);
+	}
+}
+
 void binder_mgr_forget_nic(struct binder_mgr *bm, int ifindex)
 {
 	for (size_t i = 0; i < bm->n_nics; i++) {

@@ -36,6 +36,7 @@ struct binder_mgr_nic {
 	bool probed;               /* PROBE answered */
 	struct binder_probe probe; /* when probed */
 	struct kerror err;         /* why not, when !probed */
+	uint64_t link;             /* the device it was about (binder_mgr_check_link), 0 unknown */
 };
 
 struct binder_mgr_counters {
@@ -90,6 +91,12 @@ const struct binder_backend *binder_mgr_backend(const struct binder_mgr *bm);
  * it (reconcile.c, for that attachment). */
 const struct binder_mgr_nic *binder_mgr_probe(struct binder_mgr *bm, int ifindex);
 void binder_mgr_forget_nic(struct binder_mgr *bm, int ifindex);
+/* The NIC as observed now: forget what the module said about its ifindex
+ * when it was about another device or driver (ifindex reused, driver
+ * rebound, brought down and up).  Other changes of the NIC model (its
+ * binder capability among them: it changes when a verdict is recorded)
+ * keep the verdict. */
+void binder_mgr_check_link(struct binder_mgr *bm, const struct nic *nic);
 /* The capability-matrix entry for a NIC: YES with what the module offers,
  * NO with the reason (module absent, driver refused). */
 void binder_mgr_nic_cap(struct binder_mgr *bm, int ifindex, struct nic_cap *ret);

@@ -149,9 +149,9 @@ static void nic_changed(void *ud, const struct nic *nic, int c, unsigned what)
 {
 	struct manager *m = ud;
 
-	/* A NIC that went away, or whose link changed (driver, ifindex reuse),
-	 * must be probed again before the next bind. */
-	if (m->binder.mgr && (c == NIC_CHANGE_REMOVED || (what & NIC_OBSERVE_LINK)))
+	/* A NIC that went away must be probed again before the next bind; one
+	 * that became another device is noticed by the binder's decorator. */
+	if (m->binder.mgr && c == NIC_CHANGE_REMOVED)
 		binder_mgr_forget_nic(m->binder.mgr, nic->link.ifindex);
 	reconcile_nic_changed(m->reconcile, nic->link.name);
 }

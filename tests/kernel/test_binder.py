@@ -476,6 +476,114 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(self.d.fake()["nics"][0]["rules"], rules)
         self.assertNotIn("no-zero-copy", [r["code"] for r in self.listed()[0]["reasons"]])
 
+    def binds(self):
+        return [ln for ln in self.fake.ctl("log") if ln.startswith("BIND ")]
+
+    def second_tap(self):
+        self.ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt1", "type", "macvtap",
+                   "mode", "bridge")
+        self.ns.ip("link", "set", "zxbmvt1", "up")
+        return ifindex(self.ns, "zxbmvt1")
+
+    def refused_reason(self, a):
+        zc = [r for r in a["reasons"] if r["code"] == "no-zero-copy"]
+        self.assertEqual(len(zc), 1, a["reasons"])
+        return zc[0]
+
+    def test_bind_refused_keeps_steering_and_nic(self):
+        """EBUSY for one queue: that attachment stays steered, degraded with
+        the module's errno and text; the NIC keeps zero-copy for the others;
+        state changes do not ask again, a binding gone does."""
+        self.fake.ctl("refuse-next EBUSY queue has another memory provider")
+        a = self.attach()
+        self.assertEqual(a["state"], "degraded")
+        self.assertEqual(len(a["rules"]), 1)
+        self.assertEqual(a["bindings"], [])
+        why = self.refused_reason(a)
+        self.assertEqual(why["errno_name"], "EBUSY")
+        self.assertEqual(why["message"], "no zero-copy: vhost_zcrx refused to bind queue %d: "
+                         "queue has another memory provider" % a["queues"][0])
+        self.assertEqual([b.rsplit(" ", 1)[1] for b in self.binds()], ["EBUSY"])
+        rules = self.d.fake()["nics"][0]["rules"]
+        self.assertEqual(len(rules), 1)
+        log = self.d.log()
+        self.assertNotIn("rolled back", log)  # the steering was never undone
+        self.assertIn("steered without zero-copy until the bind is tried again", log)
+        self.assertIn("no-zero-copy: bind: no zero-copy: vhost_zcrx refused to bind queue",
+                      self.d.ctl("list").stdout)
+        self.assertEqual(self.zc_column(), "no")
+        # the NIC is still bindable: the next vNIC gets zero-copy
+        self.assertEqual(cap_line(self.d.ctl("nics", "eth0").stdout, "binder")[0], "yes")
+        tap1 = self.second_tap()
+        b = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm1", "nic": "eth0",
+                                                   "mac": "52:54:00:00:b2:02",
+                                                   "tap": "zxbmvt1"})["attachments"][0]
+        self.assertEqual(len(b["bindings"]), 1, b)
+        self.assertEqual(b["state"], "pending")
+        self.assertRegex(self.binds()[-1], r"tap=%d fallback=copy -> \d+$" % tap1)
+        self.assertIn(rules[0], self.d.fake()["nics"][0]["rules"])
+        # a state change replans, but does not ask the module again
+        self.mon = Monitor(self.d)
+        self.fake.ctl("state %d active" % b["bindings"][0]["id"])
+        self.mon.wait(lambda e: e["type"] == "binding-state", "binding-state")
+        wait_for(lambda: [x for x in self.listed() if x["domain"] == "vm1"][0]["state"] ==
+                 "active", what="vm1 active")
+        self.assertEqual(len(self.binds()), 2)
+        vm0 = [x for x in self.listed() if x["domain"] == "vm0"][0]
+        self.assertEqual(vm0["state"], "degraded")
+        # vm1's macvtap goes away: its binding is gone, the queue and tap
+        # are free again, vm0's refused bind is asked once more (and the
+        # one-shot refusal is over)
+        self.ns.ip("link", "del", "zxbmvt1")
+        self.mon.wait(lambda e: e["type"] == "binding-gone", "binding-gone")
+        wait_for(lambda: [x for x in self.listed() if x["domain"] == "vm0"][0]["bindings"],
+                 what="vm0 bound after the retry")
+        vm0 = [x for x in self.listed() if x["domain"] == "vm0"][0]
+        self.assertNotIn("no-zero-copy", [r["code"] for r in vm0["reasons"]])
+        self.assertEqual(vm0["rules"], a["rules"])
+        self.assertEqual(len(self.binds()), 3)
+
+    def test_bind_refused_retried_by_reconcile(self):
+        """A refusal is asked again on an explicit `zcrxctl reconcile`, not
+        by the drift of later requests."""
+        self.fake.ctl("refuse-next EEXIST tap already bound (binding 9)")
+        a = self.attach()
+        self.assertEqual(self.refused_reason(a)["errno_name"], "EEXIST")
+        # other requests do not ask again (a plan, a rebalance's dry run)
+        self.d.call("io.zcrx.Manager.Plan", {})
+        self.d.call("io.zcrx.Manager.Rebalance", {"dry_run": True})
+        self.assertEqual(len(self.binds()), 1)
+        p = self.d.ctl("reconcile")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        a = self.listed()[0]
+        self.assertEqual(len(a["bindings"]), 1, a)
+        self.assertEqual(a["state"], "pending")
+        self.assertEqual(len(self.binds()), 2)
+
+    def test_bind_refused_for_the_nic(self):
+        """EOPNOTSUPP speaks for the NIC: its capability says so, the
+        attachment keeps its steering, and nothing is rolled back."""
+        self.fake.ctl("refuse-next EOPNOTSUPP driver has no queue management ops")
+        a = self.attach()
+        self.assertEqual(a["state"], "degraded")
+        self.assertEqual(len(a["rules"]), 1)
+        self.assertEqual(self.refused_reason(a)["errno_name"], "EOPNOTSUPP")
+        self.assertEqual(cap_line(self.d.ctl("nics", "eth0").stdout, "binder"),
+                         ("no", "vhost_zcrx: driver has no queue management ops"))
+        self.assertNotIn("rolled back", self.d.log())
+        # the verdict stands through re-reads of the NIC (its binder
+        # capability changing is no new device) and later requests
+        self.assertEqual(self.d.ctl("reconcile").returncode, 0)
+        self.second_tap()
+        b = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm1", "nic": "eth0",
+                                                   "mac": "52:54:00:00:b2:02",
+                                                   "tap": "zxbmvt1"})["attachments"][0]
+        self.assertEqual((b["state"], len(b["rules"]), b["bindings"]), ("degraded", 1, []))
+        self.assertEqual(self.refused_reason(b)["errno_name"], "EOPNOTSUPP")
+        self.assertEqual(len(self.binds()), 1)
+        self.assertEqual(self.d.ctl("nics", "eth0").returncode, 0)
+        self.assertEqual(cap_line(self.d.ctl("nics", "eth0").stdout, "binder")[0], "no")
+
     def test_macvtap_goes_away(self):
         self.attach()
         self.assertEqual(len(self.fake.ctl("list")), 1)

@@ -308,6 +308,65 @@ static void test_probe_cache_and_refusal(void **state)
 	assert_int_equal(fake_binder_request_count(f->fb), before + 1);
 }
 
+/* A BIND refused for the whole NIC (EOPNOTSUPP) is its verdict; one refused
+ * for a queue or tap (EBUSY) is not.  The verdict stands through re-reads of
+ * the same device, its capability changing included, and is forgotten when
+ * the ifindex is another device (driver, bus, down and up). */
+static void test_bind_refusal_verdict_and_link(void **state)
+{
+	struct fixture *f = *state;
+	const struct binder_backend *be;
+	struct nic_cap cap = { 0 };
+	struct kerror err = { 0 };
+	struct nic nic;
+	unsigned before;
+	uint32_t id;
+
+	f->bm = new_mgr(f);
+	assert_int_equal(binder_mgr_start(f->bm), 0);
+	be = binder_mgr_backend(f->bm);
+	nic_init(&nic);
+	nic.link.ifindex = 3;
+	snprintf(nic.link.name, sizeof(nic.link.name), "eth0");
+	snprintf(nic.driver, sizeof(nic.driver), "mlx5_core");
+	nic.link.up = true;
+	binder_mgr_check_link(f->bm, &nic); /* nothing known yet: nothing to forget */
+	assert_true(binder_mgr_probe(f->bm, 3)->probed);
+	binder_mgr_check_link(f->bm, &nic);
+
+	/* EBUSY: this queue only */
+	fake_binder_refuse_next_bind(f->fb, EBUSY, "queue has another memory provider");
+	assert_int_equal(be->ops->bind(be->be, 3, 5, 9, 1, &id, &err), -EBUSY);
+	assert_true(binder_mgr_probe(f->bm, 3)->probed);
+	binder_mgr_nic_cap(f->bm, 3, &cap);
+	assert_int_equal(cap.state, NIC_CAP_YES);
+
+	/* EOPNOTSUPP: the NIC */
+	fake_binder_refuse_next_bind(f->fb, EOPNOTSUPP, "driver has no queue management ops");
+	assert_int_equal(be->ops->bind(be->be, 3, 6, 10, 1, &id, &err), -EOPNOTSUPP);
+	assert_false(binder_mgr_probe(f->bm, 3)->probed);
+	binder_mgr_nic_cap(f->bm, 3, &cap);
+	assert_int_equal(cap.state, NIC_CAP_NO);
+	assert_string_equal(cap.msg, "vhost_zcrx: driver has no queue management ops");
+
+	/* the same device read again, with its new capability: kept */
+	nic.caps.binder = cap;
+	before = fake_binder_request_count(f->fb);
+	binder_mgr_check_link(f->bm, &nic);
+	assert_false(binder_mgr_probe(f->bm, 3)->probed);
+	assert_int_equal(fake_binder_request_count(f->fb), before);
+
+	/* the driver was rebound: asked again */
+	snprintf(nic.driver, sizeof(nic.driver), "mlx5_core2");
+	binder_mgr_check_link(f->bm, &nic);
+	assert_true(binder_mgr_probe(f->bm, 3)->probed);
+	assert_int_equal(fake_binder_request_count(f->fb), before + 1);
+	binder_mgr_check_link(f->bm, &nic);
+	assert_true(binder_mgr_probe(f->bm, 3)->probed);
+	assert_int_equal(fake_binder_request_count(f->fb), before + 1);
+	nic_clear(&nic);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_adopt_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_and_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_cache_and_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refusal_verdict_and_link, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
