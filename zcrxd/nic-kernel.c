@@ -21,6 +21,8 @@
 struct learned {
 	int ifindex;
 	struct nic_cap l2_rules, ip_rules, rss_set, rss_contexts, header_split, channels_set;
+	bool hds_checked;       /* hds_thresh below is the answer for a driver not reporting it */
+	struct nic_cap hds_thresh;
 };
 
 struct nic_kernel {
@@ -260,8 +262,10 @@ static void check_header_split(struct nic_kernel *k, const struct nic *nic, stru
 
 /* hds-thresh: reported (with its maximum) only by drivers that have it; for
  * the others the kernel's refusal is the better message.  A driver without
- * it cannot accept the value, so nothing changes. */
-static void check_hds_thresh(struct nic_kernel *k, struct nic *nic)
+ * it cannot accept the value, so nothing changes.  Asked once per device,
+ * like the checks above: the answer does not change while it is the same
+ * device (the forget op: it went away). */
+static void check_hds_thresh(struct nic_kernel *k, struct nic *nic, struct learned *ln)
 {
 	struct nic_rings_req req = { .has_hds_thresh = true };
 	struct kerror e = { 0 };
@@ -274,6 +278,10 @@ static void check_hds_thresh(struct nic_kernel *k, struct nic *nic)
 		cap_yes(&nic->caps.hds_thresh, msg);
 		return;
 	}
+	if (ln && ln->hds_checked) {
+		nic->caps.hds_thresh = ln->hds_thresh;
+		return;
+	}
 	r = nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RINGS_SET)
 		    ? nic_ethnl_rings_set(&k->eth, nic->link.ifindex, &req, &e)
 		    : kerror_set(&e, EOPNOTSUPP, NULL, NULL, NULL);
@@ -284,6 +292,10 @@ static void check_hds_thresh(struct nic_kernel *k, struct nic *nic)
 	else
 		nic_cap_set(&nic->caps.hds_thresh, NIC_CAP_UNKNOWN, 0,
 			    "accepted but not reported by the driver");
+	if (ln) {
+		ln->hds_checked = true;
+		ln->hds_thresh = nic->caps.hds_thresh;
+	}
 }
 
 static void observe_rings(struct nic_kernel *k, struct nic *nic, struct learned *ln)
@@ -302,7 +314,7 @@ static void observe_rings(struct nic_kernel *k, struct nic *nic, struct learned 
 			 nic->rings.tx, nic->rings.tx_max);
 		cap_yes(&c->rings, msg);
 	}
-	check_hds_thresh(k, nic);
+	check_hds_thresh(k, nic, ln);
 	check_header_split(k, nic, ln);
 	if (ln && ln->header_split.state == NIC_CAP_YES) {
 		snprintf(msg, sizeof(msg), "settable, now %s",

@@ -119,6 +119,23 @@ class NicTool(unittest.TestCase):
             self.assertNotEqual(run(self.ns.exec_cmd(["ethtool"] + args), check=False).returncode,
                                 0, args)
 
+    def test_reread_asks_once_per_device(self):
+        # what only a write tells (settable channels, header split,
+        # hds-thresh for a driver that does not report it) is asked on the
+        # first read of a device, not on every re-read
+        p = nictool(self.ns, "observe", "zxn0", "3")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        reads = json.loads(p.stdout)
+        first, again = reads[0], reads[1:]
+        self.assertIn("setting hds-thresh is not supported", first["refused"])
+        self.assertIn("setting TCP data split is not supported", first["refused"])
+        for r in again:
+            self.assertNotIn("setting hds-thresh is not supported", r["refused"])
+            self.assertNotIn("setting TCP data split is not supported", r["refused"])
+            self.assertEqual(r["replies"], again[0]["replies"])
+        # channels set, header split and hds-thresh: three round trips once
+        self.assertEqual(first["replies"] - again[0]["replies"], 3)
+
     def test_ntuple_ack_is_not_success(self):
         # FEATURES_SET acks rx-ntuple-filter=1 on veth; its reply says "not applied"
         p = nictool(self.ns, "ntuple", "zxn0", "on")

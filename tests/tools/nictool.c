@@ -33,6 +33,10 @@
  *   rule-del IFNAME LOC              delete a rule
  *   rss-create IFNAME [Q0 Q1 ...]    create an RSS context (default table)
  *   rss-delete IFNAME CTX            delete an RSS context
+ *   observe IFNAME N                 read the device N times as the daemon re-reads
+ *                                    it; per read: the kernel's replies and the
+ *                                    texts of the requests it refused (what the
+ *                                    NIC layer asks each time, and what once)
  *   capture DIR IFNAME [MACVTAP]     record real kernel replies as fixtures
  *                                    (refuses names not starting with "zxn";
  *                                    see tests/fixtures/nic/README)
@@ -67,7 +71,7 @@ static int usage(void)
 		"       rss-key IF HEX | flow-hash IF FLOW [FIELDS] | rings IF | qstats IF |\n"
 		"       ntuple IF on|off | rules IF | rule-del IF LOC | rss-delete IF CTX |\n"
 		"       rule-add IF ether MAC|ip4 ADDR|ip6 ADDR queue N|context N [loc N] |\n"
-		"       rss-create IF [Q...] | capture DIR IF [MACVTAP]\n");
+		"       rss-create IF [Q...] | observe IF N | capture DIR IF [MACVTAP]\n");
 	return 2;
 }
 
@@ -532,6 +536,61 @@ static int cmd_rss_delete(struct ctx *c, const char *ifname, const char *ctxs)
 	return 0;
 }
 
+/* ---- observe: what one re-read of a device costs ---------------------------- */
+
+struct obs_tap {
+	unsigned replies;
+	json_object *refused;
+};
+
+static void obs_tap(const void *buf, size_t len, void *ud)
+{
+	struct obs_tap *t = ud;
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		struct kerror e = { 0 };
+
+		t->replies++;
+		if (nlh->nlmsg_type == NLMSG_ERROR && genl_parse_ack(nlh, NULL, &e, NULL, 0) < 0)
+			json_object_array_add(t->refused, json_object_new_string(
+								  e.msg[0] ? e.msg : strerror(e.err)));
+	}
+}
+
+static int cmd_observe(struct ctx *c, const char *ifname, const char *count)
+{
+	struct obs_tap t = { 0 };
+	json_object *a;
+	uint32_t n, i;
+
+	if (parse_u32(count, &n) < 0 || !n || n > 100)
+		return usage();
+	a = json_object_new_array();
+	nic_kernel_set_tap(c->k, obs_tap, &t);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		t.replies = 0;
+		t.refused = json_object_new_array();
+		nic_clear(&c->nic);
+		if (load(c, ifname, NIC_OBSERVE_ALL) < 0) {
+			json_object_put(t.refused);
+			json_object_put(o);
+			json_object_put(a);
+			nic_kernel_set_tap(c->k, NULL, NULL);
+			return fail(&c->err);
+		}
+		json_object_object_add(o, "replies", json_object_new_int64(t.replies));
+		json_object_object_add(o, "refused", t.refused);
+		json_object_array_add(a, o);
+	}
+	nic_kernel_set_tap(c->k, NULL, NULL);
+	print(a);
+	return 0;
+}
+
 /* ---- capture: real kernel replies into fixture files ----------------------- */
 
 static FILE *cap_file;
@@ -870,6 +929,8 @@ int main(int argc, char **argv)
 		r = cmd_rss_create(&c, argv[1], argc - 2, argv + 2);
 	else if (!strcmp(cmd, "rss-delete") && argc == 3)
 		r = cmd_rss_delete(&c, argv[1], argv[2]);
+	else if (!strcmp(cmd, "observe") && argc == 3)
+		r = cmd_observe(&c, argv[1], argv[2]);
 	else
 		r = usage();
 	nic_clear(&c.nic);
