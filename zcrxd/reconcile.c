@@ -482,6 +482,43 @@ static struct attach *find_att(struct reconcile *rc, const char *nic, const uint
 	return i >= 0 ? &rc->store.atts[i] : NULL;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Does the attachment show something else now: its state, queues and their
+ * bindings (whether it is zero-copy), steering, rules, or the reasons why
+ * it is not everything it could be? */
+static bool result_changed(const struct attach_result *a, const struct attach_result *b)
+{
+	size_t i;
+
+	if (a->state != b->state || a->n_queues != b->n_queues || a->n_rules != b->n_rules ||
+	    a->n_reasons != b->n_reasons || strcmp(a->steering, b->steering) ||
+	    a->has_context != b->has_context || a->rss_context != b->rss_context)
+		return true;
+	for (i = 0; i < a->n_queues; i++) {
+		const struct attach_queue *x = &a->queues[i], *y = &b->queues[i];
+
+		if (x->queue != y->queue || x->bound != y->bound ||
+		    (x->bound && (x->binding_id != y->binding_id ||
+				  x->binding_state != y->binding_state ||
+				  x->binding_reason != y->binding_reason)))
+			return true;
+	}
+	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
+		return true;
+	for (i = 0; i < a->n_reasons; i++) {
+		const struct attach_reason *x = &a->reasons[i], *y = &b->reasons[i];
+
+		if (x->err != y->err || !same_text(x->code, y->code) || !same_text(x->op, y->op) ||
+		    !same_text(x->msg, y->msg) || !same_text(x->nic, y->nic))
+			return true;
+	}
+	return false;
+}
+
 /* The plan's results into the attachments; announce: tell Monitor
  * subscribers what changed (not for dry runs: nothing happened). */
 static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
@@ -491,16 +528,17 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 
 	for (i = 0; i < n && i < p->n_results; i++) {
 		struct attach *a = (struct attach *)atts[i];
-		enum attach_state before = a->res.state;
-		size_t before_q = a->res.n_queues;
+		struct attach_result before = a->res;
 		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
 
-		attach_result_clear(&a->res);
-		if (attach_result_copy(&a->res, &p->results[i]) < 0)
+		attach_result_init(&a->res);
+		if (attach_result_copy(&a->res, &p->results[i]) < 0) {
+			attach_result_clear(&before);
 			continue;
-		if (announce && had && (before != a->res.state || before_q != a->res.n_queues) &&
-		    listening(rc))
+		}
+		if (announce && had && listening(rc) && result_changed(&before, &a->res))
 			publish(rc, "attachment-changed", attach_to_json(a));
+		attach_result_clear(&before);
 	}
 }
 

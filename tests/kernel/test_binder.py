@@ -560,6 +560,22 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(a["state"], "pending")
         self.assertEqual(len(self.binds()), 2)
 
+    def test_attachment_changed_follows_zero_copy(self):
+        """Monitor's attachment-changed follows what the attachment shows,
+        its bindings and reasons too, not only its state."""
+        a = self.attach()
+        bid = a["bindings"][0]["id"]
+        self.mon = Monitor(self.d)
+        self.fake.ctl("state %d degraded ENOBUFS" % bid)
+        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed", "attachment-changed")
+        self.assertEqual((ev["state"], ev["bindings"][0]["state"]), ("degraded", "degraded"))
+        # still degraded, but now broken: the operator must see it
+        self.fake.ctl("state %d broken EIO" % bid)
+        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed", "attachment-changed")
+        self.assertEqual((ev["state"], ev["bindings"][0]["state"]), ("degraded", "broken"))
+        self.assertIn("binding %d on queue %d is broken" % (bid, a["queues"][0]),
+                      [r["message"] for r in ev["reasons"]])
+
     def test_bind_refused_for_the_nic(self):
         """EOPNOTSUPP speaks for the NIC: its capability says so, the
         attachment keeps its steering, and nothing is rolled back."""
