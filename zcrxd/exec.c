@@ -345,6 +345,7 @@ struct run {
 	struct remap *ctx_remap;
 	size_t n_ctx_remap;
 	size_t n_kernel;
+	bool *nothing;     /* per op: applied, but there was nothing to do (no undo) */
 };
 
 static uint32_t remap_ctx(const struct run *x, uint32_t ctx)
@@ -417,7 +418,16 @@ static int apply(struct run *x, size_t i, struct kerror *err)
 	case PLAN_OP_UNBIND:
 		if (!bb || !bb->ops || !bb->ops->unbind)
 			return no_binder(err, x->id.name, "unbind");
-		return bb->ops->unbind(bb->be, op->binding_id, err);
+		r = bb->ops->unbind(bb->be, op->binding_id, err);
+		if (r == -ENOENT) {
+			/* already gone (the module tore it down with its tap or
+			 * NIC, or went away itself): what was asked; and there
+			 * is nothing an undo should bind again */
+			kerror_clear(err);
+			x->nothing[i] = true;
+			r = 0;
+		}
+		return r;
 	case PLAN_OP_FORGET:
 	case PLAN_OP_UNLEASE:
 	case PLAN_OP_LEASE:
@@ -663,8 +673,9 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	new_id = calloc(p->n_ops, sizeof(uint32_t));
 	failed_undo = calloc(p->n_ops, sizeof(bool));
 	refused = calloc(p->n_ops, sizeof(bool));
+	x.nothing = calloc(p->n_ops, sizeof(bool));
 	x.ctx_remap = calloc(p->n_ops, sizeof(*x.ctx_remap));
-	if (!x.out || !new_id || !failed_undo || !refused || !x.ctx_remap) {
+	if (!x.out || !new_id || !failed_undo || !refused || !x.nothing || !x.ctx_remap) {
 		r = kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
 		goto out_free;
 	}
@@ -780,6 +791,12 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 
 			if (refused[u])
 				continue; /* made nothing */
+			if (x.nothing[u]) {
+				/* removed nothing: it stays gone, and the journal
+				 * keeps the op's effect like an undo that failed */
+				failed_undo[u] = true;
+				continue;
+			}
 			fault(env, EXEC_POINT_UNDO, u);
 			if (undo(&x, u, &new_id[u], &e) < 0) {
 				failed_undo[u] = true;
@@ -823,6 +840,7 @@ out_free:
 	free(new_id);
 	free(failed_undo);
 	free(refused);
+	free(x.nothing);
 	return r;
 }
 

@@ -27,6 +27,10 @@
  * the caller can plan without it.  Without the callback, and for a BIND
  * anywhere else, a refusal fails the plan and rolls it back like any op.
  *
+ * An UNBIND the binder answers with ENOENT found the binding gone already
+ * (the module tears bindings down with their tap or NIC, and all of them
+ * when it goes away): that is done, and a rollback does not bind it again.
+ *
  * Owns: applying, undoing, journal bookkeeping.  Must not: decide anything
  * (that is plan.c) or write files itself (persist is the caller's).
  */

@@ -13,7 +13,9 @@
  *   - a BIND refused in the plan's final run of BINDs is left out when the
  *     caller takes refusals: the steering stays, the journal has no trace
  *     of it (also after a crash right after it); anywhere else it rolls
- *     the plan back.
+ *     the plan back;
+ *   - an UNBIND of a binding the module already tore down is done, and a
+ *     rollback does not bind it again.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -852,6 +854,66 @@ static void test_bind_refusal_not_last(void **state)
 	destroy(h);
 }
 
+/* Detach while the module tears the vNIC's binding down with its macvtap:
+ * UNBIND finds nothing (ENOENT), which is what was asked. */
+static void test_unbind_already_gone(void **state)
+{
+	int fail_last;
+
+	for (fail_last = 0; fail_last < 2; fail_last++) {
+		enum plan_mode mode;
+		struct harness *h = build(SC_TEARDOWN, &mode);
+		struct exec_env env = env_of(h);
+		struct exec_result res;
+		struct plan p;
+		size_t i, n_unbind = 0, last = 0, before;
+		uint32_t gone;
+
+		harness_plan(h, mode, &p);
+		for (i = 0; i < p.n_ops; i++) {
+			n_unbind += p.ops[i].kind == PLAN_OP_UNBIND;
+			if (plan_op_is_kernel(&p.ops[i]))
+				last = i;
+		}
+		assert_true(n_unbind >= 2);
+		assert_int_equal(p.ops[0].kind, PLAN_OP_UNBIND);
+		gone = p.ops[0].binding_id;
+		for (i = 0; i < h->sb.n; i++)
+			if (h->sb.v[i].id == gone)
+				h->sb.v[i] = h->sb.v[--h->sb.n];
+		before = h->sb.n;
+		if (fail_last) {
+			unsigned nc, bc;
+			size_t k;
+
+			for (k = 0; k < count_kernel(&p); k++)
+				if (kth_kernel(&p, k, &nc, &bc) == last)
+					break;
+			assert_true(p.ops[last].kind != PLAN_OP_BIND &&
+				    p.ops[last].kind != PLAN_OP_UNBIND);
+			fake_net_fail_at(h->net, nc + 1, EINVAL, "fake: injected failure");
+		}
+		if (!fail_last) {
+			assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+			assert_int_equal(h->sb.n, before - (n_unbind - 1));
+		} else {
+			assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
+			fake_net_fail_at(h->net, 0, 0, NULL);
+			assert_true(res.rolled_back);
+			assert_int_equal(res.n_undo_failed, 0);
+			/* the others bound again, the gone one not */
+			assert_int_equal(h->sb.n, before);
+		}
+		assert_int_equal(journal_find_binding(&h->j, gone), -1);
+		assert_int_equal(h->j.n_bindings, h->sb.n);
+		for (i = 0; i < h->sb.n; i++)
+			assert_true(journal_find_binding(&h->j, h->sb.v[i].id) >= 0);
+		assert_false(journal_nic_has_pending(&h->j));
+		plan_clear(&p);
+		destroy(h);
+	}
+}
+
 static void test_busy(void **state)
 {
 	enum plan_mode mode;
@@ -910,6 +972,7 @@ int main(void)
 		cmocka_unit_test(test_bind_refusal_left_out),
 		cmocka_unit_test(test_bind_refusal_crash),
 		cmocka_unit_test(test_bind_refusal_not_last),
+		cmocka_unit_test(test_unbind_already_gone),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_ntuple_ack_without_effect),
 	};
