@@ -49,6 +49,7 @@ struct fake_binder {
 	pthread_mutex_t lock;
 	struct fake_binder_options o;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char tmpdir[64]; /* made by fake_binder_new_tmp(), removed on free */
 	int listen_fd;
 	int wake[2];
 	int rtnl_fd;
@@ -686,6 +687,26 @@ fail_errno:
 	return r;
 }
 
+int fake_binder_new_tmp(const char *tag, const struct fake_binder_options *o,
+			struct fake_binder **ret)
+{
+	char dir[64], path[128];
+	int r;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "/tmp/zxb-%s-XXXXXX", tag) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/vhost_zcrx.sock", dir);
+	r = fake_binder_new(path, o, ret);
+	if (r < 0) {
+		(void)rmdir(dir);
+		return r;
+	}
+	snprintf((*ret)->tmpdir, sizeof((*ret)->tmpdir), "%s", dir);
+	return 0;
+}
+
 struct fake_binder *fake_binder_free(struct fake_binder *fb)
 {
 	if (!fb)
@@ -708,6 +729,8 @@ struct fake_binder *fake_binder_free(struct fake_binder *fb)
 		close(fb->wake[1]);
 	for (unsigned i = 0; i < fb->n_log && i < FB_LOG_MAX; i++)
 		free(fb->log[i]);
+	if (fb->tmpdir[0])
+		(void)rmdir(fb->tmpdir);
 	pthread_mutex_destroy(&fb->lock);
 	free(fb);
 	return NULL;

@@ -48,6 +48,10 @@ struct fake_binder_options {
 
 /* Listen on path (unlinked first).  o may be NULL. */
 int fake_binder_new(const char *path, const struct fake_binder_options *o, struct fake_binder **ret);
+/* Listen on vhost_zcrx.sock in a new directory /tmp/zxb-<tag>-XXXXXX, which
+ * fake_binder_free() removes again. */
+int fake_binder_new_tmp(const char *tag, const struct fake_binder_options *o,
+			struct fake_binder **ret);
 /* Stops the thread, closes every connection, unlinks the socket. */
 struct fake_binder *fake_binder_free(struct fake_binder *fb);
 const char *fake_binder_path(const struct fake_binder *fb);

@@ -26,8 +26,6 @@
 #include "fake-binder.h"
 
 struct fixture {
-	char dir[64];
-	char path[128];
 	sd_event *ev;
 	struct events *events;
 	struct fake_binder *fb;
@@ -83,12 +81,9 @@ static int setup_opts(void **state, bool absent)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/zxb-mgr-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/vhost_zcrx.sock", f->dir);
 	assert_int_equal(sd_event_new(&f->ev), 0);
 	assert_int_equal(events_new(&f->events), 0);
-	assert_int_equal(fake_binder_new(f->path, &o, &f->fb), 0);
+	assert_int_equal(fake_binder_new_tmp("mgr", &o, &f->fb), 0);
 	assert_int_equal(fake_binder_start(f->fb), 0);
 	*state = f;
 	return 0;
@@ -112,7 +107,6 @@ static int teardown(void **state)
 	fake_binder_free(f->fb);
 	events_free(f->events);
 	sd_event_unref(f->ev);
-	rmdir(f->dir);
 	free(f);
 	return 0;
 }

@@ -39,7 +39,6 @@
 
 struct world {
 	struct harness h;
-	char dir[64], path[128];
 	struct fake_binder *fb;
 	struct binder_mgr *bm;
 	struct nic_backend inner;
@@ -312,10 +311,7 @@ static int setup_opts(void **state, bool absent)
 	harness_policy(&w->h, 4, 0);
 	w->inner = fake_net_backend(w->h.net);
 	W = w;
-	snprintf(w->dir, sizeof(w->dir), "/tmp/zxb-order-XXXXXX");
-	assert_non_null(mkdtemp(w->dir));
-	snprintf(w->path, sizeof(w->path), "%s/vhost_zcrx.sock", w->dir);
-	assert_int_equal(fake_binder_new(w->path, &o, &w->fb), 0);
+	assert_int_equal(fake_binder_new_tmp("order", &o, &w->fb), 0);
 	fake_binder_set_observer(w->fb, on_module, w);
 	assert_int_equal(fake_binder_start(w->fb), 0);
 	start_binder(w);
@@ -340,7 +336,6 @@ static int teardown(void **state)
 	binder_mgr_free(w->bm);
 	fake_binder_free(w->fb);
 	harness_free(&w->h);
-	rmdir(w->dir);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 	W = NULL;

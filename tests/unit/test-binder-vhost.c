@@ -27,8 +27,6 @@
 #define MAX_EVENTS 64
 
 struct fixture {
-	char dir[64];
-	char path[128];
 	struct fake_binder *fb;
 	struct binder_vhost *bv;
 	struct binder_backend be;
@@ -56,10 +54,7 @@ static int setup_opts(void **state, const struct fake_binder_options *o)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/zxb-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/vhost_zcrx.sock", f->dir);
-	assert_int_equal(fake_binder_new(f->path, o, &f->fb), 0);
+	assert_int_equal(fake_binder_new_tmp("unit", o, &f->fb), 0);
 	assert_int_equal(fake_binder_start(f->fb), 0);
 	assert_int_equal(fake_binder_connect(f->fb, &f->bv), 0);
 	f->be = binder_vhost_backend(f->bv);
@@ -85,7 +80,6 @@ static int teardown(void **state)
 
 	binder_vhost_free(f->bv);
 	fake_binder_free(f->fb);
-	rmdir(f->dir);
 	free(f);
 	return 0;
 }
