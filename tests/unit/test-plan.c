@@ -104,6 +104,23 @@ static char *dump(struct harness *h)
 	return s;
 }
 
+/* The fake NIC dumps as expect (a dump() from before). */
+static void assert_dump(struct harness *h, const char *expect)
+{
+	char *s = dump(h);
+
+	assert_string_equal(s, expect);
+	free(s);
+}
+
+static void assert_dump_differs(struct harness *h, const char *before)
+{
+	char *s = dump(h);
+
+	assert_string_not_equal(s, before);
+	free(s);
+}
+
 /* --- pool ----------------------------------------------------------------------- */
 
 static void test_pool_count_from_top(void **state)
@@ -467,9 +484,7 @@ static void test_l2_refused_falls_back_to_ip(void **state)
 	harness_detach(h, 1);
 	harness_detach(h, 2);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	s = dump(h);
-	assert_string_equal(before, s);
-	free(s);
+	assert_dump(h, before);
 	free(before);
 	del_h(h);
 }
@@ -618,7 +633,7 @@ static void test_veth_unsteered_with_kernel_reason(void **state)
 	struct fake_nic_cfg cfg;
 	struct harness *h;
 	const struct attach_reason *r;
-	char *pristine, *s;
+	char *pristine;
 
 	fake_nic_cfg_veth(&cfg, "zxp0");
 	h = new_h(&cfg);
@@ -639,10 +654,8 @@ static void test_veth_unsteered_with_kernel_reason(void **state)
 	/* release: channel count back */
 	harness_detach(h, 1);
 	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
-	s = dump(h);
-	assert_string_equal(pristine, s);
+	assert_dump(h, pristine);
 	assert_true(journal_nic_empty(&h->j));
-	free(s);
 	free(pristine);
 	del_h(h);
 }
@@ -652,7 +665,7 @@ static void test_veth_unsteered_with_kernel_reason(void **state)
 static void test_release_restores_everything(void **state)
 {
 	struct harness *h = capable();
-	char *pristine, *s;
+	char *pristine;
 	struct plan p;
 	ssize_t rule, ctx, rss, ch, feat;
 
@@ -661,9 +674,7 @@ static void test_release_restores_everything(void **state)
 	harness_attach(h, "vm0", 1, 2);
 	harness_attach(h, "vm1", 2, 1);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	s = dump(h);
-	assert_string_not_equal(s, pristine);
-	free(s);
+	assert_dump_differs(h, pristine);
 
 	harness_observe(h);
 	harness_plan(h, PLAN_MODE_RELEASE, &p);
@@ -678,10 +689,8 @@ static void test_release_restores_everything(void **state)
 	plan_clear(&p);
 
 	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
-	s = dump(h);
-	assert_string_equal(s, pristine);
+	assert_dump(h, pristine);
 	assert_true(journal_nic_empty(&h->j));
-	free(s);
 	free(pristine);
 	del_h(h);
 }
@@ -692,16 +701,14 @@ static void test_release_restores_everything(void **state)
 static void test_release_resets_a_default_table(void **state)
 {
 	struct harness *h = capable();
-	char *pristine, *s;
+	char *pristine;
 	struct plan p;
 	const struct plan_op *op;
 
 	pristine = dump(h);
 	harness_policy(h, 2, 0);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	s = dump(h);
-	assert_string_not_equal(s, pristine);
-	free(s);
+	assert_dump_differs(h, pristine);
 
 	harness_observe(h);
 	harness_plan(h, PLAN_MODE_RELEASE, &p);
@@ -711,9 +718,7 @@ static void test_release_resets_a_default_table(void **state)
 	ethtool_is(op, "ethtool -X eth0 default");
 	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
-	s = dump(h);
-	assert_string_equal(s, pristine);
-	free(s);
+	assert_dump(h, pristine);
 	free(pristine);
 	del_h(h);
 }
@@ -722,7 +727,7 @@ static void test_rule_deleted_outside_is_repaired(void **state)
 {
 	struct harness *h = capable();
 	struct plan p;
-	char *good, *s;
+	char *good;
 
 	harness_attach(h, "vm0", 1, 1);
 	harness_observe(h);
@@ -743,9 +748,7 @@ static void test_rule_deleted_outside_is_repaired(void **state)
 	assert_true(p.ops[1].repair);
 	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	s = dump(h);
-	assert_string_equal(s, good);
-	free(s);
+	assert_dump(h, good);
 	free(good);
 	del_h(h);
 }
@@ -821,7 +824,6 @@ static void test_unmanaged_nic_cleaned_up(void **state)
 	struct plan_input in = { 0 };
 	const struct attach *none[1];
 	char *pristine = dump(h);
-	char *s;
 
 	harness_attach(h, "vm0", 1, 1);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
@@ -841,10 +843,8 @@ static void test_unmanaged_nic_cleaned_up(void **state)
 		assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
 	}
 	plan_clear(&p);
-	s = dump(h);
-	assert_string_equal(s, pristine);
+	assert_dump(h, pristine);
 	assert_true(journal_nic_empty(&h->j));
-	free(s);
 	free(pristine);
 	del_h(h);
 }
@@ -857,7 +857,6 @@ static void test_binding_needs_hds(void **state)
 	struct plan p;
 	ssize_t rings, bind, ins;
 	char *pristine = dump(h);
-	char *s;
 
 	harness_enable_binder(h, BINDER_FEATURE_NEEDS_HDS);
 	harness_attach(h, "vm0", 1, 1);
@@ -899,9 +898,7 @@ static void test_binding_needs_hds(void **state)
 	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
 	assert_int_equal(h->sb.n, 0);
-	s = dump(h);
-	assert_string_equal(s, pristine);
-	free(s);
+	assert_dump(h, pristine);
 	free(pristine);
 	del_h(h);
 }
