@@ -471,9 +471,76 @@ static void sb_attach(struct sbuf *b, const struct attach_id *id)
 	sb_put(b, "}", 1);
 }
 
-static void sb_journal(struct sbuf *b, const struct journal_nic *j)
+/* The *_prior fields of a journal: what zcrxd changed and must restore. */
+static void sb_priors(struct sbuf *b, bool *f, const struct journal_nic *j)
+{
+	if (j->has_channels_prior) {
+		sb_key(b, f, "channels_prior");
+		sb_lit(b, "{\"rx\":");
+		sb_u64(b, j->channels_prior.rx);
+		sb_lit(b, ",\"combined\":");
+		sb_u64(b, j->channels_prior.combined);
+		sb_lit(b, "}");
+	}
+	if (j->has_ntuple_prior) {
+		sb_key(b, f, "ntuple_prior");
+		sb_lit(b, j->ntuple_prior ? "true" : "false");
+	}
+	if (j->has_tds_prior) {
+		sb_key(b, f, "tcp_data_split_prior");
+		sb_u64(b, j->tds_prior);
+	}
+	if (j->has_hds_prior) {
+		sb_key(b, f, "hds_thresh_prior");
+		sb_u64(b, j->hds_prior);
+	}
+	if (j->has_rss0_prior) {
+		sb_key(b, f, "rss0_prior");
+		sb_u32s(b, j->rss0_prior, j->n_rss0_prior);
+	}
+}
+
+static void sb_rule(struct sbuf *b, const struct journal_rule *r)
 {
 	char ip[INET6_ADDRSTRLEN];
+
+	sb_lit(b, "{\"location\":");
+	sb_u64(b, r->rule.location);
+	sb_lit(b, ",\"owner\":");
+	sb_mac(b, r->owner);
+	sb_lit(b, r->pending ? ",\"pending\":true,\"match\":" : ",\"pending\":false,\"match\":");
+	sb_str(b, match_name(r->rule.match));
+	switch (r->rule.match) {
+	case NIC_RULE_MATCH_ETHER_DST:
+		sb_lit(b, ",\"mac\":");
+		sb_mac(b, r->rule.mac);
+		break;
+	case NIC_RULE_MATCH_IP4_DST:
+		sb_lit(b, ",\"ip\":");
+		sb_str(b, inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip)));
+		break;
+	case NIC_RULE_MATCH_IP6_DST:
+		sb_lit(b, ",\"ip\":");
+		sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
+		break;
+	case NIC_RULE_MATCH_OTHER:
+		break;
+	}
+	sb_lit(b, ",\"action\":");
+	sb_str(b, action_name(r->rule.action));
+	if (r->rule.action == NIC_RULE_ACTION_QUEUE) {
+		sb_lit(b, ",\"queue\":");
+		sb_u64(b, r->rule.queue);
+	}
+	if (r->rule.action == NIC_RULE_ACTION_CONTEXT) {
+		sb_lit(b, ",\"context\":");
+		sb_u64(b, r->rule.rss_context);
+	}
+	sb_lit(b, "}");
+}
+
+static void sb_journal(struct sbuf *b, const struct journal_nic *j)
+{
 	bool f = true;
 	size_t i;
 
@@ -484,30 +551,7 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_int(b, j->ifindex);
 	sb_key(b, &f, "released");
 	sb_lit(b, j->released ? "true" : "false");
-	if (j->has_channels_prior) {
-		sb_key(b, &f, "channels_prior");
-		sb_lit(b, "{\"rx\":");
-		sb_u64(b, j->channels_prior.rx);
-		sb_lit(b, ",\"combined\":");
-		sb_u64(b, j->channels_prior.combined);
-		sb_lit(b, "}");
-	}
-	if (j->has_ntuple_prior) {
-		sb_key(b, &f, "ntuple_prior");
-		sb_lit(b, j->ntuple_prior ? "true" : "false");
-	}
-	if (j->has_tds_prior) {
-		sb_key(b, &f, "tcp_data_split_prior");
-		sb_u64(b, j->tds_prior);
-	}
-	if (j->has_hds_prior) {
-		sb_key(b, &f, "hds_thresh_prior");
-		sb_u64(b, j->hds_prior);
-	}
-	if (j->has_rss0_prior) {
-		sb_key(b, &f, "rss0_prior");
-		sb_u32s(b, j->rss0_prior, j->n_rss0_prior);
-	}
+	sb_priors(b, &f, j);
 	sb_key(b, &f, "leases");
 	sb_lit(b, "[");
 	for (i = 0; i < j->n_leases; i++) {
@@ -521,42 +565,9 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_key(b, &f, "rules");
 	sb_lit(b, "[");
 	for (i = 0; i < j->n_rules; i++) {
-		const struct journal_rule *r = &j->rules[i];
-
-		sb_lit(b, i ? ",{\"location\":" : "{\"location\":");
-		sb_u64(b, r->rule.location);
-		sb_lit(b, ",\"owner\":");
-		sb_mac(b, r->owner);
-		sb_lit(b, r->pending ? ",\"pending\":true,\"match\":" :
-				       ",\"pending\":false,\"match\":");
-		sb_str(b, match_name(r->rule.match));
-		switch (r->rule.match) {
-		case NIC_RULE_MATCH_ETHER_DST:
-			sb_lit(b, ",\"mac\":");
-			sb_mac(b, r->rule.mac);
-			break;
-		case NIC_RULE_MATCH_IP4_DST:
-			sb_lit(b, ",\"ip\":");
-			sb_str(b, inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip)));
-			break;
-		case NIC_RULE_MATCH_IP6_DST:
-			sb_lit(b, ",\"ip\":");
-			sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
-			break;
-		case NIC_RULE_MATCH_OTHER:
-			break;
-		}
-		sb_lit(b, ",\"action\":");
-		sb_str(b, action_name(r->rule.action));
-		if (r->rule.action == NIC_RULE_ACTION_QUEUE) {
-			sb_lit(b, ",\"queue\":");
-			sb_u64(b, r->rule.queue);
-		}
-		if (r->rule.action == NIC_RULE_ACTION_CONTEXT) {
-			sb_lit(b, ",\"context\":");
-			sb_u64(b, r->rule.rss_context);
-		}
-		sb_lit(b, "}");
+		if (i)
+			sb_lit(b, ",");
+		sb_rule(b, &j->rules[i]);
 	}
 	sb_lit(b, "]");
 	sb_key(b, &f, "contexts");
@@ -785,11 +796,170 @@ static int rule_from_json(json_object *o, struct journal_rule *r, struct kerror 
 	return get_u32(o, "context", true, &r->rule.rss_context, err);
 }
 
+static int nomem(struct kerror *err)
+{
+	return kerror_set(err, ENOMEM, NULL, "parse state", NULL);
+}
+
+/* What zcrxd changed on the NIC and must restore: the *_prior fields. */
+static int priors_from_json(json_object *o, struct journal_nic *j, struct kerror *err)
+{
+	json_object *v;
+	uint32_t x;
+	int r;
+
+	if ((v = get(o, "channels_prior"))) {
+		if (!json_object_is_type(v, json_type_object))
+			return BAD(err, "'channels_prior' is not an object");
+		if ((r = get_u32(v, "rx", true, &j->channels_prior.rx, err)) ||
+		    (r = get_u32(v, "combined", true, &j->channels_prior.combined, err)))
+			return r;
+		j->has_channels_prior = true;
+	}
+	if (get(o, "ntuple_prior")) {
+		if ((r = get_bool(o, "ntuple_prior", &j->ntuple_prior, err)))
+			return r;
+		j->has_ntuple_prior = true;
+	}
+	if (get(o, "tcp_data_split_prior")) {
+		if ((r = get_u32(o, "tcp_data_split_prior", true, &x, err)))
+			return r;
+		if (x > NIC_TDS_ENABLED)
+			return BAD(err, "'tcp_data_split_prior' out of range");
+		j->tds_prior = (uint8_t)x;
+		j->has_tds_prior = true;
+	}
+	if (get(o, "hds_thresh_prior")) {
+		if ((r = get_u32(o, "hds_thresh_prior", true, &j->hds_prior, err)))
+			return r;
+		j->has_hds_prior = true;
+	}
+	if (get(o, "rss0_prior")) {
+		if ((r = get_u32_array(o, "rss0_prior", 1u << 16, &j->rss0_prior, &j->n_rss0_prior,
+				       err)))
+			return r;
+		j->has_rss0_prior = true;
+	}
+	return 0;
+}
+
+static int leases_from_json(json_object *o, struct journal_nic *j, struct kerror *err)
+{
+	json_object *a;
+	size_t i, n;
+	uint32_t x;
+	int r;
+
+	if ((r = get_array(o, "leases", &a, err)))
+		return r;
+	n = a ? json_object_array_length(a) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		uint8_t owner[NIC_MAC_LEN];
+
+		if (!json_object_is_type(e, json_type_object))
+			return BAD(err, "lease is not an object");
+		if ((r = get_u32(e, "queue", true, &x, err)) ||
+		    (r = get_mac(e, "owner", owner, err)))
+			return r;
+		if (journal_find_lease(j, x) >= 0)
+			return BAD(err, "queue %u leased twice", x);
+		if (journal_add_lease(j, x, owner) < 0)
+			return nomem(err);
+	}
+	return 0;
+}
+
+static int rules_from_json(json_object *o, struct journal_nic *j, struct kerror *err)
+{
+	json_object *a;
+	size_t i, n;
+	int r;
+
+	if ((r = get_array(o, "rules", &a, err)))
+		return r;
+	n = a ? json_object_array_length(a) : 0;
+	for (i = 0; i < n; i++) {
+		struct journal_rule jr;
+
+		if ((r = rule_from_json(json_object_array_get_idx(a, i), &jr, err)))
+			return r;
+		if (!jr.pending && journal_find_rule_exact(j, &jr.rule) >= 0)
+			return BAD(err, "rule %u listed twice", jr.rule.location);
+		if (journal_add_rule(j, &jr.rule, jr.owner, jr.pending) < 0)
+			return nomem(err);
+	}
+	return 0;
+}
+
+static int contexts_from_json(json_object *o, struct journal_nic *j, struct kerror *err)
+{
+	json_object *a;
+	size_t i, n;
+	int r;
+
+	if ((r = get_array(o, "contexts", &a, err)))
+		return r;
+	n = a ? json_object_array_length(a) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		uint8_t owner[NIC_MAC_LEN];
+		uint32_t id = 0, *q = NULL, nq = 0;
+		bool pending = false;
+
+		if (!json_object_is_type(e, json_type_object))
+			return BAD(err, "context is not an object");
+		if ((r = get_u32(e, "id", true, &id, err)) ||
+		    (r = get_mac(e, "owner", owner, err)) ||
+		    (r = get_bool(e, "pending", &pending, err)) ||
+		    (r = get_u32_array(e, "queues", ATTACH_QUEUES_MAX, &q, &nq, err)))
+			return r;
+		if ((!pending && !id) || !nq) {
+			free(q);
+			return BAD(err, "context %u invalid", id);
+		}
+		r = journal_add_ctx(j, id, owner, q, nq, pending);
+		free(q);
+		if (r < 0)
+			return nomem(err);
+	}
+	return 0;
+}
+
+static int bindings_from_json(json_object *o, struct journal_nic *j, struct kerror *err)
+{
+	json_object *a;
+	size_t i, n;
+	int r;
+
+	if ((r = get_array(o, "bindings", &a, err)))
+		return r;
+	n = a ? json_object_array_length(a) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		struct journal_binding b = { 0 };
+		uint32_t tap = 0;
+
+		if (!json_object_is_type(e, json_type_object))
+			return BAD(err, "binding is not an object");
+		if ((r = get_u32(e, "id", true, &b.id, err)) ||
+		    (r = get_u32(e, "queue", true, &b.queue, err)) ||
+		    (r = get_u32(e, "tap_ifindex", true, &tap, err)) ||
+		    (r = get_u32(e, "fallback", false, &b.fallback, err)) ||
+		    (r = get_mac(e, "owner", b.owner, err)) ||
+		    (r = get_bool(e, "pending", &b.pending, err)))
+			return r;
+		b.tap_ifindex = (int)(tap > INT32_MAX ? 0 : tap);
+		if (journal_add_binding(j, &b) < 0)
+			return nomem(err);
+	}
+	return 0;
+}
+
 int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerror *err)
 {
 	struct journal_nic j;
-	json_object *v, *a;
-	size_t i, n;
+	json_object *v;
 	uint32_t x;
 	int r;
 
@@ -804,139 +974,13 @@ int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerr
 	if ((r = get_u32(o, "ifindex", false, &x, err)))
 		goto fail;
 	j.ifindex = (int)(x > INT32_MAX ? 0 : x);
-	if ((r = get_bool(o, "released", &j.released, err)))
+	if ((r = get_bool(o, "released", &j.released, err)) ||
+	    (r = priors_from_json(o, &j, err)) || (r = leases_from_json(o, &j, err)) ||
+	    (r = rules_from_json(o, &j, err)) || (r = contexts_from_json(o, &j, err)) ||
+	    (r = bindings_from_json(o, &j, err)))
 		goto fail;
-	if ((v = get(o, "channels_prior"))) {
-		if (!json_object_is_type(v, json_type_object)) {
-			r = BAD(err, "'channels_prior' is not an object");
-			goto fail;
-		}
-		if ((r = get_u32(v, "rx", true, &j.channels_prior.rx, err)) ||
-		    (r = get_u32(v, "combined", true, &j.channels_prior.combined, err)))
-			goto fail;
-		j.has_channels_prior = true;
-	}
-	if (get(o, "ntuple_prior")) {
-		if ((r = get_bool(o, "ntuple_prior", &j.ntuple_prior, err)))
-			goto fail;
-		j.has_ntuple_prior = true;
-	}
-	if (get(o, "tcp_data_split_prior")) {
-		if ((r = get_u32(o, "tcp_data_split_prior", true, &x, err)))
-			goto fail;
-		if (x > NIC_TDS_ENABLED) {
-			r = BAD(err, "'tcp_data_split_prior' out of range");
-			goto fail;
-		}
-		j.tds_prior = (uint8_t)x;
-		j.has_tds_prior = true;
-	}
-	if (get(o, "hds_thresh_prior")) {
-		if ((r = get_u32(o, "hds_thresh_prior", true, &j.hds_prior, err)))
-			goto fail;
-		j.has_hds_prior = true;
-	}
-	if (get(o, "rss0_prior")) {
-		if ((r = get_u32_array(o, "rss0_prior", 1u << 16, &j.rss0_prior, &j.n_rss0_prior,
-				       err)))
-			goto fail;
-		j.has_rss0_prior = true;
-	}
-
-	if ((r = get_array(o, "leases", &a, err)))
-		goto fail;
-	n = a ? json_object_array_length(a) : 0;
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(a, i);
-		uint8_t owner[NIC_MAC_LEN];
-
-		if (!json_object_is_type(e, json_type_object)) {
-			r = BAD(err, "lease is not an object");
-			goto fail;
-		}
-		if ((r = get_u32(e, "queue", true, &x, err)) ||
-		    (r = get_mac(e, "owner", owner, err)))
-			goto fail;
-		if (journal_find_lease(&j, x) >= 0) {
-			r = BAD(err, "queue %u leased twice", x);
-			goto fail;
-		}
-		if ((r = journal_add_lease(&j, x, owner)) < 0)
-			goto nomem;
-	}
-
-	if ((r = get_array(o, "rules", &a, err)))
-		goto fail;
-	n = a ? json_object_array_length(a) : 0;
-	for (i = 0; i < n; i++) {
-		struct journal_rule jr;
-
-		if ((r = rule_from_json(json_object_array_get_idx(a, i), &jr, err)))
-			goto fail;
-		if (!jr.pending && journal_find_rule_exact(&j, &jr.rule) >= 0) {
-			r = BAD(err, "rule %u listed twice", jr.rule.location);
-			goto fail;
-		}
-		if ((r = journal_add_rule(&j, &jr.rule, jr.owner, jr.pending)) < 0)
-			goto nomem;
-	}
-
-	if ((r = get_array(o, "contexts", &a, err)))
-		goto fail;
-	n = a ? json_object_array_length(a) : 0;
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(a, i);
-		uint8_t owner[NIC_MAC_LEN];
-		uint32_t id = 0, *q = NULL, nq = 0;
-		bool pending = false;
-
-		if (!json_object_is_type(e, json_type_object)) {
-			r = BAD(err, "context is not an object");
-			goto fail;
-		}
-		if ((r = get_u32(e, "id", true, &id, err)) ||
-		    (r = get_mac(e, "owner", owner, err)) ||
-		    (r = get_bool(e, "pending", &pending, err)) ||
-		    (r = get_u32_array(e, "queues", ATTACH_QUEUES_MAX, &q, &nq, err)))
-			goto fail;
-		if ((!pending && !id) || !nq) {
-			free(q);
-			r = BAD(err, "context %u invalid", id);
-			goto fail;
-		}
-		r = journal_add_ctx(&j, id, owner, q, nq, pending);
-		free(q);
-		if (r < 0)
-			goto nomem;
-	}
-
-	if ((r = get_array(o, "bindings", &a, err)))
-		goto fail;
-	n = a ? json_object_array_length(a) : 0;
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(a, i);
-		struct journal_binding b = { 0 };
-		uint32_t tap = 0;
-
-		if (!json_object_is_type(e, json_type_object)) {
-			r = BAD(err, "binding is not an object");
-			goto fail;
-		}
-		if ((r = get_u32(e, "id", true, &b.id, err)) ||
-		    (r = get_u32(e, "queue", true, &b.queue, err)) ||
-		    (r = get_u32(e, "tap_ifindex", true, &tap, err)) ||
-		    (r = get_u32(e, "fallback", false, &b.fallback, err)) ||
-		    (r = get_mac(e, "owner", b.owner, err)) ||
-		    (r = get_bool(e, "pending", &b.pending, err)))
-			goto fail;
-		b.tap_ifindex = (int)(tap > INT32_MAX ? 0 : tap);
-		if ((r = journal_add_binding(&j, &b)) < 0)
-			goto nomem;
-	}
 	*ret = j;
 	return 0;
-nomem:
-	r = kerror_set(err, ENOMEM, NULL, "parse state", NULL);
 fail:
 	journal_nic_clear(&j);
 	return r;
