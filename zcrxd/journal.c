@@ -409,98 +409,108 @@ static bool ctx_owned_by(const struct journal_nic *j, const struct nic *nic, uin
 	return i >= 0 && !memcmp(j->ctxs[i].owner, owner, NIC_MAC_LEN);
 }
 
+/* A pending context takes the id of a context on the NIC that spans its
+ * queues and that no other entry owns. */
+static bool adopt_ctx(struct journal_nic *j, const struct nic *nic, struct journal_ctx *c)
+{
+	size_t k;
+
+	for (k = 0; k < nic->n_rss; k++) {
+		const struct nic_rss *r = &nic->rss[k];
+
+		/* an id owned by an entry whose table still matches is
+		 * taken; one whose entry describes another table was
+		 * deleted and the id handed out again */
+		if (r->id == 0 || journal_find_ctx_exact(j, r) >= 0)
+			continue;
+		if (journal_rss_spans(r, c->queues, c->n_queues)) {
+			c->id = r->id;
+			c->pending = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A pending rule takes the slot of a rule on the NIC with its content. */
+static bool adopt_rule(struct journal_nic *j, const struct nic *nic, struct journal_rule *r)
+{
+	size_t k;
+
+	for (k = 0; k < nic->n_rules; k++) {
+		const struct nic_rule *o = &nic->rules[k];
+		struct nic_rule want = r->rule;
+
+		/* a slot whose entry has other content was emptied and
+		 * reused: that entry is stale, the slot is up for grabs */
+		if (journal_find_rule_exact(j, o) >= 0)
+			continue;
+		if (want.action == NIC_RULE_ACTION_CONTEXT) {
+			if (o->action != NIC_RULE_ACTION_CONTEXT ||
+			    !ctx_owned_by(j, nic, o->rss_context, r->owner))
+				continue;
+			want.rss_context = o->rss_context;
+		}
+		if (journal_rule_same_content(&want, o)) {
+			r->rule = *o;
+			r->pending = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A pending binding takes the id of the module's binding of its queue and
+ * tap that no other entry owns. */
+static bool adopt_binding(struct journal_nic *j, const struct binder_binding *bindings,
+			  size_t n_bindings, struct journal_binding *b)
+{
+	size_t k;
+
+	for (k = 0; k < n_bindings; k++) {
+		const struct binder_binding *o = &bindings[k];
+
+		if (o->ifindex != j->ifindex || journal_find_binding(j, o->id) >= 0)
+			continue;
+		if (o->queue == b->queue && o->tap_ifindex == b->tap_ifindex) {
+			b->id = o->id;
+			b->pending = false;
+			return true;
+		}
+	}
+	return false;
+}
+
 size_t journal_resolve_pending(struct journal_nic *j, const struct nic *nic,
 			       const struct binder_binding *bindings, size_t n_bindings)
 {
-	size_t adopted = 0, i, k;
+	size_t adopted = 0, i;
 
 	/* contexts first: pending rules may point at them */
 	for (i = 0; i < j->n_ctxs;) {
-		struct journal_ctx *c = &j->ctxs[i];
-		bool found = false;
-
-		if (!c->pending) {
+		if (!j->ctxs[i].pending) {
 			i++;
-			continue;
-		}
-		for (k = 0; k < nic->n_rss && !found; k++) {
-			const struct nic_rss *r = &nic->rss[k];
-
-			/* an id owned by an entry whose table still matches is
-			 * taken; one whose entry describes another table was
-			 * deleted and the id handed out again */
-			if (r->id == 0 || journal_find_ctx_exact(j, r) >= 0)
-				continue;
-			if (journal_rss_spans(r, c->queues, c->n_queues)) {
-				c->id = r->id;
-				c->pending = false;
-				found = true;
-			}
-		}
-		if (found) {
+		} else if (adopt_ctx(j, nic, &j->ctxs[i])) {
 			adopted++;
 			i++;
 		} else {
 			journal_del_ctx(j, i);
 		}
 	}
-
 	for (i = 0; i < j->n_rules;) {
-		struct journal_rule *r = &j->rules[i];
-		bool found = false;
-
-		if (!r->pending) {
+		if (!j->rules[i].pending) {
 			i++;
-			continue;
-		}
-		for (k = 0; k < nic->n_rules && !found; k++) {
-			const struct nic_rule *o = &nic->rules[k];
-			struct nic_rule want = r->rule;
-
-			/* a slot whose entry has other content was emptied and
-			 * reused: that entry is stale, the slot is up for grabs */
-			if (journal_find_rule_exact(j, o) >= 0)
-				continue;
-			if (want.action == NIC_RULE_ACTION_CONTEXT) {
-				if (o->action != NIC_RULE_ACTION_CONTEXT ||
-				    !ctx_owned_by(j, nic, o->rss_context, r->owner))
-					continue;
-				want.rss_context = o->rss_context;
-			}
-			if (journal_rule_same_content(&want, o)) {
-				r->rule = *o;
-				r->pending = false;
-				found = true;
-			}
-		}
-		if (found) {
+		} else if (adopt_rule(j, nic, &j->rules[i])) {
 			adopted++;
 			i++;
 		} else {
 			journal_del_rule(j, i);
 		}
 	}
-
 	for (i = 0; i < j->n_bindings;) {
-		struct journal_binding *b = &j->bindings[i];
-		bool found = false;
-
-		if (!b->pending) {
+		if (!j->bindings[i].pending) {
 			i++;
-			continue;
-		}
-		for (k = 0; k < n_bindings && !found; k++) {
-			const struct binder_binding *o = &bindings[k];
-
-			if (o->ifindex != j->ifindex || journal_find_binding(j, o->id) >= 0)
-				continue;
-			if (o->queue == b->queue && o->tap_ifindex == b->tap_ifindex) {
-				b->id = o->id;
-				b->pending = false;
-				found = true;
-			}
-		}
-		if (found) {
+		} else if (adopt_binding(j, bindings, n_bindings, &j->bindings[i])) {
 			adopted++;
 			i++;
 		} else {
