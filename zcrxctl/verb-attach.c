@@ -123,10 +123,12 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
-/* The bindings' states ("active", "degraded,pending"), or "no". */
-static const char *zero_copy(json_object *bindings, char *buf, size_t size)
+/* The bindings' states ("active", "degraded,pending"), "no" when none, and
+ * ",no" after them when some of the attachment's queues have none. */
+static const char *zero_copy(json_object *bindings, json_object *queues, char *buf, size_t size)
 {
 	size_t i, n = bindings ? json_object_array_length(bindings) : 0, len = 0;
+	size_t n_q = queues ? json_object_array_length(queues) : 0;
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
@@ -137,6 +139,8 @@ static const char *zero_copy(json_object *bindings, char *buf, size_t size)
 		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
 					st);
 	}
+	if (n && n < n_q)
+		snprintf(buf + len, len < size ? size - len : 0, ",no");
 	return n ? buf : "no";
 }
 
@@ -162,7 +166,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 			ranges(ctl_json_get(a, "rules"), rl, sizeof(rl)),
 			"-",
 			steer[0] ? steer : "none",
-			zero_copy(ctl_json_get(a, "bindings"), zc, sizeof(zc)),
+			zero_copy(ctl_json_get(a, "bindings"), ctl_json_get(a, "queues"), zc, sizeof(zc)),
 		};
 
 		if (ctl_json_get(a, "rss_context")) {

@@ -560,6 +560,24 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(a["state"], "pending")
         self.assertEqual(len(self.binds()), 2)
 
+    def test_one_queue_refused(self):
+        """Two queues, the first one's BIND refused: the other is bound,
+        the attachment is degraded naming the refused queue, and `list`
+        says it is partly zero-copy."""
+        self.fake.ctl("refuse-next EBUSY queue has another memory provider")
+        a = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm0", "nic": "eth0",
+                                                   "mac": "52:54:00:00:b2:01", "tap": "zxbmvt0",
+                                                   "queues": 2})["attachments"][0]
+        self.assertEqual(len(a["queues"]), 2, a)
+        self.assertIn("rss_context", a)
+        self.assertEqual(a["state"], "degraded")
+        self.assertEqual([b["queue"] for b in a["bindings"]], [a["queues"][1]])
+        why = self.refused_reason(a)
+        self.assertEqual(why["errno_name"], "EBUSY")
+        self.assertIn("refused to bind queue %d:" % a["queues"][0], why["message"])
+        self.assertEqual(self.zc_column(), "pending,no")
+        self.assertNotIn("rolled back", self.d.log())
+
     def test_attachment_changed_follows_zero_copy(self):
         """Monitor's attachment-changed follows what the attachment shows,
         its bindings and reasons too, not only its state."""
