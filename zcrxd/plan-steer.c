@@ -577,9 +577,9 @@ bool plan_zc_want(struct planner *pl)
 		 * split stays ready for it too: the refusal is asked again
 		 * later, and turning header split off and on around it would
 		 * reconfigure the NIC's rings each time. */
-		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
-			need_hds = true;
 		n_ok = zc_refusals(pl, ap);
+		if (n_ok < ap->n_q && (b->probe.features & BINDER_FEATURE_NEEDS_HDS))
+			need_hds = true;
 		if (!n_ok)
 			continue;
 		if (budget < n_ok) {

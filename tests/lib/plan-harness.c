@@ -48,6 +48,8 @@ static int sb_bind(void *be, int ifindex, uint32_t queue, int tap, uint32_t fall
 		return r > 0 ? 0 : r;
 	if (b->n >= sizeof(b->v) / sizeof(b->v[0]))
 		return kerror_set(err, ENOSPC, NULL, "bind", NULL);
+	if (b->refuse_tap_mod && tap % b->refuse_tap_mod == 0)
+		return kerror_set(err, EBUSY, NULL, "bind", "stub: queue has another provider");
 	x = &b->v[b->n++];
 	memset(x, 0, sizeof(*x));
 	x->id = ++b->next_id;
@@ -124,6 +126,36 @@ void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels
 	h->pol.fallback = CONFIG_FALLBACK_COPY;
 }
 
+static void note_refusal(void *ud, const struct plan_op *op, const struct kerror *err)
+{
+	struct harness *h = ud;
+	struct plan_bind_refusal *rf;
+	size_t i;
+
+	h->refused_count++;
+	if (binder_refusal_is_nic_wide(err->err))
+		return;
+	for (i = 0; i < h->n_refused; i++)
+		if (h->refused[i].queue == op->queue && h->refused[i].tap_ifindex == op->tap_ifindex)
+			break;
+	if (i == h->n_refused) {
+		if (h->n_refused == sizeof(h->refused) / sizeof(h->refused[0]))
+			memmove(&h->refused[0], &h->refused[1], --h->n_refused * sizeof(*rf));
+		i = h->n_refused++;
+	}
+	rf = &h->refused[i];
+	memset(rf, 0, sizeof(*rf));
+	rf->queue = op->queue;
+	rf->tap_ifindex = op->tap_ifindex;
+	memcpy(rf->owner, op->owner, NIC_MAC_LEN);
+	rf->err = *err;
+}
+
+void harness_take_refusals(struct harness *h)
+{
+	h->take_refusals = true;
+}
+
 void harness_enable_binder(struct harness *h, uint64_t features)
 {
 	h->use_binder = true;
@@ -198,6 +230,8 @@ void harness_observe(struct harness *h)
 		h->pb.probe.max_bindings = 64;
 		h->pb.bindings = h->sb.v;
 		h->pb.n_bindings = h->sb.n;
+		h->pb.refused = h->refused;
+		h->pb.n_refused = h->n_refused;
 	}
 }
 
@@ -232,6 +266,10 @@ int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
 
 	env.nic = fake_net_backend(h->net);
 	env.binder = h->use_binder ? &h->binder : NULL;
+	if (h->take_refusals) {
+		env.bind_refused = note_refusal;
+		env.userdata = h;
+	}
 	while (rounds-- > 0) {
 		struct exec_result res;
 		struct plan p;

@@ -27,6 +27,7 @@ struct stub_binder {
 	struct binder_binding v[256];
 	unsigned calls, fail_at;
 	bool frozen; /* crash tests: succeed without doing anything */
+	int refuse_tap_mod; /* refuse (EBUSY) binds to taps whose ifindex it divides; 0 = none */
 };
 
 struct harness {
@@ -46,6 +47,12 @@ struct harness {
 	struct plan_binder pb;
 	unsigned learned_count;
 	unsigned held_count;
+	/* as the reconciler does: exec leaves refused binds out, the harness
+	 * remembers them for the planner (harness_take_refusals) */
+	bool take_refusals;
+	size_t n_refused;
+	struct plan_bind_refusal refused[64];
+	unsigned refused_count;
 };
 
 void harness_init(struct harness *h, const struct fake_nic_cfg *cfg);
@@ -53,6 +60,8 @@ void harness_free(struct harness *h);
 /* Default policy: ReserveQueues=count, Steering=mac,ip, degrade, copy. */
 void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels);
 void harness_enable_binder(struct harness *h, uint64_t features);
+/* Refused binds are left out by exec and remembered, as zcrxd does. */
+void harness_take_refusals(struct harness *h);
 
 /* Desired attachments. */
 struct attach *harness_attach(struct harness *h, const char *domain, unsigned mac_last,

@@ -52,7 +52,7 @@ static bool coin(unsigned pct)
 
 struct run_stats {
 	unsigned shapes, steps, attaches, detaches, rebalances, drifts, roundtrips, releases;
-	unsigned learned, held, steered, bound, exhausted;
+	unsigned learned, held, bind_refused, steered, bound, exhausted;
 };
 
 static void random_cfg(struct fake_nic_cfg *c, char *name)
@@ -248,8 +248,15 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 	harness_init(h, &cfg);
 	maxq = cfg.combined_max + cfg.rx_max;
 	random_policy(h, maxq);
-	if (coin(40))
+	if (coin(40)) {
 		harness_enable_binder(h, coin(50) ? BINDER_FEATURE_NEEDS_HDS : 0);
+		/* the module refuses some binds; exec leaves them out and the
+		 * harness remembers them, as zcrxd does */
+		if (coin(50)) {
+			harness_take_refusals(h);
+			h->sb.refuse_tap_mod = coin(70) ? 2 + (int)below(3) : 0;
+		}
+	}
 	/* something someone else made before zcrxd came */
 	if (cfg.ntuple && coin(30)) {
 		struct nic_rule r = { .location = cfg.loc_special ? NIC_LOC_ANY : below(cfg.rule_capacity),
@@ -343,6 +350,7 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 	}
 	st->learned += h->learned_count;
 	st->held += h->held_count;
+	st->bind_refused += h->refused_count;
 
 	/* release: back to how zcrxd found it */
 	if (ok) {
@@ -411,14 +419,16 @@ static void test_property(void **state)
 	}
 	fprintf(stderr,
 		"property: %u shapes, %u steps: %u attach, %u detach, %u rebalance, %u drift, "
-		"%u attach+detach round trips, %u releases; %u refusals learned, %u held; at the end "
-		"%u steered, %u bound, %u exhausted\n",
+		"%u attach+detach round trips, %u releases; %u refusals learned, %u held, %u binds "
+		"refused; at the end %u steered, %u bound, %u exhausted\n",
 		st.shapes, st.steps, st.attaches, st.detaches, st.rebalances, st.drifts,
-		st.roundtrips, st.releases, st.learned, st.held, st.steered, st.bound, st.exhausted);
+		st.roundtrips, st.releases, st.learned, st.held, st.bind_refused, st.steered, st.bound,
+		st.exhausted);
 	assert_int_equal(bad, 0);
 	/* the random shapes must actually exercise the interesting paths */
 	assert_true(st.roundtrips > runs / 4);
 	assert_true(st.steered > 0 && st.bound > 0 && st.exhausted > 0 && st.learned > 0);
+	assert_true(st.bind_refused > 0);
 }
 
 int main(void)
