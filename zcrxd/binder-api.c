@@ -127,6 +127,15 @@ void binder_api_metrics(const struct binder_api *a, struct metrics_daemon *d)
 	d->binder_errors = c.kernel_errors;
 }
 
+int binder_api_refresh(struct binder_api *a)
+{
+	struct kerror err = { 0 };
+
+	if (!a->mgr || !binder_mgr_available(a->mgr))
+		return 0;
+	return binder_mgr_refresh(a->mgr, &err);
+}
+
 int binder_api_nic_supported(struct binder_api *a, int ifindex)
 {
 	if (!a->mgr || !binder_mgr_available(a->mgr))

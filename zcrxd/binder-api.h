@@ -41,5 +41,9 @@ const struct binder_backend *binder_api_backend(const struct binder_api *a);
 json_object *binder_api_status_json(const struct binder_api *a);
 /* The binder's part of GetMetrics. */
 void binder_api_metrics(const struct binder_api *a, struct metrics_daemon *d);
+/* Ask the module for its bindings again (their STATS move without
+ * notifications): before a metrics scrape.  0, or -errno when it could not
+ * (absent module: nothing to ask). */
+int binder_api_refresh(struct binder_api *a);
 /* 1 the module can bind this NIC's queues, 0 not (absent, refused). */
 int binder_api_nic_supported(struct binder_api *a, int ifindex);

@@ -102,8 +102,12 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		d.kernel_errors = st.kernel_errors;
 		list = reconcile_list_json(src->reconcile, NULL, NULL);
 	}
-	if (src->binder)
+	if (src->binder) {
+		/* STATS counters change without notifications: read them now,
+		 * not as the last reconcile saw them */
+		(void)binder_api_refresh(src->binder);
 		binder_api_metrics(src->binder, &d);
+	}
 	metrics_set_daemon(out, &d);
 	for (size_t i = 0; i < n_nics && r == 0; i++) {
 		const struct nic *nic = nic_monitor_at(src->monitor, i);

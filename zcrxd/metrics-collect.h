@@ -5,8 +5,10 @@
  * binder (availability, bindings and their STATS).
  *
  * Owns: the mapping from those models to metrics.h entries.  Must not:
- * change anything or ask the kernel (bindings' STATS come from the binder's
- * last dump).
+ * change anything or ask the kernel itself.  The one question per scrape
+ * is the binder's (binder_api_refresh: a GET dump), because the bindings'
+ * STATS counters move without notifications and would otherwise be as old
+ * as the last reconcile (forever with ReconcileIntervalSec=0).
  */
 #pragma once
 

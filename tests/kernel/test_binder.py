@@ -560,6 +560,20 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(a["state"], "pending")
         self.assertEqual(len(self.binds()), 2)
 
+    def test_metrics_read_stats_afresh(self):
+        """STATS move without notifications: a scrape reads them now, not
+        as the last reconcile saw them (ReconcileIntervalSec=0 here)."""
+        a = self.attach()
+        bid, q = a["bindings"][0]["id"], a["queues"][0]
+        lab = dict(domain="vm0", mac="52:54:00:00:b2:01", nic="eth0", queue=str(q))
+        self.fake.ctl("stats %d 10 15000 9 1 0 64" % bid)
+        m = self.d.ctl("metrics").stdout
+        self.assertEqual(metric(m, "zcrx_binding_zc_packets_total", **lab), 9)
+        self.fake.ctl("stats %d 20 30000 18 2 0 64" % bid)
+        m = self.d.ctl("metrics").stdout
+        self.assertEqual(metric(m, "zcrx_binding_zc_packets_total", **lab), 18)
+        self.assertEqual(metric(m, "zcrx_binding_rx_bytes_total", **lab), 30000)
+
     def test_one_queue_refused(self):
         """Two queues, the first one's BIND refused: the other is bound,
         the attachment is degraded naming the refused queue, and `list`
