@@ -127,3 +127,7 @@ const char *ctl_json_str(json_object *o, const char *key, const char *def);
 long long ctl_json_int(json_object *o, const char *key, long long def);
 bool ctl_json_bool(json_object *o, const char *key, bool def);
 json_object *ctl_json_get(json_object *o, const char *key);
+/* Whether an Attachment is zero-copy: its bindings' states ("active",
+ * "degraded,pending"), "no" when it has none, and ",no" after them when
+ * some of its queues have none.  Returns buf or a constant. */
+const char *ctl_zero_copy(json_object *attachment, char *buf, size_t size);

@@ -151,3 +151,37 @@ bool ctl_json_bool(json_object *o, const char *key, bool def)
 
 	return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : def;
 }
+
+/* Whether word is one of the comma-separated words of list. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+const char *ctl_zero_copy(json_object *attachment, char *buf, size_t size)
+{
+	json_object *bindings = ctl_json_get(attachment, "bindings");
+	json_object *queues = ctl_json_get(attachment, "queues");
+	size_t i, n = bindings ? json_object_array_length(bindings) : 0, len = 0;
+	size_t n_q = queues ? json_object_array_length(queues) : 0;
+
+	if (!size)
+		return n ? "" : "no";
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *st = ctl_json_str(json_object_array_get_idx(bindings, i), "state", "?");
+
+		if (has_word(buf, st))
+			continue;
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+					st);
+	}
+	if (n && n < n_q)
+		snprintf(buf + len, len < size ? size - len : 0, ",no");
+	return n ? buf : "no";
+}

@@ -112,38 +112,6 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 		print_plan(ctl, json_object_array_get_idx(plans, i));
 }
 
-/* Whether word is one of the comma-separated words of list. */
-static bool has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
-		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
-			return true;
-	return false;
-}
-
-/* The bindings' states ("active", "degraded,pending"), "no" when none, and
- * ",no" after them when some of the attachment's queues have none. */
-static const char *zero_copy(json_object *bindings, json_object *queues, char *buf, size_t size)
-{
-	size_t i, n = bindings ? json_object_array_length(bindings) : 0, len = 0;
-	size_t n_q = queues ? json_object_array_length(queues) : 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		const char *st = ctl_json_str(json_object_array_get_idx(bindings, i), "state", "?");
-
-		if (has_word(buf, st))
-			continue;
-		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
-					st);
-	}
-	if (n && n < n_q)
-		snprintf(buf + len, len < size ? size - len : 0, ",no");
-	return n ? buf : "no";
-}
-
 static void print_attachments(struct ctl *ctl, json_object *arr)
 {
 	static const char *const head[] = { "DOMAIN", "UUID", "DOMSTATE", "MAC", "NIC", "STATE",
@@ -166,7 +134,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 			ranges(ctl_json_get(a, "rules"), rl, sizeof(rl)),
 			"-",
 			steer[0] ? steer : "none",
-			zero_copy(ctl_json_get(a, "bindings"), ctl_json_get(a, "queues"), zc, sizeof(zc)),
+			ctl_zero_copy(a, zc, sizeof(zc)),
 		};
 
 		if (ctl_json_get(a, "rss_context")) {

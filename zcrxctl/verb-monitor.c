@@ -74,6 +74,29 @@ static void print_binding(FILE *f, json_object *ev, const char *what)
 		fprintf(f, " (%s)", reason);
 }
 
+/* "vm0 52:54:00:00:00:01 on eth0", and for a change what the attachment
+ * shows now: its state, whether it is zero-copy, every reason. */
+static void print_attachment(FILE *f, json_object *ev, bool changed)
+{
+	json_object *rs = ctl_json_get(ev, "reasons");
+	char zc[64];
+
+	fprintf(f, " %s %s on %s", ctl_json_str(ev, "domain", "?"), ctl_json_str(ev, "mac", "?"),
+		ctl_json_str(ev, "nic", "?"));
+	if (!changed)
+		return;
+	fprintf(f, ": %s, zero-copy %s", ctl_json_str(ev, "state", "?"),
+		ctl_zero_copy(ev, zc, sizeof(zc)));
+	for (size_t i = 0; rs && i < json_object_array_length(rs); i++) {
+		json_object *r = json_object_array_get_idx(rs, i);
+		const char *en = ctl_json_str(r, "errno_name", NULL);
+
+		fprintf(f, "; %s: %s: %s%s%s%s", ctl_json_str(r, "code", "?"),
+			ctl_json_str(r, "op", "?"), ctl_json_str(r, "message", ""), en ? " (" : "",
+			en ? en : "", en ? ")" : "");
+	}
+}
+
 /* One event as a line: time, type, what happened. */
 static void print_event(struct ctl *ctl, json_object *ev)
 {
@@ -86,6 +109,8 @@ static void print_event(struct ctl *ctl, json_object *ev)
 		print_binding(f, ev, ctl_json_str(ev, "state", "?"));
 	} else if (!strcmp(type, "binding-gone")) {
 		print_binding(f, ev, "torn down by vhost_zcrx");
+	} else if (!strncmp(type, "attachment-", 11)) {
+		print_attachment(f, ev, !strcmp(type, "attachment-changed"));
 	} else if (!strcmp(type, "binder-available")) {
 		fprintf(f, " kernel module %s is available (%lld bindings)",
 			ctl_json_str(ev, "module", "vhost_zcrx"), ctl_json_int(ev, "bindings", 0));

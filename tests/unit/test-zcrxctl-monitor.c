@@ -109,6 +109,14 @@ static const char *const stream[] = {
 	   "\"bindings\":2}"),
 	EV("{\"type\":\"nic-changed\",\"timestamp_usec\":0,\"nic\":\"eth0\",\"ifindex\":2,"
 	   "\"changed\":[\"channels\",\"rss\"]}"),
+	EV("{\"type\":\"attachment-created\",\"timestamp_usec\":0,\"domain\":\"vm0\","
+	   "\"mac\":\"52:54:00:00:00:01\",\"nic\":\"eth0\",\"queues_requested\":2}"),
+	EV("{\"type\":\"attachment-changed\",\"timestamp_usec\":0,\"domain\":\"vm0\","
+	   "\"mac\":\"52:54:00:00:00:01\",\"nic\":\"eth0\",\"state\":\"degraded\","
+	   "\"queues\":[6,7],\"bindings\":[{\"queue\":7,\"id\":1,\"state\":\"active\"}],"
+	   "\"reasons\":[{\"code\":\"no-zero-copy\",\"nic\":\"eth0\",\"op\":\"bind\","
+	   "\"message\":\"no zero-copy: vhost_zcrx refused to bind queue 6: busy\","
+	   "\"errno\":16,\"errno_name\":\"EBUSY\"}]}"),
 	EV("{\"type\":\"config-reloaded\",\"timestamp_usec\":0,\"files\":3,\"ok\":true,"
 	   "\"who\":\"hup\",\"list\":[1]}"),
 	"{\"parameters\":{}}",
@@ -131,6 +139,10 @@ static void test_monitor_lines(void **state)
 			    "- binder-unavailable no zero-copy: kernel module vhost_zcrx not available\n"
 			    "- binder-available kernel module vhost_zcrx is available (2 bindings)\n"
 			    "- nic-changed eth0 (ifindex 2) channels,rss\n"
+			    "- attachment-created vm0 52:54:00:00:00:01 on eth0\n"
+			    "- attachment-changed vm0 52:54:00:00:00:01 on eth0: degraded, zero-copy "
+			    "active,no; no-zero-copy: bind: no zero-copy: vhost_zcrx refused to bind "
+			    "queue 6: busy (EBUSY)\n"
 			    "- config-reloaded files=3 ok=true who='hup'\n");
 }
 
