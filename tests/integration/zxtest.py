@@ -167,6 +167,14 @@ class Netns:
         self.ip("link", "set", a, "up")
         self.ip("link", "set", b, "up")
 
+    def add_macvtap(self, lower, name, mac=None, up=True):
+        """A macvtap in bridge mode on lower (what libvirt gives a VM)."""
+        self.ip("link", "add", "link", lower, "name", name, "type", "macvtap", "mode", "bridge")
+        if mac:
+            self.ip("link", "set", name, "address", mac)
+        if up:
+            self.ip("link", "set", name, "up")
+
 
 class NotifySocket:
     """The sd_notify receiver systemd would be."""

@@ -36,9 +36,7 @@ MVT_MAC = "52:54:00:00:b1:01"
 def make_ns(prefix):
     ns = Netns(prefix).__enter__()
     ns.add_veth("zxb0", "zxb1", queues=4)
-    ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt0", "type", "macvtap", "mode", "bridge")
-    ns.ip("link", "set", "zxbmvt0", "address", MVT_MAC)
-    ns.ip("link", "set", "zxbmvt0", "up")
+    ns.add_macvtap("zxb1", "zxbmvt0", MVT_MAC)
     return ns
 
 
@@ -480,9 +478,7 @@ class BinderDaemon(unittest.TestCase):
         return [ln for ln in self.fake.ctl("log") if ln.startswith("BIND ")]
 
     def second_tap(self):
-        self.ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt1", "type", "macvtap",
-                   "mode", "bridge")
-        self.ns.ip("link", "set", "zxbmvt1", "up")
+        self.ns.add_macvtap("zxb1", "zxbmvt1")
         return ifindex(self.ns, "zxbmvt1")
 
     def refused_reason(self, a):
@@ -645,8 +641,7 @@ class BinderDaemon(unittest.TestCase):
                       [r["message"] for r in a["reasons"]])
         self.assertFalse([ln for ln in self.fake.ctl("log") if ln.endswith("-> 2")])
         # the VM comes back with a new macvtap of the same name: bound again
-        self.ns.ip("link", "add", "link", "zxb1", "name", "zxbmvt0", "type", "macvtap",
-                   "mode", "bridge")
+        self.ns.add_macvtap("zxb1", "zxbmvt0", up=False)
         self.d.call("io.zcrx.Manager.Reconcile")
         wait_for(lambda: self.listed()[0]["bindings"], what="bound to the new macvtap")
         self.assertEqual(self.fake.ctl("list")[0].split()[3],

@@ -37,9 +37,7 @@ def nictool(ns, *args):
 def make_ns(prefix):
     ns = Netns(prefix).__enter__()
     ns.add_veth("zxn0", "zxn1", queues=8)
-    ns.ip("link", "add", "link", "zxn1", "name", "zxnmvt0", "type", "macvtap", "mode", "bridge")
-    ns.ip("link", "set", "zxnmvt0", "address", MVT_MAC)
-    ns.ip("link", "set", "zxnmvt0", "up")
+    ns.add_macvtap("zxn1", "zxnmvt0", MVT_MAC)
     return ns
 
 
