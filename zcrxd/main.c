@@ -59,6 +59,53 @@ static int check_config(const char *path, bool allow_missing, bool print)
 	return r < 0 ? 1 : 0;
 }
 
+/* The daemon proper: the event loop with the manager until a signal ends it. */
+static int run(const struct manager_options *mo)
+{
+	struct manager *m = NULL;
+	sd_event *ev = NULL;
+	int r;
+
+	(void)sd_notify(0, "STATUS=Starting");
+	daemon_block_signals(0);
+
+	r = sd_event_default(&ev);
+	if (r < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot create the event loop: %s", strerror(-r));
+		return 1;
+	}
+	r = manager_new(ev, mo, &m);
+	if (r < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot start: configuration %s is invalid", mo->config_path);
+		sd_event_unref(ev);
+		return 1;
+	}
+	if (daemon_watch_signals(ev, m) < 0) {
+		log_error(LOG_SUBSYS_MAIN, "cannot watch signals");
+		r = -EIO;
+		goto out;
+	}
+	/* Sends WATCHDOG=1 at half the interval when WATCHDOG_USEC is set. */
+	(void)sd_event_set_watchdog(ev, true);
+
+	r = manager_start(m);
+	if (r < 0)
+		goto out;
+	(void)sd_notify(0, "READY=1");
+	manager_notify_status(m);
+	log_notice(LOG_SUBSYS_MAIN, "zcrxd %s started", ZCRX_VERSION);
+
+	r = sd_event_loop(ev);
+	if (r < 0)
+		log_error(LOG_SUBSYS_MAIN, "event loop failed: %s", strerror(-r));
+out:
+	(void)sd_notify(0, "STOPPING=1");
+	m = manager_free(m);
+	sd_event_unref(ev);
+	log_info(LOG_SUBSYS_MAIN, "stopped");
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -78,8 +125,6 @@ int main(int argc, char **argv)
 		.config_allow_missing = true,
 	};
 	bool check = false, print = false;
-	struct manager *m = NULL;
-	sd_event *ev = NULL;
 	int c, r;
 
 	log_open();
@@ -115,43 +160,5 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return check_config(mo.config_path, mo.config_allow_missing, print);
-
-	(void)sd_notify(0, "STATUS=Starting");
-	daemon_block_signals(0);
-
-	r = sd_event_default(&ev);
-	if (r < 0) {
-		log_error(LOG_SUBSYS_MAIN, "cannot create the event loop: %s", strerror(-r));
-		return 1;
-	}
-	r = manager_new(ev, &mo, &m);
-	if (r < 0) {
-		log_error(LOG_SUBSYS_MAIN, "cannot start: configuration %s is invalid", mo.config_path);
-		sd_event_unref(ev);
-		return 1;
-	}
-	if (daemon_watch_signals(ev, m) < 0) {
-		log_error(LOG_SUBSYS_MAIN, "cannot watch signals");
-		r = -EIO;
-		goto out;
-	}
-	/* Sends WATCHDOG=1 at half the interval when WATCHDOG_USEC is set. */
-	(void)sd_event_set_watchdog(ev, true);
-
-	r = manager_start(m);
-	if (r < 0)
-		goto out;
-	(void)sd_notify(0, "READY=1");
-	manager_notify_status(m);
-	log_notice(LOG_SUBSYS_MAIN, "zcrxd %s started", ZCRX_VERSION);
-
-	r = sd_event_loop(ev);
-	if (r < 0)
-		log_error(LOG_SUBSYS_MAIN, "event loop failed: %s", strerror(-r));
-out:
-	(void)sd_notify(0, "STOPPING=1");
-	m = manager_free(m);
-	sd_event_unref(ev);
-	log_info(LOG_SUBSYS_MAIN, "stopped");
-	return r < 0 ? 1 : 0;
+	return run(&mo);
 }

@@ -161,7 +161,9 @@ static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev,
 	reconcile_binder_changed(ud, ev);
 }
 
-int manager_start(struct manager *m)
+/* The runtime and state directories, and the control socket with the
+ * manager's own methods. */
+static int start_ipc(struct manager *m)
 {
 	struct ipc_server_config cfg = {
 		.path = m->socket_path,
@@ -179,8 +181,6 @@ int manager_start(struct manager *m)
 		.version = ZCRX_VERSION,
 		.url = "https://zcrx.dev/",
 	};
-	struct kerror ke = { 0 };
-	char kbuf[512];
 	const char *e;
 	int r;
 
@@ -209,6 +209,49 @@ int manager_start(struct manager *m)
 	r = manager_register_methods(m);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_MAIN, r, "cannot register methods: %s", strerror(-r));
+	return 0;
+}
+
+/* Attachments: the reconcile loop over the NIC layer and their methods. */
+static int start_attachments(struct manager *m)
+{
+	struct reconcile_deps deps = {
+		.event = m->event,
+		.monitor = m->nic.monitor,
+		.nic = api_nic_backend(&m->nic),
+		.config = &m->config,
+		.events = m->events,
+		.state_dir = m->opts.state_dir,
+		.interval_sec = m->config.reconcile_interval_sec,
+	};
+	struct kerror ke = { 0 };
+	char kbuf[512];
+	int r;
+
+	r = reconcile_new(&deps, &m->reconcile, &ke);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot start attachments: %s",
+				 kerror_format(&ke, kbuf, sizeof(kbuf)));
+	m->attach.rc = m->reconcile;
+	m->attach.monitor = m->nic.monitor;
+	r = api_attach_register(&m->attach, m->ipc);
+	if (r < 0)
+		return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot register methods: %s",
+				 strerror(-r));
+	m->nic.changed = nic_changed;
+	m->nic.changed_ud = m;
+	return 0;
+}
+
+int manager_start(struct manager *m)
+{
+	struct kerror ke = { 0 };
+	char kbuf[512];
+	int r;
+
+	r = start_ipc(m);
+	if (r < 0)
+		return r;
 	if (m->opts.nic_backend.ops)
 		r = api_nic_start_backend(&m->nic, m->opts.nic_backend, m->event, m->ipc, m->events,
 					  m->config.reconcile_interval_sec, &ke);
@@ -218,30 +261,9 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
-	{
-		struct reconcile_deps deps = {
-			.event = m->event,
-			.monitor = m->nic.monitor,
-			.nic = api_nic_backend(&m->nic),
-			.config = &m->config,
-			.events = m->events,
-			.state_dir = m->opts.state_dir,
-			.interval_sec = m->config.reconcile_interval_sec,
-		};
-
-		r = reconcile_new(&deps, &m->reconcile, &ke);
-		if (r < 0)
-			return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot start attachments: %s",
-					 kerror_format(&ke, kbuf, sizeof(kbuf)));
-		m->attach.rc = m->reconcile;
-		m->attach.monitor = m->nic.monitor;
-		r = api_attach_register(&m->attach, m->ipc);
-		if (r < 0)
-			return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot register methods: %s",
-					 strerror(-r));
-		m->nic.changed = nic_changed;
-		m->nic.changed_ud = m;
-	}
+	r = start_attachments(m);
+	if (r < 0)
+		return r;
 	/* An absent vhost_zcrx module is not an error: attachments say so. */
 	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, binder_changed,
 			     m->reconcile);
