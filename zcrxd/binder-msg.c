@@ -78,11 +78,17 @@ static const char *cmd_name(uint8_t cmd)
 	return "unknown command";
 }
 
+/* Where attribute a lies in the message, as bad_offset reports it. */
+static uint32_t offset_in(const struct nlmsghdr *nlh, const struct nlattr *a)
+{
+	return (uint32_t)((const char *)a - (const char *)nlh);
+}
+
 static int walk_fail(struct walk *w, const struct nlattr *a)
 {
 	w->err = w->strict ? EINVAL : EBADMSG;
 	if (a && w->nlh)
-		w->bad_offset = (uint32_t)((const char *)a - (const char *)w->nlh);
+		w->bad_offset = offset_in(w->nlh, a);
 	return MNL_CB_ERROR;
 }
 
@@ -523,19 +529,10 @@ int binder_msg_parse_state_ntf(const struct nlmsghdr *nlh, struct binder_event *
 
 /* --- module side: requests ------------------------------------------------ */
 
-int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binder_msg_request *ret,
-			     struct kerror *err)
+/* Every attribute present must be one the command takes (q->present). */
+static int request_allowed(const struct nlmsghdr *nlh, const struct nlattr **tb,
+			   struct binder_msg_request *q, struct kerror *err)
 {
-	const struct nlattr *tb[VHOST_ZCRX_A_MAX + 1];
-	struct binder_msg_request q = { 0 };
-	const uint16_t *req = NULL;
-	size_t n_req = 0;
-	int cmd, r, v;
-
-	static const uint16_t probe_req[] = { VHOST_ZCRX_A_IFINDEX };
-	static const uint16_t bind_req[] = { VHOST_ZCRX_A_IFINDEX, VHOST_ZCRX_A_QUEUE,
-					     VHOST_ZCRX_A_TAP_IFINDEX };
-	static const uint16_t id_req[] = { VHOST_ZCRX_A_BINDING_ID };
 	/* What each command accepts in a request. */
 	static const unsigned allowed[VHOST_ZCRX_CMD_MAX + 1] = {
 		[VHOST_ZCRX_CMD_PROBE] = 1u << VHOST_ZCRX_A_IFINDEX,
@@ -546,27 +543,33 @@ int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binde
 		[VHOST_ZCRX_CMD_GET] = 1u << VHOST_ZCRX_A_BINDING_ID,
 	};
 
-	cmd = binder_msg_cmd(nlh);
-	if (cmd < 0)
-		return kerror_set(err, EINVAL, NULL, NULL, "request shorter than the generic netlink header");
-	if (cmd == 0 || cmd > VHOST_ZCRX_CMD_MAX || cmd == VHOST_ZCRX_CMD_STATE_NTF)
-		return kerror_setf(err, EOPNOTSUPP, NULL, NULL, "unknown command %d", cmd);
-	q.cmd = (uint8_t)cmd;
-	r = parse_msg(nlh, q.cmd, true, "request", tb, NULL, &q.bad_offset, err);
-	if (r < 0)
-		goto out;
 	for (unsigned t = 1; t <= VHOST_ZCRX_A_MAX; t++) {
 		if (!tb[t])
 			continue;
-		if (!(allowed[q.cmd] & (1u << t))) {
-			q.bad_offset = (uint32_t)((const char *)tb[t] - (const char *)nlh);
-			r = kerror_setf(err, EINVAL, NULL, NULL, "%s request: attribute %s not expected",
-					cmd_name(q.cmd), attr_names[t]);
-			goto out;
+		if (!(allowed[q->cmd] & (1u << t))) {
+			q->bad_offset = offset_in(nlh, tb[t]);
+			return kerror_setf(err, EINVAL, NULL, NULL,
+					   "%s request: attribute %s not expected", cmd_name(q->cmd),
+					   attr_names[t]);
 		}
-		q.present |= 1u << t;
+		q->present |= 1u << t;
 	}
-	switch (q.cmd) {
+	return 0;
+}
+
+/* The attributes the command needs (a GET dump needs none). */
+static int request_required(const struct nlattr **tb, bool dump,
+			    struct binder_msg_request *q, struct kerror *err)
+{
+	static const uint16_t probe_req[] = { VHOST_ZCRX_A_IFINDEX };
+	static const uint16_t bind_req[] = { VHOST_ZCRX_A_IFINDEX, VHOST_ZCRX_A_QUEUE,
+					     VHOST_ZCRX_A_TAP_IFINDEX };
+	static const uint16_t id_req[] = { VHOST_ZCRX_A_BINDING_ID };
+	const uint16_t *req = NULL;
+	size_t n_req = 0;
+	int r;
+
+	switch (q->cmd) {
 	case VHOST_ZCRX_CMD_PROBE:
 		req = probe_req, n_req = 1;
 		break;
@@ -582,52 +585,77 @@ int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binde
 		break;
 	}
 	for (size_t i = 0; i < n_req; i++) {
-		r = need(tb, req[i], "request", q.cmd, true, err);
+		r = need(tb, req[i], "request", q->cmd, true, err);
 		if (r < 0) {
-			q.missing_type = req[i];
-			goto out;
+			q->missing_type = req[i];
+			return r;
 		}
 	}
-	if (tb[VHOST_ZCRX_A_BINDING_ID]) {
-		q.binding_id = mnl_attr_get_u32(tb[VHOST_ZCRX_A_BINDING_ID]);
-		if (q.binding_id == 0) {
-			q.bad_offset = (uint32_t)((const char *)tb[VHOST_ZCRX_A_BINDING_ID] -
-						  (const char *)nlh);
-			r = fail(err, EINVAL, "request", q.cmd, "binding id 0");
-			goto out;
+	return 0;
+}
+
+/* The values of the attributes present, each checked. */
+static int request_values(const struct nlmsghdr *nlh, const struct nlattr **tb,
+			  struct binder_msg_request *q, struct kerror *err)
+{
+	const struct nlattr *a;
+	int r, v;
+
+	if ((a = tb[VHOST_ZCRX_A_BINDING_ID])) {
+		q->binding_id = mnl_attr_get_u32(a);
+		if (q->binding_id == 0) {
+			q->bad_offset = offset_in(nlh, a);
+			return fail(err, EINVAL, "request", q->cmd, "binding id 0");
 		}
 	}
-	if (tb[VHOST_ZCRX_A_IFINDEX]) {
-		r = get_ifindex(tb[VHOST_ZCRX_A_IFINDEX], "request", q.cmd, true, &v, err);
+	if ((a = tb[VHOST_ZCRX_A_IFINDEX])) {
+		r = get_ifindex(a, "request", q->cmd, true, &v, err);
 		if (r < 0) {
-			q.bad_offset = (uint32_t)((const char *)tb[VHOST_ZCRX_A_IFINDEX] -
-						  (const char *)nlh);
-			goto out;
+			q->bad_offset = offset_in(nlh, a);
+			return r;
 		}
-		q.ifindex = (uint32_t)v;
+		q->ifindex = (uint32_t)v;
 	}
-	if (tb[VHOST_ZCRX_A_TAP_IFINDEX]) {
-		r = get_ifindex(tb[VHOST_ZCRX_A_TAP_IFINDEX], "request", q.cmd, true, &v, err);
+	if ((a = tb[VHOST_ZCRX_A_TAP_IFINDEX])) {
+		r = get_ifindex(a, "request", q->cmd, true, &v, err);
 		if (r < 0) {
-			q.bad_offset = (uint32_t)((const char *)tb[VHOST_ZCRX_A_TAP_IFINDEX] -
-						  (const char *)nlh);
-			goto out;
+			q->bad_offset = offset_in(nlh, a);
+			return r;
 		}
-		q.tap_ifindex = (uint32_t)v;
+		q->tap_ifindex = (uint32_t)v;
 	}
 	if (tb[VHOST_ZCRX_A_QUEUE])
-		q.queue = mnl_attr_get_u32(tb[VHOST_ZCRX_A_QUEUE]);
-	if (tb[VHOST_ZCRX_A_FALLBACK]) {
-		r = get_enum(tb[VHOST_ZCRX_A_FALLBACK], VHOST_ZCRX_FALLBACK_MAX, "request", q.cmd, true,
-			     &q.fallback, err);
+		q->queue = mnl_attr_get_u32(tb[VHOST_ZCRX_A_QUEUE]);
+	if ((a = tb[VHOST_ZCRX_A_FALLBACK])) {
+		r = get_enum(a, VHOST_ZCRX_FALLBACK_MAX, "request", q->cmd, true, &q->fallback, err);
 		if (r < 0) {
-			q.bad_offset = (uint32_t)((const char *)tb[VHOST_ZCRX_A_FALLBACK] -
-						  (const char *)nlh);
-			goto out;
+			q->bad_offset = offset_in(nlh, a);
+			return r;
 		}
 	}
-	r = 0;
-out:
+	return 0;
+}
+
+int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binder_msg_request *ret,
+			     struct kerror *err)
+{
+	const struct nlattr *tb[VHOST_ZCRX_A_MAX + 1];
+	struct binder_msg_request q = { 0 };
+	int cmd, r;
+
+	cmd = binder_msg_cmd(nlh);
+	if (cmd < 0)
+		return kerror_set(err, EINVAL, NULL, NULL, "request shorter than the generic netlink header");
+	if (cmd == 0 || cmd > VHOST_ZCRX_CMD_MAX || cmd == VHOST_ZCRX_CMD_STATE_NTF)
+		return kerror_setf(err, EOPNOTSUPP, NULL, NULL, "unknown command %d", cmd);
+	q.cmd = (uint8_t)cmd;
+	r = parse_msg(nlh, q.cmd, true, "request", tb, NULL, &q.bad_offset, err);
+	if (r == 0)
+		r = request_allowed(nlh, tb, &q, err);
+	if (r == 0)
+		r = request_required(tb, dump, &q, err);
+	if (r == 0)
+		r = request_values(nlh, tb, &q, err);
 	*ret = q;
 	return r;
 }
