@@ -28,8 +28,10 @@
  *              The new binding starts in PENDING.  Errors: ENODEV (NIC or
  *              tap gone), ERANGE (queue >= real_num_rx_queues), EOPNOTSUPP
  *              (driver lacks support), EBUSY (the queue has another memory
- *              provider, AF_XDP pool or lease), EEXIST (the queue or the tap
- *              is already bound), EINVAL (header split / hds-thresh not as
+ *              provider, AF_XDP pool or lease), EEXIST (the queue is already
+ *              bound, or every queue of the tap is: a multi-queue macvtap
+ *              takes one binding per tap queue, assigned in bind order),
+ *              EINVAL (header split / hds-thresh not as
  *              NEEDS_HDS requires, XDP attached), ENOSPC (MAX_BINDINGS
  *              reached).  Put a human-readable reason in the extack message.
  *   UNBIND     do, admin.  Request: BINDING_ID.  Reply: none (plain ACK).

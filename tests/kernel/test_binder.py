@@ -570,6 +570,17 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(metric(m, "zcrx_binding_zc_packets_total", **lab), 18)
         self.assertEqual(metric(m, "zcrx_binding_rx_bytes_total", **lab), 30000)
 
+    def test_multi_queue_binds_every_queue(self):
+        """A two-queue vNIC: both NIC queues are bound to its one macvtap
+        (one binding per tap queue), so the attachment is wholly zero-copy."""
+        a = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm0", "nic": "eth0",
+                                                   "mac": "52:54:00:00:b2:02", "tap": "zxbmvt0",
+                                                   "queues": 2})["attachments"][0]
+        self.assertEqual(len(a["queues"]), 2, a)
+        self.assertEqual(sorted(b["queue"] for b in a["bindings"]), sorted(a["queues"]))
+        self.assertEqual(self.zc_column(), "pending")  # every queue bound: no ",no"
+        self.assertNotIn("no-zero-copy", [r["code"] for r in a.get("reasons", [])])
+
     def test_one_queue_refused(self):
         """Two queues, the first one's BIND refused: the other is bound,
         the attachment is degraded naming the refused queue, and `list`

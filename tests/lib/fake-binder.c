@@ -360,10 +360,6 @@ static int do_bind(struct fake_binder *fb, const struct binder_msg_request *q, c
 				 fb->b[i].id);
 			return EEXIST;
 		}
-		if (fb->b[i].tap_ifindex == (int)q->tap_ifindex) {
-			snprintf(msg, size, "tap already bound (binding %u)", fb->b[i].id);
-			return EEXIST;
-		}
 		on_nic += fb->b[i].ifindex == (int)q->ifindex;
 	}
 	if (on_nic >= max || fb->n_b == FB_MAX_BINDINGS) {
