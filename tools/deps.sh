@@ -14,6 +14,8 @@ PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qem
 tini"
 # driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
 PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
+# the ASan build links libtirpc at start (Makefile: libvirt is dlopen()ed)
+PKGS="$PKGS libtirpc-dev"
 
 missing=
 for p in $PKGS; do
