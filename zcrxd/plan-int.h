@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * plan-int — the planner's private working state, shared by plan.c (pool,
- * channels, tables, leases, assembly) and plan-steer.c (steering, contexts,
+ * plan-int — the planner's private working state, shared by plan.c (setup,
+ * results, assembly), plan-pool.c (channels, pool, default table),
+ * plan-lease.c (queue choice, leases) and plan-steer.c (steering, contexts,
  * rules, zero-copy bindings).  Not for other modules.
  */
 #pragma once
@@ -137,6 +138,19 @@ bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);
+/* Why queue q may not be taken (or removed): "" when nothing claims it. */
+const char *plan_claim(const struct planner *pl, uint32_t q, char *buf, size_t size);
+
+/* plan-pool.c: NIC-wide steps */
+void plan_channels(struct planner *pl);
+void plan_pool(struct planner *pl);
+void plan_rss0(struct planner *pl);
+
+/* plan-lease.c: queue choice */
+void plan_keep_leases(struct planner *pl);
+void plan_rebalance(struct planner *pl);
+void plan_allocate(struct planner *pl);
+void plan_lease_ops(struct planner *pl);
 
 /* plan-steer.c: steps after the leases are known */
 void plan_steer_choose(struct planner *pl);
