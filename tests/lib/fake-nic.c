@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * fake-nic — TEST-ONLY NIC backend (see fake-nic.h).  Must never be linked
- * into zcrxd itself.
+ * fake-nic — TEST-ONLY NIC backend (see fake-nic.h): the ops table, with
+ * the refusals of drivers and of the kernel's core.  Its state as text, in
+ * a file and changed from outside is in fake-nic-state.c.  Must never be
+ * linked into zcrxd itself.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,43 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-#include <unistd.h>
-
-#include "fake-nic.h"
-
-#define FAKE_MAX_NICS 32
-#define FAKE_MAX_Q 1024
-
-struct fake_ctx {
-	uint32_t id; /* 0 = free slot */
-	uint32_t *indir;
-};
-
-struct fake_nic {
-	struct fake_nic_cfg cfg;
-	char name[IF_NAMESIZE];
-	uint32_t combined, rx, tx;
-	uint32_t *indir0;
-	bool indir0_user; /* configured by the user: survives channel changes */
-	struct fake_ctx *ctxs; /* max_contexts entries */
-	struct nic_rule *rules; /* rule_capacity entries, location = NIC_LOC_ANY for free */
-	bool ntuple_on;
-	uint8_t tds;
-	uint32_t hds;
-	unsigned providers[FAKE_MAX_Q];
-};
-
-struct fake_net {
-	struct fake_nic *nics[FAKE_MAX_NICS];
-	size_t n;
-	int next_ifindex;
-	unsigned calls, fail_at, fail_also;
-	bool frozen;
-	char *file; /* persisted here after every change (fake_net_set_file) */
-	int fail_err;
-	char fail_msg[KERROR_MSG_MAX];
-};
+#include "fake-nic-int.h"
 
 void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
 {
@@ -121,7 +87,7 @@ static uint32_t nq(const struct fake_nic *f)
 	return f->combined + f->rx;
 }
 
-static void default_table(struct fake_nic *f)
+void fake_nic_default_table(struct fake_nic *f)
 {
 	uint32_t i, n = nq(f) ? nq(f) : 1;
 
@@ -166,14 +132,14 @@ int fake_net_add(struct fake_net *net, const struct fake_nic_cfg *cfg, int *ret_
 	}
 	for (i = 0; i < f->cfg.rule_capacity; i++)
 		f->rules[i].location = NIC_LOC_ANY;
-	default_table(f);
+	fake_nic_default_table(f);
 	net->nics[net->n++] = f;
 	if (ret_ifindex)
 		*ret_ifindex = f->cfg.ifindex;
 	return 0;
 }
 
-static struct fake_nic *find(const struct fake_net *net, int ifindex)
+struct fake_nic *fake_net_find(const struct fake_net *net, int ifindex)
 {
 	size_t i;
 
@@ -230,7 +196,7 @@ void fake_net_freeze(struct fake_net *net, bool frozen)
 static struct fake_nic *target(struct fake_net *net, const struct nic_id *id, const char *op,
 			       struct kerror *err, int *r)
 {
-	struct fake_nic *f = find(net, id->ifindex);
+	struct fake_nic *f = fake_net_find(net, id->ifindex);
 
 	*r = 0;
 	if (net->frozen) {
@@ -281,7 +247,7 @@ static void cap(struct nic_cap *c, bool yes, const char *no_msg)
 static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *err)
 {
 	struct fake_net *net = be;
-	struct fake_nic *f = find(net, nic->link.ifindex);
+	struct fake_nic *f = fake_net_find(net, nic->link.ifindex);
 	uint32_t i, n, k;
 
 	if (!f)
@@ -430,7 +396,7 @@ static bool queue_used_above(const struct fake_nic *f, uint32_t n, const char **
 	return false;
 }
 
-static int apply_channels(struct fake_nic *f, const struct nic_channels_req *req,
+int fake_nic_apply_channels(struct fake_nic *f, const struct nic_channels_req *req,
 			  const struct nic_id *id, struct kerror *err)
 {
 	uint32_t comb = req->has_combined ? req->combined : f->combined;
@@ -453,7 +419,7 @@ static int apply_channels(struct fake_nic *f, const struct nic_channels_req *req
 	f->rx = rx;
 	f->tx = tx;
 	if (!f->indir0_user)
-		default_table(f);
+		fake_nic_default_table(f);
 	return 0;
 }
 
@@ -465,10 +431,10 @@ static int f_set_channels(void *be, const struct nic_id *id, const struct nic_ch
 
 	if (!f)
 		return r > 0 ? 0 : r;
-	return apply_channels(f, req, id, err);
+	return fake_nic_apply_channels(f, req, id, err);
 }
 
-static void flush_rules(struct fake_nic *f)
+void fake_nic_flush_rules(struct fake_nic *f)
 {
 	uint32_t i;
 
@@ -488,7 +454,7 @@ static int f_set_feature(void *be, const struct nic_id *id, const char *feature,
 		return kerror_set(err, EOPNOTSUPP, id->name, "set feature", "bit name not found");
 	if (f->cfg.ntuple && !f->cfg.ntuple_fixed) {
 		if (f->ntuple_on && !on)
-			flush_rules(f);
+			fake_nic_flush_rules(f);
 		f->ntuple_on = on;
 	}
 	/* like the kernel: ACK even when nothing changed; the caller checks */
@@ -541,7 +507,7 @@ static int check_table(const struct fake_nic *f, const uint32_t *indir, uint32_t
 	return 0;
 }
 
-static struct fake_ctx *find_ctx(struct fake_nic *f, uint32_t ctx)
+struct fake_ctx *fake_nic_find_ctx(struct fake_nic *f, uint32_t ctx)
 {
 	uint32_t i;
 
@@ -564,7 +530,7 @@ static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 		return kerror_set(err, EOPNOTSUPP, id->name, "set RSS table", NULL);
 	if (ctx == 0) {
 		if (n == 0) {
-			default_table(f);
+			fake_nic_default_table(f);
 			return 0;
 		}
 		if ((r = check_table(f, indir, n, id, "set RSS table", err)))
@@ -573,7 +539,7 @@ static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 		f->indir0_user = true;
 		return 0;
 	}
-	c = find_ctx(f, ctx);
+	c = fake_nic_find_ctx(f, ctx);
 	if (!c)
 		return kerror_setf(err, ENOENT, id->name, "set RSS table", "no RSS context %u", ctx);
 	if ((r = check_table(f, indir, n, id, "set RSS table", err)))
@@ -597,7 +563,7 @@ static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 		return r;
 	/* lowest free id, like the core's xarray allocation */
 	for (want = 1; want <= f->cfg.max_contexts; want++)
-		if (!find_ctx(f, want))
+		if (!fake_nic_find_ctx(f, want))
 			break;
 	for (i = 0; i < f->cfg.max_contexts; i++) {
 		if (f->ctxs[i].id)
@@ -622,7 +588,7 @@ static int f_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct 
 
 	if (!f)
 		return r > 0 ? 0 : r;
-	c = find_ctx(f, ctx);
+	c = fake_nic_find_ctx(f, ctx);
 	if (!c)
 		return kerror_setf(err, ENOENT, id->name, "delete RSS context", "no RSS context %u",
 				   ctx);
@@ -637,7 +603,7 @@ static int f_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct 
 	return 0;
 }
 
-static int insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct nic_id *id,
+int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct nic_id *id,
 		       struct kerror *err)
 {
 	uint32_t loc = rule->location, i;
@@ -663,7 +629,7 @@ static int insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct n
 	}
 	if (rule->action == NIC_RULE_ACTION_QUEUE && rule->queue >= nq(f))
 		return kerror_set(err, EINVAL, id->name, "insert rule", "queue out of range");
-	if (rule->action == NIC_RULE_ACTION_CONTEXT && !find_ctx(f, rule->rss_context))
+	if (rule->action == NIC_RULE_ACTION_CONTEXT && !fake_nic_find_ctx(f, rule->rss_context))
 		return kerror_set(err, EINVAL, id->name, "insert rule", "no such RSS context");
 	if (loc == NIC_LOC_ANY) {
 		if (!f->cfg.loc_special)
@@ -696,10 +662,10 @@ static int f_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 
 	if (!f)
 		return r > 0 ? 0 : r;
-	return insert_rule(f, rule, id, err);
+	return fake_nic_insert_rule(f, rule, id, err);
 }
 
-static int delete_rule(struct fake_nic *f, uint32_t loc, const struct nic_id *id,
+int fake_nic_delete_rule(struct fake_nic *f, uint32_t loc, const struct nic_id *id,
 		       struct kerror *err)
 {
 	if (!f->cfg.ntuple)
@@ -717,10 +683,8 @@ static int f_rule_delete(void *be, const struct nic_id *id, uint32_t location, s
 
 	if (!f)
 		return r > 0 ? 0 : r;
-	return delete_rule(f, location, id, err);
+	return fake_nic_delete_rule(f, location, id, err);
 }
-
-static void persist(struct fake_net *net);
 
 /* Every change is persisted when a file is set. */
 static int p_set_channels(void *be, const struct nic_id *id, const struct nic_channels_req *req,
@@ -728,7 +692,7 @@ static int p_set_channels(void *be, const struct nic_id *id, const struct nic_ch
 {
 	int r = f_set_channels(be, id, req, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -737,7 +701,7 @@ static int p_set_feature(void *be, const struct nic_id *id, const char *feature,
 {
 	int r = f_set_feature(be, id, feature, on, ret_active, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -746,7 +710,7 @@ static int p_set_rings(void *be, const struct nic_id *id, const struct nic_rings
 {
 	int r = f_set_rings(be, id, req, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -755,7 +719,7 @@ static int p_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 {
 	int r = f_rss_set(be, id, ctx, indir, n, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -764,7 +728,7 @@ static int p_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 {
 	int r = f_rss_create(be, id, indir, n, ret_ctx, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -772,7 +736,7 @@ static int p_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct 
 {
 	int r = f_rss_delete(be, id, ctx, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -781,7 +745,7 @@ static int p_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 {
 	int r = f_rule_insert(be, id, rule, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -789,7 +753,7 @@ static int p_rule_delete(void *be, const struct nic_id *id, uint32_t location, s
 {
 	int r = f_rule_delete(be, id, location, err);
 
-	persist(be);
+	fake_net_persist(be);
 	return r;
 }
 
@@ -812,546 +776,4 @@ struct nic_backend fake_net_backend(struct fake_net *net)
 	struct nic_backend b = { .ops = &fake_ops, .be = net };
 
 	return b;
-}
-
-/* --- dump ------------------------------------------------------------------- */
-
-struct sbuf {
-	char *s;
-	size_t n, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	for (;;) {
-		va_start(ap, fmt);
-		k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0)
-			return;
-		if (b->s && b->n + (size_t)k < b->cap) {
-			b->n += (size_t)k;
-			return;
-		}
-		b->cap = (b->cap + (size_t)k + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			abort();
-	}
-}
-
-static void dump_table(struct sbuf *b, const uint32_t *v, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		sb_printf(b, "%s%u", i ? "," : "", v[i]);
-	sb_printf(b, "\n");
-}
-
-static void dump_nic(struct sbuf *b, const struct fake_nic *f)
-{
-	uint32_t i;
-	char mac[18];
-
-	sb_printf(b, "nic %s ifindex %d\n", f->name, f->cfg.ifindex);
-	sb_printf(b, " channels combined %u rx %u tx %u\n", f->combined, f->rx, f->tx);
-	sb_printf(b, " ntuple %d tds %u hds %u\n", f->ntuple_on, f->tds, f->hds);
-	if (f->cfg.rss) {
-		sb_printf(b, " rss0 ");
-		dump_table(b, f->indir0, f->cfg.indir_size);
-	}
-	for (i = 1; i <= f->cfg.max_contexts; i++) {
-		struct fake_ctx *c = find_ctx((struct fake_nic *)f, i);
-
-		if (!c)
-			continue;
-		sb_printf(b, " ctx %u ", c->id);
-		dump_table(b, c->indir, f->cfg.indir_size);
-	}
-	for (i = 0; i < f->cfg.rule_capacity; i++) {
-		const struct nic_rule *r = &f->rules[i];
-
-		if (r->location == NIC_LOC_ANY)
-			continue;
-		sb_printf(b, " rule %u match %d mac %s ip4 %08x act %d q %u ctx %u\n", i, r->match,
-			  nic_mac_format(r->mac, mac), r->ip4.s_addr, r->action, r->queue,
-			  r->rss_context);
-	}
-	for (i = 0; i < FAKE_MAX_Q; i++)
-		if (f->providers[i])
-			sb_printf(b, " provider q%u %x\n", i, f->providers[i]);
-}
-
-char *fake_net_dump(const struct fake_net *net, int ifindex)
-{
-	struct sbuf b = { 0 };
-	size_t i;
-
-	sb_printf(&b, "%s", "");
-	for (i = 0; i < net->n; i++)
-		if (!ifindex || net->nics[i]->cfg.ifindex == ifindex)
-			dump_nic(&b, net->nics[i]);
-	return b.s;
-}
-
-/* --- outside changes (persisted like the backend's) ------------------------------ */
-
-static int ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
-{
-	struct fake_nic *f = find(net, ifindex);
-	struct nic_id id = { ifindex, "ext" };
-	struct kerror e;
-
-	if (!f)
-		return -ENODEV;
-	return insert_rule(f, rule, &id, &e);
-}
-
-static int ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
-{
-	struct fake_nic *f = find(net, ifindex);
-	struct nic_id id = { ifindex, "ext" };
-	struct kerror e;
-
-	if (!f)
-		return -ENODEV;
-	return delete_rule(f, location, &id, &e);
-}
-
-static int ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
-{
-	struct fake_nic *f = find(net, ifindex);
-	struct nic_channels_req req = { .has_combined = true, .has_rx = true };
-	struct nic_id id = { ifindex, "ext" };
-	struct kerror e;
-
-	if (!f)
-		return -ENODEV;
-	req.combined = combined;
-	req.rx = rx;
-	return apply_channels(f, &req, &id, &e);
-}
-
-static int ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
-{
-	struct fake_nic *f = find(net, ifindex);
-	struct fake_ctx *c;
-
-	if (!f)
-		return -ENODEV;
-	c = find_ctx(f, ctx);
-	if (!c)
-		return -ENOENT;
-	free(c->indir);
-	c->indir = NULL;
-	c->id = 0;
-	return 0;
-}
-
-static int ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
-			    unsigned providers)
-{
-	struct fake_nic *f = find(net, ifindex);
-
-	if (!f || queue >= FAKE_MAX_Q)
-		return -EINVAL;
-	f->providers[queue] = providers;
-	return 0;
-}
-
-static int ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
-{
-	struct fake_nic *f = find(net, ifindex);
-
-	if (!f)
-		return -ENODEV;
-	if (f->ntuple_on && !on)
-		flush_rules(f);
-	f->ntuple_on = on;
-	return 0;
-}
-
-int fake_net_ext_rule_insert(struct fake_net *net, int ifindex, struct nic_rule *rule)
-{
-	int r = ext_rule_insert(net, ifindex, rule);
-
-	persist(net);
-	return r;
-}
-
-int fake_net_ext_rule_delete(struct fake_net *net, int ifindex, uint32_t location)
-{
-	int r = ext_rule_delete(net, ifindex, location);
-
-	persist(net);
-	return r;
-}
-
-int fake_net_ext_set_channels(struct fake_net *net, int ifindex, uint32_t combined, uint32_t rx)
-{
-	int r = ext_set_channels(net, ifindex, combined, rx);
-
-	persist(net);
-	return r;
-}
-
-int fake_net_ext_rss_delete(struct fake_net *net, int ifindex, uint32_t ctx)
-{
-	int r = ext_rss_delete(net, ifindex, ctx);
-
-	persist(net);
-	return r;
-}
-
-int fake_net_ext_set_provider(struct fake_net *net, int ifindex, uint32_t queue,
-			      unsigned providers)
-{
-	int r = ext_set_provider(net, ifindex, queue, providers);
-
-	persist(net);
-	return r;
-}
-
-int fake_net_ext_set_ntuple(struct fake_net *net, int ifindex, bool on)
-{
-	int r = ext_set_ntuple(net, ifindex, on);
-
-	persist(net);
-	return r;
-}
-
-/* --- persistence (crash tests) ------------------------------------------------------- */
-
-static json_object *table_json(const uint32_t *v, uint32_t n)
-{
-	json_object *a = json_object_new_array();
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_int64(v[i]));
-	return a;
-}
-
-static json_object *nic_json(const struct fake_nic *f)
-{
-	json_object *o = json_object_new_object(), *a;
-	const struct fake_nic_cfg *c = &f->cfg;
-	char mac[18], hex[40];
-	uint32_t i;
-	size_t k;
-
-#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
-	json_object_object_add(o, "name", json_object_new_string(f->name));
-	I("ifindex", c->ifindex);
-	I("combined_max", c->combined_max);
-	I("rx_max", c->rx_max);
-	I("tx_max", c->tx_max);
-	I("rss", c->rss);
-	I("indir_size", c->indir_size);
-	I("rss_contexts", c->rss_contexts);
-	I("max_contexts", c->max_contexts);
-	I("ntuple", c->ntuple);
-	I("ntuple_fixed", c->ntuple_fixed);
-	I("rule_capacity", c->rule_capacity);
-	I("loc_special", c->loc_special);
-	I("l2_rules", c->l2_rules);
-	I("ip_rules", c->ip_rules);
-	I("header_split", c->header_split);
-	I("hds_thresh", c->hds_thresh);
-	I("numa_nodes", c->numa_nodes);
-	I("numa_node", c->numa_node);
-	I("combined", f->combined);
-	I("rx", f->rx);
-	I("tx", f->tx);
-	I("ntuple_on", f->ntuple_on);
-	I("tds", f->tds);
-	I("hds", f->hds);
-	I("indir0_user", f->indir0_user);
-#undef I
-	json_object_object_add(o, "indir0", table_json(f->indir0, c->indir_size));
-	a = json_object_new_array();
-	for (i = 0; i < c->max_contexts; i++) {
-		json_object *x;
-
-		if (!f->ctxs[i].id)
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "id", json_object_new_int64(f->ctxs[i].id));
-		json_object_object_add(x, "indir", table_json(f->ctxs[i].indir, c->indir_size));
-		json_object_array_add(a, x);
-	}
-	json_object_object_add(o, "contexts", a);
-	a = json_object_new_array();
-	for (i = 0; i < c->rule_capacity; i++) {
-		const struct nic_rule *r = &f->rules[i];
-		json_object *x;
-
-		if (r->location == NIC_LOC_ANY)
-			continue;
-		x = json_object_new_object();
-		json_object_object_add(x, "location", json_object_new_int64(r->location));
-		json_object_object_add(x, "match", json_object_new_int(r->match));
-		json_object_object_add(x, "mac", json_object_new_string(nic_mac_format(r->mac, mac)));
-		json_object_object_add(x, "ip4", json_object_new_int64(r->ip4.s_addr));
-		for (k = 0; k < sizeof(r->ip6); k++)
-			snprintf(hex + 2 * k, 3, "%02x", r->ip6.s6_addr[k]);
-		json_object_object_add(x, "ip6", json_object_new_string(hex));
-		json_object_object_add(x, "action", json_object_new_int(r->action));
-		json_object_object_add(x, "queue", json_object_new_int64(r->queue));
-		json_object_object_add(x, "context", json_object_new_int64(r->rss_context));
-		json_object_array_add(a, x);
-	}
-	json_object_object_add(o, "rules", a);
-	a = json_object_new_array();
-	for (i = 0; i < FAKE_MAX_Q; i++)
-		if (f->providers[i]) {
-			json_object *x = json_object_new_object();
-
-			json_object_object_add(x, "queue", json_object_new_int64(i));
-			json_object_object_add(x, "providers", json_object_new_int64(f->providers[i]));
-			json_object_array_add(a, x);
-		}
-	json_object_object_add(o, "providers", a);
-	return o;
-}
-
-static void persist(struct fake_net *net)
-{
-	json_object *o, *a;
-	char tmp[4200];
-	const char *text;
-	size_t i;
-	FILE *f;
-
-	if (!net->file || net->frozen)
-		return;
-	o = json_object_new_object();
-	a = json_object_new_array();
-	for (i = 0; i < net->n; i++)
-		json_object_array_add(a, nic_json(net->nics[i]));
-	json_object_object_add(o, "nics", a);
-	json_object_object_add(o, "next_ifindex", json_object_new_int(net->next_ifindex));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", net->file);
-	f = fopen(tmp, "w");
-	if (f) {
-		/* a kill between write and rename loses this change: as if the
-		 * kernel never got the call */
-		fputs(text, f);
-		fclose(f);
-		(void)rename(tmp, net->file);
-	}
-	json_object_put(o);
-}
-
-static int64_t jint(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
-}
-
-static void jtable(json_object *o, const char *k, uint32_t *dst, uint32_t n)
-{
-	json_object *a;
-	uint32_t i;
-
-	if (!json_object_object_get_ex(o, k, &a))
-		return;
-	for (i = 0; i < n && i < json_object_array_length(a); i++)
-		dst[i] = (uint32_t)json_object_get_int64(json_object_array_get_idx(a, i));
-}
-
-static int load(struct fake_net *net, json_object *root)
-{
-	json_object *nics, *a;
-	size_t i, k;
-
-	if (!json_object_object_get_ex(root, "nics", &nics) ||
-	    !json_object_is_type(nics, json_type_array))
-		return -EINVAL;
-	for (i = 0; i < json_object_array_length(nics); i++) {
-		json_object *o = json_object_array_get_idx(nics, i), *v;
-		struct fake_nic_cfg c = { 0 };
-		struct fake_nic *f;
-		int r;
-
-		if (!json_object_object_get_ex(o, "name", &v))
-			return -EINVAL;
-		c.name = json_object_get_string(v);
-		c.ifindex = (int)jint(o, "ifindex");
-		c.combined_max = (uint32_t)jint(o, "combined_max");
-		c.rx_max = (uint32_t)jint(o, "rx_max");
-		c.tx_max = (uint32_t)jint(o, "tx_max");
-		c.rss = jint(o, "rss");
-		c.indir_size = (uint32_t)jint(o, "indir_size");
-		c.rss_contexts = jint(o, "rss_contexts");
-		c.max_contexts = (uint32_t)jint(o, "max_contexts");
-		c.ntuple = jint(o, "ntuple");
-		c.ntuple_fixed = jint(o, "ntuple_fixed");
-		c.rule_capacity = (uint32_t)jint(o, "rule_capacity");
-		c.loc_special = jint(o, "loc_special");
-		c.l2_rules = jint(o, "l2_rules");
-		c.ip_rules = jint(o, "ip_rules");
-		c.header_split = jint(o, "header_split");
-		c.hds_thresh = jint(o, "hds_thresh");
-		c.numa_nodes = (int)jint(o, "numa_nodes");
-		c.numa_node = (int)jint(o, "numa_node");
-		c.combined = (uint32_t)jint(o, "combined");
-		c.rx = (uint32_t)jint(o, "rx");
-		c.tx = (uint32_t)jint(o, "tx");
-		r = fake_net_add(net, &c, NULL);
-		if (r < 0)
-			return r;
-		f = net->nics[net->n - 1];
-		f->ntuple_on = jint(o, "ntuple_on");
-		f->tds = (uint8_t)jint(o, "tds");
-		f->hds = (uint32_t)jint(o, "hds");
-		f->indir0_user = jint(o, "indir0_user");
-		jtable(o, "indir0", f->indir0, f->cfg.indir_size);
-		if (json_object_object_get_ex(o, "contexts", &a))
-			for (k = 0; k < json_object_array_length(a) && k < f->cfg.max_contexts; k++) {
-				json_object *x = json_object_array_get_idx(a, k);
-
-				f->ctxs[k].indir = calloc(f->cfg.indir_size, sizeof(uint32_t));
-				if (!f->ctxs[k].indir)
-					return -ENOMEM;
-				f->ctxs[k].id = (uint32_t)jint(x, "id");
-				jtable(x, "indir", f->ctxs[k].indir, f->cfg.indir_size);
-			}
-		if (json_object_object_get_ex(o, "rules", &a))
-			for (k = 0; k < json_object_array_length(a); k++) {
-				json_object *x = json_object_array_get_idx(a, k);
-				struct nic_rule rr = { 0 };
-
-				rr.location = (uint32_t)jint(x, "location");
-				rr.match = (enum nic_rule_match)jint(x, "match");
-				if (json_object_object_get_ex(x, "mac", &v))
-					(void)nic_mac_parse(json_object_get_string(v), rr.mac);
-				rr.ip4.s_addr = (uint32_t)jint(x, "ip4");
-				if (json_object_object_get_ex(x, "ip6", &v) &&
-				    json_object_get_string_len(v) == 2 * sizeof(rr.ip6)) {
-					const char *h = json_object_get_string(v);
-					size_t b;
-
-					for (b = 0; b < sizeof(rr.ip6); b++) {
-						unsigned byte = 0;
-
-						(void)sscanf(h + 2 * b, "%2x", &byte);
-						rr.ip6.s6_addr[b] = (uint8_t)byte;
-					}
-				}
-				rr.action = (enum nic_rule_action)jint(x, "action");
-				rr.queue = (uint32_t)jint(x, "queue");
-				rr.rss_context = (uint32_t)jint(x, "context");
-				if (rr.location < f->cfg.rule_capacity)
-					f->rules[rr.location] = rr;
-			}
-		if (json_object_object_get_ex(o, "providers", &a))
-			for (k = 0; k < json_object_array_length(a); k++) {
-				json_object *x = json_object_array_get_idx(a, k);
-				uint32_t q = (uint32_t)jint(x, "queue");
-
-				if (q < FAKE_MAX_Q)
-					f->providers[q] = (unsigned)jint(x, "providers");
-			}
-	}
-	net->next_ifindex = (int)jint(root, "next_ifindex");
-	if (net->next_ifindex <= 0)
-		net->next_ifindex = 100;
-	return 0;
-}
-
-int fake_net_set_file(struct fake_net *net, const char *path)
-{
-	json_object *root;
-	int r;
-
-	free(net->file);
-	net->file = strdup(path);
-	if (!net->file)
-		return -ENOMEM;
-	if (access(path, F_OK) < 0)
-		return 0;
-	root = json_object_from_file(path);
-	if (!root)
-		return -EINVAL;
-	r = load(net, root);
-	json_object_put(root);
-	return r < 0 ? r : 1;
-}
-
-static bool opt_bool(const char *v)
-{
-	return !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true");
-}
-
-int fake_net_add_spec(struct fake_net *net, const char *spec)
-{
-	char buf[256], *name, *shape, *opts, *save = NULL, *kv;
-	struct fake_nic_cfg c;
-	int r;
-
-	snprintf(buf, sizeof(buf), "%s", spec);
-	name = buf;
-	shape = strchr(buf, ':');
-	if (!shape)
-		return -EINVAL;
-	*shape++ = '\0';
-	opts = strchr(shape, ',');
-	if (opts)
-		*opts++ = '\0';
-	if (!strcmp(shape, "capable"))
-		fake_nic_cfg_capable(&c, name);
-	else if (!strcmp(shape, "veth"))
-		fake_nic_cfg_veth(&c, name);
-	else
-		return -EINVAL;
-	for (kv = opts ? strtok_r(opts, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(kv, '=');
-		unsigned long n;
-
-		if (!v)
-			return -EINVAL;
-		*v++ = '\0';
-		n = strtoul(v, NULL, 0);
-		if (!strcmp(kv, "combined"))
-			c.combined = (uint32_t)n;
-		else if (!strcmp(kv, "combined_max"))
-			c.combined_max = (uint32_t)n;
-		else if (!strcmp(kv, "rx"))
-			c.rx = (uint32_t)n;
-		else if (!strcmp(kv, "rx_max"))
-			c.rx_max = c.tx_max = (uint32_t)n;
-		else if (!strcmp(kv, "l2"))
-			c.l2_rules = opt_bool(v);
-		else if (!strcmp(kv, "ip"))
-			c.ip_rules = opt_bool(v);
-		else if (!strcmp(kv, "ntuple"))
-			c.ntuple = opt_bool(v);
-		else if (!strcmp(kv, "rss"))
-			c.rss = opt_bool(v);
-		else if (!strcmp(kv, "contexts"))
-			c.rss_contexts = opt_bool(v);
-		else if (!strcmp(kv, "special"))
-			c.loc_special = opt_bool(v);
-		else if (!strcmp(kv, "capacity"))
-			c.rule_capacity = (uint32_t)n;
-		else if (!strcmp(kv, "hs"))
-			c.header_split = c.hds_thresh = opt_bool(v);
-		else if (!strcmp(kv, "numa"))
-			c.numa_nodes = (int)n;
-		else
-			return -EINVAL;
-	}
-	r = fake_net_add(net, &c, NULL);
-	if (r >= 0)
-		persist(net);
-	return r;
 }
