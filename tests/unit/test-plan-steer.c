@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of the planner: steering (zcrxd/plan-steer.c): rules, RSS contexts, fallbacks, what refusals teach, outside changes to rules and contexts, rendering; one table test each, applied through
+ * exec.c to the test-only fake NIC. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "plan-check.h"
+
+static void test_single_queue_attach(void **state)
+{
+	struct harness *h = capable();
+	struct attach *a;
+	struct plan p;
+	ssize_t feat, lease, ins;
+	char *before, *after;
+
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0); /* carve the pool */
+	before = dump(h);
+	a = harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	feat = op_index(&p, PLAN_OP_SET_FEATURE);
+	lease = op_index(&p, PLAN_OP_LEASE);
+	ins = op_index(&p, PLAN_OP_RULE_INSERT);
+	assert_true(feat >= 0 && lease > feat && ins > lease);
+	assert_int_equal(p.n_ops, 3);
+	ethtool_is(&p.ops[feat], "ethtool -K eth0 ntuple on");
+	ethtool_is(&p.ops[ins],
+		   "ethtool -N eth0 flow-type ether dst 52:54:00:00:00:01 action 6 loc 1023");
+	assert_int_equal(p.ops[lease].queue, 6);
+	plan_clear(&p);
+
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	a = &h->atts[0];
+	assert_int_equal(a->res.n_queues, 1);
+	assert_int_equal(a->res.queues[0].queue, 6);
+	assert_int_equal(a->res.n_rules, 1);
+	assert_int_equal(a->res.rule_locs[0], 1023);
+	assert_string_equal(a->res.steering, "mac");
+	/* no binder: degraded, and says why */
+	assert_int_equal(a->res.state, ATTACH_STATE_DEGRADED);
+	assert_non_null(reason_of(a, ATTACH_R_NO_ZEROCOPY));
+	assert_null(reason_of(a, ATTACH_R_UNSTEERED));
+
+	/* detach: the rule set and the RSS table are exactly as before */
+	assert_true(harness_detach(h, 1));
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	after = dump(h);
+	assert_string_equal(before, after);
+	assert_int_equal(h->j.n_rules, 0);
+	assert_int_equal(h->j.n_leases, 0);
+	assert_false(h->j.has_ntuple_prior);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	free(before);
+	free(after);
+	del_h(h);
+}
+
+static void test_attach_idempotent(void **state)
+{
+	struct harness *h = capable();
+
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	harness_attach(h, "vm0", 1, 1); /* same key: same attachment */
+	assert_int_equal(h->n_atts, 1);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	del_h(h);
+}
+
+static void test_multi_queue_context(void **state)
+{
+	struct harness *h = capable();
+	struct plan p;
+	const struct plan_op *cr, *ins;
+	size_t ci, ii;
+	char *s;
+
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 2);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	cr = find_op(&p, PLAN_OP_RSS_CREATE, &ci);
+	ins = find_op(&p, PLAN_OP_RULE_INSERT, &ii);
+	assert_non_null(cr);
+	assert_non_null(ins);
+	assert_true(ii > ci);
+	assert_int_equal(ins->rule.action, NIC_RULE_ACTION_CONTEXT);
+	assert_int_equal(ins->ctx_op, (int)ci);
+	assert_int_equal(cr->n_ctx_queues, 2);
+	assert_int_equal(cr->ctx_queues[0], 4);
+	assert_int_equal(cr->ctx_queues[1], 5);
+	/* the lines in order are a script: the rule uses the new id */
+	{
+		char want[256], mac[18];
+
+		snprintf(want, sizeof(want),
+			 "CTX%zu=$(ethtool -X eth0 context new start 4 equal 2 | "
+			 "sed -n 's/^New RSS context is //p')",
+			 ci + 1);
+		ethtool_is(cr, want);
+		snprintf(want, sizeof(want),
+			 "ethtool -N eth0 flow-type ether dst %s context $CTX%zu loc %u",
+			 nic_mac_format(h->atts[0].id.mac, mac), ci + 1, ins->rule.location);
+		ethtool_is(ins, want);
+		plan_op_describe(ins, want, sizeof(want));
+		assert_non_null(strstr(want, "the context of step"));
+	}
+	plan_clear(&p);
+
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	assert_true(h->atts[0].res.has_context);
+	assert_int_equal(h->atts[0].res.rss_context, 1);
+	assert_int_equal(h->atts[0].res.n_queues, 2);
+	s = dump(h);
+	assert_non_null(strstr(s, " ctx 1 4,5,4,5"));
+	assert_non_null(strstr(s, "act 1 q 0 ctx 1"));
+	free(s);
+
+	/* shrink to one queue: rule re-pointed, context deleted */
+	h->atts[0].id.queues = 1;
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	s = dump(h);
+	assert_null(strstr(s, " ctx 1"));
+	free(s);
+	assert_false(h->atts[0].res.has_context);
+	assert_int_equal(h->j.n_ctxs, 0);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	del_h(h);
+}
+
+static void test_multi_queue_without_contexts(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.rss_contexts = false;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 3);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->atts[0].res.n_queues, 1);
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_NO_CONTEXT));
+	assert_int_equal(h->atts[0].res.state, ATTACH_STATE_DEGRADED);
+	del_h(h);
+}
+
+static void test_l2_refused_falls_back_to_ip(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct attach *a;
+	char *before, *s;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.l2_rules = false;
+	h = new_h(&cfg);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	before = dump(h);
+	a = harness_attach(h, "vm0", 1, 1);
+	inet_pton(AF_INET, "10.0.0.2", &a->id.ip4[0]);
+	a->id.n_ip4 = 1;
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->learned.l2_rules.state, NIC_CAP_NO);
+	assert_string_equal(h->atts[0].res.steering, "ip");
+	s = dump(h);
+	assert_non_null(strstr(s, "match 2")); /* IP4_DST */
+	free(s);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+
+	/* a second vNIC without addresses: unsteered, with the kernel's words */
+	harness_attach(h, "vm1", 2, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	{
+		const struct attach_reason *r = reason_of(&h->atts[1], ATTACH_R_UNSTEERED);
+
+		assert_non_null(r);
+		assert_non_null(strstr(reason_msg(&h->atts[1], ATTACH_R_UNSTEERED),
+				       "fake: ETHER_FLOW rules not supported"));
+		assert_non_null(strstr(reason_msg(&h->atts[1], ATTACH_R_UNSTEERED),
+				       "ip: the vNIC's IP addresses are not known"));
+		assert_int_equal(r->err, EOPNOTSUPP);
+		assert_string_equal(r->nic, "eth0");
+	}
+	assert_int_equal(h->atts[1].res.state, ATTACH_STATE_DEGRADED);
+	assert_int_equal(h->atts[1].res.n_queues, 1); /* still leased */
+	harness_detach(h, 1);
+	harness_detach(h, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_dump(h, before);
+	free(before);
+	del_h(h);
+}
+
+static void test_steering_order_ip_first(void **state)
+{
+	struct harness *h = capable();
+	struct attach *a;
+	struct plan p;
+	const struct plan_op *ins;
+
+	h->pol.steering[0] = CONFIG_STEERING_IP;
+	h->pol.steering[1] = CONFIG_STEERING_MAC;
+	a = harness_attach(h, "vm0", 1, 1);
+	inet_pton(AF_INET6, "fd00::2", &a->id.ip6[0]);
+	a->id.n_ip6 = 1;
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	ins = find_op(&p, PLAN_OP_RULE_INSERT, NULL);
+	ethtool_is(ins, "ethtool -N eth0 flow-type ip6 dst-ip fd00::2 action 6 loc 1023");
+	plan_clear(&p);
+	del_h(h);
+}
+
+static void test_veth_unsteered_with_kernel_reason(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	const struct attach_reason *r;
+	char *pristine;
+
+	fake_nic_cfg_veth(&cfg, "zxp0");
+	h = new_h(&cfg);
+	pristine = dump(h);
+	harness_policy(h, 1, 4);
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->nic.ch.rx, 4);
+	assert_int_equal(h->atts[0].res.n_queues, 1);
+	assert_int_equal(h->atts[0].res.queues[0].queue, 3);
+	r = reason_of(&h->atts[0], ATTACH_R_UNSTEERED);
+	assert_non_null(r);
+	assert_int_equal(r->err, EOPNOTSUPP);
+	assert_non_null(strstr(reason_msg(&h->atts[0], ATTACH_R_UNSTEERED), "Operation not supported"));
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_SHARED));
+	assert_int_equal(h->atts[0].res.state, ATTACH_STATE_DEGRADED);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	/* release: channel count back */
+	harness_detach(h, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
+	assert_dump(h, pristine);
+	assert_true(journal_nic_empty(&h->j));
+	free(pristine);
+	del_h(h);
+}
+
+static void test_rule_deleted_outside_is_repaired(void **state)
+{
+	struct harness *h = capable();
+	struct plan p;
+	char *good;
+
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (size_t i = 0; i < p.n_ops; i++)
+		assert_false(p.ops[i].repair); /* making is no repair */
+	plan_clear(&p);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	good = dump(h);
+	assert_int_equal(fake_net_ext_rule_delete(h->net, h->ifindex, 1023), 0);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_ops, 2);
+	assert_int_equal(p.ops[0].kind, PLAN_OP_FORGET);
+	assert_int_equal(p.ops[1].kind, PLAN_OP_RULE_INSERT);
+	assert_non_null(strstr(p.ops[0].reason, "deleted outside zcrxd"));
+	assert_non_null(strstr(p.ops[1].reason, "repair"));
+	assert_true(p.ops[1].repair);
+	plan_clear(&p);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_dump(h, good);
+	free(good);
+	del_h(h);
+}
+
+static void test_foreign_rule_in_our_slot(void **state)
+{
+	struct harness *h = capable();
+	struct nic_rule r = { .location = 1023, .match = NIC_RULE_MATCH_ETHER_DST,
+			      .mac = { 2, 0, 0, 0, 0, 9 }, .action = NIC_RULE_ACTION_QUEUE,
+			      .queue = 1 };
+	char *s;
+
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	/* someone deletes our rule and puts their own in the slot */
+	assert_int_equal(fake_net_ext_rule_delete(h->net, h->ifindex, 1023), 0);
+	assert_int_equal(fake_net_ext_rule_insert(h->net, h->ifindex, &r), 0);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	s = dump(h);
+	assert_non_null(strstr(s, "rule 1023 match 1 mac 02:00:00:00:00:09")); /* untouched */
+	assert_non_null(strstr(s, "rule 1022 match 1 mac 52:54:00:00:00:01"));
+	free(s);
+	/* release leaves the foreign rule and ntuple on */
+	harness_detach(h, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
+	s = dump(h);
+	assert_non_null(strstr(s, "rule 1023 match 1 mac 02:00:00:00:00:09"));
+	assert_null(strstr(s, "52:54:00:00:00:01"));
+	assert_non_null(strstr(s, "ntuple 1"));
+	free(s);
+	del_h(h);
+}
+
+static void test_context_deleted_outside(void **state)
+{
+	struct harness *h = capable();
+
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	/* the rule pins the context, so delete rule and context behind our back */
+	assert_int_equal(fake_net_ext_rule_delete(h->net, h->ifindex, 1023), 0);
+	assert_int_equal(fake_net_ext_rss_delete(h->net, h->ifindex, 1), 0);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_true(h->atts[0].res.has_context);
+	assert_int_equal(h->atts[0].res.n_rules, 1);
+	assert_int_equal(h->j.n_ctxs, 1);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	del_h(h);
+}
+
+static void test_render_json(void **state)
+{
+	struct harness *h = capable();
+	struct plan p;
+	json_object *o, *ops, *op0;
+
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	o = plan_to_json(&p);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "ops", &ops));
+	assert_int_equal(json_object_array_length(ops), p.n_ops);
+	op0 = json_object_array_get_idx(ops, 0);
+	assert_true(json_object_object_get_ex(op0, "reason", NULL));
+	assert_true(json_object_object_get_ex(op0, "ethtool", NULL));
+	assert_true(json_object_object_get_ex(op0, "description", NULL));
+	json_object_put(o);
+	o = attach_result_to_json(&p.results[0]);
+	assert_non_null(o);
+	json_object_put(o);
+	plan_clear(&p);
+	del_h(h);
+}
+
+static void test_learn(void **state)
+{
+	struct nic_caps caps;
+	struct plan_op op;
+	struct kerror e;
+
+	memset(&caps, 0, sizeof(caps));
+	memset(&op, 0, sizeof(op));
+	op.kind = PLAN_OP_RULE_INSERT;
+	op.rule.match = NIC_RULE_MATCH_ETHER_DST;
+	op.rule.action = NIC_RULE_ACTION_QUEUE;
+	kerror_set(&e, EAGAIN, "eth0", "insert rule", "device down");
+	assert_false(plan_learn(&caps, &op, &e)); /* transient: nothing learned */
+	kerror_set(&e, EOPNOTSUPP, "eth0", "insert rule", "L2 rules unsupported");
+	assert_true(plan_learn(&caps, &op, &e));
+	assert_int_equal(caps.l2_rules.state, NIC_CAP_NO);
+	assert_string_equal(caps.l2_rules.msg, "L2 rules unsupported");
+	assert_false(plan_learn(&caps, &op, &e)); /* already known */
+
+	/* a rule to a context: blamed on the match unless the match is known
+	 * to work */
+	memset(&caps, 0, sizeof(caps));
+	op.rule.action = NIC_RULE_ACTION_CONTEXT;
+	assert_true(plan_learn(&caps, &op, &e));
+	assert_int_equal(caps.l2_rules.state, NIC_CAP_NO);
+	assert_int_equal(caps.rss_contexts.state, NIC_CAP_UNKNOWN);
+	memset(&caps, 0, sizeof(caps));
+	op.rule.action = NIC_RULE_ACTION_QUEUE;
+	plan_learn_ok(&caps, &op);
+	assert_int_equal(caps.l2_rules.state, NIC_CAP_YES);
+	op.rule.action = NIC_RULE_ACTION_CONTEXT;
+	assert_true(plan_learn(&caps, &op, &e));
+	assert_int_equal(caps.rss_contexts.state, NIC_CAP_NO);
+	assert_int_equal(caps.l2_rules.state, NIC_CAP_YES);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_queue_attach),
+		cmocka_unit_test(test_attach_idempotent),
+		cmocka_unit_test(test_multi_queue_context),
+		cmocka_unit_test(test_multi_queue_without_contexts),
+		cmocka_unit_test(test_l2_refused_falls_back_to_ip),
+		cmocka_unit_test(test_steering_order_ip_first),
+		cmocka_unit_test(test_veth_unsteered_with_kernel_reason),
+		cmocka_unit_test(test_rule_deleted_outside_is_repaired),
+		cmocka_unit_test(test_foreign_rule_in_our_slot),
+		cmocka_unit_test(test_context_deleted_outside),
+		cmocka_unit_test(test_render_json),
+		cmocka_unit_test(test_learn),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
