@@ -43,8 +43,6 @@ struct fake_net {
 
 struct fake_nic *fake_net_find(const struct fake_net *net, int ifindex);
 struct fake_ctx *fake_nic_find_ctx(struct fake_nic *f, uint32_t ctx);
-/* The driver's own spread over the current queues (not user-configured). */
-void fake_nic_default_table(struct fake_nic *f);
 int fake_nic_apply_channels(struct fake_nic *f, const struct nic_channels_req *req,
 			    const struct nic_id *id, struct kerror *err);
 int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct nic_id *id,

@@ -87,7 +87,7 @@ static uint32_t nq(const struct fake_nic *f)
 	return f->combined + f->rx;
 }
 
-void fake_nic_default_table(struct fake_nic *f)
+static void fake_nic_default_table(struct fake_nic *f)
 {
 	uint32_t i, n = nq(f) ? nq(f) : 1;
 
