@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reconcile-int — the attachment service's private state, shared by its
+ * files: reconcile.c (run loop, saves, lifecycle), reconcile-nic.c (one
+ * NIC's run), reconcile-request.c (requests), reconcile-refusal.c (refusal
+ * bookkeeping), reconcile-outcome.c and reconcile-json.c.  Not for other
+ * modules.
+ */
+#pragma once
+
+#include <net/if.h>
+
+#include "reconcile.h"
+
+#define RC_ROUNDS 6 /* plan/exec rounds per NIC (learning, holds) */
+
+struct rc_nic {
+	char name[IF_NAMESIZE];
+	struct nic_caps learned;
+	/* BINDs the module refused for one queue and tap (reconcile.h says
+	 * when they are tried again), for the NIC with this ifindex */
+	int refused_ifindex;
+	size_t n_refused;
+	struct plan_bind_refusal *refused;
+	bool dirty;
+	/* the last plan's view of the pool, for listings */
+	uint32_t channels;
+	size_t n_pool, n_shared, n_notes;
+	uint32_t *pool, *shared;
+	struct attach_reason *notes;
+};
+
+struct reconcile {
+	struct reconcile_deps d;
+	struct store store;
+	struct rc_nic *nics;
+	size_t n_nics;
+	struct binder_backend binder;
+	sd_event_source *timer, *defer;
+	struct reconcile_stats st;
+	bool request; /* the current run answers a request (its ops are not repairs) */
+	bool applying; /* start / config reload: ops apply the config, not repairs */
+	/* reconcile_defer_saves(): state saves after a plan wait for the end of
+	 * the burst (one fsync for many); the intent before a kernel change
+	 * never waits. */
+	bool defer_saves, save_pending;
+	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
+	bool save_failed; /* the last save of state.json failed */
+	/* the plan exec is applying: its NIC, and which of its BINDs were
+	 * refused (reconcile_on_bind_refused) */
+	struct rc_nic *exec_nic;
+	const struct plan *exec_plan;
+	bool *exec_refused;
+};
+
+/* reconcile.c */
+void reconcile_exec_point(void *ud, enum exec_point pt, size_t op);
+/* state.json after a change (held back while saves are deferred) */
+int reconcile_save(struct reconcile *rc);
+/* exec's persist hook: the plan's intent, before its kernel changes, at once */
+int reconcile_persist(void *ud, const struct journal_nic *j);
+void reconcile_publish(struct reconcile *rc, const char *type, json_object *data);
+bool reconcile_listening(const struct reconcile *rc);
+/* The NIC's private state, made on first use; NULL when out of memory. */
+struct rc_nic *reconcile_nic_state(struct reconcile *rc, const char *name);
+bool reconcile_managed_policy(const struct reconcile *rc, const struct nic *nic,
+			      struct config_nic *ret);
+/* Does the NIC have anything of zcrxd's: a policy, a journal, attachments? */
+bool reconcile_wants(struct reconcile *rc, const struct nic *nic);
+
+/* reconcile-nic.c */
+struct reconcile_binder_view {
+	struct plan_binder pb;
+	struct binder_binding *all;
+	size_t n_all;
+	struct binder_binding *mine;
+};
+
+void reconcile_binder_view_fill(struct reconcile *rc, const struct nic *nic, struct rc_nic *rn,
+				struct reconcile_binder_view *v);
+void reconcile_binder_view_clear(struct reconcile_binder_view *v);
+struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const uint8_t *mac);
+int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
+		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
+		      struct kerror *err);
+
+/* reconcile-refusal.c */
+void reconcile_refusals_clear(struct rc_nic *n);
+void reconcile_forget_refusals(struct reconcile *rc, const char *nic, const uint8_t *owner);
+void reconcile_refusals_prune(struct rc_nic *n, const struct attach *const *atts, size_t n_atts,
+			      const struct plan *p);
+void reconcile_apply_learned(struct nic_caps *c, const struct nic_caps *l);
+bool reconcile_hold(struct reconcile *rc, const char *nic, const struct plan_op *op,
+		    const struct kerror *err);
+void reconcile_on_bind_refused(void *ud, const struct plan_op *op, const struct kerror *err);
+
+/* reconcile-outcome.c */
+struct plan *reconcile_outcome_plan(struct reconcile_outcome *o, const char *nic);
+void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base);
+void reconcile_plan_summary_copy(struct plan *dst, const struct plan *src);
+void reconcile_plan_take(struct plan *dst, struct plan *src);
+
+/* reconcile-request.c */
+bool reconcile_matches(const struct attach *a, const char *domain, const char *uuid,
+		       const char *nic, const uint8_t *mac);

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile-json — the listing (ListAttachments, zcrxctl list): the
+ * attachments and, per NIC, its pool as the last plan saw it.
+ *
+ * Owns: reconcile_list_json.  Must not: change anything.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reconcile-int.h"
+
+static json_object *u32s(const uint32_t *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain)
+{
+	json_object *o = json_object_new_object(), *atts = json_object_new_array(),
+		    *nics = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++) {
+		const struct attach *a = &rc->store.atts[i];
+
+		if ((nic && strcmp(a->id.nic, nic)) ||
+		    !reconcile_matches(a, domain, NULL, NULL, NULL))
+			continue;
+		json_object_array_add(atts, attach_to_json(a));
+	}
+	for (i = 0; i < rc->n_nics; i++) {
+		const struct rc_nic *n = &rc->nics[i];
+		const struct journal_nic *j = NULL;
+		json_object *x, *notes;
+		size_t k;
+
+		if (nic && strcmp(n->name, nic))
+			continue;
+		for (k = 0; k < rc->store.n_nics; k++)
+			if (!strcmp(rc->store.nics[k].name, n->name))
+				j = &rc->store.nics[k];
+		if (!n->n_pool && !j)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "nic", json_object_new_string(n->name));
+		json_object_object_add(x, "released", json_object_new_boolean(j && j->released));
+		json_object_object_add(x, "channels", json_object_new_int64(n->channels));
+		json_object_object_add(x, "pool", u32s(n->pool, n->n_pool));
+		json_object_object_add(x, "shared", u32s(n->shared, n->n_shared));
+		json_object_object_add(x, "leased",
+				       json_object_new_int64(j ? (int64_t)j->n_leases : 0));
+		notes = json_object_new_array();
+		for (k = 0; k < n->n_notes; k++)
+			json_object_array_add(notes, attach_reason_to_json(&n->notes[k]));
+		json_object_object_add(x, "notes", notes);
+		json_object_array_add(nics, x);
+	}
+	json_object_object_add(o, "attachments", atts);
+	json_object_object_add(o, "nics", nics);
+	return o;
+}

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile-nic — observe -> plan -> exec -> store for one NIC: the NIC's
+ * view (learned caps, refusals, the binder's bindings, the vNICs' taps), up
+ * to RC_ROUNDS plans and their execution, the results into the
+ * attachments, repairs logged and counted.
+ *
+ * Owns: one NIC's run (reconcile_run_nic), the binder's view of a NIC.
+ * Must not: answer requests (reconcile-request.c) or decide when to run
+ * (reconcile.c).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "nic-monitor.h"
+#include "reconcile-int.h"
+
+static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
+{
+	free(n->pool);
+	free(n->shared);
+	attach_reasons_free(n->notes, n->n_notes);
+	n->channels = p->channels;
+	n->n_pool = p->n_pool;
+	n->n_shared = p->n_shared;
+	n->n_notes = p->n_notes;
+	n->pool = n->n_pool ? malloc(n->n_pool * sizeof(uint32_t)) : NULL;
+	n->shared = n->n_shared ? malloc(n->n_shared * sizeof(uint32_t)) : NULL;
+	n->notes = attach_reasons_dup(p->notes, p->n_notes);
+	if ((n->n_pool && !n->pool) || (n->n_shared && !n->shared) || (n->n_notes && !n->notes)) {
+		n->n_pool = n->n_shared = 0;
+		if (!n->notes)
+			n->n_notes = 0;
+		return;
+	}
+	if (n->n_pool)
+		memcpy(n->pool, p->pool, n->n_pool * sizeof(uint32_t));
+	if (n->n_shared)
+		memcpy(n->shared, p->shared, n->n_shared * sizeof(uint32_t));
+}
+
+/* The vNIC's macvtap as the kernel knows it now: gone (the VM stopped, the
+ * binding went with it) means no ifindex, so nothing is bound to a dead
+ * device; one made again under the same name is found again. */
+static void refresh_tap(struct reconcile *rc, struct attach_id *id)
+{
+	struct ifreq ifr;
+
+	/* if_indextoname()/if_nametoindex() open a socket per call; this runs
+	 * for every attachment of a NIC on every run: keep one. */
+	if (rc->ifsock < 0)
+		rc->ifsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rc->ifsock < 0)
+		return;
+	if (id->tap_ifindex > 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_ifindex = id->tap_ifindex;
+		if (ioctl(rc->ifsock, SIOCGIFNAME, &ifr) < 0)
+			id->tap_ifindex = 0;
+	}
+	if (!id->tap_ifindex && id->tap[0] && strlen(id->tap) < sizeof(ifr.ifr_name)) {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, id->tap, strlen(id->tap));
+		if (ioctl(rc->ifsock, SIOCGIFINDEX, &ifr) == 0)
+			id->tap_ifindex = ifr.ifr_ifindex;
+	}
+}
+
+/* --- the binder's view of one NIC ------------------------------------------------------ */
+
+/* rn (optional): the NIC's refused binds go into the planner's input. */
+void reconcile_binder_view_fill(struct reconcile *rc, const struct nic *nic, struct rc_nic *rn,
+				struct reconcile_binder_view *v)
+{
+	const struct binder_ops *ops = rc->binder.ops;
+	size_t i, k = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (rn && rn->n_refused && rn->refused_ifindex != nic->link.ifindex)
+		reconcile_refusals_clear(rn); /* another device under the name now */
+	if (rn) {
+		v->pb.refused = rn->refused;
+		v->pb.n_refused = rn->n_refused;
+	}
+	if (!ops) {
+		kerror_set(&v->pb.resolve_err, ENOENT, NULL, "resolve vhost_zcrx",
+			   "no zero-copy binder in this zcrxd");
+		return;
+	}
+	if (ops->resolve(rc->binder.be, &v->pb.resolve_err) < 0)
+		return;
+	v->pb.available = true;
+	if (ops->probe && ops->probe(rc->binder.be, nic->link.ifindex, &v->pb.probe,
+				     &v->pb.probe_err) == 0)
+		v->pb.probed = true;
+	if (ops->dump) {
+		struct kerror e = { 0 };
+
+		if (ops->dump(rc->binder.be, &v->all, &v->n_all, &e) < 0) {
+			v->all = NULL;
+			v->n_all = 0;
+		}
+	}
+	v->mine = calloc(v->n_all ? v->n_all : 1, sizeof(*v->mine));
+	for (i = 0; v->mine && i < v->n_all; i++)
+		if (v->all[i].ifindex == nic->link.ifindex)
+			v->mine[k++] = v->all[i];
+	v->pb.bindings = v->mine;
+	v->pb.n_bindings = v->mine ? k : 0;
+}
+
+void reconcile_binder_view_clear(struct reconcile_binder_view *v)
+{
+	free(v->all);
+	free(v->mine);
+}
+
+/* --- one NIC ------------------------------------------------------------------------------ */
+
+struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const uint8_t *mac)
+{
+	ssize_t i = store_find_attach(&rc->store, nic, mac);
+
+	return i >= 0 ? &rc->store.atts[i] : NULL;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Does the attachment show something else now: its state, queues and their
+ * bindings (whether it is zero-copy), steering, rules, or the reasons why
+ * it is not everything it could be? */
+static bool result_changed(const struct attach_result *a, const struct attach_result *b)
+{
+	size_t i;
+
+	if (a->state != b->state || a->n_queues != b->n_queues || a->n_rules != b->n_rules ||
+	    a->n_reasons != b->n_reasons || strcmp(a->steering, b->steering) ||
+	    a->has_context != b->has_context || a->rss_context != b->rss_context)
+		return true;
+	for (i = 0; i < a->n_queues; i++) {
+		const struct attach_queue *x = &a->queues[i], *y = &b->queues[i];
+
+		if (x->queue != y->queue || x->bound != y->bound ||
+		    (x->bound && (x->binding_id != y->binding_id ||
+				  x->binding_state != y->binding_state ||
+				  x->binding_reason != y->binding_reason)))
+			return true;
+	}
+	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
+		return true;
+	for (i = 0; i < a->n_reasons; i++) {
+		const struct attach_reason *x = &a->reasons[i], *y = &b->reasons[i];
+
+		if (x->err != y->err || !same_text(x->code, y->code) || !same_text(x->op, y->op) ||
+		    !same_text(x->msg, y->msg) || !same_text(x->nic, y->nic))
+			return true;
+	}
+	return false;
+}
+
+/* The plan's results into the attachments; announce: tell Monitor
+ * subscribers what changed (not for dry runs: nothing happened). */
+static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
+			const struct plan *p, bool announce)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < p->n_results; i++) {
+		struct attach *a = (struct attach *)atts[i];
+		struct attach_result before = a->res;
+		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
+
+		attach_result_init(&a->res);
+		if (attach_result_copy(&a->res, &p->results[i]) < 0) {
+			attach_result_clear(&before);
+			continue;
+		}
+		if (announce && had && reconcile_listening(rc) && result_changed(&before, &a->res))
+			reconcile_publish(rc, "attachment-changed", attach_to_json(a));
+		attach_result_clear(&before);
+	}
+}
+
+/*
+ * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
+ * out).  Returns 0, or -errno with *err when a refusal could not be planned
+ * around.
+ */
+int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
+		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
+		      struct kerror *err)
+{
+	struct exec_env env = { 0 };
+	struct rc_nic *rn = reconcile_nic_state(rc, name);
+	const struct nic *nic;
+	struct config_nic pol;
+	bool has_pol, converged = false;
+	int round, r = 0;
+
+	if (!rn)
+		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
+	if (!dry_run)
+		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
+	nic = nic_monitor_find(rc->d.monitor, name);
+	if (nic && !dry_run)
+		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	nic = nic_monitor_find(rc->d.monitor, name);
+	if (!nic) {
+		size_t i;
+
+		/* the NIC is gone: its attachments wait for it */
+		for (i = 0; i < rc->store.n_atts; i++) {
+			struct attach *a = &rc->store.atts[i];
+
+			if (strcmp(a->id.nic, name))
+				continue;
+			attach_result_clear(&a->res);
+			a->res.state = ATTACH_STATE_FAILED;
+			(void)attach_result_add_reasonf(&a->res, ATTACH_R_NIC, name, "observe",
+							ENODEV, "%s is not present", name);
+		}
+		return 0;
+	}
+	if (!dry_run)
+		rc->st.runs++;
+	env.nic = rc->d.nic;
+	env.binder = rc->binder.ops ? &rc->binder : NULL;
+	env.persist = reconcile_persist;
+	env.fault = reconcile_exec_point;
+	env.bind_refused = reconcile_on_bind_refused;
+	env.userdata = rc;
+
+	for (round = 0; round < RC_ROUNDS; round++) {
+		const struct attach **atts;
+		struct journal_nic *j, dry_j;
+		struct reconcile_binder_view bv;
+		struct plan_input in = { 0 };
+		struct exec_result res;
+		struct nic view;
+		struct plan p;
+		bool *refused;
+		size_t i, n = 0;
+
+		nic = nic_monitor_find(rc->d.monitor, name);
+		if (!nic)
+			break;
+		has_pol = reconcile_managed_policy(rc, nic, &pol);
+		j = store_journal(&rc->store, name, nic->link.ifindex, false);
+		if (!has_pol && !j) {
+			bool any = false;
+
+			for (i = 0; i < rc->store.n_atts && !any; i++)
+				any = !strcmp(rc->store.atts[i].id.nic, name);
+			if (!any)
+				break; /* not ours in any way */
+		}
+		if (!j) {
+			if (dry_run) {
+				journal_nic_init(&dry_j, name, nic->link.ifindex);
+				j = &dry_j;
+			} else {
+				j = store_journal(&rc->store, name, nic->link.ifindex, true);
+				if (!j) {
+					r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+					break;
+				}
+			}
+		}
+		atts = calloc(rc->store.n_atts ? rc->store.n_atts : 1, sizeof(*atts));
+		if (!atts) {
+			r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+			break;
+		}
+		for (i = 0; i < rc->store.n_atts; i++)
+			if (!strcmp(rc->store.atts[i].id.nic, name)) {
+				refresh_tap(rc, &rc->store.atts[i].id);
+				atts[n++] = &rc->store.atts[i];
+			}
+		view = *nic; /* shallow: arrays stay the monitor's */
+		reconcile_apply_learned(&view.caps, &rn->learned);
+		reconcile_binder_view_fill(rc, nic, rn, &bv);
+		in.policy = has_pol ? &pol : NULL;
+		in.nic = &view;
+		in.journal = j;
+		in.atts = atts;
+		in.n_atts = n;
+		in.binder = &bv.pb;
+		in.mode = mode;
+		if (rb)
+			in.rebalance = *rb;
+		r = plan_nic(&in, &p);
+		reconcile_binder_view_clear(&bv);
+		if (r < 0) {
+			free(atts);
+			kerror_set(err, -r, name, "plan", NULL);
+			break;
+		}
+		if (dry_run) {
+			set_results(rc, atts, n, &p, false);
+			reconcile_plan_take(reconcile_outcome_plan(out, name), &p);
+			if (j == &dry_j)
+				journal_nic_clear(&dry_j);
+			free(atts);
+			return 0;
+		}
+		set_results(rc, atts, n, &p, true);
+		rc_nic_summary(rn, &p);
+		reconcile_refusals_prune(rn, atts, n, &p);
+		if (!p.n_ops) {
+			plan_clear(&p);
+			free(atts);
+			converged = true;
+			break;
+		}
+
+		/* zcrxd unbinding frees a queue or tap (or a binding of the
+		 * module's budget): what was refused gets its chance again */
+		for (i = 0; i < p.n_ops && p.ops[i].kind != PLAN_OP_UNBIND; i++)
+			;
+		if (i < p.n_ops)
+			reconcile_refusals_clear(rn);
+		rc->exec_nic = rn;
+		rc->exec_plan = &p;
+		rc->exec_refused = calloc(p.n_ops, sizeof(bool));
+		r = exec_plan(&env, &p, j, &res);
+		refused = rc->exec_refused;
+		rc->exec_nic = NULL;
+		rc->exec_plan = NULL;
+		rc->exec_refused = NULL;
+		for (i = 0; i < res.n_applied; i++)
+			plan_learn_ok(&rn->learned, &p.ops[i]);
+		if (r == 0) {
+			struct plan *o = reconcile_outcome_plan(out, name);
+			size_t base;
+
+			if (o && !o->channels)
+				reconcile_plan_summary_copy(o, &p);
+			if (res.n_applied > res.n_bind_refused)
+				rc->st.plans_applied++;
+			base = o ? o->n_ops : 0;
+			for (i = 0; i < p.n_ops; i++) {
+				const struct plan_op *op = &p.ops[i];
+				bool kernel = plan_op_is_kernel(op);
+				char d[256];
+
+				if (refused && refused[i])
+					continue; /* left out: not applied */
+				rc->st.ops++;
+				/* a repair: what no request asked for, or what the
+				 * planner says puts back a thing removed outside */
+				if (kernel && (op->repair || (!rc->request && !rc->applying))) {
+					rc->st.repairs++;
+					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name,
+						"repair: %s (%s)",
+						plan_op_describe(op, d, sizeof(d)), op->reason);
+					if (reconcile_listening(rc))
+						reconcile_publish(rc, "reconcile-repair",
+								  plan_op_to_json(op));
+				} else if (op->kind == PLAN_OP_FORGET) {
+					/* what changed outside, found by this run */
+					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name,
+						"drift: %s (%s)",
+						plan_op_describe(op, d, sizeof(d)), op->reason);
+				} else if (rc->applying && plan_op_is_kernel(&p.ops[i])) {
+					log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name,
+						"apply: %s (%s)",
+						plan_op_describe(&p.ops[i], d, sizeof(d)),
+						p.ops[i].reason);
+				} else {
+					log_debug(LOG_SUBSYS_EXEC, "%s: %s (%s)", name,
+						  plan_op_describe(&p.ops[i], d, sizeof(d)),
+						  p.ops[i].reason);
+				}
+				reconcile_plan_append(o, &p.ops[i], base);
+			}
+			if (out && res.n_applied > res.n_bind_refused)
+				out->changed = true;
+			(void)reconcile_save(rc);
+			for (i = 0; i < p.n_ops &&
+				    (!plan_op_is_kernel(&p.ops[i]) || (refused && refused[i]));
+			     i++)
+				;
+			if (i < p.n_ops) /* the kernel changed: read it back */
+				(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex,
+							  NIC_OBSERVE_ALL);
+			plan_clear(&p);
+			free(atts);
+			free(refused);
+			continue; /* plan again: verify, and take the kernel's answers */
+		}
+		free(refused);
+
+		/* refused and rolled back */
+		rc->st.exec_failures++;
+		rc->st.kernel_errors++;
+		{
+			char buf[768];
+
+			log_nic(LOG_WARNING, LOG_SUBSYS_EXEC, name, "%s",
+				exec_result_format(&res, buf, sizeof(buf)));
+		}
+		(void)reconcile_save(rc); /* the journal without the intent's pending entries */
+		if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
+			rc->st.learned++;
+			log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
+				res.err.msg);
+		} else if (res.failed >= 0 &&
+			   reconcile_hold(rc, name, &p.ops[res.failed], &res.err)) {
+			/* planned again without it */
+		} else {
+			*err = res.err;
+			r = -(res.err.err ? res.err.err : EIO);
+			plan_clear(&p);
+			free(atts);
+			break;
+		}
+		r = 0;
+		plan_clear(&p);
+		free(atts);
+		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	}
+	/* Our own read-backs report our own changes (nic_monitor callback ->
+	 * reconcile_nic_changed): planned already, with what they read. */
+	if (converged && (rn = reconcile_nic_state(rc, name)))
+		rn->dirty = false;
+	return r;
+}

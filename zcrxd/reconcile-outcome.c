@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile-outcome — what a request did or would do (struct
+ * reconcile_outcome): one plan per NIC touched, the ops applied appended to
+ * it, or for a dry run the plan itself.
+ *
+ * Owns: the outcome's plans.  Must not: run anything.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reconcile-int.h"
+
+void reconcile_outcome_clear(struct reconcile_outcome *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_plans; i++)
+		plan_clear(&o->plans[i]);
+	free(o->plans);
+	memset(o, 0, sizeof(*o));
+}
+
+struct plan *reconcile_outcome_plan(struct reconcile_outcome *o, const char *nic)
+{
+	struct plan *v;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < o->n_plans; i++)
+		if (!strcmp(o->plans[i].nic, nic))
+			return &o->plans[i];
+	v = realloc(o->plans, (o->n_plans + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	o->plans = v;
+	v = &o->plans[o->n_plans++];
+	plan_init(v);
+	snprintf(v->nic, sizeof(v->nic), "%s", nic);
+	return v;
+}
+
+/* Append op (deep copy) to p; base: where op's plan starts in p (op
+ * indexes in it move by that much). */
+void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base)
+{
+	struct plan_op *v, *x;
+
+	if (!p)
+		return;
+	v = realloc(p->ops, (p->n_ops + 1) * sizeof(*v));
+	if (!v)
+		return;
+	p->ops = v;
+	x = &v[p->n_ops];
+	*x = *op;
+	if (x->ctx_op >= 0)
+		x->ctx_op += (int)base;
+	x->indir = NULL;
+	x->prev = NULL;
+	if (op->n_indir && op->indir && (x->indir = malloc(op->n_indir * sizeof(uint32_t))))
+		memcpy(x->indir, op->indir, op->n_indir * sizeof(uint32_t));
+	else
+		x->n_indir = 0;
+	if (op->n_prev && op->prev && (x->prev = malloc(op->n_prev * sizeof(uint32_t))))
+		memcpy(x->prev, op->prev, op->n_prev * sizeof(uint32_t));
+	else
+		x->n_prev = 0;
+	p->n_ops++;
+}
+
+/* The pool summary (channels, pool, shared, notes) of src into dst. */
+void reconcile_plan_summary_copy(struct plan *dst, const struct plan *src)
+{
+	dst->channels = src->channels;
+	free(dst->pool);
+	free(dst->shared);
+	attach_reasons_free(dst->notes, dst->n_notes);
+	dst->pool = src->n_pool ? malloc(src->n_pool * sizeof(uint32_t)) : NULL;
+	dst->shared = src->n_shared ? malloc(src->n_shared * sizeof(uint32_t)) : NULL;
+	dst->notes = attach_reasons_dup(src->notes, src->n_notes);
+	dst->n_pool = dst->pool ? src->n_pool : 0;
+	dst->n_shared = dst->shared ? src->n_shared : 0;
+	dst->n_notes = dst->notes ? src->n_notes : 0;
+	if (dst->n_pool)
+		memcpy(dst->pool, src->pool, dst->n_pool * sizeof(uint32_t));
+	if (dst->n_shared)
+		memcpy(dst->shared, src->shared, dst->n_shared * sizeof(uint32_t));
+}
+
+/* Move the plan's pool summary and notes into dst (a dry run's answer). */
+void reconcile_plan_take(struct plan *dst, struct plan *src)
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(name, sizeof(name), "%s", dst->nic);
+	plan_clear(dst);
+	*dst = *src;
+	snprintf(dst->nic, sizeof(dst->nic), "%s", name);
+	plan_init(src);
+}
+
+json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < o->n_plans; i++)
+		json_object_array_add(a, plan_to_json(&o->plans[i]));
+	return a;
+}

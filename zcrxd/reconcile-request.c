@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile-request — the requests (reconcile.h): Attach and its dry runs,
+ * Detach, Rebalance, Release, Reconcile, Plan and the libvirt prune.  Each
+ * checks its input, changes the desired set (on a scratch copy for dry
+ * runs), runs the NICs it touches and saves.
+ *
+ * Owns: request validation and errors, undoing a refused request.
+ * Must not: speak Varlink (api-attach.c does).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nic-monitor.h"
+#include "reconcile-int.h"
+
+/* --- requests ------------------------------------------------------------------------------- */
+
+static int fail(struct reconcile_outcome *out, const char *name, int err, const char *obj,
+		const char *op, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int fail(struct reconcile_outcome *out, const char *name, int err, const char *obj,
+		const char *op, const char *fmt, ...)
+{
+	char msg[KERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out->error_name = name;
+	return kerror_set(&out->err, err, obj, op, msg);
+}
+
+static int need_nic(struct reconcile *rc, const char *name, struct reconcile_outcome *out,
+		    const struct nic **ret)
+{
+	const struct nic *nic = nic_monitor_find(rc->d.monitor, name);
+
+	*ret = nic;
+	if (!nic)
+		return fail(out, "io.zcrx.Manager.NoSuchNic", ENODEV, name, "lookup",
+			    "no NIC '%s' in zcrxd's network namespace", name);
+	return 0;
+}
+
+/* Run fn on a copy of the store and throw the copy away (dry runs). */
+static int with_scratch_store(struct reconcile *rc, struct store *scratch)
+{
+	int r = store_copy(scratch, &rc->store);
+
+	if (r < 0)
+		return r;
+	/* swap: requests work on rc->store */
+	{
+		struct store t = rc->store;
+
+		rc->store = *scratch;
+		*scratch = t;
+	}
+	return 0;
+}
+
+static void end_scratch_store(struct reconcile *rc, struct store *scratch)
+{
+	store_clear(&rc->store);
+	rc->store = *scratch;
+}
+
+/* What every Attach checks before anything else: a valid identity on a NIC
+ * zcrxd manages, not taken by another domain.  *id gets the identity with
+ * what zcrxd knows filled in, *ret_k the index of an attachment with the
+ * same key (or -1). */
+static int attach_check(struct reconcile *rc, const struct attach_id *idp,
+			struct reconcile_outcome *out, struct attach_id *id, ssize_t *ret_k)
+{
+	const struct nic *nic, *tap;
+	struct config_nic pol;
+	ssize_t k;
+	int r;
+
+	*id = *idp;
+	*ret_k = -1;
+	if (attach_id_validate(id, &out->err) < 0) {
+		out->error_name = "org.varlink.service.InvalidParameter";
+		return -EINVAL;
+	}
+	if ((r = need_nic(rc, id->nic, out, &nic)) < 0)
+		return r;
+	if (!reconcile_managed_policy(rc, nic, &pol))
+		return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id->nic, "attach",
+			    "zcrxd does not manage %s (no [nic %s] or [nic *] section applies)",
+			    id->nic, id->nic);
+	id->nic_ifindex = nic->link.ifindex;
+	if (id->tap[0] && !id->tap_ifindex) {
+		tap = nic_monitor_find(rc->d.monitor, id->tap);
+		if (tap)
+			id->tap_ifindex = tap->link.ifindex;
+		else /* a macvtap made a moment ago, not observed yet */
+			id->tap_ifindex = (int)if_nametoindex(id->tap);
+	}
+	k = store_find_attach(&rc->store, id->nic, id->mac);
+	if (k >= 0 && strcmp(rc->store.atts[k].id.domain, id->domain) &&
+	    strcmp(rc->store.atts[k].id.uuid[0] ? rc->store.atts[k].id.uuid : "-",
+		   id->uuid[0] ? id->uuid : "+")) {
+		char mac[18];
+
+		return fail(out, "io.zcrx.Manager.AttachmentExists", EEXIST, id->nic, "attach",
+			    "%s on %s is attached for domain '%s'", attach_mac(id, mac), id->nic,
+			    rc->store.atts[k].id.domain);
+	}
+	*ret_k = k;
+	return 0;
+}
+
+/* id into the desired set (an attach resumes management of a released
+ * NIC; *was_released says whether it was). */
+static int attach_put(struct reconcile *rc, const struct attach_id *id,
+		      struct reconcile_outcome *out, bool *was_released)
+{
+	struct journal_nic *j = store_journal(&rc->store, id->nic, 0, false);
+	size_t idx;
+
+	*was_released = j && j->released;
+	if (j)
+		j->released = false;
+	if (store_put_attach(&rc->store, id, &idx) < 0) {
+		if (j)
+			j->released = *was_released;
+		return fail(out, NULL, ENOMEM, id->nic, "attach", "out of memory");
+	}
+	attach_unhold(&rc->store.atts[idx]);
+	return 0;
+}
+
+/* Back to the desired state before attach_put (old: the identity the
+ * attachment had, NULL when it was new). */
+static void attach_unput(struct reconcile *rc, const struct attach_id *id,
+			 const struct attach_id *old, bool was_released)
+{
+	struct attach *a = reconcile_find_att(rc, id->nic, id->mac);
+	struct journal_nic *j;
+
+	if (a) {
+		if (old) {
+			a->id = *old;
+			attach_unhold(a);
+		} else {
+			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));
+		}
+	}
+	if (was_released && (j = store_journal(&rc->store, id->nic, 0, false)))
+		j->released = true;
+}
+
+/* With id in the desired set: does OnExhaustion=fail refuse it?  Plans its
+ * NIC without changing anything; -ENOSPC with io.zcrx.Manager.PoolExhausted
+ * in out when refused.  probe (optional) gets the dry plan. */
+static int attach_pool_check(struct reconcile *rc, const struct attach_id *id,
+			     struct reconcile_outcome *out, struct reconcile_outcome *probe)
+{
+	struct reconcile_outcome o = { 0 };
+	struct kerror e = { 0 };
+	const struct attach *a;
+	char msg[KERROR_MSG_MAX];
+	size_t q;
+	int r;
+
+	if (!probe)
+		probe = &o;
+	r = reconcile_run_nic(rc, id->nic, PLAN_MODE_NORMAL, true, NULL, probe, &e);
+	a = reconcile_find_att(rc, id->nic, id->mac);
+	if (r < 0 || !a || a->res.state != ATTACH_STATE_FAILED ||
+	    !attach_result_has_reason(&a->res, ATTACH_R_POOL_EXHAUSTED)) {
+		reconcile_outcome_clear(&o);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s", a->res.n_reasons ? a->res.reasons[0].msg : "");
+	for (q = 0; q < a->res.n_reasons; q++)
+		if (!strcmp(a->res.reasons[q].code, ATTACH_R_POOL_EXHAUSTED))
+			snprintf(msg, sizeof(msg), "%s", a->res.reasons[q].msg);
+	reconcile_outcome_clear(&o);
+	return fail(out, "io.zcrx.Manager.PoolExhausted", ENOSPC, id->nic, "attach", "%s", msg);
+}
+
+int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
+		     struct reconcile_outcome *out, struct attach *ret)
+{
+	struct reconcile_outcome probe = { 0 };
+	struct attach_id id, old_id;
+	struct store scratch;
+	struct attach *a;
+	bool existed, was_released = false;
+	uint64_t saves_before;
+	ssize_t k;
+	size_t i;
+	int r;
+
+	if ((r = attach_check(rc, idp, out, &id, &k)) < 0)
+		return r;
+	existed = k >= 0;
+	if (existed)
+		old_id = rc->store.atts[k].id;
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+	rc->request = true;
+	if ((r = attach_put(rc, &id, out, &was_released)) < 0)
+		goto out;
+
+	/* refuse before touching anything when the pool cannot take it */
+	r = attach_pool_check(rc, &id, out, dry_run ? &probe : NULL);
+	if (r < 0) {
+		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
+		if (!dry_run)
+			(void)reconcile_save(
+			    rc); /* a released NIC may have been resumed and back */
+		goto out;
+	}
+	if (dry_run) {
+		/* the answer is the plan */
+		for (i = 0; i < probe.n_plans; i++)
+			reconcile_plan_take(reconcile_outcome_plan(out, probe.plans[i].nic),
+					    &probe.plans[i]);
+		a = reconcile_find_att(rc, id.nic, id.mac);
+		if (ret && a) /* a copy: the scratch store goes away */
+			(void)attach_copy(ret, a);
+		goto out;
+	}
+
+	if (!existed)
+		reconcile_publish(rc, "attachment-created", attach_id_to_json(&id));
+	/* asked for again: binds the module refused for it are tried again */
+	reconcile_forget_refusals(rc, id.nic, id.mac);
+	saves_before = rc->st.saves;
+	r = reconcile_run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	a = reconcile_find_att(rc, id.nic, id.mac);
+	if (r == 0 && a && a->held) {
+		/* the kernel refused this attachment's own op */
+		if (a->held_err)
+			out->err = *a->held_err;
+		r = -(out->err.err ? out->err.err : EIO);
+	}
+	if (r < 0) {
+		/* the request did not happen: back to the previous desired state */
+		struct kerror e = { 0 };
+
+		out->error_name = "io.zcrx.Manager.KernelError";
+		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
+		(void)reconcile_run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
+		if (!existed)
+			reconcile_publish(rc, "attachment-removed", attach_id_to_json(&id));
+		(void)reconcile_save(rc);
+		goto out;
+	}
+	if (rc->st.saves == saves_before) /* nothing applied: the desired set still changed */
+		(void)reconcile_save(rc);
+	if (ret && a)
+		(void)attach_copy(ret, a);
+out:
+	reconcile_outcome_clear(&probe);
+	rc->request = false;
+	if (dry_run)
+		end_scratch_store(rc, &scratch);
+	return r;
+}
+
+/* A refused vNIC of a dry run: its identity, failed, with the refusal. */
+static void dry_refused(struct attach *ret, const struct attach_id *id,
+			const struct reconcile_outcome *o)
+{
+	struct kerror e = o->err;
+
+	attach_clear(ret);
+	attach_init(ret);
+	ret->id = *id;
+	ret->res.state = ATTACH_STATE_FAILED;
+	if (!e.op[0])
+		snprintf(e.op, sizeof(e.op), "attach");
+	(void)attach_result_add_kerror(&ret->res,
+				       o->error_name && strstr(o->error_name, "PoolExhausted") ?
+					       ATTACH_R_POOL_EXHAUSTED :
+					       ATTACH_R_REFUSED,
+				       &e);
+}
+
+int reconcile_attach_dry(struct reconcile *rc, const struct attach_id *ids, size_t n,
+			 struct reconcile_outcome *out, struct attach *rets)
+{
+	char (*nics)[IF_NAMESIZE] = calloc(n ? n : 1, IF_NAMESIZE);
+	bool *ok = calloc(n ? n : 1, sizeof(bool));
+	struct store scratch;
+	size_t i, k, n_nics = 0;
+
+	if (!nics || !ok || with_scratch_store(rc, &scratch) < 0) {
+		free(nics);
+		free(ok);
+		return fail(out, NULL, ENOMEM, NULL, "attach", "out of memory");
+	}
+	rc->request = true;
+	/* one after the other, as the real requests would come */
+	for (i = 0; i < n; i++) {
+		struct reconcile_outcome o = { 0 };
+		struct attach_id id, old_id;
+		bool was_released;
+		ssize_t kk;
+
+		if (attach_check(rc, &ids[i], &o, &id, &kk) < 0) {
+			dry_refused(&rets[i], &ids[i], &o);
+			continue;
+		}
+		if (kk >= 0)
+			old_id = rc->store.atts[kk].id;
+		if (attach_put(rc, &id, &o, &was_released) < 0) {
+			dry_refused(&rets[i], &id, &o);
+			continue;
+		}
+		if (attach_pool_check(rc, &id, &o, NULL) < 0) {
+			attach_unput(rc, &id, kk >= 0 ? &old_id : NULL, was_released);
+			dry_refused(&rets[i], &id, &o);
+			continue;
+		}
+		ok[i] = true;
+		rets[i].id = id;
+		for (k = 0; k < n_nics && strcmp(nics[k], id.nic); k++)
+			;
+		if (k == n_nics)
+			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", id.nic);
+	}
+	/* then each NIC planned once with all of them */
+	for (k = 0; k < n_nics; k++) {
+		struct kerror e = { 0 };
+
+		(void)reconcile_run_nic(rc, nics[k], PLAN_MODE_NORMAL, true, NULL, out, &e);
+	}
+	for (i = 0; i < n; i++) {
+		const struct attach *a;
+
+		if (!ok[i] || !(a = reconcile_find_att(rc, rets[i].id.nic, rets[i].id.mac)))
+			continue;
+		attach_clear(&rets[i]);
+		attach_init(&rets[i]);
+		(void)attach_copy(&rets[i], a);
+	}
+	rc->request = false;
+	end_scratch_store(rc, &scratch);
+	free(nics);
+	free(ok);
+	return 0;
+}
+
+bool reconcile_matches(const struct attach *a, const char *domain, const char *uuid,
+		       const char *nic, const uint8_t *mac)
+{
+	if (uuid && *uuid) {
+		if (strcmp(a->id.uuid, uuid) && (!domain || strcmp(a->id.domain, domain)))
+			return false;
+	} else if (domain && *domain && strcmp(a->id.domain, domain) &&
+		   strcmp(a->id.uuid, domain)) {
+		return false;
+	}
+	if (nic && strcmp(a->id.nic, nic))
+		return false;
+	if (mac && memcmp(a->id.mac, mac, NIC_MAC_LEN))
+		return false;
+	return true;
+}
+
+int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid, const char *nic,
+		     const uint8_t *mac, bool dry_run, struct reconcile_outcome *out)
+{
+	char nics[64][IF_NAMESIZE];
+	size_t n_nics = 0, i, k;
+	struct store scratch;
+	int removed = 0, r = 0;
+	uint64_t saves_before = rc->st.saves;
+
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "detach", "out of memory");
+	rc->request = true;
+	for (i = rc->store.n_atts; i-- > 0;) {
+		struct attach *a = &rc->store.atts[i];
+
+		if (!reconcile_matches(a, domain, uuid, nic, mac))
+			continue;
+		for (k = 0; k < n_nics && strcmp(nics[k], a->id.nic); k++)
+			;
+		if (k == n_nics && n_nics < 64)
+			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", a->id.nic);
+		if (!dry_run)
+			reconcile_publish(rc, "attachment-removed", attach_id_to_json(&a->id));
+		store_del_attach(&rc->store, i);
+		removed++;
+	}
+	for (k = 0; k < n_nics; k++) {
+		struct kerror e = { 0 };
+
+		if (reconcile_run_nic(rc, nics[k], PLAN_MODE_NORMAL, dry_run, NULL, out, &e) < 0 &&
+		    !r) {
+			out->err = e;
+			out->error_name = "io.zcrx.Manager.KernelError";
+			r = -e.err;
+		}
+	}
+	if (dry_run)
+		end_scratch_store(rc, &scratch);
+	else if (removed && rc->st.saves == saves_before)
+		(void)reconcile_save(rc);
+	rc->request = false;
+	return r < 0 ? r : removed;
+}
+
+int reconcile_rebalance(struct reconcile *rc, const char *nic, bool dry_run,
+			const struct plan_rebalance_opts *opts, struct reconcile_outcome *out)
+{
+	struct store scratch;
+	const struct nic *n;
+	size_t i;
+	int r = 0;
+
+	if (nic && need_nic(rc, nic, out, &n) < 0)
+		return -out->err.err;
+	/* a dry run on a copy: the attachments keep showing what is */
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "rebalance", "out of memory");
+	rc->request = true;
+	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
+		struct kerror e = { 0 };
+
+		n = nic_monitor_at(rc->d.monitor, i);
+		if ((nic && strcmp(n->link.name, nic)) || !reconcile_wants(rc, n))
+			continue;
+		if (reconcile_run_nic(rc, n->link.name, PLAN_MODE_REBALANCE, dry_run, opts, out,
+				      &e) < 0 &&
+		    !r) {
+			out->err = e;
+			out->error_name = "io.zcrx.Manager.KernelError";
+			r = -e.err;
+		}
+	}
+	rc->request = false;
+	if (dry_run)
+		end_scratch_store(rc, &scratch);
+	return r;
+}
+
+int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
+		      struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	struct journal_nic *j;
+	struct store scratch;
+	struct kerror e = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "release", "out of memory");
+	rc->request = true;
+	for (i = rc->store.n_atts; i-- > 0;)
+		if (!strcmp(rc->store.atts[i].id.nic, nic)) {
+			if (!dry_run)
+				reconcile_publish(rc, "attachment-removed",
+					attach_id_to_json(&rc->store.atts[i].id));
+			store_del_attach(&rc->store, i);
+		}
+	r = reconcile_run_nic(rc, nic, PLAN_MODE_RELEASE, dry_run, NULL, out, &e);
+	if (!dry_run) {
+		j = store_journal(&rc->store, nic, n->link.ifindex, true);
+		if (j)
+			j->released = true;
+		(void)reconcile_save(rc);
+	} else {
+		end_scratch_store(rc, &scratch);
+	}
+	rc->request = false;
+	if (r < 0) {
+		out->err = e;
+		out->error_name = "io.zcrx.Manager.KernelError";
+	}
+	return r;
+}
+
+int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
+{
+	const struct nic *n;
+	int r;
+
+	if (nic && (r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	/* asked for: what the module refused is asked again */
+	reconcile_forget_refusals(rc, nic, NULL);
+	if (!nic)
+		return reconcile_all(rc, "request", out);
+	r = reconcile_run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	if (r < 0)
+		out->error_name = "io.zcrx.Manager.KernelError";
+	return r;
+}
+
+int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
+{
+	struct store scratch;
+	const struct nic *n;
+	size_t i;
+	int r;
+
+	if (nic && (r = need_nic(rc, nic, out, &n)) < 0)
+		return r;
+	/* on a copy: the attachments keep showing what is, not what would be */
+	if (with_scratch_store(rc, &scratch) < 0)
+		return fail(out, NULL, ENOMEM, nic, "plan", "out of memory");
+	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
+		struct kerror e = { 0 };
+
+		n = nic_monitor_at(rc->d.monitor, i);
+		if ((nic && strcmp(n->link.name, nic)) || (!nic && !reconcile_wants(rc, n)))
+			continue;
+		(void)reconcile_run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e);
+	}
+	end_scratch_store(rc, &scratch);
+	return 0;
+}
+
+int reconcile_prune(struct reconcile *rc, const char *const *running, size_t n)
+{
+	size_t i, k;
+	int removed = 0;
+
+	for (i = rc->store.n_atts; i-- > 0;) {
+		const struct attach *a = &rc->store.atts[i];
+		struct reconcile_outcome o = { 0 };
+		char uuid[ATTACH_UUID_MAX];
+
+		if (!a->id.uuid[0])
+			continue;
+		for (k = 0; k < n && strcmp(running[k], a->id.uuid); k++)
+			;
+		if (k < n)
+			continue;
+		snprintf(uuid, sizeof(uuid), "%s", a->id.uuid);
+		if (reconcile_detach(rc, NULL, uuid, NULL, NULL, false, &o) > 0)
+			removed++;
+		reconcile_outcome_clear(&o);
+		i = rc->store.n_atts; /* the table changed: start over */
+	}
+	return removed;
+}
