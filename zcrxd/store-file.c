@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store-file — <state-dir>/state.json on disk: load, atomic save (temp file,
+ * fsync, rename, fsync of the directory), save only when changed, and
+ * moving a bad file aside.
+ * Owns: the file.  Must not: parse or render JSON itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store-int.h"
+
+/* --- files ----------------------------------------------------------------------- */
+
+static int path_of(char *buf, size_t size, const char *dir, const char *name)
+{
+	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int store_load(const char *dir, struct store *ret, struct kerror *err)
+{
+	char path[4096], *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, r;
+
+	store_init(ret);
+	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0)
+		return kerror_set(err, ENAMETOOLONG, dir, "load state", NULL);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return kerror_setf(err, errno, path, "load state", "open: %s", strerror(errno));
+	}
+	for (;;) {
+		ssize_t k;
+
+		if (len == cap) {
+			char *p;
+
+			cap = cap ? cap * 2 : 65536;
+			if (cap > STORE_MAX_BYTES + 1)
+				cap = STORE_MAX_BYTES + 1;
+			if (len == cap) {
+				r = kerror_set(err, EFBIG, path, "load state", "file too large");
+				goto out;
+			}
+			p = realloc(buf, cap);
+			if (!p) {
+				r = kerror_set(err, ENOMEM, path, "load state", NULL);
+				goto out;
+			}
+			buf = p;
+		}
+		k = read(fd, buf + len, cap - len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = kerror_setf(err, errno, path, "load state", "read: %s", strerror(errno));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	r = store_parse(buf ? buf : "", len, ret, err);
+	if (r < 0)
+		snprintf(err->obj, sizeof(err->obj), "%.*s", (int)sizeof(err->obj) - 1, path);
+out:
+	close(fd);
+	free(buf);
+	return r;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Does the file at path hold exactly text[0..len)?  Any doubt is "no". */
+static bool file_holds(const char *path, const char *text, size_t len)
+{
+	char buf[16384];
+	struct stat st;
+	size_t off = 0;
+	bool same = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len)
+		goto out;
+	while (off < len) {
+		size_t want = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		ssize_t k = read(fd, buf, want);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || memcmp(buf, text + off, (size_t)k))
+			goto out;
+		off += (size_t)k;
+	}
+	same = true;
+out:
+	close(fd);
+	return same;
+}
+
+static int save(const char *dir, const struct store *s, bool if_changed, struct kerror *err)
+{
+	char path[4096], tmp[4096], *text = NULL;
+	size_t len = 0;
+	int fd = -1, dfd = -1, r;
+
+	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
+	    path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
+		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
+	if (store_to_text(s, &text, &len) < 0)
+		return kerror_set(err, ENOMEM, path, "save state", NULL);
+	if (if_changed && file_holds(path, text, len)) {
+		free(text);
+		return 0;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
+		goto out;
+	}
+	if ((r = write_all(fd, text, len)) < 0) {
+		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
+		goto out_unlink;
+	}
+	if (fsync(fd) < 0) {
+		r = kerror_setf(err, errno, tmp, "save state", "fsync: %s", strerror(errno));
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = kerror_setf(err, errno, tmp, "save state", "close: %s", strerror(errno));
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = kerror_setf(err, errno, path, "save state", "rename: %s", strerror(errno));
+		goto out_unlink;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		r = kerror_setf(err, errno, dir, "save state", "fsync directory: %s",
+				strerror(errno));
+		goto out;
+	}
+	r = 1;
+	goto out;
+out_unlink:
+	(void)unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	free(text);
+	return r;
+}
+
+int store_save(const char *dir, const struct store *s, struct kerror *err)
+{
+	int r = save(dir, s, false, err);
+
+	return r < 0 ? r : 0;
+}
+
+int store_save_changed(const char *dir, const struct store *s, struct kerror *err)
+{
+	return save(dir, s, true, err);
+}
+
+int store_quarantine(const char *dir, struct kerror *err)
+{
+	char path[4096], bad[4096];
+
+	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
+	    path_of(bad, sizeof(bad), dir, STORE_FILE ".corrupt") < 0)
+		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
+	if (rename(path, bad) < 0)
+		return kerror_setf(err, errno, path, "quarantine state", "rename: %s",
+				   strerror(errno));
+	return 0;
+}

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store-write — the store as JSON: a tree (store_to_json, for tests and
+ * tools) and the streaming writer of state.json's text (store_to_text),
+ * which builds no tree of thousands of objects.  The same content both ways.
+ * Owns: the schema, written.  Must not: do I/O.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-int.h"
+
+/* --- to JSON ------------------------------------------------------------------- */
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *mac_json(const uint8_t *mac)
+{
+	char buf[18];
+
+	return json_object_new_string(nic_mac_format(mac, buf));
+}
+
+static json_object *u32_array(const uint32_t *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_int64(v[i]));
+	return a;
+}
+
+static json_object *rule_json(const struct journal_rule *r)
+{
+	json_object *o = json_object_new_object();
+	char ip[INET6_ADDRSTRLEN];
+
+	add(o, "location", json_object_new_int64(r->rule.location));
+	add(o, "owner", mac_json(r->owner));
+	add(o, "pending", json_object_new_boolean(r->pending));
+	add(o, "match", json_object_new_string(store_match_name(r->rule.match)));
+	switch (r->rule.match) {
+	case NIC_RULE_MATCH_ETHER_DST:
+		add(o, "mac", mac_json(r->rule.mac));
+		break;
+	case NIC_RULE_MATCH_IP4_DST:
+		add(o, "ip", json_object_new_string(inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip))));
+		break;
+	case NIC_RULE_MATCH_IP6_DST:
+		add(o, "ip",
+		    json_object_new_string(inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip))));
+		break;
+	case NIC_RULE_MATCH_OTHER:
+		break;
+	}
+	add(o, "action", json_object_new_string(store_action_name(r->rule.action)));
+	if (r->rule.action == NIC_RULE_ACTION_QUEUE)
+		add(o, "queue", json_object_new_int64(r->rule.queue));
+	if (r->rule.action == NIC_RULE_ACTION_CONTEXT)
+		add(o, "context", json_object_new_int64(r->rule.rss_context));
+	return o;
+}
+
+json_object *store_journal_to_json(const struct journal_nic *j)
+{
+	json_object *o = json_object_new_object(), *a, *x;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add(o, "name", json_object_new_string(j->name));
+	add(o, "ifindex", json_object_new_int(j->ifindex));
+	add(o, "released", json_object_new_boolean(j->released));
+	if (j->has_channels_prior) {
+		x = json_object_new_object();
+		add(x, "rx", json_object_new_int64(j->channels_prior.rx));
+		add(x, "combined", json_object_new_int64(j->channels_prior.combined));
+		add(o, "channels_prior", x);
+	}
+	if (j->has_ntuple_prior)
+		add(o, "ntuple_prior", json_object_new_boolean(j->ntuple_prior));
+	if (j->has_tds_prior)
+		add(o, "tcp_data_split_prior", json_object_new_int(j->tds_prior));
+	if (j->has_hds_prior)
+		add(o, "hds_thresh_prior", json_object_new_int64(j->hds_prior));
+	if (j->has_rss0_prior)
+		add(o, "rss0_prior", u32_array(j->rss0_prior, j->n_rss0_prior));
+	a = json_object_new_array();
+	for (i = 0; i < j->n_leases; i++) {
+		x = json_object_new_object();
+		add(x, "queue", json_object_new_int64(j->leases[i].queue));
+		add(x, "owner", mac_json(j->leases[i].owner));
+		json_object_array_add(a, x);
+	}
+	add(o, "leases", a);
+	a = json_object_new_array();
+	for (i = 0; i < j->n_rules; i++)
+		json_object_array_add(a, rule_json(&j->rules[i]));
+	add(o, "rules", a);
+	a = json_object_new_array();
+	for (i = 0; i < j->n_ctxs; i++) {
+		const struct journal_ctx *c = &j->ctxs[i];
+
+		x = json_object_new_object();
+		add(x, "id", json_object_new_int64(c->id));
+		add(x, "owner", mac_json(c->owner));
+		add(x, "pending", json_object_new_boolean(c->pending));
+		add(x, "queues", u32_array(c->queues, c->n_queues));
+		json_object_array_add(a, x);
+	}
+	add(o, "contexts", a);
+	a = json_object_new_array();
+	for (i = 0; i < j->n_bindings; i++) {
+		const struct journal_binding *b = &j->bindings[i];
+
+		x = json_object_new_object();
+		add(x, "id", json_object_new_int64(b->id));
+		add(x, "queue", json_object_new_int64(b->queue));
+		add(x, "tap_ifindex", json_object_new_int(b->tap_ifindex));
+		add(x, "fallback", json_object_new_int64(b->fallback));
+		add(x, "owner", mac_json(b->owner));
+		add(x, "pending", json_object_new_boolean(b->pending));
+		json_object_array_add(a, x);
+	}
+	add(o, "bindings", a);
+	return o;
+}
+
+json_object *store_to_json(const struct store *s)
+{
+	json_object *o = json_object_new_object(), *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	add(o, "schema", json_object_new_int(STORE_SCHEMA));
+	add(o, "next_seq", json_object_new_int64((int64_t)s->next_seq));
+	a = json_object_new_array();
+	for (i = 0; i < s->n_atts; i++)
+		json_object_array_add(a, attach_id_to_json(&s->atts[i].id));
+	add(o, "attachments", a);
+	a = json_object_new_array();
+	for (i = 0; i < s->n_nics; i++)
+		json_object_array_add(a, store_journal_to_json(&s->nics[i]));
+	add(o, "nics", a);
+	return o;
+}
+
+/* --- streaming writer (what store_save uses: no tree of thousands of objects) ------ */
+
+struct sbuf {
+	char *s;
+	size_t n, cap;
+	bool fail;
+};
+
+static void sb_put(struct sbuf *b, const char *p, size_t n)
+{
+	if (b->fail)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *x;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		x = realloc(b->s, cap);
+		if (!x) {
+			b->fail = true;
+			return;
+		}
+		b->s = x;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, p, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+static void sb_lit(struct sbuf *b, const char *p)
+{
+	sb_put(b, p, strlen(p));
+}
+
+static void sb_u64(struct sbuf *b, uint64_t v)
+{
+	char t[24];
+	int k = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+
+	sb_put(b, t, (size_t)k);
+}
+
+static void sb_int(struct sbuf *b, int64_t v)
+{
+	char t[24];
+	int k = snprintf(t, sizeof(t), "%lld", (long long)v);
+
+	sb_put(b, t, (size_t)k);
+}
+
+static void sb_str(struct sbuf *b, const char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = p;
+
+	sb_put(b, "\"", 1);
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, (size_t)(p - run));
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+
+			sb_put(b, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			sb_put(b, e, 6);
+		}
+		run = p + 1;
+	}
+	sb_put(b, run, (size_t)(p - run));
+	sb_put(b, "\"", 1);
+}
+
+static void sb_key(struct sbuf *b, bool *first, const char *k)
+{
+	sb_lit(b, *first ? "\"" : ",\"");
+	*first = false;
+	sb_lit(b, k);
+	sb_lit(b, "\":");
+}
+
+static void sb_mac(struct sbuf *b, const uint8_t *mac)
+{
+	char m[18];
+
+	sb_str(b, nic_mac_format(mac, m));
+}
+
+static void sb_u32s(struct sbuf *b, const uint32_t *v, size_t n)
+{
+	size_t i;
+
+	sb_put(b, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_put(b, ",", 1);
+		sb_u64(b, v[i]);
+	}
+	sb_put(b, "]", 1);
+}
+
+static void sb_attach(struct sbuf *b, const struct attach_id *id)
+{
+	char ip[INET6_ADDRSTRLEN];
+	bool f = true;
+	size_t i;
+
+	sb_put(b, "{", 1);
+	sb_key(b, &f, "domain");
+	sb_str(b, id->domain);
+	if (id->uuid[0]) {
+		sb_key(b, &f, "uuid");
+		sb_str(b, id->uuid);
+	}
+	sb_key(b, &f, "mac");
+	sb_mac(b, id->mac);
+	sb_key(b, &f, "nic");
+	sb_str(b, id->nic);
+	if (id->nic_ifindex) {
+		sb_key(b, &f, "nic_ifindex");
+		sb_int(b, id->nic_ifindex);
+	}
+	if (id->tap[0]) {
+		sb_key(b, &f, "tap");
+		sb_str(b, id->tap);
+	}
+	if (id->tap_ifindex) {
+		sb_key(b, &f, "tap_ifindex");
+		sb_int(b, id->tap_ifindex);
+	}
+	sb_key(b, &f, "queues_requested");
+	sb_u64(b, id->queues);
+	if (id->numa_node >= 0) {
+		sb_key(b, &f, "numa_node");
+		sb_int(b, id->numa_node);
+	}
+	if (id->n_ip4 || id->n_ip6) {
+		sb_key(b, &f, "addresses");
+		sb_put(b, "[", 1);
+		for (i = 0; i < id->n_ip4; i++) {
+			if (i)
+				sb_put(b, ",", 1);
+			sb_str(b, inet_ntop(AF_INET, &id->ip4[i], ip, sizeof(ip)));
+		}
+		for (i = 0; i < id->n_ip6; i++) {
+			if (i || id->n_ip4)
+				sb_put(b, ",", 1);
+			sb_str(b, inet_ntop(AF_INET6, &id->ip6[i], ip, sizeof(ip)));
+		}
+		sb_put(b, "]", 1);
+	}
+	sb_key(b, &f, "seq");
+	sb_u64(b, id->seq);
+	sb_put(b, "}", 1);
+}
+
+/* The *_prior fields of a journal: what zcrxd changed and must restore. */
+static void sb_priors(struct sbuf *b, bool *f, const struct journal_nic *j)
+{
+	if (j->has_channels_prior) {
+		sb_key(b, f, "channels_prior");
+		sb_lit(b, "{\"rx\":");
+		sb_u64(b, j->channels_prior.rx);
+		sb_lit(b, ",\"combined\":");
+		sb_u64(b, j->channels_prior.combined);
+		sb_lit(b, "}");
+	}
+	if (j->has_ntuple_prior) {
+		sb_key(b, f, "ntuple_prior");
+		sb_lit(b, j->ntuple_prior ? "true" : "false");
+	}
+	if (j->has_tds_prior) {
+		sb_key(b, f, "tcp_data_split_prior");
+		sb_u64(b, j->tds_prior);
+	}
+	if (j->has_hds_prior) {
+		sb_key(b, f, "hds_thresh_prior");
+		sb_u64(b, j->hds_prior);
+	}
+	if (j->has_rss0_prior) {
+		sb_key(b, f, "rss0_prior");
+		sb_u32s(b, j->rss0_prior, j->n_rss0_prior);
+	}
+}
+
+static void sb_rule(struct sbuf *b, const struct journal_rule *r)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	sb_lit(b, "{\"location\":");
+	sb_u64(b, r->rule.location);
+	sb_lit(b, ",\"owner\":");
+	sb_mac(b, r->owner);
+	sb_lit(b, r->pending ? ",\"pending\":true,\"match\":" : ",\"pending\":false,\"match\":");
+	sb_str(b, store_match_name(r->rule.match));
+	switch (r->rule.match) {
+	case NIC_RULE_MATCH_ETHER_DST:
+		sb_lit(b, ",\"mac\":");
+		sb_mac(b, r->rule.mac);
+		break;
+	case NIC_RULE_MATCH_IP4_DST:
+		sb_lit(b, ",\"ip\":");
+		sb_str(b, inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip)));
+		break;
+	case NIC_RULE_MATCH_IP6_DST:
+		sb_lit(b, ",\"ip\":");
+		sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
+		break;
+	case NIC_RULE_MATCH_OTHER:
+		break;
+	}
+	sb_lit(b, ",\"action\":");
+	sb_str(b, store_action_name(r->rule.action));
+	if (r->rule.action == NIC_RULE_ACTION_QUEUE) {
+		sb_lit(b, ",\"queue\":");
+		sb_u64(b, r->rule.queue);
+	}
+	if (r->rule.action == NIC_RULE_ACTION_CONTEXT) {
+		sb_lit(b, ",\"context\":");
+		sb_u64(b, r->rule.rss_context);
+	}
+	sb_lit(b, "}");
+}
+
+static void sb_journal(struct sbuf *b, const struct journal_nic *j)
+{
+	bool f = true;
+	size_t i;
+
+	sb_lit(b, "{");
+	sb_key(b, &f, "name");
+	sb_str(b, j->name);
+	sb_key(b, &f, "ifindex");
+	sb_int(b, j->ifindex);
+	sb_key(b, &f, "released");
+	sb_lit(b, j->released ? "true" : "false");
+	sb_priors(b, &f, j);
+	sb_key(b, &f, "leases");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_leases; i++) {
+		sb_lit(b, i ? ",{\"queue\":" : "{\"queue\":");
+		sb_u64(b, j->leases[i].queue);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, j->leases[i].owner);
+		sb_lit(b, "}");
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "rules");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_rules; i++) {
+		if (i)
+			sb_lit(b, ",");
+		sb_rule(b, &j->rules[i]);
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "contexts");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_ctxs; i++) {
+		const struct journal_ctx *c = &j->ctxs[i];
+
+		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		sb_u64(b, c->id);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, c->owner);
+		sb_lit(b, c->pending ? ",\"pending\":true,\"queues\":" :
+				       ",\"pending\":false,\"queues\":");
+		sb_u32s(b, c->queues, c->n_queues);
+		sb_lit(b, "}");
+	}
+	sb_lit(b, "]");
+	sb_key(b, &f, "bindings");
+	sb_lit(b, "[");
+	for (i = 0; i < j->n_bindings; i++) {
+		const struct journal_binding *x = &j->bindings[i];
+
+		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		sb_u64(b, x->id);
+		sb_lit(b, ",\"queue\":");
+		sb_u64(b, x->queue);
+		sb_lit(b, ",\"tap_ifindex\":");
+		sb_int(b, x->tap_ifindex);
+		sb_lit(b, ",\"fallback\":");
+		sb_u64(b, x->fallback);
+		sb_lit(b, ",\"owner\":");
+		sb_mac(b, x->owner);
+		sb_lit(b, x->pending ? ",\"pending\":true}" : ",\"pending\":false}");
+	}
+	sb_lit(b, "]}");
+}
+
+int store_to_text(const struct store *s, char **ret, size_t *ret_len)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+
+	sb_lit(&b, "{\"schema\":");
+	sb_int(&b, STORE_SCHEMA);
+	sb_lit(&b, ",\"next_seq\":");
+	sb_u64(&b, s->next_seq);
+	sb_lit(&b, ",\n\"attachments\":[");
+	for (i = 0; i < s->n_atts; i++) {
+		sb_lit(&b, i ? ",\n" : "\n");
+		sb_attach(&b, &s->atts[i].id);
+	}
+	sb_lit(&b, "],\n\"nics\":[");
+	for (i = 0; i < s->n_nics; i++) {
+		sb_lit(&b, i ? ",\n" : "\n");
+		sb_journal(&b, &s->nics[i]);
+	}
+	sb_lit(&b, "]}\n");
+	if (b.fail) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	*ret = b.s;
+	*ret_len = b.n;
+	return 0;
+}
