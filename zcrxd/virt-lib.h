@@ -5,7 +5,8 @@
  * (--libvirt-uri none) then never maps libvirt and the ~60 libraries it
  * depends on (about 12 MiB of resident pages).
  *
- * Part of virt: included only by virt.c (the one file that speaks libvirt).
+ * Part of virt: included only through virt-int.h (virt.c, virt-queue.c,
+ * virt-worker.c: the files that speak libvirt).
  * Call through VIRT_LIB(fn), e.g. VIRT_LIB(virConnectClose)(conn).
  */
 #pragma once

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virt — the connection to libvirt.  The only code that includes libvirt's
- * headers (virt.c).
+ * headers (virt.c, virt-worker.c, virt-queue.c).
  *
  * Owns: libvirt's event implementation (registered once per process, before
  * the first connection, on the loop's sd_event via virt-event), the

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virt-int — what the libvirt connection's files share: virt.c (the loop
+ * side), virt-worker.c (the worker thread and libvirt's callbacks) and
+ * virt-queue.c (the queues between them).  Includes libvirt's headers (via
+ * virt-lib.h): not for other modules.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virt-lib.h"
+
+#include "virt.h"
+
+#define VIRT_QUEUE_MAX 65536 /* jobs; beyond this events are dropped for a resync */
+#define VIRT_STOP_WAIT_MS 2000
+
+enum vjob_type {
+	VJOB_CONNECT,
+	VJOB_EVENT,
+	VJOB_RESYNC,
+};
+
+struct vjob {
+	struct vjob *next;
+	enum vjob_type type;
+	unsigned gen; /* connection generation the event came from */
+	struct virt_input in;
+	bool want_xml;    /* read state and live XML */
+	bool want_state;  /* read the state only */
+	virDomainPtr dom; /* a reference of our own */
+	uint8_t uuid[16];
+	char name[DOMXML_NAME_MAX];
+	uint64_t event_usec;
+};
+
+enum vmsg_type {
+	VMSG_CONN,
+	VMSG_RESYNC,
+	VMSG_EVENT,
+};
+
+struct vmsg {
+	struct vmsg *next;
+	enum vmsg_type type;
+	unsigned gen;
+	enum virt_conn_state state; /* VMSG_CONN */
+	char text[256];
+	struct virt_input in;          /* VMSG_EVENT */
+	struct virt_domain_info info;  /* VMSG_EVENT */
+	struct virt_domain_info *list; /* VMSG_RESYNC */
+	size_t n;
+	uint64_t listed_usec;          /* VMSG_RESYNC */
+};
+
+/* What the loop, the worker and libvirt's callbacks share.  Reference
+ * counted: the worker may outlive virt_free() when stuck in a call. */
+struct virt_shared {
+	atomic_int refs;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+
+	char *uri;
+	int ka_interval, ka_count;
+
+	/* worker input */
+	struct vjob *jobs, **jobs_tail;
+	size_t njobs;
+	bool overflow;
+
+	/* worker output */
+	struct vmsg *msgs, **msgs_tail;
+	int msgfd;
+
+	/* the connection (set by the worker; read by callbacks to drop stale ones) */
+	virConnectPtr conn;
+	unsigned gen;
+	bool lost_reported;
+	int cb_ids[4];
+
+	struct virt_status st;
+};
+
+struct virt {
+	sd_event *ev;
+	struct virt_shared *sh;
+	pthread_t worker;
+	bool worker_started;
+	sd_event_source *msg_src;
+	sd_event_source *retry_src;
+	struct virt_callbacks cb;
+	void *userdata;
+	enum virt_conn_state state;
+	unsigned backoff_ms, backoff_min_ms, backoff_max_ms;
+};
+
+/* virt-queue.c */
+uint64_t virt_now_usec(void);
+void virt_msg_free(struct vmsg *m);
+void virt_job_free(struct vjob *j);
+struct virt_shared *virt_shared_ref(struct virt_shared *sh);
+void virt_shared_unref(struct virt_shared *sh);
+/* libvirt's free callback for a reference it holds */
+void virt_shared_unref_cb(void *opaque);
+/* Hand a message to the loop (takes the lock; wakes the loop). */
+void virt_post(struct virt_shared *sh, struct vmsg *m);
+void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text);
+/* The connection state is st now (generation gen): recorded and told to the loop. */
+void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
+		    const char *text);
+void virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
+int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);
+/* libvirt's last error message on this thread, never NULL */
+const char *virt_last_error(void);
+
+/* virt-worker.c */
+void *virt_worker_main(void *p);

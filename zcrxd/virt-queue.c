@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virt-queue — what the loop, the worker and libvirt's callbacks share
+ * (struct virt_shared, reference counted): the job queue (loop -> worker),
+ * the result queue (worker -> loop, woken through an eventfd) and the
+ * connection state.  Every function here takes or holds the shared lock
+ * as its name says; none blocks on libvirt.
+ * Owns: queue entries and their release.  Must not: call libvirt other
+ * than for its last error text.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virt-int.h"
+
+uint64_t virt_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* --- shared state ----------------------------------------------------------------- */
+
+static void virt_info_clear(struct virt_domain_info *i)
+{
+	i->dom = domxml_free(i->dom);
+}
+
+void virt_msg_free(struct vmsg *m)
+{
+	size_t k;
+
+	virt_info_clear(&m->info);
+	for (k = 0; k < m->n; k++)
+		virt_info_clear(&m->list[k]);
+	free(m->list);
+	free(m);
+}
+
+void virt_job_free(struct vjob *j)
+{
+	if (j->dom)
+		VIRT_LIB(virDomainFree)(j->dom);
+	free(j);
+}
+
+struct virt_shared *virt_shared_ref(struct virt_shared *sh)
+{
+	atomic_fetch_add(&sh->refs, 1);
+	return sh;
+}
+
+void virt_shared_unref(struct virt_shared *sh)
+{
+	struct vmsg *m;
+	struct vjob *j;
+
+	if (!sh || atomic_fetch_sub(&sh->refs, 1) != 1)
+		return;
+	while ((j = sh->jobs)) {
+		sh->jobs = j->next;
+		virt_job_free(j);
+	}
+	while ((m = sh->msgs)) {
+		sh->msgs = m->next;
+		virt_msg_free(m);
+	}
+	if (sh->msgfd >= 0)
+		close(sh->msgfd);
+	pthread_cond_destroy(&sh->cond);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh->uri);
+	free(sh);
+}
+
+void virt_shared_unref_cb(void *opaque)
+{
+	virt_shared_unref(opaque);
+}
+
+/* Any thread; lock held. */
+static void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
+{
+	uint64_t one = 1;
+
+	m->next = NULL;
+	*sh->msgs_tail = m;
+	sh->msgs_tail = &m->next;
+	(void)!write(sh->msgfd, &one, sizeof(one));
+}
+
+void virt_post(struct virt_shared *sh, struct vmsg *m)
+{
+	pthread_mutex_lock(&sh->lock);
+	virt_post_locked(sh, m);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text)
+{
+	sh->st.state = st;
+	sh->st.since_usec = virt_now_usec();
+	if (text && *text && st == VIRT_CONN_DISCONNECTED)
+		snprintf(sh->st.last_error, sizeof(sh->st.last_error), "%s", text);
+}
+
+void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
+		      const char *text)
+{
+	struct vmsg *m = calloc(1, sizeof(*m));
+
+	pthread_mutex_lock(&sh->lock);
+	virt_set_state_locked(sh, st, text);
+	if (st == VIRT_CONN_CONNECTED)
+		sh->st.connects++;
+	else if (st == VIRT_CONN_DISCONNECTED)
+		sh->st.failures++;
+	if (m) {
+		m->type = VMSG_CONN;
+		m->gen = gen;
+		m->state = st;
+		snprintf(m->text, sizeof(m->text), "%s", text ? text : "");
+		virt_post_locked(sh, m);
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
+{
+	j->next = NULL;
+	*sh->jobs_tail = j;
+	sh->jobs_tail = &j->next;
+	sh->njobs++;
+	sh->st.queued = sh->njobs;
+	pthread_cond_signal(&sh->cond);
+}
+
+int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)
+{
+	struct vjob *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	j->type = type;
+	pthread_mutex_lock(&sh->lock);
+	virt_push_job_locked(sh, j);
+	pthread_mutex_unlock(&sh->lock);
+	return 0;
+}
+
+const char *virt_last_error(void)
+{
+	const char *m = VIRT_LIB(virGetLastErrorMessage)();
+
+	return m && *m ? m : "unknown libvirt error";
+}
