@@ -74,11 +74,10 @@ void nic_ethnl_put_feature(struct nlmsghdr *nlh, const char *name, bool on)
 }
 
 int nic_ethnl_put_rss(struct nlmsghdr *nlh, bool has_ctx, uint32_t ctx, const uint32_t *indir,
-		      uint32_t n, bool reset, const uint8_t *key, uint32_t key_len, uint32_t hfunc)
+		      uint32_t n, bool reset, const uint8_t *key, uint32_t key_len)
 {
+	/* never HFUNC or INPUT_XFRM: an absent attribute is left as it is */
 	if (has_ctx && !mnl_attr_put_u32_check(nlh, GENL_MSG_MAX, ZX_ETHTOOL_A_RSS_CONTEXT, ctx))
-		return -EMSGSIZE;
-	if (hfunc && !mnl_attr_put_u32_check(nlh, GENL_MSG_MAX, ZX_ETHTOOL_A_RSS_HFUNC, hfunc))
 		return -EMSGSIZE;
 	if ((n || reset) && ((uint64_t)n * 4 > GENL_MSG_MAX ||
 			     !mnl_attr_put_check(nlh, GENL_MSG_MAX, ZX_ETHTOOL_A_RSS_INDIR,
@@ -265,6 +264,7 @@ int nic_ethnl_parse_rss(const struct nlmsghdr *nlh, struct nic_rss *ret)
 	msg_attrs(nlh, tb, ZX_ETHTOOL_A_RSS_MAX);
 	(void)genl_attr_u32(tb[ZX_ETHTOOL_A_RSS_CONTEXT], &ret->id);
 	(void)genl_attr_u32(tb[ZX_ETHTOOL_A_RSS_HFUNC], &ret->hfunc);
+	(void)genl_attr_u32(tb[ZX_ETHTOOL_A_RSS_INPUT_XFRM], &ret->input_xfrm);
 	if (tb[ZX_ETHTOOL_A_RSS_INDIR]) {
 		len = mnl_attr_get_payload_len(tb[ZX_ETHTOOL_A_RSS_INDIR]);
 		if (len % 4)
@@ -511,7 +511,7 @@ int nic_ethnl_rss_set(struct nic_ethnl *e, int ifindex, uint32_t ctx, const uint
 	int r;
 
 	nic_ethnl_put_header(nlh, ifindex, 0);
-	r = nic_ethnl_put_rss(nlh, ctx != 0, ctx, indir, n, reset, key, key_len, 0);
+	r = nic_ethnl_put_rss(nlh, ctx != 0, ctx, indir, n, reset, key, key_len);
 	if (r < 0)
 		return kerror_set(err, -r, NULL, NULL, "indirection table too large");
 	return genl_request(e->s, nlh, NULL, NULL, err);
@@ -541,7 +541,7 @@ int nic_ethnl_rss_create(struct nic_ethnl *e, int ifindex, const uint32_t *indir
 
 	nic_ethnl_put_header(nlh, ifindex, 0);
 	/* an empty INDIR is refused here: leave it out for the default */
-	r = nic_ethnl_put_rss(nlh, false, 0, indir, n, false, NULL, 0, 0);
+	r = nic_ethnl_put_rss(nlh, false, 0, indir, n, false, NULL, 0);
 	if (r < 0)
 		return kerror_set(err, -r, NULL, NULL, "indirection table too large");
 	r = genl_request(e->s, nlh, one_reply_cb, &o, err);
@@ -558,6 +558,6 @@ int nic_ethnl_rss_delete(struct nic_ethnl *e, int ifindex, uint32_t ctx, struct 
 	struct nlmsghdr *nlh = start(e, ZX_ETHTOOL_MSG_RSS_DELETE_ACT, NLM_F_ACK);
 
 	nic_ethnl_put_header(nlh, ifindex, 0);
-	(void)nic_ethnl_put_rss(nlh, true, ctx, NULL, 0, false, NULL, 0, 0); /* CONTEXT only */
+	(void)nic_ethnl_put_rss(nlh, true, ctx, NULL, 0, false, NULL, 0); /* CONTEXT only */
 	return genl_request(e->s, nlh, NULL, NULL, err);
 }

@@ -49,9 +49,11 @@ void nic_ethnl_put_rings(struct nlmsghdr *nlh, const struct nic_rings_req *req);
 void nic_ethnl_put_feature(struct nlmsghdr *nlh, const char *name, bool on);
 /* RSS_SET / RSS_CREATE_ACT body.  has_ctx adds CONTEXT; indir with n == 0
  * sends an empty INDIR (reset to default) when reset is set, else nothing;
- * key NULL sends no HKEY; hfunc 0 sends no HFUNC.  -EMSGSIZE if too big. */
+ * key NULL sends no HKEY.  Never HFUNC or INPUT_XFRM: zcrxd does not change
+ * the hash function or symmetric hashing, and an absent attribute is left
+ * as it is.  -EMSGSIZE if too big. */
 int nic_ethnl_put_rss(struct nlmsghdr *nlh, bool has_ctx, uint32_t ctx, const uint32_t *indir,
-		      uint32_t n, bool reset, const uint8_t *key, uint32_t key_len, uint32_t hfunc);
+		      uint32_t n, bool reset, const uint8_t *key, uint32_t key_len);
 
 /* Decoders. */
 /* The ifindex in a message's header attribute (id 1), or -ENODATA. */

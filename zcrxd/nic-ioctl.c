@@ -439,6 +439,7 @@ int nic_ioctl_rss_get(int fd, const char *ifname, uint32_t ctx, struct nic_rss *
 	if (r == 0) {
 		ret->id = ctx;
 		ret->hfunc = rx->hfunc;
+		ret->input_xfrm = rx->input_xfrm; /* 0 before 6.8: reserved */
 		ret->indir_size = rx->indir_size;
 		ret->key_size = rx->key_size;
 		if (rx->indir_size)
@@ -492,6 +493,8 @@ struct zx_ethtool_rxfh *nic_ioctl_rxfh_encode(uint32_t ctx, const uint32_t *indi
 	}
 	rx->cmd = ZX_ETHTOOL_SRSSH;
 	rx->rss_context = ctx;
+	rx->hfunc = ZX_ETH_RSS_HASH_NO_CHANGE;
+	rx->input_xfrm = ZX_RXH_XFRM_NO_CHANGE;
 	/* indir_size: the full table, 0 = back to the default, NO_CHANGE */
 	rx->indir_size = n ? isize : reset ? 0 : ZX_ETH_RXFH_INDIR_NO_CHANGE;
 	rx->key_size = ksize;
@@ -507,7 +510,25 @@ void nic_ioctl_rxfh_delete_encode(uint32_t ctx, struct zx_ethtool_rxfh *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->cmd = ZX_ETHTOOL_SRSSH;
 	ret->rss_context = ctx;
+	ret->input_xfrm = ZX_RXH_XFRM_NO_CHANGE;
 	/* indir_size = key_size = 0 (and hfunc 0) on a context: delete it */
+}
+
+/* SRSSH.  A kernel before 6.8 knows input_xfrm only as a reserved byte
+ * that must be 0 (EINVAL otherwise); it has no transformation, so 0 changes
+ * nothing there.  Such a kernel is asked again with 0; a 6.8+ kernel never
+ * refuses "no change" in a request that changes something else. */
+static int srssh(int fd, const char *ifname, struct zx_ethtool_rxfh *rx, struct kerror *err)
+{
+	int r = call(fd, ifname, rx, err);
+
+	if (r == -EINVAL && rx->input_xfrm == ZX_RXH_XFRM_NO_CHANGE) {
+		rx->input_xfrm = 0;
+		r = call(fd, ifname, rx, err);
+		if (r < 0) /* refused for something else: report it as sent first */
+			rx->input_xfrm = ZX_RXH_XFRM_NO_CHANGE;
+	}
+	return r;
 }
 
 /* SRSSH with an optional table (replicated) and key. */
@@ -529,7 +550,7 @@ static int rss_write(int fd, const char *ifname, uint32_t ctx, const uint32_t *i
 			*err = e;
 		return -e.err;
 	}
-	r = call(fd, ifname, rx, err);
+	r = srssh(fd, ifname, rx, err);
 	if (r == 0 && ret_ctx)
 		*ret_ctx = rx->rss_context;
 	free(rx);
@@ -570,7 +591,7 @@ int nic_ioctl_rss_delete(int fd, const char *ifname, uint32_t ctx, struct kerror
 	if (!ctx || ctx == ZX_ETH_RXFH_CONTEXT_ALLOC)
 		return kerror_set(err, EINVAL, NULL, NULL, "context 0 cannot be deleted");
 	nic_ioctl_rxfh_delete_encode(ctx, &rx);
-	return call(fd, ifname, &rx, err);
+	return srssh(fd, ifname, &rx, err);
 }
 
 int nic_ioctl_drvinfo(int fd, const char *ifname, char *driver, size_t dsize, char *bus,

@@ -31,13 +31,16 @@ int nic_ioctl_pick_slot(const uint32_t *locs, size_t n, uint32_t size, uint32_t 
 /* An SRSSH request for a device whose table has dev_indir_size entries and
  * whose key dev_key_size bytes: ctx (ZX_ETH_RXFH_CONTEXT_ALLOC creates),
  * indir replicated to the device size (n == 0: unchanged, or the default
- * with reset), key (NULL: unchanged).  malloc'd; NULL with err on failure
- * (err may not be NULL). */
+ * with reset), key (NULL: unchanged).  The hash function and the input
+ * transformation (symmetric hashing) are never changed: hfunc 0 and
+ * input_xfrm ZX_RXH_XFRM_NO_CHANGE, as ethtool sends them (an input_xfrm of
+ * 0 would mean "no transform" to 6.8+ and clear an admin's setting).
+ * malloc'd; NULL with err on failure (err may not be NULL). */
 struct zx_ethtool_rxfh *nic_ioctl_rxfh_encode(uint32_t ctx, const uint32_t *indir, uint32_t n,
 					      bool reset, const uint8_t *key, uint32_t key_len,
 					      uint32_t dev_indir_size, uint32_t dev_key_size,
 					      struct kerror *err);
-/* The SRSSH request that deletes context ctx. */
+/* The SRSSH request that deletes context ctx (input_xfrm "no change" too). */
 void nic_ioctl_rxfh_delete_encode(uint32_t ctx, struct zx_ethtool_rxfh *ret);
 /* Repeat a table of n entries to size entries; -EINVAL unless n divides size. */
 int nic_ioctl_replicate(const uint32_t *indir, uint32_t n, uint32_t size, uint32_t *out);

@@ -142,6 +142,9 @@ json_object *nic_json_rss(const struct nic_rss *rss)
 
 	ADD(o, "context", jint(rss->id));
 	ADD(o, "hfunc", jstr_or_null(nic_hfunc_name(rss->hfunc)));
+	ADD(o, "symmetric", json_object_new_string(rss->input_xfrm & 1u   ? "xor"
+						   : rss->input_xfrm & 2u ? "or-xor"
+									  : "none"));
 	ADD(o, "table_size", jint(rss->indir_size));
 	for (i = 0; i < rss->indir_size; i++)
 		json_object_array_add(t, jint(rss->indir[i]));

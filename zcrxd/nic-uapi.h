@@ -330,6 +330,12 @@ enum {
 #define ZX_ETH_RSS_HASH_CRC32 4u
 #define ZX_ETH_RSS_HASH_NO_CHANGE 0u
 
+/* RSS input transformation (struct ethtool_rxfh.input_xfrm, 6.8; before it
+ * the byte was reserved and had to be 0) */
+#define ZX_RXH_XFRM_SYM_XOR (1u << 0)
+#define ZX_RXH_XFRM_SYM_OR_XOR (1u << 1)
+#define ZX_RXH_XFRM_NO_CHANGE 0xffu
+
 /* ring_cookie and locations */
 #define ZX_RX_CLS_FLOW_DISC 0xffffffffffffffffull
 #define ZX_RX_CLS_FLOW_WAKE 0xfffffffffffffffeull

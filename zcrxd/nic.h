@@ -90,6 +90,7 @@ struct nic_rings_req {
 struct nic_rss {
 	uint32_t id;
 	uint32_t hfunc;      /* ETH_RSS_HASH_* bitmask */
+	uint32_t input_xfrm; /* RXH_XFRM_* bits (symmetric hashing), 0 = none */
 	uint32_t indir_size; /* entries in indir */
 	uint32_t *indir;     /* queue per bucket, malloc'd */
 	uint32_t key_size;

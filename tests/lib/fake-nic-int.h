@@ -11,9 +11,16 @@
 #define FAKE_MAX_NICS 32
 #define FAKE_MAX_Q 1024
 
+/* A context's hash settings (context 0's live in struct fake_nic). */
+struct fake_hash {
+	uint8_t hfunc; /* ETH_RSS_HASH_* bit */
+	uint8_t xfrm;  /* RXH_XFRM_* bits */
+};
+
 struct fake_ctx {
 	uint32_t id; /* 0 = free slot */
 	uint32_t *indir;
+	struct fake_hash hash;
 };
 
 struct fake_nic {
@@ -22,6 +29,7 @@ struct fake_nic {
 	uint32_t combined, rx, tx;
 	uint32_t *indir0;
 	bool indir0_user; /* configured by the user: survives channel changes */
+	struct fake_hash hash0;
 	struct fake_ctx *ctxs; /* max_contexts entries */
 	struct nic_rule *rules; /* rule_capacity entries, location = NIC_LOC_ANY for free */
 	bool ntuple_on;

@@ -67,6 +67,7 @@ static void dump_nic(struct sbuf *b, const struct fake_nic *f)
 	if (f->cfg.rss) {
 		sb_printf(b, " rss0 ");
 		dump_table(b, f->indir0, f->cfg.indir_size);
+		sb_printf(b, " rss0 hash hfunc %u xfrm %u\n", f->hash0.hfunc, f->hash0.xfrm);
 	}
 	for (i = 1; i <= f->cfg.max_contexts; i++) {
 		struct fake_ctx *c = fake_nic_find_ctx((struct fake_nic *)f, i);
@@ -75,6 +76,7 @@ static void dump_nic(struct sbuf *b, const struct fake_nic *f)
 			continue;
 		sb_printf(b, " ctx %u ", c->id);
 		dump_table(b, c->indir, f->cfg.indir_size);
+		sb_printf(b, " ctx %u hash hfunc %u xfrm %u\n", c->id, c->hash.hfunc, c->hash.xfrm);
 	}
 	for (i = 0; i < f->cfg.rule_capacity; i++) {
 		const struct nic_rule *r = &f->rules[i];
@@ -275,6 +277,8 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("tds", f->tds);
 	I("hds", f->hds);
 	I("indir0_user", f->indir0_user);
+	I("hfunc0", f->hash0.hfunc);
+	I("xfrm0", f->hash0.xfrm);
 #undef I
 	json_object_object_add(o, "indir0", table_json(f->indir0, c->indir_size));
 	a = json_object_new_array();
@@ -286,6 +290,8 @@ static json_object *nic_json(const struct fake_nic *f)
 		x = json_object_new_object();
 		json_object_object_add(x, "id", json_object_new_int64(f->ctxs[i].id));
 		json_object_object_add(x, "indir", table_json(f->ctxs[i].indir, c->indir_size));
+		json_object_object_add(x, "hfunc", json_object_new_int(f->ctxs[i].hash.hfunc));
+		json_object_object_add(x, "xfrm", json_object_new_int(f->ctxs[i].hash.xfrm));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "contexts", a);
@@ -416,6 +422,8 @@ static int load(struct fake_net *net, json_object *root)
 		f->tds = (uint8_t)jint(o, "tds");
 		f->hds = (uint32_t)jint(o, "hds");
 		f->indir0_user = jint(o, "indir0_user");
+		f->hash0.hfunc = (uint8_t)jint(o, "hfunc0");
+		f->hash0.xfrm = (uint8_t)jint(o, "xfrm0");
 		jtable(o, "indir0", f->indir0, f->cfg.indir_size);
 		if (json_object_object_get_ex(o, "contexts", &a))
 			for (k = 0; k < json_object_array_length(a) && k < f->cfg.max_contexts; k++) {
@@ -425,6 +433,8 @@ static int load(struct fake_net *net, json_object *root)
 				if (!f->ctxs[k].indir)
 					return -ENOMEM;
 				f->ctxs[k].id = (uint32_t)jint(x, "id");
+				f->ctxs[k].hash.hfunc = (uint8_t)jint(x, "hfunc");
+				f->ctxs[k].hash.xfrm = (uint8_t)jint(x, "xfrm");
 				jtable(x, "indir", f->ctxs[k].indir, f->cfg.indir_size);
 			}
 		if (json_object_object_get_ex(o, "rules", &a))
@@ -549,6 +559,8 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.header_split = c.hds_thresh = opt_bool(v);
 		else if (!strcmp(kv, "numa"))
 			c.numa_nodes = (int)n;
+		else if (!strcmp(kv, "symxor"))
+			c.sym_xor = opt_bool(v);
 		else
 			return -EINVAL;
 	}

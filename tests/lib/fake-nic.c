@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fake-nic-int.h"
+#include "nic-ioctl.h"
 
 void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
 {
@@ -123,6 +124,8 @@ int fake_net_add(struct fake_net *net, const struct fake_nic_cfg *cfg, int *ret_
 	f->ntuple_on = cfg->ntuple && cfg->ntuple_on;
 	f->tds = cfg->header_split ? NIC_TDS_DISABLED : NIC_TDS_UNKNOWN;
 	f->hds = cfg->hds_thresh ? 256 : 0;
+	f->hash0.hfunc = ZX_ETH_RSS_HASH_TOP;
+	f->hash0.xfrm = cfg->sym_xor ? ZX_RXH_XFRM_SYM_XOR : 0;
 	f->indir0 = calloc(f->cfg.indir_size, sizeof(uint32_t));
 	f->ctxs = calloc(f->cfg.max_contexts, sizeof(*f->ctxs));
 	f->rules = calloc(f->cfg.rule_capacity, sizeof(*f->rules));
@@ -309,7 +312,8 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 		struct nic_rss *r = &nic->rss[nic->n_rss++];
 
 		r->indir_size = f->cfg.indir_size;
-		r->hfunc = 1;
+		r->hfunc = f->hash0.hfunc;
+		r->input_xfrm = f->hash0.xfrm;
 		r->indir = malloc(r->indir_size * sizeof(uint32_t));
 		if (!r->indir)
 			goto nomem;
@@ -319,7 +323,8 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 				continue;
 			r = &nic->rss[nic->n_rss++];
 			r->id = f->ctxs[i].id;
-			r->hfunc = 1;
+			r->hfunc = f->ctxs[i].hash.hfunc;
+			r->input_xfrm = f->ctxs[i].hash.xfrm;
 			r->indir_size = f->cfg.indir_size;
 			r->indir = malloc(r->indir_size * sizeof(uint32_t));
 			if (!r->indir)
@@ -517,6 +522,27 @@ struct fake_ctx *fake_nic_find_ctx(struct fake_nic *f, uint32_t ctx)
 	return NULL;
 }
 
+/* The hash settings of zcrxd's SRSSH request for this write, built by its
+ * own encoder, as a 6.8+ kernel applies them: hfunc 0 and input_xfrm
+ * RXH_XFRM_NO_CHANGE leave the setting alone, any other value is set. */
+static int apply_hash(const struct fake_nic *f, uint32_t ctx, const uint32_t *indir, uint32_t n,
+		      struct fake_hash *h, const struct nic_id *id, const char *op,
+		      struct kerror *err)
+{
+	struct zx_ethtool_rxfh *rx;
+	struct kerror e = { 0 };
+
+	rx = nic_ioctl_rxfh_encode(ctx, indir, n, n == 0, NULL, 0, f->cfg.indir_size, 40, &e);
+	if (!rx)
+		return kerror_set(err, e.err, id->name, op, e.msg);
+	if (rx->hfunc != ZX_ETH_RSS_HASH_NO_CHANGE)
+		h->hfunc = rx->hfunc;
+	if (rx->input_xfrm != ZX_RXH_XFRM_NO_CHANGE)
+		h->xfrm = rx->input_xfrm;
+	free(rx);
+	return 0;
+}
+
 static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint32_t *indir,
 		     uint32_t n, struct kerror *err)
 {
@@ -529,12 +555,14 @@ static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 	if (!f->cfg.rss)
 		return kerror_set(err, EOPNOTSUPP, id->name, "set RSS table", NULL);
 	if (ctx == 0) {
+		if (n && (r = check_table(f, indir, n, id, "set RSS table", err)))
+			return r;
+		if ((r = apply_hash(f, 0, indir, n, &f->hash0, id, "set RSS table", err)))
+			return r;
 		if (n == 0) {
 			fake_nic_default_table(f);
 			return 0;
 		}
-		if ((r = check_table(f, indir, n, id, "set RSS table", err)))
-			return r;
 		memcpy(f->indir0, indir, n * sizeof(uint32_t));
 		f->indir0_user = true;
 		return 0;
@@ -543,6 +571,8 @@ static int f_rss_set(void *be, const struct nic_id *id, uint32_t ctx, const uint
 	if (!c)
 		return kerror_setf(err, ENOENT, id->name, "set RSS table", "no RSS context %u", ctx);
 	if ((r = check_table(f, indir, n, id, "set RSS table", err)))
+		return r;
+	if ((r = apply_hash(f, ctx, indir, n, &c->hash, id, "set RSS table", err)))
 		return r;
 	memcpy(c->indir, indir, n * sizeof(uint32_t));
 	return 0;
@@ -554,12 +584,16 @@ static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 	int r;
 	struct fake_nic *f = target(be, id, "create RSS context", err, &r);
 	uint32_t i, want;
+	struct fake_hash h = { .hfunc = ZX_ETH_RSS_HASH_TOP }; /* a new context's defaults */
 
 	if (!f)
 		return r > 0 ? 0 : r;
 	if (!f->cfg.rss || !f->cfg.rss_contexts)
 		return kerror_set(err, EOPNOTSUPP, id->name, "create RSS context", NULL);
 	if ((r = check_table(f, indir, n, id, "create RSS context", err)))
+		return r;
+	if ((r = apply_hash(f, ZX_ETH_RXFH_CONTEXT_ALLOC, indir, n, &h, id, "create RSS context",
+			    err)))
 		return r;
 	/* lowest free id, like the core's xarray allocation */
 	for (want = 1; want <= f->cfg.max_contexts; want++)
@@ -572,6 +606,7 @@ static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 		if (!f->ctxs[i].indir)
 			return kerror_set(err, ENOMEM, id->name, "create RSS context", NULL);
 		memcpy(f->ctxs[i].indir, indir, n * sizeof(uint32_t));
+		f->ctxs[i].hash = h;
 		f->ctxs[i].id = want;
 		*ret_ctx = want;
 		return 0;

@@ -9,6 +9,12 @@
  * table, a rule or a provider uses; deleting a context a rule points at;
  * rules without rx-ntuple-filter; ...) so ordering bugs show up as errors.
  *
+ * RSS writes reach it as the kernel backend sends them through the ioctl:
+ * the fake builds the SRSSH request with zcrxd's own encoder
+ * (nic_ioctl_rxfh_encode) and applies it as a 6.8+ kernel does, so a
+ * request that would change the hash function or symmetric hashing shows
+ * in the dump ("hfunc", "xfrm").
+ *
  * Any mutating call can be made to fail: fake_net_fail_at(net, k, ...) makes
  * the k-th mutating call (counted from 1 since creation or the last
  * fake_net_reset_calls) fail without changing anything.
@@ -32,6 +38,7 @@ struct fake_nic_cfg {
 	uint32_t combined, rx, tx;
 	bool rss;            /* context-0 table readable and writable */
 	uint32_t indir_size; /* default 128 */
+	bool sym_xor;        /* context 0 starts with symmetric-xor hashing */
 	bool rss_contexts;
 	uint32_t max_contexts; /* 0 = 32 */
 	bool ntuple;           /* rx-ntuple-filter exists */
@@ -82,7 +89,7 @@ char *fake_net_dump(const struct fake_net *net, int ifindex);
 int fake_net_set_file(struct fake_net *net, const char *path);
 /* Add a NIC from "NAME:SHAPE[,key=value...]", SHAPE capable or veth, keys
  * as in struct fake_nic_cfg (combined, combined_max, rx, rx_max, l2, ip,
- * ntuple, rss, contexts, special, capacity, hs, numa). */
+ * ntuple, rss, contexts, special, capacity, hs, numa, symxor). */
 int fake_net_add_spec(struct fake_net *net, const char *spec);
 
 /* Changes "from outside" (an operator, another tool), bypassing the

@@ -220,7 +220,14 @@ static void test_rxfh_encode(void **state)
 	for (i = 0; i < 8; i++)
 		assert_int_equal(rx->rss_config[i], indir[i % 2]);
 	assert_memory_equal((uint8_t *)rx->rss_config + 32, key, 4);
-	assert_int_equal(rx->hfunc, 0); /* no change */
+	/* the hash function and symmetric hashing stay as they are: 0 and
+	 * RXH_XFRM_NO_CHANGE, as ethtool sends them (input_xfrm 0 is "no
+	 * transform" to 6.8+ and would clear an admin's symmetric-xor) */
+	assert_int_equal(rx->hfunc, ZX_ETH_RSS_HASH_NO_CHANGE);
+	assert_int_equal(rx->input_xfrm, 0xff);
+	assert_int_equal(rx->rsvd8[0], 0);
+	assert_int_equal(rx->rsvd8[1], 0);
+	assert_int_equal(rx->rsvd32, 0);
 	free(rx);
 
 	/* create with the driver's default table */
@@ -229,12 +236,15 @@ static void test_rxfh_encode(void **state)
 	assert_int_equal(rx->rss_context, ZX_ETH_RXFH_CONTEXT_ALLOC);
 	assert_int_equal(rx->indir_size, ZX_ETH_RXFH_INDIR_NO_CHANGE);
 	assert_int_equal(rx->key_size, 0);
+	assert_int_equal(rx->hfunc, 0);
+	assert_int_equal(rx->input_xfrm, 0xff);
 	free(rx);
 
 	/* reset context 0 to the default */
 	rx = nic_ioctl_rxfh_encode(0, NULL, 0, true, NULL, 0, 8, 4, &e);
 	assert_non_null(rx);
 	assert_int_equal(rx->indir_size, 0);
+	assert_int_equal(rx->input_xfrm, 0xff);
 	free(rx);
 
 	/* refusals, with our own text (the ioctl has none) */
@@ -251,6 +261,7 @@ static void test_rxfh_encode(void **state)
 	assert_int_equal(del.indir_size, 0);
 	assert_int_equal(del.key_size, 0);
 	assert_int_equal(del.hfunc, 0);
+	assert_int_equal(del.input_xfrm, 0xff);
 }
 
 static void test_put_rss_delete(void **state)
@@ -262,7 +273,7 @@ static void test_put_rss_delete(void **state)
 
 	/* the RSS_DELETE_ACT body: header + CONTEXT, nothing else */
 	nic_ethnl_put_header(nlh, 3, 0);
-	assert_int_equal(nic_ethnl_put_rss(nlh, true, 9, NULL, 0, false, NULL, 0, 0), 0);
+	assert_int_equal(nic_ethnl_put_rss(nlh, true, 9, NULL, 0, false, NULL, 0), 0);
 	genl_attrs_msg(nlh, GENL_HDRLEN, tb, ZX_ETHTOOL_A_RSS_MAX);
 	assert_true(genl_attr_u32(tb[ZX_ETHTOOL_A_RSS_CONTEXT], &v));
 	assert_int_equal(v, 9);
@@ -353,7 +364,7 @@ static void test_put_rss(void **state)
 	uint8_t key[40] = { 1, 2, 3 };
 	const struct nlattr *a;
 
-	assert_int_equal(nic_ethnl_put_rss(nlh, true, 5, indir, 4, false, key, 40, 0), 0);
+	assert_int_equal(nic_ethnl_put_rss(nlh, true, 5, indir, 4, false, key, 40), 0);
 	assert_true(genl_attr_u32(attr(nlh, ZX_ETHTOOL_A_RSS_CONTEXT), &v));
 	assert_int_equal(v, 5);
 	a = attr(nlh, ZX_ETHTOOL_A_RSS_INDIR);
@@ -361,11 +372,13 @@ static void test_put_rss(void **state)
 	assert_memory_equal(mnl_attr_get_payload(a), indir, 16);
 	a = attr(nlh, ZX_ETHTOOL_A_RSS_HKEY);
 	assert_int_equal(mnl_attr_get_payload_len(a), 40);
+	/* the hash function and symmetric hashing are left as they are */
 	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_HFUNC));
+	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_INPUT_XFRM));
 
 	/* context 0, reset: an empty INDIR, nothing else */
 	nlh = genl_start(&bb, ZX_ETHTOOL_MSG_RSS_SET);
-	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, NULL, 0, true, NULL, 0, 0), 0);
+	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, NULL, 0, true, NULL, 0), 0);
 	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_CONTEXT));
 	a = attr(nlh, ZX_ETHTOOL_A_RSS_INDIR);
 	assert_non_null(a);
@@ -374,13 +387,15 @@ static void test_put_rss(void **state)
 
 	/* create without a table: no INDIR at all (the policy refuses empty) */
 	nlh = genl_start(&bb, ZX_ETHTOOL_MSG_RSS_CREATE_ACT);
-	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, NULL, 0, false, NULL, 0, 0), 0);
+	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, NULL, 0, false, NULL, 0), 0);
 	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_INDIR));
+	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_HFUNC));
+	assert_null(attr(nlh, ZX_ETHTOOL_A_RSS_INPUT_XFRM));
 
 	/* a table larger than the request buffer */
 	big = calloc(GENL_MSG_MAX / 4, sizeof(*big));
 	nlh = genl_start(&bb, ZX_ETHTOOL_MSG_RSS_SET);
-	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, big, GENL_MSG_MAX / 4, false, NULL, 0, 0),
+	assert_int_equal(nic_ethnl_put_rss(nlh, false, 0, big, GENL_MSG_MAX / 4, false, NULL, 0),
 			 -EMSGSIZE);
 	free(big);
 }
@@ -397,6 +412,7 @@ static void test_parse_rss(void **state)
 	nic_ethnl_put_header(nlh, 3, 0);
 	mnl_attr_put_u32(nlh, ZX_ETHTOOL_A_RSS_CONTEXT, 2);
 	mnl_attr_put_u32(nlh, ZX_ETHTOOL_A_RSS_HFUNC, ZX_ETH_RSS_HASH_TOP);
+	mnl_attr_put_u32(nlh, ZX_ETHTOOL_A_RSS_INPUT_XFRM, ZX_RXH_XFRM_SYM_XOR);
 	mnl_attr_put(nlh, ZX_ETHTOOL_A_RSS_INDIR, sizeof(indir), indir);
 	mnl_attr_put(nlh, ZX_ETHTOOL_A_RSS_HKEY, sizeof(key), key);
 	assert_int_equal(nic_ethnl_parse_rss(nlh, &rss), 0);
@@ -411,6 +427,8 @@ static void test_parse_rss(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(j, "key")), "deadbeef");
 	assert_string_equal(json_object_get_string(json_object_object_get(j, "hfunc")),
 			    "toeplitz");
+	assert_int_equal(rss.input_xfrm, ZX_RXH_XFRM_SYM_XOR);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "symmetric")), "xor");
 	json_object_put(j);
 	nic_rss_clear(&rss);
 

@@ -157,6 +157,11 @@ SAME_OFF(zx_ethtool_usrip6_spec, ethtool_usrip6_spec, l4_proto);
 SAME_OFF(zx_ethtool_tcpip6_spec, ethtool_tcpip6_spec, tclass);
 SAME_OFF(zx_ethtool_rxfh, ethtool_rxfh, hfunc);
 SAME_OFF(zx_ethtool_rxfh, ethtool_rxfh, rss_config);
+#ifdef RXH_XFRM_NO_CHANGE /* 6.8+ headers; Debian 12's are 6.1 */
+SAME(ZX_RXH_XFRM_NO_CHANGE, RXH_XFRM_NO_CHANGE);
+SAME(ZX_RXH_XFRM_SYM_XOR, RXH_XFRM_SYM_XOR);
+SAME_OFF(zx_ethtool_rxfh, ethtool_rxfh, input_xfrm);
+#endif
 SAME_OFF(zx_ethtool_channels, ethtool_channels, combined_count);
 SAME_OFF(zx_ethtool_drvinfo, ethtool_drvinfo, bus_info);
 SAME_OFF(zx_ethtool_drvinfo, ethtool_drvinfo, regdump_len);

@@ -394,6 +394,40 @@ static void test_learn(void **state)
 	assert_int_equal(caps.l2_rules.state, NIC_CAP_YES);
 }
 
+/* Issue 9, bug 3: zcrxd's RSS writes (the default table, a context's
+ * create, release's reset) leave the hash function and an admin's
+ * symmetric-xor hashing alone.  The fake applies the SRSSH request zcrxd's
+ * encoder builds, as a 6.8+ kernel does. */
+static void test_rss_writes_keep_hash_settings(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	char *s;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.sym_xor = true;
+	h = new_h(&cfg);
+	s = dump(h);
+	assert_non_null(strstr(s, " rss0 hash hfunc 1 xfrm 1\n"));
+	free(s);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	s = dump(h);
+	assert_non_null(strstr(s, " rss0 0,1,2,3,0,1,2,3,")); /* the pool was carved */
+	assert_non_null(strstr(s, " rss0 hash hfunc 1 xfrm 1\n"));
+	/* a new context keeps the driver's defaults */
+	assert_non_null(strstr(s, " ctx 1 hash hfunc 1 xfrm 0\n"));
+	free(s);
+	assert_int_equal(harness_apply(h, PLAN_MODE_RELEASE, 3), 0);
+	s = dump(h);
+	assert_null(strstr(s, " ctx 1"));
+	assert_non_null(strstr(s, " rss0 0,1,2,3,4,5,6,7,0,")); /* the driver's table again */
+	assert_non_null(strstr(s, " rss0 hash hfunc 1 xfrm 1\n"));
+	free(s);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_context_deleted_outside),
 		cmocka_unit_test(test_render_json),
 		cmocka_unit_test(test_learn),
+		cmocka_unit_test(test_rss_writes_keep_hash_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
