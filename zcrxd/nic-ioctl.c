@@ -173,7 +173,7 @@ static int u32_cmp(const void *a, const void *b)
 
 int nic_ioctl_pick_slot(const uint32_t *locs, size_t n, uint32_t size, uint32_t *ret)
 {
-	uint32_t *s, want = 0;
+	uint32_t *s, want;
 	size_t i;
 
 	if (!size)
@@ -184,17 +184,32 @@ int nic_ioctl_pick_slot(const uint32_t *locs, size_t n, uint32_t size, uint32_t 
 	if (n)
 		memcpy(s, locs, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), u32_cmp);
-	for (i = 0; i < n && want < size; i++) {
-		if (s[i] == want)
-			want++;
-		else if (s[i] > want)
+	/* from the top down: the first slot no rule holds */
+	want = size - 1;
+	for (i = n; i > 0; i--) {
+		if (s[i - 1] > want)
+			continue; /* beyond the table (or a duplicate above) */
+		if (s[i - 1] < want)
 			break;
+		if (want == 0) {
+			free(s);
+			return -ENOSPC;
+		}
+		want--;
 	}
 	free(s);
-	if (want >= size)
-		return -ENOSPC;
 	*ret = want;
 	return 0;
+}
+
+int nic_ioctl_insert_location(const struct nic_rule_table *t, const uint32_t *locs, size_t n,
+			      bool last, uint32_t *ret)
+{
+	if (t->loc_special) {
+		*ret = last ? ZX_RX_CLS_LOC_LAST : ZX_RX_CLS_LOC_ANY;
+		return 0;
+	}
+	return nic_ioctl_pick_slot(locs, n, t->size, ret);
 }
 
 int nic_ioctl_replicate(const uint32_t *indir, uint32_t n, uint32_t size, uint32_t *out)
@@ -316,11 +331,12 @@ int nic_ioctl_rule_dump(int fd, const char *ifname, struct nic_rule **ret, size_
 	return 0;
 }
 
-int nic_ioctl_rule_insert(int fd, const char *ifname, struct nic_rule *rule, struct kerror *err)
+int nic_ioctl_rule_insert(int fd, const char *ifname, struct nic_rule *rule, bool *io_last,
+			  struct kerror *err)
 {
 	struct zx_ethtool_rxnfc nfc;
 	struct nic_rule_table t;
-	uint32_t *locs = NULL, slot;
+	uint32_t *locs = NULL;
 	size_t n = 0;
 	int r;
 
@@ -332,20 +348,26 @@ int nic_ioctl_rule_insert(int fd, const char *ifname, struct nic_rule *rule, str
 		if (r < 0)
 			return r;
 		if (!t.loc_special) {
-			/* the driver wants an explicit index: pick the lowest free one */
+			/* the driver wants an explicit index */
 			r = rule_locs(fd, ifname, t.count, &locs, &n, err);
 			if (r < 0)
 				return r;
-			r = nic_ioctl_pick_slot(locs, n, t.size, &slot);
-			free(locs);
-			if (r < 0)
-				return kerror_setf(err, -r, NULL, NULL,
-						   "rule table full (%u of %u slots used)", t.count,
-						   t.size);
-			nfc.fs.location = slot;
 		}
+		r = nic_ioctl_insert_location(&t, locs, n, io_last && *io_last, &nfc.fs.location);
+		free(locs);
+		if (r < 0)
+			return kerror_setf(err, -r, NULL, NULL,
+					   "rule table full (%u of %u slots used)", t.count, t.size);
 	}
 	r = call(fd, ifname, &nfc, err);
+	if (r == -EINVAL && nfc.fs.location == ZX_RX_CLS_LOC_LAST) {
+		/* drivers refuse special locations they do not know (bnxt
+		 * takes RX_CLS_LOC_ANY only): let it pick any slot */
+		nfc.fs.location = ZX_RX_CLS_LOC_ANY;
+		r = call(fd, ifname, &nfc, err);
+		if (r == 0)
+			*io_last = false;
+	}
 	if (r < 0)
 		return r;
 	rule->location = nfc.fs.location;

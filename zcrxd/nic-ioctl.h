@@ -26,7 +26,10 @@ int nic_ioctl_call(int fd, const char *ifname, void *data);
 /* Pure encoders / decoders (tests use them directly). */
 int nic_ioctl_rule_encode(const struct nic_rule *rule, struct zx_ethtool_rxnfc *ret);
 void nic_ioctl_rule_decode(const struct zx_ethtool_rxnfc *nfc, struct nic_rule *ret);
-/* The lowest slot below size that is not in locs; -ENOSPC when full. */
+/* The highest slot below size that is not in locs, as the planner picks
+ * (plan-steer.c): a location is a priority, lower ones match first, so
+ * zcrxd's rules take the last free ones and rules of others keep theirs.
+ * -ENOSPC when full. */
 int nic_ioctl_pick_slot(const uint32_t *locs, size_t n, uint32_t size, uint32_t *ret);
 /* An SRSSH request for a device whose table has dev_indir_size entries and
  * whose key dev_key_size bytes: ctx (ZX_ETH_RXFH_CONTEXT_ALLOC creates),
@@ -52,14 +55,25 @@ struct nic_rule_table {
 	bool loc_special;  /* driver accepts RX_CLS_LOC_ANY/FIRST/LAST */
 };
 int nic_ioctl_rule_table(int fd, const char *ifname, struct nic_rule_table *ret, struct kerror *err);
+/* The location an insert at "any slot" sends for table t with the
+ * occupied locations locs: RX_CLS_LOC_LAST (last) or RX_CLS_LOC_ANY where
+ * the driver picks, else nic_ioctl_pick_slot().  -ENOSPC when full. */
+int nic_ioctl_insert_location(const struct nic_rule_table *t, const uint32_t *locs, size_t n,
+			      bool last, uint32_t *ret);
 /* Every rule, decoded.  *ret malloc'd. */
 int nic_ioctl_rule_dump(int fd, const char *ifname, struct nic_rule **ret, size_t *ret_n,
 			struct nic_rule_table *ret_table, struct kerror *err);
 int nic_ioctl_rule_get(int fd, const char *ifname, uint32_t loc, struct nic_rule *ret,
 		       struct kerror *err);
-/* rule->location NIC_LOC_ANY: the driver picks when it accepts special
- * locations, else the first free slot.  On success rule->location is set. */
-int nic_ioctl_rule_insert(int fd, const char *ifname, struct nic_rule *rule, struct kerror *err);
+/* rule->location NIC_LOC_ANY: where the driver picks (it reports
+ * RX_CLS_LOC_SPECIAL) the lowest priority, RX_CLS_LOC_LAST, when *io_last
+ * (io_last may be NULL), else RX_CLS_LOC_ANY; elsewhere the highest free
+ * slot (nic_ioctl_pick_slot of the occupied list).  A driver refusing
+ * RX_CLS_LOC_LAST (EINVAL, as the uapi tells drivers to for special values
+ * they do not know) is asked again with RX_CLS_LOC_ANY and *io_last set
+ * false when that works.  On success rule->location is the slot used. */
+int nic_ioctl_rule_insert(int fd, const char *ifname, struct nic_rule *rule, bool *io_last,
+			  struct kerror *err);
 int nic_ioctl_rule_delete(int fd, const char *ifname, uint32_t loc, struct kerror *err);
 
 /* Flow hash fields (ZX_RXH_* bits) of one flow type, default context. */

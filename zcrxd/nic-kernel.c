@@ -23,6 +23,7 @@ struct learned {
 	struct nic_cap l2_rules, ip_rules, rss_set, rss_contexts, header_split, channels_set;
 	bool hds_checked;       /* hds_thresh below is the answer for a driver not reporting it */
 	struct nic_cap hds_thresh;
+	bool loc_last_refused;  /* the driver picks slots but refuses RX_CLS_LOC_LAST */
 };
 
 struct nic_kernel {
@@ -779,8 +780,12 @@ static int k_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 	char buf[IF_NAMESIZE];
 	int r;
 
+	bool last = !(ln && ln->loc_last_refused);
+
 	kerror_clear(err);
-	r = nic_ioctl_rule_insert(k->fd, id_name(id, buf), rule, err);
+	r = nic_ioctl_rule_insert(k->fd, id_name(id, buf), rule, &last, err);
+	if (ln && !last)
+		ln->loc_last_refused = true;
 	if (r == -EOPNOTSUPP && !ntuple_on(k, id->ifindex))
 		ln = NULL; /* refused perhaps only because rx-ntuple-filter is off: learn nothing */
 	if (ln && rule->match == NIC_RULE_MATCH_ETHER_DST)

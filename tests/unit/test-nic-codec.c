@@ -177,18 +177,33 @@ static void test_rule_foreign(void **state)
 	assert_int_equal(nic_ioctl_rule_encode(&r, &nfc), -EINVAL);
 }
 
+/* Issue 9, bug 4: "any slot" follows the planner's rule, the highest free
+ * slot (the lowest priority), not the lowest. */
 static void test_pick_slot(void **state)
 {
-	uint32_t locs[] = { 3, 0, 1, 1, 7 }, full[] = { 0, 1, 2 }, slot = 99;
+	uint32_t locs[] = { 3, 0, 1, 1, 7 }, full[] = { 0, 1, 2 }, top[] = { 7, 6, 9 }, slot = 99;
+	struct nic_rule_table t = { .count = 5, .size = 8 };
 
 	assert_int_equal(nic_ioctl_pick_slot(locs, 5, 8, &slot), 0);
-	assert_int_equal(slot, 2);
+	assert_int_equal(slot, 6);
 	assert_int_equal(nic_ioctl_pick_slot(NULL, 0, 8, &slot), 0);
-	assert_int_equal(slot, 0);
+	assert_int_equal(slot, 7);
+	assert_int_equal(nic_ioctl_pick_slot(top, 3, 8, &slot), 0);
+	assert_int_equal(slot, 5); /* 9 lies beyond the table */
 	assert_int_equal(nic_ioctl_pick_slot(full, 3, 3, &slot), -ENOSPC);
 	assert_int_equal(nic_ioctl_pick_slot(full, 3, 4, &slot), 0);
 	assert_int_equal(slot, 3);
 	assert_int_equal(nic_ioctl_pick_slot(NULL, 0, 0, &slot), -ENOSPC);
+	assert_int_equal(nic_ioctl_pick_slot(full, 1, 1, &slot), -ENOSPC);
+
+	/* the location an insert at "any slot" sends */
+	assert_int_equal(nic_ioctl_insert_location(&t, locs, 5, true, &slot), 0);
+	assert_int_equal(slot, 6);
+	t.loc_special = true; /* the driver picks: the lowest priority, or any */
+	assert_int_equal(nic_ioctl_insert_location(&t, NULL, 0, true, &slot), 0);
+	assert_int_equal(slot, ZX_RX_CLS_LOC_LAST);
+	assert_int_equal(nic_ioctl_insert_location(&t, NULL, 0, false, &slot), 0);
+	assert_int_equal(slot, ZX_RX_CLS_LOC_ANY);
 }
 
 static void test_replicate(void **state)
