@@ -82,6 +82,7 @@ static void show_nic(struct ctl *ctl, json_object *r)
 	json_object *lower = ctl_json_get(nic, "lower"), *rings = ctl_json_get(nic, "rings");
 	json_object *rss = ctl_json_get(nic, "rss"), *rules = ctl_json_get(nic, "rules");
 	json_object *caps = ctl_json_get(nic, "capabilities"), *nt = ctl_json_get(nic, "ntuple");
+	json_object *kinds;
 	struct ctl_table *t;
 	char buf[128], node[16];
 	size_t i;
@@ -127,6 +128,17 @@ static void show_nic(struct ctl *ctl, json_object *r)
 
 		if (c)
 			ctl_table_add(t, cells);
+	}
+	/* what each kind of rule taught (those not tried yet are left out) */
+	if (caps && (kinds = ctl_json_get(caps, "rule_kinds"))) {
+		json_object_object_foreach(kinds, name, c)
+		{
+			const char *cells[3] = { name, ctl_json_str(c, "state", "?"),
+						 ctl_json_str(c, "message", "") };
+
+			if (strcmp(cells[1], "unknown"))
+				ctl_table_add(t, cells);
+		}
 	}
 	ctl_table_print(t, ctl->out, ctl->legend);
 	ctl_table_free(t);

@@ -38,9 +38,28 @@ json_object *nic_json_cap(const struct nic_cap *cap)
 	return o;
 }
 
-json_object *nic_json_caps(const struct nic_caps *c)
+/* {"ether-queue": cap, "ether-context": cap, ...}: what each rule kind
+ * taught, with the kernel's text. */
+static json_object *rule_kinds(const struct nic_caps *c)
 {
 	json_object *o = json_object_new_object();
+	char name[32];
+	unsigned f, a;
+
+	for (f = 0; f < NIC_RULE_FLOWS; f++)
+		for (a = 0; a < NIC_RULE_ACTS; a++) {
+			snprintf(name, sizeof(name), "%s-%s", nic_rule_flow_name(f),
+				 nic_rule_act_name(a));
+			ADD(o, name, nic_json_cap(&c->rule_kinds[f][a]));
+		}
+	return o;
+}
+
+json_object *nic_json_caps(const struct nic_caps *c)
+{
+	static const unsigned l2[] = { 0 }, ip[] = { 1, 2 };
+	json_object *o = json_object_new_object();
+	struct nic_cap fam;
 
 	ADD(o, "channels", nic_json_cap(&c->channels));
 	ADD(o, "channels_set", nic_json_cap(&c->channels_set));
@@ -52,8 +71,11 @@ json_object *nic_json_caps(const struct nic_caps *c)
 	ADD(o, "rss_contexts", nic_json_cap(&c->rss_contexts));
 	ADD(o, "ntuple", nic_json_cap(&c->ntuple));
 	ADD(o, "rules", nic_json_cap(&c->rules));
-	ADD(o, "l2_rules", nic_json_cap(&c->l2_rules));
-	ADD(o, "ip_rules", nic_json_cap(&c->ip_rules));
+	nic_rule_family_cap(c, l2, 1, &fam);
+	ADD(o, "l2_rules", nic_json_cap(&fam));
+	nic_rule_family_cap(c, ip, 2, &fam);
+	ADD(o, "ip_rules", nic_json_cap(&fam));
+	ADD(o, "rule_kinds", rule_kinds(c));
 	ADD(o, "queue_info", nic_json_cap(&c->queue_info));
 	ADD(o, "qstats", nic_json_cap(&c->qstats));
 	ADD(o, "binder", nic_json_cap(&c->binder));

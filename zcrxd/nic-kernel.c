@@ -20,7 +20,8 @@
 /* What only trying tells, per device. */
 struct learned {
 	int ifindex;
-	struct nic_cap l2_rules, ip_rules, rss_set, rss_contexts, header_split, channels_set;
+	struct nic_cap rss_set, rss_contexts, header_split, channels_set;
+	struct nic_caps rules; /* rule_kinds only: what inserts taught */
 	bool hds_checked;       /* hds_thresh below is the answer for a driver not reporting it */
 	struct nic_cap hds_thresh;
 	bool loc_last_refused;  /* the driver picks slots but refuses RX_CLS_LOC_LAST */
@@ -443,21 +444,29 @@ static void observe_rss(struct nic_kernel *k, struct nic *nic, struct learned *l
 		nic_cap_set(&c->rss_contexts, NIC_CAP_UNKNOWN, 0, "learned from the first create");
 }
 
-static void rule_cap(struct nic_cap *c, const struct nic_cap *learned, const struct nic *nic,
-		     enum nic_rule_match m1, enum nic_rule_match m2)
+/* Each rule kind: yes when an installed rule is of that kind, else what an
+ * insert taught, else not tried yet. */
+static void rule_kinds(struct nic_caps *c, struct nic_caps *learned, const struct nic *nic)
 {
+	unsigned f, a;
 	size_t i;
 
-	for (i = 0; i < nic->n_rules; i++) {
-		if (nic->rules[i].match == m1 || nic->rules[i].match == m2) {
-			cap_yes(c, "an installed rule uses it");
-			return;
+	for (f = 0; f < NIC_RULE_FLOWS; f++)
+		for (a = 0; a < NIC_RULE_ACTS; a++) {
+			const struct nic_cap *l = learned ? &learned->rule_kinds[f][a] : NULL;
+
+			if (l && l->state != NIC_CAP_UNKNOWN)
+				c->rule_kinds[f][a] = *l;
+			else
+				nic_cap_set(&c->rule_kinds[f][a], NIC_CAP_UNKNOWN, 0,
+					    "not tried yet (learned from the first rule)");
 		}
+	for (i = 0; i < nic->n_rules; i++) {
+		struct nic_cap *k = nic_rule_kind_cap(c, nic->rules[i].match, nic->rules[i].action);
+
+		if (k)
+			cap_yes(k, "an installed rule is of this kind");
 	}
-	if (learned && learned->state != NIC_CAP_UNKNOWN)
-		*c = *learned;
-	else
-		nic_cap_set(c, NIC_CAP_UNKNOWN, 0, "not tried yet (learned from the first rule)");
 }
 
 static void observe_rules(struct nic_kernel *k, struct nic *nic, struct learned *ln)
@@ -473,9 +482,12 @@ static void observe_rules(struct nic_kernel *k, struct nic *nic, struct learned 
 	nic->rule_capacity = 0;
 	nic->rule_loc_special = false;
 	if (nic_ioctl_rule_dump(k->fd, nic->link.name, &nic->rules, &nic->n_rules, &t, &e) < 0) {
+		unsigned f, a;
+
 		cap_no(&c->rules, "get rules", &e);
-		cap_no(&c->l2_rules, "get rules", &e);
-		cap_no(&c->ip_rules, "get rules", &e);
+		for (f = 0; f < NIC_RULE_FLOWS; f++)
+			for (a = 0; a < NIC_RULE_ACTS; a++)
+				cap_no(&c->rule_kinds[f][a], "get rules", &e);
 		return;
 	}
 	nic->rule_capacity = t.size;
@@ -483,10 +495,7 @@ static void observe_rules(struct nic_kernel *k, struct nic *nic, struct learned 
 	snprintf(msg, sizeof(msg), "%u of %u slots used%s", t.count, t.size,
 		 t.loc_special ? ", driver picks locations" : "");
 	cap_yes(&c->rules, msg);
-	rule_cap(&c->l2_rules, ln ? &ln->l2_rules : NULL, nic, NIC_RULE_MATCH_ETHER_DST,
-		 NIC_RULE_MATCH_ETHER_DST);
-	rule_cap(&c->ip_rules, ln ? &ln->ip_rules : NULL, nic, NIC_RULE_MATCH_IP4_DST,
-		 NIC_RULE_MATCH_IP6_DST);
+	rule_kinds(c, ln ? &ln->rules : NULL, nic);
 }
 
 static void fill_queue_irq(struct nic_queue *q, const struct nic_netdev_napi *napis, size_t n,
@@ -781,6 +790,7 @@ static int k_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 	int r;
 
 	bool last = !(ln && ln->loc_last_refused);
+	struct nic_cap *kind;
 
 	kerror_clear(err);
 	r = nic_ioctl_rule_insert(k->fd, id_name(id, buf), rule, &last, err);
@@ -788,10 +798,9 @@ static int k_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 		ln->loc_last_refused = true;
 	if (r == -EOPNOTSUPP && !ntuple_on(k, id->ifindex))
 		ln = NULL; /* refused perhaps only because rx-ntuple-filter is off: learn nothing */
-	if (ln && rule->match == NIC_RULE_MATCH_ETHER_DST)
-		learn(&ln->l2_rules, r, "insert rule", err, "accepted by the driver");
-	else if (ln && (rule->match == NIC_RULE_MATCH_IP4_DST || rule->match == NIC_RULE_MATCH_IP6_DST))
-		learn(&ln->ip_rules, r, "insert rule", err, "accepted by the driver");
+	kind = ln ? nic_rule_kind_cap(&ln->rules, rule->match, rule->action) : NULL;
+	if (kind)
+		learn(kind, r, "insert rule", err, "accepted by the driver");
 	return r < 0 ? ctx_err(err, id_name(id, buf), "insert rule", r) : 0;
 }
 

@@ -121,9 +121,12 @@ unsigned nic_diff(const struct nic *a, const struct nic *b)
 		if (!rss_eq(&a->rss[i], &b->rss[i]))
 			d |= NIC_OBSERVE_RSS;
 	if (a->n_rules != b->n_rules || a->rule_capacity != b->rule_capacity ||
-	    a->rule_loc_special != b->rule_loc_special || !cap_eq(&x->rules, &y->rules) ||
-	    !cap_eq(&x->l2_rules, &y->l2_rules) || !cap_eq(&x->ip_rules, &y->ip_rules))
+	    a->rule_loc_special != b->rule_loc_special || !cap_eq(&x->rules, &y->rules))
 		d |= NIC_OBSERVE_RULES;
+	for (i = 0; i < NIC_RULE_FLOWS * NIC_RULE_ACTS; i++)
+		if (!cap_eq(&x->rule_kinds[i / NIC_RULE_ACTS][i % NIC_RULE_ACTS],
+			    &y->rule_kinds[i / NIC_RULE_ACTS][i % NIC_RULE_ACTS]))
+			d |= NIC_OBSERVE_RULES;
 	for (i = 0; !(d & NIC_OBSERVE_RULES) && i < a->n_rules; i++)
 		if (!rule_eq(&a->rules[i], &b->rules[i]))
 			d |= NIC_OBSERVE_RULES;

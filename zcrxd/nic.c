@@ -99,6 +99,85 @@ const char *nic_cap_state_name(enum nic_cap_state s)
 	return "unknown";
 }
 
+struct nic_cap *nic_rule_kind_cap(struct nic_caps *c, enum nic_rule_match m,
+				  enum nic_rule_action a)
+{
+	if (m == NIC_RULE_MATCH_OTHER || (unsigned)m > NIC_RULE_FLOWS ||
+	    (unsigned)a >= NIC_RULE_ACTS)
+		return NULL;
+	return &c->rule_kinds[m - 1][a];
+}
+
+static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
+{
+	if (learned->state == NIC_CAP_NO ||
+	    (learned->state == NIC_CAP_YES && dst->state == NIC_CAP_UNKNOWN))
+		*dst = *learned;
+}
+
+void nic_caps_overlay(struct nic_caps *dst, const struct nic_caps *learned)
+{
+	unsigned f, a;
+
+	for (f = 0; f < NIC_RULE_FLOWS; f++)
+		for (a = 0; a < NIC_RULE_ACTS; a++)
+			overlay(&dst->rule_kinds[f][a], &learned->rule_kinds[f][a]);
+	overlay(&dst->rss_contexts, &learned->rss_contexts);
+	overlay(&dst->rss_set, &learned->rss_set);
+	overlay(&dst->ntuple, &learned->ntuple);
+	overlay(&dst->header_split, &learned->header_split);
+	overlay(&dst->channels_set, &learned->channels_set);
+}
+
+const char *nic_rule_flow_name(unsigned f)
+{
+	static const char *const names[NIC_RULE_FLOWS] = { "ether", "ip4", "ip6" };
+
+	return f < NIC_RULE_FLOWS ? names[f] : "?";
+}
+
+const char *nic_rule_act_name(unsigned a)
+{
+	static const char *const names[NIC_RULE_ACTS] = { "queue", "context", "drop" };
+
+	return a < NIC_RULE_ACTS ? names[a] : "?";
+}
+
+void nic_rule_family_cap(const struct nic_caps *c, const unsigned *flows, size_t n_flows,
+			 struct nic_cap *ret)
+{
+	size_t i, len = 0, n_no = 0, n = 0;
+	const struct nic_cap *first_no = NULL;
+	bool yes = false;
+	unsigned a;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < n_flows; i++) {
+		for (a = 0; a < NIC_RULE_ACTS; a++) {
+			const struct nic_cap *k = &c->rule_kinds[flows[i]][a];
+
+			n++;
+			if (k->state == NIC_CAP_UNKNOWN)
+				continue;
+			yes |= k->state == NIC_CAP_YES;
+			if (k->state == NIC_CAP_NO && !n_no++)
+				first_no = k;
+			if (len < sizeof(ret->msg))
+				len += (size_t)snprintf(ret->msg + len, sizeof(ret->msg) - len,
+							"%s%s-%s %s%s%s", len ? "; " : "",
+							nic_rule_flow_name(flows[i]),
+							nic_rule_act_name(a), nic_cap_state_name(k->state),
+							k->msg[0] ? ": " : "", k->msg);
+		}
+	}
+	if (yes)
+		ret->state = NIC_CAP_YES;
+	else if (n && n_no == n)
+		nic_cap_set(ret, NIC_CAP_NO, first_no->err, first_no->msg);
+	else if (!len)
+		snprintf(ret->msg, sizeof(ret->msg), "not tried yet (learned from the first rule)");
+}
+
 void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const char *msg)
 {
 	cap->state = state;

@@ -36,6 +36,12 @@ struct nic_cap {
 	char msg[160]; /* kernel's text, or a short note of how it was learned */
 };
 
+/* Rule kinds, indexing nic_caps.rule_kinds: the flow types zcrxd matches on
+ * (enum nic_rule_match minus OTHER) and the actions it uses (enum
+ * nic_rule_action up to DROP). */
+#define NIC_RULE_FLOWS 3 /* NIC_RULE_MATCH_ETHER_DST, _IP4_DST, _IP6_DST */
+#define NIC_RULE_ACTS 3  /* NIC_RULE_ACTION_QUEUE, _CONTEXT, _DROP */
+
 struct nic_caps {
 	struct nic_cap channels;     /* CHANNELS_GET works */
 	struct nic_cap channels_set; /* some channel count is settable (max > 0) */
@@ -47,8 +53,11 @@ struct nic_caps {
 	struct nic_cap rss_contexts; /* additional RSS contexts */
 	struct nic_cap ntuple;       /* rx-ntuple-filter can be on */
 	struct nic_cap rules;        /* rule table reachable (GRXCLSRLCNT) */
-	struct nic_cap l2_rules;     /* ETHER_FLOW dst-MAC rules accepted (learned) */
-	struct nic_cap ip_rules;     /* IPv4/IPv6 dst rules accepted (learned) */
+	/* Rules zcrxd makes, learned per kind (nic_rule_kind_cap): what they
+	 * match (ETHER_FLOW dst MAC, IPv4 dst, IPv6 dst) and where they send
+	 * (queue, RSS context, drop).  A driver may take MAC->queue rules and
+	 * refuse MAC->context ones (bnxt: no FLOW_RSS with ETHER_FLOW). */
+	struct nic_cap rule_kinds[NIC_RULE_FLOWS][NIC_RULE_ACTS];
 	struct nic_cap queue_info;   /* netdev queue-get answers for this NIC */
 	struct nic_cap qstats;       /* netdev qstats-get answers */
 	struct nic_cap binder;       /* zero-copy binder (vhost_zcrx PROBE) */
@@ -285,6 +294,23 @@ uint32_t nic_rx_queue_count(const struct nic *nic);
 const struct nic_rss *nic_find_rss(const struct nic *nic, uint32_t ctx);
 const struct nic_rule *nic_find_rule(const struct nic *nic, uint32_t location);
 const char *nic_cap_state_name(enum nic_cap_state s);
+/* The learned capability of rules that match m and do a; NULL for kinds
+ * zcrxd never makes (MATCH_OTHER, ACTION_OTHER). */
+struct nic_cap *nic_rule_kind_cap(struct nic_caps *c, enum nic_rule_match m,
+				  enum nic_rule_action a);
+/* What failed or accepted changes taught (plan_learn) laid over what the
+ * backend reports: a learned "no" wins, a learned "yes" fills an unknown.
+ * Covers the capabilities only trying tells: rule kinds, RSS contexts and
+ * writes, ntuple, header split, settable channels. */
+void nic_caps_overlay(struct nic_caps *dst, const struct nic_caps *learned);
+/* "ether" / "ip4" / "ip6" for flow index f; "queue" / "context" / "drop". */
+const char *nic_rule_flow_name(unsigned f);
+const char *nic_rule_act_name(unsigned a);
+/* One family of flows (e.g. IPv4 and IPv6) as one capability: yes when
+ * some kind of it was accepted, no when every kind was refused, unknown
+ * otherwise; the message names each kind that is not unknown. */
+void nic_rule_family_cap(const struct nic_caps *c, const unsigned *flows, size_t n_flows,
+			 struct nic_cap *ret);
 void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const char *msg);
 int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN]);
 /* "52:54:00:12:34:56"; buf must hold 18 bytes. */

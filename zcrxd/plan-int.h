@@ -153,6 +153,12 @@ void plan_allocate(struct planner *pl);
 void plan_lease_ops(struct planner *pl);
 
 /* plan-steer.c: steps after the leases are known */
+/* True when rules are possible on this NIC and the Steering= methods can
+ * send the vNIC id's traffic to a queue but none to an RSS context (rule
+ * kinds refused): then more than one queue is no use.  why gets
+ * "mac: <refusal>; ip: <refusal>" and *ret_err the first errno. */
+bool plan_steer_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
+				size_t size, int *ret_err);
 void plan_steer_choose(struct planner *pl);
 void plan_steer_contexts(struct planner *pl);
 void plan_steer_rules(struct planner *pl);

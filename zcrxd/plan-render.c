@@ -388,13 +388,10 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 		return false;
 	switch (op->kind) {
 	case PLAN_OP_RULE_INSERT:
-		c = op->rule.match == NIC_RULE_MATCH_ETHER_DST ? &caps->l2_rules : &caps->ip_rules;
-		/* A rule to a context may be refused for either part.  Blame
-		 * the context only when this match is known to work and
-		 * contexts are not. */
-		if (op->rule.action == NIC_RULE_ACTION_CONTEXT && c->state == NIC_CAP_YES &&
-		    caps->rss_contexts.state != NIC_CAP_YES)
-			c = &caps->rss_contexts;
+		/* per kind: a driver that refuses MAC rules to a context
+		 * (bnxt has no FLOW_RSS with ETHER_FLOW) may take MAC rules
+		 * to a queue, and the context itself was made */
+		c = nic_rule_kind_cap(caps, op->rule.match, op->rule.action);
 		break;
 	case PLAN_OP_RSS_CREATE:
 		c = &caps->rss_contexts;
@@ -432,8 +429,8 @@ void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op)
 	struct nic_cap *c = NULL;
 
 	if (op->kind == PLAN_OP_RULE_INSERT) {
-		c = op->rule.match == NIC_RULE_MATCH_ETHER_DST ? &caps->l2_rules : &caps->ip_rules;
-		if (c->state == NIC_CAP_UNKNOWN)
+		c = nic_rule_kind_cap(caps, op->rule.match, op->rule.action);
+		if (c && c->state == NIC_CAP_UNKNOWN)
 			nic_cap_set(c, NIC_CAP_YES, 0, "a rule of this kind was accepted");
 		if (op->rule.action == NIC_RULE_ACTION_CONTEXT &&
 		    caps->rss_contexts.state == NIC_CAP_UNKNOWN)

@@ -34,28 +34,120 @@ static bool plan_rules_possible(const struct planner *pl, struct kerror *why)
 	return true;
 }
 
-void plan_steer_choose(struct planner *pl)
+static const enum config_steering *steer_order(const struct planner *pl, size_t *ret_n)
 {
 	static const enum config_steering dflt[] = { CONFIG_STEERING_MAC, CONFIG_STEERING_IP };
-	const struct nic_caps *c = &pl->nic->caps;
-	const enum config_steering *order = dflt;
-	size_t n_order = 2, i, m;
+
+	if (pl->pol && pl->pol->n_steering) {
+		*ret_n = pl->pol->n_steering;
+		return pl->pol->steering;
+	}
+	*ret_n = 2;
+	return dflt;
+}
+
+/* Rules that match flow f and do a: NULL when not refused, else the
+ * refusal's text (the kernel's, as learned) and *ret_err. */
+static const char *kind_refused(const struct planner *pl, enum nic_rule_match f,
+				enum nic_rule_action a, int *ret_err)
+{
+	struct nic_caps *c = (struct nic_caps *)&pl->nic->caps;
+	const struct nic_cap *k = nic_rule_kind_cap(c, f, a);
+
+	if (!k || k->state != NIC_CAP_NO)
+		return NULL;
+	*ret_err = k->err ? k->err : EOPNOTSUPP;
+	return plan_cap_msg(k, "refused");
+}
+
+/* Can method m steer the vNIC id with rules that do a?  NULL when it can
+ * (for IP: with at least one of its address families), else why not. */
+static const char *method_refused(const struct planner *pl, const struct attach_id *id,
+				  enum config_steering m, enum nic_rule_action a, int *ret_err)
+{
+	const char *v4 = NULL, *v6 = NULL;
+	int e4 = 0, e6 = 0;
+
+	*ret_err = 0;
+	switch (m) {
+	case CONFIG_STEERING_MAC:
+		return kind_refused(pl, NIC_RULE_MATCH_ETHER_DST, a, ret_err);
+	case CONFIG_STEERING_IP:
+		if (!id->n_ip4 && !id->n_ip6)
+			return "the vNIC's IP addresses are not known";
+		if (id->n_ip4)
+			v4 = kind_refused(pl, NIC_RULE_MATCH_IP4_DST, a, &e4);
+		if (id->n_ip6)
+			v6 = kind_refused(pl, NIC_RULE_MATCH_IP6_DST, a, &e6);
+		if ((id->n_ip4 && !v4) || (id->n_ip6 && !v6))
+			return NULL;
+		*ret_err = v4 ? e4 : e6;
+		return v4 ? v4 : v6;
+	}
+	return "unknown steering method";
+}
+
+/* "mac: <why>; ip: <why>" for the methods of the order that cannot do a;
+ * returns how many can. */
+static size_t methods_for(const struct planner *pl, const struct attach_id *id,
+			  enum nic_rule_action a, char *tried, size_t size, int *ret_first_err)
+{
+	const enum config_steering *order;
+	size_t n_order, m, n_ok = 0, len = 0;
+
+	order = steer_order(pl, &n_order);
+	tried[0] = '\0';
+	*ret_first_err = 0;
+	for (m = 0; m < n_order; m++) {
+		int err;
+		const char *no = method_refused(pl, id, order[m], a, &err);
+
+		if (!no) {
+			n_ok++;
+			continue;
+		}
+		if (!*ret_first_err)
+			*ret_first_err = err;
+		if (len < size)
+			len += (size_t)snprintf(tried + len, size - len, "%s%s: %s", len ? "; " : "",
+						config_steering_name(order[m]), no);
+	}
+	return n_ok;
+}
+
+bool plan_steer_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
+				size_t size, int *ret_err)
+{
+	struct kerror base = { 0 };
+	char q[8];
+	int e;
+
+	if (!pl->managed || !plan_rules_possible(pl, &base))
+		return false;
+	if (methods_for(pl, id, NIC_RULE_ACTION_CONTEXT, why, size, ret_err))
+		return false;
+	/* only worth one queue when a rule to a queue is still possible */
+	return methods_for(pl, id, NIC_RULE_ACTION_QUEUE, q, sizeof(q), &e) > 0;
+}
+
+void plan_steer_choose(struct planner *pl)
+{
+	const enum config_steering *order;
+	size_t n_order, i, m;
 	struct kerror base = { 0 };
 	bool possible;
 
 	if (!pl->managed)
 		return;
-	if (pl->pol->n_steering) {
-		order = pl->pol->steering;
-		n_order = pl->pol->n_steering;
-	}
+	order = steer_order(pl, &n_order);
 	possible = plan_rules_possible(pl, &base);
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
 		const struct attach_id *id = &ap->a->id;
-		char tried[KERROR_MSG_MAX] = "";
-		int first_err = 0;
-		size_t len = 0;
+		enum nic_rule_action act =
+			ap->n_q > 1 ? NIC_RULE_ACTION_CONTEXT : NIC_RULE_ACTION_QUEUE;
+		char tried[KERROR_MSG_MAX];
+		int first_err, err;
 
 		if (ap->skip || !ap->n_q)
 			continue;
@@ -64,49 +156,52 @@ void plan_steer_choose(struct planner *pl)
 			       "no steering rule: %s", base.msg);
 			continue;
 		}
-		for (m = 0; m < n_order && ap->method < 0; m++) {
-			const char *no = NULL;
-			int err = 0;
-
-			switch (order[m]) {
-			case CONFIG_STEERING_MAC:
-				if (c->l2_rules.state == NIC_CAP_NO) {
-					no = plan_cap_msg(&c->l2_rules, "L2 rules refused");
-					err = c->l2_rules.err ? c->l2_rules.err : EOPNOTSUPP;
-				} else {
-					ap->method = CONFIG_STEERING_MAC;
-				}
-				break;
-			case CONFIG_STEERING_IP:
-				if (!id->n_ip4 && !id->n_ip6) {
-					no = "the vNIC's IP addresses are not known";
-				} else if (c->ip_rules.state == NIC_CAP_NO) {
-					no = plan_cap_msg(&c->ip_rules, "IP rules refused");
-					err = c->ip_rules.err ? c->ip_rules.err : EOPNOTSUPP;
-				} else {
-					ap->method = CONFIG_STEERING_IP;
-				}
-				break;
-			}
-			if (no) {
-				if (!first_err)
-					first_err = err;
-				len += (size_t)snprintf(tried + len, len < sizeof(tried) ?
-									     sizeof(tried) - len :
-									     0,
-							"%s%s: %s", len ? "; " : "",
-							config_steering_name(order[m]), no);
-				if (len >= sizeof(tried))
-					len = sizeof(tried) - 1;
-			}
-		}
+		for (m = 0; m < n_order && ap->method < 0; m++)
+			if (!method_refused(pl, id, order[m], act, &err))
+				ap->method = (int)order[m];
 		if (ap->method < 0) {
+			(void)methods_for(pl, id, act, tried, sizeof(tried), &first_err);
 			plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule",
-			       first_err ? first_err : EOPNOTSUPP, "no steering method works (%s)",
-			       tried);
+			       first_err ? first_err : EOPNOTSUPP,
+			       "no steering method works for rules to %s (%s)",
+			       act == NIC_RULE_ACTION_CONTEXT ? "an RSS context" : "a queue", tried);
 			continue;
 		}
-		ap->use_ctx = ap->n_q > 1;
+		ap->use_ctx = act == NIC_RULE_ACTION_CONTEXT;
+	}
+}
+
+/* One rule per address of a family whose kind is not refused; a refused
+ * family is named (its traffic is not steered). */
+static void want_ip_rules(struct planner *pl, struct aplan *ap, const struct nic_rule *base,
+			  enum nic_rule_match f)
+{
+	const struct attach_id *id = &ap->a->id;
+	size_t k, n = f == NIC_RULE_MATCH_IP4_DST ? id->n_ip4 : id->n_ip6;
+	const char *no;
+	int err;
+
+	if (!n)
+		return;
+	no = kind_refused(pl, f, base->action, &err);
+	if (no) {
+		plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", err,
+		       "%s rules to %s refused (%s): the vNIC's %s traffic is not steered",
+		       f == NIC_RULE_MATCH_IP4_DST ? "IPv4" : "IPv6",
+		       ap->use_ctx ? "an RSS context" : "a queue", no,
+		       f == NIC_RULE_MATCH_IP4_DST ? "IPv4" : "IPv6");
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		struct want_rule *w = &ap->wr[ap->n_wr++];
+
+		w->rule = *base;
+		w->rule.match = f;
+		if (f == NIC_RULE_MATCH_IP4_DST)
+			w->rule.ip4 = id->ip4[k];
+		else
+			w->rule.ip6 = id->ip6[k];
+		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
 	}
 }
 
@@ -114,7 +209,6 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 {
 	const struct attach_id *id = &ap->a->id;
 	struct nic_rule base = { 0 };
-	size_t k;
 
 	base.location = NIC_LOC_ANY;
 	if (ap->use_ctx) {
@@ -134,22 +228,8 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
 		return;
 	}
-	for (k = 0; k < id->n_ip4; k++) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
-
-		w->rule = base;
-		w->rule.match = NIC_RULE_MATCH_IP4_DST;
-		w->rule.ip4 = id->ip4[k];
-		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-	}
-	for (k = 0; k < id->n_ip6; k++) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
-
-		w->rule = base;
-		w->rule.match = NIC_RULE_MATCH_IP6_DST;
-		w->rule.ip6 = id->ip6[k];
-		w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-	}
+	want_ip_rules(pl, ap, &base, NIC_RULE_MATCH_IP4_DST);
+	want_ip_rules(pl, ap, &base, NIC_RULE_MATCH_IP6_DST);
 }
 
 static const struct nic_rss *plan_obs_ctx(const struct planner *pl, uint32_t id)

@@ -485,6 +485,17 @@ static int setup_attachments(struct planner *pl)
 			       "%u queues requested, using 1: no RSS contexts (%s)", ap->want,
 			       plan_cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
 			ap->want = 1;
+		} else if (ap->want > 1 && !ap->skip) {
+			char why[KERROR_MSG_MAX];
+			int e;
+
+			if (plan_steer_context_refused(pl, &ap->a->id, why, sizeof(why), &e)) {
+				plan_reason(pl, ap, ATTACH_R_NO_CONTEXT, "insert rule", e,
+				       "%u queues requested, using 1: no steering rule to an RSS "
+				       "context is taken (%s)",
+				       ap->want, why);
+				ap->want = 1;
+			}
 		}
 	}
 	return pl->err;

@@ -89,7 +89,6 @@ void reconcile_refusals_clear(struct rc_nic *n);
 void reconcile_forget_refusals(struct reconcile *rc, const char *nic, const uint8_t *owner);
 void reconcile_refusals_prune(struct rc_nic *n, const struct attach *const *atts, size_t n_atts,
 			      const struct plan *p);
-void reconcile_apply_learned(struct nic_caps *c, const struct nic_caps *l);
 bool reconcile_hold(struct reconcile *rc, const char *nic, const struct plan_op *op,
 		    const struct kerror *err);
 void reconcile_on_bind_refused(void *ud, const struct plan_op *op, const struct kerror *err);

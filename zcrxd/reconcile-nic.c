@@ -286,7 +286,7 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 				atts[n++] = &rc->store.atts[i];
 			}
 		view = *nic; /* shallow: arrays stay the monitor's */
-		reconcile_apply_learned(&view.caps, &rn->learned);
+		nic_caps_overlay(&view.caps, &rn->learned);
 		reconcile_binder_view_fill(rc, nic, rn, &bv);
 		in.policy = has_pol ? &pol : NULL;
 		in.nic = &view;

@@ -96,24 +96,6 @@ static void refusals_add(struct rc_nic *n, const struct plan_op *op, const struc
 	n->refused[k].err = *err;
 }
 
-static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
-{
-	if (learned->state == NIC_CAP_NO || (learned->state == NIC_CAP_YES &&
-					     dst->state == NIC_CAP_UNKNOWN))
-		*dst = *learned;
-}
-
-void reconcile_apply_learned(struct nic_caps *c, const struct nic_caps *l)
-{
-	overlay(&c->l2_rules, &l->l2_rules);
-	overlay(&c->ip_rules, &l->ip_rules);
-	overlay(&c->rss_contexts, &l->rss_contexts);
-	overlay(&c->rss_set, &l->rss_set);
-	overlay(&c->ntuple, &l->ntuple);
-	overlay(&c->header_split, &l->header_split);
-	overlay(&c->channels_set, &l->channels_set);
-}
-
 /* Hold back the attachment that owns op after a refusal. */
 bool reconcile_hold(struct reconcile *rc, const char *nic, const struct plan_op *op,
 		    const struct kerror *err)

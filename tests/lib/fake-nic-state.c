@@ -265,6 +265,7 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("rule_capacity", c->rule_capacity);
 	I("loc_special", c->loc_special);
 	I("l2_rules", c->l2_rules);
+	I("l2_context", c->l2_context);
 	I("ip_rules", c->ip_rules);
 	I("header_split", c->header_split);
 	I("hds_thresh", c->hds_thresh);
@@ -406,6 +407,7 @@ static int load(struct fake_net *net, json_object *root)
 		c.rule_capacity = (uint32_t)jint(o, "rule_capacity");
 		c.loc_special = jint(o, "loc_special");
 		c.l2_rules = jint(o, "l2_rules");
+		c.l2_context = jint(o, "l2_context");
 		c.ip_rules = jint(o, "ip_rules");
 		c.header_split = jint(o, "header_split");
 		c.hds_thresh = jint(o, "hds_thresh");
@@ -559,6 +561,8 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.header_split = c.hds_thresh = opt_bool(v);
 		else if (!strcmp(kv, "numa"))
 			c.numa_nodes = (int)n;
+		else if (!strcmp(kv, "l2ctx"))
+			c.l2_context = opt_bool(v);
 		else if (!strcmp(kv, "symxor"))
 			c.sym_xor = opt_bool(v);
 		else

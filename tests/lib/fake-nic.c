@@ -28,6 +28,7 @@ void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
 	c->ntuple = true;
 	c->rule_capacity = 1024;
 	c->l2_rules = true;
+	c->l2_context = true;
 	c->ip_rules = true;
 	c->header_split = true;
 	c->hds_thresh = true;
@@ -285,14 +286,13 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	nic->ntuple_fixed = !f->cfg.ntuple || f->cfg.ntuple_fixed;
 	cap(&nic->caps.ntuple, f->cfg.ntuple, "rx-ntuple-filter not changeable");
 	cap(&nic->caps.rules, f->cfg.ntuple, "Operation not supported");
-	if (f->cfg.ntuple) {
-		/* learned capabilities start unknown, as with a real driver */
-		nic->caps.l2_rules.state = NIC_CAP_UNKNOWN;
-		nic->caps.ip_rules.state = NIC_CAP_UNKNOWN;
-	} else {
-		cap(&nic->caps.l2_rules, false, "Operation not supported");
-		cap(&nic->caps.ip_rules, false, "Operation not supported");
-	}
+	/* rule kinds are learned (start unknown), as with a real driver */
+	for (i = 0; i < NIC_RULE_FLOWS * NIC_RULE_ACTS; i++)
+		cap(&nic->caps.rule_kinds[i / NIC_RULE_ACTS][i % NIC_RULE_ACTS], false,
+		    "Operation not supported");
+	for (i = 0; f->cfg.ntuple && i < NIC_RULE_FLOWS * NIC_RULE_ACTS; i++)
+		nic_cap_set(&nic->caps.rule_kinds[i / NIC_RULE_ACTS][i % NIC_RULE_ACTS],
+			    NIC_CAP_UNKNOWN, 0, "");
 	cap(&nic->caps.rss, f->cfg.rss, "Operation not supported");
 	cap(&nic->caps.rss_set, f->cfg.rss, "Operation not supported");
 	cap(&nic->caps.rss_contexts, f->cfg.rss && f->cfg.rss_contexts, "Operation not supported");
@@ -652,6 +652,8 @@ int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct
 		if (!f->cfg.l2_rules)
 			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
 					  "fake: ETHER_FLOW rules not supported");
+		if (rule->action == NIC_RULE_ACTION_CONTEXT && !f->cfg.l2_context)
+			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule", NULL);
 		break;
 	case NIC_RULE_MATCH_IP4_DST:
 	case NIC_RULE_MATCH_IP6_DST:

@@ -47,6 +47,8 @@ struct fake_nic_cfg {
 	uint32_t rule_capacity; /* default 1024 */
 	bool loc_special;       /* driver picks the slot (RX_CLS_LOC_ANY) */
 	bool l2_rules;          /* ETHER_FLOW dst-MAC rules accepted */
+	bool l2_context;        /* ... also to an RSS context (bnxt: no FLOW_RSS with ETHER_FLOW;
+				 * refused like its ioctl, EOPNOTSUPP without text) */
 	bool ip_rules;
 	bool header_split;
 	bool hds_thresh;
@@ -89,7 +91,7 @@ char *fake_net_dump(const struct fake_net *net, int ifindex);
 int fake_net_set_file(struct fake_net *net, const char *path);
 /* Add a NIC from "NAME:SHAPE[,key=value...]", SHAPE capable or veth, keys
  * as in struct fake_nic_cfg (combined, combined_max, rx, rx_max, l2, ip,
- * ntuple, rss, contexts, special, capacity, hs, numa, symxor). */
+ * ntuple, rss, contexts, special, capacity, hs, numa, symxor, l2ctx). */
 int fake_net_add_spec(struct fake_net *net, const char *spec);
 
 /* Changes "from outside" (an operator, another tool), bypassing the

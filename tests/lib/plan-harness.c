@@ -201,12 +201,6 @@ bool harness_detach(struct harness *h, unsigned mac_last)
 	return false;
 }
 
-static void overlay(struct nic_cap *dst, const struct nic_cap *learned)
-{
-	if (learned->state != NIC_CAP_UNKNOWN && dst->state != NIC_CAP_NO)
-		*dst = *learned;
-}
-
 void harness_observe(struct harness *h)
 {
 	struct nic_backend be = fake_net_backend(h->net);
@@ -215,13 +209,7 @@ void harness_observe(struct harness *h)
 	h->nic.link.ifindex = h->ifindex;
 	if (be.ops->observe(be.be, &h->nic, NIC_OBSERVE_ALL, &err) < 0)
 		abort();
-	overlay(&h->nic.caps.l2_rules, &h->learned.l2_rules);
-	overlay(&h->nic.caps.ip_rules, &h->learned.ip_rules);
-	overlay(&h->nic.caps.rss_contexts, &h->learned.rss_contexts);
-	overlay(&h->nic.caps.rss_set, &h->learned.rss_set);
-	overlay(&h->nic.caps.ntuple, &h->learned.ntuple);
-	overlay(&h->nic.caps.header_split, &h->learned.header_split);
-	overlay(&h->nic.caps.channels_set, &h->learned.channels_set);
+	nic_caps_overlay(&h->nic.caps, &h->learned); /* as the daemon does */
 	if (h->use_binder) {
 		memset(&h->pb, 0, sizeof(h->pb));
 		h->pb.available = h->sb.available;

@@ -80,6 +80,7 @@ static void random_cfg(struct fake_nic_cfg *c, char *name)
 	c->rule_capacity = 2 + below(40);
 	c->loc_special = coin(40);
 	c->l2_rules = coin(75);
+	c->l2_context = coin(70);
 	c->ip_rules = coin(75);
 	c->header_split = coin(60);
 	c->hds_thresh = c->header_split && coin(70);
@@ -382,11 +383,11 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 	}
 	if (!ok)
 		fprintf(stderr, "shape: comb %u/%u rx %u/%u rss %d ctx %d ntuple %d/%d cap %u "
-				"special %d l2 %d ip %d hs %d numa %d binder %d reserve %u list %zu "
+				"special %d l2 %d l2ctx %d ip %d hs %d numa %d binder %d reserve %u list %zu "
 				"channels %u exh %d\n",
 			cfg.combined, cfg.combined_max, cfg.rx, cfg.rx_max, cfg.rss, cfg.rss_contexts,
 			cfg.ntuple, cfg.ntuple_on, cfg.rule_capacity, cfg.loc_special, cfg.l2_rules,
-			cfg.ip_rules, cfg.header_split, cfg.numa_nodes, h->use_binder,
+			cfg.l2_context, cfg.ip_rules, cfg.header_split, cfg.numa_nodes, h->use_binder,
 			h->pol.reserve_count, h->pol.n_reserve_list, h->pol.channels,
 			h->pol.on_exhaustion);
 	free(pristine);

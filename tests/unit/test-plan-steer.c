@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "nic-json.h"
 #include "plan-check.h"
 
 static void test_single_queue_attach(void **state)
@@ -173,7 +174,7 @@ static void test_l2_refused_falls_back_to_ip(void **state)
 	inet_pton(AF_INET, "10.0.0.2", &a->id.ip4[0]);
 	a->id.n_ip4 = 1;
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
-	assert_int_equal(h->learned.l2_rules.state, NIC_CAP_NO);
+	assert_int_equal(h->learned.rule_kinds[0][NIC_RULE_ACTION_QUEUE].state, NIC_CAP_NO);
 	assert_string_equal(h->atts[0].res.steering, "ip");
 	s = dump(h);
 	assert_non_null(strstr(s, "match 2")); /* IP4_DST */
@@ -361,11 +362,14 @@ static void test_render_json(void **state)
 static void test_learn(void **state)
 {
 	struct nic_caps caps;
+	struct nic_cap *eq, *ec;
 	struct plan_op op;
 	struct kerror e;
 
 	memset(&caps, 0, sizeof(caps));
 	memset(&op, 0, sizeof(op));
+	eq = nic_rule_kind_cap(&caps, NIC_RULE_MATCH_ETHER_DST, NIC_RULE_ACTION_QUEUE);
+	ec = nic_rule_kind_cap(&caps, NIC_RULE_MATCH_ETHER_DST, NIC_RULE_ACTION_CONTEXT);
 	op.kind = PLAN_OP_RULE_INSERT;
 	op.rule.match = NIC_RULE_MATCH_ETHER_DST;
 	op.rule.action = NIC_RULE_ACTION_QUEUE;
@@ -373,25 +377,33 @@ static void test_learn(void **state)
 	assert_false(plan_learn(&caps, &op, &e)); /* transient: nothing learned */
 	kerror_set(&e, EOPNOTSUPP, "eth0", "insert rule", "L2 rules unsupported");
 	assert_true(plan_learn(&caps, &op, &e));
-	assert_int_equal(caps.l2_rules.state, NIC_CAP_NO);
-	assert_string_equal(caps.l2_rules.msg, "L2 rules unsupported");
+	assert_int_equal(eq->state, NIC_CAP_NO);
+	assert_string_equal(eq->msg, "L2 rules unsupported");
 	assert_false(plan_learn(&caps, &op, &e)); /* already known */
+	assert_int_equal(ec->state, NIC_CAP_UNKNOWN); /* another kind: not learned */
 
-	/* a rule to a context: blamed on the match unless the match is known
-	 * to work */
+	/* issue 9, bug 2: a rule to a context teaches about that kind only:
+	 * neither MAC rules to a queue nor contexts themselves are blamed */
 	memset(&caps, 0, sizeof(caps));
 	op.rule.action = NIC_RULE_ACTION_CONTEXT;
+	kerror_set(&e, EOPNOTSUPP, "eth0", "insert rule", NULL); /* the ioctl: no text */
 	assert_true(plan_learn(&caps, &op, &e));
-	assert_int_equal(caps.l2_rules.state, NIC_CAP_NO);
+	assert_int_equal(ec->state, NIC_CAP_NO);
+	assert_string_equal(ec->msg, strerror(EOPNOTSUPP));
+	assert_int_equal(eq->state, NIC_CAP_UNKNOWN);
 	assert_int_equal(caps.rss_contexts.state, NIC_CAP_UNKNOWN);
 	memset(&caps, 0, sizeof(caps));
 	op.rule.action = NIC_RULE_ACTION_QUEUE;
 	plan_learn_ok(&caps, &op);
-	assert_int_equal(caps.l2_rules.state, NIC_CAP_YES);
+	assert_int_equal(eq->state, NIC_CAP_YES);
 	op.rule.action = NIC_RULE_ACTION_CONTEXT;
 	assert_true(plan_learn(&caps, &op, &e));
-	assert_int_equal(caps.rss_contexts.state, NIC_CAP_NO);
-	assert_int_equal(caps.l2_rules.state, NIC_CAP_YES);
+	assert_int_equal(ec->state, NIC_CAP_NO);
+	assert_int_equal(eq->state, NIC_CAP_YES);
+	assert_int_equal(caps.rss_contexts.state, NIC_CAP_UNKNOWN);
+	/* kinds zcrxd never makes teach nothing */
+	op.rule.match = NIC_RULE_MATCH_OTHER;
+	assert_false(plan_learn(&caps, &op, &e));
 }
 
 /* Issue 9, bug 3: zcrxd's RSS writes (the default table, a context's
@@ -428,6 +440,71 @@ static void test_rss_writes_keep_hash_settings(void **state)
 	del_h(h);
 }
 
+/* Issue 9, bug 2: a driver that refuses MAC rules to an RSS context but
+ * takes them to a queue (bnxt: no FLOW_RSS with ETHER_FLOW).  One refused
+ * 2-queue attach must not switch off MAC steering for the NIC: the 2-queue
+ * vNIC gets one queue and a MAC rule to it, a 1-queue vNIC a MAC rule too,
+ * and the capability matrix says what was learned, with the kernel's text
+ * (the ioctl has none: the errno's). */
+static void test_refusal_learned_per_rule_kind(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	json_object *caps, *k;
+	char *s, mac[18], want[96];
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.l2_context = false;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm2q", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->learned_count, 1);
+	assert_int_equal(h->learned.rule_kinds[0][NIC_RULE_ACTION_CONTEXT].state, NIC_CAP_NO);
+	assert_int_equal(h->learned.rule_kinds[0][NIC_RULE_ACTION_QUEUE].state, NIC_CAP_YES);
+	assert_string_equal(h->atts[0].res.steering, "mac");
+	assert_int_equal(h->atts[0].res.n_queues, 1);
+	assert_false(h->atts[0].res.has_context);
+	assert_non_null(strstr(reason_msg(&h->atts[0], ATTACH_R_NO_CONTEXT),
+			       "2 queues requested, using 1: no steering rule to an RSS context is "
+			       "taken (mac: Operation not supported; ip: the vNIC's IP addresses "
+			       "are not known)"));
+	assert_null(reason_of(&h->atts[0], ATTACH_R_UNSTEERED));
+
+	harness_attach(h, "vm1q", 2, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_string_equal(h->atts[1].res.steering, "mac");
+	assert_null(reason_of(&h->atts[1], ATTACH_R_UNSTEERED));
+	assert_int_equal(h->atts[1].res.n_rules, 1);
+	s = dump(h);
+	snprintf(want, sizeof(want), "mac %s ip4 00000000 act 0 q %u",
+		 nic_mac_format(h->atts[1].id.mac, mac), h->atts[1].res.queues[0].queue);
+	assert_non_null(strstr(s, want));
+	assert_null(strstr(s, " ctx 1")); /* the context made for the refused rule is gone */
+	free(s);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+
+	/* the matrix: per kind, with what taught it */
+	harness_observe(h);
+	caps = nic_json_caps(&h->nic.caps);
+	k = json_object_object_get(json_object_object_get(caps, "rule_kinds"), "ether-context");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "state")), "no");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "error")),
+			    "EOPNOTSUPP");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "message")),
+			    "Operation not supported");
+	k = json_object_object_get(json_object_object_get(caps, "rule_kinds"), "ether-queue");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "state")), "yes");
+	k = json_object_object_get(json_object_object_get(caps, "rule_kinds"), "ip4-queue");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "state")), "unknown");
+	k = json_object_object_get(caps, "l2_rules");
+	assert_string_equal(json_object_get_string(json_object_object_get(k, "state")), "yes");
+	assert_non_null(strstr(json_object_get_string(json_object_object_get(k, "message")),
+			       "ether-context no: Operation not supported"));
+	json_object_put(caps);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_render_json),
 		cmocka_unit_test(test_learn),
 		cmocka_unit_test(test_rss_writes_keep_hash_settings),
+		cmocka_unit_test(test_refusal_learned_per_rule_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
