@@ -50,7 +50,7 @@ if make --no-print-directory install DESTDIR="$inst" PREFIX=/usr B="$B" >"$tmp/i
 		lib/systemd/system/zcrxd.service etc/zcrx/zcrxd.conf etc/libvirt/hooks/qemu.d/zcrx; do
 		[ -e "$inst/$f" ] || missing="$missing $f"
 	done
-	left=$(grep -rlE '@[A-Z]+@' "$inst" 2>/dev/null || true)
+	left=$(grep -rlIE '@[A-Z]+@' "$inst" 2>/dev/null || true) # -I: text files (a binary may hold any bytes)
 	if [ -z "$missing" ] && [ -z "$left" ] && [ -x "$inst/etc/libvirt/hooks/qemu.d/zcrx" ]; then
 		ok "make install DESTDIR=... PREFIX=/usr"
 	else
