@@ -52,31 +52,6 @@ static int hexval(int c)
 	return -1;
 }
 
-int domxml_mac_parse(const char *s, uint8_t mac[DOMXML_MAC_LEN])
-{
-	uint8_t m[DOMXML_MAC_LEN];
-	int i, hi, lo;
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (i = 0; i < DOMXML_MAC_LEN; i++) {
-		hi = hexval((unsigned char)s[i * 3]);
-		lo = hexval((unsigned char)s[i * 3 + 1]);
-		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
-const char *domxml_mac_format(const uint8_t mac[DOMXML_MAC_LEN], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-	return buf;
-}
-
 int domxml_uuid_parse(const char *s, uint8_t uuid[16])
 {
 	static const int dash[] = { 8, 13, 18, 23 };
@@ -365,7 +340,7 @@ static void parse_iface(const xmlNode *n, unsigned index, struct domxml_iface *i
 
 	c = child_elem(n, "mac");
 	r = c ? attr_copy(c, "address", buf, sizeof(buf)) : 0;
-	if (r > 0 && domxml_mac_parse(buf, i->mac) == 0)
+	if (r > 0 && nic_mac_parse(buf, i->mac) == 0)
 		i->has_mac = true;
 	else
 		iface_problem(i, r == 0 ? "no MAC address" : "malformed MAC address");
@@ -484,7 +459,7 @@ static int parse_meta_nic(struct domxml_meta *m, const xmlNode *n, size_t idx)
 					    clip(a->name, c1, sizeof(c1)));
 		ok = 1;
 		if (!xmlStrcmp(a->name, BAD_CAST "mac")) {
-			ok = domxml_mac_parse((const char *)v, nic->mac) == 0;
+			ok = nic_mac_parse((const char *)v, nic->mac) == 0;
 			has_mac = ok;
 		} else if (!xmlStrcmp(a->name, BAD_CAST "queues")) {
 			pos = 0;
@@ -523,11 +498,11 @@ static int parse_meta_nic(struct domxml_meta *m, const xmlNode *n, size_t idx)
 		return meta_invalid(m, "nic #%zu: mac= is required", idx + 1);
 	if (nic->mac[0] & 1)
 		return meta_invalid(m, "nic #%zu: mac='%s' is a multicast address", idx + 1,
-				    domxml_mac_format(nic->mac, macs));
+				    nic_mac_format(nic->mac, macs));
 	for (k = 0; k < idx; k++)
 		if (!memcmp(m->nics[k].mac, nic->mac, DOMXML_MAC_LEN))
 			return meta_invalid(m, "nic #%zu: mac='%s' appears twice", idx + 1,
-					    domxml_mac_format(nic->mac, macs));
+					    nic_mac_format(nic->mac, macs));
 	return 0;
 }
 

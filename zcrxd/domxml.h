@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nic.h"
+
 #define DOMXML_NS "http://zcrx.dev/xmlns/libvirt/1.0"
 #define DOMXML_NS_PREFIX "zcrx"
 
@@ -38,7 +40,7 @@
 #define DOMXML_NUMA_NODES_MAX 64   /* nodeset bits kept */
 #define DOMXML_CPUS_MAX 1024       /* cpuset bits kept */
 #define DOMXML_ERR_MAX 256         /* message buffers */
-#define DOMXML_MAC_LEN 6
+#define DOMXML_MAC_LEN NIC_MAC_LEN /* MACs: nic_mac_parse(), nic_mac_format() */
 
 enum domxml_iface_type {
 	DOMXML_IFACE_OTHER = 0, /* see type_name */
@@ -151,9 +153,6 @@ const struct domxml_meta_nic *domxml_meta_find(const struct domxml_meta *m,
  * also when it comes from a network with forward mode bridge/passthrough). */
 bool domxml_iface_is_macvtap(const struct domxml_iface *i);
 
-/* "52:54:00:12:34:56" parse (case-insensitive, exactly 6 pairs) / format. */
-int domxml_mac_parse(const char *s, uint8_t mac[DOMXML_MAC_LEN]);
-const char *domxml_mac_format(const uint8_t mac[DOMXML_MAC_LEN], char buf[18]);
 /* Canonical UUID text (with dashes, lower case); also accepts 32 hex digits. */
 int domxml_uuid_parse(const char *s, uint8_t uuid[16]);
 const char *domxml_uuid_format(const uint8_t uuid[16], char buf[37]);

@@ -185,22 +185,36 @@ void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const c
 	snprintf(cap->msg, sizeof(cap->msg), "%s", msg ? msg : "");
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The one MAC parser of zcrxd: exactly six pairs of hex digits separated by
+ * ':' (either case), nothing before or after.  No sign, no space, no other
+ * separator, no short pair: what a kernel or libvirt prints, and nothing
+ * that only looks like it. */
 int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN])
 {
-	unsigned v[NIC_MAC_LEN];
-	char tail;
-	int i;
+	uint8_t m[NIC_MAC_LEN];
+	int i, hi, lo;
 
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
+	if (!s || strlen(s) != NIC_MAC_LEN * 3 - 1)
 		return -EINVAL;
 	for (i = 0; i < NIC_MAC_LEN; i++) {
-		if (s[i * 3] == ' ' || s[i * 3 + 1] == ' ' || (i < 5 && s[i * 3 + 2] != ':'))
+		hi = hex_digit(s[i * 3]);
+		lo = hex_digit(s[i * 3 + 1]);
+		if (hi < 0 || lo < 0 || (i < NIC_MAC_LEN - 1 && s[i * 3 + 2] != ':'))
 			return -EINVAL;
-		mac[i] = (uint8_t)v[i];
+		m[i] = (uint8_t)(hi << 4 | lo);
 	}
+	memcpy(mac, m, sizeof(m));
 	return 0;
 }
 

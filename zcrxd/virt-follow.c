@@ -290,7 +290,7 @@ static void apply_auto(struct virt_follow *f, struct vf_dom *d, const struct dom
 			char m[18];
 
 			log_domain(LOG_WARNING, LOG_SUBSYS_VIRT, d->name, "attach %s on %s: %s",
-				   domxml_mac_format(sel.vnics[k].mac, m), sel.vnics[k].nic, err);
+				   nic_mac_format(sel.vnics[k].mac, m), sel.vnics[k].nic, err);
 		}
 	}
 	if (sel.n) {
@@ -302,7 +302,7 @@ static void apply_auto(struct virt_follow *f, struct vf_dom *d, const struct dom
 		char m[18];
 
 		log_domain(LOG_DEBUG, LOG_SUBSYS_VIRT, d->name, "%s not attached: %s",
-			   sel.skips[k].has_mac ? domxml_mac_format(sel.skips[k].mac, m) : "vNIC",
+			   sel.skips[k].has_mac ? nic_mac_format(sel.skips[k].mac, m) : "vNIC",
 			   sel.skips[k].why);
 	}
 	virt_selection_clear(&sel);
@@ -716,7 +716,7 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 		else
 			reply_err(rep, VIRT_REQ_NO_VNIC, "domain '%s' has no macvtap vNIC%s%s on '%s'",
 				  d->name, req->mac ? " " : "",
-				  req->mac ? domxml_mac_format(req->mac, m) : "", req->nic);
+				  req->mac ? nic_mac_format(req->mac, m) : "", req->nic);
 		goto out;
 	}
 	if (req->dry_run)
@@ -806,7 +806,7 @@ static json_object *vnic_json(const struct virt_vnic *v, const char *error)
 	json_object *o = json_object_new_object();
 	char m[18];
 
-	json_object_object_add(o, "mac", json_object_new_string(domxml_mac_format(v->mac, m)));
+	json_object_object_add(o, "mac", json_object_new_string(nic_mac_format(v->mac, m)));
 	json_object_object_add(o, "nic", json_object_new_string(v->nic));
 	json_object_object_add(o, "tap", v->tap[0] ? json_object_new_string(v->tap) : NULL);
 	json_object_object_add(o, "queues", json_object_new_int((int)v->queues));
@@ -827,7 +827,7 @@ static json_object *skips_json(const struct virt_selection *s)
 
 		json_object_object_add(o, "mac",
 				       s->skips[k].has_mac ?
-					       json_object_new_string(domxml_mac_format(s->skips[k].mac, m)) :
+					       json_object_new_string(nic_mac_format(s->skips[k].mac, m)) :
 					       NULL);
 		json_object_object_add(o, "reason", json_object_new_string(s->skips[k].why));
 		json_object_array_add(a, o);

@@ -151,6 +151,17 @@ class Api(unittest.TestCase):
         with self.assertRaises(zxtest.VarlinkError) as e:
             self.attach(domain="x", nic="eth0", mac="52:54:00:00:00:zz")
         self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter")
+        # the one strict MAC parser: no sign or space that sscanf would take
+        for bad in ("-2:00:00:00:00:01", "52:54:00:00:00:-1", " 2:54:00:00:00:01"):
+            with self.assertRaises(zxtest.VarlinkError, msg=bad) as e:
+                self.attach(domain="x", nic="eth0", mac=bad)
+            self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter", bad)
+            self.assertEqual(e.exception.parameters.get("parameter"), "mac", bad)
+            with self.assertRaises(zxtest.VarlinkError, msg=bad) as e:
+                self.d.call("io.zcrx.Manager.Detach", {"domain": "x", "mac": bad})
+            self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter", bad)
+        self.assertNotIn("x", [a["domain"] for a in
+                               self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]])
         p = self.d.ctl("attach", "x", "--mac", mac(0x601))
         self.assertEqual(p.returncode, 2)
 

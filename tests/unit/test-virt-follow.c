@@ -212,7 +212,7 @@ static void test_events_start_destroy(void **state)
 	assert_int_equal(virDomainCreate(d), 0);
 	assert_true(run_until(have, &(struct want){ 'a', "zf-a", 1 }, 5000));
 	c = last('a', "zf-a");
-	assert_string_equal(domxml_mac_format(c->v.mac, m), "52:54:00:88:00:01");
+	assert_string_equal(nic_mac_format(c->v.mac, m), "52:54:00:88:00:01");
 	assert_string_equal(c->v.nic, "zxlp0");
 	assert_string_equal(c->v.tap, "testnet0");
 	assert_int_equal(c->v.queues, 2);
@@ -387,7 +387,7 @@ static void test_operator_requests(void **state)
 	free(xml);
 
 	/* zcrxctl attach zxl-vm0 zxlp0 --mac ...:04 --queues 3 (by UUID) */
-	assert_int_equal(domxml_mac_parse("52:54:00:7a:10:04", mac), 0);
+	assert_int_equal(nic_mac_parse("52:54:00:7a:10:04", mac), 0);
 	rq = (struct virt_request){ .domain = "5a1b0000-0000-4000-8000-0000000010a0",
 				    .nic = "zxlp0", .mac = mac, .queues = 3,
 				    .origin = VIRT_ORIGIN_OPERATOR };

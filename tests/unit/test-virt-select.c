@@ -34,7 +34,7 @@ static const uint8_t *mac(const char *s)
 	static int k;
 
 	k = (k + 1) % 4;
-	assert_int_equal(domxml_mac_parse(s, m[k]), 0);
+	assert_int_equal(nic_mac_parse(s, m[k]), 0);
 	return m[k];
 }
 
