@@ -4,7 +4,7 @@
 # 77 (skip, with the reason on its last "SKIP:" line) or anything else (fail).
 # ZCRX_TIERS="unit lint ..." runs a subset.
 set -u
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 export PYTHONDONTWRITEBYTECODE=1
 TIERS=${ZCRX_TIERS:-"build unit lint integration kernel attach libvirt driver-vm fuzz sanitize"}
 JOBS=${JOBS:-2}
@@ -12,46 +12,62 @@ LOGDIR=build/check-logs
 mkdir -p "$LOGDIR"
 declare -A result reason took
 
-py_tier() { # run every tests/$1/test_*.py; 77 if all of them skipped
-	local dir=$1 any=0 rc=0 r f
+. tests/lib/tier.sh
+
+py_tier() { # every tests/$1/test_*.py, each one part of the tier
+	local dir=$1 f
+	tier_begin "$dir"
 	for f in "tests/$dir"/test_*.py; do
 		[ -e "$f" ] || continue
-		any=1
 		echo "--- $f"
-		python3 "$f"; r=$?
-		if [ $r -eq 77 ]; then
-			[ $rc -eq 0 ] && rc=77
-		elif [ $r -ne 0 ]; then
-			rc=1
-		elif [ $rc -eq 77 ]; then
-			rc=0
-		fi
+		tier_part "$f" python3 "$f"
 	done
-	[ $any = 1 ] || { echo "SKIP: no tests in tests/$dir"; return 77; }
-	return $rc
+	tier_end
 }
 
 script_tier() { # a tier's own entry script
 	if [ ! -x "$1" ]; then
-		echo "SKIP: $1 does not exist yet"
-		return 77
+		echo "FAIL: $1 is missing or not executable"
+		return 1
 	fi
 	"$1"
 }
 
+# One unit test binary; a test it skipped (cmocka's "[  SKIPPED ]") makes
+# it a skipped part, with the reason the test printed on a "SKIP:" line.
+unit_binary() {
+	local out rc why
+	out=$(mktemp /tmp/zxc-unit-XXXXXX) || return 1
+	"$1" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	if [ $rc -eq 0 ] && grep -q '^\[  SKIPPED \]' "$out"; then
+		why=$(grep -h '^SKIP:' "$out" | tail -1 | sed 's/^SKIP: *//')
+		echo "SKIP: $(basename "$1"): ${why:-a test was skipped}"
+		rc=77
+	fi
+	rm -f "$out"
+	return $rc
+}
+
 unit_tier() {
-	local b=${1:-build} rc=0 t
+	local b=${1:-build} t
 	# test-metrics checks its output with Prometheus' own parser
 	if [ -z "${ZCRX_PROMTOOL:-}" ]; then
 		ZCRX_PROMTOOL=$(tools/fetch-promtool.sh) && export ZCRX_PROMTOOL ||
 			echo "note: no promtool (download failed): test-metrics skips that check"
 	fi
+	tier_begin "unit ($b)"
 	for t in "$b"/tests/test-*; do
 		[ -x "$t" ] || continue
 		echo "--- $t"
-		"$t" || rc=1
+		tier_part "$t" unit_binary "$t"
 	done
-	return $rc
+	tier_end
+}
+
+asan() { # run "$@" against the sanitized build (inside tier_part's subshell)
+	export ZCRX_BUILD=build/asan ZCRX_SANITIZED=1
+	"$@"
 }
 
 sanitize_tier() {
@@ -59,17 +75,15 @@ sanitize_tier() {
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 	export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 	make --no-print-directory -j"$JOBS" SANITIZE=1 all tests || return 1
-	local rc=0
-	unit_tier build/asan || rc=1
-	ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 py_tier integration; r=$?
-	[ $r -ne 0 ] && [ $r -ne 77 ] && rc=1
+	local t
+	tier_begin sanitize
+	tier_part "unit (ASan+UBSan)" unit_tier build/asan
+	tier_part "integration (ASan+UBSan)" asan py_tier integration
 	for t in tests/kernel/run.sh tests/attach/run.sh tests/libvirt/run.sh; do
-		[ -x "$t" ] || continue
 		echo "--- $t (ASan+UBSan)"
-		ZCRX_BUILD=build/asan ZCRX_SANITIZED=1 "$t"; r=$?
-		[ $r -ne 0 ] && [ $r -ne 77 ] && rc=1
+		tier_part "$t (ASan+UBSan)" asan "$t"
 	done
-	return $rc
+	tier_end
 }
 
 run_tier() {
@@ -77,49 +91,78 @@ run_tier() {
 	shift
 	printf '\n=== tier %s\n' "$name"
 	t0=$(date +%s)
-	"$@" > >(tee "$log") 2>&1
-	rc=$?
-	wait
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
 	took[$name]=$(( $(date +%s) - t0 ))
+	if [ $rc -eq 77 ]; then
+		reason[$name]=$(grep -h '^SKIP:' "$log" | tail -1 | sed 's/^SKIP: *//')
+		# under CI a skip is a failure, with its reason
+		tier_ci_verdict 77 "${reason[$name]}" | tee -a "$log"
+		[ "${ZCRX_CI:-0}" = 1 ] && rc=1
+	fi
 	if [ $rc -eq 0 ]; then
 		result[$name]=pass
 	elif [ $rc -eq 77 ]; then
 		result[$name]=skip
-		reason[$name]=$(grep -h '^SKIP:' "$log" | tail -1 | sed 's/^SKIP: *//')
 	else
 		result[$name]=FAIL
 	fi
 	printf '=== tier %s: %s (%ss)\n' "$name" "${result[$name]}" "${took[$name]}"
 }
 
-for tier in $TIERS; do
-	case $tier in
-	build) run_tier build bash -c "make --no-print-directory -j$JOBS all tests && \
-		make --no-print-directory -j$JOBS CC=clang B=build/clang all tests" ;;
-	unit) run_tier unit unit_tier build ;;
-	lint) run_tier lint tests/lint.sh ;;
-	integration) run_tier integration py_tier integration ;;
-	kernel) run_tier kernel script_tier tests/kernel/run.sh ;;
-	attach) run_tier attach script_tier tests/attach/run.sh ;;
-	libvirt) run_tier libvirt script_tier tests/libvirt/run.sh ;;
-	driver-vm) run_tier driver-vm script_tier tests/driver-vm/run.sh ;;
-	fuzz) run_tier fuzz tests/fuzz/run.sh ;;
-	sanitize) run_tier sanitize sanitize_tier ;;
-	*) echo "unknown tier $tier"; exit 2 ;;
-	esac
-	# nothing builds on a broken build
-	[ "$tier" = build ] && [ "${result[build]}" = FAIL ] && break
-done
+# The summary of the tiers that ran, and the run's exit status: 0 only when
+# every tier passed; 1 when one failed; 77 when none failed but some were
+# skipped (a tier that did not run is not a pass).
+summary() {
+	echo
+	echo "=== summary"
+	local fail=0 skipped=0 tier
+	for tier in $TIERS; do
+		[ -n "${result[$tier]:-}" ] || continue
+		case ${result[$tier]} in
+		pass) printf '  %-12s pass   %4ss\n' "$tier" "${took[$tier]}" ;;
+		skip) printf '  %-12s SKIP   %4ss  %s\n' "$tier" "${took[$tier]}" "${reason[$tier]:-}"
+			skipped=$((skipped + 1)) ;;
+		*) printf '  %-12s FAIL   %4ss  %s(log: %s/%s.log)\n' "$tier" "${took[$tier]}" \
+			"${reason[$tier]:+skipped under CI: ${reason[$tier]} }" "$LOGDIR" "$tier"; fail=1 ;;
+		esac
+	done
+	# Only a run where every tier passed is a pass; skipped tiers did not run.
+	if [ $fail = 1 ]; then
+		return 1
+	fi
+	if [ $skipped -gt 0 ]; then
+		echo "not a pass: $skipped tier(s) skipped (see the reasons above)"
+		return 77
+	fi
+	return 0
+}
 
-echo
-echo "=== summary"
-fail=0
-for tier in $TIERS; do
-	[ -n "${result[$tier]:-}" ] || continue
-	case ${result[$tier]} in
-	pass) printf '  %-12s pass   %4ss\n' "$tier" "${took[$tier]}" ;;
-	skip) printf '  %-12s SKIP   %4ss  %s\n' "$tier" "${took[$tier]}" "${reason[$tier]:-}" ;;
-	*) printf '  %-12s FAIL   %4ss  (log: %s/%s.log)\n' "$tier" "${took[$tier]}" "$LOGDIR" "$tier"; fail=1 ;;
-	esac
-done
-exit $fail
+main() {
+	local tier
+	for tier in $TIERS; do
+		case $tier in
+		build) run_tier build bash -c "make --no-print-directory -j$JOBS all tests && \
+			make --no-print-directory -j$JOBS CC=clang B=build/clang all tests" ;;
+		unit) run_tier unit unit_tier build ;;
+		lint) run_tier lint tests/lint.sh ;;
+		integration) run_tier integration py_tier integration ;;
+		kernel) run_tier kernel script_tier tests/kernel/run.sh ;;
+		attach) run_tier attach script_tier tests/attach/run.sh ;;
+		libvirt) run_tier libvirt script_tier tests/libvirt/run.sh ;;
+		driver-vm) run_tier driver-vm script_tier tests/driver-vm/run.sh ;;
+		fuzz) run_tier fuzz tests/fuzz/run.sh ;;
+		sanitize) run_tier sanitize sanitize_tier ;;
+		*) echo "unknown tier $tier"; exit 2 ;;
+		esac
+		# nothing builds on a broken build
+		[ "$tier" = build ] && [ "${result[build]}" = FAIL ] && break
+	done
+	summary
+}
+
+# Sourced (tests/integration/test_accounting.py): the functions only.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main
+	exit $?
+fi

@@ -60,7 +60,8 @@ else
 	bad "make install"; cat "$tmp/install.log"
 fi
 
-for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh; do
+for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh tests/lib/tier.sh \
+	tests/kernel/run.sh tests/attach/run.sh; do
 	[ -f "$s" ] || continue
 	if out=$(shellcheck -S warning "$s" 2>&1); then
 		ok "shellcheck $s"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what zcrx needs to build, test and demo on Debian 12.
 # Idempotent: does nothing (not even apt-get update) when all are present.
+# Also fetches promtool for test-metrics (tools/fetch-promtool.sh).
 set -eu
 
 # build
@@ -22,14 +23,26 @@ for p in $PKGS; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=300 update -qq
+	# shellcheck disable=SC2086
+	apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null
 fi
-echo "deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=300 update -qq
-# shellcheck disable=SC2086
-apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null
+
+# test-metrics checks the format with Prometheus' promtool, taken out of
+# Debian's prometheus package into build/tools/ (not installed: it would
+# bring a daemon).  A fresh machine may need its package lists first.
+cd "$(dirname "$0")/.."
+if ! tools/fetch-promtool.sh >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then
+		apt-get -o DPkg::Lock::Timeout=300 update -qq
+	fi
+	tools/fetch-promtool.sh >/dev/null ||
+		echo "deps: cannot fetch promtool: test-metrics will report its check as skipped" >&2
+fi

@@ -1,29 +1,31 @@
-#!/bin/sh
+#!/bin/bash
 # Kernel tier: the NIC layer against the real kernel (veth, macvtap) in
 # private network namespaces named zxn*.  Needs root; exits 77 otherwise.
 # Binaries from $ZCRX_BUILD (default build/), so the sanitizer pass reuses it.
+# Exit 0 pass, 77 skip (reason on the last "SKIP:" line), 1 fail; the parts
+# add up as tests/lib/tier.sh says (a partly skipped tier is not a pass).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+export PYTHONDONTWRITEBYTECODE=1
+. tests/lib/tier.sh
 B=${ZCRX_BUILD:-build}
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the kernel tier needs root (private network namespaces)"
-	exit 77
+	tier_ci_verdict 77 "the kernel tier needs root"
+	exit
 fi
-for f in "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool"; do
-	[ -x "$f" ] || { echo "kernel: $f missing (make tests)"; exit 1; }
-done
+tier_need_built "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool" || exit 1
 for t in ethtool ip; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+	if ! command -v "$t" >/dev/null; then
+		echo "SKIP: $t not installed (make deps)"
+		tier_ci_verdict 77 "$t not installed"
+		exit
+	fi
 done
-rc=0 any=0 skipped=1
+tier_begin kernel
 for f in tests/kernel/test_*.py; do
 	[ -e "$f" ] || continue
-	any=1
 	echo "--- $f"
-	python3 "$f"; r=$?
-	if [ $r -ne 77 ]; then skipped=0; fi
-	if [ $r -ne 0 ] && [ $r -ne 77 ]; then rc=1; fi
+	tier_part "$f" python3 "$f"
 done
-[ $any = 1 ] || { echo "SKIP: no tests in tests/kernel"; exit 77; }
-[ $rc = 0 ] && [ $skipped = 1 ] && exit 77
-exit $rc
+tier_end

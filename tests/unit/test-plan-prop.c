@@ -11,7 +11,9 @@
  * and attach-then-detach of a newcomer restores the exact RSS table and rule
  * set; release at the end restores the NIC as it was before zcrxd.
  *
- * ZCRX_PROP_SEED and ZCRX_PROP_RUNS override the seed and number of shapes.
+ * ZCRX_PROP_SEED and ZCRX_PROP_RUNS override the seed and number of shapes,
+ * ZCRX_PROP_ONLY=N runs shape N alone (each shape has its own random stream
+ * and ids); a failure prints the seed and shape that reproduce it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,6 +30,7 @@
 #include "store.h"
 
 static uint64_t rng_state;
+static uint64_t run_seed; /* ZCRX_PROP_SEED of this run, for the failure messages */
 
 static uint64_t rnd(void)
 {
@@ -144,8 +147,14 @@ static void random_attach(struct harness *h, unsigned id)
 
 static void fail_ctx(unsigned shape, unsigned step, const char *what)
 {
-	fprintf(stderr, "property violated (seed %llu, shape %u, step %u): %s\n",
-		(unsigned long long)0, shape, step, what);
+	fprintf(stderr, "property violated (seed %#llx, shape %u, step %u): %s\n",
+		(unsigned long long)run_seed, shape, step, what);
+}
+
+/* The id harness_attach() made attachment a from (its MAC's last two bytes). */
+static unsigned id_of(const struct attach *a)
+{
+	return a->id.mac[5] | (unsigned)a->id.mac[4] << 8;
 }
 
 /* All invariants on the current state; returns false (and says why) on a
@@ -244,6 +253,9 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 	size_t i;
 
 	assert_non_null(h);
+	/* a shape run alone (ZCRX_PROP_ONLY) makes the same ids; they pass 255,
+	 * so both MAC bytes of the id matter */
+	next_id = shape * 40 % 60000;
 	snprintf(name, sizeof(name), "zxp%u", shape % 1000);
 	random_cfg(&cfg, name);
 	harness_init(h, &cfg);
@@ -287,8 +299,13 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 			random_attach(h, ++next_id % 60000 + 1);
 			st->attaches++;
 		} else if (what < 60 && h->n_atts) {
-			harness_detach(h, h->atts[below((uint32_t)h->n_atts)].id.mac[5] |
-						  (unsigned)h->atts[0].id.mac[4] << 8);
+			/* one attachment's own id: a detach that finds nothing is
+			 * a broken test, not a step */
+			if (!harness_detach(h, id_of(&h->atts[below((uint32_t)h->n_atts)]))) {
+				fail_ctx(shape, step, "detach of an attachment found nothing");
+				ok = false;
+				break;
+			}
 			st->detaches++;
 		} else if (what < 70) {
 			mode = PLAN_MODE_REBALANCE;
@@ -356,7 +373,11 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 	/* release: back to how zcrxd found it */
 	if (ok) {
 		while (h->n_atts)
-			harness_detach(h, h->atts[0].id.mac[5] | (unsigned)h->atts[0].id.mac[4] << 8);
+			if (!harness_detach(h, id_of(&h->atts[0]))) {
+				fail_ctx(shape, 999, "detach of an attachment found nothing");
+				ok = false;
+				break;
+			}
 		if (harness_apply(h, PLAN_MODE_RELEASE, 8)) {
 			fail_ctx(shape, 999, "release failed");
 			ok = false;
@@ -404,6 +425,7 @@ static void test_property(void **state)
 	unsigned runs = n ? (unsigned)strtoul(n, NULL, 0) : 2000, i, bad = 0;
 	struct run_stats st = { 0 };
 
+	run_seed = seed;
 	for (i = 0; i < runs && bad < 3; i++) {
 		if (getenv("ZCRX_PROP_ONLY") && strtoul(getenv("ZCRX_PROP_ONLY"), NULL, 0) != i) {
 			continue;
@@ -412,8 +434,8 @@ static void test_property(void **state)
 		if (!rng_state)
 			rng_state = 1;
 		if (!one_shape(i, &st)) {
-			fprintf(stderr, "  reproduce: ZCRX_PROP_SEED=%llu, shape %u\n",
-				(unsigned long long)seed, i);
+			fprintf(stderr, "  reproduce: ZCRX_PROP_SEED=%#llx ZCRX_PROP_ONLY=%u %s\n",
+				(unsigned long long)seed, i, "build/tests/test-plan-prop");
 			bad++;
 		}
 		st.shapes++;
@@ -426,6 +448,8 @@ static void test_property(void **state)
 		st.roundtrips, st.releases, st.learned, st.held, st.bind_refused, st.steered, st.bound,
 		st.exhausted);
 	assert_int_equal(bad, 0);
+	if (getenv("ZCRX_PROP_ONLY"))
+		return; /* one shape reproduces a failure; coverage is the full run's */
 	/* the random shapes must actually exercise the interesting paths */
 	assert_true(st.roundtrips > runs / 4);
 	assert_true(st.steered > 0 && st.bound > 0 && st.exhausted > 0 && st.learned > 0);
