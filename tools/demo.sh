@@ -49,8 +49,8 @@ mkdir -p "$ZXL_STATE/zcrx/etc/zcrx"
 say "install -m 0755 conf/libvirt/qemu.d/zcrx /etc/libvirt/hooks/qemu.d/zcrx"
 note "before libvirtd starts: it looks for hooks only then (or on SIGHUP)"
 lv_install_hook conf/libvirt/qemu.d/zcrx /etc/libvirt/hooks/qemu.d/zcrx \
-	-e "s|@BINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$ZXL_STATE/zcrx/etc|g" \
-	-e "s|@RUNDIR@|$ZXL_STATE/zcrx/run|g"
+	-e "s|@BINDIR@|$PWD/$B|g" -e "s|@SBINDIR@|$PWD/$B|g" \
+	-e "s|@SYSCONFDIR@|$ZXL_STATE/zcrx/etc|g" -e "s|@RUNDIR@|$ZXL_STATE/zcrx/run|g"
 
 say "ip link add $NIC numrxqueues 8 numtxqueues 8 type veth peer name zxld1 ..."
 note "a veth stands in for the physical NIC: 8 queues, channels only"

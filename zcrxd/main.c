@@ -30,13 +30,64 @@ static void usage(FILE *f)
 	      "                             virt,binder,manager; default all)\n"
 	      "      --check-config         validate the configuration and exit\n"
 	      "      --print                with --check-config: print the normalized configuration\n"
+	      "      --get SECTION.KEY      with --check-config: print one normalized value\n"
+	      "                             (daemon.HookStrict, nic.eth0.Channels, nic.*.Channels)\n"
 	      "  -V, --version              print the version and exit\n"
 	      "  -h, --help                 this text\n\n"
 	      "See zcrxd(8) and zcrxd.conf(5).\n",
 	      f);
 }
 
-static int check_config(const char *path, bool allow_missing, bool print)
+/*
+ * The value of one key as --print shows it: "daemon.KEY" or "nic.NAME.KEY"
+ * (the last '.' separates the key: interface names may hold dots).  Read
+ * from the normalized output itself, so that it is the configuration
+ * zcrxd runs with — drop-ins merged, [nic *] applied — and not a second
+ * reading of the file (the libvirt hook asks for daemon.HookStrict).
+ * Returns 0 and prints the value, or 2 when there is no such key.
+ */
+static int print_value(const struct config *c, const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	char want[IF_NAMESIZE + 8], *text = NULL, *line, *save = NULL;
+	bool in = false, found = false;
+	size_t len = 0;
+	FILE *f;
+
+	if (!dot || dot == path || !dot[1])
+		goto bad;
+	if ((size_t)(dot - path) == strlen("daemon") && !strncmp(path, "daemon", 6))
+		snprintf(want, sizeof(want), "[daemon]");
+	else if (!strncmp(path, "nic.", 4) && dot - path > 4 && dot - path - 4 < IF_NAMESIZE)
+		snprintf(want, sizeof(want), "[nic %.*s]", (int)(dot - path - 4), path + 4);
+	else
+		goto bad;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return 1;
+	config_print(c, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+		const char *eq = strchr(line, '=');
+
+		if (line[0] == '[')
+			in = !strcmp(line, want);
+		else if (in && eq && (size_t)(eq - line) == strlen(dot + 1) &&
+			 !strncmp(line, dot + 1, (size_t)(eq - line))) {
+			printf("%s\n", eq + 1);
+			found = true;
+		}
+	}
+	free(text);
+	if (found)
+		return 0;
+bad:
+	fprintf(stderr, "zcrxd: --get '%s': no such key (daemon.KEY or nic.NAME.KEY, "
+			"as --check-config --print shows them)\n", path);
+	return 2;
+}
+
+static int check_config(const char *path, bool allow_missing, bool print, const char *get)
 {
 	struct config_diags d;
 	struct config c;
@@ -54,9 +105,11 @@ static int check_config(const char *path, bool allow_missing, bool print)
 		config_print(&c, stdout);
 	if (r < 0)
 		fprintf(stderr, "zcrxd: %zu problem%s in the configuration\n", d.n, d.n == 1 ? "" : "s");
+	else if (get)
+		r = print_value(&c, get) ? -ENOENT : 0;
 	config_diags_free(&d);
 	config_free(&c);
-	return r < 0 ? 1 : 0;
+	return r == -ENOENT ? 2 : r < 0 ? 1 : 0;
 }
 
 /* The daemon proper: the event loop with the manager until a signal ends it. */
@@ -112,6 +165,7 @@ int main(int argc, char **argv)
 		DAEMON_OPTIONS,
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print", no_argument, NULL, 'P' },
+		{ "get", required_argument, NULL, 'G' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -125,6 +179,7 @@ int main(int argc, char **argv)
 		.config_allow_missing = true,
 	};
 	bool check = false, print = false;
+	const char *get = NULL;
 	int c, r;
 
 	log_open();
@@ -141,6 +196,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'C': check = true; break;
 		case 'P': print = true; break;
+		case 'G': get = optarg; break;
 		case 'V': printf("zcrxd %s\n", ZCRX_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -150,8 +206,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zcrxd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (print && !check) {
-		fprintf(stderr, "zcrxd: --print needs --check-config\n");
+	if ((print || get) && !check) {
+		fprintf(stderr, "zcrxd: --%s needs --check-config\n", print ? "print" : "get");
+		return 2;
+	}
+	if (print && get) {
+		fprintf(stderr, "zcrxd: --print and --get exclude each other\n");
 		return 2;
 	}
 	if (mo.libvirt_uri && !*mo.libvirt_uri) {
@@ -159,6 +219,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return check_config(mo.config_path, mo.config_allow_missing, print);
+		return check_config(mo.config_path, mo.config_allow_missing, print, get);
 	return run(&mo);
 }

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The libvirt hook script (conf/libvirt/qemu.d/zcrx, installed as `make
+install` does it, with this build's zcrxctl and zcrxd) run as libvirtd runs
+it, against zcrxd-fake (TEST ONLY: the daemon's own code over the fake NIC
+backend) in a private network namespace: its arguments are never options,
+and HookStrict= is read by zcrxd's own configuration parser (issue 10
+item 12).  tests/libvirt runs the same script under a real libvirtd."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import unittest
+
+from attachlib import FakeDaemon, zxtest
+
+CONF = """
+[daemon]
+ReconcileIntervalSec=0
+AutoAttach=direct
+HookStrict=%s
+
+[nic eth0]
+ReserveQueues=4
+"""
+
+
+def domain_xml(name, nic="eth0", mac="52:54:00:de:00:01", uuid_tail=1):
+    return """<domain type='kvm' id='5'><name>%s</name>
+  <uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f10%02x</uuid>
+  <memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices><interface type='direct'>
+    <mac address='%s'/><source dev='%s' mode='bridge'/>
+    <target dev='macvtap%d'/><model type='virtio'/>
+  </interface></devices></domain>""" % (
+        name.replace("&", "&amp;").replace("<", "&lt;"), uuid_tail, mac, nic, uuid_tail)
+
+
+@zxtest.require_root
+class Hook(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = zxtest.Netns("zxp").__enter__()
+        cls.work = tempfile.mkdtemp(prefix="zxp-hook-")
+        cls.d = FakeDaemon(cls.ns, CONF % "no", cls.work, nics=("eth0:capable",))
+        # the hook as `make install` writes it, with this run's paths
+        cls.hook = os.path.join(cls.work, "zcrx-hook")
+        with open(os.path.join(zxtest.TOP, "conf", "libvirt", "qemu.d", "zcrx")) as f:
+            text = f.read()
+        for k, v in (("@BINDIR@", zxtest.BUILD), ("@SBINDIR@", zxtest.BUILD),
+                     ("@SYSCONFDIR@/zcrx/zcrxd.conf", cls.d.config),
+                     ("@RUNDIR@/io.zcrx.Manager", cls.d.socket), ("@SYSCONFDIR@", cls.work)):
+            text = text.replace(k, v)
+        assert not re.search(r"@[A-Z]+@", text), "unsubstituted path in the hook"
+        with open(cls.hook, "w") as f:
+            f.write(text)
+        os.chmod(cls.hook, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def setUp(self):
+        self.set_config(CONF % "no")
+
+    def set_config(self, text):
+        with open(self.d.config, "w") as f:
+            f.write(text)
+
+    def run_hook(self, name, op, sub, xml):
+        p = subprocess.run([self.hook, name, op, sub, "-"], input=xml, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+        self.assertEqual(p.stdout, "", "the hook printed on stdout (libvirt takes it as XML)")
+        return p
+
+    def domains(self):
+        return [a["domain"] for a in
+                self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]]
+
+    def test_name_starting_with_a_dash_is_attached(self):
+        for name in ("-zxdash", "--zxdash"):
+            xml = domain_xml(name, mac="52:54:00:de:00:02", uuid_tail=2)
+            p = self.run_hook(name, "start", "begin", xml)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stderr, "", name)
+            self.assertIn(name, self.domains())
+            p = self.run_hook(name, "stopped", "end", xml)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn(name, self.domains())
+
+    def test_name_that_looks_like_an_option_is_not_one(self):
+        """A domain named --socket=PATH must not send the hook's request
+        (with the domain's XML) to PATH."""
+        trap = os.path.join(self.work, "trap.sock")
+        lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lst.bind(trap)
+        lst.listen(4)
+        lst.setblocking(False)
+        try:
+            for name in ("--socket=" + trap, "--json", "--timeout=0"):
+                xml = domain_xml(name, mac="52:54:00:de:00:03", uuid_tail=3)
+                p = self.run_hook(name, "start", "begin", xml)
+                with self.assertRaises(BlockingIOError, msg="hook connected to " + trap):
+                    lst.accept()
+                # the request went to zcrxd, under that name
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(name, self.domains(), p.stderr)
+                self.run_hook(name, "stopped", "end", xml)
+                self.assertNotIn(name, self.domains())
+        finally:
+            lst.close()
+
+    def test_hook_strict_read_by_zcrxd(self):
+        n = [0]
+
+        def start_refused():
+            """The hook's start/begin for a new domain whose vNIC zcrxd
+            refuses (no [nic eth9] section)."""
+            n[0] += 1
+            name = "zxnotmanaged%d" % n[0]
+            xml = domain_xml(name, nic="eth9", mac="52:54:00:de:01:%02x" % n[0],
+                             uuid_tail=0x40 + n[0])
+            return self.run_hook(name, "start", "begin", xml), name
+
+        # HookStrict=yes: a refused attach fails the start, with the reason
+        self.set_config(CONF % "yes")
+        p, name = start_refused()
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("HookStrict=yes, failing the start of '%s'" % name, p.stderr)
+        # what zcrxd --check-config rejects cannot make the hook strict;
+        # the hook says why it fails open
+        for bad in ("[ daemon ]\nHookStrict=yes\n",
+                    "[daemon]\nHookStrict=yes ; inline comment\n",
+                    "[daemon]\nHookStrict=yes\nNoSuchKey=1\n"):
+            self.set_config(bad)
+            p, _ = start_refused()
+            self.assertEqual(p.returncode, 0, (bad, p.stderr))
+            self.assertIn("cannot read HookStrict=", p.stderr, bad)
+            self.assertNotIn("failing the start", p.stderr, bad)
+        # no config file: zcrxd's defaults (HookStrict=no)
+        os.unlink(self.d.config)
+        p, _ = start_refused()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("failed", p.stderr)
+        self.assertNotIn("failing the start", p.stderr)
+        # a drop-in is part of the configuration
+        self.set_config(CONF % "no")
+        dropins = self.d.config + ".d"
+        os.makedirs(dropins, exist_ok=True)
+        try:
+            with open(os.path.join(dropins, "strict.conf"), "w") as f:
+                f.write("[daemon]\nHookStrict=yes\n")
+            p, _ = start_refused()
+            self.assertEqual(p.returncode, 1, p.stderr)
+        finally:
+            shutil.rmtree(dropins)
+
+if __name__ == "__main__":
+    zxtest.main()
