@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 export PYTHONDONTWRITEBYTECODE=1
-TIERS=${ZCRX_TIERS:-"build unit lint integration kernel attach libvirt driver-vm fuzz sanitize"}
+TIERS=${ZCRX_TIERS:-"build unit lint integration kernel attach libvirt driver-vm sim-nic fuzz sanitize"}
 JOBS=${JOBS:-2}
 LOGDIR=build/check-logs
 mkdir -p "$LOGDIR"
@@ -151,6 +151,7 @@ main() {
 		attach) run_tier attach script_tier tests/attach/run.sh ;;
 		libvirt) run_tier libvirt script_tier tests/libvirt/run.sh ;;
 		driver-vm) run_tier driver-vm script_tier tests/driver-vm/run.sh ;;
+		sim-nic) run_tier sim-nic script_tier tests/sim-nic/run.sh ;;
 		fuzz) run_tier fuzz tests/fuzz/run.sh ;;
 		sanitize) run_tier sanitize sanitize_tier ;;
 		*) echo "unknown tier $tier"; exit 2 ;;

@@ -15,6 +15,9 @@ PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qem
 tini"
 # driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
 PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
+# sim-nic tier: the same, plus the kernel's checkpatch.pl (perl); the guest
+# kernel, its build root and netdevsim's source are downloaded by the tier
+PKGS="$PKGS perl"
 # the ASan build links libtirpc at start (Makefile: libvirt is dlopen()ed)
 PKGS="$PKGS libtirpc-dev"
 

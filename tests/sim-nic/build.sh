@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# build.sh CACHE — build netdevsim out of tree for the kernel fetch.sh
+# resolved (CACHE/current.env), in its build root (the kernel's own gcc,
+# Debian's linux-headers and linux-kbuild), twice:
+#   netdevsim.ko      netdevsim exactly as in linux-source-X.Y (Debian does
+#                     not ship it: CONFIG_NETDEVSIM is off in every flavour)
+#   netdevsim-zx.ko   the same with the project's extension (nsim-zx/)
+# into CACHE/modules-<key>/, where the key covers the kernel, the compiler
+# and every input in nsim-zx/ and this script: a cached build is used as is.
+# Prints that directory on stdout.
+#
+# The zx build starts from a copy of the stock build's tree (same path, so
+# kbuild's recorded commands match) and patch.py writes only the files it
+# changes: make recompiles those and zx.c.  The stock tree is kept per
+# kernel in the build root (/zx-build/stock-KABI).
+#
+# Needs root (chroot; unshare -m to give objtool a /proc).  Log:
+# CACHE/modules-<key>/build.log.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ $# = 1 ] || { echo "usage: $0 CACHE" >&2; exit 2; }
+C=$(cd "$1" && pwd)
+# shellcheck source=/dev/null
+. "$C/current.env"
+
+key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$HERE"/nsim-zx/*; } |
+	sha256sum | cut -c1-16)
+OUT=$C/modules-$key
+if [ -e "$OUT/.ok" ]; then
+	echo "$OUT"
+	exit 0
+fi
+rm -rf "$OUT"
+mkdir -p "$OUT"
+log=$OUT/build.log
+W=/zx-build                 # inside the root
+STOCK=$W/stock-$KABI
+rm -rf "${ROOT:?}$W/nsim"
+mkdir -p "$ROOT$W"
+
+inroot() { # run a shell command in the build root, with /proc mounted
+	unshare -m --propagation private sh -c \
+		"mount -t proc proc '$ROOT/proc' && exec chroot '$ROOT' /bin/sh -ec \"\$0\"" "$1"
+}
+kmake() {
+	inroot "make -C /usr/src/linux-headers-$KABI M=$W/nsim CONFIG_NETDEVSIM=m -j2 modules &&
+		x86_64-linux-gnu-strip --strip-debug -o $W/$1 $W/nsim/netdevsim.ko"
+}
+
+{
+	if [ ! -e "$ROOT$STOCK/.ok" ]; then
+		rm -rf "${ROOT:?}$W"/stock-*
+		cp -r "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
+		kmake netdevsim.ko
+		cp -a "$ROOT$W/nsim" "$ROOT$STOCK"
+		cp "$ROOT$W/netdevsim.ko" "$ROOT$STOCK/netdevsim-stripped.ko"
+		touch "$ROOT$STOCK/.ok"
+	else
+		echo "stock netdevsim: built before ($STOCK)"
+	fi
+	cp -a "$ROOT$STOCK" "$ROOT$W/nsim"
+	python3 "$HERE/nsim-zx/patch.py" "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
+	kmake netdevsim-zx.ko
+} > "$log" 2>&1 || { tail -30 "$log" >&2; echo "build: see $log" >&2; exit 1; }
+
+cp "$ROOT$STOCK/netdevsim-stripped.ko" "$OUT/netdevsim.ko"
+cp "$ROOT$W/netdevsim-zx.ko" "$OUT/netdevsim-zx.ko"
+touch "$OUT/.ok"
+for d in "$C"/modules-*; do
+	[ "$d" = "$OUT" ] || rm -rf "$d"
+done
+echo "$OUT"
