@@ -132,6 +132,10 @@ $(B)/tests/%: tests/tools/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
 		$(B)/libzcrxd.a $(B)/libzcrx.a $(DAEMON_LIBS) -lpthread
 
+# zcrxd-seams hides operations of the kernel's ethtool family from zcrxd's
+# own code by wrapping genl_resolve() at link time (tests/tools/zcrxd-seams.c).
+$(B)/tests/zcrxd-seams: ALL_LDFLAGS += -Wl,--wrap=genl_resolve
+
 $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(TLIB_OBJ) \
