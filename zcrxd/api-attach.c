@@ -17,8 +17,48 @@
 
 /* --- replies ------------------------------------------------------------------------ */
 
-static void reply_outcome_error(struct ipc_call *call, const struct reconcile_outcome *o,
-				int r)
+/* A reply held back until the state log is durable (group commit,
+ * reconcile_when_durable): no reply tells of a change a crash could lose. */
+struct held_reply {
+	struct ipc_call *call;
+	char *error; /* NULL: a normal reply */
+	json_object *params;
+};
+
+static void send_held(void *ud)
+{
+	struct held_reply *h = ud;
+
+	if (h->error)
+		ipc_reply_error(h->call, h->error, h->params);
+	else
+		ipc_reply(h->call, h->params);
+	ipc_call_unref(h->call);
+	free(h->error);
+	free(h);
+}
+
+/* Reply (error: NULL) or fail with error, once the state is durable. */
+static void reply_when_durable(struct api_attach *a, struct ipc_call *call, const char *error,
+			       json_object *params)
+{
+	struct held_reply *h = calloc(1, sizeof(*h));
+
+	if (!h || (error && !(h->error = strdup(error)))) {
+		free(h);
+		if (error)
+			ipc_reply_error(call, error, params);
+		else
+			ipc_reply(call, params);
+		return;
+	}
+	h->call = ipc_call_ref(call);
+	h->params = params;
+	reconcile_when_durable(a->rc, send_held, h);
+}
+
+static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,
+				const struct reconcile_outcome *o, int r)
 {
 	const char *name = o->error_name ? o->error_name : "io.zcrx.Manager.KernelError";
 	const struct kerror *e = &o->err;
@@ -27,8 +67,9 @@ static void reply_outcome_error(struct ipc_call *call, const struct reconcile_ou
 
 	kerror_format(e, msg, sizeof(msg));
 	if (!strcmp(name, "org.varlink.service.InvalidParameter")) {
-		json_object_put(p);
-		ipc_reply_invalid_parameter(call, e->msg[0] ? e->msg : "parameters");
+		json_object_object_add(p, "parameter",
+				       json_object_new_string(e->msg[0] ? e->msg : "parameters"));
+		reply_when_durable(a, call, name, p);
 		return;
 	}
 	if (!strcmp(name, "io.zcrx.Manager.KernelError")) {
@@ -39,26 +80,26 @@ static void reply_outcome_error(struct ipc_call *call, const struct reconcile_ou
 		json_object_object_add(p, "nic", json_object_new_string(e->obj));
 	}
 	json_object_object_add(p, "message", json_object_new_string(msg));
-	ipc_reply_error(call, name, p);
+	reply_when_durable(a, call, name, p);
 }
 
-static void reply_no_such_domain(struct ipc_call *call, const char *domain)
+static void reply_no_such_domain(struct api_attach *a, struct ipc_call *call, const char *domain)
 {
 	json_object *p = json_object_new_object();
 
 	json_object_object_add(p, "domain", json_object_new_string(domain));
-	ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", p);
+	reply_when_durable(a, call, "io.zcrx.Manager.NoSuchDomain", p);
 }
 
 /* The follower refused a request about domain: its error, with its text. */
-static void reply_virt_error(struct ipc_call *call, const char *domain,
+static void reply_virt_error(struct api_attach *a, struct ipc_call *call, const char *domain,
 			     const struct virt_reply *rep)
 {
 	json_object *p = json_object_new_object();
 
 	json_object_object_add(p, "domain", json_object_new_string(domain));
 	json_object_object_add(p, "message", json_object_new_string(rep->message));
-	ipc_reply_error(call, virt_req_error_name(rep->error), p);
+	reply_when_durable(a, call, virt_req_error_name(rep->error), p);
 }
 
 /* Each attachment with its domain's state as libvirt (or the hook) told
@@ -244,7 +285,7 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 	attach_init(&att);
 	rr = reconcile_attach(a->rc, &id, p->dry_run, &out, &att);
 	if (rr < 0) {
-		reply_outcome_error(call, &out, rr);
+		reply_outcome_error(a, call, &out, rr);
 	} else {
 		arr = json_object_new_array();
 		json_object_array_add(arr, attach_to_json(&att));
@@ -253,7 +294,7 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 		json_object_object_add(r, "attachments", arr);
 		json_object_object_add(r, "dry_run", json_object_new_boolean(p->dry_run));
 		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-		ipc_reply(call, r);
+		reply_when_durable(a, call, NULL, r);
 	}
 	attach_clear(&att);
 	reconcile_outcome_clear(&out);
@@ -270,7 +311,7 @@ static void attach_by_domain(struct api_attach *a, struct ipc_call *call,
 	json_object *would = NULL, *r;
 
 	if (!a->follow) {
-		reply_no_such_domain(call, p->domain);
+		reply_no_such_domain(a, call, p->domain);
 		return;
 	}
 	if (p->mac && parse_mac(call, p->mac, m) < 0)
@@ -285,9 +326,9 @@ static void attach_by_domain(struct api_attach *a, struct ipc_call *call,
 		would = dry_run_vnics(a, &rep, &out);
 	if (rep.error != VIRT_REQ_OK) {
 		if (out.error_name && rep.error == VIRT_REQ_FAILED)
-			reply_outcome_error(call, &out, -EIO);
+			reply_outcome_error(a, call, &out, -EIO);
 		else
-			reply_virt_error(call, p->domain, &rep);
+			reply_virt_error(a, call, p->domain, &rep);
 	} else {
 		r = virt_reply_to_json(&rep);
 		json_object_object_add(r, "attachments",
@@ -295,7 +336,7 @@ static void attach_by_domain(struct api_attach *a, struct ipc_call *call,
 					       attachments_of(a, rep.name, rep.uuid));
 		json_object_object_add(r, "dry_run", json_object_new_boolean(p->dry_run));
 		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-		ipc_reply(call, r);
+		reply_when_durable(a, call, NULL, r);
 	}
 	json_object_put(would);
 	virt_reply_clear(&rep);
@@ -358,11 +399,11 @@ static int detach_by_domain(struct api_attach *a, struct ipc_call *call,
 		/* not libvirt's: maybe a label zcrxd holds */
 		removed = reconcile_detach(a->rc, req->domain, NULL, req->nic, req->mac, false, out);
 		if (!removed && !out->error_name) {
-			reply_no_such_domain(call, req->domain);
+			reply_no_such_domain(a, call, req->domain);
 			*replied = true;
 		}
 	} else if (rep.error != VIRT_REQ_OK && !out->error_name) {
-		reply_virt_error(call, req->domain, &rep);
+		reply_virt_error(a, call, req->domain, &rep);
 		*replied = true;
 	}
 	virt_reply_clear(&rep);
@@ -401,16 +442,16 @@ static void method_detach(struct ipc_call *call, json_object *params, void *user
 	if (replied) {
 		/* answered already */
 	} else if (removed < 0 || out.error_name) {
-		reply_outcome_error(call, &out, removed < 0 ? removed : -EIO);
+		reply_outcome_error(a, call, &out, removed < 0 ? removed : -EIO);
 	} else if (!removed && !a->follow && !dry_run) {
-		reply_no_such_domain(call, domain);
+		reply_no_such_domain(a, call, domain);
 	} else {
 		r = json_object_new_object();
 		json_object_object_add(r, "domain", json_object_new_string(domain));
 		json_object_object_add(r, "removed", json_object_new_int(removed));
 		json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
 		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-		ipc_reply(call, r);
+		reply_when_durable(a, call, NULL, r);
 	}
 	reconcile_outcome_clear(&out);
 }
@@ -433,25 +474,26 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 		return;
 	r = reconcile_list_json(a->rc, nic, domain);
 	add_domain_state(a, json_object_object_get(r, "attachments"));
-	ipc_reply(call, r);
+	reply_when_durable(a, call, NULL, r);
 	/* a listing of thousands of attachments is a big transient tree:
 	 * give the freed heap back */
 	if (reconcile_count(a->rc) > 256)
 		(void)malloc_trim(0);
 }
 
-static void reply_plans(struct ipc_call *call, struct reconcile_outcome *out, int r, bool dry_run)
+static void reply_plans(struct api_attach *a, struct ipc_call *call, struct reconcile_outcome *out,
+			int r, bool dry_run)
 {
 	json_object *o;
 
 	if (r < 0) {
-		reply_outcome_error(call, out, r);
+		reply_outcome_error(a, call, out, r);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "dry_run", json_object_new_boolean(dry_run));
 	json_object_object_add(o, "plans", reconcile_outcome_plans_json(out));
-	ipc_reply(call, o);
+	reply_when_durable(a, call, NULL, o);
 }
 
 static void method_plan(struct ipc_call *call, json_object *params, void *userdata)
@@ -468,7 +510,7 @@ static void method_plan(struct ipc_call *call, json_object *params, void *userda
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
 	r = reconcile_plan(a->rc, nic, &out);
-	reply_plans(call, &out, r, true);
+	reply_plans(a, call, &out, r, true);
 	reconcile_outcome_clear(&out);
 }
 
@@ -500,7 +542,7 @@ static void method_rebalance(struct ipc_call *call, json_object *params, void *u
 	opts.min_numa_gain = (unsigned)numa;
 	opts.min_compact_gain = (unsigned)comp;
 	r = reconcile_rebalance(a->rc, nic, dry_run, &opts, &out);
-	reply_plans(call, &out, r, dry_run);
+	reply_plans(a, call, &out, r, dry_run);
 	reconcile_outcome_clear(&out);
 }
 
@@ -521,7 +563,7 @@ static void method_reconcile(struct ipc_call *call, json_object *params, void *u
 		return;
 	r = reconcile_nic(a->rc, nic, &out);
 	if (r < 0) {
-		reply_outcome_error(call, &out, r);
+		reply_outcome_error(a, call, &out, r);
 		reconcile_outcome_clear(&out);
 		return;
 	}
@@ -530,7 +572,7 @@ static void method_reconcile(struct ipc_call *call, json_object *params, void *u
 	json_object_object_add(o, "plans", reconcile_outcome_plans_json(&out));
 	json_object_object_add(o, "repairs", json_object_new_int64((int64_t)st.repairs));
 	json_object_object_add(o, "kernel_errors", json_object_new_int64((int64_t)st.kernel_errors));
-	ipc_reply(call, o);
+	reply_when_durable(a, call, NULL, o);
 	reconcile_outcome_clear(&out);
 }
 
@@ -550,7 +592,7 @@ static void method_release(struct ipc_call *call, json_object *params, void *use
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
 	r = reconcile_release(a->rc, nic, dry_run, &out);
-	reply_plans(call, &out, r, dry_run);
+	reply_plans(a, call, &out, r, dry_run);
 	reconcile_outcome_clear(&out);
 }
 

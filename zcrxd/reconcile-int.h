@@ -30,6 +30,11 @@ struct rc_nic {
 	struct attach_reason *notes;
 };
 
+struct reconcile_waiter {
+	void (*fn)(void *ud);
+	void *ud;
+};
+
 struct reconcile {
 	struct reconcile_deps d;
 	struct store store;
@@ -45,7 +50,20 @@ struct reconcile {
 	 * never waits. */
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
-	bool save_failed; /* the last save of state.json failed */
+	/* the state directory's log (store.h); group commit: writes are
+	 * synced once by the commit source, after every request ready, and
+	 * the replies that wait for them are sent then */
+	struct store_log *log;
+	sd_event_source *commit;
+	size_t n_waiters;
+	struct reconcile_waiter *waiters;
+	/* the owners of the journal entries the plan being executed creates
+	 * or removes (marked for the log again at each save); whole: the
+	 * NIC's whole journal (a rollback) */
+	size_t n_exec_owners;
+	uint8_t (*exec_owners)[NIC_MAC_LEN];
+	bool exec_whole;
+	unsigned exec_persists;
 	/* the plan exec is applying: its NIC, and which of its BINDs were
 	 * refused (reconcile_on_bind_refused) */
 	struct rc_nic *exec_nic;
@@ -59,6 +77,7 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op);
 int reconcile_save(struct reconcile *rc);
 /* exec's persist hook: the plan's intent, before its kernel changes, at once */
 int reconcile_persist(void *ud, const struct journal_nic *j);
+void reconcile_mark_exec(struct reconcile *rc, const char *nic);
 void reconcile_publish(struct reconcile *rc, const char *type, json_object *data);
 bool reconcile_listening(const struct reconcile *rc);
 /* The NIC's private state, made on first use; NULL when out of memory. */

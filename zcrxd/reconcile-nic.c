@@ -50,6 +50,7 @@ static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
  * device; one made again under the same name is found again. */
 static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 {
+	int was = id->tap_ifindex;
 	struct ifreq ifr;
 
 	/* if_indextoname()/if_nametoindex() open a socket per call; this runs
@@ -69,6 +70,70 @@ static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 		memcpy(ifr.ifr_name, id->tap, strlen(id->tap));
 		if (ioctl(rc->ifsock, SIOCGIFINDEX, &ifr) == 0)
 			id->tap_ifindex = ifr.ifr_ifindex;
+	}
+	if (id->tap_ifindex != was)
+		store_mark(&rc->store, id->nic, id->mac);
+}
+
+static void add_owner(struct reconcile *rc, const uint8_t *mac)
+{
+	uint8_t(*v)[NIC_MAC_LEN];
+	size_t i;
+
+	for (i = 0; i < rc->n_exec_owners; i++)
+		if (!memcmp(rc->exec_owners[i], mac, NIC_MAC_LEN))
+			return;
+	v = realloc(rc->exec_owners, (rc->n_exec_owners + 1) * sizeof(*v));
+	if (!v) {
+		rc->exec_whole = true;
+		return;
+	}
+	rc->exec_owners = v;
+	memcpy(v[rc->n_exec_owners++], mac, NIC_MAC_LEN);
+}
+
+/* Whose journal entries can executing p create or remove?  The owner of
+ * each op, and of the entry each removal finds in j now.  An entry found by
+ * no op's owner nor lookup: the whole journal (rare; a FORGET of something
+ * without owner). */
+static void exec_owners(struct reconcile *rc, const struct journal_nic *j, const struct plan *p)
+{
+	size_t i;
+
+	rc->n_exec_owners = 0;
+	rc->exec_whole = false;
+	rc->exec_persists = 0;
+	for (i = 0; i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+		ssize_t k = -1;
+
+		if (op->has_owner)
+			add_owner(rc, op->owner);
+		switch (op->kind) {
+		case PLAN_OP_RULE_DELETE:
+			if ((k = journal_find_rule_exact(j, &op->rule)) >= 0)
+				add_owner(rc, j->rules[k].owner);
+			break;
+		case PLAN_OP_RSS_DELETE:
+			if ((k = journal_find_ctx(j, op->ctx)) >= 0)
+				add_owner(rc, j->ctxs[k].owner);
+			break;
+		case PLAN_OP_UNBIND:
+			if ((k = journal_find_binding(j, op->binding_id)) >= 0)
+				add_owner(rc, j->bindings[k].owner);
+			break;
+		case PLAN_OP_UNLEASE:
+			if ((k = journal_find_lease(j, op->queue)) >= 0)
+				add_owner(rc, j->leases[k].owner);
+			break;
+		case PLAN_OP_FORGET:
+			if (op->forget == PLAN_FORGET_RULE || op->forget == PLAN_FORGET_CTX ||
+			    op->forget == PLAN_FORGET_BINDING)
+				rc->exec_whole = rc->exec_whole || !op->has_owner;
+			break;
+		default:
+			break;
+		}
 	}
 }
 
@@ -331,7 +396,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		rc->exec_nic = rn;
 		rc->exec_plan = &p;
 		rc->exec_refused = calloc(p.n_ops, sizeof(bool));
+		exec_owners(rc, j, &p);
 		r = exec_plan(&env, &p, j, &res);
+		if (r < 0 || res.failed >= 0 || res.rolled_back)
+			rc->exec_whole = true;
+		reconcile_mark_exec(rc, name);
 		refused = rc->exec_refused;
 		rc->exec_nic = NULL;
 		rc->exec_plan = NULL;

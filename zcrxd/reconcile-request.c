@@ -149,6 +149,7 @@ static void attach_unput(struct reconcile *rc, const struct attach_id *id,
 	if (a) {
 		if (old) {
 			a->id = *old;
+			store_mark(&rc->store, a->id.nic, a->id.mac);
 			attach_unhold(a);
 		} else {
 			store_del_attach(&rc->store, (size_t)(a - rc->store.atts));

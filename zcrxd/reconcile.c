@@ -40,9 +40,32 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op)
 	reconcile_test_point(names[pt]);
 }
 
-/* state.json, written only when its content changes (after a failed save,
- * always: the file may hold the text without it being durable). */
-static int save_now(struct reconcile *rc)
+/* Everything written so far made durable, then the replies that waited
+ * for it sent.  A failed sync is logged; the replies go out all the same,
+ * as before group commit (the next write compacts: store_log_sync). */
+static int sync_now(struct reconcile *rc)
+{
+	struct reconcile_waiter *w = rc->waiters;
+	struct kerror e = { 0 };
+	char buf[512];
+	size_t i, n = rc->n_waiters;
+	bool had = !store_log_synced(rc->log);
+	int r = 0;
+
+	if (had && (r = store_log_sync(rc->log, &e)) < 0)
+		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
+	if (had && r == 0)
+		reconcile_test_point("saved");
+	rc->waiters = NULL;
+	rc->n_waiters = 0;
+	for (i = 0; i < n; i++)
+		w[i].fn(w[i].ud);
+	free(w);
+	return r;
+}
+
+/* The changes since the last write into the log (not synced yet). */
+static int write_changes(struct reconcile *rc)
 {
 	struct kerror e = { 0 };
 	char buf[512];
@@ -50,44 +73,104 @@ static int save_now(struct reconcile *rc)
 
 	rc->save_pending = false;
 	store_gc(&rc->store);
-	if (rc->save_failed)
-		r = store_save(rc->d.state_dir, &rc->store, &e) < 0 ? -1 : 1;
-	else
-		r = store_save_changed(rc->d.state_dir, &rc->store, &e);
-	rc->save_failed = r < 0;
+	if (!rc->log) /* no state directory (tests of the loop alone) */
+		return 0;
+	r = store_log_write(rc->log, &rc->store, &e);
 	if (r < 0) {
 		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
 		return -(e.err ? e.err : EIO);
 	}
-	if (r == 0) {
+	if (r == 0)
 		rc->st.saves_unchanged++;
-		return 0;
-	}
-	rc->st.saves++;
-	reconcile_test_point("saved");
+	else
+		rc->st.saves++;
 	return 0;
+}
+
+static int on_commit(sd_event_source *s, void *userdata)
+{
+	(void)sync_now(userdata);
+	return 0;
+}
+
+/* Written now, synced at once (the intent before a kernel change). */
+static int save_now(struct reconcile *rc)
+{
+	int r = write_changes(rc);
+
+	if (r < 0)
+		return r;
+	return rc->log ? sync_now(rc) : 0;
 }
 
 int reconcile_save(struct reconcile *rc)
 {
+	int r;
+
 	if (rc->defer_saves) {
 		rc->save_pending = true;
 		return 0;
 	}
-	return save_now(rc);
+	r = write_changes(rc);
+	if (!rc->commit)
+		(void)sync_now(rc);
+	else if (!store_log_synced(rc->log) || rc->n_waiters)
+		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
+	return r;
 }
 
-/* The plan's intent, before its kernel changes: always at once. */
+void reconcile_when_durable(struct reconcile *rc, void (*fn)(void *ud), void *ud)
+{
+	struct reconcile_waiter *v;
+
+	if (store_log_synced(rc->log) && !rc->save_pending) {
+		fn(ud);
+		return;
+	}
+	v = realloc(rc->waiters, (rc->n_waiters + 1) * sizeof(*v));
+	if (!v) {
+		(void)sync_now(rc);
+		fn(ud);
+		return;
+	}
+	rc->waiters = v;
+	v[rc->n_waiters].fn = fn;
+	v[rc->n_waiters++].ud = ud;
+	if (rc->commit)
+		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
+}
+
+/* The entries the plan being executed touches, marked for the log. */
+void reconcile_mark_exec(struct reconcile *rc, const char *nic)
+{
+	size_t i;
+
+	if (rc->exec_whole) {
+		store_mark_nic(&rc->store, nic);
+		return;
+	}
+	for (i = 0; i < rc->n_exec_owners; i++)
+		store_mark(&rc->store, nic, rc->exec_owners[i]);
+}
+
+/* The plan's intent, before its kernel changes: always at once.  A second
+ * persist of the same plan is its rollback's (exec.h): the journal went
+ * back to what it was, so all of it is written. */
 int reconcile_persist(void *ud, const struct journal_nic *j)
 {
-	return save_now(ud);
+	struct reconcile *rc = ud;
+
+	if (rc->exec_persists++)
+		rc->exec_whole = true;
+	reconcile_mark_exec(rc, j->name);
+	return save_now(rc);
 }
 
 void reconcile_defer_saves(struct reconcile *rc, bool defer)
 {
 	rc->defer_saves = defer;
 	if (!defer && rc->save_pending)
-		(void)save_now(rc);
+		(void)reconcile_save(rc);
 }
 
 void reconcile_publish(struct reconcile *rc, const char *type, json_object *data)
@@ -296,10 +379,51 @@ void reconcile_set_binder(struct reconcile *rc, struct binder_backend be)
 
 /* --- lifecycle ------------------------------------------------------------------------------ */
 
+/* Read the state directory (moving bad files aside), migrate and compact
+ * it.  Fails only when it cannot be written at all. */
+static int open_state(struct reconcile *rc, struct kerror *err)
+{
+	const char *dir = rc->d.state_dir;
+	struct store_read_info info;
+	char buf[512];
+	int r;
+
+	if (!dir)
+		return 0;
+	r = store_log_open(dir, &rc->store, &rc->log, &info, err);
+	if (r < 0) {
+		struct kerror q = { 0 };
+
+		log_error(LOG_SUBSYS_STORE, "%s; moving it aside and starting empty",
+			  kerror_format(err, buf, sizeof(buf)));
+		if (store_quarantine(dir, &q) < 0)
+			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&q, buf, sizeof(buf)));
+		kerror_clear(err);
+		r = store_log_open(dir, &rc->store, &rc->log, &info, err);
+	}
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(err, buf, sizeof(buf)));
+		kerror_clear(err);
+	}
+	if (info.dropped_bytes)
+		log_notice(LOG_SUBSYS_STORE,
+			   "%s/%s: dropped %llu byte(s) of a write that did not finish before "
+			   "zcrxd stopped (never acknowledged)",
+			   dir, STORE_LOG, (unsigned long long)info.dropped_bytes);
+	if (info.schema == 1)
+		log_notice(LOG_SUBSYS_STORE, "%s/%s: schema 1 migrated to schema %d", dir,
+			   STORE_FILE, STORE_SCHEMA);
+	log_info(LOG_SUBSYS_STORE,
+		 "%zu attachment(s), %zu NIC journal(s) in %s (%llu log record(s) replayed)",
+		 rc->store.n_atts, rc->store.n_nics, dir, (unsigned long long)info.records);
+	return 0;
+}
+
 int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err)
 {
 	struct reconcile *rc = calloc(1, sizeof(*rc));
-	char buf[512];
 	int r;
 
 	if (!rc)
@@ -307,22 +431,20 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 	rc->d = *deps;
 	rc->ifsock = -1;
 	store_init(&rc->store);
-	r = store_load(deps->state_dir, &rc->store, err);
+	r = open_state(rc, err);
 	if (r < 0) {
-		struct kerror q = { 0 };
-
-		log_error(LOG_SUBSYS_STORE, "%s; moving it aside and starting empty",
-			  kerror_format(err, buf, sizeof(buf)));
-		if (store_quarantine(deps->state_dir, &q) < 0)
-			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&q, buf, sizeof(buf)));
-		store_clear(&rc->store);
-		kerror_clear(err);
-	} else {
-		log_info(LOG_SUBSYS_STORE, "%zu attachment(s), %zu NIC journal(s) in %s/%s",
-			 rc->store.n_atts, rc->store.n_nics, deps->state_dir, STORE_FILE);
+		reconcile_free(rc);
+		return r;
 	}
 	if (deps->event) {
-		r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
+		r = sd_event_add_defer(deps->event, &rc->commit, on_commit, rc);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(rc->commit, SD_EVENT_OFF);
+		/* after every request that is ready: one sync for all of them */
+		if (r >= 0)
+			r = sd_event_source_set_priority(rc->commit, SD_EVENT_PRIORITY_IDLE);
+		if (r >= 0)
+			r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
 		if (r >= 0)
 			r = sd_event_source_set_enabled(rc->defer, SD_EVENT_OFF);
 		if (r >= 0)
@@ -350,6 +472,11 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 
 	if (!rc)
 		return NULL;
+	if (rc->log) {
+		(void)write_changes(rc);
+		(void)sync_now(rc);
+	}
+	sd_event_source_disable_unref(rc->commit);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
 	for (i = 0; i < rc->n_nics; i++) {
@@ -359,6 +486,9 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 		attach_reasons_free(rc->nics[i].notes, rc->nics[i].n_notes);
 	}
 	free(rc->nics);
+	free(rc->waiters);
+	free(rc->exec_owners);
+	store_log_close(rc->log);
 	store_clear(&rc->store);
 	if (rc->ifsock >= 0)
 		close(rc->ifsock);
@@ -383,6 +513,7 @@ int reconcile_start(struct reconcile *rc)
 			continue;
 		pending = true;
 		nic = nic_monitor_find(rc->d.monitor, j->name);
+		store_mark_nic(&rc->store, j->name);
 		if (!nic) {
 			journal_drop_pending(j);
 			continue;

@@ -173,6 +173,16 @@ void reconcile_test_point(const char *point);
  */
 void reconcile_defer_saves(struct reconcile *rc, bool defer);
 
+/*
+ * Group commit: a request's change is written to the state log at once but
+ * synced later, once for every request the loop had ready (an idle-priority
+ * source).  fn(ud) runs when everything written so far is durable: at once
+ * when it is, else after that sync.  Replies to requests that changed
+ * something go out through it (api-attach.c), so no reply tells of a
+ * change a crash could lose.
+ */
+void reconcile_when_durable(struct reconcile *rc, void (*fn)(void *ud), void *ud);
+
 size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);

@@ -200,7 +200,14 @@ int store_quarantine(const char *dir, struct kerror *err)
 	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
 	    path_of(bad, sizeof(bad), dir, STORE_FILE ".corrupt") < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
-	if (rename(path, bad) < 0)
+	if (rename(path, bad) < 0 && errno != ENOENT)
+		return kerror_setf(err, errno, path, "quarantine state", "rename: %s",
+				   strerror(errno));
+	/* the log goes with its snapshot: it is a list of changes to it */
+	if (path_of(path, sizeof(path), dir, STORE_LOG) < 0 ||
+	    path_of(bad, sizeof(bad), dir, STORE_LOG ".corrupt") < 0)
+		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
+	if (rename(path, bad) < 0 && errno != ENOENT)
 		return kerror_setf(err, errno, path, "quarantine state", "rename: %s",
 				   strerror(errno));
 	return 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * store-read — state.json's text into a store: every field checked, anything
- * malformed refused with a message naming it, never a crash on garbage.
+ * store-read — state.json's text into a store, and a log record applied to
+ * one: every field checked, anything malformed refused with a message
+ * naming it, never a crash on garbage.
  * Owns: the schema, read.  Must not: do I/O.
  */
 #include <arpa/inet.h>
@@ -377,10 +378,17 @@ int store_from_json(json_object *o, struct store *ret, struct kerror *err)
 	v = get(o, "schema");
 	if (!v || !json_object_is_type(v, json_type_int))
 		return BAD(err, "'schema' missing");
-	if (json_object_get_int64(v) != STORE_SCHEMA)
+	if (json_object_get_int64(v) != 1 && json_object_get_int64(v) != STORE_SCHEMA)
 		return kerror_setf(err, EPROTONOSUPPORT, NULL, "parse state",
-				   "schema %lld is not supported (this zcrxd reads schema %d)",
+				   "schema %lld is not supported (this zcrxd reads schemas 1 to %d)",
 				   (long long)json_object_get_int64(v), STORE_SCHEMA);
+	s.schema = (int)json_object_get_int64(v);
+	v = get(o, "generation");
+	if (v) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			return BAD(err, "'generation' invalid");
+		s.generation = (uint64_t)json_object_get_int64(v);
+	}
 	v = get(o, "next_seq");
 	if (v) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
@@ -441,14 +449,15 @@ fail:
 	return r;
 }
 
-int store_parse(const char *text, size_t len, struct store *ret, struct kerror *err)
+/* text[0..len) as one JSON object (*ret, a reference of the caller's). */
+static int parse_text(const char *text, size_t len, json_object **ret, struct kerror *err)
 {
 	struct json_tokener *tok;
 	char *copy;
 	json_object *o;
 	int r;
 
-	store_init(ret);
+	*ret = NULL;
 	if (len > STORE_MAX_BYTES)
 		return BAD(err, "file is larger than %u bytes", STORE_MAX_BYTES);
 	if (memchr(text, '\0', len))
@@ -488,7 +497,240 @@ int store_parse(const char *text, size_t len, struct store *ret, struct kerror *
 		}
 	}
 	json_tokener_free(tok);
+	*ret = o;
+	return 0;
+}
+
+int store_parse(const char *text, size_t len, struct store *ret, struct kerror *err)
+{
+	json_object *o;
+	int r;
+
+	store_init(ret);
+	if ((r = parse_text(text, len, &o, err)) < 0)
+		return r;
 	r = store_from_json(o, ret, err);
+	json_object_put(o);
+	return r;
+}
+
+/* --- log records --------------------------------------------------------------------- */
+
+/* Drop every entry of j that mac owns. */
+static void drop_owned(struct journal_nic *j, const uint8_t *mac)
+{
+	size_t i;
+
+	for (i = j->n_leases; i-- > 0;)
+		if (!memcmp(j->leases[i].owner, mac, NIC_MAC_LEN))
+			journal_del_lease(j, i);
+	for (i = j->n_rules; i-- > 0;)
+		if (!memcmp(j->rules[i].owner, mac, NIC_MAC_LEN))
+			journal_del_rule(j, i);
+	for (i = j->n_ctxs; i-- > 0;)
+		if (!memcmp(j->ctxs[i].owner, mac, NIC_MAC_LEN))
+			journal_del_ctx(j, i);
+	for (i = j->n_bindings; i-- > 0;)
+		if (!memcmp(j->bindings[i].owner, mac, NIC_MAC_LEN))
+			journal_del_binding(j, i);
+}
+
+/* Add src's entries (all owned by mac) to j. */
+static int add_owned(struct journal_nic *j, const struct journal_nic *src, const uint8_t *mac,
+		     struct kerror *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < src->n_leases && !r; i++)
+		r = memcmp(src->leases[i].owner, mac, NIC_MAC_LEN) ?
+			    -EINVAL :
+			    journal_add_lease(j, src->leases[i].queue, mac);
+	for (i = 0; i < src->n_rules && !r; i++)
+		r = memcmp(src->rules[i].owner, mac, NIC_MAC_LEN) ?
+			    -EINVAL :
+			    journal_add_rule(j, &src->rules[i].rule, mac, src->rules[i].pending);
+	for (i = 0; i < src->n_ctxs && !r; i++)
+		r = memcmp(src->ctxs[i].owner, mac, NIC_MAC_LEN) ?
+			    -EINVAL :
+			    journal_add_ctx(j, src->ctxs[i].id, mac, src->ctxs[i].queues,
+					    src->ctxs[i].n_queues, src->ctxs[i].pending);
+	for (i = 0; i < src->n_bindings && !r; i++)
+		r = memcmp(src->bindings[i].owner, mac, NIC_MAC_LEN) ?
+			    -EINVAL :
+			    journal_add_binding(j, &src->bindings[i]);
+	if (r == -EINVAL)
+		return BAD(err, "owner record for %s lists an entry of another owner", j->name);
+	return r < 0 ? nomem(err) : 0;
+}
+
+/* j's settings (ifindex, released, priors) from src. */
+static int take_settings(struct journal_nic *j, const struct journal_nic *src, struct kerror *err)
+{
+	j->ifindex = src->ifindex;
+	j->released = src->released;
+	j->has_channels_prior = src->has_channels_prior;
+	j->channels_prior = src->channels_prior;
+	j->has_ntuple_prior = src->has_ntuple_prior;
+	j->ntuple_prior = src->ntuple_prior;
+	j->has_tds_prior = src->has_tds_prior;
+	j->tds_prior = src->tds_prior;
+	j->has_hds_prior = src->has_hds_prior;
+	j->hds_prior = src->hds_prior;
+	if (!src->has_rss0_prior) {
+		journal_clear_rss0_prior(j);
+		return 0;
+	}
+	if (journal_set_rss0_prior(j, src->rss0_prior, src->n_rss0_prior) < 0)
+		return nomem(err);
+	return 0;
+}
+
+static void drop_journal(struct store *s, const char *nic)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_nics; i++)
+		if (!strcmp(s->nics[i].name, nic)) {
+			journal_nic_clear(&s->nics[i]);
+			memmove(&s->nics[i], &s->nics[i + 1], (s->n_nics - i - 1) * sizeof(*s->nics));
+			s->n_nics--;
+			return;
+		}
+}
+
+static int get_nic_name(json_object *o, const char *k, char *name, struct kerror *err)
+{
+	json_object *v = get(o, k);
+
+	if (!v || !json_object_is_type(v, json_type_string) || !json_object_get_string_len(v) ||
+	    json_object_get_string_len(v) >= IF_NAMESIZE)
+		return BAD(err, "'%s' missing or invalid", k);
+	snprintf(name, IF_NAMESIZE, "%s", json_object_get_string(v));
+	return 0;
+}
+
+static int apply_owner(struct store *s, json_object *o, struct kerror *err)
+{
+	char nic[IF_NAMESIZE];
+	uint8_t mac[NIC_MAC_LEN];
+	struct journal_nic *j, part;
+	json_object *v;
+	ssize_t i;
+	int r;
+
+	if ((r = get_nic_name(o, "nic", nic, err)) || (r = get_mac(o, "mac", mac, err)))
+		return r;
+	v = get(o, "next_seq");
+	if (v) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
+			return BAD(err, "'next_seq' invalid");
+		if ((uint64_t)json_object_get_int64(v) > s->next_seq)
+			s->next_seq = (uint64_t)json_object_get_int64(v);
+	}
+	i = store_find_attach(s, nic, mac);
+	v = get(o, "attachment");
+	if (v) {
+		struct attach_id id;
+		size_t k;
+		uint64_t next;
+
+		if ((r = attach_id_from_json(v, &id, err)) || (r = attach_id_validate(&id, err)))
+			return r;
+		if (strcmp(id.nic, nic) || memcmp(id.mac, mac, NIC_MAC_LEN))
+			return BAD(err, "owner record's attachment is another vNIC");
+		next = s->next_seq;
+		if (store_put_attach(s, &id, &k) < 0)
+			return nomem(err);
+		/* the record's seq and next_seq, not a new one */
+		s->atts[k].id.seq = id.seq;
+		s->next_seq = id.seq >= next ? id.seq + 1 : next;
+	} else if (i >= 0) {
+		store_del_attach(s, (size_t)i);
+	}
+	j = store_journal(s, nic, 0, false);
+	v = get(o, "journal");
+	if (!v) {
+		if (j)
+			drop_owned(j, mac);
+		return 0;
+	}
+	if ((r = store_journal_from_json(v, &part, err)))
+		return r;
+	if (strcmp(part.name, nic)) {
+		journal_nic_clear(&part);
+		return BAD(err, "owner record's journal is another NIC's");
+	}
+	if (!j)
+		j = store_journal(s, nic, part.ifindex, true);
+	if (!j) {
+		journal_nic_clear(&part);
+		return nomem(err);
+	}
+	drop_owned(j, mac);
+	r = add_owned(j, &part, mac, err);
+	journal_nic_clear(&part);
+	return r;
+}
+
+static int apply_nic(struct store *s, json_object *o, bool settings_only, struct kerror *err)
+{
+	struct journal_nic part, *j;
+	int r;
+
+	if ((r = store_journal_from_json(get(o, "journal"), &part, err)))
+		return r;
+	if (settings_only) {
+		j = store_journal(s, part.name, 0, true);
+		r = j ? take_settings(j, &part, err) : nomem(err);
+		journal_nic_clear(&part);
+		return r;
+	}
+	drop_journal(s, part.name);
+	j = store_journal(s, part.name, 0, true);
+	if (!j) {
+		journal_nic_clear(&part);
+		return nomem(err);
+	}
+	journal_nic_clear(j);
+	*j = part;
+	return 0;
+}
+
+int store_rec_apply(struct store *s, const char *json, size_t len, uint64_t *generation,
+		    struct kerror *err)
+{
+	json_object *o, *v;
+	const char *t;
+	int r;
+
+	if ((r = parse_text(json, len, &o, err)) < 0)
+		return r;
+	if (!json_object_is_type(o, json_type_object) || !(v = get(o, "t")) ||
+	    !json_object_is_type(v, json_type_string)) {
+		r = BAD(err, "log record without a type");
+		goto out;
+	}
+	t = json_object_get_string(v);
+	if (!strcmp(t, "log")) {
+		v = get(o, "generation");
+		if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			r = BAD(err, "log record without a generation");
+		else
+			*generation = (uint64_t)json_object_get_int64(v);
+	} else if (!strcmp(t, "owner")) {
+		r = apply_owner(s, o, err);
+	} else if (!strcmp(t, "nic") || !strcmp(t, "nic-settings")) {
+		r = apply_nic(s, o, !strcmp(t, "nic-settings"), err);
+	} else if (!strcmp(t, "drop")) {
+		char nic[IF_NAMESIZE];
+
+		if (!(r = get_nic_name(o, "nic", nic, err)))
+			drop_journal(s, nic);
+	} else {
+		r = BAD(err, "unknown log record type '%s'", t);
+	}
+out:
 	json_object_put(o);
 	return r;
 }

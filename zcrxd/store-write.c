@@ -141,6 +141,7 @@ json_object *store_to_json(const struct store *s)
 	if (!o)
 		return NULL;
 	add(o, "schema", json_object_new_int(STORE_SCHEMA));
+	add(o, "generation", json_object_new_int64((int64_t)s->generation));
 	add(o, "next_seq", json_object_new_int64((int64_t)s->next_seq));
 	a = json_object_new_array();
 	for (i = 0; i < s->n_atts; i++)
@@ -155,13 +156,7 @@ json_object *store_to_json(const struct store *s)
 
 /* --- streaming writer (what store_save uses: no tree of thousands of objects) ------ */
 
-struct sbuf {
-	char *s;
-	size_t n, cap;
-	bool fail;
-};
-
-static void sb_put(struct sbuf *b, const char *p, size_t n)
+static void sb_put(struct store_buf *b, const char *p, size_t n)
 {
 	if (b->fail)
 		return;
@@ -184,12 +179,12 @@ static void sb_put(struct sbuf *b, const char *p, size_t n)
 	b->s[b->n] = '\0';
 }
 
-static void sb_lit(struct sbuf *b, const char *p)
+static void sb_lit(struct store_buf *b, const char *p)
 {
 	sb_put(b, p, strlen(p));
 }
 
-static void sb_u64(struct sbuf *b, uint64_t v)
+static void sb_u64(struct store_buf *b, uint64_t v)
 {
 	char t[24];
 	int k = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
@@ -197,7 +192,7 @@ static void sb_u64(struct sbuf *b, uint64_t v)
 	sb_put(b, t, (size_t)k);
 }
 
-static void sb_int(struct sbuf *b, int64_t v)
+static void sb_int(struct store_buf *b, int64_t v)
 {
 	char t[24];
 	int k = snprintf(t, sizeof(t), "%lld", (long long)v);
@@ -205,7 +200,7 @@ static void sb_int(struct sbuf *b, int64_t v)
 	sb_put(b, t, (size_t)k);
 }
 
-static void sb_str(struct sbuf *b, const char *p)
+static void sb_str(struct store_buf *b, const char *p)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = p;
@@ -232,7 +227,7 @@ static void sb_str(struct sbuf *b, const char *p)
 	sb_put(b, "\"", 1);
 }
 
-static void sb_key(struct sbuf *b, bool *first, const char *k)
+static void sb_key(struct store_buf *b, bool *first, const char *k)
 {
 	sb_lit(b, *first ? "\"" : ",\"");
 	*first = false;
@@ -240,14 +235,14 @@ static void sb_key(struct sbuf *b, bool *first, const char *k)
 	sb_lit(b, "\":");
 }
 
-static void sb_mac(struct sbuf *b, const uint8_t *mac)
+static void sb_mac(struct store_buf *b, const uint8_t *mac)
 {
 	char m[18];
 
 	sb_str(b, nic_mac_format(mac, m));
 }
 
-static void sb_u32s(struct sbuf *b, const uint32_t *v, size_t n)
+static void sb_u32s(struct store_buf *b, const uint32_t *v, size_t n)
 {
 	size_t i;
 
@@ -260,7 +255,7 @@ static void sb_u32s(struct sbuf *b, const uint32_t *v, size_t n)
 	sb_put(b, "]", 1);
 }
 
-static void sb_attach(struct sbuf *b, const struct attach_id *id)
+static void sb_attach(struct store_buf *b, const struct attach_id *id)
 {
 	char ip[INET6_ADDRSTRLEN];
 	bool f = true;
@@ -316,7 +311,7 @@ static void sb_attach(struct sbuf *b, const struct attach_id *id)
 }
 
 /* The *_prior fields of a journal: what zcrxd changed and must restore. */
-static void sb_priors(struct sbuf *b, bool *f, const struct journal_nic *j)
+static void sb_priors(struct store_buf *b, bool *f, const struct journal_nic *j)
 {
 	if (j->has_channels_prior) {
 		sb_key(b, f, "channels_prior");
@@ -344,7 +339,7 @@ static void sb_priors(struct sbuf *b, bool *f, const struct journal_nic *j)
 	}
 }
 
-static void sb_rule(struct sbuf *b, const struct journal_rule *r)
+static void sb_rule(struct store_buf *b, const struct journal_rule *r)
 {
 	char ip[INET6_ADDRSTRLEN];
 
@@ -383,9 +378,21 @@ static void sb_rule(struct sbuf *b, const struct journal_rule *r)
 	sb_lit(b, "}");
 }
 
-static void sb_journal(struct sbuf *b, const struct journal_nic *j)
+static bool owned_by(const uint8_t *owner, const uint8_t *mac)
 {
-	bool f = true;
+	return !mac || !memcmp(owner, mac, NIC_MAC_LEN);
+}
+
+/*
+ * A NIC journal as JSON.  settings: its ifindex, released and priors;
+ * entries: its leases, rules, contexts and bindings, only those owned by
+ * mac (NULL = all).  Arrays are always there (maybe empty), so every part
+ * reads back with the same parser.
+ */
+static void sb_journal_part(struct store_buf *b, const struct journal_nic *j, bool settings,
+			    bool entries, const uint8_t *mac)
+{
+	bool f = true, any;
 	size_t i;
 
 	sb_lit(b, "{");
@@ -393,13 +400,18 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_str(b, j->name);
 	sb_key(b, &f, "ifindex");
 	sb_int(b, j->ifindex);
-	sb_key(b, &f, "released");
-	sb_lit(b, j->released ? "true" : "false");
-	sb_priors(b, &f, j);
+	if (settings) {
+		sb_key(b, &f, "released");
+		sb_lit(b, j->released ? "true" : "false");
+		sb_priors(b, &f, j);
+	}
 	sb_key(b, &f, "leases");
 	sb_lit(b, "[");
-	for (i = 0; i < j->n_leases; i++) {
-		sb_lit(b, i ? ",{\"queue\":" : "{\"queue\":");
+	for (i = 0, any = false; entries && i < j->n_leases; i++) {
+		if (!owned_by(j->leases[i].owner, mac))
+			continue;
+		sb_lit(b, any ? ",{\"queue\":" : "{\"queue\":");
+		any = true;
 		sb_u64(b, j->leases[i].queue);
 		sb_lit(b, ",\"owner\":");
 		sb_mac(b, j->leases[i].owner);
@@ -408,18 +420,24 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_lit(b, "]");
 	sb_key(b, &f, "rules");
 	sb_lit(b, "[");
-	for (i = 0; i < j->n_rules; i++) {
-		if (i)
+	for (i = 0, any = false; entries && i < j->n_rules; i++) {
+		if (!owned_by(j->rules[i].owner, mac))
+			continue;
+		if (any)
 			sb_lit(b, ",");
+		any = true;
 		sb_rule(b, &j->rules[i]);
 	}
 	sb_lit(b, "]");
 	sb_key(b, &f, "contexts");
 	sb_lit(b, "[");
-	for (i = 0; i < j->n_ctxs; i++) {
+	for (i = 0, any = false; entries && i < j->n_ctxs; i++) {
 		const struct journal_ctx *c = &j->ctxs[i];
 
-		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		if (!owned_by(c->owner, mac))
+			continue;
+		sb_lit(b, any ? ",{\"id\":" : "{\"id\":");
+		any = true;
 		sb_u64(b, c->id);
 		sb_lit(b, ",\"owner\":");
 		sb_mac(b, c->owner);
@@ -431,10 +449,13 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_lit(b, "]");
 	sb_key(b, &f, "bindings");
 	sb_lit(b, "[");
-	for (i = 0; i < j->n_bindings; i++) {
+	for (i = 0, any = false; entries && i < j->n_bindings; i++) {
 		const struct journal_binding *x = &j->bindings[i];
 
-		sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+		if (!owned_by(x->owner, mac))
+			continue;
+		sb_lit(b, any ? ",{\"id\":" : "{\"id\":");
+		any = true;
 		sb_u64(b, x->id);
 		sb_lit(b, ",\"queue\":");
 		sb_u64(b, x->queue);
@@ -449,13 +470,20 @@ static void sb_journal(struct sbuf *b, const struct journal_nic *j)
 	sb_lit(b, "]}");
 }
 
+static void sb_journal(struct store_buf *b, const struct journal_nic *j)
+{
+	sb_journal_part(b, j, true, true, NULL);
+}
+
 int store_to_text(const struct store *s, char **ret, size_t *ret_len)
 {
-	struct sbuf b = { 0 };
+	struct store_buf b = { 0 };
 	size_t i;
 
 	sb_lit(&b, "{\"schema\":");
 	sb_int(&b, STORE_SCHEMA);
+	sb_lit(&b, ",\"generation\":");
+	sb_u64(&b, s->generation);
 	sb_lit(&b, ",\"next_seq\":");
 	sb_u64(&b, s->next_seq);
 	sb_lit(&b, ",\n\"attachments\":[");
@@ -476,4 +504,109 @@ int store_to_text(const struct store *s, char **ret, size_t *ret_len)
 	*ret = b.s;
 	*ret_len = b.n;
 	return 0;
+}
+
+/* --- log records ------------------------------------------------------------------- */
+
+void store_buf_free(struct store_buf *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+uint32_t store_crc32(const void *p, size_t n)
+{
+	static uint32_t table[256];
+	const uint8_t *c = p;
+	uint32_t crc = 0xffffffffu;
+	size_t i;
+
+	if (!table[1]) {
+		for (i = 0; i < 256; i++) {
+			uint32_t x = (uint32_t)i;
+			int k;
+
+			for (k = 0; k < 8; k++)
+				x = x & 1 ? 0xedb88320u ^ (x >> 1) : x >> 1;
+			table[i] = x;
+		}
+	}
+	for (i = 0; i < n; i++)
+		crc = table[(crc ^ c[i]) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffffu;
+}
+
+/* A record: "<crc32 of the JSON, 8 hex digits> <JSON>\n"; the JSON is
+ * written between rec_begin and rec_end. */
+static size_t rec_begin(struct store_buf *b, const char *type)
+{
+	size_t at = b->n;
+
+	sb_lit(b, "00000000 {\"t\":");
+	sb_str(b, type);
+	return at;
+}
+
+static void rec_end(struct store_buf *b, size_t at)
+{
+	char crc[9];
+
+	sb_lit(b, "}");
+	if (b->fail)
+		return;
+	snprintf(crc, sizeof(crc), "%08x", store_crc32(b->s + at + 9, b->n - at - 9));
+	memcpy(b->s + at, crc, 8);
+	sb_lit(b, "\n");
+}
+
+void store_rec_generation(struct store_buf *b, uint64_t generation)
+{
+	size_t at = rec_begin(b, "log");
+
+	sb_lit(b, ",\"generation\":");
+	sb_u64(b, generation);
+	rec_end(b, at);
+}
+
+void store_rec_owner(struct store_buf *b, const struct store *s, const char *nic,
+		     const uint8_t *mac)
+{
+	ssize_t i = store_find_attach(s, nic, mac);
+	size_t k, at = rec_begin(b, "owner");
+
+	sb_lit(b, ",\"nic\":");
+	sb_str(b, nic);
+	sb_lit(b, ",\"mac\":");
+	sb_mac(b, mac);
+	sb_lit(b, ",\"next_seq\":");
+	sb_u64(b, s->next_seq);
+	if (i >= 0) {
+		sb_lit(b, ",\"attachment\":");
+		sb_attach(b, &s->atts[i].id);
+	}
+	for (k = 0; k < s->n_nics; k++)
+		if (!strcmp(s->nics[k].name, nic)) {
+			sb_lit(b, ",\"journal\":");
+			sb_journal_part(b, &s->nics[k], false, true, mac);
+			break;
+		}
+	rec_end(b, at);
+}
+
+void store_rec_nic(struct store_buf *b, const struct journal_nic *j, bool settings_only)
+{
+	size_t at = rec_begin(b, settings_only ? "nic-settings" : "nic");
+
+	sb_lit(b, ",\"journal\":");
+	sb_journal_part(b, j, true, !settings_only, NULL);
+	rec_end(b, at);
+}
+
+void store_rec_drop(struct store_buf *b, const char *nic)
+{
+	size_t at = rec_begin(b, "drop");
+
+	sb_lit(b, ",\"nic\":");
+	sb_str(b, nic);
+	rec_end(b, at);
 }

@@ -7,6 +7,8 @@
  * Owns: the data model.  Must not: touch the kernel or log above debug.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,8 @@ void store_clear(struct store *s)
 	for (i = 0; i < s->n_nics; i++)
 		journal_nic_clear(&s->nics[i]);
 	free(s->nics);
+	free(s->marks);
+	free(s->nic_marks);
 	store_init(s);
 }
 
@@ -37,6 +41,7 @@ int store_copy(struct store *dst, const struct store *src)
 
 	store_init(dst);
 	dst->next_seq = src->next_seq;
+	dst->generation = src->generation;
 	dst->atts = calloc(src->n_atts ? src->n_atts : 1, sizeof(*dst->atts));
 	dst->nics = calloc(src->n_nics ? src->n_nics : 1, sizeof(*dst->nics));
 	if (!dst->atts || !dst->nics)
@@ -75,10 +80,12 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 	struct attach *v;
 
 	if (i >= 0) {
-		uint64_t seq = s->atts[i].id.seq;
+		struct attach_id was = s->atts[i].id;
 
 		s->atts[i].id = *id;
-		s->atts[i].id.seq = seq;
+		s->atts[i].id.seq = was.seq;
+		if (!attach_id_equal(&was, &s->atts[i].id))
+			store_mark(s, id->nic, id->mac);
 		if (ret_index)
 			*ret_index = (size_t)i;
 		return 0;
@@ -90,6 +97,7 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 	attach_init(&v[s->n_atts]);
 	v[s->n_atts].id = *id;
 	v[s->n_atts].id.seq = s->next_seq++;
+	store_mark(s, id->nic, id->mac);
 	if (ret_index)
 		*ret_index = s->n_atts;
 	s->n_atts++;
@@ -100,9 +108,64 @@ void store_del_attach(struct store *s, size_t index)
 {
 	if (index >= s->n_atts)
 		return;
+	store_mark(s, s->atts[index].id.nic, s->atts[index].id.mac);
 	attach_clear(&s->atts[index]);
 	memmove(&s->atts[index], &s->atts[index + 1], (s->n_atts - index - 1) * sizeof(*s->atts));
 	s->n_atts--;
+}
+
+/* A mark that cannot be kept (out of memory) marks everything: the next
+ * write is then a compaction (store-log.c), so nothing is lost. */
+static void mark_all(struct store *s)
+{
+	s->n_marks = SIZE_MAX;
+}
+
+void store_mark(struct store *s, const char *nic, const uint8_t *mac)
+{
+	struct store_mark *v;
+	size_t i;
+
+	if (s->n_marks == SIZE_MAX)
+		return;
+	for (i = s->n_marks; i-- > 0;)
+		if (!memcmp(s->marks[i].mac, mac, NIC_MAC_LEN) && !strcmp(s->marks[i].nic, nic))
+			return;
+	v = realloc(s->marks, (s->n_marks + 1) * sizeof(*v));
+	if (!v) {
+		mark_all(s);
+		return;
+	}
+	s->marks = v;
+	v = &v[s->n_marks++];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->nic, sizeof(v->nic), "%s", nic);
+	memcpy(v->mac, mac, NIC_MAC_LEN);
+}
+
+void store_mark_nic(struct store *s, const char *nic)
+{
+	char(*v)[IF_NAMESIZE];
+	size_t i;
+
+	if (s->n_marks == SIZE_MAX)
+		return;
+	for (i = 0; i < s->n_nic_marks; i++)
+		if (!strcmp(s->nic_marks[i], nic))
+			return;
+	v = realloc(s->nic_marks, (s->n_nic_marks + 1) * sizeof(*v));
+	if (!v) {
+		mark_all(s);
+		return;
+	}
+	s->nic_marks = v;
+	snprintf(v[s->n_nic_marks++], IF_NAMESIZE, "%s", nic);
+}
+
+void store_marks_clear(struct store *s)
+{
+	s->n_marks = 0;
+	s->n_nic_marks = 0;
 }
 
 struct journal_nic *store_journal(struct store *s, const char *nic, int ifindex, bool create)

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store — the desired attachments and the ownership journal, persisted in
- * <state-dir>/state.json.
+ * <state-dir> as a snapshot (state.json) and a log of changes since it
+ * (state.log); docs/state.md describes both and why a crash loses nothing
+ * that was acknowledged.
  *
- * The file carries a schema version.  It is written atomically: a temp file
- * in the same directory, fsync, rename over state.json, fsync of the
- * directory; a crash leaves either the old or the new file, never a torn
- * one.  Loading never trusts the file blindly and never crashes on garbage:
- * anything malformed is refused with a message naming what is wrong (the
- * caller keeps the bad file aside and starts empty).
+ * The snapshot carries a schema version and a generation.  It is written
+ * atomically: a temp file in the same directory, fsync, rename over
+ * state.json, fsync of the directory; a crash leaves either the old or the
+ * new file, never a torn one.  The log holds one checksummed record per
+ * line, each the whole new value of what changed: an attachment and the
+ * journal entries it owns on its NIC, a NIC's settings, or a NIC's whole
+ * journal.  Loading never trusts the files blindly and never crashes on
+ * garbage: anything malformed is refused with a message naming what is
+ * wrong (the caller keeps the bad files aside and starts empty); a torn
+ * last write of the log (a crash before its fsync, so never acknowledged)
+ * is dropped.
  *
- * Owns: the in-memory store, its JSON form and the file.  Must not: talk to
- * the kernel or decide anything.
+ * Owns: the in-memory store, its JSON form and the files.  Must not: talk
+ * to the kernel or decide anything.
  */
 #pragma once
 
@@ -25,15 +32,28 @@
 #include "journal.h"
 #include "kerror.h"
 
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2 /* 1: state.json alone (read and migrated) */
 #define STORE_FILE "state.json"
+#define STORE_LOG "state.log"
+
+/* An attachment and what it owns on its NIC, changed since the last write. */
+struct store_mark {
+	char nic[IF_NAMESIZE];
+	uint8_t mac[NIC_MAC_LEN];
+};
 
 struct store {
 	uint64_t next_seq;   /* seq for the next new attachment */
+	uint64_t generation; /* the snapshot's; its log carries the same */
+	int schema;          /* of the file it was read from (0: none) */
 	size_t n_atts;
 	struct attach *atts; /* desired attachments (identity; results are not stored) */
 	size_t n_nics;
 	struct journal_nic *nics;
+	/* what changed since the last store_log_write (not copied) */
+	size_t n_marks, n_nic_marks;
+	struct store_mark *marks;
+	char (*nic_marks)[IF_NAMESIZE]; /* whole journals */
 };
 
 void store_init(struct store *s);
@@ -46,6 +66,17 @@ int store_copy(struct store *dst, const struct store *src);
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac);
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index);
 void store_del_attach(struct store *s, size_t index);
+
+/*
+ * What changed, for the log.  put/del of an attachment mark it themselves;
+ * whoever changes journal entries in place marks their owner (store_mark)
+ * or the NIC's whole journal (store_mark_nic).  A NIC's own settings
+ * (ifindex, released, the priors) and journals added or dropped need no
+ * mark: store_log_write compares them with what it wrote last.
+ */
+void store_mark(struct store *s, const char *nic, const uint8_t *mac);
+void store_mark_nic(struct store *s, const char *nic);
+void store_marks_clear(struct store *s);
 
 /* The journal of a NIC; with create, an empty one is added when missing. */
 struct journal_nic *store_journal(struct store *s, const char *nic, int ifindex, bool create);
@@ -74,5 +105,48 @@ int store_save(const char *dir, const struct store *s, struct kerror *err);
  * caller knows the last save went through): then nothing is written.
  * Returns 1 when written, 0 when left alone. */
 int store_save_changed(const char *dir, const struct store *s, struct kerror *err);
-/* Move a bad state.json aside to state.json.corrupt (replacing an older one). */
+/* Move a bad state.json and its state.log aside to *.corrupt (replacing
+ * older ones). */
 int store_quarantine(const char *dir, struct kerror *err);
+
+/*
+ * The log (store-log.c).  store_log_open: the snapshot and its log read
+ * (store_read_dir), then compacted at once: a new snapshot (generation + 1,
+ * schema 2, which also migrates a schema 1 file) and an empty log.  Returns
+ * -errno when reading failed, 1 (with *err) when the files were read but
+ * could not be written (every later write tries again).
+ * store_log_write appends the records of what changed (marks, and the NIC
+ * settings that differ from the last write) with one write(2), without
+ * fsync; compacts instead when the log has grown past its bound.  Returns
+ * the bytes appended (0: nothing changed).  store_log_sync makes every
+ * write so far durable (one fdatasync for all of them).
+ */
+struct store_log;
+
+struct store_log_stats {
+	uint64_t writes;      /* store_log_write calls that appended */
+	uint64_t records;
+	uint64_t syncs;       /* fdatasync calls */
+	uint64_t compactions;
+	uint64_t log_bytes;   /* the log's size now */
+	uint64_t snapshot_bytes;
+};
+
+/* What reading a state directory found. */
+struct store_read_info {
+	int schema;              /* of state.json (0: none) */
+	uint64_t records;        /* log records replayed */
+	uint64_t dropped_bytes;  /* a torn tail of the log, dropped */
+	bool stale_log;          /* a log older than the snapshot, ignored */
+};
+
+int store_read_dir(const char *dir, struct store *ret, struct store_read_info *info,
+		   struct kerror *err);
+int store_log_open(const char *dir, struct store *ret, struct store_log **log,
+		   struct store_read_info *info, struct kerror *err);
+int store_log_write(struct store_log *l, struct store *s, struct kerror *err);
+int store_log_sync(struct store_log *l, struct kerror *err);
+bool store_log_synced(const struct store_log *l);
+int store_log_compact(struct store_log *l, struct store *s, struct kerror *err);
+struct store_log_stats store_log_get_stats(const struct store_log *l);
+struct store_log *store_log_close(struct store_log *l);

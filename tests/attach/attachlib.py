@@ -53,13 +53,15 @@ def fake_state(path):
 
 
 def state_json(state_dir):
-    """state.json parsed (raises if it does not parse), or None if absent."""
-    p = os.path.join(state_dir, "state.json")
-    if not os.path.exists(p):
+    """The state directory's state (state.json and the log of changes since
+    it) as zcrxd reads it, through `zcrxd --dump-state` (raises if it does
+    not read), or None if there is no state.json."""
+    if not os.path.exists(os.path.join(state_dir, "state.json")):
         return None
-    with open(p) as f:
-        s = json.load(f)
-    assert s.get("schema") == 1, s
+    p = zxtest.run([zxtest.ZCRXD, "--dump-state", "--state-dir", state_dir], check=False)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s.get("schema") == 2, s
     return s
 
 

@@ -15,7 +15,7 @@ import re
 import shutil
 import unittest
 
-from attachlib import mac, zxtest
+from attachlib import mac, state_json, zxtest
 
 CONF = """
 [daemon]
@@ -72,13 +72,16 @@ class KernelVeth(unittest.TestCase):
         self.assertEqual(unsteered[0]["nic"], "zxpv0")
         self.assertEqual(unsteered[0]["errno_name"], "EOPNOTSUPP")
         self.assertTrue(unsteered[0]["message"], unsteered[0])
-        # twice is once, and the state file is not written again
-        ino = os.stat(os.path.join(self.d.state, "state.json")).st_ino
+        # twice is once, and nothing is written to the state again: not
+        # the snapshot, not a record in its log
+        snap = os.stat(os.path.join(self.d.state, "state.json"))
+        log = os.stat(os.path.join(self.d.state, "state.log"))
         r = self.d.call("io.zcrx.Manager.Attach",
                         {"domain": "vm0", "nic": "zxpv0", "mac": mac(1)})
         self.assertEqual(r["plans"], [])
         self.assertEqual(r["attachments"][0]["queues"], [3])
-        self.assertEqual(os.stat(os.path.join(self.d.state, "state.json")).st_ino, ino)
+        self.assertEqual(os.stat(os.path.join(self.d.state, "state.json")).st_ino, snap.st_ino)
+        self.assertEqual(os.stat(os.path.join(self.d.state, "state.log")).st_size, log.st_size)
         p = self.d.ctl("list")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("unsteered: ", p.stdout)
@@ -107,8 +110,7 @@ class KernelVeth(unittest.TestCase):
         self.assertEqual(rx_channels(self.ns, "zxpv0"), 8)
         j = self.d.call("io.zcrx.Manager.ListAttachments", {"nic": "zxpv0"})
         self.assertTrue(j["nics"][0]["released"])
-        with open(self.d.state + "/state.json") as f:
-            state = json.load(f)
+        state = state_json(self.d.state)
         nic = [n for n in state["nics"] if n["name"] == "zxpv0"][0]
         self.assertNotIn("channels_prior", nic)
 

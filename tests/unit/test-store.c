@@ -314,7 +314,9 @@ static void test_garbage(void **state)
 	expect_bad("null", "top level");
 	expect_bad("[]", "top level");
 	expect_bad("{}", "'schema' missing");
-	expect_bad("{\"schema\": 2}", "schema 2 is not supported");
+	expect_bad("{\"schema\": 3}", "schema 3 is not supported");
+	expect_bad("{\"schema\": 0}", "schema 0 is not supported");
+	expect_bad("{\"schema\": 2, \"generation\": -1}", "generation");
 	expect_bad("{\"schema\": \"1\"}", "'schema' missing");
 	expect_bad("{\"schema\": 1} trailing", "not valid JSON");
 	expect_bad("{\"schema\": 1, \"next_seq\": -4}", "next_seq");
