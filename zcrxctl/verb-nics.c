@@ -72,7 +72,7 @@ static void show_nics(struct ctl *ctl, json_object *r)
 
 static const char *const cap_order[] = {
 	"channels", "channels_set", "rings", "header_split", "hds_thresh", "rss", "rss_set",
-	"rss_contexts", "ntuple", "rules", "l2_rules", "ip_rules", "queue_info", "qstats", "binder",
+	"rss_contexts", "ntuple", "rules", "l2_rules", "ip_rules", "flow_rules", "queue_info", "qstats", "binder",
 };
 
 static void show_nic(struct ctl *ctl, json_object *r)

@@ -56,6 +56,22 @@ int attach_id_validate(const struct attach_id *id, struct kerror *err)
 		return kerror_set(err, EINVAL, NULL, "attach", "NIC name is empty");
 	if (!memcmp(id->mac, zero, NIC_MAC_LEN))
 		return kerror_set(err, EINVAL, id->nic, "attach", "MAC is missing");
+	if (id->kind == ATTACH_KIND_LEASE) {
+		uint32_t lid;
+
+		if (!attach_key_is_lease(id->mac, &lid) || lid != id->lease.id || !lid)
+			return kerror_set(err, EINVAL, id->nic, "lease", "lease key and id differ");
+		if (strlen(id->domain) >= ATTACH_LEASE_NAME_MAX)
+			return kerror_setf(err, EINVAL, id->nic, "lease",
+					   "lease name is longer than %u bytes",
+					   ATTACH_LEASE_NAME_MAX - 1);
+		if (id->queues < 1 || id->queues > ATTACH_QUEUES_MAX)
+			return kerror_setf(err, EINVAL, id->nic, "lease", "queues must be 1..%u",
+					   ATTACH_QUEUES_MAX);
+		return flow_validate(&id->lease.flow, id->nic, err);
+	}
+	if (id->kind != ATTACH_KIND_VNIC)
+		return kerror_set(err, EINVAL, id->nic, "attach", "unknown attachment kind");
 	if (id->mac[0] & 1)
 		return kerror_set(err, EINVAL, id->nic, "attach", "MAC is a multicast address");
 	if (id->queues < 1 || id->queues > ATTACH_QUEUES_MAX)
@@ -78,7 +94,54 @@ bool attach_id_equal(const struct attach_id *a, const struct attach_id *b)
 	       !strcmp(a->tap, b->tap) && a->tap_ifindex == b->tap_ifindex &&
 	       a->queues == b->queues && a->numa_node == b->numa_node && a->n_ip4 == b->n_ip4 &&
 	       a->n_ip6 == b->n_ip6 && !memcmp(a->ip4, b->ip4, a->n_ip4 * sizeof(a->ip4[0])) &&
-	       !memcmp(a->ip6, b->ip6, a->n_ip6 * sizeof(a->ip6[0]));
+	       !memcmp(a->ip6, b->ip6, a->n_ip6 * sizeof(a->ip6[0])) && a->kind == b->kind &&
+	       (a->kind != ATTACH_KIND_LEASE ||
+		(a->lease.id == b->lease.id && flow_equal(&a->lease.flow, &b->lease.flow) &&
+		 a->lease.pid == b->lease.pid && a->lease.pid_start == b->lease.pid_start));
+}
+
+void attach_lease_key(uint32_t id, uint8_t mac[NIC_MAC_LEN])
+{
+	mac[0] = 0x03; /* multicast + locally administered: never a vNIC's */
+	mac[1] = 0x7a;
+	mac[2] = (uint8_t)(id >> 24);
+	mac[3] = (uint8_t)(id >> 16);
+	mac[4] = (uint8_t)(id >> 8);
+	mac[5] = (uint8_t)id;
+}
+
+bool attach_key_is_lease(const uint8_t mac[NIC_MAC_LEN], uint32_t *ret_id)
+{
+	if (mac[0] != 0x03 || mac[1] != 0x7a)
+		return false;
+	if (ret_id)
+		*ret_id = (uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 |
+			  mac[5];
+	return true;
+}
+
+const char *attach_lease_state_name(enum attach_lease_state s)
+{
+	switch (s) {
+	case ATTACH_LEASE_WAITING: return "waiting";
+	case ATTACH_LEASE_BOUND: return "bound";
+	case ATTACH_LEASE_UNBOUND: return "unbound";
+	case ATTACH_LEASE_RELEASED: return "released";
+	}
+	return "?";
+}
+
+const char *attach_lease_providers(const struct attach_result *r, char *buf, size_t size)
+{
+	unsigned p = 0;
+	size_t i;
+
+	for (i = 0; i < r->n_queues; i++)
+		p |= r->queues[i].providers;
+	snprintf(buf, size, "%s%s%s", p & NIC_PROVIDER_IO_URING ? "io-uring" : "",
+		 (p & NIC_PROVIDER_IO_URING) && (p & NIC_PROVIDER_DMABUF) ? "," : "",
+		 p & NIC_PROVIDER_DMABUF ? "dmabuf" : "");
+	return buf;
 }
 
 int attach_id_cmp(const struct attach_id *a, const struct attach_id *b)
@@ -356,9 +419,13 @@ const char *attach_mac(const struct attach_id *id, char *buf)
 
 const char *attach_describe(const struct attach_id *id, char *buf, size_t size)
 {
-	char mac[18];
+	char mac[18], flow[128];
 
-	snprintf(buf, size, "%s %s on %s", id->domain, attach_mac(id, mac), id->nic);
+	if (id->kind == ATTACH_KIND_LEASE)
+		snprintf(buf, size, "lease %u '%s' (%s) on %s", id->lease.id, id->domain,
+			 flow_format(&id->lease.flow, flow, sizeof(flow)), id->nic);
+	else
+		snprintf(buf, size, "%s %s on %s", id->domain, attach_mac(id, mac), id->nic);
 	return buf;
 }
 
@@ -402,6 +469,19 @@ json_object *attach_id_to_json(const struct attach_id *id)
 		add(o, "addresses", a);
 	}
 	add(o, "seq", json_object_new_int64((int64_t)id->seq));
+	if (id->kind == ATTACH_KIND_LEASE) {
+		json_object *l = json_object_new_object();
+
+		add(o, "kind", json_object_new_string("lease"));
+		add(l, "id", json_object_new_int64(id->lease.id));
+		add(l, "flow", flow_to_json(&id->lease.flow));
+		add(l, "owner", json_object_new_string(id->lease.pid ? "process" : "name"));
+		if (id->lease.pid) {
+			add(l, "pid", json_object_new_int(id->lease.pid));
+			add(l, "pid_start", json_object_new_int64((int64_t)id->lease.pid_start));
+		}
+		add(o, "lease", l);
+	}
 	return o;
 }
 
@@ -480,6 +560,27 @@ json_object *attach_to_json(const struct attach *at)
 	}
 	json_object_object_foreach(r, k, v) add(o, k, json_object_get(v));
 	json_object_put(r);
+	if (at->id.kind == ATTACH_KIND_LEASE) {
+		json_object *q = json_object_new_array();
+		char buf[32];
+		size_t i;
+
+		for (i = 0; i < at->res.n_queues; i++) {
+			const struct attach_queue *x = &at->res.queues[i];
+			json_object *e = json_object_new_object();
+			unsigned p = x->providers;
+
+			add(e, "queue", json_object_new_int64(x->queue));
+			add(e, "io_uring", json_object_new_boolean(p & NIC_PROVIDER_IO_URING));
+			add(e, "dmabuf", json_object_new_boolean(p & NIC_PROVIDER_DMABUF));
+			add(e, "xsk", json_object_new_boolean(p & NIC_PROVIDER_XSK));
+			json_object_array_add(q, e);
+		}
+		add(o, "lease_state", json_object_new_string(attach_lease_state_name(at->lease_state)));
+		add(o, "providers", json_object_new_string(attach_lease_providers(&at->res, buf,
+										   sizeof(buf))));
+		add(o, "queue_providers", q);
+	}
 	return o;
 }
 
@@ -522,6 +623,45 @@ static int get_int(json_object *o, const char *k, int64_t min, int64_t max, int6
 		return kerror_setf(err, EINVAL, NULL, "parse attachment", "'%s' out of range", k);
 	*ret = x;
 	*present = true;
+	return 0;
+}
+
+/* "kind": "lease" and its "lease" object, when present. */
+static int lease_from_json(json_object *o, struct attach_id *id, struct kerror *err)
+{
+	json_object *l, *v;
+	int64_t x;
+	bool has;
+	int r;
+
+	if (!json_object_object_get_ex(o, "kind", &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "'kind' is not a string");
+	if (!strcmp(json_object_get_string(v), "vnic"))
+		return 0;
+	if (strcmp(json_object_get_string(v), "lease"))
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "unknown 'kind'");
+	id->kind = ATTACH_KIND_LEASE;
+	if (!json_object_object_get_ex(o, "lease", &l) || !json_object_is_type(l, json_type_object))
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "'lease' missing");
+	if ((r = get_int(l, "id", 1, UINT32_MAX, &x, &has, err)))
+		return r;
+	if (!has)
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "lease 'id' missing");
+	id->lease.id = (uint32_t)x;
+	if (!json_object_object_get_ex(l, "flow", &v))
+		return kerror_set(err, EINVAL, NULL, "parse attachment", "lease 'flow' missing");
+	if ((r = flow_from_json(v, &id->lease.flow, err)))
+		return r;
+	if ((r = get_int(l, "pid", 1, INT32_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id->lease.pid = (pid_t)x;
+	if ((r = get_int(l, "pid_start", 0, INT64_MAX, &x, &has, err)))
+		return r;
+	if (has)
+		id->lease.pid_start = (uint64_t)x;
 	return 0;
 }
 
@@ -600,6 +740,8 @@ bad_addr:
 			}
 		}
 	}
+	if ((r = lease_from_json(o, &id, err)))
+		return r;
 	*ret = id;
 	return 0;
 }

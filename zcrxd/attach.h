@@ -5,7 +5,11 @@
  * for the API and the state file.
  *
  * An attachment is keyed by (NIC name, vNIC MAC): the same request twice is
- * the same attachment.  The identity is what the caller (CLI, libvirt
+ * the same attachment.  A lease (kind ATTACH_KIND_LEASE, DESIGN.md §14) is
+ * an attachment whose owner is a host process or a name instead of a vNIC
+ * and whose match is a flow instead of a MAC: its key is a lease key
+ * (attach_lease_key(): a multicast address no vNIC can have), so the pool,
+ * planner, exec, journal and reconcile treat both kinds alike.  The identity is what the caller (CLI, libvirt
  * module) wants; the result is computed by the planner from the identity,
  * the NIC and the ownership journal, so it is never stored as truth.
  *
@@ -21,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flow.h"
 #include "kerror.h"
 #include "nic.h"
 
@@ -70,6 +75,30 @@ struct attach_reason {
 #define ATTACH_R_CHANNELS "channels"
 #define ATTACH_R_NIC "nic"
 #define ATTACH_R_REFUSED "refused" /* a dry run: the request would be refused */
+#define ATTACH_R_HEADER_SPLIT "header-split" /* a lease's queue cannot get header split */
+
+enum attach_kind {
+	ATTACH_KIND_VNIC = 0, /* a VM's vNIC, steered by MAC or IP */
+	ATTACH_KIND_LEASE,    /* a host consumer's lease, steered by a flow */
+};
+
+/* A lease's consumer as netdev queue-get shows it (DESIGN.md §14). */
+enum attach_lease_state {
+	ATTACH_LEASE_WAITING = 0, /* prepared, no provider on its queues yet */
+	ATTACH_LEASE_BOUND,       /* an io_uring or dmabuf provider on every queue */
+	ATTACH_LEASE_UNBOUND,     /* it was bound, and the consumer went away */
+	ATTACH_LEASE_RELEASED,    /* released (only in events and replies) */
+};
+
+#define ATTACH_LEASE_NAME_MAX 64 /* bytes incl. NUL; the name lives in id.domain */
+
+/* What a lease asked for.  Its name is the identity's domain. */
+struct attach_lease {
+	uint32_t id;      /* > 0; the last 4 bytes of the key */
+	struct flow flow;
+	pid_t pid;        /* owner process; 0 = owned by its name (released explicitly) */
+	uint64_t pid_start; /* the owner's start time (/proc/PID/stat field 22), against reuse */
+};
 
 /* Who: what the caller knows about the vNIC.  Unknown fields are 0/"". */
 struct attach_id {
@@ -86,6 +115,8 @@ struct attach_id {
 	struct in_addr ip4[ATTACH_IP_MAX];
 	struct in6_addr ip6[ATTACH_IP_MAX];
 	uint64_t seq; /* creation order, set by the manager; first come first served */
+	enum attach_kind kind;
+	struct attach_lease lease; /* kind LEASE: mac is attach_lease_key(lease.id) */
 };
 
 /* One queue of an attachment and its zero-copy binding. */
@@ -95,6 +126,7 @@ struct attach_queue {
 	uint32_t binding_id;
 	int binding_state;     /* enum binder_state, valid when bound */
 	int binding_reason;    /* errno from the module, 0 = none */
+	unsigned providers;    /* leases: enum nic_provider bits queue-get shows */
 };
 
 /* What it got.  Filled by the planner (and the binder's notifications). */
@@ -120,7 +152,18 @@ struct attach {
 	 * until the manager clears it (new request, config or NIC change). */
 	bool held;
 	struct kerror *held_err; /* malloc'd while held */
+	/* kind LEASE: the consumer, from the results (reconcile-lease.c) */
+	enum attach_lease_state lease_state;
+	bool lease_was_bound;
 };
+
+/* The key of lease id / whether a key is a lease's (its id in *ret_id). */
+void attach_lease_key(uint32_t id, uint8_t mac[NIC_MAC_LEN]);
+bool attach_key_is_lease(const uint8_t mac[NIC_MAC_LEN], uint32_t *ret_id);
+const char *attach_lease_state_name(enum attach_lease_state s);
+/* The providers of a lease's queues: "io-uring", "dmabuf", "io-uring,dmabuf"
+ * or "" (the kinds on its queues). */
+const char *attach_lease_providers(const struct attach_result *r, char *buf, size_t size);
 
 const char *attach_state_name(enum attach_state s);
 int attach_state_from_name(const char *s, enum attach_state *ret);

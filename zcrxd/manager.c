@@ -113,6 +113,7 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	sd_event_source_disable_unref(m->status_timer);
 	virt_api_stop(&m->virt);
+	api_lease_stop(&m->lease);
 	m->reconcile = reconcile_free(m->reconcile);
 	binder_api_stop(&m->binder);
 	api_nic_stop(&m->nic);
@@ -235,6 +236,11 @@ static int start_attachments(struct manager *m)
 	m->attach.rc = m->reconcile;
 	m->attach.monitor = m->nic.monitor;
 	r = api_attach_register(&m->attach, m->ipc);
+	if (r == 0) {
+		m->lease.rc = m->reconcile;
+		m->lease.event = m->event;
+		r = api_lease_register(&m->lease, m->ipc);
+	}
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_MANAGER, r, "cannot register methods: %s",
 				 strerror(-r));
@@ -279,6 +285,8 @@ int manager_start(struct manager *m)
 	m->attach.follow = m->virt.follow;
 	/* settle a crash's leftovers, then make the kernel match the state */
 	(void)reconcile_start(m->reconcile);
+	/* leases of processes that exited meanwhile go; the others are watched */
+	api_lease_adopt(&m->lease);
 	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
 	return 0;
 }

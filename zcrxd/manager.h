@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "api-attach.h"
+#include "api-lease.h"
 #include "api-nic.h"
 #include "binder-api.h"
 #include "config.h"
@@ -50,6 +51,7 @@ struct manager {
 	struct metrics_source metrics; /* GetMetrics gathers through manager_collect_metrics */
 	struct reconcile *reconcile; /* attachments: observe -> plan -> exec -> store */
 	struct api_attach attach;    /* their Varlink methods and the virt sink */
+	struct api_lease lease;      /* leases for host consumers: methods, owners */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);

@@ -3,6 +3,7 @@
  * nic-ioctl — SIOCETHTOOL requests, rule encoding and location handling
  * (nic-ioctl.h).  Must not keep state or log.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -48,6 +49,49 @@ static int call(int fd, const char *ifname, void *data, struct kerror *err)
 
 /* ---- rules: encoding ----------------------------------------------------- */
 
+/* TCP_V4/UDP_V4 and TCP_V6/UDP_V6 share one layout per family. */
+static void flow_encode(const struct nic_flow *f, struct zx_ethtool_rx_flow_spec *fs)
+{
+	fs->flow_type = nic_flow_type(f);
+	if (f->family == AF_INET6) {
+		struct zx_ethtool_tcpip6_spec *h = &fs->h_u.tcp_ip6_spec, *m = &fs->m_u.tcp_ip6_spec;
+
+		h->pdst = htons(f->dport);
+		m->pdst = 0xffff;
+		if (f->sport) {
+			h->psrc = htons(f->sport);
+			m->psrc = 0xffff;
+		}
+		if (f->has_dst) {
+			memcpy(h->ip6dst, &f->dst, 16);
+			memset(m->ip6dst, 0xff, 16);
+		}
+		if (f->has_src) {
+			memcpy(h->ip6src, &f->src, 16);
+			memset(m->ip6src, 0xff, 16);
+		}
+		return;
+	}
+	{
+		struct zx_ethtool_tcpip4_spec *h = &fs->h_u.tcp_ip4_spec, *m = &fs->m_u.tcp_ip4_spec;
+
+		h->pdst = htons(f->dport);
+		m->pdst = 0xffff;
+		if (f->sport) {
+			h->psrc = htons(f->sport);
+			m->psrc = 0xffff;
+		}
+		if (f->has_dst) {
+			memcpy(&h->ip4dst, &f->dst, 4);
+			m->ip4dst = 0xffffffffu;
+		}
+		if (f->has_src) {
+			memcpy(&h->ip4src, &f->src, 4);
+			m->ip4src = 0xffffffffu;
+		}
+	}
+}
+
 int nic_ioctl_rule_encode(const struct nic_rule *rule, struct zx_ethtool_rxnfc *ret)
 {
 	struct zx_ethtool_rx_flow_spec *fs = &ret->fs;
@@ -70,6 +114,13 @@ int nic_ioctl_rule_encode(const struct nic_rule *rule, struct zx_ethtool_rxnfc *
 		fs->flow_type = ZX_IPV6_USER_FLOW;
 		memcpy(fs->h_u.usr_ip6_spec.ip6dst, &rule->ip6, 16);
 		memset(fs->m_u.usr_ip6_spec.ip6dst, 0xff, 16);
+		break;
+	case NIC_RULE_MATCH_FLOW:
+		if (!rule->flow.dport ||
+		    (rule->flow.proto != IPPROTO_TCP && rule->flow.proto != IPPROTO_UDP) ||
+		    (rule->flow.family != AF_INET && rule->flow.family != AF_INET6))
+			return -EINVAL;
+		flow_encode(&rule->flow, fs);
 		break;
 	case NIC_RULE_MATCH_OTHER:
 		return -EINVAL;
@@ -110,6 +161,46 @@ static bool zero(const void *p, size_t n)
 	return all(p, n, 0);
 }
 
+/* A flow rule zcrxd could have made: exact port(s) and addresses, or none;
+ * tos/tclass not compared.  Returns false for anything else. */
+static bool flow_decode(const struct zx_ethtool_rx_flow_spec *fs, uint32_t ft, struct nic_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->proto = ft == ZX_TCP_V4_FLOW || ft == ZX_TCP_V6_FLOW ? IPPROTO_TCP : IPPROTO_UDP;
+	if (ft == ZX_TCP_V6_FLOW || ft == ZX_UDP_V6_FLOW) {
+		const struct zx_ethtool_tcpip6_spec *h = &fs->h_u.tcp_ip6_spec,
+						    *m = &fs->m_u.tcp_ip6_spec;
+
+		f->family = AF_INET6;
+		if (m->pdst != 0xffff || (m->psrc && m->psrc != 0xffff) || m->tclass ||
+		    (!zero(m->ip6dst, 16) && !all(m->ip6dst, 16, 0xff)) ||
+		    (!zero(m->ip6src, 16) && !all(m->ip6src, 16, 0xff)))
+			return false;
+		f->dport = ntohs(h->pdst);
+		f->sport = m->psrc ? ntohs(h->psrc) : 0;
+		if ((f->has_dst = !zero(m->ip6dst, 16)))
+			memcpy(&f->dst, h->ip6dst, 16);
+		if ((f->has_src = !zero(m->ip6src, 16)))
+			memcpy(&f->src, h->ip6src, 16);
+	} else {
+		const struct zx_ethtool_tcpip4_spec *h = &fs->h_u.tcp_ip4_spec,
+						    *m = &fs->m_u.tcp_ip4_spec;
+
+		f->family = AF_INET;
+		if (m->pdst != 0xffff || (m->psrc && m->psrc != 0xffff) || m->tos ||
+		    (m->ip4dst && m->ip4dst != 0xffffffffu) ||
+		    (m->ip4src && m->ip4src != 0xffffffffu))
+			return false;
+		f->dport = ntohs(h->pdst);
+		f->sport = m->psrc ? ntohs(h->psrc) : 0;
+		if ((f->has_dst = m->ip4dst != 0))
+			memcpy(&f->dst, &h->ip4dst, 4);
+		if ((f->has_src = m->ip4src != 0))
+			memcpy(&f->src, &h->ip4src, 4);
+	}
+	return f->dport != 0;
+}
+
 void nic_ioctl_rule_decode(const struct zx_ethtool_rxnfc *nfc, struct nic_rule *ret)
 {
 	const struct zx_ethtool_rx_flow_spec *fs = &nfc->fs;
@@ -146,6 +237,12 @@ void nic_ioctl_rule_decode(const struct zx_ethtool_rxnfc *nfc, struct nic_rule *
 			ret->match = NIC_RULE_MATCH_IP6_DST;
 			memcpy(&ret->ip6, fs->h_u.usr_ip6_spec.ip6dst, 16);
 		}
+	} else if (!ext && (ft == ZX_TCP_V4_FLOW || ft == ZX_UDP_V4_FLOW || ft == ZX_TCP_V6_FLOW ||
+			    ft == ZX_UDP_V6_FLOW)) {
+		if (flow_decode(fs, ft, &ret->flow))
+			ret->match = NIC_RULE_MATCH_FLOW;
+		else
+			memset(&ret->flow, 0, sizeof(ret->flow));
 	}
 
 	vf = (fs->ring_cookie & ZX_ETHTOOL_RX_FLOW_SPEC_RING_VF) >> ZX_ETHTOOL_RX_FLOW_SPEC_RING_VF_OFF;

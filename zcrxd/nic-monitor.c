@@ -64,7 +64,9 @@ static bool rule_eq(const struct nic_rule *a, const struct nic_rule *b)
 {
 	return a->location == b->location && a->match == b->match &&
 	       !memcmp(a->mac, b->mac, NIC_MAC_LEN) && a->ip4.s_addr == b->ip4.s_addr &&
-	       !memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)) && a->action == b->action &&
+	       !memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)) &&
+	       (a->match != NIC_RULE_MATCH_FLOW || nic_flow_equal(&a->flow, &b->flow)) &&
+	       a->action == b->action &&
 	       a->queue == b->queue && a->rss_context == b->rss_context &&
 	       a->flow_type == b->flow_type;
 }
@@ -406,6 +408,12 @@ static int genl_cb(const struct nlmsghdr *nlh, void *data)
 		/* add/del also come through rtnetlink; a change is xdp features */
 		if (g->cmd == ZX_NETDEV_CMD_DEV_ADD_NTF || g->cmd == ZX_NETDEV_CMD_DEV_CHANGE_NTF)
 			want(m, nic_netdev_msg_ifindex(nlh), NIC_OBSERVE_LINK | NIC_OBSERVE_QUEUES);
+		/* a memory provider (io_uring zcrx, devmem) coming or going
+		 * restarts its queue with new page pools: queue-get tells which */
+		else if (g->cmd == ZX_NETDEV_CMD_PAGE_POOL_ADD_NTF ||
+			 g->cmd == ZX_NETDEV_CMD_PAGE_POOL_DEL_NTF ||
+			 g->cmd == ZX_NETDEV_CMD_PAGE_POOL_CHANGE_NTF)
+			want(m, nic_netdev_pp_msg_ifindex(nlh), NIC_OBSERVE_QUEUES);
 	}
 	return 0;
 }
@@ -573,8 +581,12 @@ static int subscribe(struct nic_monitor *m, struct kerror *err)
 		m->ethtool_id = fam.id;
 	if (genl_resolve(tmp, ZX_NETDEV_GENL_NAME, &fam, NULL) == 0 &&
 	    (grp = genl_family_group(&fam, ZX_NETDEV_MCGRP_MGMT)) > 0 &&
-	    genl_join(m->gn, (uint32_t)grp) == 0)
+	    genl_join(m->gn, (uint32_t)grp) == 0) {
 		m->netdev_id = fam.id;
+		/* page pools (6.8+): leases see their consumers come and go */
+		if ((grp = genl_family_group(&fam, ZX_NETDEV_MCGRP_PAGE_POOL)) > 0)
+			(void)genl_join(m->gn, (uint32_t)grp);
+	}
 	genl_sock_close(tmp);
 	r = genl_join(m->rt, RTNLGRP_LINK);
 	if (r < 0)

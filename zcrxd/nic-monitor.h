@@ -4,8 +4,9 @@
  * ifindex), kept current inside the sd-event loop.
  *
  * Sources: rtnetlink link events (add/del/up/down/rename), the ethtool
- * "monitor" group (CHANNELS/RINGS/FEATURES/RSS notifications) and netdev
- * "mgmt" (dev add/del/change).  Notifications only say *what* to re-read:
+ * "monitor" group (CHANNELS/RINGS/FEATURES/RSS notifications), netdev
+ * "mgmt" (dev add/del/change) and netdev "page-pool" (a memory provider
+ * bound or gone restarts its queue: the queues are read again).  Notifications only say *what* to re-read:
  * bursts are coalesced per NIC and re-observed once from a deferred source.
  * A changed model bumps nic->generation; a re-read that finds the same
  * content (no-op notifications exist in both directions) changes nothing.

@@ -73,6 +73,15 @@ int nic_netdev_msg_ifindex(const struct nlmsghdr *nlh)
 	return get_ifindex(tb[ZX_NETDEV_A_DEV_IFINDEX], &idx) < 0 ? -ENODATA : idx;
 }
 
+int nic_netdev_pp_msg_ifindex(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[ZX_NETDEV_A_PAGE_POOL_MAX + 1];
+	int idx;
+
+	genl_attrs_msg(nlh, GENL_HDRLEN, tb, ZX_NETDEV_A_PAGE_POOL_MAX);
+	return get_ifindex(tb[ZX_NETDEV_A_PAGE_POOL_IFINDEX], &idx) < 0 ? -ENODATA : idx;
+}
+
 int nic_netdev_parse_dev(const struct nlmsghdr *nlh, struct nic_netdev_dev *ret)
 {
 	const struct nlattr *tb[ZX_NETDEV_A_DEV_MAX + 1];

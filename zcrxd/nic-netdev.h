@@ -62,6 +62,8 @@ int nic_netdev_parse_napi(const struct nlmsghdr *nlh, struct nic_netdev_napi *re
 int nic_netdev_parse_qstat(const struct nlmsghdr *nlh, struct nic_netdev_qstat *ret);
 /* The ifindex of a dev-*-ntf message, or -ENODATA. */
 int nic_netdev_msg_ifindex(const struct nlmsghdr *nlh);
+/* The device of a page-pool notification (-ENODATA: a pool no device has). */
+int nic_netdev_pp_msg_ifindex(const struct nlmsghdr *nlh);
 
 int nic_netdev_dev_get(struct nic_netdev *nd, int ifindex, struct nic_netdev_dev *ret,
 		       struct kerror *err);

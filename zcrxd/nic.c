@@ -3,6 +3,7 @@
  * nic — helpers for the observed NIC model (nic.h).
  * Owns: allocation and copying of the model.  Must not: do I/O.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,7 @@ void nic_caps_overlay(struct nic_caps *dst, const struct nic_caps *learned)
 
 const char *nic_rule_flow_name(unsigned f)
 {
-	static const char *const names[NIC_RULE_FLOWS] = { "ether", "ip4", "ip6" };
+	static const char *const names[NIC_RULE_FLOWS] = { "ether", "ip4", "ip6", "flow" };
 
 	return f < NIC_RULE_FLOWS ? names[f] : "?";
 }
@@ -223,4 +224,109 @@ const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf)
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
 		 mac[4], mac[5]);
 	return buf;
+}
+
+/* --- flows (a lease's rule match) ------------------------------------------ */
+
+static size_t flow_addr_len(const struct nic_flow *f)
+{
+	return f->family == AF_INET ? 4 : 16;
+}
+
+bool nic_flow_equal(const struct nic_flow *a, const struct nic_flow *b)
+{
+	return a->proto == b->proto && a->family == b->family && a->dport == b->dport &&
+	       a->sport == b->sport && a->has_dst == b->has_dst && a->has_src == b->has_src &&
+	       (!a->has_dst || !memcmp(&a->dst, &b->dst, flow_addr_len(a))) &&
+	       (!a->has_src || !memcmp(&a->src, &b->src, flow_addr_len(a)));
+}
+
+uint32_t nic_flow_type(const struct nic_flow *f)
+{
+	bool udp = f->proto == IPPROTO_UDP;
+
+	if (f->family == AF_INET6)
+		return udp ? NIC_FLOW_UDP6 : NIC_FLOW_TCP6;
+	return udp ? NIC_FLOW_UDP4 : NIC_FLOW_TCP4;
+}
+
+const char *nic_flow_format(const struct nic_flow *f, bool ethtool, char *buf, size_t size)
+{
+	char dst[INET6_ADDRSTRLEN] = "", src[INET6_ADDRSTRLEN] = "";
+	int af = f->family == AF_INET6 ? AF_INET6 : AF_INET;
+	char sport[24] = "";
+
+	if (f->has_dst)
+		inet_ntop(af, &f->dst, dst, sizeof(dst));
+	if (f->has_src)
+		inet_ntop(af, &f->src, src, sizeof(src));
+	if (f->sport)
+		snprintf(sport, sizeof(sport), " src-port %u", f->sport);
+	snprintf(buf, size, "%s%s%c%s%s%s%s dst-port %u%s", ethtool ? "flow-type " : "",
+		 f->proto == IPPROTO_UDP ? "udp" : "tcp", af == AF_INET6 ? '6' : '4',
+		 f->has_src ? " src-ip " : "", src, f->has_dst ? " dst-ip " : "", dst, f->dport,
+		 sport);
+	return buf;
+}
+
+static int flow_port(const char *s, uint16_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+int nic_flow_parse(const char *s, struct nic_flow *ret)
+{
+	char buf[256], *save = NULL, *w, *v;
+	struct nic_flow f;
+	int af;
+
+	memset(&f, 0, sizeof(f));
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, strlen(s) + 1);
+	w = strtok_r(buf, " ", &save);
+	if (!w)
+		return -EINVAL;
+	if (!strcmp(w, "tcp4") || !strcmp(w, "tcp6"))
+		f.proto = IPPROTO_TCP;
+	else if (!strcmp(w, "udp4") || !strcmp(w, "udp6"))
+		f.proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	f.family = w[3] == '6' ? AF_INET6 : AF_INET;
+	af = f.family;
+	while ((w = strtok_r(NULL, " ", &save))) {
+		v = strtok_r(NULL, " ", &save);
+		if (!v)
+			return -EINVAL;
+		if (!strcmp(w, "dst-port")) {
+			if (flow_port(v, &f.dport) < 0)
+				return -EINVAL;
+		} else if (!strcmp(w, "src-port")) {
+			if (flow_port(v, &f.sport) < 0)
+				return -EINVAL;
+		} else if (!strcmp(w, "dst-ip")) {
+			if (inet_pton(af, v, &f.dst) != 1)
+				return -EINVAL;
+			f.has_dst = true;
+		} else if (!strcmp(w, "src-ip")) {
+			if (inet_pton(af, v, &f.src) != 1)
+				return -EINVAL;
+			f.has_src = true;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (!f.dport)
+		return -EINVAL;
+	*ret = f;
+	return 0;
 }

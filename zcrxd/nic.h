@@ -39,7 +39,7 @@ struct nic_cap {
 /* Rule kinds, indexing nic_caps.rule_kinds: the flow types zcrxd matches on
  * (enum nic_rule_match minus OTHER) and the actions it uses (enum
  * nic_rule_action up to DROP). */
-#define NIC_RULE_FLOWS 3 /* NIC_RULE_MATCH_ETHER_DST, _IP4_DST, _IP6_DST */
+#define NIC_RULE_FLOWS 4 /* NIC_RULE_MATCH_ETHER_DST, _IP4_DST, _IP6_DST, _FLOW */
 #define NIC_RULE_ACTS 3  /* NIC_RULE_ACTION_QUEUE, _CONTEXT, _DROP */
 
 struct nic_caps {
@@ -54,7 +54,8 @@ struct nic_caps {
 	struct nic_cap ntuple;       /* rx-ntuple-filter can be on */
 	struct nic_cap rules;        /* rule table reachable (GRXCLSRLCNT) */
 	/* Rules zcrxd makes, learned per kind (nic_rule_kind_cap): what they
-	 * match (ETHER_FLOW dst MAC, IPv4 dst, IPv6 dst) and where they send
+	 * match (ETHER_FLOW dst MAC, IPv4 dst, IPv6 dst, a lease's TCP/UDP
+	 * flow) and where they send
 	 * (queue, RSS context, drop).  A driver may take MAC->queue rules and
 	 * refuse MAC->context ones (bnxt: no FLOW_RSS with ETHER_FLOW). */
 	struct nic_cap rule_kinds[NIC_RULE_FLOWS][NIC_RULE_ACTS];
@@ -111,6 +112,19 @@ enum nic_rule_match {
 	NIC_RULE_MATCH_ETHER_DST, /* ETHER_FLOW, dst MAC exact */
 	NIC_RULE_MATCH_IP4_DST,   /* IPV4_USER_FLOW, dst address exact */
 	NIC_RULE_MATCH_IP6_DST,   /* IPV6_USER_FLOW, dst address exact */
+	NIC_RULE_MATCH_FLOW,      /* TCP_V4/UDP_V4/TCP_V6/UDP_V6: dst port [+ addresses] */
+};
+
+/* An L4 flow match (a lease's rule): protocol and family pick the flow
+ * type; the destination port is exact; addresses and the source port are
+ * exact when set, else not compared. */
+struct nic_flow {
+	uint8_t proto;     /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;    /* AF_INET or AF_INET6 */
+	bool has_dst, has_src;
+	uint16_t dport;    /* host order, never 0 */
+	uint16_t sport;    /* host order, 0 = any */
+	struct in6_addr dst, src; /* AF_INET: the address in the first 4 bytes */
 };
 
 enum nic_rule_action {
@@ -126,6 +140,7 @@ struct nic_rule {
 	uint8_t mac[NIC_MAC_LEN];
 	struct in_addr ip4;
 	struct in6_addr ip6;
+	struct nic_flow flow; /* MATCH_FLOW */
 	enum nic_rule_action action;
 	uint32_t queue;       /* ACTION_QUEUE */
 	uint32_t rss_context; /* ACTION_CONTEXT */
@@ -313,5 +328,14 @@ void nic_rule_family_cap(const struct nic_caps *c, const unsigned *flows, size_t
 			 struct nic_cap *ret);
 void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const char *msg);
 int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN]);
+/* Same flow (unset addresses and ports ignored). */
+bool nic_flow_equal(const struct nic_flow *a, const struct nic_flow *b);
+/* ethtool's words for a flow: "tcp4 dst-port 9000 dst-ip 10.0.0.1"; with
+ * ethtool, "flow-type " first. */
+const char *nic_flow_format(const struct nic_flow *f, bool ethtool, char *buf, size_t size);
+/* Back from nic_flow_format(f, false, ...); -EINVAL when malformed. */
+int nic_flow_parse(const char *s, struct nic_flow *ret);
+/* The ethtool flow type (NIC_FLOW_TCP4 ...) of a flow. */
+uint32_t nic_flow_type(const struct nic_flow *f);
 /* "52:54:00:12:34:56"; buf must hold 18 bytes. */
 const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf);

@@ -18,6 +18,7 @@
 #define QMAX_LIMIT 4096       /* queue indexes we are willing to reason about */
 #define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */
 #define PLAN_RCACHE 8           /* distinct reasons remembered for sharing */
+#define PLAN_STEER_FLOW 100     /* aplan.method of a lease: its flow's rules */
 
 /* Per-queue facts. */
 enum {
@@ -67,7 +68,7 @@ struct aplan {
 	uint32_t ctx_id;
 	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
 	size_t n_wr;
-	struct want_rule wr[2 * ATTACH_IP_MAX];
+	struct want_rule wr[2 * ATTACH_IP_MAX]; /* >= FLOW_RULES_MAX */
 	bool want_bind;
 	bool bind_repair;
 	struct attach_result *res;
@@ -180,6 +181,11 @@ static inline const char *plan_cap_msg(const struct nic_cap *c, const char *fall
 static inline const char *plan_mac_str(const uint8_t *mac, char *buf)
 {
 	return nic_mac_format(mac, buf);
+}
+
+static inline bool plan_is_lease(const struct aplan *ap)
+{
+	return ap->a->id.kind == ATTACH_KIND_LEASE;
 }
 
 static inline bool plan_q_ok(const struct planner *pl, uint32_t q)

@@ -110,7 +110,8 @@ void plan_rebalance(struct planner *pl)
 			uint64_t pc, pn;
 			uint32_t n;
 
-			if (ap->skip || !ap->n_q)
+			/* a lease's consumer binds its queues: never move them */
+			if (ap->skip || !ap->n_q || plan_is_lease(ap))
 				continue;
 			n = best_queues(pl, ap, ap->n_q, cand);
 			if (n != ap->n_q || !memcmp(cand, ap->q, n * sizeof(uint32_t)))
@@ -226,6 +227,16 @@ void plan_allocate(struct planner *pl)
 	}
 }
 
+static unsigned queue_providers(const struct planner *pl, uint32_t q)
+{
+	size_t i;
+
+	for (i = 0; i < pl->nic->n_queues; i++)
+		if (pl->nic->queues[i].id == q)
+			return pl->nic->queues[i].providers;
+	return 0;
+}
+
 void plan_lease_ops(struct planner *pl)
 {
 	const struct journal_nic *j = pl->j;
@@ -282,5 +293,7 @@ void plan_lease_ops(struct planner *pl)
 		for (k = 0; k < ap->n_q; k++)
 			if (attach_result_add_queue(ap->res, ap->q[k]) < 0)
 				pl->err = -ENOMEM;
+		for (k = 0; k < ap->res->n_queues && plan_is_lease(ap); k++)
+			ap->res->queues[k].providers = queue_providers(pl, ap->res->queues[k].queue);
 	}
 }

@@ -124,6 +124,15 @@ bool plan_steer_context_refused(const struct planner *pl, const struct attach_id
 
 	if (!pl->managed || !plan_rules_possible(pl, &base))
 		return false;
+	if (id->kind == ATTACH_KIND_LEASE) {
+		const char *no = kind_refused(pl, NIC_RULE_MATCH_FLOW, NIC_RULE_ACTION_CONTEXT,
+					      ret_err);
+
+		if (!no || kind_refused(pl, NIC_RULE_MATCH_FLOW, NIC_RULE_ACTION_QUEUE, &e))
+			return false;
+		snprintf(why, size, "flow: %s", no);
+		return true;
+	}
 	if (methods_for(pl, id, NIC_RULE_ACTION_CONTEXT, why, size, ret_err))
 		return false;
 	/* only worth one queue when a rule to a queue is still possible */
@@ -154,6 +163,19 @@ void plan_steer_choose(struct planner *pl)
 		if (!possible) {
 			plan_reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
 			       "no steering rule: %s", base.msg);
+			continue;
+		}
+		if (plan_is_lease(ap)) {
+			const char *no = kind_refused(pl, NIC_RULE_MATCH_FLOW, act, &err);
+
+			if (no) {
+				plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", err,
+				       "no steering rule: TCP/UDP flow rules to a %s refused (%s)",
+				       nic_rule_act_name(act), no);
+				continue;
+			}
+			ap->method = PLAN_STEER_FLOW;
+			ap->use_ctx = ap->n_q > 1;
 			continue;
 		}
 		for (m = 0; m < n_order && ap->method < 0; m++)
@@ -219,6 +241,20 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 		base.queue = ap->q[0];
 	}
 	ap->n_wr = 0;
+	if (ap->method == PLAN_STEER_FLOW) {
+		struct nic_flow f[FLOW_RULES_MAX];
+		size_t n = flow_nic_flows(&id->lease.flow, f);
+
+		for (k = 0; k < n; k++) {
+			struct want_rule *w = &ap->wr[ap->n_wr++];
+
+			w->rule = base;
+			w->rule.match = NIC_RULE_MATCH_FLOW;
+			w->rule.flow = f[k];
+			w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
+		}
+		return;
+	}
 	if (ap->method == CONFIG_STEERING_MAC) {
 		struct want_rule *w = &ap->wr[ap->n_wr++];
 
@@ -467,16 +503,21 @@ void plan_steer_rules(struct planner *pl)
 			continue;
 		for (k = 0; k < ap->n_wr; k++) {
 			struct want_rule *w = &ap->wr[k];
-			char mac[18];
+			char mac[18], flow[96], what[104] = "";
 
 			if (w->satisfied)
 				continue;
+			if (ap->method == PLAN_STEER_FLOW)
+				snprintf(what, sizeof(what), "flow %s",
+					 flow_format(&ap->a->id.lease.flow, flow, sizeof(flow)));
 			op = plan_op_add(pl, PH_RULE_INS, PLAN_OP_RULE_INSERT, ap->a->id.mac,
-				    "%ssteer %s of '%s' to its %s", w->repair ? "repair: " : "",
+				    "%ssteer %s of %s'%s' to its %s", w->repair ? "repair: " : "",
+				    ap->method == PLAN_STEER_FLOW ? what :
 				    ap->method == CONFIG_STEERING_MAC ?
 					    plan_mac_str(ap->a->id.mac, mac) :
 					    "an IP address",
-				    ap->a->id.domain, ap->use_ctx ? "RSS context" : "queue");
+				    plan_is_lease(ap) ? "lease " : "", ap->a->id.domain,
+				    ap->use_ctx ? "RSS context" : "queue");
 			if (!op)
 				return;
 			op->rule = w->rule;
@@ -609,6 +650,24 @@ bool plan_zc_want(struct planner *pl)
 
 		if (ap->skip || !ap->n_q)
 			continue;
+		if (plan_is_lease(ap)) {
+			/* zcrxd does not bind a lease's queues: its consumer does,
+			 * and the kernel wants header split with hds-thresh 0 */
+			if (ap->method < 0)
+				continue; /* unsteered: said already */
+			if (pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF || hds_blocked) {
+				plan_reason(pl, ap, ATTACH_R_HEADER_SPLIT, "enable header split",
+				       hs->state == NIC_CAP_NO ? (hs->err ? hs->err : EOPNOTSUPP) :
+								 EPERM,
+				       "the lease's consumer needs header split: %s",
+				       pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF ?
+					       "HeaderSplit=off" :
+					       why);
+				continue;
+			}
+			need_hds = true;
+			continue;
+		}
 		/* An absent module is said first: it is the reason whatever
 		 * else is missing (an unsteered vNIC would not get zero-copy
 		 * either, but the operator should see both). */

@@ -283,6 +283,42 @@ static uint32_t umax(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
+/* What holds queue q, in words. */
+static const char *provider_words(const struct planner *pl, uint32_t q)
+{
+	size_t i;
+
+	for (i = 0; i < pl->nic->n_queues; i++) {
+		unsigned p = pl->nic->queues[i].providers;
+
+		if (pl->nic->queues[i].id != q)
+			continue;
+		if (p & NIC_PROVIDER_IO_URING)
+			return "a memory provider (io-uring)";
+		if (p & NIC_PROVIDER_DMABUF)
+			return "a memory provider (dmabuf)";
+		if (p & NIC_PROVIDER_XSK)
+			return "an AF_XDP socket";
+	}
+	return "a memory provider";
+}
+
+/* Is queue q leased (journal) to a lease that is still wanted?  Then a
+ * provider on it is that lease's consumer, not a foreign claim. */
+static bool lease_consumer_on(const struct planner *pl, uint32_t q)
+{
+	ssize_t li = journal_find_lease(pl->j, q);
+	size_t i;
+
+	if (li < 0 || !attach_key_is_lease(pl->j->leases[li].owner, NULL))
+		return false;
+	for (i = 0; i < pl->in->n_atts; i++)
+		if (!memcmp(pl->in->atts[i]->id.mac, pl->j->leases[li].owner, NIC_MAC_LEN) &&
+		    !strcmp(pl->in->atts[i]->id.nic, pl->name))
+			return true;
+	return false;
+}
+
 static int setup(struct planner *pl)
 {
 	const struct nic *nic = pl->nic;
@@ -371,7 +407,8 @@ static int setup(struct planner *pl)
 	for (i = 0; i < nic->n_queues; i++) {
 		const struct nic_queue *q = &nic->queues[i];
 
-		if (q->providers && plan_q_ok(pl, q->id) && !plan_binding_owned_on(pl, q->id))
+		if (q->providers && plan_q_ok(pl, q->id) && !plan_binding_owned_on(pl, q->id) &&
+		    !lease_consumer_on(pl, q->id))
 			pl->qf[q->id] |= Q_PROVIDER;
 	}
 
@@ -389,7 +426,7 @@ const char *plan_claim(const struct planner *pl, uint32_t q, char *buf, size_t s
 	if (!plan_q_ok(pl, q))
 		return buf;
 	if (pl->qf[q] & Q_PROVIDER)
-		snprintf(buf, size, "queue %u has a memory provider zcrxd did not bind", q);
+		snprintf(buf, size, "queue %u has %s zcrxd did not make", q, provider_words(pl, q));
 	else if (pl->qf[q] & Q_FOREIGN_RULE)
 		snprintf(buf, size, "queue %u is the target of rule %u, which zcrxd does not own",
 			 q, pl->qrule[q]);
@@ -515,7 +552,9 @@ static void results(struct planner *pl)
 		if (!pl->managed && !ap->skip)
 			plan_reason(pl, ap, ATTACH_R_NIC, "plan", ENODEV, "%s is not managed by zcrxd%s",
 			       pl->name, pl->j->released ? " (released)" : "");
-		if (ap->method >= 0)
+		if (ap->method == PLAN_STEER_FLOW)
+			snprintf(r->steering, sizeof(r->steering), "flow");
+		else if (ap->method >= 0)
 			snprintf(r->steering, sizeof(r->steering), "%s",
 				 config_steering_name((enum config_steering)ap->method));
 		if (ap->has_ctx) {
@@ -526,6 +565,9 @@ static void results(struct planner *pl)
 			plan_reason(pl, ap, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			       "dedicated queues also take default RSS traffic: %s",
 			       pl->carve_err.msg);
+		for (k = 0; k < r->n_queues && plan_is_lease(ap); k++)
+			pending |= !(r->queues[k].providers &
+				     (NIC_PROVIDER_IO_URING | NIC_PROVIDER_DMABUF));
 		for (k = 0; k < r->n_queues; k++) {
 			const struct attach_queue *q = &r->queues[k];
 

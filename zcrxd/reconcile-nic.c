@@ -214,7 +214,7 @@ static bool result_changed(const struct attach_result *a, const struct attach_re
 	for (i = 0; i < a->n_queues; i++) {
 		const struct attach_queue *x = &a->queues[i], *y = &b->queues[i];
 
-		if (x->queue != y->queue || x->bound != y->bound ||
+		if (x->queue != y->queue || x->bound != y->bound || x->providers != y->providers ||
 		    (x->bound && (x->binding_id != y->binding_id ||
 				  x->binding_state != y->binding_state ||
 				  x->binding_reason != y->binding_reason)))
@@ -251,6 +251,8 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 		}
 		if (announce && had && reconcile_listening(rc) && result_changed(&before, &a->res))
 			reconcile_publish(rc, "attachment-changed", attach_to_json(a));
+		if (a->id.kind == ATTACH_KIND_LEASE)
+			reconcile_lease_observed(rc, a, announce);
 		attach_result_clear(&before);
 	}
 }

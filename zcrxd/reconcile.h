@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "attach.h"
@@ -94,6 +95,7 @@ struct reconcile_outcome {
 	struct kerror err;  /* set when the request failed */
 	const char *error_name; /* Varlink error name for err (NULL = generic) */
 	bool changed;       /* something was applied */
+	char lease[ATTACH_LEASE_NAME_MAX]; /* lease errors: the lease concerned */
 };
 
 void reconcile_outcome_clear(struct reconcile_outcome *o);
@@ -161,6 +163,49 @@ int reconcile_prune(struct reconcile *rc, const char *const *running_uuids, size
  * Nothing in the production binary reads the environment for it.
  */
 void reconcile_test_point(const char *point);
+
+/*
+ * Leases (reconcile-lease.c, DESIGN.md §14): attachments of kind
+ * ATTACH_KIND_LEASE for host zero-copy consumers (io_uring zcrx, devmem).
+ * A lease is all or nothing: it is refused with a named error
+ * (io.zcrx.Manager.NicUnsupported with the capability in err.op,
+ * QueueInUse, PoolExhausted, FlowInUse, LeaseExists, InvalidFlow,
+ * KernelError) unless its queues, rules and header split (hds-thresh 0)
+ * are all in place.  Its consumer's state follows queue-get:
+ * reconcile_lease_observed() after every run of its NIC.
+ */
+struct reconcile_lease_req {
+	const char *nic;
+	struct flow flow;
+	uint32_t queues;  /* >= 1; > 1 is an RSS context */
+	const char *name; /* NULL/"": "lease-ID" */
+	pid_t pid;        /* owner process, 0 = owned by its name */
+	uint64_t pid_start;
+};
+
+/* A new lease, or the same one when asked again with the same name and
+ * content.  *ret (attach_init'ed, optional) gets a copy. */
+int reconcile_lease(struct reconcile *rc, const struct reconcile_lease_req *req,
+		    struct reconcile_outcome *out, struct attach *ret);
+/* Release a lease by name or id; why goes to the log and the event.
+ * *ret (optional) gets the lease as it was, state released. */
+int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,
+		      struct reconcile_outcome *out, struct attach *ret);
+struct attach *reconcile_find_lease(struct reconcile *rc, const char *lease);
+bool reconcile_lease_name_ok(const char *name);
+/* The consumer's state from a's results; announce: log and publish a change. */
+void reconcile_lease_observed(struct reconcile *rc, struct attach *a, bool announce);
+json_object *reconcile_lease_json(const struct attach *a);
+/* The leases (of nic, NULL = all) as a JSON array. */
+json_object *reconcile_leases_json(struct reconcile *rc, const char *nic);
+
+struct reconcile_lease_owner {
+	uint32_t id;
+	pid_t pid;
+	uint64_t pid_start;
+};
+/* The leases owned by processes: fills up to max, returns how many exist. */
+size_t reconcile_lease_owners(struct reconcile *rc, struct reconcile_lease_owner *v, size_t max);
 
 /* Reading. */
 /*

@@ -40,7 +40,7 @@ static json_object *u32_array(const uint32_t *v, size_t n)
 static json_object *rule_json(const struct journal_rule *r)
 {
 	json_object *o = json_object_new_object();
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], flow[160];
 
 	add(o, "location", json_object_new_int64(r->rule.location));
 	add(o, "owner", mac_json(r->owner));
@@ -56,6 +56,10 @@ static json_object *rule_json(const struct journal_rule *r)
 	case NIC_RULE_MATCH_IP6_DST:
 		add(o, "ip",
 		    json_object_new_string(inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip))));
+		break;
+	case NIC_RULE_MATCH_FLOW:
+		add(o, "flow", json_object_new_string(nic_flow_format(&r->rule.flow, false, flow,
+								      sizeof(flow))));
 		break;
 	case NIC_RULE_MATCH_OTHER:
 		break;
@@ -307,6 +311,20 @@ static void sb_attach(struct store_buf *b, const struct attach_id *id)
 	}
 	sb_key(b, &f, "seq");
 	sb_u64(b, id->seq);
+	if (id->kind == ATTACH_KIND_LEASE) {
+		/* few: the identity's own JSON form, written as it is */
+		json_object *o = attach_id_to_json(id), *l = NULL;
+		const char *t;
+
+		if (o && json_object_object_get_ex(o, "lease", &l)) {
+			t = json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN);
+			sb_key(b, &f, "kind");
+			sb_str(b, "lease");
+			sb_key(b, &f, "lease");
+			sb_put(b, t, strlen(t));
+		}
+		json_object_put(o);
+	}
 	sb_put(b, "}", 1);
 }
 
@@ -341,7 +359,7 @@ static void sb_priors(struct store_buf *b, bool *f, const struct journal_nic *j)
 
 static void sb_rule(struct store_buf *b, const struct journal_rule *r)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], flow[160];
 
 	sb_lit(b, "{\"location\":");
 	sb_u64(b, r->rule.location);
@@ -361,6 +379,10 @@ static void sb_rule(struct store_buf *b, const struct journal_rule *r)
 	case NIC_RULE_MATCH_IP6_DST:
 		sb_lit(b, ",\"ip\":");
 		sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
+		break;
+	case NIC_RULE_MATCH_FLOW:
+		sb_lit(b, ",\"flow\":");
+		sb_str(b, nic_flow_format(&r->rule.flow, false, flow, sizeof(flow)));
 		break;
 	case NIC_RULE_MATCH_OTHER:
 		break;

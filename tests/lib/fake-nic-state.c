@@ -59,7 +59,7 @@ static void dump_table(struct sbuf *b, const uint32_t *v, uint32_t n)
 static void dump_nic(struct sbuf *b, const struct fake_nic *f)
 {
 	uint32_t i;
-	char mac[18];
+	char mac[18], flow[160];
 
 	sb_printf(b, "nic %s ifindex %d\n", f->name, f->cfg.ifindex);
 	sb_printf(b, " channels combined %u rx %u tx %u\n", f->combined, f->rx, f->tx);
@@ -83,9 +83,12 @@ static void dump_nic(struct sbuf *b, const struct fake_nic *f)
 
 		if (r->location == NIC_LOC_ANY)
 			continue;
-		sb_printf(b, " rule %u match %d mac %s ip4 %08x act %d q %u ctx %u\n", i, r->match,
+		sb_printf(b, " rule %u match %d mac %s ip4 %08x act %d q %u ctx %u", i, r->match,
 			  nic_mac_format(r->mac, mac), r->ip4.s_addr, r->action, r->queue,
 			  r->rss_context);
+		if (r->match == NIC_RULE_MATCH_FLOW)
+			sb_printf(b, " flow %s", nic_flow_format(&r->flow, false, flow, sizeof(flow)));
+		sb_printf(b, "\n");
 	}
 	for (i = 0; i < FAKE_MAX_Q; i++)
 		if (f->providers[i])
@@ -246,7 +249,7 @@ static json_object *nic_json(const struct fake_nic *f)
 {
 	json_object *o = json_object_new_object(), *a;
 	const struct fake_nic_cfg *c = &f->cfg;
-	char mac[18], hex[40];
+	char mac[18], hex[40], flow[160];
 	uint32_t i;
 	size_t k;
 
@@ -267,6 +270,7 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("l2_rules", c->l2_rules);
 	I("l2_context", c->l2_context);
 	I("ip_rules", c->ip_rules);
+	I("flow_rules", c->flow_rules);
 	I("header_split", c->header_split);
 	I("hds_thresh", c->hds_thresh);
 	I("numa_nodes", c->numa_nodes);
@@ -314,6 +318,9 @@ static json_object *nic_json(const struct fake_nic *f)
 		json_object_object_add(x, "action", json_object_new_int(r->action));
 		json_object_object_add(x, "queue", json_object_new_int64(r->queue));
 		json_object_object_add(x, "context", json_object_new_int64(r->rss_context));
+		if (r->match == NIC_RULE_MATCH_FLOW)
+			json_object_object_add(x, "flow", json_object_new_string(nic_flow_format(
+								 &r->flow, false, flow, sizeof(flow))));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "rules", a);
@@ -409,6 +416,7 @@ static int load(struct fake_net *net, json_object *root)
 		c.l2_rules = jint(o, "l2_rules");
 		c.l2_context = jint(o, "l2_context");
 		c.ip_rules = jint(o, "ip_rules");
+		c.flow_rules = jint(o, "flow_rules");
 		c.header_split = jint(o, "header_split");
 		c.hds_thresh = jint(o, "hds_thresh");
 		c.numa_nodes = (int)jint(o, "numa_nodes");
@@ -464,6 +472,8 @@ static int load(struct fake_net *net, json_object *root)
 				rr.action = (enum nic_rule_action)jint(x, "action");
 				rr.queue = (uint32_t)jint(x, "queue");
 				rr.rss_context = (uint32_t)jint(x, "context");
+				if (json_object_object_get_ex(x, "flow", &v))
+					(void)nic_flow_parse(json_object_get_string(v), &rr.flow);
 				if (rr.location < f->cfg.rule_capacity)
 					f->rules[rr.location] = rr;
 			}
@@ -547,6 +557,8 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.l2_rules = opt_bool(v);
 		else if (!strcmp(kv, "ip"))
 			c.ip_rules = opt_bool(v);
+		else if (!strcmp(kv, "flow"))
+			c.flow_rules = opt_bool(v);
 		else if (!strcmp(kv, "ntuple"))
 			c.ntuple = opt_bool(v);
 		else if (!strcmp(kv, "rss"))

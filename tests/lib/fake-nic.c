@@ -30,6 +30,7 @@ void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
 	c->l2_rules = true;
 	c->l2_context = true;
 	c->ip_rules = true;
+	c->flow_rules = true;
 	c->header_split = true;
 	c->hds_thresh = true;
 	c->numa_nodes = 2;
@@ -660,6 +661,11 @@ int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct
 		if (!f->cfg.ip_rules)
 			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
 					  "fake: IP rules not supported");
+		break;
+	case NIC_RULE_MATCH_FLOW:
+		if (!f->cfg.flow_rules)
+			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
+					  "fake: TCP/UDP flow rules not supported");
 		break;
 	case NIC_RULE_MATCH_OTHER:
 		break;

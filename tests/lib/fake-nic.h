@@ -50,6 +50,7 @@ struct fake_nic_cfg {
 	bool l2_context;        /* ... also to an RSS context (bnxt: no FLOW_RSS with ETHER_FLOW;
 				 * refused like its ioctl, EOPNOTSUPP without text) */
 	bool ip_rules;
+	bool flow_rules;        /* TCP/UDP port rules (TCP_V4 ... UDP_V6) accepted */
 	bool header_split;
 	bool hds_thresh;
 	int numa_nodes; /* queue q sits on node q % numa_nodes; 0 = unknown (-1) */
