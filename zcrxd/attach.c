@@ -392,6 +392,8 @@ void attach_init(struct attach *a)
 	attach_result_init(&a->res);
 	a->held = false;
 	a->held_err = NULL;
+	a->lease_state = ATTACH_LEASE_WAITING;
+	a->lease_was_bound = false;
 }
 
 void attach_clear(struct attach *a)
@@ -409,6 +411,8 @@ int attach_copy(struct attach *dst, const struct attach *src)
 	if (src->held && src->held_err && attach_hold(dst, src->held_err) < 0)
 		return -ENOMEM;
 	dst->held = src->held;
+	dst->lease_state = src->lease_state;
+	dst->lease_was_bound = src->lease_was_bound;
 	return attach_result_copy(&dst->res, &src->res);
 }
 

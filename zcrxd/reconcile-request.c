@@ -357,8 +357,8 @@ int reconcile_attach_dry(struct reconcile *rc, const struct attach_id *ids, size
 bool reconcile_matches(const struct attach *a, const char *domain, const char *uuid,
 		       const char *nic, const uint8_t *mac)
 {
-	/* a lease goes only by its own key (ReleaseLease), never with a domain */
-	if (a->id.kind == ATTACH_KIND_LEASE && !(mac && attach_key_is_lease(mac, NULL)))
+	/* a lease is no domain's: a domain filter never names it */
+	if (a->id.kind == ATTACH_KIND_LEASE && ((domain && *domain) || (uuid && *uuid)))
 		return false;
 	if (uuid && *uuid) {
 		if (strcmp(a->id.uuid, uuid) && (!domain || strcmp(a->id.domain, domain)))
