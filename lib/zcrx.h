@@ -64,3 +64,53 @@ int zcrx_call(struct zcrx_conn *c, const char *method, json_object *params,
 
 /* The timeout in ms for subsequent calls (0 = forever). */
 void zcrx_set_timeout(struct zcrx_conn *c, unsigned timeout_ms);
+
+/*
+ * Leases for host zero-copy consumers (io_uring zcrx, devmem TCP): zcrxd
+ * dedicates pool queues of a NIC to a flow -- header split on with
+ * hds-thresh 0, the queues out of the default RSS table, n-tuple rules (or
+ * an RSS context for several queues) steering the flow to them -- and puts
+ * everything back on release.  The consumer then binds the queues itself
+ * (IORING_REGISTER_ZCRX_IFQ, NETDEV_CMD_BIND_RX).  Leasing is for root or
+ * zcrxd's admin group.
+ */
+#define ZCRX_LEASE_NAME_MAX 64
+#define ZCRX_LEASE_QUEUES_MAX 64
+#define ZCRX_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+
+struct zcrx_flow {
+	int protocol;             /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t dport;           /* destination port, required */
+	uint16_t sport;           /* source port, 0 = any */
+	char dst[ZCRX_ADDR_MAX];  /* destination IPv4/IPv6 address, "" = any */
+	char src[ZCRX_ADDR_MAX];  /* source address, "" = any */
+};
+
+/* "tcp:dport=9000[,dst=ADDR][,src=ADDR][,sport=N]" (udp likewise). */
+int zcrx_flow_parse(const char *text, struct zcrx_flow *ret, struct zcrx_error *err);
+
+enum zcrx_lease_owner {
+	ZCRX_LEASE_OWNER_NAME = 0, /* lives until zcrx_lease_release() */
+	ZCRX_LEASE_OWNER_PROCESS,  /* released when the calling process exits */
+};
+
+struct zcrx_lease_info {
+	uint32_t id;
+	char name[ZCRX_LEASE_NAME_MAX];
+	int ifindex;
+	uint32_t n_queues;
+	uint32_t queues[ZCRX_LEASE_QUEUES_MAX]; /* the RX queues to bind */
+	uint32_t n_rules;
+	uint32_t rules[2 * ZCRX_LEASE_QUEUES_MAX]; /* n-tuple rule locations */
+	bool has_rss_context;
+	uint32_t rss_context;
+};
+
+/* Lease queues (>= 1) of nic for flow; name NULL = zcrxd picks one.  On a
+ * refusal err names it (io.zcrx.Manager.NicUnsupported, QueueInUse,
+ * PoolExhausted, FlowInUse, ...) with zcrxd's text. */
+int zcrx_lease(struct zcrx_conn *c, const char *nic, const struct zcrx_flow *flow,
+	       unsigned queues, const char *name, enum zcrx_lease_owner owner,
+	       struct zcrx_lease_info *ret, struct zcrx_error *err);
+/* Release a lease by name or id ("7"). */
+int zcrx_lease_release(struct zcrx_conn *c, const char *lease, struct zcrx_error *err);

@@ -271,6 +271,9 @@ static int parse_verb_args(struct ctl *ctl, const struct ctl_verb *v, int argc, 
 		ret->opt[ret->nopts].val = optarg;
 		ret->nopts++;
 	}
+	ret->dashdash = optind > 0 && optind <= argc && !strcmp(argv[optind - 1], "--") ?
+				ret->argc :
+				-1;
 	for (i = (size_t)optind; i < (size_t)argc; i++) /* after "--" */
 		ret->argv[ret->argc++] = argv[i];
 	return 0;

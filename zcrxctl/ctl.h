@@ -44,6 +44,7 @@ struct ctl {
 struct ctl_args {
 	int argc;    /* positional arguments, the verb not counted */
 	char **argv; /* argv[0] is the first positional argument */
+	int dashdash; /* index in argv of the first argument after "--", -1: none */
 	size_t nopts;
 	struct {
 		int id;          /* the option's `val` from the verb's table */
@@ -83,6 +84,11 @@ int ctl_verb_plan(struct ctl *ctl, const struct ctl_args *a);
 int ctl_verb_rebalance(struct ctl *ctl, const struct ctl_args *a);
 int ctl_verb_reconcile(struct ctl *ctl, const struct ctl_args *a);
 int ctl_verb_release(struct ctl *ctl, const struct ctl_args *a);
+/* verb-lease.c */
+int ctl_verb_lease(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_leases(struct ctl *ctl, const struct ctl_args *a);
+int ctl_verb_unlease(struct ctl *ctl, const struct ctl_args *a);
+extern const struct option ctl_lease_opts[];
 extern const struct option ctl_attach_opts[], ctl_detach_opts[], ctl_list_opts[],
 	ctl_dry_opts[], ctl_rebalance_opts[];
 const struct ctl_verb *ctl_find_verb(const char *name);

@@ -121,7 +121,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 
 	for (i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(arr, i);
-		char q[128], rl[128], cx[16], zc[64];
+		char q[128], rl[128], cx[16], zc[64], dom[80];
 		const char *steer = ctl_json_str(a, "steering", "");
 		const char *cells[11] = {
 			ctl_json_str(a, "domain", "?"),
@@ -140,6 +140,16 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 		if (ctl_json_get(a, "rss_context")) {
 			snprintf(cx, sizeof(cx), "%lld", ctl_json_int(a, "rss_context", 0));
 			cells[8] = cx;
+		}
+		if (!strcmp(ctl_json_str(a, "kind", ""), "lease")) {
+			/* a host consumer's lease: its name, its consumer */
+			const char *prov = ctl_json_str(a, "providers", "");
+
+			snprintf(dom, sizeof(dom), "lease:%s", ctl_json_str(a, "domain", "?"));
+			cells[0] = dom;
+			cells[2] = ctl_json_str(a, "lease_state", "?");
+			cells[3] = "-";
+			cells[10] = prov[0] ? prov : "no";
 		}
 		ctl_table_add(t, cells);
 	}

@@ -99,5 +99,14 @@ const struct ctl_verb ctl_verbs[] = {
 	  "observe, plan and repair now instead of at the next timer", NULL },
 	{ "release", 1, 1, ctl_verb_release, "release NIC [--dry-run]",
 	  "remove everything zcrxd made on NIC and restore what it changed", ctl_dry_opts },
+	{ "lease", 1, -1, ctl_verb_lease,
+	  "lease NIC --flow tcp:dport=PORT[,dst=ADDR][,src=ADDR][,sport=N] [--queues N] "
+	  "[--name NAME] [-- CMD ARGS...]",
+	  "dedicate queues of NIC to a host zero-copy consumer (io_uring zcrx, devmem); "
+	  "with -- CMD, for CMD's lifetime", ctl_lease_opts },
+	{ "leases", 0, 1, ctl_verb_leases, "leases [NIC]",
+	  "leases: flow, queues, rules, owner, consumer state (waiting, bound, unbound)", NULL },
+	{ "unlease", 1, 1, ctl_verb_unlease, "unlease NAME|ID",
+	  "release a lease and restore what it changed", NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
