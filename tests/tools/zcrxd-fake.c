@@ -14,7 +14,10 @@
  * Changes "from outside" (behind zcrxd's back): on SIGUSR1 the daemon
  * applies the lines of FILE.outside to the fake kernel and removes the
  * file.  Lines: "rule-delete NIC LOC", "context-delete NIC ID",
- * "channels NIC COMBINED RX", "ntuple NIC 0|1".
+ * "channels NIC COMBINED RX", "ntuple NIC 0|1", and "provider NIC QUEUE
+ * BITS" (a consumer binding a memory provider: enum nic_provider bits, 0 =
+ * it went away).  A provider change is followed by what the kernel's
+ * netdev page-pool notification makes zcrxd do: re-read the NIC's queues.
  *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
@@ -36,6 +39,7 @@
 #include "fake-nic.h"
 #include "log.h"
 #include "manager.h"
+#include "nic-monitor.h"
 #include "reconcile.h"
 
 static char fault_point[16];
@@ -67,6 +71,7 @@ void reconcile_test_point(const char *point)
 
 struct outside {
 	struct fake_net *net;
+	struct manager *m;
 	char path[4096];
 };
 
@@ -107,6 +112,12 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 			r = fake_net_ext_set_channels(o->net, ifindex, a, b);
 		else if (!strcmp(what, "ntuple"))
 			r = fake_net_ext_set_ntuple(o->net, ifindex, a != 0);
+		else if (!strcmp(what, "provider") && n == 4) {
+			r = fake_net_ext_set_provider(o->net, ifindex, a, b);
+			if (r >= 0 && o->m->nic.monitor) /* the page-pool notification */
+				(void)nic_monitor_refresh(o->m->nic.monitor, ifindex,
+							  NIC_OBSERVE_QUEUES);
+		}
 		log_notice(LOG_SUBSYS_MAIN, "outside change '%.*s': %s", (int)strcspn(line, "\n"),
 			   line, r < 0 ? strerror(-r) : "done");
 	}
@@ -193,6 +204,7 @@ int main(int argc, char **argv)
 	(void)daemon_watch_signals(ev, m);
 	if (state) {
 		outside.net = net;
+		outside.m = m;
 		snprintf(outside.path, sizeof(outside.path), "%s.outside", state);
 		(void)sd_event_add_signal(ev, NULL, SIGUSR1, on_usr1, &outside);
 	}
