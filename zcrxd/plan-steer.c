@@ -243,7 +243,7 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 	ap->n_wr = 0;
 	if (ap->method == PLAN_STEER_FLOW) {
 		struct nic_flow f[FLOW_RULES_MAX];
-		size_t n = flow_nic_flows(&id->lease.flow, f);
+		size_t n = flow_nic_flows(&id->lease.flow, f), k;
 
 		for (k = 0; k < n; k++) {
 			struct want_rule *w = &ap->wr[ap->n_wr++];
