@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Crash safety: zcrxd killed with SIGKILL at many points inside attach /
-detach loops — at fault points (ZCRX_FAULT=<point>:<n>, the n-th time the
+detach / lease / release-lease loops — at fault points (ZCRX_FAULT=<point>:<n>, the n-th time the
 daemon reaches <point>) and at random moments — then restarted.  After the
 restart and its reconcile:
   - state.json always parses;
@@ -31,16 +31,18 @@ ReconcileIntervalSec=0
 ReserveQueues=6
 
 [nic eth1]
-ReserveQueues=3
+ReserveQueues=5
 Channels=10
 """
 
 NICS = ("eth0:capable", "eth1:capable,special=1")
 
-# (verb, domain, nic, mac index, queues)
+# (verb, domain or lease name, nic, mac index or lease port, queues)
 SCRIPT = [
     ("attach", "vm1", "eth0", 1, 1),
+    ("lease", "L1", "eth0", 9001, 1),
     ("attach", "vm2", "eth0", 2, 2),
+    ("lease", "L2", "eth1", 9002, 2),
     ("attach", "vm3", "eth1", 3, 1),
     ("attach", "vm4", "eth1", 4, 2),
     ("detach", "vm1", None, None, None),
@@ -52,9 +54,14 @@ SCRIPT = [
     ("attach", "vm6", "eth1", 6, 1),
     ("detach", "vm4", None, None, None),
     ("attach", "vm2", "eth0", 2, 1),
+    ("unlease", "L1", None, None, None),
     ("detach", "vm5", None, None, None),
+    ("lease", "L3", "eth0", 9003, 1),
     ("detach", "vm6", None, None, None),
+    ("unlease", "L2", None, None, None),
 ]
+
+LEASES = {"L1", "L2", "L3"}
 
 
 class Killed(Exception):
@@ -75,6 +82,19 @@ def run_script(d, confirmed, uncertain):
             elif verb == "detach":
                 uncertain.add(dom)
                 d.call("io.zcrx.Manager.Detach", {"domain": dom})
+                confirmed.pop(dom, None)
+                uncertain.discard(dom)
+            elif verb == "lease":
+                uncertain.add(dom)
+                l = d.call("io.zcrx.Manager.Lease",
+                           {"name": dom, "nic": nic, "queues": q,
+                            "flow": {"protocol": "tcp", "dport": mi}})["lease"]
+                confirmed[dom] = (nic, "03:7a:%02x:%02x:%02x:%02x" % tuple(
+                    (l["id"] >> s) & 0xff for s in (24, 16, 8, 0)))
+                uncertain.discard(dom)
+            elif verb == "unlease":
+                uncertain.add(dom)
+                d.call("io.zcrx.Manager.ReleaseLease", {"lease": dom})
                 confirmed.pop(dom, None)
                 uncertain.discard(dom)
             else:
@@ -150,14 +170,24 @@ class Crash(unittest.TestCase):
                     self.assertTrue(dom in confirmed or dom in uncertain,
                                     "%s came back (%s, %s)" % (dom, env, have))
                 for a in listed:
-                    self.assertEqual(len(a["rules"]), 1, a)
-                    self.assertEqual(a["steering"], "mac", a)
+                    if a.get("kind") == "lease":
+                        # complete or not there: its rules (IPv4 + IPv6) and queues
+                        self.assertEqual(len(a["rules"]), 2, a)
+                        self.assertEqual(a["steering"], "flow", a)
+                        self.assertEqual(len(a["queues"]), a["queues_requested"], a)
+                        self.assertIn(a["domain"], LEASES)
+                    else:
+                        self.assertEqual(len(a["rules"]), 1, a)
+                        self.assertEqual(a["steering"], "mac", a)
                 # and it keeps working after the restart
                 d2.call("io.zcrx.Manager.Attach",
                         {"domain": "after", "nic": "eth0", "mac": mac(0xabc)})
                 d2.call("io.zcrx.Manager.Detach", {"domain": "after"})
                 for dom in list(have):
-                    d2.call("io.zcrx.Manager.Detach", {"domain": dom})
+                    if dom in LEASES:
+                        d2.call("io.zcrx.Manager.ReleaseLease", {"lease": dom})
+                    else:
+                        d2.call("io.zcrx.Manager.Detach", {"domain": dom})
                 self.assertEqual(orphans(d2.fake(), state_json(d2.state)), [])
             finally:
                 d2.cleanup()
