@@ -379,8 +379,12 @@ void reconcile_set_binder(struct reconcile *rc, struct binder_backend be)
 
 /* --- lifecycle ------------------------------------------------------------------------------ */
 
-/* Read the state directory (moving bad files aside), migrate and compact
- * it.  Fails only when it cannot be written at all. */
+/* Read the state directory, migrate and compact it.  Files that do not
+ * parse are moved aside (kept for a human) and zcrxd starts without them;
+ * files that cannot be read stop the start: they may be intact and are the
+ * only record of what zcrxd made on the NICs, which would otherwise become
+ * foreign for good (DESIGN.md §14).  Also fails when nothing can be
+ * written at all. */
 static int open_state(struct reconcile *rc, struct kerror *err)
 {
 	const char *dir = rc->d.state_dir;
@@ -391,15 +395,26 @@ static int open_state(struct reconcile *rc, struct kerror *err)
 	if (!dir)
 		return 0;
 	r = store_log_open(dir, &rc->store, &rc->log, &info, err);
-	if (r < 0) {
+	if (r == -EBADMSG) {
 		struct kerror q = { 0 };
+		char moved[8500];
 
-		log_error(LOG_SUBSYS_STORE, "%s; moving it aside and starting empty",
-			  kerror_format(err, buf, sizeof(buf)));
-		if (store_quarantine(dir, &q) < 0)
-			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&q, buf, sizeof(buf)));
+		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(err, buf, sizeof(buf)));
+		if (store_quarantine(dir, moved, sizeof(moved), &q) < 0) {
+			*err = q;
+			return -q.err;
+		}
+		log_error(LOG_SUBSYS_STORE, "moved %s aside to %s; starting without it: what it "
+			  "recorded on the NICs is foreign to zcrxd now", STORE_FILE, moved);
 		kerror_clear(err);
 		r = store_log_open(dir, &rc->store, &rc->log, &info, err);
+	} else if (r < 0) {
+		struct kerror e = *err;
+
+		return kerror_setf(err, e.err ? e.err : -r, e.obj, e.op[0] ? e.op : "load state",
+				   "%s; not starting without it (it records what zcrxd made on the "
+				   "NICs): fix the cause, or move the file away to start empty",
+				   e.msg[0] ? e.msg : strerror(-r));
 	}
 	if (r < 0)
 		return r;

@@ -2,7 +2,7 @@
 /*
  * store-file — <state-dir>/state.json on disk: load, atomic save (temp file,
  * fsync, rename, fsync of the directory), save only when changed, and
- * moving a bad file aside.
+ * moving files that do not parse aside under names of their own.
  * Owns: the file.  Must not: parse or render JSON itself.
  */
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store-int.h"
@@ -22,6 +23,11 @@ static int path_of(char *buf, size_t size, const char *dir, const char *name)
 	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int store_io_errno(int e)
+{
+	return e == EBADMSG ? EIO : e;
 }
 
 int store_load(const char *dir, struct store *ret, struct kerror *err)
@@ -37,7 +43,8 @@ int store_load(const char *dir, struct store *ret, struct kerror *err)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return kerror_setf(err, errno, path, "load state", "open: %s", strerror(errno));
+		return kerror_setf(err, store_io_errno(errno), path, "load state", "open: %s",
+				   strerror(errno));
 	}
 	for (;;) {
 		ssize_t k;
@@ -63,7 +70,8 @@ int store_load(const char *dir, struct store *ret, struct kerror *err)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			r = kerror_setf(err, errno, path, "load state", "read: %s", strerror(errno));
+			r = kerror_setf(err, store_io_errno(errno), path, "load state", "read: %s",
+					strerror(errno));
 			goto out;
 		}
 		if (k == 0)
@@ -71,6 +79,8 @@ int store_load(const char *dir, struct store *ret, struct kerror *err)
 		len += (size_t)k;
 	}
 	r = store_parse(buf ? buf : "", len, ret, err);
+	if (r == -EINVAL) /* what the file says, not how it was read */
+		r = -(err->err = EBADMSG);
 	if (r < 0)
 		snprintf(err->obj, sizeof(err->obj), "%.*s", (int)sizeof(err->obj) - 1, path);
 out:
@@ -193,22 +203,63 @@ int store_save_changed(const char *dir, const struct store *s, struct kerror *er
 	return save(dir, s, true, err);
 }
 
-int store_quarantine(const char *dir, struct kerror *err)
+/* Move dir/name to dir/name.corrupt-<stamp>[-N]: link() never replaces, so
+ * an earlier bad file (even of the same second) stays.  0 when moved (its
+ * new path in moved), 1 when there was no such file. */
+static int move_aside(const char *dir, const char *name, const char *stamp, char *moved,
+		      size_t size, struct kerror *err)
 {
 	char path[4096], bad[4096];
+	int k, n;
 
-	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
-	    path_of(bad, sizeof(bad), dir, STORE_FILE ".corrupt") < 0)
+	if (path_of(path, sizeof(path), dir, name) < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
-	if (rename(path, bad) < 0 && errno != ENOENT)
-		return kerror_setf(err, errno, path, "quarantine state", "rename: %s",
-				   strerror(errno));
+	for (k = 0; k < 1000; k++) {
+		n = k ? snprintf(bad, sizeof(bad), "%s/%s.corrupt-%s-%d", dir, name, stamp, k) :
+			snprintf(bad, sizeof(bad), "%s/%s.corrupt-%s", dir, name, stamp);
+		if (n < 0 || (size_t)n >= sizeof(bad))
+			return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
+		if (link(path, bad) == 0)
+			break;
+		if (errno == ENOENT)
+			return 1;
+		if (errno != EEXIST)
+			return kerror_setf(err, errno, path, "quarantine state", "link to %s: %s", bad,
+					   strerror(errno));
+	}
+	if (k == 1000)
+		return kerror_set(err, EEXIST, path, "quarantine state", "no free name");
+	if (unlink(path) < 0) {
+		int e = errno;
+
+		(void)unlink(bad);
+		return kerror_setf(err, e, path, "quarantine state", "unlink: %s", strerror(e));
+	}
+	snprintf(moved, size, "%s", bad);
+	return 0;
+}
+
+int store_quarantine(const char *dir, char *moved, size_t size, struct kerror *err)
+{
+	char stamp[32], one[4200];
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t len = 0;
+	int r, k;
+	static const char *const names[] = { STORE_FILE, STORE_LOG };
+
+	if (!gmtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+		snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+	if (size)
+		moved[0] = '\0';
 	/* the log goes with its snapshot: it is a list of changes to it */
-	if (path_of(path, sizeof(path), dir, STORE_LOG) < 0 ||
-	    path_of(bad, sizeof(bad), dir, STORE_LOG ".corrupt") < 0)
-		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
-	if (rename(path, bad) < 0 && errno != ENOENT)
-		return kerror_setf(err, errno, path, "quarantine state", "rename: %s",
-				   strerror(errno));
+	for (k = 0; k < 2; k++) {
+		r = move_aside(dir, names[k], stamp, one, sizeof(one), err);
+		if (r < 0)
+			return r;
+		if (r == 0 && len < size)
+			len += (size_t)snprintf(moved + len, size - len, "%s%s", len ? " and " : "",
+						one);
+	}
 	return 0;
 }

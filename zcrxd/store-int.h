@@ -40,3 +40,8 @@ void store_rec_drop(struct store_buf *b, const char *nic);
  * *generation gets a "log" record's generation. */
 int store_rec_apply(struct store *s, const char *json, size_t len, uint64_t *generation,
 		    struct kerror *err);
+
+/* errno of a failed read of a state file: never EBADMSG, which the loaders
+ * keep for content that does not parse (ext4 reports a bad checksum as
+ * EBADMSG: that is the disk, not the content). */
+int store_io_errno(int e);

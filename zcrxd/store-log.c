@@ -74,15 +74,17 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct kerro
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return kerror_setf(err, errno, path, "load state", "open: %s", strerror(errno));
+		return kerror_setf(err, store_io_errno(errno), path, "load state", "open: %s",
+				   strerror(errno));
 	}
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return kerror_setf(err, errno, path, "load state", "stat: %s", strerror(errno));
+		return kerror_setf(err, store_io_errno(errno), path, "load state", "stat: %s",
+				   strerror(errno));
 	}
 	if ((uint64_t)st.st_size > STORE_MAX_BYTES) {
 		close(fd);
-		return kerror_setf(err, EINVAL, path, "load state", "larger than %u bytes",
+		return kerror_setf(err, EFBIG, path, "load state", "larger than %u bytes",
 				   STORE_MAX_BYTES);
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -100,7 +102,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct kerro
 
 			close(fd);
 			free(buf);
-			return kerror_setf(err, e, path, "load state", "read: %s", strerror(e));
+			return kerror_setf(err, store_io_errno(e), path, "load state", "read: %s",
+					   strerror(e));
 		}
 		if (k == 0)
 			break;
@@ -198,6 +201,8 @@ int store_read_dir(const char *dir, struct store *ret, struct store_read_info *i
 	if (r > 0) {
 		r = replay(ret, text, len, info, err);
 		free(text);
+		if (r == -EINVAL) /* what the log says, not how it was read */
+			r = -(err->err = EBADMSG);
 		if (r < 0) {
 			snprintf(err->obj, sizeof(err->obj), "%.*s", (int)sizeof(err->obj) - 1,
 				 path);

@@ -95,9 +95,11 @@ int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerr
 int store_parse(const char *text, size_t len, struct store *ret, struct kerror *err);
 
 /*
- * <dir>/state.json.  load: a missing file gives an empty store and 0;
- * unreadable or malformed gives -errno / -EINVAL with *err set and *ret
- * empty.  save: atomic as described above.
+ * <dir>/state.json.  load: a missing file gives an empty store and 0; a
+ * file that does not parse (not JSON, not a state file, a bad value) gives
+ * -EBADMSG, one that cannot be read (EACCES, EIO, ENOMEM, a directory, too
+ * large...) its -errno, never -EBADMSG; *err says what, *ret is empty.
+ * save: atomic as described above.
  */
 int store_load(const char *dir, struct store *ret, struct kerror *err);
 int store_save(const char *dir, const struct store *s, struct kerror *err);
@@ -105,16 +107,19 @@ int store_save(const char *dir, const struct store *s, struct kerror *err);
  * caller knows the last save went through): then nothing is written.
  * Returns 1 when written, 0 when left alone. */
 int store_save_changed(const char *dir, const struct store *s, struct kerror *err);
-/* Move a bad state.json and its state.log aside to *.corrupt (replacing
- * older ones). */
-int store_quarantine(const char *dir, struct kerror *err);
+/* Move a state.json or state.log that does not parse aside, both of them
+ * (the log is a list of changes to its snapshot), to
+ * <name>.corrupt-<UTC time>[-N]: never over an earlier one.  The new paths
+ * go to moved ("A and B"; size may be 0). */
+int store_quarantine(const char *dir, char *moved, size_t size, struct kerror *err);
 
 /*
  * The log (store-log.c).  store_log_open: the snapshot and its log read
  * (store_read_dir), then compacted at once: a new snapshot (generation + 1,
  * schema 2, which also migrates a schema 1 file) and an empty log.  Returns
- * -errno when reading failed, 1 (with *err) when the files were read but
- * could not be written (every later write tries again).
+ * -EBADMSG when state.json or state.log does not parse, another -errno
+ * when reading failed (as store_load), 1 (with *err) when the files were
+ * read but could not be written (every later write tries again).
  * store_log_write appends the records of what changed (marks, and the NIC
  * settings that differ from the last write) with one write(2), without
  * fsync; compacts instead when the log has grown past its bound.  Returns

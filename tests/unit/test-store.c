@@ -239,16 +239,37 @@ static void test_save_load(void **state)
 	store_clear(&a);
 	store_clear(&b);
 
-	/* a bad file: clear error, quarantined on request */
+	/* a file that does not parse: EBADMSG (not an I/O error), quarantined
+	 * on request under a name of its own, never over an earlier one */
 	write_file("state.json", "{\"schema\": 1, \"attachments\": 7}", 31);
-	assert_int_equal(store_load(tmpdir, &b, &err), -EINVAL);
+	assert_int_equal(store_load(tmpdir, &b, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "'attachments' is not an array"));
 	assert_non_null(strstr(err.obj, "state.json"));
-	assert_int_equal(store_quarantine(tmpdir, &err), 0);
-	snprintf(p, sizeof(p), "%s/state.json.corrupt", tmpdir);
-	assert_int_equal(stat(p, &st), 0);
+	{
+		char first[4200], second[4200];
+		struct stat st1;
+
+		assert_int_equal(store_quarantine(tmpdir, first, sizeof(first), &err), 0);
+		assert_non_null(strstr(first, "/state.json.corrupt-"));
+		assert_int_equal(stat(first, &st1), 0);
+		write_file("state.json", "not json", 8);
+		assert_int_equal(store_load(tmpdir, &b, &err), -EBADMSG);
+		assert_int_equal(store_quarantine(tmpdir, second, sizeof(second), &err), 0);
+		assert_string_not_equal(first, second);
+		assert_int_equal(stat(first, &st), 0);
+		assert_int_equal(st.st_size, 31); /* the first one is still there */
+		assert_int_equal(stat(second, &st), 0);
+		assert_int_equal(st.st_size, 8);
+		unlink(first);
+		unlink(second);
+	}
 	assert_int_equal(store_load(tmpdir, &b, &err), 0);
 	store_clear(&b);
+	/* an unreadable file is an I/O error, never EBADMSG */
+	snprintf(p, sizeof(p), "%s/state.json", tmpdir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(store_load(tmpdir, &b, &err), -EISDIR);
+	assert_int_equal(rmdir(p), 0);
 
 	/* save into a directory that does not exist: error, not a crash */
 	assert_true(store_save("/nonexistent/zxp", &a, &err) < 0);
