@@ -76,6 +76,7 @@ struct attach_reason {
 #define ATTACH_R_NIC "nic"
 #define ATTACH_R_REFUSED "refused" /* a dry run: the request would be refused */
 #define ATTACH_R_HEADER_SPLIT "header-split" /* a lease's queue cannot get header split */
+#define ATTACH_R_FLOW_FAMILY "flow-family" /* a lease's flow is steered for one family only */
 
 enum attach_kind {
 	ATTACH_KIND_VNIC = 0, /* a VM's vNIC, steered by MAC or IP */

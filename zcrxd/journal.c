@@ -359,7 +359,8 @@ bool journal_rule_same_content(const struct nic_rule *a, const struct nic_rule *
 		if (memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)))
 			return false;
 		break;
-	case NIC_RULE_MATCH_FLOW:
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
 		if (!nic_flow_equal(&a->flow, &b->flow))
 			return false;
 		break;

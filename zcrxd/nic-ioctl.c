@@ -115,8 +115,10 @@ int nic_ioctl_rule_encode(const struct nic_rule *rule, struct zx_ethtool_rxnfc *
 		memcpy(fs->h_u.usr_ip6_spec.ip6dst, &rule->ip6, 16);
 		memset(fs->m_u.usr_ip6_spec.ip6dst, 0xff, 16);
 		break;
-	case NIC_RULE_MATCH_FLOW:
-		if (!rule->flow.dport ||
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
+		if (rule->flow.family != (rule->match == NIC_RULE_MATCH_FLOW4 ? AF_INET : AF_INET6) ||
+		    !rule->flow.dport ||
 		    (rule->flow.proto != IPPROTO_TCP && rule->flow.proto != IPPROTO_UDP) ||
 		    (rule->flow.family != AF_INET && rule->flow.family != AF_INET6))
 			return -EINVAL;
@@ -240,7 +242,8 @@ void nic_ioctl_rule_decode(const struct zx_ethtool_rxnfc *nfc, struct nic_rule *
 	} else if (!ext && (ft == ZX_TCP_V4_FLOW || ft == ZX_UDP_V4_FLOW || ft == ZX_TCP_V6_FLOW ||
 			    ft == ZX_UDP_V6_FLOW)) {
 		if (flow_decode(fs, ft, &ret->flow))
-			ret->match = NIC_RULE_MATCH_FLOW;
+			ret->match = ret->flow.family == AF_INET ? NIC_RULE_MATCH_FLOW4 :
+								   NIC_RULE_MATCH_FLOW6;
 		else
 			memset(&ret->flow, 0, sizeof(ret->flow));
 	}

@@ -57,7 +57,7 @@ static json_object *rule_kinds(const struct nic_caps *c)
 
 json_object *nic_json_caps(const struct nic_caps *c)
 {
-	static const unsigned l2[] = { 0 }, ip[] = { 1, 2 }, flow[] = { 3 };
+	static const unsigned l2[] = { 0 }, ip[] = { 1, 2 }, flow[] = { 3, 4 };
 	json_object *o = json_object_new_object();
 	struct nic_cap fam;
 
@@ -75,7 +75,7 @@ json_object *nic_json_caps(const struct nic_caps *c)
 	ADD(o, "l2_rules", nic_json_cap(&fam));
 	nic_rule_family_cap(c, ip, 2, &fam);
 	ADD(o, "ip_rules", nic_json_cap(&fam));
-	nic_rule_family_cap(c, flow, 1, &fam);
+	nic_rule_family_cap(c, flow, 2, &fam);
 	ADD(o, "flow_rules", nic_json_cap(&fam));
 	ADD(o, "rule_kinds", rule_kinds(c));
 	ADD(o, "queue_info", nic_json_cap(&c->queue_info));
@@ -207,7 +207,8 @@ json_object *nic_json_rule(const struct nic_rule *r)
 		ADD(o, "match", json_object_new_string("ip6_dst"));
 		ADD(o, "ip", json_object_new_string(inet_ntop(AF_INET6, &r->ip6, buf, sizeof(buf))));
 		break;
-	case NIC_RULE_MATCH_FLOW:
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
 		ADD(o, "match", json_object_new_string("flow"));
 		ADD(o, "flow", json_object_new_string(nic_flow_format(&r->flow, false, fbuf,
 								      sizeof(fbuf))));

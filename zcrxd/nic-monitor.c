@@ -65,7 +65,7 @@ static bool rule_eq(const struct nic_rule *a, const struct nic_rule *b)
 	return a->location == b->location && a->match == b->match &&
 	       !memcmp(a->mac, b->mac, NIC_MAC_LEN) && a->ip4.s_addr == b->ip4.s_addr &&
 	       !memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)) &&
-	       (a->match != NIC_RULE_MATCH_FLOW || nic_flow_equal(&a->flow, &b->flow)) &&
+	       (!nic_rule_match_is_flow(a->match) || nic_flow_equal(&a->flow, &b->flow)) &&
 	       a->action == b->action &&
 	       a->queue == b->queue && a->rss_context == b->rss_context &&
 	       a->flow_type == b->flow_type;

@@ -132,7 +132,8 @@ void nic_caps_overlay(struct nic_caps *dst, const struct nic_caps *learned)
 
 const char *nic_rule_flow_name(unsigned f)
 {
-	static const char *const names[NIC_RULE_FLOWS] = { "ether", "ip4", "ip6", "flow" };
+	static const char *const names[NIC_RULE_FLOWS] = { "ether", "ip4", "ip6", "flow4",
+							       "flow6" };
 
 	return f < NIC_RULE_FLOWS ? names[f] : "?";
 }

@@ -39,7 +39,7 @@ struct nic_cap {
 /* Rule kinds, indexing nic_caps.rule_kinds: the flow types zcrxd matches on
  * (enum nic_rule_match minus OTHER) and the actions it uses (enum
  * nic_rule_action up to DROP). */
-#define NIC_RULE_FLOWS 4 /* NIC_RULE_MATCH_ETHER_DST, _IP4_DST, _IP6_DST, _FLOW */
+#define NIC_RULE_FLOWS 5 /* NIC_RULE_MATCH_ETHER_DST, _IP4_DST, _IP6_DST, _FLOW4, _FLOW6 */
 #define NIC_RULE_ACTS 3  /* NIC_RULE_ACTION_QUEUE, _CONTEXT, _DROP */
 
 struct nic_caps {
@@ -112,8 +112,14 @@ enum nic_rule_match {
 	NIC_RULE_MATCH_ETHER_DST, /* ETHER_FLOW, dst MAC exact */
 	NIC_RULE_MATCH_IP4_DST,   /* IPV4_USER_FLOW, dst address exact */
 	NIC_RULE_MATCH_IP6_DST,   /* IPV6_USER_FLOW, dst address exact */
-	NIC_RULE_MATCH_FLOW,      /* TCP_V4/UDP_V4/TCP_V6/UDP_V6: dst port [+ addresses] */
+	NIC_RULE_MATCH_FLOW4,     /* TCP_V4/UDP_V4: dst port [+ addresses, src port] */
+	NIC_RULE_MATCH_FLOW6,     /* TCP_V6/UDP_V6: the same over IPv6 */
 };
+
+static inline bool nic_rule_match_is_flow(int m)
+{
+	return m == NIC_RULE_MATCH_FLOW4 || m == NIC_RULE_MATCH_FLOW6;
+}
 
 /* An L4 flow match (a lease's rule): protocol and family pick the flow
  * type; the destination port is exact; addresses and the source port are
@@ -140,7 +146,7 @@ struct nic_rule {
 	uint8_t mac[NIC_MAC_LEN];
 	struct in_addr ip4;
 	struct in6_addr ip6;
-	struct nic_flow flow; /* MATCH_FLOW */
+	struct nic_flow flow; /* MATCH_FLOW4 / MATCH_FLOW6 (flow.family says the same) */
 	enum nic_rule_action action;
 	uint32_t queue;       /* ACTION_QUEUE */
 	uint32_t rss_context; /* ACTION_CONTEXT */

@@ -69,6 +69,7 @@ struct aplan {
 	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
 	size_t n_wr;
 	struct want_rule wr[2 * ATTACH_IP_MAX]; /* >= FLOW_RULES_MAX */
+	uint8_t flow_skip; /* leases: families whose rules the NIC refuses (1 IPv4, 2 IPv6) */
 	bool want_bind;
 	bool bind_repair;
 	struct attach_result *res;

@@ -88,7 +88,8 @@ static const char *match_text(const struct nic_rule *r, bool ethtool, char *buf,
 		snprintf(buf, size, "%s dst-ip %s", ethtool ? "flow-type ip6" : "ip6",
 			 inet_ntop(AF_INET6, &r->ip6, a, sizeof(a)));
 		break;
-	case NIC_RULE_MATCH_FLOW:
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
 		nic_flow_format(&r->flow, ethtool, buf, size);
 		break;
 	case NIC_RULE_MATCH_OTHER:

@@ -142,7 +142,8 @@ static int lease_complete(const struct attach *a, const struct reconcile_outcome
 
 	for (i = 0; i < r->n_reasons; i++) {
 		x = &r->reasons[i];
-		if (!strcmp(x->code, ATTACH_R_NUMA))
+		/* one address family steered is a lease (the reason stays shown) */
+		if (!strcmp(x->code, ATTACH_R_NUMA) || !strcmp(x->code, ATTACH_R_FLOW_FAMILY))
 			continue;
 		if (!strcmp(x->code, ATTACH_R_HEADER_SPLIT))
 			return lfail(out, "io.zcrx.Manager.NicUnsupported", x->err ? x->err : EOPNOTSUPP,

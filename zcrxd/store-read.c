@@ -148,17 +148,18 @@ static int rule_from_json(json_object *o, struct journal_rule *r, struct kerror 
 		return rc;
 	v = get(o, "match");
 	if (!v || !json_object_is_type(v, json_type_string) ||
-	    enum_of(json_object_get_string(v), match_name_i, 5, &m) < 0 ||
+	    enum_of(json_object_get_string(v), match_name_i, 6, &m) < 0 ||
 	    m == NIC_RULE_MATCH_OTHER)
 		return BAD(err, "rule 'match' missing or unknown");
 	r->rule.match = (enum nic_rule_match)m;
 	if (m == NIC_RULE_MATCH_ETHER_DST) {
 		if ((rc = get_mac(o, "mac", r->rule.mac, err)))
 			return rc;
-	} else if (m == NIC_RULE_MATCH_FLOW) {
+	} else if (nic_rule_match_is_flow(m)) {
 		v = get(o, "flow");
 		if (!v || !json_object_is_type(v, json_type_string) ||
-		    nic_flow_parse(json_object_get_string(v), &r->rule.flow) < 0)
+		    nic_flow_parse(json_object_get_string(v), &r->rule.flow) < 0 ||
+		    r->rule.flow.family != (m == NIC_RULE_MATCH_FLOW4 ? AF_INET : AF_INET6))
 			return BAD(err, "rule 'flow' missing or malformed");
 	} else {
 		v = get(o, "ip");

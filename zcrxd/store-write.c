@@ -57,7 +57,8 @@ static json_object *rule_json(const struct journal_rule *r)
 		add(o, "ip",
 		    json_object_new_string(inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip))));
 		break;
-	case NIC_RULE_MATCH_FLOW:
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
 		add(o, "flow", json_object_new_string(nic_flow_format(&r->rule.flow, false, flow,
 								      sizeof(flow))));
 		break;
@@ -380,7 +381,8 @@ static void sb_rule(struct store_buf *b, const struct journal_rule *r)
 		sb_lit(b, ",\"ip\":");
 		sb_str(b, inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip)));
 		break;
-	case NIC_RULE_MATCH_FLOW:
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
 		sb_lit(b, ",\"flow\":");
 		sb_str(b, nic_flow_format(&r->rule.flow, false, flow, sizeof(flow)));
 		break;

@@ -212,7 +212,8 @@ const char *store_match_name(enum nic_rule_match m)
 	case NIC_RULE_MATCH_ETHER_DST: return "ether-dst";
 	case NIC_RULE_MATCH_IP4_DST: return "ip4-dst";
 	case NIC_RULE_MATCH_IP6_DST: return "ip6-dst";
-	case NIC_RULE_MATCH_FLOW: return "flow";
+	case NIC_RULE_MATCH_FLOW4: return "flow4";
+	case NIC_RULE_MATCH_FLOW6: return "flow6";
 	case NIC_RULE_MATCH_OTHER: return "other";
 	}
 	return "other";

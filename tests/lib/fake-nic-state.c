@@ -86,7 +86,7 @@ static void dump_nic(struct sbuf *b, const struct fake_nic *f)
 		sb_printf(b, " rule %u match %d mac %s ip4 %08x act %d q %u ctx %u", i, r->match,
 			  nic_mac_format(r->mac, mac), r->ip4.s_addr, r->action, r->queue,
 			  r->rss_context);
-		if (r->match == NIC_RULE_MATCH_FLOW)
+		if (nic_rule_match_is_flow(r->match))
 			sb_printf(b, " flow %s", nic_flow_format(&r->flow, false, flow, sizeof(flow)));
 		sb_printf(b, "\n");
 	}
@@ -271,6 +271,7 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("l2_context", c->l2_context);
 	I("ip_rules", c->ip_rules);
 	I("flow_rules", c->flow_rules);
+	I("flow6_rules", c->flow6_rules);
 	I("header_split", c->header_split);
 	I("hds_thresh", c->hds_thresh);
 	I("numa_nodes", c->numa_nodes);
@@ -318,7 +319,7 @@ static json_object *nic_json(const struct fake_nic *f)
 		json_object_object_add(x, "action", json_object_new_int(r->action));
 		json_object_object_add(x, "queue", json_object_new_int64(r->queue));
 		json_object_object_add(x, "context", json_object_new_int64(r->rss_context));
-		if (r->match == NIC_RULE_MATCH_FLOW)
+		if (nic_rule_match_is_flow(r->match))
 			json_object_object_add(x, "flow", json_object_new_string(nic_flow_format(
 								 &r->flow, false, flow, sizeof(flow))));
 		json_object_array_add(a, x);
@@ -417,6 +418,7 @@ static int load(struct fake_net *net, json_object *root)
 		c.l2_context = jint(o, "l2_context");
 		c.ip_rules = jint(o, "ip_rules");
 		c.flow_rules = jint(o, "flow_rules");
+		c.flow6_rules = jint(o, "flow6_rules");
 		c.header_split = jint(o, "header_split");
 		c.hds_thresh = jint(o, "hds_thresh");
 		c.numa_nodes = (int)jint(o, "numa_nodes");
@@ -559,6 +561,8 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.ip_rules = opt_bool(v);
 		else if (!strcmp(kv, "flow"))
 			c.flow_rules = opt_bool(v);
+		else if (!strcmp(kv, "flow6"))
+			c.flow6_rules = opt_bool(v);
 		else if (!strcmp(kv, "ntuple"))
 			c.ntuple = opt_bool(v);
 		else if (!strcmp(kv, "rss"))

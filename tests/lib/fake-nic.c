@@ -31,6 +31,7 @@ void fake_nic_cfg_capable(struct fake_nic_cfg *c, const char *name)
 	c->l2_context = true;
 	c->ip_rules = true;
 	c->flow_rules = true;
+	c->flow6_rules = true;
 	c->header_split = true;
 	c->hds_thresh = true;
 	c->numa_nodes = 2;
@@ -662,8 +663,10 @@ int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct
 			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
 					  "fake: IP rules not supported");
 		break;
-	case NIC_RULE_MATCH_FLOW:
-		if (!f->cfg.flow_rules)
+	case NIC_RULE_MATCH_FLOW4:
+	case NIC_RULE_MATCH_FLOW6:
+		if (!f->cfg.flow_rules ||
+		    (rule->match == NIC_RULE_MATCH_FLOW6 && !f->cfg.flow6_rules))
 			return kerror_set(err, EOPNOTSUPP, id->name, "insert rule",
 					  "fake: TCP/UDP flow rules not supported");
 		break;

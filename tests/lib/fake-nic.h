@@ -51,6 +51,7 @@ struct fake_nic_cfg {
 				 * refused like its ioctl, EOPNOTSUPP without text) */
 	bool ip_rules;
 	bool flow_rules;        /* TCP/UDP port rules (TCP_V4 ... UDP_V6) accepted */
+	bool flow6_rules;       /* ... and their IPv6 kinds (netdevsim-zx: IPv4 only) */
 	bool header_split;
 	bool hds_thresh;
 	int numa_nodes; /* queue q sits on node q % numa_nodes; 0 = unknown (-1) */

@@ -39,7 +39,7 @@ static struct flow mk(uint8_t proto, uint16_t dport, const char *dst, const char
 
 static void test_codec_tcp4(void **state)
 {
-	struct nic_rule r = { .location = 5, .match = NIC_RULE_MATCH_FLOW,
+	struct nic_rule r = { .location = 5, .match = NIC_RULE_MATCH_FLOW4,
 			      .action = NIC_RULE_ACTION_QUEUE, .queue = 6 }, back;
 	struct zx_ethtool_rxnfc nfc;
 
@@ -58,14 +58,14 @@ static void test_codec_tcp4(void **state)
 	assert_int_equal(nfc.fs.h_u.tcp_ip4_spec.ip4dst, inet_addr("10.0.0.1"));
 	assert_int_equal(nfc.fs.ring_cookie, 6);
 	nic_ioctl_rule_decode(&nfc, &back);
-	assert_int_equal(back.match, NIC_RULE_MATCH_FLOW);
+	assert_int_equal(back.match, NIC_RULE_MATCH_FLOW4);
 	assert_true(nic_flow_equal(&back.flow, &r.flow));
 	assert_int_equal(back.queue, 6);
 }
 
 static void test_codec_udp6_context_with_source(void **state)
 {
-	struct nic_rule r = { .location = 1, .match = NIC_RULE_MATCH_FLOW,
+	struct nic_rule r = { .location = 1, .match = NIC_RULE_MATCH_FLOW6,
 			      .action = NIC_RULE_ACTION_CONTEXT, .rss_context = 3 }, back;
 	struct zx_ethtool_rxnfc nfc;
 	char buf[160];
@@ -82,7 +82,7 @@ static void test_codec_udp6_context_with_source(void **state)
 	assert_int_equal(nfc.fs.h_u.udp_ip6_spec.psrc, htons(5353));
 	assert_int_equal(nfc.fs.m_u.udp_ip6_spec.ip6dst[0], 0);
 	nic_ioctl_rule_decode(&nfc, &back);
-	assert_int_equal(back.match, NIC_RULE_MATCH_FLOW);
+	assert_int_equal(back.match, NIC_RULE_MATCH_FLOW6);
 	assert_true(nic_flow_equal(&back.flow, &r.flow));
 	assert_int_equal(back.action, NIC_RULE_ACTION_CONTEXT);
 	assert_string_equal(nic_flow_format(&back.flow, true, buf, sizeof(buf)),
@@ -91,7 +91,7 @@ static void test_codec_udp6_context_with_source(void **state)
 
 static void test_codec_foreign_flow_rules_are_other(void **state)
 {
-	struct nic_rule r = { .match = NIC_RULE_MATCH_FLOW, .action = NIC_RULE_ACTION_QUEUE }, back;
+	struct nic_rule r = { .match = NIC_RULE_MATCH_FLOW4, .action = NIC_RULE_ACTION_QUEUE }, back;
 	struct zx_ethtool_rxnfc nfc;
 
 	r.flow.proto = IPPROTO_TCP;

@@ -72,7 +72,7 @@ static void test_lease_prepares_the_queue(void **state)
 		if (p.ops[i].kind != PLAN_OP_RULE_INSERT)
 			continue;
 		n_rules++;
-		assert_int_equal(p.ops[i].rule.match, NIC_RULE_MATCH_FLOW);
+		assert_true(nic_rule_match_is_flow(p.ops[i].rule.match));
 		assert_int_equal(p.ops[i].rule.action, NIC_RULE_ACTION_QUEUE);
 		plan_op_ethtool(&p.ops[i], buf, sizeof(buf));
 		assert_non_null(strstr(buf, "flow-type tcp"));
@@ -129,7 +129,7 @@ static void test_lease_with_address_and_context(void **state)
 	assert_int_equal(a->res.n_rules, 1); /* only IPv6 */
 	r = fake_rule(h, a->res.rule_locs[0]);
 	assert_non_null(r);
-	assert_int_equal(r->match, NIC_RULE_MATCH_FLOW);
+	assert_int_equal(r->match, NIC_RULE_MATCH_FLOW6);
 	assert_int_equal(r->flow.family, AF_INET6);
 	assert_true(r->flow.has_dst);
 	assert_int_equal(r->action, NIC_RULE_ACTION_CONTEXT);
@@ -181,6 +181,32 @@ static void test_flow_rules_refused_are_learned(void **state)
 	del_h(h);
 }
 
+static void test_ipv6_flow_rules_refused_leave_ipv4(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct attach *a, *b;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.flow6_rules = false; /* like netdevsim-zx: TCP_V4/UDP_V4 only */
+	h = new_h(&cfg);
+	harness_policy(h, 2, 0);
+	a = lease(h, 6, 80, NULL, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->learned_count, 1);
+	assert_string_equal(a->res.steering, "flow");
+	assert_int_equal(a->res.n_rules, 1);
+	assert_int_equal(fake_rule(h, a->res.rule_locs[0])->match, NIC_RULE_MATCH_FLOW4);
+	assert_non_null(strstr(reason_msg(a, ATTACH_R_FLOW_FAMILY), "IPv6 packets"));
+	/* an IPv6-only flow cannot be steered there at all */
+	b = lease(h, 7, 81, "fd00::1", 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_non_null(reason_of(b, ATTACH_R_UNSTEERED));
+	assert_int_equal(b->res.n_rules, 0);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	del_h(h);
+}
+
 static void test_foreign_provider_queue_not_leased_consumer_queue_kept(void **state)
 {
 	struct harness *h = capable();
@@ -219,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_lease_with_address_and_context),
 		cmocka_unit_test(test_lease_without_header_split),
 		cmocka_unit_test(test_flow_rules_refused_are_learned),
+		cmocka_unit_test(test_ipv6_flow_rules_refused_leave_ipv4),
 		cmocka_unit_test(test_foreign_provider_queue_not_leased_consumer_queue_kept),
 	};
 
