@@ -111,6 +111,18 @@ static void print_event(struct ctl *ctl, json_object *ev)
 		print_binding(f, ev, "torn down by vhost_zcrx");
 	} else if (!strncmp(type, "attachment-", 11)) {
 		print_attachment(f, ev, !strcmp(type, "attachment-changed"));
+	} else if (!strncmp(type, "lease-", 6)) {
+		json_object *q = ctl_json_get(ev, "queues");
+		const char *prov = ctl_json_str(ev, "providers", "");
+
+		fprintf(f, " lease %lld '%s' on %s: %s%s%s%s, queues", ctl_json_int(ev, "id", 0),
+			ctl_json_str(ev, "name", "?"), ctl_json_str(ev, "nic", "?"),
+			ctl_json_str(ev, "state", "?"), prov[0] ? " (" : "", prov, prov[0] ? ")" : "");
+		for (size_t i = 0; q && i < json_object_array_length(q); i++)
+			fprintf(f, "%s%lld", i ? "," : " ",
+				(long long)json_object_get_int64(json_object_array_get_idx(q, i)));
+		if (ctl_json_str(ev, "why", NULL))
+			fprintf(f, " (%s)", ctl_json_str(ev, "why", ""));
 	} else if (!strcmp(type, "binder-available")) {
 		fprintf(f, " kernel module %s is available (%lld bindings)",
 			ctl_json_str(ev, "module", "vhost_zcrx"), ctl_json_int(ev, "bindings", 0));
