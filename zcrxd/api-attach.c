@@ -42,6 +42,12 @@ static void send_held(void *ud)
 static void reply_when_durable(struct api_attach *a, struct ipc_call *call, const char *error,
 			       json_object *params)
 {
+	api_attach_reply_durable(a->rc, call, error, params);
+}
+
+void api_attach_reply_durable(struct reconcile *rc, struct ipc_call *call, const char *error,
+			      json_object *params)
+{
 	struct held_reply *h = calloc(1, sizeof(*h));
 
 	if (!h || (error && !(h->error = strdup(error)))) {
@@ -54,7 +60,7 @@ static void reply_when_durable(struct api_attach *a, struct ipc_call *call, cons
 	}
 	h->call = ipc_call_ref(call);
 	h->params = params;
-	reconcile_when_durable(a->rc, send_held, h);
+	reconcile_when_durable(rc, send_held, h);
 }
 
 static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,

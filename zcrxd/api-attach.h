@@ -17,6 +17,7 @@
 #include "reconcile.h"
 #include "virt-follow.h"
 
+struct ipc_call;
 struct ipc_server;
 struct nic_monitor;
 
@@ -31,5 +32,9 @@ struct api_attach {
 };
 
 int api_attach_register(struct api_attach *a, struct ipc_server *ipc);
+/* Reply (error NULL) or fail with error once the state is durable (group
+ * commit): no reply tells of a change a crash could lose.  Takes params. */
+void api_attach_reply_durable(struct reconcile *rc, struct ipc_call *call, const char *error,
+			      json_object *params);
 /* The sink to hand to virt_api_start (userdata: the struct api_attach). */
 const struct virt_sink *api_attach_sink(void);

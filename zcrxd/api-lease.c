@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "api-attach.h"
 #include "api-lease.h"
 #include "ipc.h"
 #include "log.h"
@@ -173,7 +174,8 @@ static void add(json_object *o, const char *k, json_object *v)
 	json_object_object_add(o, k, v);
 }
 
-static void reply_error(struct ipc_call *call, const struct reconcile_outcome *o, int r)
+static void reply_error(struct api_lease *l, struct ipc_call *call,
+			const struct reconcile_outcome *o, int r)
 {
 	const char *name = o->error_name ? o->error_name : "io.zcrx.Manager.KernelError";
 	const struct kerror *e = &o->err;
@@ -190,7 +192,7 @@ static void reply_error(struct ipc_call *call, const struct reconcile_outcome *o
 		add(p, "errno", json_object_new_int(e->err ? e->err : -r));
 	} else if (!strcmp(name, "io.zcrx.Manager.NoSuchLease")) {
 		add(p, "lease", json_object_new_string(o->lease));
-		ipc_reply_error(call, name, p);
+		api_attach_reply_durable(l->rc, call, name, p);
 		return;
 	} else if (!strcmp(name, "io.zcrx.Manager.InvalidFlow")) {
 		/* message only */
@@ -202,15 +204,16 @@ static void reply_error(struct ipc_call *call, const struct reconcile_outcome *o
 			add(p, "capability", json_object_new_string(e->op));
 	}
 	add(p, "message", json_object_new_string(e->msg[0] ? e->msg : msg));
-	ipc_reply_error(call, name, p);
+	api_attach_reply_durable(l->rc, call, name, p);
 }
 
-static void reply_lease(struct ipc_call *call, const struct attach *a)
+/* Once what the request changed is durable (group commit). */
+static void reply_lease(struct api_lease *l, struct ipc_call *call, const struct attach *a)
 {
 	json_object *r = json_object_new_object();
 
 	add(r, "lease", reconcile_lease_json(a));
-	ipc_reply(call, r);
+	api_attach_reply_durable(l->rc, call, NULL, r);
 }
 
 /* --- methods ---------------------------------------------------------------------------- */
@@ -251,7 +254,7 @@ static void method_lease(struct ipc_call *call, json_object *params, void *userd
 	}
 	if (flow_from_json(flow, &req.flow, &out.err) < 0) {
 		out.error_name = "io.zcrx.Manager.InvalidFlow";
-		reply_error(call, &out, -EINVAL);
+		reply_error(l, call, &out, -EINVAL);
 		return;
 	}
 	req.nic = nic;
@@ -274,7 +277,7 @@ static void method_lease(struct ipc_call *call, json_object *params, void *userd
 	attach_init(&a);
 	r = reconcile_lease(l->rc, &req, &out, &a);
 	if (r < 0) {
-		reply_error(call, &out, r);
+		reply_error(l, call, &out, r);
 	} else if (req.pid && (r = watch_add(l, a.id.lease.id, req.pid)) < 0) {
 		/* the owner is gone already (or cannot be held): no lease */
 		char why[96];
@@ -284,9 +287,9 @@ static void method_lease(struct ipc_call *call, json_object *params, void *userd
 		release(l, a.id.lease.id, why);
 		out.error_name = "org.varlink.service.InvalidParameter";
 		snprintf(out.err.msg, sizeof(out.err.msg), "owner");
-		reply_error(call, &out, r);
+		reply_error(l, call, &out, r);
 	} else {
-		reply_lease(call, &a);
+		reply_lease(l, call, &a);
 	}
 	attach_clear(&a);
 	reconcile_outcome_clear(&out);
@@ -316,9 +319,9 @@ static void method_release_lease(struct ipc_call *call, json_object *params, voi
 	if (id)
 		watch_forget(l, id);
 	if (r < 0) /* no such lease, or released but restoring the NIC failed */
-		reply_error(call, &out, r);
+		reply_error(l, call, &out, r);
 	else
-		reply_lease(call, &a);
+		reply_lease(l, call, &a);
 	attach_clear(&a);
 	reconcile_outcome_clear(&out);
 }
