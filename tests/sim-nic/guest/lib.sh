@@ -247,6 +247,20 @@ landed() {
 	fi
 }
 
+# within DESC QUEUES — after frames: ok when every frame landed on one of
+# QUEUES ("0 1 2 3"), none dropped.
+within() {
+	local q bad=
+	for q in $(queues_of "$GOT"); do
+		case " $2 " in *" $q "*) ;; *) bad="$bad $q" ;; esac
+	done
+	if [ -n "$GOT" ] && [ -z "$bad" ] && ! echo "$GOT" | grep -q drop=; then
+		ok "$1: $GOT"
+	else
+		nok "$1" "got '$GOT', want frames on queues $2 only"
+	fi
+}
+
 # ---- ethtool dumps ------------------------------------------------------------
 
 # table IFNAME [CONTEXT] — an RSS table as ethtool -x reads it: "0,1,2,3,0,..."
@@ -336,3 +350,40 @@ zcrxd_fresh() { rm -rf $D/state $D/run; }
 
 # show_log — zcrxd's log on the console (after a failure).
 show_log() { [ "$FAIL" -eq 0 ] || { echo "--- zcrxd log"; cat $D/zcrxd.log; }; }
+
+# ---- vNICs ------------------------------------------------------------------------
+
+# macvtap NAME MAC — a macvtap (bridge mode) over $NIC carrying a vNIC's MAC.
+macvtap() {
+	$IP link add link "$NIC" name "$1" address "$2" type macvtap mode bridge &&
+		$IP link set "$1" up
+}
+
+# vm_xml DOMAIN N MAC,TAP,QUEUES... — a libvirt domain XML (what the hook
+# hands zcrxd) with one type='direct' interface per argument, over $NIC;
+# written to /tmp/DOMAIN.xml.  N makes the UUID.
+vm_xml() {
+	local name=$1 n=$2 v mac tap q ifs=
+	shift 2
+	for v in "$@"; do
+		mac=${v%%,*}
+		tap=${v#*,}
+		q=${tap#*,}
+		tap=${tap%%,*}
+		ifs="$ifs<interface type='direct'><mac address='$mac'/>"
+		ifs="$ifs<source dev='$NIC' mode='bridge'/><target dev='$tap'/><model type='virtio'/>"
+		ifs="$ifs<driver queues='$q'/></interface>"
+	done
+	printf "<domain type='kvm' id='%s'><name>%s</name><uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f%04d</uuid>
+<memory unit='KiB'>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
+<devices>%s</devices></domain>\n" "$n" "$name" "$n" "$ifs" > "/tmp/$name.xml"
+}
+
+# attach DOMAIN — zcrxctl attach with the domain's XML, as the hook does.
+attach() { ctl --json=short attach "$1" "$NIC" --domain-xml "/tmp/$1.xml"; }
+
+# att DOMAIN FILTER — one value of the domain's first attachment (jq).
+att() {
+	ctl --json=short list --domain "$1" > /tmp/att.json 2>&1 || return 1
+	jq -r ".attachments[0] | $2" /tmp/att.json
+}
