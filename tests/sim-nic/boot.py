@@ -3,7 +3,8 @@
 """boot.py — boot one sim-nic guest under QEMU/TCG and collect its results.
 
     boot.py --kernel VMLINUZ --initrd BASE.cpio --payload PAYLOAD.cpio
-            --out DIR --variant stock|zx [--timeout SEC] [--smp N] [--mem MB]
+            --out DIR --variant stock|zx [--name NAME] [--timeout SEC] [--smp N]
+            [--mem MB]
 
 * Runs itself again under `unshare -n`: QEMU (which has no network device
   here anyway) lives in a private network namespace that goes away with it.
@@ -49,6 +50,7 @@ def parse_args():
     p.add_argument("--payload", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--variant", required=True, choices=["stock", "zx"])
+    p.add_argument("--name", help="this boot's name in the output (default: the variant)")
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--smp", type=int, default=1)
@@ -71,7 +73,7 @@ def in_private_netns():
 class Guest:
     def __init__(self, a):
         self.a = a
-        self.tag = "[%s] " % a.variant
+        self.tag = "[%s] " % (a.name or a.variant)
         self.passed = self.failed = self.todo = self.todo_pass = 0
         self.ended = False
         self.in_dmesg = False

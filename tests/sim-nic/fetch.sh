@@ -43,7 +43,6 @@ mkdir -p "$1"
 C=$(cd "$1" && pwd)
 SUITE=${ZX_SIMNIC_SUITE:-trixie-backports}
 MAX_AGE=${ZX_SIMNIC_LISTS_MAX_AGE:-21600}
-T0=$(date +%s.%N)
 FETCHED=0
 
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }

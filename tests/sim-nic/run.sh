@@ -12,8 +12,13 @@
 # simulated, the kernel core (ethtool, netdev, io_uring, devmem) is real:
 # every result is labelled so.
 #
-#   tests/sim-nic/run.sh [stock|zx] [SCRIPT...]   (root; default: both
-#                                                  boots, every guest script)
+#   tests/sim-nic/run.sh [BOOT...] [SCRIPT...]   (root; default: every boot,
+#                                                 every guest script)
+#
+# Boots (QEMU guests, all at once): stock (netdevsim as the kernel has it),
+# zx and zx2 (netdevsim-zx; two guests so that the long scripts share the
+# host's CPUs).  A guest script's "# boots:" line names the boots that run
+# it.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (the reason printed: not root, no
 # network namespace, QEMU cannot start, the Debian archive unreachable).
@@ -31,16 +36,15 @@
 #   mkinitrd.sh   the cached base image; mkpayload.sh the per-run binaries
 #   boot.py       one QEMU/TCG boot in a private network namespace, results
 #                 over the second serial port, the kernel log checked
-#   guest/        /init, lib.sh and the scripts NN-name.sh; a script's
-#                 "# variants:" line says which boots run it (default both)
+#   guest/        /init, lib.sh and the scripts NN-name.sh
 #
 # Everything downloaded or built is cached in build/sim-nic/, keyed by what
 # it was made from (a new kernel upload is picked up by the next run).  The
-# last run's logs: build/sim-nic/run-<variant>[-<build>]/ (results.txt,
+# last run's logs: build/sim-nic/run-<boot>[-<build>]/ (results.txt,
 # console.log, dmesg.txt, qemu.log).
 #
 # Environment: ZCRX_BUILD (default build; build/asan runs the sanitized
-# binaries in the guest), ZXS_TIMEOUT (QEMU limit per boot, default 240 s),
+# binaries in the guest), ZXS_TIMEOUT (QEMU limit per boot, default 480 s),
 # ZXV_NO_MAKE=1 (use what is built), ZXS_QEMU (QEMU binary); fetch.sh's
 # ZX_SIMNIC_* variables.
 set -uo pipefail
@@ -57,8 +61,11 @@ fail() { echo "not ok - sim-nic setup: $*"; echo "sim-nic: 0 passed, 1 failed"; 
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 step() { echo "# $1 ($(elapsed "$2")s)"; }
 
-variants="stock zx"
-case ${1:-} in stock | zx) variants=$1; shift ;; esac
+BOOTS=
+while [ $# -gt 0 ]; do
+	case $1 in stock | zx | zx2) BOOTS="$BOOTS $1"; shift ;; *) break ;; esac
+done
+BOOTS=${BOOTS:-stock zx zx2}
 
 echo "# sim-nic: netdevsim on Debian's newest cloud kernel under QEMU/TCG -" \
 	"simulated driver, real kernel core"
@@ -155,7 +162,7 @@ if [ ! -e "$base" ]; then
 fi
 step "base image $(basename "$base")" "$t"
 
-# --- one boot per variant, both at once -------------------------------------------
+# --- the boots, all at once ----------------------------------------------------------
 if [ $# -gt 0 ]; then
 	all=("$@")
 else
@@ -164,38 +171,38 @@ else
 fi
 t=$(date +%s.%N)
 pids=()
-for v in $variants; do
-	run=$CACHE/run-$v$FLAVOR
+for bt in $BOOTS; do
+	v=${bt%%[0-9]*}
+	run=$CACHE/run-$bt$FLAVOR
 	rm -rf "$run"
 	mkdir -p "$run"
 	scripts=()
 	for s in "${all[@]}"; do
-		want=$(sed -n 's/^# variants: *//p' "tests/sim-nic/guest/$s" | head -1)
-		case " ${want:-stock zx} " in *" $v "*) scripts+=("$s") ;; esac
+		want=$(sed -n 's/^# boots: *//p' "tests/sim-nic/guest/$s" | head -1)
+		case " $want " in *" $bt "*) scripts+=("$s") ;; esac
 	done
+	[ ${#scripts[@]} -gt 0 ] || continue
 	tests/sim-nic/mkpayload.sh "$B" "$ZXSIM" "$run/payload.cpio" "${scripts[@]}" ||
 		fail "mkpayload.sh"
-	smp=1
-	[ "$v" = zx ] && smp=2
 	python3 tests/sim-nic/boot.py --kernel "$KDIR/usr/lib/modules/$KABI/vmlinuz" \
 		--initrd "$base" --payload "$run/payload.cpio" --out "$run" --variant "$v" \
-		--qemu "$QEMU" --timeout "${ZXS_TIMEOUT:-240}" --smp $smp --mem 1024 &
+		--name "$bt" --qemu "$QEMU" --timeout "${ZXS_TIMEOUT:-480}" --smp 1 --mem 1024 &
 	pids+=($!)
-	echo "# booting netdevsim $v: ${scripts[*]}"
+	echo "# booting $bt (netdevsim $([ "$v" = zx ] && echo "-zx" || echo "stock")): ${scripts[*]}"
 done
 bootrc=0
 for p in "${pids[@]}"; do wait "$p" || bootrc=1; done
 step "boots done, logs in $CACHE/run-*$FLAVOR/" "$t"
 
 todo=0
-for v in $variants; do
-	r=$CACHE/run-$v$FLAVOR/results.txt
+for bt in $BOOTS; do
+	r=$CACHE/run-$bt$FLAVOR/results.txt
 	[ -e "$r" ] || continue
 	passed=$((passed + $(grep -c '^ok ' "$r")))
 	failed=$((failed + $(grep '^not ok' "$r" | grep -vc '# TODO')))
 	todo=$((todo + $(grep '^not ok' "$r" | grep -c '# TODO')))
 	grep -q '^ok .*# TODO' "$r" &&
-		echo "# [$v] a check marked TODO passes now: remove its marker in the guest script"
+		echo "# [$bt] a check marked TODO passes now: remove its marker in the guest script"
 done
 [ "$todo" = 0 ] || echo "# $todo known failure(s) marked TODO (bugs reported elsewhere), not counted"
 if [ $bootrc != 0 ] && [ "$failed" = 0 ]; then

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# boots: stock zx
 #
 # The kernel's own tools on netdevsim, before any project code: what the
 # driver has (zx) or refuses (stock), through the real ethtool core, and

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# variants: stock zx
+# boots: stock zx2
 #
 # Check 1, the capability matrix: `zcrxctl nics` (table and --json) says
 # "yes" for everything the simulated driver has once zcrxd has used it (a

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# variants: zx
+# boots: zx
 #
 # Check 2: attach, detach, rebalance and release with the real zcrxd and
 # zcrxctl on netdevsim-zx (8 queues, ReserveQueues=4: pool 4-7, shared
@@ -31,12 +31,12 @@ within "default RSS: no frame on a pool queue" "0 1 2 3"
 say "a 1-queue vNIC"
 vm_xml vm31 31 $M1,zxmv1,1
 run attach vm31
-q1=$(att vm31 '.queues | join(" ")')
+att_vars vm31
+q1=$AQ
+r1=$AR
 is "vm31 leases one pool queue" "$(echo "$q1" | grep -cE '^[4-7]$')" 1
-is "vm31 is steered by MAC, its only reason: no zero-copy module" \
-	"$(att vm31 '[.steering, .state, ([.reasons[].code] | join(","))] | join(" ")')" \
+is "vm31 is steered by MAC, its only reason: no zero-copy module" "$AM $AS $AW" \
 	"mac degraded no-zero-copy"
-r1=$(att vm31 '.rules | join(" ")')
 check_out "ethtool -n shows vm31's rule at location ${r1:-?} -> queue ${q1:-?}" \
 	"Action: Direct to queue ${q1:-x}\$" ethtool -n $NIC rule "${r1:-0}"
 frames $M1 64 udp 198.18.0.2 9 31000
@@ -45,10 +45,11 @@ landed "$q1" "frames for vm31's MAC land on its queue only"
 say "a 2-queue vNIC"
 vm_xml vm32 32 $M2,zxmv2,2
 run attach vm32
-q2=$(att vm32 '.queues | join(" ")')
-c2=$(att vm32 '.rss_context')
+att_vars vm32
+q2=$AQ
+c2=$AC
 is "vm32 leases two pool queues, apart from vm31's" \
-	"$(for q in $q2; do case " 4 5 6 7 " in *" $q "*) [ "$q" != "$q1" ] && echo y ;; esac; done | wc -l)" 2
+	"$(for q in $q2; do [ "$q" -ge 4 ] && [ "$q" != "$q1" ] && echo y; done | wc -l)" 2
 is "the kernel holds vm32's RSS context $c2" "$(contexts $NIC)" "$c2"
 is "context $c2's table spreads over vm32's queues" "$(spread "$(table $NIC "$c2")")" "$q2"
 frames $M2 64 udp 198.18.0.2 9 32000
@@ -64,8 +65,9 @@ is "vm31's rule is gone" "$(rules $NIC | tr ' ' '\n' | grep -cx "${r1:-x}")" 0
 frames $M1 32 udp 198.18.0.2 9 35000
 within "frames for the detached vm31 fall back to default RSS" "0 1 2 3"
 run ctl --json=short rebalance $NIC
-q2b=$(att vm32 '.queues | join(" ")')
-c2b=$(att vm32 '.rss_context')
+att_vars vm32
+q2b=$AQ
+c2b=$AC
 say "rebalance: vm32 $q2 -> $q2b (context $c2 -> $c2b)"
 is "after rebalance the kernel holds only vm32's context" "$(contexts $NIC)" "$c2b"
 frames $M2 64 udp 198.18.0.2 9 36000

@@ -320,12 +320,16 @@ zcrxd_start() {
 	mkdir -p $D/run $D/state
 	printf '%s\n' "$1" > $D/zcrxd.conf
 	shift
+	rm -f $D/run/io.zcrx.Manager # a killed zcrxd's: not an answer
 	$ZCRXD --config $D/zcrxd.conf --libvirt-uri none --runtime-dir $D/run --state-dir $D/state \
 		"$@" >> $D/zcrxd.log 2>&1 &
 	ZPID=$!
-	poll 30 ctl -q -t 2 status
+	poll 30 test -S $D/run/io.zcrx.Manager && poll 30 ctl -q -t 2 status
 }
 ctl() { zcrxctl --socket $D/run/io.zcrx.Manager "$@"; }
+
+# metric NAME — a counter of zcrxd's metrics (zcrxctl metrics).
+metric() { ctl metrics | awk -v n="$1" '$1 == n { print $2 }'; }
 
 # zcrxd_stop — SIGTERM and wait: 0 when it exits 0.
 zcrxd_stop() {
@@ -346,7 +350,7 @@ zcrxd_kill() {
 }
 
 # zcrxd_fresh — forget the journal (a new host, as far as zcrxd knows).
-zcrxd_fresh() { rm -rf $D/state $D/run; }
+zcrxd_fresh() { rm -rf $D/state $D/run $D/zcrxd.log; }
 
 # show_log — zcrxd's log on the console (after a failure).
 show_log() { [ "$FAIL" -eq 0 ] || { echo "--- zcrxd log"; cat $D/zcrxd.log; }; }
@@ -386,4 +390,16 @@ attach() { ctl --json=short attach "$1" "$NIC" --domain-xml "/tmp/$1.xml"; }
 att() {
 	ctl --json=short list --domain "$1" > /tmp/att.json 2>&1 || return 1
 	jq -r ".attachments[0] | $2" /tmp/att.json
+}
+
+# att_vars DOMAIN — the domain's first attachment in shell variables, with
+# one jq run (jq's start-up costs most of a second under TCG): AQ queues
+# ("4 5"), AC RSS context ("none" without), AR rule locations, AS state,
+# AM steering, AW reason codes ("no-zero-copy,unsteered").
+att_vars() {
+	AQ= AC= AR= AS= AM= AW=
+	ctl --json=short list --domain "$1" > /tmp/att.json 2>&1 || return 1
+	eval "$(jq -r '.attachments[0] | @sh "AQ=\(.queues | map(tostring) | join(" "))
+		AC=\(.rss_context // "none" | tostring) AR=\(.rules | map(tostring) | join(" "))
+		AS=\(.state) AM=\(.steering) AW=\([.reasons[].code] | join(","))"' /tmp/att.json)"
 }

@@ -1,0 +1,128 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# boots: zx2
+#
+# Check 7, crash safety on real kernel objects: zcrxd is killed with
+# SIGKILL at a random moment (0-400 ms) after an attach or detach of a
+# 1-queue or a 2-queue vNIC was sent, $RUNS times (at least 50), and started
+# again on its journal.  After each restart the kernel's rules (ethtool -n,
+# with their actions) and RSS contexts, zcrxd's own account (zcrxctl list)
+# and its journal (state.json) must be the same three times over: no rule
+# or context the kernel holds that zcrxd does not know (orphaned), none
+# zcrxd knows that the kernel lacks (lost), no change left half-made.  At
+# the end release gives the NIC back exactly as it was before zcrxd.
+. /payload/guest/lib.sh
+NIC=zxn0
+PEER=zxp0
+M1=52:54:00:80:00:01
+M2=52:54:00:80:00:02
+RUNS=${ZXS_CRASH_RUNS:-50}
+CONF="[daemon]
+ReconcileIntervalSec=0
+[nic $NIC]
+ReserveQueues=4"
+run sim_pair 8 || exit 1
+run macvtap zxmv1 $M1
+run macvtap zxmv2 $M2
+dump $NIC /tmp/before
+zcrxd_fresh
+check "zcrxd starts" zcrxd_start "$CONF"
+vm_xml vm81 81 $M1,zxmv1,1
+vm_xml vm82 82 $M2,zxmv2,2
+
+# the kernel's rules, "LOC queue Q" or "LOC context C", sorted
+k_rules() {
+	ethtool -n $NIC | awk '
+		function out() { if (l != "") print l, (c != "" ? "context " c : "queue " q) }
+		/^Filter:/ { out(); l = $2; c = ""; q = "" }
+		/RSS Context ID:/ { c = $NF }
+		/Action: Direct to RSS Context/ { c = $NF }
+		/Action: Direct to queue/ { q = $NF }
+		END { out() }' | sort
+}
+# zcrxd's account and its journal, for every run at once (one jq run:
+# its start-up costs most of a second under TCG): "RUN|Z|ZC|J|JC|P" lines,
+# rules as "LOC queue Q" / "LOC context C" like k_rules
+views() {
+	for f in /tmp/crash/*.list; do
+		n=${f##*/}
+		n=${n%.list}
+		printf '{"run":%s,"list":' "$n"
+		jq_or_null "$f"
+		printf ',"state":'
+		jq_or_null "/tmp/crash/$n.state"
+		printf '}\n'
+	done > /tmp/crash/all.json
+	jq -r '
+		def act(r): if r.action == "context" then "context \(r.context)" else "queue \(r.queue)" end;
+		.run as $n | if .list == null or .state == null then "\($n)|?|?|?|?|?" else
+		(.state.nics[] | select(.name == "'$NIC'")) as $j |
+		[$n,
+		 ([.list.attachments[] | . as $a | .rules[] |
+			"\(.) \(if $a.rss_context != null then "context \($a.rss_context)"
+				else "queue \($a.queues[0])" end)"] | sort | join(",")),
+		 ([.list.attachments[] | .rss_context | select(. != null) | tostring] | sort | join(" ")),
+		 ([$j.rules[] | "\(.location) \(act(.))"] | sort | join(",")),
+		 ([$j.contexts[].id | tostring] | sort | join(" ")),
+		 ([$j.rules[], $j.contexts[] | select(.pending)] | length)] | map(tostring) | join("|") end
+	' /tmp/crash/all.json
+}
+# the file's JSON, or null when it is not a JSON object
+jq_or_null() { if head -c1 "$1" 2>/dev/null | grep -q '{'; then cat "$1"; else printf null; fi; }
+rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
+
+mkdir -p /tmp/crash
+completed=0
+for i in $(seq 1 "$RUNS"); do
+	case $((i % 4)) in
+	1) op="attach vm81" ;;
+	2) op="attach vm82" ;;
+	3) op="detach vm81" ;;
+	0) op="detach vm82" ;;
+	esac
+	set -- $op
+	if [ "$1" = attach ]; then
+		ctl --json=short attach "$2" "$NIC" --domain-xml "/tmp/$2.xml" > /dev/null 2>&1 &
+	else
+		ctl detach "$2" > /dev/null 2>&1 &
+	fi
+	cpid=$!
+	delay=$(( $(rnd) * 400000 / 65536 ))
+	usleep $delay
+	zcrxd_kill
+	wait $cpid && completed=$((completed + 1))
+	echo "$op, killed after $((delay / 1000)) ms" > /tmp/crash/$i.meta
+	if ! zcrxd_start "$CONF"; then
+		nok "crash run $i ($(cat /tmp/crash/$i.meta)): zcrxd did not come back"
+		break
+	fi
+	k_rules | tr '\n' ',' | sed 's/,$//' > /tmp/crash/$i.k
+	contexts $NIC > /tmp/crash/$i.kc
+	ctl --json=short list $NIC > /tmp/crash/$i.list 2>&1
+	cp $D/state/state.json /tmp/crash/$i.state
+done
+say "$RUNS crash runs done (the request finished before the kill in $completed); comparing"
+bad=0
+views | sort -n > /tmp/crash/views.txt
+while IFS='|' read -r n z zc j jc p; do
+	k=$(cat /tmp/crash/$n.k)
+	kc=$(cat /tmp/crash/$n.kc)
+	if [ "$k" = "$z" ] && [ "$k" = "$j" ] && [ "$kc" = "$zc" ] && [ "$kc" = "$jc" ] && [ "$p" = 0 ]; then
+		ok "crash run $n ($(cat /tmp/crash/$n.meta)): kernel, zcrxctl list and journal agree: rules [$k] contexts [$kc]"
+	else
+		nok "crash run $n ($(cat /tmp/crash/$n.meta))" \
+			"kernel rules [$k] contexts [$kc]; zcrxctl list [$z] [$zc]; journal [$j] [$jc], $p pending"
+		bad=$((bad + 1))
+	fi
+done < /tmp/crash/views.txt
+is "all $RUNS crash runs compared" "$(wc -l < /tmp/crash/views.txt)" "$RUNS"
+is "every crash run left kernel, zcrxd and journal in agreement" "$bad" 0
+ctl detach vm81 > /dev/null 2>&1
+ctl detach vm82 > /dev/null 2>&1
+check "zcrxctl release $NIC" ctl release $NIC
+dump $NIC /tmp/after
+dump_same "after $RUNS crashes and release, the NIC is as it was before zcrxd" /tmp/before /tmp/after
+check "zcrxd stops cleanly" zcrxd_stop
+show_log
+sim_unpair
+finish
