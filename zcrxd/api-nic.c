@@ -152,6 +152,7 @@ static void method_get_nic(struct ipc_call *call, json_object *params, void *use
 		IPC_PARAM_END,
 	};
 	const struct nic *nic;
+	struct nic view;
 	json_object *r;
 
 	if (ipc_params_parse(call, params, spec) < 0)
@@ -159,8 +160,11 @@ static void method_get_nic(struct ipc_call *call, json_object *params, void *use
 	nic = lookup(a, call, name, refresh);
 	if (!nic)
 		return;
+	view = *nic; /* shallow: the capabilities zcrxd goes by, the monitor's arrays */
+	if (a->learned)
+		a->learned(a->learned_ud, nic->link.name, &view.caps);
 	r = json_object_new_object();
-	json_object_object_add(r, "nic", nic_json_nic(nic, lower_name(a, nic)));
+	json_object_object_add(r, "nic", nic_json_nic(&view, lower_name(a, nic)));
 	ipc_reply(call, r);
 }
 

@@ -30,6 +30,10 @@ struct api_nic {
 	void (*changed)(void *ud, const struct nic *nic, int c, unsigned what);
 	void *changed_ud;
 	struct nic_backend other; /* api_nic_start_backend's backend */
+	/* Lays what changes taught (the reconciler's learned refusals) over a
+	 * NIC's capabilities before GetNic shows them; optional. */
+	void (*learned)(void *ud, const char *nic, struct nic_caps *caps);
+	void *learned_ud;
 };
 
 /* Open the backend, read every NIC, follow changes on ev, register the

@@ -162,7 +162,7 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 	case PLAN_OP_RSS_DELETE: {
 		struct nic_rss was = { .id = op->ctx, .indir_size = op->n_prev, .indir = op->prev };
 
-		i = journal_find_ctx_exact(j, &was);
+		i = op->n_prev ? journal_find_ctx_exact(j, &was) : journal_find_ctx(j, op->ctx);
 		if (i >= 0)
 			journal_del_ctx(j, (size_t)i);
 		return 0;
@@ -397,7 +397,16 @@ static int apply(struct run *x, size_t i, struct kerror *err)
 	case PLAN_OP_RSS_CREATE:
 		return ops->rss_create(be, &x->id, op->indir, op->n_indir, &x->out[i], err);
 	case PLAN_OP_RSS_DELETE:
-		return ops->rss_delete(be, &x->id, op->ctx, err);
+		r = ops->rss_delete(be, &x->id, op->ctx, err);
+		if (r == -ENOENT) {
+			/* already gone (deleted outside where contexts cannot
+			 * be listed, so the planner went by the journal): what
+			 * was asked, and nothing an undo should make again */
+			kerror_clear(err);
+			x->nothing[i] = true;
+			r = 0;
+		}
+		return r;
 	case PLAN_OP_RULE_INSERT: {
 		struct nic_rule rule = op->rule;
 

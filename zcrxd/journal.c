@@ -377,6 +377,27 @@ bool journal_rule_same_content(const struct nic_rule *a, const struct nic_rule *
 }
 
 /* The distinct queues a table spreads over equal the sorted set q[0..n). */
+size_t journal_ctx_ids_to_read(const struct journal_nic *j, uint32_t *ids, size_t max)
+{
+	bool pending = false;
+	size_t i, k, n = 0;
+	uint32_t id;
+
+	for (i = 0; i < j->n_ctxs; i++) {
+		if (j->ctxs[i].pending)
+			pending = true;
+		else if (n < max)
+			ids[n++] = j->ctxs[i].id;
+	}
+	for (id = 1; pending && id <= JOURNAL_CTX_SCAN && n < max; id++) {
+		for (k = 0; k < n && ids[k] != id; k++)
+			;
+		if (k == n)
+			ids[n++] = id;
+	}
+	return n;
+}
+
 bool journal_rss_spans(const struct nic_rss *rss, const uint32_t *q, uint32_t n)
 {
 	uint64_t seen = 0;

@@ -116,6 +116,15 @@ void journal_del_rule(struct journal_nic *j, size_t i);
 void journal_del_ctx(struct journal_nic *j, size_t i);
 void journal_del_binding(struct journal_nic *j, size_t i);
 
+/* The RSS contexts to read by id where the kernel cannot list contexts:
+ * every context the journal owns and, when a crash left pending ones (their
+ * ids never learned), ids 1..JOURNAL_CTX_SCAN too, for
+ * journal_resolve_pending() to find them (the core hands out the lowest
+ * free id since 6.11, and drivers before it start low as well).  Returns
+ * how many ids were written (at most max). */
+#define JOURNAL_CTX_SCAN 32
+size_t journal_ctx_ids_to_read(const struct journal_nic *j, uint32_t *ids, size_t max);
+
 /* Same match and action (location ignored). */
 bool journal_rule_same_content(const struct nic_rule *a, const struct nic_rule *b);
 

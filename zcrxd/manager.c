@@ -157,6 +157,14 @@ static void nic_changed(void *ud, const struct nic *nic, int c, unsigned what)
 	reconcile_nic_changed(m->reconcile, nic->link.name);
 }
 
+static void nic_learned(void *ud, const char *nic, struct nic_caps *caps)
+{
+	struct manager *m = ud;
+
+	if (m->reconcile)
+		reconcile_overlay_learned(m->reconcile, nic, caps);
+}
+
 static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
 {
 	reconcile_binder_changed(ud, ev);
@@ -246,6 +254,8 @@ static int start_attachments(struct manager *m)
 				 strerror(-r));
 	m->nic.changed = nic_changed;
 	m->nic.changed_ud = m;
+	m->nic.learned = nic_learned;
+	m->nic.learned_ud = m;
 	return 0;
 }
 

@@ -295,6 +295,8 @@ json_object *nic_json_nic(const struct nic *nic, const char *lower_name)
 		json_object *r = nic_json_rss(&nic->rss[0]);
 
 		ADD(r, "contexts_in_use", jint((int64_t)nic->n_rss - 1));
+		/* false: this kernel cannot list them; those below were read by id */
+		ADD(r, "contexts_listed", json_object_new_boolean(nic->rss_listed));
 		a = json_object_new_array();
 		for (i = 1; i < nic->n_rss; i++)
 			json_object_array_add(a, nic_json_rss(&nic->rss[i]));

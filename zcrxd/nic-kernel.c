@@ -95,6 +95,21 @@ void nic_kernel_set_tap(struct nic_kernel *k, void (*fn)(const void *buf, size_t
 	genl_sock_set_tap(k->rt, fn, ud);
 }
 
+void nic_kernel_hide(struct nic_kernel *k, unsigned what)
+{
+	struct genl_family *f = &k->eth.fam;
+	static const uint8_t rss_write[] = { ZX_ETHTOOL_MSG_RSS_SET, ZX_ETHTOOL_MSG_RSS_CREATE_ACT,
+					     ZX_ETHTOOL_MSG_RSS_DELETE_ACT };
+	size_t i;
+
+	if (what & NIC_KERNEL_HIDE_RSS_DUMP)
+		f->op_flags[ZX_ETHTOOL_MSG_RSS_GET] &= (uint8_t)~GENL_CMD_CAP_DUMP;
+	for (i = 0; (what & NIC_KERNEL_HIDE_RSS_WRITE) && i < sizeof(rss_write); i++)
+		f->ops[rss_write[i] / 32] &= ~(1u << (rss_write[i] % 32));
+	if (what & NIC_KERNEL_HIDE_RSS_GET)
+		f->ops[ZX_ETHTOOL_MSG_RSS_GET / 32] &= ~(1u << (ZX_ETHTOOL_MSG_RSS_GET % 32));
+}
+
 bool nic_kernel_has_rss_netlink(const struct nic_kernel *k)
 {
 	return nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RSS_SET) &&
@@ -364,6 +379,17 @@ static void rss_free(struct nic *nic)
 	free(nic->rss);
 	nic->rss = NULL;
 	nic->n_rss = 0;
+	free(nic->rss_gone);
+	nic->rss_gone = NULL;
+	nic->n_rss_gone = 0;
+	nic->rss_listed = false;
+}
+
+/* Can this kernel list every context of a device (the RSS dump, 6.12)? */
+static bool has_rss_dump(const struct nic_kernel *k)
+{
+	return nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RSS_GET) &&
+	       (k->eth.fam.op_flags[ZX_ETHTOOL_MSG_RSS_GET] & GENL_CMD_CAP_DUMP);
 }
 
 static int rss_read(struct nic_kernel *k, struct nic *nic, struct kerror *e)
@@ -373,13 +399,18 @@ static int rss_read(struct nic_kernel *k, struct nic *nic, struct kerror *e)
 	int r;
 
 	if (nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RSS_GET)) {
-		if (k->eth.fam.op_flags[ZX_ETHTOOL_MSG_RSS_GET] & GENL_CMD_CAP_DUMP) {
+		if (has_rss_dump(k)) {
 			r = nic_ethnl_rss_dump(&k->eth, ifindex, &nic->rss, &nic->n_rss, e);
-			if (r < 0 || (nic->n_rss && nic->rss[0].id == 0))
+			if (r == 0 && nic->n_rss && nic->rss[0].id == 0) {
+				nic->rss_listed = true; /* every context is in the dump */
+				return 0;
+			}
+			if (r < 0)
 				return r;
 			/* the dump skips devices without RSS: ask to get the reason */
 			rss_free(nic);
 		}
+		/* context 0 only: the others are read by id (nic_monitor) */
 		r = nic_ethnl_rss_get(&k->eth, ifindex, 0, &one, e);
 	} else {
 		r = nic_ioctl_rss_get(k->fd, nic->link.name, 0, &one, e);
@@ -424,6 +455,13 @@ static void observe_rss(struct nic_kernel *k, struct nic *nic, struct learned *l
 	if (nic->n_rss > 1) {
 		snprintf(msg, sizeof(msg), "%zu in use", nic->n_rss - 1);
 		cap_yes(&c->rss_contexts, msg);
+		return;
+	}
+	if (!nic->rss_listed && ln && ln->rss_contexts.state == NIC_CAP_YES) {
+		/* this kernel cannot list them: the ones zcrxd owns are read
+		 * by id, the others cannot be seen */
+		cap_yes(&c->rss_contexts, "supported; this kernel cannot list them (the RSS "
+					  "dump is Linux 6.12): read by id");
 		return;
 	}
 	if (ln && ln->rss_contexts.state == NIC_CAP_UNKNOWN &&
@@ -758,6 +796,20 @@ static int k_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 	return r < 0 ? ctx_err(err, id_name(id, buf), "create rss context", r) : 0;
 }
 
+static int k_rss_get(void *be, const struct nic_id *id, uint32_t ctx, struct nic_rss *ret,
+		     struct kerror *err)
+{
+	struct nic_kernel *k = be;
+	char buf[IF_NAMESIZE];
+	int r;
+
+	kerror_clear(err);
+	/* GRSSH with the context's id: the one read every kernel with
+	 * contexts (4.16+) has; ENOENT or EINVAL when it does not exist */
+	r = nic_ioctl_rss_get(k->fd, id_name(id, buf), ctx, ret, err);
+	return r < 0 ? ctx_err(err, id_name(id, buf), "get rss context", r) : 0;
+}
+
 static int k_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err)
 {
 	struct nic_kernel *k = be;
@@ -849,6 +901,7 @@ const struct nic_ops nic_kernel_ops = {
 	.rss_set = k_rss_set,
 	.rss_create = k_rss_create,
 	.rss_delete = k_rss_delete,
+	.rss_get = k_rss_get,
 	.rule_insert = k_rule_insert,
 	.rule_delete = k_rule_delete,
 	.rss_set_key = k_rss_set_key,

@@ -41,6 +41,8 @@ struct nic_monitor {
 	void *userdata;
 	nic_monitor_decorate_fn decorate;
 	void *decorate_ud;
+	nic_monitor_ctx_ids_fn ctx_ids;
+	void *ctx_ids_ud;
 	struct nic_monitor_stats st;
 };
 
@@ -53,7 +55,8 @@ static bool cap_eq(const struct nic_cap *a, const struct nic_cap *b)
 
 static bool rss_eq(const struct nic_rss *a, const struct nic_rss *b)
 {
-	return a->id == b->id && a->hfunc == b->hfunc && a->indir_size == b->indir_size &&
+	return a->id == b->id && a->hfunc == b->hfunc && a->input_xfrm == b->input_xfrm &&
+	       a->indir_size == b->indir_size &&
 	       a->key_size == b->key_size &&
 	       (!a->indir_size || !memcmp(a->indir, b->indir, a->indir_size * sizeof(uint32_t))) &&
 	       (!a->key_size || !a->key || !b->key || !memcmp(a->key, b->key, a->key_size)) &&
@@ -117,7 +120,9 @@ unsigned nic_diff(const struct nic *a, const struct nic *b)
 	    !cap_eq(&x->ntuple, &y->ntuple))
 		d |= NIC_OBSERVE_FEATURES;
 	if (a->n_rss != b->n_rss || !cap_eq(&x->rss, &y->rss) || !cap_eq(&x->rss_set, &y->rss_set) ||
-	    !cap_eq(&x->rss_contexts, &y->rss_contexts))
+	    !cap_eq(&x->rss_contexts, &y->rss_contexts) || a->rss_listed != b->rss_listed ||
+	    a->n_rss_gone != b->n_rss_gone ||
+	    (a->n_rss_gone && memcmp(a->rss_gone, b->rss_gone, a->n_rss_gone * sizeof(uint32_t))))
 		d |= NIC_OBSERVE_RSS;
 	for (i = 0; !(d & NIC_OBSERVE_RSS) && i < a->n_rss; i++)
 		if (!rss_eq(&a->rss[i], &b->rss[i]))
@@ -240,6 +245,49 @@ static bool is_loopback(const struct nic *n)
 	return !strcmp(n->link.name, "lo");
 }
 
+void nic_monitor_read_contexts(struct nic_backend be, struct nic *nic, const uint32_t *ids,
+			       size_t n)
+{
+	struct nic_id id = { nic->link.ifindex, nic->link.name };
+	struct nic_rss r;
+	struct kerror err;
+	size_t i;
+	int e;
+
+	if (nic->rss_listed || !nic->n_rss || !be.ops->rss_get)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!ids[i] || nic_ctx_state(nic, ids[i]) != NIC_CTX_UNKNOWN)
+			continue;
+		memset(&r, 0, sizeof(r));
+		kerror_clear(&err);
+		e = be.ops->rss_get(be.be, &id, ids[i], &r, &err);
+		if (e == 0) {
+			r.id = ids[i];
+			if (nic_rss_add(nic, &r) < 0)
+				nic_rss_clear(&r);
+		} else if (e == -ENOENT || e == -EINVAL) {
+			(void)nic_rss_add_gone(nic, ids[i]);
+		} else {
+			log_debug(LOG_SUBSYS_NIC, "%s: RSS context %u not read: %s", nic->link.name,
+				  ids[i], strerror(-e));
+		}
+	}
+}
+
+/* Where the kernel cannot list RSS contexts, the ones another layer needs. */
+static void read_contexts(struct nic_monitor *m, struct nic *nic)
+{
+	uint32_t ids[NIC_MONITOR_CTX_IDS_MAX];
+	size_t n;
+
+	if (nic->rss_listed || !nic->n_rss || !m->ctx_ids)
+		return;
+	n = m->ctx_ids(nic, ids, NIC_MONITOR_CTX_IDS_MAX, m->ctx_ids_ud);
+	nic_monitor_read_contexts(m->be, nic, ids, n < NIC_MONITOR_CTX_IDS_MAX ? n :
+									  NIC_MONITOR_CTX_IDS_MAX);
+}
+
 /* Read (or re-read) one device.  A device that is gone is removed. */
 static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 {
@@ -262,6 +310,7 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 			nic_clear(&next);
 			return r == -ENODEV ? 0 : r;
 		}
+		read_contexts(m, &next);
 		if (m->decorate)
 			m->decorate(&next, m->decorate_ud);
 		next.generation = 1;
@@ -297,6 +346,8 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 		}
 		return r;
 	}
+	if (what & NIC_OBSERVE_RSS)
+		read_contexts(m, &next);
 	if (m->decorate)
 		m->decorate(&next, m->decorate_ud);
 	d = nic_diff(&m->nics[i], &next);
@@ -538,6 +589,18 @@ void nic_monitor_set_decorator(struct nic_monitor *m, nic_monitor_decorate_fn fn
 	m->decorate = fn;
 	m->decorate_ud = userdata;
 	nic_monitor_redecorate(m);
+}
+
+void nic_monitor_set_ctx_ids(struct nic_monitor *m, nic_monitor_ctx_ids_fn fn, void *userdata)
+{
+	size_t i;
+
+	m->ctx_ids = fn;
+	m->ctx_ids_ud = userdata;
+	/* the NICs read before: their contexts, now that it is known which */
+	for (i = 0; fn && i < m->n; i++)
+		if (!m->nics[i].rss_listed && m->nics[i].n_rss)
+			(void)refresh_one(m, m->nics[i].link.ifindex, NIC_OBSERVE_RSS);
 }
 
 void nic_monitor_redecorate(struct nic_monitor *m)

@@ -66,6 +66,24 @@ void nic_monitor_set_decorator(struct nic_monitor *m, nic_monitor_decorate_fn fn
  * notified like any other). */
 void nic_monitor_redecorate(struct nic_monitor *m);
 
+/* The RSS contexts another layer needs to see (the ones zcrxd owns) where
+ * the kernel cannot list them (nic->rss_listed false, before 6.12): fn
+ * writes up to max ids for nic and returns how many.  After each read of
+ * such a NIC's RSS state the monitor reads each of them by id (ops
+ * rss_get) into nic->rss, or nic->rss_gone when the kernel says it does
+ * not exist.  Setting it reads the NICs in the table again. */
+#define NIC_MONITOR_CTX_IDS_MAX 256
+typedef size_t (*nic_monitor_ctx_ids_fn)(const struct nic *nic, uint32_t *ids, size_t max,
+					 void *userdata);
+void nic_monitor_set_ctx_ids(struct nic_monitor *m, nic_monitor_ctx_ids_fn fn, void *userdata);
+/* That read by id, on its own (for callers that observe through a
+ * backend without a monitor): each of ids[0..n) that nic neither shows
+ * nor knows to be gone goes into nic->rss or nic->rss_gone (-ENOENT or
+ * -EINVAL); another answer leaves it unknown.  Nothing where nic lists its
+ * contexts or has no RSS table. */
+void nic_monitor_read_contexts(struct nic_backend be, struct nic *nic, const uint32_t *ids,
+			       size_t n);
+
 size_t nic_monitor_count(const struct nic_monitor *m);
 /* In ifindex order; NULL past the end. */
 const struct nic *nic_monitor_at(const struct nic_monitor *m, size_t i);

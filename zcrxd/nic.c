@@ -32,6 +32,7 @@ void nic_clear(struct nic *nic)
 	for (i = 0; i < nic->n_rss; i++)
 		nic_rss_clear(&nic->rss[i]);
 	free(nic->rss);
+	free(nic->rss_gone);
 	free(nic->rules);
 	free(nic->queues);
 	nic_init(nic);
@@ -46,6 +47,7 @@ int nic_copy(struct nic *dst, const struct nic *src)
 	dst->rss = array_dup(src->rss, src->n_rss, sizeof(*src->rss), &fail);
 	if (fail) {
 		dst->n_rss = 0;
+		dst->rss_gone = NULL;
 		dst->rules = NULL;
 		dst->queues = NULL;
 		nic_clear(dst);
@@ -56,6 +58,7 @@ int nic_copy(struct nic *dst, const struct nic *src)
 					      sizeof(uint32_t), &fail);
 		dst->rss[i].key = array_dup(src->rss[i].key, src->rss[i].key_size, 1, &fail);
 	}
+	dst->rss_gone = array_dup(src->rss_gone, src->n_rss_gone, sizeof(uint32_t), &fail);
 	dst->rules = array_dup(src->rules, src->n_rules, sizeof(*src->rules), &fail);
 	dst->queues = array_dup(src->queues, src->n_queues, sizeof(*src->queues), &fail);
 	if (fail) {
@@ -78,6 +81,43 @@ const struct nic_rss *nic_find_rss(const struct nic *nic, uint32_t ctx)
 		if (nic->rss[i].id == ctx)
 			return &nic->rss[i];
 	return NULL;
+}
+
+enum nic_ctx_seen nic_ctx_state(const struct nic *nic, uint32_t ctx)
+{
+	size_t i;
+
+	if (nic_find_rss(nic, ctx))
+		return NIC_CTX_SEEN;
+	if (nic->rss_listed)
+		return NIC_CTX_GONE;
+	for (i = 0; i < nic->n_rss_gone; i++)
+		if (nic->rss_gone[i] == ctx)
+			return NIC_CTX_GONE;
+	return NIC_CTX_UNKNOWN;
+}
+
+int nic_rss_add(struct nic *nic, struct nic_rss *r)
+{
+	struct nic_rss *v = realloc(nic->rss, (nic->n_rss + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	nic->rss = v;
+	nic->rss[nic->n_rss++] = *r;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+int nic_rss_add_gone(struct nic *nic, uint32_t ctx)
+{
+	uint32_t *v = realloc(nic->rss_gone, (nic->n_rss_gone + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	nic->rss_gone = v;
+	nic->rss_gone[nic->n_rss_gone++] = ctx;
+	return 0;
 }
 
 const struct nic_rule *nic_find_rule(const struct nic *nic, uint32_t location)

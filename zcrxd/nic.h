@@ -205,6 +205,14 @@ struct nic {
 
 	size_t n_rss; /* rss[0] is context 0 when rss.state == YES */
 	struct nic_rss *rss;
+	/* Whether rss[] lists every context: where the kernel dumps them (the
+	 * ethtool netlink RSS dump, 6.12+).  Where it cannot, rss[] holds
+	 * context 0 and the contexts read by id (nic_monitor reads those
+	 * zcrxd owns), and rss_gone the ids read by id that the kernel says
+	 * do not exist.  A context in neither is unknown, not gone. */
+	bool rss_listed;
+	size_t n_rss_gone;
+	uint32_t *rss_gone;
 
 	uint32_t rule_capacity; /* table size from GRXCLSRLCNT, 0 = unknown */
 	bool rule_loc_special;  /* driver accepts RX_CLS_LOC_ANY */
@@ -264,6 +272,11 @@ struct nic_ops {
 	int (*rss_create)(void *be, const struct nic_id *id, const uint32_t *indir, uint32_t n,
 			  uint32_t *ret_ctx, struct kerror *err);
 	int (*rss_delete)(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err);
+	/* Read one context by id: where contexts cannot be listed, the way to
+	 * see one.  -ENOENT or -EINVAL (drivers differ) when it does not
+	 * exist.  May be NULL. */
+	int (*rss_get)(void *be, const struct nic_id *id, uint32_t ctx, struct nic_rss *ret,
+		       struct kerror *err);
 	/* rule->location: NIC_LOC_ANY or a slot; on success the slot used. */
 	int (*rule_insert)(void *be, const struct nic_id *id, struct nic_rule *rule,
 			   struct kerror *err);
@@ -313,6 +326,19 @@ void nic_rss_clear(struct nic_rss *rss);
 /* Number of RX queues in use: combined + rx. */
 uint32_t nic_rx_queue_count(const struct nic *nic);
 const struct nic_rss *nic_find_rss(const struct nic *nic, uint32_t ctx);
+/* What the model says of context ctx: seen (nic_find_rss), gone (not
+ * listed in a listing of every context, or read by id and not there), or
+ * unknown (contexts cannot be listed and it was not read). */
+enum nic_ctx_seen {
+	NIC_CTX_SEEN = 0,
+	NIC_CTX_GONE,
+	NIC_CTX_UNKNOWN,
+};
+enum nic_ctx_seen nic_ctx_state(const struct nic *nic, uint32_t ctx);
+/* Add a context read by id (taken over: r's arrays move), or an id the
+ * kernel says does not exist.  -ENOMEM. */
+int nic_rss_add(struct nic *nic, struct nic_rss *r);
+int nic_rss_add_gone(struct nic *nic, uint32_t ctx);
 const struct nic_rule *nic_find_rule(const struct nic *nic, uint32_t location);
 const char *nic_cap_state_name(enum nic_cap_state s);
 /* The learned capability of rules that match m and do a; NULL for kinds

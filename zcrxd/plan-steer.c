@@ -316,9 +316,21 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 	want_ip_rules(pl, ap, &base, NIC_RULE_MATCH_IP6_DST);
 }
 
-static const struct nic_rss *plan_obs_ctx(const struct planner *pl, uint32_t id)
+/* Is owned context c, as far as can be told, a table over exactly the
+ * queues q?  Seen: its table says; gone: no; unknown (the kernel cannot
+ * list contexts and it was not read by id): the journal's word. */
+static bool ctx_spans(const struct planner *pl, const struct journal_ctx *c, const uint32_t *q,
+		      uint32_t n)
 {
-	return id ? nic_find_rss(pl->nic, id) : NULL;
+	switch (nic_ctx_state(pl->nic, c->id)) {
+	case NIC_CTX_SEEN:
+		return journal_rss_spans(nic_find_rss(pl->nic, c->id), q, n);
+	case NIC_CTX_GONE:
+		return false;
+	case NIC_CTX_UNKNOWN:
+		return c->n_queues == n && !memcmp(c->queues, q, n * sizeof(uint32_t));
+	}
+	return false;
 }
 
 void plan_steer_contexts(struct planner *pl)
@@ -326,20 +338,17 @@ void plan_steer_contexts(struct planner *pl)
 	const struct journal_nic *j = pl->j;
 	struct plan_op *op;
 	size_t i;
-	uint32_t k;
+	uint32_t k, size = pl->rss0 ? pl->rss0->indir_size : 0;
 
 	/* keep an owned context that already spans exactly the right queues */
 	for (i = 0; i < j->n_ctxs; i++) {
 		const struct journal_ctx *c = &j->ctxs[i];
 		struct aplan *ap;
-		const struct nic_rss *r;
 
 		if (c->pending)
 			continue;
 		ap = plan_ap_by_mac(pl, c->owner);
-		r = plan_obs_ctx(pl, c->id);
-		if (ap && ap->use_ctx && !ap->has_ctx && r &&
-		    journal_rss_spans(r, ap->q, ap->n_q)) {
+		if (ap && ap->use_ctx && !ap->has_ctx && ctx_spans(pl, c, ap->q, ap->n_q)) {
 			ap->has_ctx = true;
 			ap->ctx_id = c->id;
 		}
@@ -347,16 +356,21 @@ void plan_steer_contexts(struct planner *pl)
 	for (i = 0; i < j->n_ctxs; i++) {
 		const struct journal_ctx *c = &j->ctxs[i];
 		struct aplan *ap = plan_ap_by_mac(pl, c->owner);
-		const struct nic_rss *r;
+		enum nic_ctx_seen seen = nic_ctx_state(pl->nic, c->id);
+		const struct nic_rss *r = nic_find_rss(pl->nic, c->id);
 
-		r = plan_obs_ctx(pl, c->id);
 		if (c->pending ||
-		    (ap && ap->has_ctx && ap->ctx_id == c->id && r &&
-		     journal_rss_spans(r, c->queues, c->n_queues)))
+		    (ap && ap->has_ctx && ap->ctx_id == c->id && ctx_spans(pl, c, c->queues,
+									    c->n_queues)))
 			continue;
-		if (!r || !journal_rss_spans(r, c->queues, c->n_queues)) {
+		/* "deleted outside" only when a read that sees contexts says
+		 * so: a listing of them all, or this one read by id */
+		if (!ctx_spans(pl, c, c->queues, c->n_queues)) {
 			op = plan_op_add(pl, PH_CTX_DEL, PLAN_OP_FORGET, c->owner,
-				    "RSS context %u was deleted outside zcrxd", c->id);
+				    seen == NIC_CTX_GONE ?
+					    "RSS context %u was deleted outside zcrxd" :
+					    "RSS context %u was changed outside zcrxd",
+				    c->id);
 			if (op) {
 				op->forget = PLAN_FORGET_CTX;
 				op->forget_id = c->id;
@@ -371,13 +385,23 @@ void plan_steer_contexts(struct planner *pl)
 		if (!op)
 			return;
 		op->ctx = c->id;
-		op->prev = plan_dup_u32(pl, r->indir, r->indir_size);
-		op->n_prev = r->indir_size;
+		if (r) {
+			op->prev = plan_dup_u32(pl, r->indir, r->indir_size);
+			op->n_prev = r->indir_size;
+		} else if (size) {
+			/* not readable here: undo makes it again from the
+			 * journal's queues */
+			op->prev = plan_xcalloc(pl, size, sizeof(uint32_t));
+			if (!op->prev)
+				return;
+			op->n_prev = size;
+			plan_spread(op->prev, size, c->queues, c->n_queues);
+		}
 	}
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
-		uint32_t size = pl->rss0 ? pl->rss0->indir_size : ap->n_q;
 
+		size = pl->rss0 ? pl->rss0->indir_size : ap->n_q;
 		if (!ap->use_ctx || ap->has_ctx)
 			continue;
 		ap->ctx_op = (int)pl->ph[PH_CTX_NEW].n;

@@ -510,6 +510,12 @@ static int setup_attachments(struct planner *pl)
 			plan_reason(pl, ap, ATTACH_R_KERNEL, ke->op[0] ? ke->op : "apply",
 			       ke->err ? ke->err : EIO, "held back after a refusal: %s",
 			       ke->msg[0] ? ke->msg : strerror(ke->err ? ke->err : EIO));
+			/* a refused rule or context is steering that failed */
+			if (!strncmp(ke->op, "insert rule", 11) ||
+			    !strncmp(ke->op, "create RSS context", 18))
+				plan_reason(pl, ap, ATTACH_R_UNSTEERED, ke->op, ke->err ? ke->err : EIO,
+				       "no steering rule: %s",
+				       ke->msg[0] ? ke->msg : strerror(ke->err ? ke->err : EIO));
 		}
 		ap->want = ap->a->id.queues;
 		if (ap->want > ATTACH_QUEUES_MAX)

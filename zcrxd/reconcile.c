@@ -205,6 +205,16 @@ struct rc_nic *reconcile_nic_state(struct reconcile *rc, const char *name)
 	return v;
 }
 
+void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,
+			       struct nic_caps *caps)
+{
+	size_t i;
+
+	for (i = 0; i < rc->n_nics; i++)
+		if (!strcmp(rc->nics[i].name, nic))
+			nic_caps_overlay(caps, &rc->nics[i].learned);
+}
+
 /* Is name a NIC zcrxd manages?  Named sections always; [nic *] only for
  * devices that can be physical NICs (not macvtaps, bridges, lo...). */
 bool reconcile_managed_policy(const struct reconcile *rc, const struct nic *nic,
@@ -379,6 +389,17 @@ void reconcile_set_binder(struct reconcile *rc, struct binder_backend be)
 
 /* --- lifecycle ------------------------------------------------------------------------------ */
 
+/* For the monitor: the contexts zcrxd owns on nic, read by id where the
+ * kernel cannot list them (nic_monitor_set_ctx_ids). */
+static size_t owned_ctx_ids(const struct nic *nic, uint32_t *ids, size_t max, void *ud)
+{
+	struct reconcile *rc = ud;
+	const struct journal_nic *j = store_journal(&rc->store, nic->link.name, nic->link.ifindex,
+						    false);
+
+	return j ? journal_ctx_ids_to_read(j, ids, max) : 0;
+}
+
 /* Read the state directory, migrate and compact it.  Files that do not
  * parse are moved aside (kept for a human) and zcrxd starts without them;
  * files that cannot be read stop the start: they may be intact and are the
@@ -451,6 +472,8 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 		reconcile_free(rc);
 		return r;
 	}
+	if (deps->monitor) /* the journal is loaded: what it owns can be read */
+		nic_monitor_set_ctx_ids(deps->monitor, owned_ctx_ids, rc);
 	if (deps->event) {
 		r = sd_event_add_defer(deps->event, &rc->commit, on_commit, rc);
 		if (r >= 0)
@@ -487,6 +510,8 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 
 	if (!rc)
 		return NULL;
+	if (rc->d.monitor)
+		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
 	if (rc->log) {
 		(void)write_changes(rc);
 		(void)sync_now(rc);

@@ -232,5 +232,9 @@ size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);
 struct reconcile_stats reconcile_get_stats(const struct reconcile *rc);
+/* Lay what refused and accepted changes on nic taught (the capabilities
+ * the planner goes by) over caps, for showing them. */
+void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,
+			       struct nic_caps *caps);
 /* {attachments: [...], nics: [{nic, managed, released, channels, pool, shared, notes}]} */
 json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain);

@@ -262,6 +262,9 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("rss", c->rss);
 	I("indir_size", c->indir_size);
 	I("rss_contexts", c->rss_contexts);
+	I("no_ctx_dump", c->no_ctx_dump);
+	I("ctx_get_enoent", c->ctx_get_enoent);
+	I("rules_vanish", c->rules_vanish);
 	I("max_contexts", c->max_contexts);
 	I("ntuple", c->ntuple);
 	I("ntuple_fixed", c->ntuple_fixed);
@@ -409,6 +412,9 @@ static int load(struct fake_net *net, json_object *root)
 		c.rss = jint(o, "rss");
 		c.indir_size = (uint32_t)jint(o, "indir_size");
 		c.rss_contexts = jint(o, "rss_contexts");
+		c.no_ctx_dump = jint(o, "no_ctx_dump");
+		c.ctx_get_enoent = jint(o, "ctx_get_enoent");
+		c.rules_vanish = jint(o, "rules_vanish");
 		c.max_contexts = (uint32_t)jint(o, "max_contexts");
 		c.ntuple = jint(o, "ntuple");
 		c.ntuple_fixed = jint(o, "ntuple_fixed");
@@ -577,6 +583,12 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.header_split = c.hds_thresh = opt_bool(v);
 		else if (!strcmp(kv, "numa"))
 			c.numa_nodes = (int)n;
+		else if (!strcmp(kv, "ctxget"))
+			c.ctx_get_enoent = !opt_bool(v);
+		else if (!strcmp(kv, "vanish"))
+			c.rules_vanish = opt_bool(v);
+		else if (!strcmp(kv, "ctxdump"))
+			c.no_ctx_dump = !opt_bool(v);
 		else if (!strcmp(kv, "l2ctx"))
 			c.l2_context = opt_bool(v);
 		else if (!strcmp(kv, "symxor"))

@@ -307,6 +307,8 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 		for (i = 0; i < f->cfg.max_contexts; i++)
 			n += f->ctxs[i].id != 0;
 	}
+	/* a kernel without the RSS dump lists context 0 only */
+	nic->rss_listed = f->cfg.rss && !f->cfg.no_ctx_dump;
 	nic->rss = calloc(n ? n : 1, sizeof(*nic->rss));
 	if (!nic->rss)
 		goto nomem;
@@ -320,7 +322,7 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 		if (!r->indir)
 			goto nomem;
 		memcpy(r->indir, f->indir0, r->indir_size * sizeof(uint32_t));
-		for (i = 0; i < f->cfg.max_contexts; i++) {
+		for (i = 0; nic->rss_listed && i < f->cfg.max_contexts; i++) {
 			if (!f->ctxs[i].id)
 				continue;
 			r = &nic->rss[nic->n_rss++];
@@ -616,6 +618,32 @@ static int f_rss_create(void *be, const struct nic_id *id, const uint32_t *indir
 	return kerror_set(err, ENOSPC, id->name, "create RSS context", "no free RSS context");
 }
 
+/* GRSSH with a context's id: what a kernel without the dump still has. */
+static int f_rss_get(void *be, const struct nic_id *id, uint32_t ctx, struct nic_rss *ret,
+		     struct kerror *err)
+{
+	struct fake_nic *f = fake_net_find(be, id->ifindex);
+	struct fake_ctx *c;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!f)
+		return kerror_set(err, ENODEV, id->name, "get rss context", "no such device");
+	if (!f->cfg.rss || (ctx && !f->cfg.rss_contexts))
+		return kerror_set(err, EOPNOTSUPP, id->name, "get rss context", NULL);
+	c = fake_nic_find_ctx(f, ctx);
+	if (ctx && (!c || f->cfg.ctx_get_enoent))
+		return kerror_set(err, ENOENT, id->name, "get rss context", NULL);
+	ret->id = ctx;
+	ret->hfunc = ctx ? c->hash.hfunc : f->hash0.hfunc;
+	ret->input_xfrm = ctx ? c->hash.xfrm : f->hash0.xfrm;
+	ret->indir_size = f->cfg.indir_size;
+	ret->indir = malloc(f->cfg.indir_size * sizeof(uint32_t));
+	if (!ret->indir)
+		return kerror_set(err, ENOMEM, id->name, "get rss context", NULL);
+	memcpy(ret->indir, ctx ? c->indir : f->indir0, f->cfg.indir_size * sizeof(uint32_t));
+	return 0;
+}
+
 static int f_rss_delete(void *be, const struct nic_id *id, uint32_t ctx, struct kerror *err)
 {
 	int r;
@@ -696,7 +724,8 @@ int fake_nic_insert_rule(struct fake_nic *f, struct nic_rule *rule, const struct
 	if (f->rules[loc].location != NIC_LOC_ANY)
 		return kerror_set(err, EEXIST, id->name, "insert rule", "location in use");
 	rule->location = loc;
-	f->rules[loc] = *rule;
+	if (!f->cfg.rules_vanish)
+		f->rules[loc] = *rule;
 	return 0;
 }
 
@@ -813,6 +842,7 @@ static const struct nic_ops fake_ops = {
 	.rss_set = p_rss_set,
 	.rss_create = p_rss_create,
 	.rss_delete = p_rss_delete,
+	.rss_get = f_rss_get,
 	.rule_insert = p_rule_insert,
 	.rule_delete = p_rule_delete,
 };

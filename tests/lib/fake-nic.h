@@ -40,6 +40,11 @@ struct fake_nic_cfg {
 	uint32_t indir_size; /* default 128 */
 	bool sym_xor;        /* context 0 starts with symmetric-xor hashing */
 	bool rss_contexts;
+	bool no_ctx_dump;    /* contexts cannot be listed (no RSS netlink dump, before 6.12):
+			      * observe shows context 0 only; rss_get reads one by id */
+	bool ctx_get_enoent; /* a driver bug: reading a context by id says ENOENT even when
+			      * it exists */
+	bool rules_vanish;   /* a driver bug: inserted rules are accepted, never listed */
 	uint32_t max_contexts; /* 0 = 32 */
 	bool ntuple;           /* rx-ntuple-filter exists */
 	bool ntuple_fixed;
@@ -93,7 +98,8 @@ char *fake_net_dump(const struct fake_net *net, int ifindex);
 int fake_net_set_file(struct fake_net *net, const char *path);
 /* Add a NIC from "NAME:SHAPE[,key=value...]", SHAPE capable or veth, keys
  * as in struct fake_nic_cfg (combined, combined_max, rx, rx_max, l2, ip,
- * ntuple, rss, contexts, special, capacity, hs, numa, symxor, l2ctx). */
+ * ntuple, rss, contexts, special, capacity, hs, numa, symxor, l2ctx, ctxdump, ctxget,
+ * vanish). */
 int fake_net_add_spec(struct fake_net *net, const char *spec);
 
 /* Changes "from outside" (an operator, another tool), bypassing the

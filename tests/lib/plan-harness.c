@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nic-monitor.h"
 #include "plan-harness.h"
 
 /* --- stub binder --------------------------------------------------------------- */
@@ -209,6 +210,13 @@ void harness_observe(struct harness *h)
 	h->nic.link.ifindex = h->ifindex;
 	if (be.ops->observe(be.be, &h->nic, NIC_OBSERVE_ALL, &err) < 0)
 		abort();
+	{
+		/* as the daemon's monitor does where contexts cannot be listed */
+		uint32_t ids[NIC_MONITOR_CTX_IDS_MAX];
+		size_t n = journal_ctx_ids_to_read(&h->j, ids, NIC_MONITOR_CTX_IDS_MAX);
+
+		nic_monitor_read_contexts(be, &h->nic, ids, n);
+	}
 	nic_caps_overlay(&h->nic.caps, &h->learned); /* as the daemon does */
 	if (h->use_binder) {
 		memset(&h->pb, 0, sizeof(h->pb));

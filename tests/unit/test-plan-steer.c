@@ -505,6 +505,113 @@ static void test_refusal_learned_per_rule_kind(void **state)
 	del_h(h);
 }
 
+/* RSS contexts on the fake NIC (its dump has one " ctx N hash" line each). */
+static unsigned contexts_in(struct harness *h)
+{
+	char *s = dump(h), *p = s;
+	unsigned n = 0;
+
+	while ((p = strstr(p, " hash hfunc"))) {
+		n += p - s > 4 && strncmp(p - 4, "rss0", 4);
+		p++;
+	}
+	free(s);
+	return n;
+}
+
+/* Issue 9, bug 1: on a kernel that cannot list RSS contexts (no RSS netlink
+ * dump, before 6.12: only context 0 is read), a context zcrxd made and
+ * recorded was taken for "deleted outside", forgotten and made again on
+ * every pass: contexts leaked until the driver said ENOSPC.  The contexts
+ * the journal owns are read by id; a context that cannot be read is kept
+ * on the journal's word; only a read that sees contexts says one is gone. */
+static void test_contexts_not_listed_keep_the_journals_word(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct plan p;
+	int i;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.no_ctx_dump = true;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	/* pass after pass (the daemon plans again after each change, and on
+	 * its timer): nothing forgotten, nothing made again */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 1), 0);
+	assert_int_equal(contexts_in(h), 1);
+	assert_int_equal(h->j.n_ctxs, 1);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	assert_int_equal(h->learned_count + h->held_count, 0);
+	assert_true(h->atts[0].res.has_context);
+	assert_int_equal(h->atts[0].res.n_rules, 1);
+	assert_false(h->nic.rss_listed);
+	assert_int_equal(nic_ctx_state(&h->nic, 1), NIC_CTX_SEEN); /* read by id */
+
+	/* a context that cannot be read is not "deleted outside": the
+	 * journal's word stands */
+	harness_observe(h);
+	assert_int_equal(h->nic.n_rss, 2);
+	nic_rss_clear(&h->nic.rss[1]);
+	h->nic.n_rss = 1;
+	assert_int_equal(nic_ctx_state(&h->nic, 1), NIC_CTX_UNKNOWN);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_ops, 0);
+	plan_clear(&p);
+
+	/* a read by id that finds it gone is: forgotten and made again */
+	assert_int_equal(fake_net_ext_rule_delete(h->net, h->ifindex, h->atts[0].res.rule_locs[0]), 0);
+	assert_int_equal(fake_net_ext_rss_delete(h->net, h->ifindex, 1), 0);
+	harness_observe(h);
+	assert_int_equal(nic_ctx_state(&h->nic, 1), NIC_CTX_GONE);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (i = 0; i < (int)p.n_ops; i++)
+		if (p.ops[i].kind == PLAN_OP_FORGET && p.ops[i].forget == PLAN_FORGET_CTX)
+			break;
+	assert_true(i < (int)p.n_ops);
+	assert_string_equal(p.ops[i].reason, "RSS context 1 was deleted outside zcrxd");
+	plan_clear(&p);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(contexts_in(h), 1);
+	assert_int_equal(h->j.n_ctxs, 1);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+
+	/* detach removes what was made */
+	harness_detach(h, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(contexts_in(h), 0);
+	assert_int_equal(h->j.n_ctxs, 0);
+	assert_int_equal(h->j.n_rules, 0);
+	del_h(h);
+}
+
+/* Issue 9, bug 1: an attachment held back after its rule was refused (not
+ * a capability: ENOSPC) says it is unsteered, not only that it failed. */
+static void test_held_rule_refusal_is_unsteered(void **state)
+{
+	struct harness *h = capable();
+	const struct attach_reason *r;
+
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 1);
+	fake_net_reset_calls(h->net);
+	/* the plan: the default table, rx-ntuple-filter on, the rule */
+	fake_net_fail_at(h->net, 3, ENOSPC, "rule table full");
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->held_count, 1);
+	assert_int_equal(h->atts[0].res.state, ATTACH_STATE_FAILED);
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_KERNEL));
+	r = reason_of(&h->atts[0], ATTACH_R_UNSTEERED);
+	assert_non_null(r);
+	assert_int_equal(r->err, ENOSPC);
+	assert_string_equal(r->msg, "no steering rule: rule table full");
+	assert_non_null(strstr(r->op, "insert rule ether dst"));
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +629,8 @@ int main(void)
 		cmocka_unit_test(test_learn),
 		cmocka_unit_test(test_rss_writes_keep_hash_settings),
 		cmocka_unit_test(test_refusal_learned_per_rule_kind),
+		cmocka_unit_test(test_contexts_not_listed_keep_the_journals_word),
+		cmocka_unit_test(test_held_rule_refusal_is_unsteered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
