@@ -40,13 +40,17 @@
  *              dump: no request attributes, one binding object per message.
  *              Errors (do): ENOENT.
  *   STATE_NTF  notification on multicast group "events", sent on every state
- *              change of a binding: BINDING_ID, STATE, REASON.
+ *              change of a binding: BINDING_ID, STATE, REASON, REASON_MSG.
  *
  * A binding object (GET reply) carries BINDING_ID, IFINDEX, QUEUE,
  * TAP_IFINDEX, FALLBACK and STATE (all required), REASON (optional, absent
- * means 0; the module should send it whenever STATE is DEGRADED or BROKEN)
- * and STATS (optional).  STATE_NTF requires BINDING_ID and STATE; REASON is
- * optional there too.
+ * means 0; the module should send it whenever STATE is DEGRADED or BROKEN),
+ * REASON_MSG (optional: the reason in words, for the operator) and STATS
+ * (optional).  STATE_NTF requires BINDING_ID and STATE; REASON and
+ * REASON_MSG are optional there too.  REASON_MSG is a NUL-terminated string
+ * of at most VHOST_ZCRX_REASON_MSG_MAX bytes with the NUL; it says what an
+ * errno cannot ("reference module: no data path"); zcrxd shows it with the
+ * errno and never depends on its wording.
  *
  * Bindings belong to the module, not to the socket that created them: they
  * survive the exit of the process that made them and are found again with a
@@ -56,22 +60,35 @@
  * binding with any other reason stays until UNBIND.
  *
  * Attribute policy.  Requests: the module validates strictly (unknown
- * attribute types and wrong lengths give EINVAL with an extack pointing at
- * the attribute; a missing required attribute gives EINVAL with
- * NL_SET_ERR_ATTR_MISS).  zcrxd never sends attribute types above the
- * family's CTRL_ATTR_MAXATTR.
+ * attribute types, attributes the command does not take and wrong lengths
+ * give EINVAL, values out of the range below ERANGE -- the errno of the
+ * kernel's own netlink policy -- each with an extack pointing at the
+ * attribute; a missing required attribute gives EINVAL with
+ * NL_SET_ERR_ATTR_MISS).
+ * zcrxd never sends attribute types above the family's CTRL_ATTR_MAXATTR.
+ * The two tables below are the request policy; the reference module
+ * (tests/kmod/vhost_zcrx) is checked against them through the kernel's own
+ * policy dump (CTRL_CMD_GETPOLICY).
  *
- *   attribute      type    request rule
- *   BINDING_ID     u32     >= 1
- *   IFINDEX        u32     >= 1 (the physical NIC)
- *   QUEUE          u32     RX queue index
- *   TAP_IFINDEX    u32     >= 1 (the vNIC's macvtap/tap)
- *   FALLBACK       u32     0..VHOST_ZCRX_FALLBACK_MAX; absent means DROP
- *   STATE          u32     reply/notification only
- *   REASON         u32     reply/notification only; a positive errno
- *   FEATURES       u64     reply only; exactly 8 bytes (not NLA_UINT)
- *   MAX_BINDINGS   u32     reply only; 0 = no limit known
- *   STATS          nest    reply only; VHOST_ZCRX_A_STATS_* below, all u64
+ *   attribute      type    request range      meaning
+ *   BINDING_ID     u32     1..U32_MAX         a binding
+ *   IFINDEX        u32     1..INT_MAX         the physical NIC
+ *   QUEUE          u32     0..U32_MAX         RX queue index
+ *   TAP_IFINDEX    u32     1..INT_MAX         the vNIC's macvtap
+ *   FALLBACK       u32     0..FALLBACK_MAX    absent means DROP
+ *   STATE          u32     reply only
+ *   REASON         u32     reply only         a positive errno
+ *   FEATURES       u64     reply only         exactly 8 bytes (not NLA_UINT)
+ *   MAX_BINDINGS   u32     reply only         0 = no limit known
+ *   STATS          nest    reply only         VHOST_ZCRX_A_STATS_*, all u64
+ *   REASON_MSG     string  reply only         NUL-terminated, see above
+ *
+ *   command  kind  admin  request attributes (* = required)
+ *   PROBE    do    no     IFINDEX*
+ *   BIND     do    yes    IFINDEX* QUEUE* TAP_IFINDEX* FALLBACK
+ *   UNBIND   do    yes    BINDING_ID*
+ *   GET      do    no     BINDING_ID*
+ *   GET      dump  no     none
  *
  * Replies and notifications: zcrxd accepts a message only if every known
  * attribute has exactly its type's length, appears at most once, every
@@ -79,7 +96,8 @@
  * ignores attribute type 0 (so nla_put_u64_64bit(..., VHOST_ZCRX_A_PAD) may be
  * used for alignment) and types it does not know (later versions may add
  * attributes; they are never required by older userspace).  The same rules
- * apply inside the STATS nest.
+ * apply inside the STATS nest.  A string (REASON_MSG) must end with
+ * its only NUL and fit in VHOST_ZCRX_REASON_MSG_MAX bytes.
  */
 #ifndef VHOST_ZCRX_UAPI_H
 #define VHOST_ZCRX_UAPI_H
@@ -114,6 +132,7 @@ enum vhost_zcrx_attr {
 	VHOST_ZCRX_A_FEATURES = 8,     /* u64: VHOST_ZCRX_F_* bits */
 	VHOST_ZCRX_A_MAX_BINDINGS = 9, /* u32 */
 	VHOST_ZCRX_A_STATS = 10,       /* nest: enum vhost_zcrx_stats_attr */
+	VHOST_ZCRX_A_REASON_MSG = 11,  /* string: the reason in words */
 
 	__VHOST_ZCRX_A_MAX,
 	VHOST_ZCRX_A_MAX = __VHOST_ZCRX_A_MAX - 1
@@ -121,6 +140,9 @@ enum vhost_zcrx_attr {
 
 /* Alignment padding for u64 attributes (nla_put_u64_64bit); ignored. */
 #define VHOST_ZCRX_A_PAD VHOST_ZCRX_A_UNSPEC
+
+/* Longest VHOST_ZCRX_A_REASON_MSG, the terminating NUL included. */
+#define VHOST_ZCRX_REASON_MSG_MAX 128
 
 enum vhost_zcrx_stats_attr {
 	VHOST_ZCRX_A_STATS_UNSPEC = 0,

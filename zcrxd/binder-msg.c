@@ -18,6 +18,7 @@ enum attr_kind {
 	ATTR_U32,
 	ATTR_U64,
 	ATTR_NEST,
+	ATTR_STRING, /* NUL-terminated, no other NUL, at most VHOST_ZCRX_REASON_MSG_MAX */
 };
 
 static const uint8_t attr_kinds[VHOST_ZCRX_A_MAX + 1] = {
@@ -26,6 +27,7 @@ static const uint8_t attr_kinds[VHOST_ZCRX_A_MAX + 1] = {
 	[VHOST_ZCRX_A_FALLBACK] = ATTR_U32,    [VHOST_ZCRX_A_STATE] = ATTR_U32,
 	[VHOST_ZCRX_A_REASON] = ATTR_U32,      [VHOST_ZCRX_A_FEATURES] = ATTR_U64,
 	[VHOST_ZCRX_A_MAX_BINDINGS] = ATTR_U32, [VHOST_ZCRX_A_STATS] = ATTR_NEST,
+	[VHOST_ZCRX_A_REASON_MSG] = ATTR_STRING,
 };
 
 static const char *const attr_names[VHOST_ZCRX_A_MAX + 1] = {
@@ -34,6 +36,7 @@ static const char *const attr_names[VHOST_ZCRX_A_MAX + 1] = {
 	[VHOST_ZCRX_A_FALLBACK] = "FALLBACK",       [VHOST_ZCRX_A_STATE] = "STATE",
 	[VHOST_ZCRX_A_REASON] = "REASON",           [VHOST_ZCRX_A_FEATURES] = "FEATURES",
 	[VHOST_ZCRX_A_MAX_BINDINGS] = "MAX_BINDINGS", [VHOST_ZCRX_A_STATS] = "STATS",
+	[VHOST_ZCRX_A_REASON_MSG] = "REASON_MSG",
 };
 
 static const uint8_t stats_kinds[VHOST_ZCRX_A_STATS_MAX + 1] = {
@@ -118,6 +121,16 @@ static int walk_cb(const struct nlattr *a, void *data)
 		break;
 	case ATTR_U64:
 		want = sizeof(uint64_t);
+		break;
+	case ATTR_STRING:
+		if (len == 0 || len > VHOST_ZCRX_REASON_MSG_MAX ||
+		    memchr(mnl_attr_get_payload(a), '\0', len) !=
+			    (const char *)mnl_attr_get_payload(a) + len - 1) {
+			snprintf(w->msg, sizeof(w->msg),
+				 "attribute %s is not one NUL-terminated string of at most %d bytes",
+				 name, VHOST_ZCRX_REASON_MSG_MAX);
+			return walk_fail(w, a);
+		}
 		break;
 	case ATTR_NEST:
 		if (len != 0 && len < NLA_HDRLEN) {
@@ -256,7 +269,7 @@ static int get_ifindex(const struct nlattr *a, const char *kind, uint8_t cmd, bo
 	if (v == 0 || v > INT_MAX) {
 		snprintf(m, sizeof(m), "attribute %s: %u is not an interface index",
 			 attr_names[mnl_attr_get_type(a)], v);
-		return fail(err, strict ? EINVAL : EBADMSG, kind, cmd, m);
+		return fail(err, strict ? ERANGE : EBADMSG, kind, cmd, m);
 	}
 	*ret = (int)v;
 	return 0;
@@ -271,7 +284,7 @@ static int get_enum(const struct nlattr *a, uint32_t max, const char *kind, uint
 	if (v > max) {
 		snprintf(m, sizeof(m), "attribute %s: value %u out of range 0..%u",
 			 attr_names[mnl_attr_get_type(a)], v, max);
-		return fail(err, strict ? EINVAL : EBADMSG, kind, cmd, m);
+		return fail(err, strict ? ERANGE : EBADMSG, kind, cmd, m);
 	}
 	*ret = v;
 	return 0;
@@ -369,6 +382,8 @@ int binder_msg_put_binding(struct nlmsghdr *nlh, size_t size, const struct binde
 		return -EMSGSIZE;
 	if (b->reason && put_u32(nlh, size, VHOST_ZCRX_A_REASON, (uint32_t)b->reason) < 0)
 		return -EMSGSIZE;
+	if (binder_msg_put_reason_msg(nlh, size, b->reason_msg) < 0)
+		return -EMSGSIZE;
 	if (!b->has_stats)
 		return 0;
 	nest = mnl_attr_nest_start_check(nlh, size, VHOST_ZCRX_A_STATS);
@@ -395,6 +410,16 @@ int binder_msg_put_state_ntf(struct nlmsghdr *nlh, size_t size, uint32_t id,
 	    put_u32(nlh, size, VHOST_ZCRX_A_REASON, (uint32_t)reason) < 0)
 		return -EMSGSIZE;
 	return 0;
+}
+
+int binder_msg_put_reason_msg(struct nlmsghdr *nlh, size_t size, const char *msg)
+{
+	char text[VHOST_ZCRX_REASON_MSG_MAX];
+
+	if (!msg || !*msg)
+		return 0;
+	snprintf(text, sizeof(text), "%s", msg);
+	return mnl_attr_put_strz_check(nlh, size, VHOST_ZCRX_A_REASON_MSG, text) ? 0 : -EMSGSIZE;
 }
 
 /* --- parsing replies ----------------------------------------------------- */
@@ -481,6 +506,9 @@ int binder_msg_parse_binding(const struct nlmsghdr *nlh, struct binder_binding *
 		return r;
 	b.queue = mnl_attr_get_u32(tb[VHOST_ZCRX_A_QUEUE]);
 	b.state = (enum binder_state)state;
+	if (tb[VHOST_ZCRX_A_REASON_MSG])
+		snprintf(b.reason_msg, sizeof(b.reason_msg), "%s",
+			 mnl_attr_get_str(tb[VHOST_ZCRX_A_REASON_MSG]));
 	if (tb[VHOST_ZCRX_A_STATS]) {
 		b.has_stats = true;
 #define STAT(field, type)                                                                          \
@@ -521,6 +549,9 @@ int binder_msg_parse_state_ntf(const struct nlmsghdr *nlh, struct binder_event *
 	    (r = get_reason(tb[VHOST_ZCRX_A_REASON], "notification", cmd, &ev.reason, err)) < 0)
 		return r;
 	ev.state = (enum binder_state)state;
+	if (tb[VHOST_ZCRX_A_REASON_MSG])
+		snprintf(ev.reason_msg, sizeof(ev.reason_msg), "%s",
+			 mnl_attr_get_str(tb[VHOST_ZCRX_A_REASON_MSG]));
 	ev.type = (ev.state == BINDER_STATE_BROKEN && ev.reason == ENODEV) ? BINDER_EVENT_GONE
 									  : BINDER_EVENT_STATE;
 	*ret = ev;
@@ -605,7 +636,7 @@ static int request_values(const struct nlmsghdr *nlh, const struct nlattr **tb,
 		q->binding_id = mnl_attr_get_u32(a);
 		if (q->binding_id == 0) {
 			q->bad_offset = offset_in(nlh, a);
-			return fail(err, EINVAL, "request", q->cmd, "binding id 0");
+			return fail(err, ERANGE, "request", q->cmd, "binding id 0");
 		}
 	}
 	if ((a = tb[VHOST_ZCRX_A_IFINDEX])) {

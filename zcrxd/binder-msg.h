@@ -83,9 +83,9 @@ struct binder_msg_request {
 	uint16_t missing_type;
 };
 
-/* Strict: unknown or repeated attributes, wrong lengths, out-of-range values
- * and missing required attributes give -EINVAL; an unknown command gives
- * -EOPNOTSUPP.  dump tells whether the request asked for a dump (GET only
+/* Strict: unknown or repeated attributes, wrong lengths and missing required
+ * attributes give -EINVAL, out-of-range values -ERANGE (as the kernel's
+ * netlink policy does); an unknown command gives -EOPNOTSUPP.  dump tells whether the request asked for a dump (GET only
  * needs BINDING_ID for a do).  *ret is always written, so a rejection's
  * bad_offset / missing_type can go into the extack. */
 int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binder_msg_request *ret,
@@ -97,3 +97,6 @@ int binder_msg_put_bind_reply(struct nlmsghdr *nlh, size_t size, uint32_t id);
 int binder_msg_put_binding(struct nlmsghdr *nlh, size_t size, const struct binder_binding *b);
 int binder_msg_put_state_ntf(struct nlmsghdr *nlh, size_t size, uint32_t id,
 			     enum binder_state state, int reason);
+/* REASON_MSG (after put_state_ntf or inside put_binding): nothing when msg is
+ * NULL or empty, cut to VHOST_ZCRX_REASON_MSG_MAX bytes with the NUL. */
+int binder_msg_put_reason_msg(struct nlmsghdr *nlh, size_t size, const char *msg);

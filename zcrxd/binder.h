@@ -40,6 +40,9 @@ struct binder_stats {
 	uint64_t rx_packets, rx_bytes, zc_packets, copy_packets, drop_nobuf, bufs_posted;
 };
 
+/* Longest reason text a module gives with a state (VHOST_ZCRX_REASON_MSG_MAX). */
+#define BINDER_REASON_MSG_MAX 128
+
 struct binder_binding {
 	uint32_t id;
 	int ifindex;
@@ -48,6 +51,7 @@ struct binder_binding {
 	uint32_t fallback; /* enum binder_fallback */
 	enum binder_state state;
 	int reason; /* errno with BROKEN/DEGRADED, 0 otherwise */
+	char reason_msg[BINDER_REASON_MSG_MAX]; /* the module's words for it, "" when none */
 	bool has_stats;
 	struct binder_stats stats;
 };
@@ -66,6 +70,7 @@ struct binder_event {
 	uint32_t id;             /* STATE, GONE */
 	enum binder_state state; /* STATE, GONE (BROKEN) */
 	int reason;              /* STATE, GONE: errno, 0 = none */
+	char reason_msg[BINDER_REASON_MSG_MAX]; /* STATE, GONE: the module's words, "" = none */
 };
 
 typedef void (*binder_event_fn)(const struct binder_event *ev, void *userdata);

@@ -138,7 +138,7 @@ static void test_request_strictness(void **state)
 	/* FALLBACK out of range, with the offset of the attribute */
 	off = nlh->nlmsg_len;
 	mnl_attr_put_u32(nlh, VHOST_ZCRX_A_FALLBACK, 2);
-	assert_int_equal(binder_msg_parse_request(nlh, false, &q, &err), -EINVAL);
+	assert_int_equal(binder_msg_parse_request(nlh, false, &q, &err), -ERANGE);
 	assert_int_equal(q.bad_offset, off);
 	assert_non_null(strstr(err.msg, "FALLBACK"));
 
@@ -161,7 +161,7 @@ static void test_request_strictness(void **state)
 	/* ifindex 0 */
 	nlh = start(VHOST_ZCRX_CMD_PROBE);
 	mnl_attr_put_u32(nlh, VHOST_ZCRX_A_IFINDEX, 0);
-	assert_int_equal(binder_msg_parse_request(nlh, false, &q, &err), -EINVAL);
+	assert_int_equal(binder_msg_parse_request(nlh, false, &q, &err), -ERANGE);
 
 	/* unknown command, and a notification command used as a request */
 	nlh = start(9);
@@ -566,6 +566,74 @@ static void test_state_ntf(void **state)
 	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), -EBADMSG);
 }
 
+/* REASON_MSG: the module's words, in a binding and a notification; a
+ * string that is not one NUL-terminated string of at most
+ * VHOST_ZCRX_REASON_MSG_MAX bytes is refused. */
+static void test_reason_msg(void **state)
+{
+	struct binder_binding b = sample_binding(), got;
+	struct binder_event ev = { 0 };
+	struct binder_msg_request q;
+	struct kerror err = { 0 };
+	char long_msg[VHOST_ZCRX_REASON_MSG_MAX + 8];
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	snprintf(b.reason_msg, sizeof(b.reason_msg), "reference module: no data path");
+	nlh = start(VHOST_ZCRX_CMD_GET);
+	assert_int_equal(binder_msg_put_binding(nlh, sizeof(buf), &b), 0);
+	assert_int_equal(binder_msg_parse_binding(nlh, &got, &err), 0);
+	assert_string_equal(got.reason_msg, "reference module: no data path");
+
+	/* absent: empty */
+	b.reason_msg[0] = '\0';
+	nlh = start(VHOST_ZCRX_CMD_GET);
+	assert_int_equal(binder_msg_put_binding(nlh, sizeof(buf), &b), 0);
+	assert_int_equal(binder_msg_parse_binding(nlh, &got, &err), 0);
+	assert_string_equal(got.reason_msg, "");
+
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	assert_int_equal(binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, ERANGE), 0);
+	assert_int_equal(binder_msg_put_reason_msg(nlh, sizeof(buf), "queue 3 is gone"), 0);
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), 0);
+	assert_string_equal(ev.reason_msg, "queue 3 is gone");
+	assert_int_equal(ev.reason, ERANGE);
+
+	/* building cuts a long text to the ABI's limit */
+	memset(long_msg, 'x', sizeof(long_msg) - 1);
+	long_msg[sizeof(long_msg) - 1] = '\0';
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	assert_int_equal(binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, EIO), 0);
+	assert_int_equal(binder_msg_put_reason_msg(nlh, sizeof(buf), long_msg), 0);
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), 0);
+	assert_int_equal(strlen(ev.reason_msg), VHOST_ZCRX_REASON_MSG_MAX - 1);
+
+	/* too long, not terminated, two strings in one: refused */
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, EIO);
+	mnl_attr_put_strz(nlh, VHOST_ZCRX_A_REASON_MSG, long_msg);
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "REASON_MSG"));
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, EIO);
+	mnl_attr_put(nlh, VHOST_ZCRX_A_REASON_MSG, 4, "abcd");
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), -EBADMSG);
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, EIO);
+	mnl_attr_put(nlh, VHOST_ZCRX_A_REASON_MSG, 4, "ab\0");
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), -EBADMSG);
+	nlh = start(VHOST_ZCRX_CMD_STATE_NTF);
+	binder_msg_put_state_ntf(nlh, sizeof(buf), 7, BINDER_STATE_BROKEN, EIO);
+	mnl_attr_put(nlh, VHOST_ZCRX_A_REASON_MSG, 0, "");
+	assert_int_equal(binder_msg_parse_state_ntf(nlh, &ev, &err), -EBADMSG);
+
+	/* a request never carries it */
+	nlh = start(VHOST_ZCRX_CMD_PROBE);
+	mnl_attr_put_u32(nlh, VHOST_ZCRX_A_IFINDEX, 3);
+	mnl_attr_put_strz(nlh, VHOST_ZCRX_A_REASON_MSG, "no");
+	assert_int_equal(binder_msg_parse_request(nlh, false, &q, &err), -EINVAL);
+}
+
 static void test_names(void **state)
 {
 	enum binder_state s;
@@ -603,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_stats_nest_malformed),
 		cmocka_unit_test(test_truncation_every_length),
 		cmocka_unit_test(test_state_ntf),
+		cmocka_unit_test(test_reason_msg),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
