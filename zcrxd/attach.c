@@ -541,6 +541,8 @@ json_object *attach_result_to_json(const struct attach_result *r)
 			add(b, "errno", json_object_new_int(x->binding_reason));
 			add(b, "errno_name", json_object_new_string(kerror_errno_name(x->binding_reason)));
 		}
+		if (x->binding_msg[0])
+			add(b, "message", json_object_new_string(x->binding_msg));
 		json_object_array_add(a, b);
 	}
 	add(o, "bindings", a);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binder.h"
 #include "flow.h"
 #include "kerror.h"
 #include "nic.h"
@@ -128,6 +129,7 @@ struct attach_queue {
 	int binding_state;     /* enum binder_state, valid when bound */
 	int binding_reason;    /* errno from the module, 0 = none */
 	unsigned providers;    /* leases: enum nic_provider bits queue-get shows */
+	char binding_msg[BINDER_REASON_MSG_MAX]; /* the module's words for it, "" = none */
 };
 
 /* What it got.  Filled by the planner (and the binder's notifications). */

@@ -176,6 +176,8 @@ json_object *binder_mgr_binding_json(const struct binder_binding *b)
 	json_object_object_add(o, "errno", json_object_new_int(b->reason));
 	if (b->reason)
 		json_object_object_add(o, "reason", json_object_new_string(kerror_errno_name(b->reason)));
+	if (b->reason_msg[0])
+		json_object_object_add(o, "message", json_object_new_string(b->reason_msg));
 	if (b->has_stats) {
 		json_object *s = json_object_new_object();
 
@@ -217,6 +219,8 @@ static void publish_state(struct binder_mgr *bm, const struct binder_event *ev,
 		if (ev->reason)
 			json_object_object_add(o, "reason",
 					       json_object_new_string(kerror_errno_name(ev->reason)));
+		if (ev->reason_msg[0])
+			json_object_object_add(o, "message", json_object_new_string(ev->reason_msg));
 	}
 	publish(bm, ev->type == BINDER_EVENT_GONE ? "binding-gone" : "binding-state", o);
 }
@@ -243,6 +247,7 @@ static void on_event(const struct binder_event *ev, void *userdata)
 		if (b) {
 			b->state = ev->state;
 			b->reason = ev->reason;
+			snprintf(b->reason_msg, sizeof(b->reason_msg), "%s", ev->reason_msg);
 		}
 		log_debug(LOG_SUBSYS_BINDER, "binding %u: %s (%s)", ev->id, binder_state_name(ev->state),
 			  kerror_errno_name(ev->reason));

@@ -930,6 +930,7 @@ void plan_zc_bindings(struct planner *pl)
 			aq->binding_id = jb->id;
 			aq->binding_state = o->state;
 			aq->binding_reason = o->reason;
+			snprintf(aq->binding_msg, sizeof(aq->binding_msg), "%s", o->reason_msg);
 			continue;
 		}
 		op = plan_op_add(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner, "%s",

@@ -586,13 +586,19 @@ static void results(struct planner *pl)
 			} else if (q->binding_state == BINDER_STATE_DEGRADED ||
 				   q->binding_state == BINDER_STATE_BROKEN) {
 				binding_bad = true;
-				plan_reason(pl, ap, ATTACH_R_BINDING, "bind", q->binding_reason,
-				       "binding %u on queue %u is %s%s", q->binding_id, q->queue,
-				       q->binding_state == BINDER_STATE_DEGRADED ? "degraded" :
-										   "broken",
-				       q->binding_state == BINDER_STATE_DEGRADED ?
-					       " (copy fallback in use)" :
-					       "");
+				const char *st = q->binding_state == BINDER_STATE_DEGRADED ?
+							 "degraded" : "broken";
+
+				if (q->binding_msg[0])
+					plan_reason(pl, ap, ATTACH_R_BINDING, "bind",
+						    q->binding_reason, "binding %u on queue %u is %s: %s",
+						    q->binding_id, q->queue, st, q->binding_msg);
+				else
+					plan_reason(pl, ap, ATTACH_R_BINDING, "bind",
+						    q->binding_reason, "binding %u on queue %u is %s%s",
+						    q->binding_id, q->queue, st,
+						    q->binding_state == BINDER_STATE_DEGRADED ?
+							    " (copy fallback in use)" : "");
 			}
 		}
 		for (k = 0; k < r->n_reasons; k++)

@@ -217,7 +217,8 @@ static bool result_changed(const struct attach_result *a, const struct attach_re
 		if (x->queue != y->queue || x->bound != y->bound || x->providers != y->providers ||
 		    (x->bound && (x->binding_id != y->binding_id ||
 				  x->binding_state != y->binding_state ||
-				  x->binding_reason != y->binding_reason)))
+				  x->binding_reason != y->binding_reason ||
+				  strcmp(x->binding_msg, y->binding_msg))))
 			return true;
 	}
 	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
