@@ -657,16 +657,32 @@ void plan_steer_ntuple(struct planner *pl)
 
 /* --- step 6: zero-copy bindings and header split ------------------------------ */
 
-/* The module's refusal of binding queue q to tap, remembered by the caller. */
-static const struct plan_bind_refusal *bind_refused(const struct plan_binder *b, uint32_t q,
-						      int tap)
+static const struct plan_bind_refusal *refusal_of(const struct plan_binder *b, uint32_t q,
+						   int tap, bool rebound)
 {
 	size_t i;
 
 	for (i = 0; b && i < b->n_refused; i++)
-		if (b->refused[i].queue == q && b->refused[i].tap_ifindex == tap)
+		if (b->refused[i].queue == q && b->refused[i].tap_ifindex == tap &&
+		    b->refused[i].rebound == rebound)
 			return &b->refused[i];
 	return NULL;
+}
+
+/* The module's refusal of binding queue q to tap, remembered by the caller. */
+static const struct plan_bind_refusal *bind_refused(const struct plan_binder *b, uint32_t q,
+						      int tap)
+{
+	return refusal_of(b, q, tap, false);
+}
+
+/* A broken binding of q and tap that may be bound again: it is not gone
+ * (ENODEV: the module tore it down, and the binding is no longer there)
+ * and was not bound again since the caller last forgot. */
+static bool rebind_broken(const struct plan_binder *b, const struct binder_binding *o, int tap)
+{
+	return o->state == BINDER_STATE_BROKEN && o->reason != ENODEV &&
+	       !refusal_of(b, o->queue, tap, true);
 }
 
 /* Named reasons for the queues of ap the module refused; returns how many
@@ -925,7 +941,7 @@ void plan_zc_bindings(struct planner *pl)
 				ap->bind_repair = true;
 			continue;
 		}
-		if (wanted && !rebind_all) {
+		if (wanted && !rebind_all && !rebind_broken(b, o, jb->tap_ifindex)) {
 			aq->bound = true;
 			aq->binding_id = jb->id;
 			aq->binding_state = o->state;
@@ -933,11 +949,22 @@ void plan_zc_bindings(struct planner *pl)
 			snprintf(aq->binding_msg, sizeof(aq->binding_msg), "%s", o->reason_msg);
 			continue;
 		}
-		op = plan_op_add(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner, "%s",
-			    wanted ? "unbind before changing channels or header split" :
-				     "binding no longer wanted");
-		if (!op)
-			return;
+		if (wanted && !rebind_all) {
+			op = plan_op_add(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner,
+				    "binding %u on queue %u is broken (%s%s%s): bind it again",
+				    jb->id, jb->queue, kerror_errno_name(o->reason),
+				    o->reason_msg[0] ? ": " : "", o->reason_msg);
+			if (!op)
+				return;
+			op->rebind = true;
+			ap->bind_repair = true;
+		} else {
+			op = plan_op_add(pl, PH_UNBIND, PLAN_OP_UNBIND, jb->owner, "%s",
+				    wanted ? "unbind before changing channels or header split" :
+					     "binding no longer wanted");
+			if (!op)
+				return;
+		}
 		op->binding_id = jb->id;
 		op->queue = jb->queue;
 		op->tap_ifindex = jb->tap_ifindex;

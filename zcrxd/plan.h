@@ -98,17 +98,24 @@ struct plan_op {
 	int tap_ifindex;                           /* BIND */
 	uint32_t fallback;                         /* BIND: enum binder_fallback */
 	uint32_t binding_id;                       /* UNBIND */
+	bool rebind;                               /* UNBIND of a BROKEN binding that
+						    * is bound again (BIND follows) */
 	enum plan_forget forget;                   /* FORGET */
 	uint32_t forget_id;
 };
 
 /* A BIND the module refused for one queue and tap (not for the whole NIC:
- * binder_refusal_is_nic_wide() refusals are the NIC's PROBE verdict). */
+ * binder_refusal_is_nic_wide() refusals are the NIC's PROBE verdict).
+ * With rebound set it is no refusal but its twin: a BROKEN binding on that
+ * queue and tap was unbound and bound again once already; should the new
+ * one break too, it stays as it is (shown broken) until the caller forgets
+ * the entry, so a module that breaks every binding is not asked in a loop. */
 struct plan_bind_refusal {
 	uint32_t queue;
 	int tap_ifindex;
 	uint8_t owner[NIC_MAC_LEN]; /* the attachment it was for (bookkeeping) */
 	struct kerror err;          /* the module's errno and extack text */
+	bool rebound;
 };
 
 /* What the binder told about this NIC.  NULL input = nothing known (then

@@ -105,6 +105,7 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 
 /* reconcile-refusal.c */
 void reconcile_refusals_clear(struct rc_nic *n);
+void reconcile_rebound(struct rc_nic *n, const struct plan_op *op);
 void reconcile_forget_refusals(struct reconcile *rc, const char *nic, const uint8_t *owner);
 void reconcile_refusals_prune(struct rc_nic *n, const struct attach *const *atts, size_t n_atts,
 			      const struct plan *p);

@@ -559,6 +559,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 
 				if (refused && refused[i])
 					continue; /* left out: not applied */
+				if (op->kind == PLAN_OP_UNBIND && op->rebind)
+					reconcile_rebound(rn, op);
 				rc->st.ops++;
 				/* a repair: what no request asked for, or what the
 				 * planner says puts back a thing removed outside */

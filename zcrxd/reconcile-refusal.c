@@ -96,6 +96,25 @@ static void refusals_add(struct rc_nic *n, const struct plan_op *op, const struc
 	n->refused[k].err = *err;
 }
 
+/* A broken binding was unbound and bound again (op: its UNBIND): should
+ * the new one break too, it is left as it is until the refusals are
+ * forgotten.  A refusal of that BIND, if any, stays what it is. */
+void reconcile_rebound(struct rc_nic *n, const struct plan_op *op)
+{
+	struct kerror none = { 0 };
+	size_t k;
+
+	if (n->refused_ifindex == op->ifindex)
+		for (k = 0; k < n->n_refused; k++)
+			if (n->refused[k].queue == op->queue &&
+			    n->refused[k].tap_ifindex == op->tap_ifindex)
+				return;
+	refusals_add(n, op, &none);
+	for (k = 0; k < n->n_refused; k++)
+		if (n->refused[k].queue == op->queue && n->refused[k].tap_ifindex == op->tap_ifindex)
+			n->refused[k].rebound = true;
+}
+
 /* Hold back the attachment that owns op after a refusal. */
 bool reconcile_hold(struct reconcile *rc, const char *nic, const struct plan_op *op,
 		    const struct kerror *err)

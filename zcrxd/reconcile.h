@@ -38,6 +38,13 @@
  * asking every interval would count a kernel error and warn each time.
  * Refusals are not saved: a restarted zcrxd asks once more.
  *
+ * A binding the module reports BROKEN with any errno but ENODEV (with
+ * ENODEV it is gone, and bound again like any lost binding) still exists:
+ * it is unbound and bound again, once.  The (queue, tap) is then remembered
+ * beside the refusals (plan_bind_refusal.rebound) and forgotten with them,
+ * on the same triggers: should the new binding break too, it stays,
+ * shown broken with the module's reason, until one of them.
+ *
  * Owns: the store and its file, learned refusals, holds, refused binds, the
  * drift timer, counters.  Must not: speak Varlink (api-attach.c does),
  * include libvirt.

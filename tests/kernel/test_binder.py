@@ -556,6 +556,35 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(a["state"], "pending")
         self.assertEqual(len(self.binds()), 2)
 
+    def test_broken_binding_bound_again_once(self):
+        """A binding the module says is BROKEN (not ENODEV: it still exists)
+        is unbound and bound again, once; broken again, it stays broken and
+        says so until a trigger (here `zcrxctl reconcile`) asks once more."""
+        q = self.attach()["queues"][0]
+        self.fake.ctl("state 1 broken EIO")
+        wait_for(lambda: "UNBIND 1 -> ok" in self.fake.ctl("log"), what="broken binding unbound")
+        wait_for(lambda: [b["id"] for b in self.listed()[0]["bindings"]] == [2],
+                 what="bound again as binding 2")
+        self.assertEqual(len(self.binds()), 2)
+        self.assertEqual(self.fake.ctl("list")[0].split()[0], "id=2")
+
+        self.fake.ctl("state 2 broken EIO")
+
+        def says_broken():
+            a = self.listed()[0]
+            return any(r["code"] == "binding" and "binding 2 on queue %d is broken" % q
+                       in r["message"] for r in a["reasons"])
+        wait_for(says_broken, what="binding 2 shown broken")
+        self.assertEqual(len(self.binds()), 2, self.fake.ctl("log"))
+        self.assertNotIn("UNBIND 2 -> ok", self.fake.ctl("log"))
+        self.assertEqual(self.listed()[0]["state"], "degraded")
+
+        p = self.d.ctl("reconcile")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("UNBIND 2 -> ok", self.fake.ctl("log"))
+        self.assertEqual(len(self.binds()), 3)
+        self.assertEqual([b["id"] for b in self.listed()[0]["bindings"]], [3])
+
     def test_metrics_read_stats_afresh(self):
         """STATS move without notifications: a scrape reads them now, not
         as the last reconcile saw them (ReconcileIntervalSec=0 here)."""
@@ -608,9 +637,18 @@ class BinderDaemon(unittest.TestCase):
         self.fake.ctl("state %d degraded ENOBUFS" % bid)
         ev = self.mon.wait(lambda e: e["type"] == "attachment-changed", "attachment-changed")
         self.assertEqual((ev["state"], ev["bindings"][0]["state"]), ("degraded", "degraded"))
-        # still degraded, but now broken: the operator must see it
+        # broken: zcrxd binds it again once (a new binding) ...
         self.fake.ctl("state %d broken EIO" % bid)
-        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed", "attachment-changed")
+        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed" and e["bindings"] and
+                           e["bindings"][0]["id"] != bid, "attachment-changed, bound again")
+        bid = ev["bindings"][0]["id"]
+        self.fake.ctl("state %d degraded ENOBUFS" % bid)
+        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed" and e["bindings"] and
+                           e["bindings"][0]["state"] == "degraded", "attachment-changed")
+        # ... still degraded, but now broken for good: the operator must see it
+        self.fake.ctl("state %d broken EIO" % bid)
+        ev = self.mon.wait(lambda e: e["type"] == "attachment-changed" and e["bindings"],
+                           "attachment-changed")
         self.assertEqual((ev["state"], ev["bindings"][0]["state"]), ("degraded", "broken"))
         self.assertIn("binding %d on queue %d is broken" % (bid, a["queues"][0]),
                       [r["message"] for r in ev["reasons"]])

@@ -203,11 +203,93 @@ static void test_binding_refused_queue(void **state)
 	del_h(h);
 }
 
+/* The module's words for a binding's state reach the attachment's reason. */
+static void test_binding_reason_text(void **state)
+{
+	struct harness *h = capable();
+	const char *why;
+
+	harness_enable_binder(h, 0);
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->sb.n, 1);
+	h->sb.v[0].state = BINDER_STATE_DEGRADED;
+	h->sb.v[0].reason = EOPNOTSUPP;
+	snprintf(h->sb.v[0].reason_msg, sizeof(h->sb.v[0].reason_msg),
+		 "reference module: no data path");
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->atts[0].res.state, ATTACH_STATE_DEGRADED);
+	why = reason_msg(&h->atts[0], ATTACH_R_BINDING);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "is degraded: reference module: no data path"));
+	assert_string_equal(h->atts[0].res.queues[0].binding_msg, "reference module: no data path");
+	del_h(h);
+}
+
+/* A BROKEN binding that the module did not tear down (not ENODEV) is
+ * unbound and bound again, once: while the caller remembers that (a
+ * "rebound" entry), a binding broken again stays, shown broken; an
+ * ENODEV one is gone and bound again as any lost binding. */
+static void test_binding_broken_rebound_once(void **state)
+{
+	struct harness *h = capable();
+	struct plan_bind_refusal rb = { 0 };
+	const struct plan_op *op;
+	uint32_t old_id;
+	ssize_t un, bind;
+	struct plan p;
+
+	harness_enable_binder(h, 0);
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	old_id = h->sb.v[0].id;
+	h->sb.v[0].state = BINDER_STATE_BROKEN;
+	h->sb.v[0].reason = ERANGE;
+	snprintf(h->sb.v[0].reason_msg, sizeof(h->sb.v[0].reason_msg), "queue is gone");
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	un = op_index(&p, PLAN_OP_UNBIND);
+	bind = op_index(&p, PLAN_OP_BIND);
+	assert_true(un >= 0 && bind > un);
+	op = &p.ops[un];
+	assert_true(op->rebind);
+	assert_int_equal(op->binding_id, old_id);
+	assert_non_null(strstr(op->reason, "is broken (ERANGE: queue is gone): bind it again"));
+	assert_true(p.ops[bind].repair);
+	assert_int_equal(op_index(&p, PLAN_OP_RULE_DELETE), -1); /* steering untouched */
+	plan_clear(&p);
+
+	/* bound again once already: left as it is, and said so */
+	rb.queue = h->sb.v[0].queue;
+	rb.tap_ifindex = h->sb.v[0].tap_ifindex;
+	rb.rebound = true;
+	harness_observe(h);
+	h->pb.refused = &rb;
+	h->pb.n_refused = 1;
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_ops, 0);
+	assert_int_equal(p.results[0].state, ATTACH_STATE_DEGRADED);
+	assert_true(p.results[0].queues[0].bound);
+	plan_clear(&p);
+
+	/* a rebound entry is no refusal: a binding that is gone is bound */
+	h->sb.n = 0;
+	harness_observe(h);
+	h->pb.refused = &rb;
+	h->pb.n_refused = 1;
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_true(op_index(&p, PLAN_OP_BIND) >= 0);
+	plan_clear(&p);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_binding_needs_hds),
 		cmocka_unit_test(test_binding_hds_off_is_degraded),
+		cmocka_unit_test(test_binding_reason_text),
+		cmocka_unit_test(test_binding_broken_rebound_once),
 		cmocka_unit_test(test_binding_module_absent),
 		cmocka_unit_test(test_binding_lost_is_rebound),
 		cmocka_unit_test(test_binding_refused_queue),
