@@ -111,6 +111,10 @@ static int walk_cb(const struct nlattr *a, void *data)
 		return walk_fail(w, a);
 	}
 	name = w->names[type];
+	if (w->strict && (a->nla_type & NLA_F_NESTED) && w->kinds[type] != ATTR_NEST) {
+		snprintf(w->msg, sizeof(w->msg), "attribute %s has NLA_F_NESTED set", name);
+		return walk_fail(w, a);
+	}
 	if (w->tb[type]) {
 		snprintf(w->msg, sizeof(w->msg), "attribute %s repeated", name);
 		return walk_fail(w, a);
@@ -561,7 +565,7 @@ int binder_msg_parse_state_ntf(const struct nlmsghdr *nlh, struct binder_event *
 /* --- module side: requests ------------------------------------------------ */
 
 /* Every attribute present must be one the command takes (q->present). */
-static int request_allowed(const struct nlmsghdr *nlh, const struct nlattr **tb,
+static int request_allowed(const struct nlmsghdr *nlh, const struct nlattr **tb, bool dump,
 			   struct binder_msg_request *q, struct kerror *err)
 {
 	/* What each command accepts in a request. */
@@ -577,7 +581,8 @@ static int request_allowed(const struct nlmsghdr *nlh, const struct nlattr **tb,
 	for (unsigned t = 1; t <= VHOST_ZCRX_A_MAX; t++) {
 		if (!tb[t])
 			continue;
-		if (!(allowed[q->cmd] & (1u << t))) {
+		/* a dump (GET) takes no attribute at all */
+		if (dump || !(allowed[q->cmd] & (1u << t))) {
 			q->bad_offset = offset_in(nlh, tb[t]);
 			return kerror_setf(err, EINVAL, NULL, NULL,
 					   "%s request: attribute %s not expected", cmd_name(q->cmd),
@@ -677,12 +682,17 @@ int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binde
 	cmd = binder_msg_cmd(nlh);
 	if (cmd < 0)
 		return kerror_set(err, EINVAL, NULL, NULL, "request shorter than the generic netlink header");
+	/* what the kernel checks in the headers of a family's new commands */
+	if (((const struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->reserved)
+		return kerror_set(err, EINVAL, NULL, NULL, "genlmsghdr.reserved is not 0");
+	if (nlh->nlmsg_flags & ~(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO | NLM_F_DUMP))
+		return kerror_set(err, EINVAL, NULL, NULL, "reserved bits set in nlmsg_flags");
 	if (cmd == 0 || cmd > VHOST_ZCRX_CMD_MAX || cmd == VHOST_ZCRX_CMD_STATE_NTF)
 		return kerror_setf(err, EOPNOTSUPP, NULL, NULL, "unknown command %d", cmd);
 	q.cmd = (uint8_t)cmd;
 	r = parse_msg(nlh, q.cmd, true, "request", tb, NULL, &q.bad_offset, err);
 	if (r == 0)
-		r = request_allowed(nlh, tb, &q, err);
+		r = request_allowed(nlh, tb, dump, &q, err);
 	if (r == 0)
 		r = request_required(tb, dump, &q, err);
 	if (r == 0)

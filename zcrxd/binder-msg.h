@@ -83,9 +83,11 @@ struct binder_msg_request {
 	uint16_t missing_type;
 };
 
-/* Strict: unknown or repeated attributes, wrong lengths and missing required
- * attributes give -EINVAL, out-of-range values -ERANGE (as the kernel's
- * netlink policy does); an unknown command gives -EOPNOTSUPP.  dump tells whether the request asked for a dump (GET only
+/* Strict: unknown or repeated attributes, wrong lengths, NLA_F_NESTED on a
+ * plain attribute, missing required attributes, a non-zero genlmsghdr
+ * reserved field and nlmsg flags other than REQUEST, ACK, ECHO and DUMP give
+ * -EINVAL, out-of-range values -ERANGE (as the kernel's netlink policy
+ * does); an unknown command gives -EOPNOTSUPP.  dump tells whether the request asked for a dump (GET only
  * needs BINDING_ID for a do).  *ret is always written, so a rejection's
  * bad_offset / missing_type can go into the extack. */
 int binder_msg_parse_request(const struct nlmsghdr *nlh, bool dump, struct binder_msg_request *ret,
