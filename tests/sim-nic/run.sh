@@ -28,6 +28,8 @@
 # known failure reported to its owner: shown, not counted.
 #
 # Files beside this one:
+#   prepare.sh    tools, binaries, fetch, build and base image, cached (the
+#                 demo's part two uses it too); boot.sh one boot with them
 #   fetch.sh      private APT configuration, downloads, build root, unpacking
 #   build.sh      netdevsim.ko and netdevsim-zx.ko in the build root
 #   nsim-zx/      the extension (zx.c, zx.h) and the anchored patch (patch.py)
@@ -56,8 +58,6 @@ CACHE=build/sim-nic
 FLAVOR=$(echo "${B#build}" | tr / -)
 T0=$(date +%s.%N)
 
-skip() { echo "SKIP: sim-nic: $*"; exit 77; }
-fail() { echo "not ok - sim-nic setup: $*"; echo "sim-nic: 0 passed, 1 failed"; exit 1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 step() { echo "# $1 ($(elapsed "$2")s)"; }
 
@@ -70,71 +70,20 @@ BOOTS=${BOOTS:-stock zx zx2}
 echo "# sim-nic: netdevsim on Debian's newest cloud kernel under QEMU/TCG -" \
 	"simulated driver, real kernel core"
 
-# --- can this machine run the tier? -----------------------------------------
-[ "$(id -u)" = 0 ] || skip "needs root (chroot for the module build, network namespaces)"
-unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n)"
-need=
-for p in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static depmod:kmod cpio:cpio \
-	xz:xz-utils jq:jq ip:iproute2 python3:python3 dpkg-deb:dpkg apt-get:apt perl:perl; do
-	command -v "${p%%:*}" > /dev/null || need="$need ${p#*:}"
-done
-{ [ -x /bin/busybox ] && ! ldd /bin/busybox > /dev/null 2>&1; } || need="$need busybox-static"
-if [ -n "$need" ]; then
-	echo "# installing$need"
-	{ apt-get -o DPkg::Lock::Timeout=300 update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
-			--no-install-recommends $need; } > /dev/null 2>&1 ||
-		skip "cannot install$need (apt-get failed)"
-fi
-QEMU=${ZXS_QEMU:-qemu-system-x86_64}
-qerr=$(echo quit | timeout 20 "$QEMU" -M none -accel tcg -display none -nodefaults \
-	-monitor stdio 2>&1 > /dev/null) || skip "QEMU does not start with TCG: ${qerr:-exit $?}"
-
 mkdir -p "$CACHE"
 exec 9> "$CACHE/.lock"
 flock 9 # one run at a time: the cache is shared by every build flavour
 
-# --- project binaries -----------------------------------------------------------
-t=$(date +%s.%N)
+# --- tools, binaries, downloads, module builds, base image (prepare.sh) ----------
 targets="$B/zcrxd $B/zcrxctl $B/tests/fake-vhost-zcrx $B/tests/rsspkt"
 [ -e tests/tools/zcrxd-seams.c ] && targets="$targets $B/tests/zcrxd-seams"
-if [ "${ZXV_NO_MAKE:-0}" != 1 ]; then
-	mk=(make -s --no-print-directory)
-	case $B in
-	build) ;;
-	build/asan) mk+=(SANITIZE=1) ;;
-	build/clang) mk+=(CC=clang B=build/clang) ;;
-	*) mk+=("B=$B") ;;
-	esac
-	"${mk[@]}" $targets > "$CACHE/make$FLAVOR.log" 2>&1 ||
-		{ cat "$CACHE/make$FLAVOR.log"; fail "make $targets"; }
-fi
-for x in $targets; do [ -x "$x" ] || fail "$x not built"; done
-# the guest helper: static, so it needs nothing in the guest
-zkey=$(cat tests/sim-nic/tools/* zcrxd/nic-uapi.h | sha256sum | cut -c1-16)
-ZXSIM=$CACHE/zxsim-$zkey
-if [ ! -x "$ZXSIM" ]; then
-	rm -f "$CACHE"/zxsim-*
-	${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-		-Wmissing-prototypes -Wformat=2 -Wvla -D_GNU_SOURCE -Izcrxd -static \
-		-o "$ZXSIM.tmp" tests/sim-nic/tools/*.c || fail "cannot build the guest helper zxsim"
-	mv "$ZXSIM.tmp" "$ZXSIM"
-fi
-step "binaries: $targets, zxsim" "$t"
-
-# --- downloads, module builds, base image (cached) --------------------------------
-t=$(date +%s.%N)
-tests/sim-nic/fetch.sh "$CACHE" 2> "$CACHE/fetch.err"
+# shellcheck disable=SC2086
+tests/sim-nic/prepare.sh $targets
 rc=$?
-[ $rc = 77 ] && skip "cannot fetch the guest kernel: $(tail -1 "$CACHE/fetch.err")"
-[ $rc = 0 ] || { cat "$CACHE/fetch.err"; fail "fetch.sh exit $rc"; }
+[ $rc = 77 ] && exit 77
+[ $rc = 0 ] || { echo "sim-nic: 0 passed, 1 failed"; exit 1; }
 # shellcheck source=/dev/null
-. "$CACHE/current.env"
-step "fetch: kernel $KABI, $(awk -v b="$FETCHED" 'BEGIN { printf "%.1f MB", b / 1e6 }') downloaded" "$t"
-
-t=$(date +%s.%N)
-MODS=$(tests/sim-nic/build.sh "$CACHE") || fail "build.sh (netdevsim)"
-step "netdevsim and netdevsim-zx built for $KABI with $KGCC ($(basename "$MODS"))" "$t"
+. "$CACHE/ready$FLAVOR.env"
 
 passed=0
 failed=0
@@ -150,18 +99,6 @@ else
 	failed=$((failed + 1))
 fi
 
-t=$(date +%s.%N)
-key=$( { echo "$KDIR $MODS"; cat tests/sim-nic/mkinitrd.sh tests/sim-nic/guest/init \
-	tests/driver-vm/lib.sh; ls -l /bin/busybox "$ETHTOOL" "$(command -v ip)" \
-	"$(command -v jq)"; } | sha256sum | cut -c1-16)
-base=$CACHE/base-$key.cpio
-if [ ! -e "$base" ]; then
-	rm -f "$CACHE"/base-*.cpio
-	tests/sim-nic/mkinitrd.sh "$CACHE" "$MODS" "$base" 2> "$CACHE/mkinitrd.err" ||
-		{ cat "$CACHE/mkinitrd.err"; fail "mkinitrd.sh"; }
-fi
-step "base image $(basename "$base")" "$t"
-
 # --- the boots, all at once ----------------------------------------------------------
 if [ $# -gt 0 ]; then
 	all=("$@")
@@ -174,19 +111,14 @@ pids=()
 for bt in $BOOTS; do
 	v=${bt%%[0-9]*}
 	run=$CACHE/run-$bt$FLAVOR
-	rm -rf "$run"
-	mkdir -p "$run"
+	rm -rf "$run" # no results of an earlier run counted
 	scripts=()
 	for s in "${all[@]}"; do
 		want=$(sed -n 's/^# boots: *//p' "tests/sim-nic/guest/$s" | head -1)
 		case " $want " in *" $bt "*) scripts+=("$s") ;; esac
 	done
 	[ ${#scripts[@]} -gt 0 ] || continue
-	tests/sim-nic/mkpayload.sh "$B" "$ZXSIM" "$run/payload.cpio" "${scripts[@]}" ||
-		fail "mkpayload.sh"
-	python3 tests/sim-nic/boot.py --kernel "$KDIR/usr/lib/modules/$KABI/vmlinuz" \
-		--initrd "$base" --payload "$run/payload.cpio" --out "$run" --variant "$v" \
-		--name "$bt" --qemu "$QEMU" --timeout "${ZXS_TIMEOUT:-480}" --smp 1 --mem 1024 &
+	tests/sim-nic/boot.sh "$bt" "$run" "${scripts[@]}" &
 	pids+=($!)
 	echo "# booting $bt (netdevsim $([ "$v" = zx ] && echo "-zx" || echo "stock")): ${scripts[*]}"
 done
