@@ -17,27 +17,21 @@ static void destroy_vhost(void *be)
 	binder_vhost_free(be);
 }
 
-/* Devices with a queue to bind: hardware ("" kind), and what tests use in
- * its place (veth, the test-only fake NIC); the same rule as [nic *]. */
-static bool nic_like(const struct nic *nic)
-{
-	const char *kind = nic->link.kind;
-
-	return !kind[0] || !strcmp(kind, "veth") || !strcmp(kind, "fake");
-}
-
-/* Every NIC the monitor observes gets the binder's verdict. */
+/* Every NIC the monitor observes gets the binder's verdict: those zcrxd
+ * looks after (binder_api.in_scope, the reconcile's one rule) are asked
+ * about, the others are said to be none of zcrxd's. */
 static void decorate(struct nic *nic, void *userdata)
 {
 	struct binder_api *a = userdata;
 
-	if (nic_like(nic)) {
+	if (a->in_scope && a->in_scope(nic, a->in_scope_ud)) {
 		binder_mgr_check_link(a->mgr, nic);
 		binder_mgr_nic_cap(a->mgr, nic->link.ifindex, &nic->caps.binder);
 		binder_mgr_check_link(a->mgr, nic); /* a new entry: its device */
+	} else {
+		nic_cap_set(&nic->caps.binder, NIC_CAP_NO, 0,
+			    "not a NIC zcrxd manages (no [nic] section covers it)");
 	}
-	else
-		nic_cap_set(&nic->caps.binder, NIC_CAP_NO, 0, "not a NIC (virtual link)");
 }
 
 static void on_change(struct binder_mgr *bm, const struct binder_event *ev, void *userdata)

@@ -18,6 +18,7 @@
 #include "binder-mgr.h"
 
 struct events;
+struct nic;
 struct nic_monitor;
 struct metrics_daemon;
 
@@ -26,6 +27,10 @@ struct binder_api {
 	struct nic_monitor *monitor;   /* borrowed, may be NULL */
 	binder_mgr_fn fn;              /* the manager's reaction (replan, attachments) */
 	void *userdata;
+	/* Which NICs get the binder's verdict (set before start; NULL: none):
+	 * reconcile_nic_in_scope(), the same rule as everywhere. */
+	bool (*in_scope)(const struct nic *nic, void *ud);
+	void *in_scope_ud;
 };
 
 /* Open the backend, resolve, dump, watch; decorate monitor's NICs.  An

@@ -577,6 +577,8 @@ static void check_section(struct parse_ctx *p, const char *hdr)
 			diag(p, p->line, "[nic] needs an interface name or '*', e.g. [nic eth0]");
 		else if (strcmp(name, "*") && !ifname_valid(name))
 			diag(p, p->line, "[nic %s]: not a valid interface name", name);
+		else if (!nic_section(p, name)) /* a section without keys names its NIC too */
+			diag(p, p->line, "[nic %s]: out of memory", name);
 		return;
 	}
 	if (!strcmp(hdr, "nic"))

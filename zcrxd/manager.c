@@ -165,6 +165,11 @@ static void nic_learned(void *ud, const char *nic, struct nic_caps *caps)
 		reconcile_overlay_learned(m->reconcile, nic, caps);
 }
 
+static bool nic_in_scope(const struct nic *nic, void *ud)
+{
+	return reconcile_nic_in_scope(ud, nic);
+}
+
 static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
 {
 	reconcile_binder_changed(ud, ev);
@@ -281,6 +286,8 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 	/* An absent vhost_zcrx module is not an error: attachments say so. */
+	m->binder.in_scope = nic_in_scope;
+	m->binder.in_scope_ud = m->reconcile;
 	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, binder_changed,
 			     m->reconcile);
 	if (r < 0)
@@ -326,6 +333,9 @@ int manager_reload(struct manager *m)
 		reconcile_set_interval(m->reconcile, m->config.reconcile_interval_sec);
 		reconcile_config_changed(m->reconcile);
 	}
+	/* which NICs zcrxd looks after may have changed: the binder's verdicts */
+	if (m->nic.monitor)
+		nic_monitor_redecorate(m->nic.monitor);
 	if (m->ipc)
 		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
 	if (m->config.socket_group && m->socket_path &&

@@ -14,13 +14,6 @@
 #include "nic-monitor.h"
 #include "reconcile.h"
 
-static bool nic_like(const struct nic *nic)
-{
-	const char *kind = nic->link.kind;
-
-	return !kind[0] || !strcmp(kind, "veth") || !strcmp(kind, "fake");
-}
-
 /* Pool figures of one NIC from the reconciler's listing. */
 static void pool_of(json_object *list, const char *name, struct metrics_nic *mn)
 {
@@ -113,8 +106,8 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		const struct nic *nic = nic_monitor_at(src->monitor, i);
 		struct metrics_nic mn = { .name = nic->link.name, .binder = -1 };
 
-		if (!nic_like(nic))
-			continue; /* macvtaps, bridges: not NICs */
+		if (!src->reconcile || !reconcile_nic_in_scope(src->reconcile, nic))
+			continue; /* macvtaps, bridges, NICs no section covers */
 		mn.channels = nic_rx_queue_count(nic);
 		if (nic->caps.binder.state != NIC_CAP_UNKNOWN)
 			mn.binder = nic->caps.binder.state == NIC_CAP_YES;

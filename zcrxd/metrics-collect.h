@@ -23,7 +23,7 @@ struct metrics_sources {
 	const char *version;
 	uint64_t uptime_usec;
 	const struct nic_monitor *monitor; /* may be NULL */
-	const struct reconcile *reconcile; /* may be NULL */
+	struct reconcile *reconcile;       /* may be NULL */
 	struct binder_api *binder;         /* may be NULL */
 };
 

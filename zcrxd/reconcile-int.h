@@ -82,9 +82,16 @@ void reconcile_publish(struct reconcile *rc, const char *type, json_object *data
 bool reconcile_listening(const struct reconcile *rc);
 /* The NIC's private state, made on first use; NULL when out of memory. */
 struct rc_nic *reconcile_nic_state(struct reconcile *rc, const char *name);
-bool reconcile_managed_policy(const struct reconcile *rc, const struct nic *nic,
-			      struct config_nic *ret);
-/* Does the NIC have anything of zcrxd's: a policy, a journal, attachments? */
+/* Which NICs are zcrxd's (reconcile.c, DESIGN.md §14).  eligible: a policy
+ * would apply once something lives there ([nic NAME], or [nic *] for a
+ * device it covers) — what an attach needs.  policy: the policy that
+ * applies now ([nic NAME]; [nic *] only while an attachment or lease lives
+ * there: it claims nothing).  wants: zcrxd must look at the NIC ([nic
+ * NAME], or an attachment, lease or journal of its own lives there). */
+bool reconcile_nic_eligible(const struct reconcile *rc, const struct nic *nic,
+			    struct config_nic *ret);
+bool reconcile_nic_policy(const struct reconcile *rc, const struct nic *nic,
+			  struct config_nic *ret);
 bool reconcile_wants(struct reconcile *rc, const struct nic *nic);
 
 /* reconcile-nic.c */

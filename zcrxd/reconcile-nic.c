@@ -442,7 +442,7 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		nic = nic_monitor_find(rc->d.monitor, name);
 		if (!nic)
 			break;
-		has_pol = reconcile_managed_policy(rc, nic, &pol);
+		has_pol = reconcile_nic_policy(rc, nic, &pol);
 		j = store_journal(&rc->store, name, nic->link.ifindex, false);
 		if (!has_pol && !j) {
 			bool any = false;

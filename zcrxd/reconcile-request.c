@@ -92,10 +92,16 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 	}
 	if ((r = need_nic(rc, id->nic, out, &nic)) < 0)
 		return r;
-	if (!reconcile_managed_policy(rc, nic, &pol))
+	if (!reconcile_nic_eligible(rc, nic, &pol)) {
+		if (nic->link.kind[0] && rc->d.config->has_nic_default)
+			return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id->nic, "attach",
+				    "zcrxd does not manage %s: no [nic %s] section, and [nic *] "
+				    "covers only NICs without a link kind (%s is a %s)",
+				    id->nic, id->nic, id->nic, nic->link.kind);
 		return fail(out, "io.zcrx.Manager.NicNotManaged", EPERM, id->nic, "attach",
 			    "zcrxd does not manage %s (no [nic %s] or [nic *] section applies)",
 			    id->nic, id->nic);
+	}
 	id->nic_ifindex = nic->link.ifindex;
 	if (id->tap[0] && !id->tap_ifindex) {
 		tap = nic_monitor_find(rc->d.monitor, id->tap);

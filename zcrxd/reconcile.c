@@ -215,37 +215,68 @@ void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,
 			nic_caps_overlay(caps, &rc->nics[i].learned);
 }
 
-/* Is name a NIC zcrxd manages?  Named sections always; [nic *] only for
- * devices that can be physical NICs (not macvtaps, bridges, lo...). */
-bool reconcile_managed_policy(const struct reconcile *rc, const struct nic *nic,
-			      struct config_nic *ret)
+/* --- which NICs are zcrxd's (DESIGN.md §14) --------------------------------------------------- */
+
+/*
+ * The one rule, used by the reconcile loop, the attach check, the binder's
+ * capability entry and the metrics:
+ *   - zcrxd changes a NIC only when [nic NAME] names it or something of its
+ *     own (an attachment, a lease, a journal of what it made or changed)
+ *     lives on it;
+ *   - [nic *] gives defaults and claims nothing: its policy applies to a NIC
+ *     while an attachment or lease lives there, and an attach may start
+ *     that only on a device it covers: hardware (no IFLA_INFO_KIND), not lo.
+ * No kind of virtual link (veth, macvtap, bridge, a test's fake) is special:
+ * a NIC of any other kind is zcrxd's only when its own section names it.
+ */
+static bool default_covers(const struct nic *nic)
 {
-	const char *kind = nic ? nic->link.kind : "";
+	return !nic->link.kind[0] && strcmp(nic->link.name, "lo");
+}
+
+static bool lives_on(const struct reconcile *rc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++)
+		if (!strcmp(rc->store.atts[i].id.nic, name))
+			return true;
+	return false;
+}
+
+bool reconcile_nic_eligible(const struct reconcile *rc, const struct nic *nic,
+			    struct config_nic *ret)
+{
 	const char *name = nic->link.name;
 
 	if (config_nic_is_named(rc->d.config, name))
 		return config_nic_policy(rc->d.config, name, ret);
-	if (!strcmp(name, "lo") ||
-	    (kind[0] && strcmp(kind, "veth") && strcmp(kind, "fake")))
+	if (!default_covers(nic))
 		return false;
 	return config_nic_policy(rc->d.config, name, ret);
 }
 
-/* --- triggers ------------------------------------------------------------------------------ */
+bool reconcile_nic_policy(const struct reconcile *rc, const struct nic *nic,
+			  struct config_nic *ret)
+{
+	if (!reconcile_nic_eligible(rc, nic, ret))
+		return false;
+	return config_nic_is_named(rc->d.config, nic->link.name) || lives_on(rc, nic->link.name);
+}
 
 bool reconcile_wants(struct reconcile *rc, const struct nic *nic)
 {
-	struct config_nic pol;
-	size_t i;
+	const char *name = nic->link.name;
 
-	if (reconcile_managed_policy(rc, nic, &pol))
-		return true;
-	if (store_journal(&rc->store, nic->link.name, 0, false))
-		return true;
-	for (i = 0; i < rc->store.n_atts; i++)
-		if (!strcmp(rc->store.atts[i].id.nic, nic->link.name))
-			return true;
-	return false;
+	return config_nic_is_named(rc->d.config, name) || lives_on(rc, name) ||
+	       store_journal(&rc->store, name, 0, false);
+}
+
+bool reconcile_nic_in_scope(struct reconcile *rc, const struct nic *nic)
+{
+	struct config_nic pol;
+
+	return rc && nic && (reconcile_wants(rc, nic) || reconcile_nic_eligible(rc, nic, &pol));
 }
 
 int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)

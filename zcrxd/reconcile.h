@@ -235,6 +235,10 @@ void reconcile_defer_saves(struct reconcile *rc, bool defer);
  */
 void reconcile_when_durable(struct reconcile *rc, void (*fn)(void *ud), void *ud);
 
+/* Is nic within what zcrxd looks after: a NIC it manages or may manage
+ * (named, covered by [nic *], or with something of zcrxd's on it)?  The
+ * binder's capability entry and the metrics list only these. */
+bool reconcile_nic_in_scope(struct reconcile *rc, const struct nic *nic);
 size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);

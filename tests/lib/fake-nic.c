@@ -233,7 +233,7 @@ static int f_list_links(void *be, struct nic_link **ret, size_t *ret_n, struct k
 
 		v[i].ifindex = f->cfg.ifindex;
 		snprintf(v[i].name, sizeof(v[i].name), "%s", f->name);
-		snprintf(v[i].kind, sizeof(v[i].kind), "fake");
+		v[i].kind[0] = '\0'; /* it stands in for hardware: no IFLA_INFO_KIND */
 		v[i].mac[0] = 0x02;
 		v[i].mac[5] = (uint8_t)f->cfg.ifindex;
 		v[i].up = true;
@@ -261,7 +261,7 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	nic_clear(nic);
 	nic->link.ifindex = f->cfg.ifindex;
 	snprintf(nic->link.name, sizeof(nic->link.name), "%s", f->name);
-	snprintf(nic->link.kind, sizeof(nic->link.kind), "fake");
+	nic->link.kind[0] = '\0'; /* hardware has no IFLA_INFO_KIND */
 	nic->link.up = true;
 	nic->link.num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
 	snprintf(nic->driver, sizeof(nic->driver), "fake");

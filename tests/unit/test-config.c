@@ -284,6 +284,27 @@ static void test_dropins(void **state)
 	rmdir(dir);
 }
 
+/* A [nic NAME] section without keys names its NIC (with [nic *]'s defaults):
+ * since [nic *] claims nothing, that is how a NIC is put under management
+ * with the defaults. */
+static void test_empty_nic_section_names_the_nic(void **state)
+{
+	struct config c;
+	struct config_diags d;
+	struct config_nic pol;
+
+	assert_int_equal(config_load_string("e.conf", "[nic *]\nChannels=4\n[nic eth0]\n[nic *]\n",
+					    &c, &d), 0);
+	config_diags_free(&d);
+	assert_true(config_nic_is_named(&c, "eth0"));
+	assert_false(config_nic_is_named(&c, "eth1"));
+	assert_true(config_nic_policy(&c, "eth0", &pol));
+	assert_int_equal(pol.channels, 4);
+	assert_int_equal(c.n_nics, 1);
+	config_free(&c);
+	(void)state;
+}
+
 static void test_print_round_trip(void **state)
 {
 	const char *text = "[daemon]\nAutoAttach=direct\n[nic *]\nFallback=drop\n"
@@ -326,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_long_and_binary_lines),
 		cmocka_unit_test(test_dropins),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_empty_nic_section_names_the_nic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
