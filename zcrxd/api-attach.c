@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +123,13 @@ static void add_domain_state(struct api_attach *a, json_object *atts)
 		st = virt_follow_domain_state(a->follow, key);
 		json_object_object_add(x, "domain_state", st ? json_object_new_string(st) : NULL);
 	}
+}
+
+static const char *domain_state_of(void *ud, const struct attach *x)
+{
+	struct api_attach *a = ud;
+
+	return virt_follow_domain_state(a->follow, x->id.uuid[0] ? x->id.uuid : x->id.domain);
 }
 
 static json_object *attachments_of(struct api_attach *a, const char *domain, const char *uuid)
@@ -478,13 +484,8 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	r = reconcile_list_json(a->rc, nic, domain);
-	add_domain_state(a, json_object_object_get(r, "attachments"));
+	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a);
 	reply_when_durable(a, call, NULL, r);
-	/* a listing of thousands of attachments is a big transient tree:
-	 * give the freed heap back */
-	if (reconcile_count(a->rc) > 256)
-		(void)malloc_trim(0);
 }
 
 static void reply_plans(struct api_attach *a, struct ipc_call *call, struct reconcile_outcome *out,

@@ -12,6 +12,7 @@
 
 #include "array.h"
 #include "attach.h"
+#include "jtext.h"
 #include "binder.h"
 
 const char *attach_state_name(enum attach_state s)
@@ -435,159 +436,254 @@ const char *attach_describe(const struct attach_id *id, char *buf, size_t size)
 
 /* --- JSON ---------------------------------------------------------------- */
 
-static void add(json_object *o, const char *k, json_object *v)
+/* Written as text (jtext) once; the json-c forms are that text parsed, so
+ * that a listing of thousands of attachments needs no tree and there is one
+ * implementation of the format. */
+
+static void id_fields(struct jtext *t, bool *f, const struct attach_id *id)
 {
-	json_object_object_add(o, k, v);
+	char mac[18], ip[INET6_ADDRSTRLEN];
+	size_t i;
+
+	jtext_key(t, f, "domain");
+	jtext_str(t, id->domain);
+	if (id->uuid[0]) {
+		jtext_key(t, f, "uuid");
+		jtext_str(t, id->uuid);
+	}
+	jtext_key(t, f, "mac");
+	jtext_str(t, attach_mac(id, mac));
+	jtext_key(t, f, "nic");
+	jtext_str(t, id->nic);
+	if (id->nic_ifindex) {
+		jtext_key(t, f, "nic_ifindex");
+		jtext_int(t, id->nic_ifindex);
+	}
+	if (id->tap[0]) {
+		jtext_key(t, f, "tap");
+		jtext_str(t, id->tap);
+	}
+	if (id->tap_ifindex) {
+		jtext_key(t, f, "tap_ifindex");
+		jtext_int(t, id->tap_ifindex);
+	}
+	jtext_key(t, f, "queues_requested");
+	jtext_u64(t, id->queues);
+	if (id->numa_node >= 0) {
+		jtext_key(t, f, "numa_node");
+		jtext_int(t, id->numa_node);
+	}
+	if (id->n_ip4 || id->n_ip6) {
+		jtext_key(t, f, "addresses");
+		jtext_lit(t, "[");
+		for (i = 0; i < id->n_ip4; i++) {
+			if (i)
+				jtext_lit(t, ",");
+			jtext_str(t, inet_ntop(AF_INET, &id->ip4[i], ip, sizeof(ip)));
+		}
+		for (i = 0; i < id->n_ip6; i++) {
+			if (i || id->n_ip4)
+				jtext_lit(t, ",");
+			jtext_str(t, inet_ntop(AF_INET6, &id->ip6[i], ip, sizeof(ip)));
+		}
+		jtext_lit(t, "]");
+	}
+	jtext_key(t, f, "seq");
+	jtext_u64(t, id->seq);
+	if (id->kind == ATTACH_KIND_LEASE) {
+		json_object *fl = flow_to_json(&id->lease.flow);
+
+		jtext_key(t, f, "kind");
+		jtext_str(t, "lease");
+		jtext_key(t, f, "lease");
+		jtext_lit(t, "{\"id\":");
+		jtext_u64(t, id->lease.id);
+		jtext_lit(t, ",\"flow\":");
+		jtext_lit(t, fl ? json_object_to_json_string_ext(fl, JSON_C_TO_STRING_PLAIN) : "null");
+		json_object_put(fl);
+		jtext_lit(t, ",\"owner\":");
+		jtext_str(t, id->lease.pid ? "process" : "name");
+		if (id->lease.pid) {
+			jtext_lit(t, ",\"pid\":");
+			jtext_int(t, id->lease.pid);
+			jtext_lit(t, ",\"pid_start\":");
+			jtext_u64(t, id->lease.pid_start);
+		}
+		jtext_lit(t, "}");
+	}
+}
+
+/* A lease's state and which memory providers each of its queues takes. */
+static void lease_fields(struct jtext *t, bool *f, const struct attach *at)
+{
+	char buf[32];
+	size_t i;
+
+	jtext_key(t, f, "lease_state");
+	jtext_str(t, attach_lease_state_name(at->lease_state));
+	jtext_key(t, f, "providers");
+	jtext_str(t, attach_lease_providers(&at->res, buf, sizeof(buf)));
+	jtext_key(t, f, "queue_providers");
+	jtext_lit(t, "[");
+	for (i = 0; i < at->res.n_queues; i++) {
+		unsigned p = at->res.queues[i].providers;
+
+		jtext_lit(t, i ? ",{\"queue\":" : "{\"queue\":");
+		jtext_u64(t, at->res.queues[i].queue);
+		jtext_lit(t, p & NIC_PROVIDER_IO_URING ? ",\"io_uring\":true" : ",\"io_uring\":false");
+		jtext_lit(t, p & NIC_PROVIDER_DMABUF ? ",\"dmabuf\":true" : ",\"dmabuf\":false");
+		jtext_lit(t, p & NIC_PROVIDER_XSK ? ",\"xsk\":true}" : ",\"xsk\":false}");
+	}
+	jtext_lit(t, "]");
+}
+
+static void reason_obj(struct jtext *t, const struct attach_reason *r)
+{
+	bool f = true;
+
+	jtext_lit(t, "{");
+	jtext_key(t, &f, "code");
+	jtext_str(t, r->code ? r->code : "");
+	jtext_key(t, &f, "nic");
+	jtext_str(t, r->nic ? r->nic : "");
+	jtext_key(t, &f, "op");
+	jtext_str(t, r->op ? r->op : "");
+	if (r->err) {
+		jtext_key(t, &f, "errno");
+		jtext_int(t, r->err);
+		jtext_key(t, &f, "errno_name");
+		jtext_str(t, kerror_errno_name(r->err));
+	}
+	jtext_key(t, &f, "message");
+	jtext_str(t, r->msg ? r->msg : "");
+	jtext_lit(t, "}");
+}
+
+static void result_fields(struct jtext *t, bool *f, const struct attach_result *r)
+{
+	bool any;
+	size_t i;
+
+	jtext_key(t, f, "state");
+	jtext_str(t, attach_state_name(r->state));
+	jtext_key(t, f, "queues");
+	jtext_lit(t, "[");
+	for (i = 0; i < r->n_queues; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		jtext_u64(t, r->queues[i].queue);
+	}
+	jtext_lit(t, "]");
+	jtext_key(t, f, "rules");
+	jtext_lit(t, "[");
+	for (i = 0; i < r->n_rules; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		jtext_u64(t, r->rule_locs[i]);
+	}
+	jtext_lit(t, "]");
+	jtext_key(t, f, "steering");
+	jtext_str(t, r->steering);
+	if (r->has_context) {
+		jtext_key(t, f, "rss_context");
+		jtext_u64(t, r->rss_context);
+	}
+	jtext_key(t, f, "bindings");
+	jtext_lit(t, "[");
+	for (i = 0, any = false; i < r->n_queues; i++) {
+		const struct attach_queue *x = &r->queues[i];
+		bool g = true;
+
+		if (!x->bound)
+			continue;
+		jtext_lit(t, any ? ",{" : "{");
+		any = true;
+		jtext_key(t, &g, "queue");
+		jtext_u64(t, x->queue);
+		jtext_key(t, &g, "id");
+		jtext_u64(t, x->binding_id);
+		jtext_key(t, &g, "state");
+		jtext_str(t, binder_state_name((enum binder_state)x->binding_state));
+		if (x->binding_reason) {
+			jtext_key(t, &g, "errno");
+			jtext_int(t, x->binding_reason);
+			jtext_key(t, &g, "errno_name");
+			jtext_str(t, kerror_errno_name(x->binding_reason));
+		}
+		if (x->binding_msg[0]) {
+			jtext_key(t, &g, "message");
+			jtext_str(t, x->binding_msg);
+		}
+		jtext_lit(t, "}");
+	}
+	jtext_lit(t, "]");
+	jtext_key(t, f, "reasons");
+	jtext_lit(t, "[");
+	for (i = 0; i < r->n_reasons; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		reason_obj(t, &r->reasons[i]);
+	}
+	jtext_lit(t, "]");
+}
+
+void attach_to_jtext(const struct attach *at, struct jtext *t, bool close)
+{
+	bool f = true;
+
+	jtext_lit(t, "{");
+	id_fields(t, &f, &at->id);
+	result_fields(t, &f, &at->res);
+	if (at->id.kind == ATTACH_KIND_LEASE)
+		lease_fields(t, &f, at);
+	if (close)
+		jtext_lit(t, "}");
+}
+
+static json_object *parsed(struct jtext *t)
+{
+	json_object *o = t->fail ? NULL : json_tokener_parse(t->s);
+
+	jtext_free(t);
+	return o;
 }
 
 json_object *attach_id_to_json(const struct attach_id *id)
 {
-	json_object *o = json_object_new_object(), *a;
-	char mac[18], ip[INET6_ADDRSTRLEN];
-	size_t i;
+	struct jtext t = { 0 };
+	bool f = true;
 
-	if (!o)
-		return NULL;
-	add(o, "domain", json_object_new_string(id->domain));
-	if (id->uuid[0])
-		add(o, "uuid", json_object_new_string(id->uuid));
-	add(o, "mac", json_object_new_string(attach_mac(id, mac)));
-	add(o, "nic", json_object_new_string(id->nic));
-	if (id->nic_ifindex)
-		add(o, "nic_ifindex", json_object_new_int(id->nic_ifindex));
-	if (id->tap[0])
-		add(o, "tap", json_object_new_string(id->tap));
-	if (id->tap_ifindex)
-		add(o, "tap_ifindex", json_object_new_int(id->tap_ifindex));
-	add(o, "queues_requested", json_object_new_int64(id->queues));
-	if (id->numa_node >= 0)
-		add(o, "numa_node", json_object_new_int(id->numa_node));
-	if (id->n_ip4 || id->n_ip6) {
-		a = json_object_new_array();
-		for (i = 0; i < id->n_ip4; i++)
-			json_object_array_add(a, json_object_new_string(
-							 inet_ntop(AF_INET, &id->ip4[i], ip, sizeof(ip))));
-		for (i = 0; i < id->n_ip6; i++)
-			json_object_array_add(a, json_object_new_string(inet_ntop(
-							 AF_INET6, &id->ip6[i], ip, sizeof(ip))));
-		add(o, "addresses", a);
-	}
-	add(o, "seq", json_object_new_int64((int64_t)id->seq));
-	if (id->kind == ATTACH_KIND_LEASE) {
-		json_object *l = json_object_new_object();
-
-		add(o, "kind", json_object_new_string("lease"));
-		add(l, "id", json_object_new_int64(id->lease.id));
-		add(l, "flow", flow_to_json(&id->lease.flow));
-		add(l, "owner", json_object_new_string(id->lease.pid ? "process" : "name"));
-		if (id->lease.pid) {
-			add(l, "pid", json_object_new_int(id->lease.pid));
-			add(l, "pid_start", json_object_new_int64((int64_t)id->lease.pid_start));
-		}
-		add(o, "lease", l);
-	}
-	return o;
+	jtext_lit(&t, "{");
+	id_fields(&t, &f, id);
+	jtext_lit(&t, "}");
+	return parsed(&t);
 }
 
 json_object *attach_reason_to_json(const struct attach_reason *r)
 {
-	json_object *o = json_object_new_object();
+	struct jtext t = { 0 };
 
-	if (!o)
-		return NULL;
-	add(o, "code", json_object_new_string(r->code));
-	add(o, "nic", json_object_new_string(r->nic));
-	add(o, "op", json_object_new_string(r->op));
-	if (r->err) {
-		add(o, "errno", json_object_new_int(r->err));
-		add(o, "errno_name", json_object_new_string(kerror_errno_name(r->err)));
-	}
-	add(o, "message", json_object_new_string(r->msg));
-	return o;
+	reason_obj(&t, r);
+	return parsed(&t);
 }
 
 json_object *attach_result_to_json(const struct attach_result *r)
 {
-	json_object *o = json_object_new_object(), *q, *a;
-	size_t i;
+	struct jtext t = { 0 };
+	bool f = true;
 
-	if (!o)
-		return NULL;
-	add(o, "state", json_object_new_string(attach_state_name(r->state)));
-	q = json_object_new_array();
-	for (i = 0; i < r->n_queues; i++)
-		json_object_array_add(q, json_object_new_int64(r->queues[i].queue));
-	add(o, "queues", q);
-	a = json_object_new_array();
-	for (i = 0; i < r->n_rules; i++)
-		json_object_array_add(a, json_object_new_int64(r->rule_locs[i]));
-	add(o, "rules", a);
-	add(o, "steering", json_object_new_string(r->steering));
-	if (r->has_context)
-		add(o, "rss_context", json_object_new_int64(r->rss_context));
-	a = json_object_new_array();
-	for (i = 0; i < r->n_queues; i++) {
-		const struct attach_queue *x = &r->queues[i];
-		json_object *b;
-
-		if (!x->bound)
-			continue;
-		b = json_object_new_object();
-		add(b, "queue", json_object_new_int64(x->queue));
-		add(b, "id", json_object_new_int64(x->binding_id));
-		add(b, "state",
-		    json_object_new_string(binder_state_name((enum binder_state)x->binding_state)));
-		if (x->binding_reason) {
-			add(b, "errno", json_object_new_int(x->binding_reason));
-			add(b, "errno_name", json_object_new_string(kerror_errno_name(x->binding_reason)));
-		}
-		if (x->binding_msg[0])
-			add(b, "message", json_object_new_string(x->binding_msg));
-		json_object_array_add(a, b);
-	}
-	add(o, "bindings", a);
-	a = json_object_new_array();
-	for (i = 0; i < r->n_reasons; i++)
-		json_object_array_add(a, attach_reason_to_json(&r->reasons[i]));
-	add(o, "reasons", a);
-	return o;
+	jtext_lit(&t, "{");
+	result_fields(&t, &f, r);
+	jtext_lit(&t, "}");
+	return parsed(&t);
 }
 
 json_object *attach_to_json(const struct attach *at)
 {
-	json_object *o = attach_id_to_json(&at->id), *r;
+	struct jtext t = { 0 };
 
-	if (!o)
-		return NULL;
-	r = attach_result_to_json(&at->res);
-	if (!r) {
-		json_object_put(o);
-		return NULL;
-	}
-	json_object_object_foreach(r, k, v) add(o, k, json_object_get(v));
-	json_object_put(r);
-	if (at->id.kind == ATTACH_KIND_LEASE) {
-		json_object *q = json_object_new_array();
-		char buf[32];
-		size_t i;
-
-		for (i = 0; i < at->res.n_queues; i++) {
-			const struct attach_queue *x = &at->res.queues[i];
-			json_object *e = json_object_new_object();
-			unsigned p = x->providers;
-
-			add(e, "queue", json_object_new_int64(x->queue));
-			add(e, "io_uring", json_object_new_boolean(p & NIC_PROVIDER_IO_URING));
-			add(e, "dmabuf", json_object_new_boolean(p & NIC_PROVIDER_DMABUF));
-			add(e, "xsk", json_object_new_boolean(p & NIC_PROVIDER_XSK));
-			json_object_array_add(q, e);
-		}
-		add(o, "lease_state", json_object_new_string(attach_lease_state_name(at->lease_state)));
-		add(o, "providers", json_object_new_string(attach_lease_providers(&at->res, buf,
-										   sizeof(buf))));
-		add(o, "queue_providers", q);
-	}
-	return o;
+	attach_to_jtext(at, &t, true);
+	return parsed(&t);
 }
 
 static int get_str(json_object *o, const char *k, char *dst, size_t size, bool required,

@@ -230,6 +230,10 @@ int attach_result_add_kerror(struct attach_result *r, const char *code, const st
  * newer files stay readable.
  */
 json_object *attach_to_json(const struct attach *a);
+/* The same as text, appended to t; close: with the closing brace (without,
+ * the caller may add fields and close it). */
+struct jtext;
+void attach_to_jtext(const struct attach *a, struct jtext *t, bool close);
 json_object *attach_id_to_json(const struct attach_id *id);
 json_object *attach_result_to_json(const struct attach_result *r);
 json_object *attach_reason_to_json(const struct attach_reason *r);

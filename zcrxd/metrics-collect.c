@@ -93,7 +93,7 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		d.reconcile_runs = st.runs;
 		d.reconcile_repairs = st.repairs;
 		d.kernel_errors = st.kernel_errors;
-		list = reconcile_list_json(src->reconcile, NULL, NULL);
+		list = reconcile_list_json(src->reconcile, NULL, NULL, NULL, NULL);
 	}
 	if (src->binder) {
 		/* STATS counters change without notifications: read them now,

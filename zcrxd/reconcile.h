@@ -247,5 +247,10 @@ struct reconcile_stats reconcile_get_stats(const struct reconcile *rc);
  * the planner goes by) over caps, for showing them. */
 void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,
 			       struct nic_caps *caps);
-/* {attachments: [...], nics: [{nic, managed, released, channels, pool, shared, notes}]} */
-json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain);
+/* {attachments: [...], nics: [{nic, managed, released, channels, pool, shared, notes}]}.
+ * domain_state (optional): each attachment's "domain_state" (NULL: null).
+ * "attachments" is text already (jtext.h): it serializes, it cannot be
+ * walked as a tree. */
+json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain,
+				 const char *(*domain_state)(void *ud, const struct attach *a),
+				 void *ud);
