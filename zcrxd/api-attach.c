@@ -270,13 +270,45 @@ struct attach_params {
 };
 
 /* Direct: the domain is a label, the vNIC its MAC. */
+/* An Attach waiting for its NIC's run (reconcile_attach_queue). */
+struct queued_attach {
+	struct api_attach *a;
+	struct ipc_call *call;
+	char domain[ATTACH_DOMAIN_MAX];
+};
+
+static json_object *attach_reply(const char *domain, const struct attach *att, bool dry_run,
+				 const struct reconcile_outcome *out)
+{
+	json_object *r = json_object_new_object(), *arr = json_object_new_array();
+
+	if (att)
+		json_object_array_add(arr, attach_to_json(att));
+	json_object_object_add(r, "domain", json_object_new_string(domain));
+	json_object_object_add(r, "attachments", arr);
+	json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
+	json_object_object_add(r, "plans", reconcile_outcome_plans_json(out));
+	return r;
+}
+
+static void attached(void *ud, int r, struct reconcile_outcome *out, const struct attach *att)
+{
+	struct queued_attach *qa = ud;
+
+	if (r < 0)
+		reply_outcome_error(qa->a, qa->call, out, r);
+	else
+		reply_when_durable(qa->a, qa->call, NULL, attach_reply(qa->domain, att, false, out));
+	ipc_call_unref(qa->call);
+	free(qa);
+}
+
 static void attach_direct(struct api_attach *a, struct ipc_call *call,
 			  const struct attach_params *p)
 {
 	struct reconcile_outcome out = { 0 };
 	struct attach_id id;
 	struct attach att;
-	json_object *r, *arr;
 	int rr;
 
 	attach_id_init(&id);
@@ -294,19 +326,32 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 		id.queues = (uint32_t)p->queues;
 	if (p->has_numa)
 		id.numa_node = (int)p->numa;
+	if (!p->dry_run) {
+		struct queued_attach *qa = calloc(1, sizeof(*qa));
+
+		if (qa) {
+			qa->a = a;
+			qa->call = ipc_call_ref(call);
+			snprintf(qa->domain, sizeof(qa->domain), "%s", id.domain);
+			rr = reconcile_attach_queue(a->rc, &id, &out, attached, qa);
+			if (rr == 0)
+				return; /* answered by attached() */
+			ipc_call_unref(call);
+			free(qa);
+			if (rr != -EOPNOTSUPP) {
+				reply_outcome_error(a, call, &out, rr);
+				reconcile_outcome_clear(&out);
+				return;
+			}
+			reconcile_outcome_clear(&out);
+		}
+	}
 	attach_init(&att);
 	rr = reconcile_attach(a->rc, &id, p->dry_run, &out, &att);
 	if (rr < 0) {
 		reply_outcome_error(a, call, &out, rr);
 	} else {
-		arr = json_object_new_array();
-		json_object_array_add(arr, attach_to_json(&att));
-		r = json_object_new_object();
-		json_object_object_add(r, "domain", json_object_new_string(id.domain));
-		json_object_object_add(r, "attachments", arr);
-		json_object_object_add(r, "dry_run", json_object_new_boolean(p->dry_run));
-		json_object_object_add(r, "plans", reconcile_outcome_plans_json(&out));
-		reply_when_durable(a, call, NULL, r);
+		reply_when_durable(a, call, NULL, attach_reply(id.domain, &att, p->dry_run, &out));
 	}
 	attach_clear(&att);
 	reconcile_outcome_clear(&out);

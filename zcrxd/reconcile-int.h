@@ -64,6 +64,16 @@ struct reconcile {
 	uint8_t (*exec_owners)[NIC_MAC_LEN];
 	bool exec_whole;
 	unsigned exec_persists;
+	/* the attachments the running request adds (MACs, on the NIC it
+	 * runs): refused by the pool, the run stops before anything happens
+	 * (reconcile_run_nic returns -ENOSPC, watch_hit says which) */
+	size_t n_watch;
+	const uint8_t (*watch)[NIC_MAC_LEN];
+	ssize_t watch_hit;
+	/* Attach requests waiting for their NIC's run (reconcile-batch.c) */
+	size_t n_queued;
+	struct reconcile_queued *queued;
+	sd_event_source *batch;
 	/* the plan exec is applying: its NIC, and which of its BINDs were
 	 * refused (reconcile_on_bind_refused) */
 	struct rc_nic *exec_nic;
@@ -120,12 +130,29 @@ bool reconcile_hold(struct reconcile *rc, const char *nic, const struct plan_op 
 		    const struct kerror *err);
 void reconcile_on_bind_refused(void *ud, const struct plan_op *op, const struct kerror *err);
 
+/* reconcile-batch.c: run every queued Attach now */
+void reconcile_batch_run(struct reconcile *rc);
+
 /* reconcile-outcome.c */
 struct plan *reconcile_outcome_plan(struct reconcile_outcome *o, const char *nic);
 void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base);
 void reconcile_plan_summary_copy(struct plan *dst, const struct plan *src);
 void reconcile_plan_take(struct plan *dst, struct plan *src);
 
-/* reconcile-request.c */
+/* reconcile-request.c: an Attach in three steps, so that Attach requests
+ * can share their NIC's run (reconcile-batch.c).  prepare: checked and
+ * put into the desired set (what undo takes back); result: the request's
+ * answer after its NIC ran (r: the run's). */
+struct reconcile_attach_undo {
+	struct attach_id id, old_id;
+	bool existed, was_released;
+	bool announced; /* attachment-created was published */
+};
+
+int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,
+			     struct reconcile_outcome *out, struct reconcile_attach_undo *u);
+int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *u, int r,
+			    struct reconcile_outcome *out);
+void reconcile_attach_undo(struct reconcile *rc, const struct reconcile_attach_undo *u);
 bool reconcile_matches(const struct attach *a, const char *domain, const char *uuid,
 		       const char *nic, const uint8_t *mac);

@@ -375,6 +375,36 @@ static void unsettled(const char *name, const struct attach *const *atts, size_t
 	}
 }
 
+/* Does the plan refuse one of the attachments a request watches
+ * (rc->watch) because the pool cannot take it (OnExhaustion=fail)?  Then
+ * rc->watch_hit says which, *err why.  The request's one plan is its pool
+ * check too: no dry run first. */
+static bool pool_refused(struct reconcile *rc, const struct attach **atts, size_t n,
+			 const struct plan *p, const char *name, struct kerror *err)
+{
+	size_t i, w, q;
+
+	for (i = 0; i < n && i < p->n_results; i++) {
+		const struct attach_result *res = &p->results[i];
+
+		if (res->state != ATTACH_STATE_FAILED ||
+		    !attach_result_has_reason(res, ATTACH_R_POOL_EXHAUSTED))
+			continue;
+		for (w = 0; w < rc->n_watch; w++) {
+			if (memcmp(rc->watch[w], atts[i]->id.mac, NIC_MAC_LEN))
+				continue;
+			rc->watch_hit = (ssize_t)w;
+			for (q = 0; q < res->n_reasons; q++)
+				if (!strcmp(res->reasons[q].code, ATTACH_R_POOL_EXHAUSTED))
+					break;
+			kerror_set(err, ENOSPC, name, "attach",
+				   q < res->n_reasons ? res->reasons[q].msg : "pool exhausted");
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
  * out).  Returns 0, or -errno with *err when a refusal could not be planned
@@ -503,6 +533,12 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 				journal_nic_clear(&dry_j);
 			free(atts);
 			return 0;
+		}
+		if (round == 0 && pool_refused(rc, atts, n, &p, name, err)) {
+			/* OnExhaustion=fail: nothing happens, nothing is shown */
+			plan_clear(&p);
+			free(atts);
+			return -ENOSPC;
 		}
 		set_results(rc, atts, n, &p, true);
 		rc_nic_summary(rn, &p);

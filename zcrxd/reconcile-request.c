@@ -195,15 +195,15 @@ static int attach_pool_check(struct reconcile *rc, const struct attach_id *id,
 	return fail(out, "io.zcrx.Manager.PoolExhausted", ENOSPC, id->nic, "attach", "%s", msg);
 }
 
-int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
-		     struct reconcile_outcome *out, struct attach *ret)
+/* The dry run: planned on a copy of the store, the plan is the answer. */
+static int attach_dry(struct reconcile *rc, const struct attach_id *idp,
+		      struct reconcile_outcome *out, struct attach *ret)
 {
 	struct reconcile_outcome probe = { 0 };
 	struct attach_id id, old_id;
 	struct store scratch;
 	struct attach *a;
 	bool existed, was_released = false;
-	uint64_t saves_before;
 	ssize_t k;
 	size_t i;
 	int r;
@@ -213,66 +213,119 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 	existed = k >= 0;
 	if (existed)
 		old_id = rc->store.atts[k].id;
-	if (dry_run && with_scratch_store(rc, &scratch) < 0)
+	if (with_scratch_store(rc, &scratch) < 0)
 		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
 	rc->request = true;
 	if ((r = attach_put(rc, &id, out, &was_released)) < 0)
 		goto out;
-
-	/* refuse before touching anything when the pool cannot take it */
-	r = attach_pool_check(rc, &id, out, dry_run ? &probe : NULL);
+	r = attach_pool_check(rc, &id, out, &probe);
 	if (r < 0) {
 		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
-		if (!dry_run)
-			(void)reconcile_save(
-			    rc); /* a released NIC may have been resumed and back */
 		goto out;
 	}
-	if (dry_run) {
-		/* the answer is the plan */
-		for (i = 0; i < probe.n_plans; i++)
-			reconcile_plan_take(reconcile_outcome_plan(out, probe.plans[i].nic),
-					    &probe.plans[i]);
-		a = reconcile_find_att(rc, id.nic, id.mac);
-		if (ret && a) /* a copy: the scratch store goes away */
-			(void)attach_copy(ret, a);
-		goto out;
-	}
-
-	if (!existed)
-		reconcile_publish(rc, "attachment-created", attach_id_to_json(&id));
-	/* asked for again: binds the module refused for it are tried again */
-	reconcile_forget_refusals(rc, id.nic, id.mac);
-	saves_before = rc->st.saves;
-	r = reconcile_run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	for (i = 0; i < probe.n_plans; i++)
+		reconcile_plan_take(reconcile_outcome_plan(out, probe.plans[i].nic),
+				    &probe.plans[i]);
 	a = reconcile_find_att(rc, id.nic, id.mac);
+	if (ret && a) /* a copy: the scratch store goes away */
+		(void)attach_copy(ret, a);
+out:
+	reconcile_outcome_clear(&probe);
+	rc->request = false;
+	end_scratch_store(rc, &scratch);
+	return r;
+}
+
+int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,
+			     struct reconcile_outcome *out, struct reconcile_attach_undo *u)
+{
+	ssize_t k;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if ((r = attach_check(rc, idp, out, &u->id, &k)) < 0)
+		return r;
+	u->existed = k >= 0;
+	if (u->existed)
+		u->old_id = rc->store.atts[k].id;
+	if ((r = attach_put(rc, &u->id, out, &u->was_released)) < 0)
+		return r;
+	/* asked for again: binds the module refused for it are tried again */
+	reconcile_forget_refusals(rc, u->id.nic, u->id.mac);
+	return 0;
+}
+
+void reconcile_attach_undo(struct reconcile *rc, const struct reconcile_attach_undo *u)
+{
+	attach_unput(rc, &u->id, u->existed ? &u->old_id : NULL, u->was_released);
+	if (u->announced)
+		reconcile_publish(rc, "attachment-removed", attach_id_to_json(&u->id));
+}
+
+int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *u, int r,
+			    struct reconcile_outcome *out)
+{
+	struct attach *a = reconcile_find_att(rc, u->id.nic, u->id.mac);
+
+	if (r == -ENOSPC && rc->watch_hit >= 0) {
+		/* refused before anything happened: no attachment came to be */
+		out->error_name = "io.zcrx.Manager.PoolExhausted";
+		return r;
+	}
+	if (!u->existed) {
+		reconcile_publish(rc, "attachment-created", attach_id_to_json(&u->id));
+		u->announced = true;
+	}
 	if (r == 0 && a && a->held) {
 		/* the kernel refused this attachment's own op */
 		if (a->held_err)
 			out->err = *a->held_err;
 		r = -(out->err.err ? out->err.err : EIO);
 	}
+	if (r < 0)
+		out->error_name = "io.zcrx.Manager.KernelError";
+	return r;
+}
+
+int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
+		     struct reconcile_outcome *out, struct attach *ret)
+{
+	struct reconcile_attach_undo u;
+	const struct attach *a;
+	uint64_t saves_before;
+	int r;
+
+	if (dry_run)
+		return attach_dry(rc, idp, out, ret);
+	rc->request = true;
+	if ((r = reconcile_attach_prepare(rc, idp, out, &u)) < 0)
+		goto out;
+	saves_before = rc->st.saves;
+	/* one plan: its pool check (OnExhaustion=fail) and what it does */
+	rc->watch = &u.id.mac;
+	rc->n_watch = 1;
+	rc->watch_hit = -1;
+	r = reconcile_run_nic(rc, u.id.nic, PLAN_MODE_NORMAL, false, NULL, out, &out->err);
+	rc->n_watch = 0;
+	r = reconcile_attach_result(rc, &u, r, out);
 	if (r < 0) {
 		/* the request did not happen: back to the previous desired state */
 		struct kerror e = { 0 };
+		bool ran = out->error_name && strcmp(out->error_name, "io.zcrx.Manager.PoolExhausted");
 
-		out->error_name = "io.zcrx.Manager.KernelError";
-		attach_unput(rc, &id, existed ? &old_id : NULL, was_released);
-		(void)reconcile_run_nic(rc, id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
-		if (!existed)
-			reconcile_publish(rc, "attachment-removed", attach_id_to_json(&id));
+		reconcile_attach_undo(rc, &u);
+		if (ran) /* a refused pool stopped the run before it did anything */
+			(void)reconcile_run_nic(rc, u.id.nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
 		(void)reconcile_save(rc);
 		goto out;
 	}
 	if (rc->st.saves == saves_before) /* nothing applied: the desired set still changed */
 		(void)reconcile_save(rc);
+	a = reconcile_find_att(rc, u.id.nic, u.id.mac);
 	if (ret && a)
 		(void)attach_copy(ret, a);
 out:
-	reconcile_outcome_clear(&probe);
 	rc->request = false;
-	if (dry_run)
-		end_scratch_store(rc, &scratch);
 	return r;
 }
 

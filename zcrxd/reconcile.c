@@ -541,12 +541,14 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 
 	if (!rc)
 		return NULL;
+	reconcile_batch_run(rc);
 	if (rc->d.monitor)
 		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
 	if (rc->log) {
 		(void)write_changes(rc);
 		(void)sync_now(rc);
 	}
+	sd_event_source_disable_unref(rc->batch);
 	sd_event_source_disable_unref(rc->commit);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);

@@ -137,6 +137,17 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic);
  * attachment as planned (dry run) or made. */
 int reconcile_attach(struct reconcile *rc, const struct attach_id *id, bool dry_run,
 		     struct reconcile_outcome *out, struct attach *ret);
+/* The same Attach (not a dry run), sharing its NIC's run with the other
+ * Attach requests the loop has ready (reconcile-batch.c).  Returns 0 when
+ * queued: done(ud, r, out, a) is called once the NIC ran, with the
+ * request's answer as reconcile_attach gives it (a: the attachment made,
+ * valid during the call; NULL when r < 0).  Returns -errno with out set
+ * when refused at once (invalid, not managed, taken), -EOPNOTSUPP without
+ * an event loop (then call reconcile_attach). */
+typedef void (*reconcile_attach_done_fn)(void *ud, int r, struct reconcile_outcome *out,
+					 const struct attach *a);
+int reconcile_attach_queue(struct reconcile *rc, const struct attach_id *id,
+			   struct reconcile_outcome *out, reconcile_attach_done_fn done, void *ud);
 /* The dry run of attaching several vNICs (a domain's, by its XML): planned
  * together, as the real requests would leave them, one after the other
  * (each checked as reconcile_attach checks it, a refusal leaving out only

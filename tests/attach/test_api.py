@@ -138,6 +138,42 @@ class Api(unittest.TestCase):
         self.assertIn("pool exhausted", p.stderr)
         self.d.call("io.zcrx.Manager.Detach", {"domain": "first"})
 
+    def test_concurrent_attaches_answered_each(self):
+        """Twelve Attach requests sent at once on twelve connections (they
+        share their NIC's run): eth1's pool takes one, the other five get
+        PoolExhausted; eth0 takes all six; every reply is what the listing
+        then shows, and nothing is left half made."""
+        conns = [self.d.client() for _ in range(12)]
+        try:
+            for i, c in enumerate(conns):
+                c.send("io.zcrx.Manager.Attach",
+                       {"domain": "burst%d" % i, "nic": "eth1" if i % 2 else "eth0",
+                        "mac": mac(0x700 + i)})
+            replies = [c.recv() for c in conns]
+        finally:
+            for c in conns:
+                c.close()
+        listed = {a["domain"]: a for a in
+                  self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]}
+        ok1 = [i for i in range(1, 12, 2) if "error" not in replies[i]]
+        self.assertEqual(len(ok1), 1, replies)
+        for i, r in enumerate(replies):
+            dom = "burst%d" % i
+            if "error" in r:
+                self.assertEqual(r["error"], "io.zcrx.Manager.PoolExhausted", r)
+                self.assertEqual(i % 2, 1, r)
+                self.assertNotIn(dom, listed)
+                continue
+            got = r["parameters"]["attachments"][0]
+            self.assertEqual(got["domain"], dom)
+            self.assertEqual(got["queues"], listed[dom]["queues"])
+            self.assertEqual(got["rules"], listed[dom]["rules"])
+        self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
+        self.assertEqual(plan_ops(self.d), [])
+        for i in range(12):
+            if "error" not in replies[i]:
+                self.d.call("io.zcrx.Manager.Detach", {"domain": "burst%d" % i})
+
     def test_refusals(self):
         with self.assertRaises(zxtest.VarlinkError) as e:
             self.attach(domain="x", nic="eth2", mac=mac(0x600))

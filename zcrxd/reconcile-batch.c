@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reconcile-batch — Attach requests that share their NIC's run.
+ *
+ * An Attach through reconcile_attach_queue() is checked and put into the
+ * desired set at once, then waits: once the loop has handled every request
+ * that was ready (a source of low priority, before the group commit's
+ * sync), each NIC with waiting requests runs once for all of them -- one
+ * plan, one intent synced, one execution -- and each request gets its own
+ * answer.  Fifty clients attaching at once cost a run per NIC, not fifty.
+ *
+ * A request the pool refuses (OnExhaustion=fail) stops its NIC's run before
+ * anything happens; it is taken out and answered, and the NIC runs again
+ * for the others.  One whose own op the kernel refused is taken back as a
+ * single Attach would be.
+ *
+ * Owns: the queue.  Must not: reply itself (the caller's callback does).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reconcile-int.h"
+
+struct reconcile_queued {
+	struct reconcile_attach_undo u;
+	reconcile_attach_done_fn done;
+	void *ud;
+	bool finished;
+	int r;
+	struct reconcile_outcome out;
+};
+
+/* The NIC's applied ops that concern this request: its own and the NIC's. */
+static void outcome_for(struct reconcile_outcome *dst, const struct reconcile_outcome *src,
+			const uint8_t *mac)
+{
+	size_t i, k;
+
+	for (i = 0; i < src->n_plans; i++) {
+		const struct plan *p = &src->plans[i];
+		struct plan *o = reconcile_outcome_plan(dst, p->nic);
+
+		if (!o)
+			continue;
+		reconcile_plan_summary_copy(o, p);
+		for (k = 0; k < p->n_ops; k++)
+			if (!p->ops[k].has_owner || !memcmp(p->ops[k].owner, mac, NIC_MAC_LEN))
+				reconcile_plan_append(o, &p->ops[k], 0);
+	}
+	dst->changed = src->changed;
+}
+
+/* Run nic for its waiting requests q[0..n): retried without each one the
+ * pool refuses, then each one's answer. */
+static void run_for(struct reconcile *rc, const char *nic, struct reconcile_queued **q, size_t n)
+{
+	uint8_t(*macs)[NIC_MAC_LEN] = calloc(n ? n : 1, NIC_MAC_LEN);
+	struct reconcile_outcome all = { 0 };
+	struct kerror e = { 0 };
+	size_t i, k, live = n;
+	bool undone = false;
+	int r;
+
+	log_debug(LOG_SUBSYS_MANAGER, "%s: one run for %zu Attach request(s)", nic, n);
+	for (;;) {
+		for (i = k = 0; macs && i < n; i++)
+			if (!q[i]->finished)
+				memcpy(macs[k++], q[i]->u.id.mac, NIC_MAC_LEN);
+		rc->watch = macs;
+		rc->n_watch = macs ? k : 0;
+		rc->watch_hit = -1;
+		reconcile_outcome_clear(&all);
+		kerror_clear(&e);
+		r = reconcile_run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, &all, &e);
+		rc->n_watch = 0;
+		if (r != -ENOSPC || rc->watch_hit < 0 || !live)
+			break;
+		/* the pool refuses one: it goes, the others are planned again */
+		for (i = 0, k = 0; i < n; i++) {
+			if (q[i]->finished)
+				continue;
+			if (k++ != (size_t)rc->watch_hit)
+				continue;
+			q[i]->out.err = e;
+			q[i]->r = reconcile_attach_result(rc, &q[i]->u, r, &q[i]->out);
+			reconcile_attach_undo(rc, &q[i]->u);
+			q[i]->finished = true;
+			live--;
+			break;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (q[i]->finished)
+			continue;
+		if (r < 0)
+			q[i]->out.err = e;
+		q[i]->r = reconcile_attach_result(rc, &q[i]->u, r, &q[i]->out);
+		if (q[i]->r < 0) {
+			/* back to the previous desired state, as a single Attach */
+			reconcile_attach_undo(rc, &q[i]->u);
+			undone = true;
+		} else {
+			outcome_for(&q[i]->out, &all, q[i]->u.id.mac);
+		}
+		q[i]->finished = true;
+	}
+	if (undone)
+		(void)reconcile_run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
+	reconcile_outcome_clear(&all);
+	free(macs);
+}
+
+void reconcile_batch_run(struct reconcile *rc)
+{
+	struct reconcile_queued *q = rc->queued, **mine;
+	size_t i, k, n = rc->n_queued, m;
+
+	if (!n)
+		return;
+	rc->queued = NULL;
+	rc->n_queued = 0;
+	mine = calloc(n, sizeof(*mine));
+	rc->request = true;
+	for (i = 0; i < n; i++) {
+		if (q[i].finished)
+			continue;
+		/* every waiting request on this NIC, in arrival order */
+		for (k = i, m = 0; k < n; k++)
+			if (!q[k].finished && !strcmp(q[k].u.id.nic, q[i].u.id.nic)) {
+				if (mine)
+					mine[m++] = &q[k];
+				else
+					break;
+			}
+		if (!mine) { /* out of memory: one at a time */
+			struct reconcile_queued *one = &q[i];
+
+			run_for(rc, q[i].u.id.nic, &one, 1);
+			continue;
+		}
+		run_for(rc, q[i].u.id.nic, mine, m);
+	}
+	rc->request = false;
+	(void)reconcile_save(rc);
+	for (i = 0; i < n; i++) {
+		const struct attach *a = q[i].r < 0 ? NULL :
+						      reconcile_find_att(rc, q[i].u.id.nic,
+									 q[i].u.id.mac);
+
+		q[i].done(q[i].ud, q[i].r, &q[i].out, a);
+		reconcile_outcome_clear(&q[i].out);
+	}
+	free(mine);
+	free(q);
+}
+
+static int on_batch(sd_event_source *s, void *userdata)
+{
+	reconcile_batch_run(userdata);
+	return 0;
+}
+
+int reconcile_attach_queue(struct reconcile *rc, const struct attach_id *id,
+			   struct reconcile_outcome *out, reconcile_attach_done_fn done, void *ud)
+{
+	struct reconcile_queued *v;
+	int r;
+
+	if (!rc->d.event)
+		return -EOPNOTSUPP;
+	if (!rc->batch) {
+		r = sd_event_add_defer(rc->d.event, &rc->batch, on_batch, rc);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(rc->batch, SD_EVENT_OFF);
+		/* after every request ready, before the commit's sync */
+		if (r >= 0)
+			r = sd_event_source_set_priority(rc->batch, SD_EVENT_PRIORITY_IDLE - 1);
+		if (r < 0) {
+			rc->batch = sd_event_source_disable_unref(rc->batch);
+			return r;
+		}
+	}
+	v = realloc(rc->queued, (rc->n_queued + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rc->queued = v;
+	v = &v[rc->n_queued];
+	memset(v, 0, sizeof(*v));
+	rc->request = true;
+	r = reconcile_attach_prepare(rc, id, out, &v->u);
+	rc->request = false;
+	if (r < 0)
+		return r;
+	v->done = done;
+	v->ud = ud;
+	rc->n_queued++;
+	(void)sd_event_source_set_enabled(rc->batch, SD_EVENT_ONESHOT);
+	return 0;
+}
