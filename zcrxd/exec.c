@@ -649,9 +649,18 @@ static void journal_remap_all(struct journal_nic *j, const struct plan *p, const
 static void name_op(struct kerror *e, const struct plan_op *op, const char *nic)
 {
 	char d[256];
+	size_t n;
 
 	plan_op_describe(op, d, sizeof(d));
-	snprintf(e->op, sizeof(e->op), "%.*s", (int)sizeof(e->op) - 1, d);
+	n = strlen(d);
+	if (n >= sizeof(e->op)) {
+		/* too long: cut at a word, never inside a number or address */
+		n = sizeof(e->op) - 5;
+		while (n > 0 && d[n] != ' ')
+			n--;
+		memcpy(d + n, " ...", 5);
+	}
+	snprintf(e->op, sizeof(e->op), "%s", d);
 	if (!e->obj[0])
 		snprintf(e->obj, sizeof(e->obj), "%s", nic);
 	if (!e->err)
@@ -855,6 +864,12 @@ out_free:
 
 const char *exec_result_format(const struct exec_result *res, char *buf, size_t size)
 {
+	return exec_result_format_in(res, NULL, buf, size);
+}
+
+const char *exec_result_format_in(const struct exec_result *res, const char *nic, char *buf,
+				  size_t size)
+{
 	char a[512], b[512];
 
 	if (res->failed < 0 && !kerror_is_set(&res->err)) {
@@ -862,15 +877,15 @@ const char *exec_result_format(const struct exec_result *res, char *buf, size_t 
 			snprintf(buf, size, "ok (%zu ops), %zu bind%s refused, first: %s",
 				 res->n_applied - res->n_bind_refused, res->n_bind_refused,
 				 res->n_bind_refused == 1 ? "" : "s",
-				 kerror_format(&res->bind_err, a, sizeof(a)));
+				 kerror_format_in(&res->bind_err, nic, a, sizeof(a)));
 		else
 			snprintf(buf, size, "ok (%zu ops)", res->n_applied);
 		return buf;
 	}
-	kerror_format(&res->err, a, sizeof(a));
+	kerror_format_in(&res->err, nic, a, sizeof(a));
 	if (res->n_undo_failed)
 		snprintf(buf, size, "%s; rollback incomplete (%zu undo failed, first: %s)", a,
-			 res->n_undo_failed, kerror_format(&res->undo_err, b, sizeof(b)));
+			 res->n_undo_failed, kerror_format_in(&res->undo_err, nic, b, sizeof(b)));
 	else if (res->rolled_back)
 		snprintf(buf, size, "%s; rolled back %zu op%s", a, res->n_applied,
 			 res->n_applied == 1 ? "" : "s");

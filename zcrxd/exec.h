@@ -103,3 +103,7 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 
 /* "insert rule ether dst ... -> queue 7: <kernel text> (EINVAL)" */
 const char *exec_result_format(const struct exec_result *res, char *buf, size_t size);
+/* The same for a line that names the NIC already (log_nic): errors of nic
+ * are formatted without it (kerror_format_in). */
+const char *exec_result_format_in(const struct exec_result *res, const char *nic, char *buf,
+				  size_t size);

@@ -62,11 +62,16 @@ void kerror_context(struct kerror *e, const char *obj, const char *op)
 
 const char *kerror_format(const struct kerror *e, char *buf, size_t size)
 {
+	return kerror_format_in(e, NULL, buf, size);
+}
+
+const char *kerror_format_in(const struct kerror *e, const char *obj, char *buf, size_t size)
+{
 	const char *msg = e->msg[0] ? e->msg : strerror(e->err);
 	int n = 0;
 
 	buf[0] = '\0';
-	if (e->obj[0])
+	if (e->obj[0] && !(obj && !strcmp(e->obj, obj)))
 		n += snprintf(buf + n, size > (size_t)n ? size - n : 0, "%s: ", e->obj);
 	if (e->op[0])
 		n += snprintf(buf + n, size > (size_t)n ? size - n : 0, "%s: ", e->op);

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KERROR_OP_MAX 64
+#define KERROR_OP_MAX 128 /* holds a plan op's description (exec) */
 #define KERROR_OBJ_MAX 64
 #define KERROR_MSG_MAX 256
 
@@ -36,8 +36,12 @@ static inline bool kerror_is_set(const struct kerror *e)
 /* Fill obj/op if they are still empty (outer layers add context). */
 void kerror_context(struct kerror *e, const char *obj, const char *op);
 
-/* "eth0: set channels: <msg> (EINVAL)" into buf; returns buf. */
+/* "eth0: set channels: <msg> (EINVAL)" into buf; returns buf.  An empty
+ * msg (the ioctl has no text) is the errno's strerror(). */
 const char *kerror_format(const struct kerror *e, char *buf, size_t size);
+/* The same for a line that names obj already (log_nic's "eth0: "): the
+ * object is left out when it is obj ("set channels: <msg> (EINVAL)"). */
+const char *kerror_format_in(const struct kerror *e, const char *obj, char *buf, size_t size);
 
 /* "EINVAL" for 22; "E<n>" for unknown values.  Never NULL. */
 const char *kerror_errno_name(int err);

@@ -649,13 +649,17 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 			char buf[768];
 
 			log_nic(LOG_WARNING, LOG_SUBSYS_EXEC, name, "%s",
-				exec_result_format(&res, buf, sizeof(buf)));
+				exec_result_format_in(&res, name, buf, sizeof(buf)));
 		}
 		(void)reconcile_save(rc); /* the journal without the intent's pending entries */
 		if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
+			char buf[768];
+
 			rc->st.learned++;
+			/* the op and the kernel's answer (an ioctl has no text:
+			 * then the errno's) */
 			log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
-				res.err.msg);
+				kerror_format_in(&res.err, name, buf, sizeof(buf)));
 		} else if (res.failed >= 0 &&
 			   reconcile_hold(rc, name, &p.ops[res.failed], &res.err)) {
 			/* planned again without it */

@@ -145,13 +145,14 @@ void reconcile_on_bind_refused(void *ud, const struct plan_op *op, const struct 
 	if (rc->exec_refused && rc->exec_plan && op >= rc->exec_plan->ops &&
 	    op < rc->exec_plan->ops + rc->exec_plan->n_ops)
 		rc->exec_refused[op - rc->exec_plan->ops] = true;
-	kerror_format(err, buf, sizeof(buf));
 	if (binder_refusal_is_nic_wide(err->err)) {
 		/* binder-mgr made it the NIC's verdict */
 		log_nic(LOG_WARNING, LOG_SUBSYS_MANAGER, op->nic,
-			"%s: no zero-copy on this NIC until it or the module changes", buf);
+			"%s: no zero-copy on this NIC until it or the module changes",
+			kerror_format_in(err, op->nic, buf, sizeof(buf)));
 		return;
 	}
+	kerror_format(err, buf, sizeof(buf));
 	if (rc->exec_nic)
 		refusals_add(rc->exec_nic, op, err);
 	log_domain(LOG_WARNING, LOG_SUBSYS_MANAGER, a ? a->id.domain : NULL,

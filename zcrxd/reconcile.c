@@ -308,7 +308,7 @@ int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcom
 
 		if (reconcile_run_nic(rc, names[i], PLAN_MODE_NORMAL, false, NULL, out, &ke) < 0) {
 			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, names[i], "reconcile failed: %s",
-				kerror_format(&ke, buf, sizeof(buf)));
+				kerror_format_in(&ke, names[i], buf, sizeof(buf)));
 			if (!r) {
 				r = -ke.err;
 				e = ke;
@@ -352,7 +352,7 @@ static int on_defer(sd_event_source *s, void *userdata)
 		snprintf(name, sizeof(name), "%s", rc->nics[i].name);
 		if (reconcile_run_nic(rc, name, PLAN_MODE_NORMAL, false, NULL, NULL, &e) < 0)
 			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, name, "reconcile failed: %s",
-				kerror_format(&e, buf, sizeof(buf)));
+				kerror_format_in(&e, name, buf, sizeof(buf)));
 	}
 	return 0;
 }

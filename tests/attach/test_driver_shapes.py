@@ -135,6 +135,17 @@ class DriverShapes(unittest.TestCase):
         self.assertIn("mac: Operation not supported", why[0]["message"])
         # one refusal, learned: tried once, not again
         self.assertEqual(self.kernel_errors("eth1"), errors0 + 1)
+        # issue 9, bug 6: the log says what was refused, with the step
+        # number whole, the NIC once, and the errno's text (no extack)
+        log = self.d.log()
+        self.assertRegex(log, r"<warning> exec: eth1: insert rule ether dst %s -> the context "
+                         r"of step \d+: Operation not supported \(EOPNOTSUPP\); rolled back \d+ "
+                         r"ops\n" % mac(0x910))
+        self.assertRegex(log, r"<info> manager: eth1: learned: insert rule ether dst %s -> the "
+                         r"context of step \d+: Operation not supported \(EOPNOTSUPP\); planning "
+                         r"again\n" % mac(0x910))
+        self.assertNotIn("eth1: eth1:", log)
+        self.assertNotIn("learned: ;", log)
         # a 1-queue vNIC still gets its MAC rule
         r = self.attach(domain="bnxt1", nic="eth1", mac=mac(0x911))
         b = r["attachments"][0]
