@@ -50,6 +50,7 @@ struct reconcile {
 	 * never waits. */
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
+	uint32_t lease_id_last; /* the last lease id given: not reused while zcrxd runs */
 	/* the state directory's log (store.h); group commit: writes are
 	 * synced once by the commit source, after every request ready, and
 	 * the replies that wait for them are sent then */

@@ -66,10 +66,11 @@ struct attach *reconcile_find_lease(struct reconcile *rc, const char *lease)
 }
 
 /* The next lease id: above every lease and every journal entry of one (a
- * released lease's queue may still be waiting for its consumer to go). */
-static uint32_t next_id(const struct reconcile *rc)
+ * released lease's queue may still be waiting for its consumer to go), and
+ * above every id given since zcrxd started. */
+static uint32_t next_id(struct reconcile *rc)
 {
-	uint32_t max = 0, x;
+	uint32_t max = rc->lease_id_last, x;
 	size_t i, k;
 
 	for (i = 0; i < rc->store.n_atts; i++)
@@ -89,6 +90,13 @@ static uint32_t next_id(const struct reconcile *rc)
 				max = x;
 	}
 	return max + 1;
+}
+
+/* Take the id lease_id_of() gave (a refused lease's id is not taken). */
+static void id_taken(struct reconcile *rc, uint32_t id)
+{
+	if (id > rc->lease_id_last)
+		rc->lease_id_last = id;
 }
 
 bool reconcile_lease_name_ok(const char *name)
@@ -285,6 +293,7 @@ int reconcile_lease(struct reconcile *rc, const struct reconcile_lease_req *req,
 	r = reconcile_attach(rc, &id, false, out, NULL);
 	if (r < 0)
 		return r;
+	id_taken(rc, id.lease.id);
 	a = reconcile_find_att(rc, id.nic, id.mac);
 	if (!a)
 		return lfail(out, NULL, EIO, id.nic, "lease", "the lease vanished");
