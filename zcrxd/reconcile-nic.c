@@ -53,6 +53,11 @@ static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 	int was = id->tap_ifindex;
 	struct ifreq ifr;
 
+	/* the rtnl monitor's table first: a tap it holds is there, no kernel
+	 * call per attachment per round (it follows RTM_NEWLINK/DELLINK); one
+	 * it does not hold may be too new for it: ask the kernel */
+	if (id->tap_ifindex > 0 && rc->d.monitor && nic_monitor_get(rc->d.monitor, id->tap_ifindex))
+		return;
 	/* if_indextoname()/if_nametoindex() open a socket per call; this runs
 	 * for every attachment of a NIC on every run: keep one. */
 	if (rc->ifsock < 0)
