@@ -30,6 +30,8 @@ struct nic_monitor {
 	uint16_t ethtool_id, netdev_id;
 	sd_event_source *gn_src, *rt_src, *timer, *defer;
 	unsigned interval_sec;
+	nic_monitor_interest_fn interest;
+	void *interest_ud;
 
 	struct nic *nics; /* sorted by ifindex */
 	size_t n;
@@ -366,7 +368,9 @@ int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what)
 	return refresh_one(m, ifindex, what);
 }
 
-int nic_monitor_resync(struct nic_monitor *m)
+/* Every link read again; periodic: the interval's re-read, where a link of
+ * no interest (nic_monitor_set_interest) gets its link attributes only. */
+static int resync(struct nic_monitor *m, bool periodic)
 {
 	struct nic_link *links = NULL;
 	struct kerror err;
@@ -389,12 +393,36 @@ int nic_monitor_resync(struct nic_monitor *m)
 			remove_at(m, i);
 	}
 	for (j = 0; j < n; j++) {
+		const struct nic *have;
+		unsigned what = NIC_OBSERVE_ALL;
+
 		if (!strcmp(links[j].name, "lo"))
 			continue;
-		(void)refresh_one(m, links[j].ifindex, NIC_OBSERVE_ALL);
+		if (periodic && m->interest && (have = nic_monitor_get(m, links[j].ifindex)) &&
+		    !m->interest(have, m->interest_ud)) {
+			what = NIC_OBSERVE_LINK;
+			m->st.link_only++;
+		}
+		(void)refresh_one(m, links[j].ifindex, what);
 	}
 	free(links);
 	return 0;
+}
+
+int nic_monitor_resync(struct nic_monitor *m)
+{
+	return resync(m, false);
+}
+
+int nic_monitor_reread(struct nic_monitor *m)
+{
+	return resync(m, true);
+}
+
+void nic_monitor_set_interest(struct nic_monitor *m, nic_monitor_interest_fn fn, void *userdata)
+{
+	m->interest = fn;
+	m->interest_ud = userdata;
 }
 
 /* ---- notifications ----------------------------------------------------------- */
@@ -540,7 +568,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct nic_monitor *m = userdata;
 
-	(void)nic_monitor_resync(m);
+	(void)nic_monitor_reread(m);
 	(void)arm_timer(m);
 	return 0;
 }

@@ -46,6 +46,7 @@ struct nic_monitor_stats {
 	uint64_t changes;       /* re-reads that found new content */
 	uint64_t resyncs;       /* full resyncs (start, ENOBUFS, timer) */
 	uint64_t overruns;      /* ENOBUFS seen */
+	uint64_t link_only;     /* interval re-reads of a link of no interest: link only */
 };
 
 /* Open the notification sockets, subscribe, read every link once (blocking)
@@ -95,6 +96,17 @@ const struct nic *nic_monitor_find(const struct nic_monitor *m, const char *name
 int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
 /* Re-read every link now. */
 int nic_monitor_resync(struct nic_monitor *m);
+/* What the interval timer does: every link re-read, but those of no
+ * interest (below) only their link attributes. */
+int nic_monitor_reread(struct nic_monitor *m);
+/* Which NICs the interval re-read reads in full (channels, rings, RSS,
+ * rules, ...): another layer's (the NICs zcrxd manages or owns something
+ * on); the others, macvtaps and foreign NICs, get their link attributes
+ * only -- with thousands of vNICs, reading each one's ethtool state every
+ * interval is work for nothing.  NULL: all.  A resync (start, lost
+ * notifications) and the notifications themselves still read everything. */
+typedef bool (*nic_monitor_interest_fn)(const struct nic *nic, void *userdata);
+void nic_monitor_set_interest(struct nic_monitor *m, nic_monitor_interest_fn fn, void *userdata);
 struct nic_monitor_stats nic_monitor_stats(const struct nic_monitor *m);
 /* Receive buffer of the notification sockets (default 4 MiB); a smaller one
  * overflows sooner (tests use it to exercise the ENOBUFS resync). */

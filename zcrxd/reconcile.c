@@ -488,6 +488,20 @@ static int open_state(struct reconcile *rc, struct kerror *err)
 	return 0;
 }
 
+/* The NICs the monitor's interval re-read reads in full: those zcrxd
+ * manages or owns something on, and every device without a kind (a
+ * physical NIC: there are few).  Not the macvtaps of thousands of vNICs:
+ * their links are still followed. */
+static bool of_interest(const struct nic *nic, void *userdata)
+{
+	struct reconcile *rc = userdata;
+	const char *name = nic->link.name, *kind = nic->link.kind;
+
+	return !kind[0] || config_nic_is_named(rc->d.config, name) ||
+	       store_journal(&rc->store, name, 0, false) ||
+	       (strcmp(kind, "macvtap") && lives_on(rc, name));
+}
+
 int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err)
 {
 	struct reconcile *rc = calloc(1, sizeof(*rc));
@@ -503,8 +517,10 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 		reconcile_free(rc);
 		return r;
 	}
-	if (deps->monitor) /* the journal is loaded: what it owns can be read */
+	if (deps->monitor) { /* the journal is loaded: what it owns can be read */
 		nic_monitor_set_ctx_ids(deps->monitor, owned_ctx_ids, rc);
+		nic_monitor_set_interest(deps->monitor, of_interest, rc);
+	}
 	if (deps->event) {
 		r = sd_event_add_defer(deps->event, &rc->commit, on_commit, rc);
 		if (r >= 0)
@@ -542,8 +558,10 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	if (!rc)
 		return NULL;
 	reconcile_batch_run(rc);
-	if (rc->d.monitor)
+	if (rc->d.monitor) {
 		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
+		nic_monitor_set_interest(rc->d.monitor, NULL, NULL);
+	}
 	if (rc->log) {
 		(void)write_changes(rc);
 		(void)sync_now(rc);

@@ -127,6 +127,11 @@ static int sh(const char *cmd)
 	return system(buf);
 }
 
+static bool only_zxn0(const struct nic *nic, void *userdata)
+{
+	return !strcmp(nic->link.name, "zxn0");
+}
+
 static void test_live(void **state)
 {
 	struct nic_kernel *k;
@@ -185,6 +190,25 @@ static void test_live(void **state)
 	assert_true(n->link.up);
 	assert_int_equal(n->n_queues, 3);
 	assert_int_equal(n->caps.queue_info.state, NIC_CAP_YES);
+
+	/* the interval's re-read: a link of no interest (zxn1) is read for
+	 * its link attributes only, and keeps what was read of it before */
+	{
+		struct nic_monitor_stats st0 = nic_monitor_stats(m);
+
+		nic_monitor_set_interest(m, only_zxn0, NULL);
+		assert_int_equal(nic_monitor_reread(m), 0);
+		assert_int_equal(nic_monitor_stats(m).link_only - st0.link_only, 1);
+		assert_int_equal(nic_monitor_stats(m).refreshes - st0.refreshes, 2);
+		assert_int_equal(nic_monitor_find(m, "zxn1")->ch.rx, 8);
+		assert_int_equal(nic_monitor_get(m, ifindex)->ch.rx, 3);
+		/* without an interest, everything in full, as a resync */
+		st0 = nic_monitor_stats(m);
+		nic_monitor_set_interest(m, NULL, NULL);
+		assert_int_equal(nic_monitor_reread(m), 0);
+		assert_int_equal(nic_monitor_stats(m).link_only, st0.link_only);
+		drain(ev);
+	}
 
 	/* lost notifications: a receive buffer too small for a burst of changes
 	 * overflows (ENOBUFS) and the monitor resyncs everything */
