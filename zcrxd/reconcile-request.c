@@ -422,8 +422,10 @@ bool reconcile_matches(const struct attach *a, const char *domain, const char *u
 	if (uuid && *uuid) {
 		if (strcmp(a->id.uuid, uuid) && (!domain || strcmp(a->id.domain, domain)))
 			return false;
-	} else if (domain && *domain && strcmp(a->id.domain, domain) &&
-		   strcmp(a->id.uuid, domain)) {
+	} else if (domain && *domain &&
+		   /* the first bytes first: this runs over every attachment */
+		   (a->id.domain[0] != domain[0] || strcmp(a->id.domain, domain)) &&
+		   (a->id.uuid[0] != domain[0] || strcmp(a->id.uuid, domain))) {
 		return false;
 	}
 	if (nic && strcmp(a->id.nic, nic))

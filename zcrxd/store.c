@@ -67,9 +67,10 @@ ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t 
 {
 	size_t i;
 
+	/* the MAC first: it tells attachments apart, NIC names share prefixes */
 	for (i = 0; i < s->n_atts; i++)
-		if (!strcmp(s->atts[i].id.nic, nic) &&
-		    !memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN))
+		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) &&
+		    !strcmp(s->atts[i].id.nic, nic))
 			return (ssize_t)i;
 	return -1;
 }
