@@ -81,6 +81,8 @@ static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,
 		json_object_object_add(p, "errno", json_object_new_int(e->err ? e->err : -r));
 	} else if (!strcmp(name, "io.zcrx.Manager.NoSuchDomain")) {
 		json_object_object_add(p, "domain", json_object_new_string(e->obj));
+	} else if (!strcmp(name, "io.zcrx.Manager.TapMismatch")) {
+		json_object_object_add(p, "tap", json_object_new_string(e->obj));
 	} else {
 		json_object_object_add(p, "nic", json_object_new_string(e->obj));
 	}
@@ -326,6 +328,18 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 		id.queues = (uint32_t)p->queues;
 	if (p->has_numa)
 		id.numa_node = (int)p->numa;
+	/* a tap the caller names must be there (reconcile_attach checks that it
+	 * is the vNIC's own macvtap) */
+	if (id.tap[0] && !reconcile_find_link(a->rc, id.tap)) {
+		json_object *e = json_object_new_object();
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "no device '%s' in zcrxd's network namespace", id.tap);
+		json_object_object_add(e, "tap", json_object_new_string(id.tap));
+		json_object_object_add(e, "message", json_object_new_string(msg));
+		reply_when_durable(a, call, "io.zcrx.Manager.TapMismatch", e);
+		return;
+	}
 	if (!p->dry_run) {
 		struct queued_attach *qa = calloc(1, sizeof(*qa));
 

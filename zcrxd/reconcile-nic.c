@@ -51,6 +51,8 @@ static void rc_nic_summary(struct rc_nic *n, const struct plan *p)
 static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 {
 	int was = id->tap_ifindex;
+	const struct nic *tap;
+	char why[128];
 	struct ifreq ifr;
 
 	/* the rtnl monitor's table first: a tap it holds is there, no kernel
@@ -70,12 +72,11 @@ static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 		if (ioctl(rc->ifsock, SIOCGIFNAME, &ifr) < 0)
 			id->tap_ifindex = 0;
 	}
-	if (!id->tap_ifindex && id->tap[0] && strlen(id->tap) < sizeof(ifr.ifr_name)) {
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, id->tap, strlen(id->tap));
-		if (ioctl(rc->ifsock, SIOCGIFINDEX, &ifr) == 0)
-			id->tap_ifindex = ifr.ifr_ifindex;
-	}
+	/* a device of that name is the tap only when it is the vNIC's own
+	 * macvtap (reconcile_tap_mismatch) */
+	if (!id->tap_ifindex && id->tap[0] && (tap = reconcile_find_link(rc, id->tap)) &&
+	    !reconcile_tap_mismatch(id, tap, why, sizeof(why)))
+		id->tap_ifindex = tap->link.ifindex;
 	if (id->tap_ifindex != was)
 		store_mark(&rc->store, id->nic, id->mac);
 }
@@ -474,6 +475,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		bool *refused;
 		size_t i, n = 0;
 
+		/* taps first: finding one may observe a new link, which moves the
+		 * monitor's table (and so nic) */
+		for (i = 0; i < rc->store.n_atts; i++)
+			if (!strcmp(rc->store.atts[i].id.nic, name))
+				refresh_tap(rc, &rc->store.atts[i].id);
 		nic = nic_monitor_find(rc->d.monitor, name);
 		if (!nic)
 			break;
@@ -505,10 +511,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 			break;
 		}
 		for (i = 0; i < rc->store.n_atts; i++)
-			if (!strcmp(rc->store.atts[i].id.nic, name)) {
-				refresh_tap(rc, &rc->store.atts[i].id);
+			if (!strcmp(rc->store.atts[i].id.nic, name))
 				atts[n++] = &rc->store.atts[i];
-			}
 		(void)made_then_gone(rc, rn, name, nic, made, n_made);
 		view = *nic; /* shallow: arrays stay the monitor's */
 		nic_caps_overlay(&view.caps, &rn->learned);

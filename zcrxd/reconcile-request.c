@@ -103,12 +103,19 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 			    id->nic, id->nic);
 	}
 	id->nic_ifindex = nic->link.ifindex;
-	if (id->tap[0] && !id->tap_ifindex) {
-		tap = nic_monitor_find(rc->d.monitor, id->tap);
+	if (id->tap[0]) {
+		/* only the vNIC's own macvtap is ever its tap: a binding ties a
+		 * NIC queue to it.  One that does not exist (yet) gives none
+		 * until it appears as that macvtap (refresh_tap). */
+		char why[128];
+
+		id->tap_ifindex = 0;
+		tap = reconcile_find_link(rc, id->tap);
+		if (tap && reconcile_tap_mismatch(id, tap, why, sizeof(why)))
+			return fail(out, "io.zcrx.Manager.TapMismatch", EINVAL, id->tap, "attach",
+				    "%s", why);
 		if (tap)
 			id->tap_ifindex = tap->link.ifindex;
-		else /* a macvtap made a moment ago, not observed yet */
-			id->tap_ifindex = (int)if_nametoindex(id->tap);
 	}
 	k = store_find_attach(&rc->store, id->nic, id->mac);
 	if (k >= 0 && strcmp(rc->store.atts[k].id.domain, id->domain) &&

@@ -13,6 +13,7 @@
  * through the NIC monitor (observe) and exec (change).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,42 @@ bool reconcile_nic_in_scope(struct reconcile *rc, const struct nic *nic)
 	struct config_nic pol;
 
 	return rc && nic && (reconcile_wants(rc, nic) || reconcile_nic_eligible(rc, nic, &pol));
+}
+
+/* --- a vNIC's tap ------------------------------------------------------------------------------ */
+
+const struct nic *reconcile_find_link(struct reconcile *rc, const char *name)
+{
+	const struct nic *l = nic_monitor_find(rc->d.monitor, name);
+	int ifindex;
+
+	if (l || !name[0])
+		return l;
+	/* made a moment ago, its notification not read yet: observe it now */
+	ifindex = (int)if_nametoindex(name);
+	if (ifindex <= 0 || nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL) < 0)
+		return NULL;
+	l = nic_monitor_get(rc->d.monitor, ifindex);
+	return l && !strcmp(l->link.name, name) ? l : NULL;
+}
+
+const char *reconcile_tap_mismatch(const struct attach_id *id, const struct nic *tap, char *buf,
+				   size_t size)
+{
+	char want[18], has[18];
+
+	if (strcmp(tap->link.kind, "macvtap"))
+		snprintf(buf, size, "%s is not a macvtap (it is %s%s)", tap->link.name,
+			 tap->link.kind[0] ? "a " : "a device without a link kind",
+			 tap->link.kind);
+	else if (tap->link.link_netnsid >= 0 || tap->link.link_ifindex != id->nic_ifindex)
+		snprintf(buf, size, "macvtap %s is not on %s", tap->link.name, id->nic);
+	else if (memcmp(tap->link.mac, id->mac, NIC_MAC_LEN))
+		snprintf(buf, size, "macvtap %s carries %s, not the vNIC's %s", tap->link.name,
+			 nic_mac_format(tap->link.mac, has), nic_mac_format(id->mac, want));
+	else
+		return NULL;
+	return buf;
 }
 
 int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)

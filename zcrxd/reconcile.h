@@ -250,6 +250,14 @@ void reconcile_when_durable(struct reconcile *rc, void (*fn)(void *ud), void *ud
  * (named, covered by [nic *], or with something of zcrxd's on it)?  The
  * binder's capability entry and the metrics list only these. */
 bool reconcile_nic_in_scope(struct reconcile *rc, const struct nic *nic);
+/* A link by name, observed now when the monitor has not seen it yet (a
+ * macvtap made a moment ago); NULL when there is none. */
+const struct nic *reconcile_find_link(struct reconcile *rc, const char *name);
+/* Is tap the vNIC id's own: a macvtap on id's NIC (id->nic_ifindex), in
+ * zcrxd's namespace, carrying id's MAC?  NULL when it is, else why not (in
+ * buf).  Nothing else is ever taken as an attachment's tap. */
+const char *reconcile_tap_mismatch(const struct attach_id *id, const struct nic *tap, char *buf,
+				   size_t size);
 size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);

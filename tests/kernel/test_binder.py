@@ -31,12 +31,16 @@ from zxtest import BUILD, ZCRXCTL, Daemon, Netns, main, require_root, run, wait_
 FAKE = os.path.join(BUILD, "tests", "fake-vhost-zcrx")
 ABSENT = "kernel module vhost_zcrx not available"
 MVT_MAC = "52:54:00:00:b1:01"
+VM0_MAC = "52:54:00:00:b2:01"  # BinderDaemon's vNICs
+VM1_MAC = "52:54:00:00:b2:02"
 
 
 def make_ns(prefix):
     ns = Netns(prefix).__enter__()
     ns.add_veth("zxb0", "zxb1", queues=4)
-    ns.add_macvtap("zxb1", "zxbmvt0", MVT_MAC)
+    # the vNIC's macvtap sits on the NIC it is attached to (zcrxd takes no
+    # other device as an attachment's tap)
+    ns.add_macvtap("zxb0", "zxbmvt0", MVT_MAC)
     return ns
 
 
@@ -364,6 +368,13 @@ class BinderDaemon(unittest.TestCase):
         from attachlib import FakeDaemon
         self.FakeDaemon = FakeDaemon
         self.ns = make_ns("zxbd")
+        self.ns.add_macvtap("zxb0", "zxbmvt1", VM1_MAC)
+        # zcrxd-fake sees the fake NIC eth0 and, on it, a fake macvtap for
+        # each real one: same name and ifindex (what the fake module binds
+        # to and watches), the vNIC's MAC
+        self.nics = ("eth0:capable",) + tuple(
+            "%s:macvtap,lower=eth0,mac=%s,ifindex=%d" % (tap, mac, ifindex(self.ns, tap))
+            for tap, mac in (("zxbmvt0", VM0_MAC), ("zxbmvt1", VM1_MAC)))
         self.fake = FakeModule(self.ns, "--watch-links")
         self.work = tempfile.mkdtemp(prefix="zxb-work-")
         self.env = {"ZCRXD_FAKE_VHOST_ZCRX": self.fake.sock}
@@ -371,7 +382,7 @@ class BinderDaemon(unittest.TestCase):
         self.mon = None
 
     def start(self):
-        return self.FakeDaemon(self.ns, FAKE_CONF, self.work, env=self.env)
+        return self.FakeDaemon(self.ns, FAKE_CONF, self.work, env=self.env, nics=self.nics)
 
     def tearDown(self):
         if self.mon:
@@ -483,7 +494,6 @@ class BinderDaemon(unittest.TestCase):
         return [ln for ln in self.fake.ctl("log") if ln.startswith("BIND ")]
 
     def second_tap(self):
-        self.ns.add_macvtap("zxb1", "zxbmvt1")
         return ifindex(self.ns, "zxbmvt1")
 
     def refused_reason(self, a):
@@ -608,7 +618,7 @@ class BinderDaemon(unittest.TestCase):
         """A two-queue vNIC: both NIC queues are bound to its one macvtap
         (one binding per tap queue), so the attachment is wholly zero-copy."""
         a = self.d.call("io.zcrx.Manager.Attach", {"domain": "vm0", "nic": "eth0",
-                                                   "mac": "52:54:00:00:b2:02", "tap": "zxbmvt0",
+                                                   "mac": VM1_MAC, "tap": "zxbmvt1",
                                                    "queues": 2})["attachments"][0]
         self.assertEqual(len(a["queues"]), 2, a)
         self.assertEqual(sorted(b["queue"] for b in a["bindings"]), sorted(a["queues"]))
@@ -682,10 +692,20 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(self.d.ctl("nics", "eth0").returncode, 0)
         self.assertEqual(cap_line(self.d.ctl("nics", "eth0").stdout, "binder")[0], "no")
 
+    def outside(self, *lines):
+        """Tell zcrxd-fake's fake kernel what happened to the real links
+        (zcrxd-fake SIGUSR1), as rtnetlink would tell zcrxd."""
+        path = self.d.fake_state + ".outside"
+        with open(path, "w") as f:
+            f.write("".join(ln + "\n" for ln in lines))
+        os.kill(self.d.proc.pid, signal.SIGUSR1)
+        wait_for(lambda: not os.path.exists(path), what="the outside change")
+
     def test_macvtap_goes_away(self):
         self.attach()
         self.assertEqual(len(self.fake.ctl("list")), 1)
         self.ns.ip("link", "del", "zxbmvt0")
+        self.outside("del zxbmvt0")
         # the module tears the binding down; zcrxd forgets it, keeps steering
         wait_for(lambda: not self.listed()[0]["bindings"], what="binding forgotten")
         self.assertEqual(self.fake.ctl("list"), [])
@@ -695,7 +715,9 @@ class BinderDaemon(unittest.TestCase):
                       [r["message"] for r in a["reasons"]])
         self.assertFalse([ln for ln in self.fake.ctl("log") if ln.endswith("-> 2")])
         # the VM comes back with a new macvtap of the same name: bound again
-        self.ns.add_macvtap("zxb1", "zxbmvt0", up=False)
+        self.ns.add_macvtap("zxb0", "zxbmvt0", VM0_MAC, up=False)
+        self.outside("add zxbmvt0:macvtap,lower=eth0,mac=%s,ifindex=%d"
+                     % (VM0_MAC, ifindex(self.ns, "zxbmvt0")))
         self.d.call("io.zcrx.Manager.Reconcile")
         wait_for(lambda: self.listed()[0]["bindings"], what="bound to the new macvtap")
         self.assertEqual(self.fake.ctl("list")[0].split()[3],

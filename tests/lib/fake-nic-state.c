@@ -279,6 +279,9 @@ static json_object *nic_json(const struct fake_nic *f)
 	I("hds_thresh", c->hds_thresh);
 	I("numa_nodes", c->numa_nodes);
 	I("numa_node", c->numa_node);
+	I("lower", c->lower);
+	if (c->lower)
+		json_object_object_add(o, "mac", json_object_new_string(nic_mac_format(c->mac, mac)));
 	I("combined", f->combined);
 	I("rx", f->rx);
 	I("tx", f->tx);
@@ -429,6 +432,10 @@ static int load(struct fake_net *net, json_object *root)
 		c.hds_thresh = jint(o, "hds_thresh");
 		c.numa_nodes = (int)jint(o, "numa_nodes");
 		c.numa_node = (int)jint(o, "numa_node");
+		c.lower = (int)jint(o, "lower");
+		if (c.lower && (!json_object_object_get_ex(o, "mac", &v) ||
+				nic_mac_parse(json_object_get_string(v), c.mac) < 0))
+			return -EINVAL;
 		c.combined = (uint32_t)jint(o, "combined");
 		c.rx = (uint32_t)jint(o, "rx");
 		c.tx = (uint32_t)jint(o, "tx");
@@ -519,6 +526,16 @@ int fake_net_set_file(struct fake_net *net, const char *path)
 	return r < 0 ? r : 1;
 }
 
+static struct fake_nic *find_name(const struct fake_net *net, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < net->n; i++)
+		if (!strcmp(net->nics[i]->name, name))
+			return net->nics[i];
+	return NULL;
+}
+
 static bool opt_bool(const char *v)
 {
 	return !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true");
@@ -528,6 +545,7 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 {
 	char buf[256], *name, *shape, *opts, *save = NULL, *kv;
 	struct fake_nic_cfg c;
+	struct fake_nic *f;
 	int r;
 
 	snprintf(buf, sizeof(buf), "%s", spec);
@@ -543,6 +561,8 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 		fake_nic_cfg_capable(&c, name);
 	else if (!strcmp(shape, "veth"))
 		fake_nic_cfg_veth(&c, name);
+	else if (!strcmp(shape, "macvtap"))
+		fake_nic_cfg_macvtap(&c, name, 0, (const uint8_t[6]){ 0 });
 	else
 		return -EINVAL;
 	for (kv = opts ? strtok_r(opts, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
@@ -593,9 +613,17 @@ int fake_net_add_spec(struct fake_net *net, const char *spec)
 			c.l2_context = opt_bool(v);
 		else if (!strcmp(kv, "symxor"))
 			c.sym_xor = opt_bool(v);
+		else if (!strcmp(kv, "ifindex"))
+			c.ifindex = (int)n;
+		else if (!strcmp(kv, "lower") && (f = find_name(net, v)))
+			c.lower = f->cfg.ifindex;
+		else if (!strcmp(kv, "mac") && nic_mac_parse(v, c.mac) == 0)
+			;
 		else
 			return -EINVAL;
 	}
+	if (!strcmp(shape, "macvtap") && !c.lower)
+		return -EINVAL;
 	r = fake_net_add(net, &c, NULL);
 	if (r >= 0)
 		fake_net_persist(net);

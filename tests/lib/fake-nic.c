@@ -49,6 +49,15 @@ void fake_nic_cfg_veth(struct fake_nic_cfg *c, const char *name)
 	c->numa_node = -1;
 }
 
+void fake_nic_cfg_macvtap(struct fake_nic_cfg *c, const char *name, int lower, const uint8_t mac[6])
+{
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->numa_node = -1;
+	c->lower = lower;
+	memcpy(c->mac, mac, sizeof(c->mac));
+}
+
 int fake_net_new(struct fake_net **ret)
 {
 	struct fake_net *n = calloc(1, sizeof(*n));
@@ -98,6 +107,21 @@ static void fake_nic_default_table(struct fake_nic *f)
 	for (i = 0; i < f->cfg.indir_size; i++)
 		f->indir0[i] = i % n;
 	f->indir0_user = false;
+}
+
+int fake_net_remove(struct fake_net *net, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < net->n; i++)
+		if (net->nics[i]->cfg.ifindex == ifindex) {
+			nic_free(net->nics[i]);
+			memmove(&net->nics[i], &net->nics[i + 1], (net->n - i - 1) * sizeof(net->nics[0]));
+			net->n--;
+			fake_net_persist(net);
+			return 0;
+		}
+	return -ENODEV;
 }
 
 int fake_net_add(struct fake_net *net, const struct fake_nic_cfg *cfg, int *ret_ifindex)
@@ -220,6 +244,28 @@ static struct fake_nic *target(struct fake_net *net, const struct nic_id *id, co
 
 /* --- ops ------------------------------------------------------------------- */
 
+/* What rtnetlink says of it: a NIC stands in for hardware (no link kind),
+ * a macvtap is one on its lower NIC with the vNIC's MAC. */
+static void fill_link(const struct fake_nic *f, struct nic_link *l)
+{
+	l->ifindex = f->cfg.ifindex;
+	snprintf(l->name, sizeof(l->name), "%s", f->name);
+	l->up = true;
+	l->link_netnsid = -1;
+	if (f->cfg.lower) {
+		snprintf(l->kind, sizeof(l->kind), "macvtap");
+		l->link_ifindex = f->cfg.lower;
+		memcpy(l->mac, f->cfg.mac, sizeof(l->mac));
+		l->num_rx_queues = l->num_tx_queues = 1;
+		return;
+	}
+	l->kind[0] = '\0';
+	l->mac[0] = 0x02;
+	l->mac[5] = (uint8_t)f->cfg.ifindex;
+	l->num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
+	l->num_tx_queues = f->cfg.combined_max + f->cfg.tx_max;
+}
+
 static int f_list_links(void *be, struct nic_link **ret, size_t *ret_n, struct kerror *err)
 {
 	struct fake_net *net = be;
@@ -231,14 +277,7 @@ static int f_list_links(void *be, struct nic_link **ret, size_t *ret_n, struct k
 	for (i = 0; i < net->n; i++) {
 		struct fake_nic *f = net->nics[i];
 
-		v[i].ifindex = f->cfg.ifindex;
-		snprintf(v[i].name, sizeof(v[i].name), "%s", f->name);
-		v[i].kind[0] = '\0'; /* it stands in for hardware: no IFLA_INFO_KIND */
-		v[i].mac[0] = 0x02;
-		v[i].mac[5] = (uint8_t)f->cfg.ifindex;
-		v[i].up = true;
-		v[i].num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
-		v[i].num_tx_queues = f->cfg.combined_max + f->cfg.tx_max;
+		fill_link(f, &v[i]);
 	}
 	*ret = v;
 	*ret_n = net->n;
@@ -259,11 +298,9 @@ static int f_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	if (!f)
 		return kerror_set(err, ENODEV, nic->link.name, "observe", "no such device");
 	nic_clear(nic);
-	nic->link.ifindex = f->cfg.ifindex;
-	snprintf(nic->link.name, sizeof(nic->link.name), "%s", f->name);
-	nic->link.kind[0] = '\0'; /* hardware has no IFLA_INFO_KIND */
-	nic->link.up = true;
-	nic->link.num_rx_queues = f->cfg.combined_max + f->cfg.rx_max;
+	fill_link(f, &nic->link);
+	if (f->cfg.lower) /* a macvtap: a link, nothing to steer */
+		return 0;
 	snprintf(nic->driver, sizeof(nic->driver), "fake");
 	nic->numa_node = f->cfg.numa_node;
 	nic->ch.combined_max = f->cfg.combined_max;

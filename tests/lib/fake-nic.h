@@ -61,6 +61,11 @@ struct fake_nic_cfg {
 	bool hds_thresh;
 	int numa_nodes; /* queue q sits on node q % numa_nodes; 0 = unknown (-1) */
 	int numa_node;  /* device node, -1 = unknown */
+	/* A vNIC's macvtap instead of a NIC (fake_nic_cfg_macvtap): kind
+	 * "macvtap" on the fake NIC of ifindex lower, carrying mac; no queues
+	 * of its own.  0 for a NIC. */
+	int lower;
+	uint8_t mac[6];
 };
 
 /* A capable NIC: 8 combined of 16, RSS + contexts, ntuple (off), L2 + IP
@@ -68,6 +73,9 @@ struct fake_nic_cfg {
 void fake_nic_cfg_capable(struct fake_nic_cfg *cfg, const char *name);
 /* What veth offers: rx/tx channels only. */
 void fake_nic_cfg_veth(struct fake_nic_cfg *cfg, const char *name);
+/* A vNIC's macvtap on the fake NIC of ifindex lower, carrying mac. */
+void fake_nic_cfg_macvtap(struct fake_nic_cfg *cfg, const char *name, int lower,
+			  const uint8_t mac[6]);
 
 int fake_net_new(struct fake_net **ret);
 void fake_net_free(struct fake_net *net);
@@ -101,6 +109,8 @@ int fake_net_set_file(struct fake_net *net, const char *path);
  * ntuple, rss, contexts, special, capacity, hs, numa, symxor, l2ctx, ctxdump, ctxget,
  * vanish). */
 int fake_net_add_spec(struct fake_net *net, const char *spec);
+/* A link goes away (a vNIC's macvtap deleted); -ENODEV when there is none. */
+int fake_net_remove(struct fake_net *net, int ifindex);
 
 /* Changes "from outside" (an operator, another tool), bypassing the
  * failure counter. */

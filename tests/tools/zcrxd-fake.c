@@ -18,6 +18,9 @@
  * BITS" (a consumer binding a memory provider: enum nic_provider bits, 0 =
  * it went away).  A provider change is followed by what the kernel's
  * netdev page-pool notification makes zcrxd do: re-read the NIC's queues.
+ * "add SPEC" (a --fake-nic spec: a vNIC's macvtap appears,
+ * "NAME:macvtap,lower=NIC,mac=MAC[,ifindex=N]") and "del NAME" (it goes
+ * away) are followed by a relisting, as rtnetlink's notifications would.
  *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
@@ -96,13 +99,22 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 {
 	struct outside *o = userdata;
 	char line[256], what[32], nic[IF_NAMESIZE];
+	bool relisted = false;
 	unsigned a, b;
 	FILE *f = fopen(o->path, "re");
 
 	while (f && fgets(line, sizeof(line), f)) {
 		int n = sscanf(line, "%31s %15s %u %u", what, nic, &a, &b), ifindex, r = -EINVAL;
 
-		if (n < 3 || !(ifindex = ifindex_of(o->net, nic)))
+		line[strcspn(line, "\n")] = '\0';
+		if (!strcmp(what, "add") && n >= 2) { /* add SPEC: a link appears (a macvtap) */
+			r = fake_net_add_spec(o->net, line + 4);
+			relisted = true;
+		} else if (!strcmp(what, "del") && n == 2) { /* del NAME: it goes away */
+			r = (ifindex = ifindex_of(o->net, nic)) ? fake_net_remove(o->net, ifindex) :
+								  -ENODEV;
+			relisted = true;
+		} else if (n < 3 || !(ifindex = ifindex_of(o->net, nic)))
 			r = -ENODEV;
 		else if (!strcmp(what, "rule-delete"))
 			r = fake_net_ext_rule_delete(o->net, ifindex, a);
@@ -123,6 +135,9 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	}
 	if (f)
 		fclose(f);
+	/* links came or went: what rtnetlink's notifications would tell */
+	if (relisted && o->m->nic.monitor)
+		(void)nic_monitor_resync(o->m->nic.monitor);
 	(void)unlink(o->path);
 	return 0;
 }
