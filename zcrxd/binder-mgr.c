@@ -33,6 +33,10 @@ struct binder_mgr {
 	size_t n_nics;
 	struct binder_binding *b;
 	size_t n_b;
+	/* b is the module's whole table: dumped since the module appeared or
+	 * notifications were last lost, and kept current since by them and by
+	 * zcrxd's own binds and unbinds (what dump hands out then) */
+	bool fresh;
 	struct binder_mgr_counters c;
 };
 
@@ -99,6 +103,7 @@ static void set_unavailable(struct binder_mgr *bm, const struct kerror *why)
 {
 	bm->available = false;
 	bm->err = *why;
+	bm->fresh = false;
 	forget_all(bm);
 }
 
@@ -124,6 +129,8 @@ static int do_dump(struct binder_mgr *bm, struct kerror *err)
 	free(bm->b);
 	bm->b = v;
 	bm->n_b = n;
+	/* current from here on only if notifications are followed */
+	bm->fresh = bm->io && bm->inner.ops->process_events;
 	return 0;
 }
 
@@ -291,6 +298,8 @@ int binder_mgr_process(struct binder_mgr *bm)
 	if (!bm->inner.ops->process_events)
 		return 0;
 	r = bm->inner.ops->process_events(bm->inner.be, on_event, bm);
+	if (r < 0)
+		bm->fresh = false; /* what was missed is not known */
 	if (r < 0 && bm->io) {
 		/* The source is dead (a fake module that exited): stop watching
 		 * it rather than spin on an fd that stays readable. */
@@ -660,12 +669,18 @@ static int w_get(void *be, uint32_t id, struct binder_binding *ret, struct kerro
 	return r;
 }
 
+/* Every binding on the host.  From the table the notifications keep
+ * current when it is (no request to the module per plan), else dumped. */
 static int w_dump(void *be, struct binder_binding **ret, size_t *ret_n, struct kerror *err)
 {
 	struct binder_mgr *bm = be;
 	struct binder_binding *v;
-	int r = do_dump(bm, err);
+	int r = 0;
 
+	if (bm->fresh && bm->available)
+		bm->c.dumps_cached++;
+	else
+		r = do_dump(bm, err);
 	if (r < 0)
 		return r;
 	v = bm->n_b ? calloc(bm->n_b, sizeof(*v)) : NULL;

@@ -12,6 +12,12 @@
  * hands exec its backend.  It tells the manager through one callback when
  * something changed that needs a replan or an attachment update.
  *
+ * The backend's dump (every binding on the host, asked for by each plan)
+ * is answered from that table while it is current -- dumped since the
+ * module appeared and notifications followed since, with zcrxd's own binds
+ * and unbinds applied -- and dumps the kernel's otherwise (no event loop,
+ * notifications lost, module gone).
+ *
  * Owns: the binder's view of the kernel.  Must not: decide what to bind
  * (plan.c), bind or unbind by itself (exec.c), know attachments.
  */
@@ -47,6 +53,7 @@ struct binder_mgr_counters {
 	uint64_t resyncs;       /* lost notifications, dumped again */
 	uint64_t appeared, vanished;
 	uint64_t dumps;
+	uint64_t dumps_cached;  /* dumps answered from the table notifications keep */
 };
 
 /*
