@@ -96,6 +96,7 @@ void config_init(struct config *c)
 	c->libvirt_uri = strdup(CONFIG_DEFAULT_LIBVIRT_URI);
 	c->autoattach = CONFIG_AUTOATTACH_METADATA;
 	c->reconcile_interval_sec = CONFIG_DEFAULT_RECONCILE_SEC;
+	config_control_init(&c->control);
 	nic_defaults(&c->nic_default);
 	snprintf(c->nic_default.name, sizeof(c->nic_default.name), "*");
 }
@@ -451,6 +452,16 @@ static int daemon_key(struct parse_ctx *p, const char *key, const char *v)
 		}
 		return 0;
 	}
+	{
+		char msg[256];
+		int r = config_control_key(&c->control, key, v, msg, sizeof(msg));
+
+		if (r != -ENOENT) {
+			if (r < 0)
+				diag(p, p->line, "%s", msg);
+			return r;
+		}
+	}
 	diag(p, p->line, "unknown key '%s' in [daemon]", key);
 	return -EINVAL;
 }
@@ -743,7 +754,11 @@ static int add_file(struct config *c, const char *path)
 
 static void validate(struct config *c, struct config_diags *d, const char *file)
 {
+	char buf[256];
 	size_t i, j;
+
+	if (config_control_finish(&c->control, buf, sizeof(buf)))
+		diag_add(d, file, 0, buf);
 
 	for (i = 0; i <= c->n_nics; i++) {
 		struct config_nic *n = i < c->n_nics ? &c->nics[i] : &c->nic_default;
@@ -945,6 +960,7 @@ void config_print(const struct config *c, FILE *f)
 	fprintf(f, "AdminGroup=%s\n", c->admin_group ? c->admin_group : "");
 	fprintf(f, "ReconcileIntervalSec=%u\n", c->reconcile_interval_sec);
 	fprintf(f, "HookStrict=%s\n", c->hook_strict ? "yes" : "no");
+	config_control_print(&c->control, f);
 	if (c->has_nic_default)
 		print_nic(&c->nic_default, f);
 	for (i = 0; i < c->n_nics; i++) {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config-control.h"
+
 enum config_autoattach {
 	CONFIG_AUTOATTACH_METADATA = 0, /* only domains whose <metadata> opts in */
 	CONFIG_AUTOATTACH_DIRECT,       /* every type='direct' vNIC */
@@ -82,6 +84,7 @@ struct config {
 	char *admin_group;  /* NULL = root only */
 	unsigned reconcile_interval_sec;
 	bool hook_strict; /* HookStrict=: a failed hook blocks the VM start */
+	struct config_control control; /* the control socket's limits */
 
 	/* [nic NAME] sections in the order first seen; [nic *] separately. */
 	struct config_nic *nics;

@@ -337,6 +337,87 @@ static void test_print_round_trip(void **state)
 	config_free(&c2);
 }
 
+static char *printed(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	config_print(c, f);
+	fclose(f);
+	return buf;
+}
+
+/* The control socket's limits: bounded, defaults that follow
+ * MaxConnections=, what they say together, printed so they parse back. */
+static void test_control_socket_keys(void **state)
+{
+	struct config c, c2;
+	struct config_diags d;
+	char *buf, *buf2;
+
+	assert_int_equal(config_load_string("a.conf", "", &c, &d), 0);
+	assert_int_equal(c.control.max_connections, 64);
+	assert_int_equal(c.control.max_per_user, 16);
+	assert_int_equal(c.control.reserved, 8);
+	assert_int_equal(c.control.read_timeout_usec, 10000000);
+	assert_int_equal(c.control.write_timeout_usec, 60000000);
+	assert_int_equal(c.control.idle_timeout_usec, 60000000);
+	config_free(&c);
+	config_diags_free(&d);
+
+	assert_int_equal(config_load_string("a.conf", "[daemon]\nMaxConnections=6\n"
+					    "ReadTimeoutSec=1.5\nIdleTimeoutSec=0\n"
+					    "WriteTimeoutSec=0.25\n", &c, &d), 0);
+	assert_int_equal(c.control.max_per_user, 3); /* half of 6 */
+	assert_int_equal(c.control.reserved, 0);     /* an eighth of 6 */
+	assert_int_equal(c.control.read_timeout_usec, 1500000);
+	assert_int_equal(c.control.write_timeout_usec, 250000);
+	assert_int_equal(c.control.idle_timeout_usec, 0);
+	buf = printed(&c);
+	assert_non_null(strstr(buf, "MaxConnections=6\nMaxConnectionsPerUser=3\n"
+				    "ReservedConnections=0\nReadTimeoutSec=1.5\n"
+				    "WriteTimeoutSec=0.25\nIdleTimeoutSec=0\n"));
+	assert_int_equal(config_load_string("b.conf", buf, &c2, &d), 0);
+	buf2 = printed(&c2);
+	assert_string_equal(buf, buf2);
+	free(buf);
+	free(buf2);
+	config_free(&c);
+	config_free(&c2);
+	config_diags_free(&d);
+
+	assert_int_equal(config_load_string("c.conf", "[daemon]\nMaxConnections=3\n"
+					    "MaxConnectionsPerUser=0\nReservedConnections=x\n"
+					    "ReadTimeoutSec=0.05\nWriteTimeoutSec=1.2345\n"
+					    "IdleTimeoutSec=-1\nReadTimeoutSec=301\n", &c, &d),
+			 -EINVAL);
+	if (d.n != 7)
+		dump(&d);
+	assert_int_equal(d.n, 7);
+	assert_true(has_diag(&d, "c.conf", 2, "MaxConnections='3': expected a count, 4..4096"));
+	assert_true(has_diag(&d, "c.conf", 3, "MaxConnectionsPerUser='0'"));
+	assert_true(has_diag(&d, "c.conf", 4, "ReservedConnections='x'"));
+	assert_true(has_diag(&d, "c.conf", 5, "expected seconds, 0.1..300"));
+	assert_true(has_diag(&d, "c.conf", 6, "WriteTimeoutSec='1.2345'"));
+	assert_true(has_diag(&d, "c.conf", 7, "IdleTimeoutSec='-1'"));
+	assert_true(has_diag(&d, "c.conf", 8, "ReadTimeoutSec='301'"));
+	config_free(&c);
+	config_diags_free(&d);
+
+	assert_int_equal(config_load_string("d.conf", "[daemon]\nMaxConnections=8\n"
+					    "ReservedConnections=8\nMaxConnectionsPerUser=9\n", &c, &d),
+			 -EINVAL);
+	assert_true(has_diag(&d, "d.conf", 0, "ReservedConnections=8 leaves no connection"));
+	config_free(&c);
+	config_diags_free(&d);
+	assert_int_equal(config_load_string("e.conf", "[daemon]\nMaxConnections=8\n"
+					    "MaxConnectionsPerUser=9\n", &c, &d), -EINVAL);
+	assert_true(has_diag(&d, "e.conf", 0, "MaxConnectionsPerUser=9 is more than"));
+	config_free(&c);
+	config_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_dropins),
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_empty_nic_section_names_the_nic),
+		cmocka_unit_test(test_control_socket_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
