@@ -45,7 +45,15 @@ int varlink_reader_next(struct varlink_reader *r, json_object **ret);
 /* Bytes of an incomplete message are buffered. */
 bool varlink_reader_has_partial(const struct varlink_reader *r);
 
-/* Strict parse of one JSON text of exactly len bytes. */
+/* Whether a JSON text holds only what Varlink can carry: strict UTF-8 (no
+ * overlong forms, no surrogates, nothing above U+10FFFF) and no escape
+ * that json-c would accept but that is not a Unicode scalar value or that
+ * would cut a C string: a lone \uD800-\uDFFF, \u0000.  Syntax is
+ * json-c's business. */
+bool varlink_text_valid(const char *text, size_t len);
+
+/* Strict parse of one JSON text of exactly len bytes (varlink_text_valid,
+ * then json-c in strict mode). */
 int varlink_parse_json(const char *text, size_t len, json_object **ret);
 
 /* Serialize msg plus the terminating NUL into a malloc'd buffer. */

@@ -147,6 +147,51 @@ static void test_invalid_utf8(void **state)
 	json_object_put(o);
 }
 
+/* What json-c takes but Varlink cannot carry: code points that are not
+ * Unicode scalar values, overlong forms, and NUL, raw or escaped. */
+static void test_strict_strings(void **state)
+{
+	static const char *const bad[] = {
+		"{\"m\":\"\\ud800\"}",            /* lone high surrogate */
+		"{\"m\":\"\\udc00x\"}",           /* lone low surrogate */
+		"{\"m\":\"\\ud800\\u0041\"}",    /* high surrogate, then no low one */
+		"{\"m\":\"\xed\xa0\x80\"}",      /* a surrogate encoded as UTF-8 */
+		"{\"m\":\"\xc0\xaf\"}",           /* overlong '/' */
+		"{\"m\":\"\xe0\x80\xaf\"}",      /* overlong, 3 bytes */
+		"{\"m\":\"\xf0\x80\x80\xaf\"}",  /* overlong, 4 bytes */
+		"{\"m\":\"\xf4\x90\x80\x80\"}",  /* above U+10FFFF */
+		"{\"m\":\"\xf5\x80\x80\x80\"}",  /* above U+10FFFF */
+		"{\"m\":\"a\\u0000b\"}",          /* NUL in a value */
+		"{\"a\\u0000b\":1}",                /* NUL in a name */
+		"{\"method\":\"io.zcrx.Manager.GetStatus\\u0000x\"}",
+		"{\"m\":\"\x80\"}",                /* a stray continuation byte */
+	};
+	static const char *const good[] = {
+		"{\"m\":\"\\ud83d\\ude00\"}",    /* a surrogate pair: U+1F600 */
+		"{\"m\":\"\xf0\x9f\x98\x80\"}",  /* the same, as UTF-8 */
+		"{\"m\":\"\xf4\x8f\xbf\xbf\"}",  /* U+10FFFF */
+		"{\"m\":\"\xed\x9f\xbf\xee\x80\x80\"}", /* U+D7FF, U+E000 */
+		"{\"m\":\"\\\\ud800\"}",          /* an escaped backslash, then text */
+		"{\"m\":\"\\u0001 \\\" \\n\"}",
+	};
+	json_object *o = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("bad %zu\n", i);
+		assert_false(varlink_text_valid(bad[i], strlen(bad[i])));
+		assert_int_equal(varlink_parse_json(bad[i], strlen(bad[i]), &o), -EBADMSG);
+		assert_null(o);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		print_message("good %zu\n", i);
+		assert_true(varlink_text_valid(good[i], strlen(good[i])));
+		assert_int_equal(varlink_parse_json(good[i], strlen(good[i]), &o), 0);
+		json_object_put(o);
+		o = NULL;
+	}
+}
+
 static void test_call_shape(void **state)
 {
 	struct varlink_call c;
@@ -236,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_invalid_json_recovers),
 		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_strict_strings),
 		cmocka_unit_test(test_call_shape),
 		cmocka_unit_test(test_method_names),
 		cmocka_unit_test(test_encode_reply),
