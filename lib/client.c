@@ -145,6 +145,8 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+static int read_refusal(struct zcrx_conn *c, struct zcrx_error *err);
+
 static long long deadline_for(const struct zcrx_conn *c)
 {
 	return c->timeout_ms ? now_ms() + c->timeout_ms : -1;
@@ -198,6 +200,8 @@ int zcrx_send(struct zcrx_conn *c, const char *method, json_object *params, unsi
 		}
 		r = n < 0 ? -errno : -EPIPE;
 		free(buf);
+		if ((r == -EPIPE || r == -ECONNRESET) && read_refusal(c, err))
+			return err && err->kind == ZCRX_ERROR_UNREACHABLE ? -err->err : -EBADMSG;
 		if (r == -ECONNREFUSED || r == -ENOENT)
 			return fail(err, ZCRX_ERROR_UNREACHABLE, -r, "zcrxd is not running (%s)", c->path);
 		return fail(err, ZCRX_ERROR_PROTOCOL, -r, "sending to zcrxd: %s", strerror(-r));
@@ -211,6 +215,7 @@ int zcrx_send(struct zcrx_conn *c, const char *method, json_object *params, unsi
 static void fill_reply_error(struct zcrx_error *e, const char *name, json_object *params)
 {
 	json_object *v;
+	char msg[sizeof(e->message)];
 
 	zcrx_error_clear(e);
 	e->kind = ZCRX_ERROR_REPLY;
@@ -228,6 +233,49 @@ static void fill_reply_error(struct zcrx_error *e, const char *name, json_object
 			snprintf(e->message, sizeof(e->message), "invalid parameter '%s'",
 				 json_object_get_string(v));
 	}
+	/* zcrxd is there but serves no more connections now: unreachable,
+	 * like a full backlog, not a refusal of the request */
+	if (!strcmp(name, "io.zcrx.Manager.TooManyConnections")) {
+		e->kind = ZCRX_ERROR_UNREACHABLE;
+		e->err = EBUSY;
+		snprintf(msg, sizeof(msg), "%s", e->message[0] ? e->message : "connection limit reached");
+		snprintf(e->message, sizeof(e->message), "zcrxd refused the connection: %.400s", msg);
+	}
+}
+
+/* zcrxd refuses a connection over its limits with an error it sends at
+ * once, then closes: a request written after that fails (EPIPE,
+ * ECONNRESET), yet the refusal is waiting to be read.  1 with *err filled
+ * from it, 0 when there is none. */
+static int read_refusal(struct zcrx_conn *c, struct zcrx_error *err)
+{
+	json_object *msg = NULL, *params;
+	const char *ename = NULL;
+	bool cont;
+
+	for (;;) {
+		size_t avail;
+		ssize_t n;
+		char *p;
+
+		if (varlink_reader_next(&c->rd, &msg) != 0)
+			break;
+		p = varlink_reader_space(&c->rd, 4096, &avail);
+		if (!p)
+			return 0;
+		n = recv(c->fd, p, avail, MSG_DONTWAIT);
+		if (n <= 0)
+			return 0;
+		varlink_reader_commit(&c->rd, (size_t)n);
+	}
+	if (!msg || varlink_reply_parse(msg, &ename, &params, &cont) < 0 || !ename) {
+		json_object_put(msg);
+		return 0;
+	}
+	if (err)
+		fill_reply_error(err, ename, params);
+	json_object_put(msg);
+	return 1;
 }
 
 int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues, struct zcrx_error *err)
@@ -273,6 +321,8 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 		if (errno == ECONNREFUSED || errno == ENOENT)
 			return fail(err, ZCRX_ERROR_UNREACHABLE, errno, "zcrxd is not running (%s)",
 				    c->path);
+		if (errno == ECONNRESET && read_refusal(c, err))
+			return err && err->kind == ZCRX_ERROR_UNREACHABLE ? -err->err : -EBADMSG;
 		return fail(err, ZCRX_ERROR_PROTOCOL, errno, "receiving from zcrxd: %s", strerror(errno));
 	}
 	if (varlink_reply_parse(msg, &ename, &params, &cont) < 0) {
@@ -280,10 +330,12 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 		return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG, "zcrxd sent a reply of the wrong shape");
 	}
 	if (ename) {
+		bool unreachable = !strcmp(ename, "io.zcrx.Manager.TooManyConnections");
+
 		if (err)
 			fill_reply_error(err, ename, params);
 		json_object_put(msg);
-		return -EBADMSG;
+		return unreachable ? -EBUSY : -EBADMSG;
 	}
 	*ret_params = params ? json_object_get(params) : json_object_new_object();
 	if (ret_continues)

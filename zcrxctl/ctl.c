@@ -69,6 +69,8 @@ int ctl_report_error(struct ctl *ctl, const struct zcrx_error *e)
 				"zcrxctl: zcrxd is not running (%s at %s); start it with "
 				"'systemctl start zcrxd'\n",
 				e->err == ENOENT ? "no socket" : "nothing listening", sock);
+		else if (e->err == EBUSY)
+			fprintf(ctl->err, "zcrxctl: %s; try again later\n", e->message);
 		else if (e->err == EACCES || e->err == EPERM)
 			fprintf(ctl->err,
 				"zcrxctl: permission denied on %s; run as root or as a member of "

@@ -8,6 +8,40 @@
 
 #include "ctl.h"
 
+/* "N of MAX (A admin)", then what the limits refused and closed, if any. */
+static void show_control(struct ctl *ctl, json_object *r)
+{
+	json_object *c = ctl_json_get(r, "control"), *closed;
+	long long refused;
+	char buf[256];
+	size_t n = 0;
+
+	if (!c) {
+		ctl_print_kv(ctl->out, "Connections:", "%lld", ctl_json_int(r, "connections", 0));
+		return;
+	}
+	ctl_print_kv(ctl->out, "Connections:", "%lld of %lld (%lld of root and admins)",
+		     ctl_json_int(c, "connections", 0), ctl_json_int(c, "max_connections", 0),
+		     ctl_json_int(c, "admin_connections", 0));
+	refused = ctl_json_int(c, "refused_full", 0) + ctl_json_int(c, "refused_reserved", 0) +
+		  ctl_json_int(c, "refused_per_user", 0);
+	buf[0] = '\0';
+	if (refused)
+		n += (size_t)snprintf(buf, sizeof(buf), "refused %lld", refused);
+	closed = ctl_json_get(c, "closed");
+	if (closed && json_object_is_type(closed, json_type_object)) {
+		json_object_object_foreach(closed, reason, v) {
+			long long k = json_object_get_int64(v);
+
+			if (k && n < sizeof(buf))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%sclosed %lld (%s)",
+						      n ? ", " : "", k, reason);
+		}
+	}
+	if (buf[0])
+		ctl_print_kv(ctl->out, "", "%s", buf);
+}
+
 static void show_status(struct ctl *ctl, json_object *r)
 {
 	json_object *lv, *files;
@@ -25,7 +59,7 @@ static void show_status(struct ctl *ctl, json_object *r)
 		ctl_print_kv(ctl->out, "Libvirt:", "%s", lv ? ctl_json_str(lv, "state", "?") : "?");
 	ctl_print_kv(ctl->out, "NICs:", "%lld", ctl_json_int(r, "nics", 0));
 	ctl_print_kv(ctl->out, "Attachments:", "%lld", ctl_json_int(r, "attachments", 0));
-	ctl_print_kv(ctl->out, "Connections:", "%lld", ctl_json_int(r, "connections", 0));
+	show_control(ctl, r);
 	files = ctl_json_get(r, "config_files");
 	if (files && json_object_is_type(files, json_type_array)) {
 		size_t i, n = json_object_array_length(files);

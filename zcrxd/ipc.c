@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipc — the Varlink server.
+ * ipc — the Varlink server (ipc.h): listening, accepting within the
+ * connection caps, the run queue that takes requests fairly, dispatch and
+ * authorization.  Calls on one connection are answered in order; a
+ * connection whose call is still open (async reply or a "more" stream)
+ * keeps further requests buffered until it ends.
  *
- * Owns: the listening socket, connections and their buffers, limits, the
- * org.varlink.service interface, authorization (SO_PEERCRED) and dispatch to
- * registered methods.  Calls on one connection are answered in order; a
- * connection whose call is still open (async reply or a "more" stream) keeps
- * further requests buffered until it ends.  No client can stall the loop:
- * sockets are non-blocking, every partial message has a read deadline, and
- * each dispatch round handles a bounded number of messages per connection.
+ * No client can stall the loop or starve another: sockets are
+ * non-blocking; a connection holds at most one message's worth of input
+ * and is not read again before its buffered requests are handled; requests
+ * are handled by one low-priority work source, one request per connection
+ * in turn (root's and the admins' first), so that every socket event is
+ * dispatched between two batches.
  *
  * Must not: talk to the kernel or libvirt.
  */
@@ -24,69 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "ipc-int.h"
 #include "log.h"
-#include "varlink.h"
 
-#define IPC_MAX_OUTPUT (16u * 1024 * 1024) /* queued replies before we give up on a reader */
-#define IPC_MESSAGES_PER_ROUND 16
-#define IPC_READ_CHUNK 65536
 #define IPC_MAX_GROUPS 256
+/* After every socket event: requests wait while any socket has something. */
+#define IPC_WORK_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
 
-struct ipc_method_entry {
-	struct ipc_method m;
-	void *userdata;
-};
-
-struct ipc_conn;
-
-struct ipc_call {
-	unsigned ref;
-	struct ipc_conn *conn; /* NULL once the peer is gone */
-	char *method;
-	bool more, oneway, done;
-	void (*on_disconnect)(struct ipc_call *, void *);
-	void *on_disconnect_data;
-};
-
-struct ipc_conn {
-	struct ipc_server *server;
-	struct ipc_conn *prev, *next;
-	int fd;
-	sd_event_source *io, *deadline, *defer;
-	struct varlink_reader rd;
-	char *out;
-	size_t out_len, out_cap, out_off;
-	bool eof, closing, dead;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	bool admin;
-	struct ipc_call *current;
-};
-
-struct ipc_server {
-	sd_event *ev;
-	int fd;
-	bool unlink_on_free;
-	char *path;
-	sd_event_source *listen;
-	struct ipc_limits limits;
-	gid_t admin_gid;
-	char *description;
-	char *vendor, *product, *version, *url;
-	struct ipc_method_entry *methods;
-	size_t n_methods;
-	struct ipc_conn *conns;
-	unsigned n_conns;
-};
-
-static void conn_free(struct ipc_conn *c);
-static void conn_schedule(struct ipc_conn *c);
-
-/* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t now_us(void)
+uint64_t ipc_now_us(void)
 {
 	struct timespec ts;
 
@@ -99,369 +47,61 @@ static char *xstrdup0(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* ---- output ------------------------------------------------------------- */
-
-static int conn_update_events(struct ipc_conn *c)
+bool ipc_server_log_ok(struct ipc_server *s)
 {
-	uint32_t ev = 0;
+	uint64_t now = ipc_now_us();
 
-	if (c->dead)
-		return 0;
-	/* Stop reading while a large backlog of requests waits behind an open call.
-	 * After EOF, EPOLLHUP/EPOLLERR still arrive without being asked for. */
-	if (!c->eof && !c->closing) {
-		ev |= EPOLLRDHUP;
-		if ((c->rd.len - c->rd.start) <= c->server->limits.max_message)
-			ev |= EPOLLIN;
+	if (now - s->log_window_us > 10u * 1000000u) {
+		if (s->log_suppressed)
+			log_warning(LOG_SUBSYS_IPC,
+				    "%u more connection(s) refused or closed, not logged "
+				    "(zcrxctl status counts them)", s->log_suppressed);
+		s->log_window_us = now;
+		s->log_lines = 0;
+		s->log_suppressed = 0;
 	}
-	if (c->out_len > c->out_off)
-		ev |= EPOLLOUT;
-	return sd_event_source_set_io_events(c->io, ev);
-}
-
-static void conn_flush(struct ipc_conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n > 0) {
-			c->out_off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		/* peer gone */
-		c->dead = true;
-		return;
+	if (s->log_lines < 20) {
+		s->log_lines++;
+		return true;
 	}
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-}
-
-static int conn_send(struct ipc_conn *c, json_object *msg)
-{
-	size_t len;
-	char *buf;
-	int r;
-
-	r = varlink_encode(msg, &buf, &len);
-	json_object_put(msg);
-	if (r < 0)
-		return r;
-	if (c->out_len - c->out_off + len > IPC_MAX_OUTPUT) {
-		log_warning(LOG_SUBSYS_IPC, "client pid %d does not read its replies, disconnecting",
-			    (int)c->pid);
-		free(buf);
-		c->dead = true;
-		conn_schedule(c);
-		return -ENOBUFS;
-	}
-	if (c->out_cap - c->out_len < len) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *p;
-
-		if (c->out_off) {
-			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-			c->out_len -= c->out_off;
-			c->out_off = 0;
-		}
-		while (cap - c->out_len < len)
-			cap *= 2;
-		p = realloc(c->out, cap);
-		if (!p) {
-			free(buf);
-			return -ENOMEM;
-		}
-		c->out = p;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	free(buf);
-	conn_flush(c);
-	conn_update_events(c);
-	if (c->dead)
-		conn_schedule(c);
-	return 0;
-}
-
-/* ---- calls -------------------------------------------------------------- */
-
-struct ipc_call *ipc_call_ref(struct ipc_call *call)
-{
-	if (call)
-		call->ref++;
-	return call;
-}
-
-struct ipc_call *ipc_call_unref(struct ipc_call *call)
-{
-	if (!call || --call->ref > 0)
-		return NULL;
-	free(call->method);
-	free(call);
-	return NULL;
-}
-
-const char *ipc_call_method(const struct ipc_call *call)
-{
-	return call->method;
-}
-
-bool ipc_call_more(const struct ipc_call *call)
-{
-	return call->more;
-}
-
-bool ipc_call_oneway(const struct ipc_call *call)
-{
-	return call->oneway;
-}
-
-uid_t ipc_call_uid(const struct ipc_call *call)
-{
-	return call->conn ? call->conn->uid : (uid_t)-1;
-}
-
-pid_t ipc_call_pid(const struct ipc_call *call)
-{
-	return call->conn ? call->conn->pid : 0;
-}
-
-bool ipc_call_is_admin(const struct ipc_call *call)
-{
-	return call->conn && call->conn->admin;
-}
-
-bool ipc_call_disconnected(const struct ipc_call *call)
-{
-	return !call->conn || call->conn->dead;
-}
-
-void ipc_call_set_disconnect_handler(struct ipc_call *call, void (*fn)(struct ipc_call *, void *),
-				     void *userdata)
-{
-	call->on_disconnect = fn;
-	call->on_disconnect_data = userdata;
-}
-
-/* The call is answered: let the connection go on with the next request. */
-static void call_finish(struct ipc_call *call)
-{
-	struct ipc_conn *c = call->conn;
-
-	call->done = true;
-	if (c && c->current == call) {
-		c->current = NULL;
-		ipc_call_unref(call);
-		conn_update_events(c);
-		conn_schedule(c);
-	}
-}
-
-static int call_send(struct ipc_call *call, json_object *msg, bool final)
-{
-	int r = 0;
-
-	if (call->done) {
-		json_object_put(msg);
-		return -EALREADY;
-	}
-	if (!call->conn || call->oneway || call->conn->dead)
-		json_object_put(msg);
-	else
-		r = conn_send(call->conn, msg);
-	if (final)
-		call_finish(call);
-	return r;
-}
-
-int ipc_reply(struct ipc_call *call, json_object *params)
-{
-	json_object *msg = varlink_reply_new(params, false);
-
-	if (!msg)
-		return -ENOMEM;
-	return call_send(call, msg, true);
-}
-
-int ipc_reply_continues(struct ipc_call *call, json_object *params)
-{
-	json_object *msg;
-
-	if (!call->more) {
-		json_object_put(params);
-		return -EINVAL;
-	}
-	msg = varlink_reply_new(params, true);
-	if (!msg)
-		return -ENOMEM;
-	return call_send(call, msg, false);
-}
-
-int ipc_reply_error(struct ipc_call *call, const char *error, json_object *params)
-{
-	json_object *msg = varlink_error_new(error, params);
-
-	if (!msg)
-		return -ENOMEM;
-	return call_send(call, msg, true);
-}
-
-int ipc_reply_invalid_parameter(struct ipc_call *call, const char *name)
-{
-	json_object *p = json_object_new_object();
-
-	json_object_object_add(p, "parameter", json_object_new_string(name));
-	return ipc_reply_error(call, "org.varlink.service.InvalidParameter", p);
-}
-
-int ipc_reply_permission_denied(struct ipc_call *call)
-{
-	json_object *p = json_object_new_object();
-
-	json_object_object_add(p, "message",
-			       json_object_new_string("this method needs root or the admin group"));
-	return ipc_reply_error(call, "io.zcrx.Manager.PermissionDenied", p);
-}
-
-static bool type_ok(json_object *v, enum ipc_param_type t)
-{
-	switch (t) {
-	case IPC_PARAM_STRING: return json_object_is_type(v, json_type_string);
-	case IPC_PARAM_INT: return json_object_is_type(v, json_type_int);
-	case IPC_PARAM_BOOL: return json_object_is_type(v, json_type_boolean);
-	case IPC_PARAM_OBJECT: return json_object_is_type(v, json_type_object);
-	case IPC_PARAM_ARRAY: return json_object_is_type(v, json_type_array);
-	}
+	s->log_suppressed++;
 	return false;
 }
 
-int ipc_params_parse(struct ipc_call *call, json_object *params, const struct ipc_param *spec)
+/* ---- the run queue ------------------------------------------------------- */
+
+static void rq_push(struct ipc_rq *q, struct ipc_conn *c)
 {
-	const struct ipc_param *p;
-
-	if (params) {
-		json_object_object_foreach(params, key, val) {
-			(void)val;
-			for (p = spec; p->name; p++)
-				if (!strcmp(p->name, key))
-					break;
-			if (!p->name) {
-				ipc_reply_invalid_parameter(call, key);
-				return -EINVAL;
-			}
-		}
-	}
-	for (p = spec; p->name; p++) {
-		json_object *v = NULL;
-		bool have = params && json_object_object_get_ex(params, p->name, &v) &&
-			    !json_object_is_type(v, json_type_null);
-
-		if (p->present)
-			*p->present = have;
-		if (!have) {
-			if (p->required) {
-				ipc_reply_invalid_parameter(call, p->name);
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (!type_ok(v, p->type)) {
-			ipc_reply_invalid_parameter(call, p->name);
-			return -EINVAL;
-		}
-		if (!p->out)
-			continue;
-		switch (p->type) {
-		case IPC_PARAM_STRING: *(const char **)p->out = json_object_get_string(v); break;
-		case IPC_PARAM_INT: *(int64_t *)p->out = json_object_get_int64(v); break;
-		case IPC_PARAM_BOOL: *(bool *)p->out = json_object_get_boolean(v); break;
-		case IPC_PARAM_OBJECT:
-		case IPC_PARAM_ARRAY: *(json_object **)p->out = v; break;
-		}
-	}
-	return 0;
+	c->rq_next = NULL;
+	if (q->tail)
+		q->tail->rq_next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	c->in_rq = true;
 }
 
-/* ---- org.varlink.service ------------------------------------------------ */
-
-static void service_get_info(struct ipc_call *call, json_object *params, void *userdata)
+static struct ipc_conn *rq_pop(struct ipc_rq *q)
 {
-	struct ipc_server *s = userdata;
-	json_object *r, *ifs;
-	static const struct ipc_param spec[] = { IPC_PARAM_END };
+	struct ipc_conn *c = q->head;
 
-	if (ipc_params_parse(call, params, spec) < 0)
-		return;
-	r = json_object_new_object();
-	ifs = json_object_new_array();
-	json_object_array_add(ifs, json_object_new_string("org.varlink.service"));
-	json_object_array_add(ifs, json_object_new_string("io.zcrx.Manager"));
-	json_object_object_add(r, "vendor", json_object_new_string(s->vendor ? s->vendor : ""));
-	json_object_object_add(r, "product", json_object_new_string(s->product ? s->product : ""));
-	json_object_object_add(r, "version", json_object_new_string(s->version ? s->version : ""));
-	json_object_object_add(r, "url", json_object_new_string(s->url ? s->url : ""));
-	json_object_object_add(r, "interfaces", ifs);
-	ipc_reply(call, r);
+	if (!c)
+		return NULL;
+	q->head = c->rq_next;
+	if (!q->head)
+		q->tail = NULL;
+	c->rq_next = NULL;
+	c->in_rq = false;
+	return c;
 }
 
-static const char service_description[] =
-	"# The Varlink Service Interface is provided by every varlink service. It\n"
-	"# describes the service and the interfaces it implements.\n"
-	"interface org.varlink.service\n"
-	"\n"
-	"method GetInfo() -> (\n"
-	"  vendor: string,\n"
-	"  product: string,\n"
-	"  version: string,\n"
-	"  url: string,\n"
-	"  interfaces: []string\n"
-	")\n"
-	"\n"
-	"method GetInterfaceDescription(interface: string) -> (description: string)\n"
-	"\n"
-	"error InterfaceNotFound (interface: string)\n"
-	"error MethodNotFound (method: string)\n"
-	"error MethodNotImplemented (method: string)\n"
-	"error InvalidParameter (parameter: string)\n"
-	"error PermissionDenied ()\n"
-	"error ExpectedMore ()\n";
-
-static void service_get_description(struct ipc_call *call, json_object *params, void *userdata)
+void ipc_server_wake(struct ipc_server *s, struct ipc_conn *c)
 {
-	struct ipc_server *s = userdata;
-	const char *name = NULL, *text = NULL;
-	const struct ipc_param spec[] = {
-		{ "interface", IPC_PARAM_STRING, true, &name, NULL },
-		IPC_PARAM_END,
-	};
-	json_object *r;
-
-	if (ipc_params_parse(call, params, spec) < 0)
-		return;
-	if (!strcmp(name, "org.varlink.service"))
-		text = service_description;
-	else if (!strcmp(name, "io.zcrx.Manager") && s->description)
-		text = s->description;
-	if (!text) {
-		r = json_object_new_object();
-		json_object_object_add(r, "interface", json_object_new_string(name));
-		ipc_reply_error(call, "org.varlink.service.InterfaceNotFound", r);
-		return;
-	}
-	r = json_object_new_object();
-	json_object_object_add(r, "description", json_object_new_string(text));
-	ipc_reply(call, r);
+	if (c && !c->in_rq && (ipc_conn_ready(c) || ipc_conn_finished(c)))
+		rq_push(c->admin ? &s->rq_admin : &s->rq_user, c);
+	if (s->work && (s->rq_admin.head || s->rq_user.head))
+		(void)sd_event_source_set_enabled(s->work, SD_EVENT_ONESHOT);
 }
-
-static const struct ipc_method service_methods[] = {
-	{ "org.varlink.service.GetInfo", 0, service_get_info },
-	{ "org.varlink.service.GetInterfaceDescription", 0, service_get_description },
-};
 
 /* ---- dispatch ----------------------------------------------------------- */
 
@@ -475,13 +115,14 @@ static const struct ipc_method_entry *find_method(struct ipc_server *s, const ch
 	return NULL;
 }
 
-static bool interface_known(struct ipc_server *s, const char *method)
+/* Whether an interface of n bytes named like method's prefix is served. */
+static bool interface_known(struct ipc_server *s, const char *method, size_t n)
 {
-	const char *dot = strrchr(method, '.');
-	size_t i, n = dot ? (size_t)(dot - method) : 0;
+	size_t i;
 
 	for (i = 0; i < s->n_methods; i++)
-		if (!strncmp(s->methods[i].m.name, method, n) && s->methods[i].m.name[n] == '.')
+		if (!strncmp(s->methods[i].m.name, method, n) && s->methods[i].m.name[n] == '.' &&
+		    !strchr(s->methods[i].m.name + n + 1, '.'))
 			return true;
 	return false;
 }
@@ -491,7 +132,24 @@ static void send_protocol_error(struct ipc_conn *c, const char *why)
 	json_object *p = json_object_new_object();
 
 	json_object_object_add(p, "message", json_object_new_string(why));
-	conn_send(c, varlink_error_new("io.zcrx.Manager.ProtocolError", p));
+	(void)ipc_conn_send(c, varlink_error_new("io.zcrx.Manager.ProtocolError", p), false);
+}
+
+/* An unknown method: MethodNotFound when it is a valid name of a served
+ * interface, InterfaceNotFound otherwise. */
+static void reply_not_found(struct ipc_server *s, struct ipc_call *call, const char *method)
+{
+	const char *dot = strrchr(method, '.');
+	size_t n = dot ? (size_t)(dot - method) : strlen(method);
+	json_object *p = json_object_new_object();
+
+	if (dot && varlink_method_name_valid(method) && interface_known(s, method, n)) {
+		json_object_object_add(p, "method", json_object_new_string(method));
+		ipc_reply_error(call, "org.varlink.service.MethodNotFound", p);
+	} else {
+		json_object_object_add(p, "interface", json_object_new_string_len(method, (int)n));
+		ipc_reply_error(call, "org.varlink.service.InterfaceNotFound", p);
+	}
 }
 
 static void dispatch(struct ipc_conn *c, json_object *msg)
@@ -507,16 +165,11 @@ static void dispatch(struct ipc_conn *c, json_object *msg)
 		send_protocol_error(c, why);
 		return;
 	}
-	call = calloc(1, sizeof(*call));
-	if (!call || !(call->method = strdup(vc.method))) {
-		free(call);
-		c->dead = true;
+	call = ipc_call_new(c, &vc);
+	if (!call) {
+		ipc_conn_cut(c, IPC_CUT_OUTPUT_BUDGET, "out of memory");
 		return;
 	}
-	call->ref = 1;
-	call->conn = c;
-	call->more = vc.more;
-	call->oneway = vc.oneway;
 	c->current = call;
 
 	log_debug(LOG_SUBSYS_IPC, "pid %d uid %u calls %s%s%s", (int)c->pid, (unsigned)c->uid,
@@ -524,18 +177,7 @@ static void dispatch(struct ipc_conn *c, json_object *msg)
 
 	e = find_method(s, vc.method);
 	if (!e) {
-		p = json_object_new_object();
-		if (!varlink_method_name_valid(vc.method) || !interface_known(s, vc.method)) {
-			const char *dot = strrchr(vc.method, '.');
-
-			json_object_object_add(p, "interface",
-					       json_object_new_string_len(vc.method,
-									  dot ? (int)(dot - vc.method) : (int)strlen(vc.method)));
-			ipc_reply_error(call, "org.varlink.service.InterfaceNotFound", p);
-		} else {
-			json_object_object_add(p, "method", json_object_new_string(vc.method));
-			ipc_reply_error(call, "org.varlink.service.MethodNotFound", p);
-		}
+		reply_not_found(s, call, vc.method);
 		return;
 	}
 	if ((e->m.flags & IPC_METHOD_MUTATING) && !c->admin) {
@@ -555,162 +197,57 @@ static void dispatch(struct ipc_conn *c, json_object *msg)
 	e->m.handler(call, vc.parameters, e->userdata);
 }
 
-/* Handle buffered requests, a bounded number per round. */
-static void conn_process(struct ipc_conn *c)
+/* One buffered request of c. */
+static void handle_one(struct ipc_conn *c)
 {
-	int i;
+	json_object *msg = NULL;
+	char why[96];
+	int r = ipc_conn_next(c, &msg);
 
-	for (i = 0; i < IPC_MESSAGES_PER_ROUND && !c->current && !c->dead && !c->closing; i++) {
-		json_object *msg = NULL;
-		int r = varlink_reader_next(&c->rd, &msg);
-
-		if (r == 0)
-			break;
-		if (r == -EMSGSIZE) {
-			log_warning(LOG_SUBSYS_IPC, "pid %d sent a message over %zu bytes, disconnecting",
-				    (int)c->pid, c->server->limits.max_message);
-			send_protocol_error(c, "message too large");
-			c->closing = true;
-			break;
-		}
-		if (r < 0) {
-			log_debug(LOG_SUBSYS_IPC, "pid %d sent an invalid message", (int)c->pid);
-			send_protocol_error(c, "invalid JSON or UTF-8, or not a JSON object");
-			continue;
-		}
+	if (r == -EMSGSIZE) {
+		snprintf(why, sizeof(why), "message too large (over %zu bytes)", c->rd.max_message);
+		ipc_conn_fail(c, IPC_CUT_TOO_LARGE, why);
+	} else if (r < 0) {
+		log_debug(LOG_SUBSYS_IPC, "pid %d sent an invalid message", (int)c->pid);
+		send_protocol_error(c, "not a valid request: invalid JSON, invalid UTF-8 (also "
+				       "surrogates, overlong forms, code points over U+10FFFF), "
+				       "\\u0000, or not a JSON object");
+	} else if (r > 0) {
 		dispatch(c, msg);
 		json_object_put(msg);
 	}
 }
 
-static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+/* The run queue: a batch of requests, one per connection in turn, root's
+ * and the admins' first; then the loop looks at the sockets again. */
+static int on_work(sd_event_source *src, void *userdata)
 {
-	struct ipc_conn *c = userdata;
+	struct ipc_server *s = userdata;
+	uint64_t start = ipc_now_us();
+	unsigned handled = 0;
 
-	log_warning(LOG_SUBSYS_IPC, "pid %d did not complete its message in time, disconnecting",
-		    (int)c->pid);
-	send_protocol_error(c, "read deadline exceeded");
-	c->closing = true;
-	conn_schedule(c);
-	return 0;
-}
+	while (handled < IPC_BATCH && (!handled || ipc_now_us() - start < IPC_BATCH_USEC)) {
+		struct ipc_conn *c = rq_pop(&s->rq_admin);
 
-static bool conn_has_complete(const struct ipc_conn *c)
-{
-	return varlink_reader_has_partial(&c->rd) &&
-	       memchr(c->rd.buf + c->rd.start, '\0', c->rd.len - c->rd.start);
-}
-
-/* Arm the read deadline while part of a message is buffered. */
-static void conn_arm_deadline(struct ipc_conn *c)
-{
-	bool partial = varlink_reader_has_partial(&c->rd) && !conn_has_complete(c);
-	int on = SD_EVENT_OFF;
-
-	if (!c->server->limits.read_deadline_us)
-		return;
-	(void)sd_event_source_get_enabled(c->deadline, &on);
-	if (partial && on == SD_EVENT_OFF) {
-		sd_event_source_set_time(c->deadline, now_us() + c->server->limits.read_deadline_us);
-		sd_event_source_set_enabled(c->deadline, SD_EVENT_ONESHOT);
-	} else if (!partial && on != SD_EVENT_OFF) {
-		sd_event_source_set_enabled(c->deadline, SD_EVENT_OFF);
-	}
-}
-
-/* Everything after I/O: handle requests, decide whether to close. */
-static int on_defer(sd_event_source *src, void *userdata)
-{
-	struct ipc_conn *c = userdata;
-	bool flushed;
-
-	sd_event_source_set_enabled(src, SD_EVENT_OFF);
-	if (!c->dead)
-		conn_process(c);
-	if (!c->dead)
-		conn_flush(c);
-	flushed = c->out_off == c->out_len;
-	if (c->dead || (c->closing && !c->current && flushed) ||
-	    (c->eof && !c->current && flushed && !conn_has_complete(c))) {
-		conn_free(c);
-		return 0;
-	}
-	conn_arm_deadline(c);
-	conn_update_events(c);
-	/* more complete messages buffered and nothing in flight: another round */
-	if (!c->current && !c->closing && conn_has_complete(c))
-		conn_schedule(c);
-	return 0;
-}
-
-static void conn_schedule(struct ipc_conn *c)
-{
-	if (c->defer)
-		sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
-}
-
-static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
-{
-	struct ipc_conn *c = userdata;
-
-	if (revents & EPOLLIN) {
-		size_t avail;
-		char *p = varlink_reader_space(&c->rd, IPC_READ_CHUNK, &avail);
-		ssize_t n;
-
-		if (!p) {
-			c->dead = true;
-		} else {
-			n = recv(fd, p, avail < IPC_READ_CHUNK ? avail : IPC_READ_CHUNK, MSG_DONTWAIT);
-			if (n > 0)
-				varlink_reader_commit(&c->rd, (size_t)n);
-			else if (n == 0)
-				c->eof = true;
-			else if (errno != EAGAIN && errno != EINTR)
-				c->dead = true;
+		if (!c)
+			c = rq_pop(&s->rq_user);
+		if (!c)
+			break;
+		if (ipc_conn_finished(c)) {
+			ipc_conn_free(c);
+			continue;
 		}
-	} else if (revents & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
-		/* No more input will come; replies may still be written on RDHUP. */
-		if (revents & (EPOLLHUP | EPOLLERR))
-			c->dead = true;
-		else
-			c->eof = true;
+		if (!ipc_conn_ready(c))
+			continue; /* it is queued again when it is */
+		handle_one(c);
+		handled++;
+		ipc_conn_update(c);
 	}
-	if ((revents & EPOLLOUT) && !c->dead)
-		conn_flush(c);
-	conn_schedule(c);
+	ipc_server_wake(s, NULL);
 	return 0;
 }
 
-static void conn_free(struct ipc_conn *c)
-{
-	struct ipc_server *s = c->server;
-	struct ipc_call *call = c->current;
-
-	if (call) {
-		c->current = NULL;
-		call->conn = NULL;
-		if (!call->done && call->on_disconnect)
-			call->on_disconnect(call, call->on_disconnect_data);
-		ipc_call_unref(call);
-	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	s->n_conns--;
-	sd_event_source_disable_unref(c->io);
-	sd_event_source_disable_unref(c->deadline);
-	sd_event_source_disable_unref(c->defer);
-	if (c->fd >= 0)
-		close(c->fd);
-	varlink_reader_free(&c->rd);
-	free(c->out);
-	log_debug(LOG_SUBSYS_IPC, "connection of pid %d closed (%u open)", (int)c->pid, s->n_conns);
-	free(c);
-}
+/* ---- accepting ----------------------------------------------------------- */
 
 static bool peer_in_group(int fd, gid_t gid, gid_t primary)
 {
@@ -730,12 +267,52 @@ static bool peer_in_group(int fd, gid_t gid, gid_t primary)
 	return false;
 }
 
+static unsigned count_uid(const struct ipc_server *s, uid_t uid)
+{
+	const struct ipc_conn *c;
+	unsigned n = 0;
+
+	for (c = s->conns; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
+/* Why a new connection of cred may not be served, or NULL. */
+static const char *refusal(struct ipc_server *s, const struct ucred *cred, bool admin, char *buf,
+			   size_t size)
+{
+	const struct ipc_limits *l = &s->limits;
+
+	if (s->n_conns >= l->max_connections) {
+		s->stats.refused_full++;
+		snprintf(buf, size, "connection limit reached (%u connections)", l->max_connections);
+		return buf;
+	}
+	if (!admin && s->n_conns + l->reserved >= l->max_connections) {
+		s->stats.refused_reserved++;
+		snprintf(buf, size,
+			 "connection limit reached (the last %u of %u connections are kept for root "
+			 "and AdminGroup)", l->reserved, l->max_connections);
+		return buf;
+	}
+	if (cred->uid != 0 && l->max_per_user && count_uid(s, cred->uid) >= l->max_per_user) {
+		s->stats.refused_per_user++;
+		snprintf(buf, size, "connection limit for uid %u reached (%u connections)",
+			 (unsigned)cred->uid, l->max_per_user);
+		return buf;
+	}
+	return NULL;
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct ipc_server *s = userdata;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct ipc_conn *c;
+	const char *why;
+	char buf[160];
+	bool admin;
 	int cfd, r;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -748,49 +325,34 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 		close(cfd);
 		return 0;
 	}
-	if (s->n_conns >= s->limits.max_connections) {
-		static const char msg[] = "{\"error\":\"io.zcrx.Manager.TooManyConnections\","
-					  "\"parameters\":{\"message\":\"connection limit reached\"}}";
+	admin = cred.uid == 0 || peer_in_group(cfd, s->admin_gid, cred.gid);
+	why = refusal(s, &cred, admin, buf, sizeof(buf));
+	if (why) {
+		json_object *p = json_object_new_object(), *m;
+		char *out;
+		size_t n;
 
-		log_warning(LOG_SUBSYS_IPC, "connection limit (%u) reached, refusing pid %d",
-			    s->limits.max_connections, (int)cred.pid);
-		(void)!send(cfd, msg, sizeof(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+		json_object_object_add(p, "message", json_object_new_string(why));
+		m = varlink_error_new("io.zcrx.Manager.TooManyConnections", p);
+		if (m && varlink_encode(m, &out, &n) == 0) {
+			(void)!send(cfd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			free(out);
+		}
+		json_object_put(m);
+		if (ipc_server_log_ok(s))
+			log_warning(LOG_SUBSYS_IPC, "refused a connection of pid %d uid %u: %s",
+				    (int)cred.pid, (unsigned)cred.uid, why);
 		close(cfd);
 		return 0;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(cfd);
-		return 0;
-	}
-	c->server = s;
-	c->fd = cfd;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	c->admin = cred.uid == 0 || peer_in_group(cfd, s->admin_gid, cred.gid);
-	varlink_reader_init(&c->rd, s->limits.max_message);
-	r = sd_event_add_io(s->ev, &c->io, cfd, EPOLLIN | EPOLLRDHUP, on_io, c);
-	if (r >= 0)
-		r = sd_event_add_time(s->ev, &c->deadline, CLOCK_MONOTONIC, UINT64_MAX, 0, on_deadline, c);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(c->deadline, SD_EVENT_OFF);
-	if (r >= 0)
-		r = sd_event_add_defer(s->ev, &c->defer, on_defer, c);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	s->n_conns++;
+	r = ipc_conn_new(s, cfd, &cred, admin, &c);
 	if (r < 0) {
 		log_warning(LOG_SUBSYS_IPC, "cannot watch connection: %s", strerror(-r));
-		conn_free(c);
 		return 0;
 	}
-	log_debug(LOG_SUBSYS_IPC, "connection from pid %d uid %u%s (%u open)", (int)c->pid,
-		  (unsigned)c->uid, c->admin ? " (admin)" : "", s->n_conns);
+	s->stats.accepted++;
+	log_debug(LOG_SUBSYS_IPC, "connection from pid %d uid %u%s (%u open)", (int)cred.pid,
+		  (unsigned)cred.uid, admin ? " (admin)" : "", s->n_conns);
 	return 0;
 }
 
@@ -802,11 +364,7 @@ static int server_setup(struct ipc_server *s, sd_event *ev, int fd, const struct
 
 	s->ev = sd_event_ref(ev);
 	s->fd = fd;
-	s->limits = cfg->limits;
-	if (!s->limits.max_message)
-		s->limits.max_message = IPC_MESSAGE_MAX;
-	if (!s->limits.max_connections)
-		s->limits.max_connections = 64;
+	ipc_server_set_limits(s, &cfg->limits);
 	s->admin_gid = cfg->admin_gid;
 	s->description = xstrdup0(cfg->interface_description);
 	s->vendor = xstrdup0(cfg->vendor);
@@ -814,10 +372,15 @@ static int server_setup(struct ipc_server *s, sd_event *ev, int fd, const struct
 	s->version = xstrdup0(cfg->version);
 	s->url = xstrdup0(cfg->url);
 	r = sd_event_add_io(ev, &s->listen, fd, EPOLLIN, on_accept, s);
+	if (r >= 0)
+		r = sd_event_add_defer(ev, &s->work, on_work, s);
+	if (r >= 0)
+		r = sd_event_source_set_priority(s->work, IPC_WORK_PRIORITY);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->work, SD_EVENT_OFF);
 	if (r < 0)
 		return r;
-	return ipc_server_add_methods(s, service_methods,
-				      sizeof(service_methods) / sizeof(service_methods[0]), s);
+	return ipc_service_register(s);
 }
 
 int ipc_server_new_from_fd(sd_event *ev, int fd, const struct ipc_server_config *cfg,
@@ -888,8 +451,9 @@ struct ipc_server *ipc_server_free(struct ipc_server *s)
 	if (!s)
 		return NULL;
 	while (s->conns)
-		conn_free(s->conns);
+		ipc_conn_free(s->conns);
 	sd_event_source_disable_unref(s->listen);
+	sd_event_source_disable_unref(s->work);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->unlink_on_free && s->path)
@@ -932,8 +496,70 @@ void ipc_server_set_admin_gid(struct ipc_server *s, gid_t gid)
 	struct ipc_conn *c;
 
 	s->admin_gid = gid;
-	for (c = s->conns; c; c = c->next)
+	for (c = s->conns; c; c = c->next) {
 		c->admin = c->uid == 0 || peer_in_group(c->fd, gid, c->gid);
+		c->rd.max_message = ipc_conn_max_message(c);
+	}
+}
+
+void ipc_server_set_limits(struct ipc_server *s, const struct ipc_limits *limits)
+{
+	struct ipc_conn *c;
+
+	s->limits = *limits;
+	if (!s->limits.max_message)
+		s->limits.max_message = IPC_MESSAGE_MAX;
+	if (!s->limits.max_connections)
+		s->limits.max_connections = 64;
+	if (s->limits.reserved >= s->limits.max_connections)
+		s->limits.reserved = s->limits.max_connections - 1;
+	for (c = s->conns; c; c = c->next) {
+		c->rd.max_message = ipc_conn_max_message(c);
+		c->timer_at = UINT64_MAX; /* re-arm with the new timeouts */
+		ipc_conn_update(c);
+	}
+}
+
+void ipc_server_get_stats(const struct ipc_server *s, struct ipc_stats *ret)
+{
+	const struct ipc_conn *c;
+
+	*ret = s->stats;
+	ret->connections = s->n_conns;
+	ret->admin_connections = 0;
+	for (c = s->conns; c; c = c->next)
+		ret->admin_connections += c->admin;
+	ret->output_bytes = s->out_total;
+}
+
+json_object *ipc_server_status_json(const struct ipc_server *s)
+{
+	const struct ipc_limits *l = &s->limits;
+	json_object *o = json_object_new_object(), *cut = json_object_new_object();
+	struct ipc_stats st;
+	unsigned i;
+
+	ipc_server_get_stats(s, &st);
+#define ADD(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+	ADD("connections", st.connections);
+	ADD("admin_connections", st.admin_connections);
+	ADD("max_connections", l->max_connections);
+	ADD("max_connections_per_user", l->max_per_user);
+	ADD("reserved_connections", l->reserved);
+	ADD("read_timeout_usec", l->read_timeout_us);
+	ADD("write_timeout_usec", l->write_timeout_us);
+	ADD("idle_timeout_usec", l->idle_timeout_us);
+	ADD("output_bytes", st.output_bytes);
+	ADD("output_max_bytes", IPC_OUTPUT_TOTAL_MAX);
+	ADD("accepted", st.accepted);
+	ADD("refused_full", st.refused_full);
+	ADD("refused_reserved", st.refused_reserved);
+	ADD("refused_per_user", st.refused_per_user);
+#undef ADD
+	for (i = 0; i < _IPC_CUT_MAX; i++)
+		json_object_object_add(cut, ipc_cut_name(i), json_object_new_int64((int64_t)st.cut[i]));
+	json_object_object_add(o, "closed", cut);
+	return o;
 }
 
 unsigned ipc_server_connection_count(const struct ipc_server *s)

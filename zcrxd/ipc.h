@@ -3,9 +3,16 @@
  * ipc — the Varlink server on <runtime-dir>/io.zcrx.Manager.
  *
  * Owns: the listening socket, connections, framing, limits (message size,
- * connection count, per-message read deadline), authorization from
- * SO_PEERCRED, and dispatch to registered methods.  Must not: talk to the
- * kernel or libvirt; it translates requests into calls on other modules.
+ * connections in all, per uid and kept for root and admins, read, write and
+ * idle timeouts, the output memory of all connections), fairness between
+ * clients, authorization from SO_PEERCRED, and dispatch to registered
+ * methods.  Must not: talk to the kernel or libvirt; it translates requests
+ * into calls on other modules.
+ *
+ * Fairness: requests are taken one per connection in turn, root's and the
+ * admins' first, and only while no socket waits to be read or written, so
+ * a client that pipelines thousands of requests delays another by at most
+ * one request of each busy connection.
  *
  * A method handler gets a call object and either replies at once or keeps a
  * reference (ipc_call_ref) and replies later from the event loop.  Calls with
@@ -40,10 +47,36 @@ struct ipc_method {
 };
 
 struct ipc_limits {
-	size_t max_message;        /* bytes, excluding the NUL */
-	unsigned max_connections;
-	uint64_t read_deadline_us; /* a started message must complete within this */
-	uint64_t idle_timeout_us;  /* 0 = none */
+	size_t max_message;        /* bytes, excluding the NUL: root and admins */
+	unsigned max_connections;  /* every connection */
+	unsigned max_per_user;     /* of one uid other than root; 0 = no own cap */
+	unsigned reserved;         /* of max_connections, kept for root and admins */
+	uint64_t read_timeout_us;  /* a started message must complete within this */
+	uint64_t write_timeout_us; /* replies left unread this long: the client is cut */
+	uint64_t idle_timeout_us;  /* nothing in flight this long: closed; 0 = never */
+};
+
+/* Why zcrxd closed a connection itself. */
+enum ipc_cut {
+	IPC_CUT_IDLE,          /* no call in flight for idle_timeout_us */
+	IPC_CUT_READ_TIMEOUT,  /* a message not completed within read_timeout_us */
+	IPC_CUT_TOO_LARGE,     /* a message over the size limit */
+	IPC_CUT_SLOW_READER,   /* replies unread: a stream's backlog, or write_timeout_us */
+	IPC_CUT_OUTPUT_BUDGET, /* the largest backlog when all of them reached the budget */
+	_IPC_CUT_MAX,
+};
+
+/* "idle-timeout", "read-timeout", "message-too-large", "slow-reader", "output-budget" */
+const char *ipc_cut_name(enum ipc_cut reason);
+
+struct ipc_stats {
+	unsigned connections, admin_connections;
+	uint64_t accepted;
+	uint64_t refused_full;     /* every slot taken */
+	uint64_t refused_reserved; /* only the slots kept for root and admins were free */
+	uint64_t refused_per_user; /* the caller's uid had max_per_user */
+	uint64_t cut[_IPC_CUT_MAX];
+	uint64_t output_bytes;     /* replies queued, unwritten, now */
 };
 
 struct ipc_server_config {
@@ -63,6 +96,12 @@ int ipc_server_add_methods(struct ipc_server *s, const struct ipc_method *method
 			   void *userdata);
 void ipc_server_set_admin_gid(struct ipc_server *s, gid_t gid);
 unsigned ipc_server_connection_count(const struct ipc_server *s);
+/* New limits for connections accepted from now on (a reload); the timeouts
+ * apply to every connection at its next deadline. */
+void ipc_server_set_limits(struct ipc_server *s, const struct ipc_limits *limits);
+void ipc_server_get_stats(const struct ipc_server *s, struct ipc_stats *ret);
+/* GetStatus's "control" object: the limits in effect and ipc_stats. */
+json_object *ipc_server_status_json(const struct ipc_server *s);
 /* Use an already-bound, listening socket (systemd socket activation, tests). */
 int ipc_server_new_from_fd(sd_event *ev, int fd, const struct ipc_server_config *cfg,
 			   struct ipc_server **ret);

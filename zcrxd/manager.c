@@ -175,6 +175,22 @@ static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev,
 	reconcile_binder_changed(ud, ev);
 }
 
+/* The control socket's limits from the [daemon] keys of the config. */
+static struct ipc_limits ipc_limits(const struct config *c)
+{
+	struct ipc_limits l = {
+		.max_message = IPC_MESSAGE_MAX,
+		.max_connections = c->control.max_connections,
+		.max_per_user = c->control.max_per_user,
+		.reserved = c->control.reserved,
+		.read_timeout_us = c->control.read_timeout_usec,
+		.write_timeout_us = c->control.write_timeout_usec,
+		.idle_timeout_us = c->control.idle_timeout_usec,
+	};
+
+	return l;
+}
+
 /* The runtime and state directories, and the control socket with the
  * manager's own methods. */
 static int start_ipc(struct manager *m)
@@ -184,26 +200,14 @@ static int start_ipc(struct manager *m)
 		.socket_gid = group_gid(m->config.socket_group),
 		.socket_mode = 0660,
 		.admin_gid = group_gid(m->config.admin_group),
-		.limits = {
-			.max_message = IPC_MESSAGE_MAX,
-			.max_connections = 64,
-			.read_deadline_us = 10u * 1000000u,
-		},
+		.limits = ipc_limits(&m->config),
 		.interface_description = manager_interface_description,
 		.vendor = "zcrx",
 		.product = "zcrxd",
 		.version = ZCRX_VERSION,
 		.url = "https://zcrx.dev/",
 	};
-	const char *e;
 	int r;
-
-	e = getenv("ZCRX_IPC_READ_DEADLINE_MS"); /* tests shorten it */
-	if (e && atoi(e) > 0)
-		cfg.limits.read_deadline_us = (uint64_t)atoi(e) * 1000u;
-	e = getenv("ZCRX_IPC_MAX_CONNECTIONS");
-	if (e && atoi(e) > 0)
-		cfg.limits.max_connections = (unsigned)atoi(e);
 
 	r = mkdir_p(m->opts.runtime_dir, 0755);
 	if (r < 0)
@@ -336,8 +340,12 @@ int manager_reload(struct manager *m)
 	/* which NICs zcrxd looks after may have changed: the binder's verdicts */
 	if (m->nic.monitor)
 		nic_monitor_redecorate(m->nic.monitor);
-	if (m->ipc)
+	if (m->ipc) {
+		struct ipc_limits l = ipc_limits(&m->config);
+
 		ipc_server_set_admin_gid(m->ipc, group_gid(m->config.admin_group));
+		ipc_server_set_limits(m->ipc, &l);
+	}
 	if (m->config.socket_group && m->socket_path &&
 	    chown(m->socket_path, (uid_t)-1, group_gid(m->config.socket_group)) < 0)
 		log_warning(LOG_SUBSYS_CONFIG, "cannot give %s to group '%s': %s, ignoring",
@@ -384,6 +392,7 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 			       json_object_new_int(m->reconcile ? (int)reconcile_count(m->reconcile) : 0));
 	json_object_object_add(r, "connections",
 			       json_object_new_int((int)ipc_server_connection_count(m->ipc)));
+	json_object_object_add(r, "control", ipc_server_status_json(m->ipc));
 	json_object_object_add(r, "monitors",
 			       json_object_new_int((int)events_subscriber_count(m->events)));
 	json_object_object_add(r, "reloads", json_object_new_int64((int64_t)m->reloads));

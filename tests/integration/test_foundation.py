@@ -27,8 +27,8 @@ class Foundation(unittest.TestCase):
         cls.ns = Netns("zxc")
         cls.ns.__enter__()
         cls.ns.add_veth("zxc0", "zxc1", queues=8)
-        cls.d = Daemon(netns=cls.ns, config_text="[daemon]\nReconcileIntervalSec=5\n",
-                       env={"ZCRX_IPC_READ_DEADLINE_MS": "1500", "ZCRX_IPC_MAX_CONNECTIONS": "6"})
+        cls.d = Daemon(netns=cls.ns, config_text="[daemon]\nReconcileIntervalSec=5\n"
+                       "ReadTimeoutSec=1.5\nMaxConnections=6\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -198,6 +198,8 @@ class Foundation(unittest.TestCase):
         finally:
             for c in conns:
                 c.close()
+            # the next test finds its slots: zcrxd has seen these go
+            wait_for(lambda: self.d.status()["connections"] == 1, what="connections closed")
 
     def test_libvirt_not_loaded_without_libvirt(self):
         # --libvirt-uri none: libvirt (and its ~60 libraries) is never mapped

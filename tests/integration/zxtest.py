@@ -122,6 +122,28 @@ class VarlinkClient:
             return False
 
 
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+# the interpreter of the system: the one on PATH may be in root's home
+SYSTEM_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def calls_as_nobody(socket_path, calls):
+    """Make calls [(method, parameters), ...] on one connection as uid 65534
+    (its group, nogroup, must be allowed to connect: SocketGroup=nogroup and
+    a searchable directory); returns the reply messages, errors included."""
+    code = ("import json, sys; sys.path.insert(0, %r); import zxtest\n"
+            "c = zxtest.VarlinkClient(%r)\n"
+            "out = []\n"
+            "for m, p in json.loads(sys.argv[1]):\n"
+            "    c.send(m, p)\n"
+            "    out.append(c.recv())\n"
+            "print(json.dumps(out))\n" % (os.path.dirname(os.path.abspath(__file__)), socket_path))
+    p = run(NOBODY + [SYSTEM_PYTHON, "-c", code, json.dumps(calls)], check=False)
+    if p.returncode != 0:
+        raise AssertionError("calls as uid 65534 failed: " + p.stderr)
+    return json.loads(p.stdout)
+
+
 def run(cmd, check=True, **kw):
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
