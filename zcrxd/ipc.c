@@ -135,15 +135,15 @@ static void send_protocol_error(struct ipc_conn *c, const char *why)
 	(void)ipc_conn_send(c, varlink_error_new("io.zcrx.Manager.ProtocolError", p), false);
 }
 
-/* An unknown method: MethodNotFound when it is a valid name of a served
- * interface, InterfaceNotFound otherwise. */
+/* An unknown method: MethodNotFound when its interface is served (whatever
+ * the method part looks like: docs/ipc.md), InterfaceNotFound otherwise. */
 static void reply_not_found(struct ipc_server *s, struct ipc_call *call, const char *method)
 {
 	const char *dot = strrchr(method, '.');
 	size_t n = dot ? (size_t)(dot - method) : strlen(method);
 	json_object *p = json_object_new_object();
 
-	if (dot && varlink_method_name_valid(method) && interface_known(s, method, n)) {
+	if (dot && interface_known(s, method, n)) {
 		json_object_object_add(p, "method", json_object_new_string(method));
 		ipc_reply_error(call, "org.varlink.service.MethodNotFound", p);
 	} else {

@@ -85,6 +85,49 @@ class Foundation(unittest.TestCase):
             # the connection is still usable
             self.assertEqual(c.call("io.zcrx.Manager.GetStatus")["protocol"], 1)
 
+    def test_invalid_method_name_of_a_known_interface(self):
+        """docs/ipc.md: an unknown method of a known interface is
+        MethodNotFound, even when the name is not a valid method name."""
+        with self.d.client() as c:
+            for m in ("io.zcrx.Manager.getStatus", "io.zcrx.Manager.Get-Status",
+                      "io.zcrx.Manager."):
+                with self.assertRaises(VarlinkError) as e:
+                    c.call(m)
+                self.assertEqual(e.exception.error, "org.varlink.service.MethodNotFound", m)
+                self.assertEqual(e.exception.parameters["method"], m)
+            with self.assertRaises(VarlinkError) as e:
+                c.call("io.zcrx.manager.GetStatus")
+            self.assertEqual(e.exception.error, "org.varlink.service.InterfaceNotFound")
+            self.assertEqual(e.exception.parameters["interface"], "io.zcrx.manager")
+
+    def test_strings_varlink_cannot_carry(self):
+        """Surrogates, overlong forms, code points above U+10FFFF and NUL
+        (escaped or not) in method names, parameter names and values are a
+        ProtocolError; json-c alone accepted them, echoed them back and
+        stored them (state.json), and NUL cut names short."""
+        bad = [b'{"method":"io.zcrx.Manager.GetStatus\\u0000x"}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"a\\u0000b"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"ni\\u0000c":"x"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"\\ud800"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"\\udfff\\ud800"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"\xed\xa0\x80"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"\xc0\xae"}}',
+               b'{"method":"io.zcrx.Manager.GetNic","parameters":{"nic":"\xf4\x90\x80\x80"}}',
+               b'{"method":"io.zcrx.Manager.Attach","parameters":{"domain":"\\ud800",'
+               b'"nic":"zxc0","mac":"52:54:00:00:00:01"}}']
+        with self.d.client() as c:
+            for raw in bad:
+                c.send_raw(raw + b"\0")
+                r = c.recv()
+                self.assertEqual(r.get("error"), "io.zcrx.Manager.ProtocolError", (raw, r))
+                self.assertIn("UTF-8", r["parameters"]["message"])
+            # a surrogate pair is a real character: fine
+            with self.assertRaises(VarlinkError) as e:
+                c.call("io.zcrx.Manager.GetNic", {"nic": "\U0001F600"})
+            self.assertEqual(e.exception.error, "io.zcrx.Manager.NoSuchNic")
+            self.assertEqual(e.exception.parameters["nic"], "\U0001F600")
+            self.assertEqual(c.call("io.zcrx.Manager.ListAttachments")["attachments"], [])
+
     def test_invalid_parameter(self):
         with self.d.client() as c:
             with self.assertRaises(VarlinkError) as e:
