@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api-nic.h"
 #include "events.h"
@@ -39,9 +41,12 @@ static void on_change(struct nic_monitor *m, const struct nic *nic, enum nic_cha
 						     : "nic-changed";
 	json_object *d;
 
-	log_debug(LOG_SUBSYS_NIC, "%s: %s (generation %llu)", nic->link.name, type,
-		  (unsigned long long)nic->generation);
-	if (a->changed)
+	log_debug(LOG_SUBSYS_NIC, "%s: %s (generation %llu)%s", nic->link.name, type,
+		  (unsigned long long)nic->generation, a->refreshing ? " by a caller's refresh" : "");
+	/* What a caller's refresh finds is for the caller: the reconcile
+	 * acts on drift at its own time (its timer), never because a reader
+	 * asked.  Devices that come and go are the kernel's news either way. */
+	if (a->changed && (!a->refreshing || c != NIC_CHANGE_UPDATED))
 		a->changed(a->changed_ud, nic, (int)c, what);
 	if (!a->events)
 		return;
@@ -78,21 +83,71 @@ static void kernel_error(struct ipc_call *call, const struct kerror *e)
 	ipc_reply_error(call, "io.zcrx.Manager.KernelError", p);
 }
 
-/* The NIC named name, re-read first when asked; NULL after replying. */
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Whether a caller's refresh of ifindex (0: of every NIC) re-reads now; a
+ * caller that is neither root nor an admin is held to the rate limit. */
+static bool may_reread(struct api_nic *a, struct ipc_call *call, int ifindex)
+{
+	uint64_t now = now_usec();
+	struct api_nic_reread *v;
+	size_t i;
+
+	if (!ifindex) {
+		if (!ipc_call_is_admin(call) && a->resync_at &&
+		    now - a->resync_at < API_NIC_RESYNC_USEC)
+			return false;
+		a->resync_at = now;
+		return true;
+	}
+	for (i = 0; i < a->n_reread; i++)
+		if (a->reread[i].ifindex == ifindex)
+			break;
+	if (i < a->n_reread) {
+		if (!ipc_call_is_admin(call) && now - a->reread[i].at < API_NIC_REFRESH_USEC)
+			return false;
+		a->reread[i].at = now;
+		return true;
+	}
+	/* entries past the window hold nothing back: the table stays small */
+	for (i = 0; i < a->n_reread;)
+		if (now - a->reread[i].at >= API_NIC_REFRESH_USEC)
+			a->reread[i] = a->reread[--a->n_reread];
+		else
+			i++;
+	v = realloc(a->reread, (a->n_reread + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	a->reread = v;
+	a->reread[a->n_reread++] = (struct api_nic_reread){ .ifindex = ifindex, .at = now };
+	return true;
+}
+
+/* The NIC named name, re-read first when asked (*refreshed says whether it
+ * was); NULL after replying. */
 static const struct nic *lookup(struct api_nic *a, struct ipc_call *call, const char *name,
-				bool refresh)
+				bool refresh, bool *refreshed)
 {
 	const struct nic *nic = nic_monitor_find(a->monitor, name);
 	struct kerror e;
 	int r;
 
+	*refreshed = false;
 	if (!nic) {
 		no_such_nic(call, name);
 		return NULL;
 	}
-	if (!refresh)
+	if (!refresh || !may_reread(a, call, nic->link.ifindex))
 		return nic;
+	a->refreshing = true;
 	r = nic_monitor_refresh(a->monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	a->refreshing = false;
 	if (r == -ENODEV) {
 		no_such_nic(call, name);
 		return NULL;
@@ -102,6 +157,7 @@ static const struct nic *lookup(struct api_nic *a, struct ipc_call *call, const 
 		kernel_error(call, &e);
 		return NULL;
 	}
+	*refreshed = true;
 	return nic_monitor_find(a->monitor, name);
 }
 
@@ -153,11 +209,12 @@ static void method_get_nic(struct ipc_call *call, json_object *params, void *use
 	};
 	const struct nic *nic;
 	struct nic view;
+	bool refreshed;
 	json_object *r;
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	nic = lookup(a, call, name, refresh);
+	nic = lookup(a, call, name, refresh, &refreshed);
 	if (!nic)
 		return;
 	view = *nic; /* shallow: the capabilities zcrxd goes by, the monitor's arrays */
@@ -165,6 +222,8 @@ static void method_get_nic(struct ipc_call *call, json_object *params, void *use
 		a->learned(a->learned_ud, nic->link.name, &view.caps);
 	r = json_object_new_object();
 	json_object_object_add(r, "nic", nic_json_nic(&view, lower_name(a, nic)));
+	if (refresh)
+		json_object_object_add(r, "refreshed", json_object_new_boolean(refreshed));
 	ipc_reply(call, r);
 }
 
@@ -193,6 +252,7 @@ static void method_list_queues(struct ipc_call *call, json_object *params, void 
 		IPC_PARAM_END,
 	};
 	const struct nic *nic;
+	bool refreshed = false;
 	json_object *r, *arr;
 	size_t i;
 
@@ -200,20 +260,25 @@ static void method_list_queues(struct ipc_call *call, json_object *params, void 
 		return;
 	arr = json_object_new_array();
 	if (name) {
-		nic = lookup(a, call, name, refresh);
+		nic = lookup(a, call, name, refresh, &refreshed);
 		if (!nic) {
 			json_object_put(arr);
 			return;
 		}
 		add_queues(arr, nic);
 	} else {
-		if (refresh)
-			(void)nic_monitor_resync(a->monitor);
+		if (refresh && may_reread(a, call, 0)) {
+			a->refreshing = true;
+			refreshed = nic_monitor_resync(a->monitor) >= 0;
+			a->refreshing = false;
+		}
 		for (i = 0; i < nic_monitor_count(a->monitor); i++)
 			add_queues(arr, nic_monitor_at(a->monitor, i));
 	}
 	r = json_object_new_object();
 	json_object_object_add(r, "queues", arr);
+	if (refresh)
+		json_object_object_add(r, "refreshed", json_object_new_boolean(refreshed));
 	ipc_reply(call, r);
 }
 
@@ -276,6 +341,9 @@ void api_nic_stop(struct api_nic *a)
 {
 	a->monitor = nic_monitor_free(a->monitor);
 	a->kernel = nic_kernel_free(a->kernel);
+	free(a->reread);
+	a->reread = NULL;
+	a->n_reread = 0;
 }
 
 void api_nic_set_interval(struct api_nic *a, unsigned interval_sec)

@@ -11,7 +11,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "nic.h"
@@ -34,7 +36,22 @@ struct api_nic {
 	 * NIC's capabilities before GetNic shows them; optional. */
 	void (*learned)(void *ud, const char *nic, struct nic_caps *caps);
 	void *learned_ud;
+	/* A caller's refresh only re-reads: the changes it finds are
+	 * published but not handed to changed (the reconcile), and callers
+	 * that are neither root nor admins re-read a NIC at most once per
+	 * API_NIC_REFRESH_USEC, every NIC at most once per
+	 * API_NIC_RESYNC_USEC. */
+	bool refreshing;
+	struct api_nic_reread {
+		int ifindex;
+		uint64_t at; /* CLOCK_MONOTONIC usec */
+	} *reread;
+	size_t n_reread;
+	uint64_t resync_at;
 };
+
+#define API_NIC_REFRESH_USEC 1000000u
+#define API_NIC_RESYNC_USEC 5000000u
 
 /* Open the backend, read every NIC, follow changes on ev, register the
  * methods on ipc.  interval_sec: ReconcileIntervalSec (0 = no timer). */

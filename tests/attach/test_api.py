@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import tempfile
+import time
 import unittest
 
 import attachlib
@@ -370,6 +371,59 @@ class Api(unittest.TestCase):
         self.assertEqual(plan_ops(self.d, "eth0"), [])
         self.d.call("io.zcrx.Manager.Detach", {"domain": "rep"})
         self.d.call("io.zcrx.Manager.Detach", {"domain": "rep2"})
+
+    def test_refresh_only_rereads(self):
+        """A caller's refresh re-reads and shows what it found (a rule
+        deleted outside), and changes nothing: the drift waits for the
+        reconcile (its timer, off here, or zcrxctl reconcile).  Before, the
+        reconcile that followed a reader's refresh repaired it."""
+        a = self.attach(domain="ro", nic="eth0", mac=mac(0x840))["attachments"][0]
+        loc = a["rules"][0]
+        self.outside("rule-delete eth0 %d" % loc)
+        n0 = self.repairs()
+        os.chmod(self.d.runtime, 0o755)
+        os.chmod(self.d.tmp, 0o755)
+        got = zxtest.calls_as_nobody(self.d.socket, [
+            ["io.zcrx.Manager.GetNic", {"nic": "eth0", "refresh": True}],
+            ["io.zcrx.Manager.ListQueues", {"refresh": True}],
+            ["io.zcrx.Manager.GetStatus", {}]])
+        nic = got[0]["parameters"]
+        self.assertTrue(nic["refreshed"], nic)
+        self.assertNotIn(loc, [r["location"] for r in nic["nic"]["rules"]["list"]])
+        self.assertIn("refreshed", got[1]["parameters"])  # (another test's may stand in)
+        # root's refresh only re-reads as well
+        r = self.d.call("io.zcrx.Manager.GetNic", {"nic": "eth0", "refresh": True})
+        self.assertTrue(r["refreshed"])
+        # a reconcile deferred by the loop has run by the second reply
+        self.d.status()
+        self.assertEqual(self.repairs(), n0)
+        self.assertNotIn(mac(0x840), [x["mac"] for x in self.rules_of("eth0")])
+        # the drift is real: the reconcile puts the rule back
+        self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth0"})
+        self.assertEqual(self.repairs(), n0 + 1)
+        self.assertIn(mac(0x840), [x["mac"] for x in self.rules_of("eth0")])
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "ro"})
+
+    def test_refresh_of_readers_is_rate_limited(self):
+        """Callers that are neither root nor admins re-read a NIC at most
+        once a second and every NIC at most once in 5 seconds; the reply
+        says whether this one did."""
+        os.chmod(self.d.runtime, 0o755)
+        os.chmod(self.d.tmp, 0o755)
+        calls = [["io.zcrx.Manager.GetNic", {"nic": "eth2", "refresh": True}]] * 20 + \
+            [["io.zcrx.Manager.ListQueues", {"refresh": True}]] * 2
+        t0 = time.monotonic()
+        got = zxtest.calls_as_nobody(self.d.socket, calls)
+        elapsed = time.monotonic() - t0
+        reread = [g["parameters"]["refreshed"] for g in got[:20]]
+        self.assertTrue(reread[0])
+        self.assertLessEqual(sum(reread), 1 + int(elapsed), reread)
+        if elapsed < 5:
+            self.assertEqual(got[21]["parameters"]["refreshed"], False, got[21])
+        # root is not held back
+        for _ in range(3):
+            self.assertTrue(self.d.call("io.zcrx.Manager.GetNic",
+                                        {"nic": "eth2", "refresh": True})["refreshed"])
 
     def test_dry_runs_leave_the_listing_alone(self):
         """Plan and rebalance --dry-run show what would change; the

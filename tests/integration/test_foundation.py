@@ -212,7 +212,7 @@ class Foundation(unittest.TestCase):
             self.assertTrue(slow.closed_by_peer(timeout=10))
 
     def test_connection_cap(self):
-        cap = 6  # ZCRX_IPC_MAX_CONNECTIONS above
+        cap = 6  # MaxConnections= above
         # connections other tests left behind are closed asynchronously
         wait_for(lambda: self.d.status()["connections"] == 1, what="no other connections")
         conns = []
