@@ -42,6 +42,20 @@ static void show_control(struct ctl *ctl, json_object *r)
 		ctl_print_kv(ctl->out, "", "%s", buf);
 }
 
+static void show_binder(struct ctl *ctl, json_object *b)
+{
+	const char *backend;
+
+	if (!b)
+		return;
+	backend = ctl_json_str(b, "backend", "?");
+	if (ctl_json_bool(b, "available", false))
+		ctl_print_kv(ctl->out, "Binder:", "vhost_zcrx available (%s)", backend);
+	else
+		ctl_print_kv(ctl->out, "Binder:", "vhost_zcrx not available: %s (%s)",
+			     ctl_json_str(b, "message", "?"), backend);
+}
+
 static void show_status(struct ctl *ctl, json_object *r)
 {
 	json_object *lv, *files;
@@ -60,6 +74,7 @@ static void show_status(struct ctl *ctl, json_object *r)
 	ctl_print_kv(ctl->out, "NICs:", "%lld", ctl_json_int(r, "nics", 0));
 	ctl_print_kv(ctl->out, "Attachments:", "%lld", ctl_json_int(r, "attachments", 0));
 	show_control(ctl, r);
+	show_binder(ctl, ctl_json_get(r, "binder"));
 	files = ctl_json_get(r, "config_files");
 	if (files && json_object_is_type(files, json_type_array)) {
 		size_t i, n = json_object_array_length(files);

@@ -4,6 +4,7 @@
  * Must not: plan, bind or unbind.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "binder-api.h"
@@ -46,21 +47,22 @@ static void on_change(struct binder_mgr *bm, const struct binder_event *ev, void
 }
 
 int binder_api_start(struct binder_api *a, sd_event *ev, struct events *events,
-		     struct nic_monitor *monitor, binder_mgr_fn fn, void *userdata)
+		     struct nic_monitor *monitor, struct binder_vhost *bv, binder_mgr_fn fn,
+		     void *userdata)
 {
-	struct binder_vhost *bv;
 	int r;
 
 	a->monitor = monitor;
 	a->fn = fn;
 	a->userdata = userdata;
-	r = binder_vhost_new_auto(&bv);
+	r = bv ? 0 : binder_vhost_new(&bv);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_BINDER, r, "cannot open the binder's sockets: %s",
 				 strerror(-r));
-	if (strcmp(binder_vhost_transport(bv), "netlink") != 0)
+	snprintf(a->transport, sizeof(a->transport), "%s", binder_vhost_transport(bv));
+	if (strcmp(a->transport, "netlink") != 0)
 		log_notice(LOG_SUBSYS_BINDER, "binder talks to a FAKE vhost_zcrx module at %s (tests)",
-			   binder_vhost_transport(bv) + 5);
+			   a->transport + 5);
 	r = binder_mgr_new(ev, binder_vhost_backend(bv), destroy_vhost, events, &a->mgr);
 	if (r < 0) {
 		binder_vhost_free(bv);
@@ -98,8 +100,11 @@ json_object *binder_api_status_json(const struct binder_api *a)
 {
 	json_object *o;
 
-	if (a->mgr)
-		return binder_mgr_status_json(a->mgr);
+	if (a->mgr) {
+		o = binder_mgr_status_json(a->mgr);
+		json_object_object_add(o, "backend", json_object_new_string(a->transport));
+		return o;
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "module", json_object_new_string("vhost_zcrx"));
 	json_object_object_add(o, "available", json_object_new_boolean(false));

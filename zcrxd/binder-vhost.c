@@ -408,15 +408,6 @@ fail:
 	return r;
 }
 
-int binder_vhost_new_auto(struct binder_vhost **ret)
-{
-	const char *path = getenv(BINDER_VHOST_FAKE_ENV);
-
-	if (path && *path)
-		return binder_vhost_new_unix(path, ret);
-	return binder_vhost_new(ret);
-}
-
 struct binder_vhost *binder_vhost_free(struct binder_vhost *bv)
 {
 	if (!bv)

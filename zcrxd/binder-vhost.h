@@ -27,10 +27,6 @@
 
 #include "binder.h"
 
-/* Environment variable that points zcrxd at a fake module's unix socket
- * instead of the kernel (tests only; see binder_vhost_new_auto). */
-#define BINDER_VHOST_FAKE_ENV "ZCRXD_FAKE_VHOST_ZCRX"
-
 struct binder_vhost;
 
 struct binder_vhost_counters {
@@ -44,11 +40,10 @@ struct binder_vhost_counters {
 
 /* Over NETLINK_GENERIC (the kernel). */
 int binder_vhost_new(struct binder_vhost **ret);
-/* Over a fake module listening on a unix SOCK_SEQPACKET socket at path. */
+/* Over a fake module listening on a unix SOCK_SEQPACKET socket at path:
+ * tests only, opened by a test program (build/tests/zcrxd-fake), never by
+ * zcrxd. */
 int binder_vhost_new_unix(const char *path, struct binder_vhost **ret);
-/* binder_vhost_new_unix($ZCRXD_FAKE_VHOST_ZCRX) when that is set and not
- * empty, else binder_vhost_new. */
-int binder_vhost_new_auto(struct binder_vhost **ret);
 struct binder_vhost *binder_vhost_free(struct binder_vhost *bv);
 
 extern const struct binder_ops binder_vhost_ops;

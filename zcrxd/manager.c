@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "binder-vhost.h"
 #include "events.h"
 #include "ipc.h"
 #include "log.h"
@@ -120,6 +121,7 @@ struct manager *manager_free(struct manager *m)
 	m->events = events_free(m->events);
 	m->ipc = ipc_server_free(m->ipc);
 	config_free(&m->config);
+	binder_vhost_free(m->opts.binder_vhost); /* not started */
 	free(m->socket_path);
 	sd_event_unref(m->event);
 	free(m);
@@ -292,8 +294,9 @@ int manager_start(struct manager *m)
 	/* An absent vhost_zcrx module is not an error: attachments say so. */
 	m->binder.in_scope = nic_in_scope;
 	m->binder.in_scope_ud = m->reconcile;
-	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor, binder_changed,
-			     m->reconcile);
+	r = binder_api_start(&m->binder, m->event, m->events, m->nic.monitor,
+			     m->opts.binder_vhost, binder_changed, m->reconcile);
+	m->opts.binder_vhost = NULL; /* the binder's now */
 	if (r < 0)
 		return r;
 	if (binder_api_backend(&m->binder))

@@ -33,6 +33,10 @@ struct manager_options {
 	/* Tests only (build/tests/zcrxd-fake): a fake NIC backend instead of
 	 * the kernel's.  ops NULL = the kernel (always, in zcrxd itself). */
 	struct nic_backend nic_backend;
+	/* Tests only (build/tests/zcrxd-fake --fake-binder): the binder's
+	 * backend over a fake module's socket, handed to the binder at start.
+	 * NULL = generic netlink to the kernel (always, in zcrxd itself). */
+	struct binder_vhost *binder_vhost;
 };
 
 struct manager {

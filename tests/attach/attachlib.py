@@ -24,16 +24,24 @@ class FakeDaemon(zxtest.Daemon):
     """zcrxd-fake with the zxtest.Daemon interface.  workdir holds what must
     outlive one daemon process: the fake "kernel" (workdir/fake.json) and
     the state directory (workdir/state).  nics: --fake-nic specs, used when
-    fake.json does not exist yet."""
+    fake.json does not exist yet; kernel_nics: the kernel's NICs instead of
+    fake ones; binder: a fake vhost_zcrx module's socket
+    (tests/tools/fake-vhost-zcrx) for the binder instead of the kernel."""
 
     def __init__(self, netns, config_text, workdir, nics=("eth0:capable",), env=None,
-                 wait_ready=True, volatile=False, libvirt_uri="none"):
+                 wait_ready=True, volatile=False, libvirt_uri="none", kernel_nics=False,
+                 binder=None):
         self.workdir = workdir
         self.fake_state = os.path.join(workdir, "fake.json")
-        extra = (["--fake-volatile"] if volatile else ["--fake-state", self.fake_state]) + \
-            ["--state-dir", os.path.join(workdir, "state")]
-        for n in nics:
-            extra += ["--fake-nic", n]
+        if kernel_nics:
+            extra = ["--kernel-nics"]
+        else:
+            extra = ["--fake-volatile"] if volatile else ["--fake-state", self.fake_state]
+            for n in nics:
+                extra += ["--fake-nic", n]
+        extra += ["--state-dir", os.path.join(workdir, "state")]
+        if binder:
+            extra += ["--fake-binder", binder]
         saved = zxtest.ZCRXD
         zxtest.ZCRXD = FAKE
         try:

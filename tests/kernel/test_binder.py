@@ -7,8 +7,10 @@ so everywhere an operator looks (GetStatus, the capability matrix of `zcrxctl
 nics`, `zcrxctl metrics`) with the named reason, and run on.
 
 Fake module: tests/tools/fake-vhost-zcrx runs inside the namespace (it checks
-ifindexes there and sees RTM_DELLINK) and zcrxd talks to it through the
-production backend (ZCRXD_FAKE_VHOST_ZCRX).  The module appearing and going
+ifindexes there and sees RTM_DELLINK) and the test daemon build/tests/zcrxd-fake
+(zcrxd's code over the kernel's NICs, --kernel-nics, or the fake NIC) talks to
+it through the production backend (--fake-binder: the same messages over a
+unix socket); zcrxd itself cannot be pointed at it.  The module appearing and going
 away, bindings surviving a zcrxd restart, STATE_NTF and a teardown when the
 macvtap goes away reach GetStatus, the capability matrix and `zcrxctl
 monitor`.  Every wait polls with a deadline."""
@@ -166,6 +168,7 @@ class BinderAbsent(unittest.TestCase):
     def test_status_names_the_reason(self):
         b = self.d.status()["binder"]
         self.assertEqual(b["module"], "vhost_zcrx")
+        self.assertEqual(b["backend"], "netlink")
         self.assertFalse(b["available"])
         self.assertEqual(b["errno"], 2)  # ENOENT from CTRL_CMD_GETFAMILY
         self.assertEqual(b["message"], ABSENT)
@@ -247,15 +250,49 @@ BINDER_CONF = "[nic zxb0]\n"
 
 
 @require_root
+class NoTestHookInZcrxd(unittest.TestCase):
+    """zcrxd talks to the kernel's module only: a fake module listening
+    where the old test variable ZCRXD_FAKE_VHOST_ZCRX points is not taken
+    for it (before, whoever answered there decided what zcrxd reported as
+    zero-copy)."""
+
+    def test_environment_does_not_replace_the_module(self):
+        ns = make_ns("zxbe")
+        fake = FakeModule(ns)
+        d = None
+        try:
+            d = Daemon(netns=ns, config_text="", env={"ZCRXD_FAKE_VHOST_ZCRX": fake.sock})
+            b = d.status()["binder"]
+            self.assertEqual(b["backend"], "netlink")
+            self.assertFalse(b["available"], b)
+            self.assertEqual(b["message"], ABSENT)
+            self.assertNotIn("FAKE", d.log())
+            self.assertEqual(fake.ctl("log"), [])
+        finally:
+            if d:
+                d.cleanup()
+            fake.stop()
+            ns.delete()
+
+
+@require_root
 class BinderFake(unittest.TestCase):
-    """The production backend against the fake module in the namespace."""
+    """The production backend against the fake module in the namespace, in
+    the test daemon over the kernel's NICs."""
 
     def setUp(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "attach"))
+        from attachlib import FakeDaemon
+        self.FakeDaemon = FakeDaemon
         self.ns = make_ns("zxbf")
         self.fake = FakeModule(self.ns, "--check-links", "--watch-links")
-        self.env = {"ZCRXD_FAKE_VHOST_ZCRX": self.fake.sock}
-        self.d = Daemon(netns=self.ns, env=self.env, config_text=BINDER_CONF)
+        self.work = tempfile.mkdtemp(prefix="zxb-work-")
+        self.d = self.start()
         self.mon = None
+
+    def start(self):
+        return self.FakeDaemon(self.ns, BINDER_CONF, self.work, kernel_nics=True,
+                               binder=self.fake.sock)
 
     def tearDown(self):
         if self.mon:
@@ -263,10 +300,12 @@ class BinderFake(unittest.TestCase):
         self.d.cleanup()
         self.fake.stop()
         self.ns.delete()
+        shutil.rmtree(self.work, ignore_errors=True)
 
     def test_available_and_capability(self):
         b = self.d.status()["binder"]
         self.assertTrue(b["available"], b)
+        self.assertEqual(b["backend"], "unix:" + self.fake.sock)
         self.assertNotIn("message", b)
         self.assertIn("FAKE vhost_zcrx", self.d.log())
         p = self.d.ctl("nics", "zxb0")
@@ -293,7 +332,7 @@ class BinderFake(unittest.TestCase):
         bid = int(self.fake.ctl("bind %d 3 %d copy" % (nic, tap))[0])
         # a restart finds the binding with a dump
         self.d.cleanup()
-        self.d = Daemon(netns=self.ns, env=self.env, config_text=BINDER_CONF)
+        self.d = self.start()
         b = self.d.status()["binder"]
         self.assertTrue(b["available"])
         self.assertEqual(b["bindings"], 1)
@@ -377,12 +416,12 @@ class BinderDaemon(unittest.TestCase):
             for tap, mac in (("zxbmvt0", VM0_MAC), ("zxbmvt1", VM1_MAC)))
         self.fake = FakeModule(self.ns, "--watch-links")
         self.work = tempfile.mkdtemp(prefix="zxb-work-")
-        self.env = {"ZCRXD_FAKE_VHOST_ZCRX": self.fake.sock}
         self.d = self.start()
         self.mon = None
 
     def start(self):
-        return self.FakeDaemon(self.ns, FAKE_CONF, self.work, env=self.env, nics=self.nics)
+        return self.FakeDaemon(self.ns, FAKE_CONF, self.work, nics=self.nics,
+                               binder=self.fake.sock)
 
     def tearDown(self):
         if self.mon:

@@ -2,8 +2,9 @@
 /*
  * fake-vhost-zcrx — the test-only fake vhost_zcrx module (tests/lib/
  * fake-binder) as a process of its own, so bindings outlive a zcrxd restart
- * in integration tests.  Start zcrxd with ZCRXD_FAKE_VHOST_ZCRX=SOCKET to
- * make it talk to this instead of the kernel.
+ * in integration tests.  Start the test daemon build/tests/zcrxd-fake with
+ * --fake-binder SOCKET to make it talk to this instead of the kernel
+ * (zcrxd itself cannot).
  *
  *   fake-vhost-zcrx --socket PATH [--absent] [--check-links] [--watch-links]
  *                   [--auto-active] [--features N] [--max-bindings N]

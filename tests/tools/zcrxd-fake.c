@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
  * zcrxd-fake — TEST-ONLY: zcrxd's manager (the same code as build/zcrxd)
- * over the fake NIC backend of tests/lib/fake-nic.c instead of the kernel,
- * for the daemon-level tests of what no kernel here offers (ntuple rules,
- * RSS contexts).  The fake "kernel" lives in --fake-state FILE so that it
- * survives the daemon being killed (crash tests).  Never installed.
+ * with test doubles where no real part exists here:
  *
- *   zcrxd-fake --fake-state FILE|--fake-volatile [--fake-nic NAME:SHAPE[,k=v...]]...
+ *   - the fake NIC backend of tests/lib/fake-nic.c instead of the kernel,
+ *     for the daemon-level tests of what no kernel here offers (ntuple
+ *     rules, RSS contexts).  The fake "kernel" lives in --fake-state FILE
+ *     so that it survives the daemon being killed (crash tests).
+ *     --kernel-nics keeps the kernel's NICs instead.
+ *   - --fake-binder SOCKET: the binder's production backend (binder-vhost,
+ *     the same messages) talking to a fake vhost_zcrx module
+ *     (tests/tools/fake-vhost-zcrx) over that unix socket instead of
+ *     generic netlink.  zcrxd itself has no way to do this.
+ *
+ * Never installed.
+ *
+ *   zcrxd-fake --fake-state FILE|--fake-volatile|--kernel-nics
+ *              [--fake-nic NAME:SHAPE[,k=v...]]... [--fake-binder SOCKET]
  *              [zcrxd options: --config --runtime-dir --state-dir --debug]
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
@@ -38,6 +48,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "binder-vhost.h"
 #include "daemon.h"
 #include "fake-nic.h"
 #include "log.h"
@@ -149,6 +160,8 @@ int main(int argc, char **argv)
 		{ "fake-state", required_argument, NULL, 'F' },
 		{ "fake-nic", required_argument, NULL, 'N' },
 		{ "fake-volatile", no_argument, NULL, 'V' },
+		{ "kernel-nics", no_argument, NULL, 'K' },
+		{ "fake-binder", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct manager_options mo = {
@@ -158,8 +171,8 @@ int main(int argc, char **argv)
 		.libvirt_uri = "none",
 		.config_allow_missing = true,
 	};
-	const char *state = NULL, *specs[32];
-	bool volatile_state = false;
+	const char *state = NULL, *specs[32], *binder = NULL;
+	bool volatile_state = false, kernel_nics = false;
 	size_t n_specs = 0, i;
 	struct fake_net *net = NULL;
 	static struct outside outside;
@@ -179,6 +192,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'F': state = optarg; break;
 		case 'V': volatile_state = true; break;
+		case 'K': kernel_nics = true; break;
+		case 'B': binder = optarg; break;
 		case 'N':
 			if (n_specs < 32)
 				specs[n_specs++] = optarg;
@@ -186,10 +201,21 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!state && !volatile_state) {
-		fprintf(stderr, "zcrxd-fake: --fake-state FILE or --fake-volatile is required\n");
+	if (!!state + volatile_state + kernel_nics != 1) {
+		fprintf(stderr, "zcrxd-fake: one of --fake-state FILE, --fake-volatile, --kernel-nics "
+			"is required\n");
 		return 2;
 	}
+	if (binder) {
+		r = binder_vhost_new_unix(binder, &mo.binder_vhost);
+		if (r < 0) {
+			fprintf(stderr, "zcrxd-fake: cannot reach the fake module at %s: %s\n", binder,
+				strerror(-r));
+			return 1;
+		}
+	}
+	if (kernel_nics)
+		goto run;
 	if (fake_net_new(&net) < 0)
 		return 1;
 	r = state ? fake_net_set_file(net, state) : 0;
@@ -204,6 +230,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 	mo.nic_backend = fake_net_backend(net);
+run:
 	fault_arm();
 
 	daemon_block_signals(SIGUSR1);
@@ -226,7 +253,8 @@ int main(int argc, char **argv)
 	r = manager_start(m);
 	if (r >= 0) {
 		(void)sd_notify(0, "READY=1");
-		log_notice(LOG_SUBSYS_MAIN, "zcrxd-fake (TEST ONLY, fake NIC backend) started");
+		log_notice(LOG_SUBSYS_MAIN, "zcrxd-fake (TEST ONLY: %s NICs, %s binder) started",
+			   net ? "fake" : "kernel", binder ? "fake" : "kernel");
 		r = sd_event_loop(ev);
 	}
 	m = manager_free(m);
