@@ -20,6 +20,8 @@ PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
 PKGS="$PKGS perl"
 # the ASan build links libtirpc at start (Makefile: libvirt is dlopen()ed)
 PKGS="$PKGS libtirpc-dev"
+# lint: the reference Varlink IDL parser (varlink-go-interface-generator)
+PKGS="$PKGS varlink-go"
 
 missing=
 for p in $PKGS; do

@@ -102,11 +102,20 @@ static void reply_no_such_domain(struct api_attach *a, struct ipc_call *call, co
 static void reply_virt_error(struct api_attach *a, struct ipc_call *call, const char *domain,
 			     const struct virt_reply *rep)
 {
+	const char *name = virt_req_error_name(rep->error);
 	json_object *p = json_object_new_object();
 
+	if (!strcmp(name, "org.varlink.service.InvalidParameter")) {
+		/* the standard error names the parameter, nothing else: the
+		 * reason goes to the log */
+		log_notice(LOG_SUBSYS_VIRT, "%s: domain_xml refused: %s", domain, rep->message);
+		json_object_object_add(p, "parameter", json_object_new_string("domain_xml"));
+		reply_when_durable(a, call, name, p);
+		return;
+	}
 	json_object_object_add(p, "domain", json_object_new_string(domain));
 	json_object_object_add(p, "message", json_object_new_string(rep->message));
-	reply_when_durable(a, call, virt_req_error_name(rep->error), p);
+	reply_when_durable(a, call, name, p);
 }
 
 /* Each attachment with its domain's state as libvirt (or the hook) told

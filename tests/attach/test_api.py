@@ -273,6 +273,23 @@ class Api(unittest.TestCase):
         self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments",
                                      {"domain": "vmx"})["attachments"], [])
 
+    def test_domain_xml_refused_names_the_parameter(self):
+        """An Attach whose domain XML is for another domain, or no XML,
+        gets InvalidParameter naming "domain_xml" and nothing else (the
+        standard error's only parameter); the reason is logged.  Before,
+        the reply had no "parameter" and undeclared "domain" and "message"
+        (the IDL check in zxtest sees every reply)."""
+        other = self.two_vnic_xml("vmother", "eth0", 0x23)
+        with open(other) as f:
+            text = f.read()
+        for xml, why in ((text, "the XML describes domain 'vmother', not 'vmthis'"),
+                         ("<domain><name>vmthis", "domain XML: ")):
+            with self.assertRaises(zxtest.VarlinkError) as e:
+                self.attach(domain="vmthis", domain_xml=xml)
+            self.assertEqual(e.exception.error, "org.varlink.service.InvalidParameter")
+            self.assertEqual(e.exception.parameters, {"parameter": "domain_xml"})
+            self.assertIn("vmthis: domain_xml refused: " + why, self.d.log())
+
     def two_vnic_xml(self, name, nic, uuid_tail):
         path = os.path.join(self.work, name + ".xml")
         vnics = "".join("""<interface type='direct'>

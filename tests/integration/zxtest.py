@@ -2,6 +2,11 @@
 """Shared fixtures for zcrx's Python tiers (standard library only).
 
 - VarlinkClient: an independent Varlink client (it does not use libzcrx).
+  Every reply it receives is checked against the interface description
+  lib/io.zcrx.Manager.varlink (and org.varlink.service) with the strict
+  parser varlinkidl.py: declared fields only, the right types, declared
+  errors with their declared parameters.  A reply that breaks it fails the
+  test (ZCRX_IDL_CHECK=0 turns that off, for measuring an older daemon).
 - Netns: a private network namespace named zx<prefix>..., removed afterwards.
 - Daemon: build/zcrxd started (optionally inside a netns) with temporary
   runtime/state dirs and a NOTIFY_SOCKET the test listens on.
@@ -10,6 +15,7 @@
 Binaries come from $ZCRX_BUILD (default: build/ of this checkout), so the
 sanitizer pass runs the same tests against build/asan/.
 """
+import collections
 import json
 import os
 import shutil
@@ -59,14 +65,56 @@ class VarlinkError(Exception):
         self.parameters = parameters
 
 
+_checker = None
+
+
+def idl_checker():
+    """The reply checker of lib/io.zcrx.Manager.varlink, parsed once."""
+    global _checker
+    if _checker is None:
+        import varlinkidl
+        with open(os.path.join(TOP, "lib", "io.zcrx.Manager.varlink")) as f:
+            _checker = varlinkidl.Checker(f.read())
+    return _checker
+
+
 class VarlinkClient:
-    """Minimal Varlink client over a UNIX stream socket."""
+    """Minimal Varlink client over a UNIX stream socket; checks every reply
+    against the interface description (see above)."""
+
+    check = os.environ.get("ZCRX_IDL_CHECK", "1") != "0"
 
     def __init__(self, path, timeout=10.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.buf = b""
+        self.sent = b""
+        # the methods whose replies are due, in order (None: a message that
+        # is no valid request, answered with an error)
+        self.pending = collections.deque()
+
+    def _sent_message(self, raw):
+        try:
+            m = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            m = None
+        if isinstance(m, dict) and isinstance(m.get("method"), str):
+            if m.get("oneway") is not True:
+                self.pending.append(m["method"])
+        else:
+            self.pending.append(None)
+
+    def _check(self, reply):
+        method = self.pending[0] if self.pending else None
+        if not reply.get("continues") and self.pending:
+            self.pending.popleft()
+        if not self.check:
+            return
+        problems = idl_checker().reply(reply, method)
+        if problems:
+            raise AssertionError("the reply to %s breaks the IDL: %s\n%s"
+                                 % (method, "; ".join(problems), json.dumps(reply)[:2000]))
 
     def close(self):
         self.sock.close()
@@ -78,6 +126,10 @@ class VarlinkClient:
         self.close()
 
     def send_raw(self, data):
+        self.sent += data
+        while b"\0" in self.sent:
+            raw, self.sent = self.sent.split(b"\0", 1)
+            self._sent_message(raw)
         self.sock.sendall(data)
 
     def send(self, method, parameters=None, more=False, oneway=False):
@@ -98,7 +150,9 @@ class VarlinkClient:
                 raise ConnectionError("connection closed by zcrxd")
             self.buf += chunk
         msg, self.buf = self.buf.split(b"\0", 1)
-        return json.loads(msg.decode("utf-8"))
+        reply = json.loads(msg.decode("utf-8"))
+        self._check(reply)
+        return reply
 
     def call(self, method, parameters=None):
         self.send(method, parameters)
