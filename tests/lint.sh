@@ -28,6 +28,13 @@ else
 	bad "systemd-analyze verify zcrxd.service"; echo "$out"
 fi
 
+# The unit's hardening: exposure at most 2.0 (--threshold counts tenths).
+if out=$(systemd-analyze security --offline=true --threshold=20 "$tmp/zcrxd.service" 2>&1); then
+	ok "systemd-analyze security zcrxd.service: $(echo "$out" | grep -o 'level for zcrxd.service: [0-9.]*')"
+else
+	bad "systemd-analyze security zcrxd.service: exposure over 2.0"; echo "$out" | grep -E '✗|Overall'
+fi
+
 if out=$("$B"/zcrxd --check-config --config conf/zcrxd.conf 2>&1); then
 	ok "zcrxd --check-config conf/zcrxd.conf"
 else

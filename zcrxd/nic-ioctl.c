@@ -15,12 +15,13 @@
 
 #include "nic-ioctl.h"
 
+/* SIOCETHTOOL works on a socket of any family (the socket layer passes
+ * device ioctls its family does not know to dev_ioctl()): AF_UNIX, so
+ * that the unit may forbid AF_INET and AF_INET6 (zcrxd.service). */
 int nic_ioctl_open(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	if (fd < 0)
-		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 

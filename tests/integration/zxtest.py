@@ -296,7 +296,9 @@ class Daemon:
     """build/zcrxd with temporary dirs; stopped by its PID."""
 
     def __init__(self, netns=None, config_text=None, config_path=None, extra_args=(),
-                 env=None, libvirt_uri="none", wait_ready=True):
+                 env=None, libvirt_uri="none", wait_ready=True, user=None):
+        """user: (uid, gid, [capabilities]) to run zcrxd as that user with
+        only those capabilities (setpriv), its directories its own."""
         self.tmp = tempfile.mkdtemp(prefix="zxc-daemon-")
         self.runtime = os.path.join(self.tmp, "run")
         self.state = os.path.join(self.tmp, "state")
@@ -312,6 +314,17 @@ class Daemon:
         if libvirt_uri is not None:
             argv += ["--libvirt-uri", libvirt_uri]
         argv += list(extra_args)
+        if user:
+            uid, gid, caps = user
+            for d in (self.runtime, self.state):
+                os.mkdir(d)
+                os.chown(d, uid, gid)
+            os.chmod(self.tmp, 0o755)
+            os.chmod(self.config, 0o644)
+            os.chmod(self.notify.path, 0o666)
+            c = ",".join(["-all"] + ["+" + x for x in caps])
+            argv = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+                    "--inh-caps=" + c, "--ambient-caps=" + c, "--bounding-set=" + c] + argv
         if netns:
             argv = netns.exec_cmd(argv)
         e = dict(os.environ)
