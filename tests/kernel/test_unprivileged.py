@@ -42,7 +42,7 @@ class Unprivileged(unittest.TestCase):
     def setUp(self):
         self.ns = Netns("zxu").__enter__()
         self.ns.add_veth("zxu0", "zxu1", queues=8)
-        self.ns.add_macvtap("zxu1", "zxumvt0", "52:54:00:00:c1:01")
+        self.ns.add_macvtap("zxu0", "zxumvt0", "52:54:00:00:c1:01")
         self.d = None
 
     def tearDown(self):
