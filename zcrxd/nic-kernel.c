@@ -95,21 +95,6 @@ void nic_kernel_set_tap(struct nic_kernel *k, void (*fn)(const void *buf, size_t
 	genl_sock_set_tap(k->rt, fn, ud);
 }
 
-void nic_kernel_hide(struct nic_kernel *k, unsigned what)
-{
-	struct genl_family *f = &k->eth.fam;
-	static const uint8_t rss_write[] = { ZX_ETHTOOL_MSG_RSS_SET, ZX_ETHTOOL_MSG_RSS_CREATE_ACT,
-					     ZX_ETHTOOL_MSG_RSS_DELETE_ACT };
-	size_t i;
-
-	if (what & NIC_KERNEL_HIDE_RSS_DUMP)
-		f->op_flags[ZX_ETHTOOL_MSG_RSS_GET] &= (uint8_t)~GENL_CMD_CAP_DUMP;
-	for (i = 0; (what & NIC_KERNEL_HIDE_RSS_WRITE) && i < sizeof(rss_write); i++)
-		f->ops[rss_write[i] / 32] &= ~(1u << (rss_write[i] % 32));
-	if (what & NIC_KERNEL_HIDE_RSS_GET)
-		f->ops[ZX_ETHTOOL_MSG_RSS_GET / 32] &= ~(1u << (ZX_ETHTOOL_MSG_RSS_GET % 32));
-}
-
 bool nic_kernel_has_rss_netlink(const struct nic_kernel *k)
 {
 	return nic_ethnl_has(&k->eth, ZX_ETHTOOL_MSG_RSS_SET) &&

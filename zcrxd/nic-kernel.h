@@ -33,23 +33,6 @@ struct nic_backend nic_kernel_backend(struct nic_kernel *k);
 /* Record every netlink datagram the backend receives (fixture capture). */
 void nic_kernel_set_tap(struct nic_kernel *k, void (*fn)(const void *buf, size_t len, void *ud),
 			void *ud);
-/*
- * Act as a kernel that lacks parts of the ethtool netlink RSS interface, so
- * that the paths older kernels take run on a newer one.  Only test
- * programs call this (tests/tools/zcrxd-masked): zcrxd itself always uses
- * what the kernel offers.  Call before the first observation.
- *   RSS_DUMP   no RSS_GET dump: contexts cannot be listed (before 6.12)
- *   RSS_WRITE  no RSS_SET/CREATE_ACT/DELETE_ACT: writes through the ioctl
- *              (before 6.17)
- *   RSS_GET    no RSS_GET at all: reads through the ioctl too (before 6.2)
- */
-enum nic_kernel_hide {
-	NIC_KERNEL_HIDE_RSS_DUMP = 1u << 0,
-	NIC_KERNEL_HIDE_RSS_WRITE = 1u << 1,
-	NIC_KERNEL_HIDE_RSS_GET = 1u << 2,
-};
-void nic_kernel_hide(struct nic_kernel *k, unsigned what);
-
 /* What this kernel offers, for display: "ethtool: RSS_SET yes" etc. */
 bool nic_kernel_has_rss_netlink(const struct nic_kernel *k);
 bool nic_kernel_has_netdev(const struct nic_kernel *k);

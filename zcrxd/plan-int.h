@@ -8,6 +8,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,10 +207,27 @@ static inline int plan_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A table of size buckets over the queues q (ascending, n > 0) that the
+ * printed ethtool line writes exactly (plan_op_ethtool): consecutive queues
+ * round robin, as `ethtool -X equal N` (with `start S`) writes them; others
+ * in one block per queue, in queue order, as `ethtool -X weight` writes them
+ * (queue k of n takes buckets size*k/n up to size*(k+1)/n). */
 static inline void plan_spread(uint32_t *indir, uint32_t size, const uint32_t *q, size_t n)
 {
+	bool consecutive = true;
 	uint32_t i;
+	size_t k;
 
-	for (i = 0; i < size; i++)
-		indir[i] = q[i % n];
+	for (k = 1; k < n && consecutive; k++)
+		consecutive = q[k] == q[0] + k;
+	if (consecutive) {
+		for (i = 0; i < size; i++)
+			indir[i] = q[i % n];
+		return;
+	}
+	for (i = 0, k = 0; i < size; i++) {
+		while (k + 1 < n && i >= (uint64_t)size * (k + 1) / n)
+			k++;
+		indir[i] = q[k];
+	}
 }

@@ -99,18 +99,26 @@ static const char *match_text(const struct nic_rule *r, bool ethtool, char *buf,
 	return buf;
 }
 
-/* Queue set of a table in ethtool -X terms: "equal N", "start S equal N" or
- * "weight w0 w1 ...".  Exact for round-robin spreads, which is what we
- * write; other tables come out as the weights of their buckets. */
-static size_t table_args(const uint32_t *indir, uint32_t n, char *buf, size_t size)
+/* Queue set of a table in ethtool -X terms: "equal N" or "start S equal N"
+ * for a round robin over consecutive queues, else "weight w0 w1 ..." with
+ * each queue's count of buckets.  ethtool's weight form gives queue j the
+ * buckets from size*(w0+..+w(j-1))/sum on; with the counts as weights
+ * (sum = size) that is one block per queue in queue order, so it writes
+ * this very table when the table is such blocks, which is how zcrxd makes
+ * tables over queues that are not consecutive (plan_spread).  Any other
+ * table (one recorded before zcrxd) has no exact ethtool form: the line is
+ * marked.  Returns whether the line is exact. */
+static bool table_args(const uint32_t *indir, uint32_t n, char *buf, size_t size)
 {
 	uint32_t max = 0, i, k, start, cnt;
-	bool rr = n > 0;
+	bool rr = n > 0, blocks = true;
 	size_t len = 0;
 
 	buf[0] = '\0';
-	if (!n)
-		return (size_t)snprintf(buf, size, "default");
+	if (!n) {
+		snprintf(buf, size, "default");
+		return true;
+	}
 	for (i = 0; i < n; i++)
 		max = indir[i] > max ? indir[i] : max;
 	/* round robin over a contiguous range? */
@@ -121,9 +129,13 @@ static size_t table_args(const uint32_t *indir, uint32_t n, char *buf, size_t si
 		rr = indir[i] == start + (i % cnt);
 	if (rr) {
 		if (start)
-			return (size_t)snprintf(buf, size, "start %u equal %u", start, cnt);
-		return (size_t)snprintf(buf, size, "equal %u", cnt);
+			snprintf(buf, size, "start %u equal %u", start, cnt);
+		else
+			snprintf(buf, size, "equal %u", cnt);
+		return true;
 	}
+	for (i = 1; i < n && blocks; i++)
+		blocks = indir[i] >= indir[i - 1];
 	len += (size_t)snprintf(buf, size, "weight");
 	for (k = 0; k <= max && len < size; k++) {
 		uint32_t w = 0;
@@ -132,7 +144,10 @@ static size_t table_args(const uint32_t *indir, uint32_t n, char *buf, size_t si
 			w += indir[i] == k;
 		len += (size_t)snprintf(buf + len, size - len, " %u", w);
 	}
-	return len;
+	if (!blocks && len < size)
+		snprintf(buf + len, size - len,
+			 "  # not exact: ethtool -X cannot write this table, only its weights");
+	return blocks;
 }
 
 const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)

@@ -63,7 +63,7 @@ static void test_pool_list(void **state)
 	assert_int_equal(p.pool[0], 2);
 	assert_int_equal(p.pool[1], 5);
 	assert_true(has_note(&p, ATTACH_R_POOL, "queue 11"));
-	ethtool_is(find_op(&p, PLAN_OP_RSS_SET, NULL), "ethtool -X eth0 weight 22 22 0 21 21 0 21 21");
+	ethtool_is(find_op(&p, PLAN_OP_RSS_SET, NULL), "ethtool -X eth0 weight 21 21 0 22 21 0 21 22");
 	plan_clear(&p);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
 	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
