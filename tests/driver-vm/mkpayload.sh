@@ -4,9 +4,11 @@
 # mkpayload.sh BUILD_DIR OUT.cpio SCRIPT... — the per-run part of the guest's
 # initramfs, appended to the cached base image at boot:
 #   /payload/bin/      the project's binaries from BUILD_DIR that exist
-#                      (zcrxd, zcrxctl, tests/nictool, tests/rsspkt), each with
+#                      (zcrxd, zcrxctl, tests/nictool, tests/rsspkt,
+#                      tests/zcrxd-seams), each with
 #                      its ldd libraries at their host paths
-#   /payload/guest/    guest/lib.sh and the guest scripts
+#   /payload/guest/    guest/lib.sh, tests/lib/printed-script.sh and the guest
+#                      scripts
 #   /payload/scripts   the scripts /init runs, in order
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,10 +20,10 @@ R=$(mktemp -d "${TMPDIR:-/tmp}/zxv-payload.XXXXXX")
 trap 'rm -rf "$R"' EXIT
 
 mkdir -p "$R/payload/bin" "$R/payload/guest"
-for bin in "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool" "$B/tests/rsspkt"; do
+for bin in "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool" "$B/tests/rsspkt" "$B/tests/zcrxd-seams"; do
 	[ -x "$bin" ] && copy_bin "$R" "$bin" "/payload/bin/$(basename "$bin")"
 done
-cp "$HERE/guest/lib.sh" "$R/payload/guest/"
+cp "$HERE/guest/lib.sh" "$HERE/../lib/printed-script.sh" "$R/payload/guest/"
 : > "$R/payload/scripts"
 for s in "$@"; do
 	cp "$HERE/guest/$s" "$R/payload/guest/$s"

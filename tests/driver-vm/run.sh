@@ -38,8 +38,8 @@
 # the host for frames and returns once they are on the tap; `steer` and
 # `steered` compare per-queue counters with the Toeplitz prediction.  Each
 # script starts from and leaves the NICs in a known state, so one boot runs
-# them all.  A script's checks can switch on when the project gains a
-# feature (20-zcrxd.sh looks at zcrxctl's verbs) and say so with a "#" line.
+# them all.  A verb or feature a script uses that is missing fails its
+# checks: nothing is skipped quietly (20-zcrxd.sh checks zcrxctl's verbs).
 #
 # Debugging: run one script (tests/driver-vm/run.sh 10-nic.sh); the last
 # run's console (command output of failed checks), results and QEMU log are
@@ -103,7 +103,7 @@ mkdir -p "$run"
 t=$(date +%s.%N)
 targets="$B/tests/rsspkt"
 [ -e tests/tools/nictool.c ] && targets="$targets $B/tests/nictool"
-[ -e zcrxd/main.c ] && targets="$targets $B/zcrxd $B/zcrxctl"
+[ -e zcrxd/main.c ] && targets="$targets $B/zcrxd $B/zcrxctl $B/tests/zcrxd-seams"
 if [ "${ZXV_NO_MAKE:-0}" != 1 ]; then
 	mk=(make -s --no-print-directory)
 	case $B in
