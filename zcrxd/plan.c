@@ -503,7 +503,7 @@ static int setup_attachments(struct planner *pl)
 		struct aplan *ap = &pl->ap[i];
 
 		if (ap->a->held && !ap->skip) {
-			static const struct kerror none = { .err = EIO };
+			struct kerror none = { .err = EIO };
 			const struct kerror *ke = ap->a->held_err ? ap->a->held_err : &none;
 
 			ap->skip = true;

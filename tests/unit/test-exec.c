@@ -1008,7 +1008,7 @@ static void test_failure_text(void **state)
 	 * both addresses) is cut at a word, not inside an address or number */
 	memset(&long_op, 0, sizeof(long_op));
 	long_op.kind = PLAN_OP_RULE_INSERT;
-	long_op.ctx_op = 11;
+	long_op.ctx_op = 0; /* its own index: x.out has one entry per op */
 	snprintf(long_op.nic, sizeof(long_op.nic), "eth0");
 	long_op.rule.match = NIC_RULE_MATCH_FLOW6;
 	long_op.rule.action = NIC_RULE_ACTION_CONTEXT;
