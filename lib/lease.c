@@ -124,16 +124,11 @@ static uint32_t u32_array(json_object *a, uint32_t *v, uint32_t max)
 	return k;
 }
 
-int zcrx_lease(struct zcrx_conn *c, const char *nic, const struct zcrx_flow *flow,
-	       unsigned queues, const char *name, enum zcrx_lease_owner owner,
-	       struct zcrx_lease_info *ret, struct zcrx_error *err)
+json_object *zcrx_lease_params(const char *nic, const struct zcrx_flow *flow, unsigned queues,
+			       const char *name, enum zcrx_lease_owner owner)
 {
-	json_object *p, *reply = NULL, *l, *v;
-	int r;
+	json_object *p = json_object_new_object();
 
-	if (!c || !nic || !flow || !queues)
-		return local(err, "lease: NIC, flow and a queue count are required");
-	p = json_object_new_object();
 	json_object_object_add(p, "nic", json_object_new_string(nic));
 	json_object_object_add(p, "flow", flow_json(flow));
 	json_object_object_add(p, "queues", json_object_new_int((int)queues));
@@ -141,34 +136,60 @@ int zcrx_lease(struct zcrx_conn *c, const char *nic, const struct zcrx_flow *flo
 		json_object_object_add(p, "name", json_object_new_string(name));
 	json_object_object_add(p, "owner", json_object_new_string(
 						   owner == ZCRX_LEASE_OWNER_PROCESS ? "process" : "name"));
+	return p;
+}
+
+int zcrx_lease_info_from_reply(json_object *reply, struct zcrx_lease_info *ret,
+			       struct zcrx_error *err)
+{
+	json_object *l, *v;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_object_object_get_ex(reply, "lease", &l) ||
+	    !json_object_is_type(l, json_type_object)) {
+		if (err) {
+			zcrx_error_clear(err);
+			err->kind = ZCRX_ERROR_PROTOCOL;
+			err->err = EBADMSG;
+			snprintf(err->message, sizeof(err->message), "the reply has no lease");
+		}
+		return -EBADMSG;
+	}
+	if (json_object_object_get_ex(l, "id", &v))
+		ret->id = (uint32_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(l, "name", &v))
+		snprintf(ret->name, sizeof(ret->name), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(l, "ifindex", &v))
+		ret->ifindex = json_object_get_int(v);
+	v = NULL;
+	json_object_object_get_ex(l, "queues", &v);
+	ret->n_queues = u32_array(v, ret->queues, ZCRX_LEASE_QUEUES_MAX);
+	v = NULL;
+	json_object_object_get_ex(l, "rules", &v);
+	ret->n_rules = u32_array(v, ret->rules, 2 * ZCRX_LEASE_QUEUES_MAX);
+	if (json_object_object_get_ex(l, "rss_context", &v) && json_object_is_type(v, json_type_int)) {
+		ret->has_rss_context = true;
+		ret->rss_context = (uint32_t)json_object_get_int64(v);
+	}
+	return 0;
+}
+
+int zcrx_lease(struct zcrx_conn *c, const char *nic, const struct zcrx_flow *flow,
+	       unsigned queues, const char *name, enum zcrx_lease_owner owner,
+	       struct zcrx_lease_info *ret, struct zcrx_error *err)
+{
+	json_object *p, *reply = NULL;
+	int r;
+
+	if (!c || !nic || !flow || !queues)
+		return local(err, "lease: NIC, flow and a queue count are required");
+	p = zcrx_lease_params(nic, flow, queues, name, owner);
 	r = zcrx_call(c, "io.zcrx.Manager.Lease", p, &reply, err);
 	json_object_put(p);
-	if (r < 0)
-		return r;
-	if (ret) {
-		memset(ret, 0, sizeof(*ret));
-		if (!json_object_object_get_ex(reply, "lease", &l)) {
-			json_object_put(reply);
-			return local(err, "lease: the reply has no lease");
-		}
-		if (json_object_object_get_ex(l, "id", &v))
-			ret->id = (uint32_t)json_object_get_int64(v);
-		if (json_object_object_get_ex(l, "name", &v))
-			snprintf(ret->name, sizeof(ret->name), "%s", json_object_get_string(v));
-		if (json_object_object_get_ex(l, "ifindex", &v))
-			ret->ifindex = json_object_get_int(v);
-		json_object_object_get_ex(l, "queues", &v);
-		ret->n_queues = u32_array(v, ret->queues, ZCRX_LEASE_QUEUES_MAX);
-		json_object_object_get_ex(l, "rules", &v);
-		ret->n_rules = u32_array(v, ret->rules, 2 * ZCRX_LEASE_QUEUES_MAX);
-		if (json_object_object_get_ex(l, "rss_context", &v) &&
-		    json_object_is_type(v, json_type_int)) {
-			ret->has_rss_context = true;
-			ret->rss_context = (uint32_t)json_object_get_int64(v);
-		}
-	}
+	if (r == 0 && ret)
+		r = zcrx_lease_info_from_reply(reply, ret, err);
 	json_object_put(reply);
-	return 0;
+	return r;
 }
 
 int zcrx_lease_release(struct zcrx_conn *c, const char *lease, struct zcrx_error *err)

@@ -106,6 +106,12 @@ struct zcrx_lease_info {
 	uint32_t rss_context;
 };
 
+/* The parameters of io.zcrx.Manager.Lease (a new object). */
+json_object *zcrx_lease_params(const char *nic, const struct zcrx_flow *flow, unsigned queues,
+			       const char *name, enum zcrx_lease_owner owner);
+/* The lease in a Lease or ReleaseLease reply's parameters; -EBADMSG. */
+int zcrx_lease_info_from_reply(json_object *reply, struct zcrx_lease_info *ret,
+			       struct zcrx_error *err);
 /* Lease queues (>= 1) of nic for flow; name NULL = zcrxd picks one.  On a
  * refusal err names it (io.zcrx.Manager.NicUnsupported, QueueInUse,
  * PoolExhausted, FlowInUse, ...) with zcrxd's text. */

@@ -9,7 +9,6 @@
  * could not be run).
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +186,7 @@ int ctl_verb_lease(struct ctl *ctl, const struct ctl_args *a)
 	bool with_cmd = a->dashdash >= 0;
 	struct zcrx_error e = { 0 };
 	struct zcrx_flow flow;
-	json_object *p, *reply = NULL, *l, *fo;
+	json_object *p, *reply = NULL, *l;
 	unsigned long queues = 1;
 	char *end, id[16];
 	int rc, status;
@@ -209,24 +208,9 @@ int ctl_verb_lease(struct ctl *ctl, const struct ctl_args *a)
 			return ctl_usage_error(ctl, "--queues takes 1..%d, not '%s'",
 					       ZCRX_LEASE_QUEUES_MAX, v);
 	}
-	p = json_object_new_object();
-	json_object_object_add(p, "nic", json_object_new_string(a->argv[0]));
-	fo = json_object_new_object();
-	json_object_object_add(fo, "protocol",
-			       json_object_new_string(flow.protocol == IPPROTO_UDP ? "udp" : "tcp"));
-	json_object_object_add(fo, "dport", json_object_new_int(flow.dport));
-	if (flow.dst[0])
-		json_object_object_add(fo, "dst", json_object_new_string(flow.dst));
-	if (flow.src[0])
-		json_object_object_add(fo, "src", json_object_new_string(flow.src));
-	if (flow.sport)
-		json_object_object_add(fo, "sport", json_object_new_int(flow.sport));
-	json_object_object_add(p, "flow", fo);
-	json_object_object_add(p, "queues", json_object_new_int((int)queues));
-	if ((v = ctl_args_get(a, OPT_NAME)))
-		json_object_object_add(p, "name", json_object_new_string(v));
 	/* with a command, this process owns the lease: it ends with us */
-	json_object_object_add(p, "owner", json_object_new_string(with_cmd ? "process" : "name"));
+	p = zcrx_lease_params(a->argv[0], &flow, (unsigned)queues, ctl_args_get(a, OPT_NAME),
+			      with_cmd ? ZCRX_LEASE_OWNER_PROCESS : ZCRX_LEASE_OWNER_NAME);
 	rc = ctl_connect(ctl);
 	if (rc) {
 		json_object_put(p);

@@ -322,7 +322,6 @@ int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,
 	struct attach gone;
 	uint8_t key[NIC_MAC_LEN];
 	char nic[IF_NAMESIZE];
-	json_object *ev;
 	int r;
 
 	if (!a) {
@@ -336,13 +335,11 @@ int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,
 	memcpy(key, a->id.mac, NIC_MAC_LEN);
 	snprintf(nic, sizeof(nic), "%s", a->id.nic);
 	r = reconcile_detach(rc, NULL, NULL, nic, key, false, out);
+	if (r < 0)
+		log_nic(LOG_WARNING, LOG_SUBSYS_MANAGER, nic, "lease %u '%s': restoring the NIC failed",
+			gone.id.lease.id, gone.id.domain);
+	reconcile_lease_released(rc, &gone, why);
 	gone.lease_state = ATTACH_LEASE_RELEASED;
-	log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, nic, "lease %u '%s' released (%s)%s",
-		gone.id.lease.id, gone.id.domain, why, r < 0 ? "; restoring the NIC failed" : "");
-	ev = reconcile_lease_json(&gone);
-	if (ev)
-		json_object_object_add(ev, "why", json_object_new_string(why));
-	reconcile_publish(rc, "lease-released", ev);
 	if (ret) {
 		attach_clear(ret);
 		*ret = gone;
@@ -350,6 +347,20 @@ int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,
 		attach_clear(&gone);
 	}
 	return r < 0 ? r : 0;
+}
+
+void reconcile_lease_released(struct reconcile *rc, const struct attach *a, const char *why)
+{
+	struct attach gone = *a; /* shallow: only read */
+	json_object *ev;
+
+	gone.lease_state = ATTACH_LEASE_RELEASED;
+	log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, a->id.nic, "lease %u '%s' released (%s)",
+		a->id.lease.id, a->id.domain, why);
+	ev = reconcile_lease_json(&gone);
+	if (ev)
+		json_object_object_add(ev, "why", json_object_new_string(why));
+	reconcile_publish(rc, "lease-released", ev);
 }
 
 /* --- the consumer ----------------------------------------------------------------- */

@@ -537,9 +537,14 @@ int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
 	rc->request = true;
 	for (i = rc->store.n_atts; i-- > 0;)
 		if (!strcmp(rc->store.atts[i].id.nic, nic)) {
+			struct attach *a = &rc->store.atts[i];
+			char why[IF_NAMESIZE + 16];
+
+			snprintf(why, sizeof(why), "NIC %s released", nic);
 			if (!dry_run)
-				reconcile_publish(rc, "attachment-removed",
-					attach_id_to_json(&rc->store.atts[i].id));
+				reconcile_publish(rc, "attachment-removed", attach_id_to_json(&a->id));
+			if (!dry_run && a->id.kind == ATTACH_KIND_LEASE)
+				reconcile_lease_released(rc, a, why);
 			store_del_attach(&rc->store, i);
 		}
 	r = reconcile_run_nic(rc, nic, PLAN_MODE_RELEASE, dry_run, NULL, out, &e);

@@ -211,6 +211,8 @@ int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,
 		      struct reconcile_outcome *out, struct attach *ret);
 struct attach *reconcile_find_lease(struct reconcile *rc, const char *lease);
 bool reconcile_lease_name_ok(const char *name);
+/* Log and publish that lease a is gone (why: "released by pid N", ...). */
+void reconcile_lease_released(struct reconcile *rc, const struct attach *a, const char *why);
 /* The consumer's state from a's results; announce: log and publish a change. */
 void reconcile_lease_observed(struct reconcile *rc, struct attach *a, bool announce);
 json_object *reconcile_lease_json(const struct attach *a);

@@ -307,6 +307,57 @@ class Leases(unittest.TestCase):
         zxtest.wait_for(lambda: "proc" not in self.leases(), 10, what="the owner's lease gone")
         self.assertEqual(self.nic("eth0"), before)
 
+    # --- libzcrx ---------------------------------------------------------------------------------
+
+    def lease_client(self, *args):
+        return subprocess.Popen([os.path.join(zxtest.BUILD, "tests", "lease-client"), self.d.socket]
+                                + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                universal_newlines=True)
+
+    def test_library_lease_and_release(self):
+        before = self.nic("eth0")
+        p = self.lease_client("eth0", "tcp:dport=7100,dst=10.9.9.9", "2", "lib", "name")
+        line = p.stdout.readline().split()
+        got = dict(kv.split("=", 1) for kv in line)
+        l = self.leases()["lib"]
+        self.assertEqual((int(got["id"]), got["name"], int(got["ifindex"])),
+                         (l["id"], "lib", l["ifindex"]))
+        self.assertEqual([int(q) for q in got["queues"].split(",")], l["queues"])
+        self.assertEqual([int(r) for r in got["rules"].split(",")], l["rules"])
+        self.assertEqual(int(got["context"]), l["rss_context"])
+        out, _ = p.communicate("release\n")
+        self.assertEqual((p.returncode, out.strip()), (0, "released"))
+        self.assertEqual(self.leases(), {})
+        self.assertEqual(self.nic("eth0"), before)
+        # owned by the process: gone when it exits, without a release
+        p = self.lease_client("eth0", "udp:dport=7101", "1", "-", "process")
+        got = dict(kv.split("=", 1) for kv in p.stdout.readline().split())
+        self.assertTrue(got["name"].startswith("lease-"), got)
+        self.assertIn(got["name"], self.leases())
+        p.communicate("")
+        zxtest.wait_for(lambda: self.leases() == {}, 10, what="the process-owned lease gone")
+        self.assertEqual(self.nic("eth0"), before)
+        # a refusal comes back by name
+        p = self.lease_client("eth1", "tcp:dport=7102", "1", "-", "name")
+        out, _ = p.communicate("")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(out.startswith("error io.zcrx.Manager.NicUnsupported: "), out)
+
+    def test_release_of_the_nic_releases_its_leases(self):
+        self.lease("eth0", tcp(7200), name="gone-with-nic")
+        with self.d.client() as m:
+            m.send("io.zcrx.Manager.Monitor", more=True)
+            m.recv()
+            self.d.call("io.zcrx.Manager.Release", {"nic": "eth0"})
+            while True:
+                ev = m.recv()["parameters"]["event"]
+                if ev["type"] == "lease-released":
+                    break
+            self.assertEqual((ev["name"], ev["why"]), ("gone-with-nic", "NIC eth0 released"))
+        self.assertEqual(self.leases(), {})
+        # an Attach or Lease resumes management of the NIC
+        self.lease("eth0", tcp(7201))
+
     # --- the CLI --------------------------------------------------------------------------------
 
     def test_cli_lease_leases_unlease(self):
