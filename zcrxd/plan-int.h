@@ -2,7 +2,8 @@
 /*
  * plan-int — the planner's private working state, shared by plan.c (setup,
  * results, assembly), plan-pool.c (channels, pool, default table),
- * plan-lease.c (queue choice, leases) and plan-steer.c (steering, contexts,
+ * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
+ * rules) and plan-steer.c (steering, contexts,
  * rules, zero-copy bindings).  Not for other modules.
  */
 #pragma once
@@ -169,6 +170,17 @@ void plan_steer_ntuple(struct planner *pl);
 bool plan_zc_want(struct planner *pl);
 void plan_zc_rings(struct planner *pl, bool need_hds);
 void plan_zc_bindings(struct planner *pl);
+
+/* plan-steer.c: rules that match f and do a: NULL when not refused, else
+ * the refusal's text (the kernel's, as learned) and *ret_err. */
+const char *plan_kind_refused(const struct planner *pl, enum nic_rule_match f,
+			      enum nic_rule_action a, int *ret_err);
+
+/* plan-flow.c: a lease's steering by its flow */
+void plan_flow_steer(struct planner *pl, struct aplan *ap, enum nic_rule_action act);
+bool plan_flow_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
+			       size_t size, int *ret_err);
+void plan_flow_want_rules(struct aplan *ap, const struct nic_rule *base);
 
 /* The kernel's words for a "no" capability, or a fallback text. */
 static inline const char *plan_cap_msg(const struct nic_cap *c, const char *fallback)

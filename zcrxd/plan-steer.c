@@ -48,8 +48,8 @@ static const enum config_steering *steer_order(const struct planner *pl, size_t 
 
 /* Rules that match flow f and do a: NULL when not refused, else the
  * refusal's text (the kernel's, as learned) and *ret_err. */
-static const char *kind_refused(const struct planner *pl, enum nic_rule_match f,
-				enum nic_rule_action a, int *ret_err)
+const char *plan_kind_refused(const struct planner *pl, enum nic_rule_match f,
+			      enum nic_rule_action a, int *ret_err)
 {
 	struct nic_caps *c = (struct nic_caps *)&pl->nic->caps;
 	const struct nic_cap *k = nic_rule_kind_cap(c, f, a);
@@ -71,14 +71,14 @@ static const char *method_refused(const struct planner *pl, const struct attach_
 	*ret_err = 0;
 	switch (m) {
 	case CONFIG_STEERING_MAC:
-		return kind_refused(pl, NIC_RULE_MATCH_ETHER_DST, a, ret_err);
+		return plan_kind_refused(pl, NIC_RULE_MATCH_ETHER_DST, a, ret_err);
 	case CONFIG_STEERING_IP:
 		if (!id->n_ip4 && !id->n_ip6)
 			return "the vNIC's IP addresses are not known";
 		if (id->n_ip4)
-			v4 = kind_refused(pl, NIC_RULE_MATCH_IP4_DST, a, &e4);
+			v4 = plan_kind_refused(pl, NIC_RULE_MATCH_IP4_DST, a, &e4);
 		if (id->n_ip6)
-			v6 = kind_refused(pl, NIC_RULE_MATCH_IP6_DST, a, &e6);
+			v6 = plan_kind_refused(pl, NIC_RULE_MATCH_IP6_DST, a, &e6);
 		if ((id->n_ip4 && !v4) || (id->n_ip6 && !v6))
 			return NULL;
 		*ret_err = v4 ? e4 : e6;
@@ -115,49 +115,6 @@ static size_t methods_for(const struct planner *pl, const struct attach_id *id,
 	return n_ok;
 }
 
-static enum nic_rule_match flow_match(const struct nic_flow *f)
-{
-	return f->family == AF_INET ? NIC_RULE_MATCH_FLOW4 : NIC_RULE_MATCH_FLOW6;
-}
-
-/* A lease is steered by rules of its flow, one per address family; a
- * family the NIC refuses rules for is left out (reason "flow-family") as
- * long as another one works. */
-static void lease_steer(struct planner *pl, struct aplan *ap, enum nic_rule_action act)
-{
-	struct nic_flow f[FLOW_RULES_MAX];
-	size_t n = flow_nic_flows(&ap->a->id.lease.flow, f), k, n_ok = 0;
-	const char *no = NULL;
-	int err = 0, e;
-
-	ap->flow_skip = 0;
-	for (k = 0; k < n; k++) {
-		const char *x = kind_refused(pl, flow_match(&f[k]), act, &e);
-
-		if (!x) {
-			n_ok++;
-			continue;
-		}
-		ap->flow_skip |= f[k].family == AF_INET ? 1 : 2;
-		no = x;
-		err = e;
-	}
-	if (!n_ok) {
-		plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", err,
-		       "no steering rule: TCP/UDP flow rules to a %s refused (%s)",
-		       nic_rule_act_name(act), no);
-		return;
-	}
-	if (ap->flow_skip)
-		plan_reason(pl, ap, ATTACH_R_FLOW_FAMILY, "insert rule", err,
-		       "IPv%c packets of the flow are not steered: %s rules to a %s refused (%s)",
-		       ap->flow_skip & 1 ? '4' : '6', ap->flow_skip & 1 ? "TCP_V4/UDP_V4" :
-									  "TCP_V6/UDP_V6",
-		       nic_rule_act_name(act), no);
-	ap->method = PLAN_STEER_FLOW;
-	ap->use_ctx = act == NIC_RULE_ACTION_CONTEXT;
-}
-
 bool plan_steer_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
 				size_t size, int *ret_err)
 {
@@ -167,26 +124,8 @@ bool plan_steer_context_refused(const struct planner *pl, const struct attach_id
 
 	if (!pl->managed || !plan_rules_possible(pl, &base))
 		return false;
-	if (id->kind == ATTACH_KIND_LEASE) {
-		/* contexts for none of the flow's families, queues for some */
-		struct nic_flow f[FLOW_RULES_MAX];
-		size_t n = flow_nic_flows(&id->lease.flow, f), k;
-		const char *no = NULL;
-		bool ctx_ok = false, q_ok = false;
-
-		for (k = 0; k < n; k++) {
-			const char *x = kind_refused(pl, flow_match(&f[k]), NIC_RULE_ACTION_CONTEXT,
-						     ret_err);
-
-			ctx_ok |= !x;
-			no = x ? x : no;
-			q_ok |= !kind_refused(pl, flow_match(&f[k]), NIC_RULE_ACTION_QUEUE, &e);
-		}
-		if (ctx_ok || !q_ok)
-			return false;
-		snprintf(why, size, "flow: %s", no);
-		return true;
-	}
+	if (id->kind == ATTACH_KIND_LEASE)
+		return plan_flow_context_refused(pl, id, why, size, ret_err);
 	if (methods_for(pl, id, NIC_RULE_ACTION_CONTEXT, why, size, ret_err))
 		return false;
 	/* only worth one queue when a rule to a queue is still possible */
@@ -220,7 +159,7 @@ void plan_steer_choose(struct planner *pl)
 			continue;
 		}
 		if (plan_is_lease(ap)) {
-			lease_steer(pl, ap, act);
+			plan_flow_steer(pl, ap, act);
 			continue;
 		}
 		for (m = 0; m < n_order && ap->method < 0; m++)
@@ -250,7 +189,7 @@ static void want_ip_rules(struct planner *pl, struct aplan *ap, const struct nic
 
 	if (!n)
 		return;
-	no = kind_refused(pl, f, base->action, &err);
+	no = plan_kind_refused(pl, f, base->action, &err);
 	if (no) {
 		plan_reason(pl, ap, ATTACH_R_UNSTEERED, "insert rule", err,
 		       "%s rules to %s refused (%s): the vNIC's %s traffic is not steered",
@@ -287,20 +226,7 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 	}
 	ap->n_wr = 0;
 	if (ap->method == PLAN_STEER_FLOW) {
-		struct nic_flow f[FLOW_RULES_MAX];
-		size_t n = flow_nic_flows(&id->lease.flow, f), k;
-
-		for (k = 0; k < n; k++) {
-			struct want_rule *w;
-
-			if (ap->flow_skip & (f[k].family == AF_INET ? 1 : 2))
-				continue;
-			w = &ap->wr[ap->n_wr++];
-			w->rule = base;
-			w->rule.match = flow_match(&f[k]);
-			w->rule.flow = f[k];
-			w->ctx_op = ap->use_ctx && !ap->has_ctx ? ap->ctx_op : -1;
-		}
+		plan_flow_want_rules(ap, &base);
 		return;
 	}
 	if (ap->method == CONFIG_STEERING_MAC) {
