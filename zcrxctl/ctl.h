@@ -76,6 +76,7 @@ int ctl_verb_queues(struct ctl *ctl, const struct ctl_args *a); /* verb-nics.c *
 int ctl_verb_monitor(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
 int ctl_verb_metrics(struct ctl *ctl, const struct ctl_args *a); /* verb-monitor.c */
 extern const struct option ctl_monitor_opts[];                   /* verb-monitor.c */
+int ctl_verb_domains(struct ctl *ctl, const struct ctl_args *a); /* verb-domains.c */
 /* verb-attach.c */
 int ctl_verb_attach(struct ctl *ctl, const struct ctl_args *a);
 int ctl_verb_detach(struct ctl *ctl, const struct ctl_args *a);

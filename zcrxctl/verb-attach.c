@@ -112,7 +112,9 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 		print_plan(ctl, json_object_array_get_idx(plans, i));
 }
 
-static void print_attachments(struct ctl *ctl, json_object *arr)
+/* The attachments table, and the vNICs of running domains zcrxd refused
+ * (refused: RefusedVnic[], may be NULL) as rows of state "refused". */
+static void print_attachments(struct ctl *ctl, json_object *arr, json_object *refused)
 {
 	static const char *const head[] = { "DOMAIN", "UUID", "DOMSTATE", "MAC", "NIC", "STATE",
 					    "QUEUES", "RULES", "CONTEXT", "STEERING", "ZERO-COPY" };
@@ -153,8 +155,24 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 		}
 		ctl_table_add(t, cells);
 	}
+	for (i = 0; refused && i < json_object_array_length(refused); i++) {
+		json_object *x = json_object_array_get_idx(refused, i);
+		const char *cells[11] = {
+			ctl_json_str(x, "domain", "?"), ctl_json_str(x, "uuid", "-"),
+			ctl_json_str(x, "domain_state", "-"), ctl_json_str(x, "mac", "-"),
+			ctl_json_str(x, "nic", "-"), "refused", "-", "-", "-", "none", "no",
+		};
+
+		ctl_table_add(t, cells);
+	}
 	ctl_table_print(t, ctl->out, ctl->legend);
 	ctl_table_free(t);
+	for (i = 0; refused && i < json_object_array_length(refused); i++) {
+		json_object *x = json_object_array_get_idx(refused, i);
+
+		fprintf(ctl->out, "  %s %s: refused: %s\n", ctl_json_str(x, "domain", "?"),
+			ctl_json_str(x, "mac", "vNIC"), ctl_json_str(x, "reason", ""));
+	}
 	for (i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(arr, i);
 		json_object *rs = ctl_json_get(a, "reasons");
@@ -167,6 +185,27 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 				 ctl_json_str(a, "mac", "?"));
 			print_reason(ctl->out, indent, json_object_array_get_idx(rs, k));
 		}
+	}
+}
+
+/* The vNICs of a domain attach left out, and why: a domain with no vNIC to
+ * attach says so instead of an empty table. */
+static void print_skipped(struct ctl *ctl, json_object *r)
+{
+	json_object *sk = ctl_json_get(r, "skipped"), *v = ctl_json_get(r, "vnics");
+	size_t i, n = sk ? json_object_array_length(sk) : 0;
+
+	if (!v) /* a label with --mac: one vNIC, no selection */
+		return;
+	if (!json_object_array_length(v))
+		fprintf(ctl->out, "domain '%s': no vNIC to attach%s\n", ctl_json_str(r, "domain", "?"),
+			n ? ":" : "");
+	for (i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(sk, i);
+
+		fprintf(ctl->out, "  %s: %s: %s\n", ctl_json_str(x, "mac", "vNIC"),
+			ctl_json_bool(x, "refused", false) ? "refused" : "not selected",
+			ctl_json_str(x, "reason", ""));
 	}
 }
 
@@ -310,8 +349,10 @@ int ctl_verb_attach(struct ctl *ctl, const struct ctl_args *a)
 	p = NULL;
 	if (rc)
 		return rc;
-	if (ctl->output == CTL_OUTPUT_TABLE && !ctl->quiet)
-		print_attachments(ctl, ctl_json_get(r, "attachments"));
+	if (ctl->output == CTL_OUTPUT_TABLE && !ctl->quiet) {
+		print_attachments(ctl, ctl_json_get(r, "attachments"), NULL);
+		print_skipped(ctl, r);
+	}
 	return finish(ctl, r, dry);
 out:
 	json_object_put(p);
@@ -350,7 +391,7 @@ static void show_list(struct ctl *ctl, json_object *r)
 	json_object *nics;
 	size_t i;
 
-	print_attachments(ctl, ctl_json_get(r, "attachments"));
+	print_attachments(ctl, ctl_json_get(r, "attachments"), ctl_json_get(r, "refused"));
 	nics = ctl_json_get(r, "nics");
 	for (i = 0; nics && i < json_object_array_length(nics); i++) {
 		json_object *n = json_object_array_get_idx(nics, i), *notes;

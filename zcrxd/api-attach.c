@@ -62,15 +62,20 @@ void api_attach_reply_durable(struct reconcile *rc, struct ipc_call *call, const
 	reconcile_when_durable(rc, send_held, h);
 }
 
-static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,
-				const struct reconcile_outcome *o, int r)
+/* The outcome's error as its Varlink error; message, when not NULL, says
+ * more than the outcome's own error (a domain's refused vNICs). */
+static void reply_outcome_error_msg(struct api_attach *a, struct ipc_call *call,
+				    const struct reconcile_outcome *o, int r, const char *message)
 {
 	const char *name = o->error_name ? o->error_name : "io.zcrx.Manager.KernelError";
 	const struct kerror *e = &o->err;
 	json_object *p = json_object_new_object();
-	char msg[512];
+	char msg[768];
 
-	kerror_format(e, msg, sizeof(msg));
+	if (message)
+		snprintf(msg, sizeof(msg), "%s", message);
+	else
+		kerror_format(e, msg, sizeof(msg));
 	if (!strcmp(name, "org.varlink.service.InvalidParameter")) {
 		json_object_object_add(p, "parameter",
 				       json_object_new_string(e->msg[0] ? e->msg : "parameters"));
@@ -88,6 +93,12 @@ static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,
 	}
 	json_object_object_add(p, "message", json_object_new_string(msg));
 	reply_when_durable(a, call, name, p);
+}
+
+static void reply_outcome_error(struct api_attach *a, struct ipc_call *call,
+				const struct reconcile_outcome *o, int r)
+{
+	reply_outcome_error_msg(a, call, o, r, NULL);
 }
 
 static void reply_no_such_domain(struct api_attach *a, struct ipc_call *call, const char *domain)
@@ -405,8 +416,9 @@ static void attach_by_domain(struct api_attach *a, struct ipc_call *call,
 	if (p->dry_run && rep.error == VIRT_REQ_OK)
 		would = dry_run_vnics(a, &rep, &out);
 	if (rep.error != VIRT_REQ_OK) {
+		/* the kind of the first refusal, every refused vNIC in the text */
 		if (out.error_name && rep.error == VIRT_REQ_FAILED)
-			reply_outcome_error(a, call, &out, -EIO);
+			reply_outcome_error_msg(a, call, &out, -EIO, rep.message);
 		else
 			reply_virt_error(a, call, p->domain, &rep);
 	} else {
@@ -553,6 +565,8 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
 	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a);
+	/* what running domains asked for and did not get, with the reason */
+	json_object_object_add(r, "refused", virt_follow_refused_json(a->follow, nic, domain));
 	reply_when_durable(a, call, NULL, r);
 }
 
@@ -636,6 +650,15 @@ static void method_reconcile(struct ipc_call *call, json_object *params, void *u
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
+	/* asked for: the running domains are planned again too (what a new
+	 * [nic] section allows, refusals asked again) */
+	if (!nic && a->follow) {
+		a->collect = &out;
+		virt_follow_reevaluate(a->follow, "reconcile requested");
+		a->collect = NULL;
+		out.error_name = NULL; /* a domain's refusal shows in ListDomains */
+		kerror_clear(&out.err);
+	}
 	r = reconcile_nic(a->rc, nic, &out);
 	if (r < 0) {
 		reply_outcome_error(a, call, &out, r);

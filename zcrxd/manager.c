@@ -343,6 +343,8 @@ int manager_reload(struct manager *m)
 	/* which NICs zcrxd looks after may have changed: the binder's verdicts */
 	if (m->nic.monitor)
 		nic_monitor_redecorate(m->nic.monitor);
+	/* and so what the running domains may have: plan them again */
+	virt_follow_reevaluate(m->virt.follow, "configuration reloaded");
 	if (m->ipc) {
 		struct ipc_limits l = ipc_limits(&m->config);
 

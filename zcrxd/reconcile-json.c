@@ -24,6 +24,19 @@ static json_object *u32s(const uint32_t *v, size_t n)
 	return a;
 }
 
+/* Has domain an attachment on nic?  (A listing of one domain shows only
+ * the pools of its NICs.) */
+static bool domain_on(const struct reconcile *rc, const char *domain, const char *nic)
+{
+	size_t i;
+
+	for (i = 0; i < rc->store.n_atts; i++)
+		if (!strcmp(rc->store.atts[i].id.nic, nic) &&
+		    reconcile_matches(&rc->store.atts[i], domain, NULL, NULL, NULL))
+			return true;
+	return false;
+}
+
 json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain,
 				 const char *(*domain_state)(void *ud, const struct attach *a),
 				 void *ud)
@@ -65,7 +78,7 @@ json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, co
 		json_object *x, *notes;
 		size_t k;
 
-		if (nic && strcmp(n->name, nic))
+		if ((nic && strcmp(n->name, nic)) || (domain && !domain_on(rc, domain, n->name)))
 			continue;
 		for (k = 0; k < rc->store.n_nics; k++)
 			if (!strcmp(rc->store.nics[k].name, n->name))

@@ -45,15 +45,27 @@ static void notify_connection(void *ud, const char *state, const char *message)
 
 static void method_list_domains(struct ipc_call *call, json_object *params, void *userdata)
 {
-	static const struct ipc_param spec[] = { IPC_PARAM_END };
 	struct virt_api *a = userdata;
-	json_object *r;
+	const char *domain = NULL;
+	const struct ipc_param spec[] = {
+		{ "domain", IPC_PARAM_STRING, false, &domain, NULL },
+		IPC_PARAM_END,
+	};
+	json_object *r, *doms = NULL;
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
+	if (!a->follow || virt_follow_domains_json(a->follow, domain, &doms) < 0) {
+		if (domain) {
+			r = json_object_new_object();
+			json_object_object_add(r, "domain", json_object_new_string(domain));
+			ipc_reply_error(call, "io.zcrx.Manager.NoSuchDomain", r);
+			return;
+		}
+		doms = json_object_new_array();
+	}
 	r = json_object_new_object();
-	json_object_object_add(r, "domains", a->follow ? virt_follow_domains_json(a->follow) :
-							  json_object_new_array());
+	json_object_object_add(r, "domains", doms);
 	ipc_reply(call, r);
 }
 

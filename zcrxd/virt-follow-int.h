@@ -13,10 +13,13 @@
 
 #define VF_BUCKETS 1024
 
+#define VF_ERR_MAX 256
+
 struct vf_held {
 	struct virt_vnic v;
-	bool explicit_req; /* an operator asked: a re-plan leaves it alone */
-	char error[256];   /* the sink's refusal, "" when attached */
+	bool explicit_req;      /* an operator asked: a re-plan leaves it alone */
+	char error[VF_ERR_MAX]; /* why it is not attached (refused, or taken back
+				 * with the domain's other vNICs), "" when attached */
 };
 
 struct vf_dom {
@@ -30,6 +33,8 @@ struct vf_dom {
 	struct domxml_domain *xml; /* last XML seen while it ran: the MAC → device map */
 	struct vf_held *held;      /* what the sink was asked to attach */
 	size_t n_held;
+	struct virt_skip *skips;   /* what its last selection left out, and why */
+	size_t n_skips;
 	char reason[96];           /* last decision, for listings */
 	uint64_t touched_usec;     /* last trigger (CLOCK_MONOTONIC) */
 	uint64_t hook_usec;        /* last hook request for it */
@@ -65,6 +70,25 @@ int virt_follow_sink_attach(struct virt_follow *f, struct vf_dom *d, const struc
 			    enum virt_origin origin, bool explicit_req, char *err, size_t errlen);
 int virt_follow_sink_detach(struct virt_follow *f, struct vf_dom *d, const uint8_t *mac,
 			    const char *nic, enum virt_origin origin);
+/*
+ * Attach the vNICs of sel for d, all or nothing (issue 10 item 10): when
+ * the sink refuses one, what this call attached for the others is taken
+ * back, so the domain holds either every vNIC asked for or what it held
+ * before.  errs[k] (may be NULL) gets vNIC k's reason, "" when attached;
+ * msg (may be NULL) the refusals, "MAC on NIC: reason; ...".  Logs the
+ * outcome, refusals at warning level.  Returns how many were refused
+ * (not counting those taken back).
+ */
+size_t virt_follow_attach_vnics(struct virt_follow *f, struct vf_dom *d,
+				const struct virt_selection *sel, enum virt_origin origin,
+				bool explicit_req, const char *why, char (*errs)[VF_ERR_MAX],
+				char *msg, size_t msglen);
+/* Does d have a vNIC it asked for and did not get (a refusal, or taken
+ * back with one)? */
+bool virt_follow_refused(const struct vf_dom *d);
+/* Remember what sel left out of d (ListDomains, list), logging the
+ * refusals among them at warning level. */
+void virt_follow_note_skips(struct vf_dom *d, const struct virt_selection *sel);
 /* One input to the domain's state machine (and the Monitor stream). */
 enum virt_action virt_follow_feed(struct virt_follow *f, struct vf_dom *d,
 				  const struct virt_input *in, const char **reason);

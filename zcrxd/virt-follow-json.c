@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "virt-follow-int.h"
 
 /* --- JSON ------------------------------------------------------------------------------ */
 
-static json_object *vnic_json(const struct virt_vnic *v, const char *error)
+/* A DomainVnic: error set = not attached ("refused"), else state. */
+static json_object *vnic_json(const struct virt_vnic *v, const char *error, const char *state)
 {
 	json_object *o = json_object_new_object();
 	char m[18];
@@ -22,25 +24,28 @@ static json_object *vnic_json(const struct virt_vnic *v, const char *error)
 	json_object_object_add(o, "tap", v->tap[0] ? json_object_new_string(v->tap) : NULL);
 	json_object_object_add(o, "queues", json_object_new_int((int)v->queues));
 	json_object_object_add(o, "numa_node", json_object_new_int(v->numa_node));
+	json_object_object_add(o, "state",
+			       json_object_new_string(error && *error ? "refused" : state));
 	if (error && *error)
 		json_object_object_add(o, "error", json_object_new_string(error));
 	return o;
 }
 
-static json_object *skips_json(const struct virt_selection *s)
+/* SkippedVnic[] */
+static json_object *skips_json(const struct virt_skip *v, size_t n)
 {
 	json_object *a = json_object_new_array();
 	size_t k;
 
-	for (k = 0; k < s->n_skips; k++) {
+	for (k = 0; k < n; k++) {
 		json_object *o = json_object_new_object();
 		char m[18];
 
-		json_object_object_add(o, "mac",
-				       s->skips[k].has_mac ?
-					       json_object_new_string(nic_mac_format(s->skips[k].mac, m)) :
-					       NULL);
-		json_object_object_add(o, "reason", json_object_new_string(s->skips[k].why));
+		json_object_object_add(o, "mac", v[k].has_mac ?
+							 json_object_new_string(nic_mac_format(v[k].mac, m)) :
+							 NULL);
+		json_object_object_add(o, "refused", json_object_new_boolean(v[k].refused));
+		json_object_object_add(o, "reason", json_object_new_string(v[k].why));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -57,9 +62,10 @@ json_object *virt_reply_to_json(const struct virt_reply *r)
 			       r->state ? json_object_new_string(r->state) : NULL);
 	for (k = 0; k < r->sel.n; k++)
 		json_object_array_add(a, vnic_json(&r->sel.vnics[k],
-						   r->failed_msg ? r->failed_msg[k] : NULL));
+						   r->failed_msg ? r->failed_msg[k] : NULL,
+						   r->dry_run ? "selected" : "attached"));
 	json_object_object_add(o, "vnics", a);
-	json_object_object_add(o, "skipped", skips_json(&r->sel));
+	json_object_object_add(o, "skipped", skips_json(r->sel.skips, r->sel.n_skips));
 	return o;
 }
 
@@ -70,15 +76,24 @@ const char *virt_follow_domain_state(struct virt_follow *f, const char *uuid)
 	return d ? virt_dom_state_name(d->sm.state) : NULL;
 }
 
-json_object *virt_follow_domains_json(struct virt_follow *f)
+static bool dom_matches(const struct vf_dom *d, const char *domain)
+{
+	return !domain || !strcmp(d->name, domain) || !strcasecmp(d->uuid_str, domain);
+}
+
+int virt_follow_domains_json(struct virt_follow *f, const char *domain, json_object **ret)
 {
 	json_object *arr = json_object_new_array();
 	struct vf_dom *d;
 	size_t k;
 
 	for (d = f->first; d; d = d->next) {
-		json_object *o = json_object_new_object(), *v = json_object_new_array();
+		json_object *o, *v;
 
+		if (!dom_matches(d, domain))
+			continue;
+		o = json_object_new_object();
+		v = json_object_new_array();
 		json_object_object_add(o, "name", json_object_new_string(d->name));
 		json_object_object_add(o, "uuid", json_object_new_string(d->uuid_str));
 		json_object_object_add(o, "state",
@@ -92,9 +107,60 @@ json_object *virt_follow_domains_json(struct virt_follow *f)
 			json_object_object_add(o, "metadata_error",
 					       json_object_new_string(d->xml->meta.error));
 		for (k = 0; k < d->n_held; k++)
-			json_object_array_add(v, vnic_json(&d->held[k].v, d->held[k].error));
+			json_object_array_add(v, vnic_json(&d->held[k].v, d->held[k].error,
+							   "attached"));
 		json_object_object_add(o, "vnics", v);
+		json_object_object_add(o, "skipped", skips_json(d->skips, d->n_skips));
 		json_object_array_add(arr, o);
+	}
+	if (domain && !json_object_array_length(arr)) {
+		json_object_put(arr);
+		return -ENOENT;
+	}
+	*ret = arr;
+	return 0;
+}
+
+static void add_refused(json_object *arr, const struct vf_dom *d, const uint8_t *mac,
+			const char *nic, const char *reason)
+{
+	json_object *o = json_object_new_object();
+	char m[18];
+
+	json_object_object_add(o, "domain", json_object_new_string(d->name));
+	json_object_object_add(o, "uuid", json_object_new_string(d->uuid_str));
+	json_object_object_add(o, "domain_state",
+			       json_object_new_string(virt_dom_state_name(d->sm.state)));
+	json_object_object_add(o, "mac", mac ? json_object_new_string(nic_mac_format(mac, m)) :
+					       NULL);
+	json_object_object_add(o, "nic", nic && *nic ? json_object_new_string(nic) : NULL);
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_array_add(arr, o);
+}
+
+json_object *virt_follow_refused_json(struct virt_follow *f, const char *nic, const char *domain)
+{
+	json_object *arr = json_object_new_array();
+	struct vf_dom *d;
+	size_t k;
+
+	for (d = f ? f->first : NULL; d; d = d->next) {
+		if (!d->xml || !virt_dom_state_active(d->sm.state) || !dom_matches(d, domain))
+			continue;
+		for (k = 0; k < d->n_held; k++)
+			if (d->held[k].error[0] && (!nic || !strcmp(nic, d->held[k].v.nic)))
+				add_refused(arr, d, d->held[k].v.mac, d->held[k].v.nic,
+					    d->held[k].error);
+		for (k = 0; k < d->n_skips; k++) {
+			const struct domxml_iface *i =
+				d->skips[k].has_mac ? domxml_find_iface(d->xml, d->skips[k].mac) :
+						      NULL;
+			const char *dev = i ? i->source_dev : NULL;
+
+			if (d->skips[k].refused && (!nic || (dev && !strcmp(nic, dev))))
+				add_refused(arr, d, d->skips[k].has_mac ? d->skips[k].mac : NULL,
+					    dev, d->skips[k].why);
+		}
 	}
 	return arr;
 }

@@ -106,31 +106,29 @@ static void fill_reply(struct virt_reply *rep, const struct vf_dom *d)
 }
 
 /* Attach every vNIC of sel (explicit or not), noting refusals. */
+/* Attach the selected vNICs, all or nothing, noting each one's outcome. */
 static void attach_selection(struct virt_follow *f, struct vf_dom *d, struct virt_reply *rep,
 			     enum virt_origin origin, bool explicit_req)
 {
+	char list[512];
 	size_t k;
 
 	if (!rep->sel.n)
 		return;
 	rep->failed_msg = calloc(rep->sel.n, sizeof(*rep->failed_msg));
-	for (k = 0; k < rep->sel.n; k++) {
-		char err[256];
-
-		if (virt_follow_sink_attach(f, d, &rep->sel.vnics[k], origin, explicit_req, err, sizeof(err)) <
-		    0) {
-			rep->n_failed++;
-			if (rep->failed_msg)
-				snprintf(rep->failed_msg[k], sizeof(rep->failed_msg[k]), "%s", err);
-		}
+	if (!rep->failed_msg) {
+		reply_err(rep, VIRT_REQ_FAILED, "out of memory");
+		return;
 	}
-	log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name, "%s: %zu of %zu vNIC(s) attached",
-		   origin == VIRT_ORIGIN_HOOK ? "hook" : "request", rep->sel.n - rep->n_failed,
-		   rep->sel.n);
-	if (rep->n_failed)
-		reply_err(rep, VIRT_REQ_FAILED, "%zu of %zu vNICs could not be attached%s%s",
-			  rep->n_failed, rep->sel.n, rep->failed_msg ? ": " : "",
-			  rep->failed_msg ? rep->failed_msg[0][0] ? rep->failed_msg[0] : "" : "");
+	rep->n_refused = virt_follow_attach_vnics(f, d, &rep->sel, origin, explicit_req,
+						  origin == VIRT_ORIGIN_HOOK ? "hook" : "request",
+						  rep->failed_msg, list, sizeof(list));
+	for (k = 0; k < rep->sel.n; k++)
+		rep->n_failed += rep->failed_msg[k][0] != 0;
+	if (rep->n_refused)
+		reply_err(rep, VIRT_REQ_FAILED,
+			  "%zu of %zu vNIC(s) of '%s' refused, none attached (a domain's vNICs are "
+			  "attached together): %s", rep->n_refused, rep->sel.n, d->name, list);
 }
 
 void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
@@ -145,6 +143,7 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 	bool explicit_req = req->nic != NULL;
 
 	memset(rep, 0, sizeof(*rep));
+	rep->dry_run = req->dry_run;
 	d = resolve(f, req, rep, &own);
 	if (!d)
 		return;
@@ -189,11 +188,15 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 
 		a = virt_follow_feed(f, d, &in, &reason);
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
-		/* attached to another run (a stop we never saw): this is new */
-		if (a == VIRT_ACT_NONE && !d->sm.held && x->id >= 0 && x->id != d->applied_id)
+		/* attached to another run (a stop we never saw): this is new; a
+		 * refusal of this run's attach is asked again, never answered
+		 * as done */
+		if (a == VIRT_ACT_NONE && !d->sm.held &&
+		    ((x->id >= 0 && x->id != d->applied_id) || virt_follow_refused(d)))
 			a = VIRT_ACT_ATTACH;
 		if (a == VIRT_ACT_ATTACH) {
 			d->applied_id = x->id;
+			virt_follow_note_skips(d, &rep->sel);
 			attach_selection(f, d, rep, req->origin, false);
 		}
 	} else {

@@ -117,6 +117,7 @@ static void drop_dom(struct virt_follow *f, struct vf_dom *d)
 	f->n_doms--;
 	domxml_free(d->xml);
 	free(d->held);
+	free(d->skips);
 	free(d);
 }
 
@@ -159,12 +160,31 @@ static void held_remove(struct vf_dom *d, size_t k)
 	d->n_held--;
 }
 
+/* Record what became of v for d: attached (error "") or why not. */
+static int held_put(struct vf_dom *d, const struct virt_vnic *v, bool explicit_req,
+		    const char *error)
+{
+	struct vf_held *h;
+	ssize_t k = held_find(d, v->mac, v->nic);
+
+	if (k < 0) {
+		h = realloc(d->held, sizeof(*h) * (d->n_held + 1));
+		if (!h)
+			return -ENOMEM;
+		d->held = h;
+		k = (ssize_t)d->n_held++;
+		memset(&d->held[k], 0, sizeof(d->held[k]));
+	}
+	d->held[k].v = *v;
+	d->held[k].explicit_req = d->held[k].explicit_req || explicit_req;
+	snprintf(d->held[k].error, sizeof(d->held[k].error), "%s", error);
+	return 0;
+}
+
 int virt_follow_sink_attach(struct virt_follow *f, struct vf_dom *d, const struct virt_vnic *v,
 			    enum virt_origin origin, bool explicit_req, char *err, size_t errlen)
 {
 	struct virt_domain_ref ref = ref_of(d);
-	struct vf_held *h;
-	ssize_t k;
 	int r;
 
 	err[0] = 0;
@@ -176,19 +196,108 @@ int virt_follow_sink_attach(struct virt_follow *f, struct vf_dom *d, const struc
 		if (!err[0])
 			snprintf(err, errlen, "%s", strerror(-r));
 	}
-	k = held_find(d, v->mac, v->nic);
-	if (k < 0) {
-		h = realloc(d->held, sizeof(*h) * (d->n_held + 1));
-		if (!h)
-			return r < 0 ? r : -ENOMEM;
-		d->held = h;
-		k = (ssize_t)d->n_held++;
-		memset(&d->held[k], 0, sizeof(d->held[k]));
-	}
-	d->held[k].v = *v;
-	d->held[k].explicit_req = d->held[k].explicit_req || explicit_req;
-	snprintf(d->held[k].error, sizeof(d->held[k].error), "%s", r < 0 ? err : "");
+	if (held_put(d, v, explicit_req, r < 0 ? err : "") < 0 && r >= 0)
+		return -ENOMEM;
 	return r;
+}
+
+size_t virt_follow_attach_vnics(struct virt_follow *f, struct vf_dom *d,
+				const struct virt_selection *sel, enum virt_origin origin,
+				bool explicit_req, const char *why, char (*errs)[VF_ERR_MAX],
+				char *msg, size_t msglen)
+{
+	char (*err)[VF_ERR_MAX] = errs, m[18], fm[18], list[768] = "";
+	size_t k, refused = 0, back = 0, first = 0, len = 0;
+	bool *before;
+
+	if (!sel->n)
+		return 0;
+	before = calloc(sel->n, sizeof(*before));
+	if (!err)
+		err = calloc(sel->n, sizeof(*err));
+	if (!before || !err) {
+		log_domain(LOG_ERR, LOG_SUBSYS_VIRT, d->name, "out of memory attaching vNICs");
+		free(before);
+		if (err != errs)
+			free(err);
+		return sel->n;
+	}
+	for (k = 0; k < sel->n; k++) {
+		ssize_t h = held_find(d, sel->vnics[k].mac, sel->vnics[k].nic);
+
+		before[k] = h >= 0 && !d->held[h].error[0];
+	}
+	for (k = 0; k < sel->n; k++) {
+		if (virt_follow_sink_attach(f, d, &sel->vnics[k], origin, explicit_req, err[k],
+					    sizeof(err[k])) >= 0)
+			continue;
+		if (!refused++)
+			first = k;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s on %s: %s",
+						len ? "; " : "", nic_mac_format(sel->vnics[k].mac, m),
+						sel->vnics[k].nic, err[k]);
+	}
+	/* a domain's vNICs are attached together: take back what this call
+	 * made for the others, and say why on each */
+	for (k = 0; refused && k < sel->n; k++) {
+		if (err[k][0] || before[k])
+			continue;
+		(void)virt_follow_sink_detach(f, d, sel->vnics[k].mac, sel->vnics[k].nic, origin);
+		snprintf(err[k], sizeof(err[k]),
+			 "taken back: %s on %s was refused, and a domain's vNICs are attached "
+			 "together", nic_mac_format(sel->vnics[first].mac, fm),
+			 sel->vnics[first].nic);
+		(void)held_put(d, &sel->vnics[k], explicit_req, err[k]);
+		back++;
+	}
+	if (!refused) {
+		log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name, "%s: %zu vNIC(s) attached", why,
+			   sel->n);
+	} else {
+		size_t kept = 0;
+
+		for (k = 0; k < sel->n; k++)
+			kept += before[k] && !err[k][0];
+		log_domain(LOG_WARNING, LOG_SUBSYS_VIRT, d->name,
+			   "%s: %zu of %zu vNIC(s) refused, none attached%s%s: %s", why, refused,
+			   sel->n, back ? " (what was made for the others is taken back)" : "",
+			   kept ? " (those attached before stay)" : "", list);
+	}
+	if (msg && msglen)
+		snprintf(msg, msglen, "%s", list);
+	free(before);
+	if (err != errs)
+		free(err);
+	return refused;
+}
+
+bool virt_follow_refused(const struct vf_dom *d)
+{
+	size_t k;
+
+	for (k = 0; k < d->n_held; k++)
+		if (d->held[k].error[0])
+			return true;
+	return false;
+}
+
+void virt_follow_note_skips(struct vf_dom *d, const struct virt_selection *sel)
+{
+	struct virt_skip *v = NULL;
+	size_t k;
+	char m[18];
+
+	if (sel->n_skips && (v = malloc(sel->n_skips * sizeof(*v))))
+		memcpy(v, sel->skips, sel->n_skips * sizeof(*v));
+	free(d->skips);
+	d->skips = v;
+	d->n_skips = v ? sel->n_skips : 0;
+	for (k = 0; k < sel->n_skips; k++)
+		log_domain(sel->skips[k].refused ? LOG_WARNING : LOG_DEBUG, LOG_SUBSYS_VIRT,
+			   d->name, "%s %s: %s",
+			   sel->skips[k].has_mac ? nic_mac_format(sel->skips[k].mac, m) : "a vNIC",
+			   sel->skips[k].refused ? "refused" : "not attached", sel->skips[k].why);
 }
 
 int virt_follow_sink_detach(struct virt_follow *f, struct vf_dom *d, const uint8_t *mac,
@@ -228,7 +337,6 @@ static void apply_auto(struct virt_follow *f, struct vf_dom *d, const struct dom
 		       enum virt_origin origin, uint64_t event_usec, const char *reason)
 {
 	struct virt_selection sel;
-	char err[256];
 	size_t k;
 
 	if (virt_select(x, f->mode, NULL, &sel) < 0) {
@@ -244,26 +352,10 @@ static void apply_auto(struct virt_follow *f, struct vf_dom *d, const struct dom
 		if (!v || strcmp(v->nic, d->held[k].v.nic))
 			virt_follow_sink_detach(f, d, d->held[k].v.mac, d->held[k].v.nic, origin);
 	}
-	for (k = 0; k < sel.n; k++) {
-		if (virt_follow_sink_attach(f, d, &sel.vnics[k], origin, false, err, sizeof(err)) < 0) {
-			char m[18];
-
-			log_domain(LOG_WARNING, LOG_SUBSYS_VIRT, d->name, "attach %s on %s: %s",
-				   nic_mac_format(sel.vnics[k].mac, m), sel.vnics[k].nic, err);
-		}
-	}
-	if (sel.n) {
+	/* an attachment's latency only when it was made: a refusal is none */
+	if (!virt_follow_attach_vnics(f, d, &sel, origin, false, reason, NULL, NULL, 0) && sel.n)
 		record_latency(f, event_usec);
-		log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name, "%s: %zu vNIC(s) attached", reason,
-			   sel.n);
-	}
-	for (k = 0; k < sel.n_skips; k++) {
-		char m[18];
-
-		log_domain(LOG_DEBUG, LOG_SUBSYS_VIRT, d->name, "%s not attached: %s",
-			   sel.skips[k].has_mac ? nic_mac_format(sel.skips[k].mac, m) : "vNIC",
-			   sel.skips[k].why);
-	}
+	virt_follow_note_skips(d, &sel);
 	virt_selection_clear(&sel);
 }
 
@@ -461,6 +553,29 @@ static void on_batch(void *ud, bool begin)
 
 	if (f->sink.batch)
 		f->sink.batch(f->sink_ud, begin);
+}
+
+/* --- re-evaluation ----------------------------------------------------------------------- */
+
+void virt_follow_reevaluate(struct virt_follow *f, const char *why)
+{
+	struct vf_dom *d;
+
+	if (!f)
+		return;
+	if (f->sink.batch)
+		f->sink.batch(f->sink_ud, true);
+	for (d = f->first; d; d = d->next) {
+		/* running (or paused) here and attached by a decision that still
+		 * stands: not an incoming migration, not one an operator detached */
+		if (!d->xml || !d->sm.attached || d->sm.held ||
+		    (d->sm.state != VIRT_DOM_RUNNING && d->sm.state != VIRT_DOM_PAUSED))
+			continue;
+		snprintf(d->reason, sizeof(d->reason), "%s", why);
+		apply_auto(f, d, d->xml, VIRT_ORIGIN_OPERATOR, 0, why);
+	}
+	if (f->sink.batch)
+		f->sink.batch(f->sink_ud, false);
 }
 
 /* --- life cycle ------------------------------------------------------------------------ */

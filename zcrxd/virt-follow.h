@@ -90,6 +90,12 @@ int virt_follow_new(sd_event *ev, const struct virt_follow_options *opts,
 struct virt_follow *virt_follow_free(struct virt_follow *f);
 /* A config reload: applies to what happens from now on. */
 void virt_follow_set_autoattach(struct virt_follow *f, enum config_autoattach mode);
+/* Plan the running domains' vNICs again with what is configured now (a
+ * reload, `zcrxctl reconcile`): what a new [nic] section allows is
+ * attached, what is no longer selected detached, refusals asked again
+ * (ListDomains then shows the new outcome).  Domains an operator detached
+ * and incoming migrations are left alone; operator-requested vNICs stay. */
+void virt_follow_reevaluate(struct virt_follow *f, const char *why);
 
 /* --- requests (Attach / Detach methods, the hook) ------------------------------------- */
 
@@ -120,8 +126,10 @@ struct virt_reply {
 	char uuid[37];
 	const char *state;          /* the domain's state as zcrxd sees it */
 	struct virt_selection sel;  /* what was (or would be) attached, and what not and why */
-	size_t n_failed;            /* of sel.vnics, refused by the sink */
-	char (*failed_msg)[256];    /* per sel.vnics entry, "" when it worked */
+	bool dry_run;               /* nothing was attached: sel is what would be */
+	size_t n_refused;           /* of sel.vnics, refused by the sink */
+	size_t n_failed;            /* of sel.vnics, not attached: refused or taken back */
+	char (*failed_msg)[256];    /* per sel.vnics entry, why not; "" when attached */
 };
 
 /* Attach: resolve the domain, select vNICs, apply (unless dry run). */
@@ -140,8 +148,14 @@ const char *virt_req_error_name(enum virt_req_error e);
 /* The domain's state ("running", "shut off", ...) by UUID text; NULL when
  * unknown.  For decorating attachment listings. */
 const char *virt_follow_domain_state(struct virt_follow *f, const char *uuid);
-/* Every known domain: [{name, uuid, state, attached, metadata, vnics: [...]}]. */
-json_object *virt_follow_domains_json(struct virt_follow *f);
+/* ListDomains' domains (every known one, or the one named domain, by
+ * name or UUID): Domain[] of the IDL, each vNIC with what became of it
+ * and what its last selection left out.  -ENOENT for an unknown domain. */
+int virt_follow_domains_json(struct virt_follow *f, const char *domain, json_object **ret);
+/* RefusedVnic[] of ListAttachments: the vNICs of running domains zcrxd
+ * refused (or took back), and those a domain asks for and cannot have
+ * (invalid metadata...), on nic / of domain when not NULL. */
+json_object *virt_follow_refused_json(struct virt_follow *f, const char *nic, const char *domain);
 /* {"uri", "state", "connects", "failures", "events", "queued", "domains", "last_error"}
  * or null when libvirt is not used. */
 json_object *virt_follow_status_json(struct virt_follow *f);

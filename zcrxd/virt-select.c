@@ -11,10 +11,11 @@
 
 #include "virt-select.h"
 
-static int add_skip(struct virt_selection *s, const uint8_t *mac, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int add_skip(struct virt_selection *s, const uint8_t *mac, bool refused, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
 
-static int add_skip(struct virt_selection *s, const uint8_t *mac, const char *fmt, ...)
+static int add_skip(struct virt_selection *s, const uint8_t *mac, bool refused, const char *fmt,
+		    ...)
 {
 	struct virt_skip *n = realloc(s->skips, sizeof(*n) * (s->n_skips + 1));
 	va_list ap;
@@ -28,6 +29,7 @@ static int add_skip(struct virt_selection *s, const uint8_t *mac, const char *fm
 		n->has_mac = true;
 		memcpy(n->mac, mac, DOMXML_MAC_LEN);
 	}
+	n->refused = refused;
 	va_start(ap, fmt);
 	vsnprintf(n->why, sizeof(n->why), fmt, ap);
 	va_end(ap);
@@ -47,15 +49,25 @@ static int single_node(const struct domxml_numa *nu)
 	return -1;
 }
 
-/* NULL when selected (with *ret_queues), else the reason. */
+/* NULL when selected (with *ret_queues), else the reason (*refused: the
+ * domain asks for it and cannot have it). */
 static const char *decide(const struct domxml_domain *d, const struct domxml_iface *i,
 			  enum config_autoattach mode, const struct virt_select_filter *flt,
-			  uint32_t *ret_queues, char *buf, size_t size)
+			  uint32_t *ret_queues, bool *refused, char *buf, size_t size)
 {
 	const struct domxml_meta_nic *mn = NULL;
 	uint32_t q;
 
+	*refused = false;
+	/* what kind of vNIC it is comes first: a vdpa or vhost-user device
+	 * names no NIC, whatever else it says */
+	if (i->type != DOMXML_IFACE_DIRECT && i->type != DOMXML_IFACE_NETWORK) {
+		snprintf(buf, size, "type '%s' is not a macvtap: no NIC of its own",
+			 i->type_name[0] ? i->type_name : "?");
+		return buf;
+	}
 	if (i->problem[0]) {
+		*refused = true;
 		snprintf(buf, size, "cannot be read: %s", i->problem);
 		return buf;
 	}
@@ -79,6 +91,7 @@ static const char *decide(const struct domxml_domain *d, const struct domxml_ifa
 		case CONFIG_AUTOATTACH_METADATA:
 		case CONFIG_AUTOATTACH_DIRECT:
 			if (d->meta.state == DOMXML_META_INVALID) {
+				*refused = true;
 				snprintf(buf, size, "invalid zcrx metadata: %.250s", d->meta.error);
 				return buf;
 			}
@@ -93,6 +106,7 @@ static const char *decide(const struct domxml_domain *d, const struct domxml_ifa
 	}
 	q = flt->queues ? flt->queues : mn && mn->queues ? mn->queues : i->queues ? i->queues : 1;
 	if (q > VIRT_QUEUES_MAX) {
+		*refused = true;
 		snprintf(buf, size, "asks for %u queues, at most %d", q, VIRT_QUEUES_MAX);
 		return buf;
 	}
@@ -107,6 +121,7 @@ int virt_select(const struct domxml_domain *d, enum config_autoattach mode,
 	struct virt_selection s = { 0 };
 	const struct domxml_iface *i;
 	const char *why;
+	bool refused;
 	char buf[320];
 	uint32_t q = 0;
 	size_t k;
@@ -125,9 +140,9 @@ int virt_select(const struct domxml_domain *d, enum config_autoattach mode,
 			continue;
 		if (flt->nic && strcmp(i->source_dev, flt->nic))
 			continue;
-		why = decide(d, i, mode, flt, &q, buf, sizeof(buf));
+		why = decide(d, i, mode, flt, &q, &refused, buf, sizeof(buf));
 		if (why) {
-			if (add_skip(&s, i->has_mac ? i->mac : NULL, "%s", why) < 0)
+			if (add_skip(&s, i->has_mac ? i->mac : NULL, refused, "%s", why) < 0)
 				goto oom;
 			continue;
 		}
@@ -144,7 +159,7 @@ int virt_select(const struct domxml_domain *d, enum config_autoattach mode,
 		for (k = 0; k < d->meta.n_nics; k++) {
 			if (domxml_find_iface(d, d->meta.nics[k].mac))
 				continue;
-			if (add_skip(&s, d->meta.nics[k].mac,
+			if (add_skip(&s, d->meta.nics[k].mac, true,
 				     "named in zcrx metadata, but the domain has no such vNIC") < 0)
 				goto oom;
 		}

@@ -38,6 +38,10 @@ struct virt_vnic {
 struct virt_skip {
 	bool has_mac;
 	uint8_t mac[DOMXML_MAC_LEN];
+	/* the domain asks for it and cannot have it (invalid metadata, more
+	 * queues than allowed, an interface that cannot be read, metadata
+	 * naming a vNIC it does not have): a refusal, not a policy's choice */
+	bool refused;
 	char why[320];
 };
 

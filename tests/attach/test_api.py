@@ -290,6 +290,41 @@ class Api(unittest.TestCase):
             self.assertEqual(e.exception.parameters, {"parameter": "domain_xml"})
             self.assertIn("vmthis: domain_xml refused: " + why, self.d.log())
 
+    def test_output_says_what_is_left_out(self):
+        """attach --dry-run of a domain with no macvtap says so and why (not
+        an empty table and "nothing to do"); a vdpa device is "not a
+        macvtap"; list --domain shows only that domain's NICs' pools."""
+        xml = os.path.join(self.work, "novnic.xml")
+        with open(xml, "w") as f:
+            f.write("""<domain type='kvm' id='9'><name>vmnone</name>
+  <uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f00a1</uuid>
+  <memory unit='KiB'>1048576</memory><os><type arch='x86_64'>hvm</type></os>
+  <devices><interface type='bridge'><mac address='52:54:00:aa:00:01'/>
+    <source bridge='br0'/><model type='virtio'/></interface>
+  <interface type='vdpa'><mac address='52:54:00:aa:00:02'/>
+    <source dev='/dev/vhost-vdpa-0'/></interface></devices></domain>""")
+        p = self.d.ctl("attach", "vmnone", "--domain-xml", xml, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("domain 'vmnone': no vNIC to attach:", p.stdout)
+        self.assertIn("52:54:00:aa:00:01: not selected: type 'bridge' is not a macvtap",
+                      p.stdout)
+        self.assertIn("52:54:00:aa:00:02: not selected: type 'vdpa' is not a macvtap",
+                      p.stdout)
+        self.assertNotIn("too long", p.stdout)
+        # one domain's listing: its NICs' pools, not every NIC's
+        self.attach(domain="onlyeth0", nic="eth0", mac=mac(0xa00))
+        try:
+            p = self.d.ctl("list", "--domain", "onlyeth0")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("\neth0: ", p.stdout)
+            self.assertNotIn("\neth3: ", p.stdout)
+            pools = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "onlyeth0"})["nics"]
+            self.assertEqual([n["nic"] for n in pools], ["eth0"])
+            self.assertIn("eth3", [n["nic"] for n in self.d.call(
+                "io.zcrx.Manager.ListAttachments")["nics"]])
+        finally:
+            self.d.call("io.zcrx.Manager.Detach", {"domain": "onlyeth0"})
+
     def two_vnic_xml(self, name, nic, uuid_tail):
         path = os.path.join(self.work, name + ".xml")
         vnics = "".join("""<interface type='direct'>

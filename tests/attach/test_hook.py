@@ -9,6 +9,7 @@ item 12).  tests/libvirt runs the same script under a real libvirtd."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -45,7 +46,7 @@ class Hook(unittest.TestCase):
     def setUpClass(cls):
         cls.ns = zxtest.Netns("zxp").__enter__()
         cls.work = tempfile.mkdtemp(prefix="zxp-hook-")
-        cls.d = FakeDaemon(cls.ns, CONF % "no", cls.work, nics=("eth0:capable",))
+        cls.d = FakeDaemon(cls.ns, CONF % "no", cls.work, nics=("eth0:capable", "eth1:capable"))
         # the hook as `make install` writes it, with this run's paths
         cls.hook = os.path.join(cls.work, "zcrx-hook")
         with open(os.path.join(zxtest.TOP, "conf", "libvirt", "qemu.d", "zcrx")) as f:
@@ -159,6 +160,67 @@ class Hook(unittest.TestCase):
             self.assertEqual(p.returncode, 1, p.stderr)
         finally:
             shutil.rmtree(dropins)
+    def reload(self, text):
+        self.set_config(text)
+        n = self.d.status()["reloads"]
+        self.d.kill(signal.SIGHUP)
+        zxtest.wait_for(lambda: self.d.status()["reloads"] == n + 1, what="reload")
+
+    def test_domain_is_attached_all_or_nothing(self):
+        """Two vNICs, one on a NIC zcrxd may not touch (eth1: no section):
+        nothing stays attached, under HookStrict=yes the start fails with
+        nothing left behind; the refusal is in the log (warning), in
+        ListDomains and in `zcrxctl list`; a reload that adds the section
+        attaches the running domain and the stale reasons go."""
+        a, b = "52:54:00:de:02:01", "52:54:00:de:02:02"
+        xml = domain_xml("zxboth", mac=a, uuid_tail=0x60).replace(
+            "</devices>", "<interface type='direct'><mac address='%s'/>"
+            "<source dev='eth1' mode='bridge'/><model type='virtio'/></interface>"
+            "<interface type='vdpa'><mac address='52:54:00:de:02:03'/>"
+            "<source dev='/dev/vhost-vdpa-0'/></interface></devices>" % b)
+        rules_before = [n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"]
+        self.set_config(CONF % "yes")
+        p = self.run_hook("zxboth", "start", "begin", xml)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("1 of 2 vNIC(s) of 'zxboth' refused, none attached", p.stderr)
+        self.assertIn(b + " on eth1", p.stderr)  # the refused one, not the first
+        self.assertNotIn("zxboth", self.domains())
+        self.assertEqual([n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"],
+                         rules_before)
+        self.assertRegex(self.d.log(), r"<warning> virt: domain 'zxboth': hook: 1 of 2 vNIC\(s\) "
+                                       r"refused, none attached")
+        # fail open: the domain runs without; every vNIC says why
+        self.set_config(CONF % "no")
+        p = self.run_hook("zxboth", "start", "begin", xml)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("zxboth", self.domains())
+        dom = self.d.call("io.zcrx.Manager.ListDomains", {"domain": "zxboth"})["domains"][0]
+        vn = {v["mac"]: v for v in dom["vnics"]}
+        self.assertEqual((vn[a]["state"], vn[b]["state"]), ("refused", "refused"))
+        self.assertIn("taken back: %s on eth1 was refused" % b, vn[a]["error"])
+        self.assertIn("zcrxd does not manage eth1", vn[b]["error"])
+        self.assertIn("type 'vdpa' is not a macvtap",
+                      [x["reason"] for x in dom["skipped"]][0])
+        p = self.d.ctl("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"zxboth .* %s +eth1 +refused" % b)
+        self.assertIn("zxboth %s: refused: taken back" % a, p.stdout)
+        p = self.d.ctl("domains", "zxboth")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("zxboth %s on eth1: refused: " % b, p.stdout)
+        self.assertEqual(self.d.ctl("domains", "zxnothere").returncode, 1)
+        # the section is added: a reload attaches the running domain
+        self.reload(CONF % "no" + "\n[nic eth1]\nReserveQueues=2\n")
+        self.assertEqual(sorted(x["mac"] for x in self.d.call(
+            "io.zcrx.Manager.ListAttachments", {"domain": "zxboth"})["attachments"]), [a, b])
+        dom = self.d.call("io.zcrx.Manager.ListDomains", {"domain": "zxboth"})["domains"][0]
+        self.assertEqual([v["state"] for v in dom["vnics"]], ["attached", "attached"])
+        self.assertEqual(dom["last_decision"], "configuration reloaded")
+        self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments")["refused"], [])
+        self.run_hook("zxboth", "stopped", "end", xml)
+        self.assertNotIn("zxboth", self.domains())
+        self.reload(CONF % "no")
+
 
 if __name__ == "__main__":
     zxtest.main()

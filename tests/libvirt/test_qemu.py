@@ -30,9 +30,9 @@ UUID = "5a1b0000-0000-4000-8000-00000000c001"
 HOOK = "/etc/libvirt/hooks/qemu.d/zcrx"
 
 
-def config(strict=False):
-    return ("[daemon]\nAutoAttach=metadata\nHookStrict=%s\n[nic %s]\nReserveQueues=4\n"
-            % ("yes" if strict else "no", NIC))
+def config(strict=False, nic=True):
+    return ("[daemon]\nAutoAttach=metadata\nHookStrict=%s\n%s"
+            % ("yes" if strict else "no", "[nic %s]\nReserveQueues=4\n" % NIC if nic else ""))
 
 
 class Monitor:
@@ -127,7 +127,7 @@ class Qemu(unittest.TestCase):
         # the hook, not the events, made the attachment; the events found it done
         self.assertEqual(first["reason"], "hook: starting")
         self.assertEqual(len([e for e in mon.domain_events(DOM) if e["action"] == "attach"]), 1)
-        self.assertIn("hook: 1 of 1 vNIC(s) attached", self.d.log())
+        self.assertIn("hook: 1 vNIC(s) attached", self.d.log())
         self.destroy()
 
     def test_03_hook_script_by_hand(self):
@@ -228,6 +228,61 @@ class Qemu(unittest.TestCase):
         self.assertLess(worst, 1.0)
         self.d.wait_connected(connects=n + 1, timeout=30)
         self.destroy()
+
+    def reload(self, cfg):
+        write(self.d.config, cfg)
+        n = self.d.status()["reloads"]
+        self.d.kill(signal.SIGHUP)
+        wait_for(lambda: self.d.status()["reloads"] == n + 1, 10, what="reload")
+
+    def test_08_refused_domain_is_visible_and_a_reload_attaches_it(self):
+        """No [nic] section for the vNIC's NIC: the start goes on (fail
+        open), the refusal is logged at warning level and shown by
+        ListDomains and `zcrxctl list`; adding the section and SIGHUP
+        attaches the running domain and the stale error goes."""
+        self.restart_zcrxd(config(nic=False))
+        try:
+            virsh(QEMU, "start", DOM)
+            wait_for(lambda: self.d.call("io.zcrx.Manager.ListDomains", {"domain": DOM})
+                     ["domains"][0]["vnics"], 15, what="the refusal recorded")
+            dom = self.d.call("io.zcrx.Manager.ListDomains", {"domain": DOM})["domains"][0]
+            self.assertEqual(dom["vnics"][0]["state"], "refused")
+            self.assertIn("zcrxd does not manage %s" % NIC, dom["vnics"][0]["error"])
+            self.assertIsNone(self.attached())
+            self.assertRegex(self.d.log(), r"<warning> virt: domain '%s': hook: 1 of 1 vNIC\(s\) "
+                                           r"refused, none attached: %s on %s" % (DOM, MAC, NIC))
+            out = run([ZCRXCTL, "--socket", self.d.socket, "list"]).stdout
+            self.assertRegex(out, r"%s\s+%s\s+running\s+%s\s+%s\s+refused" % (DOM, UUID, MAC, NIC))
+            out = run([ZCRXCTL, "--socket", self.d.socket, "domains", DOM]).stdout
+            self.assertIn("%s %s on %s: refused: " % (DOM, MAC, NIC), out)
+            # the section is added: the running domain is attached
+            self.reload(config())
+            a = wait_for(self.attached, 15, what="attachment after the reload")
+            self.assertEqual(a["tap"], macvtap_of(MAC)[0])
+            dom = self.d.call("io.zcrx.Manager.ListDomains", {"domain": DOM})["domains"][0]
+            self.assertEqual([(v["state"], v.get("error")) for v in dom["vnics"]],
+                             [("attached", None)])
+            self.assertEqual(self.d.call("io.zcrx.Manager.ListAttachments")["refused"], [])
+            self.destroy()
+        finally:
+            self.restart_zcrxd()
+
+    def test_09_domain_name_starting_with_a_dash(self):
+        """The installed hook passes the name after "--": a domain named
+        -zxl-dash is attached by the hook, not a zcrxctl usage error."""
+        name, uuid, mac = "-zxl-dash", "5a1b0000-0000-4000-8000-00000000c0d1", "52:54:00:7c:0d:01"
+        xml = qemu_domain(name, uuid, [direct_if(mac, NIC)], metadata([(mac, 1)]))
+        virsh(QEMU, "define", write(os.path.join(STATE, "dash.xml"), xml))
+        try:
+            virsh(QEMU, "start", "--domain", name)
+            a = wait_for(lambda: self.d.attachment(mac, name), 15, what="attachment of " + name)
+            self.assertEqual(a["tap"], macvtap_of(mac)[0])
+            self.assertIn("domain '%s': hook: 1 vNIC(s) attached" % name, self.d.log())
+            virsh(QEMU, "destroy", "--domain", name)
+            wait_for(lambda: self.d.attachment(mac, name) is None, 15, what="detach of " + name)
+        finally:
+            virsh(QEMU, "destroy", "--domain", name, check=False)
+            virsh(QEMU, "undefine", "--domain", name, check=False)
 
 
 if __name__ == "__main__":

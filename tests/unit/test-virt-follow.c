@@ -40,6 +40,7 @@ static struct {
 	struct call calls[512];
 	int n;
 	int fail_attach; /* make the next attach fail */
+	uint8_t fail_mac[6]; /* refuse every attach of this vNIC (all zero: none) */
 	int batch_open, batches;
 } T;
 
@@ -58,6 +59,10 @@ static int s_attach(void *ud, const struct virt_domain_ref *dom, const struct vi
 		T.fail_attach = 0;
 		snprintf(err, errlen, "zxlp0: no such NIC");
 		return -ENODEV;
+	}
+	if (!memcmp(v->mac, T.fail_mac, 6)) {
+		snprintf(err, errlen, "zxlp1: pool exhausted");
+		return -ENOSPC;
 	}
 	return 0;
 }
@@ -183,6 +188,7 @@ static int reset(void **state)
 {
 	T.n = 0;
 	T.fail_attach = 0;
+	memset(T.fail_mac, 0, sizeof(T.fail_mac));
 	return 0;
 }
 
@@ -300,7 +306,9 @@ static void test_resync(void **state)
 	p = last('p', NULL);
 	assert_non_null(p);
 	assert_true(p->n_prune >= 2); /* "test" and zf-c */
-	json_object *doms = virt_follow_domains_json(f);
+	json_object *doms = NULL;
+
+	assert_int_equal(virt_follow_domains_json(f, NULL, &doms), 0);
 
 	assert_true(json_object_array_length(doms) >= 2);
 	json_object_put(doms);
@@ -525,6 +533,113 @@ static void test_stale_stop_after_restart(void **state)
 	virt_follow_free(f);
 }
 
+/* One domain, two vNICs, the second refused: the first is taken back (a
+ * domain's vNICs are attached together), no latency sample is counted,
+ * each vNIC says why in ListDomains and in the refused listing; after the
+ * cause is gone, a re-evaluation (what a reload does) attaches both and
+ * the stale reasons go. */
+static json_object *one_domain(struct virt_follow *f, const char *name)
+{
+	json_object *doms = NULL, *d;
+
+	assert_int_equal(virt_follow_domains_json(f, name, &doms), 0);
+	assert_int_equal(json_object_array_length(doms), 1);
+	d = json_object_get(json_object_array_get_idx(doms, 0));
+	json_object_put(doms);
+	return d;
+}
+
+/* A field of the vNIC whose MAC ends in last, NULL when absent. */
+static const char *vnic_field(json_object *dom, int last, const char *key)
+{
+	json_object *vs = json_object_object_get(dom, "vnics"), *x;
+	uint8_t m[6];
+	size_t k;
+
+	for (k = 0; k < json_object_array_length(vs); k++) {
+		json_object *v = json_object_array_get_idx(vs, k);
+
+		assert_int_equal(nic_mac_parse(json_object_get_string(json_object_object_get(v, "mac")),
+					       m), 0);
+		if (m[5] == last)
+			return (x = json_object_object_get(v, key)) ? json_object_get_string(x) : NULL;
+	}
+	fail_msg("no vNIC ...:%02x", last);
+	return NULL;
+}
+
+static void test_all_or_nothing(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_DIRECT);
+	struct virt_follow_stats st;
+	json_object *dom, *refused;
+	virDomainPtr d;
+	char xml[2048];
+	int k;
+
+	snprintf(xml, sizeof(xml),
+		 "<domain type='test'><name>zf-g</name><memory>65536</memory>"
+		 "<os><type>hvm</type></os><devices>"
+		 "<interface type='direct'><mac address='52:54:00:88:00:01'/>"
+		 "<source dev='zxlp0' mode='bridge'/></interface>"
+		 "<interface type='direct'><mac address='52:54:00:88:00:03'/>"
+		 "<source dev='zxlp1' mode='bridge'/></interface>"
+		 "<interface type='vdpa'><mac address='52:54:00:88:00:04'/>"
+		 "<source dev='/dev/vhost-vdpa-0'/></interface></devices></domain>");
+	assert_int_equal(nic_mac_parse("52:54:00:88:00:03", T.fail_mac), 0);
+	d = virDomainCreateXML(T.drv, xml, 0);
+	assert_non_null(d);
+	/* attach :01, attach :03 (refused), then :01 taken back */
+	assert_true(run_until(have, &(struct want){ 'd', "zf-g", 1 }, 5000));
+	assert_int_equal(count('a', "zf-g"), 2);
+	for (k = 0; k < T.n && T.calls[k].op != 'd'; k++)
+		;
+	assert_false(T.calls[k].all);
+	assert_int_equal(T.calls[k].v.mac[5], 1);
+	assert_string_equal(T.calls[k].v.nic, "zxlp0");
+	/* a refusal is no attachment: no latency sample */
+	virt_follow_get_stats(f, &st);
+	assert_int_equal(st.lat_n, 0);
+	dom = one_domain(f, "zf-g");
+	assert_string_equal(vnic_field(dom, 1, "state"), "refused");
+	assert_non_null(strstr(vnic_field(dom, 1, "error"),
+			       "taken back: 52:54:00:88:00:03 on zxlp1 was refused"));
+	assert_string_equal(vnic_field(dom, 3, "state"), "refused");
+	assert_string_equal(vnic_field(dom, 3, "error"), "zxlp1: pool exhausted");
+	/* the vdpa device is no macvtap, and said so (not "name too long") */
+	assert_non_null(strstr(json_object_to_json_string(json_object_object_get(dom, "skipped")),
+			       "type 'vdpa' is not a macvtap"));
+	json_object_put(dom);
+	refused = virt_follow_refused_json(f, NULL, "zf-g");
+	assert_int_equal(json_object_array_length(refused), 2);
+	json_object_put(refused);
+	refused = virt_follow_refused_json(f, "zxlp1", NULL);
+	assert_int_equal(json_object_array_length(refused), 1);
+	json_object_put(refused);
+
+	/* the cause goes (say, the configuration is fixed): a re-evaluation
+	 * attaches both, and the reasons are gone */
+	memset(T.fail_mac, 0, sizeof(T.fail_mac));
+	virt_follow_reevaluate(f, "configuration reloaded");
+	assert_int_equal(count('a', "zf-g"), 4);
+	dom = one_domain(f, "zf-g");
+	assert_string_equal(vnic_field(dom, 1, "state"), "attached");
+	assert_null(vnic_field(dom, 1, "error"));
+	assert_string_equal(vnic_field(dom, 3, "state"), "attached");
+	assert_string_equal(json_object_get_string(json_object_object_get(dom, "last_decision")),
+			    "configuration reloaded");
+	json_object_put(dom);
+	refused = virt_follow_refused_json(f, NULL, NULL);
+	assert_int_equal(json_object_array_length(refused), 0);
+	json_object_put(refused);
+	/* an unknown domain is no domain */
+	assert_int_equal(virt_follow_domains_json(f, "zf-nothere", &dom), -ENOENT);
+	assert_int_equal(virDomainDestroy(d), 0);
+	virDomainFree(d);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-g", 2 }, 5000));
+	virt_follow_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +650,7 @@ int main(void)
 		cmocka_unit_test_setup(test_operator_requests, reset),
 		cmocka_unit_test_setup(test_hook_then_events_once, reset),
 		cmocka_unit_test_setup(test_stale_stop_after_restart, reset),
+		cmocka_unit_test_setup(test_all_or_nothing, reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
