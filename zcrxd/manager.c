@@ -308,7 +308,19 @@ int manager_start(struct manager *m)
 				 strerror(-r));
 	m->attach.follow = m->virt.follow;
 	/* settle a crash's leftovers, then make the kernel match the state */
-	(void)reconcile_start(m->reconcile);
+	{
+		struct reconcile_outcome out = { 0 };
+		char ebuf[400];
+
+		if (reconcile_start(m->reconcile, &out) < 0) {
+			snprintf(m->start_problem, sizeof(m->start_problem),
+				 "the first reconcile failed on %zu NIC(s): %s", out.n_failed_nics,
+				 kerror_format(&out.err, ebuf, sizeof(ebuf)));
+			log_error(LOG_SUBSYS_MAIN, "%s; serving anyway (the drift timer and "
+				  "'zcrxctl reconcile' try again)", m->start_problem);
+		}
+		reconcile_outcome_clear(&out);
+	}
 	/* leases of processes that exited meanwhile go; the others are watched */
 	api_lease_adopt(&m->lease);
 	log_info(LOG_SUBSYS_MAIN, "listening on %s", m->socket_path);
@@ -335,6 +347,14 @@ int manager_reload(struct manager *m)
 	m->config = next;
 	m->reloads++;
 	api_nic_set_interval(&m->nic, m->config.reconcile_interval_sec);
+	/* a new LibvirtURI (unless --libvirt-uri fixes it) is followed now */
+	r = virt_api_set_uri(&m->virt, m->event, manager_libvirt_uri(m), m->config.autoattach,
+			     api_attach_sink(), &m->attach);
+	if (r < 0)
+		log_error(LOG_SUBSYS_VIRT, "cannot follow libvirt at '%s': %s; still at '%s'",
+			  manager_libvirt_uri(m) ? manager_libvirt_uri(m) : "none", strerror(-r),
+			  m->virt.uri ? m->virt.uri : "none");
+	m->attach.follow = m->virt.follow;
 	virt_api_set_autoattach(&m->virt, m->config.autoattach);
 	if (m->reconcile) {
 		reconcile_set_interval(m->reconcile, m->config.reconcile_interval_sec);
@@ -363,11 +383,13 @@ int manager_reload(struct manager *m)
 
 void manager_notify_status(struct manager *m)
 {
-	char buf[256];
+	char buf[1024];
 
-	snprintf(buf, sizeof(buf), "STATUS=Serving %u connection(s); libvirt %s",
+	/* what is in effect: the libvirt followed now, not what is configured */
+	snprintf(buf, sizeof(buf), "STATUS=Serving %u connection(s); libvirt %s%s%s",
 		 m->ipc ? ipc_server_connection_count(m->ipc) : 0,
-		 manager_libvirt_uri(m) ? "configured" : "off");
+		 m->virt.uri ? m->virt.uri : "off", m->start_problem[0] ? "; at start " : "",
+		 m->start_problem);
 	(void)sd_notify(0, buf);
 }
 

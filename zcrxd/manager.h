@@ -56,11 +56,16 @@ struct manager {
 	struct reconcile *reconcile; /* attachments: observe -> plan -> exec -> store */
 	struct api_attach attach;    /* their Varlink methods and the virt sink */
 	struct api_lease lease;      /* leases for host consumers: methods, owners */
+	char start_problem[512];     /* the first reconcile's failure, "" when none */
 };
 
 int manager_new(sd_event *ev, const struct manager_options *opts, struct manager **ret);
 struct manager *manager_free(struct manager *m);
-/* Open the control socket; after this returns 0 requests are accepted. */
+/* Open the control socket; after this returns 0 requests are accepted.
+ * A first reconcile that failed does not fail the start (the daemon
+ * serves: READY=1 must not wait on a NIC, or libvirtd, ordered after
+ * zcrxd, and every VM start would wait); it is logged and kept in
+ * start_problem, which STATUS= shows. */
 int manager_start(struct manager *m);
 /* Re-read the configuration; an invalid one is logged and the old one kept.
  * Returns 0 when the new config is in effect. */

@@ -599,9 +599,22 @@ int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outco
 		n = nic_monitor_at(rc->d.monitor, i);
 		if ((nic && strcmp(n->link.name, nic)) || (!nic && !reconcile_wants(rc, n)))
 			continue;
-		(void)reconcile_run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e);
+		/* a NIC that cannot be planned makes the answer an error: the
+		 * others' plans would read as all there is to do */
+		if (reconcile_run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e) < 0 &&
+		    !out->n_failed_nics++)
+			out->err = e;
 	}
 	end_scratch_store(rc, &scratch);
+	if (out->n_failed_nics) {
+		struct kerror e = out->err;
+		char buf[400];
+
+		out->error_name = "io.zcrx.Manager.KernelError";
+		return kerror_setf(&out->err, e.err ? e.err : EIO, e.obj, "plan",
+				   "%zu NIC(s) could not be planned; first: %s", out->n_failed_nics,
+				   kerror_format(&e, buf, sizeof(buf)));
+	}
 	return 0;
 }
 

@@ -316,28 +316,48 @@ const char *reconcile_tap_mismatch(const struct attach_id *id, const struct nic 
 	return buf;
 }
 
+/* Add name to the list of NICs to run, once; false when out of memory. */
+static bool add_name(char (**v)[IF_NAMESIZE], size_t *n, size_t *cap, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < *n; k++)
+		if (!strcmp((*v)[k], name))
+			return true;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		char(*p)[IF_NAMESIZE] = realloc(*v, c * sizeof(**v));
+
+		if (!p)
+			return false;
+		*v = p;
+		*cap = c;
+	}
+	snprintf((*v)[(*n)++], IF_NAMESIZE, "%s", name);
+	return true;
+}
+
 int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)
 {
 	struct kerror e = { 0 };
-	char names[256][IF_NAMESIZE];
-	size_t i, n = 0;
+	char(*names)[IF_NAMESIZE] = NULL;
+	size_t i, n = 0, cap = 0, failed = 0;
 	int r = 0;
 
 	log_debug(LOG_SUBSYS_MANAGER, "reconcile: %s", why);
-	for (i = 0; i < nic_monitor_count(rc->d.monitor) && n < 256; i++) {
+	for (i = 0; i < nic_monitor_count(rc->d.monitor) && r == 0; i++) {
 		const struct nic *nic = nic_monitor_at(rc->d.monitor, i);
 
-		if (reconcile_wants(rc, nic))
-			snprintf(names[n++], IF_NAMESIZE, "%s", nic->link.name);
+		if (reconcile_wants(rc, nic) && !add_name(&names, &n, &cap, nic->link.name))
+			r = kerror_set(&e, ENOMEM, NULL, "reconcile", NULL);
 	}
 	/* NICs that went away: their attachments wait, their journal stays */
-	for (i = 0; i < rc->store.n_atts && n < 256; i++) {
-		size_t k;
-
-		for (k = 0; k < n && strcmp(names[k], rc->store.atts[i].id.nic); k++)
-			;
-		if (k == n)
-			snprintf(names[n++], IF_NAMESIZE, "%s", rc->store.atts[i].id.nic);
+	for (i = 0; i < rc->store.n_atts && r == 0; i++)
+		if (!add_name(&names, &n, &cap, rc->store.atts[i].id.nic))
+			r = kerror_set(&e, ENOMEM, NULL, "reconcile", NULL);
+	if (r < 0) { /* the NICs listed so far run; the run says it is partial */
+		log_error(LOG_SUBSYS_MANAGER, "reconcile: out of memory listing the NICs");
+		failed = 1;
 	}
 	for (i = 0; i < n; i++) {
 		struct kerror ke = { 0 };
@@ -346,15 +366,17 @@ int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcom
 		if (reconcile_run_nic(rc, names[i], PLAN_MODE_NORMAL, false, NULL, out, &ke) < 0) {
 			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, names[i], "reconcile failed: %s",
 				kerror_format_in(&ke, names[i], buf, sizeof(buf)));
-			if (!r) {
+			if (!failed++) {
 				r = -ke.err;
 				e = ke;
 			}
 		}
 	}
-	if (r < 0 && out) {
+	free(names);
+	if (failed && out) {
 		out->err = e;
 		out->error_name = "io.zcrx.Manager.KernelError";
+		out->n_failed_nics = failed;
 	}
 	return r;
 }
@@ -624,7 +646,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	return NULL;
 }
 
-int reconcile_start(struct reconcile *rc)
+int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out)
 {
 	size_t i, adopted = 0;
 	bool pending = false;
@@ -658,7 +680,7 @@ int reconcile_start(struct reconcile *rc)
 	if (pending)
 		(void)reconcile_save(rc);
 	rc->applying = true;
-	r = reconcile_all(rc, "start", NULL);
+	r = reconcile_all(rc, "start", out);
 	rc->applying = false;
 	/* loading a big state.json leaves a parse tree's worth of free heap */
 	(void)malloc_trim(0);

@@ -99,8 +99,9 @@ struct reconcile_stats {
 struct reconcile_outcome {
 	size_t n_plans;
 	struct plan *plans; /* per NIC touched; for dry runs the plan, else the ops applied */
-	struct kerror err;  /* set when the request failed */
+	struct kerror err;  /* set when the request failed (the first failure) */
 	const char *error_name; /* Varlink error name for err (NULL = generic) */
+	size_t n_failed_nics; /* NICs whose run or plan failed (reconcile_all, Plan) */
 	bool changed;       /* something was applied */
 	char lease[ATTACH_LEASE_NAME_MAX]; /* lease errors: the lease concerned */
 };
@@ -113,8 +114,9 @@ json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o);
  * kernel: call reconcile_start next. */
 int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err);
 struct reconcile *reconcile_free(struct reconcile *rc);
-/* Settle pending entries of a crash and reconcile every NIC once. */
-int reconcile_start(struct reconcile *rc);
+/* Settle pending entries of a crash and reconcile every NIC once; a
+ * failure is in *out (may be NULL: n_failed_nics, the first error). */
+int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out);
 void reconcile_set_interval(struct reconcile *rc, unsigned interval_sec);
 /* The zero-copy binder (issue 6); ops NULL = none (every attachment then
  * reports "no zero-copy"). */

@@ -73,31 +73,43 @@ static const struct ipc_method methods[] = {
 	{ "io.zcrx.Manager.ListDomains", 0, method_list_domains },
 };
 
-int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
-		   struct events *events, const char *uri, enum config_autoattach mode,
-		   const struct virt_sink *sink, void *sink_ud)
+/* A follower of uri ("none"/NULL: without libvirt) into *ret_f, its URI
+ * (NULL: none) into *ret_uri. */
+static int new_follower(struct virt_api *a, sd_event *ev, const char *uri,
+			enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud,
+			struct virt_follow **ret_f, char **ret_uri)
 {
 	struct virt_follow_options o = {
 		.autoattach = mode,
 		.notify = { notify_domain, notify_connection },
 		.notify_ud = a,
 	};
+	char *u = NULL;
+	int r;
+
+	if (uri && *uri && strcmp(uri, "none") && !(u = strdup(uri)))
+		return -ENOMEM;
+	o.uri = u;
+	r = virt_follow_new(ev, &o, sink, sink_ud, ret_f);
+	if (r < 0) {
+		free(u);
+		return r;
+	}
+	*ret_uri = u;
+	return 0;
+}
+
+int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
+		   struct events *events, const char *uri, enum config_autoattach mode,
+		   const struct virt_sink *sink, void *sink_ud)
+{
 	int r;
 
 	memset(a, 0, sizeof(*a));
 	a->events = events;
-	if (uri && *uri && strcmp(uri, "none")) {
-		a->uri = strdup(uri);
-		if (!a->uri)
-			return -ENOMEM;
-	}
-	o.uri = a->uri;
-	r = virt_follow_new(ev, &o, sink, sink_ud, &a->follow);
-	if (r < 0) {
-		free(a->uri);
-		a->uri = NULL;
+	r = new_follower(a, ev, uri, mode, sink, sink_ud, &a->follow, &a->uri);
+	if (r < 0)
 		return r;
-	}
 	if (ipc) {
 		r = ipc_server_add_methods(ipc, methods, sizeof(methods) / sizeof(methods[0]), a);
 		if (r < 0) {
@@ -111,6 +123,29 @@ int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
 	else
 		log_info(LOG_SUBSYS_VIRT, "running without libvirt");
 	return 0;
+}
+
+int virt_api_set_uri(struct virt_api *a, sd_event *ev, const char *uri,
+		     enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud)
+{
+	const char *want = uri && *uri ? uri : "none";
+	struct virt_follow *f;
+	char now[512], *u;
+	int r;
+
+	snprintf(now, sizeof(now), "%s", a->uri ? a->uri : "none");
+	if (!strcmp(now, want))
+		return 0;
+	r = new_follower(a, ev, want, mode, sink, sink_ud, &f, &u);
+	if (r < 0)
+		return r;
+	a->follow = virt_follow_free(a->follow);
+	free(a->uri);
+	a->follow = f;
+	a->uri = u;
+	log_notice(LOG_SUBSYS_VIRT, "libvirt: now %s%s%s (was %s)", u ? "following '" : "without libvirt",
+		   u ? u : "", u ? "'" : "", now);
+	return 1;
 }
 
 void virt_api_stop(struct virt_api *a)

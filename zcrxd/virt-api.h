@@ -33,6 +33,12 @@ int virt_api_start(struct virt_api *a, sd_event *ev, struct ipc_server *ipc,
 		   struct events *events, const char *uri, enum config_autoattach mode,
 		   const struct virt_sink *sink, void *sink_ud);
 void virt_api_stop(struct virt_api *a);
+/* Follow another libvirt (a reload changed LibvirtURI): a new follower,
+ * connected to uri ("none": without libvirt), replaces the old one, whose
+ * domain table goes (the new connection's resync says what runs).  0 when
+ * uri is the one in use, 1 when switched, -errno (the old one stays). */
+int virt_api_set_uri(struct virt_api *a, sd_event *ev, const char *uri,
+		     enum config_autoattach mode, const struct virt_sink *sink, void *sink_ud);
 void virt_api_set_autoattach(struct virt_api *a, enum config_autoattach mode);
 
 /* GetStatus "libvirt": {uri, state, ...}; state "disabled" without libvirt. */

@@ -92,5 +92,40 @@ class DefaultClaimsNothing(unittest.TestCase):
         self.assertEqual(d.call("io.zcrx.Manager.Plan", {})["plans"], [])
 
 
+@require_root
+class ManyNics(unittest.TestCase):
+    def test_every_named_nic_is_reconciled(self):
+        """More than 256 NICs: every one the configuration names is
+        reconciled (the list of NICs to run was cut at 256, silently)."""
+        ns = Netns("zxo").__enter__()
+        d = None
+        try:
+            names = ["zxq%d" % i for i in range(264)]
+            batch = "".join("link add %s numrxqueues 4 numtxqueues 4 type veth peer name %s "
+                            "numrxqueues 4 numtxqueues 4\n" % (names[i], names[i + 1])
+                            for i in range(0, len(names), 2))
+            batch += "".join("link set %s up\n" % n for n in names)
+            run(["ip", "-n", ns.name, "-batch", "-"], input=batch)
+            conf = "[daemon]\nReconcileIntervalSec=0\n" + "".join(
+                "[nic %s]\n" % n for n in names)
+            d = Daemon(netns=ns, config_text=conf)
+            # a reload runs every NIC of zcrxd's (and nothing else would)
+            with open(d.config, "w") as f:
+                f.write(conf.replace("]\n", "]\nChannels=2\n").replace(
+                    "[daemon]\nChannels=2\n", "[daemon]\n"))
+            d.kill(signal.SIGHUP)
+            wait_for(lambda: d.status()["reloads"] == 1, what="reload")
+            rx = {n["name"]: n["channels"]["rx"]
+                  for n in d.call("io.zcrx.Manager.ListNics")["nics"] if n["name"] in names}
+            self.assertEqual(len(rx), len(names))
+            self.assertEqual(sorted(n for n, v in rx.items() if v != 2), [])
+            self.assertEqual([op for p in d.call("io.zcrx.Manager.Plan", {})["plans"]
+                              for op in p["ops"]], [])
+        finally:
+            if d:
+                d.cleanup()
+            ns.delete()
+
+
 if __name__ == "__main__":
     main()

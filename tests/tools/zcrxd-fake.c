@@ -17,9 +17,12 @@
  *
  *   zcrxd-fake --fake-state FILE|--fake-volatile|--kernel-nics
  *              [--fake-nic NAME:SHAPE[,k=v...]]... [--fake-binder SOCKET]
+ *              [--fake-fail-at N[:ERRNO]]
  *              [zcrxd options: --config --runtime-dir --state-dir --debug]
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
+ * --fake-fail-at N[:ERRNO] makes the N-th mutating call to the fake kernel
+ * fail (default EIO), e.g. the first reconcile's.
  *
  * Changes "from outside" (behind zcrxd's back): on SIGUSR1 the daemon
  * applies the lines of FILE.outside to the fake kernel and removes the
@@ -162,6 +165,7 @@ int main(int argc, char **argv)
 		{ "fake-volatile", no_argument, NULL, 'V' },
 		{ "kernel-nics", no_argument, NULL, 'K' },
 		{ "fake-binder", required_argument, NULL, 'B' },
+		{ "fake-fail-at", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct manager_options mo = {
@@ -173,6 +177,8 @@ int main(int argc, char **argv)
 	};
 	const char *state = NULL, *specs[32], *binder = NULL;
 	bool volatile_state = false, kernel_nics = false;
+	unsigned fail_at = 0;
+	int fail_err = EIO;
 	size_t n_specs = 0, i;
 	struct fake_net *net = NULL;
 	static struct outside outside;
@@ -194,6 +200,10 @@ int main(int argc, char **argv)
 		case 'V': volatile_state = true; break;
 		case 'K': kernel_nics = true; break;
 		case 'B': binder = optarg; break;
+		case 'X': /* N[:ERRNO]: the N-th mutating call fails */
+			if (sscanf(optarg, "%u:%d", &fail_at, &fail_err) < 1 || !fail_at || fail_err <= 0)
+				return 2;
+			break;
 		case 'N':
 			if (n_specs < 32)
 				specs[n_specs++] = optarg;
@@ -230,6 +240,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 	mo.nic_backend = fake_net_backend(net);
+	if (fail_at)
+		fake_net_fail_at(net, fail_at, fail_err, "refused by --fake-fail-at");
 run:
 	fault_arm();
 
@@ -255,6 +267,8 @@ run:
 		(void)sd_notify(0, "READY=1");
 		log_notice(LOG_SUBSYS_MAIN, "zcrxd-fake (TEST ONLY: %s NICs, %s binder) started",
 			   net ? "fake" : "kernel", binder ? "fake" : "kernel");
+		manager_notify_status(m);
+		log_notice(LOG_SUBSYS_MAIN, "zcrxd-fake (TEST ONLY, fake NIC backend) started");
 		r = sd_event_loop(ev);
 	}
 	m = manager_free(m);

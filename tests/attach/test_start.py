@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""What zcrxd tells systemd when its first reconcile fails (issue 10
+item 13), on zcrxd-fake (TEST ONLY: the daemon's own code over the fake NIC
+backend, told to refuse the first change with --fake-fail-at).
+
+The choice (zcrxd(8)): READY=1 once the control socket serves, also when
+the first reconcile failed.  A daemon that never becomes ready would hold
+up libvirtd, ordered after zcrxd, and every VM start with it; so it says
+READY=1 and STATUS= says what failed at start, the log has the kernel's
+error, and the next reconcile tries again."""
+import shutil
+import tempfile
+import unittest
+
+from attachlib import FAKE, zxtest
+
+CONF = "[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nChannels=12\nReserveQueues=2\n"
+
+
+@zxtest.require_root
+class Start(unittest.TestCase):
+    def setUp(self):
+        self.ns = zxtest.Netns("zxp").__enter__()
+        self.work = tempfile.mkdtemp(prefix="zxp-start-")
+        saved = zxtest.ZCRXD
+        zxtest.ZCRXD = FAKE
+        try:
+            self.d = zxtest.Daemon(netns=self.ns, config_text=CONF, extra_args=[
+                "--fake-volatile", "--fake-nic", "eth0:capable", "--fake-fail-at", "1:5",
+                "--state-dir", self.work])
+        finally:
+            zxtest.ZCRXD = saved
+
+    def tearDown(self):
+        self.d.cleanup()
+        self.ns.delete()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def test_ready_with_a_status_that_says_the_start_failed(self):
+        # READY=1 came (Daemon waited for it); STATUS says why not all is well
+        def status_line():
+            self.d.notify.drain(0.05)
+            lines = [ln for m in self.d.notify.messages for ln in m.split("\n")
+                     if ln.startswith("STATUS=Serving")]
+            return lines[-1] if lines else None
+        st = zxtest.wait_for(status_line, what="STATUS=")
+        self.assertIn("at start the first reconcile failed on 1 NIC(s): eth0: set channels", st)
+        self.assertIn("(EIO)", st)
+        self.assertIn("<error> main: the first reconcile failed on 1 NIC(s)", self.d.log())
+        self.assertIn("serving anyway", self.d.log())
+        # and it serves: a reconcile now puts it right
+        r = self.d.call("io.zcrx.Manager.Reconcile", {})
+        self.assertTrue(any(op["kind"] == "set-channels" for p in r["plans"] for op in p["ops"]))
+        self.assertEqual(self.d.call("io.zcrx.Manager.Plan", {})["plans"][0]["ops"], [])
+
+
+if __name__ == "__main__":
+    zxtest.main()
