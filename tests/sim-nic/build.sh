@@ -25,7 +25,7 @@ C=$(cd "$1" && pwd)
 # shellcheck source=/dev/null
 . "$C/current.env"
 
-key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$HERE"/nsim-zx/*; } |
+key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$HERE/root.sh" "$HERE"/nsim-zx/*; } |
 	sha256sum | cut -c1-16)
 OUT=$C/modules-$key
 if [ -e "$OUT/.ok" ]; then
@@ -40,20 +40,18 @@ STOCK=$W/stock-$KABI
 rm -rf "${ROOT:?}$W/nsim"
 mkdir -p "$ROOT$W"
 
-inroot() { # run a shell command in the build root, with /proc mounted
-	unshare -m --propagation private sh -c \
-		"mount -t proc proc '$ROOT/proc' && exec chroot '$ROOT' /bin/sh -ec \"\$0\"" "$1"
-}
-kmake() {
-	inroot "make -C /usr/src/linux-headers-$KABI M=$W/nsim CONFIG_NETDEVSIM=m -j2 modules &&
-		x86_64-linux-gnu-strip --strip-debug -o $W/$1 $W/nsim/netdevsim.ko"
+# shellcheck source=root.sh
+. "$HERE/root.sh"
+nsim_make() { # build $W/nsim, strip it into $W/NAME
+	kmake $W/nsim CONFIG_NETDEVSIM=m modules &&
+		inroot "x86_64-linux-gnu-strip --strip-debug -o $W/$1 $W/nsim/netdevsim.ko"
 }
 
 {
 	if [ ! -e "$ROOT$STOCK/.ok" ]; then
 		rm -rf "${ROOT:?}$W"/stock-*
 		cp -r "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
-		kmake netdevsim.ko
+		nsim_make netdevsim.ko
 		cp -a "$ROOT$W/nsim" "$ROOT$STOCK"
 		cp "$ROOT$W/netdevsim.ko" "$ROOT$STOCK/netdevsim-stripped.ko"
 		touch "$ROOT$STOCK/.ok"
@@ -62,7 +60,7 @@ kmake() {
 	fi
 	cp -a "$ROOT$STOCK" "$ROOT$W/nsim"
 	python3 "$HERE/nsim-zx/patch.py" "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
-	kmake netdevsim-zx.ko
+	nsim_make netdevsim-zx.ko
 } > "$log" 2>&1 || { tail -30 "$log" >&2; echo "build: see $log" >&2; exit 1; }
 
 cp "$ROOT$STOCK/netdevsim-stripped.ko" "$OUT/netdevsim.ko"

@@ -40,19 +40,11 @@ k_rules() {
 		/Action: Direct to queue/ { q = $NF }
 		END { out() }' | sort
 }
-# zcrxd's account and its journal, for every run at once (one jq run:
-# its start-up costs most of a second under TCG): "RUN|Z|ZC|J|JC|P" lines,
-# rules as "LOC queue Q" / "LOC context C" like k_rules
+# zcrxd's account and its journal, for every run at once (one jq run over
+# what each run saved in /tmp/crash/all.json: jq's start-up costs most of a
+# second under TCG): "RUN|Z|ZC|J|JC|P" lines, rules as "LOC queue Q" /
+# "LOC context C" like k_rules
 views() {
-	for f in /tmp/crash/*.list; do
-		n=${f##*/}
-		n=${n%.list}
-		printf '{"run":%s,"list":' "$n"
-		jq_or_null "$f"
-		printf ',"state":'
-		jq_or_null "/tmp/crash/$n.state"
-		printf '}\n'
-	done > /tmp/crash/all.json
 	jq -r '
 		def act(r): if r.action == "context" then "context \(r.context)" else "queue \(r.queue)" end;
 		.run as $n | if .list == null or .state == null then "\($n)|?|?|?|?|?" else
@@ -67,8 +59,6 @@ views() {
 		 ([$j.rules[], $j.contexts[] | select(.pending)] | length)] | map(tostring) | join("|") end
 	' /tmp/crash/all.json
 }
-# the file's JSON, or null when it is not a JSON object
-jq_or_null() { if head -c1 "$1" 2>/dev/null | grep -q '{'; then cat "$1"; else printf null; fi; }
 rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 
 mkdir -p /tmp/crash
@@ -96,21 +86,25 @@ for i in $(seq 1 "$RUNS"); do
 		nok "crash run $i ($(cat /tmp/crash/$i.meta)): zcrxd did not come back"
 		break
 	fi
-	k_rules | tr '\n' ',' | sed 's/,$//' > /tmp/crash/$i.k
-	contexts $NIC > /tmp/crash/$i.kc
-	ctl --json=short list $NIC > /tmp/crash/$i.list 2>&1
-	cp $D/state/state.json /tmp/crash/$i.state
+	echo "$(k_rules | tr '\n' ',' | sed 's/,$//')|$(contexts $NIC)" > /tmp/crash/$i.k
+	{
+		printf '{"run":%s,"list":' "$i"
+		ctl --json=short list $NIC 2> /dev/null || printf null
+		printf ',"state":'
+		cat $D/state/state.json 2> /dev/null || printf null
+		printf '}\n'
+	} >> /tmp/crash/all.json
 done
 say "$RUNS crash runs done (the request finished before the kill in $completed); comparing"
 bad=0
 views | sort -n > /tmp/crash/views.txt
 while IFS='|' read -r n z zc j jc p; do
-	k=$(cat /tmp/crash/$n.k)
-	kc=$(cat /tmp/crash/$n.kc)
+	IFS='|' read -r k kc < /tmp/crash/$n.k
+	read -r meta < /tmp/crash/$n.meta
 	if [ "$k" = "$z" ] && [ "$k" = "$j" ] && [ "$kc" = "$zc" ] && [ "$kc" = "$jc" ] && [ "$p" = 0 ]; then
-		ok "crash run $n ($(cat /tmp/crash/$n.meta)): kernel, zcrxctl list and journal agree: rules [$k] contexts [$kc]"
+		ok "crash run $n ($meta): kernel, zcrxctl list and journal agree: rules [$k] contexts [$kc]"
 	else
-		nok "crash run $n ($(cat /tmp/crash/$n.meta))" \
+		nok "crash run $n ($meta)" \
 			"kernel rules [$k] contexts [$kc]; zcrxctl list [$z] [$zc]; journal [$j] [$jc], $p pending"
 		bad=$((bad + 1))
 	fi
