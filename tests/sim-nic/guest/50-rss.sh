@@ -35,6 +35,21 @@ one_way() {
 	check_out "$label: zcrxd says which RSS writes this kernel has" \
 		"ethtool RSS netlink $WANT_NL" cat $D/zcrxd.log
 	vm_xml vm51 51 $M,zxmv1,2
+	# Which way the create went, as the kernel shows it: a refusal by the
+	# driver carries its text (extack) over netlink only.
+	run zx_knob $NIC max_contexts 0
+	attach vm51 > /tmp/refused.out 2>&1
+	ctl --json=short list --domain vm51 >> /tmp/refused.out 2>&1
+	if [ "$WANT_NL" = yes ]; then
+		check_out "$label: the driver's refusal of a context comes with its text (netlink)" \
+			'RSS contexts are in use' cat /tmp/refused.out
+	else
+		check_out "$label: the driver's refusal of a context comes without its text (ioctl)" \
+			'No space left on device' cat /tmp/refused.out
+		is "$label: (no extack on the ioctl path)" "$(grep -c 'RSS contexts are in use' /tmp/refused.out)" 0
+	fi
+	ctl detach vm51 > /dev/null 2>&1
+	run zx_knob $NIC max_contexts 15
 	run attach vm51
 	todo "$BUG"
 	att_vars vm51
