@@ -168,6 +168,10 @@ void nic_caps_overlay(struct nic_caps *dst, const struct nic_caps *learned)
 	overlay(&dst->ntuple, &learned->ntuple);
 	overlay(&dst->header_split, &learned->header_split);
 	overlay(&dst->channels_set, &learned->channels_set);
+	if (learned->rss_contexts_room.state == NIC_CAP_NO) {
+		dst->rss_contexts_room = learned->rss_contexts_room;
+		dst->rss_contexts_full = learned->rss_contexts_full;
+	}
 }
 
 const char *nic_rule_flow_name(unsigned f)

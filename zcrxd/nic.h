@@ -62,6 +62,11 @@ struct nic_caps {
 	struct nic_cap queue_info;   /* netdev queue-get answers for this NIC */
 	struct nic_cap qstats;       /* netdev qstats-get answers */
 	struct nic_cap binder;       /* zero-copy binder (vhost_zcrx PROBE) */
+	/* The driver refused one more RSS context as exhausted (ENOSPC) when
+	 * rss_contexts_full of them existed (learned only): while as many
+	 * exist, a vNIC gets one queue instead of a new context. */
+	struct nic_cap rss_contexts_room;
+	uint32_t rss_contexts_full;
 };
 
 struct nic_channels {

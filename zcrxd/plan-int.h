@@ -139,6 +139,8 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc);
 ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
+/* The NIC's RSS contexts besides context 0, as observed. */
+uint32_t plan_contexts_on_nic(const struct nic *nic);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);

@@ -403,6 +403,18 @@ bool plan_learn(struct nic_caps *caps, const struct plan_op *op, const struct ke
 	 * plan_binder.refused). */
 	if (err && err->err && op->kind == PLAN_OP_BIND)
 		return binder_refusal_is_nic_wide(err->err);
+	/* No room for one more context: the driver has them, but not one
+	 * more while ctx_count exist.  Planning again gives the vNIC one
+	 * queue instead, and a context once there are fewer. */
+	if (err && err->err == ENOSPC && op->kind == PLAN_OP_RSS_CREATE) {
+		if (caps->rss_contexts_room.state == NIC_CAP_NO &&
+		    caps->rss_contexts_full == op->ctx_count)
+			return false; /* the same answer again: nothing new */
+		nic_cap_set(&caps->rss_contexts_room, NIC_CAP_NO, err->err,
+			    err->msg[0] ? err->msg : strerror(err->err));
+		caps->rss_contexts_full = op->ctx_count;
+		return true;
+	}
 	if (!err || !is_refusal(err->err))
 		return false;
 	switch (op->kind) {
@@ -456,4 +468,7 @@ void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op)
 			nic_cap_set(&caps->rss_contexts, NIC_CAP_YES, 0,
 				    "a rule to an RSS context was accepted");
 	}
+	/* a context freed, or one more made: the room is asked again */
+	if (op->kind == PLAN_OP_RSS_DELETE || op->kind == PLAN_OP_RSS_CREATE)
+		nic_cap_set(&caps->rss_contexts_room, NIC_CAP_UNKNOWN, 0, "");
 }

@@ -444,6 +444,32 @@ static bool contexts_usable(const struct planner *pl)
 	return c->rss_contexts.state != NIC_CAP_NO && pl->rss0;
 }
 
+uint32_t plan_contexts_on_nic(const struct nic *nic)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nic->n_rss; i++)
+		n += nic->rss[i].id != 0;
+	return n;
+}
+
+/* The driver said it has no room for one more context while as many as
+ * now exist, and this vNIC has none of its own to keep. */
+static bool contexts_full(const struct planner *pl, const struct attach_id *id)
+{
+	const struct nic_caps *c = &pl->nic->caps;
+	size_t i;
+
+	if (c->rss_contexts_room.state != NIC_CAP_NO ||
+	    plan_contexts_on_nic(pl->nic) < c->rss_contexts_full)
+		return false;
+	for (i = 0; i < pl->j->n_ctxs; i++)
+		if (!pl->j->ctxs[i].pending && !memcmp(pl->j->ctxs[i].owner, id->mac, NIC_MAC_LEN))
+			return false;
+	return true;
+}
+
 static int setup_attachments(struct planner *pl)
 {
 	const struct plan_input *in = pl->in;
@@ -527,6 +553,16 @@ static int setup_attachments(struct planner *pl)
 			       c->err ? c->err : EOPNOTSUPP,
 			       "%u queues requested, using 1: no RSS contexts (%s)", ap->want,
 			       plan_cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
+			ap->want = 1;
+		} else if (ap->want > 1 && !ap->skip && pl->managed &&
+			   contexts_full(pl, &ap->a->id)) {
+			const struct nic_cap *c = &pl->nic->caps.rss_contexts_room;
+
+			plan_reason(pl, ap, ATTACH_R_NO_CONTEXT, "create RSS context",
+			       c->err ? c->err : ENOSPC,
+			       "%u queues requested, using 1: no RSS context left (%u in use: %s)",
+			       ap->want, pl->nic->caps.rss_contexts_full,
+			       plan_cap_msg(c, "exhausted"));
 			ap->want = 1;
 		} else if (ap->want > 1 && !ap->skip) {
 			char why[KERROR_MSG_MAX];

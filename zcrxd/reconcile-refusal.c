@@ -31,7 +31,8 @@ static void refusals_del(struct rc_nic *n, size_t i)
 }
 
 /* Try refused binds again: on nic (NULL = every NIC), only those of the
- * attachment with MAC owner (NULL = all). */
+ * attachment with MAC owner (NULL = all).  The driver's "no room for one
+ * more RSS context" is asked again too: its capacity may have changed. */
 void reconcile_forget_refusals(struct reconcile *rc, const char *nic, const uint8_t *owner)
 {
 	size_t i, k;
@@ -41,6 +42,8 @@ void reconcile_forget_refusals(struct reconcile *rc, const char *nic, const uint
 
 		if (nic && strcmp(n->name, nic))
 			continue;
+		nic_cap_set(&n->learned.rss_contexts_room, NIC_CAP_UNKNOWN, 0, "");
+		n->learned.rss_contexts_full = 0;
 		for (k = n->n_refused; k-- > 0;)
 			if (!owner || !memcmp(n->refused[k].owner, owner, NIC_MAC_LEN))
 				refusals_del(n, k);

@@ -158,6 +158,49 @@ static void test_multi_queue_without_contexts(void **state)
 	del_h(h);
 }
 
+/* The driver has contexts, but no room for one more (ENOSPC): the vNIC
+ * that does not get one is attached with one queue and says why, and gets
+ * its context once one is free (issue 9: exhaustion degrades honestly). */
+static void test_contexts_exhausted_degrade_to_one_queue(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	const char *msg;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.max_contexts = 1;
+	h = new_h(&cfg);
+	harness_policy(h, 6, 0);
+	harness_attach(h, "vm0", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_true(h->atts[0].res.has_context);
+	harness_attach(h, "vm1", 2, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->held_count, 0); /* not held back: degraded */
+	assert_int_equal(h->learned.rss_contexts_room.state, NIC_CAP_NO);
+	assert_int_equal(h->learned.rss_contexts_full, 1);
+	assert_int_equal(h->atts[1].res.state, ATTACH_STATE_DEGRADED);
+	assert_int_equal(h->atts[1].res.n_queues, 1);
+	assert_false(h->atts[1].res.has_context);
+	msg = reason_msg(&h->atts[1], ATTACH_R_NO_CONTEXT);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "2 queues requested, using 1: no RSS context left (1 in use"));
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0); /* no retry */
+	assert_int_equal(h->j.n_ctxs, 1);
+
+	/* vm0 leaves: its context is deleted; planned again (as the
+	 * reconciler does after every applied plan), vm1 gets a context and
+	 * both its queues */
+	harness_detach(h, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->atts[0].res.n_queues, 2);
+	assert_true(h->atts[0].res.has_context);
+	assert_null(reason_of(&h->atts[0], ATTACH_R_NO_CONTEXT));
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	del_h(h);
+}
+
 static void test_l2_refused_falls_back_to_ip(void **state)
 {
 	struct fake_nic_cfg cfg;
@@ -631,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_learned_per_rule_kind),
 		cmocka_unit_test(test_contexts_not_listed_keep_the_journals_word),
 		cmocka_unit_test(test_held_rule_refusal_is_unsteered),
+		cmocka_unit_test(test_contexts_exhausted_degrade_to_one_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
