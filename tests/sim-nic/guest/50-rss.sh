@@ -51,7 +51,6 @@ one_way() {
 	ctl detach vm51 > /dev/null 2>&1
 	run zx_knob $NIC max_contexts 15
 	run attach vm51
-	todo "$BUG"
 	att_vars vm51
 	q=$AQ
 	c=$AC
@@ -70,19 +69,17 @@ one_way() {
 	ctl release $NIC > /dev/null 2>&1
 	dump $NIC /tmp/after
 	dump_same "$label: release restored the NIC" /tmp/before /tmp/after
-	todo ""
 	check "$label: zcrxd stops cleanly" zcrxd_stop
 	show_log
 	sim_unpair
 }
 
 say "netlink (RSS_SET, RSS_CREATE_ACT, RSS_DELETE_ACT)"
-BUG= WANT_NL=yes ZCRXD=zcrxd one_way netlink
+WANT_NL=yes ZCRXD=zcrxd one_way netlink
 say "ioctl (ETHTOOL_SRSSH), the netlink RSS writes hidden"
-BUG= WANT_NL=no ZCRXD=zcrxd-seams one_way ioctl --no-rss-netlink
+WANT_NL=no ZCRXD=zcrxd-seams one_way ioctl --no-rss-netlink
 say "ioctl and no RSS dump: only context 0 can be read"
-BUG="issue 9 bug 1 (helper bugs9): without the dump, zcrxd's contexts are taken for deleted outside and leak" \
-	WANT_NL=no ZCRXD=zcrxd-seams one_way "no dump" --no-rss-netlink --no-rss-dump
+WANT_NL=no ZCRXD=zcrxd-seams one_way "no dump" --no-rss-netlink --no-rss-dump
 
 say "a context in use by a rule that is not zcrxd's"
 run sim_pair 8 || exit 1

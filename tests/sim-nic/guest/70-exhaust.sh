@@ -4,10 +4,12 @@
 #
 # Check 6, exhaustion, honest: the driver's rule table full (netdevsim-zx
 # with a 2-rule table) and its RSS contexts exhausted (1 context): the
-# vNIC that does not fit is attached degraded, with the kernel's refusal
-# (ENOSPC, with its text where the netlink path carries one), zcrxd does
-# not try again and again, and nothing is left behind: detach and release
-# give the NIC back as it was.
+# vNIC that does not fit is attached degraded (unsteered; one queue
+# instead of a context), with the kernel's refusal (ENOSPC, with the
+# driver's text where the netlink path carries one), zcrxd does not try
+# again and again, a freed context goes to the vNIC that waited for it,
+# and nothing is left behind: detach and release give the NIC back as it
+# was.
 . /payload/guest/lib.sh
 NIC=zxn0
 PEER=zxp0
@@ -63,23 +65,31 @@ run attach vm74
 att_vars vm74
 c1=$AC
 is "the first 2-queue vNIC has the one context" "$(contexts $NIC)" "$c1"
-attach vm75 > /tmp/a75.out 2>&1
-rc=$?
-say "attach vm75 (exit $rc): $(tr '\n' ' ' < /tmp/a75.out | cut -c1-240)"
-check "the driver's refusal reaches the user: ENOSPC with its own text (netlink extack)" \
-	grep -q 'RSS contexts are in use (ENOSPC)' /tmp/a75.out
+check "the second 2-queue vNIC is attached all the same" attach vm75
 ctl --json=short list --domain vm75 > /tmp/l5.json
-todo "simnic's report: with RSS contexts exhausted zcrxd refuses the attach (KernelError) instead of attaching it degraded to 1 queue"
 jchecks /tmp/l5.json \
-	"the second is attached, degraded to one queue, with the refusal as its reason" \
-	'.attachments[0] | .state == "degraded" and (.queues | length) == 1 and
-	 any(.reasons[]; .errno_name == "ENOSPC")'
-todo ""
+	"it is degraded to one queue, with no context of its own" \
+	'.attachments[0] | .state == "degraded" and (.queues | length) == 1 and .rss_context == null
+	 and .steering == "mac"' \
+	"its reason: the driver's refusal, ENOSPC with the driver's own text (netlink extack)" \
+	'.attachments[0] | any(.reasons[]; .code == "no-rss-context" and .errno_name == "ENOSPC"
+	 and (.message | test("RSS contexts are in use")))'
+say "vm75: $(jq -r '.attachments[0] | [.queues, [.reasons[] | .code + ": " + .message]] | tostring' /tmp/l5.json | cut -c1-300)"
+att_vars vm75
+frames 52:54:00:70:01:02 32 udp 198.18.0.2 9 70100
+landed "$AQ" "vm75's frames land on its one queue"
 is "nothing leaked: the kernel holds vm74's context only" "$(contexts $NIC)" "$c1"
 e1=$(metric zcrx_kernel_errors_total)
 ctl status > /dev/null
+ctl --json=short list > /dev/null
 is "nothing tries again on its own (kernel errors stay at $e1)" "$(metric zcrx_kernel_errors_total)" "$e1"
-for i in 4 5; do run ctl detach vm7$i; done
+run ctl detach vm74
+att_vars vm75
+is "vm74 gone, its context freed: vm75 gets a context and both its queues" \
+	"$(echo "$AQ" | wc -w) $AC $(contexts $NIC)" "2 $AC $AC"
+frames 52:54:00:70:01:02 64 udp 198.18.0.2 9 70200
+landed "$AQ" "vm75's frames spread over its two queues now"
+run ctl detach vm75
 is "detached: no context, no rule left" "$(contexts $NIC)|$(rules $NIC)" "|"
 check "zcrxctl release" ctl release $NIC
 dump $NIC /tmp/after
