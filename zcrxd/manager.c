@@ -156,7 +156,10 @@ static void nic_changed(void *ud, const struct nic *nic, int c, unsigned what)
 	 * that became another device is noticed by the binder's decorator. */
 	if (m->binder.mgr && c == NIC_CHANGE_REMOVED)
 		binder_mgr_forget_nic(m->binder.mgr, nic->link.ifindex);
-	reconcile_nic_changed(m->reconcile, nic->link.name);
+	if (c == NIC_CHANGE_UPDATED && (what & NIC_OBSERVE_QUEUES))
+		reconcile_queues_changed(m->reconcile, nic->link.name);
+	else
+		reconcile_nic_changed(m->reconcile, nic->link.name);
 }
 
 static void nic_learned(void *ud, const char *nic, struct nic_caps *caps)

@@ -303,14 +303,19 @@ static const char *provider_words(const struct planner *pl, uint32_t q)
 	return "a memory provider";
 }
 
-/* Is queue q leased (journal) to a lease that is still wanted?  Then a
- * provider on it is that lease's consumer, not a foreign claim. */
-static bool lease_consumer_on(const struct planner *pl, uint32_t q)
+/* Is queue q leased (journal) to an attachment that is still wanted?  Then
+ * a provider on it is no claim on a free queue.  For a host lease it is the
+ * lease's consumer.  For a vNIC it is someone who took the vNIC's queue
+ * after zcrxd leased it: the lease and the vNIC's steering stay, the
+ * binder's BIND says who holds the queue (EBUSY, the attachment's reason)
+ * and is asked again when the provider leaves (reconcile.h), instead of
+ * the vNIC being moved off its queue. */
+static bool leased_to_wanted(const struct planner *pl, uint32_t q)
 {
 	ssize_t li = journal_find_lease(pl->j, q);
 	size_t i;
 
-	if (li < 0 || !attach_key_is_lease(pl->j->leases[li].owner, NULL))
+	if (li < 0)
 		return false;
 	for (i = 0; i < pl->in->n_atts; i++)
 		if (!memcmp(pl->in->atts[i]->id.mac, pl->j->leases[li].owner, NIC_MAC_LEN) &&
@@ -408,7 +413,7 @@ static int setup(struct planner *pl)
 		const struct nic_queue *q = &nic->queues[i];
 
 		if (q->providers && plan_q_ok(pl, q->id) && !plan_binding_owned_on(pl, q->id) &&
-		    !lease_consumer_on(pl, q->id))
+		    !leased_to_wanted(pl, q->id))
 			pl->qf[q->id] |= Q_PROVIDER;
 	}
 

@@ -432,6 +432,14 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic)
 		(void)sd_event_source_set_enabled(rc->defer, SD_EVENT_ONESHOT);
 }
 
+void reconcile_queues_changed(struct reconcile *rc, const char *nic)
+{
+	if (!rc)
+		return;
+	reconcile_forget_refusals(rc, nic, NULL);
+	reconcile_nic_changed(rc, nic);
+}
+
 void reconcile_binder_changed(struct reconcile *rc, const struct binder_event *ev)
 {
 	size_t i;

@@ -33,6 +33,9 @@
  *   - zcrxd unbinds something on that NIC, or the module reports a binding
  *     gone, appears, vanishes or needs a resync (a queue, tap or binding
  *     slot may be free now),
+ *   - the NIC's queues change as queue-get shows them: another memory
+ *     provider (an io_uring zcrx or devmem consumer), AF_XDP socket or
+ *     lease left a queue or took one (page-pool notifications tell),
  *   - the NIC under that name is another device (new ifindex).
  * Not on the drift timer (unlike holds): a refused attachment works, and
  * asking every interval would count a kernel error and warn each time.
@@ -133,6 +136,10 @@ void reconcile_config_changed(struct reconcile *rc);
 void reconcile_binder_changed(struct reconcile *rc, const struct binder_event *ev);
 /* A NIC changed (monitor callback): reconcile it soon (coalesced). */
 void reconcile_nic_changed(struct reconcile *rc, const char *nic);
+/* Its queues changed as netdev queue-get shows them (a memory provider,
+ * AF_XDP socket or lease came or went, the queue count changed): as
+ * reconcile_nic_changed, and its refused binds are asked again. */
+void reconcile_queues_changed(struct reconcile *rc, const char *nic);
 
 /* Requests.  Each returns 0 or -errno with out->err / out->error_name. */
 /* *ret (attach_init'ed by the caller, optional) gets a copy of the

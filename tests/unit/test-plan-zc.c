@@ -283,6 +283,47 @@ static void test_binding_broken_rebound_once(void **state)
 	del_h(h);
 }
 
+/* Someone puts a memory provider on a vNIC's queue after zcrxd leased it
+ * (its binding is not there: the module was away, or broke it): the vNIC
+ * keeps its queue and steering, the BIND on that queue is what names the
+ * holder (EBUSY from the module, remembered as a refusal); once the
+ * provider left and the refusal is forgotten, the queue is bound again. */
+static void test_provider_on_leased_queue_keeps_the_vnic(void **state)
+{
+	struct harness *h = capable();
+	const struct attach_reason *why;
+	uint32_t q, loc;
+
+	harness_enable_binder(h, 0);
+	harness_take_refusals(h);
+	harness_attach(h, "vm0", 1, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	q = h->atts[0].res.queues[0].queue;
+	loc = h->atts[0].res.rule_locs[0];
+	h->sb.n = 0; /* the binding went */
+	assert_int_equal(fake_net_ext_set_provider(h->net, h->ifindex, q, NIC_PROVIDER_IO_URING), 0);
+	h->sb.refuse_tap_mod = 1; /* the module sees the provider: EBUSY */
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->atts[0].res.queues[0].queue, q);
+	assert_int_equal(h->atts[0].res.rule_locs[0], loc);
+	assert_false(h->atts[0].res.queues[0].bound);
+	why = reason_of(&h->atts[0], ATTACH_R_NO_ZEROCOPY);
+	assert_non_null(why);
+	assert_int_equal(why->err, EBUSY);
+	assert_int_equal(h->n_refused, 1);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+
+	/* the provider left, the refusal was forgotten: bound, nothing moved */
+	assert_int_equal(fake_net_ext_set_provider(h->net, h->ifindex, q, 0), 0);
+	h->sb.refuse_tap_mod = 0;
+	h->n_refused = 0;
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_true(h->atts[0].res.queues[0].bound);
+	assert_int_equal(h->atts[0].res.queues[0].queue, q);
+	assert_int_equal(h->atts[0].res.rule_locs[0], loc);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_binding_hds_off_is_degraded),
 		cmocka_unit_test(test_binding_reason_text),
 		cmocka_unit_test(test_binding_broken_rebound_once),
+		cmocka_unit_test(test_provider_on_leased_queue_keeps_the_vnic),
 		cmocka_unit_test(test_binding_module_absent),
 		cmocka_unit_test(test_binding_lost_is_rebound),
 		cmocka_unit_test(test_binding_refused_queue),
