@@ -263,6 +263,12 @@ static void on_event(const struct binder_event *ev, void *userdata)
 	case BINDER_EVENT_GONE:
 		bm->c.notifications++;
 		b = find(bm, ev->id);
+		if (b) {
+			/* the event says how it ended (BROKEN, ENODEV, the words) */
+			b->state = ev->state;
+			b->reason = ev->reason;
+			snprintf(b->reason_msg, sizeof(b->reason_msg), "%s", ev->reason_msg);
+		}
 		publish_state(bm, ev, b);
 		del_binding(bm, ev->id);
 		break;

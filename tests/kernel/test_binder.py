@@ -350,6 +350,8 @@ class BinderFake(unittest.TestCase):
         self.ns.ip("link", "del", "zxbmvt0")
         ev = self.mon.wait(lambda e: e["type"] == "binding-gone", "binding-gone")
         self.assertEqual(ev["binding_id"], bid)
+        # how it ended, as the module said it: not the last state it had
+        self.assertEqual((ev["state"], ev["reason"]), ("broken", "ENODEV"))
         wait_for(lambda: self.d.status()["binder"]["bindings"] == 0, what="binding dropped")
         self.assertEqual(self.fake.ctl("list"), [])
         self.assertIn("TEARDOWN %d (ifindex %d gone)" % (bid, tap), self.fake.ctl("log"))
