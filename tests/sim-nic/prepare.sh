@@ -9,9 +9,10 @@
 #   - the project's TARGETs (make; ZCRX_BUILD picks the flavour,
 #     ZXV_NO_MAKE=1 uses what is built) and the static guest helper zxsim
 #   - fetch.sh (kernel, build root, netdevsim source, ethtool), build.sh
-#     (netdevsim.ko, netdevsim-zx.ko), mkinitrd.sh (the base image)
+#     (netdevsim.ko, netdevsim-zx.ko), tests/kmod/build.sh (vhost_zcrx.ko),
+#     mkinitrd.sh (the base image)
 # and writes build/sim-nic/ready<flavour>.env for boot.sh: fetch.sh's
-# current.env plus QEMU, ZXSIM, MODS, BASE and VMLINUZ.
+# current.env plus QEMU, ZXSIM, MODS, KMOD, BASE and VMLINUZ.
 #
 # The caller holds build/sim-nic/.lock (flock), from before this script to
 # after its boots: the cache is shared by every build flavour, and a new
@@ -95,6 +96,9 @@ step "fetch: kernel $KABI, $(awk -v b="$FETCHED" 'BEGIN { printf "%.1f MB", b / 
 t=$(date +%s.%N)
 MODS=$(tests/sim-nic/build.sh "$CACHE") || fail "build.sh (netdevsim)"
 step "netdevsim and netdevsim-zx built for $KABI with $KGCC ($(basename "$MODS"))" "$t"
+t=$(date +%s.%N)
+KMOD=$(tests/kmod/build.sh "$CACHE") || fail "tests/kmod/build.sh (vhost_zcrx)"
+step "the vhost_zcrx reference module built ($(basename "$KMOD"))" "$t"
 
 t=$(date +%s.%N)
 key=$( { echo "$KDIR $MODS"; cat tests/sim-nic/mkinitrd.sh tests/sim-nic/guest/init \
@@ -113,6 +117,7 @@ step "base image $(basename "$BASE")" "$t"
 	echo "QEMU='$QEMU'"
 	echo "ZXSIM='$ZXSIM'"
 	echo "MODS='$MODS'"
+	echo "KMOD='$KMOD'"
 	echo "BASE='$BASE'"
 	echo "VMLINUZ='$KDIR/usr/lib/modules/$KABI/vmlinuz'"
 } > "$CACHE/ready$FLAVOR.env"

@@ -39,6 +39,10 @@
 #   boot.py       one QEMU/TCG boot in a private network namespace, results
 #                 over the second serial port, the kernel log checked
 #   guest/        /init, lib.sh and the scripts NN-name.sh
+#   ../kmod/      the vhost_zcrx reference module: build.sh (prepare.sh, same
+#                 build root), payload.sh (boot.sh: installed for modprobe,
+#                 with vzclient), checked with checkpatch.pl --strict here and
+#                 in the guest by guest/95-vhost-zcrx.sh
 #
 # Everything downloaded or built is cached in build/sim-nic/, keyed by what
 # it was made from (a new kernel upload is picked up by the next run).  The
@@ -75,7 +79,7 @@ exec 9> "$CACHE/.lock"
 flock 9 # one run at a time: the cache is shared by every build flavour
 
 # --- tools, binaries, downloads, module builds, base image (prepare.sh) ----------
-targets="$B/zcrxd $B/zcrxctl $B/tests/fake-vhost-zcrx $B/tests/rsspkt"
+targets="$B/zcrxd $B/zcrxctl $B/tests/fake-vhost-zcrx $B/tests/rsspkt $B/tests/vzclient"
 [ -e tests/tools/zcrxd-seams.c ] && targets="$targets $B/tests/zcrxd-seams"
 # shellcheck disable=SC2086
 tests/sim-nic/prepare.sh $targets
@@ -95,6 +99,17 @@ if out=$(perl "$SRC/scripts/checkpatch.pl" --strict --no-tree -q -f \
 	passed=$((passed + 1))
 else
 	echo "not ok - netdevsim-zx: checkpatch.pl --strict"
+	echo "$out" | sed 's/^/# /'
+	failed=$((failed + 1))
+fi
+# ...and so is the vhost_zcrx reference module
+if out=$(perl "$SRC/scripts/checkpatch.pl" --strict --no-tree -q -f \
+	tests/kmod/vhost_zcrx/*.[ch] 2>&1) && [ -z "$out" ]; then
+	echo "ok - vhost_zcrx reference module (tests/kmod/vhost_zcrx) is checkpatch.pl --strict clean" \
+		"(linux-source $KPKGVER)"
+	passed=$((passed + 1))
+else
+	echo "not ok - vhost_zcrx reference module: checkpatch.pl --strict"
 	echo "$out" | sed 's/^/# /'
 	failed=$((failed + 1))
 fi
