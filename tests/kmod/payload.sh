@@ -4,10 +4,14 @@
 # payload.sh CACHE KMOD_DIR BUILD_DIR OUT.cpio — what the sim-nic guest
 # needs to test the vhost_zcrx reference module, as a cpio appended to the
 # run's payload:
-#   /lib/modules/<kver>/extra/vhost_zcrx.ko and depmod's files for it, so
-#       that the kernel's request_module() finds it by the family's alias
-#   /sbin/modprobe (kmod, as a distribution has it; what request_module()
-#       runs) with its ldd libraries
+#   /payload/kmod/root/: what installing the module puts in place, copied
+#       into / by the guest script that tests it (and removed again, so that
+#       no other script's zcrxd autoloads it):
+#       lib/modules/<kver>/extra/vhost_zcrx.ko and depmod's files for it, so
+#       that the kernel's request_module() finds it by the family's alias;
+#       sbin/modprobe (kmod, as a distribution has it; what request_module()
+#       runs)
+#   kmod's ldd libraries, at their own paths
 #   /payload/bin/vzclient (BUILD_DIR/tests/vzclient) with its libraries
 #   /payload/kmod/policy.expected and cases: lib/vhost_zcrx.h's request
 #       policy and the malformed requests it implies (abi-policy.py)
@@ -27,18 +31,20 @@ MODDIR=$KDIR/usr/lib/modules/$KABI
 R=$(mktemp -d "${TMPDIR:-/tmp}/zxs-kmod.XXXXXX")
 trap 'rm -rf "$R"' EXIT
 
-M=$R/lib/modules/$KABI
-mkdir -p "$M/extra" "$R/sbin" "$R/payload/kmod"
+I=$R/payload/kmod/root
+M=$I/lib/modules/$KABI
+mkdir -p "$M/extra" "$I/sbin"
 cp "$KMOD/vhost_zcrx.ko" "$M/extra/"
 # depmod needs to know what is built in; only our module is installed
 for f in modules.builtin modules.builtin.modinfo modules.order; do
 	[ -e "$MODDIR/$f" ] && cp "$MODDIR/$f" "$M/"
 done
-depmod -b "$R" "$KABI"
+depmod -b "$I" "$KABI"
 grep -q "net-pf-16-proto-16-family-vhost_zcrx vhost_zcrx" "$M/modules.alias" ||
 	{ echo "payload: depmod wrote no alias for the family" >&2; exit 1; }
 kmod=$(readlink -f "$(command -v modprobe)")
-copy_bin "$R" "$kmod" /sbin/modprobe
+copy_bin "$R" "$kmod" /payload/kmod/modprobe
+mv "$R/payload/kmod/modprobe" "$I/sbin/modprobe"
 copy_bin "$R" "$B/tests/vzclient" /payload/bin/vzclient
 python3 "$HERE/abi-policy.py" "$TOP/lib/vhost_zcrx.h" policy > "$R/payload/kmod/policy.expected"
 python3 "$HERE/abi-policy.py" "$TOP/lib/vhost_zcrx.h" cases > "$R/payload/kmod/cases"
