@@ -3,8 +3,8 @@
  * plan-int — the planner's private working state, shared by plan.c (setup,
  * results, assembly), plan-pool.c (channels, pool, default table),
  * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
- * rules) and plan-steer.c (steering, contexts,
- * rules, zero-copy bindings).  Not for other modules.
+ * rules), plan-steer.c (steering, contexts, rules) and plan-zc.c (zero-copy
+ * bindings, header split).  Not for other modules.
  */
 #pragma once
 
@@ -158,7 +158,7 @@ void plan_rebalance(struct planner *pl);
 void plan_allocate(struct planner *pl);
 void plan_lease_ops(struct planner *pl);
 
-/* plan-steer.c: steps after the leases are known */
+/* plan-steer.c and plan-zc.c: steps after the leases are known */
 /* True when rules are possible on this NIC and the Steering= methods can
  * send the vNIC id's traffic to a queue but none to an RSS context (rule
  * kinds refused): then more than one queue is no use.  why gets

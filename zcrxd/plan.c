@@ -4,7 +4,8 @@
  * the journal show (setup), the attachments to plan, results and op
  * ordering.  The steps live beside it: plan-pool.c (channels, pool, default
  * table), plan-lease.c (queue choice, leases), plan-steer.c (steering,
- * contexts, rules, bindings); rendering in plan-render.c.
+ * contexts, rules), plan-zc.c (bindings, header split); rendering in
+ * plan-render.c.
  *
  * Owns: deciding.  Must not: do I/O, read the clock, keep globals, log.
  */
