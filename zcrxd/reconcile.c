@@ -634,6 +634,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 		(void)sync_now(rc);
 	}
 	sd_event_source_disable_unref(rc->batch);
+	free(rc->queued); /* an array an Attach refused at once left empty */
 	sd_event_source_disable_unref(rc->commit);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
