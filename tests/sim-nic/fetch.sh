@@ -110,6 +110,9 @@ if ! cmp -s "$A/sources.list.new" "$A/sources.list" || [ "$age" -ge "$MAX_AGE" ]
 	"${APT_GET[@]}" update > "$A/update.log" 2>&1 ||
 		die77 "apt-get update against $MIRROR failed: $(grep -E '^(E|Err):' "$A/update.log" | tail -1)"
 	grep -q '^E:' "$A/update.log" && die77 "apt-get update: $(grep '^E:' "$A/update.log" | tail -1)"
+	# an index apt could not get is only a warning to apt: the lists would be old or missing
+	grep -q '^W: Failed to fetch' "$A/update.log" &&
+		die77 "apt-get update: $(grep '^W: Failed to fetch' "$A/update.log" | head -1 | cut -c4-)"
 	touch "$stamp"
 	# apt's own count of what came over the network ("Fetched 21.2 MB in 8s")
 	got=$(awk '$1 == "Fetched" { v = $2; u = $3 } END {
