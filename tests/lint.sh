@@ -90,6 +90,14 @@ else
 	bad "varlink-go-interface-generator is not installed (make deps: package varlink-go)"
 fi
 
+# docs/demo.txt (make demo-transcript): what its part two claims holds in
+# its own histograms and lines; the sim-nic tier checks a fresh run's
+if out=$(python3 tests/sim-nic/check-demo.py docs/demo.txt 2>&1); then
+	ok "docs/demo.txt: $(echo "$out" | tail -1)"
+else
+	bad "docs/demo.txt: the transcript's claims"; echo "$out" | grep -v '^ok '
+fi
+
 for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh tests/lib/tier.sh \
 	tests/kernel/run.sh tests/attach/run.sh; do
 	[ -f "$s" ] || continue
