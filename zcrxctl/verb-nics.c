@@ -58,6 +58,7 @@ static void show_nics(struct ctl *ctl, json_object *r)
 			num(o, "ifindex", idx, sizeof(idx)),
 			ctl_json_str(o, "kind", "-"),
 			ctl_json_str(o, "driver", "-"),
+			ctl_json_str(o, "stuck", NULL) ? "stuck" :
 			ctl_json_bool(o, "up", false) ? "up" : "down",
 			num(o, "rx_queues", rxq, sizeof(rxq)),
 			channels(ctl_json_get(o, "channels"), ch, sizeof(ch)),
@@ -68,6 +69,9 @@ static void show_nics(struct ctl *ctl, json_object *r)
 	}
 	ctl_table_print(t, ctl->out, ctl->legend);
 	ctl_table_free(t);
+	if (ctl_json_str(r, "stuck", NULL))
+		fprintf(ctl->out, "\nKernel calls are stuck: %s; zcrxd reads and changes no NIC "
+			"until it returns.\n", ctl_json_str(r, "stuck", ""));
 }
 
 static const char *const cap_order[] = {
@@ -94,6 +98,8 @@ static void show_nic(struct ctl *ctl, json_object *r)
 	ctl_print_kv(ctl->out, "State:", "%s, MAC %s, MTU %lld",
 		     ctl_json_bool(nic, "up", false) ? "up" : "down", ctl_json_str(nic, "mac", "?"),
 		     ctl_json_int(nic, "mtu", 0));
+	if (ctl_json_str(nic, "stuck", NULL))
+		ctl_print_kv(ctl->out, "Stuck:", "%s", ctl_json_str(nic, "stuck", ""));
 	if (lower && !json_object_is_type(lower, json_type_null))
 		ctl_print_kv(ctl->out, "Lower:", "%s (ifindex %lld, mode %s)",
 			     ctl_json_str(lower, "name", "in another netns"),

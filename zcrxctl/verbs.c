@@ -56,6 +56,30 @@ static void show_binder(struct ctl *ctl, json_object *b)
 			     ctl_json_str(b, "message", "?"), backend);
 }
 
+/* One line per backend; a stuck call on its own line, upper case. */
+static void show_kernel_calls(struct ctl *ctl, json_object *arr)
+{
+	size_t i, n = arr && json_object_is_type(arr, json_type_array) ?
+			      json_object_array_length(arr) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(arr, i), *st = ctl_json_get(c, "stuck");
+
+		ctl_print_kv(ctl->out, i ? "" : "Kernel calls:",
+			     "%s: bound %lld ms, %lld calls, longest %lld us, %lld overran, "
+			     "%lld refused",
+			     ctl_json_str(c, "backend", "?"), ctl_json_int(c, "bound_ms", 0),
+			     ctl_json_int(c, "calls", 0), ctl_json_int(c, "max_usec", 0),
+			     ctl_json_int(c, "overruns", 0), ctl_json_int(c, "refused", 0));
+		if (st && !json_object_is_type(st, json_type_null))
+			ctl_print_kv(ctl->out, "",
+				     "STUCK: %s on %s has not returned for %lld ms; no %s call is "
+				     "made until it does",
+				     ctl_json_str(st, "op", "?"), ctl_json_str(st, "object", "-"),
+				     ctl_json_int(st, "for_ms", 0), ctl_json_str(c, "backend", "?"));
+	}
+}
+
 static void show_status(struct ctl *ctl, json_object *r)
 {
 	json_object *lv, *files;
@@ -75,6 +99,7 @@ static void show_status(struct ctl *ctl, json_object *r)
 	ctl_print_kv(ctl->out, "Attachments:", "%lld", ctl_json_int(r, "attachments", 0));
 	show_control(ctl, r);
 	show_binder(ctl, ctl_json_get(r, "binder"));
+	show_kernel_calls(ctl, ctl_json_get(r, "kernel_calls"));
 	files = ctl_json_get(r, "config_files");
 	if (files && json_object_is_type(files, json_type_array)) {
 		size_t i, n = json_object_array_length(files);

@@ -14,6 +14,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "nic-json.h"
+#include "nic-bound.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
 
@@ -174,11 +175,24 @@ static const char *lower_name(const struct api_nic *a, const struct nic *nic)
 
 /* ---- methods --------------------------------------------------------------------- */
 
+/* The NIC where a kernel call hangs (kcall.h) says so. */
+static void add_stuck(struct api_nic *a, json_object *o, const char *name)
+{
+	struct kcall_stuck st;
+	char why[160];
+
+	if (!a->bound || !kcall_get_stuck(nic_bound_kcall(a->bound), &st) || strcmp(st.obj, name))
+		return;
+	json_object_object_add(o, "stuck", json_object_new_string(kcall_stuck_format(
+						   nic_bound_kcall(a->bound), why, sizeof(why))));
+}
+
 static void method_list_nics(struct ipc_call *call, json_object *params, void *userdata)
 {
 	struct api_nic *a = userdata;
 	static const struct ipc_param spec[] = { IPC_PARAM_END };
 	json_object *r, *arr;
+	char why[160];
 	size_t i;
 
 	if (ipc_params_parse(call, params, spec) < 0)
@@ -190,10 +204,15 @@ static void method_list_nics(struct ipc_call *call, json_object *params, void *u
 		const char *lower = lower_name(a, nic);
 
 		json_object_object_add(o, "lower", lower ? json_object_new_string(lower) : NULL);
+		add_stuck(a, o, nic->link.name);
 		json_object_array_add(arr, o);
 	}
 	r = json_object_new_object();
 	json_object_object_add(r, "nics", arr);
+	if (a->bound && kcall_get_stuck(nic_bound_kcall(a->bound), NULL))
+		json_object_object_add(r, "stuck",
+				       json_object_new_string(kcall_stuck_format(
+					       nic_bound_kcall(a->bound), why, sizeof(why))));
 	ipc_reply(call, r);
 }
 
@@ -222,6 +241,7 @@ static void method_get_nic(struct ipc_call *call, json_object *params, void *use
 		a->learned(a->learned_ud, nic->link.name, &view.caps);
 	r = json_object_new_object();
 	json_object_object_add(r, "nic", nic_json_nic(&view, lower_name(a, nic)));
+	add_stuck(a, json_object_object_get(r, "nic"), nic->link.name);
 	if (refresh)
 		json_object_object_add(r, "refreshed", json_object_new_boolean(refreshed));
 	ipc_reply(call, r);
@@ -318,7 +338,14 @@ static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct 
 	int r;
 
 	a->events = events;
-	r = nic_monitor_new(ev, be, interval_sec, &a->monitor, err);
+	/* every kernel call of the NIC layer, the reconcile's included, goes
+	 * through the bound (nic-bound.h) */
+	r = nic_bound_new(ev, be, a->bound_usec, &a->bound);
+	if (r < 0) {
+		api_nic_stop(a);
+		return kerror_set(err, r, NULL, "start the NIC calls' worker", NULL);
+	}
+	r = nic_monitor_new(ev, nic_bound_backend(a->bound), interval_sec, &a->monitor, err);
 	if (r < 0) {
 		api_nic_stop(a);
 		return r;
@@ -340,6 +367,10 @@ static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct 
 void api_nic_stop(struct api_nic *a)
 {
 	a->monitor = nic_monitor_free(a->monitor);
+	/* the worker first; a stuck one still uses the backend: left to exit */
+	if (a->bound && kcall_get_stuck(nic_bound_kcall(a->bound), NULL))
+		a->kernel = NULL;
+	a->bound = nic_bound_free(a->bound);
 	a->kernel = nic_kernel_free(a->kernel);
 	free(a->reread);
 	a->reread = NULL;
@@ -359,9 +390,12 @@ size_t api_nic_count(const struct api_nic *a)
 
 struct nic_backend api_nic_backend(const struct api_nic *a)
 {
-	if (a->other.ops)
-		return a->other;
-	if (!a->kernel)
+	if (!a->bound)
 		return (struct nic_backend){ 0 };
-	return nic_kernel_backend(a->kernel);
+	return nic_bound_backend(a->bound);
+}
+
+struct kcall *api_nic_kcall(const struct api_nic *a)
+{
+	return a->bound ? nic_bound_kcall(a->bound) : NULL;
 }

@@ -18,6 +18,9 @@
 
 #include "nic.h"
 
+struct kcall;
+struct nic_bound;
+
 struct ipc_server;
 struct events;
 struct nic_kernel;
@@ -25,6 +28,8 @@ struct nic_monitor;
 
 struct api_nic {
 	struct nic_kernel *kernel;
+	struct nic_bound *bound; /* the backend in use, bounded */
+	uint64_t bound_usec;     /* its bound; 0 = KCALL_BOUND_USEC (set before start) */
 	struct nic_monitor *monitor;
 	struct events *events; /* borrowed, may be NULL */
 	/* Told about every NIC change (the manager); optional.  c is an
@@ -66,5 +71,8 @@ void api_nic_stop(struct api_nic *a);
 void api_nic_set_interval(struct api_nic *a, unsigned interval_sec);
 /* NICs in the table (0 before start). */
 size_t api_nic_count(const struct api_nic *a);
-/* The backend exec will drive (ops NULL before start). */
+/* The backend exec will drive (ops NULL before start): the kernel's (or
+ * the test daemon's) with every call bounded (nic-bound.h). */
 struct nic_backend api_nic_backend(const struct api_nic *a);
+/* The bound's worker: stuck or not, its counts (NULL before start). */
+struct kcall *api_nic_kcall(const struct api_nic *a);

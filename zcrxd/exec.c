@@ -253,81 +253,87 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 	return 0;
 }
 
+/* The journal entries op's intent holds (exec_intent). */
+static int intent_op(struct journal_nic *j, const struct plan_op *op)
+{
+	int r = 0;
+
+	if (op->prior == PLAN_PRIOR_RECORD)
+		record_prior(j, op, &r);
+	if (r < 0)
+		return r;
+	switch (op->kind) {
+	case PLAN_OP_RULE_INSERT: {
+		struct nic_rule rule = op->rule;
+
+		rule.location = NIC_LOC_ANY;
+		if (op->ctx_op >= 0)
+			rule.rss_context = 0;
+		r = journal_add_rule(j, &rule, op->owner, true);
+		break;
+	}
+	case PLAN_OP_RSS_CREATE:
+		r = journal_add_ctx(j, 0, op->owner, op->ctx_queues, op->n_ctx_queues, true);
+		break;
+	case PLAN_OP_BIND: {
+		struct journal_binding b = binding_of(op, 0, true);
+
+		r = journal_add_binding(j, &b);
+		break;
+	}
+	/* What an undo would make again (a crash in the middle of a
+	 * rollback must not leave it unowned). */
+	case PLAN_OP_UNBIND: {
+		struct journal_binding b = binding_of(op, 0, true);
+
+		r = journal_add_binding(j, &b);
+		break;
+	}
+	case PLAN_OP_RULE_DELETE: {
+		struct nic_rule rule = op->rule;
+
+		rule.location = NIC_LOC_ANY;
+		r = journal_add_rule(j, &rule, op->owner, true);
+		break;
+	}
+	case PLAN_OP_RSS_DELETE: {
+		uint32_t q[ATTACH_QUEUES_MAX], n = 0, k, m;
+
+		for (k = 0; k < op->n_prev; k++) {
+			for (m = 0; m < n && q[m] != op->prev[k]; m++)
+				;
+			if (m == n && n < ATTACH_QUEUES_MAX)
+				q[n++] = op->prev[k];
+		}
+		for (k = 1; k < n; k++)
+			for (m = k; m > 0 && q[m - 1] > q[m]; m--) {
+				uint32_t t = q[m];
+
+				q[m] = q[m - 1];
+				q[m - 1] = t;
+			}
+		r = journal_add_ctx(j, 0, op->owner, q, n, true);
+		break;
+	}
+	case PLAN_OP_FORGET:
+	case PLAN_OP_UNLEASE:
+	case PLAN_OP_SET_CHANNELS:
+	case PLAN_OP_SET_FEATURE:
+	case PLAN_OP_SET_RINGS:
+	case PLAN_OP_RSS_SET:
+	case PLAN_OP_LEASE:
+		break;
+	}
+	return r;
+}
+
 int exec_intent(const struct plan *p, struct journal_nic *j)
 {
 	size_t i;
 	int r = 0;
 
-	for (i = 0; i < p->n_ops && r >= 0; i++) {
-		const struct plan_op *op = &p->ops[i];
-
-		if (op->prior == PLAN_PRIOR_RECORD)
-			record_prior(j, op, &r);
-		if (r < 0)
-			break;
-		switch (op->kind) {
-		case PLAN_OP_RULE_INSERT: {
-			struct nic_rule rule = op->rule;
-
-			rule.location = NIC_LOC_ANY;
-			if (op->ctx_op >= 0)
-				rule.rss_context = 0;
-			r = journal_add_rule(j, &rule, op->owner, true);
-			break;
-		}
-		case PLAN_OP_RSS_CREATE:
-			r = journal_add_ctx(j, 0, op->owner, op->ctx_queues, op->n_ctx_queues, true);
-			break;
-		case PLAN_OP_BIND: {
-			struct journal_binding b = binding_of(op, 0, true);
-
-			r = journal_add_binding(j, &b);
-			break;
-		}
-		/* What an undo would make again (a crash in the middle of a
-		 * rollback must not leave it unowned). */
-		case PLAN_OP_UNBIND: {
-			struct journal_binding b = binding_of(op, 0, true);
-
-			r = journal_add_binding(j, &b);
-			break;
-		}
-		case PLAN_OP_RULE_DELETE: {
-			struct nic_rule rule = op->rule;
-
-			rule.location = NIC_LOC_ANY;
-			r = journal_add_rule(j, &rule, op->owner, true);
-			break;
-		}
-		case PLAN_OP_RSS_DELETE: {
-			uint32_t q[ATTACH_QUEUES_MAX], n = 0, k, m;
-
-			for (k = 0; k < op->n_prev; k++) {
-				for (m = 0; m < n && q[m] != op->prev[k]; m++)
-					;
-				if (m == n && n < ATTACH_QUEUES_MAX)
-					q[n++] = op->prev[k];
-			}
-			for (k = 1; k < n; k++)
-				for (m = k; m > 0 && q[m - 1] > q[m]; m--) {
-					uint32_t t = q[m];
-
-					q[m] = q[m - 1];
-					q[m - 1] = t;
-				}
-			r = journal_add_ctx(j, 0, op->owner, q, n, true);
-			break;
-		}
-		case PLAN_OP_FORGET:
-		case PLAN_OP_UNLEASE:
-		case PLAN_OP_SET_CHANNELS:
-		case PLAN_OP_SET_FEATURE:
-		case PLAN_OP_SET_RINGS:
-		case PLAN_OP_RSS_SET:
-		case PLAN_OP_LEASE:
-			break;
-		}
-	}
+	for (i = 0; i < p->n_ops && r >= 0; i++)
+		r = intent_op(j, &p->ops[i]);
 	return r;
 }
 
@@ -728,7 +734,7 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 
 		fault(env, EXEC_POINT_BEFORE_OP, i);
 		r = apply(&x, i, &res->err);
-		if (r < 0 && i >= tail) {
+		if (r < 0 && i >= tail && r != -ETIMEDOUT) {
 			/* a refused BIND of the final run: left out, see exec.h;
 			 * its pending intent goes with journal_drop_pending() */
 			struct kerror e = res->err;
@@ -842,6 +848,19 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 		if (failed_undo[i])
 			(void)exec_journal_apply(j, op, x.out[i],
 						 op->ctx_op >= 0 ? x.out[op->ctx_op] : 0);
+	}
+	if (res->err.err == ETIMEDOUT) {
+		/* The op's call did not return (kcall.h: it may still make or
+		 * change what it was asked): own that as its intent does,
+		 * pending, until journal_resolve_pending() settles it against
+		 * what the kernel shows once the call returned. */
+		const struct plan_op *op = &p->ops[res->failed];
+
+		/* (a removal's entry is still in the journal, owned) */
+		if (op->kind != PLAN_OP_RULE_DELETE && op->kind != PLAN_OP_RSS_DELETE &&
+		    op->kind != PLAN_OP_UNBIND)
+			(void)intent_op(j, op);
+		res->outcome_unknown = true;
 	}
 	r = -res->err.err;
 	if (!r)

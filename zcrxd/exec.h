@@ -78,6 +78,10 @@ struct exec_result {
 	ssize_t failed;     /* index of the op that failed, -1 when none */
 	struct kerror err;  /* why; op = the op's description */
 	bool rolled_back;   /* undo ran */
+	/* The failed op's call overran its bound (ETIMEDOUT, kcall.h): it
+	 * may still take effect.  Its intent stays in the journal, pending
+	 * (what it makes) and with the priors it records, like a crash's. */
+	bool outcome_unknown;
 	size_t n_undo_failed;
 	struct kerror undo_err; /* first undo that failed (the kernel is then not as before) */
 	size_t n_kernel;    /* kernel calls made, undo included */

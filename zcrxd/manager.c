@@ -17,9 +17,11 @@
 #include "binder-vhost.h"
 #include "events.h"
 #include "ipc.h"
+#include "kcall.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics-collect.h"
+#include "nic-bound.h"
 #include "nic-monitor.h"
 #include "zcrx.h"
 
@@ -175,6 +177,22 @@ static bool nic_in_scope(const struct nic *nic, void *ud)
 	return reconcile_nic_in_scope(ud, nic);
 }
 
+/* A NIC call that had overrun its bound returned at last (kcall.h): what
+ * it did is unknown until read, and every run it refused waits. */
+static void nic_calls_returned(void *ud, const char *op, const char *obj, int result,
+			       uint64_t took_usec)
+{
+	struct manager *m = ud;
+
+	log_nic(LOG_NOTICE, LOG_SUBSYS_NIC, obj[0] ? obj : NULL,
+		"%s returned after %.1f s (%s): reading every NIC again", op,
+		(double)took_usec / 1e6, result < 0 ? strerror(-result) : "ok");
+	if (m->nic.monitor)
+		(void)nic_monitor_resync(m->nic.monitor);
+	if (m->reconcile)
+		(void)reconcile_all(m->reconcile, "kernel calls returned", NULL);
+}
+
 static void binder_changed(struct binder_mgr *bm, const struct binder_event *ev, void *ud)
 {
 	reconcile_binder_changed(ud, ev);
@@ -242,6 +260,7 @@ static int start_attachments(struct manager *m)
 		.event = m->event,
 		.monitor = m->nic.monitor,
 		.nic = api_nic_backend(&m->nic),
+		.nic_calls = api_nic_kcall(&m->nic),
 		.config = &m->config,
 		.events = m->events,
 		.state_dir = m->opts.state_dir,
@@ -270,6 +289,8 @@ static int start_attachments(struct manager *m)
 	m->nic.changed_ud = m;
 	m->nic.learned = nic_learned;
 	m->nic.learned_ud = m;
+	if (m->nic.bound)
+		nic_bound_set_returned(m->nic.bound, nic_calls_returned, m);
 	return 0;
 }
 
@@ -282,6 +303,7 @@ int manager_start(struct manager *m)
 	r = start_ipc(m);
 	if (r < 0)
 		return r;
+	m->nic.bound_usec = m->opts.kernel_call_bound_usec;
 	if (m->opts.nic_backend.ops)
 		r = api_nic_start_backend(&m->nic, m->opts.nic_backend, m->event, m->ipc, m->events,
 					  m->config.reconcile_interval_sec, &ke);
@@ -398,12 +420,38 @@ void manager_notify_status(struct manager *m)
 
 /* ---- io.zcrx.Manager: daemon methods ------------------------------------ */
 
+/* One backend's bounded kernel calls (GetStatus's KernelCalls). */
+static json_object *kernel_calls_json(const struct kcall *kc)
+{
+	struct kcall_stats st = kcall_get_stats(kc);
+	struct kcall_stuck stuck;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "backend", json_object_new_string(kcall_name(kc)));
+	json_object_object_add(o, "bound_ms", json_object_new_int64(
+						      (int64_t)(kcall_bound_usec(kc) / 1000)));
+	json_object_object_add(o, "calls", json_object_new_int64((int64_t)st.calls));
+	json_object_object_add(o, "overruns", json_object_new_int64((int64_t)st.overruns));
+	json_object_object_add(o, "refused", json_object_new_int64((int64_t)st.refused));
+	json_object_object_add(o, "max_usec", json_object_new_int64((int64_t)st.max_usec));
+	if (kcall_get_stuck(kc, &stuck)) {
+		json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "op", json_object_new_string(stuck.op));
+		json_object_object_add(s, "object", json_object_new_string(stuck.obj));
+		json_object_object_add(s, "for_ms", json_object_new_int64((int64_t)(
+			(now_usec(CLOCK_MONOTONIC) - stuck.since_usec) / 1000)));
+		json_object_object_add(o, "stuck", s);
+	}
+	return o;
+}
+
 static void method_get_status(struct ipc_call *call, json_object *params, void *userdata)
 {
 	struct manager *m = userdata;
 	static const struct ipc_param spec[] = { IPC_PARAM_END };
 	const char *uri = manager_libvirt_uri(m);
-	json_object *r, *lv, *files;
+	json_object *r, *lv, *files, *calls;
 	size_t i;
 
 	if (ipc_params_parse(call, params, spec) < 0)
@@ -428,6 +476,10 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	json_object_object_add(r, "reloads", json_object_new_int64((int64_t)m->reloads));
 	json_object_object_add(r, "reload_failures", json_object_new_int64((int64_t)m->reload_failures));
 	json_object_object_add(r, "binder", binder_api_status_json(&m->binder));
+	calls = json_object_new_array();
+	if (api_nic_kcall(&m->nic))
+		json_object_array_add(calls, kernel_calls_json(api_nic_kcall(&m->nic)));
+	json_object_object_add(r, "kernel_calls", calls);
 	files = json_object_new_array();
 	for (i = 0; i < m->config.n_files; i++)
 		json_object_array_add(files, json_object_new_string(m->config.files[i]));

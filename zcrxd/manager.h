@@ -37,6 +37,10 @@ struct manager_options {
 	 * backend over a fake module's socket, handed to the binder at start.
 	 * NULL = generic netlink to the kernel (always, in zcrxd itself). */
 	struct binder_vhost *binder_vhost;
+	/* Tests only (build/tests/zcrxd-fake --kernel-call-bound-ms): the
+	 * bound on one kernel call.  0 = KCALL_BOUND_USEC (always, in zcrxd
+	 * itself). */
+	uint64_t kernel_call_bound_usec;
 };
 
 struct manager {

@@ -83,6 +83,11 @@ struct reconcile {
 };
 
 /* reconcile.c */
+/* Settle j's pending entries (a crash's, or an op whose call overran)
+ * against the NIC as the monitor holds it: adopt what was made, drop the
+ * rest.  why ends "adopted N object(s) made ...".  False when there were
+ * none. */
+bool reconcile_settle_pending(struct reconcile *rc, struct journal_nic *j, const char *why);
 void reconcile_exec_point(void *ud, enum exec_point pt, size_t op);
 /* state.json after a change (held back while saves are deferred) */
 int reconcile_save(struct reconcile *rc);

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "kcall.h"
 #include "log.h"
 #include "nic-monitor.h"
 #include "reconcile-int.h"
@@ -431,6 +432,16 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
+	if (!dry_run && rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
+		char why[KERROR_MSG_MAX - 64];
+
+		/* nothing can be read or changed: the run waits for the call
+		 * that hangs (the manager runs every NIC when it returned) */
+		rn->dirty = true;
+		return kerror_setf(err, EAGAIN, name, "reconcile",
+				   "not tried: zcrxd's NIC calls are stuck: %s",
+				   kcall_stuck_format(rc->d.nic_calls, why, sizeof(why)));
+	}
 	if (!dry_run)
 		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
 	nic = nic_monitor_find(rc->d.monitor, name);
@@ -453,8 +464,15 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		}
 		return 0;
 	}
-	if (!dry_run)
+	if (!dry_run) {
+		struct journal_nic *pj = store_journal(&rc->store, name, nic->link.ifindex, false);
+
+		/* what a call that overran its bound left pending (exec.h),
+		 * against the NIC as just read */
+		if (pj && reconcile_settle_pending(rc, pj, "by a call that overran its bound"))
+			(void)reconcile_save(rc);
 		rc->st.runs++;
+	}
 	env.nic = rc->d.nic;
 	env.binder = rc->binder.ops ? &rc->binder : NULL;
 	env.persist = reconcile_persist;

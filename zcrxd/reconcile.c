@@ -655,37 +655,40 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	return NULL;
 }
 
+bool reconcile_settle_pending(struct reconcile *rc, struct journal_nic *j, const char *why)
+{
+	const struct nic *nic;
+	struct reconcile_binder_view bv;
+	size_t n;
+
+	if (!journal_nic_has_pending(j))
+		return false;
+	nic = nic_monitor_find(rc->d.monitor, j->name);
+	store_mark_nic(&rc->store, j->name);
+	if (!nic) {
+		journal_drop_pending(j);
+		return true;
+	}
+	reconcile_binder_view_fill(rc, nic, NULL, &bv);
+	n = journal_resolve_pending(j, nic, bv.pb.bindings, bv.pb.n_bindings);
+	reconcile_binder_view_clear(&bv);
+	if (n)
+		log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, j->name, "adopted %zu object(s) made %s", n,
+			why);
+	rc->st.adopted += n;
+	return true;
+}
+
 int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out)
 {
-	size_t i, adopted = 0;
+	size_t i;
 	bool pending = false;
 	int r;
 
 	/* a crash between intent and commit: adopt what was made, drop the rest */
-	for (i = 0; i < rc->store.n_nics; i++) {
-		struct journal_nic *j = &rc->store.nics[i];
-		const struct nic *nic;
-		struct reconcile_binder_view bv;
-		size_t n;
-
-		if (!journal_nic_has_pending(j))
-			continue;
-		pending = true;
-		nic = nic_monitor_find(rc->d.monitor, j->name);
-		store_mark_nic(&rc->store, j->name);
-		if (!nic) {
-			journal_drop_pending(j);
-			continue;
-		}
-		reconcile_binder_view_fill(rc, nic, NULL, &bv);
-		n = journal_resolve_pending(j, nic, bv.pb.bindings, bv.pb.n_bindings);
-		reconcile_binder_view_clear(&bv);
-		if (n)
-			log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, j->name,
-				"adopted %zu object(s) made just before zcrxd stopped", n);
-		adopted += n;
-	}
-	rc->st.adopted += adopted;
+	for (i = 0; i < rc->store.n_nics; i++)
+		pending |= reconcile_settle_pending(rc, &rc->store.nics[i],
+						    "just before zcrxd stopped");
 	if (pending)
 		(void)reconcile_save(rc);
 	rc->applying = true;

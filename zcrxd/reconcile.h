@@ -74,10 +74,13 @@ struct reconcile;
 struct nic_monitor;
 struct events;
 
+struct kcall;
+
 struct reconcile_deps {
 	sd_event *event;
 	struct nic_monitor *monitor;  /* the observed NIC table */
 	struct nic_backend nic;       /* what exec drives */
+	struct kcall *nic_calls;      /* its bound (kcall.h): no run while stuck; optional */
 	const struct config *config;  /* the manager's, current at every call */
 	struct events *events;        /* Monitor stream, may be NULL */
 	const char *state_dir;

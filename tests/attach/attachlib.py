@@ -30,7 +30,7 @@ class FakeDaemon(zxtest.Daemon):
 
     def __init__(self, netns, config_text, workdir, nics=("eth0:capable",), env=None,
                  wait_ready=True, volatile=False, libvirt_uri="none", kernel_nics=False,
-                 binder=None):
+                 binder=None, extra_args=()):
         self.workdir = workdir
         self.fake_state = os.path.join(workdir, "fake.json")
         if kernel_nics:
@@ -42,6 +42,7 @@ class FakeDaemon(zxtest.Daemon):
         extra += ["--state-dir", os.path.join(workdir, "state")]
         if binder:
             extra += ["--fake-binder", binder]
+        extra += list(extra_args)
         saved = zxtest.ZCRXD
         zxtest.ZCRXD = FAKE
         try:

@@ -35,6 +35,13 @@
  * "NAME:macvtap,lower=NIC,mac=MAC[,ifindex=N]") and "del NAME" (it goes
  * away) are followed by a relisting, as rtnetlink's notifications would.
  *
+ * Kernel calls that hang (the bound of kcall.h): "hang OP NIC" makes the
+ * next call OP (set-channels, rule-insert, observe) on NIC block before it
+ * reaches the fake kernel, as a driver sleeping in its ethtool handler
+ * would; "release" lets it go on (this waits until it has left the fake
+ * kernel, so the two threads never change it at once).
+ * --kernel-call-bound-ms N sets the bound (default: zcrxd's).
+ *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
  * after-op, undo, saved; see reconcile_test_point in reconcile.h).  Only
@@ -43,6 +50,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +94,117 @@ void reconcile_test_point(const char *point)
 	}
 }
 
+/* --- kernel calls that hang ------------------------------------------------------------ */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char op[32];
+	int ifindex;
+	bool armed, holding, inside, release;
+} gate = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static const struct nic_ops *fake_ops;
+static struct nic_ops gated_ops;
+
+/* On the calls' worker thread: hold a call that the test armed. */
+static void gate_enter(const char *op, int ifindex)
+{
+	pthread_mutex_lock(&gate.mu);
+	if (gate.armed && !strcmp(gate.op, op) && gate.ifindex == ifindex) {
+		gate.armed = false;
+		gate.holding = true;
+		pthread_cond_broadcast(&gate.cv);
+		while (!gate.release)
+			pthread_cond_wait(&gate.cv, &gate.mu);
+		gate.release = false;
+		gate.holding = false;
+		gate.inside = true;
+	}
+	pthread_mutex_unlock(&gate.mu);
+}
+
+static void gate_leave(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	if (gate.inside) {
+		gate.inside = false;
+		pthread_cond_broadcast(&gate.cv);
+	}
+	pthread_mutex_unlock(&gate.mu);
+}
+
+static int gate_arm(const char *op, int ifindex)
+{
+	if (strcmp(op, "set-channels") && strcmp(op, "rule-insert") && strcmp(op, "observe"))
+		return -EINVAL;
+	pthread_mutex_lock(&gate.mu);
+	snprintf(gate.op, sizeof(gate.op), "%s", op);
+	gate.ifindex = ifindex;
+	gate.armed = true;
+	pthread_mutex_unlock(&gate.mu);
+	return 0;
+}
+
+/* On the loop: let the held call go on, and wait until it left the fake. */
+static int gate_release(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	if (!gate.holding) {
+		gate.armed = false;
+		pthread_mutex_unlock(&gate.mu);
+		return -ENOENT;
+	}
+	gate.release = true;
+	pthread_cond_broadcast(&gate.cv);
+	while (gate.holding || gate.inside)
+		pthread_cond_wait(&gate.cv, &gate.mu);
+	pthread_mutex_unlock(&gate.mu);
+	return 0;
+}
+
+static int g_set_channels(void *be, const struct nic_id *id, const struct nic_channels_req *req,
+			  struct kerror *err)
+{
+	int r;
+
+	gate_enter("set-channels", id->ifindex);
+	r = fake_ops->set_channels(be, id, req, err);
+	gate_leave();
+	return r;
+}
+
+static int g_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rule,
+			 struct kerror *err)
+{
+	int r;
+
+	gate_enter("rule-insert", id->ifindex);
+	r = fake_ops->rule_insert(be, id, rule, err);
+	gate_leave();
+	return r;
+}
+
+static int g_observe(void *be, struct nic *nic, unsigned what, struct kerror *err)
+{
+	int r;
+
+	gate_enter("observe", nic->link.ifindex);
+	r = fake_ops->observe(be, nic, what, err);
+	gate_leave();
+	return r;
+}
+
+static struct nic_backend gated(struct nic_backend be)
+{
+	fake_ops = be.ops;
+	gated_ops = *be.ops;
+	gated_ops.set_channels = g_set_channels;
+	gated_ops.rule_insert = g_rule_insert;
+	gated_ops.observe = g_observe;
+	return (struct nic_backend){ .ops = &gated_ops, .be = be.be };
+}
+
 struct outside {
 	struct fake_net *net;
 	struct manager *m;
@@ -112,7 +231,7 @@ static int ifindex_of(struct fake_net *net, const char *name)
 static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct outside *o = userdata;
-	char line[256], what[32], nic[IF_NAMESIZE];
+	char line[256], what[32], nic[IF_NAMESIZE], hop[32], hnic[IF_NAMESIZE];
 	bool relisted = false;
 	unsigned a, b;
 	FILE *f = fopen(o->path, "re");
@@ -121,7 +240,11 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 		int n = sscanf(line, "%31s %15s %u %u", what, nic, &a, &b), ifindex, r = -EINVAL;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (!strcmp(what, "add") && n >= 2) { /* add SPEC: a link appears (a macvtap) */
+		if (sscanf(line, "hang %31s %15s", hop, hnic) == 2) {
+			r = (ifindex = ifindex_of(o->net, hnic)) ? gate_arm(hop, ifindex) : -ENODEV;
+		} else if (!strcmp(line, "release")) {
+			r = gate_release();
+		} else if (!strcmp(what, "add") && n >= 2) { /* add SPEC: a link appears (a macvtap) */
 			r = fake_net_add_spec(o->net, line + 4);
 			relisted = true;
 		} else if (!strcmp(what, "del") && n == 2) { /* del NAME: it goes away */
@@ -166,6 +289,7 @@ int main(int argc, char **argv)
 		{ "kernel-nics", no_argument, NULL, 'K' },
 		{ "fake-binder", required_argument, NULL, 'B' },
 		{ "fake-fail-at", required_argument, NULL, 'X' },
+		{ "kernel-call-bound-ms", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct manager_options mo = {
@@ -204,6 +328,7 @@ int main(int argc, char **argv)
 			if (sscanf(optarg, "%u:%d", &fail_at, &fail_err) < 1 || !fail_at || fail_err <= 0)
 				return 2;
 			break;
+		case 'T': mo.kernel_call_bound_usec = strtoull(optarg, NULL, 10) * 1000; break;
 		case 'N':
 			if (n_specs < 32)
 				specs[n_specs++] = optarg;
@@ -239,7 +364,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "zcrxd-fake: bad --fake-nic '%s'\n", specs[i]);
 				return 2;
 			}
-	mo.nic_backend = fake_net_backend(net);
+	mo.nic_backend = gated(fake_net_backend(net));
 	if (fail_at)
 		fake_net_fail_at(net, fail_at, fail_err, "refused by --fake-fail-at");
 run:
@@ -256,6 +381,8 @@ run:
 		return 1;
 	}
 	(void)daemon_watch_signals(ev, m);
+	/* WATCHDOG=1 at half of WATCHDOG_USEC, as zcrxd does */
+	(void)sd_event_set_watchdog(ev, true);
 	if (state) {
 		outside.net = net;
 		outside.m = m;

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for kcall: a call that returns within the bound is answered
+ * as if it ran on the loop; one that hangs (here: blocked on a pipe, as a
+ * driver's handler may sleep) is abandoned at the bound, refuses further
+ * calls until it returns, and is collected by the loop when it does.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kcall.h"
+
+#define BOUND_USEC 100000ULL /* 100 ms */
+
+struct pjob {
+	struct kcall_job k;
+	int fd;     /* read one byte from it (blocks until written); -1: return at once */
+	int result; /* what to return */
+	int *freed; /* counts job->free calls */
+};
+
+static int pjob_run(struct kcall_job *kj)
+{
+	struct pjob *j = (struct pjob *)kj;
+	char c;
+
+	if (j->fd >= 0 && read(j->fd, &c, 1) != 1)
+		return -EIO;
+	if (j->result < 0)
+		return kerror_set(&kj->err, -j->result, "eth9", "set channels", "driver said no");
+	return j->result;
+}
+
+static void pjob_free(struct kcall_job *kj)
+{
+	struct pjob *j = (struct pjob *)kj;
+
+	(*j->freed)++;
+	free(j);
+}
+
+static struct pjob *pjob_new(int fd, int result, int *freed)
+{
+	struct pjob *j = calloc(1, sizeof(*j));
+
+	assert_non_null(j);
+	j->k.run = pjob_run;
+	j->k.free = pjob_free;
+	j->fd = fd;
+	j->result = result;
+	j->freed = freed;
+	return j;
+}
+
+struct returned {
+	int n, result;
+	char op[64], obj[64];
+	uint64_t took;
+};
+
+static void on_returned(void *ud, const char *op, const char *obj, int result, uint64_t took)
+{
+	struct returned *r = ud;
+
+	r->n++;
+	r->result = result;
+	snprintf(r->op, sizeof(r->op), "%s", op);
+	snprintf(r->obj, sizeof(r->obj), "%s", obj);
+	r->took = took;
+}
+
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void test_call_within_bound(void **state)
+{
+	sd_event *ev = NULL;
+	struct kcall *kc = NULL;
+	struct kerror err = { 0 };
+	int freed = 0;
+	struct pjob *j;
+
+	(void)state;
+	assert_int_equal(sd_event_new(&ev), 0);
+	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
+	assert_int_equal(kcall_bound_usec(kc), BOUND_USEC);
+
+	j = pjob_new(-1, 7, &freed);
+	assert_int_equal(kcall_run(kc, &j->k, "read", "eth9", &err), 7);
+	assert_false(j->k.kept);
+	free(j);
+
+	/* a refusal travels with the kernel's text */
+	j = pjob_new(-1, -EINVAL, &freed);
+	assert_int_equal(kcall_run(kc, &j->k, "set channels", "eth9", &err), -EINVAL);
+	assert_int_equal(err.err, EINVAL);
+	assert_string_equal(err.msg, "driver said no");
+	assert_false(j->k.kept);
+	free(j);
+
+	assert_false(kcall_get_stuck(kc, NULL));
+	assert_int_equal(kcall_get_stats(kc).calls, 2);
+	assert_int_equal(kcall_get_stats(kc).overruns, 0);
+	assert_int_equal(freed, 0);
+	kcall_free(kc);
+	sd_event_unref(ev);
+}
+
+static void test_hung_call_is_abandoned_and_collected(void **state)
+{
+	sd_event *ev = NULL;
+	struct kcall *kc = NULL;
+	struct kerror err = { 0 };
+	struct kcall_stuck st;
+	struct returned ret = { 0 };
+	int freed = 0, p[2];
+	struct pjob *hung, *j;
+	uint64_t t0, waited, deadline;
+	char why[160];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sd_event_new(&ev), 0);
+	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
+	kcall_set_returned(kc, on_returned, &ret);
+
+	hung = pjob_new(p[0], 3, &freed);
+	t0 = mono_usec();
+	assert_int_equal(kcall_run(kc, &hung->k, "insert rule", "eth9", &err), -ETIMEDOUT);
+	waited = mono_usec() - t0;
+	assert_true(hung->k.kept);
+	assert_int_equal(err.err, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "did not return within 100 ms"));
+	/* the loop waited for the bound, not for the call (which never
+	 * returns before the write below) */
+	assert_true(waited >= BOUND_USEC);
+	assert_true(kcall_get_stuck(kc, &st));
+	assert_string_equal(st.op, "insert rule");
+	assert_string_equal(st.obj, "eth9");
+	assert_non_null(strstr(kcall_stuck_format(kc, why, sizeof(why)),
+			       "insert rule on eth9 has not returned for"));
+
+	/* meanwhile: refused at once, not run (its pipe has nothing to read:
+	 * running it would block) */
+	j = pjob_new(p[0], 0, &freed);
+	assert_int_equal(kcall_run(kc, &j->k, "read", "eth8", &err), -EAGAIN);
+	assert_false(j->k.kept);
+	assert_non_null(strstr(err.msg, "not tried: zcrxd's nic calls are stuck: insert rule on "
+					"eth9"));
+	free(j);
+	assert_int_equal(kcall_get_stats(kc).refused, 1);
+	assert_int_equal(kcall_get_stats(kc).overruns, 1);
+	assert_int_equal(ret.n, 0);
+
+	/* it returns: the loop collects it, frees it, says so */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	deadline = mono_usec() + 10000000ULL;
+	while (!ret.n && mono_usec() < deadline)
+		assert_true(sd_event_run(ev, 100000) >= 0);
+	assert_int_equal(ret.n, 1);
+	assert_int_equal(ret.result, 3);
+	assert_string_equal(ret.op, "insert rule");
+	assert_string_equal(ret.obj, "eth9");
+	assert_true(ret.took >= BOUND_USEC);
+	assert_int_equal(freed, 1);
+	assert_false(kcall_get_stuck(kc, NULL));
+
+	/* and calls run again */
+	j = pjob_new(-1, 0, &freed);
+	assert_int_equal(kcall_run(kc, &j->k, "read", "eth9", &err), 0);
+	free(j);
+	kcall_free(kc);
+	sd_event_unref(ev);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_call_within_bound),
+		cmocka_unit_test(test_hung_call_is_abandoned_and_collected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kcall — kernel calls off the loop thread, with a bound the loop enforces
+ * (kcall.h).
+ *
+ * Hand-over: the loop puts the job in kc->job (state QUEUED) and waits on
+ * kc->done_cv until the worker sets DONE or the bound passes.  A job whose
+ * wait ran out is ABANDONED: the worker, once the call returns, sets DONE
+ * and writes the eventfd, and the loop's event source collects it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kcall.h"
+#include "log.h"
+
+enum job_state {
+	JOB_NONE = 0,
+	JOB_QUEUED,  /* handed over, the loop waits */
+	JOB_RUNNING, /* the worker runs it, the loop waits */
+	JOB_DONE,    /* returned; the loop takes it */
+};
+
+struct kcall {
+	sd_event *ev;
+	sd_event_source *src;
+	int efd;
+	char name[16];
+	uint64_t bound_usec;
+	kcall_returned_fn returned;
+	void *returned_ud;
+
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv; /* the worker waits for a job */
+	pthread_cond_t done_cv; /* the loop waits for its job */
+	/* under mu: */
+	struct kcall_job *job;
+	enum job_state state;
+	bool abandoned; /* the loop stopped waiting: the backend is stuck */
+	bool quit;
+
+	/* loop thread only: */
+	struct kcall_stuck stuck;
+	struct kcall_stats st;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void *worker(void *arg)
+{
+	struct kcall *kc = arg;
+	sigset_t all;
+	char tname[16];
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	snprintf(tname, sizeof(tname), "zcrxd-k%.8s", kc->name);
+	(void)pthread_setname_np(pthread_self(), tname);
+	pthread_mutex_lock(&kc->mu);
+	for (;;) {
+		struct kcall_job *job;
+		bool late;
+
+		while (kc->state != JOB_QUEUED && !kc->quit)
+			pthread_cond_wait(&kc->work_cv, &kc->mu);
+		if (kc->quit)
+			break;
+		job = kc->job;
+		kc->state = JOB_RUNNING;
+		pthread_mutex_unlock(&kc->mu);
+
+		kerror_clear(&job->err);
+		job->result = job->run(job);
+
+		pthread_mutex_lock(&kc->mu);
+		kc->state = JOB_DONE;
+		late = kc->abandoned;
+		pthread_cond_signal(&kc->done_cv);
+		if (late) {
+			uint64_t one = 1;
+
+			/* the loop no longer waits: wake its event source */
+			if (write(kc->efd, &one, sizeof(one)) < 0)
+				(void)0; /* an eventfd write only fails on overflow */
+		}
+	}
+	pthread_mutex_unlock(&kc->mu);
+	return NULL;
+}
+
+/* A stuck call returned: collect it (loop thread). */
+static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct kcall *kc = userdata;
+	struct kcall_job *job = NULL;
+	uint64_t v, took;
+	char op[KERROR_OP_MAX], obj[KERROR_OBJ_MAX];
+	int result = 0;
+
+	(void)s;
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) < 0)
+		(void)0; /* EAGAIN: nothing to read, the state says what happened */
+	pthread_mutex_lock(&kc->mu);
+	if (kc->abandoned && kc->state == JOB_DONE) {
+		job = kc->job;
+		kc->job = NULL;
+		kc->state = JOB_NONE;
+		kc->abandoned = false;
+	}
+	pthread_mutex_unlock(&kc->mu);
+	if (!job)
+		return 0;
+	result = job->result;
+	took = now_usec() - kc->stuck.since_usec;
+	snprintf(op, sizeof(op), "%s", kc->stuck.op);
+	snprintf(obj, sizeof(obj), "%s", kc->stuck.obj);
+	memset(&kc->stuck, 0, sizeof(kc->stuck));
+	if (job->free)
+		job->free(job);
+	if (kc->returned)
+		kc->returned(kc->returned_ud, op, obj, result, took);
+	return 0;
+}
+
+int kcall_new(sd_event *ev, const char *name, uint64_t bound_usec, struct kcall **ret)
+{
+	struct kcall *kc;
+	pthread_attr_t attr;
+	pthread_condattr_t ca;
+	int r;
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	kc->ev = ev;
+	kc->efd = -1;
+	snprintf(kc->name, sizeof(kc->name), "%s", name ? name : "kernel");
+	kc->bound_usec = bound_usec ? bound_usec : KCALL_BOUND_USEC;
+	pthread_mutex_init(&kc->mu, NULL);
+	pthread_cond_init(&kc->work_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&kc->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	kc->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (kc->efd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (ev) {
+		r = sd_event_add_io(ev, &kc->src, kc->efd, EPOLLIN, on_late, kc);
+		if (r < 0)
+			goto fail;
+		(void)sd_event_source_set_description(kc->src, "kcall-returned");
+	}
+	/* the backends keep their buffers in their own structs: a small stack */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	r = -pthread_create(&kc->thread, &attr, worker, kc);
+	pthread_attr_destroy(&attr);
+	if (r < 0)
+		goto fail;
+	kc->started = true;
+	*ret = kc;
+	return 0;
+fail:
+	kcall_free(kc);
+	return r;
+}
+
+struct kcall *kcall_free(struct kcall *kc)
+{
+	bool stuck;
+
+	if (!kc)
+		return NULL;
+	pthread_mutex_lock(&kc->mu);
+	kc->quit = true;
+	stuck = kc->state == JOB_RUNNING || kc->state == JOB_QUEUED;
+	pthread_cond_signal(&kc->work_cv);
+	pthread_mutex_unlock(&kc->mu);
+	sd_event_source_disable_unref(kc->src);
+	if (kc->started && stuck) {
+		/* It hangs in the kernel: neither it nor its job can be freed
+		 * safely.  The process is about to exit. */
+		log_warning(LOG_SUBSYS_MAIN, "kernel calls (%s): %s on %s still has not returned; "
+			    "left to exit", kc->name, kc->stuck.op, kc->stuck.obj);
+		pthread_detach(kc->thread);
+		return NULL;
+	}
+	if (kc->started)
+		pthread_join(kc->thread, NULL);
+	if (kc->job && kc->job->free)
+		kc->job->free(kc->job); /* done, never collected */
+	if (kc->efd >= 0)
+		close(kc->efd);
+	pthread_cond_destroy(&kc->done_cv);
+	pthread_cond_destroy(&kc->work_cv);
+	pthread_mutex_destroy(&kc->mu);
+	free(kc);
+	return NULL;
+}
+
+void kcall_set_returned(struct kcall *kc, kcall_returned_fn fn, void *userdata)
+{
+	kc->returned = fn;
+	kc->returned_ud = userdata;
+}
+
+const char *kcall_stuck_format(const struct kcall *kc, char *buf, size_t size)
+{
+	uint64_t s = (now_usec() - kc->stuck.since_usec) / 1000000;
+
+	if (!kc->stuck.stuck)
+		snprintf(buf, size, "not stuck");
+	else
+		snprintf(buf, size, "%s on %s has not returned for %llu s", kc->stuck.op,
+			 kc->stuck.obj[0] ? kc->stuck.obj : "-", (unsigned long long)s);
+	return buf;
+}
+
+int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj,
+	      struct kerror *err)
+{
+	struct timespec dl;
+	uint64_t start, took;
+	bool done;
+
+	if (kc->stuck.stuck) {
+		char why[KERROR_MSG_MAX - 64];
+
+		kc->st.refused++;
+		return kerror_setf(err, EAGAIN, obj, op, "not tried: zcrxd's %s calls are stuck: %s",
+				   kc->name, kcall_stuck_format(kc, why, sizeof(why)));
+	}
+	job->kept = false;
+	start = now_usec();
+	pthread_mutex_lock(&kc->mu);
+	kc->job = job;
+	kc->state = JOB_QUEUED;
+	pthread_cond_signal(&kc->work_cv);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += (time_t)(kc->bound_usec / 1000000);
+	dl.tv_nsec += (long)(kc->bound_usec % 1000000) * 1000;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	while (kc->state != JOB_DONE) {
+		if (pthread_cond_timedwait(&kc->done_cv, &kc->mu, &dl) == ETIMEDOUT)
+			break;
+	}
+	done = kc->state == JOB_DONE;
+	if (done) {
+		kc->job = NULL;
+		kc->state = JOB_NONE;
+	} else {
+		kc->abandoned = true;
+	}
+	pthread_mutex_unlock(&kc->mu);
+	took = now_usec() - start;
+	kc->st.calls++;
+	if (done) {
+		if (took > kc->st.max_usec)
+			kc->st.max_usec = took;
+		if (job->result < 0 && err)
+			*err = job->err;
+		return job->result;
+	}
+	job->kept = true;
+	kc->st.overruns++;
+	kc->stuck.stuck = true;
+	kc->stuck.since_usec = start;
+	snprintf(kc->stuck.op, sizeof(kc->stuck.op), "%s", op ? op : "");
+	snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", obj ? obj : "");
+	log_warning(LOG_SUBSYS_MAIN,
+		    "kernel calls (%s): %s on %s did not return within %llu ms; its outcome is "
+		    "unknown, further calls are refused until it returns",
+		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
+		    (unsigned long long)(kc->bound_usec / 1000));
+	return kerror_setf(err, ETIMEDOUT, obj, op,
+			   "did not return within %llu ms (the call goes on in the kernel; "
+			   "its outcome is unknown)",
+			   (unsigned long long)(kc->bound_usec / 1000));
+}
+
+bool kcall_get_stuck(const struct kcall *kc, struct kcall_stuck *ret)
+{
+	if (ret)
+		*ret = kc->stuck;
+	return kc->stuck.stuck;
+}
+
+struct kcall_stats kcall_get_stats(const struct kcall *kc)
+{
+	return kc->st;
+}
+
+uint64_t kcall_bound_usec(const struct kcall *kc)
+{
+	return kc->bound_usec;
+}
+
+const char *kcall_name(const struct kcall *kc)
+{
+	return kc->name;
+}
