@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jtok.h"
 #include "varlink.h"
 #include "zcrx.h"
 
@@ -278,12 +279,11 @@ static int read_refusal(struct zcrx_conn *c, struct zcrx_error *err)
 	return 1;
 }
 
-int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues, struct zcrx_error *err)
+/* Read one message: parsed into *msg, or (msg NULL) its text into *text. */
+static int read_message(struct zcrx_conn *c, json_object **msg, char **text, size_t *text_len,
+			struct zcrx_error *err)
 {
 	long long deadline = deadline_for(c);
-	json_object *msg = NULL, *params;
-	const char *ename;
-	bool cont;
 	int r;
 
 	for (;;) {
@@ -291,9 +291,10 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 		ssize_t n;
 		char *p;
 
-		r = varlink_reader_next(&c->rd, &msg);
+		r = msg ? varlink_reader_next(&c->rd, msg) :
+			  varlink_reader_next_text(&c->rd, text, text_len);
 		if (r > 0)
-			break;
+			return 0;
 		if (r < 0)
 			return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG, "zcrxd sent a malformed reply");
 		p = varlink_reader_space(&c->rd, 4096, &avail);
@@ -325,6 +326,18 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 			return err && err->kind == ZCRX_ERROR_UNREACHABLE ? -err->err : -EBADMSG;
 		return fail(err, ZCRX_ERROR_PROTOCOL, errno, "receiving from zcrxd: %s", strerror(errno));
 	}
+}
+
+int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues, struct zcrx_error *err)
+{
+	json_object *msg = NULL, *params;
+	const char *ename;
+	bool cont;
+	int r;
+
+	r = read_message(c, &msg, NULL, NULL, err);
+	if (r < 0)
+		return r;
 	if (varlink_reply_parse(msg, &ename, &params, &cont) < 0) {
 		json_object_put(msg);
 		return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG, "zcrxd sent a reply of the wrong shape");
@@ -342,6 +355,66 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 		*ret_continues = cont;
 	json_object_put(msg);
 	return 0;
+}
+
+int zcrx_recv_doc(struct zcrx_conn *c, struct jtok_doc *doc, int *ret_params,
+		  struct zcrx_error *err)
+{
+	json_object *msg = NULL, *params;
+	const char *ename;
+	char *text, *copy;
+	size_t len;
+	bool cont;
+	int r, e, p;
+
+	memset(doc, 0, sizeof(*doc));
+	r = read_message(c, NULL, &text, &len, err);
+	if (r < 0)
+		return r;
+	copy = malloc(len + 1);
+	if (!copy)
+		return fail(err, ZCRX_ERROR_LOCAL, ENOMEM, "out of memory");
+	memcpy(copy, text, len + 1);
+	r = jtok_parse(doc, copy, len);
+	e = r < 0 ? -1 : jtok_get(doc, 0, "error");
+	p = r < 0 ? -1 : jtok_get(doc, 0, "parameters");
+	if (r < 0 || e >= 0 || (p >= 0 && !jtok_is(doc, p, JTOK_OBJECT))) {
+		/* an error reply, or something wrong: as zcrx_recv says it
+		 * (the reader's copy of the text is intact until its next read) */
+		jtok_free(doc);
+		free(copy);
+		if (varlink_parse_json(text, len, &msg) < 0)
+			return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG, "zcrxd sent a malformed reply");
+		if (varlink_reply_parse(msg, &ename, &params, &cont) < 0 || !ename) {
+			json_object_put(msg);
+			return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG,
+				    "zcrxd sent a reply of the wrong shape");
+		}
+		if (err)
+			fill_reply_error(err, ename, params);
+		json_object_put(msg);
+		return !strcmp(ename, "io.zcrx.Manager.TooManyConnections") ? -EBUSY : -EBADMSG;
+	}
+	*ret_params = p;
+	return 0;
+}
+
+void zcrx_doc_free(struct jtok_doc *doc)
+{
+	free(doc->text);
+	jtok_free(doc);
+}
+
+int zcrx_call_doc(struct zcrx_conn *c, const char *method, json_object *params,
+		  struct jtok_doc *doc, int *ret_params, struct zcrx_error *err)
+{
+	int r = zcrx_send(c, method, params, 0, err);
+
+	if (r < 0) {
+		memset(doc, 0, sizeof(*doc));
+		return r;
+	}
+	return zcrx_recv_doc(c, doc, ret_params, err);
 }
 
 int zcrx_call(struct zcrx_conn *c, const char *method, json_object *params, json_object **ret_params,

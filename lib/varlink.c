@@ -214,6 +214,34 @@ out:
 	return r;
 }
 
+int varlink_reader_next_text(struct varlink_reader *r, char **ret, size_t *ret_len)
+{
+	char *begin = r->buf + r->start;
+	size_t pending = r->len - r->start;
+	const char *nul;
+	size_t mlen;
+
+	*ret = NULL;
+	if (pending == 0)
+		return 0;
+	if (r->scanned > pending)
+		r->scanned = 0;
+	nul = memchr(begin + r->scanned, '\0', pending - r->scanned);
+	if (!nul) {
+		r->scanned = pending;
+		return pending > r->max_message ? -EMSGSIZE : 0;
+	}
+	r->scanned = 0;
+	mlen = (size_t)(nul - begin);
+	if (mlen > r->max_message)
+		return -EMSGSIZE;
+	*ret = begin;
+	*ret_len = mlen;
+	r->start += mlen + 1;
+	/* the bytes stay where they are until the next varlink_reader_space() */
+	return 1;
+}
+
 int varlink_reader_next(struct varlink_reader *r, json_object **ret)
 {
 	const char *begin = r->buf + r->start;
@@ -225,9 +253,14 @@ int varlink_reader_next(struct varlink_reader *r, json_object **ret)
 	*ret = NULL;
 	if (pending == 0)
 		return 0;
-	nul = memchr(begin, '\0', pending);
-	if (!nul)
+	if (r->scanned > pending)
+		r->scanned = 0;
+	nul = memchr(begin + r->scanned, '\0', pending - r->scanned);
+	if (!nul) {
+		r->scanned = pending;
 		return pending > r->max_message ? -EMSGSIZE : 0;
+	}
+	r->scanned = 0;
 	mlen = (size_t)(nul - begin);
 	if (mlen > r->max_message)
 		return -EMSGSIZE;

@@ -20,6 +20,8 @@ struct varlink_reader {
 	size_t start; /* start of the first unconsumed message */
 	size_t cap;
 	size_t max_message; /* bytes, excluding the NUL */
+	size_t scanned; /* bytes from start known to hold no NUL: a long message is
+			 * searched once, not once per read */
 };
 
 void varlink_reader_init(struct varlink_reader *r, size_t max_message);
@@ -42,6 +44,10 @@ int varlink_reader_feed(struct varlink_reader *r, const void *data, size_t n);
  * after -EMSGSIZE the stream cannot be resynchronised and should be closed.
  */
 int varlink_reader_next(struct varlink_reader *r, json_object **ret);
+/* The same without parsing: *ret points at the message's text in the
+ * reader's buffer (NUL-terminated, *ret_len bytes), valid until the next
+ * varlink_reader_space() or _feed(). */
+int varlink_reader_next_text(struct varlink_reader *r, char **ret, size_t *ret_len);
 /* Bytes of an incomplete message are buffered. */
 bool varlink_reader_has_partial(const struct varlink_reader *r);
 

@@ -62,6 +62,17 @@ int zcrx_recv(struct zcrx_conn *c, json_object **ret_params, bool *ret_continues
 int zcrx_call(struct zcrx_conn *c, const char *method, json_object *params,
 	      json_object **ret_params, struct zcrx_error *err);
 
+/* For replies too big for a json-c tree (a listing of thousands): the
+ * reply read with jtok (lib/jtok.h).  *ret_params is the index of the
+ * reply's parameters object in doc, -1 when it has none.  Errors as
+ * zcrx_recv.  Free doc with zcrx_doc_free (also after a failure). */
+struct jtok_doc;
+int zcrx_recv_doc(struct zcrx_conn *c, struct jtok_doc *doc, int *ret_params,
+		  struct zcrx_error *err);
+int zcrx_call_doc(struct zcrx_conn *c, const char *method, json_object *params,
+		  struct jtok_doc *doc, int *ret_params, struct zcrx_error *err);
+void zcrx_doc_free(struct jtok_doc *doc);
+
 /* The timeout in ms for subsequent calls (0 = forever). */
 void zcrx_set_timeout(struct zcrx_conn *c, unsigned timeout_ms);
 

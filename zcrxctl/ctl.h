@@ -138,3 +138,19 @@ json_object *ctl_json_get(json_object *o, const char *key);
  * "degraded,pending"), "no" when it has none, and ",no" after them when
  * some of its queues have none.  Returns buf or a constant. */
 const char *ctl_zero_copy(json_object *attachment, char *buf, size_t size);
+/* The same from the binding states and the count of queues (both forms of
+ * a reply, json-c's and jtok's, go through it). */
+const char *ctl_zero_copy_of(const char *const *states, size_t n, size_t n_queues, char *buf,
+			    size_t size);
+/* The attachment table (attach-table.c) from a reply read with jtok: arr
+ * an array of Attachment, refused one of RefusedVnic (rows "refused"; -1
+ * for none); the listing: ListAttachments' reply object. */
+struct jtok_doc;
+void ctl_print_attachments(struct ctl *ctl, const struct jtok_doc *d, int arr, int refused);
+void ctl_print_listing(struct ctl *ctl, const struct jtok_doc *d, int reply);
+void ctl_print_reason_doc(FILE *f, const char *indent, const struct jtok_doc *d, int r);
+/* [6,7,8,10] -> "6-8,10"; "-" when empty. */
+const char *ctl_ranges(const long long *v, size_t n, char *buf, size_t size);
+/* "<indent>code: op: message (ERRNO)" and a newline. */
+void ctl_print_reason_of(FILE *f, const char *indent, const char *code, const char *op,
+			 const char *message, const char *errno_name);

@@ -4,14 +4,21 @@
  * both renderings; --json prints the reply's parameters as they came.
  */
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 
+/* Cells live in one growing arena (offsets, not pointers: it moves), so a
+ * table of thousands of rows costs no allocation per cell. */
 struct ctl_table {
 	size_t ncols, nrows, cap;
-	char **cells; /* nrows+1 rows (header first) × ncols */
+	size_t *cell;  /* nrows+1 rows (header first) x ncols: offsets into text */
+	uint32_t *len; /* their lengths */
+	char *text;
+	size_t text_len, text_cap;
 };
 
 struct ctl_table *ctl_table_new(size_t ncols, const char *const *headers)
@@ -33,16 +40,52 @@ void ctl_table_add(struct ctl_table *t, const char *const *cells)
 		return;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **v = realloc(t->cells, cap * t->ncols * sizeof(*v));
+		size_t *c = realloc(t->cell, cap * t->ncols * sizeof(*c));
+		uint32_t *l;
 
-		if (!v)
+		if (!c)
 			return;
-		t->cells = v;
+		t->cell = c;
+		l = realloc(t->len, cap * t->ncols * sizeof(*l));
+		if (!l)
+			return;
+		t->len = l;
 		t->cap = cap;
 	}
-	for (i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "-");
+	for (i = 0; i < t->ncols; i++) {
+		const char *s = cells[i] ? cells[i] : "-";
+		size_t n = strlen(s);
+
+		if (t->text_cap - t->text_len < n) {
+			size_t cap = t->text_cap ? t->text_cap : 4096;
+			char *v;
+
+			while (cap - t->text_len < n)
+				cap *= 2;
+			v = realloc(t->text, cap);
+			if (!v)
+				return; /* the row is left out */
+			t->text = v;
+			t->text_cap = cap;
+		}
+		memcpy(t->text + t->text_len, s, n);
+		t->cell[t->nrows * t->ncols + i] = t->text_len;
+		t->len[t->nrows * t->ncols + i] = (uint32_t)n;
+		t->text_len += n;
+	}
 	t->nrows++;
+}
+
+static void pad(FILE *f, size_t n)
+{
+	static const char spaces[] = "                                                                ";
+
+	while (n) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+		fwrite(spaces, 1, k, f);
+		n -= k;
+	}
 }
 
 void ctl_table_print(struct ctl_table *t, FILE *f, bool legend)
@@ -55,20 +98,16 @@ void ctl_table_print(struct ctl_table *t, FILE *f, bool legend)
 	if (!w)
 		return;
 	for (r = legend ? 0 : 1; r < t->nrows; r++)
-		for (c = 0; c < t->ncols; c++) {
-			size_t n = strlen(t->cells[r * t->ncols + c] ? t->cells[r * t->ncols + c] : "");
-
-			if (n > w[c])
-				w[c] = n;
-		}
+		for (c = 0; c < t->ncols; c++)
+			if (t->len[r * t->ncols + c] > w[c])
+				w[c] = t->len[r * t->ncols + c];
 	for (r = legend ? 0 : 1; r < t->nrows; r++) {
 		for (c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c] ? t->cells[r * t->ncols + c] : "";
+			size_t k = r * t->ncols + c;
 
-			if (c + 1 == t->ncols)
-				fprintf(f, "%s", s);
-			else
-				fprintf(f, "%-*s  ", (int)w[c], s);
+			fwrite(t->text + t->cell[k], 1, t->len[k], f);
+			if (c + 1 < t->ncols)
+				pad(f, w[c] - t->len[k] + 2);
 		}
 		fputc('\n', f);
 	}
@@ -77,13 +116,11 @@ void ctl_table_print(struct ctl_table *t, FILE *f, bool legend)
 
 void ctl_table_free(struct ctl_table *t)
 {
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
+	free(t->cell);
+	free(t->len);
+	free(t->text);
 	free(t);
 }
 
@@ -163,25 +200,68 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
-const char *ctl_zero_copy(json_object *attachment, char *buf, size_t size)
+const char *ctl_zero_copy_of(const char *const *states, size_t n, size_t n_queues, char *buf,
+			    size_t size)
 {
-	json_object *bindings = ctl_json_get(attachment, "bindings");
-	json_object *queues = ctl_json_get(attachment, "queues");
-	size_t i, n = bindings ? json_object_array_length(bindings) : 0, len = 0;
-	size_t n_q = queues ? json_object_array_length(queues) : 0;
+	size_t i, len = 0;
 
 	if (!size)
 		return n ? "" : "no";
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
-		const char *st = ctl_json_str(json_object_array_get_idx(bindings, i), "state", "?");
-
-		if (has_word(buf, st))
+		if (has_word(buf, states[i]))
 			continue;
 		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
-					st);
+					states[i]);
 	}
-	if (n && n < n_q)
+	if (n && n < n_queues)
 		snprintf(buf + len, len < size ? size - len : 0, ",no");
 	return n ? buf : "no";
+}
+
+const char *ctl_zero_copy(json_object *attachment, char *buf, size_t size)
+{
+	json_object *bindings = ctl_json_get(attachment, "bindings");
+	json_object *queues = ctl_json_get(attachment, "queues");
+	size_t i, n = bindings ? json_object_array_length(bindings) : 0;
+	const char *st[64];
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		st[i] = ctl_json_str(json_object_array_get_idx(bindings, i), "state", "?");
+	return ctl_zero_copy_of(st, n, queues ? json_object_array_length(queues) : 0, buf, size);
+}
+
+/* [6,7,8,10] -> "6-8,10" */
+const char *ctl_ranges(const long long *v, size_t n, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && len < size; i++) {
+		long long a = v[i], b = a;
+		size_t k = i;
+
+		while (k + 1 < n && v[k + 1] == b + 1) {
+			b++;
+			k++;
+		}
+		if (b > a)
+			len += (size_t)snprintf(buf + len, size - len, "%s%lld-%lld", len ? "," : "", a,
+						b);
+		else
+			len += (size_t)snprintf(buf + len, size - len, "%s%lld", len ? "," : "", a);
+		i = k;
+	}
+	return buf[0] ? buf : "-";
+}
+
+void ctl_print_reason_of(FILE *f, const char *indent, const char *code, const char *op,
+			 const char *message, const char *errno_name)
+{
+	const char *en = errno_name;
+
+	fprintf(f, "%s%s: %s: %s%s%s%s\n", indent, code, op, message, en ? " (" : "", en ? en : "",
+		en ? ")" : "");
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "jtok.h"
 
 enum {
 	OPT_MAC = 0x200,
@@ -29,41 +30,24 @@ enum {
 
 /* --- rendering ------------------------------------------------------------------------ */
 
-/* [6,7,8,10] -> "6-8,10" */
 static const char *ranges(json_object *arr, char *buf, size_t size)
 {
 	size_t i, n = arr && json_object_is_type(arr, json_type_array) ?
 			      json_object_array_length(arr) :
 			      0;
-	size_t len = 0;
+	long long v[256];
 
-	buf[0] = '\0';
-	for (i = 0; i < n && len < size; i++) {
-		long long a = json_object_get_int64(json_object_array_get_idx(arr, i)), b = a;
-		size_t k = i;
-
-		while (k + 1 < n && json_object_get_int64(json_object_array_get_idx(arr, k + 1)) ==
-					    b + 1) {
-			b++;
-			k++;
-		}
-		if (b > a)
-			len += (size_t)snprintf(buf + len, size - len, "%s%lld-%lld", len ? "," : "",
-						a, b);
-		else
-			len += (size_t)snprintf(buf + len, size - len, "%s%lld", len ? "," : "", a);
-		i = k;
-	}
-	return buf[0] ? buf : "-";
+	if (n > 256)
+		n = 256;
+	for (i = 0; i < n; i++)
+		v[i] = json_object_get_int64(json_object_array_get_idx(arr, i));
+	return ctl_ranges(v, n, buf, size);
 }
 
 static void print_reason(FILE *f, const char *indent, json_object *r)
 {
-	const char *en = ctl_json_str(r, "errno_name", NULL);
-
-	fprintf(f, "%s%s: %s: %s%s%s%s\n", indent, ctl_json_str(r, "code", "?"),
-		ctl_json_str(r, "op", "?"), ctl_json_str(r, "message", ""), en ? " (" : "",
-		en ? en : "", en ? ")" : "");
+	ctl_print_reason_of(f, indent, ctl_json_str(r, "code", "?"), ctl_json_str(r, "op", "?"),
+			    ctl_json_str(r, "message", ""), ctl_json_str(r, "errno_name", NULL));
 }
 
 static void print_plan(struct ctl *ctl, json_object *p)
@@ -112,80 +96,17 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 		print_plan(ctl, json_object_array_get_idx(plans, i));
 }
 
-/* The attachments table, and the vNICs of running domains zcrxd refused
- * (refused: RefusedVnic[], may be NULL) as rows of state "refused". */
-static void print_attachments(struct ctl *ctl, json_object *arr, json_object *refused)
+/* An Attach reply's attachments, through the listing's renderer. */
+static void print_attachments(struct ctl *ctl, json_object *arr)
 {
-	static const char *const head[] = { "DOMAIN", "UUID", "DOMSTATE", "MAC", "NIC", "STATE",
-					    "QUEUES", "RULES", "CONTEXT", "STEERING", "ZERO-COPY" };
-	size_t i, n = arr ? json_object_array_length(arr) : 0;
-	struct ctl_table *t = ctl_table_new(11, head);
+	const char *text = arr ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN) : "[]";
+	char *copy = strdup(text);
+	struct jtok_doc d = { 0 };
 
-	for (i = 0; i < n; i++) {
-		json_object *a = json_object_array_get_idx(arr, i);
-		char q[128], rl[128], cx[16], zc[64], dom[80];
-		const char *steer = ctl_json_str(a, "steering", "");
-		const char *cells[11] = {
-			ctl_json_str(a, "domain", "?"),
-			ctl_json_str(a, "uuid", "-"),
-			ctl_json_str(a, "domain_state", "-"),
-			ctl_json_str(a, "mac", "?"),
-			ctl_json_str(a, "nic", "?"),
-			ctl_json_str(a, "state", "?"),
-			ranges(ctl_json_get(a, "queues"), q, sizeof(q)),
-			ranges(ctl_json_get(a, "rules"), rl, sizeof(rl)),
-			"-",
-			steer[0] ? steer : "none",
-			ctl_zero_copy(a, zc, sizeof(zc)),
-		};
-
-		if (ctl_json_get(a, "rss_context")) {
-			snprintf(cx, sizeof(cx), "%lld", ctl_json_int(a, "rss_context", 0));
-			cells[8] = cx;
-		}
-		if (!strcmp(ctl_json_str(a, "kind", ""), "lease")) {
-			/* a host consumer's lease: its name, its consumer */
-			const char *prov = ctl_json_str(a, "providers", "");
-
-			snprintf(dom, sizeof(dom), "lease:%s", ctl_json_str(a, "domain", "?"));
-			cells[0] = dom;
-			cells[2] = ctl_json_str(a, "lease_state", "?");
-			cells[3] = "-";
-			cells[10] = prov[0] ? prov : "no";
-		}
-		ctl_table_add(t, cells);
-	}
-	for (i = 0; refused && i < json_object_array_length(refused); i++) {
-		json_object *x = json_object_array_get_idx(refused, i);
-		const char *cells[11] = {
-			ctl_json_str(x, "domain", "?"), ctl_json_str(x, "uuid", "-"),
-			ctl_json_str(x, "domain_state", "-"), ctl_json_str(x, "mac", "-"),
-			ctl_json_str(x, "nic", "-"), "refused", "-", "-", "-", "none", "no",
-		};
-
-		ctl_table_add(t, cells);
-	}
-	ctl_table_print(t, ctl->out, ctl->legend);
-	ctl_table_free(t);
-	for (i = 0; refused && i < json_object_array_length(refused); i++) {
-		json_object *x = json_object_array_get_idx(refused, i);
-
-		fprintf(ctl->out, "  %s %s: refused: %s\n", ctl_json_str(x, "domain", "?"),
-			ctl_json_str(x, "mac", "vNIC"), ctl_json_str(x, "reason", ""));
-	}
-	for (i = 0; i < n; i++) {
-		json_object *a = json_object_array_get_idx(arr, i);
-		json_object *rs = ctl_json_get(a, "reasons");
-		size_t k;
-
-		for (k = 0; rs && k < json_object_array_length(rs); k++) {
-			char indent[128];
-
-			snprintf(indent, sizeof(indent), "  %s %s: ", ctl_json_str(a, "domain", "?"),
-				 ctl_json_str(a, "mac", "?"));
-			print_reason(ctl->out, indent, json_object_array_get_idx(rs, k));
-		}
-	}
+	if (copy && jtok_parse(&d, copy, strlen(copy)) == 0)
+		ctl_print_attachments(ctl, &d, 0, -1);
+	jtok_free(&d);
+	free(copy);
 }
 
 /* The vNICs of a domain attach left out, and why: a domain with no vNIC to
@@ -350,7 +271,7 @@ int ctl_verb_attach(struct ctl *ctl, const struct ctl_args *a)
 	if (rc)
 		return rc;
 	if (ctl->output == CTL_OUTPUT_TABLE && !ctl->quiet) {
-		print_attachments(ctl, ctl_json_get(r, "attachments"), NULL);
+		print_attachments(ctl, ctl_json_get(r, "attachments"));
 		print_skipped(ctl, r);
 	}
 	return finish(ctl, r, dry);
@@ -386,40 +307,36 @@ int ctl_verb_detach(struct ctl *ctl, const struct ctl_args *a)
 	return finish(ctl, r, dry);
 }
 
-static void show_list(struct ctl *ctl, json_object *r)
-{
-	json_object *nics;
-	size_t i;
-
-	print_attachments(ctl, ctl_json_get(r, "attachments"), ctl_json_get(r, "refused"));
-	nics = ctl_json_get(r, "nics");
-	for (i = 0; nics && i < json_object_array_length(nics); i++) {
-		json_object *n = json_object_array_get_idx(nics, i), *notes;
-		char pool[256], shared[256];
-		size_t k;
-
-		if (!i)
-			fputc('\n', ctl->out);
-		fprintf(ctl->out, "%s: %lld RX queue(s), pool %s (%lld leased), shared %s%s\n",
-			ctl_json_str(n, "nic", "?"), ctl_json_int(n, "channels", 0),
-			ranges(ctl_json_get(n, "pool"), pool, sizeof(pool)),
-			ctl_json_int(n, "leased", 0),
-			ranges(ctl_json_get(n, "shared"), shared, sizeof(shared)),
-			ctl_json_bool(n, "released", false) ? " [released]" : "");
-		notes = ctl_json_get(n, "notes");
-		for (k = 0; notes && k < json_object_array_length(notes); k++)
-			print_reason(ctl->out, "  note: ", json_object_array_get_idx(notes, k));
-	}
-}
-
 int ctl_verb_list(struct ctl *ctl, const struct ctl_args *a)
 {
 	json_object *p = ctl_params_nic(a->argc ? a->argv[0] : NULL);
 	const char *v;
 
+	struct zcrx_error e = { 0 };
+	struct jtok_doc d;
+	int rc, reply;
+
 	if ((v = ctl_args_get(a, OPT_DOMAIN)))
 		json_object_object_add(p, "domain", json_object_new_string(v));
-	return ctl_call_show(ctl, "io.zcrx.Manager.ListAttachments", p, show_list);
+	if (ctl->output != CTL_OUTPUT_TABLE)
+		return ctl_call_show(ctl, "io.zcrx.Manager.ListAttachments", p, NULL);
+	/* the table: the reply read with jtok, no json-c tree of thousands */
+	rc = ctl_connect(ctl);
+	if (rc) {
+		json_object_put(p);
+		return rc;
+	}
+	rc = zcrx_call_doc(ctl->conn, "io.zcrx.Manager.ListAttachments", p, &d, &reply, &e);
+	json_object_put(p);
+	if (rc < 0) {
+		zcrx_doc_free(&d);
+		rc = ctl_report_error(ctl, &e);
+		zcrx_error_clear(&e);
+		return rc;
+	}
+	ctl_print_listing(ctl, &d, reply);
+	zcrx_doc_free(&d);
+	return CTL_EXIT_OK;
 }
 
 int ctl_verb_plan(struct ctl *ctl, const struct ctl_args *a)
