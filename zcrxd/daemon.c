@@ -4,6 +4,7 @@
  * (daemon.h).  Must not: print or exit.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -32,6 +33,15 @@ int daemon_option(int c, const char *arg, struct manager_options *mo, const char
 	default:
 		return 0;
 	}
+}
+
+void daemon_tune_malloc(void)
+{
+	(void)mallopt(M_ARENA_MAX, 1);
+	/* fixed: glibc would raise the threshold to the size of every mapped
+	 * block freed, and the next listing would stay in the heap */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 }
 
 void daemon_block_signals(int extra)

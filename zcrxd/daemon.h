@@ -35,6 +35,13 @@ int daemon_option(int c, const char *arg, struct manager_options *mo, const char
  * that sd-event can take them.  Call before any thread starts. */
 void daemon_block_signals(int extra);
 
+/* The allocator as a daemon holding thousands of small objects wants it
+ * (before any thread starts): one arena for every thread (the libvirt and
+ * kernel-call workers allocate little, and a second arena keeps what it
+ * touched), and blocks of 128 KiB or more (a listing's reply) mapped and
+ * returned when freed instead of left in the heap. */
+void daemon_tune_malloc(void);
+
 /* SIGTERM and SIGINT end ev's loop (telling systemd STOPPING=1), SIGHUP
  * reloads m's configuration.  The signals must be blocked already. */
 int daemon_watch_signals(sd_event *ev, struct manager *m);

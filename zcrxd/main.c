@@ -147,6 +147,7 @@ static int run(const struct manager_options *mo)
 	int r;
 
 	(void)sd_notify(0, "STATUS=Starting");
+	daemon_tune_malloc();
 	daemon_block_signals(0);
 
 	r = sd_event_default(&ev);

@@ -370,6 +370,7 @@ int main(int argc, char **argv)
 run:
 	fault_arm();
 
+	daemon_tune_malloc();
 	daemon_block_signals(SIGUSR1);
 	if (sd_event_default(&ev) < 0)
 		return 1;
