@@ -21,10 +21,25 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
   memory     RSS, PSS and anonymous memory with 4,096 attachments, with
              libvirt not loaded and loaded (a libvirt URI configured);
              shared libraries (file-backed RSS) reported, not counted.
-             Goal: anonymous <= 8 MiB each.
+             Goal: anonymous <= 8 MiB each (zcrxd's own, see below).
   idle       wake-ups of every zcrxd thread in 3 s with nothing to do
              (context switches), with ReconcileIntervalSec=0 (goal: 0) and
              with ReconcileIntervalSec=1 (reported: about 1 per second).
+
+Noise that is the bench's own is kept out: every figure carries the
+machine's load average when it was taken ("load1") and the fdatasync
+cost of the state directory's disk measured right before it
+("fdatasync_p50_ms"); replies are not checked against the IDL here (the
+test tiers do that; it costs the clients CPU on the same two cores);
+`zcrxctl list` runs as a plain process (its socket is a path: no `ip
+netns exec` in front of it); the burst ratio is the median of three
+rounds, one-at-a-time and concurrent side by side in each.
+
+Memory is measured twice: zcrxd-fake (zcrxd's code plus the fake NIC's
+own tables, which are the test double's), and build/zcrxd itself started
+on a copy of the same state directory in a network namespace without
+those NICs (it holds the 4,096 attachments and their journals; its NICs
+are absent, so it changes nothing): the second is zcrxd's own.
 
 Prints one JSON line per figure with its goal and "ok".  Exit 1 when a goal
 is missed, 77 when nothing could run (not root).  ZCRX_BENCH_QUICK=1 runs
@@ -47,6 +62,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "attach"))
 import zxtest  # noqa: E402
 import attachlib  # noqa: E402
 
+# the tiers check every reply against the IDL; a benchmark measures the
+# daemon, not the checker (set before zxtest reads it)
+os.environ.setdefault("ZCRX_IDL_CHECK", "0")
 QUICK = os.environ.get("ZCRX_BENCH_QUICK") == "1" or "--quick" in sys.argv
 HELD = 4096
 NICS = ["eth%d:capable,combined=128,combined_max=128,capacity=512" % i for i in range(16)]
@@ -54,7 +72,24 @@ CONF = "[daemon]\nReconcileIntervalSec=%d\n[nic *]\nReserveQueues=127\n"
 misses = []
 
 
+def fdatasync_ms(directory="/var/tmp", n=30):
+    """p50 of a 4 KiB write + fdatasync on the disk the state lives on."""
+    fd, path = tempfile.mkstemp(prefix="zxp-sync-", dir=directory)
+    try:
+        t = []
+        for _ in range(n):
+            os.pwrite(fd, b"x" * 4096, 0)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            t.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return round(statistics.median(t) * 1e3, 3)
+
+
 def emit(obj):
+    obj.setdefault("load1", round(os.getloadavg()[0], 2))
     print(json.dumps(obj), flush=True)
     if obj.get("ok") is False:
         misses.append(obj["bench"])
@@ -138,36 +173,37 @@ def bench_growth_and_attach(ns):
         a1, d1, n1, cpu1 = attach_detach(fx, n, 0x100000)
     finally:
         fx.close()
+    sync = fdatasync_ms()
     ra, rd = p50(a1) / p50(a0), p50(d1) / p50(d0)
     emit({"bench": "growth-attach", "held": HELD, "n": n,
           "p50_ms_none": round(p50(a0) * 1e3, 3), "p50_ms_held": round(p50(a1) * 1e3, 3),
-          "ratio": round(ra, 2), "goal_ratio": 1.5, "ok": ra <= 1.5})
+          "ratio": round(ra, 2), "fdatasync_p50_ms": sync, "goal_ratio": 1.5, "ok": ra <= 1.5})
     emit({"bench": "growth-detach", "held": HELD, "n": n,
           "p50_ms_none": round(p50(d0) * 1e3, 3), "p50_ms_held": round(p50(d1) * 1e3, 3),
-          "ratio": round(rd, 2), "goal_ratio": 1.5, "ok": rd <= 1.5})
+          "ratio": round(rd, 2), "fdatasync_p50_ms": sync, "goal_ratio": 1.5, "ok": rd <= 1.5})
     side = p50([a - b for a, b in zip(a1, n1)])
     emit({"bench": "attach-daemon-side", "held": HELD,
           "p50_ms": round(side * 1e3, 3), "p99_ms": round(p99(a1) * 1e3, 3),
           "noop_rtt_p50_ms": round(p50(n1) * 1e3, 3),
-          "cpu_us_per_attach_detach": round(cpu1 / n * 1e6),
+          "cpu_us_per_attach_detach": round(cpu1 / n * 1e6), "fdatasync_p50_ms": sync,
           "goal_ms": 1.0, "ok": side <= 0.001})
 
 
-def bench_burst(ns):
-    total = 200 if QUICK else 1000
-    clients = 50
+def burst_round(ns, total, clients, base):
+    """One round: total attaches one at a time, then as many from clients
+    side by side, on a fresh zcrxd-fake.  Returns (serial s, burst s,
+    errors, attachments held after)."""
     fx = Fixture(ns, 0)
     try:
-        # one at a time
         with fx.d.client() as c:
             t0 = time.perf_counter()
             for i in range(total):
                 c.call("io.zcrx.Manager.Attach",
-                       {"domain": "s%d" % i, "nic": "eth%d" % (i % 16), "mac": mac(0x10000 + i)})
+                       {"domain": "s%d" % i, "nic": "eth%d" % (i % 16),
+                        "mac": mac(base + i)})
             serial = time.perf_counter() - t0
             for i in range(total):
                 c.call("io.zcrx.Manager.Detach", {"domain": "s%d" % i})
-        # the same number from 50 clients side by side
         errors = []
         go = threading.Barrier(clients + 1)
 
@@ -178,7 +214,7 @@ def bench_burst(ns):
                     for i in range(k, total, clients):
                         c.call("io.zcrx.Manager.Attach",
                                {"domain": "c%d" % i, "nic": "eth%d" % (i % 16),
-                                "mac": mac(0x20000 + i)})
+                                "mac": mac(base + 0x8000 + i)})
             except Exception as e:  # noqa: BLE001 - reported below
                 errors.append(repr(e))
         threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -192,11 +228,23 @@ def bench_burst(ns):
         held = fx.d.status()["attachments"]
     finally:
         fx.close()
-    ratio = (total / burst) / (total / serial)
-    emit({"bench": "burst", "attaches": total, "clients": clients,
-          "one_at_a_time_per_s": round(total / serial), "concurrent_per_s": round(total / burst),
-          "ratio": round(ratio, 2), "goal_ratio": 5, "errors": errors[:3],
-          "ok": ratio >= 5 and not errors and held == total})
+    return serial, burst, errors, held
+
+
+def bench_burst(ns):
+    total = 200 if QUICK else 1000
+    clients = 50
+    rounds = [burst_round(ns, total, clients, 0x10000 * (k + 1)) for k in range(3)]
+    ratios = sorted(s / b for s, b, _, _ in rounds)
+    errors = [e for r in rounds for e in r[2]]
+    ok_held = all(r[3] == total for r in rounds)
+    ratio = ratios[1]
+    emit({"bench": "burst", "attaches": total, "clients": clients, "rounds": len(rounds),
+          "one_at_a_time_per_s": [round(total / r[0]) for r in rounds],
+          "concurrent_per_s": [round(total / r[1]) for r in rounds],
+          "ratios": [round(x, 2) for x in ratios], "ratio": round(ratio, 2),
+          "fdatasync_p50_ms": fdatasync_ms(), "goal_ratio": 5, "errors": errors[:3],
+          "ok": ratio >= 5 and not errors and ok_held})
 
 
 def bench_listing(ns):
@@ -220,13 +268,13 @@ def bench_listing(ns):
         ctl = []
         for _ in range(3 if QUICK else 7):
             t0 = time.perf_counter()
-            p = subprocess.run(ns.exec_cmd([zxtest.ZCRXCTL, "--socket", fx.d.socket, "list"]),
+            p = subprocess.run([zxtest.ZCRXCTL, "--socket", fx.d.socket, "list"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             ctl.append(time.perf_counter() - t0)
             if p.returncode != 0:
                 raise AssertionError(p.stderr)
         t0 = time.perf_counter()
-        subprocess.run(ns.exec_cmd([zxtest.ZCRXCTL, "--version"]), stdout=subprocess.PIPE)
+        subprocess.run([zxtest.ZCRXCTL, "--version"], stdout=subprocess.PIPE)
         spawn = time.perf_counter() - t0
     finally:
         fx.close()
@@ -248,27 +296,49 @@ def smaps(pid):
     return out
 
 
+def memory_figures(name, pid, uri, extra):
+    sm = smaps(pid)
+    with open("/proc/%d/maps" % pid) as f:
+        loaded = "libvirt.so" in f.read()
+    anon = sm.get("Anonymous", 0)
+    out = {"bench": name, "attachments": HELD, "libvirt_loaded": loaded,
+           "rss_kib": sm.get("Rss"), "pss_kib": sm.get("Pss"), "anon_kib": anon,
+           "shared_libraries_kib": sm.get("Rss", 0) - anon, "goal_anon_kib": 8192,
+           "ok": anon <= 8192 and loaded == (uri != "none")}
+    out.update(extra)
+    emit(out)
+
+
 def bench_memory(ns):
     sock = tempfile.mkdtemp(prefix="zxp-scale-")
     try:
         for name, uri in (("memory", "none"),
                           ("memory-libvirt", "qemu+unix:///system?socket=%s/none" % sock)):
             fx = Fixture(ns, HELD, libvirt_uri=uri)
+            own = tempfile.mkdtemp(prefix="zxp-own-", dir="/var/tmp")
             try:
                 # a listing and some changes first: memory in use, not at rest
                 fx.d.call("io.zcrx.Manager.ListAttachments")
                 attach_detach(fx, 20, 0x300000)
-                sm = smaps(fx.d.proc.pid)
-                with open("/proc/%d/maps" % fx.d.proc.pid) as f:
-                    loaded = "libvirt.so" in f.read()
+                memory_figures(name + "-zcrxd-fake", fx.d.proc.pid, uri,
+                               {"what": "zcrxd-fake: zcrxd's code and the fake NIC's tables"})
+                shutil.copytree(os.path.join(fx.work, "state"), os.path.join(own, "state"))
             finally:
                 fx.close()
-            anon = sm.get("Anonymous", 0)
-            emit({"bench": name, "attachments": HELD, "libvirt_loaded": loaded,
-                  "rss_kib": sm.get("Rss"), "pss_kib": sm.get("Pss"), "anon_kib": anon,
-                  "file_backed_kib": sm.get("Rss", 0) - anon,
-                  "goal_anon_kib": 8192,
-                  "ok": anon <= 8192 and loaded == (uri != "none")})
+            try:
+                with zxtest.Netns("zxo") as ns2:
+                    d = zxtest.Daemon(netns=ns2, config_text=CONF % 0, libvirt_uri=uri,
+                                      extra_args=["--state-dir", os.path.join(own, "state")])
+                    try:
+                        held = d.status()["attachments"]
+                        d.call("io.zcrx.Manager.ListAttachments")
+                        memory_figures(name, d.proc.pid, uri,
+                                       {"what": "build/zcrxd on the same state, its NICs "
+                                                "absent", "held": held})
+                    finally:
+                        d.cleanup()
+            finally:
+                shutil.rmtree(own, ignore_errors=True)
     finally:
         shutil.rmtree(sock, ignore_errors=True)
 
