@@ -7,7 +7,8 @@
 # 1-queue or a 2-queue vNIC was sent, $RUNS times (at least 50), and started
 # again on its journal.  After each restart the kernel's rules (ethtool -n,
 # with their actions) and RSS contexts, zcrxd's own account (zcrxctl list)
-# and its journal (state.json) must be the same three times over: no rule
+# and its journal (state.json with state.log, as zcrxd --dump-state reads
+# them) must be the same three times over: no rule
 # or context the kernel holds that zcrxd does not know (orphaned), none
 # zcrxd knows that the kernel lacks (lost), no change left half-made.  At
 # the end release gives the NIC back exactly as it was before zcrxd.
@@ -40,7 +41,8 @@ k_rules() {
 		/Action: Direct to queue/ { q = $NF }
 		END { out() }' | sort
 }
-# zcrxd's account and its journal, for every run at once (one jq run over
+# zcrxd's account and its journal (zcrxd --dump-state: state.json and
+# state.log as a restart reads them), for every run at once (one jq run over
 # what each run saved in /tmp/crash/all.json: jq's start-up costs most of a
 # second under TCG): "RUN|Z|ZC|J|JC|P" lines, rules as "LOC queue Q" /
 # "LOC context C" like k_rules
@@ -91,7 +93,8 @@ for i in $(seq 1 "$RUNS"); do
 		printf '{"run":%s,"list":' "$i"
 		ctl --json=short list $NIC 2> /dev/null || printf null
 		printf ',"state":'
-		cat $D/state/state.json 2> /dev/null || printf null
+		# the journal as a restart would read it (snapshot and log)
+		zcrxd --dump-state --state-dir $D/state 2> /dev/null || printf null
 		printf '}\n'
 	} >> /tmp/crash/all.json
 done
