@@ -133,17 +133,19 @@ class Qemu(unittest.TestCase):
             wait_for(lambda: any(e["action"] == "attach"
                                  for e in mon.domain_events(DOM)), 5, what="attach event")
             first = [e for e in mon.domain_events(DOM) if e["action"] == "attach"][0]
+            # how long it took is a benchmark's business (bench-libvirt.py); a
+            # deadlock shows functionally: the hook gives up after its 3 s
+            # timeout and the events, not the hook, make the attachment
+            print("  virsh start with the hook installed: %.3f s" % took)
+            # the hook, not the events, made the attachment; the events found it done
+            self.assertEqual(first["reason"], "hook: starting")
+            self.assertEqual(len([e for e in mon.domain_events(DOM)
+                                  if e["action"] == "attach"]), 1)
+            self.assertIn("hook: 1 vNIC(s) attached", self.d.log())
         finally:
             mon.close()
-        # how long it took is a benchmark's business (bench-libvirt.py); a
-        # deadlock shows functionally: the hook gives up after its 3 s
-        # timeout and the events, not the hook, make the attachment
-        print("  virsh start with the hook installed: %.3f s" % took)
-        # the hook, not the events, made the attachment; the events found it done
-        self.assertEqual(first["reason"], "hook: starting")
-        self.assertEqual(len([e for e in mon.domain_events(DOM) if e["action"] == "attach"]), 1)
-        self.assertIn("hook: 1 vNIC(s) attached", self.d.log())
-        self.destroy()
+            # a failure here must not leave the domain running for the next test
+            self.destroy()
 
     def test_03_hook_script_by_hand(self):
         """The installed hook, run as libvirtd runs it, with XML on stdin:
