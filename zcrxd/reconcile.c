@@ -625,6 +625,10 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	if (!rc)
 		return NULL;
 	reconcile_batch_run(rc);
+	/* the queue's array outlives a request refused before it was queued
+	 * (reconcile_attach_queue grows it first) */
+	free(rc->queued);
+	rc->queued = NULL;
 	if (rc->d.monitor) {
 		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
 		nic_monitor_set_interest(rc->d.monitor, NULL, NULL);

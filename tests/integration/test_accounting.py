@@ -154,7 +154,9 @@ class Accounting(unittest.TestCase):
         argv = ["python3", os.path.join(TOP, "tests", "integration", "test_foundation.py")]
         if zxtest.is_root():
             argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv
-        p = zxtest.run(argv, check=False, cwd=self.tmp, env=env_without_ci(HOME=self.tmp))
+        # ZCRX_BUILD absolute: the child runs in another directory
+        p = zxtest.run(argv, check=False, cwd=self.tmp,
+                       env=env_without_ci(HOME=self.tmp, ZCRX_BUILD=zxtest.BUILD))
         self.assertEqual(p.returncode, 77, p.stdout + p.stderr[-2000:])
         self.assertRegex(p.stdout, r"SKIP: \d+ of \d+ tests skipped: needs root")
 

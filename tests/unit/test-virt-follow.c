@@ -634,9 +634,19 @@ static void test_all_or_nothing(void **state)
 	json_object_put(refused);
 	/* an unknown domain is no domain */
 	assert_int_equal(virt_follow_domains_json(f, "zf-nothere", &dom), -ENOENT);
+	/* invalid zcrx metadata: its vNICs are refused, and listed so */
+	assert_int_equal(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT,
+					      "<config><nic mac='52:54:00:88:00:01' queues='x'/></config>",
+					      "zcrx", DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+			 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-g", 3 }, 5000)); /* both go */
+	refused = virt_follow_refused_json(f, "zxlp0", "zf-g");
+	assert_int_equal(json_object_array_length(refused), 1);
+	assert_non_null(strstr(json_object_to_json_string(refused), "invalid zcrx metadata"));
+	json_object_put(refused);
 	assert_int_equal(virDomainDestroy(d), 0);
 	virDomainFree(d);
-	assert_true(run_until(have, &(struct want){ 'd', "zf-g", 2 }, 5000));
+	assert_true(run_until(have, &(struct want){ 'd', "zf-g", 4 }, 5000));
 	virt_follow_free(f);
 }
 
