@@ -39,7 +39,7 @@ struct job {
 	uint8_t *key;
 	uint64_t fields;
 	/* arguments and results */
-	struct nic nic;
+	struct nic *nic; /* observe only: a few KiB not to clear for every call */
 	struct nic_rule rule;
 	/* results */
 	struct nic_link *links;
@@ -52,7 +52,10 @@ static void job_free(struct kcall_job *kj)
 {
 	struct job *j = (struct job *)kj;
 
-	nic_clear(&j->nic);
+	if (j->nic) {
+		nic_clear(j->nic);
+		free(j->nic);
+	}
 	nic_rss_clear(&j->rss);
 	free(j->links);
 	free(j->indir);
@@ -70,7 +73,6 @@ static struct job *job_new(struct nic_bound *b, int (*run)(struct kcall_job *),
 	j->k.run = run;
 	j->k.free = job_free;
 	j->inner = b->inner;
-	nic_init(&j->nic);
 	if (id) {
 		j->id.ifindex = id->ifindex;
 		if (id->name)
@@ -124,7 +126,7 @@ static int run_observe(struct kcall_job *kj)
 {
 	struct job *j = JOB(kj);
 
-	return OPS(j)->observe(BE(j), &j->nic, j->what, &kj->err);
+	return OPS(j)->observe(BE(j), j->nic, j->what, &kj->err);
 }
 
 static int b_observe(void *be, struct nic *nic, unsigned what, struct kerror *err)
@@ -133,23 +135,26 @@ static int b_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	struct job *j = job_new(b, run_observe, NULL);
 	int r;
 
-	if (!j)
-		return kerror_set(err, ENOMEM, nic->link.name, "observe", NULL);
-	r = nic_copy(&j->nic, nic);
-	if (r < 0) {
-		job_free(&j->k);
+	if (j)
+		j->nic = malloc(sizeof(*j->nic));
+	if (!j || !j->nic) {
+		if (j)
+			job_free(&j->k);
 		return kerror_set(err, ENOMEM, nic->link.name, "observe", NULL);
 	}
+	/* moved, not copied: the caller's is a scratch copy (nic-monitor);
+	 * after an overrun it is left empty, as nic_init() makes it */
+	*j->nic = *nic;
+	nic_init(nic);
+	nic->link.ifindex = j->nic->link.ifindex;
+	snprintf(nic->link.name, sizeof(nic->link.name), "%s", j->nic->link.name);
 	j->what = what;
 	r = run(b, j, "read", nic->link.name, err);
 	if (j->k.kept)
 		return r; /* kcall's now: freed when the call returns */
-	if (r != -EAGAIN) {
-		/* the backend fills *nic in place, also on failure */
-		nic_clear(nic);
-		*nic = j->nic;
-		nic_init(&j->nic);
-	}
+	/* the backend fills *nic in place, also on failure; not run: as it was */
+	*nic = *j->nic;
+	nic_init(j->nic);
 	job_free(&j->k);
 	return r;
 }

@@ -4,8 +4,9 @@
  * same struct nic_ops, every call run on the backend's worker thread.
  *
  * Each call copies its arguments into a job of its own and copies the
- * results back, so a call that overruns the bound touches nothing of the
- * caller's when it returns at last.  A call that overruns fails with
+ * results back (observe moves the caller's scratch struct nic in and out),
+ * so a call that overruns the bound touches nothing of the caller's when
+ * it returns at last.  A call that overruns fails with
  * -ETIMEDOUT (outcome unknown: exec keeps what it may have made, see
  * exec.h); while it hangs every call fails at once with -EAGAIN naming it.
  * forget() is no kernel call: it runs on the loop, or when the stuck call
