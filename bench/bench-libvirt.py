@@ -99,6 +99,36 @@ def rss_mib(pid):
     return 0.0
 
 
+def switches_by_thread(pid):
+    """Context switches so far of each thread of pid, by its name."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            n = 0
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches",
+                                        "nonvoluntary_ctxt_switches")):
+                        n += int(line.split()[1])
+        except OSError:
+            continue
+        out[name] = out.get(name, 0) + n
+    return out
+
+
+def idle_wakeups(pid, secs=6.0):
+    """Wake-ups per second of each zcrxd thread while nothing happens:
+    libvirt's keepalive (zcrxd-libvirt, every KeepAlive interval) is the
+    one expected."""
+    time.sleep(1.0)  # the last reply's own wake-ups
+    a = switches_by_thread(pid)
+    time.sleep(secs)
+    b = switches_by_thread(pid)
+    return {k: round((b.get(k, 0) - a.get(k, 0)) / secs, 2) for k in b}
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (libvirtd, a network namespace)")
@@ -130,6 +160,7 @@ def main():
             dfn = driver("define", DEFINED)
             wait_for(lambda: lv()["handled"] >= base + DEFINED, 60, what="define events")
             rss_defined = rss_mib(pid)
+            idle = idle_wakeups(pid)
 
             # 1. latency: CYCLES starts at a steady PACE_US apart (no backlog),
             #    each attached while it runs; then the destroys
@@ -198,6 +229,7 @@ def main():
         "rss_idle_mib": round(rss0, 1), "rss_1000_defined_mib": round(rss_defined, 1),
         "rss_1000_running_mib": round(rss_running, 1),
         "attachments_with_1000_running": n_att,
+        "idle_wakeups_per_s_by_thread": idle, "load1": round(os.getloadavg()[0], 2),
     }
     print("zcrxd following %s; %d drivers offered: start %.0f/s, destroy %.0f/s "
           "(define %.0f/s)" % (URI, PARALLEL, st["ops_per_sec"], ds["ops_per_sec"],
@@ -220,6 +252,9 @@ def main():
           % (DEFINED, DEFINED, rss0, rss_defined, rss_running, GOAL_RSS_MIB))
     print("  attachments left after the destroys: %d; with %d running: %d"
           % (len(left), DEFINED, n_att))
+    print("  idle wake-ups per second by thread (libvirt keepalive on zcrxd-libvirt): %s"
+          % ", ".join("%s %.2f" % kv for kv in sorted(idle.items())))
+    print("  load average at the end: %.2f" % os.getloadavg()[0])
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
     with open(os.path.join(BUILD, "bench", "libvirt.json"), "w") as f:
         json.dump(res, f, indent=2)
