@@ -9,6 +9,7 @@
  * a named reason.  Must not: parse requests or call methods (ipc.c does).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,9 +233,16 @@ static void flush(struct ipc_conn *c)
 		c->out_off = c->out_len = 0;
 		c->out_since = 0;
 		if (c->out_cap > IPC_OUTPUT_LOW) { /* give a burst's memory back */
+			bool big = c->out_cap >= IPC_OUTPUT_TRIM;
+
 			free(c->out);
 			c->out = NULL;
 			c->out_cap = 0;
+			/* building a reply of megabytes (a listing of thousands)
+			 * left its scratch freed all over the heap: 4 MiB of a
+			 * zcrxd holding 4,096 attachments stayed resident */
+			if (big)
+				(void)malloc_trim(0);
 		}
 	} else if (progress) {
 		c->out_since = ipc_now_us();
