@@ -8,14 +8,19 @@
 # netdevsim-zx (4 queues; io_uring zcrx works there, so a foreign memory
 # provider is a real one):
 #   1. the module is installed for modprobe (depmod) and resolving the
-#      family autoloads it; the kernel's policy dump is lib/vhost_zcrx.h's;
+#      family autoloads it; the kernel's policy dump is lib/vhost_zcrx.h's
+#      (that the kernel exports nothing a module could install a memory
+#      provider with is checked on the host: tests/kmod/host-checks.sh);
 #   2. PROBE, BIND and its refusals with extack, GET with the queue's own
 #      counters, UNBIND, ENOSPC, every malformed request the header implies;
 #   3. STATE_NTF: tap deleted, RX queue count lowered, an io_uring zcrx
 #      consumer taking the queue;
-#   4. zcrxd: attach binds through the family (degraded: no data path, never
-#      zero-copy), queue-get shows no provider (the module can bind none),
-#      detach unbinds before the rule goes; rmmod (zcrxd says so, steering
+#   4. zcrxd: its family lookup autoloads the module; attach binds through
+#      the family (degraded: no data path, never zero-copy), the STATS nest
+#      in its metrics, queue-get shows no provider (the module can bind
+#      none), detach unbinds before the rule goes; a queue bound by someone
+#      else (EEXIST, the module's words), bound after zcrxctl reconcile;
+#      rmmod (zcrxd says so, steering
 #      stays), insmod (zcrxd binds again), kill -9 and restart (the dump is
 #      adopted), the macvtap deleted, an io_uring zcrx consumer on the queue
 #      (EBUSY, named) and gone (bound again, no manual step);
@@ -169,12 +174,14 @@ check_out "the consumer gone, BIND queue 3 works again" "^id=[0-9]+$" vzclient b
 run vzclient unbind "$(sed -n 's/^id=//p' "$OUT")"
 
 say "4. zcrxd with the module"
+check "vhost_zcrx unloaded (no binding left)" rmmod vhost_zcrx
 zcrxd_fresh
 check "zcrxd starts with [nic $NIC] ReserveQueues=2" zcrxd_start "[daemon]
 ReconcileIntervalSec=0
 [nic $NIC]
 ReserveQueues=2"
 check_out "zcrxd resolved the family" '"available":true' ctl --json=short status
+check "...and its lookup autoloaded vhost_zcrx (request_module -> modprobe)" loaded
 vm_xml vm90 90 $M1,zxmv1,1
 run attach vm90
 att_vars vm90
@@ -195,6 +202,13 @@ check_out "queue-get shows no provider on queue $q (7.3 lets no module bind one:
 	"^rx $q( napi=[0-9]+)?\$" zxsim queues $NIC
 frames $M1 32 udp 198.18.0.2 9 41000
 landed "$q" "vm90's frames land on its queue"
+# the metrics read the module's bindings now (a GET dump): its STATS nest
+stats() {
+	ctl metrics | awk -v d="domain=\"vm90\"" '/^zcrx_binding_(rx|zc)_packets_total[{]/ &&
+		index($1, d) { split($1, n, "{"); printf "%s=%s ", n[1], $2 }'
+}
+is "zcrxd's metrics carry the module's STATS: the 32 frames received, none zero-copy" \
+	"$(stats)" "zcrx_binding_rx_packets_total=32 zcrx_binding_zc_packets_total=0 "
 
 run ctl --json=short detach vm90
 cp "$OUT" /tmp/detach.json
@@ -203,13 +217,26 @@ jchecks /tmp/detach.json "detach: UNBIND comes before the rule is deleted" \
 check_out "...and the module holds nothing" "^bindings=0$" vzclient dump
 is "...and the rule is gone" "$(rules $NIC)" ""
 
-say "4b. rmmod, insmod, kill -9"
+say "4b. a queue bound by someone else; rmmod, insmod, kill -9"
+# both pool queues taken through the family by another client: whichever
+# zcrxd leases, its BIND is refused EEXIST
+run vzclient bind $NIC 2 zxmv1
+f2=$(sed -n 's/^id=//p' "$OUT")
+run vzclient bind $NIC 3 zxmv1
+f3=$(sed -n 's/^id=//p' "$OUT")
 run attach vm90
 att_vars vm90
 q=$AQ
 r=$AR
+check_out "zcrxd's BIND of queue $q refused EEXIST: zcrxctl list shows the module's words" \
+	"^EEXIST no zero-copy: vhost_zcrx refused to bind queue $q: queue $q of $NIC is already bound \(binding ($f2|$f3)\)$" \
+	att vm90 '.reasons[] | select(.op == "bind") | "\(.errno_name) \(.message)"'
+check "...steered all the same: zcrxd's rule ${r:-(none)} is the NIC's" test -n "$r" -a "$(rules $NIC)" = "$r"
+run vzclient unbind "$f2"
+run vzclient unbind "$f3"
+run ctl reconcile
 bid=$(bound_id "$q")
-check "vm90 bound again (binding $bid)" test -n "$bid"
+check "the queues free again, zcrxctl reconcile: zcrxd binds queue $q (binding $bid)" test -n "$bid"
 check "rmmod vhost_zcrx with a binding (zcrxd running)" rmmod vhost_zcrx
 gone() { ctl --json=short status | grep -q '"available":false'; }
 check "zcrxd says the module went away" poll 30 gone
