@@ -107,6 +107,13 @@ struct virt_shared *virt_shared_ref(struct virt_shared *sh);
 void virt_shared_unref(struct virt_shared *sh);
 /* libvirt's free callback for a reference it holds */
 void virt_shared_unref_cb(void *opaque);
+/* At most this many of the worker's messages in one turn of the loop: a
+ * storm of events (1,000 domains starting) is handled in batches that
+ * share their commits, with the control socket answered in between. */
+#define VIRT_MSGS_PER_TURN 64
+/* The loop takes the oldest max messages (a list in order); when more
+ * wait, the loop is woken again for them. */
+struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max);
 /* Hand a message to the loop (takes the lock; wakes the loop). */
 void virt_post(struct virt_shared *sh, struct vmsg *m);
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text);

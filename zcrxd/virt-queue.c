@@ -97,6 +97,25 @@ static void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
 	(void)!write(sh->msgfd, &one, sizeof(one));
 }
 
+struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
+{
+	struct vmsg *list, **tail;
+	size_t n = 0;
+
+	pthread_mutex_lock(&sh->lock);
+	list = sh->msgs;
+	for (tail = &list; *tail && n < max; tail = &(*tail)->next)
+		n++;
+	sh->msgs = *tail;
+	if (!sh->msgs)
+		sh->msgs_tail = &sh->msgs;
+	else
+		(void)!write(sh->msgfd, &(uint64_t){ 1 }, sizeof(uint64_t)); /* come back */
+	*tail = NULL;
+	pthread_mutex_unlock(&sh->lock);
+	return list;
+}
+
 void virt_post(struct virt_shared *sh, struct vmsg *m)
 {
 	pthread_mutex_lock(&sh->lock);

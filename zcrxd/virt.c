@@ -165,11 +165,7 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	uint64_t cnt;
 
 	(void)!read(fd, &cnt, sizeof(cnt));
-	pthread_mutex_lock(&v->sh->lock);
-	list = v->sh->msgs;
-	v->sh->msgs = NULL;
-	v->sh->msgs_tail = &v->sh->msgs;
-	pthread_mutex_unlock(&v->sh->lock);
+	list = virt_take_msgs(v->sh, VIRT_MSGS_PER_TURN);
 	if (list && v->cb.batch)
 		v->cb.batch(v->userdata, true);
 	while ((m = list)) {
