@@ -562,6 +562,31 @@ static int on_defer(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+bool nic_monitor_catch_up(struct nic_monitor *m)
+{
+	struct pending *p;
+	size_t n, i;
+	bool links = false;
+
+	if (genl_sock_recv(m->rt, rtnl_cb, m) == -ENOBUFS)
+		overrun(m);
+	if (m->resync_pending)
+		return false;
+	for (i = 0; i < m->n_pend && !links; i++)
+		links = m->pend[i].what & NIC_OBSERVE_LINK;
+	if (!links)
+		return true; /* nothing queued moves a link or its name */
+	/* what on_defer would do next: take the list, callbacks may queue more */
+	p = m->pend;
+	n = m->n_pend;
+	m->pend = NULL;
+	m->n_pend = 0;
+	for (i = 0; i < n; i++)
+		(void)refresh_one(m, p[i].ifindex, p[i].what);
+	free(p);
+	return !m->resync_pending;
+}
+
 static int arm_timer(struct nic_monitor *m);
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)

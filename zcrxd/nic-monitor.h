@@ -94,6 +94,12 @@ const struct nic *nic_monitor_find(const struct nic_monitor *m, const char *name
 /* Re-read parts of one NIC now (after a change zcrxd made); 0, or -ENODEV
  * when the NIC is gone (it is then removed). */
 int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
+/* Read the link notifications already queued and observe the links they
+ * name, now, instead of at the loop's next turn.  true: the table holds
+ * every link that existed when this was called, so a name it does not hold
+ * names no link (no kernel call needed to be sure); false: notifications
+ * were lost (a resync is due), ask the kernel. */
+bool nic_monitor_catch_up(struct nic_monitor *m);
 /* Re-read every link now. */
 int nic_monitor_resync(struct nic_monitor *m);
 /* What the interval timer does: every link re-read, but those of no

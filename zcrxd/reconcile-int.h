@@ -50,6 +50,10 @@ struct reconcile {
 	 * never waits. */
 	bool defer_saves, save_pending;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
+	/* the monitor caught up with the kernel's link notifications just now
+	 * (nic_monitor_catch_up): a link it does not hold does not exist, no
+	 * kernel call per tap to be sure; set only around the taps' refresh */
+	bool links_current;
 	uint32_t lease_id_last; /* the last lease id given: not reused while zcrxd runs */
 	/* the state directory's log (store.h); group commit: writes are
 	 * synced once by the commit source, after every request ready, and

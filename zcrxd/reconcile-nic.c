@@ -61,6 +61,17 @@ static void refresh_tap(struct reconcile *rc, struct attach_id *id)
 	 * it does not hold may be too new for it: ask the kernel */
 	if (id->tap_ifindex > 0 && rc->d.monitor && nic_monitor_get(rc->d.monitor, id->tap_ifindex))
 		return;
+	if (rc->links_current) {
+		/* the table is the kernel's now: one it does not hold is gone,
+		 * a name it does not hold is no link */
+		id->tap_ifindex = 0;
+		if (id->tap[0] && (tap = reconcile_find_link(rc, id->tap)) &&
+		    !reconcile_tap_mismatch(id, tap, why, sizeof(why)))
+			id->tap_ifindex = tap->link.ifindex;
+		if (id->tap_ifindex != was)
+			store_mark(&rc->store, id->nic, id->mac);
+		return;
+	}
 	/* if_indextoname()/if_nametoindex() open a socket per call; this runs
 	 * for every attachment of a NIC on every run: keep one. */
 	if (rc->ifsock < 0)
@@ -495,9 +506,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 
 		/* taps first: finding one may observe a new link, which moves the
 		 * monitor's table (and so nic) */
+		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
 		for (i = 0; i < rc->store.n_atts; i++)
 			if (!strcmp(rc->store.atts[i].id.nic, name))
 				refresh_tap(rc, &rc->store.atts[i].id);
+		rc->links_current = false;
 		nic = nic_monitor_find(rc->d.monitor, name);
 		if (!nic)
 			break;

@@ -287,7 +287,7 @@ const struct nic *reconcile_find_link(struct reconcile *rc, const char *name)
 	const struct nic *l = nic_monitor_find(rc->d.monitor, name);
 	int ifindex;
 
-	if (l || !name[0])
+	if (l || !name[0] || rc->links_current)
 		return l;
 	/* made a moment ago, its notification not read yet: observe it now */
 	ifindex = (int)if_nametoindex(name);

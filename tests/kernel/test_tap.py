@@ -105,6 +105,9 @@ class Tap(unittest.TestCase):
             # the vNIC's own: taken
             self.ns.add_macvtap("zxt0", "zxtmvt9", mac)
             self.assertEqual(tap_ifindex(), ifindex(self.ns, "zxtmvt9"))
+            # gone again, its notification not read yet: no tap at once
+            self.ns.ip("link", "del", "zxtmvt9")
+            self.assertIn(tap_ifindex(), (None, 0))
         finally:
             self.d.call("io.zcrx.Manager.Detach", {"domain": "xmlvm"})
             self.ns.ip("link", "del", "zxtmvt9", check=False)
