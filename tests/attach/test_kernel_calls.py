@@ -14,7 +14,6 @@ is six of zcrxd's 5 s.
 """
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -33,27 +32,6 @@ ReserveQueues=4
 BOUND_MS = 1000
 WATCHDOG_USEC = 6 * BOUND_MS * 1000
 ETIMEDOUT, EAGAIN = 110, 11
-
-
-class Pings(threading.Thread):
-    """WATCHDOG=1 datagrams on the daemon's NOTIFY_SOCKET, with the time
-    each arrived."""
-
-    def __init__(self, sock):
-        super().__init__(daemon=True)
-        self.sock, self.times, self.stopping = sock, [], False
-
-    def run(self):
-        self.sock.settimeout(0.1)
-        while not self.stopping:
-            try:
-                data = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if "WATCHDOG=1" in data.split("\n"):
-                self.times.append(time.monotonic())
 
 
 @zxtest.require_root
@@ -95,8 +73,8 @@ class KernelCalls(unittest.TestCase):
         self.assertEqual(calls["overruns"], 0)
         self.assertNotIn("stuck", calls)
 
-        pings = Pings(self.d.notify.sock)
-        pings.start()
+        def pings():  # WATCHDOG=1 datagrams, when each arrived
+            return self.d.notify.lines_at("WATCHDOG=1")
         self.outside("hang rule-insert eth0")
         hung_at = time.monotonic()
         answer = {}
@@ -154,13 +132,12 @@ class KernelCalls(unittest.TestCase):
 
         # the watchdog keeps being fed while the call hangs: two pings
         # after the hang began, none further apart than WATCHDOG_USEC
-        zxtest.wait_for(lambda: len([x for x in pings.times if x > hung_at]) >= 2, 30,
+        zxtest.wait_for(lambda: len([x for x in pings() if x > hung_at]) >= 2, 30,
                         what="two watchdog pings during the hang")
         self.assertTrue(self.nic_calls().get("stuck"), "the call returned early")
-        seen = [hung_at] + [x for x in pings.times if x > hung_at]
+        seen = [hung_at] + [x for x in pings() if x > hung_at]
         gaps = [b - a for a, b in zip(seen, seen[1:])]
         self.assertLess(max(gaps), WATCHDOG_USEC / 1e6, gaps)
-        pings.stopping = True
 
         # it returns: the rule it made is adopted, then removed (kc1 is
         # not attached), and nothing is left unowned

@@ -16,14 +16,18 @@ Binaries come from $ZCRX_BUILD (default: build/ of this checkout), so the
 sanitizer pass runs the same tests against build/asan/.
 """
 import collections
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import struct
 import sys
+import termios
 import tempfile
+import threading
 import time
 import unittest
 
@@ -253,34 +257,68 @@ class Netns:
 
 
 class NotifySocket:
-    """The sd_notify receiver systemd would be."""
+    """The sd_notify receiver systemd would be: it reads every datagram as
+    it comes (a thread), as systemd does.  A receiver that read only when a
+    test waited would let the socket's queue fill up (net.unix.
+    max_dgram_qlen, 10 here) after a few reloads, and the daemon would block
+    in sd_notify(): a hang of the test's making."""
 
     def __init__(self, directory):
         self.path = os.path.join(directory, "notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
         self.messages = []
+        self.times = []  # time.monotonic() when each message was read
+        self.arrived = threading.Condition()
+        self.closing = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while not self.closing:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.arrived:
+                self.messages.append(data.decode())
+                self.times.append(time.monotonic())
+                self.arrived.notify_all()
 
     def drain(self, timeout=0.0):
-        """Collect what has arrived; wait up to timeout for the first datagram."""
-        if timeout > 0:
-            self.sock.settimeout(timeout)
-        else:
-            self.sock.setblocking(False)
+        """What has arrived (every datagram queued now included); wait up
+        to timeout for one more."""
+        waited = 0
+        while self.queued() and waited < 100:
+            time.sleep(0.01)  # the reader thread is taking it
+            waited += 1
+        with self.arrived:
+            if timeout > 0:
+                n = len(self.messages)
+                self.arrived.wait_for(lambda: len(self.messages) > n, timeout)
+            return list(self.messages)
+
+    def queued(self):
+        """Bytes of the next datagram still in the socket (0: none)."""
         try:
-            while True:
-                data = self.sock.recv(4096)
-                self.messages.append(data.decode())
-                self.sock.setblocking(False)
-        except (BlockingIOError, socket.timeout):
-            pass
-        return self.messages
+            return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.FIONREAD,
+                                                  b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
+
+    def lines_at(self, line):
+        """When each datagram carrying line arrived."""
+        with self.arrived:
+            return [t for t, m in zip(self.times, self.messages) if line in m.split("\n")]
 
     def wait(self, line, timeout=10.0, proc=None):
         """Wait for a notification line; fail early if proc (the sender) exits."""
         def seen():
-            self.drain(0.05)
-            if any(line in m.split("\n") for m in self.messages):
+            msgs = self.drain(0.05)
+            if any(line in m.split("\n") for m in msgs):
                 return True
             if proc is not None and proc.poll() is not None:
                 raise AssertionError("zcrxd exited (%d) before sending %r"
@@ -289,6 +327,8 @@ class NotifySocket:
         return wait_for(seen, timeout, 0, "%r on NOTIFY_SOCKET" % line)
 
     def close(self):
+        self.closing = True
+        self.reader.join()
         self.sock.close()
 
 
