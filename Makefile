@@ -135,6 +135,9 @@ $(B)/tests/%: tests/tools/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 # zcrxd-seams hides operations of the kernel's ethtool family from zcrxd's
 # own code by wrapping genl_resolve() at link time (tests/tools/zcrxd-seams.c).
 $(B)/tests/zcrxd-seams: ALL_LDFLAGS += -Wl,--wrap=genl_resolve
+# zcrxd-fake --fake-plan-fails NIC: the planner fails for that NIC
+# (tests/tools/zcrxd-fake.c wraps plan_nic()).
+$(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=plan_nic
 
 $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)

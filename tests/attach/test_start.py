@@ -55,5 +55,51 @@ class Start(unittest.TestCase):
         self.assertEqual(self.d.call("io.zcrx.Manager.Plan", {})["plans"][0]["ops"], [])
 
 
+@zxtest.require_root
+class PlanError(unittest.TestCase):
+    """Plan with a NIC the planner cannot plan (zcrxd-fake --fake-plan-fails:
+    its plan_nic() fails with ENOMEM for eth1, the real planner runs for
+    eth0): the answer is KernelError naming eth1, not eth0's plan as if it
+    were all there is to do (issue 10 item 13; it was a success)."""
+
+    def setUp(self):
+        self.ns = zxtest.Netns("zxp").__enter__()
+        self.work = tempfile.mkdtemp(prefix="zxp-plan-")
+        saved = zxtest.ZCRXD
+        zxtest.ZCRXD = FAKE
+        try:
+            self.d = zxtest.Daemon(netns=self.ns, config_text=(
+                "[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nReserveQueues=2\n"
+                "[nic eth1]\nReserveQueues=2\n"), extra_args=[
+                "--fake-volatile", "--fake-nic", "eth0:capable", "--fake-nic", "eth1:capable",
+                "--fake-plan-fails", "eth1", "--state-dir", self.work])
+        finally:
+            zxtest.ZCRXD = saved
+
+    def tearDown(self):
+        self.d.cleanup()
+        self.ns.delete()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def test_a_nic_that_cannot_be_planned_fails_the_plan(self):
+        with self.assertRaises(zxtest.VarlinkError) as e:
+            self.d.call("io.zcrx.Manager.Plan", {})
+        self.assertEqual(e.exception.error, "io.zcrx.Manager.KernelError")
+        msg = str(e.exception.parameters)
+        self.assertIn("1 NIC(s) could not be planned", msg)
+        self.assertIn("eth1", msg)
+        self.assertIn("ENOMEM", msg)
+        # eth0 alone plans; eth1 alone fails
+        self.assertEqual([p["nic"] for p in
+                          self.d.call("io.zcrx.Manager.Plan", {"nic": "eth0"})["plans"]], ["eth0"])
+        with self.assertRaises(zxtest.VarlinkError):
+            self.d.call("io.zcrx.Manager.Plan", {"nic": "eth1"})
+        p = self.d.ctl("plan")
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("1 NIC(s) could not be planned", p.stderr)
+        # the start said so too
+        self.assertIn("the first reconcile failed on 1 NIC(s)", self.d.log())
+
+
 if __name__ == "__main__":
     zxtest.main()

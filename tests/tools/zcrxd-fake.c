@@ -17,12 +17,17 @@
  *
  *   zcrxd-fake --fake-state FILE|--fake-volatile|--kernel-nics
  *              [--fake-nic NAME:SHAPE[,k=v...]]... [--fake-binder SOCKET]
- *              [--fake-fail-at N[:ERRNO]]
+ *              [--fake-fail-at N[:ERRNO]] [--fake-plan-fails NIC]
  *              [zcrxd options: --config --runtime-dir --state-dir --debug]
  *
  * --fake-nic only applies when FILE does not exist yet (first start).
  * --fake-fail-at N[:ERRNO] makes the N-th mutating call to the fake kernel
  * fail (default EIO), e.g. the first reconcile's.
+ * --fake-plan-fails NIC makes the planner fail for NIC with ENOMEM, the one
+ * way the real one fails (plan_nic() returns -ENOMEM when an allocation
+ * fails): this program is linked with -Wl,--wrap=plan_nic (Makefile), and
+ * __wrap_plan_nic below answers for NIC; every other NIC is planned by the
+ * real planner.
  *
  * Changes "from outside" (behind zcrxd's back): on SIGUSR1 the daemon
  * applies the lines of FILE.outside to the fake kernel and removes the
@@ -65,6 +70,7 @@
 #include "log.h"
 #include "manager.h"
 #include "nic-monitor.h"
+#include "plan.h"
 #include "reconcile.h"
 
 static char fault_point[16];
@@ -205,6 +211,22 @@ static struct nic_backend gated(struct nic_backend be)
 	return (struct nic_backend){ .ops = &gated_ops, .be = be.be };
 }
 
+/* --- a planner that cannot plan one NIC ------------------------------------------------- */
+
+static char plan_fails[32];
+
+int __real_plan_nic(const struct plan_input *in, struct plan *ret);
+int __wrap_plan_nic(const struct plan_input *in, struct plan *ret);
+
+int __wrap_plan_nic(const struct plan_input *in, struct plan *ret)
+{
+	if (plan_fails[0] && !strcmp(in->nic->link.name, plan_fails)) {
+		memset(ret, 0, sizeof(*ret)); /* as plan_nic() leaves it on a failure */
+		return -ENOMEM;
+	}
+	return __real_plan_nic(in, ret);
+}
+
 struct outside {
 	struct fake_net *net;
 	struct manager *m;
@@ -289,6 +311,7 @@ int main(int argc, char **argv)
 		{ "kernel-nics", no_argument, NULL, 'K' },
 		{ "fake-binder", required_argument, NULL, 'B' },
 		{ "fake-fail-at", required_argument, NULL, 'X' },
+		{ "fake-plan-fails", required_argument, NULL, 'P' },
 		{ "kernel-call-bound-ms", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -326,6 +349,11 @@ int main(int argc, char **argv)
 		case 'B': binder = optarg; break;
 		case 'X': /* N[:ERRNO]: the N-th mutating call fails */
 			if (sscanf(optarg, "%u:%d", &fail_at, &fail_err) < 1 || !fail_at || fail_err <= 0)
+				return 2;
+			break;
+		case 'P':
+			if (snprintf(plan_fails, sizeof(plan_fails), "%s", optarg) >=
+			    (int)sizeof(plan_fails))
 				return 2;
 			break;
 		case 'T': mo.kernel_call_bound_usec = strtoull(optarg, NULL, 10) * 1000; break;
