@@ -311,6 +311,28 @@ class Api(unittest.TestCase):
         self.assertIn("52:54:00:aa:00:02: not selected: type 'vdpa' is not a macvtap",
                       p.stdout)
         self.assertNotIn("too long", p.stdout)
+        # with a macvtap too: its row, and the left-out ones under it
+        xml = os.path.join(self.work, "somevnic.xml")
+        with open(xml, "w") as f:
+            f.write("""<domain type='kvm' id='9'><name>vmsome</name>
+  <uuid>8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f00a2</uuid>
+  <metadata><zcrx:config xmlns:zcrx='http://zcrx.dev/xmlns/libvirt/1.0'>
+    <zcrx:nic mac='52:54:00:aa:01:01'/></zcrx:config></metadata>
+  <memory unit='KiB'>1048576</memory><os><type arch='x86_64'>hvm</type></os>
+  <devices><interface type='direct'><mac address='52:54:00:aa:01:01'/>
+    <source dev='eth0' mode='bridge'/><target dev='macvtap7'/><model type='virtio'/>
+  </interface><interface type='bridge'><mac address='52:54:00:aa:01:02'/>
+    <source bridge='br0'/><model type='virtio'/></interface>
+  <interface type='vdpa'><mac address='52:54:00:aa:01:03'/>
+    <source dev='/dev/vhost-vdpa-0'/></interface></devices></domain>""")
+        p = self.d.ctl("attach", "vmsome", "--domain-xml", xml, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"vmsome\s.*52:54:00:aa:01:01\s+eth0")
+        self.assertNotIn("no vNIC to attach", p.stdout)
+        self.assertIn("52:54:00:aa:01:02: not selected: type 'bridge' is not a macvtap",
+                      p.stdout)
+        self.assertIn("52:54:00:aa:01:03: not selected: type 'vdpa' is not a macvtap",
+                      p.stdout)
         # one domain's listing: its NICs' pools, not every NIC's
         self.attach(domain="onlyeth0", nic="eth0", mac=mac(0xa00))
         try:

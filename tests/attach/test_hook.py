@@ -221,6 +221,71 @@ class Hook(unittest.TestCase):
         self.assertNotIn("zxboth", self.domains())
         self.reload(CONF % "no")
 
+    def eth1_rules(self):
+        return [n for n in self.d.fake()["nics"] if n["name"] == "eth1"][0]["rules"]
+
+    def test_pool_exhaustion_attaches_nothing_and_reconcile_asks_again(self):
+        """Issue 10 items 10 and 15 as reported: eth1 has a pool of one
+        queue and OnExhaustion=fail.  A domain with two vNICs there: the
+        first gets the queue, the second PoolExhausted; the first is taken
+        back (no rule stays), and under HookStrict=yes the start fails.  A
+        one-vNIC domain refused while another holds the queue is attached
+        by `zcrxctl reconcile` once that one has gone, and its stale
+        refusal goes from ListDomains."""
+        pool1 = "\n[nic eth1]\nReserveQueues=1\nOnExhaustion=fail\n"
+        c, e = "52:54:00:de:03:01", "52:54:00:de:03:02"
+        two = domain_xml("zxtwo", nic="eth1", mac=c, uuid_tail=0x61).replace(
+            "</devices>", "<interface type='direct'><mac address='%s'/>"
+            "<source dev='eth1' mode='bridge'/><model type='virtio'/></interface>"
+            "</devices>" % e)
+        self.reload(CONF % "yes" + pool1)
+        rules0 = self.eth1_rules()
+        try:
+            p = self.run_hook("zxtwo", "start", "begin", two)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("1 of 2 vNIC(s) of 'zxtwo' refused, none attached", p.stderr)
+            self.assertIn(e + " on eth1", p.stderr)
+            self.assertNotIn("zxtwo", self.domains())
+            self.assertEqual(self.eth1_rules(), rules0)
+            # fail open: the start goes on, nothing attached, both say why
+            self.set_config(CONF % "no" + pool1)
+            p = self.run_hook("zxtwo", "start", "begin", two)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn("zxtwo", self.domains())
+            self.assertEqual(self.eth1_rules(), rules0)
+            vn = {v["mac"]: v for v in self.d.call(
+                "io.zcrx.Manager.ListDomains", {"domain": "zxtwo"})["domains"][0]["vnics"]}
+            self.assertEqual((vn[c]["state"], vn[e]["state"]), ("refused", "refused"))
+            self.assertIn("pool exhausted", vn[e]["error"])
+            self.assertIn("taken back: %s on eth1 was refused" % e, vn[c]["error"])
+            self.run_hook("zxtwo", "stopped", "end", two)
+            # one queue, two one-vNIC domains: the second waits for the first
+            hold = domain_xml("zxhold", nic="eth1", mac="52:54:00:de:03:11", uuid_tail=0x62)
+            wait = domain_xml("zxwait", nic="eth1", mac="52:54:00:de:03:21", uuid_tail=0x63)
+            self.assertEqual(self.run_hook("zxhold", "start", "begin", hold).returncode, 0)
+            self.assertEqual(self.run_hook("zxwait", "start", "begin", wait).returncode, 0)
+            self.assertEqual(self.domains(), ["zxhold"])
+            self.run_hook("zxhold", "stopped", "end", hold)
+            self.assertEqual(self.domains(), [])
+
+            def wait_vnic():
+                return self.d.call("io.zcrx.Manager.ListDomains",
+                                   {"domain": "zxwait"})["domains"][0]["vnics"][0]
+            self.assertEqual(wait_vnic()["state"], "refused")  # nothing asks again by itself
+            p = self.d.ctl("reconcile")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(self.domains(), ["zxwait"])
+            self.assertEqual((wait_vnic()["state"], wait_vnic().get("error")), ("attached", None))
+            self.assertEqual(self.d.call("io.zcrx.Manager.ListDomains", {"domain": "zxwait"})
+                             ["domains"][0]["last_decision"], "reconcile requested")
+            self.assertNotIn("zxwait", [r["domain"] for r in self.d.call(
+                "io.zcrx.Manager.ListAttachments")["refused"]])
+            self.run_hook("zxwait", "stopped", "end", wait)
+        finally:
+            for name in ("zxtwo", "zxhold", "zxwait"):
+                self.d.call("io.zcrx.Manager.Detach", {"domain": name})
+            self.reload(CONF % "no")
+
 
 if __name__ == "__main__":
     zxtest.main()
