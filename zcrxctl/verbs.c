@@ -95,6 +95,10 @@ static void show_status(struct ctl *ctl, json_object *r)
 			     ctl_json_str(lv, "uri", ""));
 	else
 		ctl_print_kv(ctl->out, "Libvirt:", "%s", lv ? ctl_json_str(lv, "state", "?") : "?");
+	/* not connected: why (a refused read-only socket, a libvirtd that is not there) */
+	if (lv && strcmp(ctl_json_str(lv, "state", ""), "connected") &&
+	    ctl_json_str(lv, "last_error", NULL))
+		ctl_print_kv(ctl->out, "", "last error: %s", ctl_json_str(lv, "last_error", ""));
 	ctl_print_kv(ctl->out, "NICs:", "%lld", ctl_json_int(r, "nics", 0));
 	ctl_print_kv(ctl->out, "Attachments:", "%lld", ctl_json_int(r, "attachments", 0));
 	show_control(ctl, r);

@@ -195,6 +195,19 @@ static void test_ok_and_json(void **state)
 	assert_non_null(strstr(o, "9.9 (protocol 1)"));
 	assert_non_null(strstr(o, "1m 1s"));
 	assert_non_null(strstr(o, "Attachments:   5"));
+	assert_null(strstr(o, "last error"));
+	free(o), free(e);
+	stop(&f);
+
+	/* not connected: why */
+	memset(&f, 0, sizeof(f));
+	start(&f, "{\"parameters\":{\"version\":\"9.9\",\"protocol\":1,\"uptime_usec\":1,"
+		  "\"libvirt\":{\"uri\":\"qemu:///system\",\"state\":\"connecting\","
+		  "\"last_error\":\"authentication failed: polkit said no\"},\"nics\":0,"
+		  "\"attachments\":0}}");
+	assert_int_equal(run(&o, &e, "--socket", f.path, "status", NULL), CTL_EXIT_OK);
+	assert_non_null(strstr(o, "connecting (qemu:///system)\n"
+				  "               last error: authentication failed: polkit said no\n"));
 	free(o), free(e);
 	stop(&f);
 }
