@@ -96,13 +96,18 @@ static void print_plans(struct ctl *ctl, json_object *r, bool applied)
 		print_plan(ctl, json_object_array_get_idx(plans, i));
 }
 
-/* An Attach reply's attachments, through the listing's renderer. */
+/* An Attach reply's attachments, through the listing's renderer; none: no
+ * table (print_skipped() says why). */
 static void print_attachments(struct ctl *ctl, json_object *arr)
 {
-	const char *text = arr ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN) : "[]";
-	char *copy = strdup(text);
+	const char *text;
+	char *copy;
 	struct jtok_doc d = { 0 };
 
+	if (!arr || !json_object_array_length(arr))
+		return;
+	text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	copy = strdup(text);
 	if (copy && jtok_parse(&d, copy, strlen(copy)) == 0)
 		ctl_print_attachments(ctl, &d, 0, -1);
 	jtok_free(&d);
