@@ -10,9 +10,11 @@ libxml2-dev libinih-dev"
 # unit tests, fuzzing (libFuzzer ships with clang's runtime), lints
 PKGS="$PKGS libcmocka-dev libclang-rt-14-dev mandoc shellcheck systemd python3 iproute2 ethtool procps
 util-linux"
-# libvirt tier and demo: libvirtd + QEMU (TCG) without pulling in systemd as init
+# libvirt tier and demo: libvirtd + QEMU (TCG) without pulling in systemd as init;
+# the system bus and polkitd let a client that is not root (zcrxd as its unit
+# runs it) open libvirtd's read-only socket
 PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qemu-system-x86
-tini"
+tini dbus-daemon dbus-bin polkitd"
 # driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
 PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
 # sim-nic tier: the same, plus the kernel's checkpatch.pl (perl); the guest

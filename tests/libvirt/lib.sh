@@ -119,6 +119,55 @@ lv_start()
 	lv_wait 10 test -s "$LV_A/libvirtd.pid" || lv_die "libvirtd wrote no pid file"
 }
 
+# lv_polkit_start: the system bus and polkitd, as on a Debian host with
+# libvirt-daemon-system (polkitd is one of its dependencies, D-Bus starts
+# it).  libvirtd's sockets authenticate with polkit by default (auth_unix_ro
+# and auth_unix_rw = "polkit"): root is let in without asking, any other
+# client, such as zcrxd under its unit's DynamicUser=, only when polkit says
+# yes (org.libvirt.unix.monitor: any user, read-only).  Without polkitd a
+# non-root client cannot open even the read-only socket.  Start before
+# libvirtd; only when no system bus runs yet (then the host's is used);
+# lv_cleanup stops what was started here, by pid file.
+lv_polkit_start()
+{
+	local pk=/usr/lib/polkit-1/polkitd
+	if [ -S /run/dbus/system_bus_socket ] && lv_polkit_owned; then
+		return 0
+	fi
+	if ! command -v dbus-daemon >/dev/null || ! command -v dbus-send >/dev/null; then
+		lv_skip "dbus-daemon or dbus-send not installed (make deps)"
+	fi
+	[ -x "$pk" ] || lv_skip "polkitd not installed (make deps)"
+	if [ ! -S /run/dbus/system_bus_socket ]; then
+		mkdir -p /run/dbus
+		dbus-daemon --system --fork --nopidfile --print-pid >"$LV_A/dbus.pid" ||
+			lv_die "the system bus (dbus-daemon --system) did not start"
+		echo /run/dbus/system_bus_socket >"$LV_A/dbus.socket"
+	fi
+	setsid "$pk" --no-debug >>"$LV_A/polkitd.out" 2>&1 </dev/null &
+	echo $! >"$LV_A/polkitd.pid"
+	if ! lv_wait 30 lv_polkit_owned; then
+		cat "$LV_A/polkitd.out" >&2
+		lv_die "polkitd did not take org.freedesktop.PolicyKit1 within 30 s"
+	fi
+}
+
+lv_polkit_owned()
+{
+	dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.PolicyKit1 2>/dev/null |
+		grep -q 'boolean true'
+}
+
+lv_polkit_stop()
+{
+	lv_kill_pidfile "$LV_A/polkitd.pid" TERM
+	lv_kill_pidfile "$LV_A/dbus.pid" TERM
+	if [ -s "$LV_A/dbus.socket" ]; then
+		rm -f "$(cat "$LV_A/dbus.socket")" "$LV_A/dbus.socket"
+	fi
+}
+
 # lv_stop: SIGTERM libvirtd (by pid file) and wait for it and its tini.
 lv_stop()
 {
@@ -302,6 +351,8 @@ lv_cleanup()
 	lv_cleanup_domains
 	lv_stop
 	lv_kill_pidfile "$LV_A/virtlogd.pid" TERM
+	lv_polkit_stop
+	rm -f /etc/polkit-1/rules.d/*zxl*.rules
 	lv_kill_qemu /run/libvirt/qemu
 	rm -f /etc/libvirt/qemu/zxl*.xml /run/libvirt/qemu/zxl*.xml /run/libvirt/network/zxl*.xml \
 		/etc/libvirt/qemu/networks/zxl*.xml /var/log/libvirt/qemu/zxl*.log \

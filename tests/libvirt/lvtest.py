@@ -103,6 +103,16 @@ class Zcrxd(Daemon):
         args = ["--runtime-dir", runtime, "--state-dir", state]
         if debug:
             args.append("--debug=virt")
+        if kw.get("user"):
+            # as systemd's RuntimeDirectory=/StateDirectory= give them: the
+            # daemon's user owns both (a journal left by an earlier daemon
+            # of this tag included)
+            uid, gid = kw["user"][:2]
+            for top in (runtime, state):
+                os.makedirs(top, exist_ok=True)
+                for root, dirs, files in os.walk(top):
+                    for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+                        os.lchown(n, uid, gid)
         super().__init__(config_path=conf, libvirt_uri=uri, extra_args=args, **kw)
         self.runtime = runtime
         self.state = state
@@ -112,9 +122,12 @@ class Zcrxd(Daemon):
         return self.status()["libvirt"]
 
     def wait_connected(self, connects=1, timeout=30):
-        return wait_for(lambda: (self.libvirt()["state"] == "connected"
-                                 and self.libvirt()["connects"] >= connects),
-                        timeout, what="libvirt connected (%d)" % connects)
+        try:
+            return wait_for(lambda: (self.libvirt()["state"] == "connected"
+                                     and self.libvirt()["connects"] >= connects),
+                            timeout, what="libvirt connected (%d)" % connects)
+        except AssertionError as e:
+            raise AssertionError("%s; zcrxd's libvirt status: %r" % (e, self.libvirt()))
 
     def attachments(self):
         return self.call("io.zcrx.Manager.ListAttachments").get("attachments", [])

@@ -12,6 +12,9 @@
 #                       start, libvirtd restart and SIGSTOP, HookStrict
 #   test_migration.py   live migration to a second libvirtd in its own mount
 #                       namespace
+#   test_unprivileged.py zcrxd as its unit runs it (uid 65534, CAP_NET_ADMIN
+#                       and CAP_CHOWN only, libvirt read-only): events,
+#                       a libvirtd restart, the hook through SocketGroup=
 # Exit 0 pass, 77 skip (reason on the SKIP: line), 1 fail; the parts add
 # up as tests/lib/tier.sh says (a partly skipped tier is not a pass).  Removes every
 # domain, daemon, link and hook it made, also on failure.
@@ -38,11 +41,13 @@ lv_install_hook conf/libvirt/qemu.d/zcrx /etc/libvirt/hooks/qemu.d/zcrx \
 	-e "s|@RUNDIR@|$ZXL_STATE/zcrx-a/run|g"
 # a veth pair as the "NIC" (each end can carry macvtaps), 8 queues
 LV_VETH_OPTS="numrxqueues 8 numtxqueues 8" lv_veth zxlp0 zxlp1 || lv_die "veth"
+lv_log "starting the system bus and polkitd (libvirtd's socket authentication)"
+lv_polkit_start
 lv_log "starting libvirtd"
 lv_start
 
 tier_begin libvirt
-for t in ${ZXL_TESTS:-test_testdriver test_qemu test_migration}; do
+for t in ${ZXL_TESTS:-test_testdriver test_qemu test_migration test_unprivileged}; do
 	echo "--- tests/libvirt/$t.py"
 	tier_part "tests/libvirt/$t.py" python3 "tests/libvirt/$t.py"
 done
