@@ -97,6 +97,12 @@ if out=$(python3 tests/sim-nic/check-demo.py docs/demo.txt 2>&1); then
 else
 	bad "docs/demo.txt: the transcript's claims"; echo "$out" | grep -v '^ok '
 fi
+# ...and each of those claims fails on a transcript doctored to break it
+if out=$(python3 tests/sim-nic/check-demo-mutants.py docs/demo.txt 2>&1); then
+	ok "check-demo.py: $(echo "$out" | tail -1)"
+else
+	bad "check-demo.py: a doctored docs/demo.txt it does not catch"; echo "$out" | grep -v '^ok '
+fi
 
 for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh tests/lib/tier.sh \
 	tests/kernel/run.sh tests/attach/run.sh; do

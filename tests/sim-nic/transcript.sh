@@ -13,7 +13,12 @@
 # summary lines "S ...", which tools/demo.sh prints at the end) is left out,
 # and so is every line of another guest script (a sim-nic tier boot runs
 # several: only 90-demo.sh's lines are the demo's).
-exec awk '
+# mawk (Debian's awk) reads a pipe in blocks unless told otherwise: the
+# demo's lines would come in bursts, seconds late
+IA=
+case $(awk -W version 2>&1 | head -1) in mawk*) IA="-W interactive" ;; esac
+# shellcheck disable=SC2086
+exec awk $IA '
 /^SCRIPT / { other = ($2 != "90-demo.sh"); next }
 /^SCRIPT-END / { other = 0; next }
 other { next }

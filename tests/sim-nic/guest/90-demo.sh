@@ -130,6 +130,23 @@ tx "The guest: Linux $(uname -r), under QEMU/TCG. netdevsim-zx: the kernel's net
 	"\$ echo '...' > /sys/bus/netdevsim/link_device       # what $PEER sends, $NIC receives"
 
 section 1 "What the NIC can do: zcrxctl nics"
+tx "The NIC before zcrxd starts (section 6 compares these dumps with the ones after release):"
+show_x
+show ethtool -n $NIC
+# the vhost_zcrx reference module (tests/kmod), installed for this script
+# only: the tier's other scripts in this boot must not autoload it
+KVER=$(uname -r)
+BINDER=
+if [ -d /payload/kmod/root ]; then
+	cp -a /payload/kmod/root/. / || exit 1
+	trap 'rmmod vhost_zcrx 2> /dev/null; rm -rf "/lib/modules/$KVER" /sbin/modprobe' EXIT
+	BINDER=yes
+	tx "" "The project's reference vhost_zcrx module, installed as a package would:" \
+		"\$ cp vhost_zcrx.ko /lib/modules/$KVER/extra/ && depmod    # zcrxd's binder autoloads it" \
+		"(it binds queues through the real generic netlink family, but it has no data path:" \
+		"every binding is reported degraded, never zero-copy)"
+fi
+tx ""
 zcrxd_fresh
 CONF="[daemon]
 ReconcileIntervalSec=0
@@ -152,6 +169,8 @@ jchecks /tmp/nic.json \
 	"the matrix: channels, rings, header split, RSS, RSS contexts, n-tuple, rules, queue info, qstats: yes" \
 	'.nic.capabilities | [.channels, .channels_set, .rings, .header_split, .hds_thresh, .rss,
 	 .rss_set, .rss_contexts, .ntuple, .rules, .queue_info, .qstats] | all(has)'
+[ -n "$BINDER" ] && jchecks /tmp/nic.json \
+	"the matrix: binder yes (vhost_zcrx, autoloaded by zcrxd)" '.nic.capabilities.binder | has'
 tx "(rows \"unknown\" are learned from the first rule of their kind: see section 6)"
 summary "1. zcrxctl nics: $(jq -r '[.nic.capabilities | to_entries[] |
 	select(.value.state? == "yes") | .key] | length' /tmp/nic.json) capabilities yes on netdevsim-zx$(
@@ -214,65 +233,60 @@ check_out "zcrxctl plan: nothing left to do" 'nothing to do' cat /tmp/show.out
 summary "4. attach --dry-run printed $nd ethtool line(s) and changed nothing; plan: nothing to do"
 
 section 5 "A host lease, bound by io_uring zero-copy receive"
-if ! zcrxctl --help 2>&1 | grep -q '^  lease '; then
-	tx "not available yet: this zcrxctl has no 'lease' verb (leases are issue 12)"
-	summary "5. host leases: not available yet in this build"
-else
-	zcrxctl monitor > /tmp/events.txt 2>&1 &
-	MON=$!
-	monitoring() { [ "$(zcrxctl --json=short status | jq '.monitors')" -ge 1 ] 2> /dev/null; }
-	check "zcrxctl monitor is subscribed (zcrxctl status counts its stream)" poll 20 monitoring
-	tx "A server on this host wants TCP port 9000 on a queue of its own, zero-copy." \
-		"(zcrxctl monitor runs meanwhile: its events are shown at the end of this section)"
-	show zcrxctl lease $NIC --flow tcp:dport=9000 --name web &&
-		ok "zcrxctl lease $NIC --flow tcp:dport=9000" || nok "zcrxctl lease $NIC"
-	lease_state() {
-		zcrxctl --json=short leases 2> /dev/null |
-			jq -r '.leases[] | select(.name == "web") | .state' 2> /dev/null
-	}
-	lease_is() { [ "$(lease_state)" = "$1" ]; }
-	ql=$(zcrxctl --json=short leases | jq -r '.leases[] | select(.name == "web") |
-		.queues | join(" ")')
-	LEASED="$LEASED$(for q in $ql; do printf '%s:web ' "$q"; done)"
-	is "the new lease waits for its consumer" "$(lease_state)" waiting
-	show zcrxctl leases
-	burst "128 TCP flows to port 9000 on this host ($NIC's MAC)" "$(mac_of $NIC)" 128 tcp 9000 43000
-	landed "$ql" "the lease's flow lands on its queue $ql only"
-	lgot=$GOT
-	tx "" "The consumer registers io_uring zero-copy receive on the lease's queue:"
-	rm -f /tmp/consumer.fifo
-	mkfifo /tmp/consumer.fifo
-	tx "\$ zxsim zcrx $NIC $ql cat < fifo &    # io_uring_setup, IORING_REGISTER_ZCRX_IFQ on queue $ql; held while cat runs"
-	zxsim zcrx $NIC "$ql" cat < /tmp/consumer.fifo > /tmp/consumer.out 2>&1 &
-	CONSUMER=$!
-	exec 6> /tmp/consumer.fifo
-	poll 20 lease_is bound
-	txf /tmp/consumer.out
-	is "zcrxd sees the registration: the lease is bound" "$(lease_state)" bound
-	show zcrxctl leases
-	show_as "zxsim queues $NIC | grep io-uring    # netdev queue-get, the kernel's view" \
-		sh -c "zxsim queues $NIC | grep io-uring"
-	tx "" "The consumer exits (its ring closes, the kernel takes the memory provider off queue $ql):"
-	exec 6>&-
-	wait $CONSUMER
-	check "zcrxd sees the consumer gone: the lease is unbound" poll 20 lease_is unbound
-	show zcrxctl leases
-	show zcrxctl unlease web && ok "zcrxctl unlease web" || nok "zcrxctl unlease web"
-	gone() { [ -z "$(lease_state)" ]; }
-	check "the lease is gone" poll 20 gone
-	LEASED=$(echo "$LEASED" | tr ' ' '\n' | grep -v ':web$' | tr '\n' ' ')
-	released() { grep -q "lease-released.*web" /tmp/events.txt; }
-	check "zcrxctl monitor saw the lease released" poll 20 released
-	kill $MON
-	wait $MON 2> /dev/null
-	tx "What zcrxctl monitor printed meanwhile:"
-	grep "lease-" /tmp/events.txt > /tmp/lease-events.txt
-	txf /tmp/lease-events.txt
-	is "the lease went waiting, bound, unbound, released" \
-		"$(sed -n 's/.* on [^:]*: \([a-z]*\).*/\1/p' /tmp/lease-events.txt | tr '\n' ' ')" \
-		"waiting bound unbound released "
-	summary "5. lease 'web' (tcp:dport=9000) on queue $ql: $(sed -n 's/.* on [^:]*: \([a-z]*\).*/\1/p' /tmp/lease-events.txt | tr '\n' ' ' | sed 's/ $//; s/ / -> /g'); its 128 flows: $lgot"
-fi
+zcrxctl monitor > /tmp/events.txt 2>&1 &
+MON=$!
+monitoring() { [ "$(zcrxctl --json=short status | jq '.monitors')" -ge 1 ] 2> /dev/null; }
+check "zcrxctl monitor is subscribed (zcrxctl status counts its stream)" poll 20 monitoring
+tx "A server on this host wants TCP port 9000 on a queue of its own, zero-copy." \
+	"(zcrxctl monitor runs meanwhile: its events are shown at the end of this section)"
+show zcrxctl lease $NIC --flow tcp:dport=9000 --name web &&
+	ok "zcrxctl lease $NIC --flow tcp:dport=9000" || nok "zcrxctl lease $NIC"
+lease_state() {
+	zcrxctl --json=short leases 2> /dev/null |
+		jq -r '.leases[] | select(.name == "web") | .state' 2> /dev/null
+}
+lease_is() { [ "$(lease_state)" = "$1" ]; }
+ql=$(zcrxctl --json=short leases | jq -r '.leases[] | select(.name == "web") |
+	.queues | join(" ")')
+LEASED="$LEASED$(for q in $ql; do printf '%s:web ' "$q"; done)"
+is "the new lease waits for its consumer" "$(lease_state)" waiting
+show zcrxctl leases
+burst "128 TCP flows to port 9000 on this host ($NIC's MAC)" "$(mac_of $NIC)" 128 tcp 9000 43000
+landed "$ql" "the lease's flow lands on its queue $ql only"
+lgot=$GOT
+tx "" "The consumer registers io_uring zero-copy receive on the lease's queue:"
+rm -f /tmp/consumer.fifo
+mkfifo /tmp/consumer.fifo
+tx "\$ zxsim zcrx $NIC $ql cat < fifo &    # io_uring_setup, IORING_REGISTER_ZCRX_IFQ on queue $ql; held while cat runs"
+zxsim zcrx $NIC "$ql" cat < /tmp/consumer.fifo > /tmp/consumer.out 2>&1 &
+CONSUMER=$!
+exec 6> /tmp/consumer.fifo
+poll 20 lease_is bound
+txf /tmp/consumer.out
+is "zcrxd sees the registration: the lease is bound" "$(lease_state)" bound
+show zcrxctl leases
+show_as "zxsim queues $NIC | grep io-uring    # netdev queue-get, the kernel's view" \
+	sh -c "zxsim queues $NIC | grep io-uring"
+tx "" "The consumer exits (its ring closes, the kernel takes the memory provider off queue $ql):"
+exec 6>&-
+wait $CONSUMER
+check "zcrxd sees the consumer gone: the lease is unbound" poll 20 lease_is unbound
+show zcrxctl leases
+show zcrxctl unlease web && ok "zcrxctl unlease web" || nok "zcrxctl unlease web"
+gone() { [ -z "$(lease_state)" ]; }
+check "the lease is gone" poll 20 gone
+LEASED=$(echo "$LEASED" | tr ' ' '\n' | grep -v ':web$' | tr '\n' ' ')
+released() { grep -q "lease-released.*web" /tmp/events.txt; }
+check "zcrxctl monitor saw the lease released" poll 20 released
+kill $MON
+wait $MON 2> /dev/null
+tx "What zcrxctl monitor printed meanwhile:"
+grep "lease-" /tmp/events.txt > /tmp/lease-events.txt
+txf /tmp/lease-events.txt
+is "the lease went waiting, bound, unbound, released" \
+	"$(sed -n 's/.* on [^:]*: \([a-z]*\).*/\1/p' /tmp/lease-events.txt | tr '\n' ' ')" \
+	"waiting bound unbound released "
+summary "5. lease 'web' (tcp:dport=9000) on queue $ql: $(sed -n 's/.* on [^:]*: \([a-z]*\).*/\1/p' /tmp/lease-events.txt | tr '\n' ' ' | sed 's/ $//; s/ / -> /g'); its 128 flows: $lgot"
 
 section 6 "zcrxctl release: the NIC as it was"
 tx "What the rules zcrxd made taught it (rows that said unknown in section 1):"
@@ -283,10 +297,10 @@ jchecks /tmp/nic2.json \
 	"learned from the rules made: MAC rules yes, to a queue and to an RSS context" \
 	'.nic.capabilities | (.l2_rules | has) and (.rule_kinds["ether-queue"] | has)
 	 and (.rule_kinds["ether-context"] | has)'
-[ -n "${lgot:-}" ] && jchecks /tmp/nic2.json \
+jchecks /tmp/nic2.json \
 	"learned from the lease's rules: TCP/UDP flow rules to a queue yes (IPv4)" \
 	'.nic.capabilities.rule_kinds["flow4-queue"] | has'
-tx "Now, with demo-vm1 and demo-vm2 attached:"
+tx "Before the release, with demo-vm1 and demo-vm2 attached:"
 show_x
 show ethtool -n $NIC
 dump $NIC /tmp/before-release
@@ -296,6 +310,7 @@ show zcrxctl release $NIC
 LEASED=
 CARVED=no
 dump $NIC /tmp/after
+tx "After it (section 1 showed them before zcrxd started):"
 show_x
 show ethtool -n $NIC
 dump_same "release restored channels, rings, ntuple, rules and every RSS table" \
