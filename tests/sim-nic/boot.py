@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 """boot.py — boot one sim-nic guest under QEMU/TCG and collect its results.
 
-    boot.py --kernel VMLINUZ --initrd BASE.cpio --payload PAYLOAD.cpio
+    boot.py --kernel VMLINUZ --initrd BASE.cpio --payload PAYLOAD.cpio...
             --out DIR --variant stock|zx [--name NAME] [--timeout SEC] [--smp N]
             [--mem MB]
 
 * Runs itself again under `unshare -n`: QEMU (which has no network device
   here anyway) lives in a private network namespace that goes away with it.
 * The guest's second serial port (ttyS1) is a pair of FIFOs: the guest
-  writes "ok - ..." / "not ok - ..." lines, "#" comments, SCRIPT markers,
+  writes "ok - ..." / "not ok - ..." lines, "#" comments, SCRIPT markers
+  (SCRIPT-END with the script's exit status and guest time),
   its dmesg between DMESG-BEGIN and DMESG-END, and END.  Kept in
   DIR/results.txt (headed by the label "simulated driver, real kernel
   core"), the console (ttyS0) in DIR/console.log, the guest's dmesg in
@@ -47,7 +48,8 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--kernel", required=True)
     p.add_argument("--initrd", required=True)
-    p.add_argument("--payload", required=True)
+    p.add_argument("--payload", required=True, action="append",
+                   help="a cpio appended to the base image (repeatable)")
     p.add_argument("--out", required=True)
     p.add_argument("--variant", required=True, choices=["stock", "zx"])
     p.add_argument("--name", help="this boot's name in the output (default: the variant)")
@@ -107,7 +109,7 @@ class Guest:
             else:
                 self.failed += 1
             self.echo(text[:9] + self.tag + text[9:])
-        elif text.startswith("#") or text.startswith("BOOTED") or text.startswith("SCRIPT "):
+        elif text.startswith("#") or text.startswith("BOOTED") or text.startswith("SCRIPT"):
             self.echo("# " + self.tag + text.lstrip("# "))
         elif text == "END":
             self.ended = True
@@ -123,7 +125,7 @@ def main():
     os.mkfifo(ser + ".out")
     initrd = os.path.join(tmp, "initrd")
     with open(initrd, "wb") as out:
-        for part in (a.initrd, a.payload):
+        for part in [a.initrd] + a.payload:
             with open(part, "rb") as f:
                 while True:
                     b = f.read(1 << 20)

@@ -35,7 +35,8 @@
 #   nsim-zx/      the extension (zx.c, zx.h) and the anchored patch (patch.py)
 #   tools/        zxsim, the guest's static helper (frames, counters,
 #                 queue-get, qstats, RSS dump, io_uring zcrx, devmem)
-#   mkinitrd.sh   the cached base image; mkpayload.sh the per-run binaries
+#   mkinitrd.sh   the cached base image; mkpayload.sh the binaries (kept
+#                 while they do not change) and the scripts of a boot
 #   boot.py       one QEMU/TCG boot in a private network namespace, results
 #                 over the second serial port, the kernel log checked
 #   guest/        /init, lib.sh and the scripts NN-name.sh
@@ -137,6 +138,13 @@ done
 bootrc=0
 for p in "${pids[@]}"; do wait "$p" || bootrc=1; done
 step "boots done, logs in $CACHE/run-*$FLAVOR/" "$t"
+# where the time went: each boot's guest time per script, longest first
+for bt in $BOOTS; do
+	r=$CACHE/run-$bt$FLAVOR/results.txt
+	[ -e "$r" ] || continue
+	echo "# [$bt] time per script: $(sed -n 's/^SCRIPT-END \([^ ]*\) rc=[0-9]* took=\([0-9.]*\)s$/\2 \1/p' "$r" |
+		sort -rn | awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }')"
+done
 
 todo=0
 for bt in $BOOTS; do

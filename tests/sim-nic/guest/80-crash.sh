@@ -3,15 +3,19 @@
 # boots: zx2
 #
 # Check 7, crash safety on real kernel objects: zcrxd is killed with
-# SIGKILL at a random moment (0-400 ms) after an attach or detach of a
-# 1-queue or a 2-queue vNIC was sent, $RUNS times (at least 50), and started
-# again on its journal.  After each restart the kernel's rules (ethtool -n,
-# with their actions) and RSS contexts, zcrxd's own account (zcrxctl list)
-# and its journal (state.json with state.log, as zcrxd --dump-state reads
-# them) must be the same three times over: no rule
-# or context the kernel holds that zcrxd does not know (orphaned), none
-# zcrxd knows that the kernel lacks (lost), no change left half-made.  At
-# the end release gives the NIC back exactly as it was before zcrxd.
+# SIGKILL at a random moment after an attach or detach of a 1-queue or a
+# 2-queue vNIC was sent, $RUNS times (at least 50), and started again on its
+# journal.  The moment is drawn from 0 to 1.5 times the longest of the four
+# requests as they take on this guest without a kill (measured first, at
+# least 100 ms): most kills land inside a request, some after it, and the
+# output says how many requests finished before their kill.  After each
+# restart the kernel's rules (ethtool -n, with their actions) and RSS
+# contexts, zcrxd's own account (zcrxctl list) and its journal (state.json
+# with state.log, as zcrxd --dump-state reads them), all read before the
+# next run, must be the same three times over: no rule or context the
+# kernel holds that zcrxd does not know (orphaned), none zcrxd knows that
+# the kernel lacks (lost), no change left half-made.  At the end release
+# gives the NIC back exactly as it was before zcrxd.
 . /payload/guest/lib.sh
 NIC=zxn0
 PEER=zxp0
@@ -31,15 +35,34 @@ check "zcrxd starts" zcrxd_start "$CONF"
 vm_xml vm81 81 $M1,zxmv1,1
 vm_xml vm82 82 $M2,zxmv2,2
 
-# the kernel's rules, "LOC queue Q" or "LOC context C", sorted
+# each request once without a kill: how long it takes here (ms)
+ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+longest=0
+for op in "attach vm81" "attach vm82" "detach vm81" "detach vm82"; do
+	set -- $op
+	t0=$(ms)
+	if [ "$1" = attach ]; then
+		check "$op without a kill" ctl --json=short attach "$2" "$NIC" --domain-xml "/tmp/$2.xml"
+	else
+		check "$op without a kill" ctl detach "$2"
+	fi
+	t=$(($(ms) - t0))
+	[ $t -gt $longest ] && longest=$t
+done
+MAXD=$((longest * 3 / 2))
+[ $MAXD -ge 100 ] || MAXD=100
+say "the longest request took $longest ms: kills at 0-$MAXD ms"
+
+# the kernel's rules in FILE (ethtool -n), "LOC queue Q" or "LOC context C",
+# sorted
 k_rules() {
-	ethtool -n $NIC | awk '
+	awk '
 		function out() { if (l != "") print l, (c != "" ? "context " c : "queue " q) }
 		/^Filter:/ { out(); l = $2; c = ""; q = "" }
 		/RSS Context ID:/ { c = $NF }
 		/Action: Direct to RSS Context/ { c = $NF }
 		/Action: Direct to queue/ { q = $NF }
-		END { out() }' | sort
+		END { out() }' "$1" | sort
 }
 # zcrxd's account and its journal (zcrxd --dump-state: state.json and
 # state.log as a restart reads them), for every run at once (one jq run over
@@ -61,7 +84,7 @@ views() {
 		 ([$j.rules[], $j.contexts[] | select(.pending)] | length)] | map(tostring) | join("|") end
 	' /tmp/crash/all.json
 }
-rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
+rnd() { od -An -N2 -tu2 /dev/urandom; }
 
 mkdir -p /tmp/crash
 completed=0
@@ -79,7 +102,7 @@ for i in $(seq 1 "$RUNS"); do
 		ctl detach "$2" > /dev/null 2>&1 &
 	fi
 	cpid=$!
-	delay=$(( $(rnd) * 400000 / 65536 ))
+	delay=$(( $(rnd) * MAXD * 1000 / 65536 ))
 	usleep $delay
 	zcrxd_kill
 	wait $cpid && completed=$((completed + 1))
@@ -88,7 +111,9 @@ for i in $(seq 1 "$RUNS"); do
 		nok "crash run $i ($(cat /tmp/crash/$i.meta)): zcrxd did not come back"
 		break
 	fi
-	echo "$(k_rules | tr '\n' ',' | sed 's/,$//')|$(contexts $NIC)" > /tmp/crash/$i.k
+	# the kernel's view now, read at the end
+	ethtool -n $NIC > /tmp/crash/$i.n 2>&1
+	zxsim rss $NIC > /tmp/crash/$i.rss 2>&1
 	{
 		printf '{"run":%s,"list":' "$i"
 		ctl --json=short list $NIC 2> /dev/null || printf null
@@ -102,7 +127,8 @@ say "$RUNS crash runs done (the request finished before the kill in $completed);
 bad=0
 views | sort -n > /tmp/crash/views.txt
 while IFS='|' read -r n z zc j jc p; do
-	IFS='|' read -r k kc < /tmp/crash/$n.k
+	k=$(k_rules /tmp/crash/$n.n | tr '\n' ',' | sed 's/,$//')
+	kc=$(ctx_ids < /tmp/crash/$n.rss)
 	read -r meta < /tmp/crash/$n.meta
 	if [ "$k" = "$z" ] && [ "$k" = "$j" ] && [ "$kc" = "$zc" ] && [ "$kc" = "$jc" ] && [ "$p" = 0 ]; then
 		ok "crash run $n ($meta): kernel, zcrxctl list and journal agree: rules [$k] contexts [$kc]"

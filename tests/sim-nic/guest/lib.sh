@@ -276,8 +276,10 @@ spread() { echo "$1" | tr ',' '\n' | sort -un | tr '\n' ' ' | sed 's/ $//'; }
 # rules IFNAME — the rule locations, lowest first ("5 7"), as ethtool -n lists them.
 rules() { ethtool -n "$1" | sed -n 's/^Filter: \([0-9]*\)$/\1/p' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 
-# contexts IFNAME — the RSS context ids the kernel holds ("1 2"), context 0 left out.
-contexts() { zxsim rss "$1" | awk '$2 != 0 { print $2 }' | tr '\n' ' ' | sed 's/ $//'; }
+# contexts IFNAME — the RSS context ids the kernel holds ("1 2"), context 0 left out;
+# ctx_ids the same out of `zxsim rss` output on stdin.
+contexts() { zxsim rss "$1" | ctx_ids; }
+ctx_ids() { awk '$2 != 0 { print $2 }' | tr '\n' ' ' | sed 's/ $//'; }
 
 # dump IFNAME FILE — everything zcrxd may change on a NIC, as the kernel
 # reports it: channels, rings (header split, hds-thresh), rx-ntuple-filter,
