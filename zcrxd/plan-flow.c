@@ -79,7 +79,7 @@ bool plan_flow_context_refused(const struct planner *pl, const struct attach_id 
 	return true;
 }
 
-void plan_flow_want_rules(struct aplan *ap, const struct nic_rule *base)
+void plan_flow_want_rules(struct planner *pl, struct aplan *ap, const struct nic_rule *base)
 {
 	struct nic_flow f[FLOW_RULES_MAX];
 	size_t n = flow_nic_flows(&ap->a->id.lease.flow, f), k;
@@ -89,7 +89,9 @@ void plan_flow_want_rules(struct aplan *ap, const struct nic_rule *base)
 
 		if (ap->flow_skip & family_bit(&f[k]))
 			continue;
-		w = &ap->wr[ap->n_wr++];
+		w = plan_want_rule_add(pl, ap);
+		if (!w)
+			return;
 		w->rule = *base;
 		w->rule.match = flow_match(&f[k]);
 		w->rule.flow = f[k];

@@ -62,15 +62,19 @@ struct aplan {
 	bool skip;     /* duplicate or wrong NIC: no resources */
 	uint32_t want; /* queues wanted after capability limits */
 	uint32_t n_q;
-	uint32_t q[ATTACH_QUEUES_MAX];
+	uint32_t *q; /* room for want (at least 1): the planner's qpool */
 	bool exhausted;
 	int method; /* -1 unsteered, else enum config_steering */
 	bool use_ctx;
 	bool has_ctx; /* kept owned context */
 	uint32_t ctx_id;
 	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
-	size_t n_wr;
-	struct want_rule wr[2 * ATTACH_IP_MAX]; /* >= FLOW_RULES_MAX */
+	size_t n_wr, cap_wr;
+	/* malloc'd when it wants rules (plan_want_rule_add), at most
+	 * 2 * ATTACH_IP_MAX (>= FLOW_RULES_MAX): an aplan stays small, so the
+	 * planner's per-attachment array of thousands is no fresh mapping
+	 * (page faults) on every plan */
+	struct want_rule *wr;
 	uint8_t flow_skip; /* leases: families whose rules the NIC refuses (1 IPv4, 2 IPv6) */
 	bool want_bind;
 	bool bind_repair;
@@ -110,6 +114,7 @@ struct planner {
 
 	size_t n_ap;
 	struct aplan *ap;
+	uint32_t *qpool; /* every ap's q, one block */
 	size_t *order;    /* ap indexes in planning order */
 	size_t *by_mac;   /* ap indexes sorted by MAC (non-skipped) */
 	size_t n_by_mac;
@@ -182,7 +187,9 @@ const char *plan_kind_refused(const struct planner *pl, enum nic_rule_match f,
 void plan_flow_steer(struct planner *pl, struct aplan *ap, enum nic_rule_action act);
 bool plan_flow_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
 			       size_t size, int *ret_err);
-void plan_flow_want_rules(struct aplan *ap, const struct nic_rule *base);
+void plan_flow_want_rules(struct planner *pl, struct aplan *ap, const struct nic_rule *base);
+/* One more of ap's wanted rules; NULL when out of memory (pl->err set). */
+struct want_rule *plan_want_rule_add(struct planner *pl, struct aplan *ap);
 
 /* The kernel's words for a "no" capability, or a fallback text. */
 static inline const char *plan_cap_msg(const struct nic_cap *c, const char *fallback)

@@ -199,8 +199,10 @@ static void want_ip_rules(struct planner *pl, struct aplan *ap, const struct nic
 		return;
 	}
 	for (k = 0; k < n; k++) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
+		struct want_rule *w = plan_want_rule_add(pl, ap);
 
+		if (!w)
+			return;
 		w->rule = *base;
 		w->rule.match = f;
 		if (f == NIC_RULE_MATCH_IP4_DST)
@@ -226,12 +228,14 @@ static void want_rules(struct planner *pl, struct aplan *ap)
 	}
 	ap->n_wr = 0;
 	if (ap->method == PLAN_STEER_FLOW) {
-		plan_flow_want_rules(ap, &base);
+		plan_flow_want_rules(pl, ap, &base);
 		return;
 	}
 	if (ap->method == CONFIG_STEERING_MAC) {
-		struct want_rule *w = &ap->wr[ap->n_wr++];
+		struct want_rule *w = plan_want_rule_add(pl, ap);
 
+		if (!w)
+			return;
 		w->rule = base;
 		w->rule.match = NIC_RULE_MATCH_ETHER_DST;
 		memcpy(w->rule.mac, id->mac, NIC_MAC_LEN);

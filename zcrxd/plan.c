@@ -25,6 +25,32 @@ void *plan_xcalloc(struct planner *pl, size_t n, size_t size)
 	return p;
 }
 
+struct want_rule *plan_want_rule_add(struct planner *pl, struct aplan *ap)
+{
+	struct want_rule *v;
+	size_t cap;
+
+	if (ap->n_wr == ap->cap_wr) {
+		cap = ap->cap_wr ? 2 * ap->cap_wr : 2;
+		if (cap > 2 * ATTACH_IP_MAX)
+			cap = 2 * ATTACH_IP_MAX;
+		if (ap->n_wr >= cap) {
+			pl->err = -EOVERFLOW;
+			return NULL;
+		}
+		v = realloc(ap->wr, cap * sizeof(*v));
+		if (!v) {
+			pl->err = -ENOMEM;
+			return NULL;
+		}
+		ap->wr = v;
+		ap->cap_wr = cap;
+	}
+	v = &ap->wr[ap->n_wr++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
 struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
 			      const uint8_t *owner, const char *fmt, ...)
 {
@@ -476,6 +502,25 @@ static bool contexts_full(const struct planner *pl, const struct attach_id *id)
 	return true;
 }
 
+/* Each ap's q: room for what it wants (at least 1), out of one block. */
+static int assign_queue_room(struct planner *pl)
+{
+	size_t i, total = 0;
+
+	if (pl->err)
+		return pl->err;
+	for (i = 0; i < pl->n_ap; i++)
+		total += pl->ap[i].want ? pl->ap[i].want : 1;
+	pl->qpool = plan_xcalloc(pl, total, sizeof(uint32_t));
+	if (pl->err)
+		return pl->err;
+	for (i = 0, total = 0; i < pl->n_ap; i++) {
+		pl->ap[i].q = pl->qpool + total;
+		total += pl->ap[i].want ? pl->ap[i].want : 1;
+	}
+	return 0;
+}
+
 static int setup_attachments(struct planner *pl)
 {
 	const struct plan_input *in = pl->in;
@@ -583,7 +628,7 @@ static int setup_attachments(struct planner *pl)
 			}
 		}
 	}
-	return pl->err;
+	return assign_queue_room(pl);
 }
 
 /* --- step 7: results and assembly -------------------------------------------- */
@@ -701,7 +746,10 @@ static void planner_free(struct planner *pl)
 	free(pl->holder);
 	free(pl->pos);
 	free(pl->qnuma);
+	for (i = 0; pl->ap && i < pl->n_ap; i++)
+		free(pl->ap[i].wr);
 	free(pl->ap);
+	free(pl->qpool);
 	free(pl->order);
 	free(pl->by_mac);
 	free(pl->obs_rules);
