@@ -41,7 +41,12 @@ void daemon_tune_malloc(void)
 	/* fixed: glibc would raise the threshold to the size of every mapped
 	 * block freed, and the next listing would stay in the heap */
 	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	(void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	/* One run's plan on a NIC with hundreds of vNICs allocates and frees
+	 * a few hundred KiB: at glibc's 128 KiB every run gave it back to the
+	 * kernel (brk, a TLB flush on every CPU a thread ran on) and faulted
+	 * it in again on the next one.  Kept up to this much instead; the
+	 * bigger blocks (listings) are mapped and returned either way. */
+	(void)mallopt(M_TRIM_THRESHOLD, 512 * 1024);
 }
 
 void daemon_block_signals(int extra)
