@@ -106,7 +106,27 @@ echo "# part one: $(elapsed "$t1")s, exit $rc1"
 # --- part two ---------------------------------------------------------------------------
 title "Part two: the whole job on a simulated NIC, in a QEMU guest"
 echo "# prepared in the background since the demo started ($(elapsed "$T0")s ago):"
-tail -n +1 -F --pid=$BG "$W/part2.log" 2> /dev/null | tests/sim-nic/transcript.sh
+# a step may be silent for a minute on the first run (the netdevsim build):
+# a line every 20 s of silence says the demo is still at work
+# (a line cut by the timeout is kept and completed by the next read)
+ticking() {
+	local l rc part=
+	while :; do
+		IFS= read -r -t 20 l
+		rc=$?
+		if [ $rc = 0 ]; then
+			printf '%s%s\n' "$part" "$l"
+			part=
+		elif [ $rc -gt 128 ]; then
+			part=$part$l
+			echo "# ... still working, $(elapsed "$T0")s since the demo started"
+		else
+			[ -z "$part$l" ] || printf '%s%s\n' "$part" "$l"
+			break
+		fi
+	done
+}
+tail -n +1 -F --pid=$BG "$W/part2.log" 2> /dev/null | ticking | tests/sim-nic/transcript.sh
 wait $BG
 trap - INT TERM
 prc=$(sed -n 's/^PREPARE-RC //p' "$W/part2.log")

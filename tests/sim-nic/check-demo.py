@@ -16,7 +16,9 @@ each claim against a second source in the same transcript:
   3. demo-vm2's frames land on its two queues only, both used: zcrxctl's
      QUEUES for it, and the queues its RSS context's table spreads over
      (ethtool -x context N, N its CONTEXT column);
-  4. the dry run prints ethtool lines; plan has nothing to do;
+  4. the dry run prints the ethtool line of its rule; with demo-vm1's rule
+     deleted by hand, zcrxctl reconcile prints the line that puts it back
+     (its MAC, its queue as in 2.), and then plan has nothing to do;
   5. the lease's flow lands on its queue only (its QUEUES column); with the
      consumer registered, zcrxctl leases says bound, io-uring, and the
      kernel's queue-get shows an io-uring provider on that queue; zcrxctl
@@ -186,6 +188,7 @@ def check(text):
     # 2. demo-vm1 before and after its attach
     s2 = sec.get(2, "").splitlines()
     before, after = hist("(128 flows) to the vNIC"), hist("the same 128 frames again")
+    q1, mac1 = None, ""
     if before is not None and after is not None:
         b, a = busy(before), busy(after)
         c.claim(len(b) > 1 and all(label == "shared" for _, label in b),
@@ -226,9 +229,24 @@ def check(text):
 
     # 4. --dry-run and plan
     s4 = sec.get(4, "")
-    c.claim(re.search(r"^ +\$ ethtool -N %s flow-type ether dst \S+ action \d+$" % NIC, s4, re.M)
-            is not None and "nothing to do" in s4,
-            "section 4: the dry run prints the ethtool line of the rule; plan: nothing to do")
+    s4l = s4.splitlines()
+    cmd = [ln[2:] for ln in s4l if ln.startswith("$ zcrxctl attach demo-vm3 ")
+           and ln.endswith(" --dry-run")]
+    dry = blocks(s4l, cmd[0]) if cmd else []
+    c.claim(bool(dry) and any(re.match(r"^ +\$ ethtool -N %s flow-type ether dst \S+ action \d+$"
+                                       % NIC, ln) for ln in dry[0]),
+            "section 4: attach --dry-run prints the ethtool line of the rule it would insert")
+    plans = blocks(s4l, "zcrxctl plan " + NIC)
+    rec = blocks(s4l, "zcrxctl reconcile " + NIC)
+    want = "$ ethtool -N %s flow-type ether dst %s action %s" % (
+        NIC, mac1, q1[0] if q1 else "?")
+    deleted = [ln for ln in s4l if re.match(r"^\$ ethtool -N %s delete \d+$" % NIC, ln)]
+    c.claim(bool(deleted) and rec and plans and
+            any(ln.strip() == want for ln in rec[0]) and
+            any(ln.strip() == "nothing to do" for ln in plans[-1]),
+            "section 4: with demo-vm1's rule deleted by hand, zcrxctl reconcile puts it back"
+            " with the ethtool line of its MAC and queue; then plan has nothing to do",
+            "wanted '%s'; reconcile: %s; plan: %s" % (want, rec, plans))
 
     # 5. the host lease
     s5 = sec.get(5, "")

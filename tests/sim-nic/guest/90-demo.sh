@@ -13,7 +13,8 @@
 #      queues) and after (its leased queue only): per-queue histograms of
 #      the driver's counters
 #   3. a 2-queue vNIC behind an RSS context: its frames over its 2 queues
-#   4. zcrxctl attach --dry-run and plan, with the ethtool lines
+#   4. zcrxctl attach --dry-run, reconcile (a rule deleted by hand put back)
+#      and plan, with the ethtool lines
 #   5. a host lease bound by an io_uring zcrx registration
 #   6. zcrxctl release: ethtool -x / -n before and after, the NIC as it was
 . /payload/guest/lib.sh
@@ -137,9 +138,14 @@ show ethtool -n $NIC
 # only: the tier's other scripts in this boot must not autoload it
 KVER=$(uname -r)
 BINDER=
+# kmod_gone — the module unloaded and uninstalled again
+kmod_gone() {
+	{ [ ! -d /sys/module/vhost_zcrx ] || rmmod vhost_zcrx; } &&
+		rm -rf "/lib/modules/$KVER" /sbin/modprobe
+}
 if [ -d /payload/kmod/root ]; then
 	cp -a /payload/kmod/root/. / || exit 1
-	trap 'rmmod vhost_zcrx 2> /dev/null; rm -rf "/lib/modules/$KVER" /sbin/modprobe' EXIT
+	trap 'kmod_gone' EXIT
 	BINDER=yes
 	tx "" "The project's reference vhost_zcrx module, installed as a package would:" \
 		"\$ cp vhost_zcrx.ko /lib/modules/$KVER/extra/ && depmod    # zcrxd's binder autoloads it" \
@@ -219,18 +225,28 @@ burst "128 flows to the 2-queue vNIC" $M2 128 udp 9 41000
 landed "$q2" "demo-vm2's frames split over its two queues $q2 only"
 summary "3. demo-vm2 (2 queues): RSS context $c2 over queues $q2; its 128 flows split $GOT"
 
-section 4 "What zcrxd would do, as ethtool lines: --dry-run and plan"
+section 4 "zcrxd's ops as ethtool lines: attach --dry-run, reconcile, plan"
 vnic zxmv3 $M3
 dump $NIC /tmp/before-dry
+tx "A third vNIC ($M3): what would its attach do? (--dry-run changes nothing)"
 show zcrxctl attach demo-vm3 $NIC --mac $M3 --dry-run
 nd=$(grep -c '^ *\$ ethtool' /tmp/show.out)
 dump $NIC /tmp/after-dry
 dump_same "attach --dry-run changed nothing on the NIC" /tmp/before-dry /tmp/after-dry
 check_out "the dry run names the exact ethtool command for the MAC rule" \
-	"ethtool -N $NIC flow-type ether dst $M3" cat /tmp/show.out
+	"\\\$ ethtool -N $NIC flow-type ether dst $M3 action [0-9]+\$" cat /tmp/show.out
+tx "" "Someone deletes demo-vm1's rule by hand. A rule change raises no kernel notification and" \
+	"this zcrxd has no reconcile timer: zcrxctl reconcile reads the NIC now, finds the rule gone" \
+	"and puts it back, printing the op with its ethtool line:"
+show ethtool -N $NIC delete $r1
+show zcrxctl reconcile $NIC
+check_out "zcrxctl reconcile: demo-vm1's rule put back, as the exact ethtool line (queue $q1)" \
+	"\\\$ ethtool -N $NIC flow-type ether dst $M1 action $q1\$" cat /tmp/show.out
+rule_back() { ethtool -n $NIC | grep -A4 -i "Dest MAC addr: $M1" | grep -q "Direct to queue $q1\$"; }
+check "the kernel has demo-vm1's rule again, to queue $q1" rule_back
 show zcrxctl plan $NIC
 check_out "zcrxctl plan: nothing left to do" 'nothing to do' cat /tmp/show.out
-summary "4. attach --dry-run printed $nd ethtool line(s) and changed nothing; plan: nothing to do"
+summary "4. attach --dry-run printed $nd ethtool line(s) and changed nothing; demo-vm1's rule, deleted by hand, put back by zcrxctl reconcile; then plan: nothing to do"
 
 section 5 "A host lease, bound by io_uring zero-copy receive"
 zcrxctl monitor > /tmp/events.txt 2>&1 &
@@ -326,6 +342,8 @@ burst "128 flows to demo-vm1's MAC, after the release" $M1 128 udp 9 42000
 landed "$SHARED $POOL" "after release, default RSS reaches all 8 queues again"
 summary "6. zcrxctl release: rule(s) $rb and RSS context(s) $cb gone; ethtool -l/-g/-k/-n/-x as before zcrxd ($(cmp -s /tmp/pristine /tmp/after && echo identical || echo DIFFERENT))"
 check "zcrxd stops cleanly" zcrxd_stop
+[ -n "$BINDER" ] &&
+	check "vhost_zcrx unloaded and uninstalled: no later script's zcrxd autoloads it" kmod_gone
 show_log
 sim_unpair
 finish
