@@ -750,8 +750,9 @@ static int sink_attach(void *ud, const struct virt_domain_ref *dom, const struct
 
 	id_of_vnic(&id, dom->name, dom->uuid, v);
 	r = reconcile_attach(a->rc, &id, false, &o, NULL);
+	/* shown with the vNIC's NIC ("MAC on NIC: ..."): not named twice */
 	if (r < 0)
-		snprintf(err, errlen, "%s", kerror_format(&o.err, buf, sizeof(buf)));
+		snprintf(err, errlen, "%s", kerror_format_in(&o.err, v->nic, buf, sizeof(buf)));
 	collect(a, &o);
 	return r;
 }
@@ -766,7 +767,7 @@ static int sink_detach(void *ud, const struct virt_domain_ref *dom, const uint8_
 
 	r = reconcile_detach(a->rc, dom->name, dom->uuid, nic, mac, false, &o);
 	if (r < 0)
-		snprintf(err, errlen, "%s", kerror_format(&o.err, buf, sizeof(buf)));
+		snprintf(err, errlen, "%s", kerror_format_in(&o.err, nic, buf, sizeof(buf)));
 	else
 		a->removed += r;
 	collect(a, &o);

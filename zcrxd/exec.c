@@ -676,6 +676,12 @@ static void name_op(struct kerror *e, const struct plan_op *op, const char *nic)
 int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 	      struct exec_result *res)
 {
+	return exec_plan_ids(env, p, j, res, NULL);
+}
+
+int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		  struct exec_result *res, uint32_t *ids)
+{
 	struct journal_nic snap;
 	struct run x = { 0 };
 	bool *failed_undo = NULL, *refused = NULL, intent = false;
@@ -685,6 +691,8 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 
 	memset(res, 0, sizeof(*res));
 	res->failed = -1;
+	if (ids && p->n_ops)
+		memset(ids, 0, p->n_ops * sizeof(*ids));
 	if (!p->n_ops)
 		return 0;
 	if (env->busy && *env->busy)
@@ -872,6 +880,9 @@ out_busy:
 		*env->busy = false;
 out_free:
 	res->n_kernel = x.n_kernel;
+	if (ids)
+		for (i = 0; i < p->n_ops; i++)
+			ids[i] = x.out && i < n_done ? x.out[i] : 0;
 	free(x.out);
 	free(x.ctx_remap);
 	free(new_id);

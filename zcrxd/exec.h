@@ -96,6 +96,12 @@ struct exec_result {
  * happened. */
 int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 	      struct exec_result *res);
+/* The same, and ids (p->n_ops entries, or NULL) gets the kernel's answer
+ * of each op applied (the id of a context made, a rule's location, a
+ * binding's id; 0 for the others and those not applied): for the log
+ * lines (plan_op_describe_done). */
+int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		  struct exec_result *res, uint32_t *ids);
 
 /* The journal bookkeeping, also for tests: record the plan's intent. */
 int exec_intent(const struct plan *p, struct journal_nic *j);

@@ -277,10 +277,9 @@ const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size)
 		break;
 	case PLAN_OP_RSS_CREATE:
 		table_args(op->indir, op->n_indir, t, sizeof(t));
-		if (op->ctx_op >= 0)
-			snprintf(buf, size, "create RSS context $CTX%d: %s", op->ctx_op + 1, t);
-		else
-			snprintf(buf, size, "create RSS context: %s", t);
+		/* its id is the kernel's answer: none yet (the ethtool line
+		 * names it $CTXn, a description never does) */
+		snprintf(buf, size, "create RSS context: %s", t);
 		break;
 	case PLAN_OP_RULE_INSERT:
 		match_text(&op->rule, false, m, sizeof(m));
@@ -296,6 +295,24 @@ const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size)
 		snprintf(buf, size, "bind queue %u to tap ifindex %d (fallback %s)", op->queue,
 			 op->tap_ifindex, op->fallback == BINDER_FALLBACK_DROP ? "drop" : "copy");
 		break;
+	}
+	return buf;
+}
+
+const char *plan_op_describe_done(const struct plan_op *op, uint32_t out, uint32_t ctx_id,
+				  char *buf, size_t size)
+{
+	char m[96], t[1024];
+
+	if (op->kind == PLAN_OP_RSS_CREATE) {
+		table_args(op->indir, op->n_indir, t, sizeof(t));
+		snprintf(buf, size, "create RSS context %u: %s", out, t);
+	} else if (op->kind == PLAN_OP_RULE_INSERT && op->rule.action == NIC_RULE_ACTION_CONTEXT &&
+		   op->ctx_op >= 0) {
+		snprintf(buf, size, "insert rule %s -> context %u",
+			 match_text(&op->rule, false, m, sizeof(m)), ctx_id);
+	} else {
+		plan_op_describe(op, buf, size);
 	}
 	return buf;
 }

@@ -193,8 +193,15 @@ void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op);
 const char *plan_op_kind_name(enum plan_op_kind k);
 /* True for ops that change the kernel (not journal-only bookkeeping). */
 bool plan_op_is_kernel(const struct plan_op *op);
-/* One-line summary, e.g. "insert rule ether dst 52:54:00:00:00:01 -> queue 7". */
+/* One-line summary, e.g. "insert rule ether dst 52:54:00:00:00:01 -> queue 7".
+ * A context made in the same plan has no id yet: "create RSS context:
+ * TABLE", "insert rule ... -> the context of step N". */
 const char *plan_op_describe(const struct plan_op *op, char *buf, size_t size);
+/* The same once op was applied, with the kernel's answers: out (the id of
+ * the context it made) and ctx_id (the id of the context of step ctx_op a
+ * rule points at): "create RSS context 2: TABLE", "... -> context 2". */
+const char *plan_op_describe_done(const struct plan_op *op, uint32_t out, uint32_t ctx_id,
+				  char *buf, size_t size);
 /* The ethtool command line ("" when none exists, e.g. bindings).  A
  * context made in the same plan is a shell variable: the RSS_CREATE of op
  * k (0-based) renders as CTX<k+1>=$(ethtool -X ... context new ... | sed

@@ -358,6 +358,19 @@ static void unbelieved_gone(struct nic *view, const uint32_t *made, size_t n_mad
 	*ret_gone = g;
 }
 
+/* Op i of p as applied: with the ids the kernel gave (ids from
+ * exec_plan_ids; without them, the plan's own words). */
+static const char *done(const struct plan *p, const uint32_t *ids, size_t i, char *buf,
+			size_t size)
+{
+	const struct plan_op *op = &p->ops[i];
+
+	if (!ids)
+		return plan_op_describe(op, buf, size);
+	return plan_op_describe_done(op, ids[i], op->ctx_op >= 0 ? ids[op->ctx_op] : 0, buf,
+				     size);
+}
+
 /* RC_ROUNDS plans applied and the kernel still shows something to change:
  * stop (the next trigger tries again) and say so in the attachments whose
  * steering is not in place. */
@@ -502,6 +515,7 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		uint32_t *gone;
 		struct plan p;
 		bool *refused;
+		uint32_t *ids;
 		size_t i, n = 0;
 
 		/* taps first: finding one may observe a new link, which moves the
@@ -607,7 +621,9 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		rc->exec_plan = &p;
 		rc->exec_refused = calloc(p.n_ops, sizeof(bool));
 		exec_owners(rc, j, &p);
-		r = exec_plan(&env, &p, j, &res);
+		/* the kernel's ids of what the plan made, for the log lines */
+		ids = calloc(p.n_ops, sizeof(*ids));
+		r = exec_plan_ids(&env, &p, j, &res, ids);
 		if (r < 0 || res.failed >= 0 || res.rolled_back)
 			rc->exec_whole = true;
 		reconcile_mark_exec(rc, name);
@@ -643,8 +659,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 				if (kernel && (op->repair || (!rc->request && !rc->applying))) {
 					rc->st.repairs++;
 					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name,
-						"repair: %s (%s)",
-						plan_op_describe(op, d, sizeof(d)), op->reason);
+						"repair: %s (%s)", done(&p, ids, i, d, sizeof(d)),
+						op->reason);
 					if (reconcile_listening(rc))
 						reconcile_publish(rc, "reconcile-repair",
 								  plan_op_to_json(op));
@@ -655,13 +671,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 						plan_op_describe(op, d, sizeof(d)), op->reason);
 				} else if (rc->applying && plan_op_is_kernel(&p.ops[i])) {
 					log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name,
-						"apply: %s (%s)",
-						plan_op_describe(&p.ops[i], d, sizeof(d)),
+						"apply: %s (%s)", done(&p, ids, i, d, sizeof(d)),
 						p.ops[i].reason);
 				} else {
 					log_debug(LOG_SUBSYS_EXEC, "%s: %s (%s)", name,
-						  plan_op_describe(&p.ops[i], d, sizeof(d)),
-						  p.ops[i].reason);
+						  done(&p, ids, i, d, sizeof(d)), p.ops[i].reason);
 				}
 				reconcile_plan_append(o, &p.ops[i], base);
 			}
@@ -678,9 +692,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 			plan_clear(&p);
 			free(atts);
 			free(refused);
+			free(ids);
 			continue; /* plan again: verify, and take the kernel's answers */
 		}
 		free(refused);
+		free(ids);
 
 		/* refused and rolled back */
 		rc->st.exec_failures++;

@@ -184,6 +184,9 @@ class Hook(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("1 of 2 vNIC(s) of 'zxboth' refused, none attached", p.stderr)
         self.assertIn(b + " on eth1", p.stderr)  # the refused one, not the first
+        # the NIC named once (issue 9, bug 6's family: "on eth1: eth1: ...")
+        self.assertNotIn("eth1: eth1:", p.stderr)
+        self.assertNotIn("eth1: eth1:", self.d.log())
         self.assertNotIn("zxboth", self.domains())
         self.assertEqual([n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"],
                          rules_before)
@@ -245,6 +248,8 @@ class Hook(unittest.TestCase):
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn("1 of 2 vNIC(s) of 'zxtwo' refused, none attached", p.stderr)
             self.assertIn(e + " on eth1", p.stderr)
+            self.assertNotIn("eth1: eth1:", p.stderr)
+            self.assertNotIn("eth1: eth1:", self.d.log())
             self.assertNotIn("zxtwo", self.domains())
             self.assertEqual(self.eth1_rules(), rules0)
             # fail open: the start goes on, nothing attached, both say why

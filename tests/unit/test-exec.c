@@ -1036,6 +1036,93 @@ static void test_failure_text(void **state)
 	destroy(h);
 }
 
+/* Issue 9: a context made in the same plan has no id until the kernel
+ * gives one; no description shows a placeholder for it ("create RSS
+ * context $CTX3"): a refusal says "create RSS context: TABLE", and once
+ * applied the log lines name the kernel's id (exec_plan_ids). */
+static void test_context_named_by_id(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h = malloc(sizeof(*h));
+	struct exec_env env;
+	struct exec_result res;
+	struct plan p;
+	char buf[512], want[256], mac[18];
+	uint32_t *ids;
+	size_t i;
+	int ins = -1, ctx = -1;
+
+	(void)state;
+	fake_nic_cfg_capable(&cfg, "eth0");
+	harness_init(h, &cfg);
+	env = env_of(h);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm1", 1, 2);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (i = 0; i < p.n_ops; i++) {
+		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
+			ins = (int)i;
+		if (p.ops[i].kind == PLAN_OP_RSS_CREATE)
+			ctx = (int)i;
+	}
+	assert_true(ins >= 0 && ctx >= 0 && p.ops[ins].ctx_op == ctx);
+	plan_op_describe(&p.ops[ctx], buf, sizeof(buf));
+	assert_null(strchr(buf, '$'));
+	assert_int_equal(strncmp(buf, "create RSS context: ", 20), 0);
+
+	ids = calloc(p.n_ops, sizeof(*ids));
+	assert_non_null(ids);
+	/* applied: the ids the kernel gave */
+	assert_int_equal(exec_plan_ids(&env, &p, &h->j, &res, ids), 0);
+	assert_true(ids[ctx] > 0);
+	snprintf(want, sizeof(want), "create RSS context %u: ", ids[ctx]);
+	plan_op_describe_done(&p.ops[ctx], ids[ctx], 0, buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, want, strlen(want)), 0);
+	snprintf(want, sizeof(want), "insert rule ether dst %s -> context %u",
+		 nic_mac_format(h->atts[0].id.mac, mac), ids[ctx]);
+	assert_string_equal(plan_op_describe_done(&p.ops[ins], ids[ins], ids[ctx], buf,
+						  sizeof(buf)), want);
+	free(ids);
+	plan_clear(&p);
+	destroy(h);
+}
+
+/* A refused context creation is named in words, not "$CTXn". */
+static void test_context_refusal_text(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h = malloc(sizeof(*h));
+	struct exec_env env;
+	struct exec_result res;
+	struct plan p;
+	char buf[512];
+
+	(void)state;
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.max_contexts = 1;
+	harness_init(h, &cfg);
+	env = env_of(h);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm1", 1, 2);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	plan_clear(&p);
+	/* a second 2-queue vNIC: its context is refused (one context only) */
+	harness_attach(h, "vm2", 2, 2);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
+	assert_true(res.failed >= 0);
+	assert_int_equal(p.ops[res.failed].kind, PLAN_OP_RSS_CREATE);
+	exec_result_format_in(&res, "eth0", buf, sizeof(buf));
+	assert_null(strchr(buf, '$'));
+	assert_int_equal(strncmp(buf, "create RSS context: ", 20), 0);
+	plan_clear(&p);
+	destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1052,6 +1139,8 @@ int main(void)
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_ntuple_ack_without_effect),
 		cmocka_unit_test(test_failure_text),
+		cmocka_unit_test(test_context_named_by_id),
+		cmocka_unit_test(test_context_refusal_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
