@@ -325,8 +325,19 @@ int ipc_conn_send(struct ipc_conn *c, json_object *msg, bool stream)
 		free(buf);
 		return -ENOBUFS;
 	}
-	r = append(c, buf, len);
-	free(buf);
+	if (len >= IPC_OUTPUT_ADOPT && !out_pending(c)) {
+		/* a big reply (a listing of thousands) on an idle connection:
+		 * its encoding becomes the output buffer, no second copy */
+		free(c->out);
+		c->out = buf;
+		c->out_off = 0;
+		c->out_len = c->out_cap = len;
+		c->server->out_total += len;
+		r = 0;
+	} else {
+		r = append(c, buf, len);
+		free(buf);
+	}
 	if (r < 0) {
 		c->dead = true;
 		drop_output(c);

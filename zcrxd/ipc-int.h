@@ -20,6 +20,7 @@
 /* A connection whose replies wait unread beyond this is not given another
  * request until the client reads (backpressure). */
 #define IPC_OUTPUT_LOW (64u * 1024)
+#define IPC_OUTPUT_ADOPT (64u * 1024) /* a reply this big is sent from its own buffer */
 #define IPC_OUTPUT_TRIM (1024u * 1024) /* a reply this big is followed by malloc_trim() */
 /* A stream (Monitor) whose client leaves this much unread is cut. */
 #define IPC_OUTPUT_STREAM_MAX (256u * 1024)
