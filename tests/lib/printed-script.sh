@@ -43,11 +43,13 @@ printed_table() {
 }
 
 # The RSS context ids of NIC that rules point at, ascending ("ethtool -n"
-# shows "RSS Context ID: N"; every context zcrxd makes has its rule, and
-# ethtool before 6.12 cannot list contexts otherwise).
+# shows "RSS Context ID: N", ethtool 6.x and later "Action: Direct to RSS
+# Context N"; every context zcrxd makes has its rule, and ethtool before
+# 6.12 cannot list contexts otherwise).
 printed_contexts() {
-	ethtool -n "$1" 2>/dev/null | sed -n 's/.*RSS Context ID: *\([0-9][0-9]*\).*/\1/p' |
-		sort -n -u
+	ethtool -n "$1" 2>/dev/null |
+		sed -n 's/.*RSS Context ID: *\([0-9][0-9]*\).*/\1/p
+			s/.*Direct to RSS Context *\([0-9][0-9]*\).*/\1/p' | sort -n -u
 }
 
 printed_dump() {
@@ -65,6 +67,7 @@ printed_dump() {
 		echo
 		# the rules below name this context by its number
 		echo "s/RSS Context ID: $c\$/RSS Context #$i/" >> "$map"
+		echo "s/Direct to RSS Context $c\$/Direct to RSS Context #$i/" >> "$map"
 	done
 	echo "rules:"
 	ethtool -n "$nic" 2>/dev/null | sed -n '/^Filter: /,$p' | sed -f "$map"
