@@ -95,8 +95,9 @@ def main():
         print("  varlink (refresh=true) %8.1f ms" % (res["varlink_refresh_s"] * 1e3))
         print("  ethtool -l/-x/-k/-n + ip -d link %8.1f ms (%d processes)" % (
             res["shell_s"] * 1e3, DEVICES * 6))
-        print("  ratio: %.1fx from the model, %.1fx with a kernel re-read (goal %.0fx)" % (
-            res["ratio_cached"], res["ratio_refresh"], GOAL))
+        print("  ratio: %.1fx from the model, %.1fx with a kernel re-read (goal %.0fx: %s)" % (
+            res["ratio_cached"], res["ratio_refresh"], GOAL,
+            "met" if res["ratio_refresh"] >= GOAL else "MISSED"))
         os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
         with open(os.path.join(BUILD, "bench", "nic.json"), "w") as f:
             json.dump(res, f, indent=1)
