@@ -230,8 +230,7 @@ def check(text):
     # 4. --dry-run and plan
     s4 = sec.get(4, "")
     s4l = s4.splitlines()
-    cmd = [ln[2:] for ln in s4l if ln.startswith("$ zcrxctl attach demo-vm3 ")
-           and ln.endswith(" --dry-run")]
+    cmd = [ln[2:] for ln in s4l if ln.startswith("$ zcrxctl attach ") and "--dry-run" in ln]
     dry = blocks(s4l, cmd[0]) if cmd else []
     c.claim(bool(dry) and any(re.match(r"^ +\$ ethtool -N %s flow-type ether dst \S+ action \d+$"
                                        % NIC, ln) for ln in dry[0]),

@@ -228,8 +228,10 @@ summary "3. demo-vm2 (2 queues): RSS context $c2 over queues $q2; its 128 flows 
 section 4 "zcrxd's ops as ethtool lines: attach --dry-run, reconcile, plan"
 vnic zxmv3 $M3
 dump $NIC /tmp/before-dry
-tx "A third vNIC ($M3): what would its attach do? (--dry-run changes nothing)"
-show zcrxctl attach demo-vm3 $NIC --mac $M3 --dry-run
+vm_xml demo-vm3 93 $M3,zxmv3,1
+tx "A third VM's vNIC ($M3): what would its attach do? (--dry-run changes nothing)"
+show_as "zcrxctl attach --dry-run --domain-xml - -- demo-vm3 < demo-vm3.xml" \
+	sh -c "zcrxctl attach --dry-run --domain-xml - -- demo-vm3 < /tmp/demo-vm3.xml"
 nd=$(grep -c '^ *\$ ethtool' /tmp/show.out)
 dump $NIC /tmp/after-dry
 dump_same "attach --dry-run changed nothing on the NIC" /tmp/before-dry /tmp/after-dry
