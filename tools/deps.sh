@@ -17,9 +17,10 @@ PKGS="$PKGS libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients qem
 tini dbus-daemon dbus-bin polkitd"
 # driver-VM tier: guest kernel is downloaded with apt-get download by the tier itself
 PKGS="$PKGS busybox-static kmod xz-utils cpio jq"
-# sim-nic tier: the same, plus the kernel's checkpatch.pl (perl); the guest
+# sim-nic tier: the same, plus the kernel's checkpatch.pl (perl) and gojq (the
+# guest's jq: it starts in a fraction of jq 1.6's time under TCG); the guest
 # kernel, its build root and netdevsim's source are downloaded by the tier
-PKGS="$PKGS perl"
+PKGS="$PKGS perl gojq"
 # the ASan build links libtirpc at start (Makefile: libvirt is dlopen()ed)
 PKGS="$PKGS libtirpc-dev"
 # lint: the reference Varlink IDL parser (varlink-go-interface-generator)

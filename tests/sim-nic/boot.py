@@ -28,6 +28,7 @@ one ok, no "not ok" (a "# TODO" one excepted) and a clean kernel log;
 import argparse
 import os
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -183,6 +184,10 @@ def main():
             os.unlink(f)
         os.rmdir(tmp)
     took = time.monotonic() - start
+    # QEMU's CPU time (timeout waited for it): what the guest cost the host,
+    # apart from what else the host ran meanwhile
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru.ru_utime + ru.ru_stime
     with open(console, errors="replace") as f:
         con = f.read().replace("\r", "")
     with open(os.path.join(a.out, "dmesg.txt"), "w") as f:
@@ -203,8 +208,8 @@ def main():
     if g.passed == 0:
         problems.append("no check passed")
     tail = "; ".join(problems)
-    g.echo("# %s%.1fs, %d ok, %d not ok, %d known failures (TODO)%s" % (
-        g.tag, took, g.passed, g.failed, g.todo, "; " + tail if tail else ""))
+    g.echo("# %s%.1fs (QEMU CPU %.1fs), %d ok, %d not ok, %d known failures (TODO)%s" % (
+        g.tag, took, cpu, g.passed, g.failed, g.todo, "; " + tail if tail else ""))
     if g.dmesg:
         if splats:
             g.line("not ok - the guest kernel's log shows a problem (%d lines, in dmesg.txt)"

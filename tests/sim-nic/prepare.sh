@@ -4,7 +4,7 @@
 # prepare.sh TARGET... — everything a sim-nic boot needs, made or found in
 # the cache (build/sim-nic), for the sim-nic tier (run.sh) and `make demo`
 # (tools/demo-sim.sh) alike:
-#   - the host's tools (QEMU, busybox-static, jq, ...; installed when
+#   - the host's tools (QEMU, busybox-static, jq, gojq, ...; installed when
 #     missing) and a QEMU that starts with TCG
 #   - the project's TARGETs (make; ZCRX_BUILD picks the flavour,
 #     ZXV_NO_MAKE=1 uses what is built) and the static guest helper zxsim
@@ -40,7 +40,7 @@ step() { echo "# $1 ($(elapsed "$2")s)"; }
 unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n)"
 need=
 for p in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static depmod:kmod cpio:cpio \
-	xz:xz-utils jq:jq ip:iproute2 python3:python3 dpkg-deb:dpkg apt-get:apt perl:perl; do
+	xz:xz-utils jq:jq gojq:gojq ip:iproute2 python3:python3 dpkg-deb:dpkg apt-get:apt perl:perl; do
 	command -v "${p%%:*}" > /dev/null || need="$need ${p#*:}"
 done
 { [ -x /bin/busybox ] && ! ldd /bin/busybox > /dev/null 2>&1; } || need="$need busybox-static"
@@ -103,7 +103,7 @@ step "the vhost_zcrx reference module built ($(basename "$KMOD"))" "$t"
 t=$(date +%s.%N)
 key=$( { echo "$KDIR $MODS"; cat tests/sim-nic/mkinitrd.sh tests/sim-nic/guest/init \
 	tests/driver-vm/lib.sh; ls -l /bin/busybox "$ETHTOOL" "$(command -v ip)" \
-	"$(command -v jq)"; } | sha256sum | cut -c1-16)
+	"$(command -v gojq)"; } | sha256sum | cut -c1-16)
 BASE=$CACHE/base-$key.cpio
 if [ ! -e "$BASE" ]; then
 	rm -f "$CACHE"/base-*.cpio

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# boots: zx2
+# boots: zx
 #
 # Issue 9, bug 5 on the real ethtool core: the ethtool lines zcrxd prints
 # are a promise.  With a pool that is not the top queues (ReserveQueues=2,5
