@@ -23,6 +23,9 @@ struct rc_nic {
 	size_t n_refused;
 	struct plan_bind_refusal *refused;
 	bool dirty;
+	/* read in full (as ifindex) in this batch of libvirt events (save_batch) */
+	uint64_t read_batch;
+	int read_ifindex;
 	/* the last plan's view of the pool, for listings */
 	uint32_t channels;
 	size_t n_pool, n_shared, n_notes;
@@ -49,6 +52,9 @@ struct reconcile {
 	 * the burst (one fsync for many); the intent before a kernel change
 	 * never waits. */
 	bool defer_saves, save_pending;
+	/* which batch of deferred saves this is: a NIC is read in full once
+	 * per batch (its own changes are read back after they are made) */
+	uint64_t save_batch;
 	int ifsock; /* for SIOCGIFNAME/SIOCGIFINDEX (tap lookups), -1 until needed */
 	/* the monitor caught up with the kernel's link notifications just now
 	 * (nic_monitor_catch_up): a link it does not hold does not exist, no

@@ -469,8 +469,18 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	if (!dry_run)
 		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
 	nic = nic_monitor_find(rc->d.monitor, name);
-	if (nic && !dry_run)
-		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+	/* read in full before acting: once per batch of libvirt events (a
+	 * storm of them on one NIC is not a storm of re-reads); what the run
+	 * changes it reads back right after */
+	if (nic && !dry_run &&
+	    !(rc->defer_saves && rn->read_batch == rc->save_batch &&
+	      rn->read_ifindex == nic->link.ifindex)) {
+		int ifindex = nic->link.ifindex;
+
+		(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
+		rn->read_batch = rc->defer_saves ? rc->save_batch : 0;
+		rn->read_ifindex = ifindex;
+	}
 	nic = nic_monitor_find(rc->d.monitor, name);
 	if (!nic) {
 		size_t i;

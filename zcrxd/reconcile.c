@@ -170,6 +170,8 @@ int reconcile_persist(void *ud, const struct journal_nic *j)
 void reconcile_defer_saves(struct reconcile *rc, bool defer)
 {
 	rc->defer_saves = defer;
+	if (defer)
+		rc->save_batch++;
 	if (!defer && rc->save_pending)
 		(void)reconcile_save(rc);
 }
