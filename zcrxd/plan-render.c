@@ -220,6 +220,14 @@ const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size)
 			snprintf(buf, size, "ethtool -N %s %s action %u%s", op->nic, m,
 				 op->rule.queue, loc);
 		}
+		if (op->driver_picks) {
+			size_t len = strlen(buf);
+
+			if (len < size)
+				snprintf(buf + len, size - len,
+					 "  # not exact: zcrxd asks the driver for its last slot "
+					 "(RX_CLS_LOC_LAST), ethtool -N lets it pick any");
+		}
 		break;
 	}
 	case PLAN_OP_RULE_DELETE:

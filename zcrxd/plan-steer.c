@@ -526,6 +526,7 @@ void plan_steer_rules(struct planner *pl)
 				return;
 			op->rule = w->rule;
 			op->rule.location = loc[k];
+			op->driver_picks = loc[k] == NIC_LOC_ANY && pl->nic->rule_loc_special;
 			op->ctx_op = w->ctx_op;
 			op->repair = w->repair;
 		}

@@ -93,6 +93,10 @@ struct plan_op {
 						    * it targets, or -1; RSS_CREATE: its own
 						    * index ($CTX<index+1> in ethtool lines) */
 	bool undo_loc_any;                         /* RULE_DELETE: re-insert with LOC_ANY */
+	bool driver_picks;                         /* RULE_INSERT at NIC_LOC_ANY on a driver
+						    * that picks the slot (RX_CLS_LOC_SPECIAL):
+						    * asked for its last one, RX_CLS_LOC_LAST,
+						    * which ethtool -N cannot ask for */
 	bool repair;                               /* puts back what zcrxd made and
 						    * something outside removed */
 	uint32_t queue;                            /* LEASE, UNLEASE, BIND */

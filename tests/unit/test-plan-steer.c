@@ -141,6 +141,53 @@ static void test_multi_queue_context(void **state)
 	del_h(h);
 }
 
+/* Issue 9, bug 5: on a driver that picks the slot (RX_CLS_LOC_SPECIAL)
+ * zcrxd asks for the last one (RX_CLS_LOC_LAST); ethtool -N cannot, so the
+ * printed line says it is not exact there.  Elsewhere the line has its
+ * loc and no such note. */
+static void test_printed_rule_driver_picks(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct plan p;
+	const struct plan_op *ins;
+	size_t ii;
+	char buf[512];
+
+	(void)state;
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.loc_special = true;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	ins = find_op(&p, PLAN_OP_RULE_INSERT, &ii);
+	assert_non_null(ins);
+	assert_int_equal(ins->rule.location, NIC_LOC_ANY);
+	assert_true(ins->driver_picks);
+	plan_op_ethtool(ins, buf, sizeof(buf));
+	assert_null(strstr(buf, " loc "));
+	assert_non_null(strstr(buf, "  # not exact: zcrxd asks the driver for its last slot "
+				    "(RX_CLS_LOC_LAST), ethtool -N lets it pick any"));
+	plan_clear(&p);
+	del_h(h);
+
+	h = capable();
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	ins = find_op(&p, PLAN_OP_RULE_INSERT, &ii);
+	assert_non_null(ins);
+	assert_false(ins->driver_picks);
+	plan_op_ethtool(ins, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " loc "));
+	assert_null(strstr(buf, "not exact"));
+	plan_clear(&p);
+	del_h(h);
+}
+
 static void test_multi_queue_without_contexts(void **state)
 {
 	struct fake_nic_cfg cfg;
@@ -661,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_single_queue_attach),
 		cmocka_unit_test(test_attach_idempotent),
 		cmocka_unit_test(test_multi_queue_context),
+		cmocka_unit_test(test_printed_rule_driver_picks),
 		cmocka_unit_test(test_multi_queue_without_contexts),
 		cmocka_unit_test(test_l2_refused_falls_back_to_ip),
 		cmocka_unit_test(test_steering_order_ip_first),
