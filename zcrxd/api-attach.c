@@ -598,7 +598,7 @@ static void method_plan(struct ipc_call *call, json_object *params, void *userda
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	r = reconcile_plan(a->rc, nic, &out);
+	r = reconcile_plan(a->rc, nic, !ipc_call_is_admin(call), &out);
 	reply_plans(a, call, &out, r, true);
 	reconcile_outcome_clear(&out);
 }

@@ -13,6 +13,9 @@
 #include "reconcile.h"
 
 #define RC_ROUNDS 6 /* plan/exec rounds per NIC (learning, holds) */
+/* A reader's Plan re-reads a NIC at most this often (its plan may be this
+ * old); root's and admins', and every other dry run, once per loop turn. */
+#define RC_DRY_READ_USEC 1000000u
 
 struct rc_nic {
 	char name[IF_NAMESIZE];
@@ -26,6 +29,10 @@ struct rc_nic {
 	/* read in full (as ifindex) in this batch of libvirt events (save_batch) */
 	uint64_t read_batch;
 	int read_ifindex;
+	/* when a dry run last read the NIC from the kernel (CLOCK_MONOTONIC
+	 * usec, the loop's time): once per loop turn, and for readers'
+	 * plans once per RC_DRY_READ_USEC */
+	uint64_t dry_read_at;
 	/* the last plan's view of the pool, for listings */
 	uint32_t channels;
 	size_t n_pool, n_shared, n_notes;
@@ -48,6 +55,11 @@ struct reconcile {
 	struct reconcile_stats st;
 	bool request; /* the current run answers a request (its ops are not repairs) */
 	bool applying; /* start / config reload: ops apply the config, not repairs */
+	/* a dry run's read of its NIC is under way: what it finds is not
+	 * drift to act on (reconcile_nic_changed), a read-only caller never
+	 * causes a change; dry_limited: the caller is held to
+	 * RC_DRY_READ_USEC (a reader's Plan) */
+	bool dry_reading, dry_limited;
 	/* reconcile_defer_saves(): state saves after a plan wait for the end of
 	 * the burst (one fsync for many); the intent before a kernel change
 	 * never waits. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "kcall.h"
 #include "log.h"
@@ -436,6 +437,44 @@ static bool pool_refused(struct reconcile *rc, const struct attach **atts, size_
 	return false;
 }
 
+static uint64_t loop_usec(const struct reconcile *rc)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (rc->d.event && sd_event_now(rc->d.event, CLOCK_MONOTONIC, &now) >= 0)
+		return now; /* the loop turn's: the same for every dry run of a request */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A dry run plans against the NIC as the kernel shows it now, not as zcrxd
+ * last read it (rules have no notifications): read it again, through the
+ * same bounded calls as a run -- once per loop turn (a request's dry runs
+ * share it), for a reader's Plan (rc->dry_limited) at most once per
+ * RC_DRY_READ_USEC.  The monitor publishes what the read finds
+ * (nic-changed), but it is no drift to act on: a read-only caller never
+ * causes a change (reconcile_nic_changed); the reconcile repairs at its own
+ * time.  0, or -errno with *err: not planned (an old reading would say
+ * "nothing to do" where the kernel differs). */
+static int dry_read(struct reconcile *rc, struct rc_nic *rn, const char *name, int ifindex,
+		    struct kerror *err)
+{
+	uint64_t now = loop_usec(rc);
+	int r;
+
+	if (rn->dry_read_at && (rc->dry_limited ? now - rn->dry_read_at < RC_DRY_READ_USEC :
+						  now == rn->dry_read_at))
+		return 0;
+	rn->dry_read_at = now;
+	rc->dry_reading = true;
+	r = nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
+	rc->dry_reading = false;
+	if (r < 0 && r != -ENODEV) /* gone: its attachments wait for it, below */
+		return kerror_set(err, r, name, "plan", "not planned: the NIC could not be read");
+	return 0;
+}
+
 /*
  * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
  * out).  Returns 0, or -errno with *err when a refusal could not be planned
@@ -456,13 +495,16 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
-	if (!dry_run && rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
+	if (rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
 		char why[KERROR_MSG_MAX - 64];
 
 		/* nothing can be read or changed: the run waits for the call
-		 * that hangs (the manager runs every NIC when it returned) */
-		rn->dirty = true;
-		return kerror_setf(err, EAGAIN, name, "reconcile",
+		 * that hangs (the manager runs every NIC when it returned); a
+		 * dry run cannot read the NIC either: no plan from an old
+		 * reading */
+		if (!dry_run)
+			rn->dirty = true;
+		return kerror_setf(err, EAGAIN, name, dry_run ? "plan" : "reconcile",
 				   "not tried: zcrxd's NIC calls are stuck: %s",
 				   kcall_stuck_format(rc->d.nic_calls, why, sizeof(why)));
 	}
@@ -480,6 +522,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
 		rn->read_batch = rc->defer_saves ? rc->save_batch : 0;
 		rn->read_ifindex = ifindex;
+	} else if (nic && dry_run && (r = dry_read(rc, rn, name, nic->link.ifindex, err)) < 0) {
+		return r;
 	}
 	nic = nic_monitor_find(rc->d.monitor, name);
 	if (!nic) {

@@ -188,8 +188,14 @@ static int attach_pool_check(struct reconcile *rc, const struct attach_id *id,
 	if (!probe)
 		probe = &o;
 	r = reconcile_run_nic(rc, id->nic, PLAN_MODE_NORMAL, true, NULL, probe, &e);
+	if (r < 0) { /* not planned (the NIC could not be read): no answer from old news */
+		reconcile_outcome_clear(&o);
+		out->err = e;
+		out->error_name = "io.zcrx.Manager.KernelError";
+		return r;
+	}
 	a = reconcile_find_att(rc, id->nic, id->mac);
-	if (r < 0 || !a || a->res.state != ATTACH_STATE_FAILED ||
+	if (!a || a->res.state != ATTACH_STATE_FAILED ||
 	    !attach_result_has_reason(&a->res, ATTACH_R_POOL_EXHAUSTED)) {
 		reconcile_outcome_clear(&o);
 		return 0;
@@ -581,7 +587,8 @@ int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcom
 	return r;
 }
 
-int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out)
+int reconcile_plan(struct reconcile *rc, const char *nic, bool limited,
+		   struct reconcile_outcome *out)
 {
 	struct store scratch;
 	const struct nic *n;
@@ -593,18 +600,28 @@ int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outco
 	/* on a copy: the attachments keep showing what is, not what would be */
 	if (with_scratch_store(rc, &scratch) < 0)
 		return fail(out, NULL, ENOMEM, nic, "plan", "out of memory");
-	for (i = 0; i < nic_monitor_count(rc->d.monitor); i++) {
+	rc->dry_limited = limited;
+	for (i = 0; (n = nic_monitor_at(rc->d.monitor, i)); i++) {
 		struct kerror e = { 0 };
+		char name[IF_NAMESIZE];
+		int ifindex = n->link.ifindex;
 
-		n = nic_monitor_at(rc->d.monitor, i);
 		if ((nic && strcmp(n->link.name, nic)) || (!nic && !reconcile_wants(rc, n)))
 			continue;
+		snprintf(name, sizeof(name), "%s", n->link.name);
 		/* a NIC that cannot be planned makes the answer an error: the
 		 * others' plans would read as all there is to do */
-		if (reconcile_run_nic(rc, n->link.name, PLAN_MODE_NORMAL, true, NULL, out, &e) < 0 &&
+		if (reconcile_run_nic(rc, name, PLAN_MODE_NORMAL, true, NULL, out, &e) < 0 &&
 		    !out->n_failed_nics++)
 			out->err = e;
+		/* its dry run read it again, and may have found it gone: on
+		 * with the NIC after it in the table (ifindex order) */
+		for (i = 0; (n = nic_monitor_at(rc->d.monitor, i)) && n->link.ifindex <= ifindex;
+		     i++)
+			;
+		i--; /* (wraps to SIZE_MAX at 0; the loop's i++ makes it 0) */
 	}
+	rc->dry_limited = false;
 	end_scratch_store(rc, &scratch);
 	if (out->n_failed_nics) {
 		struct kerror e = out->err;

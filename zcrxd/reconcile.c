@@ -426,6 +426,10 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic)
 	if (!rc || (n && !reconcile_wants(rc, n)) ||
 	    (!n && !store_journal(&rc->store, nic, 0, false)))
 		return;
+	/* what a dry run's read found is no drift to act on now (a read-only
+	 * caller never causes a change); a NIC gone is news either way */
+	if (n && rc->dry_reading)
+		return;
 	rn = reconcile_nic_state(rc, nic);
 	if (!rn)
 		return;
@@ -436,7 +440,7 @@ void reconcile_nic_changed(struct reconcile *rc, const char *nic)
 
 void reconcile_queues_changed(struct reconcile *rc, const char *nic)
 {
-	if (!rc)
+	if (!rc || rc->dry_reading) /* (reconcile_nic_changed) */
 		return;
 	reconcile_forget_refusals(rc, nic, NULL);
 	reconcile_nic_changed(rc, nic);

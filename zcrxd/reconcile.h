@@ -180,8 +180,11 @@ int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
 /* Reconcile one NIC now (nic NULL: every NIC; the Reconcile method), trying
  * the binds the module refused there again; its ops count as repairs. */
 int reconcile_nic(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);
-/* What reconcile would do now (nic NULL = every NIC). */
-int reconcile_plan(struct reconcile *rc, const char *nic, struct reconcile_outcome *out);
+/* What reconcile would do now (nic NULL = every NIC), against each NIC
+ * read again from the kernel; limited: a reader's, whose reads of a NIC
+ * are at most one per second (its plan may be that old). */
+int reconcile_plan(struct reconcile *rc, const char *nic, bool limited,
+		   struct reconcile_outcome *out);
 /* Detach attachments of libvirt domains (those with a UUID) not running. */
 int reconcile_prune(struct reconcile *rc, const char *const *running_uuids, size_t n);
 

@@ -479,6 +479,67 @@ class Api(unittest.TestCase):
         self.assertIn(mac(0x840), [x["mac"] for x in self.rules_of("eth0")])
         self.d.call("io.zcrx.Manager.Detach", {"domain": "ro"})
 
+    def test_plan_reads_the_kernel_now(self):
+        """Plan and a dry-run Attach plan against the NIC as the kernel
+        shows it now: a rule deleted outside (no notification tells) is
+        planned back, and planning changes nothing (a reader's plan
+        neither); Reconcile then repairs it.  Before, a dry run planned
+        from zcrxd's last reading: "nothing to do"."""
+        a = self.attach(domain="pf", nic="eth0", mac=mac(0x850))["attachments"][0]
+        loc = a["rules"][0]
+        self.assertEqual(plan_ops(self.d, "eth0"), [])
+        self.outside("rule-delete eth0 %d" % loc)
+        n0 = self.repairs()
+
+        def insert_of_pf(ops):
+            return [o for o in ops if o["kind"] == "insert-rule" and o.get("mac") == mac(0x850)]
+        ops = plan_ops(self.d, "eth0")
+        self.assertEqual([o["kind"] for o in ops], ["forget", "insert-rule"], ops)
+        self.assertTrue(insert_of_pf(ops) and insert_of_pf(ops)[0].get("repair"), ops)
+        r = self.d.call("io.zcrx.Manager.Attach", {"domain": "pf2", "nic": "eth0",
+                                                   "mac": mac(0x851), "dry_run": True})
+        self.assertTrue(insert_of_pf([o for p in r["plans"] for o in p["ops"]]), r)
+        os.chmod(self.d.runtime, 0o755)
+        os.chmod(self.d.tmp, 0o755)
+        got = zxtest.calls_as_nobody(self.d.socket, [["io.zcrx.Manager.Plan", {"nic": "eth0"}]])
+        self.assertTrue(insert_of_pf(got[0]["parameters"]["plans"][0]["ops"]), got)
+        # nothing changed: a reconcile deferred by the loop has run by the
+        # second reply
+        self.d.status()
+        self.assertEqual(self.repairs(), n0)
+        self.assertNotIn(mac(0x850), [x["mac"] for x in self.rules_of("eth0")])
+        self.assertNotIn("pf2", [x["domain"] for x in
+                                 self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]])
+        self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth0"})
+        self.assertEqual(self.repairs(), n0 + 1)
+        self.assertIn(mac(0x850), [x["mac"] for x in self.rules_of("eth0")])
+        self.assertEqual(plan_ops(self.d, "eth0"), [])
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "pf"})
+
+    def nic_calls(self):
+        calls = self.d.call("io.zcrx.Manager.GetStatus")["kernel_calls"]
+        return [c for c in calls if c["backend"] == "nic"][0]["calls"]
+
+    def test_plans_of_readers_are_rate_limited(self):
+        """A reader's Plan reads the NIC again at most once a second (every
+        read is an observe call through the bounded backend); root's
+        every time."""
+        self.attach(domain="prl", nic="eth0", mac=mac(0x860))
+        os.chmod(self.d.runtime, 0o755)
+        os.chmod(self.d.tmp, 0o755)
+        c0 = self.nic_calls()
+        t0 = time.monotonic()
+        got = zxtest.calls_as_nobody(self.d.socket, [["io.zcrx.Manager.Plan",
+                                                      {"nic": "eth0"}]] * 20)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(len([g for g in got if "plans" in g["parameters"]]), 20, got)
+        c1 = self.nic_calls()
+        self.assertLessEqual(c1 - c0, 1 + int(elapsed), (c0, c1, elapsed))
+        for _ in range(3):
+            plan_ops(self.d, "eth0")
+        self.assertGreaterEqual(self.nic_calls() - c1, 3)
+        self.d.call("io.zcrx.Manager.Detach", {"domain": "prl"})
+
     def test_refresh_of_readers_is_rate_limited(self):
         """Callers that are neither root nor admins re-read a NIC at most
         once a second and every NIC at most once in 5 seconds; the reply

@@ -118,6 +118,12 @@ class KernelCalls(unittest.TestCase):
         self.assertIn("not tried: zcrxd's NIC calls are stuck: insert rule on eth0 has not "
                       "returned for", e2.exception.parameters["message"])
         self.assertGreaterEqual(self.nic_calls()["refused"], 1)
+        # a dry run cannot read the NIC either: no plan from an old reading
+        with self.assertRaises(zxtest.VarlinkError) as e3:
+            self.d.call("io.zcrx.Manager.Plan", {"nic": "eth0"})
+        self.assertEqual(e3.exception.parameters["errno"], EAGAIN, e3.exception.parameters)
+        self.assertIn("not tried: zcrxd's NIC calls are stuck: insert rule on eth0",
+                      e3.exception.parameters["message"])
         nics = self.d.call("io.zcrx.Manager.ListNics")
         self.assertIn("insert rule", nics["stuck"])
         eth0 = [n for n in nics["nics"] if n["name"] == "eth0"][0]
