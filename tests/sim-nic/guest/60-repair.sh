@@ -77,6 +77,12 @@ check "zcrxd's plan is empty again" in_sync
 rep1=$(metric zcrx_reconcile_repairs_total)
 is "the repairs are counted (at least one per change)" "$((rep1 - rep0 >= 4))" 1
 grep -E 'drift:|repair:' $D/zcrxd.log | head -20 | while read -r l; do say "log: $l"; done
+# the repair names the context the kernel gave, and no placeholder
+check_out "the log names the context made in the repair by its id" \
+	"repair: create RSS context $AC: " cat $D/zcrxd.log
+check_out "... and the rule to it" "repair: insert rule .* -> context $AC " cat $D/zcrxd.log
+is "no \$CTX placeholder and no NIC named twice in zcrxd's log" \
+	"$(grep -cE 'CTX[0-9]|$NIC: $NIC:' $D/zcrxd.log)" 0
 
 run ctl detach vm61
 run ctl detach vm62

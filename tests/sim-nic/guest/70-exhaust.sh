@@ -83,6 +83,10 @@ e1=$(metric zcrx_kernel_errors_total)
 ctl status > /dev/null
 ctl --json=short list > /dev/null
 is "nothing tries again on its own (kernel errors stay at $e1)" "$(metric zcrx_kernel_errors_total)" "$e1"
+check_out "the refused context is named in words in zcrxd's warning" \
+	"<warning> exec: $NIC: create RSS context: start [0-9]+ equal 2: .*\\(ENOSPC\\)" cat $D/zcrxd.log
+is "no \$CTX placeholder and no NIC named twice in zcrxd's log" \
+	"$(grep -cE 'CTX[0-9]|$NIC: $NIC:' $D/zcrxd.log)" 0
 run ctl detach vm74
 att_vars vm75
 is "vm74 gone, its context freed: vm75 gets a context and both its queues" \

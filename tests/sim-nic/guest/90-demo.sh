@@ -235,15 +235,18 @@ show_as "zcrxctl attach --dry-run --domain-xml - -- demo-vm3 < demo-vm3.xml" \
 nd=$(grep -c '^ *\$ ethtool' /tmp/show.out)
 dump $NIC /tmp/after-dry
 dump_same "attach --dry-run changed nothing on the NIC" /tmp/before-dry /tmp/after-dry
-check_out "the dry run names the exact ethtool command for the MAC rule" \
-	"\\\$ ethtool -N $NIC flow-type ether dst $M3 action [0-9]+\$" cat /tmp/show.out
+# (netdevsim-zx picks rule slots: the line says its slot is not exact)
+check_out "the dry run names the ethtool command for the MAC rule" \
+	"\\\$ ethtool -N $NIC flow-type ether dst $M3 action [0-9]+(  # not exact: zcrxd asks the driver for its last slot .*)?\$" \
+	cat /tmp/show.out
 tx "" "Someone deletes demo-vm1's rule by hand. A rule change raises no kernel notification and" \
 	"this zcrxd has no reconcile timer: zcrxctl reconcile reads the NIC now, finds the rule gone" \
 	"and puts it back, printing the op with its ethtool line:"
 show ethtool -N $NIC delete $r1
 show zcrxctl reconcile $NIC
-check_out "zcrxctl reconcile: demo-vm1's rule put back, as the exact ethtool line (queue $q1)" \
-	"\\\$ ethtool -N $NIC flow-type ether dst $M1 action $q1\$" cat /tmp/show.out
+check_out "zcrxctl reconcile: demo-vm1's rule put back, with its ethtool line (queue $q1)" \
+	"\\\$ ethtool -N $NIC flow-type ether dst $M1 action $q1(  # not exact: zcrxd asks the driver for its last slot .*)?\$" \
+	cat /tmp/show.out
 rule_back() { ethtool -n $NIC | grep -A4 -i "Dest MAC addr: $M1" | grep -q "Direct to queue $q1\$"; }
 check "the kernel has demo-vm1's rule again, to queue $q1" rule_back
 show zcrxctl plan $NIC
