@@ -40,6 +40,10 @@ say "a vNIC's rule deleted"
 run ethtool -N $NIC delete "$r1"
 frames $M1 32 udp 198.18.0.2 9 60000
 within "with vm61's rule gone its frames go to default RSS" "0 1 2 3"
+plans_rule() { ctl --json=short plan $NIC | jq -e --arg m "$M1" \
+	'[.plans[].ops[] | select(.kind == "insert-rule" and .mac == $m and .repair)] | length == 1' > /dev/null; }
+check "zcrxctl plan reads the kernel: it plans vm61's rule back" plans_rule
+is "and planning repaired nothing" "$(metric zcrx_reconcile_repairs_total)" "$rep0"
 run ctl reconcile $NIC
 att_vars vm61
 is "zcrxctl reconcile puts a rule for vm61 back, and the kernel has it" \
