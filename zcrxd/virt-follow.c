@@ -252,8 +252,22 @@ size_t virt_follow_attach_vnics(struct virt_follow *f, struct vf_dom *d,
 		back++;
 	}
 	if (!refused) {
-		log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name, "%s: %zu vNIC(s) attached", why,
-			   sel->n);
+		size_t were = 0;
+
+		/* what happened this time: a re-evaluation (SIGHUP, zcrxctl
+		 * reconcile, a resync) finds most already attached */
+		for (k = 0; k < sel->n; k++)
+			were += before[k];
+		if (!were)
+			log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name, "%s: %zu vNIC(s) attached",
+				   why, sel->n);
+		else if (were == sel->n)
+			log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name,
+				   "%s: %zu vNIC(s) already attached", why, sel->n);
+		else
+			log_domain(LOG_INFO, LOG_SUBSYS_VIRT, d->name,
+				   "%s: %zu vNIC(s) attached, %zu already were", why,
+				   sel->n - were, were);
 	} else {
 		size_t kept = 0;
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
@@ -201,6 +202,33 @@ static struct virt_follow *follow(const char *uri, enum config_autoattach mode)
 	if (uri)
 		assert_true(run_until(have, &(struct want){ 'p', NULL, 1 }, 5000)); /* first resync */
 	return f;
+}
+
+/* What virt_follow_reevaluate(f, why) logs (to stderr in these tests). */
+static char *logged_reevaluate(struct virt_follow *f, const char *why)
+{
+	FILE *t = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	char *text;
+	long n;
+
+	assert_non_null(t);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(t), STDERR_FILENO) >= 0);
+	virt_follow_reevaluate(f, why);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	n = ftell(t);
+	assert_true(n >= 0);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	rewind(t);
+	assert_int_equal(fread(text, 1, (size_t)n, t), (size_t)n);
+	fclose(t);
+	fputs(text, stderr); /* still shown */
+	return text;
 }
 
 /* Events: start attaches the opted-in vNIC with its tap; destroy detaches. */
@@ -573,6 +601,7 @@ static void test_all_or_nothing(void **state)
 	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_DIRECT);
 	struct virt_follow_stats st;
 	json_object *dom, *refused;
+	char *text;
 	virDomainPtr d;
 	char xml[2048];
 	int k;
@@ -620,7 +649,9 @@ static void test_all_or_nothing(void **state)
 	/* the cause goes (say, the configuration is fixed): a re-evaluation
 	 * attaches both, and the reasons are gone */
 	memset(T.fail_mac, 0, sizeof(T.fail_mac));
-	virt_follow_reevaluate(f, "configuration reloaded");
+	text = logged_reevaluate(f, "configuration reloaded");
+	assert_non_null(strstr(text, "'zf-g': configuration reloaded: 2 vNIC(s) attached\n"));
+	free(text);
 	assert_int_equal(count('a', "zf-g"), 4);
 	dom = one_domain(f, "zf-g");
 	assert_string_equal(vnic_field(dom, 1, "state"), "attached");
@@ -632,6 +663,12 @@ static void test_all_or_nothing(void **state)
 	refused = virt_follow_refused_json(f, NULL, NULL);
 	assert_int_equal(json_object_array_length(refused), 0);
 	json_object_put(refused);
+	/* again (SIGHUP, zcrxctl reconcile): the log says what happened this
+	 * time, not that they were attached once more */
+	text = logged_reevaluate(f, "reconcile requested");
+	assert_non_null(strstr(text, "'zf-g': reconcile requested: 2 vNIC(s) already attached\n"));
+	assert_null(strstr(text, "vNIC(s) attached"));
+	free(text);
 	/* an unknown domain is no domain */
 	assert_int_equal(virt_follow_domains_json(f, "zf-nothere", &dom), -ENOENT);
 	/* invalid zcrx metadata: its vNICs are refused, and listed so */
