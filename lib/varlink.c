@@ -271,22 +271,34 @@ int varlink_reader_next(struct varlink_reader *r, json_object **ret)
 	return k < 0 ? k : 1;
 }
 
+const char *varlink_encoded(json_object *msg, size_t *ret_len)
+{
+	const char *s;
+	size_t n;
+
+	s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (!s)
+		return NULL;
+	*ret_len = n + 1;
+	return s;
+}
+
 int varlink_encode(json_object *msg, char **ret, size_t *ret_len)
 {
 	const char *s;
 	size_t n;
 	char *p;
 
-	s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	s = varlink_encoded(msg, &n);
 	if (!s)
 		return -ENOMEM;
-	p = malloc(n + 1);
+	p = malloc(n);
 	if (!p)
 		return -ENOMEM;
-	memcpy(p, s, n);
-	p[n] = '\0';
+	memcpy(p, s, n - 1);
+	p[n - 1] = '\0';
 	*ret = p;
-	*ret_len = n + 1;
+	*ret_len = n;
 	return 0;
 }
 

@@ -64,6 +64,10 @@ int varlink_parse_json(const char *text, size_t len, json_object **ret);
 
 /* Serialize msg plus the terminating NUL into a malloc'd buffer. */
 int varlink_encode(json_object *msg, char **ret, size_t *ret_len);
+/* The same encoding without a copy: msg's own text, valid until msg is
+ * freed or changed; *ret_len counts its terminating NUL.  NULL when out of
+ * memory. */
+const char *varlink_encoded(json_object *msg, size_t *ret_len);
 
 /* A request, borrowed from the object it was parsed from. */
 struct varlink_call {

@@ -110,6 +110,18 @@ static void drop_output(struct ipc_conn *c)
 	c->out_off = c->out_len = 0;
 }
 
+/* The output buffer freed: ours, or the message whose text it was. */
+static void out_release(struct ipc_conn *c)
+{
+	if (c->out_msg)
+		json_object_put(c->out_msg);
+	else
+		free(c->out);
+	c->out_msg = NULL;
+	c->out = NULL;
+	c->out_cap = 0;
+}
+
 static void rq_remove(struct ipc_rq *q, struct ipc_conn *c)
 {
 	struct ipc_conn **pp, *prev = NULL;
@@ -152,7 +164,7 @@ void ipc_conn_free(struct ipc_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	varlink_reader_free(&c->rd);
-	free(c->out);
+	out_release(c);
 	log_debug(LOG_SUBSYS_IPC, "connection of pid %d closed (%u open)", (int)c->pid, s->n_conns);
 	free(c);
 }
@@ -232,12 +244,10 @@ static void flush(struct ipc_conn *c)
 	if (!out_pending(c)) {
 		c->out_off = c->out_len = 0;
 		c->out_since = 0;
-		if (c->out_cap > IPC_OUTPUT_LOW) { /* give a burst's memory back */
+		if (c->out_msg || c->out_cap > IPC_OUTPUT_LOW) { /* give a burst's memory back */
 			bool big = c->out_cap >= IPC_OUTPUT_TRIM;
 
-			free(c->out);
-			c->out = NULL;
-			c->out_cap = 0;
+			out_release(c);
 			/* building a reply of megabytes (a listing of thousands)
 			 * left its scratch freed all over the heap: 4 MiB of a
 			 * zcrxd holding 4,096 attachments stayed resident */
@@ -275,6 +285,21 @@ static bool make_room(struct ipc_conn *c, size_t len)
 
 static int append(struct ipc_conn *c, const char *buf, size_t len)
 {
+	if (c->out_msg) {
+		/* more output after a reply sent from its own text: what is
+		 * left of that goes into a buffer of ours first */
+		size_t n = out_pending(c);
+		char *p = malloc(n ? n : 1);
+
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, c->out + c->out_off, n);
+		json_object_put(c->out_msg);
+		c->out_msg = NULL;
+		c->out = p;
+		c->out_off = 0;
+		c->out_len = c->out_cap = n;
+	}
 	if (c->out_cap - c->out_len < len) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		char *p;
@@ -300,43 +325,45 @@ static int append(struct ipc_conn *c, const char *buf, size_t len)
 
 int ipc_conn_send(struct ipc_conn *c, json_object *msg, bool stream)
 {
+	const char *text;
 	size_t len;
-	char *buf;
 	int r;
 
 	if (c->dead) {
 		json_object_put(msg);
 		return -ECONNRESET;
 	}
-	r = varlink_encode(msg, &buf, &len);
-	json_object_put(msg);
-	if (r < 0)
-		return r;
+	text = varlink_encoded(msg, &len);
+	if (!text) {
+		json_object_put(msg);
+		return -ENOMEM;
+	}
 	if (stream && out_pending(c) >= IPC_OUTPUT_STREAM_MAX) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "%zu KiB of streamed replies unread, the limit is %u KiB",
 			 out_pending(c) / 1024, IPC_OUTPUT_STREAM_MAX / 1024);
-		free(buf);
+		json_object_put(msg);
 		ipc_conn_cut(c, IPC_CUT_SLOW_READER, why);
 		return -ENOBUFS;
 	}
 	if (!make_room(c, len)) {
-		free(buf);
+		json_object_put(msg);
 		return -ENOBUFS;
 	}
 	if (len >= IPC_OUTPUT_ADOPT && !out_pending(c)) {
-		/* a big reply (a listing of thousands) on an idle connection:
-		 * its encoding becomes the output buffer, no second copy */
-		free(c->out);
-		c->out = buf;
+		/* a big reply (a listing of thousands) on an idle connection is
+		 * sent from the message's own text: no copy of megabytes */
+		out_release(c);
+		c->out = (char *)text;
+		c->out_msg = msg;
 		c->out_off = 0;
 		c->out_len = c->out_cap = len;
 		c->server->out_total += len;
 		r = 0;
 	} else {
-		r = append(c, buf, len);
-		free(buf);
+		r = append(c, text, len);
+		json_object_put(msg);
 	}
 	if (r < 0) {
 		c->dead = true;

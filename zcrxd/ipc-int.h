@@ -62,6 +62,7 @@ struct ipc_conn {
 	struct varlink_reader rd;
 	char *out;
 	size_t out_len, out_cap, out_off;
+	json_object *out_msg; /* set: out is this message's own encoding (a big reply, no copy) */
 	bool rdhup;   /* the client shut its side down: read what it sent */
 	bool eof;     /* the client sends nothing more, all of it read */
 	bool closing; /* close once the output is written */
