@@ -13,6 +13,11 @@
 # and a context-in-use refusal: a rule that is not zcrxd's points at the
 # context of a vNIC being detached; the core says EBUSY; zcrxd reports it,
 # keeps the context, does not loop, and deletes it once the rule is gone.
+#
+# Each way starts with an admin's symmetric hashing on context 0 (ethtool -X
+# xfrm symmetric-xor); zcrxd's RSS writes (the carve, the context, the
+# release) must leave it on: issue 9, bug 3 (an SRSSH with input_xfrm 0
+# means "no transform" to the kernel and clears it).
 . /payload/guest/lib.sh
 NIC=zxn0
 PEER=zxp0
@@ -22,13 +27,19 @@ ReconcileIntervalSec=0
 [nic $NIC]
 ReserveQueues=4"
 
+# xfrm IFNAME — context 0's symmetric-xor as ethtool -x shows it (on/off)
+xfrm() { ethtool -x "$1" | sed -n 's/^ *symmetric-xor: *//p'; }
+
 # one_way LABEL ZCRXD-ARGS... — a 2-queue vNIC attached, steered and
 # detached, with zcrxd (or zcrxd-seams) started with those arguments
 one_way() {
-	local label=$1 q c n
+	local label=$1 q c n t0
 	shift
 	run sim_pair 8 || return 1
 	run macvtap zxmv1 $M
+	run ethtool -X $NIC xfrm symmetric-xor
+	is "$label: the admin's symmetric-xor is on" "$(xfrm $NIC)" on
+	t0=$(table $NIC)
 	dump $NIC /tmp/before
 	zcrxd_fresh
 	check "$label: zcrxd starts" zcrxd_start "$CONF" --debug=nic "$@"
@@ -56,6 +67,8 @@ one_way() {
 	c=$AC
 	is "$label: the kernel holds the vNIC's context $c, over its queues $q" \
 		"$(contexts $NIC):$(spread "$(table $NIC "$c")")" "$c:$q"
+	is "$label: attached: context 0's table rewritten, symmetric-xor still on" \
+		"$([ "$(table $NIC)" != "$t0" ] && echo rewritten):$(xfrm $NIC)" rewritten:on
 	frames $M 64 udp 198.18.0.2 9 50000
 	landed "$q" "$label: frames for the vNIC spread over its two queues only"
 	ctl reconcile $NIC > /dev/null 2>&1
@@ -66,7 +79,10 @@ one_way() {
 	is "$label: zcrxd never took its context for one deleted outside" "$n" 0
 	run ctl detach vm51
 	is "$label: detached: no context left" "$(contexts $NIC)" ""
+	is "$label: detached: symmetric-xor still on" "$(xfrm $NIC)" on
 	ctl release $NIC > /dev/null 2>&1
+	is "$label: released (context 0's table put back): symmetric-xor still on" \
+		"$(xfrm $NIC)" on
 	dump $NIC /tmp/after
 	dump_same "$label: release restored the NIC" /tmp/before /tmp/after
 	check "$label: zcrxd stops cleanly" zcrxd_stop
