@@ -10,7 +10,7 @@
 . /payload/guest/lib.sh
 NIC=zxn0
 PEER=zxp0
-KEY=6d:5a:56:da:25:5b:0e:c2:41:67:25:3d:43:a3:8f:b0:d0:ca:2b:cb:ae:7b:30:b4:77:cb:2d:a3:80:30:f2:0c:6a:42:b7:3b:be:ac:01:fa
+KEY=$ZX_KEY
 
 run sim_pair 8 || exit 1
 is "$NIC is a netdevsim port" "$(basename "$(readlink /sys/class/net/$NIC/device/driver)")" \
