@@ -116,7 +116,7 @@ MUTANTS = [
      lambda t: after(t, "--- 4.", r"^( +)\$ ethtool -N (.*)$", r"\1(none)")),
     ("reconcile put demo-vm1's rule back to another queue",
      "section 4: with demo-vm1's rule deleted",
-     lambda t: after(t, ("--- 4.", "$ zcrxctl reconcile"), r"(dst 52:54:00:de:00:01 action )\d+$",
+     lambda t: after(t, ("--- 4.", "$ zcrxctl reconcile"), r"(dst 52:54:00:de:00:01 action )\d+(?= |$)",
                      r"\g<1>5")),
     ("plan has work left after reconcile",
      "section 4: with demo-vm1's rule deleted",
