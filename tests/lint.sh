@@ -104,6 +104,17 @@ else
 	bad "check-demo.py: a doctored docs/demo.txt it does not catch"; echo "$out" | grep -v '^ok '
 fi
 
+# no source file over 1,000 lines (STYLE: one concept per file)
+long=$(find lib zcrxd zcrxctl tests tools bench -type f \( -name '*.c' -o -name '*.h' \
+	-o -name '*.py' -o -name '*.sh' \) -exec wc -l {} + | awk '$2 != "total" && $1 > 1000')
+n=$(find lib zcrxd zcrxctl tests tools bench -type f \( -name '*.c' -o -name '*.h' \
+	-o -name '*.py' -o -name '*.sh' \) | wc -l)
+if [ -z "$long" ] && [ "$n" -gt 100 ]; then
+	ok "no source file over 1,000 lines ($n files)"
+else
+	bad "source files over 1,000 lines (or too few found: $n)"; echo "$long"
+fi
+
 for s in conf/libvirt/qemu.d/zcrx tools/*.sh tests/check.sh tests/lint.sh tests/lib/tier.sh \
 	tests/kernel/run.sh tests/attach/run.sh; do
 	[ -f "$s" ] || continue

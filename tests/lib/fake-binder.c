@@ -22,63 +22,9 @@
 #include "binder-msg.h"
 #include "binder-vhost.h"
 #include "fake-binder.h"
+#include "fake-binder-int.h"
 #include "genl.h"
 #include "vhost_zcrx.h"
-
-#define FB_MAX_CLIENTS 32
-#define FB_MAX_BINDINGS 512
-#define FB_MAX_NICS 64
-#define FB_LOG_MAX 4096
-#define FB_FLUSH_AT 8192 /* split dumps into datagrams of about this size */
-#define FB_BUF (64 * 1024)
-
-struct fb_client {
-	int fd;
-	bool listener;
-};
-
-struct fb_nic {
-	int ifindex;
-	bool has_features;
-	uint64_t features;
-	int refuse_err;
-	char refuse_msg[128];
-};
-
-struct fake_binder {
-	pthread_mutex_t lock;
-	struct fake_binder_options o;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char tmpdir[64]; /* made by fake_binder_new_tmp(), removed on free */
-	int listen_fd;
-	int wake[2];
-	int rtnl_fd;
-	pthread_t thread;
-	bool thread_running;
-
-	struct fb_client clients[FB_MAX_CLIENTS];
-	size_t n_clients;
-
-	bool present;
-	uint32_t next_id;
-	struct binder_binding b[FB_MAX_BINDINGS];
-	size_t n_b;
-	struct fb_nic nics[FB_MAX_NICS];
-	size_t n_nics;
-	uint64_t features;
-	int refuse_next_err;
-	char refuse_next_msg[128];
-
-	fake_binder_bind_check_fn check;
-	void *check_ud;
-	fake_binder_observer_fn obs;
-	void *obs_ud;
-	char *log[FB_LOG_MAX];
-	unsigned n_log;
-
-	uint64_t out[FB_BUF / sizeof(uint64_t)];
-	uint64_t in[FB_BUF / sizeof(uint64_t)];
-};
 
 /* A reply being assembled for one client. */
 struct out {
@@ -156,9 +102,7 @@ static void out_done_dump(struct out *o, const struct nlmsghdr *req)
 
 /* --- bookkeeping ------------------------------------------------------- */
 
-static void fb_log(struct fake_binder *fb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fb_log(struct fake_binder *fb, const char *fmt, ...)
+void fake_binder_log(struct fake_binder *fb, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -306,11 +250,11 @@ static void handle_ctrl(struct fake_binder *fb, struct out *o, const struct nlms
 	name = genl_attr_str(tb[CTRL_ATTR_FAMILY_NAME]);
 	ours = name && strcmp(name, VHOST_ZCRX_FAMILY_NAME) == 0;
 	if (!name || (!ours && strcmp(name, "nlctrl") != 0) || (ours && !fb->present)) {
-		fb_log(fb, "GETFAMILY %s -> ENOENT", name ? name : "?");
+		fake_binder_log(fb, "GETFAMILY %s -> ENOENT", name ? name : "?");
 		out_ack(o, req, ENOENT, NULL, 0, 0);
 		return;
 	}
-	fb_log(fb, "GETFAMILY %s", name);
+	fake_binder_log(fb, "GETFAMILY %s", name);
 	nlh = out_msg(o, GENL_ID_CTRL, 0, req->nlmsg_seq, CTRL_CMD_NEWFAMILY);
 	put_family(nlh, out_room(o), ours);
 	out_done(o, nlh);
@@ -333,8 +277,8 @@ static int check_nic(struct fake_binder *fb, int ifindex, char *msg, size_t size
 	return 0;
 }
 
-static int do_bind(struct fake_binder *fb, const struct binder_msg_request *q, char *msg,
-		   size_t size, uint32_t *ret_id)
+int fake_binder_do_bind(struct fake_binder *fb, const struct binder_msg_request *q, char *msg,
+			size_t size, uint32_t *ret_id)
 {
 	uint32_t max = fb->o.max_bindings ? fb->o.max_bindings : 64;
 	struct binder_binding *b;
@@ -408,7 +352,7 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 	}
 	r = binder_msg_parse_request(req, dump, &q, &err);
 	if (r < 0) {
-		fb_log(fb, "cmd %u -> %s (%s)", q.cmd, kerror_errno_name(r), err.msg);
+		fake_binder_log(fb, "cmd %u -> %s (%s)", q.cmd, kerror_errno_name(r), err.msg);
 		out_ack(o, req, -r, err.msg, q.bad_offset, q.missing_type);
 		return;
 	}
@@ -420,7 +364,7 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 		};
 
 		e = check_nic(fb, (int)q.ifindex, msg, sizeof(msg));
-		fb_log(fb, "PROBE %u -> %s", q.ifindex, e ? kerror_errno_name(e) : "ok");
+		fake_binder_log(fb, "PROBE %u -> %s", q.ifindex, e ? kerror_errno_name(e) : "ok");
 		if (e) {
 			out_ack(o, req, e, msg, 0, 0);
 			return;
@@ -431,15 +375,15 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 		break;
 	}
 	case VHOST_ZCRX_CMD_BIND:
-		e = do_bind(fb, &q, msg, sizeof(msg), &id);
+		e = fake_binder_do_bind(fb, &q, msg, sizeof(msg), &id);
 		if (e) {
-			fb_log(fb, "BIND ifindex=%u queue=%u tap=%u fallback=%s -> %s", q.ifindex,
+			fake_binder_log(fb, "BIND ifindex=%u queue=%u tap=%u fallback=%s -> %s", q.ifindex,
 			       q.queue, q.tap_ifindex, binder_fallback_name(q.fallback),
 			       kerror_errno_name(e));
 			out_ack(o, req, e, msg, 0, 0);
 			return;
 		}
-		fb_log(fb, "BIND ifindex=%u queue=%u tap=%u fallback=%s -> %u", q.ifindex, q.queue,
+		fake_binder_log(fb, "BIND ifindex=%u queue=%u tap=%u fallback=%s -> %u", q.ifindex, q.queue,
 		       q.tap_ifindex, binder_fallback_name(q.fallback), id);
 		nlh = out_msg(o, FAKE_BINDER_FAMILY_ID, 0, req->nlmsg_seq, q.cmd);
 		binder_msg_put_bind_reply(nlh, out_room(o), id);
@@ -455,7 +399,7 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 		return;
 	case VHOST_ZCRX_CMD_UNBIND:
 		b = binding_get(fb, q.binding_id);
-		fb_log(fb, "UNBIND %u -> %s", q.binding_id, b ? "ok" : "ENOENT");
+		fake_binder_log(fb, "UNBIND %u -> %s", q.binding_id, b ? "ok" : "ENOENT");
 		if (!b) {
 			out_ack(o, req, ENOENT, "no such binding", 0, 0);
 			return;
@@ -464,7 +408,7 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 		break;
 	case VHOST_ZCRX_CMD_GET:
 		if (dump) {
-			fb_log(fb, "DUMP -> %zu", fb->n_b);
+			fake_binder_log(fb, "DUMP -> %zu", fb->n_b);
 			for (size_t i = 0; i < fb->n_b; i++) {
 				nlh = out_msg(o, FAKE_BINDER_FAMILY_ID, NLM_F_MULTI, req->nlmsg_seq,
 					      q.cmd);
@@ -475,7 +419,7 @@ static void handle_vhost(struct fake_binder *fb, struct out *o, const struct nlm
 			return;
 		}
 		b = binding_get(fb, q.binding_id);
-		fb_log(fb, "GET %u -> %s", q.binding_id, b ? "ok" : "ENOENT");
+		fake_binder_log(fb, "GET %u -> %s", q.binding_id, b ? "ok" : "ENOENT");
 		if (!b) {
 			out_ack(o, req, ENOENT, "no such binding", 0, 0);
 			return;
@@ -549,7 +493,7 @@ static int link_gone_locked(struct fake_binder *fb, int ifindex)
 			i++;
 			continue;
 		}
-		fb_log(fb, "TEARDOWN %u (ifindex %d gone)", b->id, ifindex);
+		fake_binder_log(fb, "TEARDOWN %u (ifindex %d gone)", b->id, ifindex);
 		notify_state(fb, b->id, BINDER_STATE_BROKEN, ENODEV);
 		binding_del(fb, b);
 		n++;
@@ -751,7 +695,7 @@ void fake_binder_set_present(struct fake_binder *fb, bool present)
 		fb->present = present;
 		if (!present)
 			fb->n_b = 0; /* module unloaded: its bindings are gone */
-		fb_log(fb, "%s", present ? "REGISTER" : "UNREGISTER");
+		fake_binder_log(fb, "%s", present ? "REGISTER" : "UNREGISTER");
 		notify_family(fb, present);
 	}
 	pthread_mutex_unlock(&fb->lock);
@@ -810,13 +754,13 @@ int fake_binder_set_state(struct fake_binder *fb, uint32_t id, enum binder_state
 		r = -ENOENT;
 	} else if (state == BINDER_STATE_BROKEN && reason == ENODEV) {
 		/* by the ABI that means torn down */
-		fb_log(fb, "TEARDOWN %u", id);
+		fake_binder_log(fb, "TEARDOWN %u", id);
 		notify_state(fb, id, state, reason);
 		binding_del(fb, b);
 	} else {
 		b->state = state;
 		b->reason = reason;
-		fb_log(fb, "STATE %u %s %d", id, binder_state_name(state), reason);
+		fake_binder_log(fb, "STATE %u %s %d", id, binder_state_name(state), reason);
 		notify_state(fb, id, state, reason);
 	}
 	pthread_mutex_unlock(&fb->lock);
@@ -887,180 +831,4 @@ unsigned fake_binder_request_count(struct fake_binder *fb)
 	n = fb->n_log;
 	pthread_mutex_unlock(&fb->lock);
 	return n;
-}
-
-/* --- text control ---------------------------------------------------------- */
-
-static int parse_errno(const char *s, int *ret)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return -EINVAL;
-	v = strtol(s, &end, 10);
-	if (*s && !*end && v >= 0 && v < 4096) {
-		*ret = (int)v;
-		return 0;
-	}
-	for (int e = 1; e < 200; e++) {
-		if (strcmp(kerror_errno_name(e), s) == 0) {
-			*ret = e;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	*ret = strtoull(s, &end, 0);
-	return (*end || errno) ? -EINVAL : 0;
-}
-
-struct text {
-	char *buf;
-	size_t size, len;
-};
-
-static void say(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->len >= t->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->len += (size_t)n < t->size - t->len ? (size_t)n : t->size - t->len - 1;
-}
-
-int fake_binder_control(struct fake_binder *fb, const char *line, char *out, size_t out_size)
-{
-	struct text t = { .buf = out, .size = out_size };
-	char clean[512], copy[512], *argv[12], *save = NULL;
-	uint64_t v[6];
-	int argc = 0, e;
-
-	if (out_size)
-		out[0] = '\0';
-	snprintf(clean, sizeof(clean), "%s", line);
-	clean[strcspn(clean, "\r\n")] = '\0';
-	memcpy(copy, clean, sizeof(copy));
-	for (char *tok = strtok_r(copy, " \t", &save); tok && argc < 12;
-	     tok = strtok_r(NULL, " \t", &save))
-		argv[argc++] = tok;
-	if (!argc)
-		goto bad;
-#define IS(word, n) (strcmp(argv[0], word) == 0 && argc >= (n))
-	if (IS("present", 2)) {
-		fake_binder_set_present(fb, strcmp(argv[1], "0") != 0);
-	} else if (IS("refuse-next", 2)) {
-		if (parse_errno(argv[1], &e) < 0)
-			goto bad;
-		fake_binder_refuse_next_bind(fb, e, argc > 2 ? clean + (argv[2] - copy) : "");
-	} else if (IS("refuse", 3)) {
-		if (parse_u64(argv[1], &v[0]) < 0 || parse_errno(argv[2], &e) < 0)
-			goto bad;
-		fake_binder_refuse_nic(fb, (int)v[0], e, argc > 3 ? clean + (argv[3] - copy) : "");
-	} else if (IS("features", 3)) {
-		if (parse_u64(argv[2], &v[1]) < 0)
-			goto bad;
-		if (strcmp(argv[1], "*") == 0)
-			v[0] = 0;
-		else if (parse_u64(argv[1], &v[0]) < 0)
-			goto bad;
-		fake_binder_set_features(fb, (int)v[0], v[1]);
-	} else if (IS("auto-active", 2)) {
-		fake_binder_set_auto_active(fb, strcmp(argv[1], "0") != 0);
-	} else if (IS("state", 3)) {
-		enum binder_state st;
-
-		e = 0;
-		if (parse_u64(argv[1], &v[0]) < 0 || binder_state_from_name(argv[2], &st) < 0 ||
-		    (argc > 3 && parse_errno(argv[3], &e) < 0))
-			goto bad;
-		if (fake_binder_set_state(fb, (uint32_t)v[0], st, e) < 0) {
-			say(&t, "error: no binding %s\n", argv[1]);
-			return -EINVAL;
-		}
-	} else if (IS("stats", 8)) {
-		struct binder_stats s;
-		uint64_t id;
-
-		if (parse_u64(argv[1], &id) < 0)
-			goto bad;
-		for (int i = 0; i < 6; i++)
-			if (parse_u64(argv[2 + i], &v[i]) < 0)
-				goto bad;
-		s = (struct binder_stats){ v[0], v[1], v[2], v[3], v[4], v[5] };
-		if (fake_binder_set_stats(fb, (uint32_t)id, &s) < 0) {
-			say(&t, "error: no binding %s\n", argv[1]);
-			return -EINVAL;
-		}
-	} else if (IS("bind", 4)) {
-		/* a binding made behind the daemon's back (an earlier zcrxd) */
-		struct binder_msg_request q = { .cmd = VHOST_ZCRX_CMD_BIND };
-		char msg[160] = "";
-		uint32_t id;
-
-		if (parse_u64(argv[1], &v[0]) < 0 || parse_u64(argv[2], &v[1]) < 0 ||
-		    parse_u64(argv[3], &v[2]) < 0)
-			goto bad;
-		q.ifindex = (uint32_t)v[0];
-		q.queue = (uint32_t)v[1];
-		q.tap_ifindex = (uint32_t)v[2];
-		q.fallback = argc > 4 && !strcmp(argv[4], "copy") ? VHOST_ZCRX_FALLBACK_COPY
-								   : VHOST_ZCRX_FALLBACK_DROP;
-		pthread_mutex_lock(&fb->lock);
-		e = do_bind(fb, &q, msg, sizeof(msg), &id);
-		if (!e)
-			fb_log(fb, "BIND (control) ifindex=%u queue=%u tap=%u -> %u", q.ifindex, q.queue,
-			       q.tap_ifindex, id);
-		pthread_mutex_unlock(&fb->lock);
-		if (e) {
-			say(&t, "error: %s %s\n", kerror_errno_name(e), msg);
-			return -EINVAL;
-		}
-		say(&t, "%u\n", id);
-	} else if (IS("gone", 2)) {
-		if (parse_u64(argv[1], &v[0]) < 0)
-			goto bad;
-		say(&t, "%d\n", fake_binder_link_gone(fb, (int)v[0]));
-	} else if (IS("list", 1)) {
-		pthread_mutex_lock(&fb->lock);
-		for (size_t i = 0; i < fb->n_b; i++) {
-			const struct binder_binding *b = &fb->b[i];
-
-			say(&t, "id=%u ifindex=%d queue=%u tap=%d fallback=%s state=%s reason=%d\n",
-			    b->id, b->ifindex, b->queue, b->tap_ifindex,
-			    binder_fallback_name(b->fallback), binder_state_name(b->state),
-			    b->reason);
-		}
-		pthread_mutex_unlock(&fb->lock);
-	} else if (IS("log", 1)) {
-		pthread_mutex_lock(&fb->lock);
-		for (unsigned i = 0; i < fb->n_log && i < FB_LOG_MAX; i++)
-			say(&t, "%s\n", fb->log[i]);
-		pthread_mutex_unlock(&fb->lock);
-	} else if (IS("count", 1)) {
-		say(&t, "%u\n", fake_binder_request_count(fb));
-	} else {
-		goto bad;
-	}
-#undef IS
-	say(&t, "ok\n");
-	return 0;
-bad:
-	say(&t, "error: bad command\n");
-	return -EINVAL;
 }
