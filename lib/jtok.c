@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jtok.h"
+#include "utf8.h"
 
 struct parser {
 	struct jtok_doc *d;
@@ -45,80 +46,6 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-static int hex4(const char *s, unsigned *ret)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char c = s[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*ret = v;
-	return 0;
-}
-
-static char *put_utf8(char *w, unsigned cp)
-{
-	if (cp < 0x80) {
-		*w++ = (char)cp;
-	} else if (cp < 0x800) {
-		*w++ = (char)(0xc0 | (cp >> 6));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*w++ = (char)(0xe0 | (cp >> 12));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*w++ = (char)(0xf0 | (cp >> 18));
-		*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return w;
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* At the opening quote: unescape in place, token at the start. */
 static int string(struct parser *ps)
 {
@@ -136,7 +63,7 @@ static int string(struct parser *ps)
 		if (c < 0x20)
 			return -EBADMSG;
 		if (c >= 0x80) {
-			size_t n = utf8_seq((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+			size_t n = utf8_seq_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
 
 			if (!n)
 				return -EBADMSG;
@@ -164,21 +91,14 @@ static int string(struct parser *ps)
 		case 'r': *w++ = '\r'; break;
 		case 't': *w++ = '\t'; break;
 		case 'u': {
-			unsigned cp, lo;
+			uint32_t cp;
+			size_t n = utf8_json_unescape((const unsigned char *)ps->p,
+						      (const unsigned char *)ps->end, &cp);
 
-			if (ps->end - ps->p < 4 || hex4(ps->p, &cp) < 0)
+			if (!n)
 				return -EBADMSG;
-			ps->p += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return -EBADMSG; /* a low surrogate alone */
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
-				    hex4(ps->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-					return -EBADMSG;
-				ps->p += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			w = put_utf8(w, cp);
+			ps->p += n;
+			w = utf8_put(w, cp);
 			break;
 		}
 		default:

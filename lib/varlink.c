@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "varlink.h"
 
 #define VARLINK_JSON_DEPTH 64
@@ -74,71 +75,14 @@ bool varlink_reader_has_partial(const struct varlink_reader *r)
 	return r->len > r->start;
 }
 
-/* Length of the strict UTF-8 sequence (RFC 3629) at p, 0 when invalid: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0; /* overlong */
-	else if (c == 0xed)
-		hi = 0x9f; /* surrogates */
-	else if (c == 0xf0)
-		lo = 0x90; /* overlong */
-	else if (c == 0xf4)
-		hi = 0x8f; /* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-static int hex4(const unsigned char *p, const unsigned char *end)
-{
-	int v = 0, i;
-
-	if (end - p < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		unsigned char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
 bool varlink_text_valid(const char *text, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + len;
 	bool in_string = false;
 
 	while (p < end) {
-		size_t n = utf8_len(p, end);
-		int cp;
+		size_t n = utf8_seq_len(p, end);
+		uint32_t cp;
 
 		if (!n)
 			return false;
@@ -160,20 +104,10 @@ bool varlink_text_valid(const char *text, size_t len)
 			p += 2;
 			continue;
 		}
-		cp = hex4(p + 2, end);
-		if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff))
-			return false; /* \u0000, a low surrogate alone */
-		p += 6;
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			int lo;
-
-			if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
-				return false; /* a high surrogate alone */
-			lo = hex4(p + 2, end);
-			if (lo < 0xdc00 || lo > 0xdfff)
-				return false;
-			p += 6;
-		}
+		n = utf8_json_unescape(p + 2, end, &cp);
+		if (!n || !cp)
+			return false; /* no escape, a surrogate alone, \u0000 */
+		p += 2 + n;
 	}
 	return true;
 }
