@@ -172,6 +172,23 @@ static int literal(struct parser *ps, const char *word, enum jtok_type type)
 	return k;
 }
 
+/* Where an object's member starts: its name (a token) and the colon. */
+static int member_name(struct parser *ps)
+{
+	int k;
+
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != '"')
+		return -EBADMSG;
+	k = string(ps);
+	if (k < 0)
+		return k;
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p++ != ':')
+		return -EBADMSG;
+	return k;
+}
+
 int jtok_parse(struct jtok_doc *d, char *text, size_t len)
 {
 	struct parser ps = { .d = d, .p = text, .end = text + len };
@@ -203,15 +220,8 @@ int jtok_parse(struct jtok_doc *d, char *text, size_t len)
 				d->t[k].next = (uint32_t)d->n;
 				break; /* empty: a value is done */
 			}
-			if (d->t[k].type == JTOK_OBJECT) {
-				if (ps.p >= ps.end || *ps.p != '"')
-					return -EBADMSG;
-				if ((k = string(&ps)) < 0)
-					return k;
-				skip_ws(&ps);
-				if (ps.p >= ps.end || *ps.p++ != ':')
-					return -EBADMSG;
-			}
+			if (d->t[k].type == JTOK_OBJECT && (k = member_name(&ps)) < 0)
+				return k;
 			continue; /* its first value */
 		case '"': k = string(&ps); break;
 		case 't': k = literal(&ps, "true", JTOK_TRUE); break;
@@ -236,16 +246,8 @@ int jtok_parse(struct jtok_doc *d, char *text, size_t len)
 				return -EBADMSG;
 			if (*ps.p == ',') {
 				ps.p++;
-				if (c->type == JTOK_OBJECT) {
-					skip_ws(&ps);
-					if (ps.p >= ps.end || *ps.p != '"')
-						return -EBADMSG;
-					if ((k = string(&ps)) < 0)
-						return k;
-					skip_ws(&ps);
-					if (ps.p >= ps.end || *ps.p++ != ':')
-						return -EBADMSG;
-				}
+				if (c->type == JTOK_OBJECT && (k = member_name(&ps)) < 0)
+					return k;
 				break; /* the next value */
 			}
 			if (*ps.p != (c->type == JTOK_OBJECT ? '}' : ']'))

@@ -178,28 +178,14 @@ int varlink_reader_next_text(struct varlink_reader *r, char **ret, size_t *ret_l
 
 int varlink_reader_next(struct varlink_reader *r, json_object **ret)
 {
-	const char *begin = r->buf + r->start;
-	size_t pending = r->len - r->start;
-	const char *nul;
-	size_t mlen;
-	int k;
+	char *text;
+	size_t len;
+	int k = varlink_reader_next_text(r, &text, &len);
 
 	*ret = NULL;
-	if (pending == 0)
-		return 0;
-	if (r->scanned > pending)
-		r->scanned = 0;
-	nul = memchr(begin + r->scanned, '\0', pending - r->scanned);
-	if (!nul) {
-		r->scanned = pending;
-		return pending > r->max_message ? -EMSGSIZE : 0;
-	}
-	r->scanned = 0;
-	mlen = (size_t)(nul - begin);
-	if (mlen > r->max_message)
-		return -EMSGSIZE;
-	k = varlink_parse_json(begin, mlen, ret);
-	r->start += mlen + 1;
+	if (k <= 0)
+		return k;
+	k = varlink_parse_json(text, len, ret);
 	if (r->start == r->len)
 		r->start = r->len = 0;
 	return k < 0 ? k : 1;
