@@ -72,8 +72,7 @@ int main(int argc, char **argv)
 		cfg.combined = 128;
 		cfg.rule_capacity = 4096;
 		cfg.max_contexts = 64;
-		h[i] = malloc(sizeof(*h[i]));
-		harness_init(h[i], &cfg);
+		h[i] = harness_new(&cfg);
 		harness_policy(h[i], 127, 0);
 		for (k = 0; k < PER_NIC; k++) {
 			struct attach *a = harness_attach(h[i], "vm", (unsigned)(i * PER_NIC + k + 1), 1);
@@ -156,8 +155,7 @@ int main(int argc, char **argv)
 	       inc, inc <= 100 ? "true" : "false");
 	fails = (full > 20000) + (steady > 20000) + (inc > 100);
 	for (i = 0; i < N_NICS; i++) {
-		harness_free(h[i]);
-		free(h[i]);
+		harness_destroy(h[i]);
 	}
 	return fails ? 1 : 0;
 }

@@ -113,6 +113,29 @@ void harness_free(struct harness *h)
 	fake_net_free(h->net);
 }
 
+struct harness *harness_new(const struct fake_nic_cfg *cfg)
+{
+	struct harness *h = malloc(sizeof(*h));
+
+	if (!h)
+		abort();
+	harness_init(h, cfg);
+	return h;
+}
+
+void harness_destroy(struct harness *h)
+{
+	harness_free(h);
+	free(h);
+}
+
+struct exec_env harness_exec_env(struct harness *h)
+{
+	struct exec_env env = { .nic = fake_net_backend(h->net), .binder = &h->binder };
+
+	return env;
+}
+
 void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels)
 {
 	memset(&h->pol, 0, sizeof(h->pol));
@@ -257,11 +280,11 @@ void harness_plan(struct harness *h, enum plan_mode mode, struct plan *p)
 
 int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
 {
-	struct exec_env env = { 0 };
+	struct exec_env env = harness_exec_env(h);
 	int r = 0;
 
-	env.nic = fake_net_backend(h->net);
-	env.binder = h->use_binder ? &h->binder : NULL;
+	if (!h->use_binder)
+		env.binder = NULL;
 	if (h->take_refusals) {
 		env.bind_refused = note_refusal;
 		env.userdata = h;

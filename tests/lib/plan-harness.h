@@ -57,6 +57,13 @@ struct harness {
 
 void harness_init(struct harness *h, const struct fake_nic_cfg *cfg);
 void harness_free(struct harness *h);
+/* The same for a harness of its own on the heap (it is large); freed by
+ * harness_destroy(). */
+struct harness *harness_new(const struct fake_nic_cfg *cfg);
+void harness_destroy(struct harness *h);
+/* What the executor runs on: the harness's fake NIC and its stub binder;
+ * the optional hooks unset. */
+struct exec_env harness_exec_env(struct harness *h);
 /* Default policy: ReserveQueues=count, Steering=mac,ip, degrade, copy. */
 void harness_policy(struct harness *h, uint32_t reserve_count, uint32_t channels);
 void harness_enable_binder(struct harness *h, uint64_t features);

@@ -22,12 +22,28 @@
 
 #include "plan-harness.h"
 
-/* The fake NIC, and the harness's stub binder (no features enabled here). */
-static struct exec_env text_env(struct harness *h)
+/* A harness on one NIC of cfg with vm1's 2-queue vNIC, planned in *p. */
+static struct harness *vm1_planned(const struct fake_nic_cfg *cfg, struct plan *p)
 {
-	struct exec_env env = { .nic = fake_net_backend(h->net), .binder = &h->binder };
+	struct harness *h = harness_new(cfg);
 
-	return env;
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm1", 1, 2);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, p);
+	return h;
+}
+
+/* The last op of p of that kind, -1 when there is none. */
+static int op_index(const struct plan *p, enum plan_op_kind kind)
+{
+	int k = -1;
+	size_t i;
+
+	for (i = 0; i < p->n_ops; i++)
+		if (p->ops[i].kind == kind)
+			k = (int)i;
+	return k;
 }
 
 /* Issue 9, bug 6: the log line of a refused op names the NIC once, keeps
@@ -36,29 +52,20 @@ static struct exec_env text_env(struct harness *h)
 static void test_failure_text(void **state)
 {
 	struct fake_nic_cfg cfg;
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	struct exec_env env;
 	struct exec_result res;
 	struct plan_op long_op;
 	struct plan p;
 	char buf[512], want[256], mac[18];
-	size_t i;
-	int ins = -1, ctx = -1;
+	int ins, ctx;
 
 	fake_nic_cfg_capable(&cfg, "eth0");
 	cfg.l2_context = false; /* MAC rules to a context: EOPNOTSUPP, no text */
-	harness_init(h, &cfg);
-	env = text_env(h);
-	harness_policy(h, 4, 0);
-	harness_attach(h, "vm1", 1, 2);
-	harness_observe(h);
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	for (i = 0; i < p.n_ops; i++) {
-		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
-			ins = (int)i;
-		if (p.ops[i].kind == PLAN_OP_RSS_CREATE)
-			ctx = (int)i;
-	}
+	h = vm1_planned(&cfg, &p);
+	env = harness_exec_env(h);
+	ins = op_index(&p, PLAN_OP_RULE_INSERT);
+	ctx = op_index(&p, PLAN_OP_RSS_CREATE);
 	assert_true(ins >= 0 && ctx >= 0);
 	assert_true(exec_plan(&env, &p, &h->j, &res) < 0);
 	assert_int_equal(res.failed, ins);
@@ -103,8 +110,7 @@ static void test_failure_text(void **state)
 	assert_true(strlen(res.err.op) < KERROR_OP_MAX);
 	assert_int_equal(strncmp(res.err.op, buf, strlen(res.err.op) - 3), 0);
 	assert_string_equal(res.err.op + strlen(res.err.op) - 4, " ...");
-	harness_free(h);
-	free(h);
+	harness_destroy(h);
 }
 
 /* Issue 9: a context made in the same plan has no id until the kernel
@@ -114,29 +120,20 @@ static void test_failure_text(void **state)
 static void test_context_named_by_id(void **state)
 {
 	struct fake_nic_cfg cfg;
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	struct exec_env env;
 	struct exec_result res;
 	struct plan p;
 	char buf[512], want[256], mac[18];
 	uint32_t *ids;
-	size_t i;
-	int ins = -1, ctx = -1;
+	int ins, ctx;
 
 	(void)state;
 	fake_nic_cfg_capable(&cfg, "eth0");
-	harness_init(h, &cfg);
-	env = text_env(h);
-	harness_policy(h, 4, 0);
-	harness_attach(h, "vm1", 1, 2);
-	harness_observe(h);
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	for (i = 0; i < p.n_ops; i++) {
-		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
-			ins = (int)i;
-		if (p.ops[i].kind == PLAN_OP_RSS_CREATE)
-			ctx = (int)i;
-	}
+	h = vm1_planned(&cfg, &p);
+	env = harness_exec_env(h);
+	ins = op_index(&p, PLAN_OP_RULE_INSERT);
+	ctx = op_index(&p, PLAN_OP_RSS_CREATE);
 	assert_true(ins >= 0 && ctx >= 0 && p.ops[ins].ctx_op == ctx);
 	plan_op_describe(&p.ops[ctx], buf, sizeof(buf));
 	assert_null(strchr(buf, '$'));
@@ -156,15 +153,14 @@ static void test_context_named_by_id(void **state)
 						  sizeof(buf)), want);
 	free(ids);
 	plan_clear(&p);
-	harness_free(h);
-	free(h);
+	harness_destroy(h);
 }
 
 /* A refused context creation is named in words, not "$CTXn". */
 static void test_context_refusal_text(void **state)
 {
 	struct fake_nic_cfg cfg;
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	struct exec_env env;
 	struct exec_result res;
 	struct plan p;
@@ -173,12 +169,8 @@ static void test_context_refusal_text(void **state)
 	(void)state;
 	fake_nic_cfg_capable(&cfg, "eth0");
 	cfg.max_contexts = 1;
-	harness_init(h, &cfg);
-	env = text_env(h);
-	harness_policy(h, 4, 0);
-	harness_attach(h, "vm1", 1, 2);
-	harness_observe(h);
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	h = vm1_planned(&cfg, &p);
+	env = harness_exec_env(h);
 	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
 	plan_clear(&p);
 	/* a second 2-queue vNIC: its context is refused (one context only) */
@@ -192,8 +184,7 @@ static void test_context_refusal_text(void **state)
 	assert_null(strchr(buf, '$'));
 	assert_int_equal(strncmp(buf, "create RSS context: ", 20), 0);
 	plan_clear(&p);
-	harness_free(h);
-	free(h);
+	harness_destroy(h);
 }
 
 int main(void)

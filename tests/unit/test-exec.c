@@ -46,15 +46,14 @@ static const char *sc_name[] = { "setup", "teardown", "release", "move", "two-ct
 
 static struct harness *build(enum scenario sc, enum plan_mode *ret_mode)
 {
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	struct fake_nic_cfg cfg;
 	struct attach *a;
 
-	assert_non_null(h);
 	fake_nic_cfg_capable(&cfg, "eth0");
 	if (sc == SC_LOC_ANY)
 		cfg.loc_special = true;
-	harness_init(h, &cfg);
+	h = harness_new(&cfg);
 	harness_enable_binder(h, BINDER_FEATURE_NEEDS_HDS);
 	*ret_mode = PLAN_MODE_NORMAL;
 	harness_policy(h, 4, 12);
@@ -102,12 +101,6 @@ static struct harness *build(enum scenario sc, enum plan_mode *ret_mode)
 	}
 	harness_observe(h);
 	return h;
-}
-
-static void destroy(struct harness *h)
-{
-	harness_free(h);
-	free(h);
 }
 
 static char *bindings_text(const struct stub_binder *b)
@@ -161,15 +154,6 @@ static size_t kth_kernel(const struct plan *p, size_t k, unsigned *nic_calls, un
 	return SIZE_MAX;
 }
 
-static struct exec_env env_of(struct harness *h)
-{
-	struct exec_env env = { 0 };
-
-	env.nic = fake_net_backend(h->net);
-	env.binder = &h->binder;
-	return env;
-}
-
 static void test_fail_every_op(void **state)
 {
 	unsigned total = 0;
@@ -178,7 +162,7 @@ static void test_fail_every_op(void **state)
 	for (sc = 0; sc < SC_MAX; sc++) {
 		enum plan_mode mode;
 		struct harness *h = build((enum scenario)sc, &mode);
-		struct exec_env env = env_of(h);
+		struct exec_env env = harness_exec_env(h);
 		struct plan p;
 		char *before, *bbefore;
 		size_t k, nk;
@@ -280,7 +264,7 @@ static void test_fail_every_op(void **state)
 		plan_clear(&p);
 		free(before);
 		free(bbefore);
-		destroy(h);
+		harness_destroy(h);
 	}
 	fprintf(stderr, "exec: %u injected failures rolled back exactly\n", total);
 	assert_true(total > 40);
@@ -290,7 +274,7 @@ static void test_failed_undo_is_reported(void **state)
 {
 	enum plan_mode mode;
 	struct harness *h = build(SC_SETUP, &mode);
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct plan p;
 	unsigned nc, bc;
@@ -322,7 +306,7 @@ static void test_failed_undo_is_reported(void **state)
 	/* the next reconcile finishes the job */
 	assert_int_equal(harness_apply(h, mode, 3), 0);
 	assert_int_equal(harness_pending_ops(h, mode), 0);
-	destroy(h);
+	harness_destroy(h);
 }
 
 /* --- crash at every point -------------------------------------------------------- */
@@ -370,7 +354,7 @@ static char *reference(enum scenario sc)
 
 	assert_int_equal(harness_apply(h, mode, 3), 0);
 	s = fake_net_dump(h->net, h->ifindex);
-	destroy(h);
+	harness_destroy(h);
 	return s;
 }
 
@@ -380,7 +364,7 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 	enum plan_mode mode;
 	struct harness *h = build(sc, &mode);
 	struct crash c = { .h = h, .point = point, .op = op };
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct journal_nic before;
 	struct exec_result res;
 	struct plan p;
@@ -413,7 +397,7 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 		if (c.has_persisted)
 			journal_nic_clear(&c.persisted);
 		journal_nic_clear(&before);
-		destroy(h);
+		harness_destroy(h);
 		return;
 	}
 	/* restart: what is on disk, settled against the kernel */
@@ -459,7 +443,7 @@ static void crash_once(enum scenario sc, enum exec_point point, size_t op, size_
 		assert_true(h->nic.rss[i].id == 0 || journal_find_ctx_exact(&h->j, &h->nic.rss[i]) >= 0);
 	assert_int_equal(h->j.n_bindings, h->sb.n);
 	free(now);
-	destroy(h);
+	harness_destroy(h);
 	(*count)++;
 }
 
@@ -478,7 +462,7 @@ static void test_crash_anywhere(void **state)
 		harness_plan(h, mode, &p);
 		n = p.n_ops;
 		plan_clear(&p);
-		destroy(h);
+		harness_destroy(h);
 		crash_once((enum scenario)sc, EXEC_POINT_INTENT, 0, SIZE_MAX, ref, &count);
 		for (i = 0; i < n; i++)
 			crash_once((enum scenario)sc, EXEC_POINT_AFTER_OP, i, SIZE_MAX, ref, &count);
@@ -501,7 +485,7 @@ static void test_persist_refused(void **state)
 {
 	enum plan_mode mode;
 	struct harness *h = build(SC_SETUP, &mode);
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct journal_nic before;
 	struct plan p;
@@ -522,7 +506,7 @@ static void test_persist_refused(void **state)
 	free(d1);
 	plan_clear(&p);
 	journal_nic_clear(&before);
-	destroy(h);
+	harness_destroy(h);
 }
 
 static void test_intent_is_written_first(void **state)
@@ -530,7 +514,7 @@ static void test_intent_is_written_first(void **state)
 	enum plan_mode mode;
 	struct harness *h = build(SC_SETUP, &mode);
 	struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct plan p;
 	size_t i, n_ins = 0;
@@ -553,7 +537,7 @@ static void test_intent_is_written_first(void **state)
 	assert_false(journal_nic_has_pending(&h->j));
 	journal_nic_clear(&c.persisted);
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 
@@ -569,7 +553,7 @@ static void test_teardown_intent_only_for_rollback(void **state)
 		enum plan_mode mode;
 		struct harness *h = build(scs[s], &mode);
 		struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
-		struct exec_env env = env_of(h);
+		struct exec_env env = harness_exec_env(h);
 		struct exec_result res;
 		struct plan p;
 		size_t i, n_del = 0, n_make = 0, last_del = 0;
@@ -593,7 +577,7 @@ static void test_teardown_intent_only_for_rollback(void **state)
 		assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
 		assert_int_equal(c.persists, 0);
 		plan_clear(&p);
-		destroy(h);
+		harness_destroy(h);
 
 		/* again, failing the last deletion: the re-creations are
 		 * persisted as pending before the first undo */
@@ -602,7 +586,7 @@ static void test_teardown_intent_only_for_rollback(void **state)
 		c.h = h;
 		c.point = EXEC_POINT_INTENT;
 		c.op = 999;
-		env = env_of(h);
+		env = harness_exec_env(h);
 		env.persist = crash_persist;
 		env.userdata = &c;
 		harness_plan(h, mode, &p);
@@ -624,7 +608,7 @@ static void test_teardown_intent_only_for_rollback(void **state)
 		assert_false(journal_nic_has_pending(&h->j));
 		journal_nic_clear(&c.persisted);
 		plan_clear(&p);
-		destroy(h);
+		harness_destroy(h);
 	}
 }
 
@@ -689,7 +673,7 @@ static void test_bind_refusal_left_out(void **state)
 	struct harness *h = build(SC_SETUP, &mode);
 	struct crash c = { .h = h, .point = EXEC_POINT_INTENT, .op = 999 };
 	struct refusals rf = { .crash = &c };
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct plan_bind_refusal pr = { 0 };
 	struct exec_result res;
 	struct plan p;
@@ -763,7 +747,7 @@ static void test_bind_refusal_left_out(void **state)
 	}
 	journal_nic_clear(&c.persisted);
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 /* zcrxd stops right after the refused BIND: the journal on disk (the
@@ -774,7 +758,7 @@ static void test_bind_refusal_crash(void **state)
 	struct harness *h = build(SC_SETUP, &mode);
 	struct crash c = { .h = h };
 	struct refusals rf = { .crash = &c };
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct plan p;
 	size_t at, n_binds, i;
@@ -807,7 +791,7 @@ static void test_bind_refusal_crash(void **state)
 		assert_true(journal_find_rule_exact(&h->j, &h->nic.rules[i]) >= 0);
 	assert_int_equal(h->j.n_rules, h->nic.n_rules);
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 /* A BIND that something follows is no final step: its refusal rolls the
@@ -817,7 +801,7 @@ static void test_bind_refusal_not_last(void **state)
 	enum plan_mode mode;
 	struct harness *h = build(SC_SETUP, &mode);
 	struct refusals rf = { 0 };
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct plan_op *v;
 	struct plan p;
@@ -851,7 +835,7 @@ static void test_bind_refusal_not_last(void **state)
 	free(d0);
 	free(d1);
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 /* Detach while the module tears the vNIC's binding down with its macvtap:
@@ -863,7 +847,7 @@ static void test_unbind_already_gone(void **state)
 	for (fail_last = 0; fail_last < 2; fail_last++) {
 		enum plan_mode mode;
 		struct harness *h = build(SC_TEARDOWN, &mode);
-		struct exec_env env = env_of(h);
+		struct exec_env env = harness_exec_env(h);
 		struct exec_result res;
 		struct plan p;
 		size_t i, n_unbind = 0, last = 0, before;
@@ -910,7 +894,7 @@ static void test_unbind_already_gone(void **state)
 			assert_true(journal_find_binding(&h->j, h->sb.v[i].id) >= 0);
 		assert_false(journal_nic_has_pending(&h->j));
 		plan_clear(&p);
-		destroy(h);
+		harness_destroy(h);
 	}
 }
 
@@ -918,7 +902,7 @@ static void test_busy(void **state)
 {
 	enum plan_mode mode;
 	struct harness *h = build(SC_SETUP, &mode);
-	struct exec_env env = env_of(h);
+	struct exec_env env = harness_exec_env(h);
 	struct exec_result res;
 	struct plan p;
 	bool busy = true;
@@ -930,13 +914,13 @@ static void test_busy(void **state)
 	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
 	assert_false(busy);
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 static void test_ntuple_ack_without_effect(void **state)
 {
 	struct fake_nic_cfg cfg;
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	struct exec_env env;
 	struct exec_result res;
 	struct plan p;
@@ -946,8 +930,8 @@ static void test_ntuple_ack_without_effect(void **state)
 	 * notice (FEATURES_SET reply), not insert rules into the void */
 	fake_nic_cfg_capable(&cfg, "eth0");
 	cfg.ntuple_fixed = true;
-	harness_init(h, &cfg);
-	env = env_of(h);
+	h = harness_new(&cfg);
+	env = harness_exec_env(h);
 	harness_attach(h, "vm1", 1, 1);
 	harness_observe(h);
 	h->nic.ntuple_fixed = false; /* pretend the model said it could change */
@@ -957,7 +941,7 @@ static void test_ntuple_ack_without_effect(void **state)
 	exec_result_format(&res, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "stayed off"));
 	plan_clear(&p);
-	destroy(h);
+	harness_destroy(h);
 }
 
 int main(void)

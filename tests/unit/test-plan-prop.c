@@ -245,20 +245,19 @@ static unsigned next_id;
 static bool one_shape(unsigned shape, struct run_stats *st)
 {
 	struct fake_nic_cfg cfg;
-	struct harness *h = malloc(sizeof(*h));
+	struct harness *h;
 	char name[16], *pristine, *s;
 	unsigned step, n_steps = 4 + below(16);
 	bool ok = true, outside_channels = false;
 	uint32_t maxq;
 	size_t i;
 
-	assert_non_null(h);
 	/* a shape run alone (ZCRX_PROP_ONLY) makes the same ids; they pass 255,
 	 * so both MAC bytes of the id matter */
 	next_id = shape * 40 % 60000;
 	snprintf(name, sizeof(name), "zxp%u", shape % 1000);
 	random_cfg(&cfg, name);
-	harness_init(h, &cfg);
+	h = harness_new(&cfg);
 	maxq = cfg.combined_max + cfg.rx_max;
 	random_policy(h, maxq);
 	if (coin(40)) {
@@ -412,8 +411,7 @@ static bool one_shape(unsigned shape, struct run_stats *st)
 			h->pol.reserve_count, h->pol.n_reserve_list, h->pol.channels,
 			h->pol.on_exhaustion);
 	free(pristine);
-	harness_free(h);
-	free(h);
+	harness_destroy(h);
 	return ok;
 }
 
