@@ -13,29 +13,31 @@ import shutil
 import tempfile
 import unittest
 
-from attachlib import FAKE, zxtest
-
-CONF = "[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nChannels=12\nReserveQueues=2\n"
+from attachlib import FakeDaemon, zxtest
 
 
-@zxtest.require_root
-class Start(unittest.TestCase):
+class OnFake(unittest.TestCase):
+    """One zcrxd-fake per test, in a namespace and a scratch directory of
+    its own, its fake NICs volatile: CONF, NICS and ARGS say the rest."""
+    CONF = NICS = ARGS = None
+
     def setUp(self):
         self.ns = zxtest.Netns("zxp").__enter__()
         self.work = tempfile.mkdtemp(prefix="zxp-start-")
-        saved = zxtest.ZCRXD
-        zxtest.ZCRXD = FAKE
-        try:
-            self.d = zxtest.Daemon(netns=self.ns, config_text=CONF, extra_args=[
-                "--fake-volatile", "--fake-nic", "eth0:capable", "--fake-fail-at", "1:5",
-                "--state-dir", self.work])
-        finally:
-            zxtest.ZCRXD = saved
+        self.d = FakeDaemon(self.ns, self.CONF, self.work, nics=self.NICS, volatile=True,
+                            extra_args=self.ARGS)
 
     def tearDown(self):
         self.d.cleanup()
         self.ns.delete()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+@zxtest.require_root
+class Start(OnFake):
+    CONF = "[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nChannels=12\nReserveQueues=2\n"
+    NICS = ("eth0:capable",)
+    ARGS = ("--fake-fail-at", "1:5")
 
     def test_ready_with_a_status_that_says_the_start_failed(self):
         # READY=1 came (Daemon waited for it); STATUS says why not all is well
@@ -56,30 +58,16 @@ class Start(unittest.TestCase):
 
 
 @zxtest.require_root
-class PlanError(unittest.TestCase):
+class PlanError(OnFake):
     """Plan with a NIC the planner cannot plan (zcrxd-fake --fake-plan-fails:
     its plan_nic() fails with ENOMEM for eth1, the real planner runs for
     eth0): the answer is KernelError naming eth1, not eth0's plan as if it
     were all there is to do (issue 10 item 13; it was a success)."""
 
-    def setUp(self):
-        self.ns = zxtest.Netns("zxp").__enter__()
-        self.work = tempfile.mkdtemp(prefix="zxp-plan-")
-        saved = zxtest.ZCRXD
-        zxtest.ZCRXD = FAKE
-        try:
-            self.d = zxtest.Daemon(netns=self.ns, config_text=(
-                "[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nReserveQueues=2\n"
-                "[nic eth1]\nReserveQueues=2\n"), extra_args=[
-                "--fake-volatile", "--fake-nic", "eth0:capable", "--fake-nic", "eth1:capable",
-                "--fake-plan-fails", "eth1", "--state-dir", self.work])
-        finally:
-            zxtest.ZCRXD = saved
-
-    def tearDown(self):
-        self.d.cleanup()
-        self.ns.delete()
-        shutil.rmtree(self.work, ignore_errors=True)
+    CONF = ("[daemon]\nReconcileIntervalSec=0\n[nic eth0]\nReserveQueues=2\n"
+            "[nic eth1]\nReserveQueues=2\n")
+    NICS = ("eth0:capable", "eth1:capable")
+    ARGS = ("--fake-plan-fails", "eth1")
 
     def test_a_nic_that_cannot_be_planned_fails_the_plan(self):
         with self.assertRaises(zxtest.VarlinkError) as e:
