@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bigmem — memory for the big, short-lived buffers of a listing (its text
+ * in zcrxd, the reply and its tokens in zcrxctl).  Once a buffer passes
+ * BIGMEM_HUGE it is mapped in 2 MiB-aligned pieces the kernel may back
+ * with transparent huge pages (madvise): a listing of 4,096 attachments
+ * touches megabytes that were never mapped before, and on a virtual
+ * machine each 4 KiB page's first touch is a fault of several
+ * microseconds (12 us on the CI machine: 4 MiB touched in 12 ms, in
+ * 0.3 ms as huge pages; `bench/bench-scale.py listing`).  Below it, or
+ * where the kernel says no, it is plain memory.
+ *
+ * Owns: those mappings.  Must not: print, exit.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#define BIGMEM_HUGE ((size_t)256 << 10)
+
+/* realloc() for bigmem: p is NULL or from bigmem_realloc; the contents
+ * up to the smaller size are kept.  NULL (p untouched) when out of
+ * memory. */
+void *bigmem_realloc(void *p, size_t n);
+void bigmem_free(void *p);
