@@ -564,9 +564,18 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 
 	if (ipc_params_parse(call, params, spec) < 0)
 		return;
-	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a);
-	/* what running domains asked for and did not get, with the reason */
-	json_object_object_add(r, "refused", virt_follow_refused_json(a->follow, nic, domain));
+	/* with what running domains asked for and did not get, and why */
+	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a,
+				virt_follow_refused_json(a->follow, nic, domain));
+	if (!r) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "errno", json_object_new_int(ENOMEM));
+		json_object_object_add(p, "message",
+				       json_object_new_string("out of memory writing the listing"));
+		ipc_reply_error(call, "io.zcrx.Manager.KernelError", p);
+		return;
+	}
 	reply_when_durable(a, call, NULL, r);
 }
 

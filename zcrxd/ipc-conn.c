@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ipc-int.h"
+#include "jtext.h"
 #include "log.h"
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
@@ -323,6 +324,21 @@ static int append(struct ipc_conn *c, const char *buf, size_t len)
 	return 0;
 }
 
+/* A reply whose parameters are text already (a listing, jtext.h) is sent
+ * from that text, the envelope written around it: no copy of megabytes.
+ * The bytes are what json-c would write for msg. */
+static const char *encoded(json_object *msg, size_t *ret_len)
+{
+	json_object *p;
+	const char *text;
+
+	if (json_object_object_length(msg) == 1 &&
+	    json_object_object_get_ex(msg, "parameters", &p) &&
+	    (text = jtext_wrap(p, "{\"parameters\":", '}', ret_len)))
+		return text;
+	return varlink_encoded(msg, ret_len);
+}
+
 int ipc_conn_send(struct ipc_conn *c, json_object *msg, bool stream)
 {
 	const char *text;
@@ -333,7 +349,7 @@ int ipc_conn_send(struct ipc_conn *c, json_object *msg, bool stream)
 		json_object_put(msg);
 		return -ECONNRESET;
 	}
-	text = varlink_encoded(msg, &len);
+	text = encoded(msg, &len);
 	if (!text) {
 		json_object_put(msg);
 		return -ENOMEM;

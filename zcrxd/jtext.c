@@ -2,28 +2,37 @@
 /*
  * jtext — JSON as text (jtext.h).
  */
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "jtext.h"
+
+/* The buffer holds JTEXT_ROOM bytes before the text (room for what a
+ * reply puts around it, jtext_wrap) and always one byte more after it than
+ * the text's NUL (the wrap's tail). */
+static char *base(const struct jtext *t)
+{
+	return t->s ? t->s - JTEXT_ROOM : NULL;
+}
 
 void jtext_put(struct jtext *t, const char *p, size_t n)
 {
 	if (t->fail)
 		return;
-	if (t->n + n + 1 > t->cap) {
+	if (t->n + n + 2 > t->cap) {
 		size_t cap = t->cap ? t->cap : 1024;
 		char *x;
 
-		while (cap < t->n + n + 1)
+		while (cap < t->n + n + 2)
 			cap *= 2;
-		x = realloc(t->s, cap);
+		x = bigmem_realloc(base(t), JTEXT_ROOM + cap);
 		if (!x) {
 			t->fail = true;
 			return;
 		}
-		t->s = x;
+		t->s = x + JTEXT_ROOM;
 		t->cap = cap;
 	}
 	memcpy(t->s + t->n, p, n);
@@ -63,20 +72,29 @@ void jtext_str(struct jtext *t, const char *p)
 	jtext_put(t, "\"", 1);
 }
 
+/* Decimal digits, written backwards from the end of b (no printf: a
+ * listing writes tens of thousands of numbers). */
+static void put_decimal(struct jtext *t, uint64_t v, bool minus)
+{
+	char b[24], *p = b + sizeof(b);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (minus)
+		*--p = '-';
+	jtext_put(t, p, (size_t)(b + sizeof(b) - p));
+}
+
 void jtext_u64(struct jtext *t, uint64_t v)
 {
-	char b[24];
-	int k = snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
-
-	jtext_put(t, b, (size_t)k);
+	put_decimal(t, v, false);
 }
 
 void jtext_int(struct jtext *t, int64_t v)
 {
-	char b[24];
-	int k = snprintf(b, sizeof(b), "%lld", (long long)v);
-
-	jtext_put(t, b, (size_t)k);
+	put_decimal(t, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void jtext_key(struct jtext *t, bool *first, const char *key)
@@ -87,29 +105,52 @@ void jtext_key(struct jtext *t, bool *first, const char *key)
 	jtext_lit(t, "\":");
 }
 
+void jtext_json(struct jtext *t, json_object *o)
+{
+	size_t n;
+	const char *s = o ? json_object_to_json_string_length(o, JTEXT_JSON_FLAGS, &n) : NULL;
+
+	if (s)
+		jtext_put(t, s, n);
+	else if (o)
+		t->fail = true;
+	else
+		jtext_lit(t, "null");
+}
+
 void jtext_free(struct jtext *t)
 {
-	free(t->s);
+	bigmem_free(base(t));
 	memset(t, 0, sizeof(*t));
 }
 
+#define RAW_MAGIC 0x6a74657874u /* "jtext" */
+
 struct raw {
-	char *s;
-	size_t n;
+	uint64_t magic;
+	struct jtext t;
 };
+
+static struct raw *raw_of(json_object *o)
+{
+	struct raw *r = json_object_is_type(o, json_type_object) ? json_object_get_userdata(o)
+								    : NULL;
+
+	return r && r->magic == RAW_MAGIC ? r : NULL;
+}
 
 static int raw_serialize(json_object *o, struct printbuf *pb, int level, int flags)
 {
 	struct raw *r = json_object_get_userdata(o);
 
-	return printbuf_memappend(pb, r->s, (int)r->n) < 0 ? -1 : 0;
+	return printbuf_memappend(pb, r->t.s, (int)r->t.n) < 0 ? -1 : 0;
 }
 
 static void raw_free(json_object *o, void *ud)
 {
 	struct raw *r = ud;
 
-	free(r->s);
+	jtext_free(&r->t);
 	free(r);
 }
 
@@ -118,14 +159,30 @@ json_object *jtext_to_json(struct jtext *t)
 	struct raw *r = calloc(1, sizeof(*r));
 	json_object *o;
 
-	if (!r || t->fail || !(o = json_object_new_object())) {
+	if (!r || t->fail || t->n > INT32_MAX || !(o = json_object_new_object())) {
 		free(r);
 		jtext_free(t);
 		return NULL;
 	}
-	r->s = t->s;
-	r->n = t->n;
+	r->magic = RAW_MAGIC;
+	r->t = *t;
 	memset(t, 0, sizeof(*t));
 	json_object_set_serializer(o, raw_serialize, r, raw_free);
 	return o;
+}
+
+const char *jtext_wrap(json_object *o, const char *head, char tail, size_t *ret_len)
+{
+	struct raw *r = raw_of(o);
+	size_t h = strlen(head);
+	char *s;
+
+	if (!r || !r->t.s || h > JTEXT_ROOM)
+		return NULL;
+	s = r->t.s - h;
+	memcpy(s, head, h);
+	r->t.s[r->t.n] = tail; /* jtext_put left room for it and a NUL */
+	r->t.s[r->t.n + 1] = '\0';
+	*ret_len = h + r->t.n + 2;
+	return s;
 }

@@ -14,6 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How json-c values are written into a text (jtext_json): as a Varlink
+ * message carries them (lib/varlink.c). */
+#define JTEXT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+/* Bytes of room before every text, for jtext_wrap's head. */
+#define JTEXT_ROOM 32
+
 struct jtext {
 	char *s;
 	size_t n, cap;
@@ -27,8 +33,16 @@ void jtext_u64(struct jtext *t, uint64_t v);
 void jtext_int(struct jtext *t, int64_t v);
 /* "key": (with a comma before every key but the first of an object) */
 void jtext_key(struct jtext *t, bool *first, const char *key);
+/* A json-c value as JTEXT_JSON_FLAGS write it; NULL: null. */
+void jtext_json(struct jtext *t, json_object *o);
 void jtext_free(struct jtext *t);
 
 /* A json-c value that serializes as t's text, which must be one JSON
  * value; takes t's buffer.  NULL when out of memory (t is freed). */
 json_object *jtext_to_json(struct jtext *t);
+/* A message around such a value without a copy of it: head (at most
+ * JTEXT_ROOM bytes), o's text, then tail, written in place in o's buffer
+ * (o's own text is left as it is).  Returns the message, NUL-terminated,
+ * *ret_len bytes with the NUL, valid while o lives and until the next
+ * jtext_wrap of o; NULL when o did not come from jtext_to_json. */
+const char *jtext_wrap(json_object *o, const char *head, char tail, size_t *ret_len);

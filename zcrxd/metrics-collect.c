@@ -15,11 +15,11 @@
 #include "reconcile.h"
 
 /* Pool figures of one NIC from the reconciler's listing. */
-static void pool_of(json_object *list, const char *name, struct metrics_nic *mn)
+static void pool_of(json_object *nics, const char *name, struct metrics_nic *mn)
 {
-	json_object *nics = NULL, *pool;
+	json_object *pool;
 
-	if (!list || !json_object_object_get_ex(list, "nics", &nics))
+	if (!nics)
 		return;
 	for (size_t i = 0; i < json_object_array_length(nics); i++) {
 		json_object *x = json_object_array_get_idx(nics, i), *v;
@@ -93,7 +93,7 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		d.reconcile_runs = st.runs;
 		d.reconcile_repairs = st.repairs;
 		d.kernel_errors = st.kernel_errors;
-		list = reconcile_list_json(src->reconcile, NULL, NULL, NULL, NULL);
+		list = reconcile_list_nics_json(src->reconcile, NULL, NULL);
 	}
 	if (src->binder) {
 		/* STATS counters change without notifications: read them now,

@@ -3,7 +3,8 @@
  * reconcile-json — the listing (ListAttachments, zcrxctl list): the
  * attachments and, per NIC, its pool as the last plan saw it.
  *
- * Owns: reconcile_list_json.  Must not: change anything.
+ * Owns: reconcile_list_json, reconcile_list_nics_json.  Must not: change
+ * anything.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,41 +38,12 @@ static bool domain_on(const struct reconcile *rc, const char *domain, const char
 	return false;
 }
 
-json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain,
-				 const char *(*domain_state)(void *ud, const struct attach *a),
-				 void *ud)
+json_object *reconcile_list_nics_json(const struct reconcile *rc, const char *nic,
+				      const char *domain)
 {
-	json_object *o = json_object_new_object(), *atts, *nics = json_object_new_array();
-	struct jtext t = { 0 };
-	bool first = true;
+	json_object *nics = json_object_new_array();
 	size_t i;
 
-	/* as text: thousands of attachments as a json-c tree cost a hash
-	 * table per object (ListAttachments with 4,096 took 0.5 s) */
-	jtext_lit(&t, "[");
-	for (i = 0; i < rc->store.n_atts; i++) {
-		const struct attach *a = &rc->store.atts[i];
-
-		if ((nic && strcmp(a->id.nic, nic)) ||
-		    !reconcile_matches(a, domain, NULL, NULL, NULL))
-			continue;
-		if (!first)
-			jtext_lit(&t, ",");
-		first = false;
-		attach_to_jtext(a, &t, !domain_state);
-		if (domain_state) {
-			const char *st = domain_state(ud, a);
-
-			jtext_lit(&t, ",\"domain_state\":");
-			if (st)
-				jtext_str(&t, st);
-			else
-				jtext_lit(&t, "null");
-			jtext_lit(&t, "}");
-		}
-	}
-	jtext_lit(&t, "]");
-	atts = jtext_to_json(&t);
 	for (i = 0; i < rc->n_nics; i++) {
 		const struct rc_nic *n = &rc->nics[i];
 		const struct journal_nic *j = NULL;
@@ -99,7 +71,49 @@ json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, co
 		json_object_object_add(x, "notes", notes);
 		json_object_array_add(nics, x);
 	}
-	json_object_object_add(o, "attachments", atts);
-	json_object_object_add(o, "nics", nics);
-	return o;
+	return nics;
+}
+
+json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain,
+				 const char *(*domain_state)(void *ud, const struct attach *a),
+				 void *ud, json_object *refused)
+{
+	json_object *nics = reconcile_list_nics_json(rc, nic, domain);
+	struct jtext t = { 0 };
+	bool first = true;
+	size_t i;
+
+	/* as text: thousands of attachments as a json-c tree cost a hash
+	 * table per object (ListAttachments with 4,096 took 0.5 s), and the
+	 * reply is sent from this text (jtext_wrap) */
+	jtext_lit(&t, "{\"attachments\":[");
+	for (i = 0; i < rc->store.n_atts; i++) {
+		const struct attach *a = &rc->store.atts[i];
+
+		if ((nic && strcmp(a->id.nic, nic)) ||
+		    !reconcile_matches(a, domain, NULL, NULL, NULL))
+			continue;
+		if (!first)
+			jtext_lit(&t, ",");
+		first = false;
+		attach_to_jtext(a, &t, !domain_state);
+		if (domain_state) {
+			const char *st = domain_state(ud, a);
+
+			jtext_lit(&t, ",\"domain_state\":");
+			if (st)
+				jtext_str(&t, st);
+			else
+				jtext_lit(&t, "null");
+			jtext_lit(&t, "}");
+		}
+	}
+	jtext_lit(&t, "],\"nics\":");
+	jtext_json(&t, nics);
+	jtext_lit(&t, ",\"refused\":");
+	jtext_json(&t, refused);
+	jtext_lit(&t, "}");
+	json_object_put(nics);
+	json_object_put(refused);
+	return jtext_to_json(&t);
 }

@@ -283,10 +283,15 @@ struct reconcile_stats reconcile_get_stats(const struct reconcile *rc);
  * the planner goes by) over caps, for showing them. */
 void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,
 			       struct nic_caps *caps);
-/* {attachments: [...], nics: [{nic, managed, released, channels, pool, shared, notes}]}.
- * domain_state (optional): each attachment's "domain_state" (NULL: null).
- * "attachments" is text already (jtext.h): it serializes, it cannot be
- * walked as a tree. */
+/* The NICs of a listing: [{nic, released, channels, pool, shared, leased,
+ * notes}] (nic, domain: only those, as reconcile_list_json). */
+json_object *reconcile_list_nics_json(const struct reconcile *rc, const char *nic,
+				      const char *domain);
+/* ListAttachments' parameters: {attachments: [...], nics: [...] (above),
+ * refused}.  domain_state (optional): each attachment's "domain_state"
+ * (NULL: null).  refused is consumed (NULL: null).  The value is text
+ * already (jtext.h): it serializes and is sent as it is, it cannot be
+ * walked as a tree.  NULL when out of memory. */
 json_object *reconcile_list_json(const struct reconcile *rc, const char *nic, const char *domain,
 				 const char *(*domain_state)(void *ud, const struct attach *a),
-				 void *ud);
+				 void *ud, json_object *refused);
