@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bigmem.h"
 #include "jtok.h"
 #include "varlink.h"
 #include "zcrx.h"
@@ -371,7 +372,7 @@ int zcrx_recv_doc(struct zcrx_conn *c, struct jtok_doc *doc, int *ret_params,
 	r = read_message(c, NULL, &text, &len, err);
 	if (r < 0)
 		return r;
-	copy = malloc(len + 1);
+	copy = bigmem_realloc(NULL, len + 1); /* a listing's megabytes: bigmem.h */
 	if (!copy)
 		return fail(err, ZCRX_ERROR_LOCAL, ENOMEM, "out of memory");
 	memcpy(copy, text, len + 1);
@@ -382,7 +383,7 @@ int zcrx_recv_doc(struct zcrx_conn *c, struct jtok_doc *doc, int *ret_params,
 		/* an error reply, or something wrong: as zcrx_recv says it
 		 * (the reader's copy of the text is intact until its next read) */
 		jtok_free(doc);
-		free(copy);
+		bigmem_free(copy);
 		if (varlink_parse_json(text, len, &msg) < 0)
 			return fail(err, ZCRX_ERROR_PROTOCOL, EBADMSG, "zcrxd sent a malformed reply");
 		if (varlink_reply_parse(msg, &ename, &params, &cont) < 0 || !ename) {
@@ -401,7 +402,7 @@ int zcrx_recv_doc(struct zcrx_conn *c, struct jtok_doc *doc, int *ret_params,
 
 void zcrx_doc_free(struct jtok_doc *doc)
 {
-	free(doc->text);
+	bigmem_free(doc->text);
 	jtok_free(doc);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "jtok.h"
 #include "utf8.h"
 
@@ -28,7 +29,7 @@ static int push(struct jtok_doc *d, enum jtok_type type, size_t off)
 
 		if (cap > UINT32_MAX)
 			return -E2BIG;
-		t = realloc(d->t, cap * sizeof(*t));
+		t = bigmem_realloc(d->t, cap * sizeof(*t));
 		if (!t)
 			return -ENOMEM;
 		d->t = t;
@@ -198,6 +199,14 @@ int jtok_parse(struct jtok_doc *d, char *text, size_t len)
 	d->text = text;
 	if (len >= UINT32_MAX)
 		return -E2BIG;
+	/* a listing has a token per 9 bytes or so: room for it at once, not
+	 * by doubling and copying (room not touched costs nothing, bigmem.h) */
+	if (len / 8 > 256) {
+		d->t = bigmem_realloc(NULL, len / 8 * sizeof(*d->t));
+		if (!d->t)
+			return -ENOMEM;
+		d->cap = len / 8;
+	}
 	for (;;) {
 		/* a value */
 		skip_ws(&ps);
@@ -261,7 +270,7 @@ int jtok_parse(struct jtok_doc *d, char *text, size_t len)
 
 void jtok_free(struct jtok_doc *d)
 {
-	free(d->t);
+	bigmem_free(d->t);
 	memset(d, 0, sizeof(*d));
 }
 

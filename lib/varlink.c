@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "utf8.h"
 #include "varlink.h"
 
@@ -20,7 +21,7 @@ void varlink_reader_init(struct varlink_reader *r, size_t max_message)
 
 void varlink_reader_free(struct varlink_reader *r)
 {
-	free(r->buf);
+	bigmem_free(r->buf);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -43,7 +44,7 @@ char *varlink_reader_space(struct varlink_reader *r, size_t want, size_t *ret_av
 
 		while (cap - r->len < want)
 			cap *= 2;
-		p = realloc(r->buf, cap);
+		p = bigmem_realloc(r->buf, cap);
 		if (!p)
 			return NULL;
 		r->buf = p;
