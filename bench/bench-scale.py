@@ -44,7 +44,8 @@ are absent, so it changes nothing): the second is zcrxd's own.
 
 Prints one JSON line per figure with its goal and "ok".  Exit 1 when a goal
 is missed, 77 when nothing could run (not root).  ZCRX_BENCH_QUICK=1 runs
-fewer iterations.
+fewer iterations.  Arguments name the parts to run (growth, burst,
+listing, memory, idle; growth includes attach); none runs them all.
 """
 import json
 import os
@@ -387,12 +388,17 @@ def main():
     if not zxtest.is_root():
         print("SKIP: needs root (private network namespaces)")
         sys.exit(77)
+    benches = {"growth": bench_growth_and_attach, "burst": bench_burst,
+               "listing": bench_listing, "memory": bench_memory, "idle": bench_idle}
+    only = [a for a in sys.argv[1:] if not a.startswith("-")]
+    unknown = [a for a in only if a not in benches]
+    if unknown:
+        print("unknown bench %s (known: %s)" % (", ".join(unknown), " ".join(benches)))
+        sys.exit(2)
     with zxtest.Netns("zxs") as ns:
-        bench_growth_and_attach(ns)
-        bench_burst(ns)
-        bench_listing(ns)
-        bench_memory(ns)
-        bench_idle(ns)
+        for name, fn in benches.items():
+            if not only or name in only:
+                fn(ns)
     if misses:
         print("missed goals: " + ", ".join(misses))
     sys.exit(1 if misses else 0)
