@@ -9,7 +9,7 @@
 # key covers the kernel, the build root and every input; a cached build is
 # used as is.  Prints that directory on stdout.
 #
-# Needs root (chroot; unshare -m gives objtool a /proc).  Log:
+# Needs root (chroot; unshare -m gives objtool a /proc: ../sim-nic/root.sh).  Log:
 # CACHE/kmod-<key>/build.log.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,32 +19,23 @@ C=$(cd "$1" && pwd)
 # shellcheck source=/dev/null
 . "$C/current.env"
 
-key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$HERE"/vhost_zcrx/* \
-	"$TOP/lib/vhost_zcrx.h"; } | sha256sum | cut -c1-16)
-OUT=$C/kmod-$key
-if [ -e "$OUT/.ok" ]; then
-	echo "$OUT"
-	exit 0
-fi
-rm -rf "$OUT"
-mkdir -p "$OUT"
-log=$OUT/build.log
+# shellcheck source=../sim-nic/root.sh
+. "$TOP/tests/sim-nic/root.sh"
+
+key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$TOP/tests/sim-nic/root.sh" \
+	"$HERE"/vhost_zcrx/* "$TOP/lib/vhost_zcrx.h"; } | sha256sum | cut -c1-16)
+build_begin kmod "$key"
 W=/zx-build/vhost_zcrx # inside the root
 rm -rf "${ROOT:?}$W"
 mkdir -p "$ROOT$W"
 cp "$HERE"/vhost_zcrx/*.c "$HERE"/vhost_zcrx/*.h "$HERE/vhost_zcrx/Kbuild" "$TOP/lib/vhost_zcrx.h" \
 	"$ROOT$W/"
 
-{
-	unshare -m --propagation private sh -c \
-		"mount -t proc proc '$ROOT/proc' && exec chroot '$ROOT' /bin/sh -ec \"\$0\"" \
-		"make -C /usr/src/linux-headers-$KABI M=$W W=1 KCFLAGS=-Werror -j2 modules &&
-		 x86_64-linux-gnu-strip --strip-debug -o $W/vhost_zcrx-stripped.ko $W/vhost_zcrx.ko"
-} > "$log" 2>&1 || { tail -30 "$log" >&2; echo "build: see $log" >&2; exit 1; }
+build() {
+	kmake $W W=1 KCFLAGS=-Werror modules &&
+		inroot "x86_64-linux-gnu-strip --strip-debug -o $W/vhost_zcrx-stripped.ko $W/vhost_zcrx.ko"
+}
+build_logged build
 
 cp "$ROOT$W/vhost_zcrx-stripped.ko" "$OUT/vhost_zcrx.ko"
-touch "$OUT/.ok"
-for d in "$C"/kmod-*; do
-	[ "$d" = "$OUT" ] || rm -rf "$d"
-done
-echo "$OUT"
+build_done kmod

@@ -25,48 +25,39 @@ C=$(cd "$1" && pwd)
 # shellcheck source=/dev/null
 . "$C/current.env"
 
+# shellcheck source=root.sh
+. "$HERE/root.sh"
+
 key=$( { echo "$KABI $KPKGVER $ROOT"; cat "$HERE/build.sh" "$HERE/root.sh" "$HERE"/nsim-zx/*; } |
 	sha256sum | cut -c1-16)
-OUT=$C/modules-$key
-if [ -e "$OUT/.ok" ]; then
-	echo "$OUT"
-	exit 0
-fi
-rm -rf "$OUT"
-mkdir -p "$OUT"
-log=$OUT/build.log
+build_begin modules "$key"
 W=/zx-build                 # inside the root
 STOCK=$W/stock-$KABI
 rm -rf "${ROOT:?}$W/nsim"
 mkdir -p "$ROOT$W"
 
-# shellcheck source=root.sh
-. "$HERE/root.sh"
 nsim_make() { # build $W/nsim, strip it into $W/NAME
 	kmake $W/nsim CONFIG_NETDEVSIM=m modules &&
 		inroot "x86_64-linux-gnu-strip --strip-debug -o $W/$1 $W/nsim/netdevsim.ko"
 }
 
-{
+build() {
 	if [ ! -e "$ROOT$STOCK/.ok" ]; then
 		rm -rf "${ROOT:?}$W"/stock-*
-		cp -r "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
-		nsim_make netdevsim.ko
-		cp -a "$ROOT$W/nsim" "$ROOT$STOCK"
-		cp "$ROOT$W/netdevsim.ko" "$ROOT$STOCK/netdevsim-stripped.ko"
-		touch "$ROOT$STOCK/.ok"
+		cp -r "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim" &&
+			nsim_make netdevsim.ko &&
+			cp -a "$ROOT$W/nsim" "$ROOT$STOCK" &&
+			cp "$ROOT$W/netdevsim.ko" "$ROOT$STOCK/netdevsim-stripped.ko" &&
+			touch "$ROOT$STOCK/.ok" || return
 	else
 		echo "stock netdevsim: built before ($STOCK)"
 	fi
-	cp -a "$ROOT$STOCK" "$ROOT$W/nsim"
-	python3 "$HERE/nsim-zx/patch.py" "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim"
-	nsim_make netdevsim-zx.ko
-} > "$log" 2>&1 || { tail -30 "$log" >&2; echo "build: see $log" >&2; exit 1; }
+	cp -a "$ROOT$STOCK" "$ROOT$W/nsim" &&
+		python3 "$HERE/nsim-zx/patch.py" "$SRC/drivers/net/netdevsim" "$ROOT$W/nsim" &&
+		nsim_make netdevsim-zx.ko
+}
+build_logged build
 
 cp "$ROOT$STOCK/netdevsim-stripped.ko" "$OUT/netdevsim.ko"
 cp "$ROOT$W/netdevsim-zx.ko" "$OUT/netdevsim-zx.ko"
-touch "$OUT/.ok"
-for d in "$C"/modules-*; do
-	[ "$d" = "$OUT" ] || rm -rf "$d"
-done
-echo "$OUT"
+build_done modules

@@ -19,3 +19,37 @@ kmake() {
 	shift
 	inroot "make -C /usr/src/linux-headers-$KABI M=$dir -j2 ${*:-modules}"
 }
+
+# A build kept in the cache by a key over all its inputs, for a script that
+# has set C (the cache) and sourced CACHE/current.env:
+#   build_begin NAME KEY   when CACHE/NAME-KEY holds a finished build, print
+#                          it and exit 0; else make it afresh, empty, in OUT
+#                          (log: $OUT/build.log)
+#   build_logged CMD...    run CMD with its output in the log; when it fails,
+#                          the log's tail on stderr and exit 1 (set -e does
+#                          not stop CMD: its steps are chained with &&)
+#   build_done NAME        mark OUT finished, remove CACHE/NAME-* of other
+#                          keys (older inputs) and print OUT
+build_begin() {
+	OUT=$C/$1-$2
+	if [ -e "$OUT/.ok" ]; then
+		echo "$OUT"
+		exit 0
+	fi
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	log=$OUT/build.log
+}
+
+build_logged() {
+	"$@" > "$log" 2>&1 || { tail -30 "$log" >&2; echo "build: see $log" >&2; exit 1; }
+}
+
+build_done() {
+	local d
+	touch "$OUT/.ok"
+	for d in "$C/$1"-*; do
+		[ "$d" = "$OUT" ] || rm -rf "$d"
+	done
+	echo "$OUT"
+}
