@@ -19,14 +19,7 @@ shift 2
 R=$(mktemp -d "${TMPDIR:-/tmp}/zxv-payload.XXXXXX")
 trap 'rm -rf "$R"' EXIT
 
-mkdir -p "$R/payload/bin" "$R/payload/guest"
-for bin in "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool" "$B/tests/rsspkt" "$B/tests/zcrxd-seams"; do
-	[ -x "$bin" ] && copy_bin "$R" "$bin" "/payload/bin/$(basename "$bin")"
-done
-cp "$HERE/guest/lib.sh" "$HERE/../lib/printed-script.sh" "$R/payload/guest/"
-: > "$R/payload/scripts"
-for s in "$@"; do
-	cp "$HERE/guest/$s" "$R/payload/guest/$s"
-	echo "$s" >> "$R/payload/scripts"
-done
+payload_bins "$R" "$B/zcrxd" "$B/zcrxctl" "$B/tests/nictool" "$B/tests/rsspkt" \
+	"$B/tests/zcrxd-seams"
+payload_scripts "$R" "$HERE/guest" "$@"
 mkcpio "$R" "$OUT"

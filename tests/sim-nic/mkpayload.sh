@@ -25,11 +25,8 @@ case ${1:-} in
 bin)
 	[ $# = 4 ] || { echo "usage: $0 bin BUILD_DIR ZXSIM OUT.cpio" >&2; exit 2; }
 	B=$2
-	mkdir -p "$R/payload/bin"
-	for bin in "$B/zcrxd" "$B/zcrxctl" "$B/tests/zcrxd-seams" "$B/tests/fake-vhost-zcrx" \
-		"$B/tests/rsspkt"; do
-		[ -x "$bin" ] && copy_bin "$R" "$bin" "/payload/bin/$(basename "$bin")"
-	done
+	payload_bins "$R" "$B/zcrxd" "$B/zcrxctl" "$B/tests/zcrxd-seams" "$B/tests/fake-vhost-zcrx" \
+		"$B/tests/rsspkt"
 	install -m 0755 "$3" "$R/payload/bin/zxsim"
 	mkcpio "$R" "$4"
 	;;
@@ -37,13 +34,7 @@ scripts)
 	[ $# -ge 3 ] || { echo "usage: $0 scripts OUT.cpio SCRIPT..." >&2; exit 2; }
 	OUT=$2
 	shift 2
-	mkdir -p "$R/payload/guest"
-	cp "$HERE/guest/lib.sh" "$HERE/../lib/printed-script.sh" "$R/payload/guest/"
-	: > "$R/payload/scripts"
-	for s in "$@"; do
-		cp "$HERE/guest/$s" "$R/payload/guest/$s"
-		echo "$s" >> "$R/payload/scripts"
-	done
+	payload_scripts "$R" "$HERE/guest" "$@"
 	mkcpio "$R" "$OUT"
 	;;
 *)
