@@ -61,6 +61,13 @@ struct virt_event {
 	struct ve_timer *timers;
 	int next_id;
 	unsigned defer_iter;
+	/* what the loop's sources are set to (the last sync): the time source
+	 * fires at armed_usec (UINT64_MAX: off), the defer source runs when
+	 * zero_armed.  A change the loop would find there anyway in time does
+	 * not wake it (timer_needs_wake) */
+	uint64_t armed_usec;
+	bool zero_armed;
+	unsigned long wakes; /* eventfd writes: other threads waking the loop */
 };
 
 struct pending_free {
@@ -87,8 +94,30 @@ static void poke(struct virt_event *e)
 {
 	uint64_t one = 1;
 
-	if (!on_loop_thread(e))
+	if (!on_loop_thread(e)) {
+		__atomic_add_fetch(&e->wakes, 1, __ATOMIC_RELAXED);
 		(void)!write(e->wakefd, &one, sizeof(one));
+	}
+}
+
+/* A change needs the loop awake only when its sources as they are would
+ * miss it: a watch that wants events its source does not poll for, a timer
+ * due before the time source fires (or a 0-period one while the defer
+ * source is off).  Narrower interest, a later or disabled timer: the loop
+ * finds the change at its next turn, and until then a dispatch checks the
+ * table (on_io, fire_timer), so nothing unwanted is called.  libvirt's RPC
+ * code turns a socket's interest off and its keepalive timer later for
+ * every call: those wake nobody.  Lock held. */
+static bool handle_needs_wake(const struct ve_handle *h)
+{
+	return h->applied < 0 || (h->events & ~h->applied);
+}
+
+static bool timer_needs_wake(const struct virt_event *e, const struct ve_timer *t)
+{
+	if (t->ms == 0)
+		return !e->zero_armed;
+	return t->ms > 0 && t->due_usec < e->armed_usec;
 }
 
 static int next_id(struct virt_event *e)
@@ -129,8 +158,12 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	opaque = h->opaque;
 	id = h->id;
 	cfd = h->fd;
-	events = from_epoll(revents);
+	/* the source may still poll for interest given up since (handle_needs_wake):
+	 * only what is wanted now, and errors, are passed on */
+	events = from_epoll(revents) & (h->events | VIRT_EVENT_ERROR | VIRT_EVENT_HANGUP);
 	pthread_mutex_unlock(&e->lock);
+	if (!events)
+		return 0; /* the prepare callback narrows the source */
 	cb(id, cfd, events, opaque);
 	return 0;
 }
@@ -294,6 +327,8 @@ static void sync_timers(struct virt_event *e, struct pending_free **frees, size_
 		pp = &t->next;
 	}
 	(void)sd_event_source_set_enabled(e->defer_src, zero ? SD_EVENT_ON : SD_EVENT_OFF);
+	e->zero_armed = zero;
+	e->armed_usec = first;
 	if (first != UINT64_MAX) {
 		(void)sd_event_source_set_time(e->time_src, first);
 		(void)sd_event_source_set_enabled(e->time_src, SD_EVENT_ONESHOT);
@@ -336,6 +371,7 @@ int virt_event_new(sd_event *ev, struct virt_event **ret)
 	e->ev = sd_event_ref(ev);
 	e->loop_thread = pthread_self();
 	e->wakefd = -1;
+	e->armed_usec = UINT64_MAX;
 	pthread_mutex_init(&e->lock, NULL);
 
 	e->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -461,8 +497,8 @@ void virt_event_update_handle(struct virt_event *e, int watch, int events)
 	h = find_handle(e, watch);
 	if (h) {
 		events &= VIRT_EVENT_READABLE | VIRT_EVENT_WRITABLE;
-		changed = h->events != events;
 		h->events = events;
+		changed = handle_needs_wake(h);
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (changed)
@@ -488,6 +524,7 @@ int virt_event_add_timeout(struct virt_event *e, int ms, virt_event_timeout_cb c
 			   virt_event_free_cb ff)
 {
 	struct ve_timer *t;
+	bool wake;
 	int id;
 
 	if (!cb)
@@ -505,14 +542,17 @@ int virt_event_add_timeout(struct virt_event *e, int ms, virt_event_timeout_cb c
 	t->fired_iter = e->defer_iter - 1;
 	t->next = e->timers;
 	e->timers = t;
+	wake = timer_needs_wake(e, t);
 	pthread_mutex_unlock(&e->lock);
-	poke(e);
+	if (wake)
+		poke(e);
 	return id;
 }
 
 void virt_event_update_timeout(struct virt_event *e, int timer, int ms)
 {
 	struct ve_timer *t;
+	bool wake = false;
 
 	pthread_mutex_lock(&e->lock);
 	t = find_timer(e, timer);
@@ -520,9 +560,10 @@ void virt_event_update_timeout(struct virt_event *e, int timer, int ms)
 		t->ms = ms < 0 ? -1 : ms;
 		/* libvirt: the period restarts from now */
 		t->due_usec = now_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
+		wake = timer_needs_wake(e, t);
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (t)
+	if (wake)
 		poke(e);
 }
 
@@ -539,6 +580,11 @@ int virt_event_remove_timeout(struct virt_event *e, int timer)
 		return -1;
 	poke(e);
 	return 0;
+}
+
+unsigned long virt_event_wakes(struct virt_event *e)
+{
+	return __atomic_load_n(&e->wakes, __ATOMIC_RELAXED);
 }
 
 void virt_event_counts(struct virt_event *e, unsigned *ret_handles, unsigned *ret_timers)

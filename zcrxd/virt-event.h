@@ -13,7 +13,8 @@
  *     socket's interest from whichever thread waits for a reply): every
  *     entry point takes a mutex; sd-event itself is touched only by the loop
  *     thread, which applies the table to its sources in a prepare callback
- *     and is woken through an eventfd when another thread changed it;
+ *     and is woken through an eventfd when another thread made a change its
+ *     sources would miss (virt_event_wakes);
  *   - remove never calls the free callback: entries are marked deleted and
  *     their free callbacks run later from the loop, on a clean stack;
  *   - callbacks are called without the mutex held, and never for an entry
@@ -60,5 +61,10 @@ int virt_event_add_timeout(struct virt_event *e, int ms, virt_event_timeout_cb c
 void virt_event_update_timeout(struct virt_event *e, int timer, int ms);
 int virt_event_remove_timeout(struct virt_event *e, int timer);
 
+/* How often another thread woke the loop: a change its sources would miss
+ * (more interest, an earlier timer, an addition, a removal) wakes it; one
+ * they would find in time (less interest, a later or disabled timer) does
+ * not — the table is checked at dispatch.  For tests and status. */
+unsigned long virt_event_wakes(struct virt_event *e);
 /* Registered (not removed) watches and timers — for tests and status. */
 void virt_event_counts(struct virt_event *e, unsigned *ret_handles, unsigned *ret_timers);

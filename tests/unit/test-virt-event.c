@@ -429,6 +429,91 @@ static void test_free_runs_pending(void **state)
 	assert_int_equal(virt_event_new(c->ev, &c->ve), 0);
 }
 
+/* What another thread changes wakes the loop only when its sources would
+ * miss it (libvirt's RPC code narrows a socket's interest and postpones its
+ * keepalive timer on every call), and what the sources still poll for after
+ * a narrowing is never passed on. */
+struct changes {
+	struct ctx *c;
+	int w, t, step;
+	unsigned long wakes[8];
+};
+
+static void *change_from_thread(void *p)
+{
+	struct changes *ch = p;
+	struct virt_event *ve = ch->c->ve;
+
+	switch (ch->step) {
+	case 0: /* less interest, a later timer, a disabled one: no wake */
+		ch->wakes[0] = virt_event_wakes(ve);
+		virt_event_update_handle(ve, ch->w, 0);
+		virt_event_update_timeout(ve, ch->t, 60 * 1000);
+		virt_event_update_timeout(ve, ch->t, -1);
+		ch->wakes[1] = virt_event_wakes(ve);
+		break;
+	case 1: /* more interest: a wake */
+		ch->wakes[2] = virt_event_wakes(ve);
+		virt_event_update_handle(ve, ch->w, VIRT_EVENT_READABLE);
+		ch->wakes[3] = virt_event_wakes(ve);
+		break;
+	case 2: /* an earlier timer, a 0-period one: a wake each */
+		ch->wakes[4] = virt_event_wakes(ve);
+		virt_event_update_timeout(ve, ch->t, 5);
+		ch->wakes[5] = virt_event_wakes(ve);
+		virt_event_update_timeout(ve, ch->t, 0);
+		ch->wakes[6] = virt_event_wakes(ve);
+		break;
+	}
+	return NULL;
+}
+
+static void change(struct changes *ch, int step)
+{
+	pthread_t th;
+
+	ch->step = step;
+	assert_int_equal(pthread_create(&th, NULL, change_from_thread, ch), 0);
+	pthread_join(th, NULL);
+}
+
+static bool timer_called(void *p)
+{
+	return ((const struct ctx *)p)->timer_calls > 0;
+}
+
+static void test_thread_wakes_only_when_needed(void **state)
+{
+	struct ctx *c = *state;
+	struct changes ch = { .c = c };
+
+	ch.w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c,
+				     NULL);
+	ch.t = virt_event_add_timeout(c->ve, 60 * 1000, on_timer, c, NULL);
+	assert_true(ch.w > 0 && ch.t > 0);
+	run_for(c, 20); /* the sources follow the table */
+
+	change(&ch, 0);
+	assert_int_equal(ch.wakes[1], ch.wakes[0]);
+	/* the source still polls for readable: the loop wakes, passes nothing */
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	run_for(c, 30);
+	assert_int_equal(c->calls, 0);
+	assert_int_equal(c->timer_calls, 0);
+
+	change(&ch, 1);
+	assert_int_equal(ch.wakes[3], ch.wakes[2] + 1);
+	assert_true(run_until(c, got_call, 1000));
+
+	change(&ch, 2);
+	assert_int_equal(ch.wakes[5], ch.wakes[4] + 1);
+	assert_int_equal(ch.wakes[6], ch.wakes[5] + 1);
+	assert_true(run_until(c, timer_called, 1000));
+	assert_int_equal(virt_event_remove_handle(c->ve, ch.w), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, ch.t), 0);
+	run_for(c, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timer_remove_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_wakes_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_hammer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_wakes_only_when_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_runs_pending, setup, teardown),
 	};
 
