@@ -16,6 +16,10 @@
 /* A reader's Plan re-reads a NIC at most this often (its plan may be this
  * old); root's and admins', and every other dry run, once per loop turn. */
 #define RC_DRY_READ_USEC 1000000u
+/* In a storm of libvirt events, a NIC is read in full once per batch and
+ * at most this often (its plans see what its own runs changed and read
+ * back, and what changed outside at most this late). */
+#define RC_EVENT_READ_USEC 50000u
 
 struct rc_nic {
 	char name[IF_NAMESIZE];
@@ -29,6 +33,7 @@ struct rc_nic {
 	/* read in full (as ifindex) in this batch of libvirt events (save_batch) */
 	uint64_t read_batch;
 	int read_ifindex;
+	uint64_t read_usec; /* when (the loop's CLOCK_MONOTONIC usec) */
 	/* when a dry run last read the NIC from the kernel (CLOCK_MONOTONIC
 	 * usec, the loop's time): once per loop turn, and for readers'
 	 * plans once per RC_DRY_READ_USEC */

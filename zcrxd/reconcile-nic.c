@@ -511,17 +511,19 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	if (!dry_run)
 		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
 	nic = nic_monitor_find(rc->d.monitor, name);
-	/* read in full before acting: once per batch of libvirt events (a
-	 * storm of them on one NIC is not a storm of re-reads); what the run
-	 * changes it reads back right after */
+	/* read in full before acting: for libvirt events once per batch and
+	 * at most every RC_EVENT_READ_USEC (a storm of them on one NIC is not
+	 * a storm of re-reads); what the run changes it reads back right after */
 	if (nic && !dry_run &&
-	    !(rc->defer_saves && rn->read_batch == rc->save_batch &&
-	      rn->read_ifindex == nic->link.ifindex)) {
+	    !(rc->defer_saves && rn->read_ifindex == nic->link.ifindex &&
+	      (rn->read_batch == rc->save_batch ||
+	       loop_usec(rc) - rn->read_usec < RC_EVENT_READ_USEC))) {
 		int ifindex = nic->link.ifindex;
 
 		(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
 		rn->read_batch = rc->defer_saves ? rc->save_batch : 0;
 		rn->read_ifindex = ifindex;
+		rn->read_usec = rc->defer_saves ? loop_usec(rc) : 0;
 	} else if (nic && dry_run && (r = dry_read(rc, rn, name, nic->link.ifindex, err)) < 0) {
 		return r;
 	}
