@@ -332,7 +332,7 @@ static const char *encoded(json_object *msg, size_t *ret_len)
 	json_object *p;
 	const char *text;
 
-	if (json_object_object_length(msg) == 1 &&
+	if (json_object_is_type(msg, json_type_object) && json_object_object_length(msg) == 1 &&
 	    json_object_object_get_ex(msg, "parameters", &p) &&
 	    (text = jtext_wrap(p, "{\"parameters\":", '}', ret_len)))
 		return text;
