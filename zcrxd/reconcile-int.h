@@ -20,6 +20,11 @@
  * at most this often (its plans see what its own runs changed and read
  * back, and what changed outside at most this late). */
 #define RC_EVENT_READ_USEC 50000u
+/* What a batch of libvirt events changed (no reply waits for it) is synced
+ * at most this late: a storm shares its fdatasyncs.  The intent before a
+ * kernel change is synced at once all the same, and a reply that waits
+ * syncs everything. */
+#define RC_LAZY_COMMIT_USEC 50000u
 
 struct rc_nic {
 	char name[IF_NAMESIZE];
@@ -83,6 +88,10 @@ struct reconcile {
 	 * the replies that wait for them are sent then */
 	struct store_log *log;
 	sd_event_source *commit;
+	/* the lazy commit (RC_LAZY_COMMIT_USEC) of what libvirt events
+	 * changed; lazy: the save being made is such a change */
+	sd_event_source *commit_later;
+	bool lazy;
 	size_t n_waiters;
 	struct reconcile_waiter *waiters;
 	/* the owners of the journal entries the plan being executed creates

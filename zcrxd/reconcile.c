@@ -94,6 +94,30 @@ static int on_commit(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+static int on_commit_later(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)sync_now(userdata);
+	return 0;
+}
+
+/* What a batch of libvirt events wrote is synced within RC_LAZY_COMMIT_USEC
+ * (armed once: the first write of a storm sets the time).  False when it
+ * cannot be: then at the end of the loop's turn, as any save. */
+static bool commit_lazily(struct reconcile *rc)
+{
+	int on = SD_EVENT_OFF;
+	uint64_t now;
+
+	if (!rc->lazy || rc->n_waiters || !rc->commit_later)
+		return false;
+	if (sd_event_source_get_enabled(rc->commit_later, &on) >= 0 && on != SD_EVENT_OFF)
+		return true;
+	if (sd_event_now(rc->d.event, CLOCK_MONOTONIC, &now) < 0 ||
+	    sd_event_source_set_time(rc->commit_later, now + RC_LAZY_COMMIT_USEC) < 0)
+		return false;
+	return sd_event_source_set_enabled(rc->commit_later, SD_EVENT_ONESHOT) >= 0;
+}
+
 /* Written now, synced at once (the intent before a kernel change). */
 static int save_now(struct reconcile *rc)
 {
@@ -115,7 +139,7 @@ int reconcile_save(struct reconcile *rc)
 	r = write_changes(rc);
 	if (!rc->commit)
 		(void)sync_now(rc);
-	else if (!store_log_synced(rc->log) || rc->n_waiters)
+	else if (rc->n_waiters || (!store_log_synced(rc->log) && !commit_lazily(rc)))
 		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
 	return r;
 }
@@ -172,8 +196,12 @@ void reconcile_defer_saves(struct reconcile *rc, bool defer)
 	rc->defer_saves = defer;
 	if (defer)
 		rc->save_batch++;
-	if (!defer && rc->save_pending)
+	if (!defer && rc->save_pending) {
+		/* the end of a batch of libvirt events: synced lazily */
+		rc->lazy = true;
 		(void)reconcile_save(rc);
+		rc->lazy = false;
+	}
 }
 
 void reconcile_publish(struct reconcile *rc, const char *type, json_object *data)
@@ -602,6 +630,11 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 		if (r >= 0)
 			r = sd_event_source_set_priority(rc->commit, SD_EVENT_PRIORITY_IDLE);
 		if (r >= 0)
+			r = sd_event_add_time(deps->event, &rc->commit_later, CLOCK_MONOTONIC,
+					      UINT64_MAX, 1000, on_commit_later, rc);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(rc->commit_later, SD_EVENT_OFF);
+		if (r >= 0)
 			r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
 		if (r >= 0)
 			r = sd_event_source_set_enabled(rc->defer, SD_EVENT_OFF);
@@ -646,6 +679,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	sd_event_source_disable_unref(rc->batch);
 	free(rc->queued); /* an array an Attach refused at once left empty */
 	sd_event_source_disable_unref(rc->commit);
+	sd_event_source_disable_unref(rc->commit_later);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
 	for (i = 0; i < rc->n_nics; i++) {

@@ -246,9 +246,12 @@ size_t reconcile_lease_owners(struct reconcile *rc, struct reconcile_lease_owner
 /*
  * Group commit for bursts (the libvirt follower handling many events at
  * once): while deferred, the state save after each applied plan is held
- * back and done once when deferral ends.  The intent written before a plan
- * changes the kernel is never held back, so a crash still orphans nothing;
- * a crash loses at most the held-back bookkeeping, which the next start
+ * back and written once when deferral ends, and synced within
+ * RC_LAZY_COMMIT_USEC (50 ms: a storm of batches shares its fdatasyncs;
+ * a reply that waits for durability syncs at once).  The intent written
+ * before a plan changes the kernel is never held back, so a crash still
+ * orphans nothing; a crash loses at most the held-back bookkeeping (a
+ * process crash not even that: it is written), which the next start
  * re-derives (libvirt resync, journal_resolve_pending).
  */
 void reconcile_defer_saves(struct reconcile *rc, bool defer);
