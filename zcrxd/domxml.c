@@ -2,7 +2,8 @@
 /*
  * domxml — libvirt domain XML reader (see domxml.h).
  *
- * Owns: the libxml2 parse with safe options, the XPath queries, and the
+ * Owns: the libxml2 parse with safe options, the walk of the tree (the few
+ * paths it reads, as XPath would select them, without an XPath engine), and the
  * validation of the zcrx metadata.  Must not: call libvirt, log, keep state
  * between calls (libxml2's global parser state is initialised once).
  */
@@ -17,8 +18,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 
 #include "domxml.h"
 
@@ -298,20 +297,52 @@ static void trim(char *s)
 		memmove(s, s + i, len - i + 1);
 }
 
-static xmlXPathObject *xpath_nodes(xmlXPathContext *ctx, const char *expr)
-{
-	xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+/*
+ * The elements /domain/A/B selects, in document order: every child B (no
+ * namespace, or ns's when ns is set) of every child A of root.  Walked
+ * with next_grandchild from NULL until it returns NULL.
+ */
+struct walk {
+	const xmlNode *a, *b;
+};
 
-	if (o && o->type != XPATH_NODESET) {
-		xmlXPathFreeObject(o);
-		return NULL;
-	}
-	return o;
+static bool is_ns_elem(const xmlNode *n, const char *name, const char *ns)
+{
+	if (!ns)
+		return is_elem(n, name);
+	return n->type == XML_ELEMENT_NODE && !xmlStrcmp(n->name, BAD_CAST name) && n->ns &&
+	       n->ns->href && !xmlStrcmp(n->ns->href, BAD_CAST ns);
 }
 
-static int nodeset_len(const xmlXPathObject *o)
+static const xmlNode *next_grandchild(const xmlNode *root, struct walk *w, const char *a,
+				      const char *b, const char *ns)
 {
-	return o && o->nodesetval ? o->nodesetval->nodeNr : 0;
+	for (;;) {
+		w->b = w->b ? w->b->next : NULL;
+		for (; w->b; w->b = w->b->next)
+			if (is_ns_elem(w->b, b, ns))
+				return w->b;
+		w->a = w->a ? w->a->next : root->children;
+		for (; w->a && !is_elem(w->a, a); w->a = w->a->next)
+			;
+		if (!w->a)
+			return NULL;
+		/* its first child: checked at the top */
+		w->b = w->a->children;
+		if (w->b && is_ns_elem(w->b, b, ns))
+			return w->b;
+	}
+}
+
+static size_t count_grandchildren(const xmlNode *root, const char *a, const char *b,
+				  const char *ns)
+{
+	struct walk w = { 0 };
+	size_t n = 0;
+
+	while (next_grandchild(root, &w, a, b, ns))
+		n++;
+	return n;
 }
 
 /* --- interfaces --------------------------------------------------------------- */
@@ -377,27 +408,25 @@ static void parse_iface(const xmlNode *n, unsigned index, struct domxml_iface *i
 	}
 }
 
-static int parse_ifaces(xmlXPathContext *ctx, struct domxml_domain *d, char *err, size_t errlen)
+/* /domain/devices/interface */
+static int parse_ifaces(const xmlNode *root, struct domxml_domain *d, char *err, size_t errlen)
 {
-	xmlXPathObject *o = xpath_nodes(ctx, "/domain/devices/interface");
-	int n = nodeset_len(o), k;
+	size_t n = count_grandchildren(root, "devices", "interface", NULL), k;
+	struct walk w = { 0 };
 
 	if (n > DOMXML_IFACES_MAX) {
-		seterr(err, errlen, "too many interfaces (%d, at most %d)", n, DOMXML_IFACES_MAX);
-		xmlXPathFreeObject(o);
+		seterr(err, errlen, "too many interfaces (%zu, at most %d)", n, DOMXML_IFACES_MAX);
 		return -EINVAL;
 	}
 	if (n > 0) {
-		d->ifaces = calloc((size_t)n, sizeof(*d->ifaces));
-		if (!d->ifaces) {
-			xmlXPathFreeObject(o);
+		d->ifaces = calloc(n, sizeof(*d->ifaces));
+		if (!d->ifaces)
 			return -ENOMEM;
-		}
 	}
 	for (k = 0; k < n; k++)
-		parse_iface(o->nodesetval->nodeTab[k], (unsigned)k, &d->ifaces[k]);
-	d->n_ifaces = (size_t)n;
-	xmlXPathFreeObject(o);
+		parse_iface(next_grandchild(root, &w, "devices", "interface", NULL), (unsigned)k,
+			    &d->ifaces[k]);
+	d->n_ifaces = n;
 	return 0;
 }
 
@@ -506,26 +535,23 @@ static int parse_meta_nic(struct domxml_meta *m, const xmlNode *n, size_t idx)
 	return 0;
 }
 
-static void parse_meta(xmlXPathContext *ctx, struct domxml_meta *m)
+/* /domain/metadata/zcrx:config (DOMXML_NS) */
+static void parse_meta(const xmlNode *root, struct domxml_meta *m)
 {
-	xmlXPathObject *o = xpath_nodes(ctx, "/domain/metadata/" DOMXML_NS_PREFIX ":config");
+	struct walk w = { 0 };
 	const xmlNode *cfg, *c;
 	const xmlAttr *a;
 	char c1[40];
 	size_t n = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (nodeset_len(o) == 0) {
-		xmlXPathFreeObject(o);
+	cfg = next_grandchild(root, &w, "metadata", "config", DOMXML_NS);
+	if (!cfg)
 		return;
-	}
-	if (nodeset_len(o) > 1) {
+	if (next_grandchild(root, &w, "metadata", "config", DOMXML_NS)) {
 		meta_invalid(m, "more than one <zcrx:config> element");
-		xmlXPathFreeObject(o);
 		return;
 	}
-	cfg = o->nodesetval->nodeTab[0];
-	xmlXPathFreeObject(o);
 
 	for (a = cfg->properties; a; a = a->next) {
 		if (a->ns && a->ns->href && xmlStrcmp(a->ns->href, BAD_CAST DOMXML_NS))
@@ -601,19 +627,20 @@ static void numa_problem(struct domxml_numa *nu, const char *what, const char *v
 		snprintf(nu->problem, sizeof(nu->problem), "unusable %s", what);
 }
 
-static void parse_numa(xmlXPathContext *ctx, struct domxml_numa *nu)
+static void parse_numa(const xmlNode *root, struct domxml_numa *nu)
 {
 	uint64_t cpus[DOMXML_CPUS_MAX / 64];
-	xmlXPathObject *o;
+	struct walk wk = { 0 };
+	const xmlNode *mem, *pin, *vcpu;
 	char *v;
-	int k, n, r;
+	int k, r;
 	size_t w;
 
 	memset(nu, 0, sizeof(*nu));
 
-	o = xpath_nodes(ctx, "/domain/numatune/memory");
-	if (nodeset_len(o) > 0) {
-		const xmlNode *mem = o->nodesetval->nodeTab[0];
+	/* /domain/numatune/memory, the first */
+	mem = next_grandchild(root, &wk, "numatune", "memory", NULL);
+	if (mem) {
 
 		if (attr_copy(mem, "mode", nu->memory_mode, sizeof(nu->memory_mode)) < 0)
 			numa_problem(nu, "numatune mode", NULL);
@@ -627,12 +654,12 @@ static void parse_numa(xmlXPathContext *ctx, struct domxml_numa *nu)
 			xmlFree(v);
 		}
 	}
-	xmlXPathFreeObject(o);
 
-	o = xpath_nodes(ctx, "/domain/cputune/vcpupin");
-	n = nodeset_len(o);
-	for (k = 0; k < n && k < 4096; k++) {
-		v = attr_get(o->nodesetval->nodeTab[k], "cpuset");
+	/* /domain/cputune/vcpupin, every one (at most 4096) */
+	wk = (struct walk){ 0 };
+	for (k = 0; k < 4096 && (pin = next_grandchild(root, &wk, "cputune", "vcpupin", NULL));
+	     k++) {
+		v = attr_get(pin, "cpuset");
 		if (!v)
 			continue;
 		r = domxml_parse_bitmap(v, cpus, DOMXML_CPUS_MAX);
@@ -645,13 +672,14 @@ static void parse_numa(xmlXPathContext *ctx, struct domxml_numa *nu)
 		}
 		xmlFree(v);
 	}
-	xmlXPathFreeObject(o);
 	if (nu->has_cpus)
 		return;
 
-	o = xpath_nodes(ctx, "/domain/vcpu");
-	if (nodeset_len(o) > 0) {
-		v = attr_get(o->nodesetval->nodeTab[0], "cpuset");
+	/* /domain/vcpu, the first */
+	for (vcpu = root->children; vcpu && !is_elem(vcpu, "vcpu"); vcpu = vcpu->next)
+		;
+	if (vcpu) {
+		v = attr_get(vcpu, "cpuset");
 		if (v) {
 			if (domxml_parse_bitmap(v, nu->cpus, DOMXML_CPUS_MAX) == 0)
 				nu->has_cpus = true;
@@ -660,7 +688,6 @@ static void parse_numa(xmlXPathContext *ctx, struct domxml_numa *nu)
 			xmlFree(v);
 		}
 	}
-	xmlXPathFreeObject(o);
 }
 
 /* --- the domain ----------------------------------------------------------------- */
@@ -743,7 +770,6 @@ int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *
 {
 	struct domxml_domain *d = NULL;
 	xmlParserCtxt *pctx = NULL;
-	xmlXPathContext *ctx = NULL;
 	xmlDoc *doc = NULL;
 	xmlNode *root;
 	const xmlError *e;
@@ -805,23 +831,17 @@ int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *
 	if (r < 0)
 		goto out;
 
-	ctx = xmlXPathNewContext(doc);
-	if (!ctx || xmlXPathRegisterNs(ctx, BAD_CAST DOMXML_NS_PREFIX, BAD_CAST DOMXML_NS) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = parse_ifaces(ctx, d, err, errlen);
+	r = parse_ifaces(root, d, err, errlen);
 	if (r < 0)
 		goto out;
-	parse_meta(ctx, &d->meta);
-	parse_numa(ctx, &d->numa);
+	parse_meta(root, &d->meta);
+	parse_numa(root, &d->numa);
 
 	*ret = d;
 	d = NULL;
 	r = 0;
 out:
 	domxml_free(d);
-	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(pctx);
 	return r;

@@ -550,6 +550,66 @@ static void test_numa(void **state)
 	(void)state;
 }
 
+/* The paths read, as XPath selects them: every <devices> of the domain,
+ * in document order; elements of another namespace (or none where the
+ * zcrx namespace is wanted) are not what they are named; the first
+ * <numatune><memory> and the first <vcpu> count; every <cputune>'s pins;
+ * two <zcrx:config>, also in two <metadata>, are one too many. */
+static void test_paths(void **state)
+{
+	struct domxml_domain *d;
+	char err[DOMXML_ERR_MAX];
+
+	assert_int_equal(
+		parse_str("<domain><name>p</name>" UUID
+			  "<devices/><devices><x:interface xmlns:x='urn:x' type='direct'/>"
+			  "<interface type='direct'><mac address='52:54:00:00:00:01'/></interface>"
+			  "</devices><x:devices xmlns:x='urn:x'><interface type='bridge'/></x:devices>"
+			  "<devices><interface type='bridge'><mac address='52:54:00:00:00:02'/>"
+			  "</interface></devices>"
+			  "<metadata><config/><zcrx:config " NS "><zcrx:nic mac='52:54:00:00:00:01'/>"
+			  "</zcrx:config></metadata>"
+			  "<numatune/><numatune><memory mode='strict' nodeset='2'/></numatune>"
+			  "<numatune><memory mode='interleave' nodeset='3'/></numatune>"
+			  "<cputune><vcpupin vcpu='0' cpuset='1'/></cputune>"
+			  "<cputune><vcpupin vcpu='1' cpuset='3'/></cputune>"
+			  "<x:vcpu xmlns:x='urn:x' cpuset='9'>1</x:vcpu><vcpu cpuset='8'>1</vcpu>"
+			  "</domain>",
+			  &d, err),
+		0);
+	assert_int_equal(d->n_ifaces, 2);
+	assert_int_equal(d->ifaces[0].type, DOMXML_IFACE_DIRECT);
+	assert_int_equal(d->ifaces[1].type, DOMXML_IFACE_BRIDGE);
+	assert_int_equal(d->ifaces[1].index, 1);
+	assert_int_equal(d->meta.state, DOMXML_META_VALID);
+	assert_int_equal(d->meta.n_nics, 1);
+	assert_string_equal(d->numa.memory_mode, "strict");
+	assert_int_equal(d->numa.memory_nodes, 0x4);
+	assert_true(cpu_set(&d->numa, 1) && cpu_set(&d->numa, 3));
+	assert_false(cpu_set(&d->numa, 8));
+	domxml_free(d);
+
+	/* no pins: the first <vcpu> of no namespace */
+	assert_int_equal(parse_str("<domain><name>p</name>" UUID
+				   "<x:vcpu xmlns:x='urn:x' cpuset='9'>1</x:vcpu>"
+				   "<vcpu cpuset='8'>1</vcpu><vcpu cpuset='7'>1</vcpu></domain>",
+				   &d, err),
+			 0);
+	assert_true(cpu_set(&d->numa, 8));
+	assert_false(cpu_set(&d->numa, 9) || cpu_set(&d->numa, 7));
+	domxml_free(d);
+
+	assert_int_equal(parse_str("<domain><name>p</name>" UUID
+				   "<metadata><zcrx:config " NS "/></metadata>"
+				   "<metadata><zcrx:config " NS "/></metadata></domain>",
+				   &d, err),
+			 0);
+	assert_int_equal(d->meta.state, DOMXML_META_INVALID);
+	assert_non_null(strstr(d->meta.error, "more than one"));
+	domxml_free(d);
+	(void)state;
+}
+
 static void test_bitmap(void **state)
 {
 	uint64_t b[2];
@@ -643,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_variants),
 		cmocka_unit_test(test_metadata_too_many),
 		cmocka_unit_test(test_numa),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_bitmap),
 		cmocka_unit_test(test_mac_uuid),
 		cmocka_unit_test(test_copy),
