@@ -15,6 +15,10 @@ Figures:
                  handled (each includes the worker's GetXMLDesc or GetState
                  and the attach/detach through the manager), with zcrxd's
                  CPU time per event and the p99 under that burst
+  after drivers  how long after the last driver of each phase exited the
+                 last event was handled (with this script's polling): the
+                 handled/offered ratio is offered time / (offered time +
+                 this), below 1.0 by that much even when zcrxd keeps up
   RSS            zcrxd's resident memory with 1000 defined domains, and with
                  all 1000 running and attached
 Goals (ZCRX_BENCH_GOAL_*): >= 1000 events/s and >= the rate the drivers
@@ -198,6 +202,12 @@ def main():
             # the drivers took, without zcrxd's catching up after them
             offered = 2 * CYCLES / (st["seconds"] + ds["seconds"])
             ratio = eps / offered
+            # how long zcrxd (and this script's polling) went on after the
+            # drivers were done, in each phase: the ratio is at most
+            # offered time / (offered time + these), so it stays below 1.0
+            # by this much even when zcrxd keeps up
+            tail_start = (t_att - t0) - st["seconds"]
+            tail_destroy = (t1 - t_att) - ds["seconds"]
 
             # memory with every domain running and attached
             lat1 = lv()["attach_latency"]["samples"]
@@ -220,6 +230,7 @@ def main():
         "driver_start_per_sec": st["ops_per_sec"], "driver_destroy_per_sec": ds["ops_per_sec"],
         "events_per_sec": round(eps, 1), "offered_events_per_sec": round(offered, 1),
         "handled_to_offered_ratio": round(ratio, 3),
+        "after_drivers_ms": [round(tail_start * 1000, 1), round(tail_destroy * 1000, 1)],
         "zcrxd_cpu_us_per_event": round(cpu_per_event * 1e6, 1),
         "worker_cpu_us_per_event": round(wcpu_per_event * 1e6, 1),
         "burst_latency_p99_ms": burst_lat["p99_usec"] / 1000.0,
@@ -244,6 +255,9 @@ def main():
              burst_lat["p99_usec"] / 1000.0))
     print("  handled / offered:       %8.3f      (goal >= %.1f: %s; offered %.0f events/s in the "
           "same run)" % (ratio, GOAL_RATIO, met(ratio >= GOAL_RATIO), offered))
+    print("  after the drivers:       %8.1f ms   (start phase %.1f + destroy phase %.1f: all "
+          "handled this long after the last driver exited; polling included)"
+          % ((tail_start + tail_destroy) * 1000, tail_start * 1000, tail_destroy * 1000))
     print("  zcrxd CPU per event:     %8.0f us   (goal <= %.0f: %s)"
           % (cpu_per_event * 1e6, GOAL_CPU_US, met(cpu_per_event * 1e6 <= GOAL_CPU_US)))
     print("  at a steady %.0f starts/s:" % (1e6 / PACE_US if PACE_US else 0))
