@@ -49,6 +49,14 @@ static int need_nic(struct reconcile *rc, const char *name, struct reconcile_out
 	return 0;
 }
 
+/* An attachment event's JSON is built only when a Monitor listens (a
+ * storm of libvirt events usually has none). */
+static void publish_id(struct reconcile *rc, const char *type, const struct attach_id *id)
+{
+	if (reconcile_listening(rc))
+		reconcile_publish(rc, type, attach_id_to_json(id));
+}
+
 /* Run fn on a copy of the store and throw the copy away (dry runs). */
 static int with_scratch_store(struct reconcile *rc, struct store *scratch)
 {
@@ -110,7 +118,11 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 		char why[128];
 
 		id->tap_ifindex = 0;
+		/* the monitor caught up: a link it does not hold does not
+		 * exist, no kernel call to be sure (as in a NIC's run) */
+		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
 		tap = reconcile_find_link(rc, id->tap);
+		rc->links_current = false;
 		if (tap && reconcile_tap_mismatch(id, tap, why, sizeof(why)))
 			return fail(out, "io.zcrx.Manager.TapMismatch", EINVAL, id->tap, "attach",
 				    "%s", why);
@@ -272,7 +284,7 @@ void reconcile_attach_undo(struct reconcile *rc, const struct reconcile_attach_u
 {
 	attach_unput(rc, &u->id, u->existed ? &u->old_id : NULL, u->was_released);
 	if (u->announced)
-		reconcile_publish(rc, "attachment-removed", attach_id_to_json(&u->id));
+		publish_id(rc, "attachment-removed", &u->id);
 }
 
 int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *u, int r,
@@ -286,7 +298,7 @@ int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *
 		return r;
 	}
 	if (!u->existed) {
-		reconcile_publish(rc, "attachment-created", attach_id_to_json(&u->id));
+		publish_id(rc, "attachment-created", &u->id);
 		u->announced = true;
 	}
 	if (r == 0 && a && a->held) {
@@ -470,7 +482,7 @@ int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid,
 		if (k == n_nics && n_nics < 64)
 			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", a->id.nic);
 		if (!dry_run)
-			reconcile_publish(rc, "attachment-removed", attach_id_to_json(&a->id));
+			publish_id(rc, "attachment-removed", &a->id);
 		store_del_attach(&rc->store, i);
 		removed++;
 	}
@@ -548,7 +560,7 @@ int reconcile_release(struct reconcile *rc, const char *nic, bool dry_run,
 
 			snprintf(why, sizeof(why), "NIC %s released", nic);
 			if (!dry_run)
-				reconcile_publish(rc, "attachment-removed", attach_id_to_json(&a->id));
+				publish_id(rc, "attachment-removed", &a->id);
 			if (!dry_run && a->id.kind == ATTACH_KIND_LEASE)
 				reconcile_lease_released(rc, a, why);
 			store_del_attach(&rc->store, i);
