@@ -25,7 +25,7 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              wake-ups per attach, so other work on the machine slows it
              far more than the concurrent side, and the ratio moves with
              the machine's load far more than with zcrxd's work (seen
-             here from one run to the next: 1.0 to 15).
+             here from one round to the next: 1.2 to 15).
              "daemon_cpu_ratio", zcrxd's CPU per attach one at a time over
              the same concurrent, is moved much less (reported, no goal).
   listing    ListAttachments with 4,096 attachments, daemon-side (first
