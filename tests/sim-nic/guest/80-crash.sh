@@ -84,11 +84,18 @@ views() {
 		 ([$j.rules[], $j.contexts[] | select(.pending)] | length)] | map(tostring) | join("|") end
 	' /tmp/crash/all.json
 }
-rnd() { od -An -N2 -tu2 /dev/urandom; }
+# the kill delays, 16 random bits each, drawn at once (od runs once)
+set -- $(od -An -N$((RUNS * 2)) -tu2 /dev/urandom)
+RND="$*"
 
+crash_list() { ctl -t 5 --json=short list $NIC > /tmp/crash/list 2> /dev/null; }
 mkdir -p /tmp/crash
 completed=0
 for i in $(seq 1 "$RUNS"); do
+	set -- $RND
+	r=$1
+	shift
+	RND="$*"
 	case $((i % 4)) in
 	1) op="attach vm81" ;;
 	2) op="attach vm82" ;;
@@ -102,21 +109,24 @@ for i in $(seq 1 "$RUNS"); do
 		ctl detach "$2" > /dev/null 2>&1 &
 	fi
 	cpid=$!
-	delay=$(( $(rnd) * MAXD * 1000 / 65536 ))
+	delay=$((r * MAXD * 1000 / 65536))
 	usleep $delay
 	zcrxd_kill
 	wait $cpid && completed=$((completed + 1))
 	echo "$op, killed after $((delay / 1000)) ms" > /tmp/crash/$i.meta
-	if ! zcrxd_start "$CONF"; then
+	# back on its journal: zcrxd's account (its first answer, which comes
+	# after its start-up repair), then the kernel's view, compared at the
+	# end
+	if ! zcrxd_launch "$CONF" ||
+		! poll 30 crash_list; then
 		nok "crash run $i ($(cat /tmp/crash/$i.meta)): zcrxd did not come back"
 		break
 	fi
-	# the kernel's view now, read at the end
 	ethtool -n $NIC > /tmp/crash/$i.n 2>&1
 	zxsim rss $NIC > /tmp/crash/$i.rss 2>&1
 	{
 		printf '{"run":%s,"list":' "$i"
-		ctl --json=short list $NIC 2> /dev/null || printf null
+		cat /tmp/crash/list
 		printf ',"state":'
 		# the journal as a restart would read it (snapshot and log)
 		zcrxd --dump-state --state-dir $D/state 2> /dev/null || printf null

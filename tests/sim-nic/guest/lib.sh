@@ -334,10 +334,12 @@ dump_same() {
 D=/tmp/zcrxd
 ZCRXD=${ZCRXD:-zcrxd}
 
-# zcrxd_start CONFIG_TEXT [extra zcrxd args] — a fresh zcrxd with that
-# configuration (state kept in $D/state across restarts: zcrxd_start again
-# after zcrxd_kill restarts on the same journal).  Returns once it answers.
-zcrxd_start() {
+# zcrxd_launch CONFIG_TEXT [extra zcrxd args] — start zcrxd with that
+# configuration (state kept in $D/state across restarts: zcrxd_launch again
+# after zcrxd_kill restarts on the same journal); returns once its socket
+# takes connections (zxsim connect: no process per try), not waiting for
+# an answer: a request sent now is answered once its loop runs.
+zcrxd_launch() {
 	mkdir -p $D/run $D/state
 	printf '%s\n' "$1" > $D/zcrxd.conf
 	shift
@@ -345,8 +347,12 @@ zcrxd_start() {
 	$ZCRXD --config $D/zcrxd.conf --libvirt-uri none --runtime-dir $D/run --state-dir $D/state \
 		"$@" >> $D/zcrxd.log 2>&1 &
 	ZPID=$!
-	poll 30 test -S $D/run/io.zcrx.Manager && poll 30 ctl -q -t 2 status
+	zxsim connect $D/run/io.zcrx.Manager 30 $ZPID
 }
+
+# zcrxd_start CONFIG_TEXT [extra zcrxd args] — zcrxd_launch, and return
+# once it answers.
+zcrxd_start() { zcrxd_launch "$@" && poll 30 ctl -q -t 5 status; }
 ctl() { zcrxctl --socket $D/run/io.zcrx.Manager "$@"; }
 
 # metric NAME — a counter of zcrxd's metrics (zcrxctl metrics).

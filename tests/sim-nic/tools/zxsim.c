@@ -20,6 +20,8 @@
  *        see zxsim-zcrx.c
  *   zxsim rss IFNAME
  *        see zxsim-rss.c
+ *   zxsim connect PATH SEC [PID]
+ *        see zxsim-connect.c
  *
  * Exit status 2 on a usage error.
  */
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
 		{ "send", zxsim_send },	    { "counters", zxsim_counters },
 		{ "queues", zxsim_queues }, { "qstats", zxsim_qstats },
 		{ "devmem", zxsim_devmem }, { "zcrx", zxsim_zcrx },
-		{ "rss", zxsim_rss },
+		{ "rss", zxsim_rss },	    { "connect", zxsim_connect },
 	};
 	size_t i;
 	int r;
@@ -230,6 +232,6 @@ int main(int argc, char **argv)
 				argv[1]);
 		return r;
 	}
-	fprintf(stderr, "usage: zxsim send|counters|queues|qstats|rss|devmem|zcrx ...\n");
+	fprintf(stderr, "usage: zxsim send|counters|queues|qstats|rss|devmem|zcrx|connect ...\n");
 	return 2;
 }

@@ -16,6 +16,7 @@ int zxsim_qstats(int argc, char **argv);
 int zxsim_devmem(int argc, char **argv);
 int zxsim_zcrx(int argc, char **argv);
 int zxsim_rss(int argc, char **argv);
+int zxsim_connect(int argc, char **argv);
 
 /* ifindex of NAME, or 0 (with a message on stderr) */
 unsigned zxsim_ifindex(const char *name);
