@@ -157,9 +157,9 @@ def main():
     fd_out = os.open(ser + ".out", os.O_RDWR | os.O_NONBLOCK)
     fd_in = os.open(ser + ".in", os.O_RDWR)
     console = os.path.join(a.out, "console.log")
-    # norandmaps: without ASLR in the guest, QEMU's TCG reuses the code it
-    # translated for the libraries of earlier processes (tests/sim-nic/boot.py
-    # has the figures); nothing checked depends on where a library is mapped.
+    # norandmaps: without ASLR in the guest a process costs QEMU's TCG 2-4
+    # times less (tests/sim-nic/boot.py has the figures); nothing checked
+    # depends on where a library is mapped.
     qemu = ["timeout", "-k", "5", str(int(a.timeout)),
             a.qemu, "-accel", "tcg", "-cpu", "max",
             "-smp", str(a.smp), "-m", str(a.mem),

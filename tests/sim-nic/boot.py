@@ -137,12 +137,13 @@ def main():
     fd_out = os.open(ser + ".out", os.O_RDWR | os.O_NONBLOCK)
     fd_in = os.open(ser + ".in", os.O_RDWR)
     console = os.path.join(a.out, "console.log")
-    # norandmaps: no address space randomization in the guest.  QEMU 7.2's
-    # TCG finds code it translated before by its virtual address; with ASLR
-    # every process maps its libraries somewhere new and has them all
-    # translated again.  Measured in this guest: zcrxctl --version 34 -> 8 ms,
-    # ethtool -n 38 -> 9 ms, a zcrxd start and stop 308 -> 114 ms.  Nothing a
-    # script checks depends on where a library is mapped.
+    # norandmaps: no address space randomization in the guest.  Under
+    # QEMU 7.2's TCG a process then costs 2-4 times less; measured in this
+    # guest: zcrxctl --version 34 -> 8 ms, ethtool -n 38 -> 9 ms, a zcrxd
+    # start and stop 308 -> 114 ms.  (Most likely because TCG finds the code
+    # it translated before by virtual address: with ASLR each process maps
+    # its libraries somewhere new.)  Nothing a script checks depends on
+    # where a library is mapped.
     qemu = ["timeout", "-k", "5", str(int(a.timeout)),
             a.qemu, "-accel", "tcg", "-cpu", "max",
             "-smp", str(a.smp), "-m", str(a.mem),
