@@ -141,6 +141,21 @@ static void test_multi_queue_context(void **state)
 	del_h(h);
 }
 
+/* A pool of 4 queues, vm0 attached with 1 queue, observed and planned into
+ * P: the plan's rule insert (which must be there). */
+static const struct plan_op *plan_vm0_rule(struct harness *h, struct plan *p)
+{
+	const struct plan_op *ins;
+
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, p);
+	ins = find_op(p, PLAN_OP_RULE_INSERT, NULL);
+	assert_non_null(ins);
+	return ins;
+}
+
 /* Issue 9, bug 5: on a driver that picks the slot (RX_CLS_LOC_SPECIAL)
  * zcrxd asks for the last one (RX_CLS_LOC_LAST); ethtool -N cannot, so the
  * printed line says it is not exact there.  Elsewhere the line has its
@@ -151,19 +166,13 @@ static void test_printed_rule_driver_picks(void **state)
 	struct harness *h;
 	struct plan p;
 	const struct plan_op *ins;
-	size_t ii;
 	char buf[512];
 
 	(void)state;
 	fake_nic_cfg_capable(&cfg, "eth0");
 	cfg.loc_special = true;
 	h = new_h(&cfg);
-	harness_policy(h, 4, 0);
-	harness_attach(h, "vm0", 1, 1);
-	harness_observe(h);
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	ins = find_op(&p, PLAN_OP_RULE_INSERT, &ii);
-	assert_non_null(ins);
+	ins = plan_vm0_rule(h, &p);
 	assert_int_equal(ins->rule.location, NIC_LOC_ANY);
 	assert_true(ins->driver_picks);
 	plan_op_ethtool(ins, buf, sizeof(buf));
@@ -174,12 +183,7 @@ static void test_printed_rule_driver_picks(void **state)
 	del_h(h);
 
 	h = capable();
-	harness_policy(h, 4, 0);
-	harness_attach(h, "vm0", 1, 1);
-	harness_observe(h);
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	ins = find_op(&p, PLAN_OP_RULE_INSERT, &ii);
-	assert_non_null(ins);
+	ins = plan_vm0_rule(h, &p);
 	assert_false(ins->driver_picks);
 	plan_op_ethtool(ins, buf, sizeof(buf));
 	assert_non_null(strstr(buf, " loc "));
