@@ -648,14 +648,20 @@ static json_object *parsed(struct jtext *t)
 	return o;
 }
 
+void attach_id_to_jtext(const struct attach_id *id, struct jtext *t)
+{
+	bool f = true;
+
+	jtext_lit(t, "{");
+	id_fields(t, &f, id);
+	jtext_lit(t, "}");
+}
+
 json_object *attach_id_to_json(const struct attach_id *id)
 {
 	struct jtext t = { 0 };
-	bool f = true;
 
-	jtext_lit(&t, "{");
-	id_fields(&t, &f, id);
-	jtext_lit(&t, "}");
+	attach_id_to_jtext(id, &t);
 	return parsed(&t);
 }
 

@@ -235,6 +235,8 @@ json_object *attach_to_json(const struct attach *a);
 struct jtext;
 void attach_to_jtext(const struct attach *a, struct jtext *t, bool close);
 json_object *attach_id_to_json(const struct attach_id *id);
+/* The identity as text, the object appended to t (state.json, the log). */
+void attach_id_to_jtext(const struct attach_id *id, struct jtext *t);
 json_object *attach_result_to_json(const struct attach_result *r);
 json_object *attach_reason_to_json(const struct attach_reason *r);
 int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err);

@@ -136,17 +136,17 @@ out:
 
 static int save(const char *dir, const struct store *s, bool if_changed, struct kerror *err)
 {
-	char path[4096], tmp[4096], *text = NULL;
-	size_t len = 0;
+	char path[4096], tmp[4096];
+	struct jtext text = { 0 };
 	int fd = -1, dfd = -1, r;
 
 	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
 	    path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
-	if (store_to_text(s, &text, &len) < 0)
+	if (store_to_text(s, &text) < 0)
 		return kerror_set(err, ENOMEM, path, "save state", NULL);
-	if (if_changed && file_holds(path, text, len)) {
-		free(text);
+	if (if_changed && file_holds(path, text.s, text.n)) {
+		jtext_free(&text);
 		return 0;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -154,7 +154,7 @@ static int save(const char *dir, const struct store *s, bool if_changed, struct 
 		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
 		goto out;
 	}
-	if ((r = write_all(fd, text, len)) < 0) {
+	if ((r = write_all(fd, text.s, text.n)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto out_unlink;
 	}
@@ -187,7 +187,7 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	free(text);
+	jtext_free(&text);
 	return r;
 }
 

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include "jtext.h"
 #include "store.h"
 
 #define STORE_MAX_BYTES (64u << 20)
@@ -13,28 +14,21 @@
 const char *store_match_name(enum nic_rule_match m);
 const char *store_action_name(enum nic_rule_action a);
 
-/* A growing text buffer (store-write.c); fail is set when out of memory. */
-struct store_buf {
-	char *s;
-	size_t n, cap;
-	bool fail;
-};
-
-void store_buf_free(struct store_buf *b);
 uint32_t store_crc32(const void *p, size_t n);
 
-/* Log records (docs/state.md), each one line appended to b:
+/* Log records (docs/state.md), each one line appended to b (out of memory:
+ * b->fail, as jtext.h says):
  *   log           the log's first line: the snapshot generation it follows
  *   owner         attachment (nic, mac) and the journal entries it owns on
  *                 nic, as they are now (absent: none)
  *   nic           a NIC's whole journal
  *   nic-settings  a NIC's ifindex, released flag and priors
  *   drop          a NIC's journal is gone */
-void store_rec_generation(struct store_buf *b, uint64_t generation);
-void store_rec_owner(struct store_buf *b, const struct store *s, const char *nic,
+void store_rec_generation(struct jtext *b, uint64_t generation);
+void store_rec_owner(struct jtext *b, const struct store *s, const char *nic,
 		     const uint8_t *mac);
-void store_rec_nic(struct store_buf *b, const struct journal_nic *j, bool settings_only);
-void store_rec_drop(struct store_buf *b, const char *nic);
+void store_rec_nic(struct jtext *b, const struct journal_nic *j, bool settings_only);
+void store_rec_drop(struct jtext *b, const char *nic);
 
 /* Apply one record's JSON (without its checksum) to s (store-read.c);
  * *generation gets a "log" record's generation. */

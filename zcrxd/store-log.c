@@ -311,7 +311,7 @@ static int fsync_dir(const char *dir, struct kerror *err)
 /* A new, empty log of generation gen in place of the old one. */
 static int new_log(struct store_log *l, uint64_t gen, struct kerror *err)
 {
-	struct store_buf b = { 0 };
+	struct jtext b = { 0 };
 	char path[4096], tmp[4096];
 	int fd, r;
 
@@ -351,7 +351,7 @@ fail:
 fail_open:
 	close(fd);
 out:
-	store_buf_free(&b);
+	jtext_free(&b);
 	return r;
 }
 
@@ -416,7 +416,7 @@ int store_log_open(const char *dir, struct store *ret, struct store_log **log,
 
 int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 {
-	struct store_buf b = { 0 };
+	struct jtext b = { 0 };
 	uint64_t records = 0;
 	size_t i, k;
 	int r;
@@ -450,7 +450,7 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		records++;
 	}
 	if (b.fail) {
-		store_buf_free(&b);
+		jtext_free(&b);
 		r = store_log_compact(l, s, err);
 		return r < 0 ? r : 1;
 	}
@@ -462,14 +462,14 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 	if (r < 0) {
 		/* part of it may be in the file: its end is unknown now */
 		l->broken = true;
-		store_buf_free(&b);
+		jtext_free(&b);
 		return kerror_setf(err, -r, STORE_LOG, "save state", "write: %s", strerror(-r));
 	}
 	l->unsynced = true;
 	l->st.writes++;
 	l->st.records += records;
 	l->st.log_bytes += b.n;
-	store_buf_free(&b);
+	jtext_free(&b);
 	store_marks_clear(s);
 	if (!written_take(l, s))
 		l->broken = true;

@@ -85,8 +85,10 @@ void store_gc(struct store *s);
 
 json_object *store_to_json(const struct store *s);
 /* The file's text, written without building a JSON tree (what store_save
- * writes); same content as store_to_json.  *ret malloc'd. */
-int store_to_text(const struct store *s, char **ret, size_t *ret_len);
+ * writes); same content as store_to_json.  *ret is the caller's to
+ * jtext_free(); -ENOMEM. */
+struct jtext;
+int store_to_text(const struct store *s, struct jtext *ret);
 int store_from_json(json_object *o, struct store *ret, struct kerror *err);
 json_object *store_journal_to_json(const struct journal_nic *j);
 int store_journal_from_json(json_object *o, struct journal_nic *ret, struct kerror *err);

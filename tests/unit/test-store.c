@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "jtext.h"
 #include "store.h"
 
 static void fill(struct store *s)
@@ -131,13 +132,13 @@ static void test_round_trip(void **state)
 	store_clear(&b);
 	/* the streaming writer store_save uses says the same */
 	{
-		size_t len;
+		struct jtext t = { 0 };
 
-		assert_int_equal(store_to_text(&a, &text, &len), 0);
-		assert_int_equal(strlen(text), len);
-		assert_int_equal(store_parse(text, len, &b, &err), 0);
+		assert_int_equal(store_to_text(&a, &t), 0);
+		assert_int_equal(strlen(t.s), t.n);
+		assert_int_equal(store_parse(t.s, t.n, &b, &err), 0);
 		assert_same(&a, &b);
-		free(text);
+		jtext_free(&t);
 		store_clear(&b);
 	}
 	store_clear(&a);
