@@ -14,7 +14,10 @@
  *   virt-driver URI undefine N PREFIX     undefine them
  *
  * $ZXL_PACE_US: wait that long between operations (a steady rate).
- * Prints one JSON object: {"op", "n", "seconds", "ops_per_sec"}.
+ * Prints one JSON object: {"op", "n", "seconds", "ops_per_sec", "first",
+ * "last"}: first is when the first call began, last when the last call
+ * returned (CLOCK_MONOTONIC seconds, the clock zcrxd's timestamps use), so
+ * the caller can tell the span over which several drivers offered events.
  * (Bench code: it includes libvirt's headers; zcrxd's code does so only in
  * virt.c.)
  */
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
 {
 	const char *uri, *op, *prefix;
 	virConnectPtr c;
-	double t0, dt;
+	double t0, t_last, dt;
 	int n, i, first = 0, done = 0, pace = 0;
 
 	if (argc < 5) {
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now();
+	t_last = t0;
 	for (i = first; i < first + n; i++) {
 		virDomainPtr d = NULL;
 		int r = 0;
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
 			virConnectClose(c);
 			return 1;
 		}
+		t_last = now();
 		if (d)
 			virDomainFree(d);
 		done++;
@@ -130,8 +135,9 @@ int main(int argc, char **argv)
 			usleep((useconds_t)pace);
 	}
 	dt = now() - t0;
-	printf("{\"op\": \"%s\", \"n\": %d, \"seconds\": %.6f, \"ops_per_sec\": %.1f}\n", op, done,
-	       dt, dt > 0 ? done / dt : 0.0);
+	printf("{\"op\": \"%s\", \"n\": %d, \"seconds\": %.6f, \"ops_per_sec\": %.1f, "
+	       "\"first\": %.6f, \"last\": %.6f}\n",
+	       op, done, dt, dt > 0 ? done / dt : 0.0, t0, t_last);
 	virConnectClose(c);
 	return 0;
 }

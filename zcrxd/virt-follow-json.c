@@ -189,6 +189,8 @@ json_object *virt_follow_status_json(struct virt_follow *f)
 
 		virt_follow_get_stats(f, &fs);
 		json_object_object_add(o, "handled", json_object_new_int64((int64_t)fs.events));
+		json_object_object_add(o, "last_handled_usec",
+				       json_object_new_int64((int64_t)fs.last_usec));
 		json_object_object_add(l, "samples", json_object_new_int64((int64_t)fs.lat_n));
 		json_object_object_add(l, "p50_usec", json_object_new_int64((int64_t)fs.lat_p50_usec));
 		json_object_object_add(l, "p99_usec", json_object_new_int64((int64_t)fs.lat_p99_usec));

@@ -446,14 +446,13 @@ static void on_connection(void *ud, enum virt_conn_state st, const char *msg)
 	}
 }
 
-static void on_event(void *ud, const struct virt_input *in, struct virt_domain_info *info)
+static void handle_event(struct virt_follow *f, const struct virt_input *in,
+			 struct virt_domain_info *info)
 {
-	struct virt_follow *f = ud;
 	const char *reason;
 	enum virt_action a;
 	struct vf_dom *d;
 
-	f->st.events++;
 	d = find_uuid(f, info->uuid);
 	if (!d) {
 		/* An unknown domain's definition or removal tells us nothing. */
@@ -502,6 +501,15 @@ static void on_event(void *ud, const struct virt_input *in, struct virt_domain_i
 		return;
 	}
 	virt_follow_act(f, d, a, reason, VIRT_ORIGIN_EVENT, info->event_usec);
+}
+
+static void on_event(void *ud, const struct virt_input *in, struct virt_domain_info *info)
+{
+	struct virt_follow *f = ud;
+
+	f->st.events++;
+	handle_event(f, in, info);
+	f->st.last_usec = virt_follow_now_usec();
 }
 
 static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_t listed_usec)

@@ -162,6 +162,7 @@ json_object *virt_follow_status_json(struct virt_follow *f);
 
 struct virt_follow_stats {
 	uint64_t events;   /* libvirt events handled */
+	uint64_t last_usec; /* CLOCK_MONOTONIC when the last one was handled, 0 none */
 	uint64_t resyncs;
 	uint64_t attaches; /* sink attach calls */
 	uint64_t detaches;
