@@ -18,6 +18,12 @@
 
 #define VIRT_QUEUE_MAX 65536 /* jobs; beyond this events are dropped for a resync */
 #define VIRT_STOP_WAIT_MS 2000
+/* Worker threads making libvirt calls: while one waits on libvirtd the
+ * other's call is in flight too.  A domain's events are handled one at a
+ * time, in order; a connect or resync runs alone (virt_take_job). */
+#define VIRT_WORKERS 2
+/* how far into the queue a worker looks for an event it may take */
+#define VIRT_LOOKAHEAD 64
 
 enum vjob_type {
 	VJOB_CONNECT,
@@ -72,6 +78,16 @@ struct virt_shared {
 	struct vjob *jobs, **jobs_tail;
 	size_t njobs;
 	bool overflow;
+	/* jobs the workers handle now: a connect or resync (alone), or events
+	 * of the domains in inflight[] (one each) */
+	bool barrier_busy;
+	unsigned busy;
+	struct {
+		bool used;
+		uint8_t uuid[16];
+	} inflight[VIRT_WORKERS];
+	unsigned workers_named; /* thread names handed out */
+	unsigned workers_running;
 
 	/* worker output */
 	struct vmsg *msgs, **msgs_tail;
@@ -89,8 +105,8 @@ struct virt_shared {
 struct virt {
 	sd_event *ev;
 	struct virt_shared *sh;
-	pthread_t worker;
-	bool worker_started;
+	pthread_t workers[VIRT_WORKERS];
+	unsigned workers_started;
 	sd_event_source *msg_src;
 	sd_event_source *retry_src;
 	struct virt_callbacks cb;
@@ -121,6 +137,14 @@ void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, cons
 void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
 		    const char *text);
 void virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
+/* A job a worker may handle now (NULL: none): the first queued event
+ * whose domain no worker handles, from the first VIRT_LOOKAHEAD; a
+ * connect or resync only from the head with no job in flight, and nothing
+ * queued after one before it.  Marks it in flight.  Lock held. */
+struct vjob *virt_take_job_locked(struct virt_shared *sh);
+/* The worker is done with j (before freeing it): others may go on.
+ * Lock held. */
+void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);
 /* libvirt's last error message on this thread, never NULL */
 const char *virt_last_error(void);

@@ -162,6 +162,77 @@ void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
 	pthread_cond_signal(&sh->cond);
 }
 
+static int inflight_slot(const struct virt_shared *sh, const uint8_t uuid[16])
+{
+	int k;
+
+	for (k = 0; k < VIRT_WORKERS; k++)
+		if (sh->inflight[k].used && !memcmp(sh->inflight[k].uuid, uuid, 16))
+			return k;
+	return -1;
+}
+
+static void unlink_job(struct virt_shared *sh, struct vjob **pp)
+{
+	struct vjob *j = *pp;
+
+	*pp = j->next;
+	if (!*pp)
+		sh->jobs_tail = pp;
+	j->next = NULL;
+	sh->njobs--;
+	sh->st.queued = sh->njobs;
+}
+
+struct vjob *virt_take_job_locked(struct virt_shared *sh)
+{
+	struct vjob **pp, *j;
+	int n = 0, k;
+
+	if (sh->barrier_busy)
+		return NULL;
+	for (pp = &sh->jobs; (j = *pp) && n < VIRT_LOOKAHEAD; pp = &j->next, n++) {
+		if (j->type != VJOB_EVENT) {
+			/* what came before it is done first, and nothing runs beside it */
+			if (pp != &sh->jobs || sh->busy)
+				return NULL;
+			unlink_job(sh, pp);
+			sh->barrier_busy = true;
+			sh->busy++;
+			return j;
+		}
+		if (inflight_slot(sh, j->uuid) >= 0)
+			continue; /* its domain's earlier event is being handled */
+		for (k = 0; k < VIRT_WORKERS && sh->inflight[k].used; k++)
+			;
+		if (k == VIRT_WORKERS)
+			return NULL; /* cannot happen: a worker asks only when idle */
+		unlink_job(sh, pp);
+		sh->inflight[k].used = true;
+		memcpy(sh->inflight[k].uuid, j->uuid, 16);
+		sh->busy++;
+		return j;
+	}
+	return NULL;
+}
+
+void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
+{
+	int k;
+
+	if (j->type != VJOB_EVENT) {
+		sh->barrier_busy = false;
+	} else {
+		k = inflight_slot(sh, j->uuid);
+		if (k >= 0)
+			sh->inflight[k].used = false;
+	}
+	sh->busy--;
+	/* a job held back behind this one may go now */
+	if (sh->jobs)
+		pthread_cond_broadcast(&sh->cond);
+}
+
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)
 {
 	struct vjob *j = calloc(1, sizeof(*j));

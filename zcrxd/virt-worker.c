@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * virt-worker — the one thread that makes every blocking libvirt call:
- * connect with keepalive and event callbacks, list and read domains (state,
- * live XML), resync, disconnect; and libvirt's callbacks, which queue
- * events for it.  What it learns goes to the loop as messages (virt-queue).
+ * virt-worker — the threads (VIRT_WORKERS) that make every blocking
+ * libvirt call: connect with keepalive and event callbacks, list and read
+ * domains (state, live XML), resync, disconnect; and libvirt's callbacks,
+ * which queue events for them.  Two calls in flight on the one connection
+ * overlap their waits on libvirtd; a domain's events are still read one
+ * after the other, in order, and a connect or resync runs alone
+ * (virt_take_job_locked).  What they learn goes to the loop as messages
+ * (virt-queue).
  * Owns: the libvirt connection while it is up.  Must not: touch the loop's
  * state, log above debug.
  */
@@ -390,58 +394,92 @@ static bool xml_read_later(const struct virt_shared *sh, const struct vjob *j)
 	return false;
 }
 
+/* Flooded (the queue overflowed): drop the queued events and list
+ * everything instead — the resync goes first, after what is in flight.
+ * Lock held. */
+static void drop_for_resync_locked(struct virt_shared *sh)
+{
+	struct vjob **pp = &sh->jobs, *j, *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return; /* overflow stays set: the next turn tries again */
+	sh->overflow = false;
+	while ((j = *pp)) {
+		if (j->type == VJOB_EVENT) {
+			*pp = j->next;
+			sh->njobs--;
+			virt_job_free(j);
+			continue;
+		}
+		pp = &j->next; /* keep connect/resync jobs: rare, and meaningful */
+	}
+	sh->jobs_tail = pp;
+	r->type = VJOB_RESYNC;
+	r->next = sh->jobs;
+	sh->jobs = r;
+	if (!r->next)
+		sh->jobs_tail = &r->next;
+	sh->njobs++;
+	sh->st.queued = sh->njobs;
+}
+
+static void worker_resync_job(struct virt_shared *sh)
+{
+	virConnectPtr conn;
+	unsigned gen;
+
+	pthread_mutex_lock(&sh->lock);
+	conn = sh->conn;
+	gen = sh->gen;
+	if (conn)
+		VIRT_LIB(virConnectRef)(conn);
+	pthread_mutex_unlock(&sh->lock);
+	if (conn) {
+		worker_resync(sh, conn, gen);
+		VIRT_LIB(virConnectClose)(conn);
+	}
+}
+
 void *virt_worker_main(void *p)
 {
 	struct virt_shared *sh = p;
 	struct vjob *j;
 	sigset_t all;
+	char name[16];
+	unsigned idx;
+	bool last;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	(void)pthread_setname_np(pthread_self(), "zcrxd-libvirt");
+	pthread_mutex_lock(&sh->lock);
+	idx = sh->workers_named++;
+	sh->workers_running++;
+	pthread_mutex_unlock(&sh->lock);
+	if (idx)
+		snprintf(name, sizeof(name), "zcrxd-libvirt%u", idx + 1);
+	else
+		snprintf(name, sizeof(name), "zcrxd-libvirt");
+	(void)pthread_setname_np(pthread_self(), name);
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
-		while (!sh->jobs && !sh->overflow && !sh->stopping)
+		for (;;) {
+			if (sh->stopping)
+				break;
+			if (sh->overflow)
+				drop_for_resync_locked(sh);
+			j = virt_take_job_locked(sh);
+			if (j)
+				break;
 			pthread_cond_wait(&sh->cond, &sh->lock);
+		}
 		if (sh->stopping) {
 			pthread_mutex_unlock(&sh->lock);
 			break;
 		}
-		if (sh->overflow) {
-			/* Drop the queued events, list everything instead. */
-			sh->overflow = false;
-			while ((j = sh->jobs)) {
-				sh->jobs = j->next;
-				if (j->type == VJOB_EVENT) {
-					virt_job_free(j);
-					continue;
-				}
-				/* keep connect/resync jobs: rare, and meaningful */
-				j->next = NULL;
-				break;
-			}
-			if (!sh->jobs) {
-				sh->jobs_tail = &sh->jobs;
-				sh->njobs = 0;
-			}
-			j = calloc(1, sizeof(*j));
-			if (j)
-				j->type = VJOB_RESYNC;
-			else
-				sh->overflow = true;
-		} else {
-			j = sh->jobs;
-			sh->jobs = j->next;
-			if (!sh->jobs)
-				sh->jobs_tail = &sh->jobs;
-			sh->njobs--;
-			if (j->type == VJOB_EVENT && j->want_xml)
-				j->want_xml = !xml_read_later(sh, j);
-		}
-		sh->st.queued = sh->njobs;
+		if (j->type == VJOB_EVENT && j->want_xml)
+			j->want_xml = !xml_read_later(sh, j);
 		pthread_mutex_unlock(&sh->lock);
-		if (!j)
-			continue;
 
 		switch (j->type) {
 		case VJOB_CONNECT:
@@ -450,26 +488,22 @@ void *virt_worker_main(void *p)
 		case VJOB_EVENT:
 			worker_event(sh, j);
 			break;
-		case VJOB_RESYNC: {
-			virConnectPtr conn;
-			unsigned gen;
-
-			pthread_mutex_lock(&sh->lock);
-			conn = sh->conn;
-			gen = sh->gen;
-			if (conn)
-				VIRT_LIB(virConnectRef)(conn);
-			pthread_mutex_unlock(&sh->lock);
-			if (conn) {
-				worker_resync(sh, conn, gen);
-				VIRT_LIB(virConnectClose)(conn);
-			}
+		case VJOB_RESYNC:
+			worker_resync_job(sh);
 			break;
 		}
-		}
+		pthread_mutex_lock(&sh->lock);
+		virt_done_job_locked(sh, j);
+		pthread_mutex_unlock(&sh->lock);
 		virt_job_free(j);
 	}
-	worker_disconnect(sh);
+	/* The last worker out closes the connection: no call of another is
+	 * in flight then. */
+	pthread_mutex_lock(&sh->lock);
+	last = --sh->workers_running == 0;
+	pthread_mutex_unlock(&sh->lock);
+	if (last)
+		worker_disconnect(sh);
 	virt_shared_unref(sh);
 	return NULL;
 }

@@ -264,12 +264,14 @@ int virt_new(sd_event *ev, const struct virt_options *opts, const struct virt_ca
 	r = virt_push_simple_job(sh, VJOB_CONNECT);
 	if (r < 0)
 		goto fail;
-	r = -pthread_create(&v->worker, NULL, virt_worker_main, virt_shared_ref(sh));
-	if (r < 0) {
-		virt_shared_unref(sh);
-		goto fail;
+	for (k = 0; k < VIRT_WORKERS; k++) {
+		r = -pthread_create(&v->workers[k], NULL, virt_worker_main, virt_shared_ref(sh));
+		if (r < 0) {
+			virt_shared_unref(sh);
+			goto fail;
+		}
+		v->workers_started++;
 	}
-	v->worker_started = true;
 	*ret = v;
 	return 0;
 fail:
@@ -280,25 +282,27 @@ fail:
 struct virt *virt_free(struct virt *v)
 {
 	struct timespec deadline;
+	unsigned k;
 
 	if (!v)
 		return NULL;
 	pthread_mutex_lock(&v->sh->lock);
 	v->sh->stopping = true;
 	virt_set_state_locked(v->sh, VIRT_CONN_STOPPED, NULL);
-	pthread_cond_signal(&v->sh->cond);
+	pthread_cond_broadcast(&v->sh->cond);
 	pthread_mutex_unlock(&v->sh->lock);
 	v->msg_src = sd_event_source_disable_unref(v->msg_src);
 	v->retry_src = sd_event_source_disable_unref(v->retry_src);
-	if (v->worker_started) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += VIRT_STOP_WAIT_MS / 1000;
-		if (pthread_timedjoin_np(v->worker, NULL, &deadline) != 0) {
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VIRT_STOP_WAIT_MS / 1000;
+	for (k = 0; k < v->workers_started; k++) {
+		if (pthread_timedjoin_np(v->workers[k], NULL, &deadline) != 0) {
 			/* Stuck in a call to a hung libvirtd.  It holds its own
-			 * reference and finishes on its own when the call returns. */
+			 * reference and finishes on its own when the call returns
+			 * (the last worker out closes the connection). */
 			log_warning(LOG_SUBSYS_VIRT,
 				    "libvirt worker still busy in a call, leaving it behind");
-			pthread_detach(v->worker);
+			pthread_detach(v->workers[k]);
 		}
 	}
 	virt_shared_unref(v->sh);
