@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virt-int — what the libvirt connection's files share: virt.c (the loop
- * side), virt-worker.c (the worker thread and libvirt's callbacks) and
+ * side), virt-worker.c (the worker threads and libvirt's callbacks) and
  * virt-queue.c (the queues between them).  Includes libvirt's headers (via
  * virt-lib.h): not for other modules.
  */

@@ -10,14 +10,16 @@
  * subscriptions (lifecycle, metadata change, device added/removed).
  *
  * Threads: every blocking libvirt call (open, register, list, GetXMLDesc,
- * GetState, close) runs on one worker thread, so a hung or absent libvirtd
- * never stalls the loop (zcrxctl keeps being answered).  libvirt's event
- * callbacks run on the loop thread and only queue work for the worker.  The
- * worker handles its queue in order — the resync after connecting first,
- * then each event with the domain's XML fetched at that moment — and hands
- * results back to the loop through an eventfd, so the user sees one ordered
- * stream: resync, event, event, ...  Events are hints: each carries the
- * domain's state and live XML as read when the worker got to it.
+ * GetState, close) runs on a worker thread (two of them), so a hung or
+ * absent libvirtd never stalls the loop (zcrxctl keeps being answered).
+ * libvirt's event callbacks run on the loop thread and only queue work for
+ * the workers.  The workers handle the queue in order — the resync after
+ * connecting first and alone, then the events, two domains at a time, each
+ * domain's in order, with the domain's XML fetched at that moment — and
+ * hand results back to the loop through an eventfd, so the user sees
+ * resync, then events, each domain's in order (two domains' events may
+ * arrive in either order).  Events are hints: each carries the domain's
+ * state and live XML as read when a worker got to it.
  *
  * Must not: decide anything about attachments, or ever be asked about a
  * domain while a libvirt hook for it waits on zcrxd (the hook path works
