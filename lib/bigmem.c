@@ -89,3 +89,17 @@ void bigmem_free(void *p)
 	else
 		free(h);
 }
+
+void *bigmem_grow(void *p, size_t *cap, size_t need, size_t first)
+{
+	size_t n = *cap ? *cap : first;
+
+	if (!n || need > SIZE_MAX / 4)
+		return NULL;
+	while (n < need)
+		n *= 2;
+	p = bigmem_realloc(p, n);
+	if (p)
+		*cap = n;
+	return p;
+}

@@ -10,7 +10,11 @@
  * 0.3 ms as huge pages; `bench/bench-scale.py listing`).  Below it, or
  * where the kernel says no, it is plain memory.
  *
- * Owns: those mappings.  Must not: print, exit.
+ * A growing buffer (jtext's text, a Varlink reader's bytes, zcrxctl's
+ * table) grows with bigmem_grow: doubled, so appending n bytes one piece
+ * at a time costs O(n).
+ *
+ * Owns: those mappings and the growth of a buffer.  Must not: print, exit.
  */
 #pragma once
 
@@ -23,3 +27,9 @@
  * memory. */
 void *bigmem_realloc(void *p, size_t n);
 void bigmem_free(void *p);
+/* A growing buffer p (NULL or from bigmem_realloc) of *cap bytes made to
+ * hold at least need: its size doubled, from first when it is empty, until
+ * it does.  Returns the buffer, maybe moved, and its new size in *cap; NULL
+ * (p and *cap untouched) when out of memory.  For the rare call: the
+ * caller checks need against *cap itself. */
+void *bigmem_grow(void *p, size_t *cap, size_t need, size_t first);

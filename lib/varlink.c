@@ -39,16 +39,11 @@ char *varlink_reader_space(struct varlink_reader *r, size_t want, size_t *ret_av
 {
 	compact(r);
 	if (r->cap - r->len < want) {
-		size_t cap = r->cap ? r->cap : 4096;
-		char *p;
+		char *p = bigmem_grow(r->buf, &r->cap, r->len + want, 4096);
 
-		while (cap - r->len < want)
-			cap *= 2;
-		p = bigmem_realloc(r->buf, cap);
 		if (!p)
 			return NULL;
 		r->buf = p;
-		r->cap = cap;
 	}
 	*ret_avail = r->cap - r->len;
 	return r->buf + r->len;

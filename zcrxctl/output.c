@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "ctl.h"
 
 /* Cells live in one growing arena (offsets, not pointers: it moves), so a
@@ -57,16 +58,11 @@ void ctl_table_add(struct ctl_table *t, const char *const *cells)
 		size_t n = strlen(s);
 
 		if (t->text_cap - t->text_len < n) {
-			size_t cap = t->text_cap ? t->text_cap : 4096;
-			char *v;
+			char *v = bigmem_grow(t->text, &t->text_cap, t->text_len + n, 4096);
 
-			while (cap - t->text_len < n)
-				cap *= 2;
-			v = realloc(t->text, cap);
 			if (!v)
 				return; /* the row is left out */
 			t->text = v;
-			t->text_cap = cap;
 		}
 		memcpy(t->text + t->text_len, s, n);
 		t->cell[t->nrows * t->ncols + i] = t->text_len;
@@ -120,7 +116,7 @@ void ctl_table_free(struct ctl_table *t)
 		return;
 	free(t->cell);
 	free(t->len);
-	free(t->text);
+	bigmem_free(t->text);
 	free(t);
 }
 

@@ -22,18 +22,15 @@ void jtext_put(struct jtext *t, const char *p, size_t n)
 	if (t->fail)
 		return;
 	if (t->n + n + 2 > t->cap) {
-		size_t cap = t->cap ? t->cap : 1024;
-		char *x;
+		size_t all = t->s ? JTEXT_ROOM + t->cap : 0;
+		char *x = bigmem_grow(base(t), &all, JTEXT_ROOM + t->n + n + 2, JTEXT_ROOM + 1024);
 
-		while (cap < t->n + n + 2)
-			cap *= 2;
-		x = bigmem_realloc(base(t), JTEXT_ROOM + cap);
 		if (!x) {
 			t->fail = true;
 			return;
 		}
 		t->s = x + JTEXT_ROOM;
-		t->cap = cap;
+		t->cap = all - JTEXT_ROOM;
 	}
 	memcpy(t->s + t->n, p, n);
 	t->n += n;

@@ -2,7 +2,9 @@
 /*
  * Unit tests for bigmem (lib/bigmem.h): a buffer keeps its contents as it
  * grows from malloc'd memory into a mapping and on through bigger ones,
- * and a mapping carries the huge-page hint wherever the kernel takes it.
+ * and a mapping carries the huge-page hint wherever the kernel takes it;
+ * a growing buffer (bigmem_grow) doubles from its first size, keeps its
+ * contents, and is left as it was when the size asked for is absurd.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +54,30 @@ static void test_grows_keeping_contents(void **state)
 	check(q, 100);
 	bigmem_free(q);
 	bigmem_free(NULL);
+}
+
+static void test_grow_doubles(void **state)
+{
+	unsigned char *p = NULL, *q;
+	size_t cap = 0, have = 0;
+	const size_t needs[] = { 1, 100, 101, 4097, BIGMEM_HUGE + 1, 5 * BIGMEM_HUGE };
+	const size_t caps[] = { 100, 100, 200, 6400, 409600, 1638400 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+		q = bigmem_grow(p, &cap, needs[i], 100);
+		assert_non_null(q);
+		assert_int_equal(cap, caps[i]);
+		check(q, have);
+		fill(q, have, needs[i]);
+		p = q;
+		have = needs[i];
+	}
+	q = bigmem_grow(p, &cap, SIZE_MAX / 2, 100);
+	assert_null(q);
+	assert_int_equal(cap, caps[5]); /* untouched, and p still good */
+	check(p, have);
+	bigmem_free(p);
 }
 
 /* The VmFlags of the mapping that holds p, from /proc/self/smaps. */
@@ -107,6 +133,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grows_keeping_contents),
+		cmocka_unit_test(test_grow_doubles),
 		cmocka_unit_test(test_huge_page_hint),
 	};
 
