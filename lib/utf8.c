@@ -2,6 +2,7 @@
 /*
  * utf8 — strict UTF-8 and JSON's \u escapes (utf8.h).
  */
+#include "hex.h"
 #include "utf8.h"
 
 size_t utf8_seq_len(const unsigned char *p, const unsigned char *end)
@@ -40,25 +41,13 @@ size_t utf8_seq_len(const unsigned char *p, const unsigned char *end)
 /* Four hex digits at p, -1 when there are not. */
 static int32_t hex4(const unsigned char *p, const unsigned char *end)
 {
-	int32_t v = 0;
-	int i;
+	int hi, lo;
 
 	if (end - p < 4)
 		return -1;
-	for (i = 0; i < 4; i++) {
-		unsigned char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
+	hi = hex_byte((const char *)p);
+	lo = hex_byte((const char *)p + 2);
+	return hi < 0 || lo < 0 ? -1 : hi << 8 | lo;
 }
 
 size_t utf8_json_unescape(const unsigned char *p, const unsigned char *end, uint32_t *ret_cp)

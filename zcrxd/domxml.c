@@ -20,6 +20,7 @@
 #include <libxml/tree.h>
 
 #include "domxml.h"
+#include "hex.h"
 
 /* Entities are never expanded, no DTD or network access; errors are taken
  * from the parser context instead of being printed by libxml2. */
@@ -40,23 +41,12 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int domxml_uuid_parse(const char *s, uint8_t uuid[16])
 {
 	static const int dash[] = { 8, 13, 18, 23 };
 	uint8_t u[16];
 	size_t len, i, k = 0, d = 0;
-	int hi, lo;
+	int b;
 
 	if (!s)
 		return -EINVAL;
@@ -73,11 +63,10 @@ int domxml_uuid_parse(const char *s, uint8_t uuid[16])
 		}
 		if (k >= 16)
 			return -EINVAL;
-		hi = hexval((unsigned char)s[i]);
-		lo = i + 1 < len ? hexval((unsigned char)s[i + 1]) : -1;
-		if (hi < 0 || lo < 0)
+		b = hex_byte(s + i);
+		if (b < 0)
 			return -EINVAL;
-		u[k++] = (uint8_t)(hi << 4 | lo);
+		u[k++] = (uint8_t)b;
 		i += 2;
 	}
 	if (k != 16)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "hex.h"
 #include "nic.h"
 
 void nic_init(struct nic *nic)
@@ -231,37 +232,13 @@ void nic_cap_set(struct nic_cap *cap, enum nic_cap_state state, int err, const c
 	snprintf(cap->msg, sizeof(cap->msg), "%s", msg ? msg : "");
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The one MAC parser of zcrxd: exactly six pairs of hex digits separated by
  * ':' (either case), nothing before or after.  No sign, no space, no other
  * separator, no short pair: what a kernel or libvirt prints, and nothing
  * that only looks like it. */
 int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN])
 {
-	uint8_t m[NIC_MAC_LEN];
-	int i, hi, lo;
-
-	if (!s || strlen(s) != NIC_MAC_LEN * 3 - 1)
-		return -EINVAL;
-	for (i = 0; i < NIC_MAC_LEN; i++) {
-		hi = hex_digit(s[i * 3]);
-		lo = hex_digit(s[i * 3 + 1]);
-		if (hi < 0 || lo < 0 || (i < NIC_MAC_LEN - 1 && s[i * 3 + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
+	return hex_pairs_parse(s, ':', mac, NIC_MAC_LEN);
 }
 
 const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fake-nic-int.h"
+#include "hex.h"
 
 /* --- dump ------------------------------------------------------------------- */
 
@@ -478,10 +479,9 @@ static int load(struct fake_net *net, json_object *root)
 					size_t b;
 
 					for (b = 0; b < sizeof(rr.ip6); b++) {
-						unsigned byte = 0;
+						int byte = hex_byte(h + 2 * b);
 
-						(void)sscanf(h + 2 * b, "%2x", &byte);
-						rr.ip6.s6_addr[b] = (uint8_t)byte;
+						rr.ip6.s6_addr[b] = byte < 0 ? 0 : (uint8_t)byte;
 					}
 				}
 				rr.action = (enum nic_rule_action)jint(x, "action");

@@ -71,14 +71,15 @@ if [ "${ZXV_NO_MAKE:-0}" != 1 ] && [ $# -gt 0 ]; then
 		{ cat "$CACHE/make$FLAVOR.log"; fail "make $*"; }
 fi
 for x in "$@"; do [ -x "$x" ] || fail "$x not built"; done
-# the guest helper: static, so it needs nothing in the guest
-zkey=$(cat tests/sim-nic/tools/* zcrxd/nic-uapi.h | sha256sum | cut -c1-16)
+# the guest helper: static, so it needs nothing in the guest; its MACs are
+# read by the project's one hex reader (lib/hex.c)
+zkey=$(cat tests/sim-nic/tools/* zcrxd/nic-uapi.h lib/hex.[ch] | sha256sum | cut -c1-16)
 ZXSIM=$CACHE/zxsim-$zkey
 if [ ! -x "$ZXSIM" ]; then
 	rm -f "$CACHE"/zxsim-*
 	${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-		-Wmissing-prototypes -Wformat=2 -Wvla -D_GNU_SOURCE -Izcrxd -static \
-		-o "$ZXSIM.tmp" tests/sim-nic/tools/*.c || fail "cannot build the guest helper zxsim"
+		-Wmissing-prototypes -Wformat=2 -Wvla -D_GNU_SOURCE -Izcrxd -Ilib -static \
+		-o "$ZXSIM.tmp" tests/sim-nic/tools/*.c lib/hex.c || fail "cannot build the guest helper zxsim"
 	mv "$ZXSIM.tmp" "$ZXSIM"
 fi
 step "binaries: $*${*:+, }zxsim" "$t"

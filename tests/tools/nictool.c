@@ -54,6 +54,7 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "nic-ethtool.h"
 #include "nic-json.h"
 #include "nic-kernel.h"
@@ -281,9 +282,9 @@ static int cmd_rss_key(struct ctx *c, const char *ifname, const char *hex)
 	if (!key)
 		return 1;
 	for (i = 0; i < len / 2; i++) {
-		unsigned v;
+		int v = hex_byte(hex + 2 * i);
 
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+		if (v < 0) {
 			free(key);
 			return usage();
 		}

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 /* netdev genetlink (6.9+ for qstats; the host's 6.1 headers lack it). */
 #define ZXV_NETDEV_CMD_QSTATS_GET 12
 #define ZXV_NETDEV_A_QSTATS_IFINDEX 1
@@ -125,8 +127,7 @@ static int cmd_send(int argc, char **argv)
 
 	if (argc < 3 || argc > 4)
 		return usage();
-	if (sscanf(argv[1], "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &mac[0], &mac[1], &mac[2],
-		   &mac[3], &mac[4], &mac[5]) != 6 ||
+	if (hex_pairs_parse(argv[1], ':', mac, 6) < 0 ||
 	    parse_u32(argv[2], 1000000, &count) || (argc == 4 && parse_u32(argv[3], 65535, &sport)) ||
 	    sport + count > 65536)
 		return usage();
@@ -186,13 +187,14 @@ static int parse_key(const char *s, uint8_t *key, size_t *ret_len)
 	size_t n = 0;
 
 	while (*s) {
-		unsigned v;
+		int v;
 
 		if (*s == ':') {
 			s++;
 			continue;
 		}
-		if (n == MAX_KEY || sscanf(s, "%2x", &v) != 1 || !s[1] || s[1] == ':')
+		v = hex_byte(s);
+		if (n == MAX_KEY || v < 0)
 			return -EINVAL;
 		key[n++] = (uint8_t)v;
 		s += 2;

@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "zxsim.h"
 
 unsigned zxsim_ifindex(const char *name)
@@ -83,17 +84,6 @@ static uint16_t csum(const void *data, size_t len)
 	return htons((uint16_t)~s);
 }
 
-static int parse_mac(const char *s, uint8_t *mac)
-{
-	unsigned v[6], i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 int zxsim_send(int argc, char **argv)
 {
 	const char *proto = argc > 4 ? argv[4] : "udp";
@@ -110,7 +100,7 @@ int zxsim_send(int argc, char **argv)
 	size_t len;
 	int count, fd, i, l4len;
 
-	if (argc < 4 || parse_mac(argv[2], eh->ether_dhost) < 0 ||
+	if (argc < 4 || hex_pairs_parse(argv[2], ':', eh->ether_dhost, 6) < 0 ||
 	    inet_pton(AF_INET, "198.18.0.1", &src) != 1 || inet_pton(AF_INET, dst_ip, &dst) != 1)
 		return 2;
 	count = atoi(argv[3]);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hex — hexadecimal digits read from text: a digit, a byte's two, and
+ * bytes written as pairs with a separator between them (a MAC address).
+ * The project's one reader of hex digits: zcrxd's MAC and UUID parsers,
+ * the JSON \u escapes (utf8.c), the sim-nic guest's helper.
+ *
+ * Owns: reading hex.  Must not: print, exit, allocate.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0..15 for '0'-'9', 'a'-'f', 'A'-'F'; -1 for anything else. */
+int hex_digit(int c);
+/* The byte of the two hex digits at s, 0..255; -1 when they are not two
+ * hex digits (s[1] is read only when s[0] is one, so a NUL-terminated s
+ * may end at s[0]). */
+int hex_byte(const char *s);
+/* Exactly n bytes as pairs of hex digits (either case) with sep between
+ * pairs, nothing before or after: no sign, no space, no short pair.  0 and
+ * the bytes in out, or -EINVAL (s NULL or not of that form; out untouched). */
+int hex_pairs_parse(const char *s, char sep, uint8_t *out, size_t n);
