@@ -245,12 +245,29 @@ static int on_defer(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+static void sync_all(struct virt_event *e);
+
+/* Another thread changed the tables.  Mostly that is libvirt's client,
+ * which read an event in a worker's call and armed its 0-period timer to
+ * dispatch it: those timers run here at once, not a turn of the loop
+ * later through the defer source (sd-event dispatches one source per
+ * turn, and a turn costs several system calls). */
 static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	struct virt_event *e = userdata;
+	bool zero;
 	uint64_t v;
 
 	(void)!read(fd, &v, sizeof(v));
-	return 0; /* the prepare callback does the work */
+	sync_all(e);
+	pthread_mutex_lock(&e->lock);
+	zero = e->zero_armed;
+	pthread_mutex_unlock(&e->lock);
+	if (zero) {
+		fire_timers(e, true);
+		sync_all(e); /* the defer source off again when they are done */
+	}
+	return 0;
 }
 
 /* --- bring sd-event in line with the tables (loop thread) --------------------- */
