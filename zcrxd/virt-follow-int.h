@@ -57,6 +57,7 @@ struct virt_follow {
 	uint64_t lat[VIRT_LAT_SAMPLES];
 	size_t lat_pos;
 	uint64_t lat_total;
+	uint64_t lat_sorted_total; /* lat_total when st's percentiles were taken */
 };
 
 uint64_t virt_follow_now_usec(void);

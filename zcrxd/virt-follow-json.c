@@ -212,17 +212,22 @@ void virt_follow_get_stats(struct virt_follow *f, struct virt_follow_stats *ret)
 	size_t n = f->lat_total < VIRT_LAT_SAMPLES ? f->lat_total : VIRT_LAT_SAMPLES;
 	uint64_t *s;
 
+	/* the percentiles of the samples as they were at the last look, when
+	 * none came since: a status poll sorts them only after a change */
+	if (n && f->lat_sorted_total != f->lat_total) {
+		s = malloc(n * sizeof(*s));
+		if (s) {
+			memcpy(s, f->lat, n * sizeof(*s));
+			qsort(s, n, sizeof(*s), cmp_u64);
+			f->st.lat_p50_usec = s[n / 2];
+			f->st.lat_p99_usec = s[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+			f->st.lat_max_usec = s[n - 1];
+			f->lat_sorted_total = f->lat_total;
+			free(s);
+		}
+	}
 	*ret = f->st;
 	ret->lat_n = f->lat_total;
-	if (!n)
-		return;
-	s = malloc(n * sizeof(*s));
-	if (!s)
-		return;
-	memcpy(s, f->lat, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_u64);
-	ret->lat_p50_usec = s[n / 2];
-	ret->lat_p99_usec = s[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
-	ret->lat_max_usec = s[n - 1];
-	free(s);
+	if (f->lat_sorted_total != f->lat_total) /* out of memory: none rather than stale */
+		ret->lat_p50_usec = ret->lat_p99_usec = ret->lat_max_usec = 0;
 }
