@@ -4,7 +4,8 @@
  * the loop takes at most VIRT_MSGS_PER_TURN messages per turn, oldest
  * first, and is woken again while more wait, so that a storm of libvirt
  * events is handled in batches with the control socket answered between
- * them.
+ * them; and the loop -> worker job queue as two workers take from it: one
+ * event per domain at a time, in order, a connect or resync alone.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -86,10 +87,107 @@ static void test_storm_taken_in_turns(void **state)
 	virt_shared_unref(sh);
 }
 
+static struct vjob *event_job(struct virt_shared *sh, uint8_t dom, unsigned seq)
+{
+	struct vjob *j = calloc(1, sizeof(*j));
+
+	assert_non_null(j);
+	j->type = VJOB_EVENT;
+	j->uuid[15] = dom;
+	j->gen = seq; /* here: the order it was queued in */
+	pthread_mutex_lock(&sh->lock);
+	virt_push_job_locked(sh, j);
+	pthread_mutex_unlock(&sh->lock);
+	return j;
+}
+
+static struct vjob *take(struct virt_shared *sh)
+{
+	struct vjob *j;
+
+	pthread_mutex_lock(&sh->lock);
+	j = virt_take_job_locked(sh);
+	pthread_mutex_unlock(&sh->lock);
+	return j;
+}
+
+static void done(struct virt_shared *sh, struct vjob *j)
+{
+	pthread_mutex_lock(&sh->lock);
+	virt_done_job_locked(sh, j);
+	pthread_mutex_unlock(&sh->lock);
+	virt_job_free(j);
+}
+
+static void test_jobs_by_domain_in_order(void **state)
+{
+	struct virt_shared *sh = calloc(1, sizeof(*sh));
+	struct vjob *a1, *b1, *a2, *c1, *r, *d1;
+
+	(void)state;
+	assert_non_null(sh);
+	atomic_init(&sh->refs, 1);
+	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->cond, NULL);
+	sh->jobs_tail = &sh->jobs;
+	sh->msgs_tail = &sh->msgs;
+	sh->msgfd = -1;
+
+	/* queued: A1 B1 A2 C1 resync D1 */
+	event_job(sh, 0xa, 1);
+	event_job(sh, 0xb, 2);
+	event_job(sh, 0xa, 3);
+	event_job(sh, 0xc, 4);
+	assert_int_equal(virt_push_simple_job(sh, VJOB_RESYNC), 0);
+	event_job(sh, 0xd, 6);
+	assert_int_equal(sh->st.queued, 6);
+
+	a1 = take(sh);
+	assert_non_null(a1);
+	assert_int_equal(a1->gen, 1);
+	b1 = take(sh); /* A's next waits for A1: B1 goes beside it */
+	assert_non_null(b1);
+	assert_int_equal(b1->gen, 2);
+	assert_null(take(sh)); /* both workers busy */
+	done(sh, a1);
+	a2 = take(sh); /* A2 before C1: it was queued first */
+	assert_non_null(a2);
+	assert_int_equal(a2->gen, 3);
+	done(sh, b1);
+	c1 = take(sh);
+	assert_non_null(c1);
+	assert_int_equal(c1->gen, 4);
+	/* the resync waits for A2 and C1; D1 behind it waits for the resync */
+	assert_null(take(sh));
+	done(sh, a2);
+	assert_null(take(sh));
+	done(sh, c1);
+	r = take(sh);
+	assert_non_null(r);
+	assert_int_equal(r->type, VJOB_RESYNC);
+	assert_null(take(sh)); /* nothing beside a resync */
+	done(sh, r);
+	d1 = take(sh);
+	assert_non_null(d1);
+	assert_int_equal(d1->gen, 6);
+	assert_int_equal(sh->st.queued, 0);
+	assert_null(take(sh));
+	done(sh, d1);
+	assert_int_equal(sh->busy, 0);
+	/* the queue still works after it was emptied */
+	event_job(sh, 0xa, 7);
+	a1 = take(sh);
+	assert_non_null(a1);
+	assert_int_equal(a1->gen, 7);
+	done(sh, a1);
+	virt_shared_unref(sh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_storm_taken_in_turns),
+		cmocka_unit_test(test_jobs_by_domain_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
