@@ -86,15 +86,20 @@ void virt_shared_unref_cb(void *opaque)
 	virt_shared_unref(opaque);
 }
 
-/* Any thread; lock held. */
+/* Any thread; lock held.  The loop is woken for the first message only:
+ * while others wait it has been woken already and has not taken them yet
+ * (it reads the eventfd before it takes; virt_take_msgs wakes it again
+ * for what it leaves). */
 static void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
 {
 	uint64_t one = 1;
+	bool first = !sh->msgs;
 
 	m->next = NULL;
 	*sh->msgs_tail = m;
 	sh->msgs_tail = &m->next;
-	(void)!write(sh->msgfd, &one, sizeof(one));
+	if (first)
+		(void)!write(sh->msgfd, &one, sizeof(one));
 }
 
 struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
