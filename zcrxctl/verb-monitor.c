@@ -180,7 +180,9 @@ int ctl_verb_monitor(struct ctl *ctl, const struct ctl_args *a)
 		if (ev && !(subscribed && !strcmp(ctl_json_str(ev, "type", ""), "subscribed"))) {
 			if (ctl->output != CTL_OUTPUT_TABLE)
 				fprintf(ctl->out, "%s\n",
-					json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+					json_object_to_json_string_ext(
+						ev, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
 			else
 				print_event(ctl, ev);
 			fflush(ctl->out);

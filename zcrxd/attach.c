@@ -499,7 +499,7 @@ static void id_fields(struct jtext *t, bool *f, const struct attach_id *id)
 		jtext_lit(t, "{\"id\":");
 		jtext_u64(t, id->lease.id);
 		jtext_lit(t, ",\"flow\":");
-		jtext_lit(t, fl ? json_object_to_json_string_ext(fl, JSON_C_TO_STRING_PLAIN) : "null");
+		jtext_json(t, fl);
 		json_object_put(fl);
 		jtext_lit(t, ",\"owner\":");
 		jtext_str(t, id->lease.pid ? "process" : "name");

@@ -102,7 +102,7 @@ static const char *const stream[] = {
 	EV("{\"type\":\"subscribed\",\"timestamp_usec\":1}"),
 	EV("{\"type\":\"binding-state\",\"timestamp_usec\":0,\"binding_id\":3,\"ifindex\":2,"
 	   "\"nic\":\"eth0\",\"queue\":5,\"tap\":\"macvtap0\",\"state\":\"degraded\","
-	   "\"errno\":105,\"reason\":\"ENOBUFS\"}"),
+	   "\"errno\":105,\"reason\":\"ENOBUFS\",\"path\":\"/dev/vhost-zcrx\"}"),
 	EV("{\"type\":\"binding-gone\",\"timestamp_usec\":0,\"binding_id\":3,\"ifindex\":2,"
 	   "\"queue\":5,\"state\":\"broken\",\"errno\":19,\"reason\":\"ENODEV\"}"),
 	EV("{\"type\":\"binder-unavailable\",\"timestamp_usec\":0,\"module\":\"vhost_zcrx\","
@@ -159,6 +159,8 @@ static void test_monitor_json_lines_and_count(void **state)
 	assert_int_equal(run(stream, args, out, sizeof(out), &s), CTL_EXIT_OK);
 	/* two lines, each a JSON object, subscribed not among them */
 	assert_true(strncmp(out, "{\"type\":\"binding-state\"", 23) == 0);
+	/* "/" as it is, as every JSON zcrxctl prints writes it */
+	assert_non_null(strstr(out, "\"path\":\"/dev/vhost-zcrx\""));
 	second = strchr(out, '\n');
 	assert_non_null(second);
 	assert_true(strncmp(second + 1, "{\"type\":\"binding-gone\"", 22) == 0);
