@@ -29,7 +29,8 @@
 #                 network namespace (unshare -n: the taps vanish with it),
 #                 serves the guest's frame-injection requests on the taps with
 #                 build/tests/rsspkt, collects results over the second serial
-#                 port.
+#                 port (the launcher itself: tests/lib/qemuguest.py, which
+#                 sim-nic's boot.py uses too).
 #   guest/        /init, lib.sh, and the guest scripts (one VM boot runs them
 #                 all, in order, each leaving the NICs as it found them).
 #

@@ -38,7 +38,8 @@
 #   mkinitrd.sh   the cached base image; mkpayload.sh the binaries (kept
 #                 while they do not change) and the scripts of a boot
 #   boot.py       one QEMU/TCG boot in a private network namespace, results
-#                 over the second serial port, the kernel log checked
+#                 over the second serial port, the kernel log checked (the
+#                 launcher itself: tests/lib/qemuguest.py, as driver-vm's)
 #   guest/        /init, lib.sh and the scripts NN-name.sh
 #   ../kmod/      the vhost_zcrx reference module: build.sh (prepare.sh, same
 #                 build root), payload.sh (boot.sh: installed for modprobe,
