@@ -640,14 +640,6 @@ void attach_to_jtext(const struct attach *at, struct jtext *t, bool close)
 		jtext_lit(t, "}");
 }
 
-static json_object *parsed(struct jtext *t)
-{
-	json_object *o = t->fail ? NULL : json_tokener_parse(t->s);
-
-	jtext_free(t);
-	return o;
-}
-
 void attach_id_to_jtext(const struct attach_id *id, struct jtext *t)
 {
 	bool f = true;
@@ -662,7 +654,7 @@ json_object *attach_id_to_json(const struct attach_id *id)
 	struct jtext t = { 0 };
 
 	attach_id_to_jtext(id, &t);
-	return parsed(&t);
+	return jtext_parse(&t);
 }
 
 json_object *attach_reason_to_json(const struct attach_reason *r)
@@ -670,7 +662,7 @@ json_object *attach_reason_to_json(const struct attach_reason *r)
 	struct jtext t = { 0 };
 
 	reason_obj(&t, r);
-	return parsed(&t);
+	return jtext_parse(&t);
 }
 
 json_object *attach_result_to_json(const struct attach_result *r)
@@ -681,7 +673,7 @@ json_object *attach_result_to_json(const struct attach_result *r)
 	jtext_lit(&t, "{");
 	result_fields(&t, &f, r);
 	jtext_lit(&t, "}");
-	return parsed(&t);
+	return jtext_parse(&t);
 }
 
 json_object *attach_to_json(const struct attach *at)
@@ -689,7 +681,7 @@ json_object *attach_to_json(const struct attach *at)
 	struct jtext t = { 0 };
 
 	attach_to_jtext(at, &t, true);
-	return parsed(&t);
+	return jtext_parse(&t);
 }
 
 static int get_str(json_object *o, const char *k, char *dst, size_t size, bool required,

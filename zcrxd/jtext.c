@@ -121,6 +121,14 @@ void jtext_free(struct jtext *t)
 	memset(t, 0, sizeof(*t));
 }
 
+json_object *jtext_parse(struct jtext *t)
+{
+	json_object *o = t->fail || !t->s ? NULL : json_tokener_parse(t->s);
+
+	jtext_free(t);
+	return o;
+}
+
 #define RAW_MAGIC 0x6a74657874u /* "jtext" */
 
 struct raw {

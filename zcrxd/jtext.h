@@ -36,6 +36,9 @@ void jtext_key(struct jtext *t, bool *first, const char *key);
 /* A json-c value as JTEXT_JSON_FLAGS write it; NULL: null. */
 void jtext_json(struct jtext *t, json_object *o);
 void jtext_free(struct jtext *t);
+/* t's text parsed as a json-c value (a tree: for what is small or not in a
+ * hurry), NULL when it does not parse or t failed; t is freed. */
+json_object *jtext_parse(struct jtext *t);
 
 /* A json-c value that serializes as t's text, which must be one JSON
  * value; takes t's buffer.  NULL when out of memory (t is freed). */

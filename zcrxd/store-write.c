@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * store-write — the store as JSON: a tree (store_to_json, for tests and
- * tools) and state.json's text and the log's records written straight as
- * text with jtext (store_to_text, store_rec_*), which builds no tree of
- * thousands of objects.  The same content both ways; an attachment's
- * identity is attach.c's writer (attach_id_to_jtext).
+ * store-write — the store as JSON: state.json's text and the log's records
+ * written straight as text with jtext (store_to_text, store_rec_*), which
+ * builds no tree of thousands of objects, and the json-c trees of tests and
+ * tools (store_to_json, store_journal_to_json) as that text parsed: one
+ * writer of the schema.  An attachment's identity is attach.c's writer
+ * (attach_id_to_jtext).
  * Owns: the schema, written.  Must not: do I/O.
  */
 #include <arpa/inet.h>
@@ -15,153 +16,7 @@
 
 #include "store-int.h"
 
-/* --- to JSON ------------------------------------------------------------------- */
-
-static void add(json_object *o, const char *k, json_object *v)
-{
-	json_object_object_add(o, k, v);
-}
-
-static json_object *mac_json(const uint8_t *mac)
-{
-	char buf[18];
-
-	return json_object_new_string(nic_mac_format(mac, buf));
-}
-
-static json_object *u32_array(const uint32_t *v, size_t n)
-{
-	json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		json_object_array_add(a, json_object_new_int64(v[i]));
-	return a;
-}
-
-static json_object *rule_json(const struct journal_rule *r)
-{
-	json_object *o = json_object_new_object();
-	char ip[INET6_ADDRSTRLEN], flow[160];
-
-	add(o, "location", json_object_new_int64(r->rule.location));
-	add(o, "owner", mac_json(r->owner));
-	add(o, "pending", json_object_new_boolean(r->pending));
-	add(o, "match", json_object_new_string(store_match_name(r->rule.match)));
-	switch (r->rule.match) {
-	case NIC_RULE_MATCH_ETHER_DST:
-		add(o, "mac", mac_json(r->rule.mac));
-		break;
-	case NIC_RULE_MATCH_IP4_DST:
-		add(o, "ip", json_object_new_string(inet_ntop(AF_INET, &r->rule.ip4, ip, sizeof(ip))));
-		break;
-	case NIC_RULE_MATCH_IP6_DST:
-		add(o, "ip",
-		    json_object_new_string(inet_ntop(AF_INET6, &r->rule.ip6, ip, sizeof(ip))));
-		break;
-	case NIC_RULE_MATCH_FLOW4:
-	case NIC_RULE_MATCH_FLOW6:
-		add(o, "flow", json_object_new_string(nic_flow_format(&r->rule.flow, false, flow,
-								      sizeof(flow))));
-		break;
-	case NIC_RULE_MATCH_OTHER:
-		break;
-	}
-	add(o, "action", json_object_new_string(store_action_name(r->rule.action)));
-	if (r->rule.action == NIC_RULE_ACTION_QUEUE)
-		add(o, "queue", json_object_new_int64(r->rule.queue));
-	if (r->rule.action == NIC_RULE_ACTION_CONTEXT)
-		add(o, "context", json_object_new_int64(r->rule.rss_context));
-	return o;
-}
-
-json_object *store_journal_to_json(const struct journal_nic *j)
-{
-	json_object *o = json_object_new_object(), *a, *x;
-	size_t i;
-
-	if (!o)
-		return NULL;
-	add(o, "name", json_object_new_string(j->name));
-	add(o, "ifindex", json_object_new_int(j->ifindex));
-	add(o, "released", json_object_new_boolean(j->released));
-	if (j->has_channels_prior) {
-		x = json_object_new_object();
-		add(x, "rx", json_object_new_int64(j->channels_prior.rx));
-		add(x, "combined", json_object_new_int64(j->channels_prior.combined));
-		add(o, "channels_prior", x);
-	}
-	if (j->has_ntuple_prior)
-		add(o, "ntuple_prior", json_object_new_boolean(j->ntuple_prior));
-	if (j->has_tds_prior)
-		add(o, "tcp_data_split_prior", json_object_new_int(j->tds_prior));
-	if (j->has_hds_prior)
-		add(o, "hds_thresh_prior", json_object_new_int64(j->hds_prior));
-	if (j->has_rss0_prior)
-		add(o, "rss0_prior", u32_array(j->rss0_prior, j->n_rss0_prior));
-	a = json_object_new_array();
-	for (i = 0; i < j->n_leases; i++) {
-		x = json_object_new_object();
-		add(x, "queue", json_object_new_int64(j->leases[i].queue));
-		add(x, "owner", mac_json(j->leases[i].owner));
-		json_object_array_add(a, x);
-	}
-	add(o, "leases", a);
-	a = json_object_new_array();
-	for (i = 0; i < j->n_rules; i++)
-		json_object_array_add(a, rule_json(&j->rules[i]));
-	add(o, "rules", a);
-	a = json_object_new_array();
-	for (i = 0; i < j->n_ctxs; i++) {
-		const struct journal_ctx *c = &j->ctxs[i];
-
-		x = json_object_new_object();
-		add(x, "id", json_object_new_int64(c->id));
-		add(x, "owner", mac_json(c->owner));
-		add(x, "pending", json_object_new_boolean(c->pending));
-		add(x, "queues", u32_array(c->queues, c->n_queues));
-		json_object_array_add(a, x);
-	}
-	add(o, "contexts", a);
-	a = json_object_new_array();
-	for (i = 0; i < j->n_bindings; i++) {
-		const struct journal_binding *b = &j->bindings[i];
-
-		x = json_object_new_object();
-		add(x, "id", json_object_new_int64(b->id));
-		add(x, "queue", json_object_new_int64(b->queue));
-		add(x, "tap_ifindex", json_object_new_int(b->tap_ifindex));
-		add(x, "fallback", json_object_new_int64(b->fallback));
-		add(x, "owner", mac_json(b->owner));
-		add(x, "pending", json_object_new_boolean(b->pending));
-		json_object_array_add(a, x);
-	}
-	add(o, "bindings", a);
-	return o;
-}
-
-json_object *store_to_json(const struct store *s)
-{
-	json_object *o = json_object_new_object(), *a;
-	size_t i;
-
-	if (!o)
-		return NULL;
-	add(o, "schema", json_object_new_int(STORE_SCHEMA));
-	add(o, "generation", json_object_new_int64((int64_t)s->generation));
-	add(o, "next_seq", json_object_new_int64((int64_t)s->next_seq));
-	a = json_object_new_array();
-	for (i = 0; i < s->n_atts; i++)
-		json_object_array_add(a, attach_id_to_json(&s->atts[i].id));
-	add(o, "attachments", a);
-	a = json_object_new_array();
-	for (i = 0; i < s->n_nics; i++)
-		json_object_array_add(a, store_journal_to_json(&s->nics[i]));
-	add(o, "nics", a);
-	return o;
-}
-
-/* --- streaming writer (what store_save uses: no tree of thousands of objects) ------ */
+/* --- as text (what store_save and the log write: no tree of thousands of objects) --- */
 
 static void put_mac(struct jtext *b, const uint8_t *mac)
 {
@@ -376,6 +231,23 @@ int store_to_text(const struct store *s, struct jtext *ret)
 	}
 	*ret = b;
 	return 0;
+}
+
+/* --- as json-c trees: the text above, parsed ---------------------------------------- */
+
+json_object *store_journal_to_json(const struct journal_nic *j)
+{
+	struct jtext t = { 0 };
+
+	put_journal(&t, j, true, true, NULL);
+	return jtext_parse(&t);
+}
+
+json_object *store_to_json(const struct store *s)
+{
+	struct jtext t = { 0 };
+
+	return store_to_text(s, &t) < 0 ? NULL : jtext_parse(&t);
 }
 
 /* --- log records ------------------------------------------------------------------- */
