@@ -679,8 +679,55 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	return exec_plan_ids(env, p, j, res, NULL);
 }
 
+int exec_stage(const struct plan *p, struct journal_nic *j, struct exec_staged *st)
+{
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (!needs_intent(p))
+		return 0;
+	r = journal_nic_copy(&st->snap, j);
+	if (r < 0)
+		return r;
+	r = exec_intent(p, j);
+	if (r < 0) {
+		journal_nic_clear(j);
+		*j = st->snap;
+		memset(st, 0, sizeof(*st));
+		return r;
+	}
+	st->intent = true;
+	return 1;
+}
+
+void exec_unstage(struct journal_nic *j, struct exec_staged *st)
+{
+	if (!st->intent)
+		return;
+	journal_nic_clear(j);
+	*j = st->snap;
+	memset(st, 0, sizeof(*st));
+}
+
+static int run_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		    struct exec_staged *st, struct exec_result *res, uint32_t *ids);
+
 int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 		  struct exec_result *res, uint32_t *ids)
+{
+	return run_plan(env, p, j, NULL, res, ids);
+}
+
+int exec_plan_staged(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		     struct exec_staged *st, struct exec_result *res, uint32_t *ids)
+{
+	return run_plan(env, p, j, st, res, ids);
+}
+
+/* st: the intent recorded and persisted by the caller (exec_stage), or
+ * NULL: recorded and persisted here.  Takes st's snapshot either way. */
+static int run_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		    struct exec_staged *st, struct exec_result *res, uint32_t *ids)
 {
 	struct journal_nic snap;
 	struct run x = { 0 };
@@ -693,10 +740,16 @@ int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journ
 	res->failed = -1;
 	if (ids && p->n_ops)
 		memset(ids, 0, p->n_ops * sizeof(*ids));
-	if (!p->n_ops)
+	if (!p->n_ops) {
+		if (st)
+			exec_unstage(j, st);
 		return 0;
-	if (env->busy && *env->busy)
+	}
+	if (env->busy && *env->busy) {
+		if (st)
+			exec_unstage(j, st);
 		return kerror_set(&res->err, EBUSY, p->nic, "plan", "another plan is running");
+	}
 	x.env = env;
 	x.p = p;
 	x.id.ifindex = p->n_ops ? p->ops[0].ifindex : 0;
@@ -708,23 +761,32 @@ int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journ
 	x.nothing = calloc(p->n_ops, sizeof(bool));
 	x.ctx_remap = calloc(p->n_ops, sizeof(*x.ctx_remap));
 	if (!x.out || !new_id || !failed_undo || !refused || !x.nothing || !x.ctx_remap) {
+		if (st)
+			exec_unstage(j, st);
 		r = kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
 		goto out_free;
 	}
-	r = journal_nic_copy(&snap, j);
-	if (r < 0) {
-		kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
-		goto out_free;
+	if (st && st->intent) {
+		/* recorded and on disk already (exec_stage) */
+		snap = st->snap;
+		memset(st, 0, sizeof(*st));
+		intent = true;
+	} else {
+		r = journal_nic_copy(&snap, j);
+		if (r < 0) {
+			kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
+			goto out_free;
+		}
+		/* The intent must be on disk before the kernel changes, when a
+		 * crash in the middle could otherwise orphan something
+		 * (needs_intent). */
+		intent = needs_intent(p);
+		r = intent ? exec_intent(p, j) : 0;
+		if (r >= 0 && intent && env->persist)
+			r = env->persist(env->userdata, j);
 	}
 	if (env->busy)
 		*env->busy = true;
-
-	/* The intent must be on disk before the kernel changes, when a crash
-	 * in the middle could otherwise orphan something (needs_intent). */
-	intent = needs_intent(p);
-	r = intent ? exec_intent(p, j) : 0;
-	if (r >= 0 && intent && env->persist)
-		r = env->persist(env->userdata, j);
 	if (r < 0) {
 		if (!kerror_is_set(&res->err))
 			kerror_set(&res->err, -r, p->nic, "record intent", NULL);

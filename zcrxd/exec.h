@@ -103,6 +103,22 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 		  struct exec_result *res, uint32_t *ids);
 
+/* Several plans' intents made durable by one sync (one per NIC, all
+ * before the first of them changes the kernel): exec_stage records p's
+ * intent in j as exec_plan would (returns 1; 0 when p needs none: nothing
+ * recorded, then exec_plan as usual), keeping j as it was in st for the
+ * rollback.  The caller persists j (env->persist is not called for it),
+ * then applies p with exec_plan_staged, which takes st; or, when it cannot
+ * persist, exec_unstage puts j back as it was.  -errno: j unchanged. */
+struct exec_staged {
+	struct journal_nic snap; /* j before the intent */
+	bool intent;             /* recorded (snap is valid) */
+};
+int exec_stage(const struct plan *p, struct journal_nic *j, struct exec_staged *st);
+int exec_plan_staged(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
+		     struct exec_staged *st, struct exec_result *res, uint32_t *ids);
+void exec_unstage(struct journal_nic *j, struct exec_staged *st);
+
 /* The journal bookkeeping, also for tests: record the plan's intent. */
 int exec_intent(const struct plan *p, struct journal_nic *j);
 /* The journal effect of op applied with kernel result out (rule location,
