@@ -38,6 +38,7 @@ struct metrics_daemon {
 	uint64_t uptime_usec;
 	uint64_t kernel_errors; /* every refusal by the kernel, NIC and binder */
 	uint64_t reconcile_runs, reconcile_repairs;
+	uint64_t state_syncs;
 	bool binder_available;
 	uint64_t binder_requests, binder_errors, binder_notifications, binder_bad_messages;
 };

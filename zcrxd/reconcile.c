@@ -761,5 +761,8 @@ const struct store *reconcile_store(const struct reconcile *rc)
 
 struct reconcile_stats reconcile_get_stats(const struct reconcile *rc)
 {
-	return rc->st;
+	struct reconcile_stats st = rc->st;
+
+	st.syncs = rc->log ? store_log_get_stats(rc->log).syncs : 0;
+	return st;
 }

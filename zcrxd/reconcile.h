@@ -99,6 +99,7 @@ struct reconcile_stats {
 	uint64_t saves;         /* state.json writes */
 	uint64_t saves_unchanged; /* saves skipped: the file already held the content */
 	uint64_t adopted;       /* pending objects adopted after a crash */
+	uint64_t syncs;         /* the state's syncs to disk (store_log_stats.syncs) */
 };
 
 /* What a request did (or would do, with dry_run). */
