@@ -6,8 +6,11 @@
  * desired set at once, then waits: once the loop has handled every request
  * that was ready (a source of low priority, before the group commit's
  * sync), each NIC with waiting requests runs once for all of them -- one
- * plan, one intent synced, one execution -- and each request gets its own
- * answer.  Fifty clients attaching at once cost a run per NIC, not fifty.
+ * plan, one execution -- and each request gets its own answer; the
+ * intents of all these plans are made durable by one fdatasync, before
+ * the first of them is applied.  Fifty clients attaching at once cost a
+ * run per NIC, not fifty, and two fdatasyncs (intents, commit), not one
+ * per NIC and one more.
  *
  * A request the pool refuses (OnExhaustion=fail) stops its NIC's run before
  * anything happens; it is taken out and answered, and the NIC runs again
@@ -53,38 +56,47 @@ static void outcome_for(struct reconcile_outcome *dst, const struct reconcile_ou
 	dst->changed = src->changed;
 }
 
-/* Run nic for its waiting requests q[0..n): retried without each one the
- * pool refuses, then each one's answer. */
-static void run_for(struct reconcile *rc, const char *nic, struct reconcile_queued **q, size_t n)
+/* One NIC's waiting requests, through the batch's two passes. */
+struct nic_run {
+	const char *nic;
+	struct reconcile_queued **q;
+	size_t n;
+	struct reconcile_outcome all;
+	struct kerror e;
+	int r;
+};
+
+/* Run the NIC for its waiting requests: retried without each one the pool
+ * refuses.  RC_STAGED (rc->stage_intents): planned, its intent waits for
+ * the batch's sync; nr->r. */
+static int run_begin(struct reconcile *rc, struct nic_run *nr)
 {
-	uint8_t(*macs)[NIC_MAC_LEN] = calloc(n ? n : 1, NIC_MAC_LEN);
-	struct reconcile_outcome all = { 0 };
-	struct kerror e = { 0 };
-	size_t i, k, live = n;
-	bool undone = false;
+	uint8_t(*macs)[NIC_MAC_LEN] = calloc(nr->n ? nr->n : 1, NIC_MAC_LEN);
+	struct reconcile_queued **q = nr->q;
+	size_t i, k, live = nr->n;
 	int r;
 
-	log_debug(LOG_SUBSYS_MANAGER, "%s: one run for %zu Attach request(s)", nic, n);
+	log_debug(LOG_SUBSYS_MANAGER, "%s: one run for %zu Attach request(s)", nr->nic, nr->n);
 	for (;;) {
-		for (i = k = 0; macs && i < n; i++)
+		for (i = k = 0; macs && i < nr->n; i++)
 			if (!q[i]->finished)
 				memcpy(macs[k++], q[i]->u.id.mac, NIC_MAC_LEN);
 		rc->watch = macs;
 		rc->n_watch = macs ? k : 0;
 		rc->watch_hit = -1;
-		reconcile_outcome_clear(&all);
-		kerror_clear(&e);
-		r = reconcile_run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, &all, &e);
+		reconcile_outcome_clear(&nr->all);
+		kerror_clear(&nr->e);
+		r = reconcile_run_nic(rc, nr->nic, PLAN_MODE_NORMAL, false, NULL, &nr->all, &nr->e);
 		rc->n_watch = 0;
 		if (r != -ENOSPC || rc->watch_hit < 0 || !live)
 			break;
 		/* the pool refuses one: it goes, the others are planned again */
-		for (i = 0, k = 0; i < n; i++) {
+		for (i = 0, k = 0; i < nr->n; i++) {
 			if (q[i]->finished)
 				continue;
 			if (k++ != (size_t)rc->watch_hit)
 				continue;
-			q[i]->out.err = e;
+			q[i]->out.err = nr->e;
 			q[i]->r = reconcile_attach_result(rc, &q[i]->u, r, &q[i]->out);
 			reconcile_attach_undo(rc, &q[i]->u);
 			q[i]->finished = true;
@@ -92,56 +104,99 @@ static void run_for(struct reconcile *rc, const char *nic, struct reconcile_queu
 			break;
 		}
 	}
-	for (i = 0; i < n; i++) {
+	free(macs);
+	return nr->r = r;
+}
+
+/* The run's end (a staged run applied first), then each request's answer. */
+static void run_end(struct reconcile *rc, struct nic_run *nr)
+{
+	struct reconcile_queued **q = nr->q;
+	bool undone = false;
+	size_t i;
+	int r = nr->r;
+
+	if (r == RC_STAGED)
+		r = reconcile_run_nic(rc, nr->nic, PLAN_MODE_NORMAL, false, NULL, &nr->all, &nr->e);
+	for (i = 0; i < nr->n; i++) {
 		if (q[i]->finished)
 			continue;
 		if (r < 0)
-			q[i]->out.err = e;
+			q[i]->out.err = nr->e;
 		q[i]->r = reconcile_attach_result(rc, &q[i]->u, r, &q[i]->out);
 		if (q[i]->r < 0) {
 			/* back to the previous desired state, as a single Attach */
 			reconcile_attach_undo(rc, &q[i]->u);
 			undone = true;
 		} else {
-			outcome_for(&q[i]->out, &all, q[i]->u.id.mac);
+			outcome_for(&q[i]->out, &nr->all, q[i]->u.id.mac);
 		}
 		q[i]->finished = true;
 	}
 	if (undone)
-		(void)reconcile_run_nic(rc, nic, PLAN_MODE_NORMAL, false, NULL, NULL, &e);
-	reconcile_outcome_clear(&all);
-	free(macs);
+		(void)reconcile_run_nic(rc, nr->nic, PLAN_MODE_NORMAL, false, NULL, NULL, &nr->e);
+	reconcile_outcome_clear(&nr->all);
 }
 
+/*
+ * Two passes over the NICs with waiting requests: each is read and planned
+ * and its plan's intent recorded (staged: nothing applied, nothing
+ * synced); one write and fdatasync makes every intent durable; then each
+ * NIC's plan is applied and its run goes on.  Every plan's intent is on
+ * disk before any of them changes the kernel, as with one sync per plan,
+ * for one sync per batch instead of one per NIC.  The replies wait for
+ * the group commit (reconcile_save, then the caller's callback).
+ */
 void reconcile_batch_run(struct reconcile *rc)
 {
 	struct reconcile_queued *q = rc->queued, **mine;
-	size_t i, k, n = rc->n_queued, m;
+	struct nic_run *runs;
+	size_t i, k, n = rc->n_queued, m, used, n_runs = 0;
+	bool staged = false;
 
 	if (!n)
 		return;
 	rc->queued = NULL;
 	rc->n_queued = 0;
 	mine = calloc(n, sizeof(*mine));
+	runs = calloc(n, sizeof(*runs));
 	rc->request = true;
-	for (i = 0; i < n; i++) {
-		if (q[i].finished)
-			continue;
-		/* every waiting request on this NIC, in arrival order */
-		for (k = i, m = 0; k < n; k++)
-			if (!q[k].finished && !strcmp(q[k].u.id.nic, q[i].u.id.nic)) {
-				if (mine)
-					mine[m++] = &q[k];
-				else
-					break;
-			}
-		if (!mine) { /* out of memory: one at a time */
-			struct reconcile_queued *one = &q[i];
+	/* every waiting request on a NIC, in arrival order, one group per NIC
+	 * (out of memory: one at a time, through the groups' own array) */
+	for (i = used = 0; i < n; i++) {
+		bool seen = false;
 
-			run_for(rc, q[i].u.id.nic, &one, 1);
+		for (k = 0; k < n_runs && !seen; k++)
+			seen = !strcmp(runs[k].nic, q[i].u.id.nic);
+		if (seen || !runs)
 			continue;
+		runs[n_runs].nic = q[i].u.id.nic;
+		runs[n_runs].q = mine ? &mine[used] : NULL;
+		for (k = i, m = 0; mine && k < n; k++)
+			if (!strcmp(q[k].u.id.nic, q[i].u.id.nic))
+				mine[used + m++] = &q[k];
+		runs[n_runs++].n = m;
+		used += m;
+	}
+	if (!mine || !runs) {
+		for (i = 0; i < n; i++) {
+			struct reconcile_queued *one = &q[i];
+			struct nic_run nr = { .nic = q[i].u.id.nic, .q = &one, .n = 1 };
+
+			if (q[i].finished)
+				continue;
+			(void)run_begin(rc, &nr);
+			run_end(rc, &nr);
 		}
-		run_for(rc, q[i].u.id.nic, mine, m);
+	} else {
+		rc->stage_intents = true;
+		for (i = 0; i < n_runs; i++)
+			staged |= run_begin(rc, &runs[i]) == RC_STAGED;
+		rc->stage_intents = false;
+		if (staged)
+			(void)reconcile_sync_staged(rc);
+		for (i = 0; i < n_runs; i++)
+			run_end(rc, &runs[i]);
 	}
 	rc->request = false;
 	(void)reconcile_save(rc);
@@ -153,6 +208,7 @@ void reconcile_batch_run(struct reconcile *rc)
 		q[i].done(q[i].ud, q[i].r, &q[i].out, a);
 		reconcile_outcome_clear(&q[i].out);
 	}
+	free(runs);
 	free(mine);
 	free(q);
 }

@@ -48,6 +48,11 @@ struct rc_nic {
 	size_t n_pool, n_shared, n_notes;
 	uint32_t *pool, *shared;
 	struct attach_reason *notes;
+	/* a plan whose intent waits for its batch's one sync (reconcile_stage):
+	 * planned, intent recorded in the journal, nothing applied yet */
+	bool staged;
+	struct plan staged_plan;
+	struct exec_staged staged_x;
 };
 
 struct reconcile_waiter {
@@ -107,6 +112,9 @@ struct reconcile {
 	size_t n_watch;
 	const uint8_t (*watch)[NIC_MAC_LEN];
 	ssize_t watch_hit;
+	/* a batch's first pass (reconcile-batch.c): a run whose first plan
+	 * needs an intent stops once it is recorded (RC_STAGED) */
+	bool stage_intents;
 	/* Attach requests waiting for their NIC's run (reconcile-batch.c) */
 	size_t n_queued;
 	struct reconcile_queued *queued;
@@ -158,9 +166,21 @@ void reconcile_binder_view_fill(struct reconcile *rc, const struct nic *nic, str
 				struct reconcile_binder_view *v);
 void reconcile_binder_view_clear(struct reconcile_binder_view *v);
 struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const uint8_t *mac);
+/* 0, or -errno with *err; RC_STAGED while rc->stage_intents: the run's
+ * first plan and its intent are in the NIC's journal (not written yet),
+ * nothing applied: make the journal durable (reconcile_sync_staged), then
+ * run the NIC again, with the same out, to apply it and go on. */
+#define RC_STAGED 1
 int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
 		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
 		      struct kerror *err);
+/* Every staged intent written and synced: 0, or -errno (logged) when they
+ * could not be made durable: the staged runs then apply nothing
+ * (reconcile_unstage_all). */
+int reconcile_sync_staged(struct reconcile *rc);
+/* The staged plans dropped, their journals as before their intents (a
+ * run that cannot go on: -errno for each, in its next reconcile_run_nic). */
+void reconcile_unstage(struct reconcile *rc, struct rc_nic *rn);
 
 /* reconcile-refusal.c */
 void reconcile_refusals_clear(struct rc_nic *n);

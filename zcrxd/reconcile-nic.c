@@ -475,6 +475,171 @@ static int dry_read(struct reconcile *rc, struct rc_nic *rn, const char *name, i
 	return 0;
 }
 
+#define RC_MADE_MAX 64 /* contexts one run follows as made by it */
+
+/* Apply p, planned for name (its journal j), and take the kernel's answers
+ * into the run's outcome, the counters and the journal (saved); st: its
+ * intent is recorded and durable already (stage()).  Returns 1 when the
+ * run plans again (applied, or refused and learned or held), -errno with
+ * *err when the refusal ends the run. */
+static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name, int ifindex,
+		      struct journal_nic *j, struct plan *pp, struct exec_staged *st,
+		      struct reconcile_outcome *out, struct kerror *err, uint32_t *made,
+		      size_t *n_made)
+{
+	const struct plan p = *pp; /* (read only: the caller clears it) */
+	struct exec_env env = { 0 };
+	struct exec_result res;
+	bool *refused;
+	uint32_t *ids;
+	size_t i;
+	int r;
+
+	env.nic = rc->d.nic;
+	env.binder = rc->binder.ops ? &rc->binder : NULL;
+	env.persist = reconcile_persist;
+	env.fault = reconcile_exec_point;
+	env.bind_refused = reconcile_on_bind_refused;
+	env.userdata = rc;
+	/* zcrxd unbinding frees a queue or tap (or a binding of the
+	 * module's budget): what was refused gets its chance again */
+	for (i = 0; i < p.n_ops && p.ops[i].kind != PLAN_OP_UNBIND; i++)
+		;
+	if (i < p.n_ops)
+		reconcile_refusals_clear(rn);
+	rc->exec_nic = rn;
+	rc->exec_plan = pp;
+	rc->exec_refused = calloc(p.n_ops, sizeof(bool));
+	exec_owners(rc, j, pp);
+	if (st && st->intent)
+		rc->exec_persists = 1; /* the intent's (a second one is the rollback's) */
+	/* the kernel's ids of what the plan made, for the log lines */
+	ids = calloc(p.n_ops, sizeof(*ids));
+	r = st ? exec_plan_staged(&env, pp, j, st, &res, ids) : exec_plan_ids(&env, pp, j, &res, ids);
+	if (r < 0 || res.failed >= 0 || res.rolled_back)
+		rc->exec_whole = true;
+	reconcile_mark_exec(rc, name);
+	refused = rc->exec_refused;
+	rc->exec_nic = NULL;
+	rc->exec_plan = NULL;
+	rc->exec_refused = NULL;
+	for (i = 0; i < res.n_applied; i++)
+		plan_learn_ok(&rn->learned, &p.ops[i]);
+	if (r == 0)
+		*n_made = note_made(pp, j, made, *n_made, RC_MADE_MAX);
+	if (r == 0) {
+		struct plan *o = reconcile_outcome_plan(out, name);
+		size_t base;
+
+		if (o && !o->channels)
+			reconcile_plan_summary_copy(o, pp);
+		if (res.n_applied > res.n_bind_refused)
+			rc->st.plans_applied++;
+		base = o ? o->n_ops : 0;
+		for (i = 0; i < p.n_ops; i++) {
+			const struct plan_op *op = &p.ops[i];
+			bool kernel = plan_op_is_kernel(op);
+			char d[256];
+
+			if (refused && refused[i])
+				continue; /* left out: not applied */
+			if (op->kind == PLAN_OP_UNBIND && op->rebind)
+				reconcile_rebound(rn, op);
+			rc->st.ops++;
+			/* a repair: what no request asked for, or what the
+			 * planner says puts back a thing removed outside */
+			if (kernel && (op->repair || (!rc->request && !rc->applying))) {
+				rc->st.repairs++;
+				log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "repair: %s (%s)",
+					done(pp, ids, i, d, sizeof(d)), op->reason);
+				if (reconcile_listening(rc))
+					reconcile_publish(rc, "reconcile-repair", plan_op_to_json(op));
+			} else if (op->kind == PLAN_OP_FORGET) {
+				/* what changed outside, found by this run */
+				log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name, "drift: %s (%s)",
+					plan_op_describe(op, d, sizeof(d)), op->reason);
+			} else if (rc->applying && kernel) {
+				log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "apply: %s (%s)",
+					done(pp, ids, i, d, sizeof(d)), op->reason);
+			} else {
+				log_debug(LOG_SUBSYS_EXEC, "%s: %s (%s)", name,
+					  done(pp, ids, i, d, sizeof(d)), op->reason);
+			}
+			reconcile_plan_append(o, op, base);
+		}
+		if (out && res.n_applied > res.n_bind_refused)
+			out->changed = true;
+		(void)reconcile_save(rc);
+		for (i = 0; i < p.n_ops && (!plan_op_is_kernel(&p.ops[i]) || (refused && refused[i]));
+		     i++)
+			;
+		if (i < p.n_ops) /* the kernel changed: read it back */
+			(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
+		free(refused);
+		free(ids);
+		return 1;
+	}
+	free(refused);
+	free(ids);
+
+	/* refused and rolled back */
+	rc->st.exec_failures++;
+	rc->st.kernel_errors++;
+	{
+		char buf[768];
+
+		log_nic(LOG_WARNING, LOG_SUBSYS_EXEC, name, "%s",
+			exec_result_format_in(&res, name, buf, sizeof(buf)));
+	}
+	(void)reconcile_save(rc); /* the journal without the intent's pending entries */
+	if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
+		char buf[768];
+
+		rc->st.learned++;
+		/* the op and the kernel's answer (an ioctl has no text: then
+		 * the errno's) */
+		log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
+			kerror_format_in(&res.err, name, buf, sizeof(buf)));
+	} else if (res.failed >= 0 && reconcile_hold(rc, name, &p.ops[res.failed], &res.err)) {
+		/* planned again without it */
+	} else {
+		*err = res.err;
+		return -(res.err.err ? res.err.err : EIO);
+	}
+	(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
+	return 1;
+}
+
+/* The first plan of a batch's run (rc->stage_intents) that needs an intent:
+ * recorded in j and marked for the batch's one write and sync, kept in rn
+ * until the next call applies it.  False: applied now (it needs no intent,
+ * or recording it failed: exec tries again and says why). */
+static bool stage(struct reconcile *rc, struct rc_nic *rn, const char *name,
+		  struct journal_nic *j, struct plan *p)
+{
+	exec_owners(rc, j, p);
+	if (exec_stage(p, j, &rn->staged_x) <= 0)
+		return false;
+	reconcile_mark_exec(rc, name);
+	rn->staged_plan = *p;
+	memset(p, 0, sizeof(*p));
+	rn->staged = true;
+	return true;
+}
+
+void reconcile_unstage(struct reconcile *rc, struct rc_nic *rn)
+{
+	struct journal_nic *j = store_journal(&rc->store, rn->name, 0, false);
+
+	if (!rn->staged)
+		return;
+	if (j)
+		exec_unstage(j, &rn->staged_x);
+	store_mark_nic(&rc->store, rn->name);
+	plan_clear(&rn->staged_plan);
+	rn->staged = false;
+}
+
 /*
  * observe -> plan -> exec -> store for one NIC.  dry_run: plan only (into
  * out).  Returns 0, or -errno with *err when a refusal could not be planned
@@ -484,19 +649,25 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
 		      struct kerror *err)
 {
-	struct exec_env env = { 0 };
 	struct rc_nic *rn = reconcile_nic_state(rc, name);
 	const struct nic *nic;
 	struct config_nic pol;
-	bool has_pol, converged = false, settled = true;
-	uint32_t made[64]; /* contexts this run made */
+	bool has_pol, converged = false, settled = true, resume;
+	uint32_t made[RC_MADE_MAX]; /* contexts this run made */
 	size_t n_made = 0;
-	int round, r = 0;
+	int round = 0, r = 0;
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
+	/* the second call of a staged run: its first plan, intent durable */
+	resume = rn->staged && !dry_run;
 	if (rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
 		char why[KERROR_MSG_MAX - 64];
+
+		if (resume) { /* nothing applied: the journal as before */
+			reconcile_unstage(rc, rn);
+			(void)reconcile_save(rc);
+		}
 
 		/* nothing can be read or changed: the run waits for the call
 		 * that hangs (the manager runs every NIC when it returned); a
@@ -511,6 +682,32 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	if (!dry_run)
 		rn->dirty = false; /* a dry run changes nothing: a pending reconcile stays */
 	nic = nic_monitor_find(rc->d.monitor, name);
+	if (resume && !nic) { /* (cannot go between the calls: no event runs) */
+		reconcile_unstage(rc, rn);
+		(void)reconcile_save(rc);
+		resume = false;
+	}
+	if (resume) {
+		struct journal_nic *j = store_journal(&rc->store, name, nic->link.ifindex, false);
+		struct plan sp = rn->staged_plan;
+		struct exec_staged sx = rn->staged_x;
+
+		rn->staged = false;
+		memset(&rn->staged_plan, 0, sizeof(rn->staged_plan));
+		memset(&rn->staged_x, 0, sizeof(rn->staged_x));
+		/* (a journal with an intent is never collected) */
+		r = j ? apply_plan(rc, rn, name, nic->link.ifindex, j, &sp, &sx, out, err, made,
+				   &n_made) :
+			kerror_set(err, ENOENT, name, "reconcile", "the staged journal is gone");
+		if (!j)
+			journal_nic_clear(&sx.snap);
+		plan_clear(&sp);
+		if (r < 0)
+			return r;
+		r = 0;
+		round = 1;
+		goto rounds;
+	}
 	/* read in full before acting: for libvirt events once per batch and
 	 * at most every RC_EVENT_READ_USEC (a storm of them on one NIC is not
 	 * a storm of re-reads); what the run changes it reads back right after */
@@ -553,25 +750,17 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 			(void)reconcile_save(rc);
 		rc->st.runs++;
 	}
-	env.nic = rc->d.nic;
-	env.binder = rc->binder.ops ? &rc->binder : NULL;
-	env.persist = reconcile_persist;
-	env.fault = reconcile_exec_point;
-	env.bind_refused = reconcile_on_bind_refused;
-	env.userdata = rc;
 
+rounds:
 	/* RC_ROUNDS plans may run; one more only checks that they settled */
-	for (round = 0; round <= RC_ROUNDS; round++) {
+	for (; round <= RC_ROUNDS; round++) {
 		const struct attach **atts;
 		struct journal_nic *j, dry_j;
 		struct reconcile_binder_view bv;
 		struct plan_input in = { 0 };
-		struct exec_result res;
 		struct nic view;
 		uint32_t *gone;
 		struct plan p;
-		bool *refused;
-		uint32_t *ids;
 		size_t i, n = 0;
 
 		/* taps first: finding one may observe a new link, which moves the
@@ -667,125 +856,17 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 			break;
 		}
 
-		/* zcrxd unbinding frees a queue or tap (or a binding of the
-		 * module's budget): what was refused gets its chance again */
-		for (i = 0; i < p.n_ops && p.ops[i].kind != PLAN_OP_UNBIND; i++)
-			;
-		if (i < p.n_ops)
-			reconcile_refusals_clear(rn);
-		rc->exec_nic = rn;
-		rc->exec_plan = &p;
-		rc->exec_refused = calloc(p.n_ops, sizeof(bool));
-		exec_owners(rc, j, &p);
-		/* the kernel's ids of what the plan made, for the log lines */
-		ids = calloc(p.n_ops, sizeof(*ids));
-		r = exec_plan_ids(&env, &p, j, &res, ids);
-		if (r < 0 || res.failed >= 0 || res.rolled_back)
-			rc->exec_whole = true;
-		reconcile_mark_exec(rc, name);
-		refused = rc->exec_refused;
-		rc->exec_nic = NULL;
-		rc->exec_plan = NULL;
-		rc->exec_refused = NULL;
-		for (i = 0; i < res.n_applied; i++)
-			plan_learn_ok(&rn->learned, &p.ops[i]);
-		if (r == 0)
-			n_made = note_made(&p, j, made, n_made, sizeof(made) / sizeof(made[0]));
-		if (r == 0) {
-			struct plan *o = reconcile_outcome_plan(out, name);
-			size_t base;
-
-			if (o && !o->channels)
-				reconcile_plan_summary_copy(o, &p);
-			if (res.n_applied > res.n_bind_refused)
-				rc->st.plans_applied++;
-			base = o ? o->n_ops : 0;
-			for (i = 0; i < p.n_ops; i++) {
-				const struct plan_op *op = &p.ops[i];
-				bool kernel = plan_op_is_kernel(op);
-				char d[256];
-
-				if (refused && refused[i])
-					continue; /* left out: not applied */
-				if (op->kind == PLAN_OP_UNBIND && op->rebind)
-					reconcile_rebound(rn, op);
-				rc->st.ops++;
-				/* a repair: what no request asked for, or what the
-				 * planner says puts back a thing removed outside */
-				if (kernel && (op->repair || (!rc->request && !rc->applying))) {
-					rc->st.repairs++;
-					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name,
-						"repair: %s (%s)", done(&p, ids, i, d, sizeof(d)),
-						op->reason);
-					if (reconcile_listening(rc))
-						reconcile_publish(rc, "reconcile-repair",
-								  plan_op_to_json(op));
-				} else if (op->kind == PLAN_OP_FORGET) {
-					/* what changed outside, found by this run */
-					log_nic(LOG_NOTICE, LOG_SUBSYS_MANAGER, name,
-						"drift: %s (%s)",
-						plan_op_describe(op, d, sizeof(d)), op->reason);
-				} else if (rc->applying && plan_op_is_kernel(&p.ops[i])) {
-					log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name,
-						"apply: %s (%s)", done(&p, ids, i, d, sizeof(d)),
-						p.ops[i].reason);
-				} else {
-					log_debug(LOG_SUBSYS_EXEC, "%s: %s (%s)", name,
-						  done(&p, ids, i, d, sizeof(d)), p.ops[i].reason);
-				}
-				reconcile_plan_append(o, &p.ops[i], base);
-			}
-			if (out && res.n_applied > res.n_bind_refused)
-				out->changed = true;
-			(void)reconcile_save(rc);
-			for (i = 0; i < p.n_ops &&
-				    (!plan_op_is_kernel(&p.ops[i]) || (refused && refused[i]));
-			     i++)
-				;
-			if (i < p.n_ops) /* the kernel changed: read it back */
-				(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex,
-							  NIC_OBSERVE_ALL);
-			plan_clear(&p);
+		if (round == 0 && rc->stage_intents && stage(rc, rn, name, j, &p)) {
 			free(atts);
-			free(refused);
-			free(ids);
-			continue; /* plan again: verify, and take the kernel's answers */
+			return RC_STAGED; /* applied by the next call, after the sync */
 		}
-		free(refused);
-		free(ids);
-
-		/* refused and rolled back */
-		rc->st.exec_failures++;
-		rc->st.kernel_errors++;
-		{
-			char buf[768];
-
-			log_nic(LOG_WARNING, LOG_SUBSYS_EXEC, name, "%s",
-				exec_result_format_in(&res, name, buf, sizeof(buf)));
-		}
-		(void)reconcile_save(rc); /* the journal without the intent's pending entries */
-		if (res.failed >= 0 && plan_learn(&rn->learned, &p.ops[res.failed], &res.err)) {
-			char buf[768];
-
-			rc->st.learned++;
-			/* the op and the kernel's answer (an ioctl has no text:
-			 * then the errno's) */
-			log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, name, "learned: %s; planning again",
-				kerror_format_in(&res.err, name, buf, sizeof(buf)));
-		} else if (res.failed >= 0 &&
-			   reconcile_hold(rc, name, &p.ops[res.failed], &res.err)) {
-			/* planned again without it */
-		} else {
-			*err = res.err;
-			r = -(res.err.err ? res.err.err : EIO);
-			plan_clear(&p);
-			free(atts);
-			break;
-		}
-		r = 0;
+		r = apply_plan(rc, rn, name, nic->link.ifindex, j, &p, NULL, out, err, made,
+			       &n_made);
 		plan_clear(&p);
 		free(atts);
-		(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, NIC_OBSERVE_ALL);
+		if (r < 0)
+			break;
+		r = 0; /* plan again: verify, and take the kernel's answers */
 	}
 	/* Our own read-backs report our own changes (nic_monitor callback ->
 	 * reconcile_nic_changed): planned already, with what they read. */

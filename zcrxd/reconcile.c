@@ -128,6 +128,17 @@ static int save_now(struct reconcile *rc)
 	return rc->log ? sync_now(rc) : 0;
 }
 
+int reconcile_sync_staged(struct reconcile *rc)
+{
+	size_t i;
+	int r = save_now(rc);
+
+	if (r < 0) /* logged: the runs go on one at a time, each with its own */
+		for (i = 0; i < rc->n_nics; i++)
+			reconcile_unstage(rc, &rc->nics[i]);
+	return r;
+}
+
 int reconcile_save(struct reconcile *rc)
 {
 	int r;
@@ -683,6 +694,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
 	for (i = 0; i < rc->n_nics; i++) {
+		reconcile_unstage(rc, &rc->nics[i]); /* (a batch leaves none) */
 		free(rc->nics[i].pool);
 		free(rc->nics[i].shared);
 		free(rc->nics[i].refused);

@@ -597,6 +597,47 @@ class Api(unittest.TestCase):
         self.d.call("io.zcrx.Manager.Detach", {"domain": "once"})
         self.assertEqual(self.reconcile_runs() - n1, 1)
 
+    def metric(self, name):
+        self.d.call("io.zcrx.Manager.GetMetrics")
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        return int(re.search(r"^%s (\d+)$" % name, text, re.M).group(1))
+
+    def test_batch_shares_one_intent_sync(self):
+        """An Attach alone: one sync for its plan's intent, one for the
+        commit its reply waits for.  Attach requests of one loop turn on
+        two NICs: one run each, one sync for both plans' intents and one
+        commit, not one intent sync per NIC.  (zcrxd is stopped while they
+        are sent, so that it reads both in the same turn.)"""
+        r0, s0 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
+        self.attach(domain="sync0", nic="eth0", mac=mac(0x820))
+        r1, s1 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
+        self.assertEqual((r1 - r0, s1 - s0), (1, 2))
+        conns = []
+        os.kill(self.d.proc.pid, signal.SIGSTOP)
+        try:
+            for k, nic in ((1, "eth0"), (2, "eth3")):
+                conns.append(self.d.client())
+                conns[-1].send("io.zcrx.Manager.Attach",
+                               {"domain": "sync%d" % k, "nic": nic, "mac": mac(0x820 + k)})
+        finally:
+            os.kill(self.d.proc.pid, signal.SIGCONT)
+        try:
+            replies = [c.recv() for c in conns]
+        finally:
+            for c in conns:
+                c.close()
+        for r in replies:
+            self.assertNotIn("error", r, r)
+        r2, s2 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
+        self.assertEqual((r2 - r1, s2 - s1), (2, 2))
+        listed = {a["domain"]: a["nic"]
+                  for a in self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]}
+        self.assertEqual((listed.get("sync1"), listed.get("sync2")), ("eth0", "eth3"))
+        self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
+        self.assertEqual(plan_ops(self.d), [])
+        for k in range(3):
+            self.d.call("io.zcrx.Manager.Detach", {"domain": "sync%d" % k})
+
     def test_status_counts(self):
         self.attach(domain="count", nic="eth0", mac=mac(0x800))
         self.assertGreaterEqual(self.d.status()["attachments"], 1)

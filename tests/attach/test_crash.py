@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Crash safety: zcrxd killed with SIGKILL at many points inside attach /
-detach / lease / release-lease loops — at fault points (ZCRX_FAULT=<point>:<n>, the n-th time the
+detach / lease / release-lease loops and batches of concurrent attaches — at fault points (ZCRX_FAULT=<point>:<n>, the n-th time the
 daemon reaches <point>) and at random moments — then restarted.  After the
 restart and its reconcile:
   - state.json always parses;
@@ -105,6 +105,38 @@ def run_script(d, confirmed, uncertain):
             raise AssertionError("request refused: %s" % e)
 
 
+def run_concurrent(d, confirmed, uncertain):
+    """Attach requests sent side by side on four connections, two per NIC:
+    their NICs' runs share a batch, whose intents are made durable by one
+    fdatasync before either NIC changes.  Two waves of four; a refusal
+    (the pool) is an answer like any other, not a confirmation."""
+    for wave in range(2):
+        conns, sent = [], []
+        try:
+            for k in range(4):
+                dom = "cc%d" % (wave * 4 + k)
+                nic = "eth%d" % (k % 2)
+                conns.append(d.client())
+                uncertain.add(dom)
+                sent.append((dom, nic, mac(0x900 + wave * 4 + k)))
+                conns[-1].send("io.zcrx.Manager.Attach",
+                               {"domain": dom, "nic": nic, "mac": sent[-1][2]})
+            for c, (dom, nic, m) in zip(conns, sent):
+                r = c.recv()
+                if "error" not in r:
+                    confirmed[dom] = (nic, m)
+                    uncertain.discard(dom)
+                elif r["error"] == "io.zcrx.Manager.PoolExhausted":
+                    uncertain.discard(dom)
+                else:
+                    raise AssertionError("request refused: %s" % r)
+        except (ConnectionError, OSError, ValueError):
+            raise Killed()
+        finally:
+            for c in conns:
+                c.close()
+
+
 @zxtest.require_root
 class Crash(unittest.TestCase):
     @classmethod
@@ -118,7 +150,7 @@ class Crash(unittest.TestCase):
         cls.ns.delete()
         print("crash: %d runs, %d daemons killed mid-work, all recovered" % (cls.runs, cls.kills))
 
-    def one_run(self, env=None, random_kill=None):
+    def one_run(self, env=None, random_kill=None, script=run_script):
         work = tempfile.mkdtemp(prefix="zxp-crash-")
         confirmed, uncertain = {}, set()
         d = FakeDaemon(self.ns, CONF, work, nics=NICS, env=env, wait_ready=False)
@@ -133,7 +165,7 @@ class Crash(unittest.TestCase):
                 timer.start()
             try:
                 if d.proc.poll() is None:
-                    run_script(d, confirmed, uncertain)
+                    script(d, confirmed, uncertain)
             except Killed:
                 killed = True
             if timer:
@@ -205,6 +237,17 @@ class Crash(unittest.TestCase):
                     hit += 1
         # the script reaches every point often enough to be killed there
         self.assertGreaterEqual(hit, 24)
+
+    def test_concurrent_fault_points(self):
+        """Killed inside batches of two NICs: after their shared intent
+        sync, between one NIC's changes and the other's, at the commit."""
+        hit = 0
+        for point in ("intent", "before-op", "after-op", "saved"):
+            for n in (1, 2, 3, 4, 5, 7):
+                if self.one_run(env={"ZCRX_FAULT": "%s:%d" % (point, n)},
+                                script=run_concurrent):
+                    hit += 1
+        self.assertGreaterEqual(hit, 16)
 
     def test_random_kills(self):
         rnd = random.Random(int(os.environ.get("ZCRX_CRASH_SEED", "4242")))
