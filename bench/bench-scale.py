@@ -28,6 +28,9 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              here from one round to the next: 1.2 to 15).
              "daemon_cpu_ratio", zcrxd's CPU per attach one at a time over
              the same concurrent, is moved much less (reported, no goal).
+             Also per side: zcrxd's NIC runs and state syncs (fdatasyncs
+             and compactions, from GetMetrics) and its minor page faults
+             per attach.
   listing    ListAttachments with 4,096 attachments, daemon-side (first
              byte of the reply), and `zcrxctl list` as a whole process.
              Goals: <= 20 ms and <= 50 ms.
@@ -140,10 +143,23 @@ class Fixture:
         if got != n:
             raise AssertionError("zcrxd-fake holds %d attachments, not %d" % (got, n))
 
-    def cpu_s(self):
+    def stat(self):
         with open("/proc/%d/stat" % self.d.proc.pid) as f:
-            st = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
+
+    def cpu_s(self):
+        st = self.stat()
         return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+
+    def minflt(self):
+        """minor page faults of all of zcrxd's threads"""
+        return int(self.stat()[7])
+
+    def counters(self):
+        """NIC runs and state syncs (fdatasyncs, compactions) so far"""
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        return tuple(int(re.search(r"^%s (\d+)$" % k, text, re.M).group(1))
+                     for k in ("zcrx_reconcile_runs_total", "zcrx_state_syncs_total"))
 
     def close(self):
         try:
@@ -209,8 +225,11 @@ LOAD = os.path.join(zxtest.BUILD, "bench", "attach-load")
 def attach_load(fx, total, clients, prefix, macbase):
     """total Attach calls from build/bench/attach-load over clients
     connections (1: one at a time), timed by it from the first call to the
-    last reply; zcrxd's CPU and context switches (all its threads) over the
-    same run.  Returns its figures."""
+    last reply; zcrxd's CPU, context switches and minor page faults (all
+    its threads), its NIC runs and state syncs (GetMetrics) over the same
+    run.  Returns its figures."""
+    runs0, syncs0 = fx.counters()
+    flt0 = fx.minflt()
     cpu0, sw0 = fx.cpu_s(), sum(switches(fx.d.proc.pid).values())
     p = subprocess.run([LOAD, fx.d.socket, str(total), str(clients), prefix, str(macbase)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
@@ -219,6 +238,9 @@ def attach_load(fx, total, clients, prefix, macbase):
     out = json.loads(p.stdout)
     out["daemon_cpu_s"] = fx.cpu_s() - cpu0
     out["daemon_switches"] = sum(switches(fx.d.proc.pid).values()) - sw0
+    out["daemon_minflt"] = fx.minflt() - flt0
+    runs1, syncs1 = fx.counters()
+    out["runs"], out["syncs"] = runs1 - runs0, syncs1 - syncs0
     return out
 
 
@@ -268,6 +290,13 @@ def bench_burst(ns):
           "daemon_switches_per_attach": {
               "one_at_a_time": [round(r[0]["daemon_switches"] / total, 1) for r in rounds],
               "concurrent": [round(r[1]["daemon_switches"] / total, 1) for r in rounds]},
+          "daemon_minflt_per_attach": {
+              "one_at_a_time": [round(r[0]["daemon_minflt"] / total, 1) for r in rounds],
+              "concurrent": [round(r[1]["daemon_minflt"] / total, 1) for r in rounds]},
+          "nic_runs": {"one_at_a_time": [r[0]["runs"] for r in rounds],
+                       "concurrent": [r[1]["runs"] for r in rounds]},
+          "state_syncs": {"one_at_a_time": [r[0]["syncs"] for r in rounds],
+                          "concurrent": [r[1]["syncs"] for r in rounds]},
           "held_after": [r[2] for r in rounds],
           "fdatasync_p50_ms": fdatasync_ms(), "goal_ratio": 5, "errors": errors[:3],
           "ok": ratio >= 5 and not errors and ok_held})
