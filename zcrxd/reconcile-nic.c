@@ -477,6 +477,18 @@ static int dry_read(struct reconcile *rc, struct rc_nic *rn, const char *name, i
 
 #define RC_MADE_MAX 64 /* contexts one run follows as made by it */
 
+/* What an applied op can have changed on the NIC, to read back: a rule
+ * inserted or deleted changes the rule table alone (and the kernel's
+ * answer, its location, is in it); anything else is read in full (a
+ * channel count moves the RSS table and contexts, a context made must be
+ * seen to exist, a binding shows in the queues). */
+static unsigned readback_parts(const struct plan_op *op)
+{
+	if (op->kind == PLAN_OP_RULE_INSERT || op->kind == PLAN_OP_RULE_DELETE)
+		return NIC_OBSERVE_RULES;
+	return NIC_OBSERVE_ALL;
+}
+
 /* Apply p, planned for name (its journal j), and take the kernel's answers
  * into the run's outcome, the counters and the journal (saved); st: its
  * intent is recorded and durable already (stage()).  Returns 1 when the
@@ -492,6 +504,7 @@ static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name,
 	struct exec_result res;
 	bool *refused;
 	uint32_t *ids;
+	unsigned what;
 	size_t i;
 	int r;
 
@@ -570,11 +583,11 @@ static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name,
 		if (out && res.n_applied > res.n_bind_refused)
 			out->changed = true;
 		(void)reconcile_save(rc);
-		for (i = 0; i < p.n_ops && (!plan_op_is_kernel(&p.ops[i]) || (refused && refused[i]));
-		     i++)
-			;
-		if (i < p.n_ops) /* the kernel changed: read it back */
-			(void)nic_monitor_refresh(rc->d.monitor, ifindex, NIC_OBSERVE_ALL);
+		for (i = 0, what = 0; i < p.n_ops; i++)
+			if (plan_op_is_kernel(&p.ops[i]) && !(refused && refused[i]))
+				what |= readback_parts(&p.ops[i]);
+		if (what) /* the kernel changed: read it back */
+			(void)nic_monitor_refresh(rc->d.monitor, ifindex, what);
 		free(refused);
 		free(ids);
 		return 1;
