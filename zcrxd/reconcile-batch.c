@@ -157,7 +157,7 @@ void reconcile_batch_run(struct reconcile *rc)
 	if (!n)
 		return;
 	rc->queued = NULL;
-	rc->n_queued = 0;
+	rc->n_queued = rc->cap_queued = 0;
 	mine = calloc(n, sizeof(*mine));
 	runs = calloc(n, sizeof(*runs));
 	rc->request = true;
@@ -239,11 +239,16 @@ int reconcile_attach_queue(struct reconcile *rc, const struct attach_id *id,
 			return r;
 		}
 	}
-	v = realloc(rc->queued, (rc->n_queued + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	rc->queued = v;
-	v = &v[rc->n_queued];
+	if (rc->n_queued == rc->cap_queued) { /* (doubling: fifty clients, not fifty copies) */
+		size_t cap = rc->cap_queued ? 2 * rc->cap_queued : 16;
+
+		v = realloc(rc->queued, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rc->queued = v;
+		rc->cap_queued = cap;
+	}
+	v = &rc->queued[rc->n_queued];
 	memset(v, 0, sizeof(*v));
 	rc->request = true;
 	r = reconcile_attach_prepare(rc, id, out, &v->u);

@@ -116,7 +116,7 @@ struct reconcile {
 	 * needs an intent stops once it is recorded (RC_STAGED) */
 	bool stage_intents;
 	/* Attach requests waiting for their NIC's run (reconcile-batch.c) */
-	size_t n_queued;
+	size_t n_queued, cap_queued;
 	struct reconcile_queued *queued;
 	sd_event_source *batch;
 	/* the plan exec is applying: its NIC, and which of its BINDs were
