@@ -444,7 +444,7 @@ static void worker_resync_job(struct virt_shared *sh)
 void *virt_worker_main(void *p)
 {
 	struct virt_shared *sh = p;
-	struct vjob *j;
+	struct vjob *j = NULL;
 	sigset_t all;
 	char name[16];
 	unsigned idx;
