@@ -16,6 +16,9 @@ const char *store_action_name(enum nic_rule_action a);
 
 uint32_t store_crc32(const void *p, size_t n);
 
+/* (Re)build s->keys from s->atts; out of memory: none (lookups scan atts). */
+void store_rekey(struct store *s);
+
 /* Log records (docs/state.md), each one line appended to b (out of memory:
  * b->fail, as jtext.h says):
  *   log           the log's first line: the snapshot generation it follows

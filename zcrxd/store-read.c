@@ -448,6 +448,7 @@ int store_from_json(json_object *o, struct store *ret, struct kerror *err)
 		}
 		s.nics[s.n_nics++] = j;
 	}
+	store_rekey(&s);
 	*ret = s;
 	return 0;
 fail:

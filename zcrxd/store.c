@@ -27,6 +27,7 @@ void store_clear(struct store *s)
 	for (i = 0; i < s->n_atts; i++)
 		attach_clear(&s->atts[i]);
 	free(s->atts);
+	free(s->keys);
 	for (i = 0; i < s->n_nics; i++)
 		journal_nic_clear(&s->nics[i]);
 	free(s->nics);
@@ -57,10 +58,22 @@ int store_copy(struct store *dst, const struct store *src)
 			goto nomem;
 		dst->n_nics++;
 	}
+	store_rekey(dst);
 	return 0;
 nomem:
 	store_clear(dst);
 	return -ENOMEM;
+}
+
+void store_rekey(struct store *s)
+{
+	size_t i;
+
+	free(s->keys);
+	s->keys = s->n_atts ? malloc(s->n_atts * sizeof(*s->keys)) : NULL;
+	s->n_keys = s->keys ? s->n_atts : 0;
+	for (i = 0; i < s->n_keys; i++)
+		memcpy(s->keys[i], s->atts[i].id.mac, NIC_MAC_LEN);
 }
 
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac)
@@ -68,6 +81,12 @@ ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t 
 	size_t i;
 
 	/* the MAC first: it tells attachments apart, NIC names share prefixes */
+	if (s->n_keys == s->n_atts) {
+		for (i = 0; i < s->n_keys; i++)
+			if (!memcmp(s->keys[i], mac, NIC_MAC_LEN) && !strcmp(s->atts[i].id.nic, nic))
+				return (ssize_t)i;
+		return -1;
+	}
 	for (i = 0; i < s->n_atts; i++)
 		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) &&
 		    !strcmp(s->atts[i].id.nic, nic))
@@ -95,6 +114,14 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 	if (!v)
 		return -ENOMEM;
 	s->atts = v;
+	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
+		uint8_t(*k)[NIC_MAC_LEN] = realloc(s->keys, (s->n_keys + 1) * sizeof(*k));
+
+		if (k) {
+			s->keys = k;
+			memcpy(k[s->n_keys++], id->mac, NIC_MAC_LEN);
+		}
+	}
 	attach_init(&v[s->n_atts]);
 	v[s->n_atts].id = *id;
 	v[s->n_atts].id.seq = s->next_seq++;
@@ -112,6 +139,11 @@ void store_del_attach(struct store *s, size_t index)
 	store_mark(s, s->atts[index].id.nic, s->atts[index].id.mac);
 	attach_clear(&s->atts[index]);
 	memmove(&s->atts[index], &s->atts[index + 1], (s->n_atts - index - 1) * sizeof(*s->atts));
+	if (s->n_keys == s->n_atts) {
+		memmove(&s->keys[index], &s->keys[index + 1],
+			(s->n_keys - index - 1) * sizeof(*s->keys));
+		s->n_keys--;
+	}
 	s->n_atts--;
 }
 

@@ -48,6 +48,11 @@ struct store {
 	int schema;          /* of the file it was read from (0: none) */
 	size_t n_atts;
 	struct attach *atts; /* desired attachments (identity; results are not stored) */
+	/* their MACs in the same order, for store_find_attach: a scan of 6
+	 * bytes each, not of whole attachments; used while n_keys == n_atts
+	 * (kept by store.c's own changes, built by store_copy and loading) */
+	size_t n_keys;
+	uint8_t (*keys)[NIC_MAC_LEN];
 	size_t n_nics;
 	struct journal_nic *nics;
 	/* what changed since the last store_log_write (not copied) */

@@ -144,6 +144,74 @@ static void test_round_trip(void **state)
 	store_clear(&a);
 }
 
+/* store_find_attach as a plain scan of the attachments. */
+static ssize_t find_plain(const struct store *s, const char *nic, const uint8_t *mac)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_atts; i++)
+		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) && !strcmp(s->atts[i].id.nic, nic))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Every (NIC, MAC) of 0..n on two NICs: found where a plain scan finds it,
+ * and the MAC index covers every attachment. */
+static void assert_finds(const struct store *s, unsigned n)
+{
+	uint8_t mac[NIC_MAC_LEN] = { 0x52, 0x54, 0, 0, 0, 0 };
+	unsigned k, x;
+
+	assert_int_equal(s->n_keys, s->n_atts);
+	for (k = 0; k < n; k++)
+		for (x = 0; x < 2; x++) {
+			const char *nic = x ? "eth1" : "eth0";
+
+			mac[4] = (uint8_t)(k >> 8);
+			mac[5] = (uint8_t)k;
+			assert_int_equal(store_find_attach(s, nic, mac), find_plain(s, nic, mac));
+		}
+}
+
+static void test_find_by_key(void **state)
+{
+	struct kerror err = { 0 };
+	struct store s, c, r;
+	struct attach_id id;
+	unsigned k;
+	char *text;
+
+	store_init(&s);
+	assert_finds(&s, 4);
+	for (k = 0; k < 200; k++) {
+		memset(&id, 0, sizeof(id));
+		snprintf(id.domain, sizeof(id.domain), "vm%u", k);
+		/* the same MAC on both NICs for some: the NIC tells them apart */
+		snprintf(id.nic, sizeof(id.nic), "%s", k % 3 ? "eth0" : "eth1");
+		id.mac[0] = 0x52;
+		id.mac[1] = 0x54;
+		id.mac[4] = (uint8_t)((k % 150) >> 8);
+		id.mac[5] = (uint8_t)(k % 150);
+		id.queues = 1;
+		assert_int_equal(store_put_attach(&s, &id, NULL), 0);
+	}
+	assert_finds(&s, 160);
+	/* deletions from the front, the middle and the end */
+	store_del_attach(&s, 0);
+	store_del_attach(&s, 57);
+	store_del_attach(&s, s.n_atts - 1);
+	assert_finds(&s, 160);
+	assert_int_equal(store_copy(&c, &s), 0);
+	assert_finds(&c, 160);
+	text = to_text(&s);
+	assert_int_equal(store_parse(text, strlen(text), &r, &err), 0);
+	assert_finds(&r, 160);
+	free(text);
+	store_clear(&r);
+	store_clear(&c);
+	store_clear(&s);
+}
+
 static void test_put_is_idempotent(void **state)
 {
 	struct store s;
@@ -541,6 +609,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_put_is_idempotent),
+		cmocka_unit_test(test_find_by_key),
 		cmocka_unit_test_setup_teardown(test_save_load, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_save_changed, setup_dir, teardown_dir),
 		cmocka_unit_test(test_garbage),
