@@ -75,6 +75,9 @@ struct pending_free {
 	void *opaque;
 };
 
+/* virt_event_quiet_begin/end: this thread holds back handle wake-ups */
+static __thread bool t_quiet, t_held;
+
 static uint64_t now_usec(void)
 {
 	struct timespec ts;
@@ -518,8 +521,24 @@ void virt_event_update_handle(struct virt_event *e, int watch, int events)
 		changed = handle_needs_wake(h);
 	}
 	pthread_mutex_unlock(&e->lock);
-	if (changed)
+	if (changed && t_quiet && !on_loop_thread(e))
+		t_held = true;
+	else if (changed)
 		poke(e);
+}
+
+void virt_event_quiet_begin(void)
+{
+	t_quiet = true;
+	t_held = false;
+}
+
+bool virt_event_quiet_end(void)
+{
+	bool held = t_held;
+
+	t_quiet = t_held = false;
+	return held;
 }
 
 int virt_event_remove_handle(struct virt_event *e, int watch)

@@ -66,5 +66,16 @@ int virt_event_remove_timeout(struct virt_event *e, int timer);
  * they would find in time (less interest, a later or disabled timer) does
  * not — the table is checked at dispatch.  For tests and status. */
 unsigned long virt_event_wakes(struct virt_event *e);
+/*
+ * For a thread that makes a libvirt call and then wakes the loop anyway
+ * (a worker posting the call's result): between virt_event_quiet_begin()
+ * and virt_event_quiet_end() on that thread, a watch's interest widened
+ * there (libvirt's client turns the socket's back on after every call)
+ * does not wake the loop; the loop's next turn applies it.  end returns
+ * true when a wake-up was held back: the caller must then make the loop
+ * run a turn soon.  Timers still wake the loop at once.
+ */
+void virt_event_quiet_begin(void);
+bool virt_event_quiet_end(void);
 /* Registered (not removed) watches and timers — for tests and status. */
 void virt_event_counts(struct virt_event *e, unsigned *ret_handles, unsigned *ret_timers);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "virt-event.h"
 #include "virt-int.h"
 
 /* --- libvirt callbacks (loop thread, or a thread inside a libvirt call) ----------- */
@@ -368,10 +369,14 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
 	memcpy(m->info.name, j->name, sizeof(j->name));
 	m->info.event_usec = j->event_usec;
+	/* the post below wakes the loop (or finds it woken already and not
+	 * yet at the results): it applies the socket's interest then */
+	virt_event_quiet_begin();
 	if (j->dom && j->want_xml)
 		read_domain(sh, conn, gen, j->dom, READ_XML, &m->info);
 	else if (j->dom)
 		read_domain(sh, conn, gen, j->dom, READ_STATE, &m->info);
+	(void)virt_event_quiet_end();
 	m->info.read_usec = virt_now_usec();
 	virt_post(sh, m);
 }

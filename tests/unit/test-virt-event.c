@@ -436,7 +436,8 @@ static void test_free_runs_pending(void **state)
 struct changes {
 	struct ctx *c;
 	int w, t, step;
-	unsigned long wakes[8];
+	unsigned long wakes[10];
+	bool held;
 };
 
 static void *change_from_thread(void *p)
@@ -463,6 +464,15 @@ static void *change_from_thread(void *p)
 		ch->wakes[5] = virt_event_wakes(ve);
 		virt_event_update_timeout(ve, ch->t, 0);
 		ch->wakes[6] = virt_event_wakes(ve);
+		break;
+	case 3: /* quiet: more interest wakes nobody (told back); a timer does */
+		virt_event_quiet_begin();
+		ch->wakes[7] = virt_event_wakes(ve);
+		virt_event_update_handle(ve, ch->w, VIRT_EVENT_READABLE);
+		ch->wakes[8] = virt_event_wakes(ve);
+		virt_event_update_timeout(ve, ch->t, 5);
+		ch->wakes[9] = virt_event_wakes(ve);
+		ch->held = virt_event_quiet_end();
 		break;
 	}
 	return NULL;
@@ -509,6 +519,19 @@ static void test_thread_wakes_only_when_needed(void **state)
 	assert_int_equal(ch.wakes[5], ch.wakes[4] + 1);
 	assert_int_equal(ch.wakes[6], ch.wakes[5] + 1);
 	assert_true(run_until(c, timer_called, 1000));
+
+	/* quiet (a worker that wakes the loop itself after its call): the
+	 * wider interest waits for the loop's next turn, here the timer's */
+	change(&ch, 0);
+	run_for(c, 20); /* the source narrowed */
+	c->calls = 0;
+	c->timer_calls = 0;
+	change(&ch, 3);
+	assert_int_equal(ch.wakes[8], ch.wakes[7]);
+	assert_true(ch.held);
+	assert_int_equal(ch.wakes[9], ch.wakes[8] + 1);
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	assert_true(run_until(c, got_call, 1000));
 	assert_int_equal(virt_event_remove_handle(c->ve, ch.w), 0);
 	assert_int_equal(virt_event_remove_timeout(c->ve, ch.t), 0);
 	run_for(c, 10);
