@@ -780,7 +780,7 @@ rounds:
 		 * monitor's table (and so nic) */
 		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
 		for (i = 0; i < rc->store.n_atts; i++)
-			if (!strcmp(rc->store.atts[i].id.nic, name))
+			if (store_att_on(&rc->store, i, name))
 				refresh_tap(rc, &rc->store.atts[i].id);
 		rc->links_current = false;
 		nic = nic_monitor_find(rc->d.monitor, name);
@@ -792,7 +792,7 @@ rounds:
 			bool any = false;
 
 			for (i = 0; i < rc->store.n_atts && !any; i++)
-				any = !strcmp(rc->store.atts[i].id.nic, name);
+				any = store_att_on(&rc->store, i, name);
 			if (!any)
 				break; /* not ours in any way */
 		}
@@ -814,7 +814,7 @@ rounds:
 			break;
 		}
 		for (i = 0; i < rc->store.n_atts; i++)
-			if (!strcmp(rc->store.atts[i].id.nic, name))
+			if (store_att_on(&rc->store, i, name))
 				atts[n++] = &rc->store.atts[i];
 		(void)made_then_gone(rc, rn, name, nic, made, n_made);
 		view = *nic; /* shallow: arrays stay the monitor's */

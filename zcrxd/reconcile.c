@@ -281,7 +281,7 @@ static bool lives_on(const struct reconcile *rc, const char *name)
 	size_t i;
 
 	for (i = 0; i < rc->store.n_atts; i++)
-		if (!strcmp(rc->store.atts[i].id.nic, name))
+		if (store_att_on(&rc->store, i, name))
 			return true;
 	return false;
 }

@@ -65,15 +65,21 @@ nomem:
 	return -ENOMEM;
 }
 
+static void key_of(struct store_key *k, const struct attach_id *id)
+{
+	memcpy(k->mac, id->mac, NIC_MAC_LEN);
+	snprintf(k->nic, sizeof(k->nic), "%s", id->nic);
+}
+
 void store_rekey(struct store *s)
 {
 	size_t i;
 
 	free(s->keys);
-	s->keys = s->n_atts ? malloc(s->n_atts * sizeof(*s->keys)) : NULL;
+	s->keys = s->n_atts ? calloc(s->n_atts, sizeof(*s->keys)) : NULL;
 	s->n_keys = s->keys ? s->n_atts : 0;
 	for (i = 0; i < s->n_keys; i++)
-		memcpy(s->keys[i], s->atts[i].id.mac, NIC_MAC_LEN);
+		key_of(&s->keys[i], &s->atts[i].id);
 }
 
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac)
@@ -83,7 +89,7 @@ ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t 
 	/* the MAC first: it tells attachments apart, NIC names share prefixes */
 	if (s->n_keys == s->n_atts) {
 		for (i = 0; i < s->n_keys; i++)
-			if (!memcmp(s->keys[i], mac, NIC_MAC_LEN) && !strcmp(s->atts[i].id.nic, nic))
+			if (!memcmp(s->keys[i].mac, mac, NIC_MAC_LEN) && !strcmp(s->keys[i].nic, nic))
 				return (ssize_t)i;
 		return -1;
 	}
@@ -92,6 +98,11 @@ ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t 
 		    !strcmp(s->atts[i].id.nic, nic))
 			return (ssize_t)i;
 	return -1;
+}
+
+bool store_att_on(const struct store *s, size_t i, const char *nic)
+{
+	return !strcmp(s->n_keys == s->n_atts ? s->keys[i].nic : s->atts[i].id.nic, nic);
 }
 
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index)
@@ -115,11 +126,11 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 		return -ENOMEM;
 	s->atts = v;
 	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
-		uint8_t(*k)[NIC_MAC_LEN] = realloc(s->keys, (s->n_keys + 1) * sizeof(*k));
+		struct store_key *k = realloc(s->keys, (s->n_keys + 1) * sizeof(*k));
 
 		if (k) {
 			s->keys = k;
-			memcpy(k[s->n_keys++], id->mac, NIC_MAC_LEN);
+			key_of(&k[s->n_keys++], id);
 		}
 	}
 	attach_init(&v[s->n_atts]);

@@ -42,17 +42,23 @@ struct store_mark {
 	uint8_t mac[NIC_MAC_LEN];
 };
 
+struct store_key {
+	uint8_t mac[NIC_MAC_LEN];
+	char nic[IF_NAMESIZE];
+};
+
 struct store {
 	uint64_t next_seq;   /* seq for the next new attachment */
 	uint64_t generation; /* the snapshot's; its log carries the same */
 	int schema;          /* of the file it was read from (0: none) */
 	size_t n_atts;
 	struct attach *atts; /* desired attachments (identity; results are not stored) */
-	/* their MACs in the same order, for store_find_attach: a scan of 6
-	 * bytes each, not of whole attachments; used while n_keys == n_atts
-	 * (kept by store.c's own changes, built by store_copy and loading) */
+	/* their keys in the same order, for store_find_attach and
+	 * store_att_on: a scan of 22 bytes each, not of whole attachments;
+	 * used while n_keys == n_atts (kept by store.c's own changes, built
+	 * by store_copy and loading) */
 	size_t n_keys;
-	uint8_t (*keys)[NIC_MAC_LEN];
+	struct store_key *keys;
 	size_t n_nics;
 	struct journal_nic *nics;
 	/* what changed since the last store_log_write (not copied) */
@@ -69,6 +75,8 @@ int store_copy(struct store *dst, const struct store *src);
  * seq is ignored); an identity with the same key replaces the old one and
  * keeps its seq.  Returns the index. */
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac);
+/* Is attachment i (< n_atts) on nic? */
+bool store_att_on(const struct store *s, size_t i, const char *nic);
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index);
 void store_del_attach(struct store *s, size_t index);
 

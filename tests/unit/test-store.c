@@ -156,13 +156,17 @@ static ssize_t find_plain(const struct store *s, const char *nic, const uint8_t 
 }
 
 /* Every (NIC, MAC) of 0..n on two NICs: found where a plain scan finds it,
- * and the MAC index covers every attachment. */
+ * the keys cover every attachment, and say which NIC each is on. */
 static void assert_finds(const struct store *s, unsigned n)
 {
 	uint8_t mac[NIC_MAC_LEN] = { 0x52, 0x54, 0, 0, 0, 0 };
 	unsigned k, x;
 
 	assert_int_equal(s->n_keys, s->n_atts);
+	for (k = 0; k < s->n_atts; k++) {
+		assert_int_equal(store_att_on(s, k, "eth0"), !strcmp(s->atts[k].id.nic, "eth0"));
+		assert_int_equal(store_att_on(s, k, "eth1"), !strcmp(s->atts[k].id.nic, "eth1"));
+	}
 	for (k = 0; k < n; k++)
 		for (x = 0; x < 2; x++) {
 			const char *nic = x ? "eth1" : "eth0";
