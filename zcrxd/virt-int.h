@@ -119,6 +119,9 @@ struct virt {
 uint64_t virt_now_usec(void);
 void virt_msg_free(struct vmsg *m);
 void virt_job_free(struct vjob *j);
+/* A new shared part: one reference, empty queues, its wake-up eventfd;
+ * NULL with errno set. */
+struct virt_shared *virt_shared_new(void);
 struct virt_shared *virt_shared_ref(struct virt_shared *sh);
 void virt_shared_unref(struct virt_shared *sh);
 /* libvirt's free callback for a reference it holds */

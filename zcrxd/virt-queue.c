@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,31 @@ void virt_job_free(struct vjob *j)
 struct virt_shared *virt_shared_ref(struct virt_shared *sh)
 {
 	atomic_fetch_add(&sh->refs, 1);
+	return sh;
+}
+
+struct virt_shared *virt_shared_new(void)
+{
+	struct virt_shared *sh = calloc(1, sizeof(*sh));
+	int k;
+
+	if (!sh)
+		return NULL;
+	atomic_init(&sh->refs, 1);
+	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->cond, NULL);
+	sh->jobs_tail = &sh->jobs;
+	sh->msgs_tail = &sh->msgs;
+	for (k = 0; k < 4; k++)
+		sh->cb_ids[k] = -1;
+	sh->msgfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sh->msgfd < 0) {
+		int e = errno;
+
+		virt_shared_unref(sh);
+		errno = e;
+		return NULL;
+	}
 	return sh;
 }
 

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,23 +225,17 @@ int virt_new(sd_event *ev, const struct virt_options *opts, const struct virt_ca
 	if (r < 0)
 		return r;
 	v = calloc(1, sizeof(*v));
-	sh = calloc(1, sizeof(*sh));
-	if (!v || !sh) {
-		free(v);
-		free(sh);
+	if (!v)
 		return -ENOMEM;
+	sh = virt_shared_new();
+	if (!sh) {
+		r = -errno;
+		free(v);
+		return r;
 	}
-	atomic_init(&sh->refs, 1);
-	pthread_mutex_init(&sh->lock, NULL);
-	pthread_cond_init(&sh->cond, NULL);
-	sh->jobs_tail = &sh->jobs;
-	sh->msgs_tail = &sh->msgs;
-	for (k = 0; k < 4; k++)
-		sh->cb_ids[k] = -1;
 	sh->uri = strdup(opts->uri);
 	sh->ka_interval = opts->keepalive_interval_s ? (int)opts->keepalive_interval_s : 2;
 	sh->ka_count = opts->keepalive_count ? (int)opts->keepalive_count : 3;
-	sh->msgfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	snprintf(sh->st.uri, sizeof(sh->st.uri), "%s", opts->uri);
 	virt_set_state_locked(sh, VIRT_CONN_CONNECTING, NULL);
 	v->sh = sh;
@@ -253,8 +246,8 @@ int virt_new(sd_event *ev, const struct virt_options *opts, const struct virt_ca
 	v->state = VIRT_CONN_CONNECTING;
 	v->backoff_min_ms = opts->backoff_min_ms ? opts->backoff_min_ms : 100;
 	v->backoff_max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 5000;
-	if (!sh->uri || sh->msgfd < 0) {
-		r = sh->msgfd < 0 ? -errno : -ENOMEM;
+	if (!sh->uri) {
+		r = -ENOMEM;
 		goto fail;
 	}
 	r = sd_event_add_io(ev, &v->msg_src, sh->msgfd, EPOLLIN, on_msgs, v);

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,18 +43,11 @@ static size_t take_all(struct virt_shared *sh, unsigned *next)
 
 static void test_storm_taken_in_turns(void **state)
 {
-	struct virt_shared *sh = calloc(1, sizeof(*sh));
+	struct virt_shared *sh = virt_shared_new();
 	unsigned k, next = 0;
 
 	(void)state;
 	assert_non_null(sh);
-	atomic_init(&sh->refs, 1);
-	pthread_mutex_init(&sh->lock, NULL);
-	pthread_cond_init(&sh->cond, NULL);
-	sh->jobs_tail = &sh->jobs;
-	sh->msgs_tail = &sh->msgs;
-	sh->msgfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_true(sh->msgfd >= 0);
 
 	for (k = 0; k < 150; k++) {
 		struct vmsg *m = calloc(1, sizeof(*m));
@@ -121,17 +113,11 @@ static void done(struct virt_shared *sh, struct vjob *j)
 
 static void test_jobs_by_domain_in_order(void **state)
 {
-	struct virt_shared *sh = calloc(1, sizeof(*sh));
+	struct virt_shared *sh = virt_shared_new();
 	struct vjob *a1, *b1, *a2, *c1, *r, *d1;
 
 	(void)state;
 	assert_non_null(sh);
-	atomic_init(&sh->refs, 1);
-	pthread_mutex_init(&sh->lock, NULL);
-	pthread_cond_init(&sh->cond, NULL);
-	sh->jobs_tail = &sh->jobs;
-	sh->msgs_tail = &sh->msgs;
-	sh->msgfd = -1;
 
 	/* queued: A1 B1 A2 C1 resync D1 */
 	event_job(sh, 0xa, 1);
