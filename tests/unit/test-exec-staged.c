@@ -60,6 +60,31 @@ static void assert_same_journal(const struct journal_nic *a, const struct journa
 	assert_int_equal(a->has_ntuple_prior, b->has_ntuple_prior);
 }
 
+/* The journal and the fake NIC as they were, to show that nothing changed. */
+struct before {
+	struct journal_nic j;
+	char *nic;
+};
+
+static void before_take(struct harness *h, struct before *b)
+{
+	assert_int_equal(journal_nic_copy(&b->j, &h->j), 0);
+	b->nic = fake_net_dump(h->net, h->ifindex);
+	assert_non_null(b->nic);
+}
+
+/* Asserts that journal and NIC are as taken, then frees what was taken. */
+static void before_check_clear(struct harness *h, struct before *b)
+{
+	char *now = fake_net_dump(h->net, h->ifindex);
+
+	assert_same_journal(&h->j, &b->j);
+	assert_string_equal(b->nic, now);
+	free(now);
+	free(b->nic);
+	journal_nic_clear(&b->j);
+}
+
 static void test_staged_applies_as_exec_plan(void **state)
 {
 	struct harness *h1 = setup(), *h2 = setup();
@@ -106,15 +131,13 @@ static void test_staged_rollback(void **state)
 {
 	struct harness *h = setup();
 	struct exec_env env = harness_exec_env(h);
-	struct journal_nic before;
 	struct exec_result res;
 	struct exec_staged st;
+	struct before before;
 	struct plan p;
-	char *d0, *d1;
 
 	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
-	d0 = fake_net_dump(h->net, h->ifindex);
+	before_take(h, &before);
 	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
 	/* the third NIC call fails: two applied, undone */
 	fake_net_fail_at(h->net, 3, EINVAL, "fake: injected failure");
@@ -123,12 +146,7 @@ static void test_staged_rollback(void **state)
 	assert_true(res.failed >= 0);
 	assert_true(res.rolled_back);
 	assert_int_equal(res.n_undo_failed, 0);
-	assert_same_journal(&h->j, &before);
-	d1 = fake_net_dump(h->net, h->ifindex);
-	assert_string_equal(d0, d1);
-	free(d0);
-	free(d1);
-	journal_nic_clear(&before);
+	before_check_clear(h, &before);
 	plan_clear(&p);
 	harness_destroy(h);
 }
@@ -136,24 +154,17 @@ static void test_staged_rollback(void **state)
 static void test_unstage(void **state)
 {
 	struct harness *h = setup();
-	struct journal_nic before;
 	struct exec_staged st;
+	struct before before;
 	struct plan p;
-	char *d0, *d1;
 
 	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
-	d0 = fake_net_dump(h->net, h->ifindex);
+	before_take(h, &before);
 	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
 	assert_true(journal_nic_has_pending(&h->j));
 	exec_unstage(&h->j, &st);
 	assert_false(st.intent);
-	assert_same_journal(&h->j, &before);
-	d1 = fake_net_dump(h->net, h->ifindex);
-	assert_string_equal(d0, d1);
-	free(d0);
-	free(d1);
-	journal_nic_clear(&before);
+	before_check_clear(h, &before);
 	plan_clear(&p);
 	harness_destroy(h);
 }
@@ -161,8 +172,8 @@ static void test_unstage(void **state)
 static void test_no_intent_not_staged(void **state)
 {
 	struct harness *h = setup();
-	struct journal_nic before;
 	struct exec_staged st;
+	struct before before;
 	struct plan p;
 
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
@@ -171,12 +182,11 @@ static void test_no_intent_not_staged(void **state)
 	harness_observe(h);
 	harness_plan(h, PLAN_MODE_NORMAL, &p);
 	assert_true(p.n_ops > 0);
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
+	before_take(h, &before);
 	/* only removals of what the journal owns: no intent, nothing recorded */
 	assert_int_equal(exec_stage(&p, &h->j, &st), 0);
 	assert_false(st.intent);
-	assert_same_journal(&h->j, &before);
-	journal_nic_clear(&before);
+	before_check_clear(h, &before);
 	plan_clear(&p);
 	harness_destroy(h);
 }
