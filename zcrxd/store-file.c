@@ -18,7 +18,7 @@
 
 /* --- files ----------------------------------------------------------------------- */
 
-static int path_of(char *buf, size_t size, const char *dir, const char *name)
+int store_path_of(char *buf, size_t size, const char *dir, const char *name)
 {
 	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
 		return -ENAMETOOLONG;
@@ -37,7 +37,7 @@ int store_load(const char *dir, struct store *ret, struct kerror *err)
 	int fd, r;
 
 	store_init(ret);
-	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0)
+	if (store_path_of(path, sizeof(path), dir, STORE_FILE) < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "load state", NULL);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -89,7 +89,7 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int store_write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t k = write(fd, p, n);
@@ -140,8 +140,8 @@ static int save(const char *dir, const struct store *s, bool if_changed, struct 
 	struct jtext text = { 0 };
 	int fd = -1, dfd = -1, r;
 
-	if (path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
-	    path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
+	if (store_path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
+	    store_path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
 	if (store_to_text(s, &text) < 0)
 		return kerror_set(err, ENOMEM, path, "save state", NULL);
@@ -154,7 +154,7 @@ static int save(const char *dir, const struct store *s, bool if_changed, struct 
 		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
 		goto out;
 	}
-	if ((r = write_all(fd, text.s, text.n)) < 0) {
+	if ((r = store_write_all(fd, text.s, text.n)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto out_unlink;
 	}
@@ -212,7 +212,7 @@ static int move_aside(const char *dir, const char *name, const char *stamp, char
 	char path[4096], bad[4096];
 	int k, n;
 
-	if (path_of(path, sizeof(path), dir, name) < 0)
+	if (store_path_of(path, sizeof(path), dir, name) < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "quarantine state", NULL);
 	for (k = 0; k < 1000; k++) {
 		n = k ? snprintf(bad, sizeof(bad), "%s/%s.corrupt-%s-%d", dir, name, stamp, k) :

@@ -42,3 +42,7 @@ int store_rec_apply(struct store *s, const char *json, size_t len, uint64_t *gen
  * keep for content that does not parse (ext4 reports a bad checksum as
  * EBADMSG: that is the disk, not the content). */
 int store_io_errno(int e);
+/* dir/name into buf; -ENAMETOOLONG when it does not fit. */
+int store_path_of(char *buf, size_t size, const char *dir, const char *name);
+/* All n bytes, through EINTR and short writes; 0 or -errno. */
+int store_write_all(int fd, const char *p, size_t n);

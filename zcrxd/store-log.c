@@ -36,29 +36,6 @@ struct store_log {
 	struct store_log_stats st;
 };
 
-static int path_of(char *buf, size_t size, const char *dir, const char *name)
-{
-	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* --- reading ----------------------------------------------------------------------- */
 
 static int read_file(const char *path, char **ret, size_t *ret_len, struct kerror *err)
@@ -193,7 +170,7 @@ int store_read_dir(const char *dir, struct store *ret, struct store_read_info *i
 	if (r < 0)
 		return r;
 	info->schema = ret->schema;
-	if (path_of(path, sizeof(path), dir, STORE_LOG) < 0)
+	if (store_path_of(path, sizeof(path), dir, STORE_LOG) < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "load state", NULL);
 	r = read_file(path, &text, &len, err);
 	if (r < 0)
@@ -315,8 +292,8 @@ static int new_log(struct store_log *l, uint64_t gen, struct kerror *err)
 	char path[4096], tmp[4096];
 	int fd, r;
 
-	if (path_of(path, sizeof(path), l->dir, STORE_LOG) < 0 ||
-	    path_of(tmp, sizeof(tmp), l->dir, "." STORE_LOG ".tmp") < 0)
+	if (store_path_of(path, sizeof(path), l->dir, STORE_LOG) < 0 ||
+	    store_path_of(tmp, sizeof(tmp), l->dir, "." STORE_LOG ".tmp") < 0)
 		return kerror_set(err, ENAMETOOLONG, l->dir, "save state", NULL);
 	store_rec_generation(&b, gen);
 	if (b.fail)
@@ -326,7 +303,7 @@ static int new_log(struct store_log *l, uint64_t gen, struct kerror *err)
 		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
 		goto out;
 	}
-	if ((r = write_all(fd, b.s, b.n)) < 0) {
+	if ((r = store_write_all(fd, b.s, b.n)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto fail;
 	}
@@ -386,7 +363,7 @@ int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
 	store_marks_clear(s);
 	l->st.compactions++;
 	l->st.syncs++;
-	if (path_of(path, sizeof(path), l->dir, STORE_FILE) == 0 && stat(path, &st) == 0)
+	if (store_path_of(path, sizeof(path), l->dir, STORE_FILE) == 0 && stat(path, &st) == 0)
 		l->st.snapshot_bytes = (uint64_t)st.st_size;
 	return 0;
 }
@@ -458,7 +435,7 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		store_marks_clear(s);
 		return 0;
 	}
-	r = write_all(l->fd, b.s, b.n);
+	r = store_write_all(l->fd, b.s, b.n);
 	if (r < 0) {
 		/* part of it may be in the file: its end is unknown now */
 		l->broken = true;
