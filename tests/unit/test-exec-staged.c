@@ -127,46 +127,58 @@ static void test_staged_applies_as_exec_plan(void **state)
 	harness_destroy(h2);
 }
 
-static void test_staged_rollback(void **state)
-{
-	struct harness *h = setup();
-	struct exec_env env = harness_exec_env(h);
-	struct exec_result res;
+/* A fresh NIC, its plan staged (its intent in the journal, nothing
+ * applied), and the journal and NIC as they were before the staging. */
+struct staged {
+	struct harness *h;
+	struct plan p;
 	struct exec_staged st;
 	struct before before;
-	struct plan p;
+};
 
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	before_take(h, &before);
-	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
+static void staged_begin(struct staged *c)
+{
+	c->h = setup();
+	harness_plan(c->h, PLAN_MODE_NORMAL, &c->p);
+	before_take(c->h, &c->before);
+	assert_int_equal(exec_stage(&c->p, &c->h->j, &c->st), 1);
+	assert_true(journal_nic_has_pending(&c->h->j));
+}
+
+/* Asserts that journal and NIC are back as before the staging; frees. */
+static void staged_end_unchanged(struct staged *c)
+{
+	before_check_clear(c->h, &c->before);
+	plan_clear(&c->p);
+	harness_destroy(c->h);
+}
+
+static void test_staged_rollback(void **state)
+{
+	struct exec_result res;
+	struct exec_env env;
+	struct staged c;
+
+	staged_begin(&c);
+	env = harness_exec_env(c.h);
 	/* the third NIC call fails: two applied, undone */
-	fake_net_fail_at(h->net, 3, EINVAL, "fake: injected failure");
-	assert_true(exec_plan_staged(&env, &p, &h->j, &st, &res, NULL) < 0);
-	fake_net_fail_at(h->net, 0, 0, NULL);
+	fake_net_fail_at(c.h->net, 3, EINVAL, "fake: injected failure");
+	assert_true(exec_plan_staged(&env, &c.p, &c.h->j, &c.st, &res, NULL) < 0);
+	fake_net_fail_at(c.h->net, 0, 0, NULL);
 	assert_true(res.failed >= 0);
 	assert_true(res.rolled_back);
 	assert_int_equal(res.n_undo_failed, 0);
-	before_check_clear(h, &before);
-	plan_clear(&p);
-	harness_destroy(h);
+	staged_end_unchanged(&c);
 }
 
 static void test_unstage(void **state)
 {
-	struct harness *h = setup();
-	struct exec_staged st;
-	struct before before;
-	struct plan p;
+	struct staged c;
 
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	before_take(h, &before);
-	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
-	assert_true(journal_nic_has_pending(&h->j));
-	exec_unstage(&h->j, &st);
-	assert_false(st.intent);
-	before_check_clear(h, &before);
-	plan_clear(&p);
-	harness_destroy(h);
+	staged_begin(&c);
+	exec_unstage(&c.h->j, &c.st);
+	assert_false(c.st.intent);
+	staged_end_unchanged(&c);
 }
 
 static void test_no_intent_not_staged(void **state)
