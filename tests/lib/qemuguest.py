@@ -19,6 +19,12 @@ sim-nic) and pass it in.  What they share lives here:
 * Results: the guest's "ok - ..." / "not ok - ..." lines counted ("# TODO"
   ones apart), kept in OUT/results.txt and echoed on stdout as they come,
   tagged with the boot's name; "END" says the guest is done.
+* A guest kernel that crashes while booting, with no module loaded and
+  before its init wrote a line, is booted once more (said on stdout, the
+  first console kept): nothing of the project nor of a tier had run yet.
+  Seen once under QEMU 7.2's TCG: an int3 left by the kernel's own code
+  patching, hit on the other vCPU 2 s into the boot.  A crash after a
+  module loaded or after init spoke is never retried.
 * problems(): what every boot must have done: QEMU exited 0, the guest
   said END on both ports, no module failed to load.
 """
@@ -85,12 +91,43 @@ class Results:
         self.file.close()
 
 
+def early_crash(console):
+    """The first Oops or panic line of a kernel that crashed with no module
+    loaded ("Modules linked in:" empty), else None."""
+    lines = console.splitlines()
+    if not any("Kernel panic" in ln for ln in lines):
+        return None
+    mods = [ln.split("Modules linked in:", 1)[1] for ln in lines if "Modules linked in:" in ln]
+    if not mods or any(m.strip() for m in mods):
+        return None
+    first = [ln for ln in lines if "Oops:" in ln or "Kernel panic" in ln or "RIP:" in ln]
+    return "; ".join(ln.split("] ", 1)[-1].strip() for ln in first[:2])
+
+
 def run(a, payloads, append, results, extra=()):
+    """boot() once; again once when the guest kernel crashed before anything
+    ran (early_crash(), no line from the guest).  Returns boot()'s result,
+    with the seconds of both boots."""
+    rc, took, con, lines = boot(a, payloads, append, results, extra)
+    why = early_crash(con) if not lines else None
+    if why is None:
+        return rc, took, con
+    kept = os.path.join(a.out, "console-early-crash.log")
+    os.replace(os.path.join(a.out, "console.log"), kept)
+    results.echo("# %sthe guest kernel crashed while booting, no module loaded, before its "
+                 "init wrote a line (%s): booting once more; that console is in %s"
+                 % (results.tag, why, kept))
+    rc, took2, con, _ = boot(a, payloads, append, results, extra)
+    return rc, took + took2, con
+
+
+def boot(a, payloads, append, results, extra=()):
     """Boot a.kernel with a.initrd and payloads appended, kernel command line
     extras append, QEMU arguments extra (its NICs); a carries the launcher's
     common options: out, qemu, timeout, smp, mem.  Lines from the guest go
     to results.line().  Returns QEMU's exit status (None when it was not
-    seen), the seconds it ran and the console's text."""
+    seen), the seconds it ran, the console's text and how many lines the
+    guest wrote."""
     tmp = tempfile.mkdtemp(prefix="zx-guest.")
     ser = os.path.join(tmp, "ser1")
     os.mkfifo(ser + ".in")
@@ -132,6 +169,7 @@ def run(a, payloads, append, results, extra=()):
     buf = b""
     deadline = start + a.timeout + 10
     rc = None
+    lines = 0
     try:
         while True:
             r, _, _ = select.select([fd_out], [], [], 0.2)
@@ -143,6 +181,7 @@ def run(a, payloads, append, results, extra=()):
                 buf += chunk
                 while b"\n" in buf:
                     raw, buf = buf.split(b"\n", 1)
+                    lines += 1
                     reply = results.line(raw.decode("utf-8", "replace").rstrip("\r"))
                     if reply is not None:
                         os.write(fd_in, (reply + "\n").encode())
@@ -167,7 +206,7 @@ def run(a, payloads, append, results, extra=()):
     took = time.monotonic() - start
     with open(console, errors="replace") as f:
         con = f.read().replace("\r", "")
-    return rc, took, con
+    return rc, took, con, lines
 
 
 def problems(rc, results, console, marker):
