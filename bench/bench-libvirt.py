@@ -31,6 +31,12 @@ Figures:
                  the last event was handled (zcrxd's stamp: no polling in it)
   RSS            zcrxd's resident memory with 1000 defined domains, and with
                  all 1000 running and attached
+ZCRX_BENCH_PROFILE="perf record -g -o /tmp/x.data -p {pid}" runs that
+command (split like a shell would, {pid} replaced by zcrxd's pid) over the
+throughput phase only, and stops it with SIGINT when the phase ends: a
+profile or syscall count (perf trace -s, strace -c -f) of exactly the events
+counted.  ZCRX_BENCH_DOMAINS must be at least twice ZCRX_BENCH_CYCLES (the
+throughput phase starts other domains than the latency phase).
 Goals (ZCRX_BENCH_GOAL_*): >= 1000 events/s and >= the rate the drivers
 offered in the same run (ratio >= 1.0), <= 150 us zcrxd CPU per event,
 p99 <= 5 ms at 500 starts/s, <= 32 MiB RSS;
@@ -39,6 +45,8 @@ Writes $ZCRX_BUILD/bench/libvirt.json.
 """
 import json
 import os
+import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -190,6 +198,26 @@ def burst_phase(lv, op, first, done):
     return res, n, span, s["last_handled_usec"] / 1e6 - res["last"]
 
 
+def profiler_start(pid):
+    """The command of ZCRX_BENCH_PROFILE on zcrxd's pid, or None."""
+    cmd = os.environ.get("ZCRX_BENCH_PROFILE")
+    if not cmd:
+        return None
+    argv = [a.replace("{pid}", str(pid)) for a in shlex.split(cmd)]
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    time.sleep(1.0)  # perf and strace attach asynchronously; nothing to wait on
+    if p.poll() is not None:
+        raise AssertionError("ZCRX_BENCH_PROFILE: %s exited with %d" % (argv[0], p.returncode))
+    print("  profiling the throughput phase: %s" % " ".join(argv))
+    return p
+
+
+def profiler_stop(p):
+    if p and p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        p.wait()
+
+
 def rss_mib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -233,6 +261,10 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (libvirtd, a network namespace)")
         return 77
+    if DEFINED < 2 * CYCLES:
+        print("bench-libvirt: ZCRX_BENCH_DOMAINS (%d) must be at least twice "
+              "ZCRX_BENCH_CYCLES (%d)" % (DEFINED, CYCLES))
+        return 2
     if not os.access(DRIVER, os.X_OK):
         print("SKIP: %s not built (make tests)" % DRIVER)
         return 77
@@ -244,7 +276,7 @@ def main():
         print(p.stdout.strip())
         return 77 if p.returncode == 77 else 1
     os.environ["ZXL_STATE"] = state
-    d = None
+    d = prof = None
     try:
         run([LVCTL, "start"])
         with Netns(prefix="zxlb") as ns:
@@ -275,6 +307,7 @@ def main():
             # 2. throughput: CYCLES starts and CYCLES destroys of other
             #    domains from PARALLEL drivers as fast as libvirtd takes them
             lat1 = lv()["attach_latency"]["samples"]
+            prof = profiler_start(pid)
             cpu0 = threads_cpu(pid)
             st, n_st, span_st, tail_start = burst_phase(
                 lv, "start", CYCLES,
@@ -284,6 +317,7 @@ def main():
                 lv, "destroy", CYCLES,
                 lambda h0: lv()["handled"] >= h0 + CYCLES and lv()["queued"] == 0)
             cpu1 = threads_cpu(pid)
+            profiler_stop(prof)
             events = 2 * CYCLES
             by_thread = threads_delta(cpu0, cpu1, events)
             cpu_per_event = sum(t["cpu_us"] for t in by_thread.values()) / 1e6
@@ -308,6 +342,7 @@ def main():
             driver("destroy", DEFINED)
             driver("undefine", DEFINED)
     finally:
+        profiler_stop(prof)
         if d:
             d.cleanup()
         subprocess.run([LVCTL, "cleanup"], env=env)
