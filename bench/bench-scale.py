@@ -37,7 +37,8 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              (its heap, its journals after 1,000 attaches and detaches,
              the page cache), so the order alternates: S-C, C-S, S-C, C-S
              (S one at a time, C concurrent).  Printed:
-             each round's ratio with its order and load average, the
+             each round's ratio with its order, load average and
+             fdatasync cost (one at a time waits for two per attach), the
              median of each order's rounds, and the median of all four,
              which is the figure held against the goal.
   listing    ListAttachments with 4,096 attachments, daemon-side (first
@@ -285,9 +286,10 @@ def bench_burst(ns):
     # the side that runs second finds zcrxd in another state (its heap, its
     # journals, the page cache): the order alternates, S-C, C-S, S-C, C-S
     orders = [k % 2 == 0 for k in range(4)]
-    rounds, load1 = [], []
+    rounds, load1, sync = [], [], []
     for k, serial_first in enumerate(orders):
         load1.append(round(os.getloadavg()[0], 2))
+        sync.append(fdatasync_ms())
         rounds.append(burst_round(ns, total, clients, 0x10000 * (k + 1), serial_first))
     ratios = [s["seconds"] / b["seconds"] for s, b, _ in rounds]
     by_order = {"one_at_a_time_first": [r for r, f in zip(ratios, orders) if f],
@@ -327,6 +329,7 @@ def bench_burst(ns):
           "state_syncs": {"one_at_a_time": [r[0]["syncs"] for r in rounds],
                           "concurrent": [r[1]["syncs"] for r in rounds]},
           "held_after": [r[2] for r in rounds], "load1_per_round": load1,
+          "fdatasync_p50_ms_per_round": sync,
           "fdatasync_p50_ms": fdatasync_ms(), "goal_ratio": 5, "errors": errors[:3],
           "ok": ratio >= 5 and not errors and ok_held})
 
