@@ -90,14 +90,23 @@ void bigmem_free(void *p)
 		free(h);
 }
 
-void *bigmem_grow(void *p, size_t *cap, size_t need, size_t first)
+size_t bigmem_grow_size(size_t cap, size_t need, size_t first)
 {
-	size_t n = *cap ? *cap : first;
+	size_t n = cap ? cap : first;
 
 	if (!n || need > SIZE_MAX / 4)
-		return NULL;
+		return 0;
 	while (n < need)
 		n *= 2;
+	return n;
+}
+
+void *bigmem_grow(void *p, size_t *cap, size_t need, size_t first)
+{
+	size_t n = bigmem_grow_size(*cap, need, first);
+
+	if (!n)
+		return NULL;
 	p = bigmem_realloc(p, n);
 	if (p)
 		*cap = n;

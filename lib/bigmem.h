@@ -12,7 +12,8 @@
  *
  * A growing buffer (jtext's text, a Varlink reader's bytes, zcrxctl's
  * table) grows with bigmem_grow: doubled, so appending n bytes one piece
- * at a time costs O(n).
+ * at a time costs O(n).  A growing buffer that must stay plain memory
+ * takes its sizes from bigmem_grow_size, the same rule.
  *
  * Owns: those mappings and the growth of a buffer.  Must not: print, exit.
  */
@@ -33,3 +34,9 @@ void bigmem_free(void *p);
  * (p and *cap untouched) when out of memory.  For the rare call: the
  * caller checks need against *cap itself. */
 void *bigmem_grow(void *p, size_t *cap, size_t need, size_t first);
+/* bigmem_grow's rule alone: the size a growing buffer of cap bytes (0:
+ * empty) takes to hold need, or 0 when that is absurd.  For the buffers
+ * that are many at once and stay plain memory (zcrxd's connection output
+ * queues, realloc'd): a huge page each would be 2 MiB resident for a
+ * queue of a few hundred KiB. */
+size_t bigmem_grow_size(size_t cap, size_t need, size_t first);

@@ -4,7 +4,8 @@
  * grows from malloc'd memory into a mapping and on through bigger ones,
  * and a mapping carries the huge-page hint wherever the kernel takes it;
  * a growing buffer (bigmem_grow) doubles from its first size, keeps its
- * contents, and is left as it was when the size asked for is absurd.
+ * contents, and is left as it was when the size asked for is absurd; the
+ * rule alone (bigmem_grow_size) gives the same sizes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,6 +74,12 @@ static void test_grow_doubles(void **state)
 		p = q;
 		have = needs[i];
 	}
+	/* the rule alone, for a buffer that stays plain memory */
+	assert_int_equal(bigmem_grow_size(0, 4097, 100), 6400);
+	assert_int_equal(bigmem_grow_size(6400, 6400, 100), 6400);
+	assert_int_equal(bigmem_grow_size(6400, 6401, 100), 12800);
+	assert_int_equal(bigmem_grow_size(0, 1, 0), 0);
+	assert_int_equal(bigmem_grow_size(cap, SIZE_MAX / 2, 100), 0);
 	q = bigmem_grow(p, &cap, SIZE_MAX / 2, 100);
 	assert_null(q);
 	assert_int_equal(cap, caps[5]); /* untouched, and p still good */

@@ -2,7 +2,8 @@
 /*
  * Unit tests: the Varlink server (zcrxd/ipc.c) in-process: asynchronous
  * replies keep pipelined calls in order, streams with "more", the disconnect
- * handler, oneway, parameter checking.  Client side: plain sockets.
+ * handler, oneway, parameter checking, a big reply sent from its own text
+ * with more queued behind it.  Client side: plain sockets.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -271,6 +272,89 @@ static void test_oneway_and_params(void **state)
 	pump(f);
 }
 
+/* A streamed reply of n (and a blob of size bytes when size). */
+static void stream_reply(struct fx *f, int n, const char *blob)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "n", json_object_new_int(n));
+	if (blob)
+		json_object_object_add(p, "blob", json_object_new_string(blob));
+	assert_int_equal(ipc_reply_continues(f->held, p), 0);
+}
+
+/* A big reply waiting on an idle connection is sent from its message's own
+ * text; a reply after it, while part of it is still unsent, moves that
+ * part into the connection's own buffer first.  Every reply arrives whole
+ * and in order, and nothing is left queued. */
+static void test_big_reply_then_more(void **state)
+{
+	struct fx *f = *state;
+	const size_t big = 100 * 1024, cap = 4u << 20;
+	char *blob = malloc(big + 1), *buf = malloc(cap);
+	size_t len = 0;
+	struct ipc_stats st;
+	int fd = client(f), sent = 0, i, first_small;
+	json_object *m, *p, *v;
+	const char *msg;
+
+	assert_non_null(blob);
+	assert_non_null(buf);
+	memset(blob, 'b', big);
+	blob[big] = '\0';
+	send_str(fd, "{\"method\":\"test.x.Stream\",\"more\":true}");
+	pump(f);
+	assert_non_null(f->held);
+	/* big replies, the client reading nothing, until one is left partly
+	 * unsent: the socket's buffer is full.  Nothing was queued before it,
+	 * so it waits in its own text. */
+	do {
+		stream_reply(f, sent++, blob);
+		ipc_server_get_stats(f->srv, &st);
+	} while (!st.output_bytes && sent < 64);
+	assert_true(st.output_bytes > 0);
+	/* two small ones behind it: the first takes the rest of the big one
+	 * into a buffer of the connection's, the second is appended there */
+	first_small = sent;
+	stream_reply(f, sent++, NULL);
+	stream_reply(f, sent++, NULL);
+	ipc_server_get_stats(f->srv, &st);
+	assert_true(st.output_bytes > 0);
+	/* the client reads everything: the first {} reply and sent more */
+	for (i = 0; i < 100000 && count_msgs(buf, len) < sent + 1; i++) {
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+
+		if (n > 0)
+			len += (size_t)n;
+		assert_true(sd_event_run(f->ev, 0) >= 0);
+	}
+	assert_int_equal(count_msgs(buf, len), sent + 1);
+	assert_true(len < cap - 1);
+	buf[len] = '\0';
+	ipc_server_get_stats(f->srv, &st);
+	assert_int_equal(st.output_bytes, 0);
+	assert_string_equal(buf, "{\"parameters\":{},\"continues\":true}");
+	msg = buf + strlen(buf) + 1;
+	for (i = 0; i < sent; i++, msg += strlen(msg) + 1) {
+		m = json_tokener_parse(msg);
+		assert_non_null(m);
+		assert_true(json_object_object_get_ex(m, "parameters", &p));
+		assert_true(json_object_object_get_ex(p, "n", &v));
+		assert_int_equal(json_object_get_int(v), i);
+		if (i < first_small) {
+			assert_true(json_object_object_get_ex(p, "blob", &v));
+			assert_string_equal(json_object_get_string(v), blob);
+		} else {
+			assert_false(json_object_object_get_ex(p, "blob", &v));
+		}
+		json_object_put(m);
+	}
+	free(blob);
+	free(buf);
+	close(fd);
+	pump(f);
+}
+
 static void test_root_may_mutate(void **state)
 {
 	struct fx *f = *state;
@@ -294,6 +378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_async_keeps_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_and_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oneway_and_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_reply_then_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_may_mutate, setup, teardown),
 	};
 
