@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "jtext.h"
 #include "log.h"
 #include "manager.h"
 #include "store.h"
@@ -98,6 +99,7 @@ static int dump_state(const char *dir)
 	struct kerror e = { 0 };
 	struct store s;
 	json_object *o;
+	const char *text = NULL;
 	char buf[512];
 
 	if (store_read_dir(dir, &s, &info, &e) < 0) {
@@ -105,13 +107,21 @@ static int dump_state(const char *dir)
 		return 1;
 	}
 	o = store_to_json(&s);
-	json_object_object_add(o, "log_records", json_object_new_int64((int64_t)info.records));
-	json_object_object_add(o, "log_dropped_bytes",
-			       json_object_new_int64((int64_t)info.dropped_bytes));
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
 	store_clear(&s);
-	return 0;
+	if (o) {
+		json_object_object_add(o, "log_records",
+				       json_object_new_int64((int64_t)info.records));
+		json_object_object_add(o, "log_dropped_bytes",
+				       json_object_new_int64((int64_t)info.dropped_bytes));
+		/* written as zcrxd writes every JSON ("/" as it is, not "\/") */
+		text = json_object_to_json_string_ext(o, JTEXT_JSON_FLAGS);
+	}
+	if (text)
+		puts(text);
+	else
+		fputs("zcrxd: out of memory writing the state\n", stderr);
+	json_object_put(o);
+	return text ? 0 : 1;
 }
 
 static int check_config(const char *path, bool allow_missing, bool print, const char *get)

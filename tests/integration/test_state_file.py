@@ -113,6 +113,20 @@ class StateFile(unittest.TestCase):
         self.assertTrue(os.path.isdir(log))
         self.assertEqual(glob.glob(os.path.join(self.state, "*.corrupt-*")), [])
 
+    def test_dump_writes_slash_as_it_is(self):
+        """zcrxd --dump-state writes its JSON as zcrxd writes every other:
+        "/" as it is, not json-c's default "\\/"."""
+        state = {"schema": 2, "generation": 0, "next_seq": 1, "attachments": [],
+                 "nics": [{"name": "zx/d", "ifindex": 0, "released": False, "leases": [],
+                           "rules": [], "contexts": [], "bindings": []}]}
+        with open(self.path, "w") as f:
+            json.dump(state, f)
+        p = zxtest.run([zxtest.ZCRXD, "--dump-state", "--state-dir", self.state], check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('"name":"zx/d"', p.stdout)
+        self.assertNotIn("\\/", p.stdout)
+        self.assertEqual(json.loads(p.stdout)["nics"][0]["name"], "zx/d")
+
     def test_unreadable_file_stops_the_start(self):
         # a directory where the file should be: read() gives EISDIR
         os.mkdir(self.path)
