@@ -102,22 +102,25 @@ struct attach_lease {
 	uint64_t pid_start; /* the owner's start time (/proc/PID/stat field 22), against reuse */
 };
 
-/* Who: what the caller knows about the vNIC.  Unknown fields are 0/"". */
+/* Who: what the caller knows about the vNIC.  Unknown fields are 0/"".
+ * The store holds one per attachment (thousands): the fields are ordered
+ * so that no padding sits between them (the byte arrays first, then the
+ * 4-byte, then the 8-byte fields). */
 struct attach_id {
 	char domain[ATTACH_DOMAIN_MAX]; /* libvirt domain name or a free label */
 	char uuid[ATTACH_UUID_MAX];     /* domain UUID, "" = unknown */
-	uint8_t mac[NIC_MAC_LEN];       /* the vNIC's MAC (key) */
 	char nic[IF_NAMESIZE];          /* physical NIC name (key) */
-	int nic_ifindex;                /* 0 = unknown */
 	char tap[IF_NAMESIZE];          /* macvtap/tap name, "" = unknown */
+	uint8_t mac[NIC_MAC_LEN];       /* the vNIC's MAC (key) */
+	uint8_t n_ip4, n_ip6;           /* <= ATTACH_IP_MAX each */
+	int nic_ifindex;                /* 0 = unknown */
 	int tap_ifindex;                /* 0 = unknown */
 	uint32_t queues;                /* requested dedicated queues, >= 1 */
 	int numa_node;                  /* -1 = unknown */
-	size_t n_ip4, n_ip6;
+	enum attach_kind kind;
 	struct in_addr ip4[ATTACH_IP_MAX];
 	struct in6_addr ip6[ATTACH_IP_MAX];
 	uint64_t seq; /* creation order, set by the manager; first come first served */
-	enum attach_kind kind;
 	struct attach_lease lease; /* kind LEASE: mac is attach_lease_key(lease.id) */
 };
 
@@ -149,15 +152,15 @@ struct attach_result {
 struct attach {
 	struct attach_id id;
 	struct attach_result res;
+	struct kerror *held_err; /* malloc'd while held */
 	/* Set by the manager when the kernel refused one of this attachment's
 	 * ops in a way the planner cannot plan around (e.g. ENOSPC): the
 	 * planner then gives it nothing and reports the refusal as the reason,
 	 * until the manager clears it (new request, config or NIC change). */
 	bool held;
-	struct kerror *held_err; /* malloc'd while held */
 	/* kind LEASE: the consumer, from the results (reconcile-lease.c) */
-	enum attach_lease_state lease_state;
 	bool lease_was_bound;
+	enum attach_lease_state lease_state;
 };
 
 /* The key of lease id / whether a key is a lease's (its id in *ret_id). */
