@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <net/if.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,8 +749,6 @@ int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out)
 	rc->applying = true;
 	r = reconcile_all(rc, "start", out);
 	rc->applying = false;
-	/* loading a big state.json leaves a parse tree's worth of free heap */
-	(void)malloc_trim(0);
 	return r;
 }
 /* --- reading --------------------------------------------------------------------------------- */
