@@ -46,7 +46,9 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              Goals: <= 20 ms and <= 50 ms.
   memory     RSS, PSS and anonymous memory with 4,096 attachments, with
              libvirt not loaded and loaded (a libvirt URI configured);
-             shared libraries (file-backed RSS) reported, not counted.
+             shared libraries (file-backed RSS) reported, not counted;
+             each at rest right after the start (before any request) and
+             in use (after a listing and some changes).
              Goal: anonymous <= 8 MiB each (zcrxd's own, see below).
   idle       wake-ups of each zcrxd thread in 3 s with nothing to do
              (context switches), with ReconcileIntervalSec=0 (goal: 0) and
@@ -404,6 +406,10 @@ def bench_memory(ns):
             fx = Fixture(ns, HELD, libvirt_uri=uri)
             own = tempfile.mkdtemp(prefix="zxp-own-", dir="/var/tmp")
             try:
+                # at rest: right after the start made every attachment
+                memory_figures(name + "-zcrxd-fake-at-rest", fx.d.proc.pid, uri,
+                               {"what": "zcrxd-fake right after its start made the "
+                                        "attachments, before any request"})
                 # a listing and some changes first: memory in use, not at rest
                 fx.d.call("io.zcrx.Manager.ListAttachments")
                 attach_detach(fx, 20, 0x300000)
@@ -418,6 +424,9 @@ def bench_memory(ns):
                                       extra_args=["--state-dir", os.path.join(own, "state")])
                     try:
                         held = d.status()["attachments"]
+                        memory_figures(name + "-at-rest", d.proc.pid, uri,
+                                       {"what": "build/zcrxd right after its start, before "
+                                                "any request but GetStatus", "held": held})
                         d.call("io.zcrx.Manager.ListAttachments")
                         memory_figures(name, d.proc.pid, uri,
                                        {"what": "build/zcrxd on the same state, its NICs "
