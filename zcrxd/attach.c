@@ -234,6 +234,41 @@ int attach_result_copy(struct attach_result *dst, const struct attach_result *sr
 	return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_queue(const struct attach_queue *x, const struct attach_queue *y)
+{
+	return x->queue == y->queue && x->bound == y->bound && x->binding_id == y->binding_id &&
+	       x->binding_state == y->binding_state && x->binding_reason == y->binding_reason &&
+	       x->providers == y->providers && !strcmp(x->binding_msg, y->binding_msg);
+}
+
+bool attach_result_same(const struct attach_result *a, const struct attach_result *b)
+{
+	size_t i;
+
+	if (a->state != b->state || a->n_queues != b->n_queues || a->n_rules != b->n_rules ||
+	    a->n_reasons != b->n_reasons || strcmp(a->steering, b->steering) ||
+	    a->has_context != b->has_context || a->rss_context != b->rss_context)
+		return false;
+	for (i = 0; i < a->n_queues; i++)
+		if (!same_queue(&a->queues[i], &b->queues[i]))
+			return false;
+	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
+		return false;
+	for (i = 0; i < a->n_reasons; i++) {
+		const struct attach_reason *x = &a->reasons[i], *y = &b->reasons[i];
+
+		if (x->err != y->err || !same_str(x->code, y->code) || !same_str(x->op, y->op) ||
+		    !same_str(x->msg, y->msg) || !same_str(x->nic, y->nic))
+			return false;
+	}
+	return true;
+}
+
 static size_t capped(const char *src, size_t size)
 {
 	return src ? strnlen(src, size - 1) : 0;

@@ -137,6 +137,7 @@ void plan_allocate(struct planner *pl)
 	const struct config_nic *pol = pl->pol;
 	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
+	char none_free[KERROR_MSG_MAX] = "";
 	bool changed = true;
 	size_t i, n_free = 0;
 
@@ -207,10 +208,14 @@ void plan_allocate(struct planner *pl)
 			       "(OnExhaustion=fail)",
 			       need, need == 1 ? "" : "s", pl->p->n_pool);
 		} else if (!ap->n_q) {
-			plan_reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
-			       "pool exhausted: no free queue among %zu reserved; traffic uses "
-			       "the shared queues",
-			       pl->p->n_pool);
+			/* the same words for all who wait: written once */
+			if (!none_free[0])
+				snprintf(none_free, sizeof(none_free),
+					 "pool exhausted: no free queue among %zu reserved; "
+					 "traffic uses the shared queues",
+					 pl->p->n_pool);
+			plan_reason_text(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
+					 none_free);
 		} else if (ap->n_q < need) {
 			plan_reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
 			       "pool exhausted: got %u of %u queues", ap->n_q, need);

@@ -152,6 +152,13 @@ static void add_reason(struct planner *pl, struct aplan *ap, const char *code, c
 	attach_reason_copy(c, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
+void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+		      int err, const char *msg)
+{
+	if (!pl->err)
+		add_reason(pl, ap, code, op, err, msg);
+}
+
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		   int err, const char *fmt, ...)
 {
@@ -545,7 +552,14 @@ static int setup_attachments(struct planner *pl)
 		attach_result_init(ap->res);
 		pl->order[i] = i;
 	}
-	qsort_r(pl->order, pl->n_ap, sizeof(size_t), cmp_ap_order, pl->ap);
+	/* the store keeps attachments in creation order: most often they
+	 * come sorted already (the order is total, so skipping the sort
+	 * gives the same order) */
+	for (i = 1; i < pl->n_ap; i++)
+		if (cmp_ap_order(&pl->order[i - 1], &pl->order[i], pl->ap) > 0)
+			break;
+	if (i < pl->n_ap)
+		qsort_r(pl->order, pl->n_ap, sizeof(size_t), cmp_ap_order, pl->ap);
 
 	/* by MAC, dropping duplicates (the later one in planning order loses) */
 	for (i = 0; i < pl->n_ap; i++) {

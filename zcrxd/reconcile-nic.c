@@ -264,6 +264,13 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 		struct attach_result before = a->res;
 		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
 
+		if (attach_result_same(&a->res, &p->results[i])) {
+			/* nothing to copy, nothing to announce (most of a NIC's
+			 * attachments on each run) */
+			if (a->id.kind == ATTACH_KIND_LEASE)
+				reconcile_lease_observed(rc, a, announce);
+			continue;
+		}
 		attach_result_init(&a->res);
 		if (attach_result_copy(&a->res, &p->results[i]) < 0) {
 			attach_result_clear(&before);
