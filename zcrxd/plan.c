@@ -152,11 +152,19 @@ static void add_reason(struct planner *pl, struct aplan *ap, const char *code, c
 	attach_reason_copy(c, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
-void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
-		      int err, const char *msg)
+void plan_reason_once(struct planner *pl, struct aplan *ap, struct attach_reason *once,
+		      const char *code, const char *op, int err, const char *msg)
 {
+	if (pl->err)
+		return;
+	if (once->text) {
+		if (attach_result_add_reason_copy(ap->res, once) < 0)
+			pl->err = -ENOMEM;
+		return;
+	}
+	add_reason(pl, ap, code, op, err, msg);
 	if (!pl->err)
-		add_reason(pl, ap, code, op, err, msg);
+		attach_reason_copy(once, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
@@ -575,7 +583,11 @@ static int setup_attachments(struct planner *pl)
 		}
 		pl->by_mac[pl->n_by_mac++] = ap->idx;
 	}
-	qsort_r(pl->by_mac, pl->n_by_mac, sizeof(size_t), cmp_ap_mac, pl->ap);
+	for (i = 1; i < pl->n_by_mac; i++)
+		if (cmp_ap_mac(&pl->by_mac[i - 1], &pl->by_mac[i], pl->ap) > 0)
+			break;
+	if (i < pl->n_by_mac)
+		qsort_r(pl->by_mac, pl->n_by_mac, sizeof(size_t), cmp_ap_mac, pl->ap);
 	for (i = 0, k = 0; i < pl->n_by_mac; i++) {
 		struct aplan *ap = &pl->ap[pl->by_mac[i]];
 		char mac[18];
