@@ -142,9 +142,14 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		 int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The same with a message already written, one text for many attachments:
- * the first call keeps a reference in once (the caller clears it), the
- * others copy it. */
-void plan_reason_once(struct planner *pl, struct aplan *ap, struct attach_reason *once,
+ * the first call keeps a reference in once->r (the caller clears it), the
+ * others copy it, or the attachment's own text when it shows these words
+ * already (once->same: a text found equal). */
+struct plan_once {
+	struct attach_reason r;
+	const struct attach_text *same;
+};
+void plan_reason_once(struct planner *pl, struct aplan *ap, struct plan_once *once,
 		      const char *code, const char *op, int err, const char *msg);
 const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc);
 ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);

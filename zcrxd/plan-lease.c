@@ -137,7 +137,7 @@ void plan_allocate(struct planner *pl)
 	const struct config_nic *pol = pl->pol;
 	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
-	struct attach_reason none_free = { 0 };
+	struct plan_once none_free = { 0 };
 	char msg[KERROR_MSG_MAX] = "";
 	bool changed = true;
 	size_t i, n_free = 0;
@@ -210,7 +210,7 @@ void plan_allocate(struct planner *pl)
 			       need, need == 1 ? "" : "s", pl->p->n_pool);
 		} else if (!ap->n_q) {
 			/* the same words for all who wait: written once */
-			if (!none_free.text)
+			if (!msg[0])
 				snprintf(msg, sizeof(msg),
 					 "pool exhausted: no free queue among %zu reserved; "
 					 "traffic uses the shared queues",
@@ -231,7 +231,7 @@ void plan_allocate(struct planner *pl)
 				       ap->n_q, ap->a->id.numa_node);
 		}
 	}
-	attach_reason_clear(&none_free);
+	attach_reason_clear(&none_free.r);
 }
 
 static unsigned queue_providers(const struct planner *pl, uint32_t q)

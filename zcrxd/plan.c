@@ -152,19 +152,33 @@ static void add_reason(struct planner *pl, struct aplan *ap, const char *code, c
 	attach_reason_copy(c, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
-void plan_reason_once(struct planner *pl, struct aplan *ap, struct attach_reason *once,
+void plan_reason_once(struct planner *pl, struct aplan *ap, struct plan_once *once,
 		      const char *code, const char *op, int err, const char *msg)
 {
+	const struct attach_result *was = &ap->a->res;
+	size_t k = ap->res->n_reasons;
+	const struct attach_reason *old = k < was->n_reasons ? &was->reasons[k] : NULL;
+
 	if (pl->err)
 		return;
-	if (once->text) {
-		if (attach_result_add_reason_copy(ap->res, once) < 0)
+	/* the attachment shows these words already: keep its text, so that
+	 * comparing the results (set_results) finds the same pointers */
+	if (old && old->text && old->text != once->same &&
+	    attach_reason_is(old, code, pl->name, op, err, msg))
+		once->same = old->text;
+	if (old && old->text && old->text == once->same) {
+		if (attach_result_add_reason_copy(ap->res, old) < 0)
+			pl->err = -ENOMEM;
+		return;
+	}
+	if (once->r.text) {
+		if (attach_result_add_reason_copy(ap->res, &once->r) < 0)
 			pl->err = -ENOMEM;
 		return;
 	}
 	add_reason(pl, ap, code, op, err, msg);
 	if (!pl->err)
-		attach_reason_copy(once, &ap->res->reasons[ap->res->n_reasons - 1]);
+		attach_reason_copy(&once->r, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
@@ -297,6 +311,54 @@ static int cmp_ap_order(const void *a, const void *b, void *arg)
 	if (c)
 		return c;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* A MAC as a number (memcmp's order) and its rank: sorting these touches
+ * no attachment, where cmp_ap_mac follows two pointers per comparison. */
+struct mac_rank {
+	uint64_t mac;
+	size_t rank, idx;
+};
+
+static int cmp_mac_rank(const void *a, const void *b)
+{
+	const struct mac_rank *x = a, *y = b;
+
+	if (x->mac != y->mac)
+		return x->mac < y->mac ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* pl->by_mac in cmp_ap_mac's order (a total order: ranks differ). */
+static void sort_by_mac(struct planner *pl)
+{
+	size_t i, n = pl->n_by_mac, k;
+	struct mac_rank *v;
+
+	_Static_assert(NIC_MAC_LEN <= 8, "a MAC fits in 64 bits");
+	for (i = 1; i < n; i++)
+		if (cmp_ap_mac(&pl->by_mac[i - 1], &pl->by_mac[i], pl->ap) > 0)
+			break;
+	if (i >= n)
+		return; /* sorted already */
+	v = malloc(n * sizeof(*v));
+	if (!v) {
+		qsort_r(pl->by_mac, n, sizeof(size_t), cmp_ap_mac, pl->ap);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct aplan *ap = &pl->ap[pl->by_mac[i]];
+
+		v[i].mac = 0;
+		for (k = 0; k < NIC_MAC_LEN; k++)
+			v[i].mac = v[i].mac << 8 | ap->a->id.mac[k];
+		v[i].rank = ap->rank;
+		v[i].idx = pl->by_mac[i];
+	}
+	qsort(v, n, sizeof(*v), cmp_mac_rank);
+	for (i = 0; i < n; i++)
+		pl->by_mac[i] = v[i].idx;
+	free(v);
 }
 
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac)
@@ -583,11 +645,7 @@ static int setup_attachments(struct planner *pl)
 		}
 		pl->by_mac[pl->n_by_mac++] = ap->idx;
 	}
-	for (i = 1; i < pl->n_by_mac; i++)
-		if (cmp_ap_mac(&pl->by_mac[i - 1], &pl->by_mac[i], pl->ap) > 0)
-			break;
-	if (i < pl->n_by_mac)
-		qsort_r(pl->by_mac, pl->n_by_mac, sizeof(size_t), cmp_ap_mac, pl->ap);
+	sort_by_mac(pl);
 	for (i = 0, k = 0; i < pl->n_by_mac; i++) {
 		struct aplan *ap = &pl->ap[pl->by_mac[i]];
 		char mac[18];
