@@ -239,14 +239,19 @@ static bool same_str(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool same_queue(const struct attach_queue *x, const struct attach_queue *y)
+/* shown: only what a listing or a Monitor event shows (a queue's binding
+ * only while bound); else every field */
+static bool same_queue(const struct attach_queue *x, const struct attach_queue *y, bool shown)
 {
-	return x->queue == y->queue && x->bound == y->bound && x->binding_id == y->binding_id &&
-	       x->binding_state == y->binding_state && x->binding_reason == y->binding_reason &&
-	       x->providers == y->providers && !strcmp(x->binding_msg, y->binding_msg);
+	if (x->queue != y->queue || x->bound != y->bound || x->providers != y->providers)
+		return false;
+	if (shown && !x->bound)
+		return true;
+	return x->binding_id == y->binding_id && x->binding_state == y->binding_state &&
+	       x->binding_reason == y->binding_reason && !strcmp(x->binding_msg, y->binding_msg);
 }
 
-bool attach_result_same(const struct attach_result *a, const struct attach_result *b)
+bool attach_result_same(const struct attach_result *a, const struct attach_result *b, bool shown)
 {
 	size_t i;
 
@@ -255,7 +260,7 @@ bool attach_result_same(const struct attach_result *a, const struct attach_resul
 	    a->has_context != b->has_context || a->rss_context != b->rss_context)
 		return false;
 	for (i = 0; i < a->n_queues; i++)
-		if (!same_queue(&a->queues[i], &b->queues[i]))
+		if (!same_queue(&a->queues[i], &b->queues[i], shown))
 			return false;
 	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
 		return false;

@@ -189,8 +189,10 @@ int attach_id_cmp(const struct attach_id *a, const struct attach_id *b);
 void attach_result_init(struct attach_result *r);
 void attach_result_clear(struct attach_result *r);
 int attach_result_copy(struct attach_result *dst, const struct attach_result *src);
-/* Every field and text of a and b equal (a copy would change nothing). */
-bool attach_result_same(const struct attach_result *a, const struct attach_result *b);
+/* a and b equal.  shown: in what a listing or Monitor event shows — state,
+ * queues and their bindings (while bound), steering, rules and reasons;
+ * else in every field and text (a copy would change nothing). */
+bool attach_result_same(const struct attach_result *a, const struct attach_result *b, bool shown);
 int attach_result_add_reason(struct attach_result *r, const char *code, const char *nic,
 			     const char *op, int err, const char *msg);
 int attach_result_add_reasonf(struct attach_result *r, const char *code, const char *nic,

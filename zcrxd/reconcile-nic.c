@@ -214,44 +214,6 @@ struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const u
 	return i >= 0 ? &rc->store.atts[i] : NULL;
 }
 
-static bool same_text(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-/* Does the attachment show something else now: its state, queues and their
- * bindings (whether it is zero-copy), steering, rules, or the reasons why
- * it is not everything it could be? */
-static bool result_changed(const struct attach_result *a, const struct attach_result *b)
-{
-	size_t i;
-
-	if (a->state != b->state || a->n_queues != b->n_queues || a->n_rules != b->n_rules ||
-	    a->n_reasons != b->n_reasons || strcmp(a->steering, b->steering) ||
-	    a->has_context != b->has_context || a->rss_context != b->rss_context)
-		return true;
-	for (i = 0; i < a->n_queues; i++) {
-		const struct attach_queue *x = &a->queues[i], *y = &b->queues[i];
-
-		if (x->queue != y->queue || x->bound != y->bound || x->providers != y->providers ||
-		    (x->bound && (x->binding_id != y->binding_id ||
-				  x->binding_state != y->binding_state ||
-				  x->binding_reason != y->binding_reason ||
-				  strcmp(x->binding_msg, y->binding_msg))))
-			return true;
-	}
-	if (a->n_rules && memcmp(a->rule_locs, b->rule_locs, a->n_rules * sizeof(*a->rule_locs)))
-		return true;
-	for (i = 0; i < a->n_reasons; i++) {
-		const struct attach_reason *x = &a->reasons[i], *y = &b->reasons[i];
-
-		if (x->err != y->err || !same_text(x->code, y->code) || !same_text(x->op, y->op) ||
-		    !same_text(x->msg, y->msg) || !same_text(x->nic, y->nic))
-			return true;
-	}
-	return false;
-}
-
 /* The plan's results into the attachments; announce: tell Monitor
  * subscribers what changed (not for dry runs: nothing happened). */
 static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
@@ -264,7 +226,7 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 		struct attach_result before = a->res;
 		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
 
-		if (attach_result_same(&a->res, &p->results[i])) {
+		if (attach_result_same(&a->res, &p->results[i], false)) {
 			/* nothing to copy, nothing to announce (most of a NIC's
 			 * attachments on each run) */
 			if (a->id.kind == ATTACH_KIND_LEASE)
@@ -276,7 +238,8 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 			attach_result_clear(&before);
 			continue;
 		}
-		if (announce && had && reconcile_listening(rc) && result_changed(&before, &a->res))
+		if (announce && had && reconcile_listening(rc) &&
+		    !attach_result_same(&before, &a->res, true))
 			reconcile_publish(rc, "attachment-changed", attach_to_json(a));
 		if (a->id.kind == ATTACH_KIND_LEASE)
 			reconcile_lease_observed(rc, a, announce);
