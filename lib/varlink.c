@@ -22,6 +22,8 @@ void varlink_reader_init(struct varlink_reader *r, size_t max_message)
 void varlink_reader_free(struct varlink_reader *r)
 {
 	bigmem_free(r->buf);
+	if (r->tok)
+		json_tokener_free(r->tok);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -108,18 +110,18 @@ bool varlink_text_valid(const char *text, size_t len)
 	return true;
 }
 
-int varlink_parse_json(const char *text, size_t len, json_object **ret)
+/* Parse with tok (reset first): the tokener's 64-deep stack is one
+ * allocation big enough that glibc consolidates its free lists for it, on
+ * every request when each message made its own. */
+static int parse_with(struct json_tokener *tok, const char *text, size_t len, json_object **ret)
 {
-	struct json_tokener *tok;
 	json_object *o;
 	int r = 0;
 
 	*ret = NULL;
 	if (len == 0 || len > (size_t)INT32_MAX || !varlink_text_valid(text, len))
 		return -EBADMSG;
-	tok = json_tokener_new_ex(VARLINK_JSON_DEPTH);
-	if (!tok)
-		return -ENOMEM;
+	json_tokener_reset(tok);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
@@ -140,6 +142,18 @@ int varlink_parse_json(const char *text, size_t len, json_object **ret)
 	o = NULL;
 out:
 	json_object_put(o);
+	return r;
+}
+
+int varlink_parse_json(const char *text, size_t len, json_object **ret)
+{
+	struct json_tokener *tok = json_tokener_new_ex(VARLINK_JSON_DEPTH);
+	int r;
+
+	*ret = NULL;
+	if (!tok)
+		return -ENOMEM;
+	r = parse_with(tok, text, len, ret);
 	json_tokener_free(tok);
 	return r;
 }
@@ -181,7 +195,9 @@ int varlink_reader_next(struct varlink_reader *r, json_object **ret)
 	*ret = NULL;
 	if (k <= 0)
 		return k;
-	k = varlink_parse_json(text, len, ret);
+	if (!r->tok)
+		r->tok = json_tokener_new_ex(VARLINK_JSON_DEPTH);
+	k = r->tok ? parse_with(r->tok, text, len, ret) : -ENOMEM;
 	if (r->start == r->len)
 		r->start = r->len = 0;
 	return k < 0 ? k : 1;

@@ -22,6 +22,7 @@ struct varlink_reader {
 	size_t max_message; /* bytes, excluding the NUL */
 	size_t scanned; /* bytes from start known to hold no NUL: a long message is
 			 * searched once, not once per read */
+	struct json_tokener *tok; /* made at the first message, reset for each */
 };
 
 void varlink_reader_init(struct varlink_reader *r, size_t max_message);

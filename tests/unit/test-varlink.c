@@ -40,6 +40,36 @@ static void test_one_message(void **state)
 	varlink_reader_free(&r);
 }
 
+/* The reader's one tokener, reset for each message: a message cut off
+ * inside a value, or left open, must not leak its state into the next. */
+static void test_tokener_reused_after_bad(void **state)
+{
+	static const char *const msgs[] = {
+		"{\"method\":\"a.b.C\"}", "{\"method\":[1,{\"x\":", "{\"method\":\"a.b.D\"}",
+		"{\"a\":1} x", "{\"method\":\"a.b.E\",\"parameters\":{\"k\":[1,2]}}",
+	};
+	static const int want[] = { 1, -EBADMSG, 1, -EBADMSG, 1 };
+	static const char *const method[] = { "a.b.C", NULL, "a.b.D", NULL, "a.b.E" };
+	struct varlink_reader r;
+	json_object *o = NULL;
+	size_t i;
+
+	varlink_reader_init(&r, 1024);
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		feed_str(&r, msgs[i]);
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		assert_int_equal(varlink_reader_next(&r, &o), want[i]);
+		if (method[i])
+			assert_string_equal(method_of(o), method[i]);
+		else
+			assert_null(o);
+		json_object_put(o);
+		o = NULL;
+	}
+	assert_int_equal(varlink_reader_next(&r, &o), 0);
+	varlink_reader_free(&r);
+}
+
 static void test_split_reads(void **state)
 {
 	const char msg[] = "{\"method\":\"io.zcrx.Manager.GetStatus\",\"parameters\":{}}";
@@ -276,6 +306,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_message),
+		cmocka_unit_test(test_tokener_reused_after_bad),
 		cmocka_unit_test(test_split_reads),
 		cmocka_unit_test(test_many_per_read),
 		cmocka_unit_test(test_oversized),
