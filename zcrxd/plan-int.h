@@ -141,16 +141,9 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 	       ...) __attribute__((format(printf, 5, 6)));
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		 int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* The same with a message already written, one text for many attachments:
- * the first call keeps a reference in once->r (the caller clears it), the
- * others copy it, or the attachment's own text when it shows these words
- * already (once->same: a text found equal). */
-struct plan_once {
-	struct attach_reason r;
-	const struct attach_text *same;
-};
-void plan_reason_once(struct planner *pl, struct aplan *ap, struct plan_once *once,
-		      const char *code, const char *op, int err, const char *msg);
+/* The same with the message already written (no formatting). */
+void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+		      int err, const char *msg);
 const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc);
 ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);

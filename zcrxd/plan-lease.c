@@ -137,7 +137,6 @@ void plan_allocate(struct planner *pl)
 	const struct config_nic *pol = pl->pol;
 	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
-	struct plan_once none_free = { 0 };
 	char msg[KERROR_MSG_MAX] = "";
 	bool changed = true;
 	size_t i, n_free = 0;
@@ -215,8 +214,8 @@ void plan_allocate(struct planner *pl)
 					 "pool exhausted: no free queue among %zu reserved; "
 					 "traffic uses the shared queues",
 					 pl->p->n_pool);
-			plan_reason_once(pl, ap, &none_free, ATTACH_R_POOL_EXHAUSTED, "lease queue",
-					 ENOSPC, msg);
+			plan_reason_text(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
+					 msg);
 		} else if (ap->n_q < need) {
 			plan_reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
 			       "pool exhausted: got %u of %u queues", ap->n_q, need);
@@ -231,7 +230,6 @@ void plan_allocate(struct planner *pl)
 				       ap->n_q, ap->a->id.numa_node);
 		}
 	}
-	attach_reason_clear(&none_free.r);
 }
 
 static unsigned queue_providers(const struct planner *pl, uint32_t q)

@@ -127,58 +127,48 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 	pl->p->n_notes++;
 }
 
-/* Many attachments get the same reason (a full pool, no binder): they
- * share one text (attach_reason), found in a small cache of this plan's. */
-static void add_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
-		       int err, const char *msg)
+/* A text saying this already: the attachment's own at the same place (a
+ * run that changes nothing then gives results set_results finds equal by
+ * pointer), else one in this plan's small cache; NULL: none. */
+static const struct attach_reason *said_already(const struct planner *pl,
+						const struct aplan *ap, const char *code,
+						const char *op, int err, const char *msg)
 {
-	struct attach_reason *c;
-	size_t i;
+	const struct attach_result *was = &ap->a->res;
+	size_t k = ap->res->n_reasons, i;
 
-	for (i = 0; i < PLAN_RCACHE; i++) {
-		c = &pl->rcache[i];
-		if (c->text && attach_reason_is(c, code, pl->name, op, err, msg)) {
-			if (attach_result_add_reason_copy(ap->res, c) < 0)
-				pl->err = -ENOMEM;
-			return;
-		}
+	if (k < was->n_reasons && was->reasons[k].text &&
+	    attach_reason_is(&was->reasons[k], code, pl->name, op, err, msg))
+		return &was->reasons[k];
+	for (i = 0; i < PLAN_RCACHE; i++)
+		if (pl->rcache[i].text && attach_reason_is(&pl->rcache[i], code, pl->name, op, err, msg))
+			return &pl->rcache[i];
+	return NULL;
+}
+
+/* Many attachments get the same reason (a full pool, no binder): they
+ * share one text (attach_reason). */
+void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
+		      int err, const char *msg)
+{
+	const struct attach_reason *c;
+	struct attach_reason *slot;
+
+	if (pl->err)
+		return;
+	c = said_already(pl, ap, code, op, err, msg);
+	if (c) {
+		if (attach_result_add_reason_copy(ap->res, c) < 0)
+			pl->err = -ENOMEM;
+		return;
 	}
 	if (attach_result_add_reason(ap->res, code, pl->name, op, err, msg) < 0) {
 		pl->err = -ENOMEM;
 		return;
 	}
-	c = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
-	attach_reason_clear(c);
-	attach_reason_copy(c, &ap->res->reasons[ap->res->n_reasons - 1]);
-}
-
-void plan_reason_once(struct planner *pl, struct aplan *ap, struct plan_once *once,
-		      const char *code, const char *op, int err, const char *msg)
-{
-	const struct attach_result *was = &ap->a->res;
-	size_t k = ap->res->n_reasons;
-	const struct attach_reason *old = k < was->n_reasons ? &was->reasons[k] : NULL;
-
-	if (pl->err)
-		return;
-	/* the attachment shows these words already: keep its text, so that
-	 * comparing the results (set_results) finds the same pointers */
-	if (old && old->text && old->text != once->same &&
-	    attach_reason_is(old, code, pl->name, op, err, msg))
-		once->same = old->text;
-	if (old && old->text && old->text == once->same) {
-		if (attach_result_add_reason_copy(ap->res, old) < 0)
-			pl->err = -ENOMEM;
-		return;
-	}
-	if (once->r.text) {
-		if (attach_result_add_reason_copy(ap->res, &once->r) < 0)
-			pl->err = -ENOMEM;
-		return;
-	}
-	add_reason(pl, ap, code, op, err, msg);
-	if (!pl->err)
-		attach_reason_copy(&once->r, &ap->res->reasons[ap->res->n_reasons - 1]);
+	slot = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
+	attach_reason_clear(slot);
+	attach_reason_copy(slot, &ap->res->reasons[ap->res->n_reasons - 1]);
 }
 
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
@@ -191,13 +181,13 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 		return;
 	if (!strchr(fmt, '%')) {
 		/* most reasons are fixed text: no formatting */
-		add_reason(pl, ap, code, op, err, fmt);
+		plan_reason_text(pl, ap, code, op, err, fmt);
 		return;
 	}
 	va_start(va, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, va);
 	va_end(va);
-	add_reason(pl, ap, code, op, err, msg);
+	plan_reason_text(pl, ap, code, op, err, msg);
 }
 
 /* --- observed-state indexes ----------------------------------------------- */
