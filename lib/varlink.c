@@ -208,7 +208,7 @@ const char *varlink_encoded(json_object *msg, size_t *ret_len)
 	const char *s;
 	size_t n;
 
-	s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	s = json_object_to_json_string_length(msg, VARLINK_JSON_FLAGS, &n);
 	if (!s)
 		return NULL;
 	*ret_len = n + 1;

@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How the project writes JSON: compact, "/" as it is (json-c escapes it
+ * by default), as every Varlink message carries it. */
+#define VARLINK_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 struct varlink_reader {
 	char *buf;
 	size_t len;   /* bytes held */

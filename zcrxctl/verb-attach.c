@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "jtok.h"
+#include "varlink.h"
 
 enum {
 	OPT_MAC = 0x200,
@@ -106,7 +107,7 @@ static void print_attachments(struct ctl *ctl, json_object *arr)
 
 	if (!arr || !json_object_array_length(arr))
 		return;
-	text = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	text = json_object_to_json_string_ext(arr, VARLINK_JSON_FLAGS);
 	copy = strdup(text);
 	if (copy && jtok_parse(&d, copy, strlen(copy)) == 0)
 		ctl_print_attachments(ctl, &d, 0, -1);

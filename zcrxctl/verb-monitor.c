@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "varlink.h"
 
 enum { OPT_COUNT = 'n' }; /* not 1: getopt's positional code */
 
@@ -180,9 +181,7 @@ int ctl_verb_monitor(struct ctl *ctl, const struct ctl_args *a)
 		if (ev && !(subscribed && !strcmp(ctl_json_str(ev, "type", ""), "subscribed"))) {
 			if (ctl->output != CTL_OUTPUT_TABLE)
 				fprintf(ctl->out, "%s\n",
-					json_object_to_json_string_ext(
-						ev, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
+					json_object_to_json_string_ext(ev, VARLINK_JSON_FLAGS));
 			else
 				print_event(ctl, ev);
 			fflush(ctl->out);

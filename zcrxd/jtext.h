@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "varlink.h"
+
 /* How json-c values are written into a text (jtext_json): as a Varlink
- * message carries them (lib/varlink.c). */
-#define JTEXT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+ * message carries them. */
+#define JTEXT_JSON_FLAGS VARLINK_JSON_FLAGS
 /* Bytes of room before every text, for jtext_wrap's head. */
 #define JTEXT_ROOM 32
 
