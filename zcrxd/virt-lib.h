@@ -33,6 +33,7 @@
 	X(virConnectDomainEventRegisterAny)                                                        \
 	X(virConnectDomainEventDeregisterAny)                                                      \
 	X(virDomainFree)                                                                           \
+	X(virDomainLookupByUUID)                                                                   \
 	X(virDomainRef)                                                                            \
 	X(virDomainGetName)                                                                        \
 	X(virDomainGetUUID)                                                                        \
