@@ -4,8 +4,10 @@
  * (kcall.h).
  *
  * Hand-over: the loop puts the job in kc->job (state QUEUED) and waits on
- * kc->done_cv until the worker sets DONE or the bound passes.  A job whose
- * wait ran out is ABANDONED: the worker, once the call returns, sets DONE
+ * kc->done_cv until the worker sets DONE or the bound passes since the
+ * start of the job's current call (kc->call_usec: the hand-over, then each
+ * kcall_job_next of a batch; the loop, woken at the bound, waits on when a
+ * later call started).  A job whose wait ran out is ABANDONED: the worker, once the call returns, sets DONE
  * and writes the eventfd, and the loop's event source collects it.
  */
 #include <errno.h>
@@ -47,6 +49,8 @@ struct kcall {
 	enum job_state state;
 	bool abandoned; /* the loop stopped waiting: the backend is stuck */
 	bool quit;
+	uint64_t call_usec;		/* when the job's current call started */
+	char call_obj[KERROR_OBJ_MAX]; /* and what it works on */
 
 	/* loop thread only: */
 	struct kcall_stuck stuck;
@@ -239,11 +243,17 @@ const char *kcall_stuck_format(const struct kcall *kc, char *buf, size_t size)
 	return buf;
 }
 
+static void to_timespec(uint64_t usec, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(usec / 1000000);
+	ts->tv_nsec = (long)(usec % 1000000) * 1000;
+}
+
 int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj,
 	      struct kerror *err)
 {
 	struct timespec dl;
-	uint64_t start, took;
+	uint64_t start, took, call_start;
 	bool done;
 
 	if (kc->stuck.stuck) {
@@ -254,26 +264,27 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 				   kc->name, kcall_stuck_format(kc, why, sizeof(why)));
 	}
 	job->kept = false;
+	job->kc = kc;
 	start = now_usec();
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += (time_t)(kc->bound_usec / 1000000);
-	dl.tv_nsec += (long)(kc->bound_usec % 1000000) * 1000;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&kc->mu);
 	kc->job = job;
 	kc->state = JOB_QUEUED;
+	kc->call_usec = start;
+	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
 	pthread_mutex_unlock(&kc->mu);
 	/* signalled after the unlock: the worker wakes to a free mutex
 	 * instead of blocking on it at once (two futex calls and a switch
 	 * less per call) */
 	pthread_cond_signal(&kc->work_cv);
 	pthread_mutex_lock(&kc->mu);
+	to_timespec(start + kc->bound_usec, &dl);
 	while (kc->state != JOB_DONE) {
-		if (pthread_cond_timedwait(&kc->done_cv, &kc->mu, &dl) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&kc->done_cv, &kc->mu, &dl) != ETIMEDOUT)
+			continue;
+		/* a batch's later call has the bound from its own start */
+		if (kc->state == JOB_DONE || kc->call_usec + kc->bound_usec <= now_usec())
 			break;
+		to_timespec(kc->call_usec + kc->bound_usec, &dl);
 	}
 	done = kc->state == JOB_DONE;
 	if (done) {
@@ -282,6 +293,9 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	} else {
 		kc->abandoned = true;
 	}
+	call_start = kc->call_usec;
+	if (!done)
+		snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", kc->call_obj);
 	pthread_mutex_unlock(&kc->mu);
 	took = now_usec() - start;
 	kc->st.calls++;
@@ -295,18 +309,27 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	job->kept = true;
 	kc->st.overruns++;
 	kc->stuck.stuck = true;
-	kc->stuck.since_usec = start;
+	kc->stuck.since_usec = call_start;
 	snprintf(kc->stuck.op, sizeof(kc->stuck.op), "%s", op ? op : "");
-	snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", obj ? obj : "");
 	log_warning(LOG_SUBSYS_MAIN,
 		    "kernel calls (%s): %s on %s did not return within %llu ms; its outcome is "
 		    "unknown, further calls are refused until it returns",
 		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
 		    (unsigned long long)(kc->bound_usec / 1000));
-	return kerror_setf(err, ETIMEDOUT, obj, op,
+	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, op,
 			   "did not return within %llu ms (the call goes on in the kernel; "
 			   "its outcome is unknown)",
 			   (unsigned long long)(kc->bound_usec / 1000));
+}
+
+void kcall_job_next(struct kcall_job *job, const char *obj)
+{
+	struct kcall *kc = job->kc;
+
+	pthread_mutex_lock(&kc->mu);
+	kc->call_usec = now_usec();
+	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
+	pthread_mutex_unlock(&kc->mu);
 }
 
 bool kcall_get_stuck(const struct kcall *kc, struct kcall_stuck *ret)

@@ -54,13 +54,14 @@ struct kcall_job {
 	struct kerror err;
 	int result;
 	bool kept; /* set by kcall_run: it overran, kcall owns the job now */
+	struct kcall *kc; /* set by kcall_run (kcall_job_next) */
 };
 
 struct kcall_stats {
 	uint64_t calls;     /* run on the worker */
 	uint64_t overruns;  /* did not return within the bound */
 	uint64_t refused;   /* not run: the backend was stuck */
-	uint64_t max_usec;  /* the longest call that returned within the bound */
+	uint64_t max_usec;  /* the longest call (a batch: all of it) that returned in time */
 };
 
 /* What the worker hangs in, when it does. */
@@ -92,6 +93,16 @@ void kcall_set_returned(struct kcall *kc, kcall_returned_fn fn, void *userdata);
  * the job). */
 int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj,
 	      struct kerror *err);
+
+/*
+ * For a job that makes several kernel calls (a batch: one hand-over, one
+ * wake-up of each thread for all of them): run() calls this on the worker
+ * before each call after the first.  Each call then has the bound from its
+ * own start, as if handed over alone (the loop waits on while a call
+ * started less than the bound ago), and obj names the call that hangs when
+ * one does ("read on eth3").
+ */
+void kcall_job_next(struct kcall_job *job, const char *obj);
 
 /* True while a call overran and has not returned; *ret (optional) says
  * which. */

@@ -3,7 +3,9 @@
  * Unit tests for kcall: a call that returns within the bound is answered
  * as if it ran on the loop; one that hangs (here: blocked on a pipe, as a
  * driver's handler may sleep) is abandoned at the bound, refuses further
- * calls until it returns, and is collected by the loop when it does.
+ * calls until it returns, and is collected by the loop when it does.  A
+ * job of several calls (a batch) bounds each from its own start and names
+ * the one that hangs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -190,11 +192,149 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 	close(p[1]);
 }
 
+/* A job of several kernel calls (a batch): call i is named names[i]; it
+ * takes sleep_usec (a slow driver), or, for i == hang, blocks on fd. */
+struct bjob {
+	struct kcall_job k;
+	const char *const *names;
+	size_t n, hang, ran;
+	uint64_t sleep_usec;
+	int fd;
+	int *freed;
+};
+
+static int bjob_run(struct kcall_job *kj)
+{
+	struct bjob *j = (struct bjob *)kj;
+	size_t i;
+	char c;
+
+	for (i = 0; i < j->n; i++) {
+		if (i)
+			kcall_job_next(kj, j->names[i]);
+		if (i == j->hang) {
+			if (read(j->fd, &c, 1) != 1)
+				return -EIO;
+		} else if (j->sleep_usec) {
+			struct timespec ts = { (time_t)(j->sleep_usec / 1000000),
+					       (long)(j->sleep_usec % 1000000) * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		j->ran++;
+	}
+	return 0;
+}
+
+static void bjob_free(struct kcall_job *kj)
+{
+	struct bjob *j = (struct bjob *)kj;
+
+	(*j->freed)++;
+	free(j);
+}
+
+static struct bjob *bjob_new(const char *const *names, size_t n, int *freed)
+{
+	struct bjob *j = calloc(1, sizeof(*j));
+
+	assert_non_null(j);
+	j->k.run = bjob_run;
+	j->k.free = bjob_free;
+	j->names = names;
+	j->n = n;
+	j->hang = SIZE_MAX;
+	j->fd = -1;
+	j->freed = freed;
+	return j;
+}
+
+static const char *const batch_names[] = { "eth0", "eth1", "eth2", "eth3" };
+
+/* Each call of a batch has the bound from its own start: four calls of
+ * 0.4 s each under a bound of 1 s return (1.6 s in all), as four calls
+ * handed over one by one would. */
+static void test_batch_each_call_bounded(void **state)
+{
+	sd_event *ev = NULL;
+	struct kcall *kc = NULL;
+	struct kerror err = { 0 };
+	int freed = 0;
+	struct bjob *j;
+	uint64_t t0, took;
+
+	(void)state;
+	assert_int_equal(sd_event_new(&ev), 0);
+	assert_int_equal(kcall_new(ev, "nic", 1000000, &kc), 0);
+	j = bjob_new(batch_names, 4, &freed);
+	j->sleep_usec = 400000;
+	t0 = mono_usec();
+	assert_int_equal(kcall_run(kc, &j->k, "read", "eth0", &err), 0);
+	took = mono_usec() - t0;
+	assert_false(j->k.kept);
+	assert_int_equal(j->ran, 4);
+	assert_true(took > kcall_bound_usec(kc)); /* longer than one bound in all */
+	assert_false(kcall_get_stuck(kc, NULL));
+	assert_int_equal(kcall_get_stats(kc).overruns, 0);
+	assert_int_equal(kcall_get_stats(kc).calls, 1); /* one hand-over */
+	free(j);
+	assert_int_equal(freed, 0);
+	kcall_free(kc);
+	sd_event_unref(ev);
+}
+
+/* A batch's call that hangs overruns its bound: the batch is abandoned,
+ * and the call named is the one that hangs, not the batch's first. */
+static void test_batch_hung_call_named(void **state)
+{
+	sd_event *ev = NULL;
+	struct kcall *kc = NULL;
+	struct kerror err = { 0 };
+	struct kcall_stuck st;
+	struct returned ret = { 0 };
+	int freed = 0, p[2];
+	struct bjob *j;
+	uint64_t t0, deadline;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sd_event_new(&ev), 0);
+	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
+	kcall_set_returned(kc, on_returned, &ret);
+	j = bjob_new(batch_names, 4, &freed);
+	j->hang = 2;
+	j->fd = p[0];
+	t0 = mono_usec();
+	assert_int_equal(kcall_run(kc, &j->k, "read", "eth0", &err), -ETIMEDOUT);
+	assert_true(mono_usec() - t0 >= BOUND_USEC);
+	assert_true(j->k.kept);
+	assert_string_equal(err.obj, "eth2");
+	assert_true(kcall_get_stuck(kc, &st));
+	assert_string_equal(st.op, "read");
+	assert_string_equal(st.obj, "eth2");
+
+	/* it returns: collected, the rest of the batch ran */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	deadline = mono_usec() + 10000000ULL;
+	while (!ret.n && mono_usec() < deadline)
+		assert_true(sd_event_run(ev, 100000) >= 0);
+	assert_int_equal(ret.n, 1);
+	assert_string_equal(ret.obj, "eth2");
+	assert_int_equal(freed, 1);
+	assert_false(kcall_get_stuck(kc, NULL));
+	kcall_free(kc);
+	sd_event_unref(ev);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_call_within_bound),
 		cmocka_unit_test(test_hung_call_is_abandoned_and_collected),
+		cmocka_unit_test(test_batch_each_call_bounded),
+		cmocka_unit_test(test_batch_hung_call_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
