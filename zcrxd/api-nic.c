@@ -311,29 +311,28 @@ static const struct ipc_method methods[] = {
 /* ---- lifecycle ------------------------------------------------------------------- */
 
 static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct ipc_server *ipc,
-		 struct events *events, unsigned interval_sec, struct kerror *err);
+		 struct events *events, struct kerror *err);
 
 int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struct events *events,
-		  unsigned interval_sec, struct kerror *err)
+		  struct kerror *err)
 {
 	int r;
 
 	r = nic_kernel_new(&a->kernel, err);
 	if (r < 0)
 		return r;
-	return start(a, nic_kernel_backend(a->kernel), ev, ipc, events, interval_sec, err);
+	return start(a, nic_kernel_backend(a->kernel), ev, ipc, events, err);
 }
 
 int api_nic_start_backend(struct api_nic *a, struct nic_backend be, sd_event *ev,
-			  struct ipc_server *ipc, struct events *events, unsigned interval_sec,
-			  struct kerror *err)
+			  struct ipc_server *ipc, struct events *events, struct kerror *err)
 {
 	a->other = be;
-	return start(a, be, ev, ipc, events, interval_sec, err);
+	return start(a, be, ev, ipc, events, err);
 }
 
 static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct ipc_server *ipc,
-		 struct events *events, unsigned interval_sec, struct kerror *err)
+		 struct events *events, struct kerror *err)
 {
 	int r;
 
@@ -345,7 +344,7 @@ static int start(struct api_nic *a, struct nic_backend be, sd_event *ev, struct 
 		api_nic_stop(a);
 		return kerror_set(err, r, NULL, "start the NIC calls' worker", NULL);
 	}
-	r = nic_monitor_new(ev, nic_bound_backend(a->bound), interval_sec, &a->monitor, err);
+	r = nic_monitor_new(ev, nic_bound_backend(a->bound), &a->monitor, err);
 	if (r < 0) {
 		api_nic_stop(a);
 		return r;
@@ -375,12 +374,6 @@ void api_nic_stop(struct api_nic *a)
 	free(a->reread);
 	a->reread = NULL;
 	a->n_reread = 0;
-}
-
-void api_nic_set_interval(struct api_nic *a, unsigned interval_sec)
-{
-	if (a->monitor)
-		nic_monitor_set_interval(a->monitor, interval_sec);
 }
 
 size_t api_nic_count(const struct api_nic *a)

@@ -59,16 +59,14 @@ struct api_nic {
 #define API_NIC_RESYNC_USEC 5000000u
 
 /* Open the backend, read every NIC, follow changes on ev, register the
- * methods on ipc.  interval_sec: ReconcileIntervalSec (0 = no timer). */
+ * methods on ipc.  (The interval's re-read is the reconcile's timer.) */
 int api_nic_start(struct api_nic *a, sd_event *ev, struct ipc_server *ipc, struct events *events,
-		  unsigned interval_sec, struct kerror *err);
+		  struct kerror *err);
 /* The same with another backend instead of the kernel's (tests: a fake
  * NIC); be is borrowed and must outlive the layer. */
 int api_nic_start_backend(struct api_nic *a, struct nic_backend be, sd_event *ev,
-			  struct ipc_server *ipc, struct events *events, unsigned interval_sec,
-			  struct kerror *err);
+			  struct ipc_server *ipc, struct events *events, struct kerror *err);
 void api_nic_stop(struct api_nic *a);
-void api_nic_set_interval(struct api_nic *a, unsigned interval_sec);
 /* NICs in the table (0 before start). */
 size_t api_nic_count(const struct api_nic *a);
 /* The backend exec will drive (ops NULL before start): the kernel's (or

@@ -307,10 +307,9 @@ int manager_start(struct manager *m)
 	m->nic.bound_usec = m->opts.kernel_call_bound_usec;
 	if (m->opts.nic_backend.ops)
 		r = api_nic_start_backend(&m->nic, m->opts.nic_backend, m->event, m->ipc, m->events,
-					  m->config.reconcile_interval_sec, &ke);
+					  &ke);
 	else
-		r = api_nic_start(&m->nic, m->event, m->ipc, m->events,
-				  m->config.reconcile_interval_sec, &ke);
+		r = api_nic_start(&m->nic, m->event, m->ipc, m->events, &ke);
 	if (r < 0)
 		return log_errno(LOG_ERR, LOG_SUBSYS_NIC, r, "cannot start the NIC layer: %s",
 				 kerror_format(&ke, kbuf, sizeof(kbuf)));
@@ -380,7 +379,6 @@ int manager_reload(struct manager *m)
 	config_free(&m->config);
 	m->config = next;
 	m->reloads++;
-	api_nic_set_interval(&m->nic, m->config.reconcile_interval_sec);
 	/* a new LibvirtURI (unless --libvirt-uri fixes it) is followed now */
 	r = virt_api_set_uri(&m->virt, m->event, manager_libvirt_uri(m), m->config.autoattach,
 			     api_attach_sink(), &m->attach);

@@ -40,6 +40,10 @@ struct job {
 	uint64_t fields;
 	/* arguments and results */
 	struct nic *nic; /* observe only: a few KiB not to clear for every call */
+	struct nic *nics; /* observe_many: n_nics of them, each with its what and result */
+	unsigned *whats;
+	int *res;
+	size_t n_nics;
 	struct nic_rule rule;
 	/* results */
 	struct nic_link *links;
@@ -52,10 +56,17 @@ static void job_free(struct kcall_job *kj)
 {
 	struct job *j = (struct job *)kj;
 
+	size_t i;
+
 	if (j->nic) {
 		nic_clear(j->nic);
 		free(j->nic);
 	}
+	for (i = 0; j->nics && i < j->n_nics; i++)
+		nic_clear(&j->nics[i]);
+	free(j->nics);
+	free(j->whats);
+	free(j->res);
 	nic_rss_clear(&j->rss);
 	free(j->links);
 	free(j->indir);
@@ -155,6 +166,75 @@ static int b_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	/* the backend fills *nic in place, also on failure; not run: as it was */
 	*nic = *j->nic;
 	nic_init(j->nic);
+	job_free(&j->k);
+	return r;
+}
+
+/* Every NIC's observe in one hand-over; each call bounded from its own
+ * start (kcall_job_next). */
+static int run_observe_many(struct kcall_job *kj)
+{
+	struct job *j = JOB(kj);
+	size_t i;
+
+	for (i = 0; i < j->n_nics; i++) {
+		struct kerror e;
+
+		if (i)
+			kcall_job_next(kj, j->nics[i].link.name);
+		kerror_clear(&e);
+		j->res[i] = OPS(j)->observe(BE(j), &j->nics[i], j->whats[i], &e);
+	}
+	return 0;
+}
+
+/* nics[i] left empty, as nic_init makes it, but for its ifindex and name */
+static void leave_empty(struct nic *nic)
+{
+	int ifindex = nic->link.ifindex;
+	char name[sizeof(nic->link.name)];
+
+	snprintf(name, sizeof(name), "%s", nic->link.name);
+	nic_init(nic);
+	nic->link.ifindex = ifindex;
+	snprintf(nic->link.name, sizeof(nic->link.name), "%s", name);
+}
+
+static int b_observe_many(void *be, struct nic *nics, const unsigned *what, int *res, size_t n,
+			  struct kerror *err)
+{
+	struct nic_bound *b = be;
+	struct job *j = job_new(b, run_observe_many, NULL);
+	size_t i;
+	int r;
+
+	if (j && n) {
+		j->nics = malloc(n * sizeof(*j->nics));
+		j->whats = malloc(n * sizeof(*j->whats));
+		j->res = malloc(n * sizeof(*j->res));
+	}
+	if (!j || (n && (!j->nics || !j->whats || !j->res))) {
+		if (j)
+			job_free(&j->k);
+		return kerror_set(err, ENOMEM, n ? nics[0].link.name : NULL, "read", NULL);
+	}
+	/* moved, not copied (b_observe): the caller's are left empty */
+	for (i = 0; i < n; i++) {
+		j->nics[i] = nics[i];
+		j->whats[i] = what[i];
+		leave_empty(&nics[i]);
+	}
+	j->n_nics = n;
+	r = run(b, j, "read", n ? nics[0].link.name : "", err);
+	if (j->k.kept)
+		return r; /* kcall's now: freed when the call returns */
+	if (r == 0) {
+		for (i = 0; i < n; i++) {
+			nics[i] = j->nics[i];
+			nic_init(&j->nics[i]);
+			res[i] = j->res[i];
+		}
+	}
 	job_free(&j->k);
 	return r;
 }
@@ -530,6 +610,7 @@ int nic_bound_new(sd_event *ev, struct nic_backend inner, uint64_t bound_usec,
 #define W(f) b->ops.f = o->f ? b_##f : NULL
 	W(list_links);
 	W(observe);
+	b->ops.observe_many = o->observe ? b_observe_many : NULL; /* (inner's observe) */
 	W(set_channels);
 	W(set_feature);
 	W(set_rings);

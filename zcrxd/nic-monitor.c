@@ -28,8 +28,7 @@ struct nic_monitor {
 	struct genl_sock *gn; /* ethtool "monitor" + netdev "mgmt" */
 	struct genl_sock *rt; /* RTNLGRP_LINK */
 	uint16_t ethtool_id, netdev_id;
-	sd_event_source *gn_src, *rt_src, *timer, *defer;
-	unsigned interval_sec;
+	sd_event_source *gn_src, *rt_src, *defer;
 	nic_monitor_interest_fn interest;
 	void *interest_ud;
 
@@ -290,6 +289,52 @@ static void read_contexts(struct nic_monitor *m, struct nic *nic)
 									  NIC_MONITOR_CTX_IDS_MAX);
 }
 
+/* The loop turn's time: what nic->read_all_usec records. */
+static uint64_t turn_usec(const struct nic_monitor *m)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (m->ev && sd_event_now(m->ev, CLOCK_MONOTONIC, &now) >= 0)
+		return now;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Take next, a NIC of the table read again with what (r: the read's
+ * result), into the table, and tell what changed.  A device that is gone
+ * is removed. */
+static int take(struct nic_monitor *m, struct nic *next, unsigned what, int r)
+{
+	bool found;
+	ssize_t i = slot(m, next->link.ifindex, &found);
+	unsigned d;
+
+	if (r < 0 || !found) {
+		nic_clear(next);
+		if (r == -ENODEV && found) {
+			remove_at(m, (size_t)i);
+			return -ENODEV;
+		}
+		return r;
+	}
+	if (what & NIC_OBSERVE_RSS)
+		read_contexts(m, next);
+	if (m->decorate)
+		m->decorate(next, m->decorate_ud);
+	if (what == NIC_OBSERVE_ALL)
+		next->read_all_usec = turn_usec(m);
+	d = nic_diff(&m->nics[i], next);
+	next->generation = m->nics[i].generation + (d ? 1 : 0);
+	nic_clear(&m->nics[i]);
+	m->nics[i] = *next; /* counters are refreshed even when nothing else changed */
+	if (d) {
+		m->st.changes++;
+		notify(m, &m->nics[i], NIC_CHANGE_UPDATED, d);
+	}
+	return 0;
+}
+
 /* Read (or re-read) one device.  A device that is gone is removed. */
 static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 {
@@ -297,7 +342,6 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 	struct nic next;
 	bool found;
 	ssize_t i = slot(m, ifindex, &found);
-	unsigned d;
 	int r;
 
 	m->st.refreshes++;
@@ -316,6 +360,7 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 		if (m->decorate)
 			m->decorate(&next, m->decorate_ud);
 		next.generation = 1;
+		next.read_all_usec = turn_usec(m);
 		i = slot(m, ifindex, &found); /* observe does not touch the table, but be safe */
 		{
 			struct nic *nv = realloc(m->nics, (m->n + 1) * sizeof(*nv));
@@ -339,28 +384,9 @@ static int refresh_one(struct nic_monitor *m, int ifindex, unsigned what)
 	if (r < 0)
 		return r;
 	/* the link read first tells whether the device still exists */
-	r = m->be.ops->observe(m->be.be, &next, what | NIC_OBSERVE_LINK, &err);
-	if (r < 0) {
-		nic_clear(&next);
-		if (r == -ENODEV) {
-			remove_at(m, (size_t)i);
-			return -ENODEV;
-		}
-		return r;
-	}
-	if (what & NIC_OBSERVE_RSS)
-		read_contexts(m, &next);
-	if (m->decorate)
-		m->decorate(&next, m->decorate_ud);
-	d = nic_diff(&m->nics[i], &next);
-	next.generation = m->nics[i].generation + (d ? 1 : 0);
-	nic_clear(&m->nics[i]);
-	m->nics[i] = next; /* counters are refreshed even when nothing else changed */
-	if (d) {
-		m->st.changes++;
-		notify(m, &m->nics[i], NIC_CHANGE_UPDATED, d);
-	}
-	return 0;
+	what |= NIC_OBSERVE_LINK;
+	r = m->be.ops->observe(m->be.be, &next, what, &err);
+	return take(m, &next, what, r);
 }
 
 int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what)
@@ -368,11 +394,44 @@ int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what)
 	return refresh_one(m, ifindex, what);
 }
 
+/* The NICs of the table that one hand-over reads again (observe_many):
+ * 32 copies of a struct nic (5 KiB each) at most at a time. */
+#define BATCH_MAX 32
+
+struct batch {
+	size_t n, cap;
+	unsigned what[BATCH_MAX];
+	int res[BATCH_MAX];
+	struct nic nics[]; /* cap of them */
+};
+
+/* Read the batch's NICs again, all in one call of the backend, and take
+ * each into the table. */
+static void flush(struct nic_monitor *m, struct batch *b)
+{
+	struct kerror err;
+	size_t i;
+	int r;
+
+	if (!b->n)
+		return;
+	r = m->be.ops->observe_many(m->be.be, b->nics, b->what, b->res, b->n, &err);
+	for (i = 0; i < b->n; i++) {
+		m->st.refreshes++;
+		(void)take(m, &b->nics[i], b->what[i], r < 0 ? r : b->res[i]);
+	}
+	b->n = 0;
+}
+
 /* Every link read again; periodic: the interval's re-read, where a link of
- * no interest (nic_monitor_set_interest) gets its link attributes only. */
+ * no interest (nic_monitor_set_interest) gets its link attributes only.
+ * The links the table holds are read BATCH_MAX at a time, in one call of
+ * the backend where it has observe_many (one hand-over to zcrxd's NIC
+ * thread, not one per link); a new link on its own, in order. */
 static int resync(struct nic_monitor *m, bool periodic)
 {
 	struct nic_link *links = NULL;
+	struct batch *b = NULL;
 	struct kerror err;
 	size_t n = 0, i, j;
 	int r;
@@ -392,19 +451,39 @@ static int resync(struct nic_monitor *m, bool periodic)
 		else
 			remove_at(m, i);
 	}
+	if (m->be.ops->observe_many && m->n) {
+		size_t cap = m->n < BATCH_MAX ? m->n : BATCH_MAX;
+
+		b = malloc(sizeof(*b) + cap * sizeof(b->nics[0])); /* none: one by one */
+		if (b) {
+			b->n = 0;
+			b->cap = cap;
+		}
+	}
 	for (j = 0; j < n; j++) {
 		const struct nic *have;
 		unsigned what = NIC_OBSERVE_ALL;
 
 		if (!strcmp(links[j].name, "lo"))
 			continue;
-		if (periodic && m->interest && (have = nic_monitor_get(m, links[j].ifindex)) &&
-		    !m->interest(have, m->interest_ud)) {
+		have = nic_monitor_get(m, links[j].ifindex);
+		if (periodic && m->interest && have && !m->interest(have, m->interest_ud)) {
 			what = NIC_OBSERVE_LINK;
 			m->st.link_only++;
 		}
+		if (b && have && nic_copy(&b->nics[b->n], have) == 0) {
+			b->what[b->n++] = what;
+			if (b->n == b->cap)
+				flush(m, b);
+			continue;
+		}
+		if (b)
+			flush(m, b); /* in ifindex order */
 		(void)refresh_one(m, links[j].ifindex, what);
 	}
+	if (b)
+		flush(m, b);
+	free(b);
 	free(links);
 	return 0;
 }
@@ -587,43 +666,6 @@ bool nic_monitor_catch_up(struct nic_monitor *m)
 	return !m->resync_pending;
 }
 
-static int arm_timer(struct nic_monitor *m);
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct nic_monitor *m = userdata;
-
-	(void)nic_monitor_reread(m);
-	(void)arm_timer(m);
-	return 0;
-}
-
-static int arm_timer(struct nic_monitor *m)
-{
-	uint64_t now;
-	int r;
-
-	if (!m->interval_sec)
-		return m->timer ? sd_event_source_set_enabled(m->timer, SD_EVENT_OFF) : 0;
-	r = sd_event_now(m->ev, CLOCK_MONOTONIC, &now);
-	if (r < 0)
-		return r;
-	now += (uint64_t)m->interval_sec * 1000000u;
-	if (!m->timer)
-		return sd_event_add_time(m->ev, &m->timer, CLOCK_MONOTONIC, now, 1000000u, on_timer,
-					 m);
-	r = sd_event_source_set_time(m->timer, now);
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
-}
-
-void nic_monitor_set_interval(struct nic_monitor *m, unsigned interval_sec)
-{
-	m->interval_sec = interval_sec;
-	(void)arm_timer(m);
-}
-
 int nic_monitor_set_rcvbuf(struct nic_monitor *m, int bytes)
 {
 	int r = genl_sock_set_rcvbuf(m->gn, bytes);
@@ -710,8 +752,8 @@ static int subscribe(struct nic_monitor *m, struct kerror *err)
 	return 0;
 }
 
-int nic_monitor_new(sd_event *ev, struct nic_backend be, unsigned interval_sec,
-		    struct nic_monitor **ret, struct kerror *err)
+int nic_monitor_new(sd_event *ev, struct nic_backend be, struct nic_monitor **ret,
+		    struct kerror *err)
 {
 	struct nic_monitor *m = calloc(1, sizeof(*m));
 	int r;
@@ -720,7 +762,6 @@ int nic_monitor_new(sd_event *ev, struct nic_backend be, unsigned interval_sec,
 		return kerror_set(err, ENOMEM, NULL, "start NIC monitor", NULL);
 	m->ev = sd_event_ref(ev);
 	m->be = be;
-	m->interval_sec = interval_sec;
 	r = genl_sock_open(NETLINK_GENERIC, GENL_SOCK_NONBLOCK, &m->gn);
 	if (r == 0)
 		r = genl_sock_open(NETLINK_ROUTE, GENL_SOCK_NONBLOCK, &m->rt);
@@ -743,8 +784,6 @@ int nic_monitor_new(sd_event *ev, struct nic_backend be, unsigned interval_sec,
 	/* read every pending notification before acting on any */
 	if (r == 0)
 		r = sd_event_source_set_priority(m->defer, SD_EVENT_PRIORITY_NORMAL + 10);
-	if (r == 0)
-		r = arm_timer(m);
 	if (r < 0) {
 		kerror_set(err, r, NULL, "register NIC monitor", NULL);
 		goto fail;
@@ -771,7 +810,6 @@ struct nic_monitor *nic_monitor_free(struct nic_monitor *m)
 	sd_event_source_disable_unref(m->gn_src);
 	sd_event_source_disable_unref(m->rt_src);
 	sd_event_source_disable_unref(m->defer);
-	sd_event_source_disable_unref(m->timer);
 	genl_sock_close(m->gn);
 	genl_sock_close(m->rt);
 	for (i = 0; i < m->n; i++)

@@ -11,9 +11,10 @@
  * A changed model bumps nic->generation; a re-read that finds the same
  * content (no-op notifications exist in both directions) changes nothing.
  * ENOBUFS on any socket means events were lost: a full resync follows.
- * Rules have no notifications, so a timer (ReconcileIntervalSec) re-reads
- * everything.  Devices vanish quietly: a failing read of a device that is
- * gone removes it, it does not log an error per request.
+ * Rules have no notifications, so the reconcile's timer (ReconcileIntervalSec)
+ * has everything re-read (nic_monitor_reread).  Devices vanish quietly: a
+ * failing read of a device that is gone removes it, it does not log an
+ * error per request.
  *
  * Owns: the table, the notification sockets and their event sources.  Must
  * not: change any NIC, log above debug (the manager reports changes).
@@ -44,19 +45,17 @@ struct nic_monitor_stats {
 	uint64_t notifications; /* messages received from the kernel */
 	uint64_t refreshes;     /* NIC re-reads */
 	uint64_t changes;       /* re-reads that found new content */
-	uint64_t resyncs;       /* full resyncs (start, ENOBUFS, timer) */
+	uint64_t resyncs;       /* full resyncs (start, ENOBUFS, the interval's re-read) */
 	uint64_t overruns;      /* ENOBUFS seen */
 	uint64_t link_only;     /* interval re-reads of a link of no interest: link only */
 };
 
 /* Open the notification sockets, subscribe, read every link once (blocking)
- * and register the event sources on ev.  be is borrowed.  interval_sec 0
- * disables the periodic refresh. */
-int nic_monitor_new(sd_event *ev, struct nic_backend be, unsigned interval_sec,
-		    struct nic_monitor **ret, struct kerror *err);
+ * and register the event sources on ev.  be is borrowed. */
+int nic_monitor_new(sd_event *ev, struct nic_backend be, struct nic_monitor **ret,
+		    struct kerror *err);
 struct nic_monitor *nic_monitor_free(struct nic_monitor *m);
 void nic_monitor_set_callback(struct nic_monitor *m, nic_monitor_cb cb, void *userdata);
-void nic_monitor_set_interval(struct nic_monitor *m, unsigned interval_sec);
 
 /* Another layer's part of the model (caps.binder from the zero-copy binder):
  * called on every NIC after each observation, before it is compared and
@@ -102,8 +101,11 @@ int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
 bool nic_monitor_catch_up(struct nic_monitor *m);
 /* Re-read every link now. */
 int nic_monitor_resync(struct nic_monitor *m);
-/* What the interval timer does: every link re-read, but those of no
- * interest (below) only their link attributes. */
+/* The interval's re-read (the reconcile's timer calls it, ReconcileIntervalSec):
+ * every link re-read, but those of no interest (below) only their link
+ * attributes; the NICs the table holds up to 32 in one call of the backend
+ * (ops observe_many: one hand-over to zcrxd's NIC thread for all of them).
+ * Each NIC read in full records when (nic->read_all_usec). */
 int nic_monitor_reread(struct nic_monitor *m);
 /* Which NICs the interval re-read reads in full (channels, rings, RSS,
  * rules, ...): another layer's (the NICs zcrxd manages or owns something

@@ -229,6 +229,9 @@ struct nic {
 
 	struct nic_caps caps;
 	uint64_t generation; /* bumped by the observer whenever content changed */
+	/* the observer's: when every part was last read (CLOCK_MONOTONIC of
+	 * its loop's turn), 0 = never */
+	uint64_t read_all_usec;
 };
 
 /* Identifies the device a change goes to.  Backends use ifindex; name is for
@@ -262,6 +265,14 @@ struct nic_ops {
 	int (*list_links)(void *be, struct nic_link **ret, size_t *ret_n, struct kerror *err);
 	/* Refresh the parts of *nic named by what (nic->link.ifindex set). */
 	int (*observe)(void *be, struct nic *nic, unsigned what, struct kerror *err);
+	/* observe of nics[i] with what[i] for each i < n, its result in
+	 * res[i]: one hand-over for all of them where the calls run on
+	 * another thread (nic-bound).  Returns 0 when each was tried, or
+	 * -errno with *err when none was, or when their outcome is unknown
+	 * (then nics[i] may be left empty but for ifindex and name); the
+	 * caller clears nics[] either way.  May be NULL: observe each. */
+	int (*observe_many)(void *be, struct nic *nics, const unsigned *what, int *res, size_t n,
+			    struct kerror *err);
 
 	int (*set_channels)(void *be, const struct nic_id *id, const struct nic_channels_req *req,
 			    struct kerror *err);

@@ -75,6 +75,9 @@ struct reconcile {
 	 * causes a change; dry_limited: the caller is held to
 	 * RC_DRY_READ_USEC (a reader's Plan) */
 	bool dry_reading, dry_limited;
+	/* the drift timer's runs: the interval's re-read (nic_monitor_reread)
+	 * read their NICs in full in this loop turn, not read again */
+	bool interval_read;
 	/* reconcile_defer_saves(): state saves after a plan wait for the end of
 	 * the burst (one fsync for many); the intent before a kernel change
 	 * never waits. */

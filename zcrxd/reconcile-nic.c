@@ -693,8 +693,9 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	}
 	/* read in full before acting: for libvirt events once per batch and
 	 * at most every RC_EVENT_READ_USEC (a storm of them on one NIC is not
-	 * a storm of re-reads); what the run changes it reads back right after */
-	if (nic && !dry_run &&
+	 * a storm of re-reads), on the drift timer by its re-read of every
+	 * link in this loop turn; what the run changes it reads back right after */
+	if (nic && !dry_run && !(rc->interval_read && nic->read_all_usec == loop_usec(rc)) &&
 	    !(rc->defer_saves && rn->read_ifindex == nic->link.ifindex &&
 	      (rn->read_batch == rc->save_batch ||
 	       loop_usec(rc) - rn->read_usec < RC_EVENT_READ_USEC))) {

@@ -428,9 +428,16 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	for (i = 0; i < rc->store.n_atts; i++)
 		attach_unhold(&rc->store.atts[i]); /* retry what was refused */
+	/* every link read again (rules have no notifications), the NICs of
+	 * interest in full and in one hand-over to the NIC thread; the runs
+	 * below plan on that reading instead of reading each NIC once more */
+	if (rc->d.monitor)
+		(void)nic_monitor_reread(rc->d.monitor);
 	/* not refused binds (reconcile.h): their attachments work, and asking
 	 * every interval would count a kernel error and warn each time */
+	rc->interval_read = true;
 	(void)reconcile_all(rc, "drift timer", NULL);
+	rc->interval_read = false;
 	if (rc->d.interval_sec)
 		(void)sd_event_source_set_time_relative(s, (uint64_t)rc->d.interval_sec * 1000000u);
 	(void)sd_event_source_set_enabled(s, rc->d.interval_sec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);

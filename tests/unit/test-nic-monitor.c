@@ -4,7 +4,9 @@
  * and (as root) the real thing in a private network namespace of this test
  * process: a veth pair appears, `ethtool -L` from outside shows up through
  * the ethtool monitor group with one generation bump, a no-op change bumps
- * nothing, link down/up is seen, and a deleted device leaves the table.
+ * nothing, link down/up is seen, the interval's re-read (through zcrxd's
+ * bounded calls: one hand-over for the links known) finds a change, and a
+ * deleted device leaves the table.
  * Waits poll the event loop with a deadline; nothing sleeps.
  */
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <cmocka.h>
 
 #include "deadline.h"
+#include "nic-bound.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
 
@@ -149,7 +152,7 @@ static void test_live(void **state)
 	}
 	assert_int_equal(sd_event_new(&ev), 0);
 	assert_int_equal(nic_kernel_new(&k, &err), 0);
-	assert_int_equal(nic_monitor_new(ev, nic_kernel_backend(k), 0, &m, &err), 0);
+	assert_int_equal(nic_monitor_new(ev, nic_kernel_backend(k), &m, &err), 0);
 	nic_monitor_set_callback(m, on_change, &s);
 	assert_int_equal(nic_monitor_count(m), 0); /* lo is not a NIC */
 
@@ -208,6 +211,46 @@ static void test_live(void **state)
 		assert_int_equal(nic_monitor_reread(m), 0);
 		assert_int_equal(nic_monitor_stats(m).link_only, st0.link_only);
 		drain(ev);
+	}
+
+	/* the same re-read through zcrxd's bounded calls (nic-bound): the
+	 * links the table holds are read in one hand-over (observe_many),
+	 * and what changed unnoticed (no event run in between) is found */
+	{
+		struct nic_bound *b;
+		struct nic_monitor *mb;
+		struct kcall_stats k0;
+		const struct nic *n0, *n1;
+		uint64_t all0, all1, gen0;
+
+		assert_int_equal(nic_bound_new(ev, nic_kernel_backend(k), 0, &b), 0);
+		assert_non_null(nic_bound_backend(b).ops->observe_many);
+		assert_int_equal(nic_monitor_new(ev, nic_bound_backend(b), &mb, &err), 0);
+		assert_int_equal(nic_monitor_count(mb), 2);
+		nic_monitor_set_interest(mb, only_zxn0, NULL);
+		n0 = nic_monitor_find(mb, "zxn0");
+		n1 = nic_monitor_find(mb, "zxn1");
+		assert_true(n0->read_all_usec > 0);
+		gen0 = n0->generation;
+		all1 = n1->read_all_usec;
+		assert_int_equal(sh("ethtool -L zxn0 rx 2"), 0);
+		k0 = kcall_get_stats(nic_bound_kcall(b));
+		assert_int_equal(nic_monitor_reread(mb), 0);
+		/* one hand-over to list the links, one to read both */
+		assert_int_equal(kcall_get_stats(nic_bound_kcall(b)).calls - k0.calls, 2);
+		n0 = nic_monitor_find(mb, "zxn0");
+		n1 = nic_monitor_find(mb, "zxn1");
+		assert_int_equal(n0->ch.rx, 2);
+		assert_int_equal(n0->generation, gen0 + 1);
+		assert_int_equal(n1->ch.rx, 8); /* link only: the rest as read before */
+		assert_int_equal(n1->read_all_usec, all1);
+		all0 = n0->read_all_usec;
+		assert_true(all0 >= all1);
+		nic_monitor_free(mb);
+		nic_bound_free(b);
+		assert_int_equal(sh("ethtool -L zxn0 rx 3"), 0);
+		drain(ev);
+		assert_int_equal(nic_monitor_get(m, ifindex)->ch.rx, 3);
 	}
 
 	/* lost notifications: a receive buffer too small for a burst of changes

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The drift timer (ReconcileIntervalSec=1) on zcrxd-fake (TEST ONLY: the
+daemon's own code over the fake NIC backend, whose rules can be changed
+behind zcrxd's back): a rule deleted outside is put back by the timer
+alone, no request asking; and an interval in which nothing drifted hands
+zcrxd's NIC thread two jobs (list the links, read the NICs it knows, all
+of them in one), not one per NIC.  Waits poll with a deadline.
+"""
+import os
+import re
+import shutil
+import signal
+import tempfile
+import unittest
+
+from attachlib import FakeDaemon, mac, zxtest
+
+CONF = """
+[daemon]
+ReconcileIntervalSec=1
+
+[nic eth0]
+ReserveQueues=2
+
+[nic eth1]
+ReserveQueues=1
+"""
+
+# eth2 is neither named nor used: read in full (a physical NIC) but not run
+NICS = ("eth0:capable", "eth1:capable", "eth2:capable")
+RUN_NICS = 2  # the NICs every interval runs: eth0 and eth1 (named)
+
+
+@zxtest.require_root
+class Interval(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = zxtest.Netns("zxi").__enter__()
+        cls.work = tempfile.mkdtemp(prefix="zxp-interval-")
+        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def metric(self, name):
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        return int(re.search(r"^%s (\d+)$" % name, text, re.M).group(1))
+
+    def rules_of(self, nic):
+        return [n for n in self.d.fake()["nics"] if n["name"] == nic][0]["rules"]
+
+    def outside(self, *lines):
+        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1)."""
+        path = self.d.fake_state + ".outside"
+        with open(path, "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        os.kill(self.d.proc.pid, signal.SIGUSR1)
+        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
+
+    def runs_and_calls(self):
+        """NIC runs and kernel-call hand-overs so far, with no interval
+        between the two (an interval is one turn of zcrxd's loop: the runs
+        read before and after the calls are the same)."""
+        while True:
+            r0 = self.metric("zcrx_reconcile_runs_total")
+            st = self.d.status()
+            r1 = self.metric("zcrx_reconcile_runs_total")
+            if r0 == r1:
+                return r0, [k for k in st["kernel_calls"] if k["backend"] == "nic"][0]["calls"]
+
+    def test_1_rule_deleted_outside_is_put_back_by_the_timer(self):
+        a = self.d.call("io.zcrx.Manager.Attach",
+                        {"domain": "tim", "nic": "eth0", "mac": mac(0x910)})["attachments"][0]
+        loc = a["rules"][0]
+        n0 = self.metric("zcrx_reconcile_repairs_total")
+        self.outside("rule-delete eth0 %d" % loc)
+        self.assertNotIn(mac(0x910), [r["mac"] for r in self.rules_of("eth0")])
+        # no request: the timer finds it and puts it back
+        zxtest.wait_for(lambda: mac(0x910) in [r["mac"] for r in self.rules_of("eth0")], 10,
+                        what="the timer's repair of the deleted rule")
+        self.assertEqual(self.metric("zcrx_reconcile_repairs_total"), n0 + 1)
+        log = self.d.log()
+        self.assertIn("drift: forget rule %d (rule %d was deleted outside zcrxd)" % (loc, loc), log)
+        self.assertRegex(log, r"repair: insert rule ether dst %s -> queue \d+ \(repair: steer" %
+                         mac(0x910))
+
+    def test_2_an_idle_interval_hands_over_two_jobs(self):
+        # settled: an interval passes without a repair
+        r0, _ = self.runs_and_calls()
+        zxtest.wait_for(lambda: self.runs_and_calls()[0] >= r0 + RUN_NICS, 10,
+                        what="an interval")
+        r0, c0 = self.runs_and_calls()
+        zxtest.wait_for(lambda: self.runs_and_calls()[0] >= r0 + 3 * RUN_NICS, 20,
+                        interval=0.2, what="three intervals")
+        r1, c1 = self.runs_and_calls()
+        self.assertEqual((r1 - r0) % RUN_NICS, 0, "runs not in whole intervals")
+        intervals = (r1 - r0) // RUN_NICS
+        self.assertGreaterEqual(intervals, 3)
+        # before: one hand-over to list the links, one per NIC read (3),
+        # one per NIC run (2): 6 an interval
+        self.assertEqual(c1 - c0, 2 * intervals,
+                         "%d hand-overs in %d intervals" % (c1 - c0, intervals))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
