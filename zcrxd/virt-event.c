@@ -146,6 +146,21 @@ static int from_epoll(uint32_t r)
 
 /* --- dispatch (loop thread, lock not held while calling out) ------------------ */
 
+static void fire_timers(struct virt_event *e, bool zero_period);
+
+/* A 0-period timer exists (lock not held). */
+static bool zero_timer_armed(struct virt_event *e)
+{
+	const struct ve_timer *t;
+	bool armed = false;
+
+	pthread_mutex_lock(&e->lock);
+	for (t = e->timers; t && !armed; t = t->next)
+		armed = !t->deleted && t->ms == 0;
+	pthread_mutex_unlock(&e->lock);
+	return armed;
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct ve_handle *h = userdata;
@@ -170,6 +185,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	if (!events)
 		return 0; /* the prepare callback narrows the source */
 	cb(id, cfd, events, opaque);
+	/* What libvirt's client read there it queues, and arms a 0-period
+	 * timer to pass on: that runs now, not a turn of the loop later. */
+	if (zero_timer_armed(e))
+		fire_timers(e, true);
 	return 0;
 }
 

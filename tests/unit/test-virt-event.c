@@ -537,6 +537,54 @@ static void test_thread_wakes_only_when_needed(void **state)
 	run_for(c, 10);
 }
 
+struct arming {
+	struct ctx *c;
+	int timer;
+};
+
+/* As libvirt's client does: what it read it passes on from a 0-period timer. */
+static void on_handle_arms(int watch, int fd, int events, void *opaque)
+{
+	struct arming *a = opaque;
+	char buf[8];
+
+	(void)!read(fd, buf, sizeof(buf));
+	a->c->calls++;
+	virt_event_update_timeout(a->c->ve, a->timer, 0);
+}
+
+static void on_zero_disarms(int timer, void *opaque)
+{
+	struct arming *a = opaque;
+
+	a->c->zero_calls++;
+	virt_event_update_timeout(a->c->ve, timer, -1);
+}
+
+/* A 0-period timer armed by a watch's callback runs in the same turn of
+ * the loop (one sd_event_run), not one later. */
+static void test_timer_armed_in_handle_same_turn(void **state)
+{
+	struct ctx *c = *state;
+	struct arming a = { .c = c };
+	int w;
+
+	a.timer = virt_event_add_timeout(c->ve, -1, on_zero_disarms, &a, NULL);
+	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle_arms, &a,
+				  NULL);
+	assert_true(a.timer > 0 && w > 0);
+	run_for(c, 10);
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	while (!c->calls)
+		assert_true(sd_event_run(c->ev, 1000 * 1000) >= 0);
+	assert_int_equal(c->zero_calls, 1);
+	run_for(c, 20); /* disarmed in its callback: not again */
+	assert_int_equal(c->zero_calls, 1);
+	assert_int_equal(virt_event_remove_handle(c->ve, w), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, a.timer), 0);
+	run_for(c, 10);
+}
+
 struct unwatched {
 	struct ctx *c;
 	int inside, after;
@@ -599,6 +647,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thread_wakes_only_when_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_runs_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwatched_thread_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_armed_in_handle_same_turn, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
