@@ -54,7 +54,8 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              (context switches), with ReconcileIntervalSec=0 (goal: 0) and
              with ReconcileIntervalSec=1 (reported: the interval's re-read,
              its timer and the kernel calls it hands to the NIC thread: one
-             hand-over to list the links, one per 32 links to read them).
+             hand-over to list the links and read up to 32 of them, one per
+             further 32).
 
 Noise that is the bench's own is kept out: every figure carries the
 machine's load average when it was taken ("load1") and the fdatasync
@@ -474,9 +475,9 @@ def bench_idle(ns):
         if interval == 0:
             out.update({"goal_wakeups": 0, "ok": n == 0})
         else:
-            out["note"] = ("reported, no goal: per interval, its timer on zcrxd and two "
-                           "hand-overs to zcrxd-knic (list the links; read the 16 NICs), "
-                           "each waking both threads")
+            out["note"] = ("reported, no goal: per interval, its timer on zcrxd and one "
+                           "hand-over to zcrxd-knic (list the links, read the 16 NICs), "
+                           "which wakes both threads")
         emit(out)
 
 

@@ -50,6 +50,7 @@ struct kcall {
 	bool abandoned; /* the loop stopped waiting: the backend is stuck */
 	bool quit;
 	uint64_t call_usec;		/* when the job's current call started */
+	char call_op[KERROR_OP_MAX];	/* what it does, "" = the job's op */
 	char call_obj[KERROR_OBJ_MAX]; /* and what it works on */
 
 	/* loop thread only: */
@@ -270,6 +271,7 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	kc->job = job;
 	kc->state = JOB_QUEUED;
 	kc->call_usec = start;
+	kc->call_op[0] = '\0';
 	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
 	pthread_mutex_unlock(&kc->mu);
 	/* signalled after the unlock: the worker wakes to a free mutex
@@ -294,8 +296,11 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 		kc->abandoned = true;
 	}
 	call_start = kc->call_usec;
-	if (!done)
+	if (!done) {
+		snprintf(kc->stuck.op, sizeof(kc->stuck.op), "%s",
+			 kc->call_op[0] ? kc->call_op : op ? op : "");
 		snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", kc->call_obj);
+	}
 	pthread_mutex_unlock(&kc->mu);
 	took = now_usec() - start;
 	kc->st.calls++;
@@ -310,24 +315,25 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	kc->st.overruns++;
 	kc->stuck.stuck = true;
 	kc->stuck.since_usec = call_start;
-	snprintf(kc->stuck.op, sizeof(kc->stuck.op), "%s", op ? op : "");
 	log_warning(LOG_SUBSYS_MAIN,
 		    "kernel calls (%s): %s on %s did not return within %llu ms; its outcome is "
 		    "unknown, further calls are refused until it returns",
 		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
 		    (unsigned long long)(kc->bound_usec / 1000));
-	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, op,
+	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, kc->stuck.op,
 			   "did not return within %llu ms (the call goes on in the kernel; "
 			   "its outcome is unknown)",
 			   (unsigned long long)(kc->bound_usec / 1000));
 }
 
-void kcall_job_next(struct kcall_job *job, const char *obj)
+void kcall_job_next(struct kcall_job *job, const char *op, const char *obj)
 {
 	struct kcall *kc = job->kc;
 
 	pthread_mutex_lock(&kc->mu);
 	kc->call_usec = now_usec();
+	if (op)
+		snprintf(kc->call_op, sizeof(kc->call_op), "%s", op);
 	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
 	pthread_mutex_unlock(&kc->mu);
 }

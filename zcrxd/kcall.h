@@ -99,10 +99,10 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
  * wake-up of each thread for all of them): run() calls this on the worker
  * before each call after the first.  Each call then has the bound from its
  * own start, as if handed over alone (the loop waits on while a call
- * started less than the bound ago), and obj names the call that hangs when
- * one does ("read on eth3").
+ * started less than the bound ago), and op/obj name the call that hangs
+ * when one does ("read on eth3"; op NULL: the job's).
  */
-void kcall_job_next(struct kcall_job *job, const char *obj);
+void kcall_job_next(struct kcall_job *job, const char *op, const char *obj);
 
 /* True while a call overran and has not returned; *ret (optional) says
  * which. */

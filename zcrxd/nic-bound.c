@@ -44,6 +44,7 @@ struct job {
 	unsigned *whats;
 	int *res;
 	size_t n_nics;
+	bool list; /* observe_many: list the links first */
 	struct nic_rule rule;
 	/* results */
 	struct nic_link *links;
@@ -170,18 +171,33 @@ static int b_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	return r;
 }
 
-/* Every NIC's observe in one hand-over; each call bounded from its own
- * start (kcall_job_next). */
+/* The links listed first when asked, then every NIC's observe, in one
+ * hand-over; each call bounded from its own start (kcall_job_next). */
 static int run_observe_many(struct kcall_job *kj)
 {
 	struct job *j = JOB(kj);
-	size_t i;
+	size_t i, l = 0;
+	int r;
 
+	if (j->list) {
+		r = OPS(j)->list_links(BE(j), &j->links, &j->n_links, &kj->err);
+		if (r < 0)
+			return r;
+	}
 	for (i = 0; i < j->n_nics; i++) {
+		int ifindex = j->nics[i].link.ifindex;
 		struct kerror e;
 
-		if (i)
-			kcall_job_next(kj, j->nics[i].link.name);
+		if (j->list) { /* both in ifindex order */
+			while (l < j->n_links && j->links[l].ifindex < ifindex)
+				l++;
+			if (l == j->n_links || j->links[l].ifindex != ifindex) {
+				j->res[i] = -ENODEV; /* not listed: gone */
+				continue;
+			}
+		}
+		if (i || j->list)
+			kcall_job_next(kj, "read", j->nics[i].link.name);
 		kerror_clear(&e);
 		j->res[i] = OPS(j)->observe(BE(j), &j->nics[i], j->whats[i], &e);
 	}
@@ -200,8 +216,8 @@ static void leave_empty(struct nic *nic)
 	snprintf(nic->link.name, sizeof(nic->link.name), "%s", name);
 }
 
-static int b_observe_many(void *be, struct nic *nics, const unsigned *what, int *res, size_t n,
-			  struct kerror *err)
+static int b_observe_many(void *be, struct nic_link **links, size_t *n_links, struct nic *nics,
+			  const unsigned *what, int *res, size_t n, struct kerror *err)
 {
 	struct nic_bound *b = be;
 	struct job *j = job_new(b, run_observe_many, NULL);
@@ -225,10 +241,16 @@ static int b_observe_many(void *be, struct nic *nics, const unsigned *what, int 
 		leave_empty(&nics[i]);
 	}
 	j->n_nics = n;
-	r = run(b, j, "read", n ? nics[0].link.name : "", err);
+	j->list = links != NULL;
+	r = run(b, j, links ? "list links" : "read", (links || !n) ? "" : nics[0].link.name, err);
 	if (j->k.kept)
 		return r; /* kcall's now: freed when the call returns */
 	if (r == 0) {
+		if (links) {
+			*links = j->links;
+			*n_links = j->n_links;
+			j->links = NULL;
+		}
 		for (i = 0; i < n; i++) {
 			nics[i] = j->nics[i];
 			nic_init(&j->nics[i]);

@@ -405,43 +405,94 @@ struct batch {
 	struct nic nics[]; /* cap of them */
 };
 
-/* Read the batch's NICs again, all in one call of the backend, and take
- * each into the table. */
-static void flush(struct nic_monitor *m, struct batch *b)
+static struct batch *batch_new(size_t want)
+{
+	size_t cap = want < BATCH_MAX ? want : BATCH_MAX;
+	struct batch *b = malloc(sizeof(*b) + cap * sizeof(b->nics[0]));
+
+	if (b) {
+		b->n = 0;
+		b->cap = cap;
+	}
+	return b;
+}
+
+/* What a re-read reads of have, a NIC of the table: everything, but on the
+ * interval the link only of a NIC of no interest. */
+static unsigned reread_what(struct nic_monitor *m, const struct nic *have, bool periodic)
+{
+	if (periodic && m->interest && !m->interest(have, m->interest_ud)) {
+		m->st.link_only++;
+		return NIC_OBSERVE_LINK;
+	}
+	return NIC_OBSERVE_ALL;
+}
+
+/* A copy of have into b, to be read with what; false: not (no memory). */
+static bool queue(struct batch *b, const struct nic *have, unsigned what)
+{
+	if (nic_copy(&b->nics[b->n], have) < 0)
+		return false;
+	b->what[b->n++] = what | NIC_OBSERVE_LINK;
+	return true;
+}
+
+/* Read the batch's NICs again, all in one call of the backend, with the
+ * links listed first in it when links is set (-errno: not listed, none
+ * read), and take each into the table. */
+static int flush(struct nic_monitor *m, struct batch *b, struct nic_link **links, size_t *n_links)
 {
 	struct kerror err;
 	size_t i;
 	int r;
 
 	if (!b->n)
-		return;
-	r = m->be.ops->observe_many(m->be.be, b->nics, b->what, b->res, b->n, &err);
+		return 0;
+	r = m->be.ops->observe_many(m->be.be, links, n_links, b->nics, b->what, b->res, b->n,
+				    &err);
 	for (i = 0; i < b->n; i++) {
+		if (r < 0 && links) { /* as a listing that failed: nothing read */
+			nic_clear(&b->nics[i]);
+			continue;
+		}
 		m->st.refreshes++;
 		(void)take(m, &b->nics[i], b->what[i], r < 0 ? r : b->res[i]);
 	}
 	b->n = 0;
+	return links ? r : 0;
 }
 
 /* Every link read again; periodic: the interval's re-read, where a link of
  * no interest (nic_monitor_set_interest) gets its link attributes only.
- * The links the table holds are read BATCH_MAX at a time, in one call of
- * the backend where it has observe_many (one hand-over to zcrxd's NIC
- * thread, not one per link); a new link on its own, in order. */
+ * Where the backend has observe_many, the links the table holds are read
+ * BATCH_MAX at a time in one call, the first BATCH_MAX in the call that
+ * lists the links (one hand-over to zcrxd's NIC thread for all of it); a
+ * new link on its own, in order. */
 static int resync(struct nic_monitor *m, bool periodic)
 {
 	struct nic_link *links = NULL;
 	struct batch *b = NULL;
+	int first[BATCH_MAX]; /* the NICs read with the listing, by ifindex */
+	size_t n = 0, n_first = 0, f = 0, i, j;
 	struct kerror err;
-	size_t n = 0, i, j;
 	int r;
 
 	m->st.resyncs++;
 	m->resync_pending = false;
 	m->n_pend = 0;
-	r = m->be.ops->list_links(m->be.be, &links, &n, &err);
-	if (r < 0)
+	if (m->be.ops->observe_many && m->n)
+		b = batch_new(m->n); /* none: one by one */
+	for (i = 0; b && i < m->n && b->n < b->cap; i++)
+		if (queue(b, &m->nics[i], reread_what(m, &m->nics[i], periodic)))
+			first[n_first++] = m->nics[i].link.ifindex;
+	if (b && b->n)
+		r = flush(m, b, &links, &n);
+	else
+		r = m->be.ops->list_links(m->be.be, &links, &n, &err);
+	if (r < 0) {
+		free(b);
 		return r;
+	}
 	/* gone: in the table, not in the dump (both sorted by ifindex) */
 	for (i = 0, j = 0; i < m->n;) {
 		while (j < n && links[j].ifindex < m->nics[i].link.ifindex)
@@ -451,38 +502,29 @@ static int resync(struct nic_monitor *m, bool periodic)
 		else
 			remove_at(m, i);
 	}
-	if (m->be.ops->observe_many && m->n) {
-		size_t cap = m->n < BATCH_MAX ? m->n : BATCH_MAX;
-
-		b = malloc(sizeof(*b) + cap * sizeof(b->nics[0])); /* none: one by one */
-		if (b) {
-			b->n = 0;
-			b->cap = cap;
-		}
-	}
 	for (j = 0; j < n; j++) {
 		const struct nic *have;
-		unsigned what = NIC_OBSERVE_ALL;
+		unsigned what;
 
 		if (!strcmp(links[j].name, "lo"))
 			continue;
+		while (f < n_first && first[f] < links[j].ifindex)
+			f++;
+		if (f < n_first && first[f] == links[j].ifindex)
+			continue; /* read with the listing */
 		have = nic_monitor_get(m, links[j].ifindex);
-		if (periodic && m->interest && have && !m->interest(have, m->interest_ud)) {
-			what = NIC_OBSERVE_LINK;
-			m->st.link_only++;
-		}
-		if (b && have && nic_copy(&b->nics[b->n], have) == 0) {
-			b->what[b->n++] = what;
+		what = have ? reread_what(m, have, periodic) : NIC_OBSERVE_ALL;
+		if (b && have && queue(b, have, what)) {
 			if (b->n == b->cap)
-				flush(m, b);
+				(void)flush(m, b, NULL, NULL);
 			continue;
 		}
 		if (b)
-			flush(m, b); /* in ifindex order */
+			(void)flush(m, b, NULL, NULL); /* in ifindex order */
 		(void)refresh_one(m, links[j].ifindex, what);
 	}
 	if (b)
-		flush(m, b);
+		(void)flush(m, b, NULL, NULL);
 	free(b);
 	free(links);
 	return 0;

@@ -103,8 +103,9 @@ bool nic_monitor_catch_up(struct nic_monitor *m);
 int nic_monitor_resync(struct nic_monitor *m);
 /* The interval's re-read (the reconcile's timer calls it, ReconcileIntervalSec):
  * every link re-read, but those of no interest (below) only their link
- * attributes; the NICs the table holds up to 32 in one call of the backend
- * (ops observe_many: one hand-over to zcrxd's NIC thread for all of them).
+ * attributes; the links listed and the NICs the table holds read up to 32
+ * in one call of the backend (ops observe_many: one hand-over to zcrxd's
+ * NIC thread for all of it).
  * Each NIC read in full records when (nic->read_all_usec). */
 int nic_monitor_reread(struct nic_monitor *m);
 /* Which NICs the interval re-read reads in full (channels, rings, RSS,

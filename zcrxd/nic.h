@@ -267,12 +267,16 @@ struct nic_ops {
 	int (*observe)(void *be, struct nic *nic, unsigned what, struct kerror *err);
 	/* observe of nics[i] with what[i] for each i < n, its result in
 	 * res[i]: one hand-over for all of them where the calls run on
-	 * another thread (nic-bound).  Returns 0 when each was tried, or
-	 * -errno with *err when none was, or when their outcome is unknown
-	 * (then nics[i] may be left empty but for ifindex and name); the
-	 * caller clears nics[] either way.  May be NULL: observe each. */
-	int (*observe_many)(void *be, struct nic *nics, const unsigned *what, int *res, size_t n,
-			    struct kerror *err);
+	 * another thread (nic-bound).  links (optional): list_links first,
+	 * in the same hand-over, into *links and *n_links; then only the
+	 * nics[] the listing holds are read (res[i] -ENODEV for the others;
+	 * nics[] in ifindex order, as the listing).  Returns 0 when each was
+	 * tried, or -errno with *err when none was, when the listing failed,
+	 * or when their outcome is unknown (then nics[i] may be left empty
+	 * but for ifindex and name); the caller clears nics[] either way.
+	 * May be NULL: list and observe each. */
+	int (*observe_many)(void *be, struct nic_link **links, size_t *n_links, struct nic *nics,
+			    const unsigned *what, int *res, size_t n, struct kerror *err);
 
 	int (*set_channels)(void *be, const struct nic_id *id, const struct nic_channels_req *req,
 			    struct kerror *err);
