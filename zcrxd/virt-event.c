@@ -77,8 +77,6 @@ struct pending_free {
 
 /* virt_event_quiet_begin/end: this thread holds back handle wake-ups */
 static __thread bool t_quiet, t_held;
-/* virt_event_unwatched_begin/end: this thread's new watches are refused */
-static __thread bool t_unwatched;
 
 static uint64_t now_usec(void)
 {
@@ -481,7 +479,7 @@ int virt_event_add_handle(struct virt_event *e, int fd, int events, virt_event_h
 	struct ve_handle *h;
 	int id;
 
-	if (fd < 0 || !cb || (t_unwatched && !on_loop_thread(e)))
+	if (fd < 0 || !cb)
 		return -1;
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -560,16 +558,6 @@ bool virt_event_quiet_end(void)
 
 	t_quiet = t_held = false;
 	return held;
-}
-
-void virt_event_unwatched_begin(void)
-{
-	t_unwatched = true;
-}
-
-void virt_event_unwatched_end(void)
-{
-	t_unwatched = false;
 }
 
 int virt_event_remove_handle(struct virt_event *e, int watch)

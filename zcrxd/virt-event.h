@@ -48,8 +48,7 @@ int virt_event_new(sd_event *ev, struct virt_event **ret);
  * (their owner — libvirt — may still reference the opaque data). */
 struct virt_event *virt_event_free(struct virt_event *e);
 
-/* Returns a watch id > 0, or -1 (bad fd, out of memory, an unwatched
- * thread: virt_event_unwatched_begin). */
+/* Returns a watch id > 0, or -1 (bad fd, out of memory). */
 int virt_event_add_handle(struct virt_event *e, int fd, int events, virt_event_handle_cb cb,
 			  void *opaque, virt_event_free_cb ff);
 void virt_event_update_handle(struct virt_event *e, int watch, int events);
@@ -78,15 +77,5 @@ unsigned long virt_event_wakes(struct virt_event *e);
  */
 void virt_event_quiet_begin(void);
 bool virt_event_quiet_end(void);
-/*
- * For a connection that only makes calls: between
- * virt_event_unwatched_begin() and virt_event_unwatched_end() on a thread
- * other than the loop's, adding a watch fails.  A libvirt connection opened
- * there then runs without the loop — libvirt's client takes a refused
- * watch as "no asynchronous I/O": no events and no keepalive on it, and
- * each call polls its socket itself — so its calls never wake the loop.
- */
-void virt_event_unwatched_begin(void);
-void virt_event_unwatched_end(void);
 /* Registered (not removed) watches and timers — for tests and status. */
 void virt_event_counts(struct virt_event *e, unsigned *ret_handles, unsigned *ret_timers);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virt-int — what the libvirt connection's files share: virt.c (the loop
- * side), virt-worker.c (the worker threads and libvirt's callbacks),
- * virt-query.c (a worker's own connection for reads) and virt-queue.c (the
- * queues between them).  Includes libvirt's headers (via
+ * side), virt-worker.c (the worker threads and libvirt's callbacks) and
+ * virt-queue.c (the queues between them).  Includes libvirt's headers (via
  * virt-lib.h): not for other modules.
  */
 #pragma once
@@ -152,26 +151,6 @@ void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);
 /* libvirt's last error message on this thread, never NULL */
 const char *virt_last_error(void);
-
-/* virt-query.c: a worker's own connection for its reads, opened without a
- * watch on the loop (virt_event_unwatched_*), and its domain handles.  Used
- * by one worker thread only. */
-struct virt_query;
-struct virt_query *virt_query_new(void);
-void virt_query_free(struct virt_query *q);
-/* The connection for the events connection of generation gen: the one it
- * has, or a new one (an older one is dropped first); NULL when it cannot be
- * opened or q is NULL (the caller reads through the events connection). */
-virConnectPtr virt_query_conn(struct virt_query *q, const char *uri, unsigned gen);
-/* Close the connection and drop the handles (it failed).  NULL: nothing. */
-void virt_query_drop(struct virt_query *q);
-/* The query connection's handle of the domain uuid: kept, or looked up
- * (one call) and kept.  NULL: the lookup failed (libvirt's error says why)
- * or the handle could not be kept.  The connection must be open. */
-virDomainPtr virt_query_domain(struct virt_query *q, const uint8_t uuid[16]);
-/* Keep dom (a handle of the query connection, e.g. from a listing): takes
- * the reference. */
-void virt_query_keep(struct virt_query *q, virDomainPtr dom);
 
 /* virt-worker.c */
 void *virt_worker_main(void *p);

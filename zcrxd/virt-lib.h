@@ -33,7 +33,6 @@
 	X(virConnectDomainEventRegisterAny)                                                        \
 	X(virConnectDomainEventDeregisterAny)                                                      \
 	X(virDomainFree)                                                                           \
-	X(virDomainLookupByUUID)                                                                   \
 	X(virDomainRef)                                                                            \
 	X(virDomainGetName)                                                                        \
 	X(virDomainGetUUID)                                                                        \

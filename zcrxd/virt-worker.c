@@ -3,14 +3,12 @@
  * virt-worker — the threads (VIRT_WORKERS) that make every blocking
  * libvirt call: connect with keepalive and event callbacks, list and read
  * domains (state, live XML), resync, disconnect; and libvirt's callbacks,
- * which queue events for them.  The events connection carries the events;
- * each worker reads through a connection of its own (virt-query), and
- * through the events connection only when that one fails.  Two calls in
- * flight overlap their waits on libvirtd; a domain's events are still read
- * one after the other, in order, and a connect or resync runs alone
+ * which queue events for them.  Two calls in flight on the one connection
+ * overlap their waits on libvirtd; a domain's events are still read one
+ * after the other, in order, and a connect or resync runs alone
  * (virt_take_job_locked).  What they learn goes to the loop as messages
  * (virt-queue).
- * Owns: the events connection while it is up.  Must not: touch the loop's
+ * Owns: the libvirt connection while it is up.  Must not: touch the loop's
  * state, log above debug.
  */
 #include <errno.h>
@@ -171,37 +169,40 @@ enum read_what {
 	READ_BOTH = 3,
 };
 
-/* A read failed: the domain is gone, or libvirt's error goes to info->err.
- * 0 when it is gone (an answer), -1 else. */
-static int read_failed(struct virt_domain_info *info)
+static bool read_failed(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
+			struct virt_domain_info *info)
 {
 	virErrorPtr e = VIRT_LIB(virGetLastError)();
 
 	if (e && e->code == VIR_ERR_NO_DOMAIN) {
 		info->run = VIRT_RUN_GONE;
-		return 0;
+		return true;
 	}
 	snprintf(info->err, sizeof(info->err), "%s", virt_last_error());
-	return -1;
+	check_alive(sh, conn, gen);
+	return true;
 }
 
-/* 0: info has libvirt's answer (a bad XML's error included); -1: the call
- * failed (its error in info->err). */
-static int read_domain(virDomainPtr dom, enum read_what what, struct virt_domain_info *info)
+static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
+			virDomainPtr dom, enum read_what what, struct virt_domain_info *info)
 {
 	int st = 0, reason = 0, r;
 	char *xml;
 
 	if (what & READ_STATE) {
-		if (VIRT_LIB(virDomainGetState)(dom, &st, &reason, 0) < 0)
-			return read_failed(info);
+		if (VIRT_LIB(virDomainGetState)(dom, &st, &reason, 0) < 0) {
+			read_failed(sh, conn, gen, info);
+			return;
+		}
 		info->run = fold_state(st);
 		if (!(what & READ_XML) || !virt_run_state_active(info->run))
-			return 0;
+			return;
 	}
 	xml = VIRT_LIB(virDomainGetXMLDesc)(dom, 0);
-	if (!xml)
-		return read_failed(info);
+	if (!xml) {
+		read_failed(sh, conn, gen, info);
+		return;
+	}
 	r = domxml_parse(xml, strlen(xml), &info->dom, info->err, sizeof(info->err));
 	if (r < 0)
 		info->dom = NULL;
@@ -213,30 +214,6 @@ static int read_domain(virDomainPtr dom, enum read_what what, struct virt_domain
 		if (info->dom && info->dom->id < 0)
 			info->dom = domxml_free(info->dom);
 	}
-	return 0;
-}
-
-/* The same through the worker's query connection: false when it did not
- * answer (no connection, a failed call) and the caller must read through
- * the events connection; info is then as it was. */
-static bool query_read(struct virt_shared *sh, struct virt_query *q, unsigned gen,
-		       const uint8_t uuid[16], enum read_what what, struct virt_domain_info *info)
-{
-	virConnectPtr qc = virt_query_conn(q, sh->uri, gen);
-	virDomainPtr dom;
-
-	if (!qc)
-		return false;
-	dom = virt_query_domain(q, uuid);
-	if (dom ? read_domain(dom, what, info) == 0 : read_failed(info) == 0)
-		return true;
-	log_debug(LOG_SUBSYS_VIRT, "query connection: %s; reading through the events connection",
-		  info->err);
-	info->err[0] = '\0';
-	info->run = VIRT_RUN_UNKNOWN;
-	if (VIRT_LIB(virConnectIsAlive)(qc) != 1)
-		virt_query_drop(q);
-	return false;
 }
 
 static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
@@ -247,74 +224,46 @@ static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
 	snprintf(info->name, sizeof(info->name), "%s", name ? name : "");
 }
 
-/* List the running domains on lc and read each.  q: lc is the worker's
- * query connection, whose handles are kept.  -1 when a call on lc failed
- * (nothing posted), 0 else. */
-static int resync_on(struct virt_shared *sh, virConnectPtr lc, struct virt_query *q, unsigned gen)
+static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned gen)
 {
 	virDomainPtr *doms = NULL;
 	uint64_t listed = virt_now_usec();
 	struct vmsg *m;
-	int n, k, failed = 0;
+	int n, k;
 
-	n = VIRT_LIB(virConnectListAllDomains)(lc, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	n = VIRT_LIB(virConnectListAllDomains)(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
+		/* A partial picture would detach running domains: post nothing.
+		 * A lost connection is reconnected and listed again. */
 		log_debug(LOG_SUBSYS_VIRT, "list domains: %s", virt_last_error());
-		return -1;
+		check_alive(sh, conn, gen);
+		return;
 	}
 	m = calloc(1, sizeof(*m));
 	if (m && n > 0)
 		m->list = calloc((size_t)n, sizeof(*m->list));
 	for (k = 0; k < n; k++) {
-		if (m && m->list && !failed) {
+		if (m && m->list) {
 			fill_identity(doms[k], &m->list[k]);
 			m->list[k].read_usec = virt_now_usec();
-			failed = read_domain(doms[k], READ_BOTH, &m->list[k]) < 0;
+			read_domain(sh, conn, gen, doms[k], READ_BOTH, &m->list[k]);
 			/* listed active a moment ago: not proof of a stop */
 			if (m->list[k].run == VIRT_RUN_UNKNOWN)
 				m->list[k].run = VIRT_RUN_RUNNING;
 		}
-		if (q && !failed)
-			virt_query_keep(q, doms[k]);
-		else
-			VIRT_LIB(virDomainFree)(doms[k]);
+		VIRT_LIB(virDomainFree)(doms[k]);
 	}
 	free(doms);
-	if (failed) {
-		log_debug(LOG_SUBSYS_VIRT, "reading listed domains: %s", virt_last_error());
-		if (m) {
-			m->n = m->list ? (size_t)n : 0; /* the entries read so far */
-			virt_msg_free(m);
-		}
-		return -1;
-	}
 	if (!m || (n > 0 && !m->list)) {
-		free(m);
-		return 0; /* out of memory: the next reconnect tries again */
+		if (m)
+			free(m);
+		return; /* out of memory: the next reconnect tries again */
 	}
 	m->type = VMSG_RESYNC;
 	m->gen = gen;
 	m->n = (size_t)n;
 	m->listed_usec = listed;
 	virt_post(sh, m);
-	return 0;
-}
-
-/* Through the worker's query connection, or the events connection conn
- * when that has none or it fails.  A partial picture would detach running
- * domains: when a call fails nothing is posted, and a lost connection is
- * reconnected and listed again. */
-static void worker_resync(struct virt_shared *sh, struct virt_query *q, virConnectPtr conn,
-			  unsigned gen)
-{
-	virConnectPtr qc = virt_query_conn(q, sh->uri, gen);
-
-	if (qc && resync_on(sh, qc, q, gen) == 0)
-		return;
-	if (qc)
-		virt_query_drop(q);
-	if (resync_on(sh, conn, NULL, gen) < 0)
-		check_alive(sh, conn, gen);
 }
 
 static void worker_disconnect(struct virt_shared *sh)
@@ -338,7 +287,7 @@ static void worker_disconnect(struct virt_shared *sh)
 	(void)VIRT_LIB(virConnectClose)(conn);
 }
 
-static void worker_connect(struct virt_shared *sh, struct virt_query *q)
+static void worker_connect(struct virt_shared *sh)
 {
 	static const struct {
 		int id;
@@ -396,12 +345,11 @@ static void worker_connect(struct virt_shared *sh, struct virt_query *q)
 		pthread_mutex_unlock(&sh->lock);
 	}
 	virt_post_conn(sh, gen, VIRT_CONN_CONNECTED, sh->uri);
-	worker_resync(sh, q, conn, gen);
+	worker_resync(sh, conn, gen);
 }
 
-static void worker_event(struct virt_shared *sh, struct virt_query *q, struct vjob *j)
+static void worker_event(struct virt_shared *sh, struct vjob *j)
 {
-	enum read_what what;
 	struct vmsg *m;
 	virConnectPtr conn;
 	unsigned gen;
@@ -421,15 +369,14 @@ static void worker_event(struct virt_shared *sh, struct virt_query *q, struct vj
 	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
 	memcpy(m->info.name, j->name, sizeof(j->name));
 	m->info.event_usec = j->event_usec;
-	what = j->want_xml ? READ_XML : READ_STATE;
-	if (j->dom && !query_read(sh, q, gen, j->uuid, what, &m->info)) {
-		/* the post below wakes the loop (or finds it woken already and
-		 * not yet at the results): it applies the socket's interest then */
-		virt_event_quiet_begin();
-		if (read_domain(j->dom, what, &m->info) < 0)
-			check_alive(sh, conn, gen);
-		(void)virt_event_quiet_end();
-	}
+	/* the post below wakes the loop (or finds it woken already and not
+	 * yet at the results): it applies the socket's interest then */
+	virt_event_quiet_begin();
+	if (j->dom && j->want_xml)
+		read_domain(sh, conn, gen, j->dom, READ_XML, &m->info);
+	else if (j->dom)
+		read_domain(sh, conn, gen, j->dom, READ_STATE, &m->info);
+	(void)virt_event_quiet_end();
 	m->info.read_usec = virt_now_usec();
 	virt_post(sh, m);
 }
@@ -482,7 +429,7 @@ static void drop_for_resync_locked(struct virt_shared *sh)
 	sh->st.queued = sh->njobs;
 }
 
-static void worker_resync_job(struct virt_shared *sh, struct virt_query *q)
+static void worker_resync_job(struct virt_shared *sh)
 {
 	virConnectPtr conn;
 	unsigned gen;
@@ -494,7 +441,7 @@ static void worker_resync_job(struct virt_shared *sh, struct virt_query *q)
 		VIRT_LIB(virConnectRef)(conn);
 	pthread_mutex_unlock(&sh->lock);
 	if (conn) {
-		worker_resync(sh, q, conn, gen);
+		worker_resync(sh, conn, gen);
 		VIRT_LIB(virConnectClose)(conn);
 	}
 }
@@ -502,7 +449,6 @@ static void worker_resync_job(struct virt_shared *sh, struct virt_query *q)
 void *virt_worker_main(void *p)
 {
 	struct virt_shared *sh = p;
-	struct virt_query *q;
 	struct vjob *j = NULL;
 	sigset_t all;
 	char name[16];
@@ -520,9 +466,6 @@ void *virt_worker_main(void *p)
 	else
 		snprintf(name, sizeof(name), "zcrxd-libvirt");
 	(void)pthread_setname_np(pthread_self(), name);
-	/* Its reads go through a connection of its own (virt-query): without
-	 * one (out of memory) they go through the events connection. */
-	q = virt_query_new();
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
 		for (;;) {
@@ -545,13 +488,13 @@ void *virt_worker_main(void *p)
 
 		switch (j->type) {
 		case VJOB_CONNECT:
-			worker_connect(sh, q);
+			worker_connect(sh);
 			break;
 		case VJOB_EVENT:
-			worker_event(sh, q, j);
+			worker_event(sh, j);
 			break;
 		case VJOB_RESYNC:
-			worker_resync_job(sh, q);
+			worker_resync_job(sh);
 			break;
 		}
 		pthread_mutex_lock(&sh->lock);
@@ -566,7 +509,6 @@ void *virt_worker_main(void *p)
 	pthread_mutex_unlock(&sh->lock);
 	if (last)
 		worker_disconnect(sh);
-	virt_query_free(q);
 	virt_shared_unref(sh);
 	return NULL;
 }

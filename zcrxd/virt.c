@@ -4,10 +4,9 @@
  *
  * Owns: libvirt's event implementation (trampolines into virt-event), the
  * loop side of the connection (results from the worker, reconnect with
- * backoff), the public API.  The worker threads that make every blocking
- * libvirt call are in virt-worker.c, their own connections for reads in
- * virt-query.c, what they share in virt-queue.c; those four and virt-lib.c
- * are the only files that include libvirt's headers.
+ * backoff), the public API.  The worker thread that makes every blocking
+ * libvirt call is in virt-worker.c, what they share in virt-queue.c; those
+ * three and virt-lib.c are the only files that include libvirt's headers.
  * Must not: call a blocking libvirt function on the loop thread, decide
  * about attachments, log above debug (the caller reports what it learns
  * through the callbacks).

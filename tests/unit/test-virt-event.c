@@ -585,54 +585,6 @@ static void test_timer_armed_in_handle_same_turn(void **state)
 	run_for(c, 10);
 }
 
-struct unwatched {
-	struct ctx *c;
-	int inside, after;
-	unsigned long wakes[2];
-};
-
-static void *add_unwatched(void *p)
-{
-	struct unwatched *u = p;
-
-	u->wakes[0] = virt_event_wakes(u->c->ve);
-	virt_event_unwatched_begin();
-	u->inside = virt_event_add_handle(u->c->ve, u->c->pipefd[0], VIRT_EVENT_READABLE,
-					  on_handle, u->c, NULL);
-	u->wakes[1] = virt_event_wakes(u->c->ve);
-	virt_event_unwatched_end();
-	u->after = virt_event_add_handle(u->c->ve, u->c->pipefd[0], VIRT_EVENT_READABLE,
-					 on_handle, u->c, NULL);
-	return NULL;
-}
-
-/* A call-only connection's thread gets no watch (and wakes nobody); the
- * same thread after, and the loop thread always, do. */
-static void test_unwatched_thread_refused(void **state)
-{
-	struct ctx *c = *state;
-	struct unwatched u = { .c = c };
-	unsigned handles, timers;
-	pthread_t th;
-	int w;
-
-	assert_int_equal(pthread_create(&th, NULL, add_unwatched, &u), 0);
-	pthread_join(th, NULL);
-	assert_int_equal(u.inside, -1);
-	assert_int_equal(u.wakes[1], u.wakes[0]);
-	assert_true(u.after > 0);
-	virt_event_counts(c->ve, &handles, &timers);
-	assert_int_equal(handles, 1);
-
-	virt_event_unwatched_begin(); /* the loop thread is never refused */
-	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle, c, NULL);
-	virt_event_unwatched_end();
-	assert_true(w > 0);
-	assert_int_equal(virt_event_remove_handle(c->ve, w), 0);
-	assert_int_equal(virt_event_remove_handle(c->ve, u.after), 0);
-	run_for(c, 10);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,7 +598,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thread_hammer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_wakes_only_when_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_runs_pending, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwatched_thread_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_armed_in_handle_same_turn, setup,
 						teardown),
 	};
