@@ -408,6 +408,7 @@ int store_from_json(json_object *o, struct store *ret, struct kerror *err)
 		s.atts = calloc(n, sizeof(*s.atts));
 		if (!s.atts)
 			return kerror_set(err, ENOMEM, NULL, "parse state", NULL);
+		s.cap_atts = n;
 	}
 	for (i = 0; i < n; i++) {
 		struct attach_id id;

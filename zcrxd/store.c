@@ -47,6 +47,7 @@ int store_copy(struct store *dst, const struct store *src)
 	dst->nics = calloc(src->n_nics ? src->n_nics : 1, sizeof(*dst->nics));
 	if (!dst->atts || !dst->nics)
 		goto nomem;
+	dst->cap_atts = src->n_atts ? src->n_atts : 1;
 	for (i = 0; i < src->n_atts; i++) {
 		attach_init(&dst->atts[i]);
 		if (attach_copy(&dst->atts[i], &src->atts[i]) < 0)
@@ -78,6 +79,7 @@ void store_rekey(struct store *s)
 	free(s->keys);
 	s->keys = s->n_atts ? calloc(s->n_atts, sizeof(*s->keys)) : NULL;
 	s->n_keys = s->keys ? s->n_atts : 0;
+	s->cap_keys = s->n_keys;
 	for (i = 0; i < s->n_keys; i++)
 		key_of(&s->keys[i], &s->atts[i].id);
 }
@@ -121,17 +123,30 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 			*ret_index = (size_t)i;
 		return 0;
 	}
-	v = realloc(s->atts, (s->n_atts + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->atts = v;
-	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
-		struct store_key *k = realloc(s->keys, (s->n_keys + 1) * sizeof(*k));
+	if (s->n_atts >= s->cap_atts) {
+		size_t cap = s->n_atts < 8 ? 16 : 2 * s->n_atts;
 
-		if (k) {
-			s->keys = k;
-			key_of(&k[s->n_keys++], id);
+		v = realloc(s->atts, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->atts = v;
+		s->cap_atts = cap;
+	}
+	v = s->atts;
+	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
+		struct store_key *k = s->keys;
+
+		if (s->n_keys >= s->cap_keys) {
+			size_t cap = s->n_keys < 8 ? 16 : 2 * s->n_keys;
+
+			k = realloc(s->keys, cap * sizeof(*k));
+			if (k) {
+				s->keys = k;
+				s->cap_keys = cap;
+			}
 		}
+		if (k)
+			key_of(&k[s->n_keys++], id);
 	}
 	attach_init(&v[s->n_atts]);
 	v[s->n_atts].id = *id;

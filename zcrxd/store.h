@@ -53,6 +53,10 @@ struct store {
 	int schema;          /* of the file it was read from (0: none) */
 	size_t n_atts;
 	struct attach *atts; /* desired attachments (identity; results are not stored) */
+	/* atts and keys allocated for: grown by doubling, not by one (a
+	 * realloc of the array per new attachment); 0 when not known (an
+	 * array made elsewhere is grown from its n) */
+	size_t cap_atts, cap_keys;
 	/* their keys in the same order, for store_find_attach and
 	 * store_att_on: a scan of 22 bytes each, not of whole attachments;
 	 * used while n_keys == n_atts (kept by store.c's own changes, built
