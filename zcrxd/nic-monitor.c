@@ -530,6 +530,29 @@ static int resync(struct nic_monitor *m, bool periodic)
 	return 0;
 }
 
+int nic_monitor_refresh_many(struct nic_monitor *m, const int *ifindexes, size_t n, unsigned what)
+{
+	struct batch *b = NULL;
+	size_t i;
+
+	if (n > 1 && m->be.ops->observe_many)
+		b = batch_new(n); /* none: one by one */
+	for (i = 0; i < n; i++) {
+		const struct nic *have = nic_monitor_get(m, ifindexes[i]);
+
+		if (b && have && queue(b, have, what)) {
+			if (b->n == b->cap)
+				(void)flush(m, b, NULL, NULL);
+			continue;
+		}
+		(void)refresh_one(m, ifindexes[i], what); /* new, or no copy: alone */
+	}
+	if (b)
+		(void)flush(m, b, NULL, NULL);
+	free(b);
+	return 0;
+}
+
 int nic_monitor_resync(struct nic_monitor *m)
 {
 	return resync(m, false);

@@ -93,6 +93,10 @@ const struct nic *nic_monitor_find(const struct nic_monitor *m, const char *name
 /* Re-read parts of one NIC now (after a change zcrxd made); 0, or -ENODEV
  * when the NIC is gone (it is then removed). */
 int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
+/* nic_monitor_refresh() of several devices: the ones the table holds
+ * read in one call of the backend where it has observe_many (one
+ * hand-over to zcrxd's NIC thread for all of them), up to 32 at a time. */
+int nic_monitor_refresh_many(struct nic_monitor *m, const int *ifindexes, size_t n, unsigned what);
 /* Read the link notifications already queued and observe the links they
  * name, now, instead of at the loop's next turn.  true: the table holds
  * every link that existed when this was called, so a name it does not hold

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kcall.h"
 #include "log.h"
+#include "nic-monitor.h"
 #include "reconcile-int.h"
 
 struct reconcile_queued {
@@ -138,6 +140,40 @@ static void run_end(struct reconcile *rc, struct nic_run *nr)
 	reconcile_outcome_clear(&nr->all);
 }
 
+/* Every NIC of the batch read in full before the first is planned, in
+ * one kernel-call hand-over for all of them instead of one each (the
+ * reconcile_run_nic() of each would read it first): no plan is applied
+ * before the batch's sync, so each is planned against the NIC as the
+ * kernel shows it after the same reads, in the same loop turn. */
+static void read_first(struct reconcile *rc, struct nic_run *runs, size_t n_runs)
+{
+	const struct nic *nic;
+	struct rc_nic *rn;
+	size_t i, n = 0;
+	int *ifx;
+
+	if (n_runs < 2 || !rc->d.monitor ||
+	    (rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)))
+		return;
+	ifx = calloc(n_runs, sizeof(*ifx));
+	if (!ifx)
+		return; /* each run reads its NIC */
+	for (i = 0; i < n_runs; i++)
+		if ((nic = nic_monitor_find(rc->d.monitor, runs[i].nic)))
+			ifx[n++] = nic->link.ifindex;
+	(void)nic_monitor_refresh_many(rc->d.monitor, ifx, n, NIC_OBSERVE_ALL);
+	for (i = 0; i < n_runs; i++) {
+		size_t k;
+
+		nic = nic_monitor_find(rc->d.monitor, runs[i].nic);
+		rn = nic ? reconcile_nic_state(rc, runs[i].nic) : NULL;
+		for (k = 0; rn && k < n; k++)
+			if (ifx[k] == nic->link.ifindex)
+				rn->read_fresh = ifx[k];
+	}
+	free(ifx);
+}
+
 /*
  * Two passes over the NICs with waiting requests: each is read and planned
  * and its plan's intent recorded (staged: nothing applied, nothing
@@ -189,6 +225,7 @@ void reconcile_batch_run(struct reconcile *rc)
 			run_end(rc, &nr);
 		}
 	} else {
+		read_first(rc, runs, n_runs);
 		rc->stage_intents = true;
 		for (i = 0; i < n_runs; i++)
 			staged |= run_begin(rc, &runs[i]) == RC_STAGED;

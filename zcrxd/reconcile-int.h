@@ -39,6 +39,10 @@ struct rc_nic {
 	uint64_t read_batch;
 	int read_ifindex;
 	uint64_t read_usec; /* when (the loop's CLOCK_MONOTONIC usec) */
+	/* read in full (as ifindex) by a batch of Attach requests for the
+	 * NIC's next run, with the batch's other NICs (reconcile-batch.c):
+	 * that run reads it no more; 0 for none */
+	int read_fresh;
 	/* when a dry run last read the NIC from the kernel (CLOCK_MONOTONIC
 	 * usec, the loop's time): once per loop turn, and for readers'
 	 * plans once per RC_DRY_READ_USEC */

@@ -638,10 +638,12 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	bool has_pol, converged = false, settled = true, resume;
 	uint32_t made[RC_MADE_MAX]; /* contexts this run made */
 	size_t n_made = 0;
-	int round = 0, r = 0;
+	int round = 0, r = 0, fresh;
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
+	fresh = rn->read_fresh; /* for this run only */
+	rn->read_fresh = 0;
 	/* the second call of a staged run: its first plan, intent durable */
 	resume = rn->staged && !dry_run;
 	if (rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
@@ -694,8 +696,11 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	/* read in full before acting: for libvirt events once per batch and
 	 * at most every RC_EVENT_READ_USEC (a storm of them on one NIC is not
 	 * a storm of re-reads), on the drift timer by its re-read of every
-	 * link in this loop turn; what the run changes it reads back right after */
+	 * link in this loop turn, for a batch of Attach requests right before
+	 * it, with its other NICs (fresh); what the run changes it reads back
+	 * right after */
 	if (nic && !dry_run && !(rc->interval_read && nic->read_all_usec == loop_usec(rc)) &&
+	    fresh != nic->link.ifindex &&
 	    !(rc->defer_saves && rn->read_ifindex == nic->link.ifindex &&
 	      (rn->read_batch == rc->save_batch ||
 	       loop_usec(rc) - rn->read_usec < RC_EVENT_READ_USEC))) {
