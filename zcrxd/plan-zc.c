@@ -69,7 +69,7 @@ bool plan_zc_want(struct planner *pl)
 	const struct nic_cap *hs = &nic->caps.header_split;
 	bool need_hds = false, hds_blocked = false;
 	uint32_t budget = UINT32_MAX;
-	char why[KERROR_MSG_MAX];
+	char why[KERROR_MSG_MAX], absent[KERROR_MSG_MAX + 64];
 	size_t i;
 
 	if (!pl->managed)
@@ -85,6 +85,17 @@ bool plan_zc_want(struct planner *pl)
 	else if (nic->has_xdp)
 		snprintf(why, sizeof(why), "an XDP program is attached (header split refused)");
 	hds_blocked = why[0];
+	if (b && !b->available) {
+		/* the same for every attachment: made once per plan, not once
+		 * per attachment (ENOENT is the module's absence itself: its
+		 * text would only repeat it) */
+		bool more = b->resolve_err.msg[0] && b->resolve_err.err != ENOENT;
+
+		snprintf(absent, sizeof(absent),
+			 "no zero-copy (kernel module vhost_zcrx not available%s%s)",
+			 more ? ": " : "", more ? b->resolve_err.msg : "");
+		absent[KERROR_MSG_MAX - 1] = '\0'; /* cut as plan_reason() cuts any reason */
+	}
 
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
@@ -114,14 +125,8 @@ bool plan_zc_want(struct planner *pl)
 		 * else is missing (an unsteered vNIC would not get zero-copy
 		 * either, but the operator should see both). */
 		if (b && !b->available) {
-			/* ENOENT is the module's absence itself: its text would
-			 * only repeat it */
-			bool more = b->resolve_err.msg[0] && b->resolve_err.err != ENOENT;
-
-			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
-			       b->resolve_err.err ? b->resolve_err.err : ENOENT,
-			       "no zero-copy (kernel module vhost_zcrx not available%s%s)",
-			       more ? ": " : "", more ? b->resolve_err.msg : "");
+			plan_reason_text(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
+					 b->resolve_err.err ? b->resolve_err.err : ENOENT, absent);
 			continue;
 		}
 		if (ap->method < 0) {
