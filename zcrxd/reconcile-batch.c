@@ -118,7 +118,7 @@ static void run_end(struct reconcile *rc, struct nic_run *nr)
 	size_t i;
 	int r = nr->r;
 
-	if (r == RC_STAGED)
+	if (r == RC_STAGED || r == RC_APPLIED)
 		r = reconcile_run_nic(rc, nr->nic, PLAN_MODE_NORMAL, false, NULL, &nr->all, &nr->e);
 	for (i = 0; i < nr->n; i++) {
 		if (q[i]->finished)
@@ -171,6 +171,31 @@ static void read_first(struct reconcile *rc, struct nic_run *runs, size_t n_runs
 			if (ifx[k] == nic->link.ifindex)
 				rn->read_fresh = ifx[k];
 	}
+	free(ifx);
+}
+
+/* What the applied plans changed, read back: the rule tables of all the
+ * NICs whose plans only inserted or deleted rules in one hand-over, any
+ * other NIC on its own (what its plan can have changed). */
+static void read_back(struct reconcile *rc, struct nic_run *runs, size_t n_runs)
+{
+	const struct nic *nic;
+	struct rc_nic *rn;
+	size_t i, n = 0;
+	int *ifx = calloc(n_runs ? n_runs : 1, sizeof(*ifx));
+
+	for (i = 0; i < n_runs; i++) {
+		if (runs[i].r != RC_APPLIED || !(rn = reconcile_nic_state(rc, runs[i].nic)) ||
+		    !rn->readback || !(nic = nic_monitor_find(rc->d.monitor, runs[i].nic)))
+			continue;
+		if (ifx && rn->readback == NIC_OBSERVE_RULES)
+			ifx[n++] = nic->link.ifindex;
+		else
+			(void)nic_monitor_refresh(rc->d.monitor, nic->link.ifindex, rn->readback);
+		rn->readback = 0;
+	}
+	if (n)
+		(void)nic_monitor_refresh_many(rc->d.monitor, ifx, n, NIC_OBSERVE_RULES);
 	free(ifx);
 }
 
@@ -232,6 +257,15 @@ void reconcile_batch_run(struct reconcile *rc)
 		rc->stage_intents = false;
 		if (staged)
 			(void)reconcile_sync_staged(rc);
+		/* each staged plan applied, what they changed read back
+		 * together, then each run goes on */
+		rc->defer_readback = true;
+		for (i = 0; i < n_runs; i++)
+			if (runs[i].r == RC_STAGED)
+				runs[i].r = reconcile_run_nic(rc, runs[i].nic, PLAN_MODE_NORMAL, false,
+							      NULL, &runs[i].all, &runs[i].e);
+		rc->defer_readback = false;
+		read_back(rc, runs, n_runs);
 		for (i = 0; i < n_runs; i++)
 			run_end(rc, &runs[i]);
 	}

@@ -13,6 +13,7 @@
 #include "reconcile.h"
 
 #define RC_ROUNDS 6 /* plan/exec rounds per NIC (learning, holds) */
+#define RC_MADE_MAX 64 /* contexts one run follows as made by it */
 /* A reader's Plan re-reads a NIC at most this often (its plan may be this
  * old); root's and admins', and every other dry run, once per loop turn. */
 #define RC_DRY_READ_USEC 1000000u
@@ -43,6 +44,13 @@ struct rc_nic {
 	 * NIC's next run, with the batch's other NICs (reconcile-batch.c):
 	 * that run reads it no more; 0 for none */
 	int read_fresh;
+	/* a batch's run stopped after its first plan was applied
+	 * (RC_APPLIED): what it has to read back (NIC_OBSERVE_*), read with
+	 * the batch's other NICs, and the contexts it made so far */
+	bool applied;
+	unsigned readback;
+	uint32_t made[RC_MADE_MAX];
+	size_t n_made;
 	/* when a dry run last read the NIC from the kernel (CLOCK_MONOTONIC
 	 * usec, the loop's time): once per loop turn, and for readers'
 	 * plans once per RC_DRY_READ_USEC */
@@ -122,6 +130,9 @@ struct reconcile {
 	/* a batch's first pass (reconcile-batch.c): a run whose first plan
 	 * needs an intent stops once it is recorded (RC_STAGED) */
 	bool stage_intents;
+	/* a batch's second pass: a staged run stops once its plan is applied,
+	 * its read-back left for the batch (RC_APPLIED) */
+	bool defer_readback;
 	/* Attach requests waiting for their NIC's run (reconcile-batch.c) */
 	size_t n_queued, cap_queued;
 	struct reconcile_queued *queued;
@@ -178,6 +189,11 @@ struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const u
  * nothing applied: make the journal durable (reconcile_sync_staged), then
  * run the NIC again, with the same out, to apply it and go on. */
 #define RC_STAGED 1
+/* While rc->defer_readback: the staged plan is applied and what it
+ * changed is to be read back (rn->readback, for the caller to read with
+ * nic_monitor_refresh_many()); run the NIC again, with the same out, to
+ * plan again and go on. */
+#define RC_APPLIED 2
 int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
 		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
 		      struct kerror *err);

@@ -445,8 +445,6 @@ static int dry_read(struct reconcile *rc, struct rc_nic *rn, const char *name, i
 	return 0;
 }
 
-#define RC_MADE_MAX 64 /* contexts one run follows as made by it */
-
 /* What an applied op can have changed on the NIC, to read back: a rule
  * inserted or deleted changes the rule table alone (and the kernel's
  * answer, its location, is in it); anything else is read in full (a
@@ -556,7 +554,9 @@ static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name,
 		for (i = 0, what = 0; i < p.n_ops; i++)
 			if (plan_op_is_kernel(&p.ops[i]) && !(refused && refused[i]))
 				what |= readback_parts(&p.ops[i]);
-		if (what) /* the kernel changed: read it back */
+		if (what && st && rc->defer_readback) /* with the batch's others */
+			rn->readback |= what;
+		else if (what) /* the kernel changed: read it back */
 			(void)nic_monitor_refresh(rc->d.monitor, ifindex, what);
 		free(refused);
 		free(ids);
@@ -635,7 +635,7 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	struct rc_nic *rn = reconcile_nic_state(rc, name);
 	const struct nic *nic;
 	struct config_nic pol;
-	bool has_pol, converged = false, settled = true, resume;
+	bool has_pol, converged = false, settled = true, resume, applied;
 	uint32_t made[RC_MADE_MAX]; /* contexts this run made */
 	size_t n_made = 0;
 	int round = 0, r = 0, fresh;
@@ -644,6 +644,10 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
 	fresh = rn->read_fresh; /* for this run only */
 	rn->read_fresh = 0;
+	/* the third call of a staged run: applied, read back (RC_APPLIED) */
+	applied = rn->applied && !dry_run;
+	rn->applied = false;
+	rn->readback = 0;
 	/* the second call of a staged run: its first plan, intent durable */
 	resume = rn->staged && !dry_run;
 	if (rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)) {
@@ -672,6 +676,12 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		(void)reconcile_save(rc);
 		resume = false;
 	}
+	if (applied && nic) { /* (gone when read back: its attachments wait, below) */
+		n_made = rn->n_made;
+		memcpy(made, rn->made, n_made * sizeof(*made));
+		round = 1;
+		goto rounds;
+	}
 	if (resume) {
 		struct journal_nic *j = store_journal(&rc->store, name, nic->link.ifindex, false);
 		struct plan sp = rn->staged_plan;
@@ -690,6 +700,12 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		if (r < 0)
 			return r;
 		r = 0;
+		if (rn->readback) { /* the batch reads it back (rc->defer_readback) */
+			rn->n_made = n_made;
+			memcpy(rn->made, made, n_made * sizeof(*made));
+			rn->applied = true;
+			return RC_APPLIED;
+		}
 		round = 1;
 		goto rounds;
 	}
