@@ -29,8 +29,9 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
              "daemon_cpu_ratio", zcrxd's CPU per attach one at a time over
              the same concurrent, is moved much less (reported, no goal).
              Also per side: zcrxd's NIC runs and state syncs (fdatasyncs
-             and compactions, from GetMetrics) and its minor page faults
-             per attach.
+             and compactions, from GetMetrics), its kernel calls (each a
+             hand-over to its NIC thread, from GetStatus) and its minor
+             page faults per attach.
              Four rounds, each on a fresh zcrxd-fake: one side's 1,000
              attaches, their detaches, then the other side's.  The side
              that runs second finds zcrxd in another state than the first
@@ -171,10 +172,12 @@ class Fixture:
         return int(self.stat()[7])
 
     def counters(self):
-        """NIC runs and state syncs (fdatasyncs, compactions) so far"""
+        """NIC runs and state syncs (fdatasyncs, compactions) so far, and
+        the NIC thread's kernel calls (each a hand-over from the loop)"""
         text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        calls = sum(k["calls"] for k in self.d.status().get("kernel_calls", []))
         return tuple(int(re.search(r"^%s (\d+)$" % k, text, re.M).group(1))
-                     for k in ("zcrx_reconcile_runs_total", "zcrx_state_syncs_total"))
+                     for k in ("zcrx_reconcile_runs_total", "zcrx_state_syncs_total")) + (calls,)
 
     def close(self):
         try:
@@ -243,7 +246,7 @@ def attach_load(fx, total, clients, prefix, macbase):
     last reply; zcrxd's CPU, context switches and minor page faults (all
     its threads), its NIC runs and state syncs (GetMetrics) over the same
     run.  Returns its figures."""
-    runs0, syncs0 = fx.counters()
+    runs0, syncs0, calls0 = fx.counters()
     flt0 = fx.minflt()
     cpu0, sw0 = fx.cpu_s(), sum(switches(fx.d.proc.pid).values())
     p = subprocess.run([LOAD, fx.d.socket, str(total), str(clients), prefix, str(macbase)],
@@ -254,8 +257,9 @@ def attach_load(fx, total, clients, prefix, macbase):
     out["daemon_cpu_s"] = fx.cpu_s() - cpu0
     out["daemon_switches"] = sum(switches(fx.d.proc.pid).values()) - sw0
     out["daemon_minflt"] = fx.minflt() - flt0
-    runs1, syncs1 = fx.counters()
+    runs1, syncs1, calls1 = fx.counters()
     out["runs"], out["syncs"] = runs1 - runs0, syncs1 - syncs0
+    out["kernel_calls"] = calls1 - calls0
     return out
 
 
@@ -332,6 +336,8 @@ def bench_burst(ns):
                        "concurrent": [r[1]["runs"] for r in rounds]},
           "state_syncs": {"one_at_a_time": [r[0]["syncs"] for r in rounds],
                           "concurrent": [r[1]["syncs"] for r in rounds]},
+          "kernel_calls": {"one_at_a_time": [r[0]["kernel_calls"] for r in rounds],
+                           "concurrent": [r[1]["kernel_calls"] for r in rounds]},
           "held_after": [r[2] for r in rounds], "load1_per_round": load1,
           "fdatasync_p50_ms_per_round": sync,
           "fdatasync_p50_ms": fdatasync_ms(), "goal_ratio": 5, "errors": errors[:3],
