@@ -4,14 +4,18 @@
 - FakeDaemon: build/tests/zcrxd-fake (TEST ONLY: zcrxd's manager over the
   fake NIC backend, whose "kernel" lives in a file and survives kill -9),
   inside a private network namespace zxp*.
+- FakeDaemonCase: a test class's one zcrxd-fake and its namespace.
 - fake_state(): that file, parsed.
 - Checks shared by the tests: state.json parses, nothing orphaned, the
   plan is empty.
 """
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -54,6 +58,43 @@ class FakeDaemon(zxtest.Daemon):
 
     def fake(self):
         return fake_state(self.fake_state)
+
+    def outside(self, *lines, timeout=30):
+        """Change the fake "kernel" behind zcrxd's back, as the kernel or an
+        operator would (each line one change, see zcrxd-fake), and wait
+        until zcrxd-fake has taken it (SIGUSR1)."""
+        path = self.fake_state + ".outside"
+        with open(path, "w") as f:
+            f.write("".join(ln + "\n" for ln in lines))
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        zxtest.wait_for(lambda: not os.path.exists(path), timeout, what="the outside change")
+
+    def fake_nic(self, name):
+        """One NIC of the fake "kernel" as it is now."""
+        return [n for n in self.fake()["nics"] if n["name"] == name][0]
+
+
+class FakeDaemonCase(unittest.TestCase):
+    """Tests that share one zcrxd-fake, in a network namespace of its own:
+    the class sets CONF (its config), NICS (--fake-nic specs), NETNS and
+    WORK (name prefixes) and DAEMON_KW (more FakeDaemon arguments)."""
+    CONF = ""
+    NICS = ("eth0:capable",)
+    NETNS = "zxp"
+    WORK = "zxp-"
+    DAEMON_KW = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ns = zxtest.Netns(cls.NETNS).__enter__()
+        cls.work = tempfile.mkdtemp(prefix=cls.WORK)
+        cls.d = FakeDaemon(cls.ns, cls.CONF, cls.work, nics=cls.NICS, **cls.DAEMON_KW)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.ns.delete()
+        shutil.rmtree(cls.work, ignore_errors=True)
 
 
 def fake_state(path):

@@ -8,14 +8,10 @@ import grp
 import json
 import os
 import re
-import shutil
 import signal
-import tempfile
 import time
-import unittest
 
-import attachlib
-from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest
+from attachlib import FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
 
 CONF = """
 [daemon]
@@ -38,24 +34,16 @@ NICS = ("eth0:capable", "eth1:capable", "eth2:capable", "eth3:capable")
 
 
 @zxtest.require_root
-class Api(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxp").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxp-api-")
-        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
+class Api(FakeDaemonCase):
+    CONF = CONF
+    NICS = NICS
+    WORK = "zxp-api-"
 
     def attach(self, **p):
         return self.d.call("io.zcrx.Manager.Attach", p)
 
     def rules_of(self, nic):
-        return [n for n in self.d.fake()["nics"] if n["name"] == nic][0]["rules"]
+        return self.d.fake_nic(nic)["rules"]
 
     def test_dry_run_changes_nothing_and_shows_ethtool(self):
         before = self.d.fake()
@@ -203,7 +191,7 @@ class Api(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
 
     def test_release_restores_the_nic(self):
-        before = [n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0]
+        before = self.d.fake_nic("eth3")
         self.assertEqual(before["combined"], 12)  # Channels=12 applied at start
         self.attach(domain="rel", nic="eth3", mac=mac(0x700), queues=2)
         r = self.d.call("io.zcrx.Manager.Release", {"nic": "eth3", "dry_run": True})
@@ -212,7 +200,7 @@ class Api(unittest.TestCase):
         self.assertLess(kinds.index("delete-context"), kinds.index("set-channels"))
         p = self.d.ctl("release", "eth3")
         self.assertEqual(p.returncode, 0, p.stderr)
-        after = [n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0]
+        after = self.d.fake_nic("eth3")
         self.assertEqual(after["combined"], 8)  # as before zcrxd
         self.assertEqual(after["rules"], [])
         self.assertEqual(after["contexts"], [])
@@ -224,7 +212,7 @@ class Api(unittest.TestCase):
         # released: reconcile leaves it alone
         self.assertEqual(plan_ops(self.d, "eth3"), [])
         self.d.call("io.zcrx.Manager.Reconcile")
-        self.assertEqual([n for n in self.d.fake()["nics"] if n["name"] == "eth3"][0], after)
+        self.assertEqual(self.d.fake_nic("eth3"), after)
 
     def test_plan_and_rebalance_print(self):
         p = self.d.ctl("plan")
@@ -408,13 +396,6 @@ class Api(unittest.TestCase):
         self.assertEqual([o["mac"] for o in ops if o["kind"] == "lease"],
                          ["52:54:00:ab:22:01"])
 
-    def outside(self, *lines):
-        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1)."""
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(l + "\n" for l in lines))
-        os.kill(self.d.proc.pid, signal.SIGUSR1)
-        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
 
     def repairs(self):
         text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
@@ -423,7 +404,7 @@ class Api(unittest.TestCase):
     def test_rule_deleted_outside_is_put_back_logged_and_counted(self):
         a = self.attach(domain="rep", nic="eth0", mac=mac(0x820))["attachments"][0]
         loc = a["rules"][0]
-        self.outside("rule-delete eth0 %d" % loc)
+        self.d.outside("rule-delete eth0 %d" % loc)
         self.assertNotIn(loc, [r["location"] for r in self.rules_of("eth0")])
         n0 = self.repairs()
         r = self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth0"})
@@ -438,7 +419,7 @@ class Api(unittest.TestCase):
                          mac(0x820))
         # found by a request on the same NIC: put back and counted just the same
         a = self.d.call("io.zcrx.Manager.ListAttachments", {"domain": "rep"})["attachments"][0]
-        self.outside("rule-delete eth0 %d" % a["rules"][0])
+        self.d.outside("rule-delete eth0 %d" % a["rules"][0])
         n1 = self.repairs()
         self.attach(domain="rep2", nic="eth0", mac=mac(0x821))
         self.assertEqual(self.repairs(), n1 + 1)
@@ -454,7 +435,7 @@ class Api(unittest.TestCase):
         reconcile that followed a reader's refresh repaired it."""
         a = self.attach(domain="ro", nic="eth0", mac=mac(0x840))["attachments"][0]
         loc = a["rules"][0]
-        self.outside("rule-delete eth0 %d" % loc)
+        self.d.outside("rule-delete eth0 %d" % loc)
         n0 = self.repairs()
         os.chmod(self.d.runtime, 0o755)
         os.chmod(self.d.tmp, 0o755)
@@ -488,7 +469,7 @@ class Api(unittest.TestCase):
         a = self.attach(domain="pf", nic="eth0", mac=mac(0x850))["attachments"][0]
         loc = a["rules"][0]
         self.assertEqual(plan_ops(self.d, "eth0"), [])
-        self.outside("rule-delete eth0 %d" % loc)
+        self.d.outside("rule-delete eth0 %d" % loc)
         n0 = self.repairs()
 
         def insert_of_pf(ops):

@@ -64,7 +64,7 @@ class AdminGroup(unittest.TestCase):
                 self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]]
 
     def rules(self):
-        return [n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"]
+        return self.d.fake_nic("eth0")["rules"]
 
     def test_member_may_change_others_may_read(self):
         # supplementary member of AdminGroup

@@ -18,7 +18,6 @@ import random
 import shutil
 import tempfile
 import threading
-import time
 import unittest
 
 from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest

@@ -16,13 +16,8 @@ own code over the fake NIC backend):
   rule accepted is never listed): no loop, nothing leaked, and the reply
   says the vNIC is not steered as asked.
 """
-import os
-import shutil
-import signal
-import tempfile
-import unittest
 
-from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest
+from attachlib import FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
 
 CONF = """
 [daemon]
@@ -46,21 +41,13 @@ NICS = ("eth0:capable,ctxdump=0", "eth1:capable,l2ctx=0",
 
 
 @zxtest.require_root
-class DriverShapes(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxp").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxp-shapes-")
-        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
+class DriverShapes(FakeDaemonCase):
+    CONF = CONF
+    NICS = NICS
+    WORK = "zxp-shapes-"
 
     def nic(self, name):
-        return [n for n in self.d.fake()["nics"] if n["name"] == name][0]
+        return self.d.fake_nic(name)
 
     def attach(self, **p):
         return self.d.call("io.zcrx.Manager.Attach", p)
@@ -68,13 +55,6 @@ class DriverShapes(unittest.TestCase):
     def kernel_errors(self, nic):
         return self.d.call("io.zcrx.Manager.Reconcile", {"nic": nic})["kernel_errors"]
 
-    def outside(self, *lines):
-        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1)."""
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(l + "\n" for l in lines))
-        os.kill(self.d.proc.pid, signal.SIGUSR1)
-        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
 
     def test_contexts_not_listed_no_loop_no_leak(self):
         before = self.nic("eth0")
@@ -107,7 +87,7 @@ class DriverShapes(unittest.TestCase):
         self.assertEqual([c["context"] for c in rss["contexts"]], [a["rss_context"]])
         # deleted outside (rule first: it pins the context): a read by id
         # says so, and it is made again once
-        self.outside("rule-delete eth0 %d" % a["rules"][0],
+        self.d.outside("rule-delete eth0 %d" % a["rules"][0],
                      "context-delete eth0 %d" % a["rss_context"])
         r = self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth0"})
         kinds = [o["kind"] for p in r["plans"] for o in p["ops"]]

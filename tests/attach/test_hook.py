@@ -12,10 +12,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
-import unittest
 
-from attachlib import FakeDaemon, zxtest
+from attachlib import FakeDaemonCase, zxtest
 
 CONF = """
 [daemon]
@@ -41,12 +39,14 @@ def domain_xml(name, nic="eth0", mac="52:54:00:de:00:01", uuid_tail=1):
 
 
 @zxtest.require_root
-class Hook(unittest.TestCase):
+class Hook(FakeDaemonCase):
+    CONF = CONF % "no"
+    NICS = ("eth0:capable", "eth1:capable")
+    WORK = "zxp-hook-"
+
     @classmethod
     def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxp").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxp-hook-")
-        cls.d = FakeDaemon(cls.ns, CONF % "no", cls.work, nics=("eth0:capable", "eth1:capable"))
+        super().setUpClass()
         # the hook as `make install` writes it, with this run's paths
         cls.hook = os.path.join(cls.work, "zcrx-hook")
         with open(os.path.join(zxtest.TOP, "conf", "libvirt", "qemu.d", "zcrx")) as f:
@@ -59,12 +59,6 @@ class Hook(unittest.TestCase):
         with open(cls.hook, "w") as f:
             f.write(text)
         os.chmod(cls.hook, 0o755)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
 
     def setUp(self):
         self.set_config(CONF % "no")
@@ -178,7 +172,7 @@ class Hook(unittest.TestCase):
             "<source dev='eth1' mode='bridge'/><model type='virtio'/></interface>"
             "<interface type='vdpa'><mac address='52:54:00:de:02:03'/>"
             "<source dev='/dev/vhost-vdpa-0'/></interface></devices>" % b)
-        rules_before = [n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"]
+        rules_before = self.d.fake_nic("eth0")["rules"]
         self.set_config(CONF % "yes")
         p = self.run_hook("zxboth", "start", "begin", xml)
         self.assertEqual(p.returncode, 1, p.stderr)
@@ -188,7 +182,7 @@ class Hook(unittest.TestCase):
         self.assertNotIn("eth1: eth1:", p.stderr)
         self.assertNotIn("eth1: eth1:", self.d.log())
         self.assertNotIn("zxboth", self.domains())
-        self.assertEqual([n for n in self.d.fake()["nics"] if n["name"] == "eth0"][0]["rules"],
+        self.assertEqual(self.d.fake_nic("eth0")["rules"],
                          rules_before)
         self.assertRegex(self.d.log(), r"<warning> virt: domain 'zxboth': hook: 1 of 2 vNIC\(s\) "
                                        r"refused, none attached")
@@ -225,7 +219,7 @@ class Hook(unittest.TestCase):
         self.reload(CONF % "no")
 
     def eth1_rules(self):
-        return [n for n in self.d.fake()["nics"] if n["name"] == "eth1"][0]["rules"]
+        return self.d.fake_nic("eth1")["rules"]
 
     def test_pool_exhaustion_attaches_nothing_and_reconcile_asks_again(self):
         """Issue 10 items 10 and 15 as reported: eth1 has a pool of one

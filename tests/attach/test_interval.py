@@ -7,14 +7,10 @@ alone, no request asking; and an interval in which nothing drifted hands
 zcrxd's NIC thread one job (list the links and read the NICs it knows),
 not one per NIC.  Waits poll with a deadline.
 """
-import os
 import re
-import shutil
-import signal
-import tempfile
 import unittest
 
-from attachlib import FakeDaemon, mac, zxtest
+from attachlib import FakeDaemonCase, mac, zxtest
 
 CONF = """
 [daemon]
@@ -33,33 +29,19 @@ RUN_NICS = 2  # the NICs every interval runs: eth0 and eth1 (named)
 
 
 @zxtest.require_root
-class Interval(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxi").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxp-interval-")
-        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
+class Interval(FakeDaemonCase):
+    CONF = CONF
+    NICS = NICS
+    NETNS = "zxi"
+    WORK = "zxp-interval-"
 
     def metric(self, name):
         text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
         return int(re.search(r"^%s (\d+)$" % name, text, re.M).group(1))
 
     def rules_of(self, nic):
-        return [n for n in self.d.fake()["nics"] if n["name"] == nic][0]["rules"]
+        return self.d.fake_nic(nic)["rules"]
 
-    def outside(self, *lines):
-        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1)."""
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(l + "\n" for l in lines))
-        os.kill(self.d.proc.pid, signal.SIGUSR1)
-        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
 
     def runs_and_calls(self):
         """NIC runs and kernel-call hand-overs so far, with no interval
@@ -77,7 +59,7 @@ class Interval(unittest.TestCase):
                         {"domain": "tim", "nic": "eth0", "mac": mac(0x910)})["attachments"][0]
         loc = a["rules"][0]
         n0 = self.metric("zcrx_reconcile_repairs_total")
-        self.outside("rule-delete eth0 %d" % loc)
+        self.d.outside("rule-delete eth0 %d" % loc)
         self.assertNotIn(mac(0x910), [r["mac"] for r in self.rules_of("eth0")])
         # no request: the timer finds it and puts it back
         zxtest.wait_for(lambda: mac(0x910) in [r["mac"] for r in self.rules_of("eth0")], 10,

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest
+from attachlib import FakeDaemon, FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
 
 CONF = """
 [daemon]
@@ -35,27 +35,13 @@ ETIMEDOUT, EAGAIN = 110, 11
 
 
 @zxtest.require_root
-class KernelCalls(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxk").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxk-calls-")
-        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=("eth0:capable",),
-                           env={"WATCHDOG_USEC": str(WATCHDOG_USEC)},
-                           extra_args=["--kernel-call-bound-ms", str(BOUND_MS)])
+class KernelCalls(FakeDaemonCase):
+    CONF = CONF
+    NETNS = "zxk"
+    WORK = "zxk-calls-"
+    DAEMON_KW = dict(env={"WATCHDOG_USEC": str(WATCHDOG_USEC)},
+                     extra_args=["--kernel-call-bound-ms", str(BOUND_MS)])
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
-
-    def outside(self, *lines):
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(l + "\n" for l in lines))
-        os.kill(self.d.proc.pid, 10)  # SIGUSR1
-        zxtest.wait_for(lambda: not os.path.exists(path), 30, what="the outside change")
 
     def nic_calls(self):
         calls = self.d.call("io.zcrx.Manager.GetStatus")["kernel_calls"]
@@ -75,7 +61,7 @@ class KernelCalls(unittest.TestCase):
 
         def pings():  # WATCHDOG=1 datagrams, when each arrived
             return self.d.notify.lines_at("WATCHDOG=1")
-        self.outside("hang rule-insert eth0")
+        self.d.outside("hang rule-insert eth0")
         hung_at = time.monotonic()
         answer = {}
 
@@ -147,7 +133,7 @@ class KernelCalls(unittest.TestCase):
 
         # it returns: the rule it made is adopted, then removed (kc1 is
         # not attached), and nothing is left unowned
-        self.outside("release")
+        self.d.outside("release")
         zxtest.wait_for(lambda: "stuck" not in self.nic_calls(), 20,
                         what="the stuck call to be collected")
         zxtest.wait_for(lambda: mac(0x11) not in

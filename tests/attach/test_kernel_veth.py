@@ -9,7 +9,6 @@ and nothing else, so:
   - a channel count changed from outside is put back;
   - release restores the channel count.
 """
-import json
 import os
 import re
 import shutil

@@ -10,14 +10,10 @@ attachments side by side, process owners (pidfd), the CLI including
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
-import time
-import unittest
 
-from attachlib import FakeDaemon, mac, orphans, plan_ops, state_json, zxtest
+from attachlib import FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
 
 CONF = """
 [daemon]
@@ -55,18 +51,10 @@ def tcp(port, **kw):
 
 
 @zxtest.require_root
-class Leases(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ns = zxtest.Netns("zxp").__enter__()
-        cls.work = tempfile.mkdtemp(prefix="zxp-lease-")
-        cls.d = FakeDaemon(cls.ns, CONF, cls.work, nics=NICS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.ns.delete()
-        shutil.rmtree(cls.work, ignore_errors=True)
+class Leases(FakeDaemonCase):
+    CONF = CONF
+    NICS = NICS
+    WORK = "zxp-lease-"
 
     def tearDown(self):
         for l in self.d.call("io.zcrx.Manager.ListLeases")["leases"]:
@@ -83,19 +71,11 @@ class Leases(unittest.TestCase):
         return e.exception
 
     def nic(self, name):
-        return [n for n in self.d.fake()["nics"] if n["name"] == name][0]
+        return self.d.fake_nic(name)
 
     def leases(self):
         return {l["name"]: l for l in self.d.call("io.zcrx.Manager.ListLeases")["leases"]}
 
-    def outside(self, *lines):
-        """Change the fake kernel behind zcrxd's back (zcrxd-fake SIGUSR1);
-        a provider line is followed by the page-pool notification's re-read."""
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(l + "\n" for l in lines))
-        os.kill(self.d.proc.pid, signal.SIGUSR1)
-        zxtest.wait_for(lambda: not os.path.exists(path), 10, what="the outside change")
 
     def ctl(self, *args, **kw):
         return zxtest.run([zxtest.ZCRXCTL, "--socket", self.d.socket] + list(args), check=False,
@@ -191,7 +171,7 @@ class Leases(unittest.TestCase):
     def test_queue_bound_by_something_else_is_not_taken(self):
         # eth3's pool is queue 7 alone; an io_uring provider zcrxd did not
         # make sits on it
-        self.outside("provider eth3 7 %d" % IO_URING)
+        self.d.outside("provider eth3 7 %d" % IO_URING)
         try:
             # settled: queue 7 leaves the pool (and the table takes it back)
             self.d.call("io.zcrx.Manager.Reconcile", {"nic": "eth3"})
@@ -206,11 +186,11 @@ class Leases(unittest.TestCase):
             self.assertEqual(att["attachments"][0]["queues"], [])
             self.d.call("io.zcrx.Manager.Detach", {"domain": "vmq"})
         finally:
-            self.outside("provider eth3 7 0")
+            self.d.outside("provider eth3 7 0")
 
     def test_a_bound_lease_queue_stays_its_own(self):
         l = self.lease("eth3", tcp(9500), name="held")
-        self.outside("provider eth3 %d %d" % (l["queues"][0], IO_URING))
+        self.d.outside("provider eth3 %d %d" % (l["queues"][0], IO_URING))
         try:
             e = self.refused("eth3", tcp(9501))
             self.assertEqual(e.error, "io.zcrx.Manager.PoolExhausted", e.parameters)
@@ -221,7 +201,7 @@ class Leases(unittest.TestCase):
             self.assertEqual(self.leases()["held"]["queues"], l["queues"])
             self.assertEqual(plan_ops(self.d, "eth3"), [])
         finally:
-            self.outside("provider eth3 %d 0" % l["queues"][0])
+            self.d.outside("provider eth3 %d 0" % l["queues"][0])
 
     # --- the consumer -----------------------------------------------------------------------
 
@@ -241,9 +221,9 @@ class Leases(unittest.TestCase):
             ev = next_lease_event()
             self.assertEqual((ev["type"], ev["state"]), ("lease-created", "waiting"))
             # one queue bound: still waiting (every queue must be)
-            self.outside("provider eth0 %d %d" % (q[0], IO_URING))
+            self.d.outside("provider eth0 %d %d" % (q[0], IO_URING))
             self.assertEqual(self.leases()["cons"]["state"], "waiting")
-            self.outside("provider eth0 %d %d" % (q[1], IO_URING))
+            self.d.outside("provider eth0 %d %d" % (q[1], IO_URING))
             ev = next_lease_event()
             self.assertEqual((ev["type"], ev["state"], ev["providers"]),
                              ("lease-changed", "bound", "io-uring"))
@@ -251,15 +231,15 @@ class Leases(unittest.TestCase):
             self.assertEqual((got["state"], got["attachment_state"]), ("bound", "active"))
             self.assertTrue(all(x["io_uring"] for x in got["queue_providers"]))
             self.assertEqual(plan_ops(self.d, "eth0"), [])  # nothing moves under it
-            self.outside("provider eth0 %d 0" % q[0], "provider eth0 %d 0" % q[1])
+            self.d.outside("provider eth0 %d 0" % q[0], "provider eth0 %d 0" % q[1])
             ev = next_lease_event()
             self.assertEqual((ev["type"], ev["state"]), ("lease-changed", "unbound"))
             # a dmabuf (devmem) consumer next
-            self.outside("provider eth0 %d %d" % (q[0], DMABUF),
+            self.d.outside("provider eth0 %d %d" % (q[0], DMABUF),
                          "provider eth0 %d %d" % (q[1], DMABUF))
             ev = next_lease_event()
             self.assertEqual((ev["state"], ev["providers"]), ("bound", "dmabuf"))
-            self.outside("provider eth0 %d 0" % q[0], "provider eth0 %d 0" % q[1])
+            self.d.outside("provider eth0 %d 0" % q[0], "provider eth0 %d 0" % q[1])
             self.assertEqual(next_lease_event()["state"], "unbound")
             self.d.call("io.zcrx.Manager.ReleaseLease", {"lease": "cons"})
             ev = next_lease_event()

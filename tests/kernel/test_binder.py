@@ -19,7 +19,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -733,20 +732,12 @@ class BinderDaemon(unittest.TestCase):
         self.assertEqual(self.d.ctl("nics", "eth0").returncode, 0)
         self.assertEqual(cap_line(self.d.ctl("nics", "eth0").stdout, "binder")[0], "no")
 
-    def outside(self, *lines):
-        """Tell zcrxd-fake's fake kernel what happened to the real links
-        (zcrxd-fake SIGUSR1), as rtnetlink would tell zcrxd."""
-        path = self.d.fake_state + ".outside"
-        with open(path, "w") as f:
-            f.write("".join(ln + "\n" for ln in lines))
-        os.kill(self.d.proc.pid, signal.SIGUSR1)
-        wait_for(lambda: not os.path.exists(path), what="the outside change")
 
     def test_macvtap_goes_away(self):
         self.attach()
         self.assertEqual(len(self.fake.ctl("list")), 1)
         self.ns.ip("link", "del", "zxbmvt0")
-        self.outside("del zxbmvt0")
+        self.d.outside("del zxbmvt0")
         # the module tears the binding down; zcrxd forgets it, keeps steering
         wait_for(lambda: not self.listed()[0]["bindings"], what="binding forgotten")
         self.assertEqual(self.fake.ctl("list"), [])
@@ -757,7 +748,7 @@ class BinderDaemon(unittest.TestCase):
         self.assertFalse([ln for ln in self.fake.ctl("log") if ln.endswith("-> 2")])
         # the VM comes back with a new macvtap of the same name: bound again
         self.ns.add_macvtap("zxb0", "zxbmvt0", VM0_MAC, up=False)
-        self.outside("add zxbmvt0:macvtap,lower=eth0,mac=%s,ifindex=%d"
+        self.d.outside("add zxbmvt0:macvtap,lower=eth0,mac=%s,ifindex=%d"
                      % (VM0_MAC, ifindex(self.ns, "zxbmvt0")))
         self.d.call("io.zcrx.Manager.Reconcile")
         wait_for(lambda: self.listed()[0]["bindings"], what="bound to the new macvtap")

@@ -89,6 +89,18 @@ static uint64_t mono_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The abandoned call returns (the pipe it blocks on gets a byte): the
+ * loop collects it and says so, once. */
+static void release_and_collect(sd_event *ev, int wfd, const struct returned *ret)
+{
+	uint64_t deadline = mono_usec() + 10000000ULL;
+
+	assert_int_equal(write(wfd, "x", 1), 1);
+	while (!ret->n && mono_usec() < deadline)
+		assert_true(sd_event_run(ev, 100000) >= 0);
+	assert_int_equal(ret->n, 1);
+}
+
 static void test_call_within_bound(void **state)
 {
 	sd_event *ev = NULL;
@@ -132,7 +144,7 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 	struct returned ret = { 0 };
 	int freed = 0, p[2];
 	struct pjob *hung, *j;
-	uint64_t t0, waited, deadline;
+	uint64_t t0, waited;
 	char why[160];
 
 	(void)state;
@@ -170,11 +182,7 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 	assert_int_equal(ret.n, 0);
 
 	/* it returns: the loop collects it, frees it, says so */
-	assert_int_equal(write(p[1], "x", 1), 1);
-	deadline = mono_usec() + 10000000ULL;
-	while (!ret.n && mono_usec() < deadline)
-		assert_true(sd_event_run(ev, 100000) >= 0);
-	assert_int_equal(ret.n, 1);
+	release_and_collect(ev, p[1], &ret);
 	assert_int_equal(ret.result, 3);
 	assert_string_equal(ret.op, "insert rule");
 	assert_string_equal(ret.obj, "eth9");
@@ -295,7 +303,7 @@ static void test_batch_hung_call_named(void **state)
 	struct returned ret = { 0 };
 	int freed = 0, p[2];
 	struct bjob *j;
-	uint64_t t0, deadline;
+	uint64_t t0;
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
@@ -317,11 +325,7 @@ static void test_batch_hung_call_named(void **state)
 	assert_string_equal(st.obj, "eth2");
 
 	/* it returns: collected, the rest of the batch ran */
-	assert_int_equal(write(p[1], "x", 1), 1);
-	deadline = mono_usec() + 10000000ULL;
-	while (!ret.n && mono_usec() < deadline)
-		assert_true(sd_event_run(ev, 100000) >= 0);
-	assert_int_equal(ret.n, 1);
+	release_and_collect(ev, p[1], &ret);
 	assert_string_equal(ret.op, "read");
 	assert_string_equal(ret.obj, "eth2");
 	assert_int_equal(freed, 1);
