@@ -422,7 +422,8 @@ static void conn_read(struct ipc_conn *c)
 	char *p;
 
 	/* never more than one message's worth (and the byte that shows it is
-	 * too long) is held here: the rest waits in the kernel */
+	 * too long) is held here, of one request or of several sent ahead:
+	 * the rest waits in the kernel */
 	want = pending <= c->rd.max_message ? c->rd.max_message + 1 - pending : 1;
 	if (want > IPC_READ_CHUNK)
 		want = IPC_READ_CHUNK;
@@ -499,7 +500,15 @@ void ipc_conn_update(struct ipc_conn *c)
 	if (!c->eof && !c->closing) {
 		if (!c->rdhup)
 			ev |= EPOLLRDHUP;
-		if (!has_complete(c) && in_pending(c) <= c->rd.max_message)
+		/* read while nothing complete waits; and go on reading while
+		 * a request waits for its turn (what a client sends before its
+		 * reply is buffered, up to one message's worth), so that a
+		 * client that waits for each reply costs no change of interest
+		 * per request.  Once stopped, reading starts again when the
+		 * complete ones are taken: a client that sends ahead costs no
+		 * change of interest per request either */
+		if (in_pending(c) <= c->rd.max_message &&
+		    (!has_complete(c) || (c->io_events & EPOLLIN)))
 			ev |= EPOLLIN;
 	}
 	if (out_pending(c))
