@@ -11,6 +11,7 @@
 
 #include "api-attach.h"
 #include "ipc.h"
+#include "jtext.h"
 #include "log.h"
 #include "nic-monitor.h"
 
@@ -42,6 +43,25 @@ static void reply_when_durable(struct api_attach *a, struct ipc_call *call, cons
 			       json_object *params)
 {
 	api_attach_reply_durable(a->rc, call, error, params);
+}
+
+/* A reply written as text (jtext_to_json), NULL when that ran out of
+ * memory: then an error that says so, never an empty success. */
+static void reply_text(struct api_attach *a, struct ipc_call *call, json_object *r,
+		       const char *what)
+{
+	json_object *p;
+	char msg[64];
+
+	if (r) {
+		reply_when_durable(a, call, NULL, r);
+		return;
+	}
+	p = json_object_new_object();
+	snprintf(msg, sizeof(msg), "out of memory writing the %s", what);
+	json_object_object_add(p, "errno", json_object_new_int(ENOMEM));
+	json_object_object_add(p, "message", json_object_new_string(msg));
+	reply_when_durable(a, call, "io.zcrx.Manager.KernelError", p);
 }
 
 void api_attach_reply_durable(struct reconcile *rc, struct ipc_call *call, const char *error,
@@ -299,18 +319,24 @@ struct queued_attach {
 	char domain[ATTACH_DOMAIN_MAX];
 };
 
+/* Written as text, the attachment by the listing's writer (attach_to_jtext):
+ * no json-c tree of it to parse and write again; NULL when out of memory. */
 static json_object *attach_reply(const char *domain, const struct attach *att, bool dry_run,
 				 const struct reconcile_outcome *out)
 {
-	json_object *r = json_object_new_object(), *arr = json_object_new_array();
+	json_object *plans = reconcile_outcome_plans_json(out);
+	struct jtext t = { 0 };
 
+	jtext_lit(&t, "{\"domain\":");
+	jtext_str(&t, domain);
+	jtext_lit(&t, ",\"attachments\":[");
 	if (att)
-		json_object_array_add(arr, attach_to_json(att));
-	json_object_object_add(r, "domain", json_object_new_string(domain));
-	json_object_object_add(r, "attachments", arr);
-	json_object_object_add(r, "dry_run", json_object_new_boolean(dry_run));
-	json_object_object_add(r, "plans", reconcile_outcome_plans_json(out));
-	return r;
+		attach_to_jtext(att, &t, true);
+	jtext_lit(&t, dry_run ? "],\"dry_run\":true,\"plans\":" : "],\"dry_run\":false,\"plans\":");
+	jtext_json(&t, plans);
+	jtext_lit(&t, "}");
+	json_object_put(plans);
+	return jtext_to_json(&t);
 }
 
 static void attached(void *ud, int r, struct reconcile_outcome *out, const struct attach *att)
@@ -320,7 +346,7 @@ static void attached(void *ud, int r, struct reconcile_outcome *out, const struc
 	if (r < 0)
 		reply_outcome_error(qa->a, qa->call, out, r);
 	else
-		reply_when_durable(qa->a, qa->call, NULL, attach_reply(qa->domain, att, false, out));
+		reply_text(qa->a, qa->call, attach_reply(qa->domain, att, false, out), "reply");
 	ipc_call_unref(qa->call);
 	free(qa);
 }
@@ -385,7 +411,7 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 	if (rr < 0) {
 		reply_outcome_error(a, call, &out, rr);
 	} else {
-		reply_when_durable(a, call, NULL, attach_reply(id.domain, &att, p->dry_run, &out));
+		reply_text(a, call, attach_reply(id.domain, &att, p->dry_run, &out), "reply");
 	}
 	attach_clear(&att);
 	reconcile_outcome_clear(&out);
@@ -567,16 +593,7 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 	/* with what running domains asked for and did not get, and why */
 	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a,
 				virt_follow_refused_json(a->follow, nic, domain));
-	if (!r) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "errno", json_object_new_int(ENOMEM));
-		json_object_object_add(p, "message",
-				       json_object_new_string("out of memory writing the listing"));
-		ipc_reply_error(call, "io.zcrx.Manager.KernelError", p);
-		return;
-	}
-	reply_when_durable(a, call, NULL, r);
+	reply_text(a, call, r, "listing");
 }
 
 static void reply_plans(struct api_attach *a, struct ipc_call *call, struct reconcile_outcome *out,

@@ -42,20 +42,26 @@ void jtext_lit(struct jtext *t, const char *p)
 	jtext_put(t, p, strlen(p));
 }
 
+/* As json-c writes a string with JTEXT_JSON_FLAGS, byte for byte (a reply
+ * written here reads as one json-c would write): the short escapes where
+ * JSON has them, \u00XX for the other control characters, '/' and DEL as
+ * they are. */
 void jtext_str(struct jtext *t, const char *p)
 {
 	static const char hex[] = "0123456789abcdef";
+	static const char short_esc[32] = { ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
+					    ['\f'] = 'f', ['\r'] = 'r' };
 	const char *run = p;
 
 	jtext_put(t, "\"", 1);
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		jtext_put(t, run, (size_t)(p - run));
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
+		if (c >= 0x20 || short_esc[c]) {
+			char e[2] = { '\\', c >= 0x20 ? (char)c : short_esc[c] };
 
 			jtext_put(t, e, 2);
 		} else {

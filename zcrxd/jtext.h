@@ -30,7 +30,8 @@ struct jtext {
 
 void jtext_put(struct jtext *t, const char *p, size_t n);
 void jtext_lit(struct jtext *t, const char *p);
-void jtext_str(struct jtext *t, const char *p); /* a quoted, escaped string */
+/* A quoted, escaped string, byte for byte as json-c writes it. */
+void jtext_str(struct jtext *t, const char *p);
 void jtext_u64(struct jtext *t, uint64_t v);
 void jtext_int(struct jtext *t, int64_t v);
 /* "key": (with a comma before every key but the first of an object) */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for jtext (zcrxd/jtext.h): numbers and strings as JSON
- * writes them, json-c values as a Varlink message carries them, and a
- * reply wrapped around a text (jtext_wrap) byte for byte what json-c
- * writes for the same message, for a small text and one of megabytes.
+ * writes them (strings byte for byte as json-c does), json-c values as a
+ * Varlink message carries them, and a reply wrapped around a text
+ * (jtext_wrap) byte for byte what json-c writes for the same message, for
+ * a small text and one of megabytes.
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -61,6 +62,34 @@ static void test_strings(void **state)
 		o = json_tokener_parse(t.s);
 		assert_non_null(o);
 		assert_string_equal(json_object_get_string(o), s[i]);
+		json_object_put(o);
+		jtext_free(&t);
+	}
+}
+
+/* jtext_str writes every byte as json-c writes it with JTEXT_JSON_FLAGS
+ * (a reply written as text is the reply json-c wrote before). */
+static void test_strings_as_json_c(void **state)
+{
+	char all[256], one[4];
+
+	(void)state;
+	for (int c = 1; c < 256; c++)
+		all[c - 1] = (char)c;
+	all[255] = '\0';
+	for (int c = 0; c <= 256; c++) {
+		const char *s = all;
+		struct jtext t = { 0 };
+		json_object *o;
+
+		if (c < 256) { /* each byte alone between two letters, then all */
+			snprintf(one, sizeof(one), "a%cb", c ? c : 'z');
+			s = one;
+		}
+		o = json_object_new_string(s);
+		jtext_str(&t, s);
+		assert_non_null(t.s);
+		assert_string_equal(t.s, json_object_to_json_string_ext(o, JTEXT_JSON_FLAGS));
 		json_object_put(o);
 		jtext_free(&t);
 	}
@@ -156,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_strings_as_json_c),
 		cmocka_unit_test(test_json_values),
 		cmocka_unit_test(test_wrap),
 	};
