@@ -46,21 +46,19 @@ static void reply_when_durable(struct api_attach *a, struct ipc_call *call, cons
 }
 
 /* A reply written as text (jtext_to_json), NULL when that ran out of
- * memory: then an error that says so, never an empty success. */
+ * memory: then an error that says so (message), never an empty success. */
 static void reply_text(struct api_attach *a, struct ipc_call *call, json_object *r,
-		       const char *what)
+		       const char *message)
 {
 	json_object *p;
-	char msg[64];
 
 	if (r) {
 		reply_when_durable(a, call, NULL, r);
 		return;
 	}
 	p = json_object_new_object();
-	snprintf(msg, sizeof(msg), "out of memory writing the %s", what);
 	json_object_object_add(p, "errno", json_object_new_int(ENOMEM));
-	json_object_object_add(p, "message", json_object_new_string(msg));
+	json_object_object_add(p, "message", json_object_new_string(message));
 	reply_when_durable(a, call, "io.zcrx.Manager.KernelError", p);
 }
 
@@ -319,6 +317,8 @@ struct queued_attach {
 	char domain[ATTACH_DOMAIN_MAX];
 };
 
+#define NO_REPLY "out of memory writing the reply (what the request changed stands)"
+
 /* Written as text, the attachment by the listing's writer (attach_to_jtext):
  * no json-c tree of it to parse and write again; NULL when out of memory. */
 static json_object *attach_reply(const char *domain, const struct attach *att, bool dry_run,
@@ -346,7 +346,7 @@ static void attached(void *ud, int r, struct reconcile_outcome *out, const struc
 	if (r < 0)
 		reply_outcome_error(qa->a, qa->call, out, r);
 	else
-		reply_text(qa->a, qa->call, attach_reply(qa->domain, att, false, out), "reply");
+		reply_text(qa->a, qa->call, attach_reply(qa->domain, att, false, out), NO_REPLY);
 	ipc_call_unref(qa->call);
 	free(qa);
 }
@@ -411,7 +411,7 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 	if (rr < 0) {
 		reply_outcome_error(a, call, &out, rr);
 	} else {
-		reply_text(a, call, attach_reply(id.domain, &att, p->dry_run, &out), "reply");
+		reply_text(a, call, attach_reply(id.domain, &att, p->dry_run, &out), NO_REPLY);
 	}
 	attach_clear(&att);
 	reconcile_outcome_clear(&out);
@@ -593,7 +593,7 @@ static void method_list(struct ipc_call *call, json_object *params, void *userda
 	/* with what running domains asked for and did not get, and why */
 	r = reconcile_list_json(a->rc, nic, domain, a->follow ? domain_state_of : NULL, a,
 				virt_follow_refused_json(a->follow, nic, domain));
-	reply_text(a, call, r, "listing");
+	reply_text(a, call, r, "out of memory writing the listing");
 }
 
 static void reply_plans(struct api_attach *a, struct ipc_call *call, struct reconcile_outcome *out,
