@@ -89,6 +89,52 @@ static uint64_t mono_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* What every test has: a loop, a kcall on it, what the loop said of an
+ * abandoned call that returned, the pipe a hung job blocks on, and how many
+ * jobs were freed. */
+struct kfx {
+	sd_event *ev;
+	struct kcall *kc;
+	struct returned ret;
+	int p[2];
+	int freed;
+};
+
+static int kfx_setup(void **state, uint64_t bound_usec)
+{
+	struct kfx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(pipe(f->p), 0);
+	assert_int_equal(sd_event_new(&f->ev), 0);
+	assert_int_equal(kcall_new(f->ev, "nic", bound_usec, &f->kc), 0);
+	kcall_set_returned(f->kc, on_returned, &f->ret);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return kfx_setup(state, BOUND_USEC);
+}
+
+static int setup_1s(void **state)
+{
+	return kfx_setup(state, 1000000);
+}
+
+static int teardown(void **state)
+{
+	struct kfx *f = *state;
+
+	kcall_free(f->kc);
+	sd_event_unref(f->ev);
+	close(f->p[0]);
+	close(f->p[1]);
+	free(f);
+	return 0;
+}
+
 /* The abandoned call returns (the pipe it blocks on gets a byte): the
  * loop collects it and says so, once. */
 static void release_and_collect(sd_event *ev, int wfd, const struct returned *ret)
@@ -103,24 +149,20 @@ static void release_and_collect(sd_event *ev, int wfd, const struct returned *re
 
 static void test_call_within_bound(void **state)
 {
-	sd_event *ev = NULL;
-	struct kcall *kc = NULL;
+	struct kfx *f = *state;
+	struct kcall *kc = f->kc;
 	struct kerror err = { 0 };
-	int freed = 0;
 	struct pjob *j;
 
-	(void)state;
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
 	assert_int_equal(kcall_bound_usec(kc), BOUND_USEC);
 
-	j = pjob_new(-1, 7, &freed);
+	j = pjob_new(-1, 7, &f->freed);
 	assert_int_equal(kcall_run(kc, &j->k, "read", "eth9", &err), 7);
 	assert_false(j->k.kept);
 	free(j);
 
 	/* a refusal travels with the kernel's text */
-	j = pjob_new(-1, -EINVAL, &freed);
+	j = pjob_new(-1, -EINVAL, &f->freed);
 	assert_int_equal(kcall_run(kc, &j->k, "set channels", "eth9", &err), -EINVAL);
 	assert_int_equal(err.err, EINVAL);
 	assert_string_equal(err.msg, "driver said no");
@@ -130,30 +172,21 @@ static void test_call_within_bound(void **state)
 	assert_false(kcall_get_stuck(kc, NULL));
 	assert_int_equal(kcall_get_stats(kc).calls, 2);
 	assert_int_equal(kcall_get_stats(kc).overruns, 0);
-	assert_int_equal(freed, 0);
-	kcall_free(kc);
-	sd_event_unref(ev);
+	assert_int_equal(f->freed, 0);
 }
 
 static void test_hung_call_is_abandoned_and_collected(void **state)
 {
-	sd_event *ev = NULL;
-	struct kcall *kc = NULL;
+	struct kfx *f = *state;
+	sd_event *ev = f->ev;
+	struct kcall *kc = f->kc;
 	struct kerror err = { 0 };
 	struct kcall_stuck st;
-	struct returned ret = { 0 };
-	int freed = 0, p[2];
 	struct pjob *hung, *j;
 	uint64_t t0, waited;
 	char why[160];
 
-	(void)state;
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
-	kcall_set_returned(kc, on_returned, &ret);
-
-	hung = pjob_new(p[0], 3, &freed);
+	hung = pjob_new(f->p[0], 3, &f->freed);
 	t0 = mono_usec();
 	assert_int_equal(kcall_run(kc, &hung->k, "insert rule", "eth9", &err), -ETIMEDOUT);
 	waited = mono_usec() - t0;
@@ -171,7 +204,7 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 
 	/* meanwhile: refused at once, not run (its pipe has nothing to read:
 	 * running it would block) */
-	j = pjob_new(p[0], 0, &freed);
+	j = pjob_new(f->p[0], 0, &f->freed);
 	assert_int_equal(kcall_run(kc, &j->k, "read", "eth8", &err), -EAGAIN);
 	assert_false(j->k.kept);
 	assert_non_null(strstr(err.msg, "not tried: zcrxd's nic calls are stuck: insert rule on "
@@ -179,25 +212,21 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 	free(j);
 	assert_int_equal(kcall_get_stats(kc).refused, 1);
 	assert_int_equal(kcall_get_stats(kc).overruns, 1);
-	assert_int_equal(ret.n, 0);
+	assert_int_equal(f->ret.n, 0);
 
 	/* it returns: the loop collects it, frees it, says so */
-	release_and_collect(ev, p[1], &ret);
-	assert_int_equal(ret.result, 3);
-	assert_string_equal(ret.op, "insert rule");
-	assert_string_equal(ret.obj, "eth9");
-	assert_true(ret.took >= BOUND_USEC);
-	assert_int_equal(freed, 1);
+	release_and_collect(ev, f->p[1], &f->ret);
+	assert_int_equal(f->ret.result, 3);
+	assert_string_equal(f->ret.op, "insert rule");
+	assert_string_equal(f->ret.obj, "eth9");
+	assert_true(f->ret.took >= BOUND_USEC);
+	assert_int_equal(f->freed, 1);
 	assert_false(kcall_get_stuck(kc, NULL));
 
 	/* and calls run again */
-	j = pjob_new(-1, 0, &freed);
+	j = pjob_new(-1, 0, &f->freed);
 	assert_int_equal(kcall_run(kc, &j->k, "read", "eth9", &err), 0);
 	free(j);
-	kcall_free(kc);
-	sd_event_unref(ev);
-	close(p[0]);
-	close(p[1]);
 }
 
 /* A job of several kernel calls (a batch): call i is named names[i]; it
@@ -264,17 +293,13 @@ static const char *const batch_names[] = { "eth0", "eth1", "eth2", "eth3" };
  * handed over one by one would. */
 static void test_batch_each_call_bounded(void **state)
 {
-	sd_event *ev = NULL;
-	struct kcall *kc = NULL;
+	struct kfx *f = *state;
+	struct kcall *kc = f->kc;
 	struct kerror err = { 0 };
-	int freed = 0;
 	struct bjob *j;
 	uint64_t t0, took;
 
-	(void)state;
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(kcall_new(ev, "nic", 1000000, &kc), 0);
-	j = bjob_new(batch_names, 4, &freed);
+	j = bjob_new(batch_names, 4, &f->freed);
 	j->sleep_usec = 400000;
 	t0 = mono_usec();
 	assert_int_equal(kcall_run(kc, &j->k, "read", "eth0", &err), 0);
@@ -286,9 +311,7 @@ static void test_batch_each_call_bounded(void **state)
 	assert_int_equal(kcall_get_stats(kc).overruns, 0);
 	assert_int_equal(kcall_get_stats(kc).calls, 1); /* one hand-over */
 	free(j);
-	assert_int_equal(freed, 0);
-	kcall_free(kc);
-	sd_event_unref(ev);
+	assert_int_equal(f->freed, 0);
 }
 
 /* A batch's call that hangs overruns its bound: the batch is abandoned,
@@ -296,23 +319,17 @@ static void test_batch_each_call_bounded(void **state)
  * batch's first. */
 static void test_batch_hung_call_named(void **state)
 {
-	sd_event *ev = NULL;
-	struct kcall *kc = NULL;
+	struct kfx *f = *state;
+	sd_event *ev = f->ev;
+	struct kcall *kc = f->kc;
 	struct kerror err = { 0 };
 	struct kcall_stuck st;
-	struct returned ret = { 0 };
-	int freed = 0, p[2];
 	struct bjob *j;
 	uint64_t t0;
 
-	(void)state;
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(kcall_new(ev, "nic", BOUND_USEC, &kc), 0);
-	kcall_set_returned(kc, on_returned, &ret);
-	j = bjob_new(batch_names, 4, &freed);
+	j = bjob_new(batch_names, 4, &f->freed);
 	j->hang = 2;
-	j->fd = p[0];
+	j->fd = f->p[0];
 	t0 = mono_usec();
 	/* the job's first call lists, the others read (kcall_job_next's op) */
 	assert_int_equal(kcall_run(kc, &j->k, "list links", "", &err), -ETIMEDOUT);
@@ -325,24 +342,21 @@ static void test_batch_hung_call_named(void **state)
 	assert_string_equal(st.obj, "eth2");
 
 	/* it returns: collected, the rest of the batch ran */
-	release_and_collect(ev, p[1], &ret);
-	assert_string_equal(ret.op, "read");
-	assert_string_equal(ret.obj, "eth2");
-	assert_int_equal(freed, 1);
+	release_and_collect(ev, f->p[1], &f->ret);
+	assert_string_equal(f->ret.op, "read");
+	assert_string_equal(f->ret.obj, "eth2");
+	assert_int_equal(f->freed, 1);
 	assert_false(kcall_get_stuck(kc, NULL));
-	kcall_free(kc);
-	sd_event_unref(ev);
-	close(p[0]);
-	close(p[1]);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_call_within_bound),
-		cmocka_unit_test(test_hung_call_is_abandoned_and_collected),
-		cmocka_unit_test(test_batch_each_call_bounded),
-		cmocka_unit_test(test_batch_hung_call_named),
+		cmocka_unit_test_setup_teardown(test_call_within_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_call_is_abandoned_and_collected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_each_call_bounded, setup_1s, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_hung_call_named, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
