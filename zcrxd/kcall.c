@@ -7,8 +7,9 @@
  * kc->done_cv until the worker sets DONE or the bound passes since the
  * start of the job's current call (kc->call_usec: the hand-over, then each
  * kcall_job_next of a batch; the loop, woken at the bound, waits on when a
- * later call started).  A job whose wait ran out is ABANDONED: the worker, once the call returns, sets DONE
- * and writes the eventfd, and the loop's event source collects it.
+ * later call started).  A job whose wait ran out is ABANDONED: the worker,
+ * once the call returns, sets DONE and writes the eventfd, and the loop's
+ * event source collects it.
  */
 #include <errno.h>
 #include <pthread.h>

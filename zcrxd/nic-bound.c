@@ -56,7 +56,6 @@ struct job {
 static void job_free(struct kcall_job *kj)
 {
 	struct job *j = (struct job *)kj;
-
 	size_t i;
 
 	if (j->nic) {

@@ -462,6 +462,22 @@ static int flush(struct nic_monitor *m, struct batch *b, struct nic_link **links
 	return links ? r : 0;
 }
 
+/* Read ifindex again with what: into the batch b when it has a copy of it
+ * in the table (have; the batch read when full), else alone, after what the
+ * batch holds (in order).  No batch: alone. */
+static void reread(struct nic_monitor *m, struct batch *b, int ifindex, const struct nic *have,
+		   unsigned what)
+{
+	if (b && have && queue(b, have, what)) {
+		if (b->n == b->cap)
+			(void)flush(m, b, NULL, NULL);
+		return;
+	}
+	if (b)
+		(void)flush(m, b, NULL, NULL);
+	(void)refresh_one(m, ifindex, what); /* new, or no copy */
+}
+
 /* Every link read again; periodic: the interval's re-read, where a link of
  * no interest (nic_monitor_set_interest) gets its link attributes only.
  * Where the backend has observe_many, the links the table holds are read
@@ -514,14 +530,7 @@ static int resync(struct nic_monitor *m, bool periodic)
 			continue; /* read with the listing */
 		have = nic_monitor_get(m, links[j].ifindex);
 		what = have ? reread_what(m, have, periodic) : NIC_OBSERVE_ALL;
-		if (b && have && queue(b, have, what)) {
-			if (b->n == b->cap)
-				(void)flush(m, b, NULL, NULL);
-			continue;
-		}
-		if (b)
-			(void)flush(m, b, NULL, NULL); /* in ifindex order */
-		(void)refresh_one(m, links[j].ifindex, what);
+		reread(m, b, links[j].ifindex, have, what);
 	}
 	if (b)
 		(void)flush(m, b, NULL, NULL);
@@ -537,16 +546,8 @@ int nic_monitor_refresh_many(struct nic_monitor *m, const int *ifindexes, size_t
 
 	if (n > 1 && m->be.ops->observe_many)
 		b = batch_new(n); /* none: one by one */
-	for (i = 0; i < n; i++) {
-		const struct nic *have = nic_monitor_get(m, ifindexes[i]);
-
-		if (b && have && queue(b, have, what)) {
-			if (b->n == b->cap)
-				(void)flush(m, b, NULL, NULL);
-			continue;
-		}
-		(void)refresh_one(m, ifindexes[i], what); /* new, or no copy: alone */
-	}
+	for (i = 0; i < n; i++)
+		reread(m, b, ifindexes[i], nic_monitor_get(m, ifindexes[i]), what);
 	if (b)
 		(void)flush(m, b, NULL, NULL);
 	free(b);
