@@ -319,12 +319,12 @@ struct queued_attach {
 
 #define NO_REPLY "out of memory writing the reply (what the request changed stands)"
 
-/* Written as text, the attachment by the listing's writer (attach_to_jtext):
- * no json-c tree of it to parse and write again; NULL when out of memory. */
+/* Written as text, the attachment by the listing's writer (attach_to_jtext)
+ * and the plans by theirs (plan_to_jtext): no json-c tree of either to
+ * build and write again; NULL when out of memory. */
 static json_object *attach_reply(const char *domain, const struct attach *att, bool dry_run,
 				 const struct reconcile_outcome *out)
 {
-	json_object *plans = reconcile_outcome_plans_json(out);
 	struct jtext t = { 0 };
 
 	jtext_lit(&t, "{\"domain\":");
@@ -333,9 +333,8 @@ static json_object *attach_reply(const char *domain, const struct attach *att, b
 	if (att)
 		attach_to_jtext(att, &t, true);
 	jtext_lit(&t, dry_run ? "],\"dry_run\":true,\"plans\":" : "],\"dry_run\":false,\"plans\":");
-	jtext_json(&t, plans);
+	reconcile_outcome_plans_jtext(out, &t);
 	jtext_lit(&t, "}");
-	json_object_put(plans);
 	return jtext_to_json(&t);
 }
 

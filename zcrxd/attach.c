@@ -577,7 +577,7 @@ static void lease_fields(struct jtext *t, bool *f, const struct attach *at)
 	jtext_lit(t, "]");
 }
 
-static void reason_obj(struct jtext *t, const struct attach_reason *r)
+void attach_reason_to_jtext(const struct attach_reason *r, struct jtext *t)
 {
 	bool f = true;
 
@@ -662,7 +662,7 @@ static void result_fields(struct jtext *t, bool *f, const struct attach_result *
 	for (i = 0; i < r->n_reasons; i++) {
 		if (i)
 			jtext_lit(t, ",");
-		reason_obj(t, &r->reasons[i]);
+		attach_reason_to_jtext(&r->reasons[i], t);
 	}
 	jtext_lit(t, "]");
 }
@@ -701,7 +701,7 @@ json_object *attach_reason_to_json(const struct attach_reason *r)
 {
 	struct jtext t = { 0 };
 
-	reason_obj(&t, r);
+	attach_reason_to_jtext(r, &t);
 	return jtext_parse(&t);
 }
 

@@ -246,6 +246,8 @@ json_object *attach_id_to_json(const struct attach_id *id);
 void attach_id_to_jtext(const struct attach_id *id, struct jtext *t);
 json_object *attach_result_to_json(const struct attach_result *r);
 json_object *attach_reason_to_json(const struct attach_reason *r);
+/* The reason as text, the object appended to t. */
+void attach_reason_to_jtext(const struct attach_reason *r, struct jtext *t);
 int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err);
 /* "52:54:00:00:00:01" for the key's MAC; buf of 18 bytes. */
 const char *attach_mac(const struct attach_id *id, char *buf);

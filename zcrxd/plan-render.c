@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
 #include "plan.h"
 
 const char *plan_op_kind_name(enum plan_op_kind k)
@@ -325,58 +326,73 @@ const char *plan_op_describe_done(const struct plan_op *op, uint32_t out, uint32
 	return buf;
 }
 
-static void add(json_object *o, const char *k, json_object *v)
+static void u32_array(struct jtext *t, const uint32_t *v, size_t n)
 {
-	json_object_object_add(o, k, v);
+	size_t i;
+
+	jtext_lit(t, "[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		jtext_u64(t, v[i]);
+	}
+	jtext_lit(t, "]");
 }
 
-static json_object *u32_array(const uint32_t *v, uint32_t n)
+void plan_op_to_jtext(const struct plan_op *op, struct jtext *t)
 {
-	json_object *a = json_object_new_array();
-	uint32_t i;
-
-	for (i = 0; a && i < n; i++)
-		json_object_array_add(a, json_object_new_int64(v[i]));
-	return a;
-}
-
-json_object *plan_op_to_json(const struct plan_op *op)
-{
-	json_object *o = json_object_new_object();
 	char buf[1200], mac[18];
+	bool f = true;
 
-	if (!o)
-		return NULL;
-	add(o, "kind", json_object_new_string(plan_op_kind_name(op->kind)));
-	add(o, "nic", json_object_new_string(op->nic));
-	if (op->has_owner)
-		add(o, "mac", json_object_new_string(nic_mac_format(op->owner, mac)));
-	add(o, "description", json_object_new_string(plan_op_describe(op, buf, sizeof(buf))));
-	add(o, "reason", json_object_new_string(op->reason));
+	jtext_lit(t, "{");
+	jtext_key(t, &f, "kind");
+	jtext_str(t, plan_op_kind_name(op->kind));
+	jtext_key(t, &f, "nic");
+	jtext_str(t, op->nic);
+	if (op->has_owner) {
+		jtext_key(t, &f, "mac");
+		jtext_str(t, nic_mac_format(op->owner, mac));
+	}
+	jtext_key(t, &f, "description");
+	jtext_str(t, plan_op_describe(op, buf, sizeof(buf)));
+	jtext_key(t, &f, "reason");
+	jtext_str(t, op->reason);
 	plan_op_ethtool(op, buf, sizeof(buf));
-	if (buf[0])
-		add(o, "ethtool", json_object_new_string(buf));
-	add(o, "kernel", json_object_new_boolean(plan_op_is_kernel(op)));
-	if (op->repair)
-		add(o, "repair", json_object_new_boolean(true));
+	if (buf[0]) {
+		jtext_key(t, &f, "ethtool");
+		jtext_str(t, buf);
+	}
+	jtext_key(t, &f, "kernel");
+	jtext_lit(t, plan_op_is_kernel(op) ? "true" : "false");
+	if (op->repair) {
+		jtext_key(t, &f, "repair");
+		jtext_lit(t, "true");
+	}
 	switch (op->kind) {
 	case PLAN_OP_RULE_INSERT:
 	case PLAN_OP_RULE_DELETE:
-		if (op->rule.location != NIC_LOC_ANY)
-			add(o, "location", json_object_new_int64(op->rule.location));
-		if (op->rule.action == NIC_RULE_ACTION_QUEUE)
-			add(o, "queue", json_object_new_int64(op->rule.queue));
+		if (op->rule.location != NIC_LOC_ANY) {
+			jtext_key(t, &f, "location");
+			jtext_u64(t, op->rule.location);
+		}
+		if (op->rule.action == NIC_RULE_ACTION_QUEUE) {
+			jtext_key(t, &f, "queue");
+			jtext_u64(t, op->rule.queue);
+		}
 		break;
 	case PLAN_OP_RSS_SET:
 	case PLAN_OP_RSS_CREATE:
-		add(o, "context", json_object_new_int64(op->ctx));
-		add(o, "table", u32_array(op->indir, op->n_indir));
+		jtext_key(t, &f, "context");
+		jtext_u64(t, op->ctx);
+		jtext_key(t, &f, "table");
+		u32_array(t, op->indir, op->n_indir);
 		break;
 	case PLAN_OP_LEASE:
 	case PLAN_OP_UNLEASE:
 	case PLAN_OP_BIND:
 	case PLAN_OP_UNBIND:
-		add(o, "queue", json_object_new_int64(op->queue));
+		jtext_key(t, &f, "queue");
+		jtext_u64(t, op->queue);
 		break;
 	case PLAN_OP_RSS_DELETE:
 	case PLAN_OP_FORGET:
@@ -385,29 +401,55 @@ json_object *plan_op_to_json(const struct plan_op *op)
 	case PLAN_OP_SET_RINGS:
 		break;
 	}
-	return o;
+	jtext_lit(t, "}");
+}
+
+void plan_to_jtext(const struct plan *p, struct jtext *t)
+{
+	bool f = true;
+	size_t i;
+
+	jtext_lit(t, "{");
+	jtext_key(t, &f, "nic");
+	jtext_str(t, p->nic);
+	jtext_key(t, &f, "channels");
+	jtext_u64(t, p->channels);
+	jtext_key(t, &f, "pool");
+	u32_array(t, p->pool, p->n_pool);
+	jtext_key(t, &f, "shared");
+	u32_array(t, p->shared, p->n_shared);
+	jtext_key(t, &f, "ops");
+	jtext_lit(t, "[");
+	for (i = 0; i < p->n_ops; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		plan_op_to_jtext(&p->ops[i], t);
+	}
+	jtext_lit(t, "]");
+	jtext_key(t, &f, "notes");
+	jtext_lit(t, "[");
+	for (i = 0; i < p->n_notes; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		attach_reason_to_jtext(&p->notes[i], t);
+	}
+	jtext_lit(t, "]}");
+}
+
+json_object *plan_op_to_json(const struct plan_op *op)
+{
+	struct jtext t = { 0 };
+
+	plan_op_to_jtext(op, &t);
+	return jtext_parse(&t);
 }
 
 json_object *plan_to_json(const struct plan *p)
 {
-	json_object *o = json_object_new_object(), *a;
-	size_t i;
+	struct jtext t = { 0 };
 
-	if (!o)
-		return NULL;
-	add(o, "nic", json_object_new_string(p->nic));
-	add(o, "channels", json_object_new_int64(p->channels));
-	add(o, "pool", u32_array(p->pool, (uint32_t)p->n_pool));
-	add(o, "shared", u32_array(p->shared, (uint32_t)p->n_shared));
-	a = json_object_new_array();
-	for (i = 0; i < p->n_ops; i++)
-		json_object_array_add(a, plan_op_to_json(&p->ops[i]));
-	add(o, "ops", a);
-	a = json_object_new_array();
-	for (i = 0; i < p->n_notes; i++)
-		json_object_array_add(a, attach_reason_to_json(&p->notes[i]));
-	add(o, "notes", a);
-	return o;
+	plan_to_jtext(p, &t);
+	return jtext_parse(&t);
 }
 
 /* A refusal that means "this driver cannot", not "try again later". */

@@ -212,5 +212,10 @@ const char *plan_op_describe_done(const struct plan_op *op, uint32_t out, uint32
  * ...) and the rules to it as "context $CTX<k+1>", so the lines of a plan,
  * run in order, are a working script. */
 const char *plan_op_ethtool(const struct plan_op *op, char *buf, size_t size);
+/* As JSON: the text appended to t (the one writer; a reply carries it as
+ * it is), or the same text parsed into a json-c tree. */
+struct jtext;
+void plan_op_to_jtext(const struct plan_op *op, struct jtext *t);
+void plan_to_jtext(const struct plan *p, struct jtext *t);
 json_object *plan_op_to_json(const struct plan_op *op);
 json_object *plan_to_json(const struct plan *p);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtext.h"
 #include "log.h"
 #include "reconcile-int.h"
 
@@ -104,12 +105,23 @@ void reconcile_plan_take(struct plan *dst, struct plan *src)
 	plan_init(src);
 }
 
-json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o)
+void reconcile_outcome_plans_jtext(const struct reconcile_outcome *o, struct jtext *t)
 {
-	json_object *a = json_object_new_array();
 	size_t i;
 
-	for (i = 0; i < o->n_plans; i++)
-		json_object_array_add(a, plan_to_json(&o->plans[i]));
-	return a;
+	jtext_lit(t, "[");
+	for (i = 0; i < o->n_plans; i++) {
+		if (i)
+			jtext_lit(t, ",");
+		plan_to_jtext(&o->plans[i], t);
+	}
+	jtext_lit(t, "]");
+}
+
+json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o)
+{
+	struct jtext t = { 0 };
+
+	reconcile_outcome_plans_jtext(o, &t);
+	return jtext_parse(&t);
 }

@@ -114,6 +114,10 @@ struct reconcile_outcome {
 };
 
 void reconcile_outcome_clear(struct reconcile_outcome *o);
+/* The plans as a JSON array: text appended to t (what a reply carries),
+ * or parsed into a json-c tree. */
+struct jtext;
+void reconcile_outcome_plans_jtext(const struct reconcile_outcome *o, struct jtext *t);
 json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o);
 
 /* Load state.json (a bad file is moved aside to state.json.corrupt and

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "jtext.h"
 #include "nic-json.h"
 #include "plan-check.h"
 
@@ -453,6 +454,56 @@ static void test_render_json(void **state)
 	del_h(h);
 }
 
+/* The plan written as text (what an Attach reply carries) is byte for
+ * byte what json-c writes for the same values: parsed and written again by
+ * json-c, the same text; its ops and pool read back as the plan's. */
+static void test_render_jtext(void **state)
+{
+	struct harness *h = capable();
+	struct jtext t = { 0 };
+	struct plan_op *op;
+	struct plan p;
+	json_object *o, *ops, *x;
+	const char *again;
+	char *text;
+	size_t i;
+
+	harness_attach(h, "vm0", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_true(p.n_ops > 0);
+	/* every field the writer has: a repair, a located rule, a table, a
+	 * reason to escape */
+	op = &p.ops[p.n_ops - 1];
+	op->repair = true;
+	snprintf(op->reason, sizeof(op->reason), "put \"back\" /\t\x01 \xc3\xa9");
+	for (i = 0; i < p.n_ops; i++)
+		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
+			p.ops[i].rule.location = 1023;
+	plan_to_jtext(&p, &t);
+	assert_false(t.fail);
+	text = strndup(t.s, t.n);
+	assert_non_null(text);
+	o = jtext_parse(&t);
+	assert_non_null(o);
+	again = json_object_to_json_string_ext(o, JTEXT_JSON_FLAGS);
+	assert_string_equal(text, again);
+	assert_true(json_object_object_get_ex(o, "ops", &ops));
+	assert_int_equal(json_object_array_length(ops), p.n_ops);
+	x = json_object_array_get_idx(ops, p.n_ops - 1);
+	assert_true(json_object_object_get_ex(x, "repair", NULL));
+	assert_true(json_object_object_get_ex(x, "reason", &x));
+	assert_string_equal(json_object_get_string(x), op->reason);
+	assert_true(json_object_object_get_ex(o, "pool", &x));
+	assert_int_equal(json_object_array_length(x), p.n_pool);
+	for (i = 0; i < p.n_pool; i++)
+		assert_int_equal(json_object_get_int64(json_object_array_get_idx(x, i)), p.pool[i]);
+	json_object_put(o);
+	free(text);
+	plan_clear(&p);
+	del_h(h);
+}
+
 static void test_learn(void **state)
 {
 	struct nic_caps caps;
@@ -721,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_rule_in_our_slot),
 		cmocka_unit_test(test_context_deleted_outside),
 		cmocka_unit_test(test_render_json),
+		cmocka_unit_test(test_render_jtext),
 		cmocka_unit_test(test_learn),
 		cmocka_unit_test(test_rss_writes_keep_hash_settings),
 		cmocka_unit_test(test_refusal_learned_per_rule_kind),
