@@ -138,6 +138,8 @@ $(B)/tests/zcrxd-seams: ALL_LDFLAGS += -Wl,--wrap=genl_resolve
 # zcrxd-fake --fake-plan-fails NIC: the planner fails for that NIC
 # (tests/tools/zcrxd-fake.c wraps plan_nic()).
 $(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=plan_nic
+# "hang fdatasync": the state's commit sync held (zcrxd-fake wraps fdatasync()).
+$(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=fdatasync
 
 $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)

@@ -9,7 +9,9 @@
  * kcall_job_next of a batch; the loop, woken at the bound, waits on when a
  * later call started).  A job whose wait ran out is ABANDONED: the worker,
  * once the call returns, sets DONE and writes the eventfd, and the loop's
- * event source collects it.
+ * event source collects it.  A started job (kcall_start) is handed over
+ * the same way but the loop does not wait at all: the worker writes the
+ * eventfd as for an abandoned one, and the event source hands it back.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,12 +51,14 @@ struct kcall {
 	struct kcall_job *job;
 	enum job_state state;
 	bool abandoned; /* the loop stopped waiting: the backend is stuck */
+	bool async;     /* a started job: the loop does not wait for it */
 	bool quit;
 	uint64_t call_usec;		/* when the job's current call started */
 	char call_op[KERROR_OP_MAX];	/* what it does, "" = the job's op */
 	char call_obj[KERROR_OBJ_MAX]; /* and what it works on */
 
 	/* loop thread only: */
+	struct kcall_job *running; /* a started job not handed back yet */
 	struct kcall_stuck stuck;
 	struct kcall_stats st;
 };
@@ -95,7 +99,7 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&kc->mu);
 		kc->state = JOB_DONE;
-		late = kc->abandoned;
+		late = kc->abandoned || kc->async;
 		pthread_mutex_unlock(&kc->mu);
 		/* signalled after the unlock: the loop wakes to a free mutex
 		 * (kcall_free joins this thread before the condition goes) */
@@ -113,7 +117,27 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* A stuck call returned: collect it (loop thread). */
+/* A started job returned: hand it back (loop thread). */
+static void hand_back(struct kcall *kc)
+{
+	struct kcall_job *job = NULL;
+
+	pthread_mutex_lock(&kc->mu);
+	if (kc->async && kc->state == JOB_DONE) {
+		job = kc->job;
+		kc->job = NULL;
+		kc->state = JOB_NONE;
+		kc->async = false;
+	}
+	pthread_mutex_unlock(&kc->mu);
+	if (!job)
+		return;
+	kc->running = NULL;
+	job->done(job);
+}
+
+/* A stuck call returned: collect it; a started job: hand it back (loop
+ * thread). */
 static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kcall *kc = userdata;
@@ -126,6 +150,10 @@ static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	(void)revents;
 	if (read(fd, &v, sizeof(v)) < 0)
 		(void)0; /* EAGAIN: nothing to read, the state says what happened */
+	if (kc->running) {
+		hand_back(kc);
+		return 0;
+	}
 	pthread_mutex_lock(&kc->mu);
 	if (kc->abandoned && kc->state == JOB_DONE) {
 		job = kc->job;
@@ -200,6 +228,7 @@ struct kcall *kcall_free(struct kcall *kc)
 
 	if (!kc)
 		return NULL;
+	kcall_finish(kc); /* a started job is its owner's: handed back */
 	pthread_mutex_lock(&kc->mu);
 	kc->quit = true;
 	stuck = kc->state == JOB_RUNNING || kc->state == JOB_QUEUED;
@@ -258,6 +287,9 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	uint64_t start, took, call_start;
 	bool done;
 
+	if (kc->running)
+		return kerror_setf(err, EBUSY, obj, op, "not tried: a started %s call is under way",
+				   kc->name);
 	if (kc->stuck.stuck) {
 		char why[KERROR_MSG_MAX - 64];
 
@@ -337,6 +369,46 @@ void kcall_job_next(struct kcall_job *job, const char *op, const char *obj)
 		snprintf(kc->call_op, sizeof(kc->call_op), "%s", op);
 	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
 	pthread_mutex_unlock(&kc->mu);
+}
+
+int kcall_start(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj)
+{
+	if (kc->running)
+		return -EBUSY;
+	if (kc->stuck.stuck) {
+		kc->st.refused++;
+		return -EAGAIN;
+	}
+	job->kept = false;
+	job->kc = kc;
+	kc->running = job;
+	kc->st.calls++;
+	pthread_mutex_lock(&kc->mu);
+	kc->job = job;
+	kc->state = JOB_QUEUED;
+	kc->async = true;
+	kc->call_usec = now_usec();
+	snprintf(kc->call_op, sizeof(kc->call_op), "%s", op ? op : "");
+	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
+	pthread_mutex_unlock(&kc->mu);
+	pthread_cond_signal(&kc->work_cv);
+	return 0;
+}
+
+bool kcall_started(const struct kcall *kc)
+{
+	return kc && kc->running;
+}
+
+void kcall_finish(struct kcall *kc)
+{
+	if (!kc || !kc->running)
+		return;
+	pthread_mutex_lock(&kc->mu);
+	while (kc->state != JOB_DONE)
+		pthread_cond_wait(&kc->done_cv, &kc->mu);
+	pthread_mutex_unlock(&kc->mu);
+	hand_back(kc);
 }
 
 bool kcall_get_stuck(const struct kcall *kc, struct kcall_stuck *ret)

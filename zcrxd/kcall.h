@@ -24,6 +24,12 @@
  * WatchdogSec=.  One call at a time: the loop waits for each (calls are
  * serialized as they were on the loop, so backends need no locks).
  *
+ * A call whose end the loop need not wait for (the state log's fdatasync:
+ * only the replies that wait for it do) is *started* instead
+ * (kcall_start): the loop goes on serving at once, and when the call
+ * returns, the worker wakes the loop's event source, which hands the job
+ * back (job->done).  No bound applies: nothing waits on the loop.
+ *
  * Owns: the worker thread and its job hand-over, the warning that a call
  * overran.  Must not: know what the calls do.
  */
@@ -51,6 +57,9 @@ struct kcall_job {
 	/* Frees the job; called by the loop for a job that overran, once it
 	 * returned (or never, when zcrxd stops first). */
 	void (*free)(struct kcall_job *job);
+	/* A started job (kcall_start): called by the loop once it returned
+	 * (result and err set); the job is the caller's again. */
+	void (*done)(struct kcall_job *job);
 	struct kerror err;
 	int result;
 	bool kept; /* set by kcall_run: it overran, kcall owns the job now */
@@ -103,6 +112,20 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
  * when one does ("read on eth3"; op NULL: the job's).
  */
 void kcall_job_next(struct kcall_job *job, const char *op, const char *obj);
+
+/*
+ * Start job (job->done set) on the worker and return at once; the loop
+ * calls job->done when it returned.  -EBUSY while another job is on the
+ * worker (one at a time: a kcall is used either way, not both), -EAGAIN
+ * while the backend is stuck.  kcall_run() refuses with -EBUSY while a
+ * started job is on the worker.
+ */
+int kcall_start(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj);
+/* True while a started job has not been handed back. */
+bool kcall_started(const struct kcall *kc);
+/* Wait until the started job returned, and hand it back (job->done) now
+ * (zcrxd stopping).  Nothing when none is started. */
+void kcall_finish(struct kcall *kc);
 
 /* True while a call overran and has not returned; *ret (optional) says
  * which. */

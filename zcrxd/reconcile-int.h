@@ -105,9 +105,16 @@ struct reconcile {
 	uint32_t lease_id_last; /* the last lease id given: not reused while zcrxd runs */
 	/* the state directory's log (store.h); group commit: writes are
 	 * synced once by the commit source, after every request ready, and
-	 * the replies that wait for them are sent then */
+	 * the replies that wait for them are sent then.  The commit's
+	 * fdatasync runs on the syncer's thread (kcall_start): the loop goes
+	 * on meanwhile; syncing: the one under way, inflight its waiters
+	 * (those that waited when it started; later ones wait for the next) */
 	struct store_log *log;
 	sd_event_source *commit;
+	struct kcall *syncer;
+	struct rc_sync *syncing;
+	size_t n_inflight;
+	struct reconcile_waiter *inflight;
 	/* the lazy commit (RC_LAZY_COMMIT_USEC) of what libvirt events
 	 * changed; lazy: the save being made is such a change */
 	sd_event_source *commit_later;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "kcall.h"
 #include "log.h"
 #include "nic-monitor.h"
 #include "reconcile-int.h"
@@ -40,15 +41,27 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op)
 	reconcile_test_point(names[pt]);
 }
 
+/* The waiters of list (detached first: a reply may add waiters) */
+static void run_waiters(struct reconcile_waiter *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		w[i].fn(w[i].ud);
+	free(w);
+}
+
 /* Everything written so far made durable, then the replies that waited
- * for it sent.  A failed sync is logged; the replies go out all the same,
- * as before group commit (the next write compacts: store_log_sync). */
+ * for it sent: those of a sync under way too (this one covers their
+ * writes; that one hands back none when it ends).  A failed sync is
+ * logged; the replies go out all the same, as before group commit (the
+ * next write compacts: store_log_sync). */
 static int sync_now(struct reconcile *rc)
 {
-	struct reconcile_waiter *w = rc->waiters;
+	struct reconcile_waiter *w = rc->waiters, *f = rc->inflight;
 	struct kerror e = { 0 };
 	char buf[512];
-	size_t i, n = rc->n_waiters;
+	size_t n = rc->n_waiters, nf = rc->n_inflight;
 	bool had = !store_log_synced(rc->log);
 	int r = 0;
 
@@ -56,12 +69,95 @@ static int sync_now(struct reconcile *rc)
 		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
 	if (had && r == 0)
 		reconcile_test_point("saved");
+	rc->waiters = rc->inflight = NULL;
+	rc->n_waiters = rc->n_inflight = 0;
+	run_waiters(f, nf);
+	run_waiters(w, n);
+	return r;
+}
+
+/* The commit's fdatasync, on the syncer's thread. */
+struct rc_sync {
+	struct kcall_job k;
+	struct reconcile *rc;
+	struct store_log_sync sync;
+};
+
+static int sync_run(struct kcall_job *k)
+{
+	struct rc_sync *j = (struct rc_sync *)k;
+
+	return fdatasync(j->sync.fd) < 0 ? -errno : 0;
+}
+
+/* It returned (the loop): the replies of the writes it covered go out;
+ * what was written or waited for since is the next commit's. */
+static void sync_done(struct kcall_job *k)
+{
+	struct rc_sync *j = (struct rc_sync *)k;
+	struct reconcile *rc = j->rc;
+	struct reconcile_waiter *w = rc->inflight;
+	struct kerror e = { 0 };
+	char buf[512];
+	size_t n = rc->n_inflight;
+	int r = store_log_sync_end(rc->log, &j->sync, k->result, &e);
+
+	free(j);
+	rc->syncing = NULL;
+	if (r < 0)
+		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
+	else
+		reconcile_test_point("saved");
+	rc->inflight = NULL;
+	rc->n_inflight = 0;
+	run_waiters(w, n);
+	/* a failed sync is not tried again for nothing: the next write
+	 * compacts (store_log_sync) */
+	if (rc->commit && (rc->n_waiters || (r == 0 && !store_log_synced(rc->log))))
+		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
+}
+
+/* The commit: what was written so far handed to the syncer's thread, the
+ * replies waiting for it sent when it returns (sync_done).  While one is
+ * under way, the next waits for its end.  Without the thread (tests of
+ * the loop alone), or when the hand-over fails, on the loop. */
+static void commit(struct reconcile *rc)
+{
+	struct kerror e = { 0 };
+	struct rc_sync *j;
+	char buf[512];
+	int r;
+
+	if (rc->syncing)
+		return;
+	if (!rc->syncer || !(j = calloc(1, sizeof(*j)))) {
+		(void)sync_now(rc);
+		return;
+	}
+	r = store_log_sync_begin(rc->log, &j->sync, &e);
+	if (r <= 0) {
+		if (r < 0)
+			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
+		free(j);
+		(void)sync_now(rc); /* nothing to sync (or cannot hand it over) */
+		return;
+	}
+	j->rc = rc;
+	j->k.run = sync_run;
+	j->k.done = sync_done;
+	if (kcall_start(rc->syncer, &j->k, "fdatasync", STORE_LOG) < 0) {
+		struct store_log_sync gone = j->sync;
+
+		free(j);
+		close(gone.fd);
+		(void)sync_now(rc);
+		return;
+	}
+	rc->syncing = j;
+	rc->inflight = rc->waiters;
+	rc->n_inflight = rc->n_waiters;
 	rc->waiters = NULL;
 	rc->n_waiters = 0;
-	for (i = 0; i < n; i++)
-		w[i].fn(w[i].ud);
-	free(w);
-	return r;
 }
 
 /* The changes since the last write into the log (not synced yet). */
@@ -89,13 +185,13 @@ static int write_changes(struct reconcile *rc)
 
 static int on_commit(sd_event_source *s, void *userdata)
 {
-	(void)sync_now(userdata);
+	commit(userdata);
 	return 0;
 }
 
 static int on_commit_later(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	(void)sync_now(userdata);
+	commit(userdata);
 	return 0;
 }
 
@@ -651,6 +747,9 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 					      UINT64_MAX, 1000, on_commit_later, rc);
 		if (r >= 0)
 			r = sd_event_source_set_enabled(rc->commit_later, SD_EVENT_OFF);
+		/* the commit's fdatasync off the loop ("zcrxd-kstate") */
+		if (r >= 0 && rc->log)
+			r = kcall_new(deps->event, "state", 0, &rc->syncer);
 		if (r >= 0)
 			r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
 		if (r >= 0)
@@ -689,10 +788,13 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
 		nic_monitor_set_interest(rc->d.monitor, NULL, NULL);
 	}
+	/* the sync under way ends, its replies go out; then the rest */
+	kcall_finish(rc->syncer);
 	if (rc->log) {
 		(void)write_changes(rc);
 		(void)sync_now(rc);
 	}
+	rc->syncer = kcall_free(rc->syncer);
 	sd_event_source_disable_unref(rc->batch);
 	free(rc->queued); /* an array an Attach refused at once left empty */
 	sd_event_source_disable_unref(rc->commit);
@@ -708,6 +810,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	}
 	free(rc->nics);
 	free(rc->waiters);
+	free(rc->inflight);
 	free(rc->exec_owners);
 	store_log_close(rc->log);
 	store_clear(&rc->store);

@@ -28,7 +28,9 @@ struct store_log {
 	char *dir;
 	int fd;             /* state.log, O_APPEND */
 	uint64_t generation;
-	bool unsynced;      /* written since the last fdatasync */
+	/* appends so far, and how many of them are known durable: fewer
+	 * while something was written since the last fdatasync */
+	uint64_t appended, durable;
 	bool broken;        /* a write failed: the log's end is unknown, compact */
 	/* each NIC's settings as last written (entries left empty) */
 	size_t n_written;
@@ -357,7 +359,7 @@ int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
 		return r;
 	}
 	l->broken = false;
-	l->unsynced = false;
+	l->durable = l->appended; /* all of it is in the new snapshot */
 	if (!written_take(l, s))
 		l->broken = true; /* compact again next time */
 	store_marks_clear(s);
@@ -442,7 +444,7 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		jtext_free(&b);
 		return kerror_setf(err, -r, STORE_LOG, "save state", "write: %s", strerror(-r));
 	}
-	l->unsynced = true;
+	l->appended++;
 	l->st.writes++;
 	l->st.records += records;
 	l->st.log_bytes += b.n;
@@ -458,26 +460,58 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 	return 1;
 }
 
+/* A failed fdatasync: what the kernel could not write is gone from its
+ * cache, write everything again, as a compaction. */
+static int sync_failed(struct store_log *l, int e, struct kerror *err)
+{
+	l->broken = true;
+	return kerror_setf(err, e, STORE_LOG, "save state", "fdatasync: %s", strerror(e));
+}
+
 int store_log_sync(struct store_log *l, struct kerror *err)
 {
-	if (!l->unsynced)
+	if (l->durable == l->appended)
 		return 0;
-	if (fdatasync(l->fd) < 0) {
-		int e = errno;
-
-		/* what the kernel could not write is gone from its cache:
-		 * write everything again, as a compaction */
-		l->broken = true;
-		return kerror_setf(err, e, STORE_LOG, "save state", "fdatasync: %s", strerror(e));
-	}
-	l->unsynced = false;
+	if (fdatasync(l->fd) < 0)
+		return sync_failed(l, errno, err);
+	l->durable = l->appended;
 	l->st.syncs++;
+	return 0;
+}
+
+int store_log_sync_begin(struct store_log *l, struct store_log_sync *ret, struct kerror *err)
+{
+	ret->fd = -1;
+	ret->upto = l->appended;
+	if (l->durable == l->appended)
+		return 0;
+	/* its own descriptor: a compaction may close and replace l->fd
+	 * while the sync runs (fdatasync of the file it replaced is then
+	 * harmless, the compaction made everything durable) */
+	ret->fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 3);
+	if (ret->fd < 0)
+		return kerror_setf(err, errno, STORE_LOG, "save state", "dup: %s",
+				   strerror(errno));
+	return 1;
+}
+
+int store_log_sync_end(struct store_log *l, struct store_log_sync *sync, int result,
+		       struct kerror *err)
+{
+	if (sync->fd >= 0)
+		close(sync->fd);
+	sync->fd = -1;
+	if (result < 0)
+		return sync_failed(l, -result, err);
+	l->st.syncs++;
+	if (l->durable < sync->upto)
+		l->durable = sync->upto;
 	return 0;
 }
 
 bool store_log_synced(const struct store_log *l)
 {
-	return !l || !l->unsynced;
+	return !l || l->durable == l->appended;
 }
 
 struct store_log_stats store_log_get_stats(const struct store_log *l)

@@ -144,8 +144,21 @@ int store_quarantine(const char *dir, char *moved, size_t size, struct kerror *e
  * fsync; compacts instead when the log has grown past its bound.  Returns
  * the bytes appended (0: nothing changed).  store_log_sync makes every
  * write so far durable (one fdatasync for all of them).
+ *
+ * The same off the caller's thread: store_log_sync_begin notes the writes
+ * so far and gives a descriptor of the log of its own (0: nothing to sync,
+ * 1: fdatasync(ret->fd) on any thread, then store_log_sync_end with its
+ * result, 0 or -errno, on the log's thread).  Writes made in between are
+ * not covered: store_log_synced stays false for them.  The log's own
+ * calls go on meanwhile (a compaction makes everything durable itself).
  */
 struct store_log;
+
+/* One sync off the log's thread (store_log_sync_begin). */
+struct store_log_sync {
+	int fd;        /* the log's, duplicated; -1: none */
+	uint64_t upto; /* the writes it covers */
+};
 
 struct store_log_stats {
 	uint64_t writes;      /* store_log_write calls that appended */
@@ -170,6 +183,9 @@ int store_log_open(const char *dir, struct store *ret, struct store_log **log,
 		   struct store_read_info *info, struct kerror *err);
 int store_log_write(struct store_log *l, struct store *s, struct kerror *err);
 int store_log_sync(struct store_log *l, struct kerror *err);
+int store_log_sync_begin(struct store_log *l, struct store_log_sync *ret, struct kerror *err);
+int store_log_sync_end(struct store_log *l, struct store_log_sync *sync, int result,
+		       struct kerror *err);
 bool store_log_synced(const struct store_log *l);
 int store_log_compact(struct store_log *l, struct store *s, struct kerror *err);
 struct store_log_stats store_log_get_stats(const struct store_log *l);

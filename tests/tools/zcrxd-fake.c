@@ -46,6 +46,10 @@
  * would; "release" lets it go on (this waits until it has left the fake
  * kernel, so the two threads never change it at once).
  * --kernel-call-bound-ms N sets the bound (default: zcrxd's).
+ * "hang fdatasync" holds the next fdatasync made off the loop thread (the
+ * state log's commit, on zcrxd's syncer thread) the same way, as a slow
+ * disk would; the log says "holding fdatasync" once it is held.  This
+ * program is linked with -Wl,--wrap=fdatasync (Makefile) for it.
  *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
@@ -142,7 +146,8 @@ static void gate_leave(void)
 
 static int gate_arm(const char *op, int ifindex)
 {
-	if (strcmp(op, "set-channels") && strcmp(op, "rule-insert") && strcmp(op, "observe"))
+	if (strcmp(op, "set-channels") && strcmp(op, "rule-insert") && strcmp(op, "observe") &&
+	    strcmp(op, "fdatasync"))
 		return -EINVAL;
 	pthread_mutex_lock(&gate.mu);
 	snprintf(gate.op, sizeof(gate.op), "%s", op);
@@ -197,6 +202,28 @@ static int g_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 
 	gate_enter("observe", nic->link.ifindex);
 	r = fake_ops->observe(be, nic, what, err);
+	gate_leave();
+	return r;
+}
+
+/* The state's fdatasync: one made off the loop thread can be held. */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+int __wrap_fdatasync(int fd)
+{
+	bool held;
+	int r;
+
+	if (gettid() == getpid())
+		return __real_fdatasync(fd);
+	pthread_mutex_lock(&gate.mu);
+	held = gate.armed && !strcmp(gate.op, "fdatasync");
+	pthread_mutex_unlock(&gate.mu);
+	if (held)
+		log_notice(LOG_SUBSYS_MAIN, "holding fdatasync off the loop thread (TEST ONLY)");
+	gate_enter("fdatasync", 0);
+	r = __real_fdatasync(fd);
 	gate_leave();
 	return r;
 }
@@ -262,7 +289,9 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 		int n = sscanf(line, "%31s %15s %u %u", what, nic, &a, &b), ifindex, r = -EINVAL;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "hang %31s %15s", hop, hnic) == 2) {
+		if (!strcmp(line, "hang fdatasync")) {
+			r = gate_arm("fdatasync", 0);
+		} else if (sscanf(line, "hang %31s %15s", hop, hnic) == 2) {
 			r = (ifindex = ifindex_of(o->net, hnic)) ? gate_arm(hop, ifindex) : -ENODEV;
 		} else if (!strcmp(line, "release")) {
 			r = gate_release();

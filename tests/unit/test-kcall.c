@@ -5,7 +5,8 @@
  * driver's handler may sleep) is abandoned at the bound, refuses further
  * calls until it returns, and is collected by the loop when it does.  A
  * job of several calls (a batch) bounds each from its own start and names
- * the one that hangs.
+ * the one that hangs.  A started job (kcall_start) leaves the loop free
+ * at once and is handed back by it when it returned.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -349,6 +350,103 @@ static void test_batch_hung_call_named(void **state)
 	assert_false(kcall_get_stuck(kc, NULL));
 }
 
+/* A started job: the worker runs it while the loop goes on (here: a
+ * timer fires while the job is blocked on its pipe); the loop hands it
+ * back when it returned, not before; kcall_run is refused meanwhile. */
+struct sjob {
+	struct kcall_job k;
+	int fd;     /* read one byte from it (blocks until written) */
+	int result; /* what to return */
+	int *done;  /* counts hand-backs */
+	int *got;   /* the result handed back */
+};
+
+static int sjob_run(struct kcall_job *kj)
+{
+	struct sjob *j = (struct sjob *)kj;
+	char c;
+
+	return read(j->fd, &c, 1) == 1 ? j->result : -EPIPE;
+}
+
+static void sjob_done(struct kcall_job *kj)
+{
+	struct sjob *j = (struct sjob *)kj;
+
+	(*j->done)++;
+	*j->got = kj->result;
+	free(j);
+}
+
+static struct sjob *sjob_new(int fd, int result, int *done, int *got)
+{
+	struct sjob *j = calloc(1, sizeof(*j));
+
+	assert_non_null(j);
+	j->k.run = sjob_run;
+	j->k.done = sjob_done;
+	j->fd = fd;
+	j->result = result;
+	j->done = done;
+	j->got = got;
+	return j;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *ud)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static void test_started_job(void **state)
+{
+	struct kfx *f = *state;
+	struct kcall *kc = f->kc;
+	struct kerror err = { 0 };
+	struct sjob *j;
+	struct pjob *other;
+	int done = 0, got = 0;
+	uint64_t deadline = mono_usec() + 10000000ULL;
+	int ticks = 0;
+
+	j = sjob_new(f->p[0], 5, &done, &got);
+	assert_int_equal(kcall_start(kc, &j->k, "fdatasync", "state.log"), 0);
+	assert_true(kcall_started(kc));
+	/* the loop serves its other sources while the job blocks */
+	assert_int_equal(sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 1000, 0, on_tick,
+						    &ticks), 0);
+	while (!ticks && mono_usec() < deadline)
+		assert_true(sd_event_run(f->ev, 100000) >= 0);
+	assert_int_equal(ticks, 1);
+	assert_int_equal(done, 0);
+	/* one job at a time */
+	other = pjob_new(-1, 0, &f->freed);
+	assert_int_equal(kcall_start(kc, &other->k, "fdatasync", "state.log"), -EBUSY);
+	assert_int_equal(kcall_run(kc, &other->k, "read", "eth9", &err), -EBUSY);
+	free(other);
+	assert_false(kcall_get_stuck(kc, NULL));
+
+	/* it returns: handed back by the loop, with its result */
+	assert_int_equal(write(f->p[1], "x", 1), 1);
+	while (!done && mono_usec() < deadline)
+		assert_true(sd_event_run(f->ev, 100000) >= 0);
+	assert_int_equal(done, 1);
+	assert_int_equal(got, 5);
+	assert_false(kcall_started(kc));
+	assert_int_equal(f->ret.n, 0); /* not a stuck call's return */
+
+	/* kcall_finish waits for one and hands it back at once */
+	j = sjob_new(f->p[0], -EIO, &done, &got);
+	assert_int_equal(kcall_start(kc, &j->k, "fdatasync", "state.log"), 0);
+	assert_int_equal(write(f->p[1], "x", 1), 1);
+	kcall_finish(kc);
+	assert_int_equal(done, 2);
+	assert_int_equal(got, -EIO);
+	assert_false(kcall_started(kc));
+	assert_int_equal(f->freed, 0);
+	assert_int_equal(kcall_get_stats(kc).calls, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +455,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_each_call_bounded, setup_1s, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_hung_call_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_started_job, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

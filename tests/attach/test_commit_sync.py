@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The state's commit sync runs off the loop (docs/state.md, "Group
+commit"): while its fdatasync is under way the loop answers other
+requests, and a reply that waits for the commit is sent only once the
+fdatasync that covers its change returned.
+
+The slow disk is zcrxd-fake's (TEST ONLY) "hang fdatasync" outside change:
+the next fdatasync made off the loop thread blocks until "release", and
+the log says "holding fdatasync" once it does.  Without the syncer thread
+no fdatasync runs off the loop: the Attach reply comes first and the test
+fails.
+"""
+import select
+
+from attachlib import FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
+
+CONF = """
+[daemon]
+ReconcileIntervalSec=0
+
+[nic eth0]
+ReserveQueues=4
+"""
+
+HELD = "holding fdatasync off the loop thread"
+
+
+def readable(client):
+    """A reply (or part of one) is there to read, now."""
+    return bool(client.buf) or bool(select.select([client.sock], [], [], 0)[0])
+
+
+@zxtest.require_root
+class CommitSync(FakeDaemonCase):
+    CONF = CONF
+    NETNS = "zxs"
+    WORK = "zxs-commit-"
+
+    def metric(self, name):
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return int(line.split()[1])
+        raise AssertionError("no %s in GetMetrics" % name)
+
+    def attach_msg(self, dom, k):
+        return {"domain": dom, "nic": "eth0", "mac": mac(k)}
+
+    def test_commit_sync_off_the_loop(self):
+        s0 = self.metric("zcrx_state_syncs_total")
+        self.d.outside("hang fdatasync")
+        c1, c2 = self.d.client(), self.d.client()
+        try:
+            c1.send("io.zcrx.Manager.Attach", self.attach_msg("cs1", 0x901))
+            # the commit's fdatasync is held, or the reply came without it
+            zxtest.wait_for(lambda: HELD in self.d.log() or readable(c1), 20,
+                            what="the commit sync to be held (or the Attach reply)")
+            self.assertFalse(readable(c1), "the Attach reply came before its commit sync ran "
+                             "off the loop")
+            self.assertIn(HELD, self.d.log())
+
+            # the loop answers meanwhile; the reply still waits
+            info = self.d.call("org.varlink.service.GetInfo")
+            self.assertIn("io.zcrx.Manager", info["interfaces"])
+            # the intent's sync (on the loop) counted; the held one not yet
+            self.assertEqual(self.metric("zcrx_state_syncs_total"), s0 + 1)
+            self.assertFalse(readable(c1), "replied before its change was durable")
+
+            # a second Attach: its intent's fdatasync, on the loop, makes
+            # cs1's change durable too, so cs1's reply goes out; cs2's own
+            # commit waits until the held one returned
+            c2.send("io.zcrx.Manager.Attach", self.attach_msg("cs2", 0x902))
+            r1 = c1.recv()
+            self.assertNotIn("error", r1, r1)
+            self.assertEqual(self.d.call("org.varlink.service.GetInfo")["vendor"],
+                             info["vendor"])
+            self.assertFalse(readable(c2), "cs2 replied before its commit")
+            self.assertEqual(self.metric("zcrx_state_syncs_total"), s0 + 2)
+
+            # the disk returns: the held sync ends, then cs2's commit
+            self.d.outside("release")
+            r2 = c2.recv()
+            self.assertNotIn("error", r2, r2)
+        finally:
+            c1.close()
+            c2.close()
+        self.assertEqual(self.metric("zcrx_state_syncs_total"), s0 + 4)
+        self.assertNotIn("fdatasync:", self.d.log())
+        listed = {a["domain"] for a in self.d.call("io.zcrx.Manager.ListAttachments")
+                  ["attachments"]}
+        self.assertEqual(listed, {"cs1", "cs2"})
+        # what the replies told of is in the state directory
+        owners = {r["owner"] for n in state_json(self.d.state)["nics"] for r in n["rules"]}
+        self.assertTrue({mac(0x901), mac(0x902)} <= owners, owners)
+        for dom in ("cs1", "cs2"):
+            self.d.call("io.zcrx.Manager.Detach", {"domain": dom})
+        self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
+        self.assertEqual(plan_ops(self.d), [])
+
+
+if __name__ == "__main__":
+    zxtest.main()
