@@ -768,38 +768,8 @@ rounds:
 		struct plan p;
 		size_t i, n = 0;
 
-		/* taps first: finding one may observe a new link, which moves the
-		 * monitor's table (and so nic) */
-		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
-		for (i = 0; i < rc->store.n_atts; i++)
-			if (store_att_on(&rc->store, i, name))
-				refresh_tap(rc, &rc->store.atts[i].id);
-		rc->links_current = false;
-		nic = nic_monitor_find(rc->d.monitor, name);
-		if (!nic)
-			break;
-		has_pol = reconcile_nic_policy(rc, nic, &pol);
-		j = store_journal(&rc->store, name, nic->link.ifindex, false);
-		if (!has_pol && !j) {
-			bool any = false;
-
-			for (i = 0; i < rc->store.n_atts && !any; i++)
-				any = store_att_on(&rc->store, i, name);
-			if (!any)
-				break; /* not ours in any way */
-		}
-		if (!j) {
-			if (dry_run) {
-				journal_nic_init(&dry_j, name, nic->link.ifindex);
-				j = &dry_j;
-			} else {
-				j = store_journal(&rc->store, name, nic->link.ifindex, true);
-				if (!j) {
-					r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
-					break;
-				}
-			}
-		}
+		/* the NIC's attachments, in one scan of the store's keys (nothing
+		 * below adds or removes one) */
 		atts = calloc(rc->store.n_atts ? rc->store.n_atts : 1, sizeof(*atts));
 		if (!atts) {
 			r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
@@ -808,6 +778,32 @@ rounds:
 		for (i = 0; i < rc->store.n_atts; i++)
 			if (store_att_on(&rc->store, i, name))
 				atts[n++] = &rc->store.atts[i];
+		/* taps first: finding one may observe a new link, which moves the
+		 * monitor's table (and so nic) */
+		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
+		for (i = 0; i < n; i++)
+			refresh_tap(rc, &((struct attach *)atts[i])->id);
+		rc->links_current = false;
+		nic = nic_monitor_find(rc->d.monitor, name);
+		has_pol = nic && reconcile_nic_policy(rc, nic, &pol);
+		j = nic ? store_journal(&rc->store, name, nic->link.ifindex, false) : NULL;
+		if (!nic || (!has_pol && !j && !n)) {
+			free(atts);
+			break; /* gone, or not ours in any way */
+		}
+		if (!j) {
+			if (dry_run) {
+				journal_nic_init(&dry_j, name, nic->link.ifindex);
+				j = &dry_j;
+			} else {
+				j = store_journal(&rc->store, name, nic->link.ifindex, true);
+				if (!j) {
+					free(atts);
+					r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+					break;
+				}
+			}
+		}
 		(void)made_then_gone(rc, rn, name, nic, made, n_made);
 		view = *nic; /* shallow: arrays stay the monitor's */
 		nic_caps_overlay(&view.caps, &rn->learned);
