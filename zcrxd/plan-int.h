@@ -3,8 +3,9 @@
  * plan-int — the planner's private working state, shared by plan.c (setup,
  * results, assembly), plan-pool.c (channels, pool, default table),
  * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
- * rules), plan-steer.c (steering, contexts, rules) and plan-zc.c (zero-copy
- * bindings, header split).  Not for other modules.
+ * rules), plan-steer.c (steering, contexts, rules), plan-zc.c (zero-copy
+ * bindings, header split) and plan-mac.c (the attachments by MAC).  Not
+ * for other modules.
  */
 #pragma once
 
@@ -78,7 +79,16 @@ struct aplan {
 	uint8_t flow_skip; /* leases: families whose rules the NIC refuses (1 IPv4, 2 IPv6) */
 	bool want_bind;
 	bool bind_repair;
+	bool degraded; /* has a reason other than ATTACH_R_NUMA */
+	/* res->n_reasons counts its reasons; they wait in planner.said until
+	 * the plan lays them out in one block (res->reasons NULL until then) */
 	struct attach_result *res;
+};
+
+/* A reason given while planning, to be laid out with its attachment's. */
+struct said {
+	size_t ap; /* aplan index */
+	struct attach_reason r;
 };
 
 struct phase_ops {
@@ -129,6 +139,13 @@ struct planner {
 	/* reasons made lately, for sharing their text (add_reason) */
 	struct attach_reason rcache[PLAN_RCACHE];
 	unsigned rcache_next;
+	/* the reason given last (a copy sharing its text): most come in runs
+	 * of the same words (all who wait for a queue) */
+	struct attach_reason last;
+	int last_err;
+	/* every reason given, in order; laid out per attachment at the end */
+	size_t n_said, cap_said;
+	struct said *said;
 };
 
 /* plan.c: helpers every step uses */
@@ -151,6 +168,9 @@ bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
 uint32_t plan_contexts_on_nic(const struct nic *nic);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
+/* plan-mac.c: pl->by_mac in MAC order (ties: planning order, ap->rank,
+ * set; pl->order filled), and a lookup in it */
+void plan_sort_by_mac(struct planner *pl);
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);
 /* Why queue q may not be taken (or removed): "" when nothing claims it. */
 const char *plan_claim(const struct planner *pl, uint32_t q, char *buf, size_t size);

@@ -4,8 +4,8 @@
  * the journal show (setup), the attachments to plan, results and op
  * ordering.  The steps live beside it: plan-pool.c (channels, pool, default
  * table), plan-lease.c (queue choice, leases), plan-steer.c (steering,
- * contexts, rules), plan-zc.c (bindings, header split); rendering in
- * plan-render.c.
+ * contexts, rules), plan-zc.c (bindings, header split); the attachments
+ * by MAC in plan-mac.c; rendering in plan-render.c.
  *
  * Owns: deciding.  Must not: do I/O, read the clock, keep globals, log.
  */
@@ -127,19 +127,39 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
 	pl->p->n_notes++;
 }
 
+/* Does have (a reason's string) say want (capped as attach_reason_set
+ * caps it: a longer want never matches here, the full compare decides)? */
+static bool said_same(const char *have, const char *want)
+{
+	return !strcmp(have, want ? want : "");
+}
+
 /* A text saying this already: the attachment's own at the same place (a
  * run that changes nothing then gives results set_results finds equal by
- * pointer), else one in this plan's small cache; NULL: none. */
+ * pointer), else the reason given last (most come in runs of the same
+ * words: all who wait for a queue), else one in this plan's small cache;
+ * NULL: none. */
 static const struct attach_reason *said_already(const struct planner *pl,
 						const struct aplan *ap, const char *code,
 						const char *op, int err, const char *msg)
 {
 	const struct attach_result *was = &ap->a->res;
+	const struct attach_reason *own = NULL;
 	size_t k = ap->res->n_reasons, i;
 
-	if (k < was->n_reasons && was->reasons[k].text &&
-	    attach_reason_is(&was->reasons[k], code, pl->name, op, err, msg))
-		return &was->reasons[k];
+	if (k < was->n_reasons && was->reasons[k].text)
+		own = &was->reasons[k];
+	if (pl->last.text && pl->last.err == (err < 0 ? -err : err) &&
+	    said_same(pl->last.msg, msg) && said_same(pl->last.code, code) &&
+	    said_same(pl->last.op, op)) {
+		/* (every reason of a plan names its NIC) */
+		if (own && (own->text == pl->last.text ||
+			    attach_reason_is(own, code, pl->name, op, err, msg)))
+			return own;
+		return &pl->last;
+	}
+	if (own && attach_reason_is(own, code, pl->name, op, err, msg))
+		return own;
 	for (i = 0; i < PLAN_RCACHE; i++)
 		if (pl->rcache[i].text && attach_reason_is(&pl->rcache[i], code, pl->name, op, err, msg))
 			return &pl->rcache[i];
@@ -147,28 +167,82 @@ static const struct attach_reason *said_already(const struct planner *pl,
 }
 
 /* Many attachments get the same reason (a full pool, no binder): they
- * share one text (attach_reason). */
+ * share one text (attach_reason).  The reason waits in pl->said until
+ * lay_out_reasons (no allocation per attachment). */
 void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		      int err, const char *msg)
 {
 	const struct attach_reason *c;
-	struct attach_reason *slot;
+	struct attach_reason made;
+	struct said *s;
 
 	if (pl->err)
 		return;
-	c = said_already(pl, ap, code, op, err, msg);
-	if (c) {
-		if (attach_result_add_reason_copy(ap->res, c) < 0)
+	if (pl->n_said == pl->cap_said) {
+		/* (room for one each at first: most have one reason or none) */
+		size_t cap = pl->cap_said ? 2 * pl->cap_said : pl->n_ap + 16;
+
+		s = realloc(pl->said, cap * sizeof(*s));
+		if (!s) {
 			pl->err = -ENOMEM;
-		return;
+			return;
+		}
+		pl->said = s;
+		pl->cap_said = cap;
 	}
-	if (attach_result_add_reason(ap->res, code, pl->name, op, err, msg) < 0) {
-		pl->err = -ENOMEM;
-		return;
+	c = said_already(pl, ap, code, op, err, msg);
+	if (!c) {
+		struct attach_reason *slot = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
+
+		if (attach_reason_set(&made, code, pl->name, op, err, msg) < 0) {
+			pl->err = -ENOMEM;
+			return;
+		}
+		attach_reason_clear(slot);
+		attach_reason_copy(slot, &made);
+		c = slot;
+		attach_reason_clear(&made);
 	}
-	slot = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
-	attach_reason_clear(slot);
-	attach_reason_copy(slot, &ap->res->reasons[ap->res->n_reasons - 1]);
+	s = &pl->said[pl->n_said++];
+	s->ap = ap->idx;
+	attach_reason_copy(&s->r, c);
+	ap->res->n_reasons++;
+	if (strcmp(s->r.code, ATTACH_R_NUMA))
+		ap->degraded = true;
+	if (c != &pl->last) {
+		attach_reason_clear(&pl->last);
+		attach_reason_copy(&pl->last, &s->r);
+	}
+}
+
+/* The reasons given, each attachment's in the order given, into one block
+ * (plan.reason_block) that the results point into. */
+static int lay_out_reasons(struct planner *pl)
+{
+	struct plan *p = pl->p;
+	size_t i, off = 0;
+
+	if (!pl->n_said)
+		return 0;
+	p->reason_block = malloc(pl->n_said * sizeof(*p->reason_block));
+	if (!p->reason_block)
+		return -ENOMEM;
+	for (i = 0; i < p->n_results; i++) {
+		struct attach_result *r = &p->results[i];
+
+		r->reasons = r->n_reasons ? p->reason_block + off : NULL;
+		off += r->n_reasons;
+		r->n_reasons = 0; /* counted again as they are placed */
+	}
+	for (i = 0; i < pl->n_said; i++) {
+		struct attach_result *r = &p->results[pl->said[i].ap];
+
+		r->reasons[r->n_reasons++] = pl->said[i].r; /* the reference moves */
+	}
+	pl->n_said = pl->cap_said = 0;
+	free(pl->said);
+	pl->said = NULL;
+	return 0;
 }
 
 void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const char *op,
@@ -279,18 +353,6 @@ const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t
 	return NULL;
 }
 
-static int cmp_ap_mac(const void *a, const void *b, void *arg)
-{
-	const struct aplan *base = arg;
-	const struct aplan *x = &base[*(const size_t *)a];
-	const struct aplan *y = &base[*(const size_t *)b];
-	int c = memcmp(x->a->id.mac, y->a->id.mac, NIC_MAC_LEN);
-
-	if (c)
-		return c;
-	return x->rank < y->rank ? -1 : x->rank > y->rank;
-}
-
 static int cmp_ap_order(const void *a, const void *b, void *arg)
 {
 	const struct aplan *base = arg;
@@ -301,73 +363,6 @@ static int cmp_ap_order(const void *a, const void *b, void *arg)
 	if (c)
 		return c;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* A MAC as a number (memcmp's order) and its rank: sorting these touches
- * no attachment, where cmp_ap_mac follows two pointers per comparison. */
-struct mac_rank {
-	uint64_t mac;
-	size_t rank, idx;
-};
-
-static int cmp_mac_rank(const void *a, const void *b)
-{
-	const struct mac_rank *x = a, *y = b;
-
-	if (x->mac != y->mac)
-		return x->mac < y->mac ? -1 : 1;
-	return x->rank < y->rank ? -1 : x->rank > y->rank;
-}
-
-/* pl->by_mac in cmp_ap_mac's order (a total order: ranks differ). */
-static void sort_by_mac(struct planner *pl)
-{
-	size_t i, n = pl->n_by_mac, k;
-	struct mac_rank *v;
-
-	_Static_assert(NIC_MAC_LEN <= 8, "a MAC fits in 64 bits");
-	for (i = 1; i < n; i++)
-		if (cmp_ap_mac(&pl->by_mac[i - 1], &pl->by_mac[i], pl->ap) > 0)
-			break;
-	if (i >= n)
-		return; /* sorted already */
-	v = malloc(n * sizeof(*v));
-	if (!v) {
-		qsort_r(pl->by_mac, n, sizeof(size_t), cmp_ap_mac, pl->ap);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		const struct aplan *ap = &pl->ap[pl->by_mac[i]];
-
-		v[i].mac = 0;
-		for (k = 0; k < NIC_MAC_LEN; k++)
-			v[i].mac = v[i].mac << 8 | ap->a->id.mac[k];
-		v[i].rank = ap->rank;
-		v[i].idx = pl->by_mac[i];
-	}
-	qsort(v, n, sizeof(*v), cmp_mac_rank);
-	for (i = 0; i < n; i++)
-		pl->by_mac[i] = v[i].idx;
-	free(v);
-}
-
-struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac)
-{
-	size_t lo = 0, hi = pl->n_by_mac;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		struct aplan *ap = &pl->ap[pl->by_mac[mid]];
-		int c = memcmp(ap->a->id.mac, mac, NIC_MAC_LEN);
-
-		if (!c)
-			return ap;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 /* --- step 1: what is there ------------------------------------------------ */
@@ -635,7 +630,7 @@ static int setup_attachments(struct planner *pl)
 		}
 		pl->by_mac[pl->n_by_mac++] = ap->idx;
 	}
-	sort_by_mac(pl);
+	plan_sort_by_mac(pl);
 	for (i = 0, k = 0; i < pl->n_by_mac; i++) {
 		struct aplan *ap = &pl->ap[pl->by_mac[i]];
 		char mac[18];
@@ -762,8 +757,7 @@ static void results(struct planner *pl)
 							    " (copy fallback in use)" : "");
 			}
 		}
-		for (k = 0; k < r->n_reasons; k++)
-			degraded |= strcmp(r->reasons[k].code, ATTACH_R_NUMA) != 0;
+		degraded = ap->degraded;
 		if (!pl->managed || ap->skip || ap->exhausted)
 			r->state = ATTACH_STATE_FAILED;
 		else if (degraded || binding_bad)
@@ -830,6 +824,10 @@ static void planner_free(struct planner *pl)
 	free(pl->jrules);
 	for (i = 0; i < PLAN_RCACHE; i++)
 		attach_reason_clear(&pl->rcache[i]);
+	attach_reason_clear(&pl->last);
+	for (i = 0; i < pl->n_said; i++)
+		attach_reason_clear(&pl->said[i].r);
+	free(pl->said);
 }
 
 void plan_init(struct plan *p)
@@ -839,16 +837,27 @@ void plan_init(struct plan *p)
 
 void plan_clear(struct plan *p)
 {
-	size_t i;
+	size_t i, n_block = 0;
 
 	for (i = 0; i < p->n_ops; i++) {
 		free(p->ops[i].indir);
 		free(p->ops[i].prev);
 	}
 	free(p->ops);
-	for (i = 0; i < p->n_results; i++)
-		attach_result_clear(&p->results[i]);
+	for (i = 0; i < p->n_results; i++) {
+		struct attach_result *r = &p->results[i];
+
+		if (p->reason_block) { /* the block's, dropped below */
+			n_block += r->n_reasons;
+			r->reasons = NULL;
+			r->n_reasons = 0;
+		} else if (!r->reasons) {
+			r->n_reasons = 0; /* a plan that failed before laying them out */
+		}
+		attach_result_clear(r);
+	}
 	free(p->results);
+	attach_reasons_free(p->reason_block, n_block);
 	attach_reasons_free(p->notes, p->n_notes);
 	free(p->pool);
 	free(p->shared);
@@ -891,6 +900,8 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	plan_zc_rings(&pl, need_hds);
 	plan_zc_bindings(&pl);
 	results(&pl);
+	if (!pl.err)
+		pl.err = lay_out_reasons(&pl);
 	if (!pl.err)
 		pl.err = assemble(&pl);
 out:

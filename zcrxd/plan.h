@@ -167,9 +167,13 @@ struct plan {
 	char nic[IF_NAMESIZE];
 	size_t n_ops;
 	struct plan_op *ops;
-	/* Parallel to plan_input.atts: what each attachment gets once applied. */
+	/* Parallel to plan_input.atts: what each attachment gets once applied.
+	 * Their reasons live in one block, reason_block (plan_clear frees it):
+	 * read them or copy them out (attach_result_copy), never grow or free
+	 * them one by one. */
 	size_t n_results;
 	struct attach_result *results;
+	struct attach_reason *reason_block;
 	/* NIC-level notes (pool carving, channels, RSS table). */
 	size_t n_notes;
 	struct attach_reason *notes;

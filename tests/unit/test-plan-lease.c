@@ -134,6 +134,57 @@ static void test_same_reasons_share_text(void **state)
 	del_h(h);
 }
 
+/* Each attachment's reasons in the order given, though the planner gives
+ * them step by step over all attachments; the same words shared, other
+ * words (written into the same buffer one after the other) each their own;
+ * planned again, each keeps the text it has. */
+static void test_reasons_in_order_each_own_words(void **state)
+{
+	static const unsigned want[4] = { 2, 3, 2, 3 };
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct plan p;
+	size_t i;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.rss_contexts = false;
+	h = new_h(&cfg);
+	harness_policy(h, 3, 0);
+	for (i = 0; i < 4; i++)
+		harness_attach(h, "vm", (unsigned)i + 1, want[i]);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_results, 4);
+	for (i = 0; i < 4; i++) {
+		char words[64];
+
+		snprintf(words, sizeof(words), "%u queues requested, using 1", want[i]);
+		/* the contexts' reason (setup), then the pool's (queue choice)
+		 * or the binder's (zero-copy) */
+		assert_int_equal(p.results[i].n_reasons, 2);
+		assert_string_equal(p.results[i].reasons[0].code, ATTACH_R_NO_CONTEXT);
+		assert_non_null(strstr(p.results[i].reasons[0].msg, words));
+		assert_string_equal(p.results[i].reasons[1].code,
+				    i == 3 ? ATTACH_R_POOL_EXHAUSTED : ATTACH_R_NO_ZEROCOPY);
+	}
+	assert_ptr_equal(p.results[0].reasons[0].msg, p.results[2].reasons[0].msg);
+	assert_ptr_equal(p.results[1].reasons[0].msg, p.results[3].reasons[0].msg);
+	plan_clear(&p);
+
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (i = 0; i < 4; i++) {
+		size_t k;
+
+		assert_int_equal(p.results[i].n_reasons, h->atts[i].res.n_reasons);
+		for (k = 0; k < p.results[i].n_reasons; k++)
+			assert_ptr_equal(p.results[i].reasons[k].msg, h->atts[i].res.reasons[k].msg);
+		assert_true(attach_result_same(&p.results[i], &h->atts[i].res, false));
+	}
+	plan_clear(&p);
+	del_h(h);
+}
+
 static void test_rebalance_compacts_and_numa(void **state)
 {
 	struct harness *h = capable();
@@ -225,6 +276,58 @@ static void test_duplicate_mac_rejected(void **state)
 	del_h(h);
 }
 
+/* Hundreds of attachments in no order, MACs repeated: of each MAC the
+ * first in planning order (seq) is planned, each later one is refused as
+ * attached twice, whatever order the store holds them in (the planner
+ * sorts them by MAC: several runs of its merge). */
+static void test_duplicate_macs_in_any_order(void **state)
+{
+	unsigned seed;
+
+	for (seed = 1; seed <= 8; seed++) {
+		struct harness *h = capable();
+		uint64_t macs[97];
+		size_t n = 64 + 37 * seed, i, k;
+		struct plan p;
+
+		srand(seed);
+		for (i = 0; i < 97; i++)
+			macs[i] = ((uint64_t)rand() << 24 ^ (uint64_t)rand()) & 0xffffffffffffull;
+		harness_policy(h, 4, 0);
+		for (i = 0; i < n; i++)
+			harness_attach(h, "vm", (unsigned)i + 1, 1);
+		for (i = 0; i < n; i++) { /* seq: a permutation; MAC: one of 97 */
+			struct attach_id *id = &h->atts[i].id;
+			uint64_t m = macs[(size_t)rand() % (seed % 2 ? 97 : 13)];
+			size_t j = (size_t)rand() % (i + 1);
+			uint64_t t = h->atts[j].id.seq;
+
+			for (k = 0; k < NIC_MAC_LEN; k++)
+				id->mac[k] = (uint8_t)(m >> (8 * (NIC_MAC_LEN - 1 - k)));
+			h->atts[j].id.seq = id->seq;
+			id->seq = t;
+		}
+		harness_observe(h);
+		harness_plan(h, PLAN_MODE_NORMAL, &p);
+		assert_int_equal(p.n_results, n);
+		for (i = 0; i < n; i++) {
+			bool later = false, refused = false;
+
+			for (k = 0; k < n && !later; k++)
+				later = k != i &&
+					!memcmp(h->atts[k].id.mac, h->atts[i].id.mac, NIC_MAC_LEN) &&
+					h->atts[k].id.seq < h->atts[i].id.seq;
+			for (k = 0; k < p.results[i].n_reasons; k++)
+				refused |= p.results[i].reasons[k].err == EEXIST &&
+					   strstr(p.results[i].reasons[k].msg, "attached twice");
+			assert_int_equal(refused, later);
+			assert_int_equal(p.results[i].state == ATTACH_STATE_FAILED, later);
+		}
+		plan_clear(&p);
+		del_h(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,9 +336,11 @@ int main(void)
 		cmocka_unit_test(test_exhaustion_fail),
 		cmocka_unit_test(test_partial_degrade),
 		cmocka_unit_test(test_same_reasons_share_text),
+		cmocka_unit_test(test_reasons_in_order_each_own_words),
 		cmocka_unit_test(test_rebalance_compacts_and_numa),
 		cmocka_unit_test(test_rebalance_threshold),
 		cmocka_unit_test(test_duplicate_mac_rejected),
+		cmocka_unit_test(test_duplicate_macs_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
