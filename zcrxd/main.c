@@ -160,7 +160,11 @@ static int run(const struct manager_options *mo)
 	daemon_tune_malloc();
 	daemon_block_signals(0);
 
-	r = sd_event_default(&ev);
+	/* a loop of its own, not the thread's default: sd-event checks on
+	 * every turn that a default loop runs in its thread, with a gettid
+	 * system call (a few of them per libvirt event); nothing here asks
+	 * for the default loop */
+	r = sd_event_new(&ev);
 	if (r < 0) {
 		log_error(LOG_SUBSYS_MAIN, "cannot create the event loop: %s", strerror(-r));
 		return 1;

@@ -429,7 +429,7 @@ run:
 
 	daemon_tune_malloc();
 	daemon_block_signals(SIGUSR1);
-	if (sd_event_default(&ev) < 0)
+	if (sd_event_new(&ev) < 0 /* as zcrxd: not the default loop */)
 		return 1;
 	r = manager_new(ev, &mo, &m);
 	if (r < 0) {

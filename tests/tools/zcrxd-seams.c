@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		}
 	}
 	daemon_block_signals(0);
-	if (sd_event_default(&ev) < 0)
+	if (sd_event_new(&ev) < 0 /* as zcrxd: not the default loop */)
 		return 1;
 	r = manager_new(ev, &mo, &m);
 	if (r < 0) {
