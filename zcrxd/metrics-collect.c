@@ -93,6 +93,7 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		d.reconcile_runs = st.runs;
 		d.reconcile_repairs = st.repairs;
 		d.state_syncs = st.syncs;
+		d.state_writes = st.saves;
 		d.kernel_errors = st.kernel_errors;
 		list = reconcile_list_nics_json(src->reconcile, NULL, NULL);
 	}

@@ -219,6 +219,9 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	family(f, "zcrx_state_syncs_total", "counter",
 	       "Syncs of the state directory to disk (fdatasync of the log, compactions).");
 	fprintf(f, "zcrx_state_syncs_total %llu\n", (unsigned long long)d->state_syncs);
+	family(f, "zcrx_state_writes_total", "counter",
+	       "Writes of changes to the state directory's log (each before a sync or shared by one).");
+	fprintf(f, "zcrx_state_writes_total %llu\n", (unsigned long long)d->state_writes);
 	family(f, "zcrx_binder_requests_total", "counter", "Requests sent to vhost_zcrx.");
 	fprintf(f, "zcrx_binder_requests_total %llu\n", (unsigned long long)d->binder_requests);
 	family(f, "zcrx_binder_errors_total", "counter",

@@ -39,6 +39,7 @@ struct metrics_daemon {
 	uint64_t kernel_errors; /* every refusal by the kernel, NIC and binder */
 	uint64_t reconcile_runs, reconcile_repairs;
 	uint64_t state_syncs;
+	uint64_t state_writes;
 	bool binder_available;
 	uint64_t binder_requests, binder_errors, binder_notifications, binder_bad_messages;
 };

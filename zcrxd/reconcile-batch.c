@@ -9,8 +9,8 @@
  * plan, one execution -- and each request gets its own answer; the
  * intents of all these plans are made durable by one fdatasync, before
  * the first of them is applied.  Fifty clients attaching at once cost a
- * run per NIC, not fifty, and two fdatasyncs (intents, commit), not one
- * per NIC and one more.
+ * run per NIC, not fifty, two writes and two fdatasyncs (intents, commit),
+ * not one per NIC and one more.
  *
  * A request the pool refuses (OnExhaustion=fail) stops its NIC's run before
  * anything happens; it is taken out and answered, and the NIC runs again
@@ -213,7 +213,7 @@ void reconcile_batch_run(struct reconcile *rc)
 	struct reconcile_queued *q = rc->queued, **mine;
 	struct nic_run *runs;
 	size_t i, k, n = rc->n_queued, m, used, n_runs = 0;
-	bool staged = false;
+	bool staged = false, was_deferred;
 
 	if (!n)
 		return;
@@ -258,12 +258,21 @@ void reconcile_batch_run(struct reconcile *rc)
 		if (staged)
 			(void)reconcile_sync_staged(rc);
 		/* each staged plan applied, what they changed read back
-		 * together, then each run goes on */
+		 * together, then each run goes on.  What the applied plans
+		 * record is written once for all of them, with what the runs'
+		 * ends record (reconcile_save below), not once per NIC: a
+		 * write makes nothing durable (the intents are; the replies
+		 * wait for the commit's sync of the last write), and a crash
+		 * before it finds the intents pending, as one between an op
+		 * and its record does */
 		rc->defer_readback = true;
+		was_deferred = rc->defer_saves;
+		rc->defer_saves = true;
 		for (i = 0; i < n_runs; i++)
 			if (runs[i].r == RC_STAGED)
 				runs[i].r = reconcile_run_nic(rc, runs[i].nic, PLAN_MODE_NORMAL, false,
 							      NULL, &runs[i].all, &runs[i].e);
+		rc->defer_saves = was_deferred;
 		rc->defer_readback = false;
 		read_back(rc, runs, n_runs);
 		for (i = 0; i < n_runs; i++)

@@ -587,11 +587,14 @@ class Api(FakeDaemonCase):
         """An Attach alone: one sync for its plan's intent, one for the
         commit its reply waits for.  Attach requests of one loop turn on
         two NICs: one run each, one sync for both plans' intents and one
-        commit, not one intent sync per NIC.  (zcrxd is stopped while they
-        are sent, so that it reads both in the same turn.)"""
+        commit, not one intent sync per NIC; one write for the intents and
+        one for what both runs did, not one more per NIC applied.  (zcrxd
+        is stopped while they are sent, so that it reads both in the same
+        turn.)"""
         r0, s0 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
         self.attach(domain="sync0", nic="eth0", mac=mac(0x820))
         r1, s1 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
+        w1 = self.metric("zcrx_state_writes_total")
         self.assertEqual((r1 - r0, s1 - s0), (1, 2))
         conns = []
         os.kill(self.d.proc.pid, signal.SIGSTOP)
@@ -611,6 +614,9 @@ class Api(FakeDaemonCase):
             self.assertNotIn("error", r, r)
         r2, s2 = self.reconcile_runs(), self.metric("zcrx_state_syncs_total")
         self.assertEqual((r2 - r1, s2 - s1), (2, 2))
+        # two writes: the intents, then what both NICs' runs did (not one
+        # more per NIC as its plan is applied)
+        self.assertEqual(self.metric("zcrx_state_writes_total") - w1, 2)
         listed = {a["domain"]: a["nic"]
                   for a in self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]}
         self.assertEqual((listed.get("sync1"), listed.get("sync2")), ("eth0", "eth3"))
