@@ -113,6 +113,7 @@ struct reconcile {
 	sd_event_source *commit;
 	struct kcall *syncer;
 	struct rc_sync *syncing;
+	bool commit_due; /* a commit was due while one was under way */
 	size_t n_inflight;
 	struct reconcile_waiter *inflight;
 	/* the lazy commit (RC_LAZY_COMMIT_USEC) of what libvirt events

@@ -41,7 +41,8 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op)
 	reconcile_test_point(names[pt]);
 }
 
-/* The waiters of list (detached first: a reply may add waiters) */
+/* Run the waiters w and free them (detached from rc before: a reply may
+ * add new ones). */
 static void run_waiters(struct reconcile_waiter *w, size_t n)
 {
 	size_t i;
@@ -111,10 +112,12 @@ static void sync_done(struct kcall_job *k)
 	rc->inflight = NULL;
 	rc->n_inflight = 0;
 	run_waiters(w, n);
-	/* a failed sync is not tried again for nothing: the next write
-	 * compacts (store_log_sync) */
-	if (rc->commit && (rc->n_waiters || (r == 0 && !store_log_synced(rc->log))))
+	/* the commits asked for meanwhile (a lazy one not due yet keeps its
+	 * timer: a storm of libvirt events still shares one per
+	 * RC_LAZY_COMMIT_USEC) */
+	if (rc->commit && (rc->n_waiters || rc->commit_due))
 		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
+	rc->commit_due = false;
 }
 
 /* The commit: what was written so far handed to the syncer's thread, the
@@ -128,8 +131,10 @@ static void commit(struct reconcile *rc)
 	char buf[512];
 	int r;
 
-	if (rc->syncing)
+	if (rc->syncing) {
+		rc->commit_due = true; /* when it ends */
 		return;
+	}
 	if (!rc->syncer || !(j = calloc(1, sizeof(*j)))) {
 		(void)sync_now(rc);
 		return;
