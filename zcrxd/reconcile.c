@@ -87,8 +87,14 @@ struct rc_sync {
 static int sync_run(struct kcall_job *k)
 {
 	struct rc_sync *j = (struct rc_sync *)k;
+	int r = fdatasync(j->sync.fd) < 0 ? -errno : 0;
 
-	return fdatasync(j->sync.fd) < 0 ? -errno : 0;
+	/* closed here too: when a compaction replaced the log meanwhile,
+	 * this is the old file's last reference, and freeing it may take
+	 * milliseconds */
+	close(j->sync.fd);
+	j->sync.fd = -1;
+	return r;
 }
 
 /* It returned (the loop): the replies of the writes it covered go out;

@@ -148,7 +148,8 @@ int store_quarantine(const char *dir, char *moved, size_t size, struct kerror *e
  * The same off the caller's thread: store_log_sync_begin notes the writes
  * so far and gives a descriptor of the log of its own (0: nothing to sync,
  * 1: fdatasync(ret->fd) on any thread, then store_log_sync_end with its
- * result, 0 or -errno, on the log's thread).  Writes made in between are
+ * result, 0 or -errno, on the log's thread; it closes ret->fd unless it
+ * is -1 by then).  Writes made in between are
  * not covered: store_log_synced stays false for them.  The log's own
  * calls go on meanwhile (a compaction makes everything durable itself).
  */

@@ -340,6 +340,76 @@ static void test_changes_read_back(void **state)
 	store_clear(&s);
 }
 
+/* A sync off the log's thread (store_log_sync_begin/_end): it covers the
+ * writes made before it began, not those after; a compaction while it
+ * runs leaves its descriptor valid (the old file) and makes everything
+ * durable; a failed one makes the next write a compaction. */
+static void test_sync_off_thread(void **state)
+{
+	struct store_read_info info;
+	struct store s;
+	struct store_log *l = open_log(&s, &info);
+	struct store_log_sync a, b;
+	struct kerror e = { 0 };
+	uint64_t syncs = store_log_get_stats(l).syncs;
+	struct stat st;
+
+	/* nothing written: nothing to sync */
+	assert_int_equal(store_log_sync_begin(l, &a, &e), 0);
+	assert_int_equal(a.fd, -1);
+	put(&s, "eth0", 1, "vm1");
+	own(&s, "eth0", 1, false);
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_false(store_log_synced(l));
+	assert_int_equal(store_log_sync_begin(l, &a, &e), 1);
+	assert_true(a.fd >= 0);
+	/* written after it began: not covered */
+	put(&s, "eth0", 2, "vm2");
+	own(&s, "eth0", 2, false);
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_int_equal(fdatasync(a.fd), 0);
+	assert_int_equal(store_log_sync_end(l, &a, 0, &e), 0);
+	assert_int_equal(a.fd, -1); /* closed */
+	assert_false(store_log_synced(l));
+	assert_int_equal(store_log_get_stats(l).syncs, syncs + 1);
+	/* the next covers it */
+	assert_int_equal(store_log_sync_begin(l, &a, &e), 1);
+	assert_int_equal(fdatasync(a.fd), 0);
+	assert_int_equal(store_log_sync_end(l, &a, 0, &e), 0);
+	assert_true(store_log_synced(l));
+
+	/* a compaction while one runs: its descriptor is still the old file */
+	put(&s, "eth0", 3, "vm3");
+	own(&s, "eth0", 3, false);
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_int_equal(store_log_sync_begin(l, &b, &e), 1);
+	assert_int_equal(store_log_compact(l, &s, &e), 0);
+	assert_true(store_log_synced(l));
+	assert_int_equal(fstat(b.fd, &st), 0);
+	assert_int_equal(st.st_nlink, 0); /* replaced by the compaction */
+	assert_int_equal(fdatasync(b.fd), 0);
+	assert_int_equal(store_log_sync_end(l, &b, 0, &e), 0);
+	assert_true(store_log_synced(l));
+	reread_same(&s, &info);
+
+	/* a failed one: logged by the caller, the next write compacts */
+	put(&s, "eth0", 4, "vm4");
+	own(&s, "eth0", 4, false);
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_int_equal(store_log_sync_begin(l, &b, &e), 1);
+	assert_int_equal(store_log_sync_end(l, &b, -EIO, &e), -EIO);
+	assert_non_null(strstr(e.msg, "fdatasync"));
+	assert_false(store_log_synced(l));
+	syncs = store_log_get_stats(l).compactions;
+	put(&s, "eth0", 5, "vm5");
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_int_equal(store_log_get_stats(l).compactions, syncs + 1);
+	assert_true(store_log_synced(l));
+	reread_same(&s, &info);
+	store_log_close(l);
+	store_clear(&s);
+}
+
 static void test_torn_tail_dropped(void **state)
 {
 	struct store_read_info info;
@@ -556,6 +626,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_changes_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_off_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_record_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_log_ignored, setup, teardown),
