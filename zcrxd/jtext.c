@@ -17,21 +17,29 @@ static char *base(const struct jtext *t)
 	return t->s ? t->s - JTEXT_ROOM : NULL;
 }
 
-void jtext_put(struct jtext *t, const char *p, size_t n)
+/* Room for n bytes more (and the two after the text); false: t failed. */
+static bool reserve(struct jtext *t, size_t n)
 {
 	if (t->fail)
-		return;
+		return false;
 	if (t->n + n + 2 > t->cap) {
 		size_t all = t->s ? JTEXT_ROOM + t->cap : 0;
 		char *x = bigmem_grow(base(t), &all, JTEXT_ROOM + t->n + n + 2, JTEXT_ROOM + 1024);
 
 		if (!x) {
 			t->fail = true;
-			return;
+			return false;
 		}
 		t->s = x + JTEXT_ROOM;
 		t->cap = all - JTEXT_ROOM;
 	}
+	return true;
+}
+
+void jtext_put(struct jtext *t, const char *p, size_t n)
+{
+	if (!reserve(t, n))
+		return;
 	memcpy(t->s + t->n, p, n);
 	t->n += n;
 	t->s[t->n] = '\0';
@@ -93,6 +101,33 @@ static void put_decimal(struct jtext *t, uint64_t v, bool minus)
 void jtext_u64(struct jtext *t, uint64_t v)
 {
 	put_decimal(t, v, false);
+}
+
+void jtext_u32s(struct jtext *t, const uint32_t *v, size_t n)
+{
+	size_t i;
+	char *p;
+
+	if (!reserve(t, n * 11 + 2)) /* 10 digits and a comma each, [] */
+		return;
+	p = t->s + t->n;
+	*p++ = '[';
+	for (i = 0; i < n; i++) {
+		char b[10], *d = b + sizeof(b);
+		uint32_t x = v[i];
+
+		if (i)
+			*p++ = ',';
+		do {
+			*--d = (char)('0' + x % 10);
+			x /= 10;
+		} while (x);
+		memcpy(p, d, (size_t)(b + sizeof(b) - d));
+		p += b + sizeof(b) - d;
+	}
+	*p++ = ']';
+	t->n = (size_t)(p - t->s);
+	t->s[t->n] = '\0';
 }
 
 void jtext_int(struct jtext *t, int64_t v)

@@ -34,6 +34,9 @@ void jtext_lit(struct jtext *t, const char *p);
 void jtext_str(struct jtext *t, const char *p);
 void jtext_u64(struct jtext *t, uint64_t v);
 void jtext_int(struct jtext *t, int64_t v);
+/* An array of numbers, "[1,2,3]", in one reservation (a plan's pool in
+ * every Attach reply). */
+void jtext_u32s(struct jtext *t, const uint32_t *v, size_t n);
 /* "key": (with a comma before every key but the first of an object) */
 void jtext_key(struct jtext *t, bool *first, const char *key);
 /* A json-c value as JTEXT_JSON_FLAGS write it; NULL: null. */

@@ -326,19 +326,6 @@ const char *plan_op_describe_done(const struct plan_op *op, uint32_t out, uint32
 	return buf;
 }
 
-static void u32_array(struct jtext *t, const uint32_t *v, size_t n)
-{
-	size_t i;
-
-	jtext_lit(t, "[");
-	for (i = 0; i < n; i++) {
-		if (i)
-			jtext_lit(t, ",");
-		jtext_u64(t, v[i]);
-	}
-	jtext_lit(t, "]");
-}
-
 void plan_op_to_jtext(const struct plan_op *op, struct jtext *t)
 {
 	char buf[1200], mac[18];
@@ -385,7 +372,7 @@ void plan_op_to_jtext(const struct plan_op *op, struct jtext *t)
 		jtext_key(t, &f, "context");
 		jtext_u64(t, op->ctx);
 		jtext_key(t, &f, "table");
-		u32_array(t, op->indir, op->n_indir);
+		jtext_u32s(t, op->indir, op->n_indir);
 		break;
 	case PLAN_OP_LEASE:
 	case PLAN_OP_UNLEASE:
@@ -415,9 +402,9 @@ void plan_to_jtext(const struct plan *p, struct jtext *t)
 	jtext_key(t, &f, "channels");
 	jtext_u64(t, p->channels);
 	jtext_key(t, &f, "pool");
-	u32_array(t, p->pool, p->n_pool);
+	jtext_u32s(t, p->pool, p->n_pool);
 	jtext_key(t, &f, "shared");
-	u32_array(t, p->shared, p->n_shared);
+	jtext_u32s(t, p->shared, p->n_shared);
 	jtext_key(t, &f, "ops");
 	jtext_lit(t, "[");
 	for (i = 0; i < p->n_ops; i++) {

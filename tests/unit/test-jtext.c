@@ -47,6 +47,40 @@ static void test_numbers(void **state)
 	}
 }
 
+/* jtext_u32s writes an array as json-c writes it: empty, one, the
+ * extremes, after other text, and long enough to grow the buffer. */
+static void test_u32_arrays(void **state)
+{
+	static const uint32_t v[] = { 0, 7, 10, 4294967295u, 123456789 };
+	uint32_t many[500];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 500; i++)
+		many[i] = (uint32_t)(i * 2654435761u);
+	for (n = 0; n <= 6; n++) {
+		const uint32_t *a = n < 6 ? v : many;
+		size_t len = n < 6 ? n : 500;
+		json_object *o = json_object_new_array();
+		struct jtext t = { 0 };
+		char *want;
+
+		for (i = 0; i < len; i++)
+			json_object_array_add(o, json_object_new_int64(a[i]));
+		want = malloc(strlen(json_object_to_json_string_ext(o, JTEXT_JSON_FLAGS)) + 2);
+		assert_non_null(want);
+		sprintf(want, "x%s", json_object_to_json_string_ext(o, JTEXT_JSON_FLAGS));
+		jtext_lit(&t, "x");
+		jtext_u32s(&t, a, len);
+		assert_false(t.fail);
+		assert_string_equal(t.s, want);
+		assert_int_equal(t.n, strlen(want));
+		free(want);
+		json_object_put(o);
+		jtext_free(&t);
+	}
+}
+
 /* jtext_str's string reads back (json-c) as the string it was given. */
 static void test_strings(void **state)
 {
@@ -184,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_u32_arrays),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_strings_as_json_c),
 		cmocka_unit_test(test_json_values),
