@@ -9,12 +9,12 @@
  * Prints one JSON line per figure with the goal; exits 1 when a goal is
  * missed.  --quick: fewer repetitions.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "plan-harness.h"
 
 #define N_NICS 16
@@ -63,13 +63,10 @@ int main(int argc, char **argv)
 	double t[64], full, steady, inc;
 	size_t ops = 0, total_ops;
 
-	/* glibc's heap as a long-running zcrxd has it: not given back to the
-	 * kernel after each plan.  A plan of 256 ops frees 180 KB of op
-	 * arrays at once; whether that trims the heap (and the next plan
-	 * faults the pages in again: a brk down and up per plan, 10x the
-	 * planning itself) depends on what else the heap's history left
-	 * next to its top, not on the planner */
-	mallopt(M_TOP_PAD, 64 << 20);
+	/* glibc's heap as zcrxd sets it up (daemon_tune_malloc): whether a
+	 * plan's op arrays (180 KB for 256 ops) are mapped and faulted in
+	 * anew, or trim the heap, depends on it, not on the planner alone */
+	daemon_tune_malloc();
 	for (i = 0; i < N_NICS; i++) {
 		struct fake_nic_cfg cfg;
 		char name[16];
