@@ -80,6 +80,21 @@ static void show_kernel_calls(struct ctl *ctl, json_object *arr)
 	}
 }
 
+/* The state's commit sync under way, when one is; upper case past its
+ * bound. */
+static void show_commit_sync(struct ctl *ctl, json_object *cs)
+{
+	long long ms, bound;
+
+	if (!cs || json_object_is_type(cs, json_type_null))
+		return;
+	ms = ctl_json_int(cs, "for_ms", 0);
+	bound = ctl_json_int(cs, "bound_ms", 0);
+	ctl_print_kv(ctl->out, "Commit sync:", "%sunder way for %lld ms (bound %lld ms), "
+		     "%lld replies waiting", bound && ms > bound ? "SLOW: " : "", ms, bound,
+		     ctl_json_int(cs, "waiting", 0));
+}
+
 static void show_status(struct ctl *ctl, json_object *r)
 {
 	json_object *lv, *files;
@@ -104,6 +119,7 @@ static void show_status(struct ctl *ctl, json_object *r)
 	show_control(ctl, r);
 	show_binder(ctl, ctl_json_get(r, "binder"));
 	show_kernel_calls(ctl, ctl_json_get(r, "kernel_calls"));
+	show_commit_sync(ctl, ctl_json_get(r, "commit_sync"));
 	files = ctl_json_get(r, "config_files");
 	if (files && json_object_is_type(files, json_type_array)) {
 		size_t i, n = json_object_array_length(files);

@@ -266,6 +266,7 @@ static int start_attachments(struct manager *m)
 		.events = m->events,
 		.state_dir = m->opts.state_dir,
 		.interval_sec = m->config.reconcile_interval_sec,
+		.sync_bound_usec = m->opts.kernel_call_bound_usec,
 	};
 	struct kerror ke = { 0 };
 	char kbuf[512];
@@ -459,6 +460,7 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	static const struct ipc_param spec[] = { IPC_PARAM_END };
 	const char *uri = manager_libvirt_uri(m);
 	json_object *r, *lv, *files, *calls;
+	struct reconcile_commit_sync cs;
 	size_t i;
 
 	if (ipc_params_parse(call, params, spec) < 0)
@@ -487,6 +489,15 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	if (api_nic_kcall(&m->nic))
 		json_object_array_add(calls, kernel_calls_json(api_nic_kcall(&m->nic)));
 	json_object_object_add(r, "kernel_calls", calls);
+	if (m->reconcile && reconcile_get_commit_sync(m->reconcile, &cs)) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "for_ms", json_object_new_int64((int64_t)(cs.for_usec / 1000)));
+		json_object_object_add(o, "bound_ms",
+				       json_object_new_int64((int64_t)(cs.bound_usec / 1000)));
+		json_object_object_add(o, "waiting", json_object_new_int64((int64_t)cs.waiting));
+		json_object_object_add(r, "commit_sync", o);
+	}
 	files = json_object_new_array();
 	for (i = 0; i < m->config.n_files; i++)
 		json_object_array_add(files, json_object_new_string(m->config.files[i]));

@@ -38,8 +38,8 @@ struct manager_options {
 	 * NULL = generic netlink to the kernel (always, in zcrxd itself). */
 	struct binder_vhost *binder_vhost;
 	/* Tests only (build/tests/zcrxd-fake --kernel-call-bound-ms): the
-	 * bound on one kernel call.  0 = KCALL_BOUND_USEC (always, in zcrxd
-	 * itself). */
+	 * bound on one kernel call, and on the state's commit sync before
+	 * zcrxd warns.  0 = KCALL_BOUND_USEC (always, in zcrxd itself). */
 	uint64_t kernel_call_bound_usec;
 };
 

@@ -89,12 +89,17 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 
 	if (src->reconcile) {
 		struct reconcile_stats st = reconcile_get_stats(src->reconcile);
+		struct reconcile_commit_sync cs;
 
 		d.reconcile_runs = st.runs;
 		d.reconcile_repairs = st.repairs;
 		d.state_syncs = st.syncs;
 		d.state_writes = st.saves;
 		d.kernel_errors = st.kernel_errors;
+		if (reconcile_get_commit_sync(src->reconcile, &cs)) {
+			d.state_sync_usec = cs.for_usec;
+			d.state_sync_waiting = cs.waiting;
+		}
 		list = reconcile_list_nics_json(src->reconcile, NULL, NULL);
 	}
 	if (src->binder) {

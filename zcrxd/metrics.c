@@ -222,6 +222,15 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	family(f, "zcrx_state_writes_total", "counter",
 	       "Writes of changes to the state directory's log (each before a sync or shared by one).");
 	fprintf(f, "zcrx_state_writes_total %llu\n", (unsigned long long)d->state_writes);
+	family(f, "zcrx_state_sync_seconds", "gauge",
+	       "Seconds the state's commit sync under way has run (0 when none runs).");
+	fprintf(f, "zcrx_state_sync_seconds %llu.%06llu\n",
+		(unsigned long long)(d->state_sync_usec / 1000000),
+		(unsigned long long)(d->state_sync_usec % 1000000));
+	family(f, "zcrx_state_sync_waiting_replies", "gauge",
+	       "Replies waiting for the state's commit sync under way (0 when none runs).");
+	fprintf(f, "zcrx_state_sync_waiting_replies %llu\n",
+		(unsigned long long)d->state_sync_waiting);
 	family(f, "zcrx_binder_requests_total", "counter", "Requests sent to vhost_zcrx.");
 	fprintf(f, "zcrx_binder_requests_total %llu\n", (unsigned long long)d->binder_requests);
 	family(f, "zcrx_binder_errors_total", "counter",

@@ -40,6 +40,9 @@ struct metrics_daemon {
 	uint64_t reconcile_runs, reconcile_repairs;
 	uint64_t state_syncs;
 	uint64_t state_writes;
+	/* the commit sync under way: for how long, replies waiting (0, 0: none) */
+	uint64_t state_sync_usec;
+	uint64_t state_sync_waiting;
 	bool binder_available;
 	uint64_t binder_requests, binder_errors, binder_notifications, binder_bad_messages;
 };

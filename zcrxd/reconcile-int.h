@@ -114,6 +114,12 @@ struct reconcile {
 	struct kcall *syncer;
 	struct rc_sync *syncing;
 	bool commit_due; /* a commit was due while one was under way */
+	/* the sync under way as the operator sees it (reconcile-syncwatch.c):
+	 * since when, the warning's timer (armed only while one runs), and
+	 * whether it warned */
+	uint64_t sync_since_usec;
+	sd_event_source *sync_watch;
+	bool sync_warned;
 	size_t n_inflight;
 	struct reconcile_waiter *inflight;
 	/* the lazy commit (RC_LAZY_COMMIT_USEC) of what libvirt events
@@ -159,6 +165,12 @@ struct reconcile {
  * none. */
 bool reconcile_settle_pending(struct reconcile *rc, struct journal_nic *j, const char *why);
 void reconcile_exec_point(void *ud, enum exec_point pt, size_t op);
+/* reconcile-syncwatch.c: the commit sync's timer made (off), armed when
+ * a sync starts, disarmed (and its end logged if it warned) when it
+ * returned */
+int reconcile_sync_watch_new(struct reconcile *rc);
+void reconcile_sync_watch_begin(struct reconcile *rc);
+void reconcile_sync_watch_end(struct reconcile *rc, int result);
 /* state.json after a change (held back while saves are deferred) */
 int reconcile_save(struct reconcile *rc);
 /* exec's persist hook: the plan's intent, before its kernel changes, at once */

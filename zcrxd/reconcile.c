@@ -109,6 +109,7 @@ static void sync_done(struct kcall_job *k)
 	size_t n = rc->n_inflight;
 	int r = store_log_sync_end(rc->log, &j->sync, k->result, &e);
 
+	reconcile_sync_watch_end(rc, k->result);
 	free(j);
 	rc->syncing = NULL;
 	if (r < 0)
@@ -169,6 +170,7 @@ static void commit(struct reconcile *rc)
 	rc->n_inflight = rc->n_waiters;
 	rc->waiters = NULL;
 	rc->n_waiters = 0;
+	reconcile_sync_watch_begin(rc);
 }
 
 /* The changes since the last write into the log (not synced yet). */
@@ -760,7 +762,9 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 			r = sd_event_source_set_enabled(rc->commit_later, SD_EVENT_OFF);
 		/* the commit's fdatasync off the loop ("zcrxd-kstate") */
 		if (r >= 0 && rc->log)
-			r = kcall_new(deps->event, "state", 0, &rc->syncer);
+			r = kcall_new(deps->event, "state", deps->sync_bound_usec, &rc->syncer);
+		if (r >= 0 && rc->log)
+			r = reconcile_sync_watch_new(rc);
 		if (r >= 0)
 			r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
 		if (r >= 0)
@@ -810,6 +814,7 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 	free(rc->queued); /* an array an Attach refused at once left empty */
 	sd_event_source_disable_unref(rc->commit);
 	sd_event_source_disable_unref(rc->commit_later);
+	sd_event_source_disable_unref(rc->sync_watch);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
 	for (i = 0; i < rc->n_nics; i++) {

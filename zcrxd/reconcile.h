@@ -85,6 +85,9 @@ struct reconcile_deps {
 	struct events *events;        /* Monitor stream, may be NULL */
 	const char *state_dir;
 	unsigned interval_sec;        /* drift timer, 0 = none */
+	/* how long the commit's fdatasync may run before zcrxd warns;
+	 * 0 = KCALL_BOUND_USEC (always, in zcrxd itself) */
+	uint64_t sync_bound_usec;
 };
 
 struct reconcile_stats {
@@ -287,6 +290,15 @@ size_t reconcile_count(const struct reconcile *rc);
 const struct attach *reconcile_at(const struct reconcile *rc, size_t i);
 const struct store *reconcile_store(const struct reconcile *rc);
 struct reconcile_stats reconcile_get_stats(const struct reconcile *rc);
+/* The commit's fdatasync under way (on the syncer's thread): for how
+ * long, its bound, the replies that wait for it (those it covers and the
+ * next commit's, which starts when it returns).  False when none runs. */
+struct reconcile_commit_sync {
+	uint64_t for_usec;
+	uint64_t bound_usec;
+	size_t waiting;
+};
+bool reconcile_get_commit_sync(const struct reconcile *rc, struct reconcile_commit_sync *ret);
 /* Lay what refused and accepted changes on nic taught (the capabilities
  * the planner goes by) over caps, for showing them. */
 void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,

@@ -10,6 +10,12 @@ the next fdatasync made off the loop thread blocks until "release", and
 the log says "holding fdatasync" once it does.  Without the syncer thread
 no fdatasync runs off the loop: the Attach reply comes first and the test
 fails.
+
+While it is held, GetStatus shows it under way with the replies that wait
+for it (commit_sync), GetMetrics its age, and once it has run longer than
+its bound (the kernel calls' bound, shortened here with zcrxd-fake's
+--kernel-call-bound-ms) zcrxd logs one warning; when it returns, how long
+it took.  Without the watch none of these appear and the test fails.
 """
 import select
 
@@ -24,6 +30,9 @@ ReserveQueues=4
 """
 
 HELD = "holding fdatasync off the loop thread"
+BOUND_MS = 1000
+OVERDUE = "the state's commit sync (fdatasync of state.log) has not returned for"
+RETURNED = "the state's commit sync (fdatasync of state.log) returned after"
 
 
 def readable(client):
@@ -36,6 +45,7 @@ class CommitSync(FakeDaemonCase):
     CONF = CONF
     NETNS = "zxs"
     WORK = "zxs-commit-"
+    DAEMON_KW = dict(extra_args=["--kernel-call-bound-ms", str(BOUND_MS)])
 
     def metric(self, name):
         text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
@@ -43,6 +53,21 @@ class CommitSync(FakeDaemonCase):
             if line.startswith(name + " "):
                 return int(line.split()[1])
         raise AssertionError("no %s in GetMetrics" % name)
+
+    def metric_value(self, name):
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError("no %s in GetMetrics" % name)
+
+    def ctl_status(self):
+        p = zxtest.run([zxtest.ZCRXCTL, "--socket", self.d.socket, "status"], check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return [x for x in p.stdout.splitlines() if "Commit sync:" in x]
+
+    def commit_sync(self):
+        return self.d.call("io.zcrx.Manager.GetStatus").get("commit_sync")
 
     def attach_msg(self, dom, k):
         return {"domain": dom, "nic": "eth0", "mac": mac(k)}
@@ -60,6 +85,28 @@ class CommitSync(FakeDaemonCase):
                              "off the loop")
             self.assertIn(HELD, self.d.log())
 
+            # the sync under way shows, with the Attach reply waiting on it
+            cs = self.commit_sync()
+            self.assertIsNotNone(cs, "GetStatus shows no commit sync while one is held")
+            self.assertEqual(cs["waiting"], 1, cs)
+            self.assertEqual(cs["bound_ms"], BOUND_MS, cs)
+            self.assertGreaterEqual(cs["for_ms"], 0, cs)
+            self.assertEqual(self.metric("zcrx_state_sync_waiting_replies"), 1)
+            # past its bound: one warning naming how long and who waits
+            zxtest.wait_for(lambda: OVERDUE in self.d.log(), 30,
+                            what="the warning that the commit sync overran its bound")
+            line = [x for x in self.d.log().splitlines() if OVERDUE in x]
+            self.assertEqual(len(line), 1, line)
+            self.assertIn("(bound %d ms); 1 replies wait for it" % BOUND_MS, line[0])
+            self.assertGreaterEqual(self.commit_sync()["for_ms"], BOUND_MS)
+            self.assertGreaterEqual(self.metric_value("zcrx_state_sync_seconds"),
+                                    BOUND_MS / 1000)
+            self.assertNotIn(RETURNED, self.d.log())
+            shown = self.ctl_status()
+            self.assertEqual(len(shown), 1, shown)
+            self.assertRegex(shown[0], r"SLOW: under way for \d+ ms \(bound %d ms\), "
+                             r"1 replies waiting" % BOUND_MS)
+
             # the loop answers meanwhile; the reply still waits
             info = self.d.call("org.varlink.service.GetInfo")
             self.assertIn("io.zcrx.Manager", info["interfaces"])
@@ -76,6 +123,9 @@ class CommitSync(FakeDaemonCase):
             self.assertEqual(self.d.call("org.varlink.service.GetInfo")["vendor"],
                              info["vendor"])
             self.assertFalse(readable(c2), "cs2 replied before its commit")
+            # cs1's reply went out with the loop's sync; cs2's waits for
+            # the next commit, which starts when the held one returned
+            self.assertEqual(self.commit_sync()["waiting"], 1)
             self.assertEqual(self.metric("zcrx_state_syncs_total"), s0 + 2)
 
             # the disk returns: the held sync ends, then cs2's commit
@@ -86,6 +136,13 @@ class CommitSync(FakeDaemonCase):
             c1.close()
             c2.close()
         self.assertEqual(self.metric("zcrx_state_syncs_total"), s0 + 4)
+        # none under way any more; the overdue one said how long it took
+        self.assertIsNone(self.commit_sync())
+        self.assertEqual(self.metric("zcrx_state_sync_waiting_replies"), 0)
+        self.assertEqual(self.metric_value("zcrx_state_sync_seconds"), 0)
+        self.assertEqual(self.d.log().count(OVERDUE), 1)
+        self.assertEqual(self.d.log().count(RETURNED), 1)
+        self.assertEqual(self.ctl_status(), [])
         self.assertNotIn("fdatasync:", self.d.log())
         listed = {a["domain"] for a in self.d.call("io.zcrx.Manager.ListAttachments")
                   ["attachments"]}

@@ -45,7 +45,8 @@
  * reaches the fake kernel, as a driver sleeping in its ethtool handler
  * would; "release" lets it go on (this waits until it has left the fake
  * kernel, so the two threads never change it at once).
- * --kernel-call-bound-ms N sets the bound (default: zcrxd's).
+ * --kernel-call-bound-ms N sets the bound (default: zcrxd's), and the
+ * bound past which the state's commit sync is reported overdue.
  * "hang fdatasync" holds the next fdatasync made off the loop thread (the
  * state log's commit, on zcrxd's syncer thread) the same way, as a slow
  * disk would; the log says "holding fdatasync" once it is held.  This
