@@ -84,15 +84,16 @@ static void show_kernel_calls(struct ctl *ctl, json_object *arr)
  * bound. */
 static void show_commit_sync(struct ctl *ctl, json_object *cs)
 {
-	long long ms, bound;
+	long long ms, bound, waiting;
 
 	if (!cs || json_object_is_type(cs, json_type_null))
 		return;
 	ms = ctl_json_int(cs, "for_ms", 0);
 	bound = ctl_json_int(cs, "bound_ms", 0);
+	waiting = ctl_json_int(cs, "waiting", 0);
 	ctl_print_kv(ctl->out, "Commit sync:", "%sunder way for %lld ms (bound %lld ms), "
-		     "%lld replies waiting", bound && ms > bound ? "SLOW: " : "", ms, bound,
-		     ctl_json_int(cs, "waiting", 0));
+		     "%lld %s waiting", bound && ms > bound ? "SLOW: " : "", ms, bound, waiting,
+		     waiting == 1 ? "reply" : "replies");
 }
 
 static void show_status(struct ctl *ctl, json_object *r)

@@ -45,9 +45,10 @@ static int on_overdue(sd_event_source *s, uint64_t usec, void *userdata)
 	rc->sync_warned = true;
 	log_warning(LOG_SUBSYS_STORE,
 		    "the state's commit sync (fdatasync of %s) has not returned for %llu ms "
-		    "(bound %llu ms); %zu replies wait for it (zcrxd serves meanwhile)",
+		    "(bound %llu ms); %zu %s for it (zcrxd serves meanwhile)",
 		    STORE_LOG, (unsigned long long)(cs.for_usec / 1000),
-		    (unsigned long long)(bound_usec(rc) / 1000), cs.waiting);
+		    (unsigned long long)(bound_usec(rc) / 1000), cs.waiting,
+		    cs.waiting == 1 ? "reply waits" : "replies wait");
 	return 0;
 }
 

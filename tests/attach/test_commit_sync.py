@@ -97,7 +97,7 @@ class CommitSync(FakeDaemonCase):
                             what="the warning that the commit sync overran its bound")
             line = [x for x in self.d.log().splitlines() if OVERDUE in x]
             self.assertEqual(len(line), 1, line)
-            self.assertIn("(bound %d ms); 1 replies wait for it" % BOUND_MS, line[0])
+            self.assertIn("(bound %d ms); 1 reply waits for it" % BOUND_MS, line[0])
             self.assertGreaterEqual(self.commit_sync()["for_ms"], BOUND_MS)
             self.assertGreaterEqual(self.metric_value("zcrx_state_sync_seconds"),
                                     BOUND_MS / 1000)
@@ -105,7 +105,7 @@ class CommitSync(FakeDaemonCase):
             shown = self.ctl_status()
             self.assertEqual(len(shown), 1, shown)
             self.assertRegex(shown[0], r"SLOW: under way for \d+ ms \(bound %d ms\), "
-                             r"1 replies waiting" % BOUND_MS)
+                             r"1 reply waiting" % BOUND_MS)
 
             # the loop answers meanwhile; the reply still waits
             info = self.d.call("org.varlink.service.GetInfo")
