@@ -64,10 +64,8 @@ int main(int argc, char **argv)
 	size_t ops = 0, total_ops;
 
 	/* glibc's heap as zcrxd sets it up (daemon_tune_malloc): whether a
-	 * plan's op arrays (116 KiB for 256 ops of 464 bytes, below its
-	 * 128 KiB threshold; 178 KiB when an op was 712) are mapped and
-	 * faulted in anew, or trim the heap, depends on it, not on the
-	 * planner alone */
+	 * plan's op arrays (180 KB for 256 ops) are mapped and faulted in
+	 * anew, or trim the heap, depends on it, not on the planner alone */
 	daemon_tune_malloc();
 	for (i = 0; i < N_NICS; i++) {
 		struct fake_nic_cfg cfg;

@@ -791,7 +791,7 @@ static int assemble(struct planner *pl)
 				ops[off].ctx_op = (int)off; /* names the new id for the rules */
 			off++;
 		}
-		pl->ph[ph].n = 0; /* ownership of indir/prev/ctx_queues moved */
+		pl->ph[ph].n = 0; /* ownership of indir/prev moved */
 	}
 	pl->p->ops = ops;
 	pl->p->n_ops = total;
@@ -806,7 +806,6 @@ static void planner_free(struct planner *pl)
 		for (i = 0; i < pl->ph[ph].n; i++) {
 			free(pl->ph[ph].v[i].indir);
 			free(pl->ph[ph].v[i].prev);
-			free(pl->ph[ph].v[i].ctx_queues);
 		}
 		free(pl->ph[ph].v);
 	}
@@ -843,7 +842,6 @@ void plan_clear(struct plan *p)
 	for (i = 0; i < p->n_ops; i++) {
 		free(p->ops[i].indir);
 		free(p->ops[i].prev);
-		free(p->ops[i].ctx_queues);
 	}
 	free(p->ops);
 	for (i = 0; i < p->n_results; i++) {

@@ -85,11 +85,9 @@ struct plan_op {
 	uint32_t ctx;                              /* RSS_SET, RSS_DELETE */
 	uint32_t n_indir, n_prev;                  /* RSS_*: new table / old table */
 	uint32_t *indir, *prev;                    /* malloc'd */
-	uint32_t n_ctx_queues;                     /* RSS_CREATE, FORGET of a context:
-						    * the queue set */
+	uint32_t n_ctx_queues;                     /* RSS_CREATE: the queue set */
 	uint32_t ctx_count;                        /* RSS_CREATE: contexts there before */
-	uint32_t *ctx_queues;                      /* malloc'd (out of line: an op is
-						    * copied and kept per plan) */
+	uint32_t ctx_queues[ATTACH_QUEUES_MAX];
 	struct nic_rule rule;                      /* RULE_INSERT / RULE_DELETE */
 	int ctx_op;                                /* RULE_INSERT: index of the RSS_CREATE
 						    * it targets, or -1; RSS_CREATE: its own

@@ -63,7 +63,6 @@ void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base
 		x->ctx_op += (int)base;
 	x->indir = NULL;
 	x->prev = NULL;
-	x->ctx_queues = NULL;
 	if (op->n_indir && op->indir && (x->indir = malloc(op->n_indir * sizeof(uint32_t))))
 		memcpy(x->indir, op->indir, op->n_indir * sizeof(uint32_t));
 	else
@@ -72,11 +71,6 @@ void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base
 		memcpy(x->prev, op->prev, op->n_prev * sizeof(uint32_t));
 	else
 		x->n_prev = 0;
-	if (op->n_ctx_queues && op->ctx_queues &&
-	    (x->ctx_queues = malloc(op->n_ctx_queues * sizeof(uint32_t))))
-		memcpy(x->ctx_queues, op->ctx_queues, op->n_ctx_queues * sizeof(uint32_t));
-	else
-		x->n_ctx_queues = 0;
 	p->n_ops++;
 }
 
