@@ -117,19 +117,28 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* A started job returned: hand it back (loop thread). */
-static void hand_back(struct kcall *kc)
+/* The job the loop stopped waiting for (*late: abandoned or started), once
+ * it returned; NULL while it runs (loop thread). */
+static struct kcall_job *take_returned(struct kcall *kc, bool *late)
 {
 	struct kcall_job *job = NULL;
 
 	pthread_mutex_lock(&kc->mu);
-	if (kc->async && kc->state == JOB_DONE) {
+	if (*late && kc->state == JOB_DONE) {
 		job = kc->job;
 		kc->job = NULL;
 		kc->state = JOB_NONE;
-		kc->async = false;
+		*late = false;
 	}
 	pthread_mutex_unlock(&kc->mu);
+	return job;
+}
+
+/* A started job returned: hand it back (loop thread). */
+static void hand_back(struct kcall *kc)
+{
+	struct kcall_job *job = take_returned(kc, &kc->async);
+
 	if (!job)
 		return;
 	kc->running = NULL;
@@ -141,7 +150,7 @@ static void hand_back(struct kcall *kc)
 static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kcall *kc = userdata;
-	struct kcall_job *job = NULL;
+	struct kcall_job *job;
 	uint64_t v, took;
 	char op[KERROR_OP_MAX], obj[KERROR_OBJ_MAX];
 	int result = 0;
@@ -154,14 +163,7 @@ static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		hand_back(kc);
 		return 0;
 	}
-	pthread_mutex_lock(&kc->mu);
-	if (kc->abandoned && kc->state == JOB_DONE) {
-		job = kc->job;
-		kc->job = NULL;
-		kc->state = JOB_NONE;
-		kc->abandoned = false;
-	}
-	pthread_mutex_unlock(&kc->mu);
+	job = take_returned(kc, &kc->abandoned);
 	if (!job)
 		return 0;
 	result = job->result;
