@@ -324,6 +324,7 @@ def main():
             poll_cpu_us = sum(c1[k][0] - c0.get(k, [0.0])[0] for k in c1) * 1e6 / POLL_COST_CALLS
             prof = profiler_start(pid)
             polls0 = lv.calls
+            s0 = lv()
             cpu0 = threads_cpu(pid)
             # one status call per poll: zcrxd's CPU for answering them is
             # counted in its CPU per event
@@ -335,7 +336,12 @@ def main():
                 lv, "destroy", CYCLES,
                 lambda h0, s: s["handled"] >= h0 + CYCLES and s["queued"] == 0)
             cpu1 = threads_cpu(pid)
+            s1 = lv()
             polls = lv.calls - polls0
+            # libvirt calls made for the events, and the events passed on
+            # with nothing to read (zcrxd's counters)
+            reads = s1.get("reads", 0) - s0.get("reads", 0)
+            direct = s1.get("direct", 0) - s0.get("direct", 0)
             profiler_stop(prof)
             events = 2 * CYCLES
             by_thread = threads_delta(cpu0, cpu1, events)
@@ -380,6 +386,8 @@ def main():
         "zcrxd_cpu_us_per_event": round(cpu_per_event * 1e6, 1),
         "worker_cpu_us_per_event": round(wcpu_per_event * 1e6, 1),
         "minflt_per_event": round(faults_per_event, 2),
+        "domain_reads_per_event": round(reads / events, 3),
+        "passed_without_worker_per_event": round(direct / events, 3),
         "status_polls_counted": polls, "status_poll_cpu_us": round(poll_cpu_us, 1),
         "machine": cost,
         "per_event_by_thread": by_thread,
@@ -417,6 +425,9 @@ def main():
           "per event)"
           % (cpu_per_event * 1e6, GOAL_CPU_US, met(cpu_per_event * 1e6 <= GOAL_CPU_US),
              faults_per_event, polls, poll_cpu_us, polls * poll_cpu_us / events))
+    print("  libvirt calls per event: %8.2f      (GetXMLDesc or GetState by the workers; %.2f of "
+          "the events passed on with nothing to read)"
+          % (reads / events, direct / events))
     print("  this machine:            a system call %.2f us, a wake-up round trip between two "
           "threads %.1f us (%.1f us CPU) (build/bench/sys-cost)"
           % (cost["syscall_us"], cost["round_trip_us"], cost["round_trip_cpu_us"]))

@@ -91,6 +91,10 @@ static struct vf_dom *resolve(struct virt_follow *f, const struct virt_request *
 		reply_err(rep, VIRT_REQ_FAILED, "out of memory");
 		return NULL;
 	}
+	/* before the stamp: a stop event the worker passes on unread from
+	 * now on was received before it (virt_note_hook) */
+	if (req->origin == VIRT_ORIGIN_HOOK && f->virt)
+		virt_note_hook(f->virt);
 	d->touched_usec = virt_follow_now_usec();
 	if (req->origin == VIRT_ORIGIN_HOOK)
 		d->hook_usec = d->touched_usec;

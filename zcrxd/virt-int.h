@@ -84,6 +84,7 @@ struct virt_shared {
 	unsigned busy;
 	struct {
 		bool used;
+		bool start; /* a STARTED event (virt_started_later_locked) */
 		uint8_t uuid[16];
 	} inflight[VIRT_WORKERS];
 	unsigned workers_named; /* thread names handed out */
@@ -98,6 +99,7 @@ struct virt_shared {
 	unsigned gen;
 	bool lost_reported;
 	int cb_ids[4];
+	bool hooks; /* virt_note_hook: stops are checked with GetState */
 
 	struct virt_status st;
 };
@@ -135,6 +137,7 @@ void virt_shared_unref_cb(void *opaque);
 struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max);
 /* Hand a message to the loop (takes the lock; wakes the loop). */
 void virt_post(struct virt_shared *sh, struct vmsg *m);
+void virt_post_locked(struct virt_shared *sh, struct vmsg *m);
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text);
 /* The connection state is st now (generation gen): recorded and told to the loop. */
 void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
@@ -145,6 +148,17 @@ void virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
  * connect or resync only from the head with no job in flight, and nothing
  * queued after one before it.  Marks it in flight.  Lock held. */
 struct vjob *virt_take_job_locked(struct virt_shared *sh);
+/* An event of domain uuid that needs no libvirt call may go to the loop
+ * at once, passing the workers: none of its jobs is queued (in the first
+ * VIRT_LOOKAHEAD; a longer queue says no) or in flight, and no connect or
+ * resync is, whose result it must follow.  Lock held. */
+bool virt_may_pass_locked(const struct virt_shared *sh, const uint8_t uuid[16]);
+/* A STARTED event of domain uuid came after what the loop handles now: it
+ * waits in msgs (from after), is queued (in the first VIRT_LOOKAHEAD) or
+ * in flight.  A stop passed on unread is old news then: the domain ran
+ * again after it, and that start re-plans it.  Lock held. */
+bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *after,
+			       const uint8_t uuid[16]);
 /* The worker is done with j (before freeing it): others may go on.
  * Lock held. */
 void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);

@@ -116,7 +116,7 @@ void virt_shared_unref_cb(void *opaque)
  * while others wait it has been woken already and has not taken them yet
  * (it reads the eventfd before it takes; virt_take_msgs wakes it again
  * for what it leaves). */
-static void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
+void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
 {
 	uint64_t one = 1;
 	bool first = !sh->msgs;
@@ -193,6 +193,11 @@ void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
 	pthread_cond_signal(&sh->cond);
 }
 
+static bool is_start(const struct virt_input *in)
+{
+	return in->kind == VIRT_IN_LIFECYCLE && in->event == VIRT_EV_STARTED;
+}
+
 static int inflight_slot(const struct virt_shared *sh, const uint8_t uuid[16])
 {
 	int k;
@@ -240,11 +245,48 @@ struct vjob *virt_take_job_locked(struct virt_shared *sh)
 			return NULL; /* cannot happen: a worker asks only when idle */
 		unlink_job(sh, pp);
 		sh->inflight[k].used = true;
+		sh->inflight[k].start = is_start(&j->in);
 		memcpy(sh->inflight[k].uuid, j->uuid, 16);
 		sh->busy++;
 		return j;
 	}
 	return NULL;
+}
+
+bool virt_may_pass_locked(const struct virt_shared *sh, const uint8_t uuid[16])
+{
+	const struct vjob *j;
+	size_t n = 0;
+
+	if (sh->barrier_busy || inflight_slot(sh, uuid) >= 0)
+		return false;
+	for (j = sh->jobs; j; j = j->next, n++)
+		if (n >= VIRT_LOOKAHEAD || j->type != VJOB_EVENT || !memcmp(j->uuid, uuid, 16))
+			return false;
+	return true;
+}
+
+bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *after,
+			       const uint8_t uuid[16])
+{
+	const struct vmsg *m;
+	const struct vjob *j;
+	int n = 0, k;
+
+	for (m = after; m; m = m->next)
+		if (m->type == VMSG_EVENT && is_start(&m->in) && !memcmp(m->info.uuid, uuid, 16))
+			return true;
+	for (m = sh->msgs; m; m = m->next)
+		if (m->type == VMSG_EVENT && is_start(&m->in) && !memcmp(m->info.uuid, uuid, 16))
+			return true;
+	for (k = 0; k < VIRT_WORKERS; k++)
+		if (sh->inflight[k].used && sh->inflight[k].start &&
+		    !memcmp(sh->inflight[k].uuid, uuid, 16))
+			return true;
+	for (j = sh->jobs; j && n < VIRT_LOOKAHEAD; j = j->next, n++)
+		if (j->type == VJOB_EVENT && is_start(&j->in) && !memcmp(j->uuid, uuid, 16))
+			return true;
+	return false;
 }
 
 void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)

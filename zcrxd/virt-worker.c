@@ -26,6 +26,38 @@
 
 /* --- libvirt callbacks (loop thread, or a thread inside a libvirt call) ----------- */
 
+/* What the worker would post for event j, read nothing yet: stamped with
+ * the time the event came (before the hooks flag was looked at), so a hook
+ * told after that makes it old news (virt-follow's handle_event). */
+static struct vmsg *event_msg(const struct vjob *j)
+{
+	struct vmsg *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->type = VMSG_EVENT;
+	m->gen = j->gen;
+	m->in = j->in;
+	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
+	memcpy(m->info.name, j->name, sizeof(j->name));
+	m->info.event_usec = j->event_usec;
+	m->info.read_usec = j->event_usec;
+	return m;
+}
+
+/* An event with nothing to read, no job of its domain ahead of it: to the
+ * loop at once (it runs there: no worker woken, no result handed back).
+ * Lock held. */
+static void pass_event_locked(struct virt_shared *sh, const struct vjob *j)
+{
+	struct vmsg *m = event_msg(j);
+
+	if (!m)
+		return;
+	sh->st.direct++;
+	virt_post_locked(sh, m);
+}
+
 static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr dom,
 			enum virt_input_kind kind, int event, int detail)
 {
@@ -43,9 +75,6 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	/* The XML is needed where the domain may now hold (other) vNICs. */
 	j->want_xml = kind != VIRT_IN_LIFECYCLE || event == VIRT_EV_STARTED ||
 		      event == VIRT_EV_RESUMED;
-	/* A stop may be old news by the time it is handled (the domain was
-	 * started again): the state read then tells. */
-	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED;
 	/* Local getters, no RPC. */
 	if (VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0) {
 		free(j);
@@ -69,7 +98,19 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 		free(j);
 		return;
 	}
+	/* Where hooks run, a stop may be old news by the time it is handled
+	 * (the stop of a previous run arriving after the next run's hook): the
+	 * state read then tells (virt_note_hook).  Without hooks a stale stop
+	 * is followed by the next run's start, which reads the live XML; its
+	 * macvtaps are new, so what the stop detached was the old run's. */
+	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED && sh->hooks;
 	j->gen = sh->gen;
+	if (!j->want_xml && !j->want_state && virt_may_pass_locked(sh, j->uuid)) {
+		pass_event_locked(sh, j);
+		pthread_mutex_unlock(&sh->lock);
+		free(j);
+		return;
+	}
 	if ((j->want_xml || j->want_state) && VIRT_LIB(virDomainRef)(dom) == 0)
 		j->dom = dom;
 	virt_push_job_locked(sh, j);
@@ -360,24 +401,20 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 	pthread_mutex_unlock(&sh->lock);
 	if (j->gen != gen || !conn)
 		return; /* from a connection that is gone: the resync covers it */
-	m = calloc(1, sizeof(*m));
+	m = event_msg(j);
 	if (!m)
 		return;
-	m->type = VMSG_EVENT;
-	m->gen = gen;
-	m->in = j->in;
-	memcpy(m->info.uuid, j->uuid, sizeof(j->uuid));
-	memcpy(m->info.name, j->name, sizeof(j->name));
-	m->info.event_usec = j->event_usec;
-	/* the post below wakes the loop (or finds it woken already and not
-	 * yet at the results): it applies the socket's interest then */
-	virt_event_quiet_begin();
-	if (j->dom && j->want_xml)
-		read_domain(sh, conn, gen, j->dom, READ_XML, &m->info);
-	else if (j->dom)
-		read_domain(sh, conn, gen, j->dom, READ_STATE, &m->info);
-	(void)virt_event_quiet_end();
-	m->info.read_usec = virt_now_usec();
+	if (j->dom) { /* XML or state wanted when it was queued */
+		/* the post below wakes the loop (or finds it woken already and
+		 * not yet at the results): it applies the socket's interest then */
+		virt_event_quiet_begin();
+		read_domain(sh, conn, gen, j->dom, j->want_xml ? READ_XML : READ_STATE, &m->info);
+		(void)virt_event_quiet_end();
+		m->info.read_usec = virt_now_usec();
+		pthread_mutex_lock(&sh->lock);
+		sh->st.reads++;
+		pthread_mutex_unlock(&sh->lock);
+	}
 	virt_post(sh, m);
 }
 

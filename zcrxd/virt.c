@@ -169,6 +169,15 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		v->cb.batch(v->userdata, true);
 	while ((m = list)) {
 		list = m->next;
+		if (m->type == VMSG_EVENT && m->in.kind == VIRT_IN_LIFECYCLE &&
+		    m->in.event == VIRT_EV_STOPPED && m->info.run == VIRT_RUN_UNKNOWN) {
+			/* passed on unread (no hooks): old news when the domain
+			 * was started again since — as a state read would say */
+			pthread_mutex_lock(&v->sh->lock);
+			if (virt_started_later_locked(v->sh, list, m->info.uuid))
+				m->info.run = VIRT_RUN_RUNNING;
+			pthread_mutex_unlock(&v->sh->lock);
+		}
 		/* A callback may free v (shutdown from a callback is not
 		 * supported: the manager frees virt from its own path). */
 		deliver(v, m);
@@ -313,6 +322,13 @@ void virt_get_status(struct virt *v, struct virt_status *ret)
 {
 	pthread_mutex_lock(&v->sh->lock);
 	*ret = v->sh->st;
+	pthread_mutex_unlock(&v->sh->lock);
+}
+
+void virt_note_hook(struct virt *v)
+{
+	pthread_mutex_lock(&v->sh->lock);
+	v->sh->hooks = true;
 	pthread_mutex_unlock(&v->sh->lock);
 }
 

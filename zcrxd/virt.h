@@ -101,6 +101,8 @@ struct virt_status {
 	uint64_t failures;   /* failed attempts and losses */
 	uint64_t events;     /* events received from libvirt */
 	uint64_t queued;     /* jobs waiting for the worker now */
+	uint64_t reads;      /* domains read (GetXMLDesc or GetState) for events */
+	uint64_t direct;     /* events passed on without a worker (nothing to read) */
 	uint64_t since_usec; /* CLOCK_MONOTONIC of the last state change */
 };
 
@@ -123,6 +125,12 @@ struct virt *virt_free(struct virt *v);
 /* Ask for a resync (e.g. after a queue overflow or on operator request). */
 void virt_request_resync(struct virt *v);
 void virt_get_status(struct virt *v, struct virt_status *ret);
+/* A hook told the loop about a domain: from now on a stop event is checked
+ * against the domain's state (GetState) before it is passed on — the stop of
+ * a previous run may arrive after the next run's hook.  Without hooks a stop
+ * is passed on as it came (events of a domain stay in order, and a start that
+ * follows reads the live XML), without a call to libvirtd. */
+void virt_note_hook(struct virt *v);
 
 const char *virt_conn_state_name(enum virt_conn_state s);
 const char *virt_run_state_name(enum virt_run_state s);

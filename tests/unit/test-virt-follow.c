@@ -561,6 +561,63 @@ static void test_stale_stop_after_restart(void **state)
 	virt_follow_free(f);
 }
 
+static int64_t status_count(struct virt_follow *f, const char *key)
+{
+	json_object *o = virt_follow_status_json(f), *x;
+	int64_t n;
+
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, key, &x));
+	n = json_object_get_int64(x);
+	json_object_put(o);
+	return n;
+}
+
+/* A stop is passed on without a call to libvirt (libvirt.reads stays,
+ * libvirt.direct counts it) until a hook has told about a domain; from
+ * then on each stop is checked with a state read (the stop of a previous
+ * run may come after the next run's hook). */
+static void test_stop_read_only_with_hooks(void **state)
+{
+	struct virt_follow *f = follow("test:///default", CONFIG_AUTOATTACH_METADATA);
+	struct virt_request rq = { .origin = VIRT_ORIGIN_HOOK, .domain = "zf-h" };
+	struct virt_reply rep;
+	int64_t reads, direct;
+	virDomainPtr d;
+	char *xml;
+
+	d = virDomainDefineXML(T.drv, dom_xml("zf-h", "<zcrx:nic mac='52:54:00:88:00:01'/>"));
+	assert_non_null(d);
+	assert_int_equal(virDomainCreate(d), 0);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-h", 1 }, 5000));
+	reads = status_count(f, "reads");
+	direct = status_count(f, "direct");
+	assert_true(reads >= 1); /* the start's live XML */
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-h", 1 }, 5000));
+	assert_int_equal(status_count(f, "reads"), reads);
+	assert_int_equal(status_count(f, "direct"), direct + 1);
+
+	/* a hook tells about the next run: its stop is read */
+	assert_int_equal(virDomainCreate(d), 0);
+	xml = virDomainGetXMLDesc(d, 0);
+	assert_non_null(xml);
+	rq.xml = xml;
+	rq.xml_len = strlen(xml);
+	virt_follow_attach(f, &rq, &rep);
+	assert_int_equal(rep.error, VIRT_REQ_OK);
+	virt_reply_clear(&rep);
+	assert_true(run_until(have, &(struct want){ 'a', "zf-h", 2 }, 5000));
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(have, &(struct want){ 'd', "zf-h", 2 }, 5000));
+	reads = status_count(f, "reads") - reads;
+	assert_true(reads >= 2); /* the start's XML and the stop's state */
+	assert_int_equal(virDomainUndefine(d), 0);
+	free(xml);
+	virDomainFree(d);
+	virt_follow_free(f);
+}
+
 /* One domain, two vNICs, the second refused: the first is taken back (a
  * domain's vNICs are attached together), no latency sample is counted,
  * each vNIC says why in ListDomains and in the refused listing; after the
@@ -697,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup(test_operator_requests, reset),
 		cmocka_unit_test_setup(test_hook_then_events_once, reset),
 		cmocka_unit_test_setup(test_stale_stop_after_restart, reset),
+		cmocka_unit_test_setup(test_stop_read_only_with_hooks, reset),
 		cmocka_unit_test_setup(test_all_or_nothing, reset),
 	};
 
