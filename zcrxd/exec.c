@@ -254,7 +254,7 @@ int exec_journal_apply(struct journal_nic *j, const struct plan_op *op, uint32_t
 }
 
 /* The journal entries op's intent holds (exec_intent). */
-static int intent_op(struct journal_nic *j, const struct plan_op *op)
+int exec_intent_op(struct journal_nic *j, const struct plan_op *op)
 {
 	int r = 0;
 
@@ -333,7 +333,7 @@ int exec_intent(const struct plan *p, struct journal_nic *j)
 	int r = 0;
 
 	for (i = 0; i < p->n_ops && r >= 0; i++)
-		r = intent_op(j, &p->ops[i]);
+		r = exec_intent_op(j, &p->ops[i]);
 	return r;
 }
 
@@ -352,6 +352,7 @@ struct run {
 	size_t n_ctx_remap;
 	size_t n_kernel;
 	bool *nothing;     /* per op: applied, but there was nothing to do (no undo) */
+	struct exec_pre *pre; /* per op: made already by exec_prefetch, or NULL */
 };
 
 static uint32_t remap_ctx(const struct run *x, uint32_t ctx)
@@ -416,6 +417,15 @@ static int apply(struct run *x, size_t i, struct kerror *err)
 	case PLAN_OP_RULE_INSERT: {
 		struct nic_rule rule = op->rule;
 
+		if (x->pre && x->pre[i].done) {
+			/* made (or tried) by exec_prefetch: its answer */
+			if (x->pre[i].result < 0) {
+				*err = x->pre[i].err;
+				return x->pre[i].result;
+			}
+			x->out[i] = x->pre[i].loc;
+			return 0;
+		}
 		if (op->ctx_op >= 0)
 			rule.rss_context = x->out[op->ctx_op];
 		r = ops->rule_insert(be, &x->id, &rule, err);
@@ -555,7 +565,7 @@ static int64_t undo_key(const struct plan_op *op)
  * reconcile.  (Its rollback re-creates what it removed: that intent is
  * persisted before the first undo, see exec_plan.)
  */
-static bool needs_intent(const struct plan *p)
+bool exec_needs_intent(const struct plan *p)
 {
 	size_t i;
 
@@ -679,36 +689,6 @@ int exec_plan(const struct exec_env *env, const struct plan *p, struct journal_n
 	return exec_plan_ids(env, p, j, res, NULL);
 }
 
-int exec_stage(const struct plan *p, struct journal_nic *j, struct exec_staged *st)
-{
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	if (!needs_intent(p))
-		return 0;
-	r = journal_nic_copy(&st->snap, j);
-	if (r < 0)
-		return r;
-	r = exec_intent(p, j);
-	if (r < 0) {
-		journal_nic_clear(j);
-		*j = st->snap;
-		memset(st, 0, sizeof(*st));
-		return r;
-	}
-	st->intent = true;
-	return 1;
-}
-
-void exec_unstage(struct journal_nic *j, struct exec_staged *st)
-{
-	if (!st->intent)
-		return;
-	journal_nic_clear(j);
-	*j = st->snap;
-	memset(st, 0, sizeof(*st));
-}
-
 static int run_plan(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 		    struct exec_staged *st, struct exec_result *res, uint32_t *ids);
 
@@ -742,12 +722,12 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 		memset(ids, 0, p->n_ops * sizeof(*ids));
 	if (!p->n_ops) {
 		if (st)
-			exec_unstage(j, st);
+			exec_unstage(p, j, st);
 		return 0;
 	}
 	if (env->busy && *env->busy) {
 		if (st)
-			exec_unstage(j, st);
+			exec_unstage(p, j, st);
 		return kerror_set(&res->err, EBUSY, p->nic, "plan", "another plan is running");
 	}
 	x.env = env;
@@ -762,13 +742,14 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 	x.ctx_remap = calloc(p->n_ops, sizeof(*x.ctx_remap));
 	if (!x.out || !new_id || !failed_undo || !refused || !x.nothing || !x.ctx_remap) {
 		if (st)
-			exec_unstage(j, st);
+			exec_unstage(p, j, st);
 		r = kerror_set(&res->err, ENOMEM, p->nic, "plan", NULL);
 		goto out_free;
 	}
 	if (st && st->intent) {
 		/* recorded and on disk already (exec_stage) */
 		snap = st->snap;
+		x.pre = st->pre;
 		memset(st, 0, sizeof(*st));
 		intent = true;
 	} else {
@@ -779,8 +760,8 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 		}
 		/* The intent must be on disk before the kernel changes, when a
 		 * crash in the middle could otherwise orphan something
-		 * (needs_intent). */
-		intent = needs_intent(p);
+		 * (exec_needs_intent). */
+		intent = exec_needs_intent(p);
 		r = intent ? exec_intent(p, j) : 0;
 		if (r >= 0 && intent && env->persist)
 			r = env->persist(env->userdata, j);
@@ -919,6 +900,21 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 			(void)exec_journal_apply(j, op, x.out[i],
 						 op->ctx_op >= 0 ? x.out[op->ctx_op] : 0);
 	}
+	/* What exec_prefetch made past the op that failed is not applied:
+	 * removed, or (when that fails, or its outcome is unknown) owned,
+	 * pending, as a call that overran leaves it */
+	for (i = n_done; x.pre && i < p->n_ops; i++) {
+		struct kerror e = { 0 };
+
+		if (!exec_pre_made(&x.pre[i]) || (ssize_t)i == res->failed)
+			continue;
+		if (!x.pre[i].unknown) {
+			x.n_kernel++;
+			if (env->nic.ops->rule_delete(env->nic.be, &x.id, x.pre[i].loc, &e) >= 0)
+				continue;
+		}
+		(void)exec_intent_op(j, &p->ops[i]);
+	}
 	if (res->err.err == ETIMEDOUT) {
 		/* The op's call did not return (kcall.h: it may still make or
 		 * change what it was asked): own that as its intent does,
@@ -929,7 +925,7 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 		/* (a removal's entry is still in the journal, owned) */
 		if (op->kind != PLAN_OP_RULE_DELETE && op->kind != PLAN_OP_RSS_DELETE &&
 		    op->kind != PLAN_OP_UNBIND)
-			(void)intent_op(j, op);
+			(void)exec_intent_op(j, op);
 		res->outcome_unknown = true;
 	}
 	r = -res->err.err;
@@ -947,6 +943,7 @@ out_free:
 			ids[i] = x.out && i < n_done ? x.out[i] : 0;
 	free(x.out);
 	free(x.ctx_remap);
+	free(x.pre);
 	free(new_id);
 	free(failed_undo);
 	free(refused);

@@ -113,14 +113,48 @@ int exec_plan_ids(const struct exec_env *env, const struct plan *p, struct journ
 struct exec_staged {
 	struct journal_nic snap; /* j before the intent */
 	bool intent;             /* recorded (snap is valid) */
+	struct exec_pre *pre;    /* exec_prefetch's answers, per op of the plan, or NULL */
 };
 int exec_stage(const struct plan *p, struct journal_nic *j, struct exec_staged *st);
 int exec_plan_staged(const struct exec_env *env, const struct plan *p, struct journal_nic *j,
 		     struct exec_staged *st, struct exec_result *res, uint32_t *ids);
-void exec_unstage(struct journal_nic *j, struct exec_staged *st);
+/* p is the plan st was staged for.  What exec_prefetch made and the plan
+ * did not apply stays owned: pending in j (journal_resolve_pending). */
+void exec_unstage(const struct plan *p, struct journal_nic *j, struct exec_staged *st);
+
+/*
+ * Several staged plans' first kernel changes in one hand-over
+ * (nic_ops.rule_insert_many), once their intents are durable: for each
+ * plans[i] staged in sts[i], the rule inserts that come before any other
+ * kernel op of the plan (an Attach's steering) are made now, in plan
+ * order; exec_plan_staged then takes each op's answer from sts[i] instead
+ * of calling the kernel, so the plan applies, fails, rolls back and
+ * journals exactly as if it had made the call itself at that op.  A
+ * plan's later inserts are not tried after one failed (exec stops
+ * there).  When the hand-over overran its bound, every prefetched op's
+ * outcome is unknown: exec_plan_staged fails the plan at the first with
+ * ETIMEDOUT and keeps all of them pending.  Nothing is done without
+ * rule_insert_many, or for fewer than two inserts.  Returns how many
+ * inserts were handed over.
+ */
+struct exec_pre {
+	bool done;     /* this op's call was made (or its outcome is unknown) */
+	bool unknown;  /* the hand-over overran: it may or may not have taken effect */
+	int result;    /* 0 or -errno */
+	uint32_t loc;  /* the rule's slot when it succeeded */
+	struct kerror err;
+};
+size_t exec_prefetch(const struct exec_env *env, const struct plan *const *plans,
+		     struct exec_staged *const *sts, size_t n);
 
 /* The journal bookkeeping, also for tests: record the plan's intent. */
 int exec_intent(const struct plan *p, struct journal_nic *j);
+/* The intent of one op (pending entries, recorded priors). */
+int exec_intent_op(struct journal_nic *j, const struct plan_op *op);
+/* Must p's intent be on disk before its first kernel change? */
+bool exec_needs_intent(const struct plan *p);
+/* Did exec_prefetch make this op's object (or may it have)? */
+bool exec_pre_made(const struct exec_pre *e);
 /* The journal effect of op applied with kernel result out (rule location,
  * context id, binding id) and, for a rule to a context made in the same
  * plan, that context's id. */

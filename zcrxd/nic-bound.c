@@ -46,6 +46,8 @@ struct job {
 	size_t n_nics;
 	bool list; /* observe_many: list the links first */
 	struct nic_rule rule;
+	struct nic_rule_call *calls; /* rule_insert_many: n_calls of them */
+	size_t n_calls;
 	/* results */
 	struct nic_link *links;
 	size_t n_links;
@@ -67,6 +69,7 @@ static void job_free(struct kcall_job *kj)
 	free(j->nics);
 	free(j->whats);
 	free(j->res);
+	free(j->calls);
 	nic_rss_clear(&j->rss);
 	free(j->links);
 	free(j->indir);
@@ -475,6 +478,60 @@ static int b_rule_insert(void *be, const struct nic_id *id, struct nic_rule *rul
 	return r;
 }
 
+static int run_rule_insert_many(struct kcall_job *kj)
+{
+	struct job *j = JOB(kj);
+	int failed = 0; /* the NIC whose insert failed: its later ones are not tried */
+	size_t i;
+
+	for (i = 0; i < j->n_calls; i++) {
+		struct nic_rule_call *c = &j->calls[i];
+		struct nic_id id = { .ifindex = c->ifindex, .name = c->name };
+
+		if (failed && c->ifindex == failed)
+			continue;
+		if (i) /* each insert has the bound from its own start */
+			kcall_job_next(kj, NULL, c->name);
+		kerror_clear(&c->err);
+		c->result = OPS(j)->rule_insert(BE(j), &id, &c->rule, &c->err);
+		c->ran = true;
+		if (c->result < 0)
+			failed = c->ifindex;
+	}
+	return 0;
+}
+
+static int b_rule_insert_many(void *be, struct nic_rule_call *calls, size_t n,
+			      struct kerror *err)
+{
+	struct nic_bound *b = be;
+	struct job *j = n ? job_new(b, run_rule_insert_many, NULL) : NULL;
+	size_t i;
+	int r;
+
+	if (!n)
+		return 0;
+	if (j)
+		j->calls = malloc(n * sizeof(*calls));
+	if (!j || !j->calls) {
+		if (j)
+			job_free(&j->k);
+		return kerror_set(err, ENOMEM, calls[0].name, "insert rule", NULL);
+	}
+	for (i = 0; i < n; i++) {
+		j->calls[i] = calls[i];
+		j->calls[i].ran = false;
+	}
+	j->n_calls = n;
+	r = run(b, j, "insert rule", calls[0].name, err);
+	if (j->k.kept)
+		return r; /* kcall's now: freed when the call returns */
+	if (r == 0)
+		memcpy(calls, j->calls, n * sizeof(*calls));
+	job_free(&j->k);
+	return r;
+}
+
 static int run_rule_delete(struct kcall_job *kj)
 {
 	struct job *j = JOB(kj);
@@ -641,6 +698,7 @@ int nic_bound_new(sd_event *ev, struct nic_backend inner, uint64_t bound_usec,
 	W(rss_get);
 	W(rule_insert);
 	W(rule_delete);
+	b->ops.rule_insert_many = o->rule_insert ? b_rule_insert_many : NULL; /* (inner's insert) */
 	W(rss_set_key);
 	W(flow_hash_get);
 	W(flow_hash_set);

@@ -253,6 +253,16 @@ enum nic_observe_what {
 	NIC_OBSERVE_ALL = 0x7f,
 };
 
+/* One call of nic_ops.rule_insert_many. */
+struct nic_rule_call {
+	int ifindex;
+	char name[IFNAMSIZ];
+	struct nic_rule rule; /* as for rule_insert: the slot used when it succeeded */
+	bool ran;	      /* tried: result (0 or -errno) and err say how it went */
+	int result;
+	struct kerror err;
+};
+
 /*
  * The backend ops table.  Every call returns 0 or -errno and, on failure,
  * fills *err with the errno, the operation and the kernel's text.  Calls that
@@ -302,6 +312,16 @@ struct nic_ops {
 			   struct kerror *err);
 	int (*rule_delete)(void *be, const struct nic_id *id, uint32_t location,
 			   struct kerror *err);
+	/* rule_insert of calls[0..n) in this order, in one hand-over where
+	 * the calls run on another thread (nic-bound): each call's result,
+	 * rule and error in calls[i]; after a failure on a NIC, the later
+	 * calls on that NIC are not tried (ran stays false).  Returns 0, or
+	 * -errno with *err when none was tried (every ran false) or when
+	 * their outcome is unknown (-ETIMEDOUT: the hand-over overran its
+	 * bound; calls[] untouched, any of them may have taken effect).
+	 * May be NULL: rule_insert each. */
+	int (*rule_insert_many)(void *be, struct nic_rule_call *calls, size_t n,
+				struct kerror *err);
 
 	/* Added by the NIC layer (issue 3); other backends may leave them NULL. */
 	/* Replace context ctx's hash key; key_len must be the device's size. */

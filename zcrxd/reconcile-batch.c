@@ -174,6 +174,30 @@ static void read_first(struct reconcile *rc, struct nic_run *runs, size_t n_runs
 	free(ifx);
 }
 
+/* The staged plans' first kernel changes -- an Attach's steering rules --
+ * made for all the NICs in one kernel-call hand-over (exec_prefetch), now
+ * that their intents are durable, instead of one hand-over per rule: each
+ * plan then applies as before, taking its inserts' answers from its stage. */
+static void make_first(struct reconcile *rc, struct nic_run *runs, size_t n_runs)
+{
+	const struct plan **plans = calloc(n_runs, sizeof(*plans));
+	struct exec_staged **sts = calloc(n_runs, sizeof(*sts));
+	struct exec_env env = { .nic = rc->d.nic };
+	struct rc_nic *rn;
+	size_t i, n = 0;
+
+	for (i = 0; plans && sts && i < n_runs; i++)
+		if (runs[i].r == RC_STAGED && (rn = reconcile_nic_state(rc, runs[i].nic)) &&
+		    rn->staged) {
+			plans[n] = &rn->staged_plan;
+			sts[n++] = &rn->staged_x;
+		}
+	if (n && !(rc->d.nic_calls && kcall_get_stuck(rc->d.nic_calls, NULL)))
+		(void)exec_prefetch(&env, plans, sts, n);
+	free(plans);
+	free(sts);
+}
+
 /* What the applied plans changed, read back: the rule tables of all the
  * NICs whose plans only inserted or deleted rules in one hand-over, any
  * other NIC on its own (what its plan can have changed). */
@@ -265,6 +289,8 @@ void reconcile_batch_run(struct reconcile *rc)
 		 * wait for the commit's sync of the last write), and a crash
 		 * before it finds the intents pending, as one between an op
 		 * and its record does */
+		if (staged)
+			make_first(rc, runs, n_runs);
 		rc->defer_readback = true;
 		was_deferred = rc->defer_saves;
 		rc->defer_saves = true;

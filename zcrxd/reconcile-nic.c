@@ -617,7 +617,10 @@ void reconcile_unstage(struct reconcile *rc, struct rc_nic *rn)
 	if (!rn->staged)
 		return;
 	if (j)
-		exec_unstage(j, &rn->staged_x);
+		exec_unstage(&rn->staged_plan, j, &rn->staged_x);
+	else
+		free(rn->staged_x.pre);
+	rn->staged_x.pre = NULL;
 	store_mark_nic(&rc->store, rn->name);
 	plan_clear(&rn->staged_plan);
 	rn->staged = false;
@@ -694,8 +697,10 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 		r = j ? apply_plan(rc, rn, name, nic->link.ifindex, j, &sp, &sx, out, err, made,
 				   &n_made) :
 			kerror_set(err, ENOENT, name, "reconcile", "the staged journal is gone");
-		if (!j)
+		if (!j) {
 			journal_nic_clear(&sx.snap);
+			free(sx.pre);
+		}
 		plan_clear(&sp);
 		if (r < 0)
 			return r;

@@ -176,7 +176,7 @@ static void test_unstage(void **state)
 	struct staged c;
 
 	staged_begin(&c);
-	exec_unstage(&c.h->j, &c.st);
+	exec_unstage(&c.p, &c.h->j, &c.st);
 	assert_false(c.st.intent);
 	staged_end_unchanged(&c);
 }
