@@ -486,7 +486,9 @@ static bool add_name(char (**v)[IF_NAMESIZE], size_t *n, size_t *cap, const char
 	return true;
 }
 
-int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)
+/* keep_ops: the ops applied into out's plans (else only its failure) */
+static int run_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out,
+		   bool keep_ops)
 {
 	struct kerror e = { 0 };
 	char(*names)[IF_NAMESIZE] = NULL;
@@ -512,7 +514,8 @@ int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcom
 		struct kerror ke = { 0 };
 		char buf[512];
 
-		if (reconcile_run_nic(rc, names[i], PLAN_MODE_NORMAL, false, NULL, out, &ke) < 0) {
+		if (reconcile_run_nic(rc, names[i], PLAN_MODE_NORMAL, false, NULL,
+				      keep_ops ? out : NULL, &ke) < 0) {
 			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, names[i], "reconcile failed: %s",
 				kerror_format_in(&ke, names[i], buf, sizeof(buf)));
 			if (!failed++) {
@@ -528,6 +531,11 @@ int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcom
 		out->n_failed_nics = failed;
 	}
 	return r;
+}
+
+int reconcile_all(struct reconcile *rc, const char *why, struct reconcile_outcome *out)
+{
+	return run_all(rc, why, out, true);
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -873,7 +881,12 @@ int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out)
 	if (pending)
 		(void)reconcile_save(rc);
 	rc->applying = true;
-	r = reconcile_all(rc, "start", out);
+	/* the ops applied are not copied into out: its caller reads the
+	 * failure alone, and with 4,096 attachments on 16 NICs the copies
+	 * were every rule and lease of the host (2.9 MiB of 712-byte ops, 1.1
+	 * MiB of 272-byte ones) held to the end of the run, in the heap,
+	 * among what the run keeps */
+	r = run_all(rc, "start", out, false);
 	rc->applying = false;
 	return r;
 }
