@@ -75,8 +75,9 @@ int main(int argc, char **argv)
 	long flt;
 
 	/* glibc's heap as zcrxd sets it up (daemon_tune_malloc): whether a
-	 * plan's op arrays (180 KB for 256 ops) are mapped and faulted in
-	 * anew, or trim the heap, depends on it, not on the planner alone */
+	 * plan's op arrays are mapped and faulted in anew (178 KiB for 256
+	 * ops when an op was 712 bytes, above its 128 KiB threshold) or taken
+	 * from the heap (68 KiB of 272-byte ops, plan-op.c) depends on it */
 	daemon_tune_malloc();
 	for (i = 0; i < N_NICS; i++) {
 		struct fake_nic_cfg cfg;

@@ -4,8 +4,8 @@
  * results, assembly), plan-pool.c (channels, pool, default table),
  * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
  * rules), plan-steer.c (steering, contexts, rules), plan-zc.c (zero-copy
- * bindings, header split) and plan-mac.c (the attachments by MAC).  Not
- * for other modules.
+ * bindings, header split), plan-mac.c (the attachments by MAC) and
+ * plan-op.c (the ops).  Not for other modules.
  */
 #pragma once
 
@@ -91,9 +91,16 @@ struct said {
 	struct attach_reason r;
 };
 
+/* An op while planning: its reason is where it starts in planner.text
+ * (the block moves as it grows; assemble points op.reason into the plan's). */
+struct phase_op {
+	struct plan_op op;
+	size_t reason;
+};
+
 struct phase_ops {
 	size_t n, cap;
-	struct plan_op *v;
+	struct phase_op *v;
 };
 
 struct planner {
@@ -135,6 +142,9 @@ struct planner {
 	size_t n_jrules;
 
 	struct phase_ops ph[PH_MAX];
+	/* the ops' reasons, each with its NUL: the plan's text block */
+	char *text;
+	size_t n_text, cap_text;
 
 	/* reasons made lately, for sharing their text (add_reason) */
 	struct attach_reason rcache[PLAN_RCACHE];
@@ -148,7 +158,7 @@ struct planner {
 	struct said *said;
 };
 
-/* plan.c: helpers every step uses */
+/* plan.c and plan-op.c: helpers every step uses */
 void *plan_xcalloc(struct planner *pl, size_t n, size_t size);
 struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
 			    const uint8_t *owner, const char *fmt, ...)

@@ -343,7 +343,7 @@ void plan_op_to_jtext(const struct plan_op *op, struct jtext *t)
 	jtext_key(t, &f, "description");
 	jtext_str(t, plan_op_describe(op, buf, sizeof(buf)));
 	jtext_key(t, &f, "reason");
-	jtext_str(t, op->reason);
+	jtext_str(t, op->reason ? op->reason : "");
 	plan_op_ethtool(op, buf, sizeof(buf));
 	if (buf[0]) {
 		jtext_key(t, &f, "ethtool");

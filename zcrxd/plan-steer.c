@@ -268,7 +268,7 @@ void plan_steer_contexts(struct planner *pl)
 	const struct journal_nic *j = pl->j;
 	struct plan_op *op;
 	size_t i;
-	uint32_t k, size = pl->rss0 ? pl->rss0->indir_size : 0;
+	uint32_t size = pl->rss0 ? pl->rss0->indir_size : 0;
 
 	/* keep an owned context that already spans exactly the right queues */
 	for (i = 0; i < j->n_ctxs; i++) {
@@ -304,8 +304,8 @@ void plan_steer_contexts(struct planner *pl)
 			if (op) {
 				op->forget = PLAN_FORGET_CTX;
 				op->forget_id = c->id;
-				op->n_ctx_queues = c->n_queues;
-				memcpy(op->ctx_queues, c->queues, c->n_queues * sizeof(uint32_t));
+				op->ctx_queues = plan_dup_u32(pl, c->queues, c->n_queues);
+				op->n_ctx_queues = op->ctx_queues ? c->n_queues : 0;
 			}
 			continue;
 		}
@@ -346,9 +346,10 @@ void plan_steer_contexts(struct planner *pl)
 			return;
 		op->n_indir = size;
 		plan_spread(op->indir, size, ap->q, ap->n_q);
+		op->ctx_queues = plan_dup_u32(pl, ap->q, ap->n_q);
+		if (!op->ctx_queues)
+			return;
 		op->n_ctx_queues = ap->n_q;
-		for (k = 0; k < ap->n_q; k++)
-			op->ctx_queues[k] = ap->q[k];
 	}
 }
 
@@ -368,7 +369,7 @@ static int slots_init(struct planner *pl, struct slots *s)
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < del->n; i++)
-		n_del += del->v[i].kind == PLAN_OP_RULE_DELETE;
+		n_del += del->v[i].op.kind == PLAN_OP_RULE_DELETE;
 	if (nic->rule_capacity) {
 		s->counted = true;
 		s->n_free = nic->n_rules - n_del >= nic->rule_capacity ?
@@ -388,8 +389,8 @@ static int slots_init(struct planner *pl, struct slots *s)
 			s->used[nic->rules[i].location] = 1;
 	/* slots this plan empties first can be used again */
 	for (i = 0; i < del->n; i++)
-		if (del->v[i].kind == PLAN_OP_RULE_DELETE && del->v[i].rule.location < s->cap)
-			s->used[del->v[i].rule.location] = 0;
+		if (del->v[i].op.kind == PLAN_OP_RULE_DELETE && del->v[i].op.rule.location < s->cap)
+			s->used[del->v[i].op.rule.location] = 0;
 	return 0;
 }
 

@@ -5,7 +5,8 @@
  * ordering.  The steps live beside it: plan-pool.c (channels, pool, default
  * table), plan-lease.c (queue choice, leases), plan-steer.c (steering,
  * contexts, rules), plan-zc.c (bindings, header split); the attachments
- * by MAC in plan-mac.c; rendering in plan-render.c.
+ * by MAC in plan-mac.c; the ops and their storage in plan-op.c;
+ * rendering in plan-render.c.
  *
  * Owns: deciding.  Must not: do I/O, read the clock, keep globals, log.
  */
@@ -49,42 +50,6 @@ struct want_rule *plan_want_rule_add(struct planner *pl, struct aplan *ap)
 	v = &ap->wr[ap->n_wr++];
 	memset(v, 0, sizeof(*v));
 	return v;
-}
-
-struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
-			      const uint8_t *owner, const char *fmt, ...)
-{
-	struct phase_ops *po = &pl->ph[ph];
-	struct plan_op *op;
-	va_list ap;
-
-	if (pl->err)
-		return NULL;
-	if (po->n == po->cap) {
-		size_t cap = po->cap ? po->cap * 2 : 8;
-		struct plan_op *v = realloc(po->v, cap * sizeof(*v));
-
-		if (!v) {
-			pl->err = -ENOMEM;
-			return NULL;
-		}
-		po->v = v;
-		po->cap = cap;
-	}
-	op = &po->v[po->n++];
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->ctx_op = -1;
-	snprintf(op->nic, sizeof(op->nic), "%s", pl->name);
-	op->ifindex = pl->nic->link.ifindex;
-	if (owner) {
-		op->has_owner = true;
-		memcpy(op->owner, owner, NIC_MAC_LEN);
-	}
-	va_start(ap, fmt);
-	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
-	va_end(ap);
-	return op;
 }
 
 uint32_t *plan_dup_u32(struct planner *pl, const uint32_t *v, uint32_t n)
@@ -773,25 +738,39 @@ static int assemble(struct planner *pl)
 {
 	size_t total = 0, off = 0, ctx_base = 0, ph, i;
 	struct plan_op *ops;
+	char *text;
 
 	for (ph = 0; ph < PH_MAX; ph++) {
 		if (ph == PH_CTX_NEW)
 			ctx_base = total;
 		total += pl->ph[ph].n;
 	}
-	ops = calloc(total ? total : 1, sizeof(*ops));
+	ops = malloc((total ? total : 1) * sizeof(*ops));
 	if (!ops)
 		return -ENOMEM;
+	/* the text block the plan keeps: no more than its reasons (shrunk in
+	 * place) */
+	text = pl->n_text ? realloc(pl->text, pl->n_text) : NULL;
+	if (text) {
+		pl->text = NULL;
+		pl->cap_text = 0;
+		pl->p->text = text;
+		pl->p->n_text = pl->p->cap_text = pl->n_text;
+	} else if (pl->n_text) {
+		free(ops);
+		return -ENOMEM;
+	}
 	for (ph = 0; ph < PH_MAX; ph++) {
 		for (i = 0; i < pl->ph[ph].n; i++) {
-			ops[off] = pl->ph[ph].v[i];
+			ops[off] = pl->ph[ph].v[i].op;
+			ops[off].reason = text + pl->ph[ph].v[i].reason;
 			if (ops[off].kind == PLAN_OP_RULE_INSERT && ops[off].ctx_op >= 0)
 				ops[off].ctx_op += (int)ctx_base;
 			else if (ops[off].kind == PLAN_OP_RSS_CREATE)
 				ops[off].ctx_op = (int)off; /* names the new id for the rules */
 			off++;
 		}
-		pl->ph[ph].n = 0; /* ownership of indir/prev moved */
+		pl->ph[ph].n = 0; /* ownership of indir/prev/ctx_queues moved */
 	}
 	pl->p->ops = ops;
 	pl->p->n_ops = total;
@@ -804,11 +783,13 @@ static void planner_free(struct planner *pl)
 
 	for (ph = 0; ph < PH_MAX; ph++) {
 		for (i = 0; i < pl->ph[ph].n; i++) {
-			free(pl->ph[ph].v[i].indir);
-			free(pl->ph[ph].v[i].prev);
+			free(pl->ph[ph].v[i].op.indir);
+			free(pl->ph[ph].v[i].op.prev);
+			free(pl->ph[ph].v[i].op.ctx_queues);
 		}
 		free(pl->ph[ph].v);
 	}
+	free(pl->text);
 	free(pl->qf);
 	free(pl->qrule);
 	free(pl->holder);
@@ -828,40 +809,6 @@ static void planner_free(struct planner *pl)
 	for (i = 0; i < pl->n_said; i++)
 		attach_reason_clear(&pl->said[i].r);
 	free(pl->said);
-}
-
-void plan_init(struct plan *p)
-{
-	memset(p, 0, sizeof(*p));
-}
-
-void plan_clear(struct plan *p)
-{
-	size_t i, n_block = 0;
-
-	for (i = 0; i < p->n_ops; i++) {
-		free(p->ops[i].indir);
-		free(p->ops[i].prev);
-	}
-	free(p->ops);
-	for (i = 0; i < p->n_results; i++) {
-		struct attach_result *r = &p->results[i];
-
-		if (p->reason_block) { /* the block's, dropped below */
-			n_block += r->n_reasons;
-			r->reasons = NULL;
-			r->n_reasons = 0;
-		} else if (!r->reasons) {
-			r->n_reasons = 0; /* a plan that failed before laying them out */
-		}
-		attach_result_clear(r);
-	}
-	free(p->results);
-	attach_reasons_free(p->reason_block, n_block);
-	attach_reasons_free(p->notes, p->n_notes);
-	free(p->pool);
-	free(p->shared);
-	plan_init(p);
 }
 
 int plan_nic(const struct plan_input *in, struct plan *ret)

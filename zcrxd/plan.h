@@ -77,7 +77,12 @@ struct plan_op {
 	bool has_owner;
 	uint8_t owner[NIC_MAC_LEN]; /* attachment (vNIC MAC) it is for */
 	enum plan_prior prior;
-	char reason[PLAN_REASON_MAX];
+	/* Why, in words (less than PLAN_REASON_MAX bytes): in the text block
+	 * of the plan that holds the op (plan.text), read-only; NULL (in an op
+	 * made by hand) reads as "".  Out of line, as ctx_queues, so that an
+	 * op is small (plan-op.c): a plan of hundreds of ops takes its arrays
+	 * from the heap the last plan left, not a fresh mapping faulted in. */
+	const char *reason;
 
 	struct nic_channels_req ch, ch_prev;       /* SET_CHANNELS */
 	bool on, prev_on;                          /* SET_FEATURE (rx-ntuple-filter) */
@@ -85,9 +90,10 @@ struct plan_op {
 	uint32_t ctx;                              /* RSS_SET, RSS_DELETE */
 	uint32_t n_indir, n_prev;                  /* RSS_*: new table / old table */
 	uint32_t *indir, *prev;                    /* malloc'd */
-	uint32_t n_ctx_queues;                     /* RSS_CREATE: the queue set */
+	uint32_t n_ctx_queues;                     /* RSS_CREATE, FORGET of a context:
+						    * the queue set */
 	uint32_t ctx_count;                        /* RSS_CREATE: contexts there before */
-	uint32_t ctx_queues[ATTACH_QUEUES_MAX];
+	uint32_t *ctx_queues;                      /* malloc'd */
 	struct nic_rule rule;                      /* RULE_INSERT / RULE_DELETE */
 	int ctx_op;                                /* RULE_INSERT: index of the RSS_CREATE
 						    * it targets, or -1; RSS_CREATE: its own
@@ -165,8 +171,11 @@ struct plan_input {
 
 struct plan {
 	char nic[IF_NAMESIZE];
-	size_t n_ops;
+	size_t n_ops, cap_ops; /* cap_ops: room in ops (0: n_ops) */
 	struct plan_op *ops;
+	/* The ops' reasons, one after the other (plan_clear frees it). */
+	char *text;
+	size_t n_text, cap_text;
 	/* Parallel to plan_input.atts: what each attachment gets once applied.
 	 * Their reasons live in one block, reason_block (plan_clear frees it):
 	 * read them or copy them out (attach_result_copy), never grow or free
@@ -187,6 +196,10 @@ struct plan {
 
 void plan_init(struct plan *p);
 void plan_clear(struct plan *p);
+/* Append a copy of op (of another plan, or made by hand) to p: its tables
+ * and its reason copied (p's own), its ctx_op moved by base (where op's
+ * plan starts in p).  -ENOMEM: p as it was. */
+int plan_op_append(struct plan *p, const struct plan_op *op, size_t base);
 
 /* Plan one NIC.  -ENOMEM is the only failure; everything else is reasons. */
 int plan_nic(const struct plan_input *in, struct plan *ret);

@@ -49,29 +49,8 @@ struct plan *reconcile_outcome_plan(struct reconcile_outcome *o, const char *nic
  * indexes in it move by that much). */
 void reconcile_plan_append(struct plan *p, const struct plan_op *op, size_t base)
 {
-	struct plan_op *v, *x;
-
-	if (!p)
-		return;
-	v = realloc(p->ops, (p->n_ops + 1) * sizeof(*v));
-	if (!v)
-		return;
-	p->ops = v;
-	x = &v[p->n_ops];
-	*x = *op;
-	if (x->ctx_op >= 0)
-		x->ctx_op += (int)base;
-	x->indir = NULL;
-	x->prev = NULL;
-	if (op->n_indir && op->indir && (x->indir = malloc(op->n_indir * sizeof(uint32_t))))
-		memcpy(x->indir, op->indir, op->n_indir * sizeof(uint32_t));
-	else
-		x->n_indir = 0;
-	if (op->n_prev && op->prev && (x->prev = malloc(op->n_prev * sizeof(uint32_t))))
-		memcpy(x->prev, op->prev, op->n_prev * sizeof(uint32_t));
-	else
-		x->n_prev = 0;
-	p->n_ops++;
+	if (p)
+		(void)plan_op_append(p, op, base);
 }
 
 /* The pool summary (channels, pool, shared, notes) of src into dst. */

@@ -476,7 +476,7 @@ static void test_render_jtext(void **state)
 	 * reason to escape */
 	op = &p.ops[p.n_ops - 1];
 	op->repair = true;
-	snprintf(op->reason, sizeof(op->reason), "put \"back\" /\t\x01 \xc3\xa9");
+	op->reason = "put \"back\" /\t\x01 \xc3\xa9";
 	for (i = 0; i < p.n_ops; i++)
 		if (p.ops[i].kind == PLAN_OP_RULE_INSERT)
 			p.ops[i].rule.location = 1023;
