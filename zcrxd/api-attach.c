@@ -199,9 +199,11 @@ static int parse_mac(struct ipc_call *call, const char *s, uint8_t *mac)
 	return 0;
 }
 
-static int parse_addresses(struct ipc_call *call, json_object *arr, struct attach_id *id)
+static int parse_addresses(struct api_attach *a, struct ipc_call *call, json_object *arr,
+			   struct attach_id *id)
 {
 	size_t i, n;
+	int r;
 
 	if (!arr)
 		return 0;
@@ -211,24 +213,17 @@ static int parse_addresses(struct ipc_call *call, json_object *arr, struct attac
 		const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) :
 									     NULL;
 
-		if (!s)
-			goto bad;
-		if (strchr(s, ':')) {
-			if (id->n_ip6 >= ATTACH_IP_MAX ||
-			    inet_pton(AF_INET6, s, &id->ip6[id->n_ip6]) != 1)
-				goto bad;
-			id->n_ip6++;
-		} else {
-			if (id->n_ip4 >= ATTACH_IP_MAX ||
-			    inet_pton(AF_INET, s, &id->ip4[id->n_ip4]) != 1)
-				goto bad;
-			id->n_ip4++;
+		r = s ? attach_id_add_address(id, s) : -EINVAL;
+		if (r == -ENOMEM) {
+			reply_text(a, call, NULL, "out of memory reading the request");
+			return r;
+		}
+		if (r < 0) {
+			ipc_reply_invalid_parameter(call, "addresses");
+			return r;
 		}
 	}
 	return 0;
-bad:
-	ipc_reply_invalid_parameter(call, "addresses");
-	return -EINVAL;
 }
 
 static int copy_str(struct ipc_call *call, const char *name, const char *s, char *dst,
@@ -244,18 +239,21 @@ static int copy_str(struct ipc_call *call, const char *name, const char *s, char
 	return 0;
 }
 
-/* The identity of a domain's vNIC as the follower selected it. */
-static void id_of_vnic(struct attach_id *id, const char *domain, const char *uuid,
-		       const struct virt_vnic *v)
+/* The identity of a domain's vNIC as the follower selected it (*id owns
+ * its domain); -ENOMEM. */
+static int id_of_vnic(struct attach_id *id, const char *domain, const char *uuid,
+		      const struct virt_vnic *v)
 {
 	attach_id_init(id);
-	snprintf(id->domain, sizeof(id->domain), "%s", domain ? domain : "");
+	if (attach_id_set_domain(id, domain) < 0)
+		return -ENOMEM;
 	snprintf(id->uuid, sizeof(id->uuid), "%s", uuid ? uuid : "");
 	memcpy(id->mac, v->mac, NIC_MAC_LEN);
 	snprintf(id->nic, sizeof(id->nic), "%s", v->nic);
 	snprintf(id->tap, sizeof(id->tap), "%s", v->tap);
 	id->queues = v->queues ? v->queues : 1;
 	id->numa_node = v->numa_node;
+	return 0;
 }
 
 /* A request to the follower; one with only the XML comes from the hook. */
@@ -281,6 +279,7 @@ static json_object *dry_run_vnics(struct api_attach *a, const struct virt_reply 
 	json_object *would = json_object_new_array();
 	struct attach_id *ids = calloc(rep->sel.n ? rep->sel.n : 1, sizeof(*ids));
 	struct attach *atts = calloc(rep->sel.n ? rep->sel.n : 1, sizeof(*atts));
+	bool nomem = false;
 	size_t k;
 
 	if (!ids || !atts) {
@@ -289,14 +288,16 @@ static json_object *dry_run_vnics(struct api_attach *a, const struct virt_reply 
 		return would;
 	}
 	for (k = 0; k < rep->sel.n; k++) {
-		id_of_vnic(&ids[k], rep->name, rep->uuid, &rep->sel.vnics[k]);
+		nomem |= id_of_vnic(&ids[k], rep->name, rep->uuid, &rep->sel.vnics[k]) < 0;
 		attach_init(&atts[k]);
 	}
-	if (reconcile_attach_dry(a->rc, ids, rep->sel.n, out, atts) == 0)
+	if (!nomem && reconcile_attach_dry(a->rc, ids, rep->sel.n, out, atts) == 0)
 		for (k = 0; k < rep->sel.n; k++)
 			json_object_array_add(would, attach_to_json(&atts[k]));
-	for (k = 0; k < rep->sel.n; k++)
+	for (k = 0; k < rep->sel.n; k++) {
+		attach_id_clear(&ids[k]);
 		attach_clear(&atts[k]);
+	}
 	free(ids);
 	free(atts);
 	return would;
@@ -350,37 +351,31 @@ static void attached(void *ud, int r, struct reconcile_outcome *out, const struc
 	free(qa);
 }
 
-static void attach_direct(struct api_attach *a, struct ipc_call *call,
-			  const struct attach_params *p)
+/* attach_direct with the identity's domain set: the rest of it. */
+static void attach_direct_id(struct api_attach *a, struct ipc_call *call,
+			     const struct attach_params *p, struct attach_id *id)
 {
 	struct reconcile_outcome out = { 0 };
-	struct attach_id id;
 	struct attach att;
 	int rr;
 
-	attach_id_init(&id);
-	if (!p->nic) {
-		ipc_reply_invalid_parameter(call, "nic");
-		return;
-	}
-	if (copy_str(call, "domain", p->domain, id.domain, sizeof(id.domain)) < 0 ||
-	    copy_str(call, "nic", p->nic, id.nic, sizeof(id.nic)) < 0 ||
-	    copy_str(call, "tap", p->tap, id.tap, sizeof(id.tap)) < 0 ||
-	    copy_str(call, "uuid", p->uuid, id.uuid, sizeof(id.uuid)) < 0 ||
-	    parse_mac(call, p->mac, id.mac) < 0 || parse_addresses(call, p->addrs, &id) < 0)
+	if (copy_str(call, "nic", p->nic, id->nic, sizeof(id->nic)) < 0 ||
+	    copy_str(call, "tap", p->tap, id->tap, sizeof(id->tap)) < 0 ||
+	    copy_str(call, "uuid", p->uuid, id->uuid, sizeof(id->uuid)) < 0 ||
+	    parse_mac(call, p->mac, id->mac) < 0 || parse_addresses(a, call, p->addrs, id) < 0)
 		return;
 	if (p->has_queues)
-		id.queues = (uint32_t)p->queues;
+		id->queues = (uint32_t)p->queues;
 	if (p->has_numa)
-		id.numa_node = (int)p->numa;
+		id->numa_node = (int)p->numa;
 	/* a tap the caller names must be there (reconcile_attach checks that it
 	 * is the vNIC's own macvtap) */
-	if (id.tap[0] && !reconcile_find_link(a->rc, id.tap)) {
+	if (id->tap[0] && !reconcile_find_link(a->rc, id->tap)) {
 		json_object *e = json_object_new_object();
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "no device '%s' in zcrxd's network namespace", id.tap);
-		json_object_object_add(e, "tap", json_object_new_string(id.tap));
+		snprintf(msg, sizeof(msg), "no device '%s' in zcrxd's network namespace", id->tap);
+		json_object_object_add(e, "tap", json_object_new_string(id->tap));
 		json_object_object_add(e, "message", json_object_new_string(msg));
 		reply_when_durable(a, call, "io.zcrx.Manager.TapMismatch", e);
 		return;
@@ -391,8 +386,8 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 		if (qa) {
 			qa->a = a;
 			qa->call = ipc_call_ref(call);
-			snprintf(qa->domain, sizeof(qa->domain), "%s", id.domain);
-			rr = reconcile_attach_queue(a->rc, &id, &out, attached, qa);
+			snprintf(qa->domain, sizeof(qa->domain), "%s", id->domain);
+			rr = reconcile_attach_queue(a->rc, id, &out, attached, qa);
 			if (rr == 0)
 				return; /* answered by attached() */
 			ipc_call_unref(call);
@@ -406,14 +401,37 @@ static void attach_direct(struct api_attach *a, struct ipc_call *call,
 		}
 	}
 	attach_init(&att);
-	rr = reconcile_attach(a->rc, &id, p->dry_run, &out, &att);
+	rr = reconcile_attach(a->rc, id, p->dry_run, &out, &att);
 	if (rr < 0) {
 		reply_outcome_error(a, call, &out, rr);
 	} else {
-		reply_text(a, call, attach_reply(id.domain, &att, p->dry_run, &out), NO_REPLY);
+		reply_text(a, call, attach_reply(id->domain, &att, p->dry_run, &out), NO_REPLY);
 	}
 	attach_clear(&att);
 	reconcile_outcome_clear(&out);
+}
+
+/* Direct: the domain is a label, the vNIC its MAC. */
+static void attach_direct(struct api_attach *a, struct ipc_call *call,
+			  const struct attach_params *p)
+{
+	struct attach_id id;
+
+	if (!p->nic) {
+		ipc_reply_invalid_parameter(call, "nic");
+		return;
+	}
+	if (p->domain && strlen(p->domain) >= ATTACH_DOMAIN_MAX) {
+		ipc_reply_invalid_parameter(call, "domain");
+		return;
+	}
+	attach_id_init(&id);
+	if (attach_id_set_domain(&id, p->domain) < 0) {
+		reply_text(a, call, NULL, "out of memory reading the request");
+		return;
+	}
+	attach_direct_id(a, call, p, &id);
+	attach_id_clear(&id);
 }
 
 /* By domain: libvirt's view, or the caller's XML (the hook). */
@@ -773,8 +791,12 @@ static int sink_attach(void *ud, const struct virt_domain_ref *dom, const struct
 	char buf[512];
 	int r;
 
-	id_of_vnic(&id, dom->name, dom->uuid, v);
+	if (id_of_vnic(&id, dom->name, dom->uuid, v) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	r = reconcile_attach(a->rc, &id, false, &o, NULL);
+	attach_id_clear(&id);
 	/* shown with the vNIC's NIC ("MAC on NIC: ..."): not named twice */
 	if (r < 0)
 		snprintf(err, errlen, "%s", kerror_format_in(&o.err, v->nic, buf, sizeof(buf)));

@@ -40,11 +40,107 @@ int attach_state_from_name(const char *s, enum attach_state *ret)
 	return -EINVAL;
 }
 
+/* The domain of every identity without one of its own (never freed). */
+static const char no_domain[] = "";
+
 void attach_id_init(struct attach_id *id)
 {
 	memset(id, 0, sizeof(*id));
+	id->domain = no_domain;
 	id->queues = 1;
 	id->numa_node = -1;
+}
+
+int attach_id_set_domain(struct attach_id *id, const char *domain)
+{
+	size_t n = domain ? strnlen(domain, ATTACH_DOMAIN_MAX - 1) : 0;
+	char *d = NULL;
+
+	if (n) {
+		d = malloc(n + 1);
+		if (!d)
+			return -ENOMEM;
+		memcpy(d, domain, n);
+		d[n] = '\0';
+	}
+	if (id->domain != no_domain)
+		free((char *)id->domain);
+	id->domain = d ? d : no_domain;
+	return 0;
+}
+
+void attach_id_clear(struct attach_id *id)
+{
+	if (id->domain != no_domain)
+		free((char *)id->domain);
+	id->domain = no_domain;
+	free(id->ip4);
+	free(id->ip6);
+	id->ip4 = NULL;
+	id->ip6 = NULL;
+	id->n_ip4 = id->n_ip6 = 0;
+}
+
+/* v (*n elements of size) with x appended: the new array (*n one more),
+ * or NULL (v and *n as they were). */
+static void *append(void *v, uint8_t *n, size_t size, const void *x)
+{
+	char *p = realloc(v, (*n + 1u) * size);
+
+	if (p) {
+		memcpy(p + *n * size, x, size);
+		(*n)++;
+	}
+	return p;
+}
+
+int attach_id_add_ip4(struct attach_id *id, const struct in_addr *a)
+{
+	struct in_addr *v;
+
+	if (id->n_ip4 >= ATTACH_IP_MAX)
+		return -EINVAL;
+	if (!(v = append(id->ip4, &id->n_ip4, sizeof(*a), a)))
+		return -ENOMEM;
+	id->ip4 = v;
+	return 0;
+}
+
+int attach_id_add_ip6(struct attach_id *id, const struct in6_addr *a)
+{
+	struct in6_addr *v;
+
+	if (id->n_ip6 >= ATTACH_IP_MAX)
+		return -EINVAL;
+	if (!(v = append(id->ip6, &id->n_ip6, sizeof(*a), a)))
+		return -ENOMEM;
+	id->ip6 = v;
+	return 0;
+}
+
+int attach_id_add_address(struct attach_id *id, const char *text)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strchr(text, ':'))
+		return inet_pton(AF_INET6, text, &a6) == 1 ? attach_id_add_ip6(id, &a6) : -EINVAL;
+	return inet_pton(AF_INET, text, &a4) == 1 ? attach_id_add_ip4(id, &a4) : -EINVAL;
+}
+
+int attach_id_copy(struct attach_id *dst, const struct attach_id *src)
+{
+	bool fail = false;
+
+	*dst = *src;
+	dst->domain = no_domain;
+	dst->ip4 = array_dup(src->ip4, src->n_ip4, sizeof(*src->ip4), &fail);
+	dst->ip6 = array_dup(src->ip6, src->n_ip6, sizeof(*src->ip6), &fail);
+	if (fail || attach_id_set_domain(dst, src->domain) < 0) {
+		attach_id_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int attach_id_validate(const struct attach_id *id, struct kerror *err)
@@ -94,8 +190,10 @@ bool attach_id_equal(const struct attach_id *a, const struct attach_id *b)
 	       !strcmp(a->uuid, b->uuid) && a->nic_ifindex == b->nic_ifindex &&
 	       !strcmp(a->tap, b->tap) && a->tap_ifindex == b->tap_ifindex &&
 	       a->queues == b->queues && a->numa_node == b->numa_node && a->n_ip4 == b->n_ip4 &&
-	       a->n_ip6 == b->n_ip6 && !memcmp(a->ip4, b->ip4, a->n_ip4 * sizeof(a->ip4[0])) &&
-	       !memcmp(a->ip6, b->ip6, a->n_ip6 * sizeof(a->ip6[0])) && a->kind == b->kind &&
+	       a->n_ip6 == b->n_ip6 &&
+	       (!a->n_ip4 || !memcmp(a->ip4, b->ip4, a->n_ip4 * sizeof(a->ip4[0]))) &&
+	       (!a->n_ip6 || !memcmp(a->ip6, b->ip6, a->n_ip6 * sizeof(a->ip6[0]))) &&
+	       a->kind == b->kind &&
 	       (a->kind != ATTACH_KIND_LEASE ||
 		(a->lease.id == b->lease.id && flow_equal(&a->lease.flow, &b->lease.flow) &&
 		 a->lease.pid == b->lease.pid && a->lease.pid_start == b->lease.pid_start));
@@ -439,6 +537,7 @@ void attach_init(struct attach *a)
 
 void attach_clear(struct attach *a)
 {
+	attach_id_clear(&a->id);
 	attach_result_clear(&a->res);
 	free(a->held_err);
 	attach_init(a);
@@ -446,7 +545,8 @@ void attach_clear(struct attach *a)
 
 int attach_copy(struct attach *dst, const struct attach *src)
 {
-	dst->id = src->id;
+	int r = attach_id_copy(&dst->id, &src->id);
+
 	dst->held = false;
 	dst->held_err = NULL;
 	if (src->held && src->held_err && attach_hold(dst, src->held_err) < 0)
@@ -454,7 +554,7 @@ int attach_copy(struct attach *dst, const struct attach *src)
 	dst->held = src->held;
 	dst->lease_state = src->lease_state;
 	dst->lease_was_bound = src->lease_was_bound;
-	return attach_result_copy(&dst->res, &src->res);
+	return attach_result_copy(&dst->res, &src->res) < 0 ? -ENOMEM : r;
 }
 
 const char *attach_mac(const struct attach_id *id, char *buf)
@@ -805,45 +905,45 @@ static int lease_from_json(json_object *o, struct attach_id *id, struct kerror *
 	return 0;
 }
 
-int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err)
+/* attach_id_from_json's fields into id (from attach_id_init), which may
+ * own some whatever this returns. */
+static int id_from_json(json_object *o, struct attach_id *id, struct kerror *err)
 {
-	struct attach_id id;
-	char mac[32];
+	char mac[32], domain[ATTACH_DOMAIN_MAX];
 	int64_t x;
 	bool has;
 	int r;
 
 	if (!o || !json_object_is_type(o, json_type_object))
 		return kerror_set(err, EINVAL, NULL, "parse attachment", "not an object");
-	attach_id_init(&id);
-	if ((r = get_str(o, "domain", id.domain, sizeof(id.domain), true, err)) ||
-	    (r = get_str(o, "uuid", id.uuid, sizeof(id.uuid), false, err)) ||
+	if ((r = get_str(o, "domain", domain, sizeof(domain), true, err)) ||
+	    (r = get_str(o, "uuid", id->uuid, sizeof(id->uuid), false, err)) ||
 	    (r = get_str(o, "mac", mac, sizeof(mac), true, err)) ||
-	    (r = get_str(o, "nic", id.nic, sizeof(id.nic), true, err)) ||
-	    (r = get_str(o, "tap", id.tap, sizeof(id.tap), false, err)))
+	    (r = get_str(o, "nic", id->nic, sizeof(id->nic), true, err)) ||
+	    (r = get_str(o, "tap", id->tap, sizeof(id->tap), false, err)))
 		return r;
-	if (nic_mac_parse(mac, id.mac) < 0)
+	if (nic_mac_parse(mac, id->mac) < 0)
 		return kerror_setf(err, EINVAL, NULL, "parse attachment", "bad MAC '%s'", mac);
 	if ((r = get_int(o, "nic_ifindex", 0, INT32_MAX, &x, &has, err)))
 		return r;
 	if (has)
-		id.nic_ifindex = (int)x;
+		id->nic_ifindex = (int)x;
 	if ((r = get_int(o, "tap_ifindex", 0, INT32_MAX, &x, &has, err)))
 		return r;
 	if (has)
-		id.tap_ifindex = (int)x;
+		id->tap_ifindex = (int)x;
 	if ((r = get_int(o, "queues_requested", 1, ATTACH_QUEUES_MAX, &x, &has, err)))
 		return r;
 	if (has)
-		id.queues = (uint32_t)x;
+		id->queues = (uint32_t)x;
 	if ((r = get_int(o, "numa_node", -1, 4095, &x, &has, err)))
 		return r;
 	if (has)
-		id.numa_node = (int)x;
+		id->numa_node = (int)x;
 	if ((r = get_int(o, "seq", 0, INT64_MAX, &x, &has, err)))
 		return r;
 	if (has)
-		id.seq = (uint64_t)x;
+		id->seq = (uint64_t)x;
 	{
 		json_object *a;
 		size_t i, n;
@@ -862,26 +962,34 @@ int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *er
 					return kerror_set(err, EINVAL, NULL, "parse attachment",
 							  "address is not a string");
 				s = json_object_get_string(e);
-				if (strchr(s, ':')) {
-					if (id.n_ip6 >= ATTACH_IP_MAX ||
-					    inet_pton(AF_INET6, s, &id.ip6[id.n_ip6]) != 1)
-						goto bad_addr;
-					id.n_ip6++;
-				} else {
-					if (id.n_ip4 >= ATTACH_IP_MAX ||
-					    inet_pton(AF_INET, s, &id.ip4[id.n_ip4]) != 1)
-						goto bad_addr;
-					id.n_ip4++;
-				}
-				continue;
-bad_addr:
-				return kerror_setf(err, EINVAL, NULL, "parse attachment",
-						   "bad or too many addresses ('%.64s')", s);
+				r = attach_id_add_address(id, s);
+				if (r == -ENOMEM)
+					return kerror_set(err, ENOMEM, NULL, "parse attachment",
+							  "out of memory");
+				if (r < 0)
+					return kerror_setf(err, EINVAL, NULL, "parse attachment",
+							   "bad or too many addresses ('%.64s')", s);
 			}
 		}
 	}
-	if ((r = lease_from_json(o, &id, err)))
+	if ((r = lease_from_json(o, id, err)))
 		return r;
+	if (attach_id_set_domain(id, domain) < 0)
+		return kerror_set(err, ENOMEM, NULL, "parse attachment", "out of memory");
+	return 0;
+}
+
+int attach_id_from_json(json_object *o, struct attach_id *ret, struct kerror *err)
+{
+	struct attach_id id;
+	int r;
+
+	attach_id_init(&id);
+	r = id_from_json(o, &id, err);
+	if (r) {
+		attach_id_clear(&id);
+		return r;
+	}
 	*ret = id;
 	return 0;
 }

@@ -30,7 +30,7 @@
 #include "kerror.h"
 #include "nic.h"
 
-#define ATTACH_DOMAIN_MAX 256 /* bytes incl. NUL (as DOMXML_NAME_MAX) */
+#define ATTACH_DOMAIN_MAX 256 /* bytes incl. NUL (as DOMXML_NAME_MAX): longest name kept */
 #define ATTACH_UUID_MAX 37    /* canonical text form incl. NUL */
 #define ATTACH_IP_MAX 4       /* addresses of each family we keep */
 #define ATTACH_QUEUES_MAX 64  /* queues one vNIC may ask for */
@@ -104,10 +104,24 @@ struct attach_lease {
 
 /* Who: what the caller knows about the vNIC.  Unknown fields are 0/"".
  * The store holds one per attachment (thousands): the fields are ordered
- * so that no padding sits between them (the byte arrays first, then the
- * 4-byte, then the 8-byte fields). */
+ * so that no padding sits between them (the pointers first, then the byte
+ * arrays, then the 4-byte, then the 8-byte fields), and what most
+ * identities leave short or empty is not kept in buffers of its longest
+ * size: the domain name, usually a few bytes (256 bytes, a megabyte for
+ * 4,096 attachments), and the addresses, which most vNICs do not give
+ * (80 bytes).
+ *
+ * The identity owns its domain (a string of its own on the heap, or one
+ * empty string all identities share: never NULL after attach_id_init) and
+ * its addresses (arrays on the heap, NULL while there are none).  Set them
+ * with attach_id_set_domain and attach_id_add_ip4/_ip6/_address, copy an
+ * identity with attach_id_copy, drop it with attach_id_clear; a plain
+ * struct assignment moves it (the source is then forgotten, not cleared).
+ * Read them as any string and arrays. */
 struct attach_id {
-	char domain[ATTACH_DOMAIN_MAX]; /* libvirt domain name or a free label */
+	const char *domain;             /* libvirt domain name or a free label */
+	struct in_addr *ip4;            /* n_ip4 addresses */
+	struct in6_addr *ip6;           /* n_ip6 addresses */
 	char uuid[ATTACH_UUID_MAX];     /* domain UUID, "" = unknown */
 	char nic[IF_NAMESIZE];          /* physical NIC name (key) */
 	char tap[IF_NAMESIZE];          /* macvtap/tap name, "" = unknown */
@@ -118,8 +132,6 @@ struct attach_id {
 	uint32_t queues;                /* requested dedicated queues, >= 1 */
 	int numa_node;                  /* -1 = unknown */
 	enum attach_kind kind;
-	struct in_addr ip4[ATTACH_IP_MAX];
-	struct in6_addr ip6[ATTACH_IP_MAX];
 	uint64_t seq; /* creation order, set by the manager; first come first served */
 	struct attach_lease lease; /* kind LEASE: mac is attach_lease_key(lease.id) */
 };
@@ -174,8 +186,23 @@ const char *attach_lease_providers(const struct attach_result *r, char *buf, siz
 const char *attach_state_name(enum attach_state s);
 int attach_state_from_name(const char *s, enum attach_state *ret);
 
-/* Identity defaults: queues = 1, numa_node = -1, everything else empty. */
+/* Identity defaults: queues = 1, numa_node = -1, everything else empty
+ * (id owns nothing yet). */
 void attach_id_init(struct attach_id *id);
+/* The domain set to a copy of domain (NULL: ""), capped at
+ * ATTACH_DOMAIN_MAX - 1 bytes; -ENOMEM (the old one kept). */
+int attach_id_set_domain(struct attach_id *id, const char *domain);
+/* One more address: -EINVAL when the family has ATTACH_IP_MAX already,
+ * -ENOMEM.  _address: the text of either family ("10.0.0.2", "fd00::2"),
+ * -EINVAL when it is neither. */
+int attach_id_add_ip4(struct attach_id *id, const struct in_addr *a);
+int attach_id_add_ip6(struct attach_id *id, const struct in6_addr *a);
+int attach_id_add_address(struct attach_id *id, const char *text);
+/* dst (owning nothing) becomes a copy of src; -ENOMEM (dst owns nothing:
+ * its domain "", no addresses). */
+int attach_id_copy(struct attach_id *dst, const struct attach_id *src);
+/* Drop what id owns (its domain becomes "", its addresses none). */
+void attach_id_clear(struct attach_id *id);
 /* 0 when the identity can be planned: MAC not zero/multicast, NIC name set,
  * 1 <= queues <= ATTACH_QUEUES_MAX, domain set.  Fills *err otherwise. */
 int attach_id_validate(const struct attach_id *id, struct kerror *err);
@@ -234,7 +261,8 @@ int attach_result_add_kerror(struct attach_result *r, const char *code, const st
  * attach_id_to_json / attach_id_from_json give the identity only (the state
  * file and Attach requests).  from_json rejects wrong types and unknown
  * values with -EINVAL and a message in *err; unknown keys are ignored so
- * newer files stay readable.
+ * newer files stay readable.  attach_id_from_json fills *ret (owning
+ * nothing before) only when it returns 0.
  */
 json_object *attach_to_json(const struct attach *a);
 /* The same as text, appended to t; close: with the closing brace (without,

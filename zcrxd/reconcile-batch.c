@@ -313,6 +313,7 @@ void reconcile_batch_run(struct reconcile *rc)
 
 		q[i].done(q[i].ud, q[i].r, &q[i].out, a);
 		reconcile_outcome_clear(&q[i].out);
+		reconcile_attach_undo_clear(&q[i].u);
 	}
 	free(runs);
 	free(mine);

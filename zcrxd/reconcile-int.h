@@ -247,7 +247,9 @@ void reconcile_plan_take(struct plan *dst, struct plan *src);
 /* reconcile-request.c: an Attach in three steps, so that Attach requests
  * can share their NIC's run (reconcile-batch.c).  prepare: checked and
  * put into the desired set (what undo takes back); result: the request's
- * answer after its NIC ran (r: the run's). */
+ * answer after its NIC ran (r: the run's).  The undo owns copies of the
+ * identities (their domains): undo_clear drops them when the request is
+ * done (prepare leaves nothing to drop when it fails). */
 struct reconcile_attach_undo {
 	struct attach_id id, old_id;
 	bool existed, was_released;
@@ -259,5 +261,6 @@ int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,
 int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *u, int r,
 			    struct reconcile_outcome *out);
 void reconcile_attach_undo(struct reconcile *rc, const struct reconcile_attach_undo *u);
+void reconcile_attach_undo_clear(struct reconcile_attach_undo *u);
 bool reconcile_matches(const struct attach *a, const char *domain, const char *uuid,
 		       const char *nic, const uint8_t *mac);

@@ -232,9 +232,11 @@ static int lease_check(struct reconcile *rc, const struct reconcile_lease_req *r
 	return 0;
 }
 
-static void lease_id_of(struct reconcile *rc, const struct reconcile_lease_req *req,
-			struct attach_id *id)
+/* The identity of a new lease (it owns its name); -ENOMEM. */
+static int lease_id_of(struct reconcile *rc, const struct reconcile_lease_req *req,
+		       struct attach_id *id)
 {
+	char name[ATTACH_LEASE_NAME_MAX];
 	size_t n = 0;
 
 	attach_id_init(id);
@@ -246,39 +248,30 @@ static void lease_id_of(struct reconcile *rc, const struct reconcile_lease_req *
 	id->lease.pid_start = req->pid_start;
 	id->queues = req->queues;
 	snprintf(id->nic, sizeof(id->nic), "%s", req->nic);
-	if (req->name && *req->name) {
-		snprintf(id->domain, sizeof(id->domain), "%s", req->name);
-		return;
-	}
+	if (req->name && *req->name)
+		return attach_id_set_domain(id, req->name);
 	/* "lease-ID", made unique against names someone chose */
 	do {
 		if (n++)
-			snprintf(id->domain, ATTACH_LEASE_NAME_MAX, "lease-%u-%zu", id->lease.id, n);
+			snprintf(name, sizeof(name), "lease-%u-%zu", id->lease.id, n);
 		else
-			snprintf(id->domain, ATTACH_LEASE_NAME_MAX, "lease-%u", id->lease.id);
-	} while (reconcile_find_lease(rc, id->domain));
+			snprintf(name, sizeof(name), "lease-%u", id->lease.id);
+	} while (reconcile_find_lease(rc, name));
+	return attach_id_set_domain(id, name);
 }
 
-int reconcile_lease(struct reconcile *rc, const struct reconcile_lease_req *req,
-		    struct reconcile_outcome *out, struct attach *ret)
+/* reconcile_lease with the new lease's identity. */
+static int lease_new(struct reconcile *rc, const struct attach_id *id,
+		     struct reconcile_outcome *out, struct attach *ret)
 {
 	struct reconcile_outcome dry = { 0 }, undo = { 0 };
-	struct attach_id id;
 	struct attach *a, planned;
 	int r;
 
-	if ((r = lease_check(rc, req, out, &a)) < 0)
-		return r;
-	if (a) {
-		if (ret)
-			(void)attach_copy(ret, a);
-		return 0;
-	}
-	lease_id_of(rc, req, &id);
 	/* all or nothing: refuse before anything changes when the plan would
 	 * leave the lease without a queue, its rules or header split */
 	attach_init(&planned);
-	r = reconcile_attach(rc, &id, true, &dry, &planned);
+	r = reconcile_attach(rc, id, true, &dry, &planned);
 	if (r < 0) {
 		out->err = dry.err;
 		out->error_name = dry.error_name;
@@ -290,29 +283,51 @@ int reconcile_lease(struct reconcile *rc, const struct reconcile_lease_req *req,
 	if (r < 0)
 		return r;
 
-	r = reconcile_attach(rc, &id, false, out, NULL);
+	r = reconcile_attach(rc, id, false, out, NULL);
 	if (r < 0)
 		return r;
-	id_taken(rc, id.lease.id);
-	a = reconcile_find_att(rc, id.nic, id.mac);
+	id_taken(rc, id->lease.id);
+	a = reconcile_find_att(rc, id->nic, id->mac);
 	if (!a)
-		return lfail(out, NULL, EIO, id.nic, "lease", "the lease vanished");
+		return lfail(out, NULL, EIO, id->nic, "lease", "the lease vanished");
 	r = lease_complete(a, out, out);
 	if (r < 0) {
 		/* the kernel refused a part (learned): take the rest back */
-		log_nic(LOG_WARNING, LOG_SUBSYS_MANAGER, id.nic, "lease %u '%s' refused: %s",
-			id.lease.id, id.domain, out->err.msg);
-		(void)reconcile_detach(rc, NULL, NULL, id.nic, id.mac, false, &undo);
+		log_nic(LOG_WARNING, LOG_SUBSYS_MANAGER, id->nic, "lease %u '%s' refused: %s",
+			id->lease.id, id->domain, out->err.msg);
+		(void)reconcile_detach(rc, NULL, NULL, id->nic, id->mac, false, &undo);
 		reconcile_outcome_clear(&undo);
 		return r;
 	}
 	reconcile_lease_observed(rc, a, false);
-	log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, id.nic, "lease %u '%s' made: %zu queue(s)",
-		id.lease.id, id.domain, a->res.n_queues);
+	log_nic(LOG_INFO, LOG_SUBSYS_MANAGER, id->nic, "lease %u '%s' made: %zu queue(s)",
+		id->lease.id, id->domain, a->res.n_queues);
 	reconcile_publish(rc, "lease-created", reconcile_lease_json(a));
 	if (ret)
 		(void)attach_copy(ret, a);
 	return 0;
+}
+
+int reconcile_lease(struct reconcile *rc, const struct reconcile_lease_req *req,
+		    struct reconcile_outcome *out, struct attach *ret)
+{
+	struct attach_id id;
+	struct attach *a;
+	int r;
+
+	if ((r = lease_check(rc, req, out, &a)) < 0)
+		return r;
+	if (a) {
+		if (ret)
+			(void)attach_copy(ret, a);
+		return 0;
+	}
+	if (lease_id_of(rc, req, &id) < 0)
+		r = lfail(out, NULL, ENOMEM, req->nic, "lease", "out of memory");
+	else
+		r = lease_new(rc, &id, out, ret);
+	attach_id_clear(&id);
+	return r;
 }
 
 int reconcile_unlease(struct reconcile *rc, const char *lease, const char *why,

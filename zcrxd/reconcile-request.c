@@ -81,8 +81,9 @@ static void end_scratch_store(struct reconcile *rc, struct store *scratch)
 }
 
 /* What every Attach checks before anything else: a valid identity on a NIC
- * zcrxd manages, not taken by another domain.  *id gets the identity with
- * what zcrxd knows filled in, *ret_k the index of an attachment with the
+ * zcrxd manages, not taken by another domain.  *id (owning nothing) gets
+ * a copy of the identity with what zcrxd knows filled in, the caller's to
+ * clear whatever this returns; *ret_k the index of an attachment with the
  * same key (or -1). */
 static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 			struct reconcile_outcome *out, struct attach_id *id, ssize_t *ret_k)
@@ -92,8 +93,9 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 	ssize_t k;
 	int r;
 
-	*id = *idp;
 	*ret_k = -1;
+	if (attach_id_copy(id, idp) < 0)
+		return fail(out, NULL, ENOMEM, idp->nic, "attach", "out of memory");
 	if (attach_id_validate(id, &out->err) < 0) {
 		out->error_name = "org.varlink.service.InvalidParameter";
 		return -EINVAL;
@@ -173,7 +175,12 @@ static void attach_unput(struct reconcile *rc, const struct attach_id *id,
 
 	if (a) {
 		if (old) {
-			a->id = *old;
+			struct attach_id now = a->id;
+
+			if (attach_id_copy(&a->id, old) < 0)
+				a->id.domain = now.domain; /* out of memory: kept */
+			else
+				attach_id_clear(&now);
 			store_mark(&rc->store, a->id.nic, a->id.mac);
 			attach_unhold(a);
 		} else {
@@ -233,13 +240,18 @@ static int attach_dry(struct reconcile *rc, const struct attach_id *idp,
 	size_t i;
 	int r;
 
+	attach_id_init(&old_id);
 	if ((r = attach_check(rc, idp, out, &id, &k)) < 0)
-		return r;
+		goto done;
 	existed = k >= 0;
-	if (existed)
-		old_id = rc->store.atts[k].id;
-	if (with_scratch_store(rc, &scratch) < 0)
-		return fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+	if (existed && attach_id_copy(&old_id, &rc->store.atts[k].id) < 0) {
+		r = fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+		goto done;
+	}
+	if (with_scratch_store(rc, &scratch) < 0) {
+		r = fail(out, NULL, ENOMEM, id.nic, "attach", "out of memory");
+		goto done;
+	}
 	rc->request = true;
 	if ((r = attach_put(rc, &id, out, &was_released)) < 0)
 		goto out;
@@ -258,6 +270,9 @@ out:
 	reconcile_outcome_clear(&probe);
 	rc->request = false;
 	end_scratch_store(rc, &scratch);
+done:
+	attach_id_clear(&id);
+	attach_id_clear(&old_id);
 	return r;
 }
 
@@ -268,16 +283,28 @@ int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,
 	int r;
 
 	memset(u, 0, sizeof(*u));
+	attach_id_init(&u->old_id);
 	if ((r = attach_check(rc, idp, out, &u->id, &k)) < 0)
-		return r;
+		goto drop;
 	u->existed = k >= 0;
-	if (u->existed)
-		u->old_id = rc->store.atts[k].id;
+	if (u->existed && attach_id_copy(&u->old_id, &rc->store.atts[k].id) < 0) {
+		r = fail(out, NULL, ENOMEM, u->id.nic, "attach", "out of memory");
+		goto drop;
+	}
 	if ((r = attach_put(rc, &u->id, out, &u->was_released)) < 0)
-		return r;
+		goto drop;
 	/* asked for again: binds the module refused for it are tried again */
 	reconcile_forget_refusals(rc, u->id.nic, u->id.mac);
 	return 0;
+drop:
+	reconcile_attach_undo_clear(u);
+	return r;
+}
+
+void reconcile_attach_undo_clear(struct reconcile_attach_undo *u)
+{
+	attach_id_clear(&u->id);
+	attach_id_clear(&u->old_id);
 }
 
 void reconcile_attach_undo(struct reconcile *rc, const struct reconcile_attach_undo *u)
@@ -350,6 +377,7 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 	if (ret && a)
 		(void)attach_copy(ret, a);
 out:
+	reconcile_attach_undo_clear(&u); /* (prepare leaves nothing to clear when it failed) */
 	rc->request = false;
 	return r;
 }
@@ -362,7 +390,7 @@ static void dry_refused(struct attach *ret, const struct attach_id *id,
 
 	attach_clear(ret);
 	attach_init(ret);
-	ret->id = *id;
+	(void)attach_id_copy(&ret->id, id); /* (out of memory: without its domain) */
 	ret->res.state = ATTACH_STATE_FAILED;
 	if (!e.op[0])
 		snprintf(e.op, sizeof(e.op), "attach");
@@ -394,27 +422,36 @@ int reconcile_attach_dry(struct reconcile *rc, const struct attach_id *ids, size
 		bool was_released;
 		ssize_t kk;
 
+		attach_id_init(&old_id);
 		if (attach_check(rc, &ids[i], &o, &id, &kk) < 0) {
 			dry_refused(&rets[i], &ids[i], &o);
-			continue;
+			goto next;
 		}
-		if (kk >= 0)
-			old_id = rc->store.atts[kk].id;
+		if (kk >= 0 && attach_id_copy(&old_id, &rc->store.atts[kk].id) < 0) {
+			(void)fail(&o, NULL, ENOMEM, id.nic, "attach", "out of memory");
+			dry_refused(&rets[i], &id, &o);
+			goto next;
+		}
 		if (attach_put(rc, &id, &o, &was_released) < 0) {
 			dry_refused(&rets[i], &id, &o);
-			continue;
+			goto next;
 		}
 		if (attach_pool_check(rc, &id, &o, NULL) < 0) {
 			attach_unput(rc, &id, kk >= 0 ? &old_id : NULL, was_released);
 			dry_refused(&rets[i], &id, &o);
-			continue;
+			goto next;
 		}
 		ok[i] = true;
-		rets[i].id = id;
 		for (k = 0; k < n_nics && strcmp(nics[k], id.nic); k++)
 			;
 		if (k == n_nics)
 			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", id.nic);
+		attach_id_clear(&rets[i].id);
+		rets[i].id = id; /* moved */
+		attach_id_init(&id);
+next:
+		attach_id_clear(&id);
+		attach_id_clear(&old_id);
 	}
 	/* then each NIC planned once with all of them */
 	for (k = 0; k < n_nics; k++) {

@@ -413,17 +413,20 @@ int store_from_json(json_object *o, struct store *ret, struct kerror *err)
 	for (i = 0; i < n; i++) {
 		struct attach_id id;
 
-		if ((r = attach_id_from_json(json_object_array_get_idx(a, i), &id, err)) ||
-		    (r = attach_id_validate(&id, err))) {
+		r = attach_id_from_json(json_object_array_get_idx(a, i), &id, err);
+		if (!r && (r = attach_id_validate(&id, err)))
+			attach_id_clear(&id);
+		if (r) {
 			kerror_context(err, NULL, "parse state");
 			goto fail;
 		}
 		if (store_find_attach(&s, id.nic, id.mac) >= 0) {
 			r = BAD(err, "attachment %s/%02x:... listed twice", id.nic, id.mac[0]);
+			attach_id_clear(&id);
 			goto fail;
 		}
 		attach_init(&s.atts[s.n_atts]);
-		s.atts[s.n_atts++].id = id;
+		s.atts[s.n_atts++].id = id; /* moved: the store owns its domain */
 		if (id.seq >= s.next_seq)
 			s.next_seq = id.seq + 1;
 	}
@@ -643,13 +646,17 @@ static int apply_owner(struct store *s, json_object *o, struct kerror *err)
 		size_t k;
 		uint64_t next;
 
-		if ((r = attach_id_from_json(v, &id, err)) || (r = attach_id_validate(&id, err)))
+		if ((r = attach_id_from_json(v, &id, err)))
 			return r;
-		if (strcmp(id.nic, nic) || memcmp(id.mac, mac, NIC_MAC_LEN))
-			return BAD(err, "owner record's attachment is another vNIC");
+		r = attach_id_validate(&id, err);
+		if (!r && (strcmp(id.nic, nic) || memcmp(id.mac, mac, NIC_MAC_LEN)))
+			r = BAD(err, "owner record's attachment is another vNIC");
 		next = s->next_seq;
-		if (store_put_attach(s, &id, &k) < 0)
-			return nomem(err);
+		if (!r && store_put_attach(s, &id, &k) < 0)
+			r = nomem(err);
+		attach_id_clear(&id);
+		if (r)
+			return r;
 		/* the record's seq and next_seq, not a new one */
 		s->atts[k].id.seq = id.seq;
 		s->next_seq = id.seq >= next ? id.seq + 1 : next;

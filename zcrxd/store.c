@@ -50,8 +50,10 @@ int store_copy(struct store *dst, const struct store *src)
 	dst->cap_atts = src->n_atts ? src->n_atts : 1;
 	for (i = 0; i < src->n_atts; i++) {
 		attach_init(&dst->atts[i]);
-		if (attach_copy(&dst->atts[i], &src->atts[i]) < 0)
+		if (attach_copy(&dst->atts[i], &src->atts[i]) < 0) {
+			attach_clear(&dst->atts[i]);
 			goto nomem;
+		}
 		dst->n_atts++;
 	}
 	for (i = 0; i < src->n_nics; i++) {
@@ -110,15 +112,19 @@ bool store_att_on(const struct store *s, size_t i, const char *nic)
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index)
 {
 	ssize_t i = store_find_attach(s, id->nic, id->mac);
+	struct attach_id copy;
 	struct attach *v;
 
+	if (attach_id_copy(&copy, id) < 0)
+		return -ENOMEM;
 	if (i >= 0) {
 		struct attach_id was = s->atts[i].id;
 
-		s->atts[i].id = *id;
+		s->atts[i].id = copy;
 		s->atts[i].id.seq = was.seq;
 		if (!attach_id_equal(&was, &s->atts[i].id))
 			store_mark(s, id->nic, id->mac);
+		attach_id_clear(&was);
 		if (ret_index)
 			*ret_index = (size_t)i;
 		return 0;
@@ -127,8 +133,10 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 		size_t cap = s->n_atts < 8 ? 16 : 2 * s->n_atts;
 
 		v = realloc(s->atts, cap * sizeof(*v));
-		if (!v)
+		if (!v) {
+			attach_id_clear(&copy);
 			return -ENOMEM;
+		}
 		s->atts = v;
 		s->cap_atts = cap;
 	}
@@ -149,7 +157,7 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 			key_of(&k[s->n_keys++], id);
 	}
 	attach_init(&v[s->n_atts]);
-	v[s->n_atts].id = *id;
+	v[s->n_atts].id = copy;
 	v[s->n_atts].id.seq = s->next_seq++;
 	store_mark(s, id->nic, id->mac);
 	if (ret_index)

@@ -199,7 +199,8 @@ struct attach *harness_attach(struct harness *h, const char *domain, unsigned ma
 			return &h->atts[i];
 	a = &h->atts[h->n_atts++];
 	attach_init(a);
-	snprintf(a->id.domain, sizeof(a->id.domain), "%s", domain);
+	if (attach_id_set_domain(&a->id, domain) < 0)
+		abort(); /* a test without memory */
 	snprintf(a->id.nic, sizeof(a->id.nic), "%s", h->name);
 	a->id.mac[0] = 0x52;
 	a->id.mac[1] = 0x54;

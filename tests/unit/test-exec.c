@@ -61,8 +61,7 @@ static struct harness *build(enum scenario sc, enum plan_mode *ret_mode)
 		harness_attach(h, "vm1", 1, 2);
 		harness_attach(h, "vm2", 2, 1);
 		a = harness_attach(h, "vm3", 3, 1);
-		inet_pton(AF_INET, "10.0.0.3", &a->id.ip4[0]);
-		a->id.n_ip4 = 1;
+		assert_int_equal(attach_id_add_address(&a->id, "10.0.0.3"), 0);
 		if (sc == SC_TWO_CTX) {
 			harness_policy(h, 6, 12);
 			harness_attach(h, "vm4", 4, 2);
@@ -74,8 +73,7 @@ static struct harness *build(enum scenario sc, enum plan_mode *ret_mode)
 		harness_attach(h, "vm1", 1, 2);
 		harness_attach(h, "vm2", 2, 1);
 		a = harness_attach(h, "vm3", 3, 1);
-		inet_pton(AF_INET, "10.0.0.3", &a->id.ip4[0]);
-		a->id.n_ip4 = 1;
+		assert_int_equal(attach_id_add_address(&a->id, "10.0.0.3"), 0);
 		h->pol.steering[0] = CONFIG_STEERING_IP; /* vm3 by IP, others by MAC */
 		h->pol.steering[1] = CONFIG_STEERING_MAC;
 		break;

@@ -265,8 +265,8 @@ static void test_duplicate_mac_rejected(void **state)
 	harness_attach(h, "vm0", 1, 1);
 	a = &h->atts[h->n_atts++];
 	attach_init(a);
-	a->id = h->atts[0].id;
-	snprintf(a->id.domain, sizeof(a->id.domain), "other");
+	assert_int_equal(attach_id_copy(&a->id, &h->atts[0].id), 0);
+	assert_int_equal(attach_id_set_domain(&a->id, "other"), 0);
 	a->id.seq = 99;
 	harness_observe(h);
 	harness_plan(h, PLAN_MODE_NORMAL, &p);

@@ -24,6 +24,7 @@ static struct attach *lease(struct harness *h, uint32_t id, uint16_t dport, cons
 			    uint32_t queues)
 {
 	struct attach *a = harness_attach(h, "lease", id, queues);
+	char name[ATTACH_LEASE_NAME_MAX];
 
 	a->id.kind = ATTACH_KIND_LEASE;
 	a->id.lease.id = id;
@@ -36,7 +37,8 @@ static struct attach *lease(struct harness *h, uint32_t id, uint16_t dport, cons
 		a->id.lease.flow.dst_family = strchr(dst, ':') ? AF_INET6 : AF_INET;
 		assert_int_equal(inet_pton(a->id.lease.flow.dst_family, dst, &a->id.lease.flow.dst), 1);
 	}
-	snprintf(a->id.domain, sizeof(a->id.domain), "lease-%u", id);
+	snprintf(name, sizeof(name), "lease-%u", id);
+	assert_int_equal(attach_id_set_domain(&a->id, name), 0);
 	assert_int_equal(attach_id_validate(&a->id, &(struct kerror){ 0 }), 0);
 	return a;
 }

@@ -132,14 +132,23 @@ static void random_attach(struct harness *h, unsigned id)
 
 	a->id.numa_node = coin(50) ? (int)below(3) : -1;
 	if (coin(50)) {
-		a->id.ip4[0].s_addr = htonl(0x0a000000u | id);
-		a->id.n_ip4 = 1;
+		struct in_addr a4 = { .s_addr = htonl(0x0a000000u | id) };
+
+		if (a->id.n_ip4) /* (an attachment asked for again) */
+			a->id.ip4[0] = a4;
+		else
+			assert_int_equal(attach_id_add_ip4(&a->id, &a4), 0);
 	}
 	if (coin(20)) {
-		a->id.ip6[0].s6_addr[0] = 0xfd;
-		a->id.ip6[0].s6_addr[15] = (uint8_t)id;
-		a->id.ip6[0].s6_addr[14] = (uint8_t)(id >> 8);
-		a->id.n_ip6 = 1;
+		struct in6_addr a6 = { 0 };
+
+		a6.s6_addr[0] = 0xfd;
+		a6.s6_addr[15] = (uint8_t)id;
+		a6.s6_addr[14] = (uint8_t)(id >> 8);
+		if (a->id.n_ip6)
+			a->id.ip6[0] = a6;
+		else
+			assert_int_equal(attach_id_add_ip6(&a->id, &a6), 0);
 	}
 	if (coin(10))
 		a->id.tap_ifindex = 0;

@@ -266,8 +266,7 @@ static void test_l2_refused_falls_back_to_ip(void **state)
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
 	before = dump(h);
 	a = harness_attach(h, "vm0", 1, 1);
-	inet_pton(AF_INET, "10.0.0.2", &a->id.ip4[0]);
-	a->id.n_ip4 = 1;
+	assert_int_equal(attach_id_add_address(&a->id, "10.0.0.2"), 0);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
 	assert_int_equal(h->learned.rule_kinds[0][NIC_RULE_ACTION_QUEUE].state, NIC_CAP_NO);
 	assert_string_equal(h->atts[0].res.steering, "ip");
@@ -310,8 +309,7 @@ static void test_steering_order_ip_first(void **state)
 	h->pol.steering[0] = CONFIG_STEERING_IP;
 	h->pol.steering[1] = CONFIG_STEERING_MAC;
 	a = harness_attach(h, "vm0", 1, 1);
-	inet_pton(AF_INET6, "fd00::2", &a->id.ip6[0]);
-	a->id.n_ip6 = 1;
+	assert_int_equal(attach_id_add_address(&a->id, "fd00::2"), 0);
 	harness_observe(h);
 	harness_plan(h, PLAN_MODE_NORMAL, &p);
 	ins = find_op(&p, PLAN_OP_RULE_INSERT, NULL);

@@ -193,10 +193,11 @@ static void put(struct store *s, const char *nic, unsigned i, const char *domain
 	struct attach_id id;
 
 	attach_id_init(&id);
-	snprintf(id.domain, sizeof(id.domain), "%s", domain);
+	assert_int_equal(attach_id_set_domain(&id, domain), 0);
 	snprintf(id.nic, sizeof(id.nic), "%s", nic);
 	mac_of(id.mac, i);
 	assert_int_equal(store_put_attach(s, &id, NULL), 0);
+	attach_id_clear(&id);
 }
 
 /* What exec does for an attachment on nic: a lease, a rule, maybe a context

@@ -34,7 +34,7 @@ static void fill(struct store *s)
 
 	store_init(s);
 	attach_id_init(&id);
-	snprintf(id.domain, sizeof(id.domain), "vm-\"quoted\" \\ ünïcode");
+	assert_int_equal(attach_id_set_domain(&id, "vm-\"quoted\" \\ ünïcode"), 0);
 	snprintf(id.uuid, sizeof(id.uuid), "8c6a7c2e-2f8e-4d9c-9b55-6b0c1a2f0001");
 	memcpy(id.mac, mac, 6);
 	snprintf(id.nic, sizeof(id.nic), "eth0");
@@ -43,17 +43,17 @@ static void fill(struct store *s)
 	id.tap_ifindex = 12;
 	id.queues = 2;
 	id.numa_node = 1;
-	inet_pton(AF_INET, "10.0.0.2", &id.ip4[0]);
-	id.n_ip4 = 1;
-	inet_pton(AF_INET6, "fd00::2", &id.ip6[0]);
-	id.n_ip6 = 1;
+	assert_int_equal(attach_id_add_address(&id, "10.0.0.2"), 0);
+	assert_int_equal(attach_id_add_address(&id, "fd00::2"), 0);
 	assert_int_equal(store_put_attach(s, &id, NULL), 0);
+	attach_id_clear(&id);
 	attach_id_init(&id);
-	snprintf(id.domain, sizeof(id.domain), "vm1");
+	assert_int_equal(attach_id_set_domain(&id, "vm1"), 0);
 	id.mac[0] = 0x52;
 	id.mac[5] = 2;
 	snprintf(id.nic, sizeof(id.nic), "eth1");
 	assert_int_equal(store_put_attach(s, &id, NULL), 0);
+	attach_id_clear(&id);
 
 	j = store_journal(s, "eth0", 3, true);
 	assert_non_null(j);
@@ -188,8 +188,11 @@ static void test_find_by_key(void **state)
 	store_init(&s);
 	assert_finds(&s, 4);
 	for (k = 0; k < 200; k++) {
-		memset(&id, 0, sizeof(id));
-		snprintf(id.domain, sizeof(id.domain), "vm%u", k);
+		char name[16];
+
+		attach_id_init(&id);
+		snprintf(name, sizeof(name), "vm%u", k);
+		assert_int_equal(attach_id_set_domain(&id, name), 0);
 		/* the same MAC on both NICs for some: the NIC tells them apart */
 		snprintf(id.nic, sizeof(id.nic), "%s", k % 3 ? "eth0" : "eth1");
 		id.mac[0] = 0x52;
@@ -198,6 +201,7 @@ static void test_find_by_key(void **state)
 		id.mac[5] = (uint8_t)(k % 150);
 		id.queues = 1;
 		assert_int_equal(store_put_attach(&s, &id, NULL), 0);
+		attach_id_clear(&id);
 	}
 	assert_finds(&s, 160);
 	/* deletions from the front, the middle and the end */
@@ -223,7 +227,7 @@ static void test_put_is_idempotent(void **state)
 	size_t i1, i2;
 
 	fill(&s);
-	id = s.atts[0].id;
+	assert_int_equal(attach_id_copy(&id, &s.atts[0].id), 0);
 	id.seq = 999;
 	id.queues = 3;
 	assert_int_equal(store_put_attach(&s, &id, &i1), 0);
@@ -238,6 +242,7 @@ static void test_put_is_idempotent(void **state)
 	assert_int_equal(s.n_atts, 2);
 	assert_true(store_find_attach(&s, "eth0", s.atts[0].id.mac) >= 0 ||
 		    store_find_attach(&s, "eth1", s.atts[0].id.mac) >= 0);
+	attach_id_clear(&id);
 	store_clear(&s);
 }
 
@@ -530,7 +535,7 @@ static void test_attach_json(void **state)
 	json_object *o, *v;
 
 	attach_init(&a);
-	snprintf(a.id.domain, sizeof(a.id.domain), "vm0");
+	assert_int_equal(attach_id_set_domain(&a.id, "vm0"), 0);
 	snprintf(a.id.nic, sizeof(a.id.nic), "eth0");
 	assert_int_equal(nic_mac_parse("52:54:00:00:00:01", a.id.mac), 0);
 	assert_int_equal(attach_id_validate(&a.id, &err), 0);
@@ -554,6 +559,7 @@ static void test_attach_json(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(v, "nic")), "eth0");
 	assert_int_equal(attach_id_from_json(o, &back, &err), 0);
 	assert_true(attach_id_equal(&back, &a.id));
+	attach_id_clear(&back);
 	json_object_put(o);
 
 	/* validation */
@@ -564,6 +570,63 @@ static void test_attach_json(void **state)
 	a.id.queues = 0;
 	assert_int_equal(attach_id_validate(&a.id, &err), -EINVAL);
 	attach_clear(&a);
+}
+
+/* An identity owns its domain and addresses: a copy is a copy, a cleared
+ * one owns nothing, a name is kept up to its cap, a fifth address of a
+ * family is refused. */
+static void test_attach_id_owns(void **state)
+{
+	char name[ATTACH_DOMAIN_MAX + 10];
+	struct attach_id a, b;
+	struct kerror err = { 0 };
+	json_object *o;
+	size_t i;
+
+	attach_id_init(&a);
+	assert_string_equal(a.domain, "");
+	assert_null(a.ip4);
+	assert_int_equal(attach_id_set_domain(&a, "vm0"), 0);
+	assert_int_equal(attach_id_add_address(&a, "10.0.0.1"), 0);
+	assert_int_equal(attach_id_add_address(&a, "fd00::1"), 0);
+	assert_int_equal(attach_id_add_address(&a, "not an address"), -EINVAL);
+	assert_int_equal(attach_id_copy(&b, &a), 0);
+	assert_true(attach_id_equal(&a, &b));
+	assert_ptr_not_equal(a.domain, b.domain);
+	assert_ptr_not_equal(a.ip4, b.ip4);
+	assert_int_equal(attach_id_set_domain(&b, "vm1"), 0);
+	assert_string_equal(a.domain, "vm0");
+	b.ip4[0].s_addr = htonl(0x0a000002u);
+	assert_false(attach_id_equal(&a, &b));
+	attach_id_clear(&b);
+	assert_string_equal(b.domain, "");
+	assert_int_equal(b.n_ip4 + b.n_ip6, 0);
+	for (i = 1; i < ATTACH_IP_MAX; i++)
+		assert_int_equal(attach_id_add_address(&a, "10.0.0.9"), 0);
+	assert_int_equal(a.n_ip4, ATTACH_IP_MAX);
+	assert_int_equal(attach_id_add_address(&a, "10.0.0.9"), -EINVAL);
+	assert_int_equal(a.n_ip4, ATTACH_IP_MAX);
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(attach_id_set_domain(&a, name), 0);
+	assert_int_equal(strlen(a.domain), ATTACH_DOMAIN_MAX - 1);
+	assert_int_equal(attach_id_set_domain(&a, NULL), 0);
+	assert_string_equal(a.domain, "");
+	attach_id_clear(&a);
+
+	/* a file's identity with too many addresses: refused, nothing kept */
+	o = json_tokener_parse("{\"domain\":\"vm0\",\"nic\":\"eth0\",\"mac\":"
+			       "\"52:54:00:00:00:01\",\"addresses\":[\"10.0.0.1\",\"10.0.0.2\","
+			       "\"10.0.0.3\",\"10.0.0.4\",\"10.0.0.5\"]}");
+	assert_non_null(o);
+	assert_int_equal(attach_id_from_json(o, &a, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "too many addresses"));
+	json_object_array_del_idx(json_object_object_get(o, "addresses"), 0, 1);
+	assert_int_equal(attach_id_from_json(o, &a, &err), 0);
+	assert_string_equal(a.domain, "vm0");
+	assert_int_equal(a.n_ip4, 4);
+	attach_id_clear(&a);
+	json_object_put(o);
 }
 
 static void test_resolve_pending(void **state)
@@ -619,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_truncations_and_flips),
 		cmocka_unit_test(test_attach_json),
+		cmocka_unit_test(test_attach_id_owns),
 		cmocka_unit_test(test_resolve_pending),
 	};
 
