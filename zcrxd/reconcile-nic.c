@@ -736,9 +736,15 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	}
 	nic = nic_monitor_find(rc->d.monitor, name);
 	if (!nic) {
+		struct attach_reason gone;
+		char msg[IF_NAMESIZE + 32];
+		bool shared;
 		size_t i;
 
-		/* the NIC is gone: its attachments wait for it */
+		/* the NIC is gone: its attachments wait for it, all with one
+		 * reason's text (thousands of them may) */
+		snprintf(msg, sizeof(msg), "%s is not present", name);
+		shared = attach_reason_set(&gone, ATTACH_R_NIC, name, "observe", ENODEV, msg) == 0;
 		for (i = 0; i < rc->store.n_atts; i++) {
 			struct attach *a = &rc->store.atts[i];
 
@@ -746,9 +752,10 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 				continue;
 			attach_result_clear(&a->res);
 			a->res.state = ATTACH_STATE_FAILED;
-			(void)attach_result_add_reasonf(&a->res, ATTACH_R_NIC, name, "observe",
-							ENODEV, "%s is not present", name);
+			if (shared)
+				(void)attach_result_add_reason_copy(&a->res, &gone);
 		}
+		attach_reason_clear(&gone);
 		return 0;
 	}
 	if (!dry_run) {
