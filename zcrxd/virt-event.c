@@ -68,6 +68,8 @@ struct virt_event {
 	uint64_t armed_usec;
 	bool zero_armed;
 	unsigned long wakes; /* eventfd writes: other threads waking the loop */
+	void (*after)(void *ud); /* virt_event_set_after (loop thread) */
+	void *after_ud;
 };
 
 struct pending_free {
@@ -146,6 +148,12 @@ static int from_epoll(uint32_t r)
 
 static void fire_timers(struct virt_event *e, bool zero_period);
 
+static void run_after(struct virt_event *e)
+{
+	if (e->after)
+		e->after(e->after_ud);
+}
+
 /* A 0-period timer exists (lock not held). */
 static bool zero_timer_armed(struct virt_event *e)
 {
@@ -187,6 +195,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	 * timer to pass on: that runs now, not a turn of the loop later. */
 	if (zero_timer_armed(e))
 		fire_timers(e, true);
+	run_after(e);
 	return 0;
 }
 
@@ -258,12 +267,14 @@ static void fire_timers(struct virt_event *e, bool zero_period)
 static int on_time(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	fire_timers(userdata, false);
+	run_after(userdata);
 	return 0;
 }
 
 static int on_defer(sd_event_source *s, void *userdata)
 {
 	fire_timers(userdata, true);
+	run_after(userdata);
 	return 0;
 }
 
@@ -289,6 +300,7 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		fire_timers(e, true);
 		sync_all(e); /* the defer source off again when they are done */
 	}
+	run_after(e);
 	return 0;
 }
 
@@ -635,6 +647,12 @@ int virt_event_remove_timeout(struct virt_event *e, int timer)
 		return -1;
 	poke(e);
 	return 0;
+}
+
+void virt_event_set_after(struct virt_event *e, void (*fn)(void *ud), void *ud)
+{
+	e->after = fn;
+	e->after_ud = ud;
 }
 
 unsigned long virt_event_wakes(struct virt_event *e)

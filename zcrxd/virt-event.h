@@ -77,5 +77,13 @@ unsigned long virt_event_wakes(struct virt_event *e);
  */
 void virt_event_quiet_begin(void);
 bool virt_event_quiet_end(void);
+/*
+ * fn(ud) runs on the loop thread at the end of every dispatch that may
+ * have called libvirt's callbacks (a watch's, and the 0-period timers it
+ * armed; timers; another thread's wake), once they have all returned:
+ * what they left for the loop is taken in the same turn, without an
+ * eventfd and a turn of its own.  NULL fn: none.  Loop thread only.
+ */
+void virt_event_set_after(struct virt_event *e, void (*fn)(void *ud), void *ud);
 /* Registered (not removed) watches and timers — for tests and status. */
 void virt_event_counts(struct virt_event *e, unsigned *ret_handles, unsigned *ret_timers);

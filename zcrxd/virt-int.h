@@ -93,6 +93,14 @@ struct virt_shared {
 	/* worker output */
 	struct vmsg *msgs, **msgs_tail;
 	int msgfd;
+	/* Posts on the loop thread (an event with nothing to read, passed on
+	 * from libvirt's callback) write no msgfd: virt.c's after-dispatch
+	 * hook (virt_event_set_after) takes them in the same turn.  loop_post:
+	 * the hook is there; loop_posted: the first waiting message came that
+	 * way (no msgfd written for it: the hook must take them). */
+	pthread_t loop_thread;
+	bool loop_post;
+	bool loop_posted;
 
 	/* the connection (set by the worker; read by callbacks to drop stale ones) */
 	virConnectPtr conn;
@@ -138,6 +146,10 @@ struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max);
 /* Hand a message to the loop (takes the lock; wakes the loop). */
 void virt_post(struct virt_shared *sh, struct vmsg *m);
 void virt_post_locked(struct virt_shared *sh, struct vmsg *m);
+/* The same on the loop thread inside libvirt's callbacks (lock held): no
+ * msgfd when the after-dispatch hook takes it (loop_post); as
+ * virt_post_locked else. */
+void virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m);
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text);
 /* The connection state is st now (generation gen): recorded and told to the loop. */
 void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,

@@ -128,12 +128,28 @@ void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
 		(void)!write(sh->msgfd, &one, sizeof(one));
 }
 
+void virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m)
+{
+	if (!sh->loop_post || !pthread_equal(pthread_self(), sh->loop_thread)) {
+		virt_post_locked(sh, m);
+		return;
+	}
+	/* First: nobody wrote msgfd for what waits, the hook takes it.  Not
+	 * first: msgfd was written for the first, or the hook takes them. */
+	if (!sh->msgs)
+		sh->loop_posted = true;
+	m->next = NULL;
+	*sh->msgs_tail = m;
+	sh->msgs_tail = &m->next;
+}
+
 struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
 {
 	struct vmsg *list, **tail;
 	size_t n = 0;
 
 	pthread_mutex_lock(&sh->lock);
+	sh->loop_posted = false; /* taken now; what is left is signalled below */
 	list = sh->msgs;
 	for (tail = &list; *tail && n < max; tail = &(*tail)->next)
 		n++;

@@ -55,7 +55,7 @@ static void pass_event_locked(struct virt_shared *sh, const struct vjob *j)
 	if (!m)
 		return;
 	sh->st.direct++;
-	virt_post_locked(sh, m);
+	virt_post_loop_locked(sh, m);
 }
 
 static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr dom,

@@ -56,6 +56,7 @@ _Static_assert(DOMXML_NAME_MAX >= 256, "names");
 static struct virt_event *g_event;
 static sd_event *g_event_loop;
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct virt *g_after_owner; /* the virt whose after_dispatch is set (loop thread) */
 
 static int tr_add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
 			 virFreeCallback ff)
@@ -157,13 +158,10 @@ static void deliver(struct virt *v, struct vmsg *m)
 	}
 }
 
-static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void take_and_deliver(struct virt *v)
 {
-	struct virt *v = userdata;
 	struct vmsg *list, *m;
-	uint64_t cnt;
 
-	(void)!read(fd, &cnt, sizeof(cnt));
 	list = virt_take_msgs(v->sh, VIRT_MSGS_PER_TURN);
 	if (list && v->cb.batch)
 		v->cb.batch(v->userdata, true);
@@ -185,7 +183,29 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if (v->cb.batch)
 		v->cb.batch(v->userdata, false);
+}
+
+static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	uint64_t cnt;
+
+	(void)!read(fd, &cnt, sizeof(cnt));
+	take_and_deliver(userdata);
 	return 0;
+}
+
+/* After libvirt's callbacks returned (virt_event_set_after): what they
+ * posted on this thread with no msgfd written is taken now. */
+static void after_dispatch(void *ud)
+{
+	struct virt *v = ud;
+	bool posted;
+
+	pthread_mutex_lock(&v->sh->lock);
+	posted = v->sh->loop_posted;
+	pthread_mutex_unlock(&v->sh->lock);
+	if (posted)
+		take_and_deliver(v);
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -263,6 +283,16 @@ int virt_new(sd_event *ev, const struct virt_options *opts, const struct virt_ca
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_description(v->msg_src, "libvirt-results");
+	if (!g_after_owner) {
+		/* one virt at a time takes its loop posts this way; another
+		 * (tests) wakes itself through msgfd */
+		g_after_owner = v;
+		virt_event_set_after(g_event, after_dispatch, v);
+		pthread_mutex_lock(&sh->lock);
+		sh->loop_thread = pthread_self();
+		sh->loop_post = true;
+		pthread_mutex_unlock(&sh->lock);
+	}
 	r = virt_push_simple_job(sh, VJOB_CONNECT);
 	if (r < 0)
 		goto fail;
@@ -290,10 +320,15 @@ struct virt *virt_free(struct virt *v)
 		return NULL;
 	pthread_mutex_lock(&v->sh->lock);
 	v->sh->stopping = true;
+	v->sh->loop_post = false;
 	virt_set_state_locked(v->sh, VIRT_CONN_STOPPED, NULL);
 	pthread_cond_broadcast(&v->sh->cond);
 	pthread_mutex_unlock(&v->sh->lock);
 	v->msg_src = sd_event_source_disable_unref(v->msg_src);
+	if (g_after_owner == v) {
+		virt_event_set_after(g_event, NULL, NULL);
+		g_after_owner = NULL;
+	}
 	v->retry_src = sd_event_source_disable_unref(v->retry_src);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += VIRT_STOP_WAIT_MS / 1000;
