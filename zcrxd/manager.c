@@ -348,8 +348,8 @@ int manager_start(struct manager *m)
 		reconcile_outcome_clear(&out);
 	}
 	/* Loading a big state.json left a parse tree's worth of free heap,
-	 * and the first run's plans (every rule and binding it applied, just
-	 * dropped with out) as much again: give it back once, here.  Trimmed
+	 * and the first run's plans (out keeps none of their ops) their
+	 * working arrays: give it back once, here.  Trimmed
 	 * inside reconcile_start, before out was cleared, 2.8 MiB of a zcrxd
 	 * holding 4,096 attachments on 16 NICs stayed resident until the
 	 * first listing (bench-scale's fixture: 8,976 KiB anonymous at rest,

@@ -129,7 +129,8 @@ json_object *reconcile_outcome_plans_json(const struct reconcile_outcome *o);
 int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, struct kerror *err);
 struct reconcile *reconcile_free(struct reconcile *rc);
 /* Settle pending entries of a crash and reconcile every NIC once; a
- * failure is in *out (may be NULL: n_failed_nics, the first error). */
+ * failure is in *out (may be NULL: n_failed_nics, the first error; its
+ * plans stay empty, the ops applied are not copied). */
 int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out);
 void reconcile_set_interval(struct reconcile *rc, unsigned interval_sec);
 /* The zero-copy binder (issue 6); ops NULL = none (every attachment then
