@@ -585,6 +585,53 @@ static void test_timer_armed_in_handle_same_turn(void **state)
 	run_for(c, 10);
 }
 
+struct after {
+	struct ctx *c;
+	int zero_calls_seen; /* the 0-period timer's calls when the hook ran */
+	int runs;
+};
+
+static void on_after(void *ud)
+{
+	struct after *a = ud;
+
+	a->runs++;
+	a->zero_calls_seen = a->c->zero_calls;
+}
+
+/* The after-dispatch hook runs in the turn that dispatched a watch, once
+ * the watch's callback and the 0-period timer it armed have returned (what
+ * libvirt's callbacks left for the loop is taken then); cleared, it runs
+ * no more. */
+static void test_after_dispatch(void **state)
+{
+	struct ctx *c = *state;
+	struct arming a = { .c = c };
+	struct after af = { .c = c };
+	int w, runs;
+
+	a.timer = virt_event_add_timeout(c->ve, -1, on_zero_disarms, &a, NULL);
+	w = virt_event_add_handle(c->ve, c->pipefd[0], VIRT_EVENT_READABLE, on_handle_arms, &a,
+				  NULL);
+	assert_true(a.timer > 0 && w > 0);
+	run_for(c, 10);
+	virt_event_set_after(c->ve, on_after, &af);
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	while (!c->calls)
+		assert_true(sd_event_run(c->ev, 1000 * 1000) >= 0);
+	assert_true(af.runs >= 1);
+	assert_int_equal(af.zero_calls_seen, 1);
+	virt_event_set_after(c->ve, NULL, NULL);
+	runs = af.runs;
+	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
+	while (c->calls < 2)
+		assert_true(sd_event_run(c->ev, 1000 * 1000) >= 0);
+	assert_int_equal(af.runs, runs);
+	assert_int_equal(virt_event_remove_handle(c->ve, w), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, a.timer), 0);
+	run_for(c, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_runs_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_armed_in_handle_same_turn, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_after_dispatch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
