@@ -25,7 +25,7 @@
 /* Entities are never expanded, no DTD or network access; errors are taken
  * from the parser context instead of being printed by libxml2. */
 #define DOMXML_PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
-			   XML_PARSE_NOCDATA)
+			   XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -754,11 +754,71 @@ void domxml_init(void)
 	(void)pthread_once(&once, init_parser);
 }
 
+/*
+ * A parser kept by one thread: its libxml2 context (and the context's
+ * dictionary of names) is reused from parse to parse.  The dictionary keeps
+ * every name it has seen, so the context is made anew after a bounded number
+ * of parses, once the dictionary holds more than a bounded number of names,
+ * and after a parse that failed.
+ */
+#define PARSER_REUSE_MAX 256
+#define PARSER_DICT_MAX 4096
+
+struct domxml_parser {
+	xmlParserCtxt *ctx;
+	unsigned uses;
+};
+
+struct domxml_parser *domxml_parser_new(void)
+{
+	domxml_init();
+	return calloc(1, sizeof(struct domxml_parser));
+}
+
+struct domxml_parser *domxml_parser_free(struct domxml_parser *p)
+{
+	if (p) {
+		xmlFreeParserCtxt(p->ctx);
+		free(p);
+	}
+	return NULL;
+}
+
+static void parser_drop(struct domxml_parser *p)
+{
+	xmlFreeParserCtxt(p->ctx);
+	p->ctx = NULL;
+	p->uses = 0;
+}
+
+static xmlParserCtxt *parser_take(struct domxml_parser *p)
+{
+	if (p->ctx && (p->uses >= PARSER_REUSE_MAX ||
+		       (p->ctx->dict && xmlDictSize(p->ctx->dict) > PARSER_DICT_MAX)))
+		parser_drop(p);
+	if (!p->ctx)
+		p->ctx = xmlNewParserCtxt();
+	if (p->ctx)
+		p->uses++;
+	return p->ctx;
+}
+
 int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *err,
 		 size_t errlen)
 {
+	struct domxml_parser p = { 0 };
+	int r;
+
+	r = domxml_parser_parse(&p, xml, len, ret, err, errlen);
+	parser_drop(&p);
+	return r;
+}
+
+int domxml_parser_parse(struct domxml_parser *p, const char *xml, size_t len,
+			struct domxml_domain **ret, char *err, size_t errlen)
+{
 	struct domxml_domain *d = NULL;
-	xmlParserCtxt *pctx = NULL;
+	xmlParserCtxt *pctx;
 	xmlDoc *doc = NULL;
 	xmlNode *root;
 	const xmlError *e;
@@ -780,7 +840,7 @@ int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *
 	}
 	domxml_init();
 
-	pctx = xmlNewParserCtxt();
+	pctx = parser_take(p);
 	if (!pctx)
 		return -ENOMEM;
 	doc = xmlCtxtReadMemory(pctx, xml, (int)len, "domain.xml", NULL, DOMXML_PARSE_OPTS);
@@ -832,7 +892,8 @@ int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *
 out:
 	domxml_free(d);
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(pctx);
+	if (r < 0)
+		parser_drop(p); /* nothing of a failed parse carries over */
 	return r;
 }
 

@@ -141,6 +141,17 @@ void domxml_init(void);
 int domxml_parse(const char *xml, size_t len, struct domxml_domain **ret, char *err,
 		 size_t errlen);
 struct domxml_domain *domxml_free(struct domxml_domain *d);
+
+/*
+ * A parser for one thread at a time that reuses libxml2's parser context
+ * across parses (a bounded number of them): domxml_parser_parse() is
+ * domxml_parse() without making a context each time.  NULL on ENOMEM.
+ */
+struct domxml_parser;
+struct domxml_parser *domxml_parser_new(void);
+struct domxml_parser *domxml_parser_free(struct domxml_parser *p);
+int domxml_parser_parse(struct domxml_parser *p, const char *xml, size_t len,
+			struct domxml_domain **ret, char *err, size_t errlen);
 int domxml_copy(const struct domxml_domain *src, struct domxml_domain **ret);
 
 /* Lookups; NULL when absent. */

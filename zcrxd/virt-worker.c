@@ -224,6 +224,10 @@ static bool read_failed(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 	return true;
 }
 
+/* This worker's XML parser (its libxml2 context reused from read to read):
+ * made and freed by virt_worker_main on its own thread. */
+static __thread struct domxml_parser *worker_parser;
+
 static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen,
 			virDomainPtr dom, enum read_what what, struct virt_domain_info *info)
 {
@@ -244,7 +248,11 @@ static void read_domain(struct virt_shared *sh, virConnectPtr conn, unsigned gen
 		read_failed(sh, conn, gen, info);
 		return;
 	}
-	r = domxml_parse(xml, strlen(xml), &info->dom, info->err, sizeof(info->err));
+	if (worker_parser)
+		r = domxml_parser_parse(worker_parser, xml, strlen(xml), &info->dom, info->err,
+					sizeof(info->err));
+	else
+		r = domxml_parse(xml, strlen(xml), &info->dom, info->err, sizeof(info->err));
 	if (r < 0)
 		info->dom = NULL;
 	free(xml);
@@ -503,6 +511,7 @@ void *virt_worker_main(void *p)
 	else
 		snprintf(name, sizeof(name), "zcrxd-libvirt");
 	(void)pthread_setname_np(pthread_self(), name);
+	worker_parser = domxml_parser_new(); /* NULL: each read makes its own */
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
 		for (;;) {
@@ -546,6 +555,7 @@ void *virt_worker_main(void *p)
 	pthread_mutex_unlock(&sh->lock);
 	if (last)
 		worker_disconnect(sh);
+	worker_parser = domxml_parser_free(worker_parser);
 	virt_shared_unref(sh);
 	return NULL;
 }

@@ -689,6 +689,51 @@ static void test_copy(void **state)
 	(void)state;
 }
 
+/* One parser over many parses (past its reuse bound, with a failed parse in
+ * between and new names each time) gives what a fresh parse gives. */
+static void test_parser_reuse(void **state)
+{
+	struct domxml_parser *p = domxml_parser_new();
+	struct domxml_domain *one, *d;
+	char err[DOMXML_ERR_MAX], xml[512];
+	size_t len;
+	char *live = fixture_read("libvirt", "vm0-live.xml", &len);
+	unsigned i;
+
+	assert_non_null(p);
+	assert_non_null(live);
+	one = parse_fixture("vm0-live.xml");
+	for (i = 0; i < 600; i++) {
+		d = NULL;
+		assert_int_equal(domxml_parser_parse(p, live, len, &d, err, sizeof(err)), 0);
+		assert_string_equal(d->name, one->name);
+		assert_int_equal(d->n_ifaces, one->n_ifaces);
+		assert_int_equal(memcmp(d->ifaces, one->ifaces, d->n_ifaces * sizeof(*d->ifaces)),
+				 0);
+		assert_int_equal(d->meta.n_nics, one->meta.n_nics);
+		domxml_free(d);
+		/* a name never seen before, in an element and an attribute */
+		snprintf(xml, sizeof(xml),
+			 "<domain><name>n%u</name>" UUID "<x%u a%u='%u'/></domain>", i, i, i, i);
+		assert_int_equal(domxml_parser_parse(p, xml, strlen(xml), &d, err, sizeof(err)),
+				 0);
+		snprintf(xml, sizeof(xml), "n%u", i);
+		assert_string_equal(d->name, xml);
+		domxml_free(d);
+		if (i % 97 == 0) {
+			d = (void *)1;
+			assert_int_equal(domxml_parser_parse(p, "<domain", 7, &d, err, sizeof(err)),
+					 -EINVAL);
+			assert_non_null(strstr(err, "malformed"));
+		}
+	}
+	domxml_free(one);
+	free(live);
+	assert_null(domxml_parser_free(p));
+	assert_null(domxml_parser_free(NULL));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_bitmap),
 		cmocka_unit_test(test_mac_uuid),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_parser_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
