@@ -29,11 +29,12 @@ static json_object *u32s(const uint32_t *v, size_t n)
  * the pools of its NICs.) */
 static bool domain_on(const struct reconcile *rc, const char *domain, const char *nic)
 {
-	size_t i;
+	const size_t *on;
+	size_t i, n;
 
-	for (i = 0; i < rc->store.n_atts; i++)
-		if (!strcmp(rc->store.atts[i].id.nic, nic) &&
-		    reconcile_matches(&rc->store.atts[i], domain, NULL, NULL, NULL))
+	on = store_atts_on(&rc->store, nic, &n);
+	for (i = 0; i < n; i++)
+		if (reconcile_matches(&rc->store.atts[on[i]], domain, NULL, NULL, NULL))
 			return true;
 	return false;
 }

@@ -214,6 +214,27 @@ struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const u
 	return i >= 0 ? &rc->store.atts[i] : NULL;
 }
 
+/* The attachments on NIC name into *buf (grown as needed, kept for the
+ * next round), in the store's order; their count in *n.  -ENOMEM. */
+static int nic_atts(struct reconcile *rc, const char *name, const struct attach ***buf,
+		    size_t *cap, size_t *n)
+{
+	const size_t *on = store_atts_on(&rc->store, name, n);
+	size_t i;
+
+	if (*n > *cap) {
+		const struct attach **v = reallocarray(*buf, *n, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		*buf = v;
+		*cap = *n;
+	}
+	for (i = 0; i < *n; i++)
+		(*buf)[i] = &rc->store.atts[on[i]];
+	return 0;
+}
+
 /* The plan's results into the attachments; announce: tell Monitor
  * subscribers what changed (not for dry runs: nothing happened). */
 static void set_results(struct reconcile *rc, const struct attach *const *atts, size_t n,
@@ -640,7 +661,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	struct config_nic pol;
 	bool has_pol, converged = false, settled = true, resume, applied;
 	uint32_t made[RC_MADE_MAX]; /* contexts this run made */
-	size_t n_made = 0;
+	const struct attach **atts = NULL; /* the NIC's, for every round */
+	size_t n_made = 0, cap_atts = 0;
 	int round = 0, r = 0, fresh;
 
 	if (!rn)
@@ -738,18 +760,18 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	if (!nic) {
 		struct attach_reason gone;
 		char msg[IF_NAMESIZE + 32];
+		const size_t *on;
 		bool shared;
-		size_t i;
+		size_t i, n;
 
 		/* the NIC is gone: its attachments wait for it, all with one
 		 * reason's text (thousands of them may) */
 		snprintf(msg, sizeof(msg), "%s is not present", name);
 		shared = attach_reason_set(&gone, ATTACH_R_NIC, name, "observe", ENODEV, msg) == 0;
-		for (i = 0; i < rc->store.n_atts; i++) {
-			struct attach *a = &rc->store.atts[i];
+		on = store_atts_on(&rc->store, name, &n);
+		for (i = 0; i < n; i++) {
+			struct attach *a = &rc->store.atts[on[i]];
 
-			if (strcmp(a->id.nic, name))
-				continue;
 			attach_result_clear(&a->res);
 			a->res.state = ATTACH_STATE_FAILED;
 			if (shared)
@@ -771,7 +793,6 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 rounds:
 	/* RC_ROUNDS plans may run; one more only checks that they settled */
 	for (; round <= RC_ROUNDS; round++) {
-		const struct attach **atts;
 		struct journal_nic *j, dry_j;
 		struct reconcile_binder_view bv;
 		struct plan_input in = { 0 };
@@ -780,16 +801,12 @@ rounds:
 		struct plan p;
 		size_t i, n = 0;
 
-		/* the NIC's attachments, in one scan of the store's keys (nothing
-		 * below adds or removes one) */
-		atts = calloc(rc->store.n_atts ? rc->store.n_atts : 1, sizeof(*atts));
-		if (!atts) {
-			r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
+		/* the NIC's attachments, from the store's index of them, in the
+		 * store's order (nothing below adds or removes one) */
+		if ((r = nic_atts(rc, name, &atts, &cap_atts, &n)) < 0) {
+			kerror_set(err, -r, name, "reconcile", NULL);
 			break;
 		}
-		for (i = 0; i < rc->store.n_atts; i++)
-			if (store_att_on(&rc->store, i, name))
-				atts[n++] = &rc->store.atts[i];
 		/* taps first: finding one may observe a new link, which moves the
 		 * monitor's table (and so nic) */
 		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
@@ -799,10 +816,8 @@ rounds:
 		nic = nic_monitor_find(rc->d.monitor, name);
 		has_pol = nic && reconcile_nic_policy(rc, nic, &pol);
 		j = nic ? store_journal(&rc->store, name, nic->link.ifindex, false) : NULL;
-		if (!nic || (!has_pol && !j && !n)) {
-			free(atts);
+		if (!nic || (!has_pol && !j && !n))
 			break; /* gone, or not ours in any way */
-		}
 		if (!j) {
 			if (dry_run) {
 				journal_nic_init(&dry_j, name, nic->link.ifindex);
@@ -810,7 +825,6 @@ rounds:
 			} else {
 				j = store_journal(&rc->store, name, nic->link.ifindex, true);
 				if (!j) {
-					free(atts);
 					r = kerror_set(err, ENOMEM, name, "reconcile", NULL);
 					break;
 				}
@@ -834,7 +848,6 @@ rounds:
 		reconcile_binder_view_clear(&bv);
 		free(gone);
 		if (r < 0) {
-			free(atts);
 			kerror_set(err, -r, name, "plan", NULL);
 			break;
 		}
@@ -857,7 +870,6 @@ rounds:
 		reconcile_refusals_prune(rn, atts, n, &p);
 		if (!p.n_ops) {
 			plan_clear(&p);
-			free(atts);
 			converged = true;
 			break;
 		}
@@ -865,7 +877,6 @@ rounds:
 			unsettled(name, atts, n, &p);
 			settled = false;
 			plan_clear(&p);
-			free(atts);
 			break;
 		}
 
@@ -876,11 +887,11 @@ rounds:
 		r = apply_plan(rc, rn, name, nic->link.ifindex, j, &p, NULL, out, err, made,
 			       &n_made);
 		plan_clear(&p);
-		free(atts);
 		if (r < 0)
 			break;
 		r = 0; /* plan again: verify, and take the kernel's answers */
 	}
+	free(atts);
 	/* Our own read-backs report our own changes (nic_monitor callback ->
 	 * reconcile_nic_changed): planned already, with what they read. */
 	if ((converged || !settled) && (rn = reconcile_nic_state(rc, name)))

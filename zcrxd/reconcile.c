@@ -386,12 +386,10 @@ static bool default_covers(const struct nic *nic)
 
 static bool lives_on(const struct reconcile *rc, const char *name)
 {
-	size_t i;
+	size_t n;
 
-	for (i = 0; i < rc->store.n_atts; i++)
-		if (store_att_on(&rc->store, i, name))
-			return true;
-	return false;
+	(void)store_atts_on(&rc->store, name, &n);
+	return n > 0;
 }
 
 bool reconcile_nic_eligible(const struct reconcile *rc, const struct nic *nic,

@@ -16,6 +16,10 @@ const char *store_action_name(enum nic_rule_action a);
 
 uint32_t store_crc32(const void *p, size_t n);
 
+/* Note attachment i on nic (i above every index noted so far: a new last
+ * one) in the index of its NIC (store_atts_on); -ENOMEM changes nothing. */
+int store_index_add(struct store *s, const char *nic, size_t i);
+
 /* (Re)build s->keys from s->atts; out of memory: none (lookups scan atts). */
 void store_rekey(struct store *s);
 

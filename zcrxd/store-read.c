@@ -425,6 +425,11 @@ int store_from_json(json_object *o, struct store *ret, struct kerror *err)
 			attach_id_clear(&id);
 			goto fail;
 		}
+		if (store_index_add(&s, id.nic, s.n_atts) < 0) {
+			attach_id_clear(&id);
+			r = kerror_set(err, ENOMEM, NULL, "parse state", NULL);
+			goto fail;
+		}
 		attach_init(&s.atts[s.n_atts]);
 		s.atts[s.n_atts++].id = id; /* moved: the store owns its domain */
 		if (id.seq >= s.next_seq)

@@ -28,6 +28,9 @@ void store_clear(struct store *s)
 		attach_clear(&s->atts[i]);
 	free(s->atts);
 	free(s->keys);
+	for (i = 0; i < s->n_on; i++)
+		free(s->on[i].idx);
+	free(s->on);
 	for (i = 0; i < s->n_nics; i++)
 		journal_nic_clear(&s->nics[i]);
 	free(s->nics);
@@ -55,6 +58,8 @@ int store_copy(struct store *dst, const struct store *src)
 			goto nomem;
 		}
 		dst->n_atts++;
+		if (store_index_add(dst, dst->atts[i].id.nic, i) < 0)
+			goto nomem;
 	}
 	for (i = 0; i < src->n_nics; i++) {
 		if (journal_nic_copy(&dst->nics[i], &src->nics[i]) < 0)
@@ -86,21 +91,109 @@ void store_rekey(struct store *s)
 		key_of(&s->keys[i], &s->atts[i].id);
 }
 
-ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac)
+/* --- the index of each NIC's attachments ------------------------------------------------- */
+
+static struct store_on *on_find(const struct store *s, const char *nic)
 {
 	size_t i;
 
-	/* the MAC first: it tells attachments apart, NIC names share prefixes */
-	if (s->n_keys == s->n_atts) {
-		for (i = 0; i < s->n_keys; i++)
-			if (!memcmp(s->keys[i].mac, mac, NIC_MAC_LEN) && !strcmp(s->keys[i].nic, nic))
-				return (ssize_t)i;
-		return -1;
+	for (i = 0; i < s->n_on; i++)
+		if (!strcmp(s->on[i].nic, nic))
+			return &s->on[i];
+	return NULL;
+}
+
+int store_index_add(struct store *s, const char *nic, size_t i)
+{
+	struct store_on *o = on_find(s, nic);
+	bool fresh = !o;
+
+	if (fresh) {
+		if (s->n_on >= s->cap_on) {
+			size_t cap = s->cap_on ? 2 * s->cap_on : 8;
+			struct store_on *v = reallocarray(s->on, cap, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			s->on = v;
+			s->cap_on = cap;
+		}
+		o = &s->on[s->n_on];
+		memset(o, 0, sizeof(*o));
+		snprintf(o->nic, sizeof(o->nic), "%s", nic);
 	}
-	for (i = 0; i < s->n_atts; i++)
-		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) &&
-		    !strcmp(s->atts[i].id.nic, nic))
+	if (o->n >= o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 8;
+		size_t *v = reallocarray(o->idx, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM; /* (a fresh entry is not counted yet) */
+		o->idx = v;
+		o->cap = cap;
+	}
+	o->idx[o->n++] = i;
+	if (fresh)
+		s->n_on++;
+	return 0;
+}
+
+/* Attachment index is gone: out of its NIC's list, the ones above it one
+ * down (each list is ascending: only its tail moves). */
+static void index_del(struct store *s, size_t index)
+{
+	size_t i = 0;
+
+	while (i < s->n_on) {
+		struct store_on *o = &s->on[i];
+		size_t lo = 0, hi = o->n, k;
+
+		while (lo < hi) { /* the first entry >= index */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (o->idx[mid] < index)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < o->n && o->idx[lo] == index) {
+			memmove(&o->idx[lo], &o->idx[lo + 1], (o->n - lo - 1) * sizeof(*o->idx));
+			o->n--;
+		}
+		for (k = lo; k < o->n; k++)
+			o->idx[k]--;
+		if (!o->n) {
+			free(o->idx);
+			memmove(o, o + 1, (s->n_on - i - 1) * sizeof(*o));
+			s->n_on--;
+		} else {
+			i++;
+		}
+	}
+}
+
+const size_t *store_atts_on(const struct store *s, const char *nic, size_t *n)
+{
+	const struct store_on *o = on_find(s, nic);
+
+	*n = o ? o->n : 0;
+	return o && o->n ? o->idx : NULL;
+}
+
+ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac)
+{
+	const struct store_on *o = on_find(s, nic);
+	size_t k;
+
+	/* among the NIC's attachments alone (the index is exact) */
+	if (!o)
+		return -1;
+	for (k = 0; k < o->n; k++) {
+		size_t i = o->idx[k];
+		const uint8_t *m = s->n_keys == s->n_atts ? s->keys[i].mac : s->atts[i].id.mac;
+
+		if (!memcmp(m, mac, NIC_MAC_LEN))
 			return (ssize_t)i;
+	}
 	return -1;
 }
 
@@ -140,6 +233,10 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 		s->atts = v;
 		s->cap_atts = cap;
 	}
+	if (store_index_add(s, id->nic, s->n_atts) < 0) {
+		attach_id_clear(&copy);
+		return -ENOMEM;
+	}
 	v = s->atts;
 	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
 		struct store_key *k = s->keys;
@@ -172,6 +269,7 @@ void store_del_attach(struct store *s, size_t index)
 		return;
 	store_mark(s, s->atts[index].id.nic, s->atts[index].id.mac);
 	attach_clear(&s->atts[index]);
+	index_del(s, index);
 	memmove(&s->atts[index], &s->atts[index + 1], (s->n_atts - index - 1) * sizeof(*s->atts));
 	if (s->n_keys == s->n_atts) {
 		memmove(&s->keys[index], &s->keys[index + 1],

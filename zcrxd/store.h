@@ -47,6 +47,13 @@ struct store_key {
 	char nic[IF_NAMESIZE];
 };
 
+/* The attachments on one NIC: their indexes in store.atts, ascending. */
+struct store_on {
+	char nic[IF_NAMESIZE];
+	size_t n, cap;
+	size_t *idx;
+};
+
 struct store {
 	uint64_t next_seq;   /* seq for the next new attachment */
 	uint64_t generation; /* the snapshot's; its log carries the same */
@@ -63,6 +70,12 @@ struct store {
 	 * by store_copy and loading) */
 	size_t n_keys;
 	struct store_key *keys;
+	/* per NIC, the attachments on it (store_atts_on): kept exact by
+	 * every change the store makes (put, del, loading, copy), so that
+	 * one NIC's work touches that NIC's attachments alone; a NIC with
+	 * none has no entry */
+	size_t n_on, cap_on;
+	struct store_on *on;
 	size_t n_nics;
 	struct journal_nic *nics;
 	/* what changed since the last store_log_write (not copied) */
@@ -81,6 +94,10 @@ int store_copy(struct store *dst, const struct store *src);
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac);
 /* Is attachment i (< n_atts) on nic? */
 bool store_att_on(const struct store *s, size_t i, const char *nic);
+/* The indexes of the attachments on nic, ascending (the store's order),
+ * *n of them (0: none, and NULL); valid until the store next changes. */
+const size_t *store_atts_on(const struct store *s, const char *nic, size_t *n);
+/* put: -ENOMEM changes nothing.  del: indexes above index move down by one. */
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index);
 void store_del_attach(struct store *s, size_t index);
 
