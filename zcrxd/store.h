@@ -64,8 +64,9 @@ struct store {
 	 * realloc of the array per new attachment); 0 when not known (an
 	 * array made elsewhere is grown from its n) */
 	size_t cap_atts, cap_keys;
-	/* their keys in the same order, for store_find_attach and
-	 * store_att_on: a scan of 22 bytes each, not of whole attachments;
+	/* their keys in the same order, for store_find_attach (among its
+	 * NIC's, from the index below) and store_att_on: 22 bytes each, not
+	 * whole attachments;
 	 * used while n_keys == n_atts (kept by store.c's own changes, built
 	 * by store_copy and loading) */
 	size_t n_keys;
