@@ -58,8 +58,24 @@ int store_copy(struct store *dst, const struct store *src)
 			goto nomem;
 		}
 		dst->n_atts++;
-		if (store_index_add(dst, dst->atts[i].id.nic, i) < 0)
+	}
+	/* the index as it is (no lookup of each attachment's NIC) */
+	if (src->n_on) {
+		dst->on = calloc(src->n_on, sizeof(*dst->on));
+		if (!dst->on)
 			goto nomem;
+		dst->cap_on = src->n_on;
+	}
+	for (i = 0; i < src->n_on; i++) {
+		struct store_on *o = &dst->on[i];
+
+		*o = src->on[i];
+		o->idx = malloc(o->n * sizeof(*o->idx));
+		if (!o->idx)
+			goto nomem;
+		memcpy(o->idx, src->on[i].idx, o->n * sizeof(*o->idx));
+		o->cap = o->n;
+		dst->n_on++;
 	}
 	for (i = 0; i < src->n_nics; i++) {
 		if (journal_nic_copy(&dst->nics[i], &src->nics[i]) < 0)

@@ -159,6 +159,7 @@ static void test_index_random(void **state)
 	assert_int_equal(c.n_on, 0);
 	put(&c, nics[0], 1);
 	assert_index(&c);
+	assert_index(&s); /* the copy's index is its own */
 	store_clear(&r);
 	store_clear(&c);
 	store_clear(&s);
