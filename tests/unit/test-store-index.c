@@ -19,6 +19,7 @@
 
 #include "jtext.h"
 #include "store.h"
+#include "store-scan.h"
 
 /* NIC names that share prefixes, and one that never holds anything. */
 static const char *const nics[] = { "eth1", "eth10", "eth1x", "enp3s0f0", "enp3s0f1", "zx0" };
@@ -43,16 +44,6 @@ static void mac_of(uint8_t *mac, unsigned i)
 	memcpy(mac, base, NIC_MAC_LEN);
 	mac[4] = (uint8_t)(i >> 8);
 	mac[5] = (uint8_t)i;
-}
-
-static ssize_t find_plain(const struct store *s, const char *nic, const uint8_t *mac)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_atts; i++)
-		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) && !strcmp(s->atts[i].id.nic, nic))
-			return (ssize_t)i;
-	return -1;
 }
 
 /* The index says, for every NIC, exactly what a scan of every attachment
@@ -86,7 +77,7 @@ static void assert_index(const struct store *s)
 		for (m = 0; m < N_MACS; m += 7) {
 			mac_of(mac, m);
 			assert_int_equal(store_find_attach(s, nics[x], mac),
-					 find_plain(s, nics[x], mac));
+					 store_scan_find(s, nics[x], mac));
 		}
 }
 
@@ -103,7 +94,7 @@ static void put(struct store *s, const char *nic, unsigned m)
 	mac_of(id.mac, m);
 	id.queues = 1 + rnd(3);
 	assert_int_equal(store_put_attach(s, &id, &k), 0);
-	assert_int_equal(find_plain(s, nic, id.mac), (ssize_t)k);
+	assert_int_equal(store_scan_find(s, nic, id.mac), (ssize_t)k);
 	attach_id_clear(&id);
 }
 

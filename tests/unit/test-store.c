@@ -22,6 +22,7 @@
 
 #include "jtext.h"
 #include "store.h"
+#include "store-scan.h"
 
 static void fill(struct store *s)
 {
@@ -144,17 +145,6 @@ static void test_round_trip(void **state)
 	store_clear(&a);
 }
 
-/* store_find_attach as a plain scan of the attachments. */
-static ssize_t find_plain(const struct store *s, const char *nic, const uint8_t *mac)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_atts; i++)
-		if (!memcmp(s->atts[i].id.mac, mac, NIC_MAC_LEN) && !strcmp(s->atts[i].id.nic, nic))
-			return (ssize_t)i;
-	return -1;
-}
-
 /* Every (NIC, MAC) of 0..n on two NICs: found where a plain scan finds it,
  * the keys cover every attachment, and say which NIC each is on. */
 static void assert_finds(const struct store *s, unsigned n)
@@ -173,7 +163,7 @@ static void assert_finds(const struct store *s, unsigned n)
 
 			mac[4] = (uint8_t)(k >> 8);
 			mac[5] = (uint8_t)k;
-			assert_int_equal(store_find_attach(s, nic, mac), find_plain(s, nic, mac));
+			assert_int_equal(store_find_attach(s, nic, mac), store_scan_find(s, nic, mac));
 		}
 }
 
