@@ -22,7 +22,8 @@ state log's fdatasync included):
 The goals are checked with the state directory on tmpfs (/dev/shm), where
 fdatasync costs nothing: what is timed is zcrxd's own work.
 
-Daemon side = the daemon's CPU time during the call (/proc/PID/schedstat),
+Daemon side = the CPU time of all the daemon's threads during the call
+(schedstat of each, bench/procstat.py),
 which other load on this shared machine does not inflate; beside it the
 round trip on one open connection minus the floor (the median round trip of
 a read-only call, ListLeases on an empty table, on the same connection:
@@ -41,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "attach"))
 import zxtest  # noqa: E402
+import procstat  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 misses = []
@@ -77,19 +79,6 @@ def figure(name, samples, cpu, floor, goal_p50, goal_p99):
     return cmx
 
 
-def run_ns(pid):
-    """Time pid's threads spent on a CPU (/proc/PID/schedstat, ns)."""
-    with open("/proc/%d/schedstat" % pid) as f:
-        return int(f.read().split()[0])
-
-
-def cpu_us(pid):
-    """utime + stime of pid in microseconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        v = f.read().rsplit(")", 1)[1].split()
-    return (int(v[11]) + int(v[12])) * 1e6 / os.sysconf("SC_CLK_TCK")
-
-
 def fdatasync_us(directory, n=40):
     """Median fdatasync of a small append on that file system."""
     path = os.path.join(directory, "zx-sync-probe")
@@ -123,27 +112,27 @@ def run(ns, base, n):
             pid = d.proc.pid
             for i in range(n + 20):
                 if i == 20:  # warmed up
-                    cpu0 = cpu_us(d.proc.pid)
+                    cpu0 = procstat.run_ns(pid) / 1e3
                 t0 = time.perf_counter()
                 c.call("io.zcrx.Manager.ListLeases", {})
                 t1 = time.perf_counter()
-                c0 = run_ns(pid)
+                c0 = procstat.run_ns(pid)
                 r = c.call("io.zcrx.Manager.Lease",
                            {"nic": "eth0", "name": "b", "flow": {"protocol": "tcp",
                                                                  "dport": 10000 + i}})
                 t2 = time.perf_counter()
-                c1 = run_ns(pid)
+                c1 = procstat.run_ns(pid)
                 assert r["lease"]["state"] == "waiting" and len(r["lease"]["rules"]) == 2
                 c.call("io.zcrx.Manager.ReleaseLease", {"lease": "b"})
                 t3 = time.perf_counter()
-                c2 = run_ns(pid)
+                c2 = procstat.run_ns(pid)
                 if i >= 20:
                     floor.append((t1 - t0) * 1e6)
                     lease.append((t2 - t1) * 1e6)
                     release.append((t3 - t2) * 1e6)
                     lease_cpu.append((c1 - c0) / 1e3)
                     release_cpu.append((c2 - c1) / 1e3)
-            cpu = (cpu_us(d.proc.pid) - cpu0) / n
+            cpu = (procstat.run_ns(pid) / 1e3 - cpu0) / n
             assert d.call("io.zcrx.Manager.ListLeases")["leases"] == []
         return floor, lease, release, cpu, lease_cpu, release_cpu
     finally:
@@ -163,7 +152,7 @@ def main():
         m1 = figure("lease-ready", lease, lcpu, f, 1000, 5000)
         m2 = figure("lease-release", release, rcpu, f, 1000, 5000)
         emit({"bench": "lease-daemon-cpu", "cpu_us_per_lease_and_release": round(cpu, 1),
-              "note": "zcrxd-fake's user+system CPU per Lease + ReleaseLease pair"})
+              "note": "zcrxd-fake's CPU time, all its threads (schedstat), per Lease + ReleaseLease pair"})
         worst = max(m1, m2)
         emit({"bench": "lease-event-loop", "longest_call_cpu_us": round(worst, 1),
               "longest_call_wall_us": round(max(max(lease), max(release)), 1),

@@ -55,6 +55,7 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from zxtest import BUILD, Daemon, Netns, run, wait_for  # noqa: E402
+import procstat  # noqa: E402
 
 DEFINED = int(os.environ.get("ZCRX_BENCH_DOMAINS", "1000"))
 CYCLES = int(os.environ.get("ZCRX_BENCH_CYCLES", "200"))
@@ -136,33 +137,6 @@ class StatusPoller:
 def attached(d):
     return [a for a in d.call("io.zcrx.Manager.ListAttachments")["attachments"]
             if a.get("domain", "").startswith(PREFIX)]
-
-
-def threads_cpu(pid):
-    """{thread name: [run time in seconds, minor page faults, times it
-    slept]} so far, the threads of one name summed: the run time from
-    schedstat (ns, not clock ticks), the faults from stat, the sleeps
-    (voluntary context switches: wake-ups) from status."""
-    out = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        base = "/proc/%d/task/%s/" % (pid, tid)
-        try:
-            with open(base + "comm") as f:
-                name = f.read().strip()
-            with open(base + "schedstat") as f:
-                run_ns = int(f.read().split()[0])
-            with open(base + "stat") as f:
-                minflt = int(f.read().rsplit(")", 1)[1].split()[7])
-            with open(base + "status") as f:
-                sleeps = [int(line.split()[1]) for line in f
-                          if line.startswith("voluntary_ctxt_switches")][0]
-        except OSError:
-            continue  # a thread that ended meanwhile
-        t = out.setdefault(name, [0.0, 0, 0])
-        t[0] += run_ns / 1e9
-        t[1] += minflt
-        t[2] += sleeps
-    return out
 
 
 def threads_delta(a, b, events):
@@ -317,15 +291,15 @@ def main():
             lat1 = lv()["attach_latency"]["samples"]
             # what one of this bench's status polls costs zcrxd, to say
             # how much of the CPU per event below is the bench's own
-            c0 = threads_cpu(pid)
+            c0 = procstat.threads(pid)
             for _ in range(POLL_COST_CALLS):
                 lv()
-            c1 = threads_cpu(pid)
+            c1 = procstat.threads(pid)
             poll_cpu_us = sum(c1[k][0] - c0.get(k, [0.0])[0] for k in c1) * 1e6 / POLL_COST_CALLS
             prof = profiler_start(pid)
             polls0 = lv.calls
             s0 = lv()
-            cpu0 = threads_cpu(pid)
+            cpu0 = procstat.threads(pid)
             # one status call per poll: zcrxd's CPU for answering them is
             # counted in its CPU per event
             st, n_st, span_st, tail_start = burst_phase(
@@ -335,7 +309,7 @@ def main():
             ds, n_ds, span_ds, tail_destroy = burst_phase(
                 lv, "destroy", CYCLES,
                 lambda h0, s: s["handled"] >= h0 + CYCLES and s["queued"] == 0)
-            cpu1 = threads_cpu(pid)
+            cpu1 = procstat.threads(pid)
             s1 = lv()
             polls = lv.calls - polls0
             # libvirt calls made for the events, and the events passed on
