@@ -128,48 +128,66 @@ static void test_prefetched_apply_as_exec_plan(void **state)
 	harness_destroy(h2);
 }
 
-static void test_prefetched_refusal_rolls_back(void **state)
-{
-	struct harness *h = setup();
-	struct exec_staged st, *sts[1] = { &st };
+/* One NIC's plan, staged over the bounded backend, ready for exec_prefetch;
+ * before is the journal as it was. */
+struct staged_case {
+	struct harness *h;
+	struct exec_staged st, *sts[1];
 	const struct plan *plans[1];
-	struct exec_result res;
 	struct journal_nic before;
 	struct bound x;
 	struct plan p;
+};
+
+static void case_begin(struct staged_case *c)
+{
+	c->h = setup();
+	harness_plan(c->h, PLAN_MODE_NORMAL, &c->p);
+	bound_begin(&c->x, c->h);
+	assert_int_equal(journal_nic_copy(&c->before, &c->h->j), 0);
+	assert_int_equal(exec_stage(&c->p, &c->h->j, &c->st), 1);
+	c->sts[0] = &c->st;
+	c->plans[0] = &c->p;
+}
+
+static void case_end(struct staged_case *c)
+{
+	journal_nic_clear(&c->before);
+	nic_bound_free(c->x.b);
+	plan_clear(&c->p);
+	harness_destroy(c->h);
+}
+
+static void test_prefetched_refusal_rolls_back(void **state)
+{
+	struct staged_case c;
+	struct exec_result res;
 	char *d0, *d1;
 
 	(void)state;
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	assert_int_equal(count_kernel(&p, PLAN_OP_RULE_INSERT), 2);
-	bound_begin(&x, h);
-	d0 = fake_net_dump(h->net, h->ifindex);
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
-	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
-	plans[0] = &p;
+	case_begin(&c);
+	assert_int_equal(count_kernel(&c.p, PLAN_OP_RULE_INSERT), 2);
+	d0 = fake_net_dump(c.h->net, c.h->ifindex);
 	/* the first insert is refused: the second is not tried */
-	fake_net_fail_at(h->net, 1, EINVAL, "fake: refused");
-	assert_int_equal(exec_prefetch(&x.env, plans, sts, 1), 2);
-	fake_net_fail_at(h->net, 0, 0, NULL);
-	d1 = fake_net_dump(h->net, h->ifindex);
+	fake_net_fail_at(c.h->net, 1, EINVAL, "fake: refused");
+	assert_int_equal(exec_prefetch(&c.x.env, c.plans, c.sts, 1), 2);
+	fake_net_fail_at(c.h->net, 0, 0, NULL);
+	d1 = fake_net_dump(c.h->net, c.h->ifindex);
 	assert_string_equal(d0, d1);
 	free(d1);
-	assert_true(exec_plan_staged(&x.env, &p, &h->j, &st, &res, NULL) < 0);
+	assert_true(exec_plan_staged(&c.x.env, &c.p, &c.h->j, &c.st, &res, NULL) < 0);
 	assert_int_equal(res.err.err, EINVAL);
 	assert_non_null(strstr(res.err.msg, "fake: refused"));
-	assert_int_equal(p.ops[res.failed].kind, PLAN_OP_RULE_INSERT);
+	assert_int_equal(c.p.ops[res.failed].kind, PLAN_OP_RULE_INSERT);
 	assert_true(res.rolled_back);
 	assert_int_equal(res.n_undo_failed, 0);
-	d1 = fake_net_dump(h->net, h->ifindex);
+	d1 = fake_net_dump(c.h->net, c.h->ifindex);
 	assert_string_equal(d0, d1);
-	assert_int_equal(h->j.n_rules, before.n_rules);
-	assert_false(journal_nic_has_pending(&h->j));
+	assert_int_equal(c.h->j.n_rules, c.before.n_rules);
+	assert_false(journal_nic_has_pending(&c.h->j));
 	free(d0);
 	free(d1);
-	journal_nic_clear(&before);
-	nic_bound_free(x.b);
-	plan_clear(&p);
-	harness_destroy(h);
+	case_end(&c);
 }
 
 /* The bounded backend's inserts, then "overran": every outcome unknown. */
@@ -187,61 +205,37 @@ static int overran_insert_many(void *be, struct nic_rule_call *calls, size_t n,
 
 static void test_prefetch_overran_keeps_pending(void **state)
 {
-	struct harness *h = setup();
-	struct exec_staged st, *sts[1] = { &st };
-	const struct plan *plans[1];
+	struct staged_case c;
 	struct exec_result res;
-	struct journal_nic before;
-	struct bound x;
-	struct plan p;
 
 	(void)state;
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	bound_begin(&x, h);
-	overran_inner = x.env.nic.ops;
-	overran_ops = *x.env.nic.ops;
+	case_begin(&c);
+	overran_inner = c.x.env.nic.ops;
+	overran_ops = *c.x.env.nic.ops;
 	overran_ops.rule_insert_many = overran_insert_many;
-	x.env.nic.ops = &overran_ops;
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
-	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
-	plans[0] = &p;
-	assert_int_equal(exec_prefetch(&x.env, plans, sts, 1), 2);
-	assert_true(exec_plan_staged(&x.env, &p, &h->j, &st, &res, NULL) < 0);
+	c.x.env.nic.ops = &overran_ops;
+	assert_int_equal(exec_prefetch(&c.x.env, c.plans, c.sts, 1), 2);
+	assert_true(exec_plan_staged(&c.x.env, &c.p, &c.h->j, &c.st, &res, NULL) < 0);
 	assert_int_equal(res.err.err, ETIMEDOUT);
 	assert_true(res.outcome_unknown);
 	/* both rules are on the NIC, and both are owned (pending) */
-	assert_int_equal(h->j.n_rules, before.n_rules + 2);
-	assert_int_equal(pending_rules(&h->j), 2);
-	journal_nic_clear(&before);
-	nic_bound_free(x.b);
-	plan_clear(&p);
-	harness_destroy(h);
+	assert_int_equal(c.h->j.n_rules, c.before.n_rules + 2);
+	assert_int_equal(pending_rules(&c.h->j), 2);
+	case_end(&c);
 }
 
 static void test_unstage_after_prefetch_keeps_pending(void **state)
 {
-	struct harness *h = setup();
-	struct exec_staged st, *sts[1] = { &st };
-	const struct plan *plans[1];
-	struct journal_nic before;
-	struct bound x;
-	struct plan p;
+	struct staged_case c;
 
 	(void)state;
-	harness_plan(h, PLAN_MODE_NORMAL, &p);
-	bound_begin(&x, h);
-	assert_int_equal(journal_nic_copy(&before, &h->j), 0);
-	assert_int_equal(exec_stage(&p, &h->j, &st), 1);
-	plans[0] = &p;
-	assert_int_equal(exec_prefetch(&x.env, plans, sts, 1), 2);
-	exec_unstage(&p, &h->j, &st);
-	assert_null(st.pre);
-	assert_int_equal(h->j.n_rules, before.n_rules + 2);
-	assert_int_equal(pending_rules(&h->j), 2);
-	journal_nic_clear(&before);
-	nic_bound_free(x.b);
-	plan_clear(&p);
-	harness_destroy(h);
+	case_begin(&c);
+	assert_int_equal(exec_prefetch(&c.x.env, c.plans, c.sts, 1), 2);
+	exec_unstage(&c.p, &c.h->j, &c.st);
+	assert_null(c.st.pre);
+	assert_int_equal(c.h->j.n_rules, c.before.n_rules + 2);
+	assert_int_equal(pending_rules(&c.h->j), 2);
+	case_end(&c);
 }
 
 static void test_one_insert_not_prefetched(void **state)
