@@ -27,22 +27,30 @@
 #include "nic-bound.h"
 #include "plan-harness.h"
 
-/* A NIC with vm1 attached and applied, then vm2 and vm3 (one queue each)
- * to attach: a plan whose kernel ops are their steering rules. */
-static struct harness *setup(void)
+/* A NIC with vm1 attached and applied, then n more (vm2, vm3, ..., one
+ * queue each) to attach: a plan whose kernel ops are their steering rules. */
+static struct harness *setup_n(int n)
 {
+	static const char *const names[] = { "vm2", "vm3" };
 	struct fake_nic_cfg cfg;
 	struct harness *h;
+	int k;
 
 	fake_nic_cfg_capable(&cfg, "eth0");
 	h = harness_new(&cfg);
 	harness_policy(h, 4, 12);
 	harness_attach(h, "vm1", 1, 1);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	harness_attach(h, "vm2", 2, 1);
-	harness_attach(h, "vm3", 3, 1);
+	assert_true(n >= 0 && n <= 2);
+	for (k = 0; k < n; k++)
+		harness_attach(h, names[k], 2 + k, 1);
 	harness_observe(h);
 	return h;
+}
+
+static struct harness *setup(void)
+{
+	return setup_n(2);
 }
 
 static size_t count_kernel(const struct plan *p, enum plan_op_kind kind)
@@ -240,21 +248,13 @@ static void test_unstage_after_prefetch_keeps_pending(void **state)
 
 static void test_one_insert_not_prefetched(void **state)
 {
-	struct harness *h;
-	struct fake_nic_cfg cfg;
+	struct harness *h = setup_n(1);
 	struct exec_staged st, *sts[1] = { &st };
 	const struct plan *plans[1];
 	struct bound x;
 	struct plan p;
 
 	(void)state;
-	fake_nic_cfg_capable(&cfg, "eth0");
-	h = harness_new(&cfg);
-	harness_policy(h, 4, 12);
-	harness_attach(h, "vm1", 1, 1);
-	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
-	harness_attach(h, "vm2", 2, 1);
-	harness_observe(h);
 	harness_plan(h, PLAN_MODE_NORMAL, &p);
 	assert_int_equal(count_kernel(&p, PLAN_OP_RULE_INSERT), 1);
 	bound_begin(&x, h);
