@@ -9,37 +9,58 @@ Figures:
   latency        libvirt event -> attachment made, p50/p99/max, measured by
                  zcrxd itself (its loop receives the event .. the attachment
                  is in place): 200 starts at a steady 500/s from one driver
-  events/s       200 starts then 200 destroys of other domains from four
-                 drivers side by side, as fast as libvirtd takes them.  Each
-                 phase counts its own spans:
-                   offered: its events over the span of offering, from the
+  capacity       how fast zcrxd handles events when it has a backlog (the
+                 backlog phase): zcrxd is stopped (SIGSTOP by its pid)
+                 while four drivers side by side start 200 domains and
+                 then destroy 200 others that run and are attached, as
+                 fast as libvirtd takes them; libvirtd keeps the events
+                 for the stopped client.  Then SIGCONT:
+                   offered: the events over the span of offering, from the
                    first driver call to the last driver call returned (all
                    drivers; their CLOCK_MONOTONIC stamps);
-                   handled: the events zcrxd handled over the span of
-                   handling, from the first event it handled to the last
-                   (zcrxd's own CLOCK_MONOTONIC stamp, libvirt.last_handled_usec;
-                   the first is the first status poll that sees one handled,
-                   and only the events after it are counted);
-                 events/s is the sum of counts over the sum of spans of both
-                 phases; the ratio handled/offered is those two rates, so a
-                 daemon that keeps up scores 1.0 (each event includes the
+                   capacity: the events over the span from the SIGCONT to
+                   zcrxd's own stamp of the last one handled
+                   (libvirt.last_handled_usec, CLOCK_MONOTONIC);
+                 the ratio capacity/offered is the goal's figure.  Every
+                 event offered must reach zcrxd and be handled, none more
+                 (libvirt.events and .handled), on the same connection,
+                 leaving the 200 started attached and no other: the phase
+                 fails otherwise.  The stop stays under zcrxd's libvirt
+                 keepalive interval (2 s), or the phase is void.  zcrxd's
+                 CPU per event there is reported only: a backlog is taken
+                 in batches, which costs less per event than events as
+                 they come
+  alongside      the throughput phase: 200 starts then 200 destroys of
+  the drivers    other domains from four drivers side by side while zcrxd
+                 runs.  Each phase counts its own spans: offered as above;
+                 handled: the events zcrxd handled over the span of
+                 handling, from the first event it handled to the last
+                 (the first is the first status poll that sees one
+                 handled, and only the events after it are counted);
+                 the sum of counts over the sum of spans of both phases.
+                 zcrxd keeps up with the drivers, so handled/offered there
+                 is 1.0 +- jitter: reported, not judged.  zcrxd's CPU time
+                 per event (the goal's figure) is measured here, split by
+                 thread (run time from schedstat, minor page faults), with
+                 the p99 under that burst (each event includes the
                  worker's GetXMLDesc or GetState and the attach/detach
-                 through the manager).  With zcrxd's CPU time per event,
-                 split by thread (run time from schedstat, minor page
-                 faults), and the p99 under that burst
-  after drivers  how long after the last driver call of each phase returned
-                 the last event was handled (zcrxd's stamp: no polling in it)
+                 through the manager)
+  after drivers  how long after the last driver call of each throughput
+                 phase returned the last event was handled (zcrxd's stamp:
+                 no polling in it)
   RSS            zcrxd's resident memory with 1000 defined domains, and with
                  all 1000 running and attached
 ZCRX_BENCH_PROFILE="perf record -g -o /tmp/x.data -p {pid}" runs that
 command (split like a shell would, {pid} replaced by zcrxd's pid) over the
 throughput phase only, and stops it with SIGINT when the phase ends: a
 profile or syscall count (perf trace -s, strace -c -f) of exactly the events
-counted.  ZCRX_BENCH_DOMAINS must be at least twice ZCRX_BENCH_CYCLES (the
-throughput phase starts other domains than the latency phase).
-Goals (ZCRX_BENCH_GOAL_*): >= 1000 events/s and >= the rate the drivers
-offered in the same run (ratio >= 1.0), <= 150 us zcrxd CPU per event,
-p99 <= 5 ms at 500 starts/s, <= 32 MiB RSS;
+counted.  ZCRX_BENCH_DOMAINS must be at least four times ZCRX_BENCH_CYCLES
+(the latency and throughput phases start domains of their own, the backlog
+phase two sets: those running before the stop and those started in it).
+Goals (ZCRX_BENCH_GOAL_*): a capacity of >= 1000 events/s (EPS) and >= the
+rate the drivers offered in the same run (RATIO, capacity/offered >= 1.0),
+<= 150 us zcrxd CPU per event alongside the drivers (CPU_US), p99 <= 5 ms
+at 500 starts/s (P99_MS), <= 32 MiB RSS (RSS_MIB);
 exit 1 when one is missed.  Needs root (libvirtd, a netns); exit 77 else.
 Writes $ZCRX_BUILD/bench/libvirt.json.
 """
@@ -62,8 +83,9 @@ CYCLES = int(os.environ.get("ZCRX_BENCH_CYCLES", "200"))
 PARALLEL = int(os.environ.get("ZCRX_BENCH_DRIVERS", "4"))  # driver processes side by side
 PACE_US = int(os.environ.get("ZCRX_BENCH_PACE_US", "2000"))  # latency phase: 500 starts/s
 GOAL_EPS = float(os.environ.get("ZCRX_BENCH_GOAL_EPS", "1000"))
-# issue 11: handled at least as fast as libvirt's test driver offers the
-# events in the same run, at no more than this much zcrxd CPU per event
+# issue 11: zcrxd's capacity (a backlog handled from the SIGCONT on) at
+# least the rate libvirt's test driver offers the events in the same run,
+# at no more than this much zcrxd CPU per event (alongside the drivers)
 GOAL_RATIO = float(os.environ.get("ZCRX_BENCH_GOAL_RATIO", "1.0"))
 GOAL_CPU_US = float(os.environ.get("ZCRX_BENCH_GOAL_CPU_US", "150"))
 GOAL_P99_MS = float(os.environ.get("ZCRX_BENCH_GOAL_P99_MS", "5"))
@@ -74,6 +96,13 @@ SYSCOST = os.path.join(BUILD, "bench", "sys-cost")
 POLL_COST_CALLS = 200
 LVCTL = os.path.join(TOP, "tests", "libvirt", "lvctl.sh")
 PREFIX = "zxlb-"
+# zcrxd's keepalive on its libvirt connection (zcrxd/virt.c: a ping after
+# 2 s without a message from libvirtd, the connection closed after 3 more
+# unanswered; libvirtd's own towards zcrxd: 5 s, 5).  A stopped zcrxd
+# answers nothing: the backlog phase's stop must stay short against the
+# 2 s, so that when zcrxd resumes its keepalive timer has not come due and
+# libvirtd has not yet asked; a longer stop voids the phase.
+KEEPALIVE_INTERVAL_S = 2.0
 
 
 def driver_launch(op, n, parallel=1, first=0, pace_us=0):
@@ -176,6 +205,98 @@ def burst_phase(lv, op, first, done):
     return res, n, span, s["last_handled_usec"] / 1e6 - res["last"]
 
 
+def task_states(pid):
+    """The scheduler state letter of each of pid's threads ('T': stopped)."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                out.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            continue  # a thread that ended meanwhile
+    return out
+
+
+def all_stopped(pid):
+    return all(st == "T" for st in task_states(pid))
+
+
+def backlog_phase(d, lv, pid):
+    """3. capacity: zcrxd stopped (SIGSTOP) while PARALLEL drivers start
+    CYCLES domains (from 3 * CYCLES) and then destroy CYCLES others (from
+    2 * CYCLES, started and attached beforehand), as fast as libvirtd takes
+    them: a start+stop mix as in the throughput phase, each event acted on
+    (an attach, a detach).  libvirtd keeps the events for the stopped
+    client.  Then SIGCONT: zcrxd takes the backlog as fast as it can.
+    Returns the drivers' results, the moment of the SIGCONT, zcrxd's status
+    before the stop and after the last event, and its CPU time by thread
+    over the phase."""
+    run_first, new_first = 2 * CYCLES, 3 * CYCLES
+    # the domains to destroy, running and attached, and zcrxd idle
+    lat0 = lv()["attach_latency"]["samples"]
+    driver("start", CYCLES, PARALLEL, run_first)
+    wait_for(lambda: (lambda s: s["queued"] == 0 and s["handled"] == s["events"] and
+                      s["attach_latency"]["samples"] >= lat0 + CYCLES)(lv()),
+             120, interval=0.01, what="%d attachments before the backlog" % CYCLES)
+    before = sorted(a["domain"] for a in attached(d))
+    want = sorted("%s%d" % (PREFIX, i) for i in range(run_first, run_first + CYCLES))
+    if before != want:
+        raise AssertionError("backlog: before the stop %d attached, not the %d domains started"
+                             % (len(before), CYCLES))
+    with open("/proc/%d/comm" % pid) as f:
+        if f.read().strip() != "zcrxd":
+            raise AssertionError("backlog: pid %d is not zcrxd" % pid)
+    s0 = lv()
+    polls0 = lv.calls
+    cpu0 = procstat.threads(pid)
+    stopped = False
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        stopped = True
+        # stopped before the first driver call: its threads say so (the
+        # signal is delivered asynchronously; a few ms at most)
+        wait_for(lambda: all_stopped(pid), 5, interval=0.001, what="zcrxd stopped")
+        t_stop = time.clock_gettime(time.CLOCK_MONOTONIC)
+        st = driver("start", CYCLES, PARALLEL, new_first)
+        ds = driver("destroy", CYCLES, PARALLEL, run_first)
+        if not all_stopped(pid):
+            raise AssertionError("backlog: zcrxd ran during the offering (%s)"
+                                 % "".join(task_states(pid)))
+        t_cont = time.clock_gettime(time.CLOCK_MONOTONIC)
+        if t_cont - t_stop >= KEEPALIVE_INTERVAL_S:
+            raise AssertionError("backlog: zcrxd stopped %.2f s, not short against its libvirt "
+                                 "keepalive (%.0f s): the phase is void"
+                                 % (t_cont - t_stop, KEEPALIVE_INTERVAL_S))
+    finally:
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+    events = 2 * CYCLES
+    wait_for(lambda: (lambda s: s["handled"] >= s0["handled"] + events and s["queued"] == 0 and
+                      s["attach_latency"]["samples"] >= s0["attach_latency"]["samples"] + CYCLES)
+             (lv()), 120, interval=0.01, what="the backlog of %d events handled" % events)
+    cpu1 = procstat.threads(pid)
+    polls = lv.calls - polls0
+    s1 = lv()
+    # every event offered reached zcrxd and was handled, none more: libvirtd
+    # kept them all for the stopped client (none dropped), on the same
+    # connection (no reconnect, whose resync would stand in for events)
+    got = {k: s1[k] - s0[k] for k in ("events", "handled", "connects", "failures")}
+    if (got["events"] != events or got["handled"] != events or got["connects"]
+            or got["failures"] or s1["state"] != "connected"):
+        raise AssertionError("backlog: %d events offered; zcrxd got %s, libvirt %s"
+                             % (events, got, s1["state"]))
+    after = sorted(a["domain"] for a in attached(d))
+    want = sorted("%s%d" % (PREFIX, i) for i in range(new_first, new_first + CYCLES))
+    if after != want:
+        raise AssertionError("backlog: after it %d attached, not the %d domains started "
+                             "(%d of them)" % (len(after), CYCLES, len(set(after) & set(want))))
+    # the domains started in the stop destroyed again, for the memory phase
+    driver("destroy", CYCLES, PARALLEL, new_first)
+    wait_for(lambda: lv()["queued"] == 0 and not attached(d), 120, what="detaches")
+    return {"start": st, "destroy": ds, "t_stop": t_stop, "t_cont": t_cont, "s0": s0,
+            "s1": s1, "cpu0": cpu0, "cpu1": cpu1, "polls": polls}
+
+
 def profiler_start(pid):
     """The command of ZCRX_BENCH_PROFILE on zcrxd's pid, or None."""
     cmd = os.environ.get("ZCRX_BENCH_PROFILE")
@@ -239,9 +360,10 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (libvirtd, a network namespace)")
         return 77
-    if DEFINED < 2 * CYCLES:
-        print("bench-libvirt: ZCRX_BENCH_DOMAINS (%d) must be at least twice "
-              "ZCRX_BENCH_CYCLES (%d)" % (DEFINED, CYCLES))
+    if DEFINED < 4 * CYCLES:
+        print("bench-libvirt: ZCRX_BENCH_DOMAINS (%d) must be at least four times "
+              "ZCRX_BENCH_CYCLES (%d): the latency, throughput and backlog phases "
+              "start domains of their own (the backlog phase two sets)" % (DEFINED, CYCLES))
         return 2
     if not os.access(DRIVER, os.X_OK) or not os.access(SYSCOST, os.X_OK):
         print("SKIP: %s or %s not built (make tests)" % (DRIVER, SYSCOST))
@@ -331,6 +453,19 @@ def main():
             offered = events / ((st["last"] - st["first"]) + (ds["last"] - ds["first"]))
             ratio = eps / offered
 
+            # 3. capacity: the same mix offered while zcrxd is stopped,
+            #    then handled from the backlog as fast as zcrxd can
+            bl = backlog_phase(d, lv, pid)
+            b_st, b_ds = bl["start"], bl["destroy"]
+            b_offered = events / ((b_st["last"] - b_st["first"]) + (b_ds["last"] - b_ds["first"]))
+            b_drain = bl["s1"]["last_handled_usec"] / 1e6 - bl["t_cont"]
+            capacity = events / b_drain
+            b_ratio = capacity / b_offered
+            b_by_thread = threads_delta(bl["cpu0"], bl["cpu1"], events)
+            b_cpu_per_event = sum(t["cpu_us"] for t in b_by_thread.values()) / 1e6
+            b_reads = bl["s1"]["reads"] - bl["s0"]["reads"]
+            b_direct = bl["s1"]["direct"] - bl["s0"]["direct"]
+
             # memory with every domain running and attached
             lat1 = lv()["attach_latency"]["samples"]
             driver("start", DEFINED)
@@ -351,12 +486,34 @@ def main():
         "domains_defined": DEFINED, "cycles": CYCLES, "drivers": PARALLEL,
         "driver_define_per_sec": dfn["ops_per_sec"],
         "driver_start_per_sec": st["ops_per_sec"], "driver_destroy_per_sec": ds["ops_per_sec"],
-        "events_per_sec": round(eps, 1), "offered_events_per_sec": round(offered, 1),
-        "handled_to_offered_ratio": round(ratio, 3),
-        "offered_spans_s": [round(st["last"] - st["first"], 4), round(ds["last"] - ds["first"], 4)],
-        "handled_spans_s": [round(span_st, 4), round(span_ds, 4)],
-        "handled_counted": [n_st, n_ds],
+        # capacity (judged): the backlog offered while zcrxd was stopped,
+        # handled from the SIGCONT to zcrxd's stamp of the last event
+        "capacity_events_per_sec": round(capacity, 1),
+        "backlog_offered_events_per_sec": round(b_offered, 1),
+        "capacity_to_offered_ratio": round(b_ratio, 3),
+        "backlog_offered_spans_s": [round(b_st["last"] - b_st["first"], 4),
+                                    round(b_ds["last"] - b_ds["first"], 4)],
+        "backlog_driver_start_per_sec": b_st["ops_per_sec"],
+        "backlog_driver_destroy_per_sec": b_ds["ops_per_sec"],
+        "backlog_stopped_s": round(bl["t_cont"] - bl["t_stop"], 4),
+        "backlog_drain_s": round(b_drain, 4),
+        "backlog_events_handled": bl["s1"]["handled"] - bl["s0"]["handled"],
+        "backlog_cpu_us_per_event": round(b_cpu_per_event * 1e6, 1),
+        "backlog_domain_reads_per_event": round(b_reads / events, 3),
+        "backlog_passed_without_worker_per_event": round(b_direct / events, 3),
+        "backlog_status_polls_counted": bl["polls"],
+        "backlog_per_event_by_thread": b_by_thread,
+        # alongside the drivers (reported): the throughput phase's same-span
+        # figures; zcrxd keeps up there, so the ratio is 1.0 +- jitter
+        "alongside_handled_events_per_sec": round(eps, 1),
+        "alongside_offered_events_per_sec": round(offered, 1),
+        "alongside_handled_to_offered_ratio": round(ratio, 3),
+        "alongside_offered_spans_s": [round(st["last"] - st["first"], 4),
+                                      round(ds["last"] - ds["first"], 4)],
+        "alongside_handled_spans_s": [round(span_st, 4), round(span_ds, 4)],
+        "alongside_handled_counted": [n_st, n_ds],
         "after_drivers_ms": [round(tail_start * 1000, 1), round(tail_destroy * 1000, 1)],
+        # CPU per event (judged) on the throughput phase, alongside the drivers
         "zcrxd_cpu_us_per_event": round(cpu_per_event * 1e6, 1),
         "worker_cpu_us_per_event": round(wcpu_per_event * 1e6, 1),
         "minflt_per_event": round(faults_per_event, 2),
@@ -380,25 +537,37 @@ def main():
     print("zcrxd following %s; %d drivers offered: start %.0f/s, destroy %.0f/s "
           "(define %.0f/s)" % (URI, PARALLEL, st["ops_per_sec"], ds["ops_per_sec"],
                                dfn["ops_per_sec"]))
-    print("  events handled:          %8.0f /s   (goal >= %.0f: %s; zcrxd CPU %.0f us/event, "
-          "%.0f of them libvirt worker; p99 under that burst %.1f ms)"
-          % (eps, GOAL_EPS, met(eps >= GOAL_EPS), cpu_per_event * 1e6, wcpu_per_event * 1e6,
-             burst_lat["p99_usec"] / 1000.0))
-    print("  handled / offered:       %8.3f      (goal >= %.1f: %s; offered %.0f events/s in the "
-          "same run: count / span of offering, first driver call .. last returned; handled: "
-          "count / span of handling, first event handled .. last)"
-          % (ratio, GOAL_RATIO, met(ratio >= GOAL_RATIO), offered))
+    print("  handling capacity:       %8.0f /s   (goal >= %.0f: %s; %d events (%d starts, %d "
+          "destroys) offered while zcrxd was stopped %.0f ms, all handled %.1f ms after the "
+          "SIGCONT (zcrxd's stamp of the last))"
+          % (capacity, GOAL_EPS, met(capacity >= GOAL_EPS), events, CYCLES, CYCLES,
+             (bl["t_cont"] - bl["t_stop"]) * 1000, b_drain * 1000))
+    print("  capacity / offered:      %8.3f      (goal >= %.1f: %s; offered %.0f events/s with "
+          "zcrxd stopped: count / span of offering, first driver call .. last returned, start "
+          "%.0f + destroy %.0f ms)"
+          % (b_ratio, GOAL_RATIO, met(b_ratio >= GOAL_RATIO), b_offered,
+             (b_st["last"] - b_st["first"]) * 1000, (b_ds["last"] - b_ds["first"]) * 1000))
+    print("  backlog, reported:       %8.0f us   zcrxd CPU per event (batched: not the goal's "
+          "figure); %.2f libvirt calls per event, %.2f passed on with nothing to read; %d "
+          "status polls; by thread: %s"
+          % (b_cpu_per_event * 1e6, b_reads / events, b_direct / events, bl["polls"],
+             ", ".join("%s %.0f us" % (k, t["cpu_us"]) for k, t in b_by_thread.items())))
+    print("  alongside the drivers:   %8.3f      (reported, not judged: handled %.0f events/s "
+          "over the span of handling, first event handled .. last, against offered %.0f over "
+          "the span of offering; zcrxd keeps up, so this is 1.0 +- jitter; p99 under that "
+          "burst %.1f ms)"
+          % (ratio, eps, offered, burst_lat["p99_usec"] / 1000.0))
     print("  spans offered / handled: start %.0f / %.0f ms (%d counted), destroy %.0f / %.0f ms "
           "(%d counted)" % ((st["last"] - st["first"]) * 1000, span_st * 1000, n_st,
                             (ds["last"] - ds["first"]) * 1000, span_ds * 1000, n_ds))
     print("  after the drivers:       %8.1f ms   (start phase %.1f + destroy phase %.1f: the last "
           "event handled this long after the last driver call returned)"
           % ((tail_start + tail_destroy) * 1000, tail_start * 1000, tail_destroy * 1000))
-    print("  zcrxd CPU per event:     %8.0f us   (goal <= %.0f: %s; %.1f minor faults/event; "
-          "includes answering this bench's %d status polls, %.0f us each alone: about %.0f us "
-          "per event)"
+    print("  zcrxd CPU per event:     %8.0f us   (goal <= %.0f: %s; alongside the drivers, %.0f "
+          "of them libvirt worker; %.1f minor faults/event; includes answering this bench's %d "
+          "status polls, %.0f us each alone: about %.0f us per event)"
           % (cpu_per_event * 1e6, GOAL_CPU_US, met(cpu_per_event * 1e6 <= GOAL_CPU_US),
-             faults_per_event, polls, poll_cpu_us, polls * poll_cpu_us / events))
+             wcpu_per_event * 1e6, faults_per_event, polls, poll_cpu_us, polls * poll_cpu_us / events))
     print("  libvirt calls per event: %8.2f      (GetXMLDesc or GetState by the workers; %.2f of "
           "the events passed on with nothing to read)"
           % (reads / events, direct / events))
@@ -426,7 +595,7 @@ def main():
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
     with open(os.path.join(BUILD, "bench", "libvirt.json"), "w") as f:
         json.dump(res, f, indent=2)
-    ok = (eps >= GOAL_EPS and ratio >= GOAL_RATIO and cpu_per_event * 1e6 <= GOAL_CPU_US
+    ok = (capacity >= GOAL_EPS and b_ratio >= GOAL_RATIO and cpu_per_event * 1e6 <= GOAL_CPU_US
           and res["latency_p99_ms"] <= GOAL_P99_MS
           and max(rss_defined, rss_running) <= GOAL_RSS_MIB and not left
           and n_att >= DEFINED)
