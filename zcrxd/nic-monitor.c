@@ -37,6 +37,9 @@ struct nic_monitor {
 	struct pending *pend;
 	size_t n_pend;
 	bool resync_pending;
+	/* the loop's turn (sd_event_get_iteration) in which a catch-up last
+	 * read the rtnl socket to its end (NIC_CATCH_UP_TURN); 0: none */
+	uint64_t read_turn;
 
 	nic_monitor_cb cb;
 	void *userdata;
@@ -707,14 +710,58 @@ static int on_defer(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-bool nic_monitor_catch_up(struct nic_monitor *m)
+/* The loop's turn when the monitor's loop is dispatching a source now
+ * (0: it is not, or its turn is unknown). */
+static uint64_t dispatch_turn(struct nic_monitor *m)
 {
+	uint64_t turn = 0;
+
+	if (sd_event_get_state(m->ev) != SD_EVENT_RUNNING ||
+	    sd_event_get_iteration(m->ev, &turn) < 0)
+		return 0;
+	return turn;
+}
+
+/* Whether the rtnl socket may hold a notification sent before the cause
+ * of work of that kind was read (nic-monitor.h). */
+static bool may_hold(struct nic_monitor *m, enum nic_catch_up since, uint64_t turn)
+{
+	if (since == NIC_CATCH_UP_DONE)
+		return false;
+	if (since != NIC_CATCH_UP_TURN || !turn)
+		return true;
+	/* read to its end in this turn, after the turn's look */
+	if (m->read_turn == turn)
+		return false;
+	/* The turn's look (epoll_wait, level-triggered: a socket with data
+	 * is reported every turn) marked the source pending if the socket
+	 * held anything, and only its own dispatch (on_rtnl, which reads it
+	 * to EAGAIN) clears that here (sd-event also clears it when a source
+	 * is disabled or its events change: the monitor does neither).  Not
+	 * pending: everything announced before the look was read before it
+	 * (into the table, or into m->pend, observed below); what it left
+	 * behind the look saw.  An error (ENOBUFS) is reported as readable. */
+	return sd_event_source_get_pending(m->rt_src) != 0;
+}
+
+bool nic_monitor_catch_up(struct nic_monitor *m, enum nic_catch_up since)
+{
+	uint64_t turn = dispatch_turn(m);
 	struct pending *p;
 	size_t n, i;
 	bool links = false;
+	int r;
 
-	if (genl_sock_recv(m->rt, rtnl_cb, m) == -ENOBUFS)
-		overrun(m);
+	if (may_hold(m, since, turn)) {
+		m->st.catch_up_reads++;
+		r = genl_sock_recv(m->rt, rtnl_cb, m);
+		if (r == -ENOBUFS)
+			overrun(m);
+		else if (r == 0) /* read to EAGAIN */
+			m->read_turn = turn;
+	} else {
+		m->st.catch_up_skipped++;
+	}
 	if (m->resync_pending)
 		return false;
 	for (i = 0; i < m->n_pend && !links; i++)

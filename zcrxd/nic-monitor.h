@@ -48,6 +48,8 @@ struct nic_monitor_stats {
 	uint64_t resyncs;       /* full resyncs (start, ENOBUFS, the interval's re-read) */
 	uint64_t overruns;      /* ENOBUFS seen */
 	uint64_t link_only;     /* interval re-reads of a link of no interest: link only */
+	uint64_t catch_up_reads;   /* catch-ups that read the rtnl socket */
+	uint64_t catch_up_skipped; /* catch-ups that knew it held nothing for them */
 };
 
 /* Open the notification sockets, subscribe, read every link once (blocking)
@@ -97,12 +99,35 @@ int nic_monitor_refresh(struct nic_monitor *m, int ifindex, unsigned what);
  * read in one call of the backend where it has observe_many (one
  * hand-over to zcrxd's NIC thread for all of them), up to 32 at a time. */
 int nic_monitor_refresh_many(struct nic_monitor *m, const int *ifindexes, size_t n, unsigned what);
-/* Read the link notifications already queued and observe the links they
- * name, now, instead of at the loop's next turn.  true: the table holds
- * every link that existed when this was called, so a name it does not hold
- * names no link (no kernel call needed to be sure); false: notifications
- * were lost (a resync is due), ask the kernel. */
-bool nic_monitor_catch_up(struct nic_monitor *m);
+/* When the cause of the caller's work (a request, a libvirt event, a
+ * notification) was read, for nic_monitor_catch_up(): what it must read.
+ * The loop (sd-event) looks at every socket (epoll_wait) at the start of
+ * each turn, marks the readable ones pending and then dispatches one
+ * source; a link made before the cause was announced on the rtnl socket
+ * before the cause was sent. */
+enum nic_catch_up {
+	/* in this turn of the loop, or outside the loop: a cause read after
+	 * the turn's look may follow a link announced after it too, so the
+	 * socket is read (one recvmsg, -EAGAIN when empty) */
+	NIC_CATCH_UP_READ,
+	/* in an earlier turn, and the caller runs from a source the loop
+	 * dispatches (a deferred run): what was announced before the cause
+	 * was there at this turn's look, so the socket is read only when
+	 * that look found it readable (the source pending) and no catch-up
+	 * of this turn read it to the end since; outside a dispatch of the
+	 * monitor's loop (tests, start-up): as _READ */
+	NIC_CATCH_UP_TURN,
+	/* a catch-up after the cause was read has read the socket (a
+	 * request's check before its run, a run's later rounds): nothing is
+	 * read, only what that one queued is observed */
+	NIC_CATCH_UP_DONE,
+};
+/* Read the link notifications that since says may be queued and observe
+ * the links they name, now, instead of at the loop's next turn.  true: the
+ * table holds every link that existed when the cause was read, so a name
+ * it does not hold named no link then (no kernel call needed to be sure);
+ * false: notifications were lost (a resync is due), ask the kernel. */
+bool nic_monitor_catch_up(struct nic_monitor *m, enum nic_catch_up since);
 /* Re-read every link now. */
 int nic_monitor_resync(struct nic_monitor *m);
 /* The interval's re-read (the reconcile's timer calls it, ReconcileIntervalSec):

@@ -809,7 +809,8 @@ rounds:
 		}
 		/* taps first: finding one may observe a new link, which moves the
 		 * monitor's table (and so nic) */
-		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
+		rc->links_current =
+		    rc->d.monitor && nic_monitor_catch_up(rc->d.monitor, NIC_CATCH_UP_READ);
 		for (i = 0; i < n; i++)
 			refresh_tap(rc, &((struct attach *)atts[i])->id);
 		rc->links_current = false;

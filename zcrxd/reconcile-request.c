@@ -122,7 +122,8 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 		id->tap_ifindex = 0;
 		/* the monitor caught up: a link it does not hold does not
 		 * exist, no kernel call to be sure (as in a NIC's run) */
-		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor);
+		rc->links_current =
+		    rc->d.monitor && nic_monitor_catch_up(rc->d.monitor, NIC_CATCH_UP_READ);
 		tap = reconcile_find_link(rc, id->tap);
 		rc->links_current = false;
 		if (tap && reconcile_tap_mismatch(id, tap, why, sizeof(why)))
