@@ -322,7 +322,12 @@ void reconcile_batch_run(struct reconcile *rc)
 
 static int on_batch(sd_event_source *s, void *userdata)
 {
-	reconcile_batch_run(userdata);
+	struct reconcile *rc = userdata;
+
+	/* every request of the batch was read in an earlier turn of the loop */
+	rc->links_since = NIC_CATCH_UP_TURN;
+	reconcile_batch_run(rc);
+	rc->links_since = NIC_CATCH_UP_READ;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <net/if.h>
 
+#include "nic-monitor.h"
 #include "reconcile.h"
 
 #define RC_ROUNDS 6 /* plan/exec rounds per NIC (learning, holds) */
@@ -102,6 +103,13 @@ struct reconcile {
 	 * (nic_monitor_catch_up): a link it does not hold does not exist, no
 	 * kernel call per tap to be sure; set only around the taps' refresh */
 	bool links_current;
+	/* when the cause of the work at hand was read, for those catch-ups:
+	 * in this turn of the loop (a request or libvirt event handled as it
+	 * is read: NIC_CATCH_UP_READ, the default), in an earlier one (a run
+	 * from a source of its own, on_defer and the Attach batch:
+	 * NIC_CATCH_UP_TURN), or a catch-up read the notifications after it
+	 * (an Attach's run after its check: NIC_CATCH_UP_DONE) */
+	enum nic_catch_up links_since;
 	uint32_t lease_id_last; /* the last lease id given: not reused while zcrxd runs */
 	/* the state directory's log (store.h); group commit: writes are
 	 * synced once by the commit source, after every request ready, and
@@ -254,6 +262,7 @@ struct reconcile_attach_undo {
 	struct attach_id id, old_id;
 	bool existed, was_released;
 	bool announced; /* attachment-created was published */
+	bool links_read; /* the check caught the monitor up (it looked the tap up) */
 };
 
 int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,

@@ -664,6 +664,10 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	const struct attach **atts = NULL; /* the NIC's, for every round */
 	size_t n_made = 0, cap_atts = 0;
 	int round = 0, r = 0, fresh;
+	/* the first round's catch-up is for the run's cause; the later
+	 * rounds' need not read again (zcrxd makes, renames and deletes no
+	 * link: its own changes, read back after each round, move none) */
+	enum nic_catch_up since = rc->links_since;
 
 	if (!rn)
 		return kerror_set(err, ENOMEM, name, "reconcile", NULL);
@@ -809,8 +813,8 @@ rounds:
 		}
 		/* taps first: finding one may observe a new link, which moves the
 		 * monitor's table (and so nic) */
-		rc->links_current =
-		    rc->d.monitor && nic_monitor_catch_up(rc->d.monitor, NIC_CATCH_UP_READ);
+		rc->links_current = rc->d.monitor && nic_monitor_catch_up(rc->d.monitor, since);
+		since = NIC_CATCH_UP_DONE;
 		for (i = 0; i < n; i++)
 			refresh_tap(rc, &((struct attach *)atts[i])->id);
 		rc->links_current = false;

@@ -122,8 +122,8 @@ static int attach_check(struct reconcile *rc, const struct attach_id *idp,
 		id->tap_ifindex = 0;
 		/* the monitor caught up: a link it does not hold does not
 		 * exist, no kernel call to be sure (as in a NIC's run) */
-		rc->links_current =
-		    rc->d.monitor && nic_monitor_catch_up(rc->d.monitor, NIC_CATCH_UP_READ);
+		rc->links_current = rc->d.monitor &&
+				    nic_monitor_catch_up(rc->d.monitor, rc->links_since);
 		tap = reconcile_find_link(rc, id->tap);
 		rc->links_current = false;
 		if (tap && reconcile_tap_mismatch(id, tap, why, sizeof(why)))
@@ -288,6 +288,8 @@ int reconcile_attach_prepare(struct reconcile *rc, const struct attach_id *idp,
 	if ((r = attach_check(rc, idp, out, &u->id, &k)) < 0)
 		goto drop;
 	u->existed = k >= 0;
+	/* attach_check caught the monitor up to look the tap up */
+	u->links_read = u->id.tap[0] && rc->d.monitor;
 	if (u->existed && attach_id_copy(&u->old_id, &rc->store.atts[k].id) < 0) {
 		r = fail(out, NULL, ENOMEM, u->id.nic, "attach", "out of memory");
 		goto drop;
@@ -343,6 +345,7 @@ int reconcile_attach_result(struct reconcile *rc, struct reconcile_attach_undo *
 int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry_run,
 		     struct reconcile_outcome *out, struct attach *ret)
 {
+	enum nic_catch_up since = rc->links_since;
 	struct reconcile_attach_undo u;
 	const struct attach *a;
 	uint64_t saves_before;
@@ -353,6 +356,10 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 	rc->request = true;
 	if ((r = reconcile_attach_prepare(rc, idp, out, &u)) < 0)
 		goto out;
+	/* the check read the link notifications after the request was read:
+	 * the runs it causes need not read them again */
+	if (u.links_read)
+		rc->links_since = NIC_CATCH_UP_DONE;
 	saves_before = rc->st.saves;
 	/* one plan: its pool check (OnExhaustion=fail) and what it does */
 	rc->watch = &u.id.mac;
@@ -379,6 +386,7 @@ int reconcile_attach(struct reconcile *rc, const struct attach_id *idp, bool dry
 		(void)attach_copy(ret, a);
 out:
 	reconcile_attach_undo_clear(&u); /* (prepare leaves nothing to clear when it failed) */
+	rc->links_since = since;
 	rc->request = false;
 	return r;
 }

@@ -564,6 +564,8 @@ static int on_defer(sd_event_source *s, void *userdata)
 	struct reconcile *rc = userdata;
 	size_t i;
 
+	/* what made the NICs dirty was read in an earlier turn of the loop */
+	rc->links_since = NIC_CATCH_UP_TURN;
 	for (i = 0; i < rc->n_nics; i++) {
 		struct kerror e = { 0 };
 		char name[IF_NAMESIZE], buf[512];
@@ -575,6 +577,7 @@ static int on_defer(sd_event_source *s, void *userdata)
 			log_nic(LOG_ERR, LOG_SUBSYS_MANAGER, name, "reconcile failed: %s",
 				kerror_format_in(&e, name, buf, sizeof(buf)));
 	}
+	rc->links_since = NIC_CATCH_UP_READ;
 	return 0;
 }
 
