@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from zxtest import Daemon, Netns, VarlinkError, main, require_root, run  # noqa: E402
+from zxtest import Daemon, Netns, VarlinkError, main, require_root, run, wait_for  # noqa: E402
 
 MAC_A = "52:54:00:0f:00:01"  # zxtmvt0 on zxt0
 MAC_B = "52:54:00:0f:00:02"  # zxtmvt1 on zxt1
@@ -111,6 +111,36 @@ class Tap(unittest.TestCase):
         finally:
             self.d.call("io.zcrx.Manager.Detach", {"domain": "xmlvm"})
             self.ns.ip("link", "del", "zxtmvt9", check=False)
+
+    def test_tap_made_before_a_nic_change(self):
+        """A run that a change of the NIC causes (no request: the loop's
+        own deferred run, whose catch-up reads the link notifications only
+        when the loop saw some) finds the vNIC's macvtap made before that
+        change.  Nothing else looks for it: no interval, no request."""
+        mac = "52:54:00:0f:00:05"
+        xml = ("<domain type='kvm' id='4'><name>nicvm</name>"
+               "<uuid>5a1b0000-0000-4000-8000-00000000f005</uuid>"
+               "<memory unit='KiB'>65536</memory><os><type>hvm</type></os><devices>"
+               "<interface type='direct'><mac address='%s'/>"
+               "<source dev='zxt0' mode='bridge'/><target dev='zxtmvt5'/></interface>"
+               "</devices></domain>" % mac)
+
+        def tap_ifindex():
+            a = [x for x in self.d.call("io.zcrx.Manager.ListAttachments")["attachments"]
+                 if x["domain"] == "nicvm"][0]
+            return a.get("tap_ifindex")
+        try:
+            self.d.call("io.zcrx.Manager.Attach", {"domain": "nicvm", "nic": "zxt0",
+                                                   "domain_xml": xml})
+            self.assertIn(tap_ifindex(), (None, 0))
+            self.ns.add_macvtap("zxt0", "zxtmvt5", mac)
+            want = ifindex(self.ns, "zxtmvt5")
+            self.ns.ip("link", "set", "zxt0", "mtu", "1400")
+            wait_for(lambda: tap_ifindex() == want, what="zxtmvt5 as the vNIC's tap")
+        finally:
+            self.d.call("io.zcrx.Manager.Detach", {"domain": "nicvm"})
+            self.ns.ip("link", "del", "zxtmvt5", check=False)
+            self.ns.ip("link", "set", "zxt0", "mtu", "1500", check=False)
 
 
 if __name__ == "__main__":
