@@ -283,6 +283,40 @@ static void test_timer_periodic(void **state)
 	assert_int_equal(virt_event_remove_timeout(c->ve, t), -1);
 }
 
+static bool one_timer_call(void *p)
+{
+	return ((const struct ctx *)p)->timer_calls > 0;
+}
+
+/* A timer pushed later again and again (libvirt's keepalive, at every
+ * message it reads) fires once, at its last time: never at one it was
+ * moved from, although the loop's source keeps the earlier time. */
+static void test_timer_postponed(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t t0, dt;
+	int t, k;
+
+	t = virt_event_add_timeout(c->ve, 30, on_timer, c, NULL);
+	assert_true(t > 0);
+	run_for(c, 5); /* armed for +30 ms */
+	t0 = deadline_now_ms();
+	for (k = 0; k < 5; k++) {
+		virt_event_update_timeout(c->ve, t, 60); /* +60 ms from now */
+		run_for(c, 20);
+	}
+	/* ~100 ms past every time it had before the last update: not called */
+	assert_int_equal(c->timer_calls, 0);
+	assert_true(run_until(c, one_timer_call, 2000));
+	dt = deadline_now_ms() - t0;
+	assert_true(dt >= 80 + 60 - 2); /* the last update came at ~80 ms */
+	assert_int_equal(c->timer_calls, 1);
+	/* and it is periodic again from there, the source re-armed */
+	assert_true(run_until(c, three_timer_calls, 2000));
+	assert_false(c->wrong_thread);
+	assert_int_equal(virt_event_remove_timeout(c->ve, t), 0);
+}
+
 static void test_timer_zero_and_disabled(void **state)
 {
 	struct ctx *c = *state;
@@ -659,6 +693,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_fd_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_periodic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_postponed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_zero_and_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_remove_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_wakes_loop, setup, teardown),
