@@ -266,11 +266,6 @@ static void fire_timers(struct virt_event *e, bool zero_period)
 
 static int on_time(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct virt_event *e = userdata;
-
-	pthread_mutex_lock(&e->lock);
-	e->armed_usec = UINT64_MAX; /* a oneshot: off now, armed again by the sync */
-	pthread_mutex_unlock(&e->lock);
 	fire_timers(userdata, false);
 	run_after(userdata);
 	return 0;
@@ -384,11 +379,6 @@ static void sync_timers(struct virt_event *e, struct pending_free **frees, size_
 	}
 	(void)sd_event_source_set_enabled(e->defer_src, zero ? SD_EVENT_ON : SD_EVENT_OFF);
 	e->zero_armed = zero;
-	if (first != UINT64_MAX && e->armed_usec <= first)
-		return; /* moved later (libvirt's keepalive, at every message it
-			 * reads): the source fires as armed, finds nothing due
-			 * and is armed for the new time then — no timerfd
-			 * change per message */
 	e->armed_usec = first;
 	if (first != UINT64_MAX) {
 		(void)sd_event_source_set_time(e->time_src, first);
