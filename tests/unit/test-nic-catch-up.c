@@ -30,16 +30,9 @@
 
 #include <cmocka.h>
 
+#include "kernel-netns.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
-
-static int sh(const char *cmd)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf);
-}
 
 /* A veth pair NAMEa/NAMEb, down (no deferred carrier notifications). */
 static void add_veth(const char *name)
@@ -47,7 +40,7 @@ static void add_veth(const char *name)
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd), "ip link add %sa type veth peer name %sb", name, name);
-	assert_int_equal(sh(cmd), 0);
+	assert_int_equal(kernel_netns_sh(cmd), 0);
 }
 
 static bool holds(struct nic_monitor *m, const char *name)
@@ -146,18 +139,13 @@ static void test_catch_up(void **state)
 	struct nic_monitor *m;
 	struct nic_monitor_stats s0;
 	sd_event_source *src;
-	struct kerror err;
 	struct probe p = { 0 };
 	sd_event *ev;
 	int runs, i;
 
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || sh("ip link set lo up") != 0) {
-		fprintf(stderr, "SKIP: needs root and a private netns\n");
+	if (!kernel_netns_enter())
 		skip();
-	}
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(nic_kernel_new(&k, &err), 0);
-	assert_int_equal(nic_monitor_new(ev, nic_kernel_backend(k), &m, &err), 0);
+	assert_int_equal(kernel_netns_monitor(&ev, &k, &m), 0);
 	assert_int_equal(sd_event_add_defer(ev, &src, on_probe, &p), 0);
 	assert_int_equal(sd_event_source_set_enabled(src, SD_EVENT_OFF), 0);
 	p.m = m;

@@ -25,6 +25,7 @@
 
 #include "deadline.h"
 #include "nic-bound.h"
+#include "kernel-netns.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
 
@@ -123,14 +124,6 @@ static void drain(sd_event *ev)
 			break;
 }
 
-static int sh(const char *cmd)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf);
-}
-
 static bool only_zxn0(const struct nic *nic, void *userdata)
 {
 	return !strcmp(nic->link.name, "zxn0");
@@ -147,17 +140,13 @@ static void test_live(void **state)
 	uint64_t gen;
 	int ifindex;
 
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || sh("ip link set lo up") != 0) {
-		fprintf(stderr, "SKIP: needs root and a private netns\n");
+	if (!kernel_netns_enter())
 		skip();
-	}
-	assert_int_equal(sd_event_new(&ev), 0);
-	assert_int_equal(nic_kernel_new(&k, &err), 0);
-	assert_int_equal(nic_monitor_new(ev, nic_kernel_backend(k), &m, &err), 0);
+	assert_int_equal(kernel_netns_monitor(&ev, &k, &m), 0);
 	nic_monitor_set_callback(m, on_change, &s);
 	assert_int_equal(nic_monitor_count(m), 0); /* lo is not a NIC */
 
-	assert_int_equal(sh("ip link add zxn0 numrxqueues 8 numtxqueues 8 type veth peer name zxn1 "
+	assert_int_equal(kernel_netns_sh("ip link add zxn0 numrxqueues 8 numtxqueues 8 type veth peer name zxn1 "
 			    "numrxqueues 8 numtxqueues 8"), 0);
 	assert_true(run_until(ev, &s.added, 2));
 	n = nic_monitor_find(m, "zxn0");
@@ -170,7 +159,7 @@ static void test_live(void **state)
 	/* a change from outside arrives through the ethtool monitor group */
 	s.updated = 0;
 	s.what = 0;
-	assert_int_equal(sh("ethtool -L zxn0 rx 3"), 0);
+	assert_int_equal(kernel_netns_sh("ethtool -L zxn0 rx 3"), 0);
 	assert_true(run_until(ev, &s.updated, 1));
 	drain(ev);
 	n = nic_monitor_get(m, ifindex);
@@ -180,14 +169,14 @@ static void test_live(void **state)
 	assert_int_equal(gen, 2);
 
 	/* a no-op: the kernel may or may not notify; nothing must change */
-	assert_int_equal(sh("ethtool -L zxn0 rx 3"), 0);
+	assert_int_equal(kernel_netns_sh("ethtool -L zxn0 rx 3"), 0);
 	assert_int_equal(nic_monitor_refresh(m, ifindex, NIC_OBSERVE_ALL), 0);
 	drain(ev);
 	assert_int_equal(nic_monitor_get(m, ifindex)->generation, gen);
 
 	/* up: rtnetlink, and queue-get starts listing queues */
 	s.updated = 0;
-	assert_int_equal(sh("ip link set zxn0 up"), 0);
+	assert_int_equal(kernel_netns_sh("ip link set zxn0 up"), 0);
 	assert_true(run_until(ev, &s.updated, 1));
 	drain(ev);
 	n = nic_monitor_get(m, ifindex);
@@ -235,7 +224,7 @@ static void test_live(void **state)
 		assert_true(n0->read_all_usec > 0);
 		gen0 = n0->generation;
 		all1 = n1->read_all_usec;
-		assert_int_equal(sh("ethtool -L zxn0 rx 2"), 0);
+		assert_int_equal(kernel_netns_sh("ethtool -L zxn0 rx 2"), 0);
 		k0 = kcall_get_stats(nic_bound_kcall(b));
 		assert_int_equal(nic_monitor_reread(mb), 0);
 		/* one hand-over: the links listed and both read */
@@ -250,7 +239,7 @@ static void test_live(void **state)
 		assert_true(all0 >= all1);
 		nic_monitor_free(mb);
 		nic_bound_free(b);
-		assert_int_equal(sh("ethtool -L zxn0 rx 3"), 0);
+		assert_int_equal(kernel_netns_sh("ethtool -L zxn0 rx 3"), 0);
 		drain(ev);
 		assert_int_equal(nic_monitor_get(m, ifindex)->ch.rx, 3);
 	}
@@ -263,8 +252,8 @@ static void test_live(void **state)
 		int i;
 
 		for (i = 0; i < 16; i++)
-			assert_int_equal(sh(i % 2 ? "ethtool -L zxn0 rx 2" : "ethtool -L zxn0 rx 4"), 0);
-		assert_int_equal(sh("ethtool -L zxn0 rx 5"), 0);
+			assert_int_equal(kernel_netns_sh(i % 2 ? "ethtool -L zxn0 rx 2" : "ethtool -L zxn0 rx 4"), 0);
+		assert_int_equal(kernel_netns_sh("ethtool -L zxn0 rx 5"), 0);
 		drain(ev);
 		assert_true(nic_monitor_stats(m).overruns > st0.overruns);
 		assert_true(nic_monitor_stats(m).resyncs > st0.resyncs);
@@ -274,7 +263,7 @@ static void test_live(void **state)
 
 	/* deleted: both ends leave the table */
 	s.removed = 0;
-	assert_int_equal(sh("ip link del zxn0"), 0);
+	assert_int_equal(kernel_netns_sh("ip link del zxn0"), 0);
 	assert_true(run_until(ev, &s.removed, 2));
 	assert_null(nic_monitor_find(m, "zxn0"));
 	assert_null(nic_monitor_find(m, "zxn1"));
