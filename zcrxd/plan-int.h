@@ -152,6 +152,7 @@ struct planner {
 	/* the reason given last (a copy sharing its text): most come in runs
 	 * of the same words (all who wait for a queue) */
 	struct attach_reason last;
+	bool last_numa; /* its code is ATTACH_R_NUMA */
 	int last_err;
 	/* every reason given, in order; laid out per attachment at the end */
 	size_t n_said, cap_said;
@@ -171,6 +172,12 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 /* The same with the message already written (no formatting). */
 void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		      int err, const char *msg);
+/* Many attachments with the same words (all who wait for a queue): the
+ * reason given last kept (a reference: attach_reason_clear it), then given
+ * again to each of the others without comparing words.  keep gets nothing
+ * after a failure (pl->err). */
+void plan_reason_keep(struct planner *pl, struct attach_reason *keep);
+void plan_reason_again(struct planner *pl, struct aplan *ap, const struct attach_reason *r);
 const struct nic_rule *plan_obs_rule(const struct planner *pl, uint32_t loc);
 ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);

@@ -137,7 +137,7 @@ void plan_allocate(struct planner *pl)
 	const struct config_nic *pol = pl->pol;
 	bool fail = pol && pol->on_exhaustion == CONFIG_ON_EXHAUSTION_FAIL;
 	uint32_t cand[ATTACH_QUEUES_MAX];
-	char msg[KERROR_MSG_MAX] = "";
+	struct attach_reason waiting = { 0 };
 	bool changed = true;
 	size_t i, n_free = 0;
 
@@ -208,14 +208,17 @@ void plan_allocate(struct planner *pl)
 			       "(OnExhaustion=fail)",
 			       need, need == 1 ? "" : "s", pl->p->n_pool);
 		} else if (!ap->n_q) {
-			/* the same words for all who wait: written once */
-			if (!msg[0])
-				snprintf(msg, sizeof(msg),
-					 "pool exhausted: no free queue among %zu reserved; "
-					 "traffic uses the shared queues",
-					 pl->p->n_pool);
-			plan_reason_text(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
-					 msg);
+			/* the same words for all who wait: written and
+			 * compared once */
+			if (waiting.text) {
+				plan_reason_again(pl, ap, &waiting);
+			} else {
+				plan_reason(pl, ap, ATTACH_R_POOL_EXHAUSTED, "lease queue", ENOSPC,
+					    "pool exhausted: no free queue among %zu reserved; "
+					    "traffic uses the shared queues",
+					    pl->p->n_pool);
+				plan_reason_keep(pl, &waiting);
+			}
 		} else if (ap->n_q < need) {
 			plan_reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
 			       "pool exhausted: got %u of %u queues", ap->n_q, need);
@@ -230,6 +233,7 @@ void plan_allocate(struct planner *pl)
 				       ap->n_q, ap->a->id.numa_node);
 		}
 	}
+	attach_reason_clear(&waiting);
 }
 
 static unsigned queue_providers(const struct planner *pl, uint32_t q)

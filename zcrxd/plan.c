@@ -96,7 +96,7 @@ void plan_note(struct planner *pl, const char *code, const char *op, int err, co
  * caps it: a longer want never matches here, the full compare decides)? */
 static bool said_same(const char *have, const char *want)
 {
-	return !strcmp(have, want ? want : "");
+	return have == want || !strcmp(have, want ? want : "");
 }
 
 /* A text saying this already: the attachment's own at the same place (a
@@ -115,8 +115,8 @@ static const struct attach_reason *said_already(const struct planner *pl,
 	if (k < was->n_reasons && was->reasons[k].text)
 		own = &was->reasons[k];
 	if (pl->last.text && pl->last.err == (err < 0 ? -err : err) &&
-	    said_same(pl->last.msg, msg) && said_same(pl->last.code, code) &&
-	    said_same(pl->last.op, op)) {
+	    said_same(pl->last.code, code) && said_same(pl->last.op, op) &&
+	    said_same(pl->last.msg, msg)) {
 		/* (every reason of a plan names its NIC) */
 		if (own && (own->text == pl->last.text ||
 			    attach_reason_is(own, code, pl->name, op, err, msg)))
@@ -131,6 +131,47 @@ static const struct attach_reason *said_already(const struct planner *pl,
 	return NULL;
 }
 
+/* Room for one more reason in pl->said; false when out of memory. */
+static bool said_room(struct planner *pl)
+{
+	struct said *s;
+
+	if (pl->err)
+		return false;
+	if (pl->n_said == pl->cap_said) {
+		/* (room for one each at first: most have one reason or none) */
+		size_t cap = pl->cap_said ? 2 * pl->cap_said : pl->n_ap + 16;
+
+		s = realloc(pl->said, cap * sizeof(*s));
+		if (!s) {
+			pl->err = -ENOMEM;
+			return false;
+		}
+		pl->said = s;
+		pl->cap_said = cap;
+	}
+	return true;
+}
+
+/* c (a reason with text) is ap's next one (said_room first). */
+static void said_push(struct planner *pl, struct aplan *ap, const struct attach_reason *c)
+{
+	struct said *s = &pl->said[pl->n_said++];
+
+	s->ap = ap->idx;
+	attach_reason_copy(&s->r, c);
+	ap->res->n_reasons++;
+	if (c != &pl->last && (c->text != pl->last.text || c->err != pl->last.err)) {
+		/* (the same text with the same errno is the same reason: most
+		 * come in runs of it) */
+		attach_reason_clear(&pl->last);
+		attach_reason_copy(&pl->last, &s->r);
+		pl->last_numa = !strcmp(s->r.code, ATTACH_R_NUMA);
+	}
+	if (!pl->last_numa)
+		ap->degraded = true;
+}
+
 /* Many attachments get the same reason (a full pool, no binder): they
  * share one text (attach_reason).  The reason waits in pl->said until
  * lay_out_reasons (no allocation per attachment). */
@@ -139,22 +180,9 @@ void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, co
 {
 	const struct attach_reason *c;
 	struct attach_reason made;
-	struct said *s;
 
-	if (pl->err)
+	if (!said_room(pl))
 		return;
-	if (pl->n_said == pl->cap_said) {
-		/* (room for one each at first: most have one reason or none) */
-		size_t cap = pl->cap_said ? 2 * pl->cap_said : pl->n_ap + 16;
-
-		s = realloc(pl->said, cap * sizeof(*s));
-		if (!s) {
-			pl->err = -ENOMEM;
-			return;
-		}
-		pl->said = s;
-		pl->cap_said = cap;
-	}
 	c = said_already(pl, ap, code, op, err, msg);
 	if (!c) {
 		struct attach_reason *slot = &pl->rcache[pl->rcache_next++ % PLAN_RCACHE];
@@ -168,16 +196,32 @@ void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, co
 		c = slot;
 		attach_reason_clear(&made);
 	}
-	s = &pl->said[pl->n_said++];
-	s->ap = ap->idx;
-	attach_reason_copy(&s->r, c);
-	ap->res->n_reasons++;
-	if (strcmp(s->r.code, ATTACH_R_NUMA))
-		ap->degraded = true;
-	if (c != &pl->last) {
-		attach_reason_clear(&pl->last);
-		attach_reason_copy(&pl->last, &s->r);
-	}
+	said_push(pl, ap, c);
+}
+
+void plan_reason_keep(struct planner *pl, struct attach_reason *keep)
+{
+	attach_reason_clear(keep);
+	if (!pl->err)
+		attach_reason_copy(keep, &pl->last);
+}
+
+/* As plan_reason_text with r's words, which are known: not compared with
+ * the last reason's, only with ap's own (whose text it keeps when the
+ * words are the same, as said_already does). */
+void plan_reason_again(struct planner *pl, struct aplan *ap, const struct attach_reason *r)
+{
+	const struct attach_result *was = &ap->a->res;
+	const struct attach_reason *c = r;
+	size_t k = ap->res->n_reasons;
+
+	if (!r->text || !said_room(pl))
+		return;
+	if (k < was->n_reasons && was->reasons[k].text &&
+	    (was->reasons[k].text == r->text ||
+	     attach_reason_is(&was->reasons[k], r->code, pl->name, r->op, r->err, r->msg)))
+		c = &was->reasons[k];
+	said_push(pl, ap, c);
 }
 
 /* The reasons given, each attachment's in the order given, into one block

@@ -185,6 +185,87 @@ static void test_reasons_in_order_each_own_words(void **state)
 	del_h(h);
 }
 
+/* All who wait for a queue get one reason, its words compared once a plan
+ * (plan_reason_again): planned again after the pool grew, with the last
+ * plan's results in place, each says the new size, as a plan of the same
+ * attachments without results says. */
+static void test_waiting_reason_follows_the_pool(void **state)
+{
+	struct harness *h = capable();
+	struct plan p, fresh;
+	size_t i, k;
+
+	harness_policy(h, 2, 0);
+	for (i = 0; i < 6; i++) {
+		struct attach *a = harness_attach(h, "vm", (unsigned)i + 1, 1);
+
+		a->id.numa_node = 1; /* pool 6, 7: queue 6 is not on node 1 */
+	}
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p); /* the results stay in h->atts */
+	for (i = 2; i < 6; i++) {
+		assert_int_equal(p.results[i].n_queues, 0);
+		assert_non_null(strstr(p.results[i].reasons[0].msg, "among 2 reserved"));
+	}
+	assert_ptr_equal(p.results[2].reasons[0].msg, p.results[5].reasons[0].msg);
+	plan_clear(&p);
+
+	harness_policy(h, 3, 0); /* pool 5, 6, 7 */
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (i = 0; i < 6; i++) {
+		attach_result_clear(&h->atts[i].res);
+		attach_result_init(&h->atts[i].res);
+	}
+	harness_plan(h, PLAN_MODE_NORMAL, &fresh);
+	for (i = 3; i < 6; i++) {
+		const struct attach_reason *r = &p.results[i].reasons[0];
+
+		assert_int_equal(p.results[i].n_queues, 0);
+		assert_true(attach_reason_is(r, ATTACH_R_POOL_EXHAUSTED, "eth0", "lease queue", ENOSPC,
+					     "pool exhausted: no free queue among 3 reserved; "
+					     "traffic uses the shared queues"));
+	}
+	for (i = 0; i < 6; i++) {
+		assert_true(attach_result_same(&p.results[i], &fresh.results[i], false));
+		for (k = 0; k < p.results[i].n_reasons; k++)
+			assert_string_equal(p.results[i].reasons[k].msg,
+					    fresh.results[i].reasons[k].msg);
+	}
+	plan_clear(&p);
+	plan_clear(&fresh);
+	del_h(h);
+}
+
+/* A NUMA reason alone does not degrade (ATTACH_R_NUMA): the planner
+ * remembers whether the reason given last is one (pl->last_numa) while
+ * attachments take the same reason in a row; a pool reason right after
+ * one does degrade. */
+static void test_numa_reason_alone_not_degraded(void **state)
+{
+	struct harness *h = capable();
+	size_t i;
+
+	harness_enable_binder(h, BINDER_FEATURE_NEEDS_HDS);
+	harness_policy(h, 4, 0); /* pool 4..7; queue q sits on node q % 2 */
+	for (i = 0; i < 5; i++) {
+		struct attach *a = harness_attach(h, "vm", (unsigned)i + 1, 1);
+
+		a->id.numa_node = 1;
+	}
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	/* two on their node, two not (the same reason in a row), one waits */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(h->atts[i].res.n_queues, 1);
+		assert_int_equal(h->atts[i].res.state, ATTACH_STATE_ACTIVE);
+		assert_int_equal(reason_of(&h->atts[i], ATTACH_R_NUMA) != NULL, i >= 2);
+	}
+	assert_ptr_equal(reason_of(&h->atts[2], ATTACH_R_NUMA)->msg,
+			 reason_of(&h->atts[3], ATTACH_R_NUMA)->msg);
+	assert_int_equal(h->atts[4].res.state, ATTACH_STATE_DEGRADED);
+	assert_non_null(reason_of(&h->atts[4], ATTACH_R_POOL_EXHAUSTED));
+	del_h(h);
+}
+
 static void test_rebalance_compacts_and_numa(void **state)
 {
 	struct harness *h = capable();
@@ -337,6 +418,8 @@ int main(void)
 		cmocka_unit_test(test_partial_degrade),
 		cmocka_unit_test(test_same_reasons_share_text),
 		cmocka_unit_test(test_reasons_in_order_each_own_words),
+		cmocka_unit_test(test_waiting_reason_follows_the_pool),
+		cmocka_unit_test(test_numa_reason_alone_not_degraded),
 		cmocka_unit_test(test_rebalance_compacts_and_numa),
 		cmocka_unit_test(test_rebalance_threshold),
 		cmocka_unit_test(test_duplicate_mac_rejected),
