@@ -61,6 +61,7 @@ struct aplan {
 	size_t idx;
 	size_t rank;   /* position in planning order */
 	bool skip;     /* duplicate or wrong NIC: no resources */
+	bool other_nic; /* its id names another NIC than the one planned */
 	uint32_t want; /* queues wanted after capability limits */
 	uint32_t n_q;
 	uint32_t *q; /* room for want (at least 1): the planner's qpool */

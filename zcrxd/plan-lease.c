@@ -223,7 +223,8 @@ void plan_allocate(struct planner *pl)
 			plan_reason(pl, ap, ATTACH_R_PARTIAL, "lease queue", ENOSPC,
 			       "pool exhausted: got %u of %u queues", ap->n_q, need);
 		}
-		qsort(ap->q, ap->n_q, sizeof(uint32_t), plan_cmp_u32);
+		if (ap->n_q > 1)
+			qsort(ap->q, ap->n_q, sizeof(uint32_t), plan_cmp_u32);
 		if (ap->n_q && ap->a->id.numa_node >= 0) {
 			unsigned local = count_local(pl, ap->q, ap->n_q, ap->a->id.numa_node);
 

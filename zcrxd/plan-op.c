@@ -100,7 +100,10 @@ void plan_clear(struct plan *p)
 		} else if (!r->reasons) {
 			r->n_reasons = 0; /* a plan that failed before laying them out */
 		}
-		attach_result_clear(r);
+		/* attach_result_clear without the calls that do nothing (most
+		 * results of a full pool have neither queues nor rules) */
+		if (r->queues || r->rule_locs || r->reasons)
+			attach_result_clear(r);
 	}
 	free(p->results);
 	attach_reasons_free(p->reason_block, n_block);

@@ -362,6 +362,19 @@ const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t
 	return NULL;
 }
 
+/* cmp_ap_order where both are on this NIC (their names compare equal). */
+static int cmp_ap_order_here(const struct aplan *x, const struct aplan *y)
+{
+	int c;
+
+	if (x->a->id.seq != y->a->id.seq)
+		return x->a->id.seq < y->a->id.seq ? -1 : 1;
+	c = memcmp(x->a->id.mac, y->a->id.mac, NIC_MAC_LEN);
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 static int cmp_ap_order(const void *a, const void *b, void *arg)
 {
 	const struct aplan *base = arg;
@@ -613,15 +626,20 @@ static int setup_attachments(struct planner *pl)
 		ap->method = -1;
 		ap->ctx_op = -1;
 		ap->res = &pl->p->results[i];
-		attach_result_init(ap->res);
+		ap->other_nic = strcmp(ap->a->id.nic, pl->name) != 0;
 		pl->order[i] = i;
 	}
 	/* the store keeps attachments in creation order: most often they
 	 * come sorted already (the order is total, so skipping the sort
 	 * gives the same order) */
-	for (i = 1; i < pl->n_ap; i++)
-		if (cmp_ap_order(&pl->order[i - 1], &pl->order[i], pl->ap) > 0)
+	for (i = 1; i < pl->n_ap; i++) {
+		const struct aplan *x = &pl->ap[i - 1], *y = &pl->ap[i];
+
+		if (x->other_nic || y->other_nic ? cmp_ap_order(&pl->order[i - 1], &pl->order[i],
+								  pl->ap) > 0 :
+						   cmp_ap_order_here(x, y) > 0)
 			break;
+	}
 	if (i < pl->n_ap)
 		qsort_r(pl->order, pl->n_ap, sizeof(size_t), cmp_ap_order, pl->ap);
 
@@ -631,7 +649,7 @@ static int setup_attachments(struct planner *pl)
 		const struct attach_id *id = &ap->a->id;
 
 		ap->rank = i;
-		if (strcmp(id->nic, pl->name)) {
+		if (ap->other_nic) {
 			ap->skip = true;
 			plan_reason(pl, ap, ATTACH_R_NIC, "plan", EINVAL,
 			       "attachment names NIC '%s', planned on '%s'", id->nic, pl->name);
