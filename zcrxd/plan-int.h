@@ -134,8 +134,11 @@ struct planner {
 	struct aplan *ap;
 	uint32_t *qpool; /* every ap's q, one block */
 	size_t *order;    /* ap indexes in planning order */
-	size_t *by_mac;   /* ap indexes sorted by MAC (non-skipped) */
-	size_t n_by_mac;
+	/* the attachments by MAC (plan-mac.c): ap index + 1 of each MAC's
+	 * first in planning order on this NIC, 0 for none; open addressing
+	 * in mac_mask + 1 slots (at least twice as many as attachments) */
+	size_t *mac_slots;
+	size_t mac_mask;
 
 	const struct nic_rule **obs_rules; /* observed rules sorted by location */
 	size_t n_obs_rules;
@@ -186,9 +189,11 @@ bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
 uint32_t plan_contexts_on_nic(const struct nic *nic);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
-/* plan-mac.c: pl->by_mac in MAC order (ties: planning order, ap->rank,
- * set; pl->order filled), and a lookup in it */
-void plan_sort_by_mac(struct planner *pl);
+/* plan-mac.c: the by-MAC index, room made once a plan (pl->err on
+ * failure); ap added to it, or the attachment that holds its MAC already
+ * (ap left out); a lookup in it (NULL: none) */
+int plan_mac_index(struct planner *pl);
+struct aplan *plan_mac_add(struct planner *pl, struct aplan *ap);
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);
 /* Why queue q may not be taken (or removed): "" when nothing claims it. */
 const char *plan_claim(const struct planner *pl, uint32_t q, char *buf, size_t size);

@@ -608,12 +608,11 @@ static int assign_queue_room(struct planner *pl)
 static int setup_attachments(struct planner *pl)
 {
 	const struct plan_input *in = pl->in;
-	size_t i, k;
+	size_t i;
 
 	pl->n_ap = in->n_atts;
 	pl->ap = plan_xcalloc(pl, in->n_atts, sizeof(*pl->ap));
 	pl->order = plan_xcalloc(pl, in->n_atts, sizeof(size_t));
-	pl->by_mac = plan_xcalloc(pl, in->n_atts, sizeof(size_t));
 	pl->p->results = plan_xcalloc(pl, in->n_atts, sizeof(*pl->p->results));
 	if (pl->err)
 		return pl->err;
@@ -643,7 +642,8 @@ static int setup_attachments(struct planner *pl)
 	if (i < pl->n_ap)
 		qsort_r(pl->order, pl->n_ap, sizeof(size_t), cmp_ap_order, pl->ap);
 
-	/* by MAC, dropping duplicates (the later one in planning order loses) */
+	/* by MAC, dropping duplicates (the later one in planning order loses:
+	 * the first holds the MAC) */
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[pl->order[i]];
 		const struct attach_id *id = &ap->a->id;
@@ -655,22 +655,19 @@ static int setup_attachments(struct planner *pl)
 			       "attachment names NIC '%s', planned on '%s'", id->nic, pl->name);
 			continue;
 		}
-		pl->by_mac[pl->n_by_mac++] = ap->idx;
 	}
-	plan_sort_by_mac(pl);
-	for (i = 0, k = 0; i < pl->n_by_mac; i++) {
-		struct aplan *ap = &pl->ap[pl->by_mac[i]];
+	if (plan_mac_index(pl) < 0)
+		return pl->err;
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[pl->order[i]];
 		char mac[18];
 
-		if (k && !memcmp(pl->ap[pl->by_mac[k - 1]].a->id.mac, ap->a->id.mac, NIC_MAC_LEN)) {
-			ap->skip = true;
-			plan_reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST, "MAC %s is attached twice on %s",
-			       plan_mac_str(ap->a->id.mac, mac), pl->name);
+		if (ap->skip || !plan_mac_add(pl, ap))
 			continue;
-		}
-		pl->by_mac[k++] = pl->by_mac[i];
+		ap->skip = true;
+		plan_reason(pl, ap, ATTACH_R_NIC, "plan", EEXIST, "MAC %s is attached twice on %s",
+			    plan_mac_str(ap->a->id.mac, mac), pl->name);
 	}
-	pl->n_by_mac = k;
 
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[i];
@@ -862,7 +859,7 @@ static void planner_free(struct planner *pl)
 	free(pl->ap);
 	free(pl->qpool);
 	free(pl->order);
-	free(pl->by_mac);
+	free(pl->mac_slots);
 	free(pl->obs_rules);
 	free(pl->jrules);
 	for (i = 0; i < PLAN_RCACHE; i++)
