@@ -726,6 +726,16 @@ static int setup_attachments(struct planner *pl)
 
 /* --- step 7: results and assembly -------------------------------------------- */
 
+/* r->steering = name, cut as snprintf(.., "%s", name) cuts it (no
+ * formatting for each attachment) */
+static void steering_set(struct attach_result *r, const char *name)
+{
+	size_t n = strnlen(name, sizeof(r->steering) - 1);
+
+	memcpy(r->steering, name, n);
+	r->steering[n] = '\0';
+}
+
 static void results(struct planner *pl)
 {
 	size_t i, k;
@@ -739,10 +749,9 @@ static void results(struct planner *pl)
 			plan_reason(pl, ap, ATTACH_R_NIC, "plan", ENODEV, "%s is not managed by zcrxd%s",
 			       pl->name, pl->j->released ? " (released)" : "");
 		if (ap->method == PLAN_STEER_FLOW)
-			snprintf(r->steering, sizeof(r->steering), "flow");
+			steering_set(r, "flow");
 		else if (ap->method >= 0)
-			snprintf(r->steering, sizeof(r->steering), "%s",
-				 config_steering_name((enum config_steering)ap->method));
+			steering_set(r, config_steering_name((enum config_steering)ap->method));
 		if (ap->has_ctx) {
 			r->has_context = true;
 			r->rss_context = ap->ctx_id;
