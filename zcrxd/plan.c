@@ -491,14 +491,24 @@ static int setup(struct planner *pl)
 	for (i = 0; i < nic->n_rules; i++)
 		pl->obs_rules[i] = &nic->rules[i];
 	pl->n_obs_rules = nic->n_rules;
-	qsort(pl->obs_rules, pl->n_obs_rules, sizeof(*pl->obs_rules), cmp_rule_ptr);
+	/* (a NIC lists its rules by location, the journal keeps them so:
+	 * sorted already, most often; a sorted array stays as it is) */
+	for (i = 1; i < pl->n_obs_rules; i++)
+		if (cmp_rule_ptr(&pl->obs_rules[i - 1], &pl->obs_rules[i]) > 0)
+			break;
+	if (i < pl->n_obs_rules)
+		qsort(pl->obs_rules, pl->n_obs_rules, sizeof(*pl->obs_rules), cmp_rule_ptr);
 	pl->jrules = plan_xcalloc(pl, j->n_rules, sizeof(size_t));
 	if (pl->err)
 		return pl->err;
 	for (i = 0; i < j->n_rules; i++)
 		if (!j->rules[i].pending)
 			pl->jrules[pl->n_jrules++] = i;
-	qsort_r(pl->jrules, pl->n_jrules, sizeof(size_t), cmp_jrule, (void *)j);
+	for (i = 1; i < pl->n_jrules; i++)
+		if (cmp_jrule(&pl->jrules[i - 1], &pl->jrules[i], (void *)j) > 0)
+			break;
+	if (i < pl->n_jrules)
+		qsort_r(pl->jrules, pl->n_jrules, sizeof(size_t), cmp_jrule, (void *)j);
 
 	/* Foreign claims: rules, contexts and providers zcrxd does not own. */
 	for (i = 0; i < nic->n_rules; i++) {
