@@ -77,6 +77,7 @@ struct aplan {
 	 * planner's per-attachment array of thousands is no fresh mapping
 	 * (page faults) on every plan */
 	struct want_rule *wr;
+	uint32_t *rule_room; /* room for n_wr rule locations in plan.rule_block */
 	uint8_t flow_skip; /* leases: families whose rules the NIC refuses (1 IPv4, 2 IPv6) */
 	bool want_bind;
 	bool bind_repair;

@@ -237,6 +237,7 @@ void plan_allocate(struct planner *pl)
 	attach_reason_clear(&waiting);
 }
 
+
 static unsigned queue_providers(const struct planner *pl, uint32_t q)
 {
 	size_t i;
@@ -247,12 +248,52 @@ static unsigned queue_providers(const struct planner *pl, uint32_t q)
 	return 0;
 }
 
+/* Each attachment's queues (total of them) in its result, ascending (as
+ * attach_result_add_queue keeps them), out of one block for the plan
+ * (plan.queue_block) instead of an allocation each; a host lease's with
+ * their providers. */
+static void result_queues(struct planner *pl, size_t total)
+{
+	struct attach_queue *block;
+	size_t i;
+
+	if (pl->err || !total)
+		return;
+	block = malloc(total * sizeof(*block)); /* (each set as it is placed) */
+	if (!block) {
+		pl->err = -ENOMEM;
+		return;
+	}
+	pl->p->queue_block = block;
+	for (i = 0; i < pl->n_ap; i++) {
+		struct aplan *ap = &pl->ap[i];
+		struct attach_result *r = ap->res;
+		uint32_t k;
+
+		if (!ap->n_q)
+			continue;
+		r->queues = block;
+		block += ap->n_q;
+		for (k = 0; k < ap->n_q; k++) {
+			size_t at = r->n_queues;
+
+			for (; at > 0 && r->queues[at - 1].queue > ap->q[k]; at--)
+				r->queues[at] = r->queues[at - 1];
+			memset(&r->queues[at], 0, sizeof(r->queues[at]));
+			r->queues[at].queue = ap->q[k];
+			r->n_queues++;
+		}
+		for (k = 0; k < r->n_queues && plan_is_lease(ap); k++)
+			r->queues[k].providers = queue_providers(pl, r->queues[k].queue);
+	}
+}
+
 void plan_lease_ops(struct planner *pl)
 {
 	const struct journal_nic *j = pl->j;
 	struct plan_op *op;
 	char why[160];
-	size_t i;
+	size_t i, total = 0;
 	uint32_t k;
 
 	for (i = 0; i < j->n_leases; i++) {
@@ -300,10 +341,7 @@ void plan_lease_ops(struct planner *pl)
 			if (op)
 				op->queue = ap->q[k];
 		}
-		for (k = 0; k < ap->n_q; k++)
-			if (attach_result_add_queue(ap->res, ap->q[k]) < 0)
-				pl->err = -ENOMEM;
-		for (k = 0; k < ap->res->n_queues && plan_is_lease(ap); k++)
-			ap->res->queues[k].providers = queue_providers(pl, ap->res->queues[k].queue);
+		total += ap->n_q;
 	}
+	result_queues(pl, total);
 }

@@ -100,12 +100,18 @@ void plan_clear(struct plan *p)
 		} else if (!r->reasons) {
 			r->n_reasons = 0; /* a plan that failed before laying them out */
 		}
+		if (p->queue_block)
+			r->queues = NULL; /* the block's */
+		if (p->rule_block)
+			r->rule_locs = NULL;
 		/* attach_result_clear without the calls that do nothing (most
 		 * results of a full pool have neither queues nor rules) */
 		if (r->queues || r->rule_locs || r->reasons)
 			attach_result_clear(r);
 	}
 	free(p->results);
+	free(p->queue_block);
+	free(p->rule_block);
 	attach_reasons_free(p->reason_block, n_block);
 	attach_reasons_free(p->notes, p->n_notes);
 	free(p->pool);

@@ -418,19 +418,45 @@ static bool slot_take(struct slots *s, uint32_t *ret)
 	return false;
 }
 
+/* Room for the locations of each attachment's kept rules (one each of
+ * its wanted rules at most) in its result, out of one block for the plan
+ * (plan.rule_block) instead of an allocation each. */
+static void rule_room(struct planner *pl, size_t total)
+{
+	uint32_t *block;
+	size_t i;
+
+	if (pl->err || !total)
+		return;
+	block = malloc(total * sizeof(*block));
+	if (!block) {
+		pl->err = -ENOMEM;
+		return;
+	}
+	pl->p->rule_block = block;
+	for (i = 0; i < pl->n_ap; i++) {
+		if (!pl->ap[i].n_wr)
+			continue;
+		pl->ap[i].rule_room = block;
+		block += pl->ap[i].n_wr;
+	}
+}
+
 void plan_steer_rules(struct planner *pl)
 {
 	const struct journal_nic *j = pl->j;
 	struct plan_op *op;
 	struct slots slots;
-	size_t i, k;
+	size_t i, k, total = 0;
 
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[i];
 
 		if (ap->method >= 0)
 			want_rules(pl, ap);
+		total += ap->n_wr;
 	}
+	rule_room(pl, total);
 	for (i = 0; i < j->n_rules; i++) {
 		const struct journal_rule *jr = &j->rules[i];
 		const struct nic_rule *o;
@@ -453,8 +479,10 @@ void plan_steer_rules(struct planner *pl)
 			if (present) {
 				w->satisfied = true;
 				kept = true;
-				if (attach_result_add_rule(ap->res, jr->rule.location) < 0)
-					pl->err = -ENOMEM;
+				if (ap->rule_room) { /* (none after a failure) */
+					ap->res->rule_locs = ap->rule_room;
+					ap->rule_room[ap->res->n_rules++] = jr->rule.location;
+				}
 			} else {
 				w->repair = true;
 			}

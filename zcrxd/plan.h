@@ -177,12 +177,15 @@ struct plan {
 	char *text;
 	size_t n_text, cap_text;
 	/* Parallel to plan_input.atts: what each attachment gets once applied.
-	 * Their reasons live in one block, reason_block (plan_clear frees it):
-	 * read them or copy them out (attach_result_copy), never grow or free
-	 * them one by one. */
+	 * Their reasons, queues and rule locations live in one block each,
+	 * reason_block, queue_block and rule_block (plan_clear frees them;
+	 * NULL when there are none): read them or copy them out
+	 * (attach_result_copy), never grow or free them one by one. */
 	size_t n_results;
 	struct attach_result *results;
 	struct attach_reason *reason_block;
+	struct attach_queue *queue_block;
+	uint32_t *rule_block;
 	/* NIC-level notes (pool carving, channels, RSS table). */
 	size_t n_notes;
 	struct attach_reason *notes;
