@@ -56,6 +56,15 @@ struct want_rule {
 	bool repair;          /* replaces one deleted outside zcrxd */
 };
 
+/* want_rules for the attachments, PLAN_WR_CHUNK (or more) at a time */
+#define PLAN_WR_CHUNK 256
+
+struct wr_chunk {
+	struct wr_chunk *next;
+	size_t used, cap;
+	struct want_rule v[];
+};
+
 struct aplan {
 	const struct attach *a;
 	size_t idx;
@@ -72,10 +81,11 @@ struct aplan {
 	uint32_t ctx_id;
 	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
 	size_t n_wr, cap_wr;
-	/* malloc'd when it wants rules (plan_want_rule_add), at most
-	 * 2 * ATTACH_IP_MAX (>= FLOW_RULES_MAX): an aplan stays small, so the
-	 * planner's per-attachment array of thousands is no fresh mapping
-	 * (page faults) on every plan */
+	/* out of the planner's wr_chunks when it wants rules
+	 * (plan_want_rule_add), at most 2 * ATTACH_IP_MAX (>= FLOW_RULES_MAX):
+	 * an aplan stays small, so the planner's per-attachment array of
+	 * thousands is no fresh mapping (page faults) on every plan, and
+	 * there is no allocation per attachment */
 	struct want_rule *wr;
 	uint32_t *rule_room; /* room for n_wr rule locations in plan.rule_block */
 	uint8_t flow_skip; /* leases: families whose rules the NIC refuses (1 IPv4, 2 IPv6) */
@@ -133,6 +143,7 @@ struct planner {
 
 	size_t n_ap;
 	struct aplan *ap;
+	struct wr_chunk *wr_chunks; /* every ap's wr */
 	uint32_t *qpool; /* every ap's q, one block */
 	size_t *order;    /* ap indexes in planning order */
 	/* the attachments by MAC (plan-mac.c): ap index + 1 of each MAC's

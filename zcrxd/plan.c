@@ -26,6 +26,27 @@ void *plan_xcalloc(struct planner *pl, size_t n, size_t size)
 	return p;
 }
 
+/* n want_rules out of the planner's chunks (freed with the planner, none
+ * one by one); NULL when out of memory. */
+static struct want_rule *wr_take(struct planner *pl, size_t n)
+{
+	struct wr_chunk *c = pl->wr_chunks;
+
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > PLAN_WR_CHUNK ? n : PLAN_WR_CHUNK;
+
+		c = malloc(sizeof(*c) + cap * sizeof(c->v[0]));
+		if (!c)
+			return NULL;
+		c->next = pl->wr_chunks;
+		c->used = 0;
+		c->cap = cap;
+		pl->wr_chunks = c;
+	}
+	c->used += n;
+	return &c->v[c->used - n];
+}
+
 struct want_rule *plan_want_rule_add(struct planner *pl, struct aplan *ap)
 {
 	struct want_rule *v;
@@ -39,12 +60,14 @@ struct want_rule *plan_want_rule_add(struct planner *pl, struct aplan *ap)
 			pl->err = -EOVERFLOW;
 			return NULL;
 		}
-		v = realloc(ap->wr, cap * sizeof(*v));
+		v = wr_take(pl, cap);
 		if (!v) {
 			pl->err = -ENOMEM;
 			return NULL;
 		}
-		ap->wr = v;
+		if (ap->n_wr)
+			memcpy(v, ap->wr, ap->n_wr * sizeof(*v));
+		ap->wr = v; /* (the smaller room stays in its chunk, unused) */
 		ap->cap_wr = cap;
 	}
 	v = &ap->wr[ap->n_wr++];
@@ -873,8 +896,12 @@ static void planner_free(struct planner *pl)
 	free(pl->holder);
 	free(pl->pos);
 	free(pl->qnuma);
-	for (i = 0; pl->ap && i < pl->n_ap; i++)
-		free(pl->ap[i].wr);
+	while (pl->wr_chunks) {
+		struct wr_chunk *c = pl->wr_chunks;
+
+		pl->wr_chunks = c->next;
+		free(c);
+	}
 	free(pl->ap);
 	free(pl->qpool);
 	free(pl->order);
