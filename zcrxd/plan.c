@@ -357,6 +357,34 @@ static int cmp_jrule(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
+/* pl->jrules by location, as the stable qsort_r would leave them: zcrxd
+ * takes rule slots from the top down, so the journal most often holds its
+ * rules in descending order (reversed here), else ascending (kept). */
+static void sort_jrules(struct planner *pl)
+{
+	size_t i, n = pl->n_jrules;
+	void *j = (void *)pl->j;
+
+	for (i = 1; i < n; i++)
+		if (cmp_jrule(&pl->jrules[i - 1], &pl->jrules[i], j) > 0)
+			break;
+	if (i >= n)
+		return;
+	for (i = 1; i < n; i++)
+		if (cmp_jrule(&pl->jrules[i - 1], &pl->jrules[i], j) <= 0)
+			break;
+	if (i < n) {
+		qsort_r(pl->jrules, n, sizeof(size_t), cmp_jrule, j);
+		return;
+	}
+	for (i = 0; i < n / 2; i++) { /* strictly descending: no ties to keep */
+		size_t t = pl->jrules[i];
+
+		pl->jrules[i] = pl->jrules[n - 1 - i];
+		pl->jrules[n - 1 - i] = t;
+	}
+}
+
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r)
 {
 	return journal_find_ctx_exact(pl->j, r) >= 0;
@@ -527,11 +555,7 @@ static int setup(struct planner *pl)
 	for (i = 0; i < j->n_rules; i++)
 		if (!j->rules[i].pending)
 			pl->jrules[pl->n_jrules++] = i;
-	for (i = 1; i < pl->n_jrules; i++)
-		if (cmp_jrule(&pl->jrules[i - 1], &pl->jrules[i], (void *)j) > 0)
-			break;
-	if (i < pl->n_jrules)
-		qsort_r(pl->jrules, pl->n_jrules, sizeof(size_t), cmp_jrule, (void *)j);
+	sort_jrules(pl);
 
 	/* Foreign claims: rules, contexts and providers zcrxd does not own. */
 	for (i = 0; i < nic->n_rules; i++) {
