@@ -149,8 +149,9 @@ struct planner {
 	/* the attachments by MAC (plan-mac.c): ap index + 1 of each MAC's
 	 * first in planning order on this NIC, 0 for none; open addressing
 	 * in mac_mask + 1 slots (at least twice as many as attachments) */
-	size_t *mac_slots;
+	uint32_t *mac_slots;
 	size_t mac_mask;
+	unsigned mac_shift; /* 64 - log2(mac_mask + 1) */
 
 	const struct nic_rule **obs_rules; /* observed rules sorted by location */
 	size_t n_obs_rules;

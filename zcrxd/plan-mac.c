@@ -10,33 +10,39 @@
  */
 #include "plan-int.h"
 
-static uint64_t mac_number(const uint8_t *mac)
-{
-	uint64_t v = 0;
-	size_t k;
-
-	for (k = 0; k < NIC_MAC_LEN; k++)
-		v = v << 8 | mac[k];
-	return v;
-}
-
-/* Where a MAC's search starts (multiplicative hashing: libvirt's MACs
- * differ in their last bytes, the high bits of the product mix them all). */
+/* Where a MAC's search starts: its 48 bits in a number (any byte order
+ * will do) times a 64-bit odd constant, the top bits of the product (they
+ * depend on every bit of it: MACs that differ in one byte, libvirt's or
+ * a test's, spread over the table). */
 static size_t mac_slot(const struct planner *pl, const uint8_t *mac)
 {
-	return (size_t)((mac_number(mac) * 0x9e3779b97f4a7c15ull) >> 32) & pl->mac_mask;
+	uint32_t lo;
+	uint16_t hi;
+
+	_Static_assert(NIC_MAC_LEN == 6, "a MAC is 4 + 2 bytes");
+	memcpy(&lo, mac, 4);
+	memcpy(&hi, mac + 4, 2);
+	return (size_t)((((uint64_t)hi << 32 | lo) * 0x9e3779b97f4a7c15ull) >> pl->mac_shift);
 }
 
 int plan_mac_index(struct planner *pl)
 {
 	size_t size = 16;
+	unsigned shift = 64 - 4;
 
-	while (size < 2 * pl->n_ap)
+	if (pl->n_ap >= UINT32_MAX / 2) {
+		pl->err = -ENOMEM; /* (no host has 2^31 vNICs on one NIC) */
+		return pl->err;
+	}
+	while (size < 2 * pl->n_ap) {
 		size *= 2;
+		shift--;
+	}
 	pl->mac_slots = plan_xcalloc(pl, size, sizeof(*pl->mac_slots));
 	if (!pl->mac_slots)
 		return pl->err;
 	pl->mac_mask = size - 1;
+	pl->mac_shift = shift;
 	return 0;
 }
 
@@ -50,7 +56,7 @@ struct aplan *plan_mac_add(struct planner *pl, struct aplan *ap)
 		if (!memcmp(have->a->id.mac, ap->a->id.mac, NIC_MAC_LEN))
 			return have;
 	}
-	pl->mac_slots[s] = ap->idx + 1;
+	pl->mac_slots[s] = (uint32_t)ap->idx + 1;
 	return NULL;
 }
 
