@@ -4,8 +4,8 @@
  * results, assembly), plan-pool.c (channels, pool, default table),
  * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
  * rules), plan-steer.c (steering, contexts, rules), plan-zc.c (zero-copy
- * bindings, header split), plan-mac.c (the attachments by MAC) and
- * plan-op.c (the ops).  Not for other modules.
+ * bindings, header split), plan-mac.c (the attachments by MAC),
+ * plan-reason.c (the reasons) and plan-op.c (the ops).  Not for other modules.
  */
 #pragma once
 
@@ -176,7 +176,7 @@ struct planner {
 	struct said *said;
 };
 
-/* plan.c and plan-op.c: helpers every step uses */
+/* plan.c, plan-op.c and plan-reason.c: helpers every step uses */
 void *plan_xcalloc(struct planner *pl, size_t n, size_t size);
 struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind kind,
 			    const uint8_t *owner, const char *fmt, ...)
@@ -189,6 +189,9 @@ void plan_reason(struct planner *pl, struct aplan *ap, const char *code, const c
 /* The same with the message already written (no formatting). */
 void plan_reason_text(struct planner *pl, struct aplan *ap, const char *code, const char *op,
 		      int err, const char *msg);
+/* Each attachment's reasons given, in one block, into the results
+ * (plan.reason_block); -ENOMEM. */
+int plan_reasons_lay_out(struct planner *pl);
 /* Many attachments with the same words (all who wait for a queue): the
  * reason given last kept (a reference: attach_reason_clear it), then given
  * again to each of the others without comparing words.  keep gets nothing
