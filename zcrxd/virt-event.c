@@ -558,25 +558,6 @@ void virt_event_update_handle(struct virt_event *e, int watch, int events)
 		poke(e);
 }
 
-/* A timer change that needs the loop: a 0-period one armed by a quiet
- * thread waits for that thread's own wake-up (virt_event_quiet_begin). */
-static void timer_poke(struct virt_event *e, int ms)
-{
-	if (ms == 0 && t_quiet && !on_loop_thread(e))
-		t_held = true;
-	else
-		poke(e);
-}
-
-void virt_event_run_zero(struct virt_event *e)
-{
-	sync_all(e);
-	if (!zero_timer_armed(e))
-		return;
-	fire_timers(e, true);
-	sync_all(e); /* the defer source off again when they are done */
-}
-
 void virt_event_quiet_begin(void)
 {
 	t_quiet = true;
@@ -631,7 +612,7 @@ int virt_event_add_timeout(struct virt_event *e, int ms, virt_event_timeout_cb c
 	wake = timer_needs_wake(e, t);
 	pthread_mutex_unlock(&e->lock);
 	if (wake)
-		timer_poke(e, ms);
+		poke(e);
 	return id;
 }
 
@@ -650,7 +631,7 @@ void virt_event_update_timeout(struct virt_event *e, int timer, int ms)
 	}
 	pthread_mutex_unlock(&e->lock);
 	if (wake)
-		timer_poke(e, ms);
+		poke(e);
 }
 
 int virt_event_remove_timeout(struct virt_event *e, int timer)

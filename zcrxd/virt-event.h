@@ -71,19 +71,12 @@ unsigned long virt_event_wakes(struct virt_event *e);
  * (a worker posting the call's result): between virt_event_quiet_begin()
  * and virt_event_quiet_end() on that thread, a watch's interest widened
  * there (libvirt's client turns the socket's back on after every call)
- * does not wake the loop; the loop's next turn applies it.  Nor does a
- * 0-period timer armed there (libvirt's client read an event while it
- * waited for its reply and arms one to pass it on): the caller's wake-up
- * runs it, one per call instead of one per event read.  end returns true
- * when a wake-up was held back: the caller must then make the loop run a
- * turn soon (virt_event_run_zero there).  Other timers still wake the loop
- * at once.
+ * does not wake the loop; the loop's next turn applies it.  end returns
+ * true when a wake-up was held back: the caller must then make the loop
+ * run a turn soon.  Timers still wake the loop at once.
  */
 void virt_event_quiet_begin(void);
 bool virt_event_quiet_end(void);
-/* Loop thread: the 0-period timers armed now (from any thread) run here,
- * their callbacks with them; nothing else is dispatched. */
-void virt_event_run_zero(struct virt_event *e);
 /*
  * fn(ud) runs on the loop thread at the end of every dispatch that may
  * have called libvirt's callbacks (a watch's, and the 0-period timers it

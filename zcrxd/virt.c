@@ -190,10 +190,6 @@ static int on_msgs(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	uint64_t cnt;
 
 	(void)!read(fd, &cnt, sizeof(cnt));
-	/* what libvirt's client read in a worker's call waits for this turn
-	 * (virt_event_quiet_begin): passed on first, then the results */
-	if (g_event)
-		virt_event_run_zero(g_event);
 	take_and_deliver(userdata);
 	return 0;
 }

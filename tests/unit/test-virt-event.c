@@ -470,7 +470,7 @@ static void test_free_runs_pending(void **state)
 struct changes {
 	struct ctx *c;
 	int w, t, step;
-	unsigned long wakes[12];
+	unsigned long wakes[10];
 	bool held;
 };
 
@@ -506,13 +506,6 @@ static void *change_from_thread(void *p)
 		ch->wakes[8] = virt_event_wakes(ve);
 		virt_event_update_timeout(ve, ch->t, 5);
 		ch->wakes[9] = virt_event_wakes(ve);
-		ch->held = virt_event_quiet_end();
-		break;
-	case 4: /* quiet: a 0-period timer (an event read in a call) waits too */
-		virt_event_quiet_begin();
-		ch->wakes[10] = virt_event_wakes(ve);
-		virt_event_update_timeout(ve, ch->t, 0);
-		ch->wakes[11] = virt_event_wakes(ve);
 		ch->held = virt_event_quiet_end();
 		break;
 	}
@@ -573,19 +566,6 @@ static void test_thread_wakes_only_when_needed(void **state)
 	assert_int_equal(ch.wakes[9], ch.wakes[8] + 1);
 	assert_int_equal(write(c->pipefd[1], "x", 1), 1);
 	assert_true(run_until(c, got_call, 1000));
-
-	/* a 0-period timer armed quietly: no wake, told back; the caller's
-	 * own turn runs it (virt_event_run_zero), and only then */
-	virt_event_update_timeout(c->ve, ch.t, -1);
-	run_for(c, 20);
-	c->timer_calls = 0;
-	change(&ch, 4);
-	assert_int_equal(ch.wakes[11], ch.wakes[10]);
-	assert_true(ch.held);
-	assert_int_equal(c->timer_calls, 0);
-	virt_event_run_zero(c->ve);
-	assert_true(c->timer_calls >= 1);
-	virt_event_update_timeout(c->ve, ch.t, -1);
 	assert_int_equal(virt_event_remove_handle(c->ve, ch.w), 0);
 	assert_int_equal(virt_event_remove_timeout(c->ve, ch.t), 0);
 	run_for(c, 10);
