@@ -48,6 +48,12 @@ Figures:
   after drivers  how long after the last driver call of each throughput
                  phase returned the last event was handled (zcrxd's stamp:
                  no polling in it)
+  plain client   what one virDomainGetXMLDesc costs a plain libvirt client
+                 on this machine (build/bench/virt-call-cost: zcrxd's shape,
+                 a read-only connection with libvirt's event loop on its own
+                 thread), paced like the latency phase and back to back,
+                 beside zcrxd's workers' CPU per read: reported, so that the
+                 share of CPU per event that is libvirt's own client shows
   RSS            zcrxd's resident memory with 1000 defined domains, and with
                  all 1000 running and attached
 ZCRX_BENCH_PROFILE="perf record -g -o /tmp/x.data -p {pid}" runs that
@@ -94,6 +100,8 @@ GOAL_RSS_MIB = float(os.environ.get("ZCRX_BENCH_GOAL_RSS_MIB", "32"))
 URI = "test+unix:///default"
 DRIVER = os.path.join(BUILD, "bench", "virt-driver")
 SYSCOST = os.path.join(BUILD, "bench", "sys-cost")
+CALLCOST = os.path.join(BUILD, "bench", "virt-call-cost")
+CALLCOST_CALLS = 300
 POLL_COST_CALLS = 200
 # status polls in the measured phases (see burst_phase)
 FIRST_POLL_S = 0.005
@@ -376,9 +384,10 @@ def main():
               "ZCRX_BENCH_CYCLES (%d): the latency, throughput and backlog phases "
               "start domains of their own (the backlog phase two sets)" % (DEFINED, CYCLES))
         return 2
-    if not os.access(DRIVER, os.X_OK) or not os.access(SYSCOST, os.X_OK):
-        print("SKIP: %s or %s not built (make tests)" % (DRIVER, SYSCOST))
-        return 77
+    for prog in (DRIVER, SYSCOST, CALLCOST):
+        if not os.access(prog, os.X_OK):
+            print("SKIP: %s not built (make tests)" % prog)
+            return 77
     # what this machine charges for a system call and a thread wake-up,
     # the stuff CPU per event is made of (before anything else runs)
     cost = json.loads(subprocess.run([SYSCOST], check=True, stdout=subprocess.PIPE,
@@ -408,6 +417,15 @@ def main():
             wait_for(lambda: lv()["handled"] >= base + DEFINED, 60, what="define events")
             rss_defined = rss_mib(pid)
             idle = idle_wakeups(pid)
+            # what one GetXMLDesc costs a plain libvirt client here, paced
+            # like zcrxd's reads (one per start, 2 ms apart at 500/s) and
+            # back to back; zcrxd idles meanwhile (nothing happens to domains)
+            call_cost = {}
+            for pace in (PACE_US, 0):
+                call_cost[pace] = json.loads(subprocess.run(
+                    [CALLCOST, URI, "%s%d" % (PREFIX, DEFINED - 1), str(CALLCOST_CALLS),
+                     str(pace)], check=True, stdout=subprocess.PIPE,
+                    universal_newlines=True).stdout)
 
             # 1. latency: CYCLES starts at a steady PACE_US apart (no backlog),
             #    each attached while it runs; then the destroys
@@ -535,6 +553,9 @@ def main():
         "passed_without_worker_per_event": round(direct / events, 3),
         "status_polls_counted": polls, "status_poll_cpu_us": round(poll_cpu_us, 1),
         "machine": cost,
+        "plain_client_getxmldesc_cpu_us": {"paced_%d_us" % PACE_US:
+                                           call_cost[PACE_US]["cpu_us_per_call"],
+                                           "back_to_back": call_cost[0]["cpu_us_per_call"]},
         "per_event_by_thread": by_thread,
         "burst_latency_p99_ms": burst_lat["p99_usec"] / 1000.0,
         "latency_p50_ms": lat["p50_usec"] / 1000.0, "latency_p99_ms": lat["p99_usec"] / 1000.0,
@@ -588,6 +609,11 @@ def main():
     print("  this machine:            a system call %.2f us, a wake-up round trip between two "
           "threads %.1f us (%.1f us CPU) (build/bench/sys-cost)"
           % (cost["syscall_us"], cost["round_trip_us"], cost["round_trip_cpu_us"]))
+    print("  a plain libvirt client:  GetXMLDesc %.0f us CPU per call %.0f us apart, %.0f us back "
+          "to back (its event loop thread included; build/bench/virt-call-cost, %d calls "
+          "each): zcrxd's workers make one per start, %.0f us per read here"
+          % (call_cost[PACE_US]["cpu_us_per_call"], PACE_US, call_cost[0]["cpu_us_per_call"],
+             CALLCOST_CALLS, wcpu_per_event * 1e6 * events / reads if reads else float("nan")))
     print("  by thread, per event:    %s" % ", ".join(
         "%s %.0f us %.1f faults %.1f wake-ups" % (k, t["cpu_us"], t["minflt"], t["wakeups"])
         for k, t in by_thread.items()))
