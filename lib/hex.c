@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * hex — hexadecimal digits read from text (hex.h).
+ * hex — hexadecimal digits read from and written to text (hex.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -40,4 +40,26 @@ int hex_pairs_parse(const char *s, char sep, uint8_t *out, size_t n)
 	for (i = 0; i < n; i++)
 		out[i] = (uint8_t)hex_byte(s + i * 3);
 	return 0;
+}
+
+static const char lower[16] = "0123456789abcdef";
+
+char *hex_put(char *out, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		*out++ = lower[b[i] >> 4];
+		*out++ = lower[b[i] & 15];
+	}
+	return out;
+}
+
+char *hex_put_u32(char *out, uint32_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 4)
+		out[i] = lower[v & 15];
+	return out + 8;
 }

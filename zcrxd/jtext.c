@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bigmem.h"
+#include "hex.h"
 #include "jtext.h"
 
 /* The buffer holds JTEXT_ROOM bytes before the text (room for what a
@@ -56,7 +57,6 @@ void jtext_lit(struct jtext *t, const char *p)
  * they are. */
 void jtext_str(struct jtext *t, const char *p)
 {
-	static const char hex[] = "0123456789abcdef";
 	static const char short_esc[32] = { ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
 					    ['\f'] = 'f', ['\r'] = 'r' };
 	const char *run = p;
@@ -73,8 +73,9 @@ void jtext_str(struct jtext *t, const char *p)
 
 			jtext_put(t, e, 2);
 		} else {
-			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			char e[6] = { '\\', 'u', '0', '0' };
 
+			hex_put(e + 4, &c, 1);
 			jtext_put(t, e, 6);
 		}
 		run = p + 1;

@@ -673,6 +673,37 @@ static void test_mac_uuid(void **state)
 	(void)state;
 }
 
+/* The UUID text is what snprintf's "%02x" x 16 with dashes wrote (the
+ * formatter it replaced), for every byte value in every position and
+ * many pseudo-random UUIDs; it fills exactly 37 bytes and reads back. */
+static void test_uuid_format_many(void **state)
+{
+	uint8_t u[16], back[16];
+	char got[40], want[40];
+	uint64_t x = 42;
+
+	for (int k = 0; k < 20000; k++) {
+		for (int i = 0; i < 16; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			u[i] = (uint8_t)(x >> 56);
+		}
+		if (k < 16 * 256) /* every value in every position, the rest 0 */
+			for (int i = 0; i < 16; i++)
+				u[i] = i == k / 256 ? (uint8_t)(k % 256) : 0;
+		snprintf(want, sizeof(want),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+			 u[12], u[13], u[14], u[15]);
+		memset(got, '#', sizeof(got));
+		assert_ptr_equal(domxml_uuid_format(u, got), got);
+		assert_string_equal(got, want);
+		assert_int_equal(got[37], '#'); /* 36 characters and the NUL only */
+		assert_int_equal(domxml_uuid_parse(got, back), 0);
+		assert_memory_equal(back, u, 16);
+	}
+	(void)state;
+}
+
 static void test_copy(void **state)
 {
 	struct domxml_domain *d = parse_fixture("vm0-live.xml"), *c = NULL;
@@ -751,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_bitmap),
 		cmocka_unit_test(test_mac_uuid),
+		cmocka_unit_test(test_uuid_format_many),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_parser_reuse),
 	};

@@ -4,7 +4,10 @@
  * the hex alphabet says, in either case; two digits make a byte and
  * nothing else does; pairs with a separator read back exactly n bytes, and
  * nothing near that form (short pair, sign, space, other separator, one
- * pair too many or too few) is read at all.
+ * pair too many or too few) is read at all.  Written, bytes and 32-bit
+ * values come out as "%02x" and "%08x" write them, for every byte value
+ * and many values of each length, and nothing past their digits is
+ * touched.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -76,12 +79,72 @@ static void test_pairs(void **state)
 	assert_int_equal(hex_pairs_parse("", ':', b, 0), -EINVAL);
 }
 
+/* A fixed pseudo-random sequence (a 64-bit LCG's top bits): the same
+ * inputs on every run. */
+static uint32_t next(uint64_t *x)
+{
+	*x = *x * 6364136223846793005u + 1442695040888963407u;
+	return (uint32_t)(*x >> 32);
+}
+
+static void test_put(void **state)
+{
+	uint8_t b[40];
+	char got[96], want[96];
+	uint64_t x = 1;
+
+	(void)state;
+	for (int v = 0; v < 256; v++) {
+		b[0] = (uint8_t)v;
+		memset(got, '#', sizeof(got));
+		assert_ptr_equal(hex_put(got, b, 1), got + 2);
+		snprintf(want, sizeof(want), "%02x", v);
+		assert_memory_equal(got, want, 2);
+		assert_int_equal(got[2], '#'); /* no NUL, nothing after */
+	}
+	for (int k = 0; k < 2000; k++) {
+		size_t n = next(&x) % sizeof(b), i;
+		char *w = want;
+
+		for (i = 0; i < n; i++) {
+			b[i] = (uint8_t)next(&x);
+			w += sprintf(w, "%02x", b[i]);
+		}
+		memset(got, '#', sizeof(got));
+		assert_ptr_equal(hex_put(got, b, n), got + 2 * n);
+		assert_memory_equal(got, want, 2 * n);
+		assert_int_equal(got[2 * n], '#');
+	}
+	assert_ptr_equal(hex_put(got, b, 0), got);
+}
+
+static void test_put_u32(void **state)
+{
+	static const uint32_t edge[] = { 0, 1, 0xf, 0x10, 0xff, 0x100, 0x7fffffff, 0x80000000u,
+					 0xdeadbeefu, 0xfffffffeu, 0xffffffffu };
+	char got[16], want[16];
+	uint64_t x = 7;
+
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		uint32_t v = k < (int)(sizeof(edge) / sizeof(edge[0])) ? edge[k] : next(&x);
+
+		memset(got, '#', sizeof(got));
+		assert_ptr_equal(hex_put_u32(got, v), got + 8);
+		snprintf(want, sizeof(want), "%08x", v);
+		assert_memory_equal(got, want, 8);
+		assert_int_equal(got[8], '#');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digits),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_pairs),
+		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_put_u32),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
