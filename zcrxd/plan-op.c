@@ -119,6 +119,16 @@ void plan_clear(struct plan *p)
 	plan_init(p);
 }
 
+bool plan_journal_only(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ops; i++)
+		if (plan_op_is_kernel(&p->ops[i]))
+			return false;
+	return p->n_ops > 0;
+}
+
 static uint32_t *dup_table(const uint32_t *v, uint32_t n, bool *fail)
 {
 	uint32_t *p;

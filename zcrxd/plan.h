@@ -217,6 +217,13 @@ void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op);
 const char *plan_op_kind_name(enum plan_op_kind k);
 /* True for ops that change the kernel (not journal-only bookkeeping). */
 bool plan_op_is_kernel(const struct plan_op *op);
+/* True when p has ops and none of them changes the kernel (LEASE, UNLEASE
+ * and FORGET: the journal only).  Such a plan, applied in full, settles by
+ * itself: planning again with the same input and the journal exec left
+ * gives no ops and the same results, notes and pool summary, so nothing is
+ * left to confirm by planning again (the reconciler does not; the plan
+ * harness checks it after every such plan it applies). */
+bool plan_journal_only(const struct plan *p);
 /* One-line summary, e.g. "insert rule ether dst 52:54:00:00:00:01 -> queue 7".
  * A context made in the same plan has no id yet: "create RSS context:
  * TABLE", "insert rule ... -> the context of step N". */

@@ -481,8 +481,10 @@ static unsigned readback_parts(const struct plan_op *op)
 /* Apply p, planned for name (its journal j), and take the kernel's answers
  * into the run's outcome, the counters and the journal (saved); st: its
  * intent is recorded and durable already (stage()).  Returns 1 when the
- * run plans again (applied, or refused and learned or held), -errno with
- * *err when the refusal ends the run. */
+ * run plans again (applied, or refused and learned or held); 0 when p
+ * changed the journal only and was applied in full: it settled by itself
+ * (plan_journal_only), a plan again would find nothing to do and give the
+ * results p gave; -errno with *err when the refusal ends the run. */
 static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name, int ifindex,
 		      struct journal_nic *j, struct plan *pp, struct exec_staged *st,
 		      struct reconcile_outcome *out, struct kerror *err, uint32_t *made,
@@ -531,6 +533,7 @@ static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name,
 		*n_made = note_made(pp, j, made, *n_made, RC_MADE_MAX);
 	if (r == 0) {
 		struct plan *o = reconcile_outcome_plan(out, name);
+		bool settled = plan_journal_only(pp) && res.n_applied == p.n_ops;
 		size_t base;
 
 		if (o && !o->channels)
@@ -581,7 +584,7 @@ static int apply_plan(struct reconcile *rc, struct rc_nic *rn, const char *name,
 			(void)nic_monitor_refresh(rc->d.monitor, ifindex, what);
 		free(refused);
 		free(ids);
-		return 1;
+		return settled ? 0 : 1;
 	}
 	free(refused);
 	free(ids);
@@ -795,7 +798,8 @@ int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mod
 	}
 
 rounds:
-	/* RC_ROUNDS plans may run; one more only checks that they settled */
+	/* RC_ROUNDS plans may run; one more only checks that they settled (none
+	 * after a plan of journal-only ops applied in full: it settles by itself) */
 	for (; round <= RC_ROUNDS; round++) {
 		struct journal_nic *j, dry_j;
 		struct reconcile_binder_view bv;
@@ -894,6 +898,10 @@ rounds:
 		plan_clear(&p);
 		if (r < 0)
 			break;
+		if (r == 0) { /* the journal only: settled as planned, as shown */
+			converged = true;
+			break;
+		}
 		r = 0; /* plan again: verify, and take the kernel's answers */
 	}
 	free(atts);

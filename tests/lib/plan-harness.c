@@ -313,11 +313,25 @@ int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
 			harness_print_plan(&p);
 		}
 		if (r == 0) {
-			plan_clear(&p);
+			struct plan again;
+			const char *diff;
+
 			/* refresh results with the kernel's answers (rule slots, ids) */
 			harness_observe(h);
-			harness_plan(h, mode, &p);
+			harness_plan(h, mode, &again);
+			/* a journal-only plan settles by itself (plan.h): zcrxd
+			 * does not plan again to confirm it */
+			if (plan_journal_only(&p) && res.n_applied == p.n_ops &&
+			    (diff = harness_settled_differs(&p, &again))) {
+				fprintf(stderr, "harness: a journal-only plan did not settle by "
+						"itself: %s\napplied:\n", diff);
+				harness_print_plan(&p);
+				fprintf(stderr, "planned again:\n");
+				harness_print_plan(&again);
+				abort();
+			}
 			plan_clear(&p);
+			plan_clear(&again);
 			return 0;
 		}
 		if (res.failed >= 0 && plan_learn(&h->learned, &p.ops[res.failed], &res.err)) {
@@ -352,6 +366,47 @@ int harness_apply(struct harness *h, enum plan_mode mode, int rounds)
 		}
 	}
 	return r;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool same_reasons(const struct attach_reason *a, const struct attach_reason *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].err != b[i].err || !str_eq(a[i].code, b[i].code) ||
+		    !str_eq(a[i].nic, b[i].nic) || !str_eq(a[i].op, b[i].op) ||
+		    !str_eq(a[i].msg, b[i].msg))
+			return false;
+	return true;
+}
+
+const char *harness_settled_differs(const struct plan *applied, const struct plan *again)
+{
+	size_t i;
+
+	if (again->n_ops)
+		return "planning again gives ops";
+	if (applied->n_results != again->n_results)
+		return "another number of results";
+	for (i = 0; i < applied->n_results; i++)
+		if (!attach_result_same(&applied->results[i], &again->results[i], false))
+			return "an attachment's result differs";
+	if (applied->n_notes != again->n_notes ||
+	    !same_reasons(applied->notes, again->notes, applied->n_notes))
+		return "the notes differ";
+	if (applied->channels != again->channels || applied->n_pool != again->n_pool ||
+	    applied->n_shared != again->n_shared ||
+	    (applied->n_pool &&
+	     memcmp(applied->pool, again->pool, applied->n_pool * sizeof(uint32_t))) ||
+	    (applied->n_shared &&
+	     memcmp(applied->shared, again->shared, applied->n_shared * sizeof(uint32_t))))
+		return "the pool summary differs";
+	return NULL;
 }
 
 size_t harness_pending_ops(struct harness *h, enum plan_mode mode)

@@ -85,4 +85,9 @@ int harness_apply(struct harness *h, enum plan_mode mode, int rounds);
 /* observe + plan: number of ops (0 = converged). */
 size_t harness_pending_ops(struct harness *h, enum plan_mode mode);
 
+/* NULL when again (planned after applying `applied` in full) shows what
+ * zcrxd keeps of a plan the same as applied did: no ops, the same results
+ * (attach_result_same), notes and pool summary; else what differs. */
+const char *harness_settled_differs(const struct plan *applied, const struct plan *again);
+
 void harness_print_plan(const struct plan *p);

@@ -88,6 +88,75 @@ static void test_partial_degrade(void **state)
 	del_h(h);
 }
 
+/* zcrxd's vNICs on a veth (no rules, no RSS table) and a pool smaller
+ * than they: a detach returns the queue and leases it to one who waited,
+ * the journal only.  Such a plan settles by itself (plan_journal_only):
+ * planned again, nothing to do and the results, notes and pool it gave,
+ * which is why the reconciler does not plan again after it.  A plan that
+ * changes the kernel is not one. */
+static void test_journal_only_plan_settles(void **state)
+{
+	struct exec_result res;
+	struct fake_nic_cfg cfg;
+	struct plan p, again;
+	struct exec_env env;
+	struct harness *h;
+	unsigned i;
+
+	fake_nic_cfg_veth(&cfg, "zx0");
+	cfg.rx_max = cfg.tx_max = cfg.rx = cfg.tx = 8;
+	h = new_h(&cfg);
+	env = harness_exec_env(h);
+	harness_policy(h, 4, 0); /* pool 4..7 */
+	for (i = 1; i <= 6; i++)
+		harness_attach(h, "vm", i, 1)->id.tap_ifindex = 0; /* no tap yet */
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_ops, 4); /* four leases */
+	assert_true(plan_journal_only(&p));
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	assert_int_equal(res.n_applied, p.n_ops);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &again);
+	assert_null(harness_settled_differs(&p, &again));
+	assert_false(plan_journal_only(&again)); /* no ops: nothing to settle */
+	plan_clear(&p);
+	plan_clear(&again);
+
+	assert_int_equal(h->atts[1].res.n_queues, 1);
+	assert_int_equal(h->atts[1].res.queues[0].queue, 5);
+	assert_int_equal(h->atts[4].res.n_queues, 0);
+	harness_detach(h, 2); /* had queue 5; the fifth waited for one */
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_int_equal(p.n_ops, 2);
+	assert_non_null(find_op(&p, PLAN_OP_UNLEASE, NULL));
+	assert_non_null(find_op(&p, PLAN_OP_LEASE, NULL));
+	assert_true(plan_journal_only(&p));
+	assert_int_equal(exec_plan(&env, &p, &h->j, &res), 0);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &again);
+	assert_int_equal(again.n_ops, 0);
+	assert_null(harness_settled_differs(&p, &again));
+	for (i = 0; i < h->n_atts; i++)
+		assert_true(attach_result_same(&h->atts[i].res, &p.results[i], false));
+	plan_clear(&p);
+	plan_clear(&again);
+	del_h(h);
+
+	/* steering: a rule is inserted, the kernel picks what it shows */
+	h = capable();
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_non_null(find_op(&p, PLAN_OP_LEASE, NULL));
+	assert_non_null(find_op(&p, PLAN_OP_RULE_INSERT, NULL));
+	assert_false(plan_journal_only(&p));
+	plan_clear(&p);
+	del_h(h);
+}
+
 /* Attachments with the same reason share its text (memory with thousands
  * of attachments); copies keep it alive after the plan is gone. */
 static void test_same_reasons_share_text(void **state)
@@ -416,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_exhaustion_degrade),
 		cmocka_unit_test(test_exhaustion_fail),
 		cmocka_unit_test(test_partial_degrade),
+		cmocka_unit_test(test_journal_only_plan_settles),
 		cmocka_unit_test(test_same_reasons_share_text),
 		cmocka_unit_test(test_reasons_in_order_each_own_words),
 		cmocka_unit_test(test_waiting_reason_follows_the_pool),
