@@ -37,18 +37,13 @@ static bool reserve(struct jtext *t, size_t n)
 	return true;
 }
 
-void jtext_put(struct jtext *t, const char *p, size_t n)
+void jtext_put_grow(struct jtext *t, const char *p, size_t n)
 {
 	if (!reserve(t, n))
 		return;
 	memcpy(t->s + t->n, p, n);
 	t->n += n;
 	t->s[t->n] = '\0';
-}
-
-void jtext_lit(struct jtext *t, const char *p)
-{
-	jtext_put(t, p, strlen(p));
 }
 
 /* As json-c writes a string with JTEXT_JSON_FLAGS, byte for byte (a reply
@@ -59,8 +54,25 @@ void jtext_str(struct jtext *t, const char *p)
 {
 	static const char short_esc[32] = { ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
 					    ['\f'] = 'f', ['\r'] = 'r' };
+	const unsigned char *u = (const unsigned char *)p;
 	const char *run = p;
+	size_t n = 0;
+	char *d;
 
+	/* most strings need no escape: quoted in one reservation */
+	while (u[n] >= 0x20 && u[n] != '"' && u[n] != '\\')
+		n++;
+	if (!u[n]) {
+		if (!reserve(t, n + 2))
+			return;
+		d = t->s + t->n;
+		*d++ = '"';
+		memcpy(d, p, n);
+		d[n] = '"';
+		t->n += n + 2;
+		t->s[t->n] = '\0';
+		return;
+	}
 	jtext_put(t, "\"", 1);
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -138,10 +150,23 @@ void jtext_int(struct jtext *t, int64_t v)
 
 void jtext_key(struct jtext *t, bool *first, const char *key)
 {
-	jtext_lit(t, *first ? "\"" : ",\"");
+	size_t n = strlen(key);
+	bool comma = !*first;
+	char *d;
+
 	*first = false;
-	jtext_lit(t, key);
-	jtext_lit(t, "\":");
+	if (!reserve(t, n + 4)) /* in one piece: objects have many keys */
+		return;
+	d = t->s + t->n;
+	if (comma)
+		*d++ = ',';
+	*d++ = '"';
+	memcpy(d, key, n);
+	d += n;
+	*d++ = '"';
+	*d++ = ':';
+	*d = '\0';
+	t->n = (size_t)(d - t->s);
 }
 
 void jtext_json(struct jtext *t, json_object *o)
@@ -161,6 +186,14 @@ void jtext_free(struct jtext *t)
 {
 	bigmem_free(base(t));
 	memset(t, 0, sizeof(*t));
+}
+
+void jtext_reset(struct jtext *t)
+{
+	t->n = 0;
+	t->fail = false;
+	if (t->s)
+		t->s[0] = '\0';
 }
 
 json_object *jtext_parse(struct jtext *t)

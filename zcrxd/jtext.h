@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "varlink.h"
 
@@ -28,8 +29,25 @@ struct jtext {
 	bool fail; /* out of memory: everything after is dropped */
 };
 
-void jtext_put(struct jtext *t, const char *p, size_t n);
-void jtext_lit(struct jtext *t, const char *p);
+/* n bytes more; out of line only when the buffer must grow (or t failed):
+ * a record or reply is hundreds of small pieces. */
+void jtext_put_grow(struct jtext *t, const char *p, size_t n);
+static inline void jtext_put(struct jtext *t, const char *p, size_t n)
+{
+	if (t->n + n + 2 <= t->cap && !t->fail) {
+		memcpy(t->s + t->n, p, n);
+		t->n += n;
+		t->s[t->n] = '\0';
+		return;
+	}
+	jtext_put_grow(t, p, n);
+}
+
+/* A NUL-terminated piece (a literal's length is known when compiled). */
+static inline void jtext_lit(struct jtext *t, const char *p)
+{
+	jtext_put(t, p, strlen(p));
+}
 /* A quoted, escaped string, byte for byte as json-c writes it. */
 void jtext_str(struct jtext *t, const char *p);
 void jtext_u64(struct jtext *t, uint64_t v);
@@ -42,6 +60,9 @@ void jtext_key(struct jtext *t, bool *first, const char *key);
 /* A json-c value as JTEXT_JSON_FLAGS write it; NULL: null. */
 void jtext_json(struct jtext *t, json_object *o);
 void jtext_free(struct jtext *t);
+/* Empty again, its buffer kept for the next text (and t's failure
+ * forgotten). */
+void jtext_reset(struct jtext *t);
 /* t's text parsed as a json-c value (a tree: for what is small or not in a
  * hurry), NULL when it does not parse or t failed; t is freed. */
 json_object *jtext_parse(struct jtext *t);

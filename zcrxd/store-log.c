@@ -36,7 +36,12 @@ struct store_log {
 	size_t n_written;
 	struct journal_nic *written;
 	struct store_log_stats st;
+	/* the records of a write: kept from write to write (a buffer's first
+	 * growth cost as much as a record), let go when it grew big */
+	struct jtext buf;
 };
+
+#define STORE_LOG_BUF_KEEP (64u << 10)
 
 /* --- reading ----------------------------------------------------------------------- */
 
@@ -395,7 +400,7 @@ int store_log_open(const char *dir, struct store *ret, struct store_log **log,
 
 int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 {
-	struct jtext b = { 0 };
+	struct jtext *b = &l->buf;
 	uint64_t records = 0;
 	size_t i, k;
 	int r;
@@ -404,6 +409,7 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		r = store_log_compact(l, s, err);
 		return r < 0 ? r : 1;
 	}
+	jtext_reset(b);
 	/* NICs' settings, and journals gone */
 	for (i = 0; i < s->n_nics; i++) {
 		const struct journal_nic *j = &s->nics[i], *w = written_find(l, j->name);
@@ -412,43 +418,44 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		for (k = 0; k < s->n_nic_marks && !whole; k++)
 			whole = !strcmp(s->nic_marks[k], j->name);
 		if (whole || !w)
-			store_rec_nic(&b, j, false);
+			store_rec_nic(b, j, false);
 		else if (!settings_equal(j, w))
-			store_rec_nic(&b, j, true);
+			store_rec_nic(b, j, true);
 		else
 			continue;
 		records++;
 	}
 	for (i = 0; i < l->n_written; i++)
 		if (!store_journal(s, l->written[i].name, 0, false)) {
-			store_rec_drop(&b, l->written[i].name);
+			store_rec_drop(b, l->written[i].name);
 			records++;
 		}
 	for (i = 0; i < s->n_marks; i++) {
-		store_rec_owner(&b, s, s->marks[i].nic, s->marks[i].mac);
+		store_rec_owner(b, s, s->marks[i].nic, s->marks[i].mac);
 		records++;
 	}
-	if (b.fail) {
-		jtext_free(&b);
+	if (b->fail) {
+		jtext_free(b);
 		r = store_log_compact(l, s, err);
 		return r < 0 ? r : 1;
 	}
-	if (!b.n) {
+	if (!b->n) {
 		store_marks_clear(s);
 		return 0;
 	}
-	r = store_write_all(l->fd, b.s, b.n);
+	r = store_write_all(l->fd, b->s, b->n);
 	if (r < 0) {
 		/* part of it may be in the file: its end is unknown now */
 		l->broken = true;
-		jtext_free(&b);
+		jtext_free(b);
 		return kerror_setf(err, -r, STORE_LOG, "save state", "write: %s", strerror(-r));
 	}
 	l->appended++;
 	l->st.writes++;
 	l->st.records += records;
-	l->st.log_bytes += b.n;
-	jtext_free(&b);
+	l->st.log_bytes += b->n;
+	if (b->cap > STORE_LOG_BUF_KEEP)
+		jtext_free(b);
 	store_marks_clear(s);
 	if (!written_take(l, s))
 		l->broken = true;
@@ -526,6 +533,7 @@ struct store_log *store_log_close(struct store_log *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	written_clear(l);
+	jtext_free(&l->buf);
 	free(l->dir);
 	free(l);
 	return NULL;

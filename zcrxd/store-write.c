@@ -10,10 +10,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "store-int.h"
 
 /* --- as text (what store_save and the log write: no tree of thousands of objects) --- */
@@ -252,25 +254,53 @@ json_object *store_to_json(const struct store *s)
 
 /* --- log records ------------------------------------------------------------------- */
 
+/*
+ * CRC-32 (IEEE 802.3, reflected: zlib's), eight bytes a step ("slicing by
+ * 8": table k is the CRC of a byte followed by k zero bytes, so eight
+ * lookups fold eight bytes at once): ~2.5 instructions a byte instead of
+ * ~6.5 a byte at a time, on every record written and read back.  The
+ * words are assembled from bytes, little-endian whatever the host.
+ */
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	uint32_t x;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		x = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			x = x & 1 ? 0xedb88320u ^ (x >> 1) : x >> 1;
+		crc_table[0][i] = x;
+	}
+	for (i = 0; i < 256; i++)
+		for (k = 1; k < 8; k++)
+			crc_table[k][i] = crc_table[k - 1][i] >> 8 ^
+					  crc_table[0][crc_table[k - 1][i] & 0xff];
+}
+
+static uint32_t le32(const uint8_t *c)
+{
+	return (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+}
+
 uint32_t store_crc32(const void *p, size_t n)
 {
-	static uint32_t table[256];
+	const uint32_t(*t)[256] = crc_table;
 	const uint8_t *c = p;
-	uint32_t crc = 0xffffffffu;
-	size_t i;
+	uint32_t crc = 0xffffffffu, a, b;
 
-	if (!table[1]) {
-		for (i = 0; i < 256; i++) {
-			uint32_t x = (uint32_t)i;
-			int k;
-
-			for (k = 0; k < 8; k++)
-				x = x & 1 ? 0xedb88320u ^ (x >> 1) : x >> 1;
-			table[i] = x;
-		}
+	(void)pthread_once(&crc_once, crc_init);
+	for (; n >= 8; n -= 8, c += 8) {
+		a = le32(c) ^ crc;
+		b = le32(c + 4);
+		crc = t[7][a & 0xff] ^ t[6][a >> 8 & 0xff] ^ t[5][a >> 16 & 0xff] ^ t[4][a >> 24] ^
+		      t[3][b & 0xff] ^ t[2][b >> 8 & 0xff] ^ t[1][b >> 16 & 0xff] ^ t[0][b >> 24];
 	}
-	for (i = 0; i < n; i++)
-		crc = table[(crc ^ c[i]) & 0xff] ^ (crc >> 8);
+	while (n--)
+		crc = t[0][(crc ^ *c++) & 0xff] ^ crc >> 8;
 	return crc ^ 0xffffffffu;
 }
 
@@ -287,14 +317,11 @@ static size_t rec_begin(struct jtext *b, const char *type)
 
 static void rec_end(struct jtext *b, size_t at)
 {
-	char crc[9];
-
-	jtext_lit(b, "}");
+	jtext_put(b, "}\n", 2);
 	if (b->fail)
 		return;
-	snprintf(crc, sizeof(crc), "%08x", store_crc32(b->s + at + 9, b->n - at - 9));
-	memcpy(b->s + at, crc, 8);
-	jtext_lit(b, "\n");
+	/* the checksum covers the JSON, not the line's end */
+	hex_put_u32(b->s + at, store_crc32(b->s + at + 9, b->n - 1 - at - 9));
 }
 
 void store_rec_generation(struct jtext *b, uint64_t generation)

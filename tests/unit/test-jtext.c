@@ -81,6 +81,42 @@ static void test_u32_arrays(void **state)
 	}
 }
 
+/* Keys come with a comma before all but the first; a reset text is empty
+ * and keeps its buffer; pieces written across the buffer's growth (the
+ * out-of-line path) and within it (inline) make the same text. */
+static void test_keys_reset_growth(void **state)
+{
+	struct jtext t = { 0 };
+	char want[8192], *w = want;
+	const char *kept;
+	bool f = true;
+
+	(void)state;
+	jtext_lit(&t, "{");
+	jtext_key(&t, &f, "a");
+	jtext_u64(&t, 1);
+	jtext_key(&t, &f, "bc");
+	jtext_str(&t, "d");
+	jtext_key(&t, &f, "");
+	jtext_lit(&t, "null}");
+	assert_false(f);
+	assert_string_equal(t.s, "{\"a\":1,\"bc\":\"d\",\"\":null}");
+	kept = t.s;
+	jtext_reset(&t);
+	assert_int_equal(t.n, 0);
+	assert_string_equal(t.s, "");
+	assert_ptr_equal(t.s, kept);
+	for (int i = 0; i < 700; i++) { /* past the first 1,024 bytes: it grows */
+		jtext_put(&t, "0123456789", (size_t)(i % 11));
+		w += sprintf(w, "%.*s", i % 11, "0123456789");
+	}
+	assert_false(t.fail);
+	assert_int_equal(t.n, strlen(want));
+	assert_string_equal(t.s, want);
+	assert_true(t.cap >= t.n + 2);
+	jtext_free(&t);
+}
+
 /* jtext_str's string reads back (json-c) as the string it was given. */
 static void test_strings(void **state)
 {
@@ -219,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_u32_arrays),
+		cmocka_unit_test(test_keys_reset_growth),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_strings_as_json_c),
 		cmocka_unit_test(test_json_values),
