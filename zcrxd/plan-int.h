@@ -127,6 +127,7 @@ struct planner {
 
 	uint32_t t_cur, t; /* RX queues now / after the plan */
 	uint32_t qmax;
+	void *qblock;      /* the five arrays below, one block */
 	uint8_t *qf;       /* per queue Q_* */
 	uint32_t *qrule;   /* a foreign rule location per queue (notes) */
 	int32_t *holder;   /* queue -> aplan index, -1 free */

@@ -316,19 +316,28 @@ static int setup(struct planner *pl)
 		qmax = QMAX_LIMIT;
 	pl->qmax = qmax;
 
-	pl->qf = plan_xcalloc(pl, qmax, sizeof(*pl->qf));
-	pl->qrule = plan_xcalloc(pl, qmax, sizeof(*pl->qrule));
-	pl->holder = plan_xcalloc(pl, qmax, sizeof(*pl->holder));
-	pl->pos = plan_xcalloc(pl, qmax, sizeof(*pl->pos));
-	pl->qnuma = plan_xcalloc(pl, qmax, sizeof(*pl->qnuma));
-	pl->obs_rules = plan_xcalloc(pl, nic->n_rules, sizeof(*pl->obs_rules));
-	if (pl->err)
-		return pl->err;
+	/* the per-queue facts in one block, each array written here in full
+	 * (a plan's blocks are no calloc each: zeroing is most of their cost) */
+	pl->qblock = malloc((qmax ? qmax : 1) * (sizeof(*pl->qrule) + sizeof(*pl->holder) +
+						 sizeof(*pl->pos) + sizeof(*pl->qnuma) +
+						 sizeof(*pl->qf)));
+	if (!pl->qblock)
+		return pl->err = -ENOMEM;
+	pl->qrule = pl->qblock;
+	pl->holder = (int32_t *)(pl->qrule + qmax);
+	pl->pos = (uint32_t *)(pl->holder + qmax);
+	pl->qnuma = (int *)(pl->pos + qmax);
+	pl->qf = (uint8_t *)(pl->qnuma + qmax);
+	memset(pl->qf, 0, qmax * sizeof(*pl->qf));
+	memset(pl->qrule, 0, qmax * sizeof(*pl->qrule));
 	for (i = 0; i < qmax; i++) {
 		pl->holder[i] = -1;
 		pl->pos[i] = UINT32_MAX;
 		pl->qnuma[i] = -1;
 	}
+	/* (written in full below: no zeroing; none for a NIC without rules) */
+	if (nic->n_rules && !(pl->obs_rules = malloc(nic->n_rules * sizeof(*pl->obs_rules))))
+		return pl->err = -ENOMEM;
 	for (i = 0; i < nic->n_queues; i++)
 		if (plan_q_ok(pl, nic->queues[i].id))
 			pl->qnuma[nic->queues[i].id] = nic->queues[i].numa_node;
@@ -343,9 +352,9 @@ static int setup(struct planner *pl)
 			break;
 	if (i < pl->n_obs_rules)
 		qsort(pl->obs_rules, pl->n_obs_rules, sizeof(*pl->obs_rules), cmp_rule_ptr);
-	pl->jrules = plan_xcalloc(pl, j->n_rules, sizeof(size_t));
-	if (pl->err)
-		return pl->err;
+	/* (read up to n_jrules, written so far) */
+	if (j->n_rules && !(pl->jrules = malloc(j->n_rules * sizeof(size_t))))
+		return pl->err = -ENOMEM;
 	for (i = 0; i < j->n_rules; i++)
 		if (!j->rules[i].pending)
 			pl->jrules[pl->n_jrules++] = i;
@@ -461,22 +470,29 @@ static int setup_attachments(struct planner *pl)
 	const struct plan_input *in = pl->in;
 	size_t i;
 
+	/* each element written in full below: no calloc, whose zeroing of
+	 * blocks of thousands of bytes was most of a plan's allocation cost */
 	pl->n_ap = in->n_atts;
-	pl->ap = plan_xcalloc(pl, in->n_atts, sizeof(*pl->ap));
-	pl->order = plan_xcalloc(pl, in->n_atts, sizeof(size_t));
-	pl->p->results = plan_xcalloc(pl, in->n_atts, sizeof(*pl->p->results));
-	if (pl->err)
-		return pl->err;
+	pl->ap = malloc((in->n_atts ? in->n_atts : 1) * sizeof(*pl->ap));
+	pl->order = malloc((in->n_atts ? in->n_atts : 1) * sizeof(size_t));
+	pl->p->results = malloc((in->n_atts ? in->n_atts : 1) * sizeof(*pl->p->results));
+	if (!pl->ap || !pl->order || !pl->p->results) {
+		pl->n_ap = 0;
+		return pl->err = -ENOMEM;
+	}
 	pl->p->n_results = in->n_atts;
 	for (i = 0; i < in->n_atts; i++) {
-		struct aplan *ap = &pl->ap[i];
+		struct attach_result *r = &pl->p->results[i];
 
-		ap->a = in->atts[i];
-		ap->idx = i;
-		ap->method = -1;
-		ap->ctx_op = -1;
-		ap->res = &pl->p->results[i];
-		ap->other_nic = strcmp(ap->a->id.nic, pl->name) != 0;
+		memset(r, 0, sizeof(*r));
+		pl->ap[i] = (struct aplan){
+			.a = in->atts[i],
+			.idx = i,
+			.method = -1,
+			.ctx_op = -1,
+			.res = r,
+			.other_nic = strcmp(in->atts[i]->id.nic, pl->name) != 0,
+		};
 		pl->order[i] = i;
 	}
 	/* the store keeps attachments in creation order: most often they
@@ -709,11 +725,7 @@ static void planner_free(struct planner *pl)
 		free(pl->ph[ph].v);
 	}
 	free(pl->text);
-	free(pl->qf);
-	free(pl->qrule);
-	free(pl->holder);
-	free(pl->pos);
-	free(pl->qnuma);
+	free(pl->qblock);
 	while (pl->wr_chunks) {
 		struct wr_chunk *c = pl->wr_chunks;
 
