@@ -14,6 +14,7 @@
 #include "jtext.h"
 #include "log.h"
 #include "nic-monitor.h"
+#include "str.h"
 
 /* --- replies ------------------------------------------------------------------------ */
 
@@ -247,10 +248,10 @@ static int id_of_vnic(struct attach_id *id, const char *domain, const char *uuid
 	attach_id_init(id);
 	if (attach_id_set_domain(id, domain) < 0)
 		return -ENOMEM;
-	snprintf(id->uuid, sizeof(id->uuid), "%s", uuid ? uuid : "");
+	str_copy(id->uuid, sizeof(id->uuid), uuid);
 	memcpy(id->mac, v->mac, NIC_MAC_LEN);
-	snprintf(id->nic, sizeof(id->nic), "%s", v->nic);
-	snprintf(id->tap, sizeof(id->tap), "%s", v->tap);
+	str_copy(id->nic, sizeof(id->nic), v->nic);
+	str_copy(id->tap, sizeof(id->tap), v->tap);
 	id->queues = v->queues ? v->queues : 1;
 	id->numa_node = v->numa_node;
 	return 0;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "str.h"
 #include "virt-follow-int.h"
 
 uint64_t virt_follow_now_usec(void)
@@ -74,7 +75,7 @@ struct vf_dom *virt_follow_get_dom(struct virt_follow *f, const uint8_t uuid[16]
 
 	if (d) {
 		if (name && *name && strcmp(d->name, name)) /* renamed */
-			snprintf(d->name, sizeof(d->name), "%s", name);
+			str_copy(d->name, sizeof(d->name), name);
 		return d;
 	}
 	d = calloc(1, sizeof(*d));
@@ -82,7 +83,7 @@ struct vf_dom *virt_follow_get_dom(struct virt_follow *f, const uint8_t uuid[16]
 		return NULL;
 	memcpy(d->uuid, uuid, 16);
 	domxml_uuid_format(uuid, d->uuid_str);
-	snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+	str_copy(d->name, sizeof(d->name), name);
 	virt_dom_sm_init(&d->sm);
 	d->applied_id = -1;
 	b = bucket(uuid);
@@ -177,7 +178,7 @@ static int held_put(struct vf_dom *d, const struct virt_vnic *v, bool explicit_r
 	}
 	d->held[k].v = *v;
 	d->held[k].explicit_req = d->held[k].explicit_req || explicit_req;
-	snprintf(d->held[k].error, sizeof(d->held[k].error), "%s", error);
+	str_copy(d->held[k].error, sizeof(d->held[k].error), error);
 	return 0;
 }
 
@@ -392,7 +393,7 @@ enum virt_action virt_follow_feed(struct virt_follow *f, struct vf_dom *d,
 void virt_follow_act(struct virt_follow *f, struct vf_dom *d, enum virt_action a,
 		     const char *reason, enum virt_origin origin, uint64_t event_usec)
 {
-	snprintf(d->reason, sizeof(d->reason), "%s", reason ? reason : "");
+	str_copy(d->reason, sizeof(d->reason), reason);
 	switch (a) {
 	case VIRT_ACT_NONE:
 		return;

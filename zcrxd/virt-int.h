@@ -24,6 +24,8 @@
 #define VIRT_WORKERS 2
 /* how far into the queue a worker looks for an event it may take */
 #define VIRT_LOOKAHEAD 64
+/* slots of the callbacks' name -> UUID memory (virt_name_*): a power of 2 */
+#define VIRT_NAMES 256
 
 enum vjob_type {
 	VJOB_CONNECT,
@@ -48,6 +50,13 @@ enum vmsg_type {
 	VMSG_CONN,
 	VMSG_RESYNC,
 	VMSG_EVENT,
+};
+
+/* A domain name seen in an event of this connection, and its UUID. */
+struct virt_name {
+	bool used;
+	uint8_t uuid[16];
+	char name[DOMXML_NAME_MAX];
 };
 
 struct vmsg {
@@ -108,6 +117,13 @@ struct virt_shared {
 	bool lost_reported;
 	int cb_ids[4];
 	bool hooks; /* virt_note_hook: stops are checked with GetState */
+	/* The UUIDs of the domain names in this connection's events, so that
+	 * an event needs no virDomainGetUUID (libvirt formats the UUID for a
+	 * debug line on every call, whatever the log level: ~7,400
+	 * instructions).  VIRT_NAMES slots by the name's hash (allocated on
+	 * first use); names_gen: the connection they are of. */
+	struct virt_name *names;
+	unsigned names_gen;
 
 	struct virt_status st;
 };
@@ -175,6 +191,20 @@ bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *
  * Lock held. */
 void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);
+/*
+ * The name -> UUID memory of libvirt's callbacks.  A name stands for the
+ * same domain from one of its events until the event that ends it:
+ * STOPPED for a transient domain, UNDEFINED for a persistent one (a
+ * rename undefines the old name), and libvirt delivers a connection's
+ * events in order; a new connection (sh->gen) starts empty.  Lock held.
+ * find: true and the UUID of name as remembered for connection gen.
+ * note: name is uuid's (remembered; a slot taken by another name is
+ * overwritten), or with gone, forgotten.
+ */
+bool virt_name_find_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			   uint8_t uuid[16]);
+void virt_name_note_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			   const uint8_t uuid[16], bool gone);
 /* libvirt's last error message on this thread, never NULL */
 const char *virt_last_error(void);
 

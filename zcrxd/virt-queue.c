@@ -103,6 +103,7 @@ void virt_shared_unref(struct virt_shared *sh)
 		close(sh->msgfd);
 	pthread_cond_destroy(&sh->cond);
 	pthread_mutex_destroy(&sh->lock);
+	free(sh->names);
 	free(sh->uri);
 	free(sh);
 }
@@ -110,6 +111,59 @@ void virt_shared_unref(struct virt_shared *sh)
 void virt_shared_unref_cb(void *opaque)
 {
 	virt_shared_unref(opaque);
+}
+
+/* --- the callbacks' name -> UUID memory --------------------------------------------- */
+
+static struct virt_name *name_slot(struct virt_shared *sh, unsigned gen, const char *name,
+				   bool make)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	if (sh->names && sh->names_gen != gen) { /* of another connection */
+		memset(sh->names, 0, VIRT_NAMES * sizeof(*sh->names));
+		sh->names_gen = gen;
+	}
+	if (!sh->names) {
+		if (!make || !(sh->names = calloc(VIRT_NAMES, sizeof(*sh->names))))
+			return NULL;
+		sh->names_gen = gen;
+	}
+	for (p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return &sh->names[h & (VIRT_NAMES - 1)];
+}
+
+bool virt_name_find_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			   uint8_t uuid[16])
+{
+	struct virt_name *v = name_slot(sh, gen, name, false);
+
+	if (!v || !v->used || strcmp(v->name, name))
+		return false;
+	memcpy(uuid, v->uuid, 16);
+	return true;
+}
+
+void virt_name_note_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			   const uint8_t uuid[16], bool gone)
+{
+	struct virt_name *v = name_slot(sh, gen, name, !gone);
+	size_t n = strlen(name);
+
+	if (!v)
+		return;
+	if (gone) {
+		if (v->used && !strcmp(v->name, name))
+			v->used = false;
+		return;
+	}
+	if (n >= sizeof(v->name))
+		return; /* (not a name an event carries) */
+	v->used = true;
+	memcpy(v->uuid, uuid, 16);
+	memcpy(v->name, name, n + 1);
 }
 
 /* Any thread; lock held.  The loop is woken for the first message only:

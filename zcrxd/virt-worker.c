@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "str.h"
 #include "virt-event.h"
 #include "virt-int.h"
 
@@ -58,16 +59,19 @@ static void pass_event_locked(struct virt_shared *sh, const struct vjob *j)
 	virt_post_loop_locked(sh, m);
 }
 
+/* Does this event end what its name stands for (virt_name_note_locked)? */
+static bool ends_name(enum virt_input_kind kind, int event)
+{
+	return kind == VIRT_IN_LIFECYCLE && (event == VIRT_EV_STOPPED || event == VIRT_EV_UNDEFINED);
+}
+
 static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr dom,
 			enum virt_input_kind kind, int event, int detail)
 {
-	struct vjob *j;
+	struct vjob job = { .type = VJOB_EVENT }, *j = &job;
 	const char *name;
+	bool known = false, keyed;
 
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return;
-	j->type = VJOB_EVENT;
 	j->event_usec = virt_now_usec();
 	j->in.kind = kind;
 	j->in.event = event;
@@ -75,27 +79,35 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	/* The XML is needed where the domain may now hold (other) vNICs. */
 	j->want_xml = kind != VIRT_IN_LIFECYCLE || event == VIRT_EV_STARTED ||
 		      event == VIRT_EV_RESUMED;
-	/* Local getters, no RPC. */
-	if (VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0) {
-		free(j);
-		return;
-	}
+	/* Local getters, no RPC; the UUID from the name's memory when this
+	 * connection's events told it already (a name too long to keep whole
+	 * is not looked up: cut, it could be another's). */
 	name = VIRT_LIB(virDomainGetName)(dom);
-	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
+	if (!name)
+		name = "";
+	keyed = *name && strnlen(name, sizeof(j->name)) < sizeof(j->name);
+	str_copy(j->name, sizeof(j->name), name);
+
+	pthread_mutex_lock(&sh->lock);
+	if (keyed && c == sh->conn)
+		known = virt_name_find_locked(sh, sh->gen, name, j->uuid);
+	pthread_mutex_unlock(&sh->lock);
+	if (!known && VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0)
+		return;
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->stopping || c != sh->conn) {
 		pthread_mutex_unlock(&sh->lock); /* a late event of an old connection */
-		free(j);
 		return;
 	}
+	if (keyed && (!known || ends_name(kind, event)))
+		virt_name_note_locked(sh, sh->gen, name, j->uuid, ends_name(kind, event));
 	sh->st.events++;
 	if (sh->njobs >= VIRT_QUEUE_MAX) {
 		/* Flooded: drop it; the worker re-lists everything instead. */
 		sh->overflow = true;
 		pthread_cond_signal(&sh->cond);
 		pthread_mutex_unlock(&sh->lock);
-		free(j);
 		return;
 	}
 	/* Where hooks run, a stop may be old news by the time it is handled
@@ -106,11 +118,16 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED && sh->hooks;
 	j->gen = sh->gen;
 	if (!j->want_xml && !j->want_state && virt_may_pass_locked(sh, j->uuid)) {
-		pass_event_locked(sh, j);
+		pass_event_locked(sh, j); /* (j on the stack: nothing to queue) */
 		pthread_mutex_unlock(&sh->lock);
-		free(j);
 		return;
 	}
+	j = malloc(sizeof(*j));
+	if (!j) {
+		pthread_mutex_unlock(&sh->lock);
+		return;
+	}
+	*j = job;
 	if ((j->want_xml || j->want_state) && VIRT_LIB(virDomainRef)(dom) == 0)
 		j->dom = dom;
 	virt_push_job_locked(sh, j);

@@ -5,13 +5,17 @@
  * first, and is woken again while more wait, so that a storm of libvirt
  * events is handled in batches with the control socket answered between
  * them; and the loop -> worker job queue as two workers take from it: one
- * event per domain at a time, in order, a connect or resync alone.
+ * event per domain at a time, in order, a connect or resync alone; and
+ * the callbacks' name -> UUID memory, which never answers with another
+ * name's UUID, forgets what it is told is gone (and nothing else), and
+ * nothing of another connection.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,11 +173,83 @@ static void test_jobs_by_domain_in_order(void **state)
 	virt_shared_unref(sh);
 }
 
+static void uuid_of(uint8_t u[16], unsigned k)
+{
+	memset(u, 0, 16);
+	u[0] = 0x5a;
+	u[14] = (uint8_t)(k >> 8);
+	u[15] = (uint8_t)k;
+}
+
+static void test_name_memory(void **state)
+{
+	struct virt_shared *sh = virt_shared_new();
+	char name[300], other[40];
+	uint8_t u[16], want[16];
+	unsigned k;
+
+	(void)state;
+	assert_non_null(sh);
+	pthread_mutex_lock(&sh->lock);
+	assert_false(virt_name_find_locked(sh, 1, "vm-a", u)); /* empty */
+	uuid_of(want, 1);
+	virt_name_note_locked(sh, 1, "vm-a", want, false);
+	memset(u, 0, 16);
+	assert_true(virt_name_find_locked(sh, 1, "vm-a", u));
+	assert_memory_equal(u, want, 16);
+	assert_false(virt_name_find_locked(sh, 1, "vm-A", u));
+	assert_false(virt_name_find_locked(sh, 1, "vm-", u));
+	assert_false(virt_name_find_locked(sh, 2, "vm-a", u)); /* another connection */
+	assert_false(virt_name_find_locked(sh, 1, "vm-a", u)); /* ... forgot all */
+
+	/* many names (more than the slots): a name found is found with its
+	 * own UUID, the last one noted always is; a name told gone is gone,
+	 * another name told gone (of the same slot, for some) leaves it */
+	for (k = 0; k < 5000; k++) {
+		snprintf(other, sizeof(other), "dom-%u", k);
+		uuid_of(want, k);
+		virt_name_note_locked(sh, 1, other, want, false);
+		assert_true(virt_name_find_locked(sh, 1, other, u));
+		assert_memory_equal(u, want, 16);
+	}
+	for (k = 0; k < 5000; k++) {
+		snprintf(other, sizeof(other), "dom-%u", k);
+		uuid_of(want, k);
+		if (virt_name_find_locked(sh, 1, other, u))
+			assert_memory_equal(u, want, 16);
+	}
+	uuid_of(want, 7);
+	virt_name_note_locked(sh, 1, "kept", want, false);
+	for (k = 0; k < 5000; k++) {
+		snprintf(other, sizeof(other), "gone-%u", k);
+		virt_name_note_locked(sh, 1, other, want, true);
+		assert_false(virt_name_find_locked(sh, 1, other, u));
+	}
+	assert_true(virt_name_find_locked(sh, 1, "kept", u));
+	assert_memory_equal(u, want, 16);
+	virt_name_note_locked(sh, 1, "kept", want, true);
+	assert_false(virt_name_find_locked(sh, 1, "kept", u));
+	/* a new UUID for a name replaces the old */
+	uuid_of(want, 8);
+	virt_name_note_locked(sh, 1, "dom-3", want, false);
+	assert_true(virt_name_find_locked(sh, 1, "dom-3", u));
+	assert_memory_equal(u, want, 16);
+
+	/* a name too long to keep whole is not kept */
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	virt_name_note_locked(sh, 1, name, want, false);
+	assert_false(virt_name_find_locked(sh, 1, name, u));
+	pthread_mutex_unlock(&sh->lock);
+	virt_shared_unref(sh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_storm_taken_in_turns),
 		cmocka_unit_test(test_jobs_by_domain_in_order),
+		cmocka_unit_test(test_name_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

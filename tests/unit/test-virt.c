@@ -27,6 +27,7 @@
 struct rec {
 	struct virt_input in;
 	char name[DOMXML_NAME_MAX];
+	uint8_t uuid[16];
 	enum virt_run_state run;
 	bool has_dom;
 	size_t n_ifaces;
@@ -51,6 +52,7 @@ static struct {
 static void fill(struct rec *r, const struct virt_domain_info *i)
 {
 	snprintf(r->name, sizeof(r->name), "%s", i->name);
+	memcpy(r->uuid, i->uuid, 16);
 	r->run = i->run;
 	r->has_dom = i->dom != NULL;
 	if (i->dom) {
@@ -319,6 +321,109 @@ static void test_event_reads_live_xml(void **state)
 	virt_free(v);
 }
 
+/* What the events of reused names must carry: each (name, kind, event,
+ * UUID) once, in whatever order the workers delivered them. */
+struct want_ev {
+	const char *name;
+	enum virt_input_kind kind;
+	int event;
+	uint8_t uuid[16];
+	bool seen;
+};
+
+static void want(struct want_ev *w, int *n, const char *name, enum virt_input_kind kind,
+		 int event, virDomainPtr d)
+{
+	w[*n].name = name;
+	w[*n].kind = kind;
+	w[*n].event = event;
+	assert_int_equal(virDomainGetUUID(d, w[*n].uuid), 0);
+	w[*n].seen = false;
+	(*n)++;
+}
+
+static void set_meta(virDomainPtr d, const char *q)
+{
+	char x[128];
+
+	snprintf(x, sizeof(x), "<config><nic mac='52:54:00:99:00:01' queues='%s'/></config>", q);
+	assert_int_equal(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, x, "zcrx",
+					      DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+			 0);
+}
+
+/*
+ * An event carries its own domain's UUID, also where a name is used
+ * again (the callbacks keep a name's UUID from event to event, libvirt's
+ * getter being costly): a transient domain destroyed and made again under
+ * its name gets a new UUID, as does a persistent one undefined and defined
+ * again, or renamed and its old name given to another.
+ */
+static void test_reused_names_carry_their_uuid(void **state)
+{
+	struct virt_options o = { .uri = "test:///default" };
+	struct want_ev w[32];
+	virDomainPtr d, p, q;
+	struct virt *v;
+	int n = 0, k, i;
+
+	reset();
+	assert_int_equal(virt_new(T.ev, &o, &CB, NULL, &v), 0);
+	assert_true(run_until(resynced, (void *)1, 5000));
+	for (k = 0; k < 2; k++) { /* transient, twice under one name */
+		d = virDomainCreateXML(T.drv, dom_xml("zv-u", ""), 0);
+		assert_non_null(d);
+		want(w, &n, "zv-u", VIRT_IN_LIFECYCLE, VIRT_EV_STARTED, d);
+		set_meta(d, k ? "3" : "2");
+		want(w, &n, "zv-u", VIRT_IN_METADATA, 0, d);
+		assert_int_equal(virDomainDestroy(d), 0);
+		want(w, &n, "zv-u", VIRT_IN_LIFECYCLE, VIRT_EV_STOPPED, d);
+		virDomainFree(d);
+	}
+	p = virDomainDefineXML(T.drv, dom_xml("zv-p", "")); /* persistent, twice */
+	assert_non_null(p);
+	want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_DEFINED, p);
+	assert_int_equal(virDomainUndefine(p), 0);
+	want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_UNDEFINED, p);
+	virDomainFree(p);
+	p = virDomainDefineXML(T.drv, dom_xml("zv-p", ""));
+	assert_non_null(p);
+	want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_DEFINED, p);
+	if (virDomainRename(p, "zv-q", 0) == 0) { /* its name to another */
+		want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_UNDEFINED, p);
+		want(w, &n, "zv-q", VIRT_IN_LIFECYCLE, VIRT_EV_DEFINED, p);
+		q = virDomainDefineXML(T.drv, dom_xml("zv-p", ""));
+		assert_non_null(q);
+		want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_DEFINED, q);
+		assert_int_equal(virDomainUndefine(q), 0);
+		want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_UNDEFINED, q);
+		virDomainFree(q);
+		assert_int_equal(virDomainUndefine(p), 0);
+		want(w, &n, "zv-q", VIRT_IN_LIFECYCLE, VIRT_EV_UNDEFINED, p);
+	} else {
+		assert_int_equal(virDomainUndefine(p), 0);
+		want(w, &n, "zv-p", VIRT_IN_LIFECYCLE, VIRT_EV_UNDEFINED, p);
+	}
+	virDomainFree(p);
+	assert_true(run_until(n_events, (void *)(intptr_t)n, 5000));
+	assert_int_equal(T.n_ev, n);
+	assert_memory_not_equal(w[0].uuid, w[3].uuid, 16); /* new UUIDs indeed */
+	for (i = 0; i < T.n_ev; i++) {
+		const struct rec *r = &T.ev_rec[i];
+
+		for (k = 0; k < n; k++)
+			if (!w[k].seen && !strcmp(w[k].name, r->name) && w[k].kind == r->in.kind &&
+			    (r->in.kind != VIRT_IN_LIFECYCLE || w[k].event == r->in.event) &&
+			    !memcmp(w[k].uuid, r->uuid, 16))
+				break;
+		if (k == n)
+			fail_msg("event %d of '%s' (kind %d, event %d): not with its UUID", i,
+				 r->name, (int)r->in.kind, r->in.event);
+		w[k].seen = true;
+	}
+	virt_free(v);
+}
+
 static bool two_failures(void *arg)
 {
 	int k, n = 0;
@@ -371,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_connect_and_resync),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_event_reads_live_xml),
+		cmocka_unit_test(test_reused_names_carry_their_uuid),
 		cmocka_unit_test(test_connect_failure_retries),
 		cmocka_unit_test(test_options),
 	};
