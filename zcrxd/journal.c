@@ -10,11 +10,12 @@
 
 #include "array.h"
 #include "journal.h"
+#include "str.h"
 
 void journal_nic_init(struct journal_nic *j, const char *name, int ifindex)
 {
 	memset(j, 0, sizeof(*j));
-	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
+	str_copy(j->name, sizeof(j->name), name);
 	j->ifindex = ifindex;
 }
 

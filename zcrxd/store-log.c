@@ -249,9 +249,8 @@ static bool written_take(struct store_log *l, const struct store *s)
 		struct journal_nic *w = &l->written[l->n_written];
 		const struct journal_nic *j = &s->nics[i];
 
-		journal_nic_init(w, j->name, j->ifindex);
 		l->n_written++;
-		*w = *j;
+		*w = *j; /* its settings; the entries' arrays not: */
 		w->n_leases = w->n_rules = w->n_ctxs = w->n_bindings = 0;
 		w->leases = NULL;
 		w->rules = NULL;

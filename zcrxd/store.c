@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store-int.h"
+#include "str.h"
 
 void store_init(struct store *s)
 {
@@ -26,8 +27,10 @@ void store_clear(struct store *s)
 
 	for (i = 0; i < s->n_atts; i++)
 		attach_clear(&s->atts[i]);
-	free(s->atts);
-	free(s->keys);
+	if (s->atts)
+		free(s->atts - s->lead_atts);
+	if (s->keys)
+		free(s->keys - s->lead_keys);
 	for (i = 0; i < s->n_on; i++)
 		free(s->on[i].idx);
 	free(s->on);
@@ -92,14 +95,16 @@ nomem:
 static void key_of(struct store_key *k, const struct attach_id *id)
 {
 	memcpy(k->mac, id->mac, NIC_MAC_LEN);
-	snprintf(k->nic, sizeof(k->nic), "%s", id->nic);
+	str_copy(k->nic, sizeof(k->nic), id->nic);
 }
 
 void store_rekey(struct store *s)
 {
 	size_t i;
 
-	free(s->keys);
+	if (s->keys)
+		free(s->keys - s->lead_keys);
+	s->lead_keys = 0;
 	s->keys = s->n_atts ? calloc(s->n_atts, sizeof(*s->keys)) : NULL;
 	s->n_keys = s->keys ? s->n_atts : 0;
 	s->cap_keys = s->n_keys;
@@ -136,7 +141,7 @@ int store_index_add(struct store *s, const char *nic, size_t i)
 		}
 		o = &s->on[s->n_on];
 		memset(o, 0, sizeof(*o));
-		snprintf(o->nic, sizeof(o->nic), "%s", nic);
+		str_copy(o->nic, sizeof(o->nic), nic);
 	}
 	if (o->n >= o->cap) {
 		size_t cap = o->cap ? 2 * o->cap : 8;
@@ -218,6 +223,39 @@ bool store_att_on(const struct store *s, size_t i, const char *nic)
 	return !strcmp(s->n_keys == s->n_atts ? s->keys[i].nic : s->atts[i].id.nic, nic);
 }
 
+/* Element i (of n, size bytes each) out of the array *a: the shorter side
+ * moves by one.  The ones before it move up and *a with them, its slots
+ * before the first counted in *lead (and out of *cap): attachments are
+ * mostly removed oldest first (domains stop in the order they started),
+ * and an array of hundreds of 288-byte attachments moved on every
+ * removal cost ~13,000 instructions. */
+static void remove_at(void **a, size_t size, size_t n, size_t i, size_t *cap, size_t *lead)
+{
+	char *p = *a;
+
+	if (i < n / 2) {
+		memmove(p + size, p, i * size);
+		*a = p + size;
+		(*lead)++;
+		if (*cap)
+			(*cap)--;
+	} else {
+		memmove(p + i * size, p + (i + 1) * size, (n - i - 1) * size);
+	}
+}
+
+/* The slots before *a given back to its end (the array moved to the
+ * start of its allocation). */
+static void slide_down(void **a, size_t size, size_t n, size_t *cap, size_t *lead)
+{
+	char *base = (char *)*a - *lead * size;
+
+	memmove(base, *a, n * size);
+	*a = base;
+	*cap += *lead;
+	*lead = 0;
+}
+
 int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_index)
 {
 	ssize_t i = store_find_attach(s, id->nic, id->mac);
@@ -238,6 +276,9 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 			*ret_index = (size_t)i;
 		return 0;
 	}
+	if (s->n_atts >= s->cap_atts && s->lead_atts) /* room before it: move down */
+		slide_down((void **)&s->atts, sizeof(*s->atts), s->n_atts, &s->cap_atts,
+			   &s->lead_atts);
 	if (s->n_atts >= s->cap_atts) {
 		size_t cap = s->n_atts < 8 ? 16 : 2 * s->n_atts;
 
@@ -255,8 +296,12 @@ int store_put_attach(struct store *s, const struct attach_id *id, size_t *ret_in
 	}
 	v = s->atts;
 	if (s->n_keys == s->n_atts) { /* (else lost to a failed allocation: scans atts) */
-		struct store_key *k = s->keys;
+		struct store_key *k;
 
+		if (s->n_keys >= s->cap_keys && s->lead_keys)
+			slide_down((void **)&s->keys, sizeof(*s->keys), s->n_keys, &s->cap_keys,
+				   &s->lead_keys);
+		k = s->keys;
 		if (s->n_keys >= s->cap_keys) {
 			size_t cap = s->n_keys < 8 ? 16 : 2 * s->n_keys;
 
@@ -286,10 +331,11 @@ void store_del_attach(struct store *s, size_t index)
 	store_mark(s, s->atts[index].id.nic, s->atts[index].id.mac);
 	attach_clear(&s->atts[index]);
 	index_del(s, index);
-	memmove(&s->atts[index], &s->atts[index + 1], (s->n_atts - index - 1) * sizeof(*s->atts));
+	remove_at((void **)&s->atts, sizeof(*s->atts), s->n_atts, index, &s->cap_atts,
+		  &s->lead_atts);
 	if (s->n_keys == s->n_atts) {
-		memmove(&s->keys[index], &s->keys[index + 1],
-			(s->n_keys - index - 1) * sizeof(*s->keys));
+		remove_at((void **)&s->keys, sizeof(*s->keys), s->n_keys, index, &s->cap_keys,
+			  &s->lead_keys);
 		s->n_keys--;
 	}
 	s->n_atts--;
@@ -320,7 +366,7 @@ void store_mark(struct store *s, const char *nic, const uint8_t *mac)
 	s->marks = v;
 	v = &v[s->n_marks++];
 	memset(v, 0, sizeof(*v));
-	snprintf(v->nic, sizeof(v->nic), "%s", nic);
+	str_copy(v->nic, sizeof(v->nic), nic);
 	memcpy(v->mac, mac, NIC_MAC_LEN);
 }
 
@@ -340,7 +386,7 @@ void store_mark_nic(struct store *s, const char *nic)
 		return;
 	}
 	s->nic_marks = v;
-	snprintf(v[s->n_nic_marks++], IF_NAMESIZE, "%s", nic);
+	str_copy(v[s->n_nic_marks++], IF_NAMESIZE, nic);
 }
 
 void store_marks_clear(struct store *s)

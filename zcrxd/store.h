@@ -64,6 +64,9 @@ struct store {
 	 * realloc of the array per new attachment); 0 when not known (an
 	 * array made elsewhere is grown from its n) */
 	size_t cap_atts, cap_keys;
+	/* slots of their allocations before atts and keys (store_del_attach
+	 * moves the shorter side of a removal: the front, for the oldest) */
+	size_t lead_atts, lead_keys;
 	/* their keys in the same order, for store_find_attach (among its
 	 * NIC's, from the index below) and store_att_on: 22 bytes each, not
 	 * whole attachments;

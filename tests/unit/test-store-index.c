@@ -3,7 +3,9 @@
  * test-store-index — the store's index of each NIC's attachments
  * (store_atts_on, and store_find_attach through it) against a plain scan
  * of every attachment, after random puts and removals, a copy, a parse of
- * the snapshot and a replay of the log.
+ * the snapshot and a replay of the log; and the attachments' order (the
+ * snapshot's) against a plain list, removed oldest first, newest first or
+ * anywhere, with puts between.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -156,6 +158,94 @@ static void test_index_random(void **state)
 	store_clear(&s);
 }
 
+/* A plain list of what the store holds, in its order. */
+struct model {
+	size_t n;
+	struct {
+		unsigned nic, m;
+		uint64_t seq;
+	} e[4096];
+};
+
+static void assert_model(const struct store *s, const struct model *md)
+{
+	uint8_t mac[NIC_MAC_LEN];
+	size_t i;
+
+	assert_int_equal(s->n_atts, md->n);
+	for (i = 0; i < md->n; i++) {
+		mac_of(mac, md->e[i].m);
+		assert_string_equal(s->atts[i].id.nic, nics[md->e[i].nic]);
+		assert_memory_equal(s->atts[i].id.mac, mac, NIC_MAC_LEN);
+		assert_int_equal(s->atts[i].id.seq, md->e[i].seq);
+		assert_true(store_att_on(s, i, nics[md->e[i].nic]));
+		assert_int_equal(store_find_attach(s, nics[md->e[i].nic], mac), (ssize_t)i);
+	}
+}
+
+static void model_put(struct store *s, struct model *md, unsigned nic, unsigned m)
+{
+	uint8_t mac[NIC_MAC_LEN];
+	size_t i;
+
+	mac_of(mac, m);
+	if (store_find_attach(s, nics[nic], mac) >= 0)
+		return;
+	put(s, nics[nic], m);
+	i = md->n++;
+	md->e[i].nic = nic;
+	md->e[i].m = m;
+	md->e[i].seq = s->atts[s->n_atts - 1].id.seq;
+}
+
+static void model_del(struct store *s, struct model *md, size_t i)
+{
+	store_del_attach(s, i);
+	memmove(&md->e[i], &md->e[i + 1], (md->n - i - 1) * sizeof(md->e[0]));
+	md->n--;
+}
+
+static void test_order_kept(void **state)
+{
+	static struct model md;
+	struct store s, c;
+	unsigned round, k;
+
+	(void)state;
+	store_init(&s);
+	md.n = 0;
+	for (round = 0; round < 12; round++) {
+		unsigned adds = 20 + rnd(200);
+
+		for (k = 0; k < adds; k++)
+			model_put(&s, &md, rnd(N_USED), rnd(N_MACS));
+		assert_model(&s, &md);
+		/* removals: oldest first (domains stopping in the order they
+		 * started), newest first, anywhere; some puts between */
+		for (k = 0; md.n > 5 && k < adds; k++) {
+			size_t i = round % 3 == 0 ? 0 : round % 3 == 1 ? md.n - 1 : rnd((unsigned)md.n);
+
+			model_del(&s, &md, i);
+			if (rnd(4) == 0)
+				model_put(&s, &md, rnd(N_USED), rnd(N_MACS));
+			assert_model(&s, &md);
+		}
+		assert_index(&s);
+		assert_int_equal(store_copy(&c, &s), 0);
+		assert_model(&c, &md);
+		store_clear(&c);
+	}
+	while (md.n) {
+		model_del(&s, &md, 0);
+		assert_model(&s, &md);
+	}
+	for (k = 0; k < 300; k++) /* and it grows again from there */
+		model_put(&s, &md, rnd(N_USED), k);
+	assert_model(&s, &md);
+	assert_index(&s);
+	store_clear(&s);
+}
+
 /* The log's replay (owner records put and remove attachments) and its
  * compaction keep the index exact. */
 static void test_index_log_replay(void **state)
@@ -204,6 +294,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_index_random),
+		cmocka_unit_test(test_order_kept),
 		cmocka_unit_test(test_index_log_replay),
 	};
 
