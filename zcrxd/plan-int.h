@@ -10,6 +10,7 @@
 #pragma once
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,17 @@
 #define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */
 #define PLAN_RCACHE 8           /* distinct reasons remembered for sharing */
 #define PLAN_STEER_FLOW 100     /* aplan.method of a lease: its flow's rules */
+
+/* Why something cannot be done, for the reasons and notes that say so:
+ * its words where they are, not copied into a struct kerror on every plan
+ * (most plans say nothing with them).  The text is plan_why_msg(): the
+ * capability's (plan_cap_msg, read as it is used) or msg. */
+struct plan_why {
+	int err;                   /* positive errno, as kerror_set makes it */
+	const char *op;            /* "" when none */
+	const struct nic_cap *cap; /* NULL: the text is msg */
+	const char *msg;           /* with cap: its fallback; "" when none */
+};
 
 /* Per-queue facts. */
 enum {
@@ -137,7 +149,7 @@ struct planner {
 	const struct nic_rss *rss0;
 	bool rss0_writable;
 	bool carve_ok; /* pool queues are out of context 0 (or will be) */
-	struct kerror carve_err;
+	struct plan_why carve_err;
 
 	bool chan_op, rings_op;
 	bool chan_restore; /* the channel op puts back the pre-zcrxd count */
@@ -262,6 +274,25 @@ static inline const char *plan_cap_msg(const struct nic_cap *c, const char *fall
 	if (c->err)
 		return strerror(c->err);
 	return fallback;
+}
+
+static inline const char *plan_why_msg(const struct plan_why *w)
+{
+	return w->cap ? plan_cap_msg(w->cap, w->msg) : w->msg;
+}
+
+/* w = err (an errno as kerror_set takes it), op, and the text of cap
+ * (NULL: msg); returns w->err. */
+static inline int plan_why_set(struct plan_why *w, int err, const char *op,
+			       const struct nic_cap *cap, const char *msg)
+{
+	if (err == 0 || err == INT_MIN)
+		err = EIO;
+	w->err = err < 0 ? -err : err;
+	w->op = op;
+	w->cap = cap;
+	w->msg = msg;
+	return w->err;
 }
 
 static inline const char *plan_mac_str(const uint8_t *mac, char *buf)

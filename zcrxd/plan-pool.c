@@ -233,16 +233,17 @@ void plan_rss0(struct planner *pl)
 	if (!r0 || !pl->rss0_writable) {
 		const struct nic_cap *c = !r0 ? &caps->rss : &caps->rss_set;
 
-		kerror_set(&pl->carve_err, c->err ? c->err : EOPNOTSUPP, pl->name,
-			   !r0 ? "read RSS table" : "write RSS table",
-			   plan_cap_msg(c, "no RSS table to rewrite"));
+		plan_why_set(&pl->carve_err, c->err ? c->err : EOPNOTSUPP,
+			     !r0 ? "read RSS table" : "write RSS table", c,
+			     "no RSS table to rewrite");
 		if (pl->managed && pl->p->n_pool)
 			plan_note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
-			     "pool queues stay in the default RSS spread: %s", pl->carve_err.msg);
+			     "pool queues stay in the default RSS spread: %s",
+			     plan_why_msg(&pl->carve_err));
 		if (j->has_rss0_prior && !pl->managed)
 			plan_note(pl, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			     "cannot restore the recorded default RSS table: %s",
-			     pl->carve_err.msg);
+			     plan_why_msg(&pl->carve_err));
 		return;
 	}
 	size = r0->indir_size;

@@ -13,23 +13,23 @@
 /* --- step 5: steering, contexts, rules --------------------------------------- */
 
 /* Can this NIC take ntuple rules at all?  Fills *why when not. */
-static bool plan_rules_possible(const struct planner *pl, struct kerror *why)
+static bool plan_rules_possible(const struct planner *pl, struct plan_why *why)
 {
 	const struct nic *nic = pl->nic;
 	const struct nic_caps *c = &nic->caps;
 
 	if (c->rules.state == NIC_CAP_NO)
-		return kerror_set(why, c->rules.err ? c->rules.err : EOPNOTSUPP, pl->name,
-				  "insert rule", plan_cap_msg(&c->rules, "no ntuple rule table")),
+		return plan_why_set(why, c->rules.err ? c->rules.err : EOPNOTSUPP, "insert rule",
+				    &c->rules, "no ntuple rule table"),
 		       false;
 	if (c->ntuple.state == NIC_CAP_NO)
-		return kerror_set(why, c->ntuple.err ? c->ntuple.err : EOPNOTSUPP, pl->name,
-				  "enable " PLAN_FEATURE_NTUPLE,
-				  plan_cap_msg(&c->ntuple, "feature not available")),
+		return plan_why_set(why, c->ntuple.err ? c->ntuple.err : EOPNOTSUPP,
+				    "enable " PLAN_FEATURE_NTUPLE, &c->ntuple,
+				    "feature not available"),
 		       false;
 	if (nic->ntuple_fixed && !nic->ntuple_active)
-		return kerror_set(why, EOPNOTSUPP, pl->name, "enable " PLAN_FEATURE_NTUPLE,
-				  PLAN_FEATURE_NTUPLE " is fixed off on this device"),
+		return plan_why_set(why, EOPNOTSUPP, "enable " PLAN_FEATURE_NTUPLE, NULL,
+				    PLAN_FEATURE_NTUPLE " is fixed off on this device"),
 		       false;
 	return true;
 }
@@ -118,7 +118,7 @@ static size_t methods_for(const struct planner *pl, const struct attach_id *id,
 bool plan_steer_context_refused(const struct planner *pl, const struct attach_id *id, char *why,
 				size_t size, int *ret_err)
 {
-	struct kerror base = { 0 };
+	struct plan_why base;
 	char q[8];
 	int e;
 
@@ -136,7 +136,7 @@ void plan_steer_choose(struct planner *pl)
 {
 	const enum config_steering *order;
 	size_t n_order, i, m;
-	struct kerror base = { 0 };
+	struct plan_why base;
 	bool possible;
 
 	if (!pl->managed)
@@ -155,7 +155,7 @@ void plan_steer_choose(struct planner *pl)
 			continue;
 		if (!possible) {
 			plan_reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
-			       "no steering rule: %s", base.msg);
+			       "no steering rule: %s", plan_why_msg(&base));
 			continue;
 		}
 		if (plan_is_lease(ap)) {

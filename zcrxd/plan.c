@@ -626,7 +626,7 @@ static void results(struct planner *pl)
 		if (ap->n_q && !pl->carve_ok && pl->managed)
 			plan_reason(pl, ap, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			       "dedicated queues also take default RSS traffic: %s",
-			       pl->carve_err.msg);
+			       plan_why_msg(&pl->carve_err));
 		for (k = 0; k < r->n_queues && plan_is_lease(ap); k++)
 			pending |= !(r->queues[k].providers &
 				     (NIC_PROVIDER_IO_URING | NIC_PROVIDER_DMABUF));
@@ -762,6 +762,7 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	pl.p = ret;
 	pl.name = in->nic->link.name;
 	pl.managed = in->policy && !pl.j->released && in->mode != PLAN_MODE_RELEASE;
+	pl.carve_err.op = pl.carve_err.msg = ""; /* (set when the table cannot be written) */
 	snprintf(ret->nic, sizeof(ret->nic), "%s", pl.name);
 
 	if (setup(&pl) < 0 || setup_attachments(&pl) < 0)

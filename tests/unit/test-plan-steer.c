@@ -755,6 +755,102 @@ static void test_held_rule_refusal_is_unsteered(void **state)
 	del_h(h);
 }
 
+/* The reason an unsteered vNIC of ours gets, and the words of the shared
+ * queue, on a veth with caps set after observing it. */
+static void words_of(struct harness *h, char **steer, int *steer_err, char **steer_op,
+		     char **shared)
+{
+	const struct attach_reason *r;
+	struct plan p;
+
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	r = reason_of(&h->atts[0], ATTACH_R_UNSTEERED);
+	assert_non_null(r);
+	*steer = strdup(r->msg);
+	*steer_err = r->err;
+	*steer_op = strdup(r->op);
+	r = reason_of(&h->atts[0], ATTACH_R_SHARED);
+	*shared = r ? strdup(r->msg) : NULL;
+	plan_clear(&p);
+}
+
+static void free_words(char *steer, char *op, char *shared)
+{
+	free(steer);
+	free(op);
+	free(shared);
+}
+
+/* The words of what a NIC cannot do, as the reasons and notes give them
+ * (the planner keeps them where they are, not copied: plan_why): the
+ * bench's veth (no rule table, no RSS table: the fake's texts), no texts
+ * (the errno's, or the fallback when there is no errno either), a
+ * refusal of rx-ntuple-filter with the kernel's text, and rx-ntuple-filter
+ * fixed off. */
+static void test_refusal_words(void **state)
+{
+	char *steer, *op, *shared;
+	const struct attach_reason *r;
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	struct plan p;
+	int err;
+
+	fake_nic_cfg_veth(&cfg, "zx0");
+	cfg.rx_max = cfg.tx_max = cfg.rx = cfg.tx = 8;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm", 1, 1);
+	harness_observe(h);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	assert_true(has_note(&p, ATTACH_R_SHARED,
+			     "pool queues stay in the default RSS spread: Operation not supported"));
+	assert_string_equal(p.notes[0].op, "read RSS table");
+	assert_int_equal(p.notes[0].err, EOPNOTSUPP);
+	plan_clear(&p);
+	r = reason_of(&h->atts[0], ATTACH_R_SHARED);
+	assert_non_null(r);
+	assert_string_equal(r->op, "read RSS table");
+	assert_int_equal(r->err, EOPNOTSUPP);
+	assert_string_equal(r->msg,
+			    "dedicated queues also take default RSS traffic: Operation not supported");
+	words_of(h, &steer, &err, &op, &shared);
+	assert_string_equal(steer, "no steering rule: Operation not supported");
+	assert_string_equal(op, "insert rule");
+	assert_int_equal(err, EOPNOTSUPP);
+	free_words(steer, op, shared);
+
+	/* no texts: the errno's words; no errno either: the fallback */
+	nic_cap_set(&h->nic.caps.rules, NIC_CAP_NO, 0, "");
+	nic_cap_set(&h->nic.caps.rss, NIC_CAP_NO, -EPERM, "");
+	words_of(h, &steer, &err, &op, &shared);
+	assert_string_equal(steer, "no steering rule: no ntuple rule table");
+	assert_int_equal(err, EOPNOTSUPP);
+	assert_string_equal(shared, "dedicated queues also take default RSS traffic: "
+				    "Operation not permitted");
+	free_words(steer, op, shared);
+
+	/* rules, but rx-ntuple-filter refused with the kernel's words */
+	nic_cap_set(&h->nic.caps.rules, NIC_CAP_YES, 0, "");
+	nic_cap_set(&h->nic.caps.ntuple, NIC_CAP_NO, EBUSY, "not now, says the driver");
+	words_of(h, &steer, &err, &op, &shared);
+	assert_string_equal(steer, "no steering rule: not now, says the driver");
+	assert_string_equal(op, "enable rx-ntuple-filter");
+	assert_int_equal(err, EBUSY);
+	free_words(steer, op, shared);
+
+	/* rx-ntuple-filter there, fixed off */
+	nic_cap_set(&h->nic.caps.ntuple, NIC_CAP_YES, 0, "");
+	h->nic.ntuple_fixed = true;
+	h->nic.ntuple_active = false;
+	words_of(h, &steer, &err, &op, &shared);
+	assert_string_equal(steer, "no steering rule: rx-ntuple-filter is fixed off on this device");
+	assert_string_equal(op, "enable rx-ntuple-filter");
+	assert_int_equal(err, EOPNOTSUPP);
+	free_words(steer, op, shared);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_learned_per_rule_kind),
 		cmocka_unit_test(test_contexts_not_listed_keep_the_journals_word),
 		cmocka_unit_test(test_held_rule_refusal_is_unsteered),
+		cmocka_unit_test(test_refusal_words),
 		cmocka_unit_test(test_contexts_exhausted_degrade_to_one_queue),
 	};
 
