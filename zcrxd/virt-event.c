@@ -67,6 +67,12 @@ struct virt_event {
 	 * not wake it (timer_needs_wake) */
 	uint64_t armed_usec;
 	bool zero_armed;
+	/* what sd-event was last told (loop thread): the time source on at
+	 * time_usec (a oneshot: off again once it fired), the defer source
+	 * on.  A sync with nothing changed makes no call (sd_event_source_
+	 * set_time cost ~670 instructions, and every turn of the loop syncs) */
+	bool time_on, defer_on;
+	uint64_t time_usec;
 	unsigned long wakes; /* eventfd writes: other threads waking the loop */
 	void (*after)(void *ud); /* virt_event_set_after (loop thread) */
 	void *after_ud;
@@ -266,6 +272,9 @@ static void fire_timers(struct virt_event *e, bool zero_period)
 
 static int on_time(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	struct virt_event *e = userdata;
+
+	e->time_on = false; /* a oneshot: sd-event turned it off to dispatch it */
 	fire_timers(userdata, false);
 	run_after(userdata);
 	return 0;
@@ -377,14 +386,20 @@ static void sync_timers(struct virt_event *e, struct pending_free **frees, size_
 			first = t->due_usec;
 		pp = &t->next;
 	}
-	(void)sd_event_source_set_enabled(e->defer_src, zero ? SD_EVENT_ON : SD_EVENT_OFF);
+	/* (a call that failed is made again next time) */
+	if (zero != e->defer_on &&
+	    sd_event_source_set_enabled(e->defer_src, zero ? SD_EVENT_ON : SD_EVENT_OFF) >= 0)
+		e->defer_on = zero;
 	e->zero_armed = zero;
 	e->armed_usec = first;
 	if (first != UINT64_MAX) {
-		(void)sd_event_source_set_time(e->time_src, first);
-		(void)sd_event_source_set_enabled(e->time_src, SD_EVENT_ONESHOT);
-	} else {
-		(void)sd_event_source_set_enabled(e->time_src, SD_EVENT_OFF);
+		if (!e->time_on || e->time_usec != first) {
+			e->time_on = sd_event_source_set_time(e->time_src, first) >= 0 &&
+				     sd_event_source_set_enabled(e->time_src, SD_EVENT_ONESHOT) >= 0;
+			e->time_usec = first;
+		}
+	} else if (e->time_on && sd_event_source_set_enabled(e->time_src, SD_EVENT_OFF) >= 0) {
+		e->time_on = false;
 	}
 }
 

@@ -317,6 +317,38 @@ static void test_timer_postponed(void **state)
 	assert_int_equal(virt_event_remove_timeout(c->ve, t), 0);
 }
 
+/* A timer brought forward while the loop's source is armed for a later
+ * time fires at its new time (the source is set again, not left where a
+ * sync with nothing changed would leave it); one left alone then keeps
+ * its own time. */
+static void test_timer_brought_forward(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t t0, dt;
+	int t, u;
+
+	t = virt_event_add_timeout(c->ve, 2000, on_timer, c, NULL);
+	assert_true(t > 0);
+	run_for(c, 10); /* armed for +2 s, synced a few times */
+	t0 = deadline_now_ms();
+	virt_event_update_timeout(c->ve, t, 20);
+	assert_true(run_until(c, one_timer_call, 2000));
+	dt = deadline_now_ms() - t0;
+	assert_true(dt >= 18);
+	assert_true(dt < 1500);
+	/* a second, later timer: armed after the first's period changes */
+	virt_event_update_timeout(c->ve, t, -1);
+	c->timer_calls = 0;
+	u = virt_event_add_timeout(c->ve, 50, on_timer, c, NULL);
+	t0 = deadline_now_ms();
+	assert_true(run_until(c, one_timer_call, 2000));
+	dt = deadline_now_ms() - t0;
+	assert_true(dt >= 48);
+	assert_true(dt < 1500);
+	assert_int_equal(virt_event_remove_timeout(c->ve, u), 0);
+	assert_int_equal(virt_event_remove_timeout(c->ve, t), 0);
+}
+
 static void test_timer_zero_and_disabled(void **state)
 {
 	struct ctx *c = *state;
@@ -674,6 +706,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_periodic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_postponed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_brought_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_zero_and_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_remove_in_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_wakes_loop, setup, teardown),
