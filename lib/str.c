@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * str — bounded string copies (str.h).
+ * str — bounded string copies and comparisons (str.h).
  */
 #include <string.h>
 
@@ -13,4 +13,17 @@ char *str_copy(char *dst, size_t size, const char *src)
 	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
 	return dst;
+}
+
+bool str_same_in(const char *a, const char *b, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
 }

@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "jtext.h"
 #include "binder.h"
+#include "str.h"
 
 const char *attach_state_name(enum attach_state s)
 {
@@ -354,7 +355,7 @@ bool attach_result_same(const struct attach_result *a, const struct attach_resul
 	size_t i;
 
 	if (a->state != b->state || a->n_queues != b->n_queues || a->n_rules != b->n_rules ||
-	    a->n_reasons != b->n_reasons || strcmp(a->steering, b->steering) ||
+	    a->n_reasons != b->n_reasons || !str_same_in(a->steering, b->steering, sizeof(a->steering)) ||
 	    a->has_context != b->has_context || a->rss_context != b->rss_context)
 		return false;
 	for (i = 0; i < a->n_queues; i++)

@@ -3,7 +3,8 @@
  * Unit tests for str (lib/str.h): str_copy leaves the buffer as
  * snprintf(dst, size, "%s", src) does, byte for byte, for every length of
  * source and buffer up to 40 (shorter, equal, longer, empty, NULL), and
- * writes nothing past size.
+ * writes nothing past size; str_same_in says what strcmp says of strings
+ * in fixed arrays, whatever follows their NUL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,10 +41,29 @@ static void test_as_snprintf(void **state)
 	assert_int_equal(got[1], '#');
 }
 
+static void test_same_in(void **state)
+{
+	static const char *const s[] = { "", "a", "b", "ab", "abc", "abd", "abcdefg", "abcdefh",
+					 "mac", "ip", "ma", "mac2" };
+	char a[8], b[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		for (size_t k = 0; k < sizeof(s) / sizeof(s[0]); k++) {
+			memset(a, 'x', sizeof(a));
+			memset(b, 'y', sizeof(b)); /* what follows the NULs differs */
+			memcpy(a, s[i], strlen(s[i]) + 1);
+			memcpy(b, s[k], strlen(s[k]) + 1);
+			assert_int_equal(str_same_in(a, b, sizeof(a)), !strcmp(a, b));
+			assert_int_equal(str_same_in(b, a, sizeof(a)), !strcmp(a, b));
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_as_snprintf),
+		cmocka_unit_test(test_same_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
