@@ -13,6 +13,14 @@
 #include "log.h"
 #include "virt-api.h"
 
+/* A key new to o, a literal: neither looked up first nor copied (every
+ * domain event builds one such object for the Monitor's subscribers). */
+static void add_new(json_object *o, const char *key, const char *value)
+{
+	(void)json_object_object_add_ex(o, key, json_object_new_string(value),
+					JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static void notify_domain(void *ud, const struct virt_domain_ref *dom, const char *state,
 			  const char *action, const char *reason)
 {
@@ -22,11 +30,11 @@ static void notify_domain(void *ud, const struct virt_domain_ref *dom, const cha
 	if (!a->events)
 		return;
 	o = json_object_new_object();
-	json_object_object_add(o, "domain", json_object_new_string(dom->name));
-	json_object_object_add(o, "uuid", json_object_new_string(dom->uuid));
-	json_object_object_add(o, "state", json_object_new_string(state));
-	json_object_object_add(o, "action", json_object_new_string(action));
-	json_object_object_add(o, "reason", json_object_new_string(reason));
+	add_new(o, "domain", dom->name);
+	add_new(o, "uuid", dom->uuid);
+	add_new(o, "state", state);
+	add_new(o, "action", action);
+	add_new(o, "reason", reason);
 	events_publish(a->events, "domain-changed", o);
 }
 
@@ -38,8 +46,8 @@ static void notify_connection(void *ud, const char *state, const char *message)
 	if (!a->events)
 		return;
 	o = json_object_new_object();
-	json_object_object_add(o, "state", json_object_new_string(state));
-	json_object_object_add(o, "message", json_object_new_string(message ? message : ""));
+	add_new(o, "state", state);
+	add_new(o, "message", message ? message : "");
 	events_publish(a->events, "libvirt-connection", o);
 }
 
