@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "str.h"
 
 #define QMAX_LIMIT 4096       /* queue indexes we are willing to reason about */
 #define RULE_SLOTS_LIMIT 65536 /* rule table sizes we pick slots in ourselves */

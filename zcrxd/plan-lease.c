@@ -332,7 +332,7 @@ void plan_lease_ops(struct planner *pl)
 
 			if (li >= 0 && !memcmp(j->leases[li].owner, ap->a->id.mac, NIC_MAC_LEN))
 				continue;
-			snprintf(dom, sizeof(dom), "%s", ap->a->id.domain);
+			str_copy(dom, sizeof(dom), ap->a->id.domain);
 			op = plan_op_add(pl, PH_LEASE, PLAN_OP_LEASE, ap->a->id.mac,
 				    "dedicate pool queue %u to '%s'%s", ap->q[k], dom,
 				    plan_queue_local(pl, ap->q[k], ap->a->id.numa_node) ?

@@ -54,7 +54,7 @@ struct plan_op *plan_op_add(struct planner *pl, enum phase ph, enum plan_op_kind
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->ctx_op = -1;
-	snprintf(op->nic, sizeof(op->nic), "%s", pl->name);
+	str_copy(op->nic, sizeof(op->nic), pl->name);
 	op->ifindex = pl->nic->link.ifindex;
 	if (owner) {
 		op->has_owner = true;

@@ -62,6 +62,22 @@ static uint32_t zc_refusals(struct planner *pl, struct aplan *ap)
 	return n_ok;
 }
 
+/* Why header split cannot be had (hds_blocked in plan_zc_want), in words:
+ * made only for the attachments that say it. */
+static const char *hds_why(const struct planner *pl, char *why, size_t size)
+{
+	const struct nic_cap *hs = &pl->nic->caps.header_split;
+
+	why[0] = '\0';
+	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF)
+		snprintf(why, size, "HeaderSplit=off, but the binder needs header split");
+	else if (hs->state == NIC_CAP_NO)
+		snprintf(why, size, "header split not available: %s", plan_cap_msg(hs, "unsupported"));
+	else if (pl->nic->has_xdp)
+		snprintf(why, size, "an XDP program is attached (header split refused)");
+	return why;
+}
+
 bool plan_zc_want(struct planner *pl)
 {
 	const struct plan_binder *b = pl->in->binder;
@@ -76,24 +92,22 @@ bool plan_zc_want(struct planner *pl)
 		return false;
 	if (b && b->probed && b->probe.max_bindings)
 		budget = b->probe.max_bindings;
-	why[0] = '\0';
-	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF)
-		snprintf(why, sizeof(why), "HeaderSplit=off, but the binder needs header split");
-	else if (hs->state == NIC_CAP_NO)
-		snprintf(why, sizeof(why), "header split not available: %s",
-			 plan_cap_msg(hs, "unsupported"));
-	else if (nic->has_xdp)
-		snprintf(why, sizeof(why), "an XDP program is attached (header split refused)");
-	hds_blocked = why[0];
+	/* the words only where an attachment says them (hds_why) */
+	hds_blocked = pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF ||
+		      hs->state == NIC_CAP_NO || nic->has_xdp;
 	if (b && !b->available) {
 		/* the same for every attachment: made once per plan, not once
 		 * per attachment (ENOENT is the module's absence itself: its
-		 * text would only repeat it) */
+		 * text would only repeat it, and the words are fixed) */
 		bool more = b->resolve_err.msg[0] && b->resolve_err.err != ENOENT;
 
-		snprintf(absent, sizeof(absent),
-			 "no zero-copy (kernel module vhost_zcrx not available%s%s)",
-			 more ? ": " : "", more ? b->resolve_err.msg : "");
+		if (more)
+			snprintf(absent, sizeof(absent),
+				 "no zero-copy (kernel module vhost_zcrx not available: %s)",
+				 b->resolve_err.msg);
+		else
+			str_copy(absent, sizeof(absent),
+				 "no zero-copy (kernel module vhost_zcrx not available)");
 		absent[KERROR_MSG_MAX - 1] = '\0'; /* cut as plan_reason() cuts any reason */
 	}
 
@@ -115,7 +129,7 @@ bool plan_zc_want(struct planner *pl)
 				       "the lease's consumer needs header split: %s",
 				       pl->pol->header_split == CONFIG_HEADER_SPLIT_OFF ?
 					       "HeaderSplit=off" :
-					       why);
+					       hds_why(pl, why, sizeof(why)));
 				continue;
 			}
 			need_hds = true;
@@ -155,7 +169,7 @@ bool plan_zc_want(struct planner *pl)
 		if ((b->probe.features & BINDER_FEATURE_NEEDS_HDS) && hds_blocked) {
 			plan_reason(pl, ap, ATTACH_R_NO_ZEROCOPY, "enable header split",
 			       hs->state == NIC_CAP_NO ? (hs->err ? hs->err : EOPNOTSUPP) : 0,
-			       "no zero-copy: %s", why);
+			       "no zero-copy: %s", hds_why(pl, why, sizeof(why)));
 			continue;
 		}
 		/* A refusal for one queue and tap leaves that queue out; the

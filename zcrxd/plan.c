@@ -754,7 +754,8 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	int r;
 
 	plan_init(ret);
-	journal_nic_init(&empty, in->nic->link.name, in->nic->link.ifindex);
+	if (!in->journal)
+		journal_nic_init(&empty, in->nic->link.name, in->nic->link.ifindex);
 	pl.in = in;
 	pl.nic = in->nic;
 	pl.j = in->journal ? in->journal : &empty;
@@ -763,7 +764,7 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	pl.name = in->nic->link.name;
 	pl.managed = in->policy && !pl.j->released && in->mode != PLAN_MODE_RELEASE;
 	pl.carve_err.op = pl.carve_err.msg = ""; /* (set when the table cannot be written) */
-	snprintf(ret->nic, sizeof(ret->nic), "%s", pl.name);
+	str_copy(ret->nic, sizeof(ret->nic), pl.name);
 
 	if (setup(&pl) < 0 || setup_attachments(&pl) < 0)
 		goto out;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "nic-monitor.h"
 #include "reconcile-int.h"
+#include "str.h"
 
 /* --- requests ------------------------------------------------------------------------------- */
 
@@ -526,7 +527,7 @@ int reconcile_detach(struct reconcile *rc, const char *domain, const char *uuid,
 		for (k = 0; k < n_nics && strcmp(nics[k], a->id.nic); k++)
 			;
 		if (k == n_nics && n_nics < 64)
-			snprintf(nics[n_nics++], IF_NAMESIZE, "%s", a->id.nic);
+			str_copy(nics[n_nics++], IF_NAMESIZE, a->id.nic);
 		if (!dry_run)
 			publish_id(rc, "attachment-removed", &a->id);
 		store_del_attach(&rc->store, i);

@@ -85,6 +85,7 @@ static void test_binding_module_absent(void **state)
 {
 	struct harness *h = capable();
 	const struct attach_reason *r;
+	struct plan p;
 
 	harness_enable_binder(h, 0);
 	h->sb.available = false;
@@ -95,6 +96,17 @@ static void test_binding_module_absent(void **state)
 	assert_non_null(strstr(reason_msg(&h->atts[0], ATTACH_R_NO_ZEROCOPY),
 			       "kernel module vhost_zcrx not available"));
 	assert_int_equal(h->atts[0].res.n_rules, 1); /* steering still happens */
+	/* the words: the module's own text when its answer is no ENOENT */
+	assert_string_equal(reason_msg(&h->atts[0], ATTACH_R_NO_ZEROCOPY),
+			    "no zero-copy (kernel module vhost_zcrx not available)");
+	assert_int_equal(r->err, ENOENT);
+	harness_observe(h);
+	kerror_set(&h->pb.resolve_err, EPERM, NULL, "resolve vhost_zcrx", "denied by policy");
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	plan_clear(&p);
+	assert_string_equal(reason_msg(&h->atts[0], ATTACH_R_NO_ZEROCOPY),
+			    "no zero-copy (kernel module vhost_zcrx not available: denied by policy)");
+	assert_int_equal(reason_of(&h->atts[0], ATTACH_R_NO_ZEROCOPY)->err, EPERM);
 	del_h(h);
 }
 
