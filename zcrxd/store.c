@@ -203,17 +203,30 @@ const size_t *store_atts_on(const struct store *s, const char *nic, size_t *n)
 ssize_t store_find_attach(const struct store *s, const char *nic, const uint8_t *mac)
 {
 	const struct store_on *o = on_find(s, nic);
+	uint32_t hi, khi;
+	uint16_t lo, klo;
 	size_t k;
 
 	/* among the NIC's attachments alone (the index is exact) */
 	if (!o)
 		return -1;
+	if (s->n_keys != s->n_atts) { /* (keys lost to a failed allocation) */
+		for (k = 0; k < o->n; k++)
+			if (!memcmp(s->atts[o->idx[k]].id.mac, mac, NIC_MAC_LEN))
+				return (ssize_t)o->idx[k];
+		return -1;
+	}
+	/* the MAC as two words, compared with each key's: a lookup that
+	 * finds nothing (a removed attachment's record) reads them all */
+	memcpy(&hi, mac, 4);
+	memcpy(&lo, mac + 4, 2);
 	for (k = 0; k < o->n; k++) {
-		size_t i = o->idx[k];
-		const uint8_t *m = s->n_keys == s->n_atts ? s->keys[i].mac : s->atts[i].id.mac;
+		const uint8_t *m = s->keys[o->idx[k]].mac;
 
-		if (!memcmp(m, mac, NIC_MAC_LEN))
-			return (ssize_t)i;
+		memcpy(&khi, m, 4);
+		memcpy(&klo, m + 4, 2);
+		if (khi == hi && klo == lo)
+			return (ssize_t)o->idx[k];
 	}
 	return -1;
 }
