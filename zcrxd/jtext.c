@@ -148,9 +148,8 @@ void jtext_int(struct jtext *t, int64_t v)
 	put_decimal(t, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
-void jtext_key(struct jtext *t, bool *first, const char *key)
+void jtext_key_n(struct jtext *t, bool *first, const char *key, size_t n)
 {
-	size_t n = strlen(key);
 	bool comma = !*first;
 	char *d;
 

@@ -55,8 +55,13 @@ void jtext_int(struct jtext *t, int64_t v);
 /* An array of numbers, "[1,2,3]", in one reservation (a plan's pool in
  * every Attach reply). */
 void jtext_u32s(struct jtext *t, const uint32_t *v, size_t n);
-/* "key": (with a comma before every key but the first of an object) */
-void jtext_key(struct jtext *t, bool *first, const char *key);
+/* "key": (with a comma before every key but the first of an object);
+ * n: the key's length (jtext_key: a literal's known when compiled). */
+void jtext_key_n(struct jtext *t, bool *first, const char *key, size_t n);
+static inline void jtext_key(struct jtext *t, bool *first, const char *key)
+{
+	jtext_key_n(t, first, key, strlen(key));
+}
 /* A json-c value as JTEXT_JSON_FLAGS write it; NULL: null. */
 void jtext_json(struct jtext *t, json_object *o);
 void jtext_free(struct jtext *t);

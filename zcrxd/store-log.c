@@ -400,7 +400,7 @@ int store_log_open(const char *dir, struct store *ret, struct store_log **log,
 int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 {
 	struct jtext *b = &l->buf;
-	uint64_t records = 0;
+	uint64_t records = 0, settings = 0;
 	size_t i, k;
 	int r;
 
@@ -423,11 +423,13 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		else
 			continue;
 		records++;
+		settings++;
 	}
 	for (i = 0; i < l->n_written; i++)
 		if (!store_journal(s, l->written[i].name, 0, false)) {
 			store_rec_drop(b, l->written[i].name);
 			records++;
+			settings++;
 		}
 	for (i = 0; i < s->n_marks; i++) {
 		store_rec_owner(b, s, s->marks[i].nic, s->marks[i].mac);
@@ -456,7 +458,9 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 	if (b->cap > STORE_LOG_BUF_KEEP)
 		jtext_free(b);
 	store_marks_clear(s);
-	if (!written_take(l, s))
+	/* no NIC record written: every NIC's settings are as written (and
+	 * no journal came or went), the copy stays as it is */
+	if (settings && !written_take(l, s))
 		l->broken = true;
 	if (l->st.log_bytes > STORE_LOG_MIN_COMPACT && l->st.log_bytes > l->st.snapshot_bytes) {
 		r = store_log_compact(l, s, err);
