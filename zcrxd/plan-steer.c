@@ -136,6 +136,7 @@ void plan_steer_choose(struct planner *pl)
 {
 	const enum config_steering *order;
 	size_t n_order, i, m;
+	struct attach_reason unsteered = { 0 };
 	struct plan_why base;
 	bool possible;
 
@@ -154,8 +155,14 @@ void plan_steer_choose(struct planner *pl)
 		if (ap->skip || !ap->n_q)
 			continue;
 		if (!possible) {
-			plan_reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
-			       "no steering rule: %s", plan_why_msg(&base));
+			/* the same words for all: written and compared once */
+			if (unsteered.text) {
+				plan_reason_again(pl, ap, &unsteered);
+			} else {
+				plan_reason(pl, ap, ATTACH_R_UNSTEERED, base.op, base.err,
+					    "no steering rule: %s", plan_why_msg(&base));
+				plan_reason_keep(pl, &unsteered);
+			}
 			continue;
 		}
 		if (plan_is_lease(ap)) {
@@ -175,6 +182,7 @@ void plan_steer_choose(struct planner *pl)
 		}
 		ap->use_ctx = act == NIC_RULE_ACTION_CONTEXT;
 	}
+	attach_reason_clear(&unsteered);
 }
 
 /* One rule per address of a family whose kind is not refused; a refused

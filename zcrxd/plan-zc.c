@@ -86,6 +86,7 @@ bool plan_zc_want(struct planner *pl)
 	bool need_hds = false, hds_blocked = false;
 	uint32_t budget = UINT32_MAX;
 	char why[KERROR_MSG_MAX], absent[KERROR_MSG_MAX + 64];
+	struct attach_reason none = { 0 }; /* an absent module's, once given */
 	size_t i;
 
 	if (!pl->managed)
@@ -138,9 +139,14 @@ bool plan_zc_want(struct planner *pl)
 		/* An absent module is said first: it is the reason whatever
 		 * else is missing (an unsteered vNIC would not get zero-copy
 		 * either, but the operator should see both). */
+		if (b && !b->available && none.text) { /* (the same words for all) */
+			plan_reason_again(pl, ap, &none);
+			continue;
+		}
 		if (b && !b->available) {
 			plan_reason_text(pl, ap, ATTACH_R_NO_ZEROCOPY, "bind",
 					 b->resolve_err.err ? b->resolve_err.err : ENOENT, absent);
+			plan_reason_keep(pl, &none);
 			continue;
 		}
 		if (ap->method < 0) {
@@ -193,6 +199,7 @@ bool plan_zc_want(struct planner *pl)
 		if (b->probe.features & BINDER_FEATURE_NEEDS_HDS)
 			need_hds = true;
 	}
+	attach_reason_clear(&none);
 	if (pl->pol->header_split == CONFIG_HEADER_SPLIT_ON && hs->state != NIC_CAP_NO &&
 	    !nic->has_xdp)
 		need_hds = true;

@@ -605,6 +605,7 @@ static void steering_set(struct attach_result *r, const char *name)
 
 static void results(struct planner *pl)
 {
+	struct attach_reason shared = { 0 };
 	size_t i, k;
 
 	for (i = 0; i < pl->n_ap; i++) {
@@ -623,10 +624,15 @@ static void results(struct planner *pl)
 			r->has_context = true;
 			r->rss_context = ap->ctx_id;
 		}
-		if (ap->n_q && !pl->carve_ok && pl->managed)
+		/* (the same words for all: written and compared once) */
+		if (ap->n_q && !pl->carve_ok && pl->managed && shared.text) {
+			plan_reason_again(pl, ap, &shared);
+		} else if (ap->n_q && !pl->carve_ok && pl->managed) {
 			plan_reason(pl, ap, ATTACH_R_SHARED, pl->carve_err.op, pl->carve_err.err,
 			       "dedicated queues also take default RSS traffic: %s",
 			       plan_why_msg(&pl->carve_err));
+			plan_reason_keep(pl, &shared);
+		}
 		for (k = 0; k < r->n_queues && plan_is_lease(ap); k++)
 			pending |= !(r->queues[k].providers &
 				     (NIC_PROVIDER_IO_URING | NIC_PROVIDER_DMABUF));
@@ -667,6 +673,7 @@ static void results(struct planner *pl)
 		else
 			r->state = ATTACH_STATE_ACTIVE;
 	}
+	attach_reason_clear(&shared);
 }
 
 static int assemble(struct planner *pl)

@@ -794,6 +794,7 @@ static void test_refusal_words(void **state)
 	struct fake_nic_cfg cfg;
 	struct harness *h;
 	struct plan p;
+	size_t i;
 	int err;
 
 	fake_nic_cfg_veth(&cfg, "zx0");
@@ -819,6 +820,29 @@ static void test_refusal_words(void **state)
 	assert_string_equal(op, "insert rule");
 	assert_int_equal(err, EOPNOTSUPP);
 	free_words(steer, op, shared);
+	/* more vNICs with queues: each says the same (written once a plan,
+	 * then given to the others), in the same order */
+	harness_attach(h, "vm", 2, 1);
+	harness_attach(h, "vm", 3, 1);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	for (i = 0; i < 3; i++) {
+		const struct attach_result *res = &h->atts[i].res;
+
+		assert_int_equal(res->n_queues, 1);
+		assert_int_equal(res->n_reasons, 3);
+		assert_string_equal(res->reasons[0].code, ATTACH_R_UNSTEERED);
+		assert_string_equal(res->reasons[0].msg, "no steering rule: Operation not supported");
+		assert_string_equal(res->reasons[0].op, "insert rule");
+		assert_int_equal(res->reasons[0].err, EOPNOTSUPP);
+		assert_string_equal(res->reasons[2].code, ATTACH_R_SHARED);
+		assert_string_equal(res->reasons[2].msg, "dedicated queues also take default RSS "
+							 "traffic: Operation not supported");
+		assert_string_equal(res->reasons[2].op, "read RSS table");
+		assert_int_equal(res->reasons[2].err, EOPNOTSUPP);
+	}
+	plan_clear(&p);
+	harness_detach(h, 2);
+	harness_detach(h, 3);
 
 	/* no texts: the errno's words; no errno either: the fallback */
 	nic_cap_set(&h->nic.caps.rules, NIC_CAP_NO, 0, "");

@@ -86,6 +86,7 @@ static void test_binding_module_absent(void **state)
 	struct harness *h = capable();
 	const struct attach_reason *r;
 	struct plan p;
+	size_t i;
 
 	harness_enable_binder(h, 0);
 	h->sb.available = false;
@@ -107,6 +108,21 @@ static void test_binding_module_absent(void **state)
 	assert_string_equal(reason_msg(&h->atts[0], ATTACH_R_NO_ZEROCOPY),
 			    "no zero-copy (kernel module vhost_zcrx not available: denied by policy)");
 	assert_int_equal(reason_of(&h->atts[0], ATTACH_R_NO_ZEROCOPY)->err, EPERM);
+	/* each vNIC with a queue says it (written once a plan) */
+	harness_policy(h, 4, 0);
+	harness_attach(h, "vm1", 2, 1);
+	harness_attach(h, "vm2", 3, 1);
+	harness_plan(h, PLAN_MODE_NORMAL, &p);
+	plan_clear(&p);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(h->atts[i].res.n_queues, 1);
+		r = reason_of(&h->atts[i], ATTACH_R_NO_ZEROCOPY);
+		assert_non_null(r);
+		assert_string_equal(r->msg, "no zero-copy (kernel module vhost_zcrx not available: "
+					    "denied by policy)");
+		assert_string_equal(r->op, "bind");
+		assert_int_equal(r->err, EPERM);
+	}
 	del_h(h);
 }
 
