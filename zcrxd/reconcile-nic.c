@@ -262,16 +262,18 @@ static void set_results(struct reconcile *rc, const struct attach *const *atts, 
 
 	for (i = 0; i < n && i < p->n_results; i++) {
 		struct attach *a = (struct attach *)atts[i];
-		struct attach_result before = a->res;
-		bool had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
+		struct attach_result before;
+		bool had;
 
 		if (attach_result_same(&a->res, &p->results[i], false)) {
 			/* nothing to copy, nothing to announce (most of a NIC's
-			 * attachments on each run) */
+			 * attachments on each run): nothing kept of it either */
 			if (a->id.kind == ATTACH_KIND_LEASE)
 				reconcile_lease_observed(rc, a, announce);
 			continue;
 		}
+		before = a->res;
+		had = a->res.n_reasons || a->res.n_queues || a->res.steering[0];
 		attach_result_init(&a->res);
 		if (attach_result_copy(&a->res, &p->results[i]) < 0) {
 			attach_result_clear(&before);
