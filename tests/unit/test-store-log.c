@@ -514,6 +514,51 @@ static void test_compaction_bounds_the_log(void **state)
 	store_clear(&s);
 }
 
+static void put_full(struct store *s, const char *nic, unsigned i);
+static void own_more(struct store *s, const char *nic, unsigned i);
+
+/* One change to s picked by the random word r: an attachment put or
+ * removed, owned objects given up or taken, a NIC released or not, a
+ * collection.  full: attachments with every field (put_full) and more
+ * owned objects (own_more) among them. */
+static void random_change(struct store *s, const char *nic, unsigned who, unsigned r, bool full)
+{
+	struct journal_nic *j;
+
+	switch ((r >> 12) % (full ? 7 : 6)) {
+	case 0:
+		if (full)
+			put_full(s, nic, who);
+		else
+			put(s, nic, who, (r >> 20) % 2 ? "a" : "b");
+		break;
+	case 1:
+		del(s, nic, who);
+		break;
+	case 2:
+		disown(s, nic, who);
+		own(s, nic, who, (r >> 20) % 3 == 0);
+		break;
+	case 3:
+		disown(s, nic, who);
+		break;
+	case 4:
+		if ((j = store_journal(s, nic, (int)(r >> 20) % 5 + 1, false)))
+			j->released = !j->released;
+		break;
+	case 5:
+		if (full) {
+			own_more(s, nic, who);
+			break;
+		}
+		store_gc(s);
+		break;
+	default:
+		store_gc(s);
+		break;
+	}
+}
+
 /* Random changes, written at random points: what is read back is always
  * what is in memory. */
 static void test_random_changes(void **state)
@@ -526,32 +571,8 @@ static void test_random_changes(void **state)
 
 	for (i = 0; i < 4000; i++) {
 		unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
-		const char *nic = nics[r % 3];
-		unsigned who = (r >> 4) % 40;
-		struct journal_nic *j;
 
-		switch ((r >> 12) % 6) {
-		case 0:
-			put(&s, nic, who, (r >> 20) % 2 ? "a" : "b");
-			break;
-		case 1:
-			del(&s, nic, who);
-			break;
-		case 2:
-			disown(&s, nic, who);
-			own(&s, nic, who, (r >> 20) % 3 == 0);
-			break;
-		case 3:
-			disown(&s, nic, who);
-			break;
-		case 4:
-			if ((j = store_journal(&s, nic, (int)(r >> 20) % 5 + 1, false)))
-				j->released = !j->released;
-			break;
-		default:
-			store_gc(&s);
-			break;
-		}
+		random_change(&s, nics[r % 3], (r >> 4) % 40, r, false);
 		if ((r >> 24) % 4 == 0) {
 			write_sync(l, &s);
 			if (i % 97 == 0)
@@ -723,34 +744,9 @@ static void test_bytes_unchanged(void **state)
 	for (i = 0; i < 3000; i++) {
 		unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
 		const char *nic = nics[r % 3];
-		unsigned who = (r >> 4) % 40;
 		struct journal_nic *j;
 
-		switch ((r >> 12) % 7) {
-		case 0:
-			put_full(&s, nic, who);
-			break;
-		case 1:
-			del(&s, nic, who);
-			break;
-		case 2:
-			disown(&s, nic, who);
-			own(&s, nic, who, (r >> 20) % 3 == 0);
-			break;
-		case 3:
-			disown(&s, nic, who);
-			break;
-		case 4:
-			if ((j = store_journal(&s, nic, (int)(r >> 20) % 5 + 1, false)))
-				j->released = !j->released;
-			break;
-		case 5:
-			own_more(&s, nic, who);
-			break;
-		default:
-			store_gc(&s);
-			break;
-		}
+		random_change(&s, nic, (r >> 4) % 40, r, true);
 		if (i % 700 == 350) { /* a NIC emptied: its journal dropped */
 			for (unsigned w = 0; w < 40; w++)
 				disown(&s, nic, w);

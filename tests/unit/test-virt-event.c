@@ -288,6 +288,16 @@ static bool one_timer_call(void *p)
 	return ((const struct ctx *)p)->timer_calls > 0;
 }
 
+/* A periodic timer of ms added, and the loop run for settle_ms. */
+static int timer_armed(struct ctx *c, int ms, unsigned settle_ms)
+{
+	int t = virt_event_add_timeout(c->ve, ms, on_timer, c, NULL);
+
+	assert_true(t > 0);
+	run_for(c, settle_ms);
+	return t;
+}
+
 /* A timer pushed later again and again (libvirt's keepalive, at every
  * message it reads) fires once, at its last time: never at one it was
  * moved from, although the loop's source keeps the earlier time. */
@@ -297,9 +307,7 @@ static void test_timer_postponed(void **state)
 	uint64_t t0, dt;
 	int t, k;
 
-	t = virt_event_add_timeout(c->ve, 30, on_timer, c, NULL);
-	assert_true(t > 0);
-	run_for(c, 5); /* armed for +30 ms */
+	t = timer_armed(c, 30, 5); /* armed for +30 ms */
 	t0 = deadline_now_ms();
 	for (k = 0; k < 5; k++) {
 		virt_event_update_timeout(c->ve, t, 60); /* +60 ms from now */
@@ -327,9 +335,7 @@ static void test_timer_brought_forward(void **state)
 	uint64_t t0, dt;
 	int t, u;
 
-	t = virt_event_add_timeout(c->ve, 2000, on_timer, c, NULL);
-	assert_true(t > 0);
-	run_for(c, 10); /* armed for +2 s, synced a few times */
+	t = timer_armed(c, 2000, 10); /* armed for +2 s, synced a few times */
 	t0 = deadline_now_ms();
 	virt_event_update_timeout(c->ve, t, 20);
 	assert_true(run_until(c, one_timer_call, 2000));
