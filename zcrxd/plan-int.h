@@ -137,6 +137,9 @@ struct planner {
 	const char *name;
 	bool managed;
 	int err;
+	/* per attachment: no room for a context of its own (plan_room_full
+	 * of the plan before); NULL = as the NIC is now */
+	const bool *room_full;
 
 	uint32_t t_cur, t; /* RX queues now / after the plan */
 	uint32_t qmax;
@@ -217,6 +220,12 @@ ssize_t plan_rule_owner(const struct planner *pl, const struct nic_rule *r);
 bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
 /* The NIC's RSS contexts besides context 0, as observed. */
 uint32_t plan_contexts_on_nic(const struct nic *nic);
+/* How many of the NIC's contexts this plan deletes (so far). */
+uint32_t plan_contexts_deleted(const struct planner *pl);
+/* Per attachment of in: no room for one more RSS context while it has none
+ * of its own, as the NIC is now (p NULL) or once plan p is applied. */
+void plan_room_full(const struct plan_input *in, const struct plan *p, bool *ret_full);
+#define PLAN_ROOM_PASSES 3
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
 /* plan-mac.c: the by-MAC index, room made once a plan (pl->err on

@@ -522,7 +522,11 @@ void plan_learn_ok(struct nic_caps *caps, const struct plan_op *op)
 			nic_cap_set(&caps->rss_contexts, NIC_CAP_YES, 0,
 				    "a rule to an RSS context was accepted");
 	}
-	/* a context freed, or one more made: the room is asked again */
-	if (op->kind == PLAN_OP_RSS_DELETE || op->kind == PLAN_OP_RSS_CREATE)
+	/* one more made while as many as were learned full existed: the
+	 * driver has more room than it said, ask again.  (A context freed
+	 * teaches nothing: the planner counts the contexts left, and gives
+	 * a context again once there are fewer than rss_contexts_full.) */
+	if (op->kind == PLAN_OP_RSS_CREATE && caps->rss_contexts_room.state == NIC_CAP_NO &&
+	    op->ctx_count >= caps->rss_contexts_full)
 		nic_cap_set(&caps->rss_contexts_room, NIC_CAP_UNKNOWN, 0, "");
 }

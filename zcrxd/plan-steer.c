@@ -347,8 +347,10 @@ void plan_steer_contexts(struct planner *pl)
 			    "RSS context over the %u queues of '%s'", ap->n_q, ap->a->id.domain);
 		if (!op)
 			return;
-		/* the NIC's contexts and those this plan makes before it */
-		op->ctx_count = plan_contexts_on_nic(pl->nic) + (uint32_t)ap->ctx_op;
+		/* the NIC's contexts, less those this plan deletes first, and
+		 * those it makes before it */
+		op->ctx_count = plan_contexts_on_nic(pl->nic) - plan_contexts_deleted(pl) +
+				(uint32_t)ap->ctx_op;
 		op->indir = plan_xcalloc(pl, size, sizeof(uint32_t));
 		if (!op->indir)
 			return;

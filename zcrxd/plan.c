@@ -431,12 +431,16 @@ uint32_t plan_contexts_on_nic(const struct nic *nic)
 }
 
 /* The driver said it has no room for one more context while as many as
- * now exist, and this vNIC has none of its own to keep. */
-static bool contexts_full(const struct planner *pl, const struct attach_id *id)
+ * now exist, and this vNIC has none of its own to keep (or, planning
+ * again, as the plan before left them: plan_nic). */
+static bool contexts_full(const struct planner *pl, const struct aplan *ap)
 {
 	const struct nic_caps *c = &pl->nic->caps;
+	const struct attach_id *id = &ap->a->id;
 	size_t i;
 
+	if (pl->room_full)
+		return pl->room_full[ap->idx];
 	if (c->rss_contexts_room.state != NIC_CAP_NO ||
 	    plan_contexts_on_nic(pl->nic) < c->rss_contexts_full)
 		return false;
@@ -566,7 +570,7 @@ static int setup_attachments(struct planner *pl)
 			       plan_cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
 			ap->want = 1;
 		} else if (ap->want > 1 && !ap->skip && pl->managed &&
-			   contexts_full(pl, &ap->a->id)) {
+			   contexts_full(pl, ap)) {
 			const struct nic_cap *c = &pl->nic->caps.rss_contexts_room;
 
 			plan_reason(pl, ap, ATTACH_R_NO_CONTEXT, "create RSS context",
@@ -753,7 +757,7 @@ static void planner_free(struct planner *pl)
 	free(pl->said);
 }
 
-int plan_nic(const struct plan_input *in, struct plan *ret)
+static int plan_once(const struct plan_input *in, struct plan *ret, const bool *room_full)
 {
 	struct planner pl = { 0 };
 	struct journal_nic empty;
@@ -770,6 +774,7 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	pl.p = ret;
 	pl.name = in->nic->link.name;
 	pl.managed = in->policy && !pl.j->released && in->mode != PLAN_MODE_RELEASE;
+	pl.room_full = room_full;
 	pl.carve_err.op = pl.carve_err.msg = ""; /* (set when the table cannot be written) */
 	str_copy(ret->nic, sizeof(ret->nic), pl.name);
 
@@ -800,5 +805,45 @@ out:
 	planner_free(&pl);
 	if (r < 0)
 		plan_clear(ret);
+	return r;
+}
+
+int plan_nic(const struct plan_input *in, struct plan *ret)
+{
+	bool *used = NULL, *next = NULL;
+	int r = plan_once(in, ret, NULL), pass;
+
+	/* The driver had no room for one more context: which vNIC is held to
+	 * one queue for it depends on the contexts there are, and this plan
+	 * may delete or make some.  The plan after it decides from what it
+	 * left: plan again with that until the two agree, so that applying
+	 * converges (at most a few times; only while the room is learned). */
+	if (r < 0 || in->nic->caps.rss_contexts_room.state != NIC_CAP_NO || !in->n_atts)
+		return r;
+	used = calloc(in->n_atts, sizeof(bool));
+	next = calloc(in->n_atts, sizeof(bool));
+	if (!used || !next) {
+		plan_clear(ret);
+		r = -ENOMEM;
+		goto out;
+	}
+	plan_room_full(in, NULL, used);
+	for (pass = 0; pass < PLAN_ROOM_PASSES; pass++) {
+		bool *t;
+
+		plan_room_full(in, ret, next);
+		if (!memcmp(used, next, in->n_atts * sizeof(bool)))
+			break;
+		plan_clear(ret);
+		r = plan_once(in, ret, next);
+		if (r < 0)
+			break;
+		t = used;
+		used = next;
+		next = t;
+	}
+out:
+	free(used);
+	free(next);
 	return r;
 }
