@@ -912,6 +912,48 @@ static void test_refusal_words(void **state)
 	del_h(h);
 }
 
+/* The property test's seed 10, shape 508, reduced: Steering=mac alone,
+ * OnExhaustion=fail, a driver that takes ether rules to a queue but not to
+ * an RSS context.  vm1 asks for 4 queues of a pool of 3: nothing.  vm2 (2
+ * queues) is the first to try a rule to a context: refused, learned, and
+ * that holds for vm1 too, which now fits with one queue and a rule of its
+ * own.  vm2's detach removes what vm2 made, not vm1's rule. */
+static void test_context_rule_refusal_replans_the_others(void **state)
+{
+	const uint8_t vm1[NIC_MAC_LEN] = { 0x52, 0x54, 0, 0, 0, 1 };
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.l2_context = false;
+	h = new_h(&cfg);
+	harness_policy(h, 3, 0);
+	h->pol.n_steering = 1;
+	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_FAIL;
+	harness_attach(h, "vm1", 1, 4);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(h->atts[0].res.n_queues, 0);
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_POOL_EXHAUSTED));
+	assert_int_equal(h->j.n_rules, 0);
+
+	harness_attach(h, "vm2", 2, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->learned_count, 1);
+	assert_int_equal(h->atts[0].res.n_queues, 1);
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_NO_CONTEXT));
+	assert_int_equal(h->atts[1].res.n_queues, 1);
+	assert_int_equal(h->j.n_rules, 2);
+
+	harness_detach(h, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	assert_int_equal(h->j.n_rules, 1);
+	assert_memory_equal(h->j.rules[0].owner, vm1, NIC_MAC_LEN);
+	assert_int_equal(h->j.n_leases, 1);
+	assert_memory_equal(h->j.leases[0].owner, vm1, NIC_MAC_LEN);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -936,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_words),
 		cmocka_unit_test(test_contexts_exhausted_degrade_to_one_queue),
 		cmocka_unit_test(test_context_freed_in_the_plan_that_frees_it),
+		cmocka_unit_test(test_context_rule_refusal_replans_the_others),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
