@@ -6,7 +6,8 @@
  * parses its format for every byte: a UUID cost ~7,000 instructions).
  * The project's one reader of hex digits: zcrxd's MAC and UUID parsers,
  * the JSON \u escapes (utf8.c), the sim-nic guest's helper; and its
- * writer of them: UUIDs, the state log's checksums, JSON's \u00XX.
+ * writer of them: MACs, UUIDs, RSS keys, the state log's checksums,
+ * JSON's \u00XX.
  *
  * Owns: reading and writing hex.  Must not: print, exit, allocate.
  */

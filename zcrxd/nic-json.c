@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "nic-json.h"
 
 #define ADD(o, k, v) json_object_object_add((o), (k), (v))
@@ -177,8 +178,7 @@ json_object *nic_json_rss(const struct nic_rss *rss)
 	if (rss->key && rss->key_size) {
 		hex = malloc(rss->key_size * 2 + 1);
 		if (hex) {
-			for (i = 0; i < rss->key_size; i++)
-				snprintf(hex + i * 2, 3, "%02x", rss->key[i]);
+			*hex_put(hex, rss->key, rss->key_size) = '\0';
 			ADD(o, "key", json_object_new_string(hex));
 			free(hex);
 		}

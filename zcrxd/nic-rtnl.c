@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nic-rtnl.h"
+#include "str.h"
 
 static char sys_root[256] = "/sys";
 
@@ -24,9 +25,7 @@ void nic_rtnl_set_sysfs_root(const char *root)
 
 static void copy_str(char *dst, size_t size, const struct nlattr *a)
 {
-	const char *s = genl_attr_str(a);
-
-	snprintf(dst, size, "%s", s ? s : "");
+	str_copy(dst, size, genl_attr_str(a));
 }
 
 int nic_rtnl_parse_link(const struct nlmsghdr *nlh, struct nic_link *ret)

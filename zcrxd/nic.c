@@ -243,14 +243,12 @@ int nic_mac_parse(const char *s, uint8_t mac[NIC_MAC_LEN])
 
 const char *nic_mac_format(const uint8_t mac[NIC_MAC_LEN], char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
-	/* (by hand: every Attach reply, state record and log line formats
+	/* (by table: every Attach reply, state record and log line formats
 	 * MACs, and snprintf's format parsing cost more than the rest) */
 	for (i = 0; i < NIC_MAC_LEN; i++) {
-		buf[3 * i] = hex[mac[i] >> 4];
-		buf[3 * i + 1] = hex[mac[i] & 0xf];
+		hex_put(buf + 3 * i, &mac[i], 1);
 		buf[3 * i + 2] = i + 1 < NIC_MAC_LEN ? ':' : '\0';
 	}
 	return buf;
