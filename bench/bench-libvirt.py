@@ -54,6 +54,13 @@ Figures:
                  thread), paced like the latency phase and back to back,
                  beside zcrxd's workers' CPU per read: reported, so that the
                  share of CPU per event that is libvirt's own client shows
+  follower       the floor under zcrxd's CPU per event: a client that does
+                 nothing but follow (build/bench/virt-follow-cost, libvirt's
+                 own event loop on a thread) takes the throughput phase's
+                 mix while zcrxd is stopped, once receiving the events only
+                 and once also reading each started domain's XML on a
+                 worker thread as zcrxd does; its CPU per event is printed
+                 beside zcrxd's (reported, not judged)
   RSS            zcrxd's resident memory with 1000 defined domains, and with
                  all 1000 running and attached
 ZCRX_BENCH_PROFILE="perf record -g -o /tmp/x.data -p {pid}" runs that
@@ -102,6 +109,7 @@ DRIVER = os.path.join(BUILD, "bench", "virt-driver")
 SYSCOST = os.path.join(BUILD, "bench", "sys-cost")
 CALLCOST = os.path.join(BUILD, "bench", "virt-call-cost")
 CALLCOST_CALLS = 300
+FOLLOWCOST = os.path.join(BUILD, "bench", "virt-follow-cost")
 POLL_COST_CALLS = 200
 # status polls in the measured phases (see burst_phase)
 FIRST_POLL_S = 0.005
@@ -316,6 +324,57 @@ def backlog_phase(d, lv, pid):
             "s1": s1, "cpu0": cpu0, "cpu1": cpu1, "polls": polls}
 
 
+def follower_phase(d, lv, pid, mode):
+    """4. the floor: a client that does nothing but follow libvirt
+    (virt-follow-cost MODE: receive the events, and with "read" read each
+    started domain's XML on a worker thread, zcrxd's shape) takes the
+    throughput phase's mix: PARALLEL drivers start the latency phase's
+    CYCLES domains (shut off again) and destroy them, as fast as libvirtd
+    takes them.  zcrxd is stopped (SIGSTOP) meanwhile, so that nothing of
+    its runs beside the follower; after the SIGCONT it takes the backlog
+    (each start's read finds the domain shut off: nothing attached).
+    Returns the follower's result with the drivers' rates."""
+    events = 2 * CYCLES
+    p = subprocess.Popen([FOLLOWCOST, URI, PREFIX, str(CYCLES), mode],
+                         stdout=subprocess.PIPE, universal_newlines=True)
+    stopped = False
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise AssertionError("virt-follow-cost %s did not subscribe" % mode)
+        s0 = lv()
+        os.kill(pid, signal.SIGSTOP)
+        stopped = True
+        wait_for(lambda: all_stopped(pid), 5, interval=0.001, what="zcrxd stopped")
+        t_stop = time.clock_gettime(time.CLOCK_MONOTONIC)
+        st = driver("start", CYCLES, PARALLEL, 0)
+        ds = driver("destroy", CYCLES, PARALLEL, 0)
+        out, _ = p.communicate(timeout=120)
+        t_cont = time.clock_gettime(time.CLOCK_MONOTONIC)
+        if not all_stopped(pid):
+            raise AssertionError("follower: zcrxd ran during the phase (%s)"
+                                 % "".join(task_states(pid)))
+        if t_cont - t_stop >= KEEPALIVE_INTERVAL_S:
+            raise AssertionError("follower: zcrxd stopped %.2f s, not short against its "
+                                 "libvirt keepalive (%.0f s): the phase is void"
+                                 % (t_cont - t_stop, KEEPALIVE_INTERVAL_S))
+    finally:
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if p.returncode != 0:
+        raise AssertionError("virt-follow-cost %s failed (%d)" % (mode, p.returncode))
+    r = json.loads(out)
+    if r["events"] != events or (mode == "read" and r["reads"] != CYCLES):
+        raise AssertionError("follower: %d events offered, it counted %s" % (events, r))
+    wait_for(lambda: (lambda s: s["handled"] >= s0["handled"] + events and s["queued"] == 0)
+             (lv()), 120, interval=DONE_POLL_S, what="zcrxd's backlog after the follower")
+    wait_for(lambda: not attached(d), 60, what="nothing attached after the follower")
+    r.update(start_per_sec=st["ops_per_sec"], destroy_per_sec=ds["ops_per_sec"])
+    return r
+
+
 def profiler_start(pid):
     """The command of ZCRX_BENCH_PROFILE on zcrxd's pid, or None."""
     cmd = os.environ.get("ZCRX_BENCH_PROFILE")
@@ -384,7 +443,7 @@ def main():
               "ZCRX_BENCH_CYCLES (%d): the latency, throughput and backlog phases "
               "start domains of their own (the backlog phase two sets)" % (DEFINED, CYCLES))
         return 2
-    for prog in (DRIVER, SYSCOST, CALLCOST):
+    for prog in (DRIVER, SYSCOST, CALLCOST, FOLLOWCOST):
         if not os.access(prog, os.X_OK):
             print("SKIP: %s not built (make tests)" % prog)
             return 77
@@ -498,6 +557,10 @@ def main():
             b_reads = bl["s1"]["reads"] - bl["s0"]["reads"]
             b_direct = bl["s1"]["direct"] - bl["s0"]["direct"]
 
+            # 4. the floor: what following the same mix costs a client that
+            #    does nothing else, receiving only and reading on a worker
+            floor = {mode: follower_phase(d, lv, pid, mode) for mode in ("events", "read")}
+
             # memory with every domain running and attached
             lat1 = lv()["attach_latency"]["samples"]
             driver("start", DEFINED)
@@ -556,6 +619,7 @@ def main():
         "plain_client_getxmldesc_cpu_us": {"paced_%d_us" % PACE_US:
                                            call_cost[PACE_US]["cpu_us_per_call"],
                                            "back_to_back": call_cost[0]["cpu_us_per_call"]},
+        "minimal_follower": floor,
         "per_event_by_thread": by_thread,
         "burst_latency_p99_ms": burst_lat["p99_usec"] / 1000.0,
         "latency_p50_ms": lat["p50_usec"] / 1000.0, "latency_p99_ms": lat["p99_usec"] / 1000.0,
@@ -614,6 +678,12 @@ def main():
           "each): zcrxd's workers make one per start, %.0f us per read here"
           % (call_cost[PACE_US]["cpu_us_per_call"], PACE_US, call_cost[0]["cpu_us_per_call"],
              CALLCOST_CALLS, wcpu_per_event * 1e6 * events / reads if reads else float("nan")))
+    print("  a minimal follower:      %8.0f us   CPU per event, reading each started domain's "
+          "XML on a worker thread as zcrxd does and doing nothing else (receiving the events "
+          "alone: %.0f us); the same mix from %d drivers, zcrxd stopped meanwhile "
+          "(build/bench/virt-follow-cost): zcrxd's own work is the other %.0f us"
+          % (floor["read"]["cpu_us_per_event"], floor["events"]["cpu_us_per_event"], PARALLEL,
+             cpu_per_event * 1e6 - floor["read"]["cpu_us_per_event"]))
     print("  by thread, per event:    %s" % ", ".join(
         "%s %.0f us %.1f faults %.1f wake-ups" % (k, t["cpu_us"], t["minflt"], t["wakeups"])
         for k, t in by_thread.items()))
