@@ -91,6 +91,7 @@ struct aplan {
 	int method; /* -1 unsteered, else enum config_steering */
 	bool use_ctx;
 	bool has_ctx; /* kept owned context */
+	bool room_held; /* to one queue: no context left for it (plan_room_hand_out) */
 	uint32_t ctx_id;
 	int ctx_op; /* local index in PH_CTX_NEW, or -1 */
 	size_t n_wr, cap_wr;
@@ -137,9 +138,12 @@ struct planner {
 	const char *name;
 	bool managed;
 	int err;
-	/* per attachment: no room for a context of its own (plan_room_full
-	 * of the plan before); NULL = as the NIC is now */
-	const bool *room_full;
+	/* while the room for contexts is learned: the contexts to hand it out
+	 * from (as the NIC is now, or as the plan before left them), and per
+	 * attachment whether it took one of those left (plan_room_hand_out);
+	 * NULL otherwise */
+	const struct plan_room *room;
+	bool *room_took;
 
 	uint32_t t_cur, t; /* RX queues now / after the plan */
 	uint32_t qmax;
@@ -222,9 +226,29 @@ bool plan_ctx_owned(const struct planner *pl, const struct nic_rss *r);
 uint32_t plan_contexts_on_nic(const struct nic *nic);
 /* How many of the NIC's contexts this plan deletes (so far). */
 uint32_t plan_contexts_deleted(const struct planner *pl);
-/* Per attachment of in: no room for one more RSS context while it has none
- * of its own, as the NIC is now (p NULL) or once plan p is applied. */
-void plan_room_full(const struct plan_input *in, const struct plan *p, bool *ret_full);
+/* The RSS contexts where the driver said it has no room for one more
+ * (plan-room.c): how many the NIC has besides context 0 and, per attachment
+ * of the plan's input, whether it owns one, as the NIC is now (p NULL) or
+ * once plan p is applied; and whether it took one of those left in a plan
+ * before and made none with it (it comes last).  The arrays have room for
+ * in->n_atts. */
+struct plan_room {
+	uint32_t n_ctx;
+	bool *owns;
+	bool *last;
+};
+/* ret->last: before's, and each attachment that took one of those left in
+ * p (took) and owns none after it. */
+void plan_room_after(const struct plan_input *in, const struct plan *p,
+		     const struct plan_room *before, const bool *took, struct plan_room *ret);
+/* Do a and b hand out the same room the same way? */
+bool plan_room_same(const struct plan_input *in, const struct plan_room *a,
+		    const struct plan_room *b);
+/* The room learned (pl->room), handed out: each multi-queue attachment
+ * without a context of its own takes one of the contexts left, in planning
+ * order (those pl->room says come last, after the others); those past the
+ * last are room_held (one queue). */
+void plan_room_hand_out(struct planner *pl);
 #define PLAN_ROOM_PASSES 3
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);

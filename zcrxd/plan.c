@@ -430,26 +430,6 @@ uint32_t plan_contexts_on_nic(const struct nic *nic)
 	return n;
 }
 
-/* The driver said it has no room for one more context while as many as
- * now exist, and this vNIC has none of its own to keep (or, planning
- * again, as the plan before left them: plan_nic). */
-static bool contexts_full(const struct planner *pl, const struct aplan *ap)
-{
-	const struct nic_caps *c = &pl->nic->caps;
-	const struct attach_id *id = &ap->a->id;
-	size_t i;
-
-	if (pl->room_full)
-		return pl->room_full[ap->idx];
-	if (c->rss_contexts_room.state != NIC_CAP_NO ||
-	    plan_contexts_on_nic(pl->nic) < c->rss_contexts_full)
-		return false;
-	for (i = 0; i < pl->j->n_ctxs; i++)
-		if (!pl->j->ctxs[i].pending && !memcmp(pl->j->ctxs[i].owner, id->mac, NIC_MAC_LEN))
-			return false;
-	return true;
-}
-
 /* Each ap's q: room for what it wants (at least 1), out of one block. */
 static int assign_queue_room(struct planner *pl)
 {
@@ -540,6 +520,9 @@ static int setup_attachments(struct planner *pl)
 			    plan_mac_str(ap->a->id.mac, mac), pl->name);
 	}
 
+	/* the driver had no room for one more context: as many as are left */
+	if (pl->room && pl->managed && contexts_usable(pl))
+		plan_room_hand_out(pl);
 	for (i = 0; i < pl->n_ap; i++) {
 		struct aplan *ap = &pl->ap[i];
 
@@ -569,8 +552,7 @@ static int setup_attachments(struct planner *pl)
 			       "%u queues requested, using 1: no RSS contexts (%s)", ap->want,
 			       plan_cap_msg(c, pl->rss0 ? "unsupported" : "no readable RSS table"));
 			ap->want = 1;
-		} else if (ap->want > 1 && !ap->skip && pl->managed &&
-			   contexts_full(pl, ap)) {
+		} else if (ap->want > 1 && !ap->skip && pl->managed && ap->room_held) {
 			const struct nic_cap *c = &pl->nic->caps.rss_contexts_room;
 
 			plan_reason(pl, ap, ATTACH_R_NO_CONTEXT, "create RSS context",
@@ -757,7 +739,8 @@ static void planner_free(struct planner *pl)
 	free(pl->said);
 }
 
-static int plan_once(const struct plan_input *in, struct plan *ret, const bool *room_full)
+static int plan_once(const struct plan_input *in, struct plan *ret, const struct plan_room *room,
+		     bool *room_took)
 {
 	struct planner pl = { 0 };
 	struct journal_nic empty;
@@ -774,7 +757,8 @@ static int plan_once(const struct plan_input *in, struct plan *ret, const bool *
 	pl.p = ret;
 	pl.name = in->nic->link.name;
 	pl.managed = in->policy && !pl.j->released && in->mode != PLAN_MODE_RELEASE;
-	pl.room_full = room_full;
+	pl.room = room;
+	pl.room_took = room_took;
 	pl.carve_err.op = pl.carve_err.msg = ""; /* (set when the table cannot be written) */
 	str_copy(ret->nic, sizeof(ret->nic), pl.name);
 
@@ -810,40 +794,41 @@ out:
 
 int plan_nic(const struct plan_input *in, struct plan *ret)
 {
-	bool *used = NULL, *next = NULL;
-	int r = plan_once(in, ret, NULL), pass;
+	struct plan_room used, next, t;
+	size_t n = in->n_atts;
+	bool *block, *took;
+	int r, pass;
 
-	/* The driver had no room for one more context: which vNIC is held to
-	 * one queue for it depends on the contexts there are, and this plan
-	 * may delete or make some.  The plan after it decides from what it
-	 * left: plan again with that until the two agree, so that applying
-	 * converges (at most a few times; only while the room is learned). */
-	if (r < 0 || in->nic->caps.rss_contexts_room.state != NIC_CAP_NO || !in->n_atts)
-		return r;
-	used = calloc(in->n_atts, sizeof(bool));
-	next = calloc(in->n_atts, sizeof(bool));
-	if (!used || !next) {
-		plan_clear(ret);
-		r = -ENOMEM;
-		goto out;
+	if (in->nic->caps.rss_contexts_room.state != NIC_CAP_NO || !n)
+		return plan_once(in, ret, NULL, NULL);
+	/* The driver had no room for one more context: as many as are left
+	 * are handed out, and how many are left, and who keeps its own,
+	 * depends on the contexts there are, which this plan may delete or
+	 * make.  The plan after it decides from what it left: plan again with
+	 * that until the two agree, so that applying converges (at most a few
+	 * times; only while the room is learned). */
+	block = calloc(5 * n, sizeof(bool));
+	if (!block) {
+		plan_init(ret);
+		return -ENOMEM;
 	}
-	plan_room_full(in, NULL, used);
-	for (pass = 0; pass < PLAN_ROOM_PASSES; pass++) {
-		bool *t;
-
-		plan_room_full(in, ret, next);
-		if (!memcmp(used, next, in->n_atts * sizeof(bool)))
+	used = (struct plan_room){ .owns = block, .last = block + n };
+	next = (struct plan_room){ .owns = block + 2 * n, .last = block + 3 * n };
+	took = block + 4 * n;
+	plan_room_after(in, NULL, NULL, NULL, &used);
+	for (pass = 0;; pass++) {
+		memset(took, 0, n * sizeof(bool));
+		r = plan_once(in, ret, &used, took);
+		if (r < 0 || pass == PLAN_ROOM_PASSES)
+			break;
+		plan_room_after(in, ret, &used, took, &next);
+		if (plan_room_same(in, &used, &next))
 			break;
 		plan_clear(ret);
-		r = plan_once(in, ret, next);
-		if (r < 0)
-			break;
 		t = used;
 		used = next;
 		next = t;
 	}
-out:
-	free(used);
-	free(next);
+	free(block);
 	return r;
 }
