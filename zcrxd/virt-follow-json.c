@@ -182,6 +182,7 @@ json_object *virt_follow_status_json(struct virt_follow *f)
 	json_object_object_add(o, "queued", json_object_new_int64((int64_t)st.queued));
 	json_object_object_add(o, "reads", json_object_new_int64((int64_t)st.reads));
 	json_object_object_add(o, "direct", json_object_new_int64((int64_t)st.direct));
+	json_object_object_add(o, "hooked", json_object_new_int64((int64_t)st.hooked));
 	json_object_object_add(o, "domains", json_object_new_int64((int64_t)f->n_doms));
 	json_object_object_add(o, "last_error",
 			       st.last_error[0] ? json_object_new_string(st.last_error) : NULL);

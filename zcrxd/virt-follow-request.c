@@ -152,8 +152,11 @@ void virt_follow_attach(struct virt_follow *f, const struct virt_request *req,
 	if (!d)
 		return;
 	fill_reply(rep, d);
-	/* The caller's XML of a running domain is the newest device map. */
+	/* The caller's XML of a running domain is the newest device map; a
+	 * hook's is the run's, which its start events need not read again. */
 	if (own && own->id >= 0 && !req->dry_run) {
+		if (req->origin == VIRT_ORIGIN_HOOK && f->virt)
+			virt_note_hook_run(f->virt, own->name, own->uuid, own->id);
 		virt_follow_keep_xml(d, &own);
 		x = d->xml;
 	} else {

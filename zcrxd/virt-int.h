@@ -55,6 +55,7 @@ enum vmsg_type {
 /* A domain name seen in an event of this connection, and its UUID. */
 struct virt_name {
 	bool used;
+	int hooked_id; /* virt_note_hook_run: this run's XML came with the hook (0: no) */
 	uint8_t uuid[16];
 	char name[DOMXML_NAME_MAX];
 };
@@ -205,6 +206,12 @@ bool virt_name_find_locked(struct virt_shared *sh, unsigned gen, const char *nam
 			   uint8_t uuid[16]);
 void virt_name_note_locked(struct virt_shared *sh, unsigned gen, const char *name,
 			   const uint8_t uuid[16], bool gone);
+/* virt_note_hook_run's memory: note run id of name/uuid; the hooked run id
+ * of name/uuid (0: none), ended with consume. */
+void virt_name_hook_locked(struct virt_shared *sh, const char *name, const uint8_t uuid[16],
+			   int id);
+int virt_name_hooked_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			    const uint8_t uuid[16], bool consume);
 /* libvirt's last error message on this thread, never NULL */
 const char *virt_last_error(void);
 

@@ -36,6 +36,7 @@
 	X(virDomainRef)                                                                            \
 	X(virDomainGetName)                                                                        \
 	X(virDomainGetUUID)                                                                        \
+	X(virDomainGetID)                                                                          \
 	X(virDomainGetState)                                                                       \
 	X(virDomainGetXMLDesc)
 

@@ -162,8 +162,36 @@ void virt_name_note_locked(struct virt_shared *sh, unsigned gen, const char *nam
 	if (n >= sizeof(v->name))
 		return; /* (not a name an event carries) */
 	v->used = true;
+	v->hooked_id = 0;
 	memcpy(v->uuid, uuid, 16);
 	memcpy(v->name, name, n + 1);
+}
+
+void virt_name_hook_locked(struct virt_shared *sh, const char *name, const uint8_t uuid[16],
+			   int id)
+{
+	struct virt_name *v;
+
+	if (!*name || strnlen(name, sizeof(v->name)) >= sizeof(v->name))
+		return; /* the events' names are looked up whole only */
+	virt_name_note_locked(sh, sh->gen, name, uuid, false);
+	v = name_slot(sh, sh->gen, name, false);
+	if (v && v->used && !strcmp(v->name, name))
+		v->hooked_id = id;
+}
+
+int virt_name_hooked_locked(struct virt_shared *sh, unsigned gen, const char *name,
+			    const uint8_t uuid[16], bool consume)
+{
+	struct virt_name *v = name_slot(sh, gen, name, false);
+	int id;
+
+	if (!v || !v->used || !v->hooked_id || strcmp(v->name, name) || memcmp(v->uuid, uuid, 16))
+		return 0;
+	id = v->hooked_id;
+	if (consume)
+		v->hooked_id = 0;
+	return id;
 }
 
 /* Any thread; lock held.  The loop is woken for the first message only:

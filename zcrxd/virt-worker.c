@@ -70,7 +70,8 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 {
 	struct vjob job = { .type = VJOB_EVENT }, *j = &job;
 	const char *name;
-	bool known = false, keyed;
+	bool known = false, keyed, hooked = false;
+	int hooked_id = 0;
 
 	j->event_usec = virt_now_usec();
 	j->in.kind = kind;
@@ -94,11 +95,25 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	pthread_mutex_unlock(&sh->lock);
 	if (!known && VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0)
 		return;
+	/* The start hook gave this run's live XML: its boot events need not
+	 * read it again (virt_note_hook_run).  Another run reads. */
+	if (known && j->want_xml && kind == VIRT_IN_LIFECYCLE) {
+		pthread_mutex_lock(&sh->lock);
+		hooked_id = virt_name_hooked_locked(sh, sh->gen, name, j->uuid, false);
+		pthread_mutex_unlock(&sh->lock);
+		hooked = hooked_id > 0 && VIRT_LIB(virDomainGetID)(dom) == (unsigned int)hooked_id;
+	}
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->stopping || c != sh->conn) {
 		pthread_mutex_unlock(&sh->lock); /* a late event of an old connection */
 		return;
+	}
+	if (hooked && event == VIRT_EV_STARTED)
+		(void)virt_name_hooked_locked(sh, sh->gen, name, j->uuid, true);
+	if (hooked) {
+		j->want_xml = false;
+		sh->st.hooked++;
 	}
 	if (keyed && (!known || ends_name(kind, event)))
 		virt_name_note_locked(sh, sh->gen, name, j->uuid, ends_name(kind, event));

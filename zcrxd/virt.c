@@ -367,6 +367,15 @@ void virt_note_hook(struct virt *v)
 	pthread_mutex_unlock(&v->sh->lock);
 }
 
+void virt_note_hook_run(struct virt *v, const char *name, const uint8_t uuid[16], int id)
+{
+	if (id <= 0)
+		return;
+	pthread_mutex_lock(&v->sh->lock);
+	virt_name_hook_locked(v->sh, name, uuid, id);
+	pthread_mutex_unlock(&v->sh->lock);
+}
+
 const char *virt_conn_state_name(enum virt_conn_state s)
 {
 	switch (s) {

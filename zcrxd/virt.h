@@ -103,6 +103,7 @@ struct virt_status {
 	uint64_t queued;     /* jobs waiting for the worker now */
 	uint64_t reads;      /* domains read (GetXMLDesc or GetState) for events */
 	uint64_t direct;     /* events passed on without a worker (nothing to read) */
+	uint64_t hooked;     /* of those, a run's boot events whose XML its start hook gave */
 	uint64_t since_usec; /* CLOCK_MONOTONIC of the last state change */
 };
 
@@ -131,6 +132,12 @@ void virt_get_status(struct virt *v, struct virt_status *ret);
  * is passed on as it came (events of a domain stay in order, and a start that
  * follows reads the live XML), without a call to libvirtd. */
 void virt_note_hook(struct virt *v);
+/* The start hook gave the live XML of run id (> 0) of the domain name/uuid:
+ * that run's RESUMED and STARTED events need not read it again (libvirtd
+ * runs the hook before it emits them; each event's domain carries its run's
+ * id, so an event of another run still reads).  The STARTED event ends it;
+ * so do the domain's stop, a reconnect, and another name in its slot. */
+void virt_note_hook_run(struct virt *v, const char *name, const uint8_t uuid[16], int id);
 
 const char *virt_conn_state_name(enum virt_conn_state s);
 const char *virt_run_state_name(enum virt_run_state s);

@@ -127,11 +127,20 @@ class Qemu(unittest.TestCase):
         """The hook attaches at start/begin from its stdin XML; the start is
         not held up (a deadlock would show as the hook's 3 s timeout)."""
         mon = Monitor(self.d)
+        lv = lambda: self.d.call("io.zcrx.Manager.GetStatus")["libvirt"]  # noqa: E731
+        s0 = lv()
         try:
             _, took = timed(virsh, QEMU, "start", DOM)
             wait_for(self.attached, 15, what="attachment of " + DOM)
             wait_for(lambda: any(e["action"] == "attach"
                                  for e in mon.domain_events(DOM)), 5, what="attach event")
+            # the run's STARTED event came and was handled: the hook gave
+            # its live XML (same domain id), so nothing was read for it
+            s1 = wait_for(lambda: (lambda s: s if s["hooked"] > s0["hooked"] and
+                                   s["handled"] == s["events"] and not s["queued"]
+                                   else None)(lv()), 15, what="the start's events handled")
+            self.assertEqual(s1["reads"], s0["reads"],
+                             "the start's events read the domain the hook gave")
             first = [e for e in mon.domain_events(DOM) if e["action"] == "attach"][0]
             # how long it took is a benchmark's business (bench-libvirt.py); a
             # deadlock shows functionally: the hook gives up after its 3 s

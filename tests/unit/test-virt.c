@@ -321,6 +321,71 @@ static void test_event_reads_live_xml(void **state)
 	virt_free(v);
 }
 
+/*
+ * The start hook gave a run's live XML (virt_note_hook_run, as zcrxd does
+ * when the hook's attach brings XML with a domain id): that run's STARTED
+ * event is passed on without a read.  A later event of the run (RESUMED
+ * after a pause) reads again, and so does the STARTED of a run the hook
+ * did not tell about (another domain id).
+ */
+static void test_hooked_run_is_not_read_again(void **state)
+{
+	struct virt_options o = { .uri = "test:///default" };
+	struct virt_status s0, s1;
+	const struct rec *r;
+	uint8_t uuid[16];
+	virDomainPtr d;
+	struct virt *v;
+
+	reset();
+	assert_int_equal(virt_new(T.ev, &o, &CB, NULL, &v), 0);
+	assert_true(run_until(resynced, (void *)1, 5000));
+	d = virDomainDefineXML(T.drv, dom_xml("zv-h", ""));
+	assert_non_null(d);
+	assert_int_equal(virDomainGetUUID(d, uuid), 0);
+	assert_true(run_until(n_events, (void *)1, 5000)); /* defined */
+
+	/* the hook's run: libvirtd runs the hook before it emits the event,
+	 * which reaches virt.c's callback when this loop runs */
+	assert_int_equal(virDomainCreate(d), 0);
+	virt_get_status(v, &s0);
+	virt_note_hook_run(v, "zv-h", uuid, (int)virDomainGetID(d));
+	assert_true(run_until(n_events, (void *)2, 5000));
+	r = find_ev("zv-h", VIRT_IN_LIFECYCLE, VIRT_EV_STARTED);
+	assert_non_null(r);
+	assert_false(r->has_dom);
+	virt_get_status(v, &s1);
+	assert_int_equal(s1.hooked - s0.hooked, 1);
+	assert_int_equal(s1.reads, s0.reads);
+
+	/* later in the run: read as always */
+	assert_int_equal(virDomainSuspend(d), 0);
+	assert_int_equal(virDomainResume(d), 0);
+	assert_true(run_until(n_events, (void *)4, 5000));
+	r = find_ev("zv-h", VIRT_IN_LIFECYCLE, VIRT_EV_RESUMED);
+	assert_non_null(r);
+	assert_true(r->has_dom);
+
+	/* the next run, told with another id: read */
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_true(run_until(n_events, (void *)5, 5000));
+	reset();
+	assert_int_equal(virDomainCreate(d), 0);
+	virt_note_hook_run(v, "zv-h", uuid, (int)virDomainGetID(d) + 1000);
+	assert_true(run_until(n_events, (void *)1, 5000));
+	r = find_ev("zv-h", VIRT_IN_LIFECYCLE, VIRT_EV_STARTED);
+	assert_non_null(r);
+	assert_true(r->has_dom);
+	virt_get_status(v, &s0);
+	assert_int_equal(s0.hooked, s1.hooked);
+
+	assert_int_equal(virDomainDestroy(d), 0);
+	assert_int_equal(virDomainUndefine(d), 0);
+	virDomainFree(d);
+	assert_true(run_until(n_events, (void *)3, 5000));
+	virt_free(v);
+}
+
 /* What the events of reused names must carry: each (name, kind, event,
  * UUID) once, in whatever order the workers delivered them. */
 struct want_ev {
@@ -477,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_event_reads_live_xml),
 		cmocka_unit_test(test_reused_names_carry_their_uuid),
+		cmocka_unit_test(test_hooked_run_is_not_read_again),
 		cmocka_unit_test(test_connect_failure_retries),
 		cmocka_unit_test(test_options),
 	};
