@@ -248,6 +248,34 @@ def all_stopped(pid):
     return all(st == "T" for st in task_states(pid))
 
 
+def while_stopped(pid, what, body):
+    """body() run while zcrxd is stopped (SIGSTOP): stopped before it
+    starts (its threads say so; the signal is delivered asynchronously, a
+    few ms at most), still stopped when it ends, and for a short time
+    against its libvirt keepalive, or the phase is void.  SIGCONT after,
+    whatever happened.  Returns body's result and the CLOCK_MONOTONIC
+    moments of the stop and of the SIGCONT."""
+    stopped = False
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        stopped = True
+        wait_for(lambda: all_stopped(pid), 5, interval=0.001, what="zcrxd stopped")
+        t_stop = time.clock_gettime(time.CLOCK_MONOTONIC)
+        r = body()
+        if not all_stopped(pid):
+            raise AssertionError("%s: zcrxd ran while stopped (%s)"
+                                 % (what, "".join(task_states(pid))))
+        t_cont = time.clock_gettime(time.CLOCK_MONOTONIC)
+        if t_cont - t_stop >= KEEPALIVE_INTERVAL_S:
+            raise AssertionError("%s: zcrxd stopped %.2f s, not short against its libvirt "
+                                 "keepalive (%.0f s): the phase is void"
+                                 % (what, t_cont - t_stop, KEEPALIVE_INTERVAL_S))
+    finally:
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+    return r, t_stop, t_cont
+
+
 def backlog_phase(d, lv, pid):
     """3. capacity: zcrxd stopped (SIGSTOP) while PARALLEL drivers start
     CYCLES domains (from 3 * CYCLES) and then destroy CYCLES others (from
@@ -276,27 +304,9 @@ def backlog_phase(d, lv, pid):
     s0 = lv()
     polls0 = lv.calls
     cpu0 = procstat.threads(pid)
-    stopped = False
-    try:
-        os.kill(pid, signal.SIGSTOP)
-        stopped = True
-        # stopped before the first driver call: its threads say so (the
-        # signal is delivered asynchronously; a few ms at most)
-        wait_for(lambda: all_stopped(pid), 5, interval=0.001, what="zcrxd stopped")
-        t_stop = time.clock_gettime(time.CLOCK_MONOTONIC)
-        st = driver("start", CYCLES, PARALLEL, new_first)
-        ds = driver("destroy", CYCLES, PARALLEL, run_first)
-        if not all_stopped(pid):
-            raise AssertionError("backlog: zcrxd ran during the offering (%s)"
-                                 % "".join(task_states(pid)))
-        t_cont = time.clock_gettime(time.CLOCK_MONOTONIC)
-        if t_cont - t_stop >= KEEPALIVE_INTERVAL_S:
-            raise AssertionError("backlog: zcrxd stopped %.2f s, not short against its libvirt "
-                                 "keepalive (%.0f s): the phase is void"
-                                 % (t_cont - t_stop, KEEPALIVE_INTERVAL_S))
-    finally:
-        if stopped:
-            os.kill(pid, signal.SIGCONT)
+    (st, ds), t_stop, t_cont = while_stopped(
+        pid, "backlog", lambda: (driver("start", CYCLES, PARALLEL, new_first),
+                                 driver("destroy", CYCLES, PARALLEL, run_first)))
     events = 2 * CYCLES
     wait_for(lambda: (lambda s: s["handled"] >= s0["handled"] + events and s["queued"] == 0 and
                       s["attach_latency"]["samples"] >= s0["attach_latency"]["samples"] + CYCLES)
@@ -337,29 +347,15 @@ def follower_phase(d, lv, pid, mode):
     events = 2 * CYCLES
     p = subprocess.Popen([FOLLOWCOST, URI, PREFIX, str(CYCLES), mode],
                          stdout=subprocess.PIPE, universal_newlines=True)
-    stopped = False
     try:
         if p.stdout.readline().strip() != "ready":
             raise AssertionError("virt-follow-cost %s did not subscribe" % mode)
         s0 = lv()
-        os.kill(pid, signal.SIGSTOP)
-        stopped = True
-        wait_for(lambda: all_stopped(pid), 5, interval=0.001, what="zcrxd stopped")
-        t_stop = time.clock_gettime(time.CLOCK_MONOTONIC)
-        st = driver("start", CYCLES, PARALLEL, 0)
-        ds = driver("destroy", CYCLES, PARALLEL, 0)
-        out, _ = p.communicate(timeout=120)
-        t_cont = time.clock_gettime(time.CLOCK_MONOTONIC)
-        if not all_stopped(pid):
-            raise AssertionError("follower: zcrxd ran during the phase (%s)"
-                                 % "".join(task_states(pid)))
-        if t_cont - t_stop >= KEEPALIVE_INTERVAL_S:
-            raise AssertionError("follower: zcrxd stopped %.2f s, not short against its "
-                                 "libvirt keepalive (%.0f s): the phase is void"
-                                 % (t_cont - t_stop, KEEPALIVE_INTERVAL_S))
+        (st, ds, out), _, _ = while_stopped(
+            pid, "follower", lambda: (driver("start", CYCLES, PARALLEL, 0),
+                                      driver("destroy", CYCLES, PARALLEL, 0),
+                                      p.communicate(timeout=120)[0]))
     finally:
-        if stopped:
-            os.kill(pid, signal.SIGCONT)
         if p.poll() is None:
             p.kill()
             p.wait()

@@ -20,20 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-
-static double cpu_s(void)
-{
-	struct rusage r;
-
-	getrusage(RUSAGE_SELF, &r);
-	return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-	       (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
+#include "virt-client.h"
 
 static double now_s(void)
 {
@@ -41,20 +30,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void quiet(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
-}
-
-static void *event_loop(void *arg)
-{
-	(void)arg;
-	for (;;)
-		if (virEventRunDefaultImpl() < 0)
-			return NULL;
 }
 
 static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *ud)
@@ -73,7 +48,6 @@ int main(int argc, char **argv)
 	double cpu0, cpu1, wall = 0, t;
 	virConnectPtr c;
 	virDomainPtr d;
-	pthread_t loop;
 	int n, pace, i;
 	char *xml;
 
@@ -89,8 +63,7 @@ int main(int argc, char **argv)
 	}
 	pause.tv_sec = pace / 1000000;
 	pause.tv_nsec = (long)(pace % 1000000) * 1000;
-	virSetErrorFunc(NULL, quiet);
-	if (virEventRegisterDefaultImpl() < 0 || pthread_create(&loop, NULL, event_loop, NULL)) {
+	if (vclient_setup() < 0) {
 		fprintf(stderr, "virt-call-cost: no event loop\n");
 		return 1;
 	}
@@ -106,7 +79,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "virt-call-cost: %s: %s\n", argv[2], virGetLastErrorMessage());
 		return 1;
 	}
-	cpu0 = cpu_s();
+	cpu0 = vclient_cpu_s();
 	for (i = 0; i < n; i++) {
 		t = now_s();
 		xml = virDomainGetXMLDesc(d, 0);
@@ -119,7 +92,7 @@ int main(int argc, char **argv)
 		if (pace)
 			nanosleep(&pause, NULL);
 	}
-	cpu1 = cpu_s();
+	cpu1 = vclient_cpu_s();
 	printf("{\"calls\": %d, \"pace_us\": %d, \"cpu_us_per_call\": %.1f, "
 	       "\"wall_us_per_call\": %.1f}\n",
 	       n, pace, (cpu1 - cpu0) * 1e6 / n, wall * 1e6 / n);

@@ -25,11 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
+#include "virt-client.h"
 
 #define QUEUE_MAX 4096
 
@@ -50,29 +48,6 @@ static struct follow f = {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
-static double cpu_s(void)
-{
-	struct rusage r;
-
-	getrusage(RUSAGE_SELF, &r);
-	return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-	       (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
-static void quiet(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
-}
-
-static void *event_loop(void *arg)
-{
-	(void)arg;
-	for (;;)
-		if (virEventRunDefaultImpl() < 0)
-			return NULL;
-}
-
 static bool done_locked(void)
 {
 	return f.starts >= f.want && f.stops >= f.want && (!f.read || f.reads >= f.want);
@@ -89,7 +64,7 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, 
 		return 0;
 	pthread_mutex_lock(&f.lock);
 	if (!f.starts && !f.stops)
-		f.cpu0 = cpu_s();
+		f.cpu0 = vclient_cpu_s();
 	if (event == VIR_DOMAIN_EVENT_STARTED) {
 		f.starts++;
 		if (f.read && f.tail - f.head < QUEUE_MAX && virDomainRef(d) == 0)
@@ -134,7 +109,7 @@ static int follow_run(double *cpu1)
 			f.failed++;
 		free(xml);
 	}
-	*cpu1 = cpu_s();
+	*cpu1 = vclient_cpu_s();
 	pthread_mutex_unlock(&f.lock);
 	return f.failed ? -1 : r;
 }
@@ -142,7 +117,6 @@ static int follow_run(double *cpu1)
 int main(int argc, char **argv)
 {
 	virConnectPtr c;
-	pthread_t loop;
 	double cpu1;
 	int events;
 
@@ -157,8 +131,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "virt-follow-cost: N > 0, please\n");
 		return 2;
 	}
-	virSetErrorFunc(NULL, quiet);
-	if (virEventRegisterDefaultImpl() < 0 || pthread_create(&loop, NULL, event_loop, NULL)) {
+	if (vclient_setup() < 0) {
 		fprintf(stderr, "virt-follow-cost: no event loop\n");
 		return 1;
 	}
