@@ -95,6 +95,8 @@ int metrics_collect(struct metrics *out, const struct metrics_sources *src)
 		d.reconcile_repairs = st.repairs;
 		d.state_syncs = st.syncs;
 		d.state_writes = st.saves;
+		d.state_compactions = st.compactions;
+		d.state_compaction_usec_max = st.compaction_usec_max;
 		d.kernel_errors = st.kernel_errors;
 		if (reconcile_get_commit_sync(src->reconcile, &cs)) {
 			d.state_sync_usec = cs.for_usec;

@@ -222,6 +222,14 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	family(f, "zcrx_state_writes_total", "counter",
 	       "Writes of changes to the state directory's log (each before a sync or shared by one).");
 	fprintf(f, "zcrx_state_writes_total %llu\n", (unsigned long long)d->state_writes);
+	family(f, "zcrx_state_compactions_total", "counter",
+	       "Compactions of the state directory's log (a snapshot written and synced).");
+	fprintf(f, "zcrx_state_compactions_total %llu\n", (unsigned long long)d->state_compactions);
+	family(f, "zcrx_state_compaction_seconds_max", "gauge",
+	       "The longest compaction since zcrxd started: it runs on the loop, which waits.");
+	fprintf(f, "zcrx_state_compaction_seconds_max %llu.%06llu\n",
+		(unsigned long long)(d->state_compaction_usec_max / 1000000),
+		(unsigned long long)(d->state_compaction_usec_max % 1000000));
 	family(f, "zcrx_state_sync_seconds", "gauge",
 	       "Seconds the state's commit sync under way has run (0 when none runs).");
 	fprintf(f, "zcrx_state_sync_seconds %llu.%06llu\n",

@@ -40,6 +40,8 @@ struct metrics_daemon {
 	uint64_t reconcile_runs, reconcile_repairs;
 	uint64_t state_syncs;
 	uint64_t state_writes;
+	uint64_t state_compactions;
+	uint64_t state_compaction_usec_max;
 	/* the commit sync under way: for how long, replies waiting (0, 0: none) */
 	uint64_t state_sync_usec;
 	uint64_t state_sync_waiting;

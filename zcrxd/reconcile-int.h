@@ -27,6 +27,9 @@
  * kernel change is synced at once all the same, and a reply that waits
  * syncs everything. */
 #define RC_LAZY_COMMIT_USEC 50000u
+/* A compaction that held the loop this long is logged (a healthy one of
+ * 4,096 attachments takes a few milliseconds). */
+#define RC_COMPACTION_WARN_USEC 100000u
 
 struct rc_nic {
 	char name[IF_NAMESIZE];

@@ -173,10 +173,25 @@ static void commit(struct reconcile *rc)
 	reconcile_sync_watch_begin(rc);
 }
 
+/* The log was compacted (store_log_write): its fsyncs ran on the loop,
+ * which served nothing meanwhile.  Said when that took long. */
+static void compacted(struct reconcile *rc)
+{
+	struct store_log_stats ls = store_log_get_stats(rc->log);
+
+	if (ls.compaction_usec_last >= RC_COMPACTION_WARN_USEC)
+		log_warning(LOG_SUBSYS_STORE,
+			    "compacting the state log held the loop %llu ms (%llu KiB written "
+			    "and synced; the disk was slow)",
+			    (unsigned long long)(ls.compaction_usec_last / 1000),
+			    (unsigned long long)(ls.snapshot_bytes / 1024));
+}
+
 /* The changes since the last write into the log (not synced yet). */
 static int write_changes(struct reconcile *rc)
 {
 	struct kerror e = { 0 };
+	uint64_t compactions;
 	char buf[512];
 	int r;
 
@@ -184,7 +199,10 @@ static int write_changes(struct reconcile *rc)
 	store_gc(&rc->store);
 	if (!rc->log) /* no state directory (tests of the loop alone) */
 		return 0;
+	compactions = store_log_get_stats(rc->log).compactions;
 	r = store_log_write(rc->log, &rc->store, &e);
+	if (store_log_get_stats(rc->log).compactions != compactions)
+		compacted(rc);
 	if (r < 0) {
 		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
 		return -(e.err ? e.err : EIO);
@@ -912,6 +930,12 @@ struct reconcile_stats reconcile_get_stats(const struct reconcile *rc)
 {
 	struct reconcile_stats st = rc->st;
 
-	st.syncs = rc->log ? store_log_get_stats(rc->log).syncs : 0;
+	if (rc->log) {
+		struct store_log_stats ls = store_log_get_stats(rc->log);
+
+		st.syncs = ls.syncs;
+		st.compactions = ls.compactions;
+		st.compaction_usec_max = ls.compaction_usec_max;
+	}
 	return st;
 }

@@ -103,6 +103,8 @@ struct reconcile_stats {
 	uint64_t saves_unchanged; /* saves skipped: the file already held the content */
 	uint64_t adopted;       /* pending objects adopted after a crash */
 	uint64_t syncs;         /* the state's syncs to disk (store_log_stats.syncs) */
+	uint64_t compactions;   /* of the state's log (store_log_stats) */
+	uint64_t compaction_usec_max; /* the longest: it held the loop */
 };
 
 /* What a request did (or would do, with dry_run). */

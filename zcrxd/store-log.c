@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store-int.h"
@@ -338,7 +339,30 @@ out:
 	return r;
 }
 
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int compact(struct store_log *l, struct store *s, struct kerror *err);
+
+/* A compaction, timed (store_log_stats): success or not, it held the
+ * caller's thread that long. */
 int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
+{
+	uint64_t t0 = mono_usec();
+	int r = compact(l, s, err);
+
+	l->st.compaction_usec_last = mono_usec() - t0;
+	if (l->st.compaction_usec_last > l->st.compaction_usec_max)
+		l->st.compaction_usec_max = l->st.compaction_usec_last;
+	return r;
+}
+
+static int compact(struct store_log *l, struct store *s, struct kerror *err)
 {
 	uint64_t gen = l->generation + 1;
 	char path[4096];

@@ -187,6 +187,9 @@ struct store_log_stats {
 	uint64_t records;
 	uint64_t syncs;       /* fdatasync calls */
 	uint64_t compactions;
+	/* how long the last and the longest compaction took (microseconds):
+	 * it writes and fsyncs on the caller's thread, zcrxd's loop */
+	uint64_t compaction_usec_last, compaction_usec_max;
 	uint64_t log_bytes;   /* the log's size now */
 	uint64_t snapshot_bytes;
 };

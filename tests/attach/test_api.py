@@ -583,6 +583,16 @@ class Api(FakeDaemonCase):
         text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
         return int(re.search(r"^%s (\d+)$" % name, text, re.M).group(1))
 
+    def test_compactions_are_counted_and_timed(self):
+        """The state log's compactions: counted (the one at start at
+        least), and the longest timed, for it holds the loop."""
+        text = self.d.call("io.zcrx.Manager.GetMetrics")["text"]
+        self.assertGreaterEqual(self.metric("zcrx_state_compactions_total"), 1)
+        longest = float(re.search(r"^zcrx_state_compaction_seconds_max (\S+)$", text,
+                                  re.M).group(1))
+        self.assertGreater(longest, 0.0)
+        self.assertLess(longest, 60.0)
+
     def test_batch_shares_one_intent_sync(self):
         """An Attach alone: one sync for its plan's intent, one for the
         commit its reply waits for.  Attach requests of one loop turn on

@@ -338,6 +338,9 @@ static void test_changes_read_back(void **state)
 	/* the snapshot was not rewritten: every change went to the log */
 	assert_int_equal(size_of(STORE_FILE), snap);
 	assert_int_equal(st.compactions, 1); /* the one at open */
+	/* timed: it wrote and synced two files */
+	assert_true(st.compaction_usec_last > 0);
+	assert_int_equal(st.compaction_usec_max, st.compaction_usec_last);
 	store_log_close(l);
 	store_clear(&s);
 }
