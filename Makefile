@@ -139,7 +139,7 @@ $(B)/tests/zcrxd-seams: ALL_LDFLAGS += -Wl,--wrap=genl_resolve
 # (tests/tools/zcrxd-fake.c wraps plan_nic()).
 $(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=plan_nic
 # "hang fdatasync": the state's commit sync held (zcrxd-fake wraps fdatasync()).
-$(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=fdatasync
+$(B)/tests/zcrxd-fake: ALL_LDFLAGS += -Wl,--wrap=fdatasync -Wl,--wrap=fsync
 
 $(B)/bench/%: bench/%.c $(TLIB_OBJ) $(B)/libzcrxd.a $(B)/libzcrx.a
 	@mkdir -p $(dir $@)

@@ -72,6 +72,29 @@ class CommitSync(FakeDaemonCase):
     def attach_msg(self, dom, k):
         return {"domain": dom, "nic": "eth0", "mac": mac(k)}
 
+    def test_a_slow_compaction_is_shown(self):
+        """A compaction writes and syncs the state's snapshot on the loop.
+        With zcrxd-fake's (TEST ONLY) slow fsync on the loop thread, 150 ms
+        each, the compaction that enough changes bring holds the loop for
+        three of them (the snapshot, its directory, the new log's
+        directory): it is logged, and GetMetrics' longest compaction is
+        that long.  Without the timing neither appears and the test
+        fails."""
+        c0 = self.metric("zcrx_state_compactions_total")
+        self.d.outside("slow-fsync 150")
+        try:
+            k = 0
+            while self.metric("zcrx_state_compactions_total") == c0:
+                self.assertLess(k, 20000, "no compaction after %d attach+detach" % k)
+                for _ in range(100):
+                    self.d.call("io.zcrx.Manager.Attach", self.attach_msg("cc%d" % k, 0x100 + k % 64))
+                    self.d.call("io.zcrx.Manager.Detach", {"domain": "cc%d" % k})
+                    k += 1
+        finally:
+            self.d.outside("slow-fsync 0")
+        self.assertGreaterEqual(self.metric_value("zcrx_state_compaction_seconds_max"), 0.45)
+        self.assertIn("compacting the state log held the loop", self.d.log())
+
     def test_commit_sync_off_the_loop(self):
         s0 = self.metric("zcrx_state_syncs_total")
         self.d.outside("hang fdatasync")

@@ -49,8 +49,11 @@
  * bound past which the state's commit sync is reported overdue.
  * "hang fdatasync" holds the next fdatasync made off the loop thread (the
  * state log's commit, on zcrxd's syncer thread) the same way, as a slow
- * disk would; the log says "holding fdatasync" once it is held.  This
- * program is linked with -Wl,--wrap=fdatasync (Makefile) for it.
+ * disk would; the log says "holding fdatasync" once it is held.
+ * "slow-fsync MS" makes every fsync on the loop thread (a compaction's)
+ * take MS ms longer, as a slow disk would ("slow-fsync 0": as it is).
+ * This program is linked with -Wl,--wrap=fdatasync,--wrap=fsync
+ * (Makefile) for them.
  *
  * Crash tests: ZCRX_FAULT=<point>:<n> kills this daemon with SIGKILL the
  * n-th time the change in progress reaches <point> (intent, before-op,
@@ -67,6 +70,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "binder-vhost.h"
@@ -207,6 +211,22 @@ static int g_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	return r;
 }
 
+/* fsync on the loop thread (a compaction's): slowed by "slow-fsync MS". */
+static unsigned slow_fsync_ms;
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+int __wrap_fsync(int fd)
+{
+	unsigned ms = __atomic_load_n(&slow_fsync_ms, __ATOMIC_RELAXED);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	if (ms && gettid() == getpid())
+		(void)nanosleep(&ts, NULL);
+	return __real_fsync(fd);
+}
+
 /* The state's fdatasync: one made off the loop thread can be held. */
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
@@ -296,6 +316,9 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 			r = (ifindex = ifindex_of(o->net, hnic)) ? gate_arm(hop, ifindex) : -ENODEV;
 		} else if (!strcmp(line, "release")) {
 			r = gate_release();
+		} else if (!strcmp(what, "slow-fsync") && sscanf(line, "slow-fsync %u", &a) == 1) {
+			__atomic_store_n(&slow_fsync_ms, a, __ATOMIC_RELAXED);
+			r = 0;
 		} else if (!strcmp(what, "add") && n >= 2) { /* add SPEC: a link appears (a macvtap) */
 			r = fake_net_add_spec(o->net, line + 4);
 			relisted = true;
