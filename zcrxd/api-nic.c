@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api-nic.h"
 #include "events.h"
@@ -17,6 +16,7 @@
 #include "nic-bound.h"
 #include "nic-kernel.h"
 #include "nic-monitor.h"
+#include "monotime.h"
 
 static const char *const part_names[] = {
 	"link", "channels", "rings", "features", "rss", "rules", "queues",
@@ -84,19 +84,11 @@ static void kernel_error(struct ipc_call *call, const struct kerror *e)
 	ipc_reply_error(call, "io.zcrx.Manager.KernelError", p);
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Whether a caller's refresh of ifindex (0: of every NIC) re-reads now; a
  * caller that is neither root nor an admin is held to the rate limit. */
 static bool may_reread(struct api_nic *a, struct ipc_call *call, int ifindex)
 {
-	uint64_t now = now_usec();
+	uint64_t now = monotime_usec();
 	struct api_nic_reread *v;
 	size_t i;
 

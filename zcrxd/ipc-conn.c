@@ -20,6 +20,7 @@
 #include "ipc-int.h"
 #include "jtext.h"
 #include "log.h"
+#include "monotime.h"
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata);
@@ -257,7 +258,7 @@ static void flush(struct ipc_conn *c)
 				(void)malloc_trim(0);
 		}
 	} else if (progress) {
-		c->out_since = ipc_now_us();
+		c->out_since = monotime_usec();
 	}
 }
 
@@ -518,7 +519,7 @@ void ipc_conn_update(struct ipc_conn *c)
 		c->io_events = ev;
 	}
 
-	now = ipc_now_us();
+	now = monotime_usec();
 	if (in_pending(c) && !has_complete(c)) {
 		if (!c->partial_since)
 			c->partial_since = now;
@@ -554,7 +555,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct ipc_conn *c = userdata;
 	const struct ipc_limits *l = &c->server->limits;
-	uint64_t now = ipc_now_us();
+	uint64_t now = monotime_usec();
 	char why[96];
 
 	c->timer_at = 0;

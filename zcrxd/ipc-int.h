@@ -103,7 +103,6 @@ struct ipc_server {
 	unsigned log_lines, log_suppressed;
 };
 
-uint64_t ipc_now_us(void);
 
 /* ipc.c */
 /* Put c on the run queue (when it has a request to handle), wake the

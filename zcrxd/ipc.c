@@ -24,23 +24,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ipc-int.h"
 #include "log.h"
+#include "monotime.h"
 
 #define IPC_MAX_GROUPS 256
 /* After every socket event: requests wait while any socket has something. */
 #define IPC_WORK_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
-
-uint64_t ipc_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static char *xstrdup0(const char *s)
 {
@@ -49,7 +41,7 @@ static char *xstrdup0(const char *s)
 
 bool ipc_server_log_ok(struct ipc_server *s)
 {
-	uint64_t now = ipc_now_us();
+	uint64_t now = monotime_usec();
 
 	if (now - s->log_window_us > 10u * 1000000u) {
 		if (s->log_suppressed)
@@ -223,10 +215,10 @@ static void handle_one(struct ipc_conn *c)
 static int on_work(sd_event_source *src, void *userdata)
 {
 	struct ipc_server *s = userdata;
-	uint64_t start = ipc_now_us();
+	uint64_t start = monotime_usec();
 	unsigned handled = 0;
 
-	while (handled < IPC_BATCH && (!handled || ipc_now_us() - start < IPC_BATCH_USEC)) {
+	while (handled < IPC_BATCH && (!handled || monotime_usec() - start < IPC_BATCH_USEC)) {
 		struct ipc_conn *c = rq_pop(&s->rq_admin);
 
 		if (!c)

@@ -25,6 +25,7 @@
 
 #include "kcall.h"
 #include "log.h"
+#include "monotime.h"
 
 enum job_state {
 	JOB_NONE = 0,
@@ -62,14 +63,6 @@ struct kcall {
 	struct kcall_stuck stuck;
 	struct kcall_stats st;
 };
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void *worker(void *arg)
 {
@@ -167,7 +160,7 @@ static int on_late(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	if (!job)
 		return 0;
 	result = job->result;
-	took = now_usec() - kc->stuck.since_usec;
+	took = monotime_usec() - kc->stuck.since_usec;
 	snprintf(op, sizeof(op), "%s", kc->stuck.op);
 	snprintf(obj, sizeof(obj), "%s", kc->stuck.obj);
 	memset(&kc->stuck, 0, sizeof(kc->stuck));
@@ -266,7 +259,7 @@ void kcall_set_returned(struct kcall *kc, kcall_returned_fn fn, void *userdata)
 
 const char *kcall_stuck_format(const struct kcall *kc, char *buf, size_t size)
 {
-	uint64_t s = (now_usec() - kc->stuck.since_usec) / 1000000;
+	uint64_t s = (monotime_usec() - kc->stuck.since_usec) / 1000000;
 
 	if (!kc->stuck.stuck)
 		snprintf(buf, size, "not stuck");
@@ -301,7 +294,7 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	}
 	job->kept = false;
 	job->kc = kc;
-	start = now_usec();
+	start = monotime_usec();
 	pthread_mutex_lock(&kc->mu);
 	kc->job = job;
 	kc->state = JOB_QUEUED;
@@ -319,7 +312,7 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 		if (pthread_cond_timedwait(&kc->done_cv, &kc->mu, &dl) != ETIMEDOUT)
 			continue;
 		/* a batch's later call has the bound from its own start */
-		if (kc->state == JOB_DONE || kc->call_usec + kc->bound_usec <= now_usec())
+		if (kc->state == JOB_DONE || kc->call_usec + kc->bound_usec <= monotime_usec())
 			break;
 		to_timespec(kc->call_usec + kc->bound_usec, &dl);
 	}
@@ -337,7 +330,7 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 		snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", kc->call_obj);
 	}
 	pthread_mutex_unlock(&kc->mu);
-	took = now_usec() - start;
+	took = monotime_usec() - start;
 	kc->st.calls++;
 	if (done) {
 		if (took > kc->st.max_usec)
@@ -366,7 +359,7 @@ void kcall_job_next(struct kcall_job *job, const char *op, const char *obj)
 	struct kcall *kc = job->kc;
 
 	pthread_mutex_lock(&kc->mu);
-	kc->call_usec = now_usec();
+	kc->call_usec = monotime_usec();
 	if (op)
 		snprintf(kc->call_op, sizeof(kc->call_op), "%s", op);
 	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
@@ -389,7 +382,7 @@ int kcall_start(struct kcall *kc, struct kcall_job *job, const char *op, const c
 	kc->job = job;
 	kc->state = JOB_QUEUED;
 	kc->async = true;
-	kc->call_usec = now_usec();
+	kc->call_usec = monotime_usec();
 	snprintf(kc->call_op, sizeof(kc->call_op), "%s", op ? op : "");
 	snprintf(kc->call_obj, sizeof(kc->call_obj), "%s", obj ? obj : "");
 	pthread_mutex_unlock(&kc->mu);

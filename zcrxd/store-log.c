@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store-int.h"
+#include "monotime.h"
 
 /* Compact when the log is larger than this and than the snapshot: the
  * log's size, and so the time to read it at start, stays within a few
@@ -339,24 +339,16 @@ out:
 	return r;
 }
 
-static uint64_t mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int compact(struct store_log *l, struct store *s, struct kerror *err);
 
 /* A compaction, timed (store_log_stats): success or not, it held the
  * caller's thread that long. */
 int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
 {
-	uint64_t t0 = mono_usec();
+	uint64_t t0 = monotime_usec();
 	int r = compact(l, s, err);
 
-	l->st.compaction_usec_last = mono_usec() - t0;
+	l->st.compaction_usec_last = monotime_usec() - t0;
 	if (l->st.compaction_usec_last > l->st.compaction_usec_max)
 		l->st.compaction_usec_max = l->st.compaction_usec_last;
 	return r;

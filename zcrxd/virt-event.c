@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "virt-event.h"
+#include "monotime.h"
 
 struct ve_handle {
 	struct ve_handle *next;
@@ -85,14 +86,6 @@ struct pending_free {
 
 /* virt_event_quiet_begin/end: this thread holds back handle wake-ups */
 static __thread bool t_quiet, t_held;
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static bool on_loop_thread(const struct virt_event *e)
 {
@@ -238,7 +231,7 @@ static void fire_timer(struct virt_event *e, int id, bool zero_period, uint64_t 
 static void fire_timers(struct virt_event *e, bool zero_period)
 {
 	int ids_static[32], *ids = ids_static, n = 0, cap = 32, k;
-	uint64_t now = now_usec();
+	uint64_t now = monotime_usec();
 	struct ve_timer *t;
 
 	pthread_mutex_lock(&e->lock);
@@ -615,7 +608,7 @@ int virt_event_add_timeout(struct virt_event *e, int ms, virt_event_timeout_cb c
 	if (!t)
 		return -1;
 	t->ms = ms < 0 ? -1 : ms;
-	t->due_usec = now_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
+	t->due_usec = monotime_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
 	t->cb = cb;
 	t->opaque = opaque;
 	t->ff = ff;
@@ -641,7 +634,7 @@ void virt_event_update_timeout(struct virt_event *e, int timer, int ms)
 	if (t) {
 		t->ms = ms < 0 ? -1 : ms;
 		/* libvirt: the period restarts from now */
-		t->due_usec = now_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
+		t->due_usec = monotime_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000u;
 		wake = timer_needs_wake(e, t);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -60,7 +60,6 @@ struct virt_follow {
 	uint64_t lat_sorted_total; /* lat_total when st's percentiles were taken */
 };
 
-uint64_t virt_follow_now_usec(void);
 /* By UUID text or by name. */
 struct vf_dom *virt_follow_lookup(struct virt_follow *f, const char *key);
 struct vf_dom *virt_follow_get_dom(struct virt_follow *f, const uint8_t uuid[16], const char *name);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "virt-follow-int.h"
+#include "monotime.h"
 
 /* --- requests -------------------------------------------------------------------------- */
 
@@ -95,7 +96,7 @@ static struct vf_dom *resolve(struct virt_follow *f, const struct virt_request *
 	 * now on was received before it (virt_note_hook) */
 	if (req->origin == VIRT_ORIGIN_HOOK && f->virt)
 		virt_note_hook(f->virt);
-	d->touched_usec = virt_follow_now_usec();
+	d->touched_usec = monotime_usec();
 	if (req->origin == VIRT_ORIGIN_HOOK)
 		d->hook_usec = d->touched_usec;
 	*ret_own = x;

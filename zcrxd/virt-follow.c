@@ -15,19 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include "log.h"
 #include "str.h"
 #include "virt-follow-int.h"
-
-uint64_t virt_follow_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "monotime.h"
 
 /* --- the table ----------------------------------------------------------------------- */
 
@@ -342,7 +334,7 @@ static void record_latency(struct virt_follow *f, uint64_t event_usec)
 {
 	if (!event_usec)
 		return;
-	f->lat[f->lat_pos] = virt_follow_now_usec() - event_usec;
+	f->lat[f->lat_pos] = monotime_usec() - event_usec;
 	f->lat_pos = (f->lat_pos + 1) % VIRT_LAT_SAMPLES;
 	f->lat_total++;
 }
@@ -477,7 +469,7 @@ static void handle_event(struct virt_follow *f, const struct virt_input *in,
 			   virt_ev_name(in->event));
 		return;
 	}
-	d->touched_usec = virt_follow_now_usec();
+	d->touched_usec = monotime_usec();
 	if (info->run != VIRT_RUN_UNKNOWN)
 		d->run = info->run;
 	if (info->dom && virt_run_state_active(info->run))
@@ -510,7 +502,7 @@ static void on_event(void *ud, const struct virt_input *in, struct virt_domain_i
 
 	f->st.events++;
 	handle_event(f, in, info);
-	f->st.last_usec = virt_follow_now_usec();
+	f->st.last_usec = monotime_usec();
 }
 
 static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_t listed_usec)
@@ -532,7 +524,7 @@ static void on_resync(void *ud, struct virt_domain_info *doms, size_t n, uint64_
 		if (!d)
 			continue;
 		d->seen = true;
-		d->touched_usec = virt_follow_now_usec();
+		d->touched_usec = monotime_usec();
 		d->run = doms[k].run;
 		virt_follow_keep_xml(d, &doms[k].dom);
 		if (doms[k].run == VIRT_RUN_PAUSED)

@@ -143,7 +143,6 @@ struct virt {
 };
 
 /* virt-queue.c */
-uint64_t virt_now_usec(void);
 void virt_msg_free(struct vmsg *m);
 void virt_job_free(struct vjob *j);
 /* A new shared part: one reference, empty queues, its wake-up eventfd;

@@ -15,18 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "virt-int.h"
-
-uint64_t virt_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "monotime.h"
 
 /* --- shared state ----------------------------------------------------------------- */
 
@@ -255,7 +247,7 @@ void virt_post(struct virt_shared *sh, struct vmsg *m)
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text)
 {
 	sh->st.state = st;
-	sh->st.since_usec = virt_now_usec();
+	sh->st.since_usec = monotime_usec();
 	if (text && *text && st == VIRT_CONN_DISCONNECTED)
 		snprintf(sh->st.last_error, sizeof(sh->st.last_error), "%s", text);
 }

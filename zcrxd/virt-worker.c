@@ -24,6 +24,7 @@
 #include "str.h"
 #include "virt-event.h"
 #include "virt-int.h"
+#include "monotime.h"
 
 /* --- libvirt callbacks (loop thread, or a thread inside a libvirt call) ----------- */
 
@@ -73,7 +74,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	bool known = false, keyed, hooked = false;
 	int hooked_id = 0;
 
-	j->event_usec = virt_now_usec();
+	j->event_usec = monotime_usec();
 	j->in.kind = kind;
 	j->in.event = event;
 	j->in.detail = detail;
@@ -308,7 +309,7 @@ static void fill_identity(virDomainPtr dom, struct virt_domain_info *info)
 static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned gen)
 {
 	virDomainPtr *doms = NULL;
-	uint64_t listed = virt_now_usec();
+	uint64_t listed = monotime_usec();
 	struct vmsg *m;
 	int n, k;
 
@@ -326,7 +327,7 @@ static void worker_resync(struct virt_shared *sh, virConnectPtr conn, unsigned g
 	for (k = 0; k < n; k++) {
 		if (m && m->list) {
 			fill_identity(doms[k], &m->list[k]);
-			m->list[k].read_usec = virt_now_usec();
+			m->list[k].read_usec = monotime_usec();
 			read_domain(sh, conn, gen, doms[k], READ_BOTH, &m->list[k]);
 			/* listed active a moment ago: not proof of a stop */
 			if (m->list[k].run == VIRT_RUN_UNKNOWN)
@@ -450,7 +451,7 @@ static void worker_event(struct virt_shared *sh, struct vjob *j)
 		virt_event_quiet_begin();
 		read_domain(sh, conn, gen, j->dom, j->want_xml ? READ_XML : READ_STATE, &m->info);
 		(void)virt_event_quiet_end();
-		m->info.read_usec = virt_now_usec();
+		m->info.read_usec = monotime_usec();
 		pthread_mutex_lock(&sh->lock);
 		sh->st.reads++;
 		pthread_mutex_unlock(&sh->lock);

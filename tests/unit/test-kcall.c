@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "kcall.h"
+#include "monotime.h"
 
 #define BOUND_USEC 100000ULL /* 100 ms */
 
@@ -82,14 +83,6 @@ static void on_returned(void *ud, const char *op, const char *obj, int result, u
 	r->took = took;
 }
 
-static uint64_t mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* What every test has: a loop, a kcall on it, what the loop said of an
  * abandoned call that returned, the pipe a hung job blocks on, and how many
  * jobs were freed. */
@@ -140,10 +133,10 @@ static int teardown(void **state)
  * loop collects it and says so, once. */
 static void release_and_collect(sd_event *ev, int wfd, const struct returned *ret)
 {
-	uint64_t deadline = mono_usec() + 10000000ULL;
+	uint64_t deadline = monotime_usec() + 10000000ULL;
 
 	assert_int_equal(write(wfd, "x", 1), 1);
-	while (!ret->n && mono_usec() < deadline)
+	while (!ret->n && monotime_usec() < deadline)
 		assert_true(sd_event_run(ev, 100000) >= 0);
 	assert_int_equal(ret->n, 1);
 }
@@ -188,9 +181,9 @@ static void test_hung_call_is_abandoned_and_collected(void **state)
 	char why[160];
 
 	hung = pjob_new(f->p[0], 3, &f->freed);
-	t0 = mono_usec();
+	t0 = monotime_usec();
 	assert_int_equal(kcall_run(kc, &hung->k, "insert rule", "eth9", &err), -ETIMEDOUT);
-	waited = mono_usec() - t0;
+	waited = monotime_usec() - t0;
 	assert_true(hung->k.kept);
 	assert_int_equal(err.err, ETIMEDOUT);
 	assert_non_null(strstr(err.msg, "did not return within 100 ms"));
@@ -302,9 +295,9 @@ static void test_batch_each_call_bounded(void **state)
 
 	j = bjob_new(batch_names, 4, &f->freed);
 	j->sleep_usec = 400000;
-	t0 = mono_usec();
+	t0 = monotime_usec();
 	assert_int_equal(kcall_run(kc, &j->k, "read", "eth0", &err), 0);
-	took = mono_usec() - t0;
+	took = monotime_usec() - t0;
 	assert_false(j->k.kept);
 	assert_int_equal(j->ran, 4);
 	assert_true(took > kcall_bound_usec(kc)); /* longer than one bound in all */
@@ -331,10 +324,10 @@ static void test_batch_hung_call_named(void **state)
 	j = bjob_new(batch_names, 4, &f->freed);
 	j->hang = 2;
 	j->fd = f->p[0];
-	t0 = mono_usec();
+	t0 = monotime_usec();
 	/* the job's first call lists, the others read (kcall_job_next's op) */
 	assert_int_equal(kcall_run(kc, &j->k, "list links", "", &err), -ETIMEDOUT);
-	assert_true(mono_usec() - t0 >= BOUND_USEC);
+	assert_true(monotime_usec() - t0 >= BOUND_USEC);
 	assert_true(j->k.kept);
 	assert_string_equal(err.op, "read");
 	assert_string_equal(err.obj, "eth2");
@@ -406,7 +399,7 @@ static void test_started_job(void **state)
 	struct sjob *j;
 	struct pjob *other;
 	int done = 0, got = 0;
-	uint64_t deadline = mono_usec() + 10000000ULL;
+	uint64_t deadline = monotime_usec() + 10000000ULL;
 	int ticks = 0;
 
 	j = sjob_new(f->p[0], 5, &done, &got);
@@ -415,7 +408,7 @@ static void test_started_job(void **state)
 	/* the loop serves its other sources while the job blocks */
 	assert_int_equal(sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 1000, 0, on_tick,
 						    &ticks), 0);
-	while (!ticks && mono_usec() < deadline)
+	while (!ticks && monotime_usec() < deadline)
 		assert_true(sd_event_run(f->ev, 100000) >= 0);
 	assert_int_equal(ticks, 1);
 	assert_int_equal(done, 0);
@@ -428,7 +421,7 @@ static void test_started_job(void **state)
 
 	/* it returns: handed back by the loop, with its result */
 	assert_int_equal(write(f->p[1], "x", 1), 1);
-	while (!done && mono_usec() < deadline)
+	while (!done && monotime_usec() < deadline)
 		assert_true(sd_event_run(f->ev, 100000) >= 0);
 	assert_int_equal(done, 1);
 	assert_int_equal(got, 5);
