@@ -163,6 +163,14 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A gauge of seconds from microseconds, to the microsecond. */
+static void seconds_gauge(FILE *f, const char *name, const char *help, uint64_t usec)
+{
+	family(f, name, "gauge", help);
+	fprintf(f, "%s %llu.%06llu\n", name, (unsigned long long)(usec / 1000000),
+		(unsigned long long)(usec % 1000000));
+}
+
 static void att_labels(FILE *f, const struct att *a)
 {
 	fputs("domain=", f);
@@ -202,9 +210,8 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	fputs("zcrx_info{version=", f);
 	put_value(f, d->version ? d->version : "");
 	fputs("} 1\n", f);
-	family(f, "zcrx_uptime_seconds", "gauge", "Seconds since zcrxd started.");
-	fprintf(f, "zcrx_uptime_seconds %llu.%06llu\n", (unsigned long long)(d->uptime_usec / 1000000),
-		(unsigned long long)(d->uptime_usec % 1000000));
+	seconds_gauge(f, "zcrx_uptime_seconds", "Seconds since zcrxd started.",
+		      d->uptime_usec);
 	family(f, "zcrx_binder_available", "gauge",
 	       "1 when the vhost_zcrx kernel module is available for zero-copy bindings.");
 	fprintf(f, "zcrx_binder_available %d\n", d->binder_available ? 1 : 0);
@@ -225,16 +232,12 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	family(f, "zcrx_state_compactions_total", "counter",
 	       "Compactions of the state directory's log (a snapshot written and synced).");
 	fprintf(f, "zcrx_state_compactions_total %llu\n", (unsigned long long)d->state_compactions);
-	family(f, "zcrx_state_compaction_seconds_max", "gauge",
-	       "The longest compaction since zcrxd started: it runs on the loop, which waits.");
-	fprintf(f, "zcrx_state_compaction_seconds_max %llu.%06llu\n",
-		(unsigned long long)(d->state_compaction_usec_max / 1000000),
-		(unsigned long long)(d->state_compaction_usec_max % 1000000));
-	family(f, "zcrx_state_sync_seconds", "gauge",
-	       "Seconds the state's commit sync under way has run (0 when none runs).");
-	fprintf(f, "zcrx_state_sync_seconds %llu.%06llu\n",
-		(unsigned long long)(d->state_sync_usec / 1000000),
-		(unsigned long long)(d->state_sync_usec % 1000000));
+	seconds_gauge(f, "zcrx_state_compaction_seconds_max",
+		      "The longest compaction since zcrxd started: it runs on the loop, which waits.",
+		      d->state_compaction_usec_max);
+	seconds_gauge(f, "zcrx_state_sync_seconds",
+		      "Seconds the state's commit sync under way has run (0 when none runs).",
+		      d->state_sync_usec);
 	family(f, "zcrx_state_sync_waiting_replies", "gauge",
 	       "Replies waiting for the state's commit sync under way (0 when none runs).");
 	fprintf(f, "zcrx_state_sync_waiting_replies %llu\n",
