@@ -90,20 +90,18 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	keyed = *name && strnlen(name, sizeof(j->name)) < sizeof(j->name);
 	str_copy(j->name, sizeof(j->name), name);
 
+	/* The start hook gave a run's live XML: that run's boot events need
+	 * not read it again (virt_note_hook_run).  Another run reads. */
 	pthread_mutex_lock(&sh->lock);
-	if (keyed && c == sh->conn)
+	if (keyed && c == sh->conn) {
 		known = virt_name_find_locked(sh, sh->gen, name, j->uuid);
+		if (known && j->want_xml && kind == VIRT_IN_LIFECYCLE)
+			hooked_id = virt_name_hooked_locked(sh, sh->gen, name, j->uuid, false);
+	}
 	pthread_mutex_unlock(&sh->lock);
 	if (!known && VIRT_LIB(virDomainGetUUID)(dom, j->uuid) < 0)
 		return;
-	/* The start hook gave this run's live XML: its boot events need not
-	 * read it again (virt_note_hook_run).  Another run reads. */
-	if (known && j->want_xml && kind == VIRT_IN_LIFECYCLE) {
-		pthread_mutex_lock(&sh->lock);
-		hooked_id = virt_name_hooked_locked(sh, sh->gen, name, j->uuid, false);
-		pthread_mutex_unlock(&sh->lock);
-		hooked = hooked_id > 0 && VIRT_LIB(virDomainGetID)(dom) == (unsigned int)hooked_id;
-	}
+	hooked = hooked_id > 0 && VIRT_LIB(virDomainGetID)(dom) == (unsigned int)hooked_id;
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->stopping || c != sh->conn) {
