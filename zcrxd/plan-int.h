@@ -230,8 +230,9 @@ uint32_t plan_contexts_deleted(const struct planner *pl);
  * (plan-room.c): how many the NIC has besides context 0 and, per attachment
  * of the plan's input, whether it owns one, as the NIC is now (p NULL) or
  * once plan p is applied; and whether it took one of those left in a plan
- * before and made none with it (it comes last).  The arrays have room for
- * in->n_atts. */
+ * before with the same room and made none with it (it comes last: no part
+ * of what a plan leaves, plan_nic settles it for each room from none).
+ * The arrays have room for in->n_atts. */
 struct plan_room {
 	uint32_t n_ctx;
 	bool *owns;
@@ -241,9 +242,13 @@ struct plan_room {
  * p (took) and owns none after it. */
 void plan_room_after(const struct plan_input *in, const struct plan *p,
 		     const struct plan_room *before, const bool *took, struct plan_room *ret);
-/* Do a and b hand out the same room the same way? */
+/* Do a and b leave the same room: as many contexts left, the same owners?
+ * (What the plan after sees; not who comes last.) */
 bool plan_room_same(const struct plan_input *in, const struct plan_room *a,
 		    const struct plan_room *b);
+/* Do a and b say the same attachments come last? */
+bool plan_room_last_same(const struct plan_input *in, const struct plan_room *a,
+			 const struct plan_room *b);
 /* The room learned (pl->room), handed out: each multi-queue attachment
  * without a context of its own takes one of the contexts left, in planning
  * order (those pl->room says come last, after the others); those past the

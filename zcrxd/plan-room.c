@@ -83,8 +83,13 @@ bool plan_room_same(const struct plan_input *in, const struct plan_room *a,
 		    const struct plan_room *b)
 {
 	return room_left(in->nic, a->n_ctx) == room_left(in->nic, b->n_ctx) &&
-	       !memcmp(a->owns, b->owns, in->n_atts * sizeof(bool)) &&
-	       !memcmp(a->last, b->last, in->n_atts * sizeof(bool));
+	       !memcmp(a->owns, b->owns, in->n_atts * sizeof(bool));
+}
+
+bool plan_room_last_same(const struct plan_input *in, const struct plan_room *a,
+			 const struct plan_room *b)
+{
+	return !memcmp(a->last, b->last, in->n_atts * sizeof(bool));
 }
 
 /* One round of the hand-out: the attachments room->last says (or not). */

@@ -792,6 +792,31 @@ out:
 	return r;
 }
 
+/* Plan with room (its contexts left and owners) handed out, the order of
+ * the hand-out settled: those that took a context and made none with it
+ * come last (room->last, grown here from none) until that no longer
+ * changes.  It only grows, so at most one plan more than the attachments;
+ * *after gets the room the plan leaves. */
+static int plan_once_settled(const struct plan_input *in, struct plan *ret,
+			     struct plan_room *room, bool *took, struct plan_room *after)
+{
+	size_t n = in->n_atts, k;
+	int r;
+
+	memset(room->last, 0, n * sizeof(bool));
+	for (k = 0;; k++) {
+		memset(took, 0, n * sizeof(bool));
+		r = plan_once(in, ret, room, took);
+		if (r < 0)
+			return r;
+		plan_room_after(in, ret, room, took, after);
+		if (k == n || plan_room_last_same(in, room, after))
+			return 0;
+		plan_clear(ret);
+		memcpy(room->last, after->last, n * sizeof(bool));
+	}
+}
+
 int plan_nic(const struct plan_input *in, struct plan *ret)
 {
 	struct plan_room used, next, t;
@@ -806,7 +831,10 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	 * depends on the contexts there are, which this plan may delete or
 	 * make.  The plan after it decides from what it left: plan again with
 	 * that until the two agree, so that applying converges (at most a few
-	 * times; only while the room is learned). */
+	 * times; only while the room is learned).  Who comes last in the
+	 * hand-out is no part of what a plan leaves (the plan after it sees
+	 * only the contexts and their owners): it is settled anew for each
+	 * room, from none, as the plan after it settles it. */
 	block = calloc(5 * n, sizeof(bool));
 	if (!block) {
 		plan_init(ret);
@@ -817,12 +845,8 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	took = block + 4 * n;
 	plan_room_after(in, NULL, NULL, NULL, &used);
 	for (pass = 0;; pass++) {
-		memset(took, 0, n * sizeof(bool));
-		r = plan_once(in, ret, &used, took);
-		if (r < 0 || pass == PLAN_ROOM_PASSES)
-			break;
-		plan_room_after(in, ret, &used, took, &next);
-		if (plan_room_same(in, &used, &next))
+		r = plan_once_settled(in, ret, &used, took, &next);
+		if (r < 0 || pass == PLAN_ROOM_PASSES || plan_room_same(in, &used, &next))
 			break;
 		plan_clear(ret);
 		t = used;

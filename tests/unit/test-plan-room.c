@@ -144,11 +144,83 @@ static void test_room_freed_for_fewer_than_wait(void **state)
 	del_h(h);
 }
 
+/* The queues of each attachment: for comparing two plans' hand-outs. */
+static void queues_of(const struct harness *h, uint32_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		n[i] = h->atts[i].res.n_queues;
+}
+
+/* The property test's seed 39, shape 1691 (and ten more like it), reduced:
+ * room for one context, OnExhaustion=fail, and a pool too small for any
+ * vNIC to have its four queues.  The owner asks for more than it can get:
+ * its context goes, and the one left is handed out; whoever takes it cannot
+ * get its queues either, makes none and goes last, so the next one takes
+ * it: one more each plan, more plans than plan_nic's PLAN_ROOM_PASSES.  The
+ * plan that applied stopped at one order, the plan after it (which sees
+ * none of that, only no context and no owner) at another: a queue moved
+ * from one vNIC to another each time it planned.  Now applying converges:
+ * planning again finds nothing to do, and the same vNICs keep their
+ * queues. */
+static void test_room_no_one_can_use(void **state)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	uint32_t was[8], now[8];
+	unsigned id;
+	size_t i;
+
+	fake_nic_cfg_capable(&cfg, "eth0");
+	cfg.combined = 16;
+	cfg.max_contexts = 1;
+	h = new_h(&cfg);
+	harness_policy(h, 5, 0);
+	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_FAIL;
+	harness_attach(h, "vm", 1, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	assert_true(h->atts[0].res.has_context);
+	for (id = 2; id <= 4; id++)
+		harness_attach(h, "vm", id, 2);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->learned.rss_contexts_room.state, NIC_CAP_NO);
+	assert_int_equal(h->learned.rss_contexts_full, 1);
+	for (id = 1; id < 4; id++) {
+		assert_int_equal(h->atts[id].res.n_queues, 1);
+		assert_non_null(reason_of(&h->atts[id], ATTACH_R_NO_CONTEXT));
+	}
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+
+	for (i = 0; i < 4; i++)
+		h->atts[i].id.queues = 4; /* the pool has five */
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 4), 0);
+	assert_int_equal(h->held_count, 0);
+	queues_of(h, was);
+	assert_int_equal(harness_pending_ops(h, PLAN_MODE_NORMAL), 0);
+	queues_of(h, now);
+	assert_memory_equal(was, now, 4 * sizeof(uint32_t));
+	/* each took the context in turn and could not use it; once all had,
+	 * the first in planning order takes it: it has no queue (failed, the
+	 * pool cannot give it four), the others one each */
+	assert_int_equal(now[0], 0);
+	assert_int_equal(h->atts[0].res.state, ATTACH_STATE_FAILED);
+	assert_non_null(reason_of(&h->atts[0], ATTACH_R_POOL_EXHAUSTED));
+	for (i = 1; i < 4; i++) {
+		assert_int_equal(now[i], 1);
+		assert_int_equal(h->atts[i].res.state, ATTACH_STATE_DEGRADED);
+		assert_non_null(reason_of(&h->atts[i], ATTACH_R_NO_CONTEXT));
+	}
+	assert_int_equal(h->j.n_ctxs, 0);
+	del_h(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_learned_in_the_same_apply),
 		cmocka_unit_test(test_room_freed_for_fewer_than_wait),
+		cmocka_unit_test(test_room_no_one_can_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
