@@ -127,15 +127,24 @@ static struct kcall_job *take_returned(struct kcall *kc, bool *late)
 	return job;
 }
 
-/* A started job returned: hand it back (loop thread). */
+/* A started job returned: hand it back (loop thread).  One the loop
+ * stopped waiting for (kcall_finish_within) made the backend stuck: no
+ * more, and the returned callback says so after its owner had it back. */
 static void hand_back(struct kcall *kc)
 {
 	struct kcall_job *job = take_returned(kc, &kc->async);
+	struct kcall_stuck was = kc->stuck;
+	int result;
 
 	if (!job)
 		return;
+	result = job->result; /* (done may free the job) */
 	kc->running = NULL;
+	memset(&kc->stuck, 0, sizeof(kc->stuck));
 	job->done(job);
+	if (was.stuck && kc->returned)
+		kc->returned(kc->returned_ud, was.op, was.obj, result,
+			     monotime_usec() - was.since_usec);
 }
 
 /* A stuck call returned: collect it; a started job: hand it back (loop
@@ -393,6 +402,51 @@ int kcall_start(struct kcall *kc, struct kcall_job *job, const char *op, const c
 bool kcall_started(const struct kcall *kc)
 {
 	return kc && kc->running;
+}
+
+int kcall_finish_within(struct kcall *kc, struct kerror *err)
+{
+	struct timespec dl;
+	bool done;
+
+	if (!kc || !kc->running)
+		return 0;
+	if (kc->stuck.stuck) {
+		char why[KERROR_MSG_MAX - 64];
+
+		kc->st.refused++;
+		return kerror_setf(err, EAGAIN, kc->stuck.obj, kc->stuck.op,
+				   "not tried: zcrxd's %s calls are stuck: %s", kc->name,
+				   kcall_stuck_format(kc, why, sizeof(why)));
+	}
+	pthread_mutex_lock(&kc->mu);
+	/* the bound from the job's start, as for a call the loop waits for */
+	to_timespec(kc->call_usec + kc->bound_usec, &dl);
+	while (kc->state != JOB_DONE)
+		if (pthread_cond_timedwait(&kc->done_cv, &kc->mu, &dl) == ETIMEDOUT)
+			break;
+	done = kc->state == JOB_DONE;
+	if (!done) {
+		snprintf(kc->stuck.op, sizeof(kc->stuck.op), "%s", kc->call_op);
+		snprintf(kc->stuck.obj, sizeof(kc->stuck.obj), "%s", kc->call_obj);
+		kc->stuck.since_usec = kc->call_usec;
+	}
+	pthread_mutex_unlock(&kc->mu);
+	if (done) {
+		hand_back(kc);
+		return 0;
+	}
+	/* it stays started: handed back (job->done) when it returns */
+	kc->st.overruns++;
+	kc->stuck.stuck = true;
+	log_warning(LOG_SUBSYS_MAIN,
+		    "kernel calls (%s): %s on %s did not return within %llu ms; further calls "
+		    "are refused until it returns",
+		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
+		    (unsigned long long)(kc->bound_usec / 1000));
+	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, kc->stuck.op,
+			   "did not return within %llu ms (the call goes on in the kernel)",
+			   (unsigned long long)(kc->bound_usec / 1000));
 }
 
 void kcall_finish(struct kcall *kc)

@@ -28,7 +28,10 @@
  * only the replies that wait for it do) is *started* instead
  * (kcall_start): the loop goes on serving at once, and when the call
  * returns, the worker wakes the loop's event source, which hands the job
- * back (job->done).  No bound applies: nothing waits on the loop.
+ * back (job->done).  No bound applies while nothing waits on the loop;
+ * when the loop must wait for it after all (kcall_finish_within: a call
+ * of its own must run next), the job has the bound from its start, and
+ * one that overruns makes the backend stuck as a call would.
  *
  * Owns: the worker thread and its job hand-over, the warning that a call
  * overran.  Must not: know what the calls do.
@@ -126,6 +129,16 @@ bool kcall_started(const struct kcall *kc);
 /* Wait until the started job returned, and hand it back (job->done) now
  * (zcrxd stopping).  Nothing when none is started. */
 void kcall_finish(struct kcall *kc);
+/*
+ * The same within the bound, counted from the job's start as for a call
+ * kcall_run waits for (a caller that must run a call of its own next):
+ * 0 when none is started or it was handed back (job->done ran);
+ * -ETIMEDOUT when it did not return in time: it stays started (handed
+ * back when it returns, then the returned callback runs) and the backend
+ * is stuck until then (kcall_run, kcall_start and this refuse with
+ * -EAGAIN meanwhile, naming it).
+ */
+int kcall_finish_within(struct kcall *kc, struct kerror *err);
 
 /* True while a call overran and has not returned; *ret (optional) says
  * which. */

@@ -440,6 +440,65 @@ static void test_started_job(void **state)
 	assert_int_equal(kcall_get_stats(kc).calls, 2);
 }
 
+/* kcall_finish_within: a started job that returns in time is handed back
+ * at once (0); one that does not is waited for the bound from its start,
+ * no longer (-ETIMEDOUT, named), makes the backend stuck (calls, starts
+ * and further waits refused with -EAGAIN), and is handed back when it
+ * returns, the returned callback after. */
+static void test_started_job_waited_within_bound(void **state)
+{
+	struct kfx *f = *state;
+	struct kcall *kc = f->kc;
+	struct kerror err = { 0 };
+	struct sjob *j;
+	struct pjob *other;
+	int done = 0, got = 0;
+	uint64_t t0, deadline = monotime_usec() + 10000000ULL;
+
+	assert_int_equal(kcall_finish_within(kc, &err), 0); /* none */
+	j = sjob_new(f->p[0], 3, &done, &got);
+	assert_int_equal(kcall_start(kc, &j->k, "fdatasync", "state.log"), 0);
+	assert_int_equal(write(f->p[1], "x", 1), 1);
+	assert_int_equal(kcall_finish_within(kc, &err), 0);
+	assert_int_equal(done, 1);
+	assert_int_equal(got, 3);
+
+	j = sjob_new(f->p[0], 4, &done, &got);
+	assert_int_equal(kcall_start(kc, &j->k, "compaction", "state.json"), 0);
+	t0 = monotime_usec();
+	assert_int_equal(kcall_finish_within(kc, &err), -ETIMEDOUT);
+	assert_true(monotime_usec() - t0 >= BOUND_USEC - 1000);
+	assert_true(monotime_usec() - t0 < 10 * BOUND_USEC);
+	assert_string_equal(err.op, "compaction");
+	assert_string_equal(err.obj, "state.json");
+	assert_non_null(strstr(err.msg, "did not return within 100 ms"));
+	assert_true(kcall_get_stuck(kc, NULL));
+	assert_int_equal(kcall_get_stats(kc).overruns, 1);
+	assert_int_equal(done, 1);
+	/* stuck: refused at once */
+	t0 = monotime_usec();
+	assert_int_equal(kcall_finish_within(kc, &err), -EAGAIN);
+	assert_non_null(strstr(err.msg, "compaction on state.json has not returned"));
+	other = pjob_new(-1, 0, &f->freed);
+	assert_int_equal(kcall_run(kc, &other->k, "fdatasync", "state.log", &err), -EBUSY);
+	free(other);
+	assert_true(monotime_usec() - t0 < BOUND_USEC);
+	/* it returns: handed back, then the returned callback; free again */
+	assert_int_equal(write(f->p[1], "x", 1), 1);
+	while (!f->ret.n && monotime_usec() < deadline)
+		assert_true(sd_event_run(f->ev, 100000) >= 0);
+	assert_int_equal(done, 2);
+	assert_int_equal(got, 4);
+	assert_int_equal(f->ret.n, 1);
+	assert_string_equal(f->ret.op, "compaction");
+	assert_int_equal(f->ret.result, 4);
+	assert_false(kcall_get_stuck(kc, NULL));
+	assert_false(kcall_started(kc));
+	other = pjob_new(-1, 7, &f->freed);
+	assert_int_equal(kcall_run(kc, &other->k, "fdatasync", "state.log", &err), 7);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +508,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_each_call_bounded, setup_1s, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_hung_call_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_started_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_started_job_waited_within_bound, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
