@@ -134,27 +134,18 @@ out:
 	return same;
 }
 
-static int save(const char *dir, const struct store *s, bool if_changed, struct kerror *err)
+int store_save_text(const char *dir, const char *text, size_t len, struct kerror *err)
 {
 	char path[4096], tmp[4096];
-	struct jtext text = { 0 };
 	int fd = -1, dfd = -1, r;
 
 	if (store_path_of(path, sizeof(path), dir, STORE_FILE) < 0 ||
 	    store_path_of(tmp, sizeof(tmp), dir, "." STORE_FILE ".tmp") < 0)
 		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
-	if (store_to_text(s, &text) < 0)
-		return kerror_set(err, ENOMEM, path, "save state", NULL);
-	if (if_changed && file_holds(path, text.s, text.n)) {
-		jtext_free(&text);
-		return 0;
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
-		goto out;
-	}
-	if ((r = store_write_all(fd, text.s, text.n)) < 0) {
+	if (fd < 0)
+		return kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
+	if ((r = store_write_all(fd, text, len)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto out_unlink;
 	}
@@ -174,11 +165,12 @@ static int save(const char *dir, const struct store *s, bool if_changed, struct 
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
+		/* renamed: the new file is in place, not known durable */
 		r = kerror_setf(err, errno, dir, "save state", "fsync directory: %s",
 				strerror(errno));
 		goto out;
 	}
-	r = 1;
+	r = 0;
 	goto out;
 out_unlink:
 	(void)unlink(tmp);
@@ -187,8 +179,26 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	jtext_free(&text);
 	return r;
+}
+
+static int save(const char *dir, const struct store *s, bool if_changed, struct kerror *err)
+{
+	char path[4096];
+	struct jtext text = { 0 };
+	int r;
+
+	if (store_path_of(path, sizeof(path), dir, STORE_FILE) < 0)
+		return kerror_set(err, ENAMETOOLONG, dir, "save state", NULL);
+	if (store_to_text(s, &text) < 0)
+		return kerror_set(err, ENOMEM, path, "save state", NULL);
+	if (if_changed && file_holds(path, text.s, text.n)) {
+		jtext_free(&text);
+		return 0;
+	}
+	r = store_save_text(dir, text.s, text.n, err);
+	jtext_free(&text);
+	return r < 0 ? r : 1;
 }
 
 int store_save(const char *dir, const struct store *s, struct kerror *err)

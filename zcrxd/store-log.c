@@ -33,6 +33,11 @@ struct store_log {
 	 * while something was written since the last fdatasync */
 	uint64_t appended, durable;
 	bool broken;        /* a write failed: the log's end is unknown, compact */
+	/* compactions started by the caller (store_log_set_async): due says
+	 * one is needed, compacting that one was begun and not ended; held:
+	 * a write found changes it could not append meanwhile (they stay
+	 * marked in the store, for the next write) */
+	bool async, due, compacting, held;
 	/* each NIC's settings as last written (entries left empty) */
 	size_t n_written;
 	struct journal_nic *written;
@@ -292,25 +297,40 @@ static int fsync_dir(const char *dir, struct kerror *err)
 	return 0;
 }
 
-/* A new, empty log of generation gen in place of the old one. */
-static int new_log(struct store_log *l, uint64_t gen, struct kerror *err)
+/* --- compaction ------------------------------------------------------------------------- */
+
+/* One compaction: rendered on the log's thread (begin), its file work on
+ * any (run), taken in on the log's thread (end).  It owns all it uses:
+ * nothing points into the log or the store. */
+struct store_log_compaction {
+	char *dir;
+	uint64_t generation;
+	struct jtext snap; /* state.json of generation */
+	struct jtext head; /* the new log's first line */
+	uint64_t upto;     /* the appends it makes durable */
+	size_t snap_bytes; /* the snapshot's size (its text is freed once written) */
+	bool written_ok;   /* the NICs' settings as written could be kept */
+	/* run's results */
+	int fd;            /* the new log, O_APPEND; -1 */
+	bool snapshot;     /* state.json of generation is in place */
+	int result;
+	uint64_t took_usec;
+	struct kerror err;
+};
+
+/* A new, empty log of c's generation in place of the old one (c->fd). */
+static int new_log(struct store_log_compaction *c, struct kerror *err)
 {
-	struct jtext b = { 0 };
 	char path[4096], tmp[4096];
 	int fd, r;
 
-	if (store_path_of(path, sizeof(path), l->dir, STORE_LOG) < 0 ||
-	    store_path_of(tmp, sizeof(tmp), l->dir, "." STORE_LOG ".tmp") < 0)
-		return kerror_set(err, ENAMETOOLONG, l->dir, "save state", NULL);
-	store_rec_generation(&b, gen);
-	if (b.fail)
-		return kerror_set(err, ENOMEM, path, "save state", NULL);
+	if (store_path_of(path, sizeof(path), c->dir, STORE_LOG) < 0 ||
+	    store_path_of(tmp, sizeof(tmp), c->dir, "." STORE_LOG ".tmp") < 0)
+		return kerror_set(err, ENAMETOOLONG, c->dir, "save state", NULL);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
-		goto out;
-	}
-	if ((r = store_write_all(fd, b.s, b.n)) < 0) {
+	if (fd < 0)
+		return kerror_setf(err, errno, tmp, "save state", "open: %s", strerror(errno));
+	if ((r = store_write_all(fd, c->head.s, c->head.n)) < 0) {
 		r = kerror_setf(err, -r, tmp, "save state", "write: %s", strerror(-r));
 		goto fail;
 	}
@@ -322,72 +342,165 @@ static int new_log(struct store_log *l, uint64_t gen, struct kerror *err)
 		r = kerror_setf(err, errno, path, "save state", "rename: %s", strerror(errno));
 		goto fail;
 	}
-	if ((r = fsync_dir(l->dir, err)) < 0)
+	if ((r = fsync_dir(c->dir, err)) < 0)
 		goto fail_open;
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = fd;
-	l->st.log_bytes = b.n;
-	r = 0;
-	goto out;
+	c->fd = fd;
+	return 0;
 fail:
 	(void)unlink(tmp);
 fail_open:
 	close(fd);
-out:
-	jtext_free(&b);
 	return r;
 }
 
-static int compact(struct store_log *l, struct store *s, struct kerror *err);
-
-/* A compaction, timed (store_log_stats): success or not, it held the
- * caller's thread that long. */
-int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
+int store_log_compact_begin(struct store_log *l, struct store *s,
+			    struct store_log_compaction **ret, struct kerror *err)
 {
-	uint64_t t0 = monotime_usec();
-	int r = compact(l, s, err);
+	struct store_log_compaction *c;
+	uint64_t gen = l->generation + 1, was = s->generation;
 
-	l->st.compaction_usec_last = monotime_usec() - t0;
-	if (l->st.compaction_usec_last > l->st.compaction_usec_max)
-		l->st.compaction_usec_max = l->st.compaction_usec_last;
-	return r;
-}
-
-static int compact(struct store_log *l, struct store *s, struct kerror *err)
-{
-	uint64_t gen = l->generation + 1;
-	char path[4096];
-	struct stat st;
-	int r;
-
-	/* 1. the snapshot of generation gen (temp file, fsync, rename, fsync
-	 *    of the directory): from here on the old log is stale;
+	if (l->compacting) /* (*ret left alone) */
+		return kerror_set(err, EBUSY, STORE_LOG, "save state", "a compaction is under way");
+	*ret = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->dir = strdup(l->dir))) {
+		free(c);
+		return kerror_set(err, ENOMEM, l->dir, "save state", NULL);
+	}
+	c->fd = -1;
+	c->generation = gen;
+	/* 1. the snapshot of generation gen: from the moment it is renamed
+	 *    into place the old log is stale;
 	 * 2. an empty log of generation gen.  A crash between the two leaves
 	 *    the new snapshot and a log of the old generation, ignored. */
 	s->generation = gen;
-	r = store_save(l->dir, s, err);
-	if (r < 0) {
-		s->generation = l->generation;
-		l->broken = true;
-		return r;
+	if (store_to_text(s, &c->snap) < 0)
+		c->snap.fail = true;
+	s->generation = was;
+	store_rec_generation(&c->head, gen);
+	if (c->snap.fail || c->head.fail) {
+		store_log_compaction_free(c);
+		return kerror_set(err, ENOMEM, l->dir, "save state", NULL);
 	}
-	l->generation = gen;
-	r = new_log(l, gen, err);
-	if (r < 0) {
-		l->broken = true;
-		return r;
-	}
-	l->broken = false;
-	l->durable = l->appended; /* all of it is in the new snapshot */
-	if (!written_take(l, s))
-		l->broken = true; /* compact again next time */
+	/* everything in the store now is in the snapshot: what was appended,
+	 * what waited (held, marked), the NICs' settings */
+	c->upto = l->appended;
+	c->written_ok = written_take(l, s);
 	store_marks_clear(s);
-	l->st.compactions++;
-	l->st.syncs++;
-	if (store_path_of(path, sizeof(path), l->dir, STORE_FILE) == 0 && stat(path, &st) == 0)
-		l->st.snapshot_bytes = (uint64_t)st.st_size;
+	l->held = false;
+	l->due = false;
+	l->compacting = true;
+	*ret = c;
 	return 0;
+}
+
+int store_log_compact_run(struct store_log_compaction *c)
+{
+	uint64_t t0 = monotime_usec();
+	int r;
+
+	kerror_clear(&c->err);
+	r = store_save_text(c->dir, c->snap.s, c->snap.n, &c->err);
+	c->snap_bytes = c->snap.n;
+	jtext_free(&c->snap); /* (O(state): not held longer than needed) */
+	if (r >= 0) {
+		c->snapshot = true;
+		r = new_log(c, &c->err);
+	}
+	c->took_usec = monotime_usec() - t0;
+	return c->result = r;
+}
+
+const struct kerror *store_log_compaction_error(const struct store_log_compaction *c)
+{
+	return &c->err;
+}
+
+int store_log_compact_end(struct store_log *l, struct store *s, struct store_log_compaction *c,
+			  struct kerror *err)
+{
+	struct store_log_compaction one = *c;
+	int r = c->result;
+
+	free(c);
+	l->compacting = false;
+	l->st.compaction_usec_last = one.took_usec;
+	if (one.took_usec > l->st.compaction_usec_max)
+		l->st.compaction_usec_max = one.took_usec;
+	if (one.snapshot) { /* the old log is stale from here on */
+		l->generation = one.generation;
+		s->generation = one.generation;
+		l->st.snapshot_bytes = one.snap_bytes;
+	}
+	if (r < 0) {
+		if (err)
+			*err = one.err;
+		l->broken = true; /* the next write compacts again */
+	} else {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = one.fd;
+		one.fd = -1;
+		l->broken = !one.written_ok; /* (compact again next time) */
+		if (l->durable < one.upto)
+			l->durable = one.upto; /* all of it is in the new snapshot */
+		l->st.log_bytes = one.head.n;
+		l->st.compactions++;
+		l->st.syncs++;
+	}
+	if (one.fd >= 0)
+		close(one.fd);
+	free(one.dir);
+	jtext_free(&one.snap);
+	jtext_free(&one.head);
+	return r;
+}
+
+void store_log_compaction_free(struct store_log_compaction *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->dir);
+	jtext_free(&c->snap);
+	jtext_free(&c->head);
+	free(c);
+}
+
+/* A compaction on the caller's thread, timed (store_log_stats). */
+int store_log_compact(struct store_log *l, struct store *s, struct kerror *err)
+{
+	struct store_log_compaction *c;
+	int r = store_log_compact_begin(l, s, &c, err);
+
+	if (r < 0) {
+		if (r != -EBUSY)
+			l->broken = true;
+		return r;
+	}
+	(void)store_log_compact_run(c);
+	return store_log_compact_end(l, s, c, err);
+}
+
+void store_log_set_async(struct store_log *l, bool on)
+{
+	l->async = on;
+}
+
+bool store_log_compact_due(const struct store_log *l)
+{
+	return l && l->due && !l->compacting;
+}
+
+bool store_log_compacting(const struct store_log *l)
+{
+	return l && l->compacting;
+}
+
+bool store_log_held(const struct store_log *l)
+{
+	return l && l->held;
 }
 
 int store_log_open(const char *dir, struct store *ret, struct store_log **log,
@@ -420,7 +533,17 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 	size_t i, k;
 	int r;
 
-	if (l->broken || s->n_marks == SIZE_MAX) {
+	/* (one merely due appends on: the snapshot, rendered when it
+	 * starts, holds everything written until then) */
+	bool hold = l->async && (l->compacting || l->broken || s->n_marks == SIZE_MAX);
+
+	if (hold && !l->compacting)
+		l->due = true; /* (the caller starts it) */
+	if (hold && (l->broken || s->n_marks == SIZE_MAX)) {
+		l->held = true;
+		return 1;
+	}
+	if (!hold && (l->broken || s->n_marks == SIZE_MAX)) {
 		r = store_log_compact(l, s, err);
 		return r < 0 ? r : 1;
 	}
@@ -451,12 +574,21 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		store_rec_owner(b, s, s->marks[i].nic, s->marks[i].mac);
 		records++;
 	}
-	if (b->fail) {
+	if (b->fail || (hold && b->n)) {
+		/* nothing appended meanwhile: the changes stay marked and go
+		 * into the next log (or the next snapshot) */
 		jtext_free(b);
+		if (l->async) {
+			l->held = true;
+			l->due |= !l->compacting;
+			return 1;
+		}
 		r = store_log_compact(l, s, err);
 		return r < 0 ? r : 1;
 	}
 	if (!b->n) {
+		if (!hold)
+			l->held = false;
 		store_marks_clear(s);
 		return 0;
 	}
@@ -468,6 +600,7 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 		return kerror_setf(err, -r, STORE_LOG, "save state", "write: %s", strerror(-r));
 	}
 	l->appended++;
+	l->held = false;
 	l->st.writes++;
 	l->st.records += records;
 	l->st.log_bytes += b->n;
@@ -479,6 +612,10 @@ int store_log_write(struct store_log *l, struct store *s, struct kerror *err)
 	if (settings && !written_take(l, s))
 		l->broken = true;
 	if (l->st.log_bytes > STORE_LOG_MIN_COMPACT && l->st.log_bytes > l->st.snapshot_bytes) {
+		if (l->async) {
+			l->due = true;
+			return 1;
+		}
 		r = store_log_compact(l, s, err);
 		if (r < 0)
 			return r;
@@ -496,6 +633,8 @@ static int sync_failed(struct store_log *l, int e, struct kerror *err)
 
 int store_log_sync(struct store_log *l, struct kerror *err)
 {
+	if (l->compacting) /* the log is being replaced: the compaction's end syncs */
+		return kerror_set(err, EBUSY, STORE_LOG, "save state", "a compaction is under way");
 	if (l->durable == l->appended)
 		return 0;
 	if (fdatasync(l->fd) < 0)
@@ -509,6 +648,8 @@ int store_log_sync_begin(struct store_log *l, struct store_log_sync *ret, struct
 {
 	ret->fd = -1;
 	ret->upto = l->appended;
+	if (l->compacting)
+		return kerror_set(err, EBUSY, STORE_LOG, "save state", "a compaction is under way");
 	if (l->durable == l->appended)
 		return 0;
 	/* its own descriptor: a compaction may close and replace l->fd
@@ -537,7 +678,7 @@ int store_log_sync_end(struct store_log *l, struct store_log_sync *sync, int res
 
 bool store_log_synced(const struct store_log *l)
 {
-	return !l || l->durable == l->appended;
+	return !l || (l->durable == l->appended && !l->held);
 }
 
 struct store_log_stats store_log_get_stats(const struct store_log *l)

@@ -143,6 +143,9 @@ int store_parse(const char *text, size_t len, struct store *ret, struct kerror *
  */
 int store_load(const char *dir, struct store *ret, struct kerror *err);
 int store_save(const char *dir, const struct store *s, struct kerror *err);
+/* The same with the file's text rendered already (store_to_text): only
+ * file work, on any thread. */
+int store_save_text(const char *dir, const char *text, size_t len, struct kerror *err);
 /* The same, unless state.json already holds exactly this content (and the
  * caller knows the last save went through): then nothing is written.
  * Returns 1 when written, 0 when left alone. */
@@ -173,6 +176,20 @@ int store_quarantine(const char *dir, char *moved, size_t size, struct kerror *e
  * is -1 by then).  Writes made in between are
  * not covered: store_log_synced stays false for them.  The log's own
  * calls go on meanwhile (a compaction makes everything durable itself).
+ *
+ * Compactions off the caller's thread (store_log_set_async): then
+ * store_log_write never compacts itself; store_log_compact_due says one
+ * is needed, and the caller runs it in three steps:
+ * store_log_compact_begin renders the snapshot of the store as it is and
+ * the new log's header (the log's thread: everything in the store now is
+ * in it, its marks are cleared), store_log_compact_run does the file work
+ * (temp files, fsyncs, renames; any thread, touching nothing of the log's
+ * or the store's), store_log_compact_end takes the new log in (the log's
+ * thread; it frees the compaction, and fails as store_log_compact does:
+ * the next write compacts again).  From begin to end nothing is appended:
+ * a write that finds changes leaves them marked (store_log_held) and
+ * store_log_synced false; the first write after the end appends them to
+ * the new log.  Syncing is refused (-EBUSY) meanwhile.
  */
 struct store_log;
 
@@ -187,8 +204,9 @@ struct store_log_stats {
 	uint64_t records;
 	uint64_t syncs;       /* fdatasync calls */
 	uint64_t compactions;
-	/* how long the last and the longest compaction took (microseconds):
-	 * it writes and fsyncs on the caller's thread, zcrxd's loop */
+	/* how long the last and the longest compaction's file work took
+	 * (microseconds: writes, fsyncs, renames; on zcrxd's syncer thread,
+	 * the loop serves meanwhile) */
 	uint64_t compaction_usec_last, compaction_usec_max;
 	uint64_t log_bytes;   /* the log's size now */
 	uint64_t snapshot_bytes;
@@ -213,5 +231,19 @@ int store_log_sync_end(struct store_log *l, struct store_log_sync *sync, int res
 		       struct kerror *err);
 bool store_log_synced(const struct store_log *l);
 int store_log_compact(struct store_log *l, struct store *s, struct kerror *err);
+struct store_log_compaction;
+void store_log_set_async(struct store_log *l, bool on);
+bool store_log_compact_due(const struct store_log *l);
+bool store_log_compacting(const struct store_log *l);
+bool store_log_held(const struct store_log *l);
+int store_log_compact_begin(struct store_log *l, struct store *s,
+			    struct store_log_compaction **ret, struct kerror *err);
+/* 0 or -errno (store_log_compaction_error says what) */
+int store_log_compact_run(struct store_log_compaction *c);
+const struct kerror *store_log_compaction_error(const struct store_log_compaction *c);
+int store_log_compact_end(struct store_log *l, struct store *s, struct store_log_compaction *c,
+			  struct kerror *err);
+/* One begun and never ended (zcrxd stopping while it hangs). */
+void store_log_compaction_free(struct store_log_compaction *c);
 struct store_log_stats store_log_get_stats(const struct store_log *l);
 struct store_log *store_log_close(struct store_log *l);

@@ -415,6 +415,92 @@ static void test_sync_off_thread(void **state)
 	store_clear(&s);
 }
 
+/* A compaction off the log's thread (store_log_set_async, begin / run /
+ * end): store_log_write leaves it to the caller; from begin to end
+ * nothing is appended (the changes stay marked, held, not synced, no sync
+ * can begin); the end takes the new log in, makes what was appended
+ * before begin durable, and the held changes go into the new log.  A run
+ * that fails leaves the log broken and the store whole: the next one
+ * writes everything. */
+static void test_compaction_split(void **state)
+{
+	struct store_read_info info;
+	struct store s;
+	struct store_log *l = open_log(&s, &info);
+	struct store_log_compaction *c;
+	struct store_log_sync y;
+	struct kerror e = { 0 };
+	uint64_t n0 = store_log_get_stats(l).compactions;
+	off_t log_size;
+	unsigned i;
+
+	store_log_set_async(l, true);
+	for (i = 0; !store_log_compact_due(l); i++) {
+		assert_true(i < 20000);
+		put(&s, "eth0", i % 50, i % 2 ? "odd" : "even");
+		disown(&s, "eth0", i % 50);
+		own(&s, "eth0", i % 50, false);
+		assert_true(store_log_write(l, &s, &e) >= 0);
+	}
+	/* due, not done; a write meanwhile still appends */
+	assert_int_equal(store_log_get_stats(l).compactions, n0);
+	assert_false(store_log_synced(l));
+	put(&s, "eth0", 60, "before");
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_false(store_log_held(l));
+
+	assert_int_equal(store_log_compact_begin(l, &s, &c, &e), 0);
+	assert_true(store_log_compacting(l));
+	assert_false(store_log_compact_due(l));
+	assert_int_equal(s.n_marks, 0); /* all of it in the snapshot */
+	assert_int_equal(store_log_compact_begin(l, &s, &c, &e), -EBUSY);
+	log_size = size_of(STORE_LOG);
+	put(&s, "eth0", 61, "during");
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_true(store_log_held(l));
+	assert_int_equal(s.n_marks, 1); /* kept for the new log */
+	assert_int_equal(size_of(STORE_LOG), log_size);
+	assert_int_equal(store_log_sync_begin(l, &y, &e), -EBUSY);
+	assert_int_equal(store_log_sync(l, &e), -EBUSY);
+
+	assert_int_equal(store_log_compact_run(c), 0); /* (any thread) */
+	assert_int_equal(store_log_compact_end(l, &s, c, &e), 0);
+	assert_false(store_log_compacting(l));
+	assert_int_equal(store_log_get_stats(l).compactions, n0 + 1);
+	assert_true(store_log_held(l)); /* "during" is in no file yet */
+	assert_false(store_log_synced(l));
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_false(store_log_held(l));
+	assert_int_equal(store_log_sync(l, &e), 0);
+	assert_true(store_log_synced(l));
+	reread_same(&s, &info);
+
+	/* a run that fails: broken, the next write is held for a compaction */
+	assert_int_equal(mkdir(path("." STORE_FILE ".tmp"), 0700), 0);
+	put(&s, "eth0", 63, "again");
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_int_equal(store_log_compact_begin(l, &s, &c, &e), 0);
+	assert_true(store_log_compact_run(c) < 0);
+	assert_non_null(strstr(store_log_compaction_error(c)->msg, "open"));
+	assert_true(store_log_compact_end(l, &s, c, &e) < 0);
+	assert_int_equal(store_log_get_stats(l).compactions, n0 + 1);
+	put(&s, "eth0", 64, "after");
+	assert_int_equal(store_log_write(l, &s, &e), 1);
+	assert_true(store_log_held(l));
+	assert_true(store_log_compact_due(l));
+	assert_int_equal(rmdir(path("." STORE_FILE ".tmp")), 0);
+	assert_int_equal(store_log_compact_begin(l, &s, &c, &e), 0);
+	assert_int_equal(store_log_compact_run(c), 0);
+	assert_int_equal(store_log_compact_end(l, &s, c, &e), 0);
+	assert_int_equal(store_log_get_stats(l).compactions, n0 + 2);
+	assert_false(store_log_held(l)); /* nothing changed since begin */
+	assert_int_equal(store_log_write(l, &s, &e), 0);
+	assert_true(store_log_synced(l));
+	reread_same(&s, &info);
+	store_log_close(l);
+	store_clear(&s);
+}
+
 static void test_torn_tail_dropped(void **state)
 {
 	struct store_read_info info;
@@ -848,6 +934,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_changes_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_off_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compaction_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_record_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_log_ignored, setup, teardown),
