@@ -66,8 +66,16 @@ static void reply_text(struct api_attach *a, struct ipc_call *call, json_object 
 void api_attach_reply_durable(struct reconcile *rc, struct ipc_call *call, const char *error,
 			      json_object *params)
 {
-	struct held_reply *h = calloc(1, sizeof(*h));
+	struct held_reply *h;
 
+	/* refused while the state directory does not answer (the syncer is
+	 * stuck, docs/state.md "The bound"): at once, or the refusal would
+	 * wait for the disk too */
+	if (error && reconcile_state_stuck(rc)) {
+		ipc_reply_error(call, error, params);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h || (error && !(h->error = strdup(error)))) {
 		free(h);
 		if (error)

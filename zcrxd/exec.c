@@ -764,7 +764,7 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 		intent = exec_needs_intent(p);
 		r = intent ? exec_intent(p, j) : 0;
 		if (r >= 0 && intent && env->persist)
-			r = env->persist(env->userdata, j);
+			r = env->persist(env->userdata, j, &res->err);
 	}
 	if (env->busy)
 		*env->busy = true;
@@ -835,9 +835,11 @@ static int run_plan(const struct exec_env *env, const struct plan *p, struct jou
 		 * plan (which the rollback returns to) with the re-creations
 		 * pending.  j is replaced by the snapshot after the undo
 		 * anyway.  Undo even when this cannot be written. */
+		struct kerror pe = { 0 };
+
 		journal_nic_clear(j);
 		if (journal_nic_copy(j, &snap) >= 0 && exec_intent(p, j) >= 0)
-			(void)env->persist(env->userdata, j);
+			(void)env->persist(env->userdata, j, &pe);
 	}
 	for (i = n_done; i-- > 0;) {
 		enum plan_op_kind kind = p->ops[i].kind;

@@ -58,9 +58,9 @@ struct exec_env {
 	struct nic_backend nic;
 	const struct binder_backend *binder; /* NULL: BIND/UNBIND fail with EOPNOTSUPP */
 	/* Persist the journal with the plan's intent before the kernel changes
-	 * (see above).  A failure aborts the plan before anything changed.
-	 * Optional. */
-	int (*persist)(void *userdata, const struct journal_nic *j);
+	 * (see above).  A failure (-errno, what in *err) aborts the plan
+	 * before anything changed.  Optional. */
+	int (*persist)(void *userdata, const struct journal_nic *j, struct kerror *err);
 	/* A BIND of the plan's final run the binder refused (see above):
 	 * op is &p->ops[i], err the binder's errno and text (op named).
 	 * Optional; unset = such a refusal fails the plan. */

@@ -489,6 +489,9 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 	if (api_nic_kcall(&m->nic))
 		json_object_array_add(calls, kernel_calls_json(api_nic_kcall(&m->nic)));
 	json_object_object_add(r, "kernel_calls", calls);
+	if (m->reconcile && reconcile_syncer(m->reconcile))
+		json_object_object_add(r, "state_calls",
+				       kernel_calls_json(reconcile_syncer(m->reconcile)));
 	if (m->reconcile && reconcile_get_commit_sync(m->reconcile, &cs)) {
 		json_object *o = json_object_new_object();
 
@@ -496,6 +499,7 @@ static void method_get_status(struct ipc_call *call, json_object *params, void *
 		json_object_object_add(o, "bound_ms",
 				       json_object_new_int64((int64_t)(cs.bound_usec / 1000)));
 		json_object_object_add(o, "waiting", json_object_new_int64((int64_t)cs.waiting));
+		json_object_object_add(o, "compaction", json_object_new_boolean(cs.compaction));
 		json_object_object_add(r, "commit_sync", o);
 	}
 	files = json_object_new_array();

@@ -233,7 +233,7 @@ static void daemon_families(FILE *f, const struct metrics *m)
 	       "Compactions of the state directory's log (a snapshot written and synced).");
 	fprintf(f, "zcrx_state_compactions_total %llu\n", (unsigned long long)d->state_compactions);
 	seconds_gauge(f, "zcrx_state_compaction_seconds_max",
-		      "The longest compaction since zcrxd started: it runs on the loop, which waits.",
+		      "The longest compaction's file work since zcrxd started (on the syncer thread).",
 		      d->state_compaction_usec_max);
 	seconds_gauge(f, "zcrx_state_sync_seconds",
 		      "Seconds the state's commit sync under way has run (0 when none runs).",

@@ -238,6 +238,7 @@ void reconcile_batch_run(struct reconcile *rc)
 	struct nic_run *runs;
 	size_t i, k, n = rc->n_queued, m, used, n_runs = 0;
 	bool staged = false, was_deferred;
+	struct kerror sync_err = { 0 };
 
 	if (!n)
 		return;
@@ -279,8 +280,18 @@ void reconcile_batch_run(struct reconcile *rc)
 		for (i = 0; i < n_runs; i++)
 			staged |= run_begin(rc, &runs[i]) == RC_STAGED;
 		rc->stage_intents = false;
-		if (staged)
-			(void)reconcile_sync_staged(rc);
+		if (staged && reconcile_sync_staged(rc, &sync_err) < 0 &&
+		    (sync_err.err == ETIMEDOUT || sync_err.err == EAGAIN)) {
+			/* the state directory does not answer within the bound:
+			 * the staged runs apply nothing and end with why (run
+			 * one at a time, each would be refused the same) */
+			for (i = 0; i < n_runs; i++)
+				if (runs[i].r == RC_STAGED) {
+					runs[i].r = -sync_err.err;
+					runs[i].e = sync_err;
+				}
+			staged = false;
+		}
 		/* each staged plan applied, what they changed read back
 		 * together, then each run goes on.  What the applied plans
 		 * record is written once for all of them, with what the runs'

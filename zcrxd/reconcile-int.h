@@ -124,6 +124,10 @@ struct reconcile {
 	sd_event_source *commit;
 	struct kcall *syncer;
 	struct rc_sync *syncing;
+	/* the compaction under way on the syncer (reconcile-commit.c), and
+	 * how the last one ended */
+	struct rc_compaction *compacting;
+	struct kerror compact_err;
 	bool commit_due; /* a commit was due while one was under way */
 	/* the sync under way as the operator sees it (reconcile-syncwatch.c):
 	 * since when, the warning's timer (armed only while one runs), and
@@ -182,10 +186,19 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op);
 int reconcile_sync_watch_new(struct reconcile *rc);
 void reconcile_sync_watch_begin(struct reconcile *rc);
 void reconcile_sync_watch_end(struct reconcile *rc, int result);
+/* reconcile-commit.c: the commit sources and the syncer made (rc->log
+ * read), and at shutdown what remains written and synced on the loop */
+int reconcile_commit_new(struct reconcile *rc);
+void reconcile_commit_stop(struct reconcile *rc);
+/* zcrxd starting, before the loop serves: a compaction that the start's
+ * writes made due runs now, on the loop, as the one at open (its heap is
+ * the start's, given back with it) */
+void reconcile_commit_settle(struct reconcile *rc);
 /* state.json after a change (held back while saves are deferred) */
 int reconcile_save(struct reconcile *rc);
-/* exec's persist hook: the plan's intent, before its kernel changes, at once */
-int reconcile_persist(void *ud, const struct journal_nic *j);
+/* exec's persist hook: the plan's intent, before its kernel changes, at
+ * once (durable within the syncer's bound, or -errno with *err) */
+int reconcile_persist(void *ud, const struct journal_nic *j, struct kerror *err);
 void reconcile_mark_exec(struct reconcile *rc, const char *nic);
 void reconcile_publish(struct reconcile *rc, const char *type, json_object *data);
 bool reconcile_listening(const struct reconcile *rc);
@@ -228,10 +241,10 @@ struct attach *reconcile_find_att(struct reconcile *rc, const char *nic, const u
 int reconcile_run_nic(struct reconcile *rc, const char *name, enum plan_mode mode, bool dry_run,
 		      const struct plan_rebalance_opts *rb, struct reconcile_outcome *out,
 		      struct kerror *err);
-/* Every staged intent written and synced: 0, or -errno (logged) when they
- * could not be made durable: the staged runs then apply nothing
- * (reconcile_unstage_all). */
-int reconcile_sync_staged(struct reconcile *rc);
+/* Every staged intent written and synced: 0, or -errno (with *err) when
+ * they could not be made durable: the staged runs then apply nothing
+ * (reconcile_unstage). */
+int reconcile_sync_staged(struct reconcile *rc, struct kerror *err);
 /* The staged plans dropped, their journals as before their intents (a
  * run that cannot go on: -errno for each, in its next reconcile_run_nic). */
 void reconcile_unstage(struct reconcile *rc, struct rc_nic *rn);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * reconcile-syncwatch — the commit's fdatasync under way, as the operator
- * sees it (docs/state.md, "A commit sync that hangs"): since when it runs
+ * reconcile-syncwatch — the commit's fdatasync or the compaction under
+ * way on the syncer, as the operator sees it (docs/state.md, "A commit sync that hangs"): since when it runs
  * and how many replies wait for it (GetStatus commit_sync, the
  * zcrx_state_sync_seconds gauge), and one warning when it has not
  * returned within the syncer's bound (the kernel calls' bound, kcall.h).
@@ -35,6 +35,13 @@ static uint64_t bound_usec(const struct reconcile *rc)
 	return rc->syncer ? kcall_bound_usec(rc->syncer) : KCALL_BOUND_USEC;
 }
 
+static const char *what(const struct reconcile *rc)
+{
+	return rc->compacting ? "compaction (" STORE_FILE " and a new " STORE_LOG
+				" written and synced)" :
+				"commit sync (fdatasync of " STORE_LOG ")";
+}
+
 static int on_overdue(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct reconcile *rc = userdata;
@@ -44,9 +51,9 @@ static int on_overdue(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	rc->sync_warned = true;
 	log_warning(LOG_SUBSYS_STORE,
-		    "the state's commit sync (fdatasync of %s) has not returned for %llu ms "
+		    "the state's %s has not returned for %llu ms "
 		    "(bound %llu ms); %zu %s for it (zcrxd serves meanwhile)",
-		    STORE_LOG, (unsigned long long)(cs.for_usec / 1000),
+		    what(rc), (unsigned long long)(cs.for_usec / 1000),
 		    (unsigned long long)(bound_usec(rc) / 1000), cs.waiting,
 		    cs.waiting == 1 ? "reply waits" : "replies wait");
 	return 0;
@@ -75,8 +82,7 @@ void reconcile_sync_watch_end(struct reconcile *rc, int result)
 		(void)sd_event_source_set_enabled(rc->sync_watch, SD_EVENT_OFF);
 	if (rc->sync_warned)
 		log_warning(LOG_SUBSYS_STORE,
-			    "the state's commit sync (fdatasync of %s) returned after %llu ms%s%s",
-			    STORE_LOG,
+			    "the state's %s returned after %llu ms%s%s", what(rc),
 			    (unsigned long long)((loop_now(rc) - rc->sync_since_usec) / 1000),
 			    result < 0 ? ": " : "", result < 0 ? strerror(-result) : "");
 	rc->sync_warned = false;
@@ -86,12 +92,23 @@ bool reconcile_get_commit_sync(const struct reconcile *rc, struct reconcile_comm
 {
 	uint64_t now;
 
-	if (!rc || !rc->syncing)
+	if (!rc || (!rc->syncing && !rc->compacting))
 		return false;
+	ret->compaction = rc->compacting != NULL;
 	now = loop_now(rc);
 	ret->for_usec = now > rc->sync_since_usec ? now - rc->sync_since_usec : 0;
 	ret->bound_usec = bound_usec(rc);
 	/* those it covers, and the next commit's: it starts when this returns */
 	ret->waiting = rc->n_inflight + rc->n_waiters;
 	return true;
+}
+
+const struct kcall *reconcile_syncer(const struct reconcile *rc)
+{
+	return rc ? rc->syncer : NULL;
+}
+
+bool reconcile_state_stuck(const struct reconcile *rc)
+{
+	return rc && rc->syncer && kcall_get_stuck(rc->syncer, NULL);
 }

@@ -2,13 +2,13 @@
 /*
  * reconcile — the attachment service's run loop (reconcile.h): loading
  * state.json, settling a crash's pending entries at start, the triggers
- * (drift timer, deferred NIC changes, binder changes, config reload) and
- * state saves.
+ * (drift timer, deferred NIC changes, binder changes, config reload).
  *
  * Owns: the store and state.json, the drift timer, counters, the named
  * points crash tests stop at (reconcile_test_point).  One NIC's run is in
  * reconcile-nic.c, requests in reconcile-request.c, refusals in
- * reconcile-refusal.c, listings in reconcile-json.c.
+ * reconcile-refusal.c, listings in reconcile-json.c, the state's writes,
+ * syncs and compactions in reconcile-commit.c.
  * Must not: speak Varlink, include libvirt, talk to the kernel other than
  * through the NIC monitor (observe) and exec (change).
  */
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "events.h"
-#include "kcall.h"
 #include "log.h"
 #include "nic-monitor.h"
 #include "reconcile-int.h"
@@ -41,267 +40,6 @@ void reconcile_exec_point(void *ud, enum exec_point pt, size_t op)
 	reconcile_test_point(names[pt]);
 }
 
-/* Run the waiters w and free them (detached from rc before: a reply may
- * add new ones). */
-static void run_waiters(struct reconcile_waiter *w, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		w[i].fn(w[i].ud);
-	free(w);
-}
-
-/* Everything written so far made durable, then the replies that waited
- * for it sent: those of a sync under way too (this one covers their
- * writes; that one hands back none when it ends).  A failed sync is
- * logged; the replies go out all the same, as before group commit (the
- * next write compacts: store_log_sync). */
-static int sync_now(struct reconcile *rc)
-{
-	struct reconcile_waiter *w = rc->waiters, *f = rc->inflight;
-	struct kerror e = { 0 };
-	char buf[512];
-	size_t n = rc->n_waiters, nf = rc->n_inflight;
-	bool had = !store_log_synced(rc->log);
-	int r = 0;
-
-	if (had && (r = store_log_sync(rc->log, &e)) < 0)
-		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
-	if (had && r == 0)
-		reconcile_test_point("saved");
-	rc->waiters = rc->inflight = NULL;
-	rc->n_waiters = rc->n_inflight = 0;
-	run_waiters(f, nf);
-	run_waiters(w, n);
-	return r;
-}
-
-/* The commit's fdatasync, on the syncer's thread. */
-struct rc_sync {
-	struct kcall_job k;
-	struct reconcile *rc;
-	struct store_log_sync sync;
-};
-
-static int sync_run(struct kcall_job *k)
-{
-	struct rc_sync *j = (struct rc_sync *)k;
-	int r = fdatasync(j->sync.fd) < 0 ? -errno : 0;
-
-	/* closed here too: when a compaction replaced the log meanwhile,
-	 * this is the old file's last reference, and freeing it may take
-	 * milliseconds */
-	close(j->sync.fd);
-	j->sync.fd = -1;
-	return r;
-}
-
-/* It returned (the loop): the replies of the writes it covered go out;
- * what was written or waited for since is the next commit's. */
-static void sync_done(struct kcall_job *k)
-{
-	struct rc_sync *j = (struct rc_sync *)k;
-	struct reconcile *rc = j->rc;
-	struct reconcile_waiter *w = rc->inflight;
-	struct kerror e = { 0 };
-	char buf[512];
-	size_t n = rc->n_inflight;
-	int r = store_log_sync_end(rc->log, &j->sync, k->result, &e);
-
-	reconcile_sync_watch_end(rc, k->result);
-	free(j);
-	rc->syncing = NULL;
-	if (r < 0)
-		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
-	else
-		reconcile_test_point("saved");
-	rc->inflight = NULL;
-	rc->n_inflight = 0;
-	run_waiters(w, n);
-	/* the commits asked for meanwhile (a lazy one not due yet keeps its
-	 * timer: a storm of libvirt events still shares one per
-	 * RC_LAZY_COMMIT_USEC) */
-	if (rc->commit && (rc->n_waiters || rc->commit_due))
-		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
-	rc->commit_due = false;
-}
-
-/* The commit: what was written so far handed to the syncer's thread, the
- * replies waiting for it sent when it returns (sync_done).  While one is
- * under way, the next waits for its end.  Without the thread (tests of
- * the loop alone), or when the hand-over fails, on the loop. */
-static void commit(struct reconcile *rc)
-{
-	struct kerror e = { 0 };
-	struct rc_sync *j;
-	char buf[512];
-	int r;
-
-	if (rc->syncing) {
-		rc->commit_due = true; /* when it ends */
-		return;
-	}
-	if (!rc->syncer || !(j = calloc(1, sizeof(*j)))) {
-		(void)sync_now(rc);
-		return;
-	}
-	r = store_log_sync_begin(rc->log, &j->sync, &e);
-	if (r <= 0) {
-		if (r < 0)
-			log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
-		free(j);
-		(void)sync_now(rc); /* nothing to sync (or cannot hand it over) */
-		return;
-	}
-	j->rc = rc;
-	j->k.run = sync_run;
-	j->k.done = sync_done;
-	if (kcall_start(rc->syncer, &j->k, "fdatasync", STORE_LOG) < 0) {
-		struct store_log_sync gone = j->sync;
-
-		free(j);
-		close(gone.fd);
-		(void)sync_now(rc);
-		return;
-	}
-	rc->syncing = j;
-	rc->inflight = rc->waiters;
-	rc->n_inflight = rc->n_waiters;
-	rc->waiters = NULL;
-	rc->n_waiters = 0;
-	reconcile_sync_watch_begin(rc);
-}
-
-/* The log was compacted (store_log_write): its fsyncs ran on the loop,
- * which served nothing meanwhile.  Said when that took long. */
-static void compacted(struct reconcile *rc)
-{
-	struct store_log_stats ls = store_log_get_stats(rc->log);
-
-	if (ls.compaction_usec_last >= RC_COMPACTION_WARN_USEC)
-		log_warning(LOG_SUBSYS_STORE,
-			    "compacting the state log held the loop %llu ms (%llu KiB written "
-			    "and synced; the disk was slow)",
-			    (unsigned long long)(ls.compaction_usec_last / 1000),
-			    (unsigned long long)(ls.snapshot_bytes / 1024));
-}
-
-/* The changes since the last write into the log (not synced yet). */
-static int write_changes(struct reconcile *rc)
-{
-	struct kerror e = { 0 };
-	uint64_t compactions;
-	char buf[512];
-	int r;
-
-	rc->save_pending = false;
-	store_gc(&rc->store);
-	if (!rc->log) /* no state directory (tests of the loop alone) */
-		return 0;
-	compactions = store_log_get_stats(rc->log).compactions;
-	r = store_log_write(rc->log, &rc->store, &e);
-	if (store_log_get_stats(rc->log).compactions != compactions)
-		compacted(rc);
-	if (r < 0) {
-		log_error(LOG_SUBSYS_STORE, "%s", kerror_format(&e, buf, sizeof(buf)));
-		return -(e.err ? e.err : EIO);
-	}
-	if (r == 0)
-		rc->st.saves_unchanged++;
-	else
-		rc->st.saves++;
-	return 0;
-}
-
-static int on_commit(sd_event_source *s, void *userdata)
-{
-	commit(userdata);
-	return 0;
-}
-
-static int on_commit_later(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	commit(userdata);
-	return 0;
-}
-
-/* What a batch of libvirt events wrote is synced within RC_LAZY_COMMIT_USEC
- * (armed once: the first write of a storm sets the time).  False when it
- * cannot be: then at the end of the loop's turn, as any save. */
-static bool commit_lazily(struct reconcile *rc)
-{
-	int on = SD_EVENT_OFF;
-	uint64_t now;
-
-	if (!rc->lazy || rc->n_waiters || !rc->commit_later)
-		return false;
-	if (sd_event_source_get_enabled(rc->commit_later, &on) >= 0 && on != SD_EVENT_OFF)
-		return true;
-	if (sd_event_now(rc->d.event, CLOCK_MONOTONIC, &now) < 0 ||
-	    sd_event_source_set_time(rc->commit_later, now + RC_LAZY_COMMIT_USEC) < 0)
-		return false;
-	return sd_event_source_set_enabled(rc->commit_later, SD_EVENT_ONESHOT) >= 0;
-}
-
-/* Written now, synced at once (the intent before a kernel change). */
-static int save_now(struct reconcile *rc)
-{
-	int r = write_changes(rc);
-
-	if (r < 0)
-		return r;
-	return rc->log ? sync_now(rc) : 0;
-}
-
-int reconcile_sync_staged(struct reconcile *rc)
-{
-	size_t i;
-	int r = save_now(rc);
-
-	if (r < 0) /* logged: the runs go on one at a time, each with its own */
-		for (i = 0; i < rc->n_nics; i++)
-			reconcile_unstage(rc, &rc->nics[i]);
-	return r;
-}
-
-int reconcile_save(struct reconcile *rc)
-{
-	int r;
-
-	if (rc->defer_saves) {
-		rc->save_pending = true;
-		return 0;
-	}
-	r = write_changes(rc);
-	if (!rc->commit)
-		(void)sync_now(rc);
-	else if (rc->n_waiters || (!store_log_synced(rc->log) && !commit_lazily(rc)))
-		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
-	return r;
-}
-
-void reconcile_when_durable(struct reconcile *rc, void (*fn)(void *ud), void *ud)
-{
-	struct reconcile_waiter *v;
-
-	if (store_log_synced(rc->log) && !rc->save_pending) {
-		fn(ud);
-		return;
-	}
-	v = realloc(rc->waiters, (rc->n_waiters + 1) * sizeof(*v));
-	if (!v) {
-		(void)sync_now(rc);
-		fn(ud);
-		return;
-	}
-	rc->waiters = v;
-	v[rc->n_waiters].fn = fn;
-	v[rc->n_waiters++].ud = ud;
-	if (rc->commit)
-		(void)sd_event_source_set_enabled(rc->commit, SD_EVENT_ONESHOT);
-}
-
 /* The entries the plan being executed touches, marked for the log. */
 void reconcile_mark_exec(struct reconcile *rc, const char *nic)
 {
@@ -313,32 +51,6 @@ void reconcile_mark_exec(struct reconcile *rc, const char *nic)
 	}
 	for (i = 0; i < rc->n_exec_owners; i++)
 		store_mark(&rc->store, nic, rc->exec_owners[i]);
-}
-
-/* The plan's intent, before its kernel changes: always at once.  A second
- * persist of the same plan is its rollback's (exec.h): the journal went
- * back to what it was, so all of it is written. */
-int reconcile_persist(void *ud, const struct journal_nic *j)
-{
-	struct reconcile *rc = ud;
-
-	if (rc->exec_persists++)
-		rc->exec_whole = true;
-	reconcile_mark_exec(rc, j->name);
-	return save_now(rc);
-}
-
-void reconcile_defer_saves(struct reconcile *rc, bool defer)
-{
-	rc->defer_saves = defer;
-	if (defer)
-		rc->save_batch++;
-	if (!defer && rc->save_pending) {
-		/* the end of a batch of libvirt events: synced lazily */
-		rc->lazy = true;
-		(void)reconcile_save(rc);
-		rc->lazy = false;
-	}
 }
 
 void reconcile_publish(struct reconcile *rc, const char *type, json_object *data)
@@ -776,22 +488,7 @@ int reconcile_new(const struct reconcile_deps *deps, struct reconcile **ret, str
 		nic_monitor_set_interest(deps->monitor, of_interest, rc);
 	}
 	if (deps->event) {
-		r = sd_event_add_defer(deps->event, &rc->commit, on_commit, rc);
-		if (r >= 0)
-			r = sd_event_source_set_enabled(rc->commit, SD_EVENT_OFF);
-		/* after every request that is ready: one sync for all of them */
-		if (r >= 0)
-			r = sd_event_source_set_priority(rc->commit, SD_EVENT_PRIORITY_IDLE);
-		if (r >= 0)
-			r = sd_event_add_time(deps->event, &rc->commit_later, CLOCK_MONOTONIC,
-					      UINT64_MAX, 1000, on_commit_later, rc);
-		if (r >= 0)
-			r = sd_event_source_set_enabled(rc->commit_later, SD_EVENT_OFF);
-		/* the commit's fdatasync off the loop ("zcrxd-kstate") */
-		if (r >= 0 && rc->log)
-			r = kcall_new(deps->event, "state", deps->sync_bound_usec, &rc->syncer);
-		if (r >= 0 && rc->log)
-			r = reconcile_sync_watch_new(rc);
+		r = reconcile_commit_new(rc);
 		if (r >= 0)
 			r = sd_event_add_defer(deps->event, &rc->defer, on_defer, rc);
 		if (r >= 0)
@@ -830,17 +527,9 @@ struct reconcile *reconcile_free(struct reconcile *rc)
 		nic_monitor_set_ctx_ids(rc->d.monitor, NULL, NULL);
 		nic_monitor_set_interest(rc->d.monitor, NULL, NULL);
 	}
-	/* the sync under way ends, its replies go out; then the rest */
-	kcall_finish(rc->syncer);
-	if (rc->log) {
-		(void)write_changes(rc);
-		(void)sync_now(rc);
-	}
-	rc->syncer = kcall_free(rc->syncer);
+	reconcile_commit_stop(rc);
 	sd_event_source_disable_unref(rc->batch);
 	free(rc->queued); /* an array an Attach refused at once left empty */
-	sd_event_source_disable_unref(rc->commit);
-	sd_event_source_disable_unref(rc->commit_later);
 	sd_event_source_disable_unref(rc->sync_watch);
 	sd_event_source_disable_unref(rc->timer);
 	sd_event_source_disable_unref(rc->defer);
@@ -907,6 +596,7 @@ int reconcile_start(struct reconcile *rc, struct reconcile_outcome *out)
 	 * among what the run keeps */
 	r = run_all(rc, "start", out, false);
 	rc->applying = false;
+	reconcile_commit_settle(rc);
 	return r;
 }
 /* --- reading --------------------------------------------------------------------------------- */

@@ -300,8 +300,16 @@ struct reconcile_commit_sync {
 	uint64_t for_usec;
 	uint64_t bound_usec;
 	size_t waiting;
+	bool compaction; /* the job under way is a compaction, not an fdatasync */
 };
 bool reconcile_get_commit_sync(const struct reconcile *rc, struct reconcile_commit_sync *ret);
+/* The state directory's bounded calls (GetStatus kernel_calls "state");
+ * NULL without a state directory or an event loop. */
+struct kcall;
+const struct kcall *reconcile_syncer(const struct reconcile *rc);
+/* A sync of the state directory did not return within its bound and has
+ * not returned since: nothing can be made durable now. */
+bool reconcile_state_stuck(const struct reconcile *rc);
 /* Lay what refused and accepted changes on nic taught (the capabilities
  * the planner goes by) over caps, for showing them. */
 void reconcile_overlay_learned(const struct reconcile *rc, const char *nic,

@@ -168,6 +168,8 @@ class DefaultBound(unittest.TestCase):
                 calls = d.call("io.zcrx.Manager.GetStatus")["kernel_calls"]
                 self.assertEqual([(c["backend"], c["bound_ms"]) for c in calls],
                                  [("nic", 5000)])
+                self.assertEqual(d.call("io.zcrx.Manager.GetStatus")["state_calls"]["bound_ms"],
+                                 5000)
                 with open(os.path.join(zxtest.TOP, "man", "zcrxd.8.in")) as f:
                     man = f.read()
                 self.assertIn("at most\n.Sy 5 seconds", man)

@@ -48,10 +48,14 @@
  * --kernel-call-bound-ms N sets the bound (default: zcrxd's), and the
  * bound past which the state's commit sync is reported overdue.
  * "hang fdatasync" holds the next fdatasync made off the loop thread (the
- * state log's commit, on zcrxd's syncer thread) the same way, as a slow
- * disk would; the log says "holding fdatasync" once it is held.
- * "slow-fsync MS" makes every fsync on the loop thread (a compaction's)
- * take MS ms longer, as a slow disk would ("slow-fsync 0": as it is).
+ * state log's commit or an intent's, on zcrxd's syncer thread) the same
+ * way, as a slow disk would; the log says "holding fdatasync" once it is
+ * held ("hang fdatasync N": the N-th from now).  "hang fsync" holds the
+ * next fsync made off the loop thread (a compaction's first: its
+ * snapshot's), "holding fsync".
+ * "slow-fsync MS" makes every fsync and fdatasync (the state directory's,
+ * on any thread) take MS ms longer, as a slow disk would ("slow-fsync 0":
+ * as it is).
  * This program is linked with -Wl,--wrap=fdatasync,--wrap=fsync
  * (Makefile) for them.
  *
@@ -116,6 +120,7 @@ static struct {
 	pthread_cond_t cv;
 	char op[32];
 	int ifindex;
+	unsigned skip;
 	bool armed, holding, inside, release;
 } gate = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -126,8 +131,12 @@ static struct nic_ops gated_ops;
 static void gate_enter(const char *op, int ifindex)
 {
 	pthread_mutex_lock(&gate.mu);
-	if (gate.armed && !strcmp(gate.op, op) && gate.ifindex == ifindex) {
+	if (gate.armed && !strcmp(gate.op, op) && gate.ifindex == ifindex && gate.skip) {
+		gate.skip--; /* "hang OP N": the N-th */
+	} else if (gate.armed && !strcmp(gate.op, op) && gate.ifindex == ifindex) {
 		gate.armed = false;
+		if (!ifindex) /* the state directory's */
+			log_notice(LOG_SUBSYS_MAIN, "holding %s off the loop thread (TEST ONLY)", op);
 		gate.holding = true;
 		pthread_cond_broadcast(&gate.cv);
 		while (!gate.release)
@@ -149,14 +158,15 @@ static void gate_leave(void)
 	pthread_mutex_unlock(&gate.mu);
 }
 
-static int gate_arm(const char *op, int ifindex)
+static int gate_arm(const char *op, int ifindex, unsigned nth)
 {
 	if (strcmp(op, "set-channels") && strcmp(op, "rule-insert") && strcmp(op, "observe") &&
-	    strcmp(op, "fdatasync"))
+	    strcmp(op, "fdatasync") && strcmp(op, "fsync"))
 		return -EINVAL;
 	pthread_mutex_lock(&gate.mu);
 	snprintf(gate.op, sizeof(gate.op), "%s", op);
 	gate.ifindex = ifindex;
+	gate.skip = nth > 1 ? nth - 1 : 0;
 	gate.armed = true;
 	pthread_mutex_unlock(&gate.mu);
 	return 0;
@@ -211,42 +221,48 @@ static int g_observe(void *be, struct nic *nic, unsigned what, struct kerror *er
 	return r;
 }
 
-/* fsync on the loop thread (a compaction's): slowed by "slow-fsync MS". */
+/* Every fsync and fdatasync (the state directory's: a compaction's, a
+ * commit's, an intent's; on any thread) slowed by "slow-fsync MS"; one
+ * made off the loop thread (on zcrxd's syncer) can be held: "hang fsync"
+ * (a compaction's first), "hang fdatasync" (a commit's or an intent's). */
 static unsigned slow_fsync_ms;
+
+static void slow_disk(void)
+{
+	unsigned ms = __atomic_load_n(&slow_fsync_ms, __ATOMIC_RELAXED);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	if (ms)
+		(void)nanosleep(&ts, NULL);
+}
+
+static int sync_gated(const char *op, int (*real)(int), int fd)
+{
+	int r;
+
+	slow_disk();
+	if (gettid() == getpid())
+		return real(fd);
+	gate_enter(op, 0);
+	r = real(fd);
+	gate_leave();
+	return r;
+}
 
 int __real_fsync(int fd);
 int __wrap_fsync(int fd);
 
 int __wrap_fsync(int fd)
 {
-	unsigned ms = __atomic_load_n(&slow_fsync_ms, __ATOMIC_RELAXED);
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-	if (ms && gettid() == getpid())
-		(void)nanosleep(&ts, NULL);
-	return __real_fsync(fd);
+	return sync_gated("fsync", __real_fsync, fd);
 }
 
-/* The state's fdatasync: one made off the loop thread can be held. */
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
 
 int __wrap_fdatasync(int fd)
 {
-	bool held;
-	int r;
-
-	if (gettid() == getpid())
-		return __real_fdatasync(fd);
-	pthread_mutex_lock(&gate.mu);
-	held = gate.armed && !strcmp(gate.op, "fdatasync");
-	pthread_mutex_unlock(&gate.mu);
-	if (held)
-		log_notice(LOG_SUBSYS_MAIN, "holding fdatasync off the loop thread (TEST ONLY)");
-	gate_enter("fdatasync", 0);
-	r = __real_fdatasync(fd);
-	gate_leave();
-	return r;
+	return sync_gated("fdatasync", __real_fdatasync, fd);
 }
 
 static struct nic_backend gated(struct nic_backend be)
@@ -310,10 +326,12 @@ static int on_usr1(sd_event_source *s, const struct signalfd_siginfo *si, void *
 		int n = sscanf(line, "%31s %15s %u %u", what, nic, &a, &b), ifindex, r = -EINVAL;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (!strcmp(line, "hang fdatasync")) {
-			r = gate_arm("fdatasync", 0);
+		if (sscanf(line, "hang %31s %u", hop, &a) >= 1 &&
+		    (!strcmp(hop, "fdatasync") || !strcmp(hop, "fsync"))) {
+			r = gate_arm(hop, 0, sscanf(line, "hang %*s %u", &a) == 1 ? a : 1);
 		} else if (sscanf(line, "hang %31s %15s", hop, hnic) == 2) {
-			r = (ifindex = ifindex_of(o->net, hnic)) ? gate_arm(hop, ifindex) : -ENODEV;
+			r = (ifindex = ifindex_of(o->net, hnic)) ? gate_arm(hop, ifindex, 1) :
+								   -ENODEV;
 		} else if (!strcmp(line, "release")) {
 			r = gate_release();
 		} else if (!strcmp(what, "slow-fsync") && sscanf(line, "slow-fsync %u", &a) == 1) {

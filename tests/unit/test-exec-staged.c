@@ -25,7 +25,7 @@
 
 static unsigned persists;
 
-static int count_persist(void *ud, const struct journal_nic *j)
+static int count_persist(void *ud, const struct journal_nic *j, struct kerror *err)
 {
 	(void)ud;
 	(void)j;

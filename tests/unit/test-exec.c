@@ -319,7 +319,7 @@ struct crash {
 	unsigned persists;
 };
 
-static int crash_persist(void *ud, const struct journal_nic *j)
+static int crash_persist(void *ud, const struct journal_nic *j, struct kerror *err)
 {
 	struct crash *c = ud;
 
@@ -473,7 +473,7 @@ static void test_crash_anywhere(void **state)
 	assert_true(count > 60);
 }
 
-static int refuse_persist(void *ud, const struct journal_nic *j)
+static int refuse_persist(void *ud, const struct journal_nic *j, struct kerror *err)
 {
 	(*(unsigned *)ud)++;
 	return -ENOSPC;
@@ -628,9 +628,9 @@ static void note_refusal(void *ud, const struct plan_op *op, const struct kerror
 	r->err = *err;
 }
 
-static int refusal_persist(void *ud, const struct journal_nic *j)
+static int refusal_persist(void *ud, const struct journal_nic *j, struct kerror *err)
 {
-	return crash_persist(((struct refusals *)ud)->crash, j);
+	return crash_persist(((struct refusals *)ud)->crash, j, err);
 }
 
 static void refusal_fault(void *ud, enum exec_point pt, size_t op)
