@@ -18,7 +18,9 @@ its bound (the kernel calls' bound, shortened here with zcrxd-fake's
 it took.  Without the watch none of these appear and the test fails.
 """
 import json
+import os
 import select
+import signal
 
 from attachlib import FakeDaemon, FakeDaemonCase, mac, orphans, plan_ops, state_json, zxtest
 
@@ -97,6 +99,31 @@ class CommitSync(FakeDaemonCase):
         self.assertEqual(st["state_calls"]["backend"], "state")
         return st["state_calls"]
 
+    def hold_a_compaction(self, c, n0, c0):
+        """Attach and detach on client c until a change makes the log's
+        compaction due: its commit is the compaction, held by an armed
+        "hang fsync".  Returns the domain whose request waits for it, and
+        whether that request was its Attach (else its Detach)."""
+        k = 0
+        while True:
+            self.assertLess(k, 20000, "no compaction after %d attach+detach" % k)
+            if k % 50 == 49:
+                self.assertEqual(self.metric("zcrx_state_compactions_total"), c0,
+                                 "a compaction ran, and no fsync of it was held off "
+                                 "the loop thread")
+            dom = "cc%d" % k
+            c.send("io.zcrx.Manager.Attach", self.attach_msg(dom, 0x100 + k % 64))
+            if not self.wait_reply_or(c, HELD_FSYNC, n0, "the Attach reply"):
+                return dom, True
+            r = c.recv()
+            self.assertNotIn("error", r, r)
+            c.send("io.zcrx.Manager.Detach", {"domain": dom})
+            if not self.wait_reply_or(c, HELD_FSYNC, n0, "the Detach reply"):
+                return dom, False
+            r = c.recv()
+            self.assertNotIn("error", r, r)
+            k += 1
+
     def test_a_compaction_off_the_loop(self):
         """A compaction's file work runs on the syncer: with its first fsync
         held (zcrxd-fake's "hang fsync", a disk that does not answer), the
@@ -115,30 +142,9 @@ class CommitSync(FakeDaemonCase):
         c, c2 = self.d.client(), self.d.client()
         expect = {"keep1"}
         try:
-            # attach and detach until a change makes the log due: its
-            # commit is the compaction, and it is held
-            k, trigger = 0, None
-            while trigger is None:
-                self.assertLess(k, 20000, "no compaction after %d attach+detach" % k)
-                if k % 50 == 49:
-                    self.assertEqual(self.metric("zcrx_state_compactions_total"), c0,
-                                     "a compaction ran, and no fsync of it was held off "
-                                     "the loop thread")
-                dom = "cc%d" % k
-                c.send("io.zcrx.Manager.Attach", self.attach_msg(dom, 0x100 + k % 64))
-                if not self.wait_reply_or(c, HELD_FSYNC, n0, "the Attach reply"):
-                    trigger = dom
-                    expect.add(dom)
-                    break
-                r = c.recv()
-                self.assertNotIn("error", r, r)
-                c.send("io.zcrx.Manager.Detach", {"domain": dom})
-                if not self.wait_reply_or(c, HELD_FSYNC, n0, "the Detach reply"):
-                    trigger = dom
-                    break
-                r = c.recv()
-                self.assertNotIn("error", r, r)
-                k += 1
+            trigger, attached = self.hold_a_compaction(c, n0, c0)
+            if attached:
+                expect.add(trigger)
             self.assertEqual(self.metric("zcrx_state_compactions_total"), c0)
 
             # the loop serves: the compaction shows, the change's reply waits
@@ -187,6 +193,66 @@ class CommitSync(FakeDaemonCase):
         self.assertEqual(plan_ops(self.d), [])
         for dom in expect:
             self.d.call("io.zcrx.Manager.Detach", {"domain": dom})
+
+    def assert_killed_at(self, n):
+        """The state directory as a kill at the compaction's n-th fsync
+        leaves it: what zcrxd reads from it (--dump-state), the log's
+        header, the snapshot's temp file."""
+        st = state_json(self.d.state)
+        with open(os.path.join(self.d.state, "state.log")) as f:
+            header = json.loads(f.readline().split(" ", 1)[1])
+        tmp = os.path.exists(os.path.join(self.d.state, ".state.json.tmp"))
+        if n == 1:  # the old snapshot and its log, replayed
+            self.assertTrue(tmp, "no snapshot written before the first fsync")
+            self.assertEqual(header["generation"], st["generation"])
+            self.assertGreater(st["log_records"], 0)
+        elif n == 2:  # the new snapshot, the old log stale: ignored
+            self.assertFalse(tmp)
+            self.assertEqual(header["generation"] + 1, st["generation"])
+            self.assertEqual(st["log_records"], 0)
+        else:  # the new snapshot and its empty log
+            self.assertEqual(header["generation"], st["generation"])
+            self.assertEqual(st["log_records"], 0)
+
+    def test_b_compaction_killed(self):
+        """zcrxd killed (SIGKILL) while a compaction's file work is held at
+        each of its fsyncs: 1, the new snapshot's temp file (nothing renamed
+        yet); 2, the directory after the snapshot's rename (state.json of the
+        next generation in place, state.log still of the last: stale); 3,
+        the directory after the new log's rename.  After the restart every
+        acknowledged attachment is there, the one whose reply waited for the
+        compaction is there or cleanly gone (its intent was durable before
+        its kernel change), nothing on the NIC is unowned and planning again
+        gives nothing to do."""
+        for n in (1, 2, 3):
+            with self.subTest(fsync=n):
+                keep = {"kill%d-a" % n, "kill%d-b" % n}
+                for i, dom in enumerate(sorted(keep)):
+                    self.d.call("io.zcrx.Manager.Attach",
+                                self.attach_msg(dom, 0x800 + 16 * n + i))
+                c0 = self.metric("zcrx_state_compactions_total")
+                n0 = self.count(HELD_FSYNC)
+                self.d.outside("hang fsync %d" % n)
+                c = self.d.client()
+                try:
+                    trigger, attached = self.hold_a_compaction(c, n0, c0)
+                    cs = self.commit_sync()
+                    self.assertTrue(cs and cs["compaction"], cs)
+                    self.d.stop(signal.SIGKILL)
+                finally:
+                    c.close()
+                self.assert_killed_at(n)
+                self.restart()
+                listed = {a["domain"] for a in self.d.call("io.zcrx.Manager.ListAttachments")
+                          ["attachments"]}
+                self.assertTrue(keep <= listed, (keep, listed))
+                # the request in flight (attached: its Attach, else its
+                # Detach) may go either way
+                self.assertTrue(listed <= keep | {trigger}, (listed, keep, trigger, attached))
+                self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
+                self.assertEqual(plan_ops(self.d), [])
+                for dom in listed:
+                    self.d.call("io.zcrx.Manager.Detach", {"domain": dom})
 
     def test_commit_sync_off_the_loop(self):
         s0 = self.metric("zcrx_state_syncs_total")
