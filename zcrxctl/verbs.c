@@ -56,28 +56,47 @@ static void show_binder(struct ctl *ctl, json_object *b)
 			     ctl_json_str(b, "message", "?"), backend);
 }
 
-/* One line per backend; a stuck call on its own line, upper case. */
+/* One backend's line under label; a stuck call on its own line, upper
+ * case, with what it holds up. */
+static void show_calls(struct ctl *ctl, const char *label, json_object *c, const char *held)
+{
+	json_object *st = ctl_json_get(c, "stuck");
+
+	ctl_print_kv(ctl->out, label,
+		     "%s: bound %lld ms, %lld calls, longest %lld us, %lld overran, %lld refused",
+		     ctl_json_str(c, "backend", "?"), ctl_json_int(c, "bound_ms", 0),
+		     ctl_json_int(c, "calls", 0), ctl_json_int(c, "max_usec", 0),
+		     ctl_json_int(c, "overruns", 0), ctl_json_int(c, "refused", 0));
+	if (st && !json_object_is_type(st, json_type_null))
+		ctl_print_kv(ctl->out, "", "STUCK: %s on %s has not returned for %lld ms; %s",
+			     ctl_json_str(st, "op", "?"), ctl_json_str(st, "object", "-"),
+			     ctl_json_int(st, "for_ms", 0), held);
+}
+
 static void show_kernel_calls(struct ctl *ctl, json_object *arr)
 {
 	size_t i, n = arr && json_object_is_type(arr, json_type_array) ?
 			      json_object_array_length(arr) : 0;
+	char held[128];
 
 	for (i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(arr, i), *st = ctl_json_get(c, "stuck");
+		json_object *c = json_object_array_get_idx(arr, i);
 
-		ctl_print_kv(ctl->out, i ? "" : "Kernel calls:",
-			     "%s: bound %lld ms, %lld calls, longest %lld us, %lld overran, "
-			     "%lld refused",
-			     ctl_json_str(c, "backend", "?"), ctl_json_int(c, "bound_ms", 0),
-			     ctl_json_int(c, "calls", 0), ctl_json_int(c, "max_usec", 0),
-			     ctl_json_int(c, "overruns", 0), ctl_json_int(c, "refused", 0));
-		if (st && !json_object_is_type(st, json_type_null))
-			ctl_print_kv(ctl->out, "",
-				     "STUCK: %s on %s has not returned for %lld ms; no %s call is "
-				     "made until it does",
-				     ctl_json_str(st, "op", "?"), ctl_json_str(st, "object", "-"),
-				     ctl_json_int(st, "for_ms", 0), ctl_json_str(c, "backend", "?"));
+		snprintf(held, sizeof(held), "no %s call is made until it does",
+			 ctl_json_str(c, "backend", "?"));
+		show_calls(ctl, i ? "" : "Kernel calls:", c, held);
 	}
+}
+
+/* The state directory's syncer (GetStatus state_calls), when there is a
+ * state directory. */
+static void show_state_calls(struct ctl *ctl, json_object *c)
+{
+	if (!c || !json_object_is_type(c, json_type_object))
+		return;
+	show_calls(ctl, "State calls:", c,
+		   "until it does, a change to a NIC is refused (its intent cannot be made "
+		   "durable) and replies wait");
 }
 
 /* The state's commit sync under way, when one is; upper case past its
@@ -91,9 +110,10 @@ static void show_commit_sync(struct ctl *ctl, json_object *cs)
 	ms = ctl_json_int(cs, "for_ms", 0);
 	bound = ctl_json_int(cs, "bound_ms", 0);
 	waiting = ctl_json_int(cs, "waiting", 0);
-	ctl_print_kv(ctl->out, "Commit sync:", "%sunder way for %lld ms (bound %lld ms), "
-		     "%lld %s waiting", bound && ms > bound ? "SLOW: " : "", ms, bound, waiting,
-		     waiting == 1 ? "reply" : "replies");
+	ctl_print_kv(ctl->out, "Commit sync:", "%s%s under way for %lld ms (bound %lld ms), "
+		     "%lld %s waiting", bound && ms > bound ? "SLOW: " : "",
+		     ctl_json_bool(cs, "compaction", false) ? "compaction of the log" : "fdatasync",
+		     ms, bound, waiting, waiting == 1 ? "reply" : "replies");
 }
 
 static void show_status(struct ctl *ctl, json_object *r)
@@ -120,6 +140,7 @@ static void show_status(struct ctl *ctl, json_object *r)
 	show_control(ctl, r);
 	show_binder(ctl, ctl_json_get(r, "binder"));
 	show_kernel_calls(ctl, ctl_json_get(r, "kernel_calls"));
+	show_state_calls(ctl, ctl_json_get(r, "state_calls"));
 	show_commit_sync(ctl, ctl_json_get(r, "commit_sync"));
 	files = ctl_json_get(r, "config_files");
 	if (files && json_object_is_type(files, json_type_array)) {

@@ -69,10 +69,16 @@ class CommitSync(FakeDaemonCase):
                 return float(line.split()[1])
         raise AssertionError("no %s in GetMetrics" % name)
 
-    def ctl_status(self):
+    def ctl_status(self, label="Commit sync:"):
+        """zcrxctl status's line with label, and the lines under it."""
         p = zxtest.run([zxtest.ZCRXCTL, "--socket", self.d.socket, "status"], check=False)
         self.assertEqual(p.returncode, 0, p.stderr)
-        return [x for x in p.stdout.splitlines() if "Commit sync:" in x]
+        lines, out = p.stdout.splitlines(), []
+        for i, x in enumerate(lines):
+            if x.startswith(label):
+                out.append(x)
+                out += [y for y in lines[i + 1:] if y.startswith(" ")][:1]
+        return out
 
     def commit_sync(self):
         return self.d.call("io.zcrx.Manager.GetStatus").get("commit_sync")
@@ -152,6 +158,8 @@ class CommitSync(FakeDaemonCase):
             self.assertIsNotNone(cs, "GetStatus shows no compaction while one is held")
             self.assertTrue(cs["compaction"], cs)
             self.assertEqual(cs["waiting"], 1, cs)
+            shown = self.ctl_status()
+            self.assertTrue(shown and "compaction of the log under way" in shown[0], shown)
             self.assertIn("io.zcrx.Manager",
                           self.d.call("org.varlink.service.GetInfo")["interfaces"])
             self.assertFalse(readable(c), "replied before the compaction that holds its change")
@@ -286,7 +294,7 @@ class CommitSync(FakeDaemonCase):
                                     BOUND_MS / 1000)
             shown = self.ctl_status()
             self.assertEqual(len(shown), 1, shown)
-            self.assertRegex(shown[0], r"SLOW: under way for \d+ ms \(bound %d ms\), "
+            self.assertRegex(shown[0], r"SLOW: fdatasync under way for \d+ ms \(bound %d ms\), "
                              r"1 reply waiting" % BOUND_MS)
 
             # the loop answers meanwhile; the reply still waits
@@ -359,6 +367,11 @@ class CommitSync(FakeDaemonCase):
         self.assertEqual(orphans(self.d.fake(), state_json(self.d.state)), [])
         st = self.kernel_calls("state")
         self.assertEqual(st["stuck"]["op"], "fdatasync", st)
+        shown = self.ctl_status("State calls:")
+        self.assertEqual(len(shown), 2, shown)
+        self.assertIn("state: bound %d ms" % BOUND_MS, shown[0])
+        self.assertIn("STUCK: fdatasync on state.log has not returned", shown[1])
+        self.assertIn("a change to a NIC is refused", shown[1])
         # stuck: refused at once, naming the call that hangs
         r = self.attach_reply("ib2", 0x912)
         self.assertEqual(r.get("error"), "io.zcrx.Manager.KernelError", r)
@@ -369,6 +382,9 @@ class CommitSync(FakeDaemonCase):
                         what="the syncer to be free again")
         r = self.d.call("io.zcrx.Manager.Attach", self.attach_msg("ib3", 0x913))
         self.assertNotIn("error", r, r)
+        shown = self.ctl_status("State calls:")
+        self.assertEqual(len(shown), 1, shown)  # no STUCK line any more
+        self.assertRegex(shown[0], r", [1-9][0-9]* overran,")
         listed = {a["domain"] for a in self.d.call("io.zcrx.Manager.ListAttachments")
                   ["attachments"]}
         self.assertEqual(listed, {"ib3"})
