@@ -284,6 +284,33 @@ static void to_timespec(uint64_t usec, struct timespec *ts)
 	ts->tv_nsec = (long)(usec % 1000000) * 1000;
 }
 
+/* A call refused without running: the backend is stuck (kc->stuck). */
+static int refuse_stuck(struct kcall *kc, const char *op, const char *obj, struct kerror *err)
+{
+	char why[KERROR_MSG_MAX - 64];
+
+	kc->st.refused++;
+	return kerror_setf(err, EAGAIN, obj, op, "not tried: zcrxd's %s calls are stuck: %s",
+			   kc->name, kcall_stuck_format(kc, why, sizeof(why)));
+}
+
+/* The call in kc->stuck (op, obj, since) did not return within the bound:
+ * the backend is stuck from now on, said once in the log and in *err.
+ * unknown: what the caller cannot know of its outcome ("" or "; ..."). */
+static int overran(struct kcall *kc, const char *unknown, struct kerror *err)
+{
+	kc->st.overruns++;
+	kc->stuck.stuck = true;
+	log_warning(LOG_SUBSYS_MAIN,
+		    "kernel calls (%s): %s on %s did not return within %llu ms%s; further calls "
+		    "are refused until it returns",
+		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
+		    (unsigned long long)(kc->bound_usec / 1000), unknown);
+	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, kc->stuck.op,
+			   "did not return within %llu ms (the call goes on in the kernel%s)",
+			   (unsigned long long)(kc->bound_usec / 1000), unknown);
+}
+
 int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const char *obj,
 	      struct kerror *err)
 {
@@ -294,13 +321,8 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 	if (kc->running)
 		return kerror_setf(err, EBUSY, obj, op, "not tried: a started %s call is under way",
 				   kc->name);
-	if (kc->stuck.stuck) {
-		char why[KERROR_MSG_MAX - 64];
-
-		kc->st.refused++;
-		return kerror_setf(err, EAGAIN, obj, op, "not tried: zcrxd's %s calls are stuck: %s",
-				   kc->name, kcall_stuck_format(kc, why, sizeof(why)));
-	}
+	if (kc->stuck.stuck)
+		return refuse_stuck(kc, op, obj, err);
 	job->kept = false;
 	job->kc = kc;
 	start = monotime_usec();
@@ -349,18 +371,8 @@ int kcall_run(struct kcall *kc, struct kcall_job *job, const char *op, const cha
 		return job->result;
 	}
 	job->kept = true;
-	kc->st.overruns++;
-	kc->stuck.stuck = true;
 	kc->stuck.since_usec = call_start;
-	log_warning(LOG_SUBSYS_MAIN,
-		    "kernel calls (%s): %s on %s did not return within %llu ms; its outcome is "
-		    "unknown, further calls are refused until it returns",
-		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
-		    (unsigned long long)(kc->bound_usec / 1000));
-	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, kc->stuck.op,
-			   "did not return within %llu ms (the call goes on in the kernel; "
-			   "its outcome is unknown)",
-			   (unsigned long long)(kc->bound_usec / 1000));
+	return overran(kc, "; its outcome is unknown", err);
 }
 
 void kcall_job_next(struct kcall_job *job, const char *op, const char *obj)
@@ -411,14 +423,8 @@ int kcall_finish_within(struct kcall *kc, struct kerror *err)
 
 	if (!kc || !kc->running)
 		return 0;
-	if (kc->stuck.stuck) {
-		char why[KERROR_MSG_MAX - 64];
-
-		kc->st.refused++;
-		return kerror_setf(err, EAGAIN, kc->stuck.obj, kc->stuck.op,
-				   "not tried: zcrxd's %s calls are stuck: %s", kc->name,
-				   kcall_stuck_format(kc, why, sizeof(why)));
-	}
+	if (kc->stuck.stuck)
+		return refuse_stuck(kc, kc->stuck.op, kc->stuck.obj, err);
 	pthread_mutex_lock(&kc->mu);
 	/* the bound from the job's start, as for a call the loop waits for */
 	to_timespec(kc->call_usec + kc->bound_usec, &dl);
@@ -437,16 +443,7 @@ int kcall_finish_within(struct kcall *kc, struct kerror *err)
 		return 0;
 	}
 	/* it stays started: handed back (job->done) when it returns */
-	kc->st.overruns++;
-	kc->stuck.stuck = true;
-	log_warning(LOG_SUBSYS_MAIN,
-		    "kernel calls (%s): %s on %s did not return within %llu ms; further calls "
-		    "are refused until it returns",
-		    kc->name, kc->stuck.op, kc->stuck.obj[0] ? kc->stuck.obj : "-",
-		    (unsigned long long)(kc->bound_usec / 1000));
-	return kerror_setf(err, ETIMEDOUT, kc->stuck.obj, kc->stuck.op,
-			   "did not return within %llu ms (the call goes on in the kernel)",
-			   (unsigned long long)(kc->bound_usec / 1000));
+	return overran(kc, "", err);
 }
 
 void kcall_finish(struct kcall *kc)
