@@ -96,7 +96,9 @@ class CommitSync(FakeDaemonCase):
         return readable(client)
 
     def restart(self):
-        self.d.stop()
+        """A new daemon on the same state directory; the old one's own
+        directory removed (and its sanitizer report, if any, raised)."""
+        self.d.cleanup()
         type(self).d = FakeDaemon(self.ns, self.CONF, self.work, nics=self.NICS,
                                   **self.DAEMON_KW)
 
