@@ -197,6 +197,8 @@ struct attach *harness_attach(struct harness *h, const char *domain, unsigned ma
 		if (h->atts[i].id.mac[5] == (uint8_t)mac_last && h->atts[i].id.mac[4] ==
 		    (uint8_t)(mac_last >> 8))
 			return &h->atts[i];
+	if (h->n_atts == HARNESS_ATTS_MAX)
+		abort(); /* a test larger than the harness */
 	a = &h->atts[h->n_atts++];
 	attach_init(a);
 	if (attach_id_set_domain(&a->id, domain) < 0)

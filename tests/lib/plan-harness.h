@@ -30,6 +30,8 @@ struct stub_binder {
 	int refuse_tap_mod; /* refuse (EBUSY) binds to taps whose ifindex it divides; 0 = none */
 };
 
+#define HARNESS_ATTS_MAX 512 /* harness_attach aborts past it */
+
 struct harness {
 	struct fake_net *net;
 	int ifindex;
@@ -40,7 +42,7 @@ struct harness {
 	struct nic nic;
 	struct nic_caps learned; /* refusals learned from failed ops */
 	size_t n_atts;
-	struct attach atts[512];
+	struct attach atts[HARNESS_ATTS_MAX];
 	bool use_binder;
 	struct stub_binder sb;
 	struct binder_backend binder;
