@@ -118,6 +118,11 @@ unsigned events_subscriber_count(const struct events *e)
 	return e->n_subs;
 }
 
+bool events_listening(const struct events *e)
+{
+	return e && e->n_subs > 0;
+}
+
 uint64_t events_published_count(const struct events *e)
 {
 	return e->published;

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <json-c/json.h>
 
 struct events;
@@ -25,4 +27,6 @@ void events_publish(struct events *e, const char *type, json_object *data);
  * until the peer goes away. */
 int events_subscribe(struct events *e, struct ipc_call *call);
 unsigned events_subscriber_count(const struct events *e);
+/* Someone follows e (NULL: no one): build an event's JSON only then. */
+bool events_listening(const struct events *e);
 uint64_t events_published_count(const struct events *e);

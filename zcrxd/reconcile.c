@@ -64,7 +64,7 @@ void reconcile_publish(struct reconcile *rc, const char *type, json_object *data
 /* Only build an event's JSON when someone listens. */
 bool reconcile_listening(const struct reconcile *rc)
 {
-	return rc->d.events && events_subscriber_count(rc->d.events) > 0;
+	return events_listening(rc->d.events);
 }
 
 struct rc_nic *reconcile_nic_state(struct reconcile *rc, const char *name)

@@ -27,8 +27,8 @@ static void notify_domain(void *ud, const struct virt_domain_ref *dom, const cha
 	struct virt_api *a = ud;
 	json_object *o;
 
-	if (!a->events || !events_subscriber_count(a->events))
-		return; /* nobody follows: no object built for nothing */
+	if (!events_listening(a->events))
+		return;
 	o = json_object_new_object();
 	add_new(o, "domain", dom->name);
 	add_new(o, "uuid", dom->uuid);
