@@ -192,7 +192,7 @@ class Fixture:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
-def attach_detach(fx, n, base, nics=16):
+def attach_detach(fx, n, base, nics=len(NICS)):
     """n attaches and detaches of new vNICs (on eth0 .. eth<nics - 1> in
     turn), one at a time on one connection, with a no-op call after each
     for the round trip's own cost.  Returns (attach times, detach times,
