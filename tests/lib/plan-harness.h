@@ -78,8 +78,13 @@ struct attach *harness_attach(struct harness *h, const char *domain, unsigned ma
 bool harness_detach(struct harness *h, unsigned mac_last);
 
 void harness_observe(struct harness *h);
-/* Plan with the current observation (call harness_observe first). */
+/* Plan with the current observation (call harness_observe first); the
+ * results into the attachments.  In PLAN_MODE_NORMAL it plans the
+ * attachments in the reverse order too and aborts when that plan differs
+ * (harness_order_differs). */
 void harness_plan(struct harness *h, enum plan_mode mode, struct plan *p);
+/* The same without that second plan: for timing the planner alone. */
+void harness_plan_unchecked(struct harness *h, enum plan_mode mode, struct plan *p);
 /* observe -> plan -> exec, learning from refusals, until a plan applies (at
  * most `rounds` times).  Returns the last exec's return value; *ret_plan
  * (optional) gets the plan that was applied last. */
@@ -91,5 +96,9 @@ size_t harness_pending_ops(struct harness *h, enum plan_mode mode);
  * zcrxd keeps of a plan the same as applied did: no ops, the same results
  * (attach_result_same), notes and pool summary; else what differs. */
 const char *harness_settled_differs(const struct plan *applied, const struct plan *again);
+/* rev planned from p's attachments in the reverse order: NULL when it is
+ * the same plan (its results reversed), else what differs.  harness_plan
+ * checks it on every plan in PLAN_MODE_NORMAL. */
+const char *harness_order_differs(const struct plan *p, const struct plan *rev);
 
 void harness_print_plan(const struct plan *p);
