@@ -9,7 +9,9 @@
  *   - bench-libvirt's NIC (8 queues, most vNICs waiting) planned in steady
  *     state with 200 vNICs, and with as many as the harness holds: the
  *     second is reported with its cost per attachment, which every change
- *     on a NIC pays for each of that NIC's attachments.
+ *     on a NIC pays for each of that NIC's attachments (for the vNICs
+ *     that wait, planned as one by plan-tail.c: finding them and handing
+ *     each the same result).
  * With the full plan, its minor page faults (a plan's arrays mapped and
  * faulted in anew, or reused from the heap: most of its time either way).
  * Prints one JSON line per figure with the goal; exits 1 when a goal is
@@ -63,7 +65,8 @@ static double median(double *v, int n)
  * keeps them), as every libvirt start or stop makes one: microseconds. */
 #define WAIT_ATTS 200
 /* and the same NIC with as many as the harness holds: a plan's cost per
- * attachment (reported: every change on a NIC plans all of them) */
+ * attachment (reported: every change on a NIC plans all of them, those
+ * that wait as one) */
 #define WAIT_ATTS_MANY HARNESS_ATTS_MAX
 
 static int plan_waiting(size_t n_atts, double *ret_us, int reps, bool show)

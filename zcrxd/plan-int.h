@@ -5,7 +5,8 @@
  * plan-lease.c (queue choice, leases), plan-flow.c (a host lease's flow
  * rules), plan-steer.c (steering, contexts, rules), plan-zc.c (zero-copy
  * bindings, header split), plan-mac.c (the attachments by MAC),
- * plan-reason.c (the reasons) and plan-op.c (the ops).  Not for other modules.
+ * plan-reason.c (the reasons), plan-op.c (the ops) and plan-tail.c (the
+ * vNICs that wait, as one).  Not for other modules.
  */
 #pragma once
 
@@ -255,6 +256,14 @@ bool plan_room_last_same(const struct plan_input *in, const struct plan_room *a,
  * last are room_held (one queue). */
 void plan_room_hand_out(struct planner *pl);
 #define PLAN_ROOM_PASSES 3
+/* One plan of in (plan.c); with room (and room_took, parallel to in->atts)
+ * while the room for contexts is learned, else both NULL. */
+int plan_once(const struct plan_input *in, struct plan *ret, const struct plan_room *room,
+	      bool *room_took);
+/* The plan of in with the vNICs that wait for a full pool planned as one
+ * (plan-tail.c): 1 and *ret when it could prove they all wait, 0 (nothing
+ * in *ret) when not, -ENOMEM. */
+int plan_tail(const struct plan_input *in, struct plan *ret);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
 /* plan-mac.c: the by-MAC index, room made once a plan (pl->err on

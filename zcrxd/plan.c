@@ -6,7 +6,8 @@
  * table), plan-lease.c (queue choice, leases), plan-steer.c (steering,
  * contexts, rules), plan-zc.c (bindings, header split); the attachments
  * by MAC in plan-mac.c; the reasons in plan-reason.c; the ops and their
- * storage in plan-op.c; rendering in plan-render.c.
+ * storage in plan-op.c; rendering in plan-render.c; the vNICs that wait for
+ * a full pool, planned as one, in plan-tail.c.
  *
  * Owns: deciding.  Must not: do I/O, read the clock, keep globals, log.
  */
@@ -739,8 +740,8 @@ static void planner_free(struct planner *pl)
 	free(pl->said);
 }
 
-static int plan_once(const struct plan_input *in, struct plan *ret, const struct plan_room *room,
-		     bool *room_took)
+int plan_once(const struct plan_input *in, struct plan *ret, const struct plan_room *room,
+	      bool *room_took)
 {
 	struct planner pl = { 0 };
 	struct journal_nic empty;
@@ -824,8 +825,13 @@ int plan_nic(const struct plan_input *in, struct plan *ret)
 	bool *block, *took;
 	int r, pass;
 
-	if (in->nic->caps.rss_contexts_room.state != NIC_CAP_NO || !n)
+	if (in->nic->caps.rss_contexts_room.state != NIC_CAP_NO || !n) {
+		/* the vNICs that wait for a full pool as one (plan-tail.c) */
+		r = plan_tail(in, ret);
+		if (r)
+			return r < 0 ? r : 0;
 		return plan_once(in, ret, NULL, NULL);
+	}
 	/* The driver had no room for one more context: as many as are left
 	 * are handed out, and how many are left, and who keeps its own,
 	 * depends on the contexts there are, which this plan may delete or

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the planner's waiting tail (zcrxd/plan-tail.c): on a NIC
+ * whose pool is full, the vNICs that own nothing and wait are planned as
+ * one, and the plan is the plan of every one of them (planned in the
+ * reverse order, where the shortcut cannot be taken); where the proof is
+ * not at hand the shortcut is not taken.  On the test-only fake NIC.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plan-check.h"
+#include "plan-int.h"
+
+/* bench-libvirt's NIC: a veth of 8 queues, 4 of them reserved, n vNICs
+ * (one queue each) applied: 4 hold a queue, the others wait. */
+static struct harness *waiting_nic(unsigned n)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+	unsigned k;
+
+	fake_nic_cfg_veth(&cfg, "zxlb0");
+	cfg.rx_max = cfg.tx_max = 8;
+	cfg.rx = cfg.tx = 8;
+	h = new_h(&cfg);
+	harness_policy(h, 4, 0);
+	for (k = 1; k <= n; k++)
+		harness_attach(h, "vm", k, 1);
+	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
+	harness_observe(h);
+	return h;
+}
+
+static struct plan_input input(struct harness *h, const struct attach **ptrs, bool reversed)
+{
+	struct plan_input in = { 0 };
+	size_t i;
+
+	for (i = 0; i < h->n_atts; i++)
+		ptrs[i] = &h->atts[reversed ? h->n_atts - 1 - i : i];
+	in.policy = &h->pol;
+	in.nic = &h->nic;
+	in.journal = &h->j;
+	in.atts = ptrs;
+	in.n_atts = h->n_atts;
+	in.mode = PLAN_MODE_NORMAL;
+	return in;
+}
+
+/* plan_tail's answer for h; with 1, its plan held to the whole plan (the
+ * attachments in the reverse order) and the vNICs that wait counted. */
+static int tail(struct harness *h, size_t *ret_waiting)
+{
+	static const struct attach *ptrs[HARNESS_ATTS_MAX], *rev[HARNESS_ATTS_MAX];
+	struct plan_input in = input(h, ptrs, false), in_rev = input(h, rev, true);
+	struct plan p, whole;
+	const char *diff;
+	size_t i, waiting = 0;
+	int r;
+
+	r = plan_tail(&in, &p);
+	assert_true(r >= 0);
+	if (!r)
+		return 0;
+	assert_int_equal(plan_tail(&in_rev, &whole), 0); /* not in planning order */
+	assert_int_equal(plan_once(&in_rev, &whole, NULL, NULL), 0);
+	diff = harness_order_differs(&p, &whole);
+	if (diff)
+		fprintf(stderr, "the tail's plan differs from the whole plan: %s\n", diff);
+	assert_null(diff);
+	for (i = 0; i < p.n_results; i++)
+		waiting += attach_result_has_reason(&p.results[i], ATTACH_R_POOL_EXHAUSTED);
+	plan_clear(&p);
+	plan_clear(&whole);
+	if (ret_waiting)
+		*ret_waiting = waiting;
+	return r;
+}
+
+static void test_tail_full_pool(void **state)
+{
+	struct harness *h = waiting_nic(40);
+	size_t waiting = 0;
+
+	(void)state;
+	assert_int_equal(tail(h, &waiting), 1);
+	assert_int_equal(waiting, 36);
+	/* a newcomer waits as well */
+	harness_attach(h, "new", 41, 1);
+	assert_int_equal(tail(h, &waiting), 1);
+	assert_int_equal(waiting, 37);
+	del_h(h);
+}
+
+/* Queues free: the first candidates get them, the shortcut starts past
+ * the pool's size. */
+static void test_tail_pool_not_full(void **state)
+{
+	struct harness *h = waiting_nic(2);
+	size_t waiting = 0;
+	unsigned k;
+
+	(void)state;
+	for (k = 3; k <= 20; k++)
+		harness_attach(h, "new", k, 1);
+	assert_int_equal(tail(h, &waiting), 1);
+	assert_int_equal(waiting, 16);
+	del_h(h);
+}
+
+/* A detach frees a queue: the first vNIC that waits gets it, in the
+ * shortcut's plan as in the whole one. */
+static void test_tail_queue_freed(void **state)
+{
+	struct harness *h = waiting_nic(30);
+	size_t waiting = 0;
+
+	(void)state;
+	assert_true(harness_detach(h, 2));
+	harness_observe(h);
+	assert_int_equal(tail(h, &waiting), 1);
+	assert_int_equal(waiting, 25);
+	del_h(h);
+}
+
+static void test_tail_not_taken(void **state)
+{
+	static const struct attach *ptrs[HARNESS_ATTS_MAX];
+	struct harness *h = waiting_nic(20);
+	struct plan_input in;
+	struct plan p;
+	unsigned k;
+
+	(void)state;
+	/* not in planning order */
+	in = input(h, ptrs, true);
+	assert_int_equal(plan_tail(&in, &p), 0);
+	/* other modes */
+	in = input(h, ptrs, false);
+	in.mode = PLAN_MODE_REBALANCE;
+	assert_int_equal(plan_tail(&in, &p), 0);
+	in.mode = PLAN_MODE_RELEASE;
+	assert_int_equal(plan_tail(&in, &p), 0);
+	/* OnExhaustion=fail: queues given back by refused ones go to earlier
+	 * ones (plan_allocate) */
+	in.mode = PLAN_MODE_NORMAL;
+	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_FAIL;
+	assert_int_equal(plan_tail(&in, &p), 0);
+	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_DEGRADE;
+	assert_int_equal(plan_tail(&in, &p), 1);
+	plan_clear(&p);
+	/* no candidates: each asks for two queues, or is held back */
+	for (k = 0; k < h->n_atts; k++)
+		h->atts[k].id.queues = 2;
+	assert_int_equal(plan_tail(&in, &p), 0);
+	for (k = 0; k < h->n_atts; k++) {
+		h->atts[k].id.queues = 1;
+		h->atts[k].held = true;
+	}
+	assert_int_equal(plan_tail(&in, &p), 0);
+	del_h(h);
+}
+
+/* A MAC twice: neither is a candidate (the first in planning order holds
+ * it, the other is refused), and the plan is still the whole plan's. */
+static void test_tail_mac_twice(void **state)
+{
+	struct harness *h = waiting_nic(20);
+	size_t waiting = 0;
+
+	(void)state;
+	memcpy(h->atts[15].id.mac, h->atts[12].id.mac, NIC_MAC_LEN);
+	assert_int_equal(tail(h, &waiting), 1);
+	assert_int_equal(waiting, 15);
+	del_h(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tail_full_pool),
+		cmocka_unit_test(test_tail_pool_not_full),
+		cmocka_unit_test(test_tail_queue_freed),
+		cmocka_unit_test(test_tail_not_taken),
+		cmocka_unit_test(test_tail_mac_twice),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
