@@ -29,42 +29,35 @@
 #include "plan-int.h"
 
 /* A candidate: a vNIC of this NIC (not held back, one queue asked for)
- * whose MAC no other attachment has and owns nothing in the journal. */
-struct tail_key {
-	uint64_t mac; /* the MAC + 1: 0 is an empty slot */
-	uint8_t n;    /* attachments with it (2: two or more) */
-	bool owned;   /* something in the journal is its */
-};
+ * whose MAC no other attachment has and owns nothing in the journal.
+ * The MACs in a table of one word each: it stays below the heap's mmap
+ * threshold (daemon_tune_malloc) for thousands of attachments, so a plan
+ * faults no fresh mapping in. */
+#define TAIL_MAC ((1ull << 48) - 1)
+#define TAIL_ONE (1ull << 48)   /* one attachment has it */
+#define TAIL_MORE (1ull << 49)  /* two or more */
+#define TAIL_OWNED (1ull << 50) /* something in the journal is its */
+#define TAIL_USED (1ull << 63)
 
 struct tail_set {
-	struct tail_key *v;
+	uint64_t *v;
 	size_t mask;
+	unsigned shift; /* 64 - log2(mask + 1): the product's top bits */
 };
 
-static uint64_t mac_key(const uint8_t *mac)
+static uint64_t *set_get(struct tail_set *s, const uint8_t *mac)
 {
 	uint64_t k = 0;
-	int i;
+	size_t i;
+	int b;
 
-	for (i = 0; i < NIC_MAC_LEN; i++)
-		k = k << 8 | mac[i];
-	return k + 1;
-}
-
-static struct tail_key *set_get(struct tail_set *s, const uint8_t *mac)
-{
-	uint64_t k = mac_key(mac);
-	size_t i = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & s->mask;
-
-	while (s->v[i].mac && s->v[i].mac != k)
+	for (b = 0; b < NIC_MAC_LEN; b++)
+		k = k << 8 | mac[b];
+	i = (size_t)((k * 0x9E3779B97F4A7C15ull) >> s->shift); /* (Fibonacci hashing) */
+	while (s->v[i] && (s->v[i] & TAIL_MAC) != k)
 		i = (i + 1) & s->mask;
-	s->v[i].mac = k;
+	s->v[i] |= TAIL_USED | k;
 	return &s->v[i];
-}
-
-static void own(struct tail_set *s, const uint8_t *mac)
-{
-	set_get(s, mac)->owned = true;
 }
 
 static int set_fill(struct tail_set *s, const struct plan_input *in)
@@ -76,39 +69,39 @@ static int set_fill(struct tail_set *s, const struct plan_input *in)
 		n += j->n_leases + j->n_rules + j->n_ctxs + j->n_bindings;
 	if (in->binder)
 		n += in->binder->n_refused;
-	while (size < 2 * n)
+	s->shift = 60;
+	while (size < n + n / 2) { /* (at most two thirds full) */
 		size *= 2;
+		s->shift--;
+	}
 	s->v = calloc(size, sizeof(*s->v));
 	if (!s->v)
 		return -ENOMEM;
 	s->mask = size - 1;
 	for (i = 0; i < in->n_atts; i++) {
-		struct tail_key *e = set_get(s, in->atts[i]->id.mac);
+		uint64_t *e = set_get(s, in->atts[i]->id.mac);
 
-		e->n += e->n < 2;
+		*e |= *e & TAIL_ONE ? TAIL_MORE : TAIL_ONE;
 	}
 	for (i = 0; j && i < j->n_leases; i++)
-		own(s, j->leases[i].owner);
+		*set_get(s, j->leases[i].owner) |= TAIL_OWNED;
 	for (i = 0; j && i < j->n_rules; i++)
-		own(s, j->rules[i].owner);
+		*set_get(s, j->rules[i].owner) |= TAIL_OWNED;
 	for (i = 0; j && i < j->n_ctxs; i++)
-		own(s, j->ctxs[i].owner);
+		*set_get(s, j->ctxs[i].owner) |= TAIL_OWNED;
 	for (i = 0; j && i < j->n_bindings; i++)
-		own(s, j->bindings[i].owner);
+		*set_get(s, j->bindings[i].owner) |= TAIL_OWNED;
 	for (i = 0; in->binder && i < in->binder->n_refused; i++)
-		own(s, in->binder->refused[i].owner);
+		*set_get(s, in->binder->refused[i].owner) |= TAIL_OWNED;
 	return 0;
 }
 
 static bool candidate(struct tail_set *s, const struct attach *a, const char *nic)
 {
-	const struct tail_key *e;
-
 	if (a->id.kind != ATTACH_KIND_VNIC || a->held || a->id.queues != 1 ||
 	    strcmp(a->id.nic, nic))
 		return false;
-	e = set_get(s, a->id.mac);
-	return e->n == 1 && !e->owned;
+	return !(*set_get(s, a->id.mac) & (TAIL_MORE | TAIL_OWNED));
 }
 
 /* Is the plan's result r that of a vNIC waiting for a queue, and nothing
