@@ -60,10 +60,10 @@ static uint64_t *set_get(struct tail_set *s, const uint8_t *mac)
 	return &s->v[i];
 }
 
-static int set_fill(struct tail_set *s, const struct plan_input *in)
+static int set_init(struct tail_set *s, const struct plan_input *in)
 {
 	const struct journal_nic *j = in->journal;
-	size_t n = in->n_atts, size = 16, i;
+	size_t n = in->n_atts, size = 16;
 
 	if (j)
 		n += j->n_leases + j->n_rules + j->n_ctxs + j->n_bindings;
@@ -78,11 +78,14 @@ static int set_fill(struct tail_set *s, const struct plan_input *in)
 	if (!s->v)
 		return -ENOMEM;
 	s->mask = size - 1;
-	for (i = 0; i < in->n_atts; i++) {
-		uint64_t *e = set_get(s, in->atts[i]->id.mac);
+	return 0;
+}
 
-		*e |= *e & TAIL_ONE ? TAIL_MORE : TAIL_ONE;
-	}
+static void set_owners(struct tail_set *s, const struct plan_input *in)
+{
+	const struct journal_nic *j = in->journal;
+	size_t i;
+
 	for (i = 0; j && i < j->n_leases; i++)
 		*set_get(s, j->leases[i].owner) |= TAIL_OWNED;
 	for (i = 0; j && i < j->n_rules; i++)
@@ -93,15 +96,13 @@ static int set_fill(struct tail_set *s, const struct plan_input *in)
 		*set_get(s, j->bindings[i].owner) |= TAIL_OWNED;
 	for (i = 0; in->binder && i < in->binder->n_refused; i++)
 		*set_get(s, in->binder->refused[i].owner) |= TAIL_OWNED;
-	return 0;
 }
 
-static bool candidate(struct tail_set *s, const struct attach *a, const char *nic)
+/* A candidate as far as a looks: what its MAC's slot says is the rest. */
+static bool candidate_shape(const struct attach *a, const char *nic)
 {
-	if (a->id.kind != ATTACH_KIND_VNIC || a->held || a->id.queues != 1 ||
-	    strcmp(a->id.nic, nic))
-		return false;
-	return !(*set_get(s, a->id.mac) & (TAIL_MORE | TAIL_OWNED));
+	return a->id.kind == ATTACH_KIND_VNIC && !a->held && a->id.queues == 1 &&
+	       !strcmp(a->id.nic, nic);
 }
 
 /* Is the plan's result r that of a vNIC waiting for a queue, and nothing
@@ -187,7 +188,8 @@ int plan_tail(const struct plan_input *in, struct plan *ret)
 	const char *nic = in->nic->link.name;
 	struct plan_input sub = *in;
 	const struct attach **atts;
-	size_t n = in->n_atts, n_cand = 0, k = 1, n_sub, rep, last = 0, i, c;
+	const struct attach_id *prev = NULL;
+	size_t n = in->n_atts, n_cand = 0, k = 1, n_sub, rep, i, c;
 	struct tail_set s = { 0 };
 	size_t *map;
 	bool *cand;
@@ -195,32 +197,38 @@ int plan_tail(const struct plan_input *in, struct plan *ret)
 
 	if (!applies(in))
 		return 0;
-	if (set_fill(&s, in) < 0)
+	if (set_init(&s, in) < 0)
 		return -ENOMEM;
 	cand = malloc(n * sizeof(*cand));
-	map = malloc(n * sizeof(*map));
+	map = malloc(n * sizeof(*map)); /* (first the MACs' slots) */
 	atts = malloc(n * sizeof(*atts));
 	r = cand && map && atts ? 0 : -ENOMEM;
+	/* each attachment looked at once: its MAC into the table, whether it
+	 * may be a candidate, and those in planning order (seq, then MAC: all
+	 * of this NIC), as the store keeps them; else no proof */
 	for (i = 0; !r && i < n; i++) {
 		const struct attach_id *id = &in->atts[i]->id;
+		uint64_t *e = set_get(&s, id->mac);
 
-		cand[i] = candidate(&s, in->atts[i], nic);
+		*e |= *e & TAIL_ONE ? TAIL_MORE : TAIL_ONE;
+		map[i] = (size_t)(e - s.v);
+		cand[i] = candidate_shape(in->atts[i], nic);
 		if (!cand[i])
 			continue;
-		/* in planning order (seq, then MAC: all of this NIC), as the
-		 * store keeps them; else no proof */
-		if (n_cand) {
-			const struct attach_id *p = &in->atts[last]->id;
-
-			if (p->seq > id->seq ||
-			    (p->seq == id->seq && memcmp(p->mac, id->mac, NIC_MAC_LEN) > 0)) {
-				n_cand = 0;
-				break;
-			}
-		}
-		last = i;
+		if (n_cand && (prev->seq > id->seq ||
+			       (prev->seq == id->seq && memcmp(prev->mac, id->mac, NIC_MAC_LEN) > 0)))
+			break;
+		prev = id;
 		n_cand++;
 	}
+	if (i < n) /* (out of order, or out of memory) */
+		n_cand = 0;
+	set_owners(&s, in);
+	for (i = 0; n_cand && i < n; i++) /* (from the slots alone) */
+		if (cand[i] && (s.v[map[i]] & (TAIL_MORE | TAIL_OWNED))) {
+			cand[i] = false;
+			n_cand--;
+		}
 	free(s.v);
 	/* K candidates, then (when the K-th got a queue) the pool's size + 1 */
 	while (!r && k < n_cand) {
