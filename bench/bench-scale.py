@@ -9,7 +9,9 @@ over the fake NIC, whose "kernel" lives in the process) with 16 NICs of
   growth     Attach and Detach p50 with 4,096 attachments held, against the
              same with none.  Goal: ratio <= 1.5 each.
   one-nic    reported, no goal: the same with all of them on one NIC, where
-             a change re-plans 4,096 attachments instead of 256; against
+             a change goes over 4,096 attachments instead of 256 (the
+             planner plans the vNICs that wait as one, plan-tail.c; the
+             run still looks at each, its tap and result); against
              none and against 127 held on that NIC (its pool full, so that
              the new vNIC waits on both sides), with the daemon's CPU per
              attach+detach.
@@ -251,13 +253,14 @@ ONE_NIC_FEW = 127  # ReserveQueues=127: the pool full, a new vNIC waits
 def bench_one_nic(ns):
     """Reported, not judged: the growth figure with every attachment on
     one NIC (eth0, 128 queues, 127 reserved: the 4,096th vNIC waits for a
-    queue, as most do).  Every change on a NIC re-plans all of that NIC's
-    attachments, so spread over 16 NICs (the goal's figure) a change sees
+    queue, as most do).  Every change on a NIC goes over all of that NIC's
+    attachments (those that wait planned as one, each one's tap and result
+    looked at), so spread over 16 NICs (the goal's figure) a change sees
     256 of them and here 4,096.  Held against none (the goal's ratio: with
     none, each attach also carves the NIC's queues out and each detach
     gives them back) and against ONE_NIC_FEW held (the pool full already,
     so that the new vNIC waits for a queue on both sides: the growth of
-    the re-plan alone)."""
+    a NIC's run alone)."""
     n = 60 if QUICK else 200
     res = {}
     for held in (0, ONE_NIC_FEW, HELD):
