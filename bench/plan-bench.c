@@ -74,17 +74,12 @@ static int plan_waiting(size_t n_atts, double *ret_us, int reps, bool show)
 	static const struct attach *ptrs[WAIT_ATTS_MANY];
 	struct plan_binder pb = { 0 };
 	struct plan_input in = { 0 };
-	struct fake_nic_cfg cfg;
 	struct harness *h;
 	double t[64];
 	size_t n, i;
 	int k;
 
-	fake_nic_cfg_veth(&cfg, "zxlb0");
-	cfg.rx_max = cfg.tx_max = 8;
-	cfg.rx = cfg.tx = 8;
-	h = harness_new(&cfg);
-	harness_policy(h, 4, 0);
+	h = harness_new_veth8("zxlb0");
 	for (k = 0; k < (int)n_atts; k++) {
 		struct attach *a = harness_attach(h, "vm", (unsigned)k + 1, 1);
 

@@ -123,6 +123,19 @@ struct harness *harness_new(const struct fake_nic_cfg *cfg)
 	return h;
 }
 
+struct harness *harness_new_veth8(const char *name)
+{
+	struct fake_nic_cfg cfg;
+	struct harness *h;
+
+	fake_nic_cfg_veth(&cfg, name);
+	cfg.rx_max = cfg.tx_max = 8;
+	cfg.rx = cfg.tx = 8;
+	h = harness_new(&cfg);
+	harness_policy(h, 4, 0);
+	return h;
+}
+
 void harness_destroy(struct harness *h)
 {
 	harness_free(h);

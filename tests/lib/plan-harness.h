@@ -63,6 +63,9 @@ void harness_free(struct harness *h);
  * harness_destroy(). */
 struct harness *harness_new(const struct fake_nic_cfg *cfg);
 void harness_destroy(struct harness *h);
+/* bench-libvirt.py's NIC: a veth of 8 queues, ReserveQueues=4 (the
+ * default policy otherwise), on the heap (harness_destroy). */
+struct harness *harness_new_veth8(const char *name);
 /* What the executor runs on: the harness's fake NIC and its stub binder;
  * the optional hooks unset. */
 struct exec_env harness_exec_env(struct harness *h);

@@ -24,15 +24,9 @@
  * (one queue each) applied: 4 hold a queue, the others wait. */
 static struct harness *waiting_nic(unsigned n)
 {
-	struct fake_nic_cfg cfg;
-	struct harness *h;
+	struct harness *h = harness_new_veth8("zxlb0");
 	unsigned k;
 
-	fake_nic_cfg_veth(&cfg, "zxlb0");
-	cfg.rx_max = cfg.tx_max = 8;
-	cfg.rx = cfg.tx = 8;
-	h = new_h(&cfg);
-	harness_policy(h, 4, 0);
 	for (k = 1; k <= n; k++)
 		harness_attach(h, "vm", k, 1);
 	assert_int_equal(harness_apply(h, PLAN_MODE_NORMAL, 3), 0);
@@ -98,7 +92,7 @@ static void test_tail_full_pool(void **state)
 	harness_attach(h, "new", 41, 1);
 	assert_int_equal(tail(h, &waiting), 1);
 	assert_int_equal(waiting, 37);
-	del_h(h);
+	harness_destroy(h);
 }
 
 /* Queues free: the first candidates get them, the shortcut starts past
@@ -114,7 +108,7 @@ static void test_tail_pool_not_full(void **state)
 		harness_attach(h, "new", k, 1);
 	assert_int_equal(tail(h, &waiting), 1);
 	assert_int_equal(waiting, 16);
-	del_h(h);
+	harness_destroy(h);
 }
 
 /* A detach frees a queue: the first vNIC that waits gets it, in the
@@ -129,7 +123,7 @@ static void test_tail_queue_freed(void **state)
 	harness_observe(h);
 	assert_int_equal(tail(h, &waiting), 1);
 	assert_int_equal(waiting, 25);
-	del_h(h);
+	harness_destroy(h);
 }
 
 static void test_tail_not_taken(void **state)
@@ -167,7 +161,7 @@ static void test_tail_not_taken(void **state)
 		h->atts[k].held = true;
 	}
 	assert_int_equal(plan_tail(&in, &p), 0);
-	del_h(h);
+	harness_destroy(h);
 }
 
 /* A MAC twice: neither is a candidate (the first in planning order holds
@@ -181,7 +175,7 @@ static void test_tail_mac_twice(void **state)
 	memcpy(h->atts[15].id.mac, h->atts[12].id.mac, NIC_MAC_LEN);
 	assert_int_equal(tail(h, &waiting), 1);
 	assert_int_equal(waiting, 15);
-	del_h(h);
+	harness_destroy(h);
 }
 
 int main(void)
