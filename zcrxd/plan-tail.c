@@ -15,7 +15,8 @@
  * nothing for those after it.  The later candidates then get the K-th's
  * result, word for word: a waiting vNIC's result says nothing of its own.
  * K starts at 1 (a full pool: its first candidate waits) and is otherwise
- * the pool's size plus one, of which at least the last waits.
+ * the pool's size plus one, of which at least the last waits.  It is
+ * tried only when the candidates are at least twice the others.
  *
  * When the proof is not at hand (another mode, OnExhaustion=fail, the
  * room for contexts being learned, the candidates not in planning order,
@@ -230,6 +231,12 @@ int plan_tail(const struct plan_input *in, struct plan *ret)
 			n_cand--;
 		}
 	free(s.v);
+	/* worth a try only when the candidates are twice the others, which
+	 * are planned either way: a try whose K-th gets a queue is a plan of
+	 * them all thrown away (a few newcomers among many that hold queues,
+	 * in a batch of attaches, would pay it on every run) */
+	if (n_cand < 2 * (n - n_cand + 1))
+		n_cand = 0;
 	/* K candidates, then (when the K-th got a queue) the pool's size + 1 */
 	while (!r && k < n_cand) {
 		for (i = 0, c = 0, n_sub = 0, rep = 0; i < n; i++) {

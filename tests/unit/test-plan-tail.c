@@ -152,6 +152,19 @@ static void test_tail_not_taken(void **state)
 	h->pol.on_exhaustion = CONFIG_ON_EXHAUSTION_DEGRADE;
 	assert_int_equal(plan_tail(&in, &p), 1);
 	plan_clear(&p);
+	/* a few newcomers among those that hold queues: not worth a try */
+	harness_destroy(h);
+	h = waiting_nic(4);
+	harness_attach(h, "new", 5, 1);
+	harness_attach(h, "new", 6, 1);
+	in = input(h, ptrs, false);
+	assert_int_equal(plan_tail(&in, &p), 0);
+	/* ten newcomers, twice the four holders and one: tried, taken */
+	for (k = 7; k <= 14; k++)
+		harness_attach(h, "new", k, 1);
+	in = input(h, ptrs, false);
+	assert_int_equal(plan_tail(&in, &p), 1);
+	plan_clear(&p);
 	/* no candidates: each asks for two queues, or is held back */
 	for (k = 0; k < h->n_atts; k++)
 		h->atts[k].id.queues = 2;
