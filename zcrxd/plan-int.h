@@ -37,6 +37,24 @@ struct plan_why {
 	const char *msg;           /* with cap: its fallback; "" when none */
 };
 
+/* A plan input's attachments by MAC (plan-mac.c): open addressing over
+ * index + 1 in atts, 0 for none, in at least twice as many slots as
+ * attachments. */
+struct plan_macs {
+	const struct attach *const *atts;
+	uint32_t *slots;
+	size_t mask;
+	unsigned shift; /* 64 - log2(mask + 1) */
+};
+/* Room for n of atts, none added yet; -ENOMEM. */
+int plan_macs_init(struct plan_macs *m, const struct attach *const *atts, size_t n);
+void plan_macs_free(struct plan_macs *m);
+/* atts[i] added: -1; or the index of the one that holds its MAC already
+ * (i left out). */
+ssize_t plan_macs_add(struct plan_macs *m, size_t i);
+/* The index of the one that holds mac, or -1. */
+ssize_t plan_macs_find(const struct plan_macs *m, const uint8_t *mac);
+
 /* Per-queue facts. */
 enum {
 	Q_POOL = 1u << 0,
@@ -168,12 +186,9 @@ struct planner {
 	struct wr_chunk *wr_chunks; /* every ap's wr */
 	uint32_t *qpool; /* every ap's q, one block */
 	size_t *order;    /* ap indexes in planning order */
-	/* the attachments by MAC (plan-mac.c): ap index + 1 of each MAC's
-	 * first in planning order on this NIC, 0 for none; open addressing
-	 * in mac_mask + 1 slots (at least twice as many as attachments) */
-	uint32_t *mac_slots;
-	size_t mac_mask;
-	unsigned mac_shift; /* 64 - log2(mac_mask + 1) */
+	/* the attachments by MAC (plan-mac.c): each MAC's first in planning
+	 * order on this NIC (an ap index is its index in in->atts) */
+	struct plan_macs macs;
 
 	const struct nic_rule **obs_rules; /* observed rules sorted by location */
 	size_t n_obs_rules;
@@ -266,9 +281,9 @@ int plan_once(const struct plan_input *in, struct plan *ret, const struct plan_r
 int plan_tail(const struct plan_input *in, struct plan *ret);
 bool plan_binding_owned_on(const struct planner *pl, uint32_t q);
 const struct binder_binding *plan_obs_binding(const struct planner *pl, uint32_t id);
-/* plan-mac.c: the by-MAC index, room made once a plan (pl->err on
- * failure); ap added to it, or the attachment that holds its MAC already
- * (ap left out); a lookup in it (NULL: none) */
+/* plan-mac.c, the planner's by-MAC index: room made once a plan (pl->err
+ * on failure); ap added to it, or the attachment that holds its MAC
+ * already (ap left out); a lookup in it (NULL: none) */
 int plan_mac_index(struct planner *pl);
 struct aplan *plan_mac_add(struct planner *pl, struct aplan *ap);
 struct aplan *plan_ap_by_mac(const struct planner *pl, const uint8_t *mac);

@@ -31,72 +31,37 @@
 
 /* A candidate: a vNIC of this NIC (not held back, one queue asked for)
  * whose MAC no other attachment has and owns nothing in the journal.
- * The MACs in a table of one word each: it stays below the heap's mmap
- * threshold (daemon_tune_malloc) for thousands of attachments, so a plan
- * faults no fresh mapping in. */
-#define TAIL_MAC ((1ull << 48) - 1)
-#define TAIL_ONE (1ull << 48)   /* one attachment has it */
-#define TAIL_MORE (1ull << 49)  /* two or more */
-#define TAIL_OWNED (1ull << 50) /* something in the journal is its */
-#define TAIL_USED (1ull << 63)
-
-struct tail_set {
-	uint64_t *v;
-	size_t mask;
-	unsigned shift; /* 64 - log2(mask + 1): the product's top bits */
+ * Each attachment's marks: */
+enum {
+	TAIL_SHAPE = 1, /* candidate_shape() */
+	TAIL_MORE = 2,  /* another attachment has its MAC */
+	TAIL_OWNED = 4, /* something in the journal is its */
 };
 
-static uint64_t *set_get(struct tail_set *s, const uint8_t *mac)
-{
-	uint64_t k = 0;
-	size_t i;
-	int b;
-
-	for (b = 0; b < NIC_MAC_LEN; b++)
-		k = k << 8 | mac[b];
-	i = (size_t)((k * 0x9E3779B97F4A7C15ull) >> s->shift); /* (Fibonacci hashing) */
-	while (s->v[i] && (s->v[i] & TAIL_MAC) != k)
-		i = (i + 1) & s->mask;
-	s->v[i] |= TAIL_USED | k;
-	return &s->v[i];
-}
-
-static int set_init(struct tail_set *s, const struct plan_input *in)
+/* The attachments that own something in the journal, or were refused a
+ * bind, marked (m: in's attachments by MAC). */
+static void mark_owners(const struct plan_macs *m, const struct plan_input *in, uint8_t *mark)
 {
 	const struct journal_nic *j = in->journal;
-	size_t n = in->n_atts, size = 16;
-
-	if (j)
-		n += j->n_leases + j->n_rules + j->n_ctxs + j->n_bindings;
-	if (in->binder)
-		n += in->binder->n_refused;
-	s->shift = 60;
-	while (size < n + n / 2) { /* (at most two thirds full) */
-		size *= 2;
-		s->shift--;
-	}
-	s->v = calloc(size, sizeof(*s->v));
-	if (!s->v)
-		return -ENOMEM;
-	s->mask = size - 1;
-	return 0;
-}
-
-static void set_owners(struct tail_set *s, const struct plan_input *in)
-{
-	const struct journal_nic *j = in->journal;
+	ssize_t k;
 	size_t i;
 
+#define TAIL_OWN(mac) \
+	do { \
+		if ((k = plan_macs_find(m, (mac))) >= 0) \
+			mark[k] |= TAIL_OWNED; \
+	} while (0)
 	for (i = 0; j && i < j->n_leases; i++)
-		*set_get(s, j->leases[i].owner) |= TAIL_OWNED;
+		TAIL_OWN(j->leases[i].owner);
 	for (i = 0; j && i < j->n_rules; i++)
-		*set_get(s, j->rules[i].owner) |= TAIL_OWNED;
+		TAIL_OWN(j->rules[i].owner);
 	for (i = 0; j && i < j->n_ctxs; i++)
-		*set_get(s, j->ctxs[i].owner) |= TAIL_OWNED;
+		TAIL_OWN(j->ctxs[i].owner);
 	for (i = 0; j && i < j->n_bindings; i++)
-		*set_get(s, j->bindings[i].owner) |= TAIL_OWNED;
+		TAIL_OWN(j->bindings[i].owner);
 	for (i = 0; in->binder && i < in->binder->n_refused; i++)
-		*set_get(s, in->binder->refused[i].owner) |= TAIL_OWNED;
+		TAIL_OWN(in->binder->refused[i].owner);
+#undef TAIL_OWN
 }
 
 /* A candidate as far as a looks: what its MAC's slot says is the rest. */
@@ -191,31 +156,33 @@ int plan_tail(const struct plan_input *in, struct plan *ret)
 	const struct attach **atts;
 	const struct attach_id *prev = NULL;
 	size_t n = in->n_atts, n_cand = 0, k = 1, n_sub, rep, i, c;
-	struct tail_set s = { 0 };
+	struct plan_macs macs;
+	ssize_t held;
 	size_t *map;
-	bool *cand;
+	uint8_t *cand; /* the marks, then whether a candidate */
 	int r;
 
 	if (!applies(in))
 		return 0;
-	if (set_init(&s, in) < 0)
+	if (plan_macs_init(&macs, in->atts, n) < 0)
 		return -ENOMEM;
-	cand = malloc(n * sizeof(*cand));
-	map = malloc(n * sizeof(*map)); /* (first the MACs' slots) */
+	cand = calloc(n, sizeof(*cand));
+	map = malloc(n * sizeof(*map));
 	atts = malloc(n * sizeof(*atts));
 	r = cand && map && atts ? 0 : -ENOMEM;
-	/* each attachment looked at once: its MAC into the table, whether it
+	/* each attachment looked at once: its MAC into the index, whether it
 	 * may be a candidate, and those in planning order (seq, then MAC: all
 	 * of this NIC), as the store keeps them; else no proof */
 	for (i = 0; !r && i < n; i++) {
 		const struct attach_id *id = &in->atts[i]->id;
-		uint64_t *e = set_get(&s, id->mac);
 
-		*e |= *e & TAIL_ONE ? TAIL_MORE : TAIL_ONE;
-		map[i] = (size_t)(e - s.v);
-		cand[i] = candidate_shape(in->atts[i], nic);
-		if (!cand[i])
+		if ((held = plan_macs_add(&macs, i)) >= 0) {
+			cand[held] |= TAIL_MORE;
+			cand[i] |= TAIL_MORE;
+		}
+		if (!candidate_shape(in->atts[i], nic))
 			continue;
+		cand[i] |= TAIL_SHAPE;
 		if (n_cand && (prev->seq > id->seq ||
 			       (prev->seq == id->seq && memcmp(prev->mac, id->mac, NIC_MAC_LEN) > 0)))
 			break;
@@ -224,13 +191,13 @@ int plan_tail(const struct plan_input *in, struct plan *ret)
 	}
 	if (i < n) /* (out of order, or out of memory) */
 		n_cand = 0;
-	set_owners(&s, in);
-	for (i = 0; n_cand && i < n; i++) /* (from the slots alone) */
-		if (cand[i] && (s.v[map[i]] & (TAIL_MORE | TAIL_OWNED))) {
-			cand[i] = false;
-			n_cand--;
-		}
-	free(s.v);
+	if (n_cand)
+		mark_owners(&macs, in, cand);
+	for (i = 0, c = n_cand, n_cand = 0; c && i < n; i++) { /* (from the marks alone) */
+		cand[i] = cand[i] == TAIL_SHAPE;
+		n_cand += cand[i];
+	}
+	plan_macs_free(&macs);
 	/* worth a try only when the candidates are twice the others, which
 	 * are planned either way: a try whose K-th gets a queue is a plan of
 	 * them all thrown away (a few newcomers among many that hold queues,

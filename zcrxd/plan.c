@@ -729,7 +729,7 @@ static void planner_free(struct planner *pl)
 	free(pl->ap);
 	free(pl->qpool);
 	free(pl->order);
-	free(pl->mac_slots);
+	plan_macs_free(&pl->macs);
 	free(pl->obs_rules);
 	free(pl->jrules);
 	for (i = 0; i < PLAN_RCACHE; i++)
