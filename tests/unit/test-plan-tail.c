@@ -177,6 +177,23 @@ static void test_tail_mac_twice(void **state)
 	harness_destroy(h);
 }
 
+/* A vNIC that holds a queue and comes after those that wait (its seq the
+ * highest, as the store's order has it): it owns a lease, so it is no
+ * candidate and keeps its queue, where the later candidates all wait. */
+static void test_tail_holder_last(void **state)
+{
+	struct harness *h = waiting_nic(20);
+	struct attach a = h->atts[0];
+
+	(void)state;
+	assert_int_equal(a.res.n_queues, 1);
+	memmove(&h->atts[0], &h->atts[1], (h->n_atts - 1) * sizeof(h->atts[0]));
+	a.id.seq = 100;
+	h->atts[h->n_atts - 1] = a;
+	tail_taken(h, 16);
+	harness_destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_tail_queue_freed),
 		cmocka_unit_test(test_tail_not_taken),
 		cmocka_unit_test(test_tail_mac_twice),
+		cmocka_unit_test(test_tail_holder_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
