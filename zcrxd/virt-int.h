@@ -18,10 +18,16 @@
 
 #define VIRT_QUEUE_MAX 65536 /* jobs; beyond this events are dropped for a resync */
 #define VIRT_STOP_WAIT_MS 2000
-/* Worker threads making libvirt calls: while one waits on libvirtd the
- * other's call is in flight too.  A domain's events are handled one at a
- * time, in order; a connect or resync runs alone (virt_take_job). */
+/* Worker threads making libvirt calls: the first takes the jobs; the
+ * other stands by and takes them too only while the first's call has
+ * been in flight VIRT_STANDBY_USEC or longer (virt_standby_may_take), so
+ * that a call stuck on libvirtd holds back no other domain for longer.
+ * Two calls in flight on one connection cost both threads wake-ups and
+ * waits on libvirt's locks: with calls that return fast, one thread does
+ * the work.  A domain's events are handled one at a time, in order; a
+ * connect or resync runs alone (virt_take_job). */
 #define VIRT_WORKERS 2
+#define VIRT_STANDBY_USEC 20000
 /* how far into the queue a worker looks for an event it may take */
 #define VIRT_LOOKAHEAD 64
 /* slots of the callbacks' name -> UUID memory (virt_name_*): a power of 2 */
@@ -78,7 +84,8 @@ struct vmsg {
 struct virt_shared {
 	atomic_int refs;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;         /* the first worker waits here */
+	pthread_cond_t standby_cond; /* the others (CLOCK_MONOTONIC) */
 	bool stopping;
 
 	char *uri;
@@ -97,6 +104,11 @@ struct virt_shared {
 		bool start; /* a STARTED event (virt_started_later_locked) */
 		uint8_t uuid[16];
 	} inflight[VIRT_WORKERS];
+	/* when the first worker took the job it handles now (CLOCK_MONOTONIC
+	 * usec; 0: it is idle), and whether a standby waits with no time set
+	 * (it waits for that call's VIRT_STANDBY_USEC else) */
+	uint64_t first_since;
+	bool standby_idle;
 	unsigned workers_named; /* thread names handed out */
 	unsigned workers_running;
 
@@ -161,16 +173,31 @@ void virt_shared_unref_cb(void *opaque);
 struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max);
 /* Hand a message to the loop (takes the lock; wakes the loop). */
 void virt_post(struct virt_shared *sh, struct vmsg *m);
-void virt_post_locked(struct virt_shared *sh, struct vmsg *m);
+/* The same with the lock held: true when the loop must be woken, which
+ * the caller does with virt_wake_loop() once it has let go of the lock.
+ * Woken under it, the loop would run at once into the lock still held,
+ * sleep on it and be woken a second time. */
+bool virt_post_locked(struct virt_shared *sh, struct vmsg *m);
+void virt_wake_loop(struct virt_shared *sh);
 /* The same on the loop thread inside libvirt's callbacks (lock held): no
  * msgfd when the after-dispatch hook takes it (loop_post); as
  * virt_post_locked else. */
-void virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m);
+bool virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m);
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text);
 /* The connection state is st now (generation gen): recorded and told to the loop. */
 void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
 		    const char *text);
+/* Queue j for the workers (lock held); the caller wakes one with
+ * virt_wake_worker() after it let go of the lock (see virt_post_locked):
+ * the first worker, and the standby where it must start counting. */
 void virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
+void virt_wake_worker(struct virt_shared *sh);
+/* May a standby worker take a job now (lock held)?  Only while jobs wait
+ * and the first worker's call has been in flight VIRT_STANDBY_USEC at
+ * now.  No: *wake_at is when to look again (the first's call comes of
+ * age then), 0 when only a new job or the first's return can change it. */
+bool virt_standby_may_take_locked(const struct virt_shared *sh, uint64_t now,
+				  uint64_t *wake_at);
 /* A job a worker may handle now (NULL: none): the first queued event
  * whose domain no worker handles, from the first VIRT_LOOKAHEAD; a
  * connect or resync only from the head with no job in flight, and nothing
@@ -188,8 +215,11 @@ bool virt_may_pass_locked(const struct virt_shared *sh, const uint8_t uuid[16]);
 bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *after,
 			       const uint8_t uuid[16]);
 /* The worker is done with j (before freeing it): others may go on.
- * Lock held. */
-void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
+ * Lock held.  True when the other workers must look at the queue again
+ * (virt_wake_workers, after the lock is let go). */
+bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
+/* Every worker looks at the queue (and sh->stopping) again. */
+void virt_wake_workers(struct virt_shared *sh);
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);
 /*
  * The name -> UUID memory of libvirt's callbacks.  A name stands for the

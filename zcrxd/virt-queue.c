@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virt-int.h"
@@ -59,8 +60,14 @@ struct virt_shared *virt_shared_new(void)
 	if (!sh)
 		return NULL;
 	atomic_init(&sh->refs, 1);
+	pthread_condattr_t mono;
+
 	pthread_mutex_init(&sh->lock, NULL);
 	pthread_cond_init(&sh->cond, NULL);
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&sh->standby_cond, &mono);
+	pthread_condattr_destroy(&mono);
 	sh->jobs_tail = &sh->jobs;
 	sh->msgs_tail = &sh->msgs;
 	for (k = 0; k < 4; k++)
@@ -94,6 +101,7 @@ void virt_shared_unref(struct virt_shared *sh)
 	if (sh->msgfd >= 0)
 		close(sh->msgfd);
 	pthread_cond_destroy(&sh->cond);
+	pthread_cond_destroy(&sh->standby_cond);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh->names);
 	free(sh->uri);
@@ -187,27 +195,29 @@ int virt_name_hooked_locked(struct virt_shared *sh, unsigned gen, const char *na
 }
 
 /* Any thread; lock held.  The loop is woken for the first message only:
- * while others wait it has been woken already and has not taken them yet
- * (it reads the eventfd before it takes; virt_take_msgs wakes it again
- * for what it leaves). */
-void virt_post_locked(struct virt_shared *sh, struct vmsg *m)
+ * while others wait, the one who posted the first wakes it or has woken
+ * it, and it has not taken them yet (it reads the eventfd before it
+ * takes; virt_take_msgs wakes it again for what it leaves).  A wake that
+ * comes after the loop took the message finds nothing: harmless. */
+bool virt_post_locked(struct virt_shared *sh, struct vmsg *m)
 {
-	uint64_t one = 1;
 	bool first = !sh->msgs;
 
 	m->next = NULL;
 	*sh->msgs_tail = m;
 	sh->msgs_tail = &m->next;
-	if (first)
-		(void)!write(sh->msgfd, &one, sizeof(one));
+	return first;
 }
 
-void virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m)
+void virt_wake_loop(struct virt_shared *sh)
 {
-	if (!sh->loop_post || !pthread_equal(pthread_self(), sh->loop_thread)) {
-		virt_post_locked(sh, m);
-		return;
-	}
+	(void)!write(sh->msgfd, &(uint64_t){ 1 }, sizeof(uint64_t));
+}
+
+bool virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m)
+{
+	if (!sh->loop_post || !pthread_equal(pthread_self(), sh->loop_thread))
+		return virt_post_locked(sh, m);
 	/* First: nobody wrote msgfd for what waits, the hook takes it.  Not
 	 * first: msgfd was written for the first, or the hook takes them. */
 	if (!sh->msgs)
@@ -215,11 +225,13 @@ void virt_post_loop_locked(struct virt_shared *sh, struct vmsg *m)
 	m->next = NULL;
 	*sh->msgs_tail = m;
 	sh->msgs_tail = &m->next;
+	return false;
 }
 
 struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
 {
 	struct vmsg *list, **tail;
+	bool more;
 	size_t n = 0;
 
 	pthread_mutex_lock(&sh->lock);
@@ -228,20 +240,25 @@ struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
 	for (tail = &list; *tail && n < max; tail = &(*tail)->next)
 		n++;
 	sh->msgs = *tail;
-	if (!sh->msgs)
+	more = sh->msgs;
+	if (!more)
 		sh->msgs_tail = &sh->msgs;
-	else
-		(void)!write(sh->msgfd, &(uint64_t){ 1 }, sizeof(uint64_t)); /* come back */
 	*tail = NULL;
 	pthread_mutex_unlock(&sh->lock);
+	if (more)
+		virt_wake_loop(sh); /* come back for the rest */
 	return list;
 }
 
 void virt_post(struct virt_shared *sh, struct vmsg *m)
 {
+	bool wake;
+
 	pthread_mutex_lock(&sh->lock);
-	virt_post_locked(sh, m);
+	wake = virt_post_locked(sh, m);
 	pthread_mutex_unlock(&sh->lock);
+	if (wake)
+		virt_wake_loop(sh);
 }
 
 void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, const char *text)
@@ -256,6 +273,7 @@ void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state s
 		      const char *text)
 {
 	struct vmsg *m = calloc(1, sizeof(*m));
+	bool wake = false;
 
 	pthread_mutex_lock(&sh->lock);
 	virt_set_state_locked(sh, st, text);
@@ -268,9 +286,11 @@ void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state s
 		m->gen = gen;
 		m->state = st;
 		snprintf(m->text, sizeof(m->text), "%s", text ? text : "");
-		virt_post_locked(sh, m);
+		wake = virt_post_locked(sh, m);
 	}
 	pthread_mutex_unlock(&sh->lock);
+	if (wake)
+		virt_wake_loop(sh);
 }
 
 void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
@@ -280,7 +300,37 @@ void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
 	sh->jobs_tail = &j->next;
 	sh->njobs++;
 	sh->st.queued = sh->njobs;
-	pthread_cond_signal(&sh->cond);
+}
+
+void virt_wake_worker(struct virt_shared *sh)
+{
+	bool standby;
+
+	pthread_cond_signal(&sh->cond); /* no system call when none waits */
+	/* a standby that sleeps without a time while the first is busy must
+	 * start counting that call's time */
+	pthread_mutex_lock(&sh->lock);
+	standby = sh->standby_idle && sh->first_since;
+	pthread_mutex_unlock(&sh->lock);
+	if (standby)
+		pthread_cond_signal(&sh->standby_cond);
+}
+
+void virt_wake_workers(struct virt_shared *sh)
+{
+	pthread_cond_broadcast(&sh->cond);
+	pthread_cond_broadcast(&sh->standby_cond);
+}
+
+bool virt_standby_may_take_locked(const struct virt_shared *sh, uint64_t now, uint64_t *wake_at)
+{
+	*wake_at = 0;
+	if (!sh->jobs || !sh->first_since)
+		return false;
+	if (now - sh->first_since >= VIRT_STANDBY_USEC)
+		return true;
+	*wake_at = sh->first_since + VIRT_STANDBY_USEC;
+	return false;
 }
 
 static bool is_start(const struct virt_input *in)
@@ -379,7 +429,7 @@ bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *
 	return false;
 }
 
-void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
+bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
 {
 	int k;
 
@@ -392,8 +442,7 @@ void virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
 	}
 	sh->busy--;
 	/* a job held back behind this one may go now */
-	if (sh->jobs)
-		pthread_cond_broadcast(&sh->cond);
+	return sh->jobs != NULL;
 }
 
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)
@@ -406,6 +455,7 @@ int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)
 	pthread_mutex_lock(&sh->lock);
 	virt_push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
+	virt_wake_worker(sh);
 	return 0;
 }
 

@@ -49,15 +49,15 @@ static struct vmsg *event_msg(const struct vjob *j)
 
 /* An event with nothing to read, no job of its domain ahead of it: to the
  * loop at once (it runs there: no worker woken, no result handed back).
- * Lock held. */
-static void pass_event_locked(struct virt_shared *sh, const struct vjob *j)
+ * Lock held; true: wake the loop once it is let go (virt_post_locked). */
+static bool pass_event_locked(struct virt_shared *sh, const struct vjob *j)
 {
 	struct vmsg *m = event_msg(j);
 
 	if (!m)
-		return;
+		return false;
 	sh->st.direct++;
-	virt_post_loop_locked(sh, m);
+	return virt_post_loop_locked(sh, m);
 }
 
 /* Does this event end what its name stands for (virt_name_note_locked)? */
@@ -71,7 +71,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 {
 	struct vjob job = { .type = VJOB_EVENT }, *j = &job;
 	const char *name;
-	bool known = false, keyed, hooked = false;
+	bool known = false, keyed, hooked = false, wake;
 	int hooked_id = 0;
 
 	j->event_usec = monotime_usec();
@@ -120,8 +120,8 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	if (sh->njobs >= VIRT_QUEUE_MAX) {
 		/* Flooded: drop it; the worker re-lists everything instead. */
 		sh->overflow = true;
-		pthread_cond_signal(&sh->cond);
 		pthread_mutex_unlock(&sh->lock);
+		virt_wake_worker(sh);
 		return;
 	}
 	/* Where hooks run, a stop may be old news by the time it is handled
@@ -132,8 +132,10 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	j->want_state = kind == VIRT_IN_LIFECYCLE && event == VIRT_EV_STOPPED && sh->hooks;
 	j->gen = sh->gen;
 	if (!j->want_xml && !j->want_state && virt_may_pass_locked(sh, j->uuid)) {
-		pass_event_locked(sh, j); /* (j on the stack: nothing to queue) */
+		wake = pass_event_locked(sh, j); /* (j on the stack: nothing to queue) */
 		pthread_mutex_unlock(&sh->lock);
+		if (wake)
+			virt_wake_loop(sh);
 		return;
 	}
 	j = malloc(sizeof(*j));
@@ -146,6 +148,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 		j->dom = dom;
 	virt_push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
+	virt_wake_worker(sh);
 }
 
 static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
@@ -522,6 +525,41 @@ static void worker_resync_job(struct virt_shared *sh)
 	}
 }
 
+/* The next job for worker idx (0: the first), waiting for one; NULL when
+ * stopping.  Lock held. */
+static struct vjob *take_or_wait_locked(struct virt_shared *sh, unsigned idx)
+{
+	struct timespec ts;
+	uint64_t wake_at;
+	struct vjob *j;
+	bool may;
+
+	for (;;) {
+		if (sh->stopping)
+			return NULL;
+		if (sh->overflow)
+			drop_for_resync_locked(sh);
+		may = !idx || virt_standby_may_take_locked(sh, monotime_usec(), &wake_at);
+		if (may) {
+			j = virt_take_job_locked(sh);
+			if (j)
+				return j;
+			wake_at = 0;
+		}
+		if (!idx) {
+			pthread_cond_wait(&sh->cond, &sh->lock);
+		} else if (wake_at) {
+			ts.tv_sec = (time_t)(wake_at / 1000000u);
+			ts.tv_nsec = (long)(wake_at % 1000000u) * 1000;
+			(void)pthread_cond_timedwait(&sh->standby_cond, &sh->lock, &ts);
+		} else {
+			sh->standby_idle = true;
+			pthread_cond_wait(&sh->standby_cond, &sh->lock);
+			sh->standby_idle = false;
+		}
+	}
+}
+
 void *virt_worker_main(void *p)
 {
 	struct virt_shared *sh = p;
@@ -529,7 +567,7 @@ void *virt_worker_main(void *p)
 	sigset_t all;
 	char name[16];
 	unsigned idx;
-	bool last;
+	bool last, others;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -545,20 +583,13 @@ void *virt_worker_main(void *p)
 	worker_parser = domxml_parser_new(); /* NULL: each read makes its own */
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
-		for (;;) {
-			if (sh->stopping)
-				break;
-			if (sh->overflow)
-				drop_for_resync_locked(sh);
-			j = virt_take_job_locked(sh);
-			if (j)
-				break;
-			pthread_cond_wait(&sh->cond, &sh->lock);
-		}
-		if (sh->stopping) {
+		j = take_or_wait_locked(sh, idx);
+		if (!j) {
 			pthread_mutex_unlock(&sh->lock);
-			break;
+			break; /* stopping */
 		}
+		if (!idx)
+			sh->first_since = monotime_usec();
 		if (j->type == VJOB_EVENT && j->want_xml)
 			j->want_xml = !xml_read_later(sh, j);
 		pthread_mutex_unlock(&sh->lock);
@@ -575,8 +606,14 @@ void *virt_worker_main(void *p)
 			break;
 		}
 		pthread_mutex_lock(&sh->lock);
-		virt_done_job_locked(sh, j);
+		others = virt_done_job_locked(sh, j);
+		if (!idx)
+			sh->first_since = 0;
 		pthread_mutex_unlock(&sh->lock);
+		/* the first worker looks at the queue itself next; what a standby
+		 * held back (its domain's next event, a resync) is the first's */
+		if (others && idx)
+			virt_wake_workers(sh);
 		virt_job_free(j);
 	}
 	/* The last worker out closes the connection: no call of another is

@@ -322,8 +322,8 @@ struct virt *virt_free(struct virt *v)
 	v->sh->stopping = true;
 	v->sh->loop_post = false;
 	virt_set_state_locked(v->sh, VIRT_CONN_STOPPED, NULL);
-	pthread_cond_broadcast(&v->sh->cond);
 	pthread_mutex_unlock(&v->sh->lock);
+	virt_wake_workers(v->sh);
 	v->msg_src = sd_event_source_disable_unref(v->msg_src);
 	if (g_after_owner == v) {
 		virt_event_set_after(g_event, NULL, NULL);

@@ -5,7 +5,8 @@
  * first, and is woken again while more wait, so that a storm of libvirt
  * events is handled in batches with the control socket answered between
  * them; and the loop -> worker job queue as two workers take from it: one
- * event per domain at a time, in order, a connect or resync alone; and
+ * event per domain at a time, in order, a connect or resync alone, the
+ * second only behind a call of the first that takes long; and
  * the callbacks' name -> UUID memory, which never answers with another
  * name's UUID, forgets what it is told is gone (and nothing else), and
  * nothing of another connection.
@@ -113,6 +114,43 @@ static void done(struct virt_shared *sh, struct vjob *j)
 	virt_done_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
 	virt_job_free(j);
+}
+
+/* The standby worker takes a job only while one waits and the first
+ * worker's call has been in flight VIRT_STANDBY_USEC; before that it is
+ * told when to look again, and with the first idle or nothing queued it
+ * sleeps until woken. */
+static void test_standby_only_behind_a_long_call(void **state)
+{
+	struct virt_shared *sh = virt_shared_new();
+	const uint64_t t0 = 5000000;
+	uint64_t wake_at = 1;
+	struct vjob *j;
+
+	(void)state;
+	assert_non_null(sh);
+	sh->first_since = t0;
+	assert_false(virt_standby_may_take_locked(sh, t0 + VIRT_STANDBY_USEC, &wake_at));
+	assert_int_equal(wake_at, 0); /* nothing queued */
+
+	event_job(sh, 0xa, 1);
+	sh->first_since = 0;
+	wake_at = 1;
+	assert_false(virt_standby_may_take_locked(sh, t0, &wake_at));
+	assert_int_equal(wake_at, 0); /* the first is idle: the job is its */
+
+	sh->first_since = t0;
+	assert_false(virt_standby_may_take_locked(sh, t0 + VIRT_STANDBY_USEC - 1, &wake_at));
+	assert_int_equal(wake_at, t0 + VIRT_STANDBY_USEC);
+	assert_true(virt_standby_may_take_locked(sh, t0 + VIRT_STANDBY_USEC, &wake_at));
+	assert_true(virt_standby_may_take_locked(sh, t0 + 10 * VIRT_STANDBY_USEC, &wake_at));
+
+	j = take(sh);
+	assert_non_null(j);
+	done(sh, j);
+	assert_false(virt_standby_may_take_locked(sh, t0 + 10 * VIRT_STANDBY_USEC, &wake_at));
+	assert_int_equal(wake_at, 0);
+	virt_shared_unref(sh);
 }
 
 static void test_jobs_by_domain_in_order(void **state)
@@ -249,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_storm_taken_in_turns),
 		cmocka_unit_test(test_jobs_by_domain_in_order),
+		cmocka_unit_test(test_standby_only_behind_a_long_call),
 		cmocka_unit_test(test_name_memory),
 	};
 
