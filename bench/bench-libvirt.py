@@ -32,7 +32,8 @@ Figures:
                  they come
   alongside      the throughput phase: 200 starts then 200 destroys of
   the drivers    other domains from four drivers side by side while zcrxd
-                 runs.  Each phase counts its own spans: offered as above;
+                 runs, in ZCRX_BENCH_ROUNDS rounds (5).  Each phase counts
+                 its own spans: offered as above;
                  handled: the events zcrxd handled over the span of
                  handling, from the first event it handled to the last
                  (the first is the first status poll that sees one
@@ -40,7 +41,8 @@ Figures:
                  the sum of counts over the sum of spans of both phases.
                  zcrxd keeps up with the drivers, so handled/offered there
                  is 1.0 +- jitter: reported, not judged.  zcrxd's CPU time
-                 per event (the goal's figure) is measured here, split by
+                 per event (the goal's figure: over all rounds, each
+                 round's printed beside it) is measured here, split by
                  thread (run time from schedstat, minor page faults), with
                  the p99 under that burst (each event includes the
                  worker's GetXMLDesc or GetState and the attach/detach
@@ -96,6 +98,9 @@ DEFINED = int(os.environ.get("ZCRX_BENCH_DOMAINS", "1000"))
 CYCLES = int(os.environ.get("ZCRX_BENCH_CYCLES", "200"))
 PARALLEL = int(os.environ.get("ZCRX_BENCH_DRIVERS", "4"))  # driver processes side by side
 PACE_US = int(os.environ.get("ZCRX_BENCH_PACE_US", "2000"))  # latency phase: 500 starts/s
+# rounds of the throughput phase: one round's CPU per event moves by tens
+# of us from round to round on a shared machine; the goal judges them all
+ROUNDS = max(1, int(os.environ.get("ZCRX_BENCH_ROUNDS", "5")))
 GOAL_EPS = float(os.environ.get("ZCRX_BENCH_GOAL_EPS", "1000"))
 # issue 11: zcrxd's capacity (a backlog handled from the SIGCONT on) at
 # least the rate libvirt's test driver offers the events in the same run,
@@ -274,6 +279,42 @@ def while_stopped(pid, what, body):
         if stopped:
             os.kill(pid, signal.SIGCONT)
     return r, t_stop, t_cont
+
+
+def throughput_round(lv, pid):
+    """2. one round of the throughput phase: PARALLEL drivers start
+    CYCLES domains (from CYCLES on) and then destroy them, as fast as
+    libvirtd takes them, while zcrxd runs.  zcrxd's CPU per event over the
+    round (by thread), the spans of offering and handling, libvirt calls
+    and status polls counted in it."""
+    events = 2 * CYCLES
+    lat1 = lv()["attach_latency"]["samples"]
+    polls0 = lv.calls
+    s0 = lv()
+    cpu0 = procstat.threads(pid)
+    # one status call per poll: zcrxd's CPU for answering them is
+    # counted in its CPU per event
+    st, n_st, span_st, tail_start = burst_phase(
+        lv, "start", CYCLES,
+        lambda h0, s: (s["handled"] >= h0 + CYCLES and s["queued"] == 0
+                       and s["attach_latency"]["samples"] >= lat1 + CYCLES))
+    ds, n_ds, span_ds, tail_destroy = burst_phase(
+        lv, "destroy", CYCLES,
+        lambda h0, s: s["handled"] >= h0 + CYCLES and s["queued"] == 0)
+    cpu1 = procstat.threads(pid)
+    s1 = lv()
+    return {
+        "st": st, "ds": ds, "n_st": n_st, "n_ds": n_ds, "span_st": span_st,
+        "span_ds": span_ds, "tail_start": tail_start, "tail_destroy": tail_destroy,
+        "cpu0": cpu0, "cpu1": cpu1,
+        "cpu_per_event": sum(t["cpu_us"] for t in threads_delta(cpu0, cpu1, events).values())
+        / 1e6,
+        # libvirt calls made for the events, and the events passed on with
+        # nothing to read (zcrxd's counters)
+        "reads": s1.get("reads", 0) - s0.get("reads", 0),
+        "direct": s1.get("direct", 0) - s0.get("direct", 0),
+        "polls": lv.calls - polls0,
+    }
 
 
 def backlog_phase(d, lv, pid):
@@ -494,7 +535,6 @@ def main():
 
             # 2. throughput: CYCLES starts and CYCLES destroys of other
             #    domains from PARALLEL drivers as fast as libvirtd takes them
-            lat1 = lv()["attach_latency"]["samples"]
             # what one of this bench's status polls costs zcrxd, to say
             # how much of the CPU per event below is the bench's own
             c0 = procstat.threads(pid)
@@ -503,37 +543,33 @@ def main():
             c1 = procstat.threads(pid)
             poll_cpu_us = sum(c1[k][0] - c0.get(k, [0.0])[0] for k in c1) * 1e6 / POLL_COST_CALLS
             prof = profiler_start(pid)
-            polls0 = lv.calls
-            s0 = lv()
-            cpu0 = procstat.threads(pid)
-            # one status call per poll: zcrxd's CPU for answering them is
-            # counted in its CPU per event
-            st, n_st, span_st, tail_start = burst_phase(
-                lv, "start", CYCLES,
-                lambda h0, s: (s["handled"] >= h0 + CYCLES and s["queued"] == 0
-                               and s["attach_latency"]["samples"] >= lat1 + CYCLES))
-            ds, n_ds, span_ds, tail_destroy = burst_phase(
-                lv, "destroy", CYCLES,
-                lambda h0, s: s["handled"] >= h0 + CYCLES and s["queued"] == 0)
-            cpu1 = procstat.threads(pid)
-            s1 = lv()
-            polls = lv.calls - polls0
-            # libvirt calls made for the events, and the events passed on
-            # with nothing to read (zcrxd's counters)
-            reads = s1.get("reads", 0) - s0.get("reads", 0)
-            direct = s1.get("direct", 0) - s0.get("direct", 0)
+            rounds = [throughput_round(lv, pid) for _ in range(ROUNDS)]
             profiler_stop(prof)
             events = 2 * CYCLES
-            by_thread = threads_delta(cpu0, cpu1, events)
+            # the goal's figure: over all rounds (what comes now and then,
+            # a compaction of the state log, counted where it falls)
+            by_thread = threads_delta(rounds[0]["cpu0"], rounds[-1]["cpu1"], events * ROUNDS)
             cpu_per_event = sum(t["cpu_us"] for t in by_thread.values()) / 1e6
             wcpu_per_event = sum(t["cpu_us"] for k, t in by_thread.items()
                                  if k.startswith("zcrxd-libvirt")) / 1e6
             faults_per_event = sum(t["minflt"] for t in by_thread.values())
+            reads = sum(r["reads"] for r in rounds) / ROUNDS
+            direct = sum(r["direct"] for r in rounds) / ROUNDS
+            polls = sum(r["polls"] for r in rounds) / ROUNDS
             burst_lat = lv()["attach_latency"]
             left = attached(d)
             # handled: events over the spans of handling; offered: events
-            # over the spans of offering (first call .. last call returned)
-            offered = events / ((st["last"] - st["first"]) + (ds["last"] - ds["first"]))
+            # over the spans of offering (first call .. last call returned),
+            # all rounds
+            n_st = sum(r["n_st"] for r in rounds)
+            n_ds = sum(r["n_ds"] for r in rounds)
+            span_st = sum(r["span_st"] for r in rounds)
+            span_ds = sum(r["span_ds"] for r in rounds)
+            st, ds = rounds[-1]["st"], rounds[-1]["ds"]
+            offered = events * ROUNDS / sum((r["st"]["last"] - r["st"]["first"]) +
+                                            (r["ds"]["last"] - r["ds"]["first"]) for r in rounds)
+            tail_start = max(r["tail_start"] for r in rounds)
+            tail_destroy = max(r["tail_destroy"] for r in rounds)
             if span_st + span_ds > 0:
                 eps = (n_st + n_ds) / (span_st + span_ds)
                 ratio = eps / offered
@@ -606,6 +642,7 @@ def main():
         "after_drivers_ms": [round(tail_start * 1000, 1), round(tail_destroy * 1000, 1)],
         # CPU per event (judged) on the throughput phase, alongside the drivers
         "zcrxd_cpu_us_per_event": round(cpu_per_event * 1e6, 1),
+        "zcrxd_cpu_us_per_event_rounds": [round(r["cpu_per_event"] * 1e6, 1) for r in rounds],
         "worker_cpu_us_per_event": round(wcpu_per_event * 1e6, 1),
         "minflt_per_event": round(faults_per_event, 2),
         "domain_reads_per_event": round(reads / events, 3),
@@ -655,13 +692,15 @@ def main():
     print("  spans offered / handled: start %.0f / %.0f ms (%d counted), destroy %.0f / %.0f ms "
           "(%d counted)" % ((st["last"] - st["first"]) * 1000, span_st * 1000, n_st,
                             (ds["last"] - ds["first"]) * 1000, span_ds * 1000, n_ds))
-    print("  after the drivers:       %8.1f ms   (start phase %.1f + destroy phase %.1f: the last "
-          "event handled this long after the last driver call returned)"
+    print("  after the drivers:       %8.1f ms   (start phase %.1f + destroy phase %.1f, the longest "
+          "of the rounds: the last event handled this long after the last driver call returned)"
           % ((tail_start + tail_destroy) * 1000, tail_start * 1000, tail_destroy * 1000))
-    print("  zcrxd CPU per event:     %8.0f us   (goal <= %.0f: %s; alongside the drivers, %.0f "
-          "of them libvirt worker; %.1f minor faults/event; includes answering this bench's %d "
-          "status polls, %.0f us each alone: about %.0f us per event)"
+    print("  zcrxd CPU per event:     %8.0f us   (goal <= %.0f: %s; alongside the drivers, over "
+          "%d rounds of %d events, by round %s us; %.0f of them libvirt worker; %.1f minor "
+          "faults/event; includes answering this bench's %.0f status polls a round, %.0f us "
+          "each alone: about %.0f us per event)"
           % (cpu_per_event * 1e6, GOAL_CPU_US, met(cpu_per_event * 1e6 <= GOAL_CPU_US),
+             ROUNDS, events, ", ".join("%.0f" % (r["cpu_per_event"] * 1e6) for r in rounds),
              wcpu_per_event * 1e6, faults_per_event, polls, poll_cpu_us, polls * poll_cpu_us / events))
     print("  libvirt calls per event: %8.2f      (GetXMLDesc or GetState by the workers; %.2f of "
           "the events passed on with nothing to read)"
