@@ -99,13 +99,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "attach"))
+# the tiers check every reply against the IDL; a benchmark measures the
+# daemon, not the checker (set before zxtest is imported: it reads it then)
+os.environ.setdefault("ZCRX_IDL_CHECK", "0")
 import zxtest  # noqa: E402
 import attachlib  # noqa: E402
 import procstat  # noqa: E402
 
-# the tiers check every reply against the IDL; a benchmark measures the
-# daemon, not the checker (set before zxtest reads it)
-os.environ.setdefault("ZCRX_IDL_CHECK", "0")
 QUICK = os.environ.get("ZCRX_BENCH_QUICK") == "1" or "--quick" in sys.argv
 HELD = 4096
 NICS = ["eth%d:capable,combined=128,combined_max=128,capacity=512" % i for i in range(16)]
