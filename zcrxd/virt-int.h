@@ -214,10 +214,16 @@ bool virt_may_pass_locked(const struct virt_shared *sh, const uint8_t uuid[16]);
  * again after it, and that start re-plans it.  Lock held. */
 bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *after,
 			       const uint8_t uuid[16]);
-/* The worker is done with j (before freeing it): others may go on.
- * Lock held.  True when the other workers must look at the queue again
+/* The next job for worker (0: the first, else a standby), waiting until
+ * there is one it may take: the first any it can take, a standby only
+ * what virt_standby_may_take_locked allows.  Flooded (sh->overflow): the
+ * queued events are dropped for a resync first.  NULL when stopping.
+ * Lock held (let go while it waits). */
+struct vjob *virt_wait_job_locked(struct virt_shared *sh, unsigned worker);
+/* worker is done with j (before freeing it): others may go on.  Lock
+ * held.  True when the other workers must look at the queue again
  * (virt_wake_workers, after the lock is let go). */
-bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j);
+bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j, unsigned worker);
 /* Every worker looks at the queue (and sh->stopping) again. */
 void virt_wake_workers(struct virt_shared *sh);
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type);

@@ -429,7 +429,7 @@ bool virt_started_later_locked(const struct virt_shared *sh, const struct vmsg *
 	return false;
 }
 
-bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
+bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j, unsigned worker)
 {
 	int k;
 
@@ -441,8 +441,77 @@ bool virt_done_job_locked(struct virt_shared *sh, const struct vjob *j)
 			sh->inflight[k].used = false;
 	}
 	sh->busy--;
-	/* a job held back behind this one may go now */
+	if (!worker) {
+		sh->first_since = 0;
+		return false; /* it looks at the queue itself next */
+	}
+	/* what a standby held back (its domain's next event, a resync) is the
+	 * first worker's now */
 	return sh->jobs != NULL;
+}
+
+/* Flooded (the queue overflowed): drop the queued events and list
+ * everything instead — the resync goes first, after what is in flight.
+ * Lock held. */
+static void drop_for_resync_locked(struct virt_shared *sh)
+{
+	struct vjob **pp = &sh->jobs, *j, *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return; /* overflow stays set: the next turn tries again */
+	sh->overflow = false;
+	while ((j = *pp)) {
+		if (j->type == VJOB_EVENT) {
+			*pp = j->next;
+			sh->njobs--;
+			virt_job_free(j);
+			continue;
+		}
+		pp = &j->next; /* keep connect/resync jobs: rare, and meaningful */
+	}
+	sh->jobs_tail = pp;
+	r->type = VJOB_RESYNC;
+	r->next = sh->jobs;
+	sh->jobs = r;
+	if (!r->next)
+		sh->jobs_tail = &r->next;
+	sh->njobs++;
+	sh->st.queued = sh->njobs;
+}
+
+struct vjob *virt_wait_job_locked(struct virt_shared *sh, unsigned worker)
+{
+	struct timespec ts;
+	uint64_t wake_at = 0;
+	struct vjob *j;
+
+	for (;;) {
+		if (sh->stopping)
+			return NULL;
+		if (sh->overflow)
+			drop_for_resync_locked(sh);
+		if (!worker || virt_standby_may_take_locked(sh, monotime_usec(), &wake_at)) {
+			j = virt_take_job_locked(sh);
+			if (j) {
+				if (!worker)
+					sh->first_since = monotime_usec();
+				return j;
+			}
+			wake_at = 0;
+		}
+		if (!worker) {
+			pthread_cond_wait(&sh->cond, &sh->lock);
+		} else if (wake_at) {
+			ts.tv_sec = (time_t)(wake_at / 1000000u);
+			ts.tv_nsec = (long)(wake_at % 1000000u) * 1000;
+			(void)pthread_cond_timedwait(&sh->standby_cond, &sh->lock, &ts);
+		} else {
+			sh->standby_idle = true;
+			pthread_cond_wait(&sh->standby_cond, &sh->lock);
+			sh->standby_idle = false;
+		}
+	}
 }
 
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)

@@ -478,36 +478,6 @@ static bool xml_read_later(const struct virt_shared *sh, const struct vjob *j)
 	return false;
 }
 
-/* Flooded (the queue overflowed): drop the queued events and list
- * everything instead — the resync goes first, after what is in flight.
- * Lock held. */
-static void drop_for_resync_locked(struct virt_shared *sh)
-{
-	struct vjob **pp = &sh->jobs, *j, *r;
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return; /* overflow stays set: the next turn tries again */
-	sh->overflow = false;
-	while ((j = *pp)) {
-		if (j->type == VJOB_EVENT) {
-			*pp = j->next;
-			sh->njobs--;
-			virt_job_free(j);
-			continue;
-		}
-		pp = &j->next; /* keep connect/resync jobs: rare, and meaningful */
-	}
-	sh->jobs_tail = pp;
-	r->type = VJOB_RESYNC;
-	r->next = sh->jobs;
-	sh->jobs = r;
-	if (!r->next)
-		sh->jobs_tail = &r->next;
-	sh->njobs++;
-	sh->st.queued = sh->njobs;
-}
-
 static void worker_resync_job(struct virt_shared *sh)
 {
 	virConnectPtr conn;
@@ -522,41 +492,6 @@ static void worker_resync_job(struct virt_shared *sh)
 	if (conn) {
 		worker_resync(sh, conn, gen);
 		VIRT_LIB(virConnectClose)(conn);
-	}
-}
-
-/* The next job for worker idx (0: the first), waiting for one; NULL when
- * stopping.  Lock held. */
-static struct vjob *take_or_wait_locked(struct virt_shared *sh, unsigned idx)
-{
-	struct timespec ts;
-	uint64_t wake_at;
-	struct vjob *j;
-	bool may;
-
-	for (;;) {
-		if (sh->stopping)
-			return NULL;
-		if (sh->overflow)
-			drop_for_resync_locked(sh);
-		may = !idx || virt_standby_may_take_locked(sh, monotime_usec(), &wake_at);
-		if (may) {
-			j = virt_take_job_locked(sh);
-			if (j)
-				return j;
-			wake_at = 0;
-		}
-		if (!idx) {
-			pthread_cond_wait(&sh->cond, &sh->lock);
-		} else if (wake_at) {
-			ts.tv_sec = (time_t)(wake_at / 1000000u);
-			ts.tv_nsec = (long)(wake_at % 1000000u) * 1000;
-			(void)pthread_cond_timedwait(&sh->standby_cond, &sh->lock, &ts);
-		} else {
-			sh->standby_idle = true;
-			pthread_cond_wait(&sh->standby_cond, &sh->lock);
-			sh->standby_idle = false;
-		}
 	}
 }
 
@@ -583,13 +518,11 @@ void *virt_worker_main(void *p)
 	worker_parser = domxml_parser_new(); /* NULL: each read makes its own */
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
-		j = take_or_wait_locked(sh, idx);
+		j = virt_wait_job_locked(sh, idx);
 		if (!j) {
 			pthread_mutex_unlock(&sh->lock);
 			break; /* stopping */
 		}
-		if (!idx)
-			sh->first_since = monotime_usec();
 		if (j->type == VJOB_EVENT && j->want_xml)
 			j->want_xml = !xml_read_later(sh, j);
 		pthread_mutex_unlock(&sh->lock);
@@ -606,13 +539,9 @@ void *virt_worker_main(void *p)
 			break;
 		}
 		pthread_mutex_lock(&sh->lock);
-		others = virt_done_job_locked(sh, j);
-		if (!idx)
-			sh->first_since = 0;
+		others = virt_done_job_locked(sh, j, idx);
 		pthread_mutex_unlock(&sh->lock);
-		/* the first worker looks at the queue itself next; what a standby
-		 * held back (its domain's next event, a resync) is the first's */
-		if (others && idx)
+		if (others)
 			virt_wake_workers(sh);
 		virt_job_free(j);
 	}

@@ -12,6 +12,7 @@
  * nothing of another connection.
  */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "monotime.h"
 #include "virt-int.h"
 
 static bool woken(int fd)
@@ -111,7 +114,7 @@ static struct vjob *take(struct virt_shared *sh)
 static void done(struct virt_shared *sh, struct vjob *j)
 {
 	pthread_mutex_lock(&sh->lock);
-	virt_done_job_locked(sh, j);
+	virt_done_job_locked(sh, j, 1);
 	pthread_mutex_unlock(&sh->lock);
 	virt_job_free(j);
 }
@@ -150,6 +153,105 @@ static void test_standby_only_behind_a_long_call(void **state)
 	done(sh, j);
 	assert_false(virt_standby_may_take_locked(sh, t0 + 10 * VIRT_STANDBY_USEC, &wake_at));
 	assert_int_equal(wake_at, 0);
+	virt_shared_unref(sh);
+}
+
+/* What the standby thread of the next test took, and when. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned taken; /* the gen of the job it took, 0: none yet */
+	uint64_t taken_usec;
+} standby_seen = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+
+static void *standby_main(void *p)
+{
+	struct virt_shared *sh = p;
+	struct vjob *j;
+	bool others;
+
+	for (;;) {
+		pthread_mutex_lock(&sh->lock);
+		j = virt_wait_job_locked(sh, 1);
+		if (!j) {
+			pthread_mutex_unlock(&sh->lock);
+			return NULL;
+		}
+		others = virt_done_job_locked(sh, j, 1);
+		pthread_mutex_unlock(&sh->lock);
+		if (others)
+			virt_wake_workers(sh);
+		pthread_mutex_lock(&standby_seen.lock);
+		standby_seen.taken = j->gen;
+		standby_seen.taken_usec = monotime_usec();
+		pthread_cond_signal(&standby_seen.cond);
+		pthread_mutex_unlock(&standby_seen.lock);
+		virt_job_free(j);
+	}
+}
+
+/* The workers' own wait (virt_wait_job_locked) on two threads: this one is
+ * the first worker, whose call on domain A does not return; the standby
+ * takes domain B's event, queued behind it, and not before that call has
+ * been in flight VIRT_STANDBY_USEC.  Stopping ends the standby's wait. */
+static void test_standby_takes_behind_a_stuck_call(void **state)
+{
+	struct virt_shared *sh = virt_shared_new();
+	uint64_t since, deadline;
+	struct vjob *a;
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(sh);
+	assert_int_equal(pthread_create(&t, NULL, standby_main, sh), 0);
+	/* the standby asleep with nothing to do: only a wake-up can bring it
+	 * to B below */
+	deadline = monotime_usec() + 5 * 1000000u;
+	for (;;) {
+		bool idle;
+
+		pthread_mutex_lock(&sh->lock);
+		idle = sh->standby_idle;
+		pthread_mutex_unlock(&sh->lock);
+		if (idle)
+			break;
+		assert_true(monotime_usec() < deadline);
+		sched_yield();
+	}
+	event_job(sh, 0xa, 1);
+	virt_wake_worker(sh);
+	pthread_mutex_lock(&sh->lock);
+	a = virt_wait_job_locked(sh, 0);
+	since = sh->first_since;
+	pthread_mutex_unlock(&sh->lock);
+	assert_non_null(a);
+	assert_int_equal(a->gen, 1);
+	assert_true(since > 0);
+
+	event_job(sh, 0xb, 2); /* A's call is "stuck": B waits behind it */
+	virt_wake_worker(sh);
+	deadline = monotime_usec() + 5 * 1000000u;
+	pthread_mutex_lock(&standby_seen.lock);
+	while (!standby_seen.taken && monotime_usec() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&standby_seen.cond, &standby_seen.lock, &ts);
+	}
+	assert_int_equal(standby_seen.taken, 2);
+	assert_true(standby_seen.taken_usec >= since + VIRT_STANDBY_USEC);
+	pthread_mutex_unlock(&standby_seen.lock);
+
+	pthread_mutex_lock(&sh->lock);
+	assert_false(virt_done_job_locked(sh, a, 0));
+	assert_int_equal(sh->first_since, 0);
+	assert_int_equal(sh->busy, 0);
+	sh->stopping = true;
+	pthread_mutex_unlock(&sh->lock);
+	virt_wake_workers(sh);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	virt_job_free(a);
 	virt_shared_unref(sh);
 }
 
@@ -288,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_storm_taken_in_turns),
 		cmocka_unit_test(test_jobs_by_domain_in_order),
 		cmocka_unit_test(test_standby_only_behind_a_long_call),
+		cmocka_unit_test(test_standby_takes_behind_a_stuck_call),
 		cmocka_unit_test(test_name_memory),
 	};
 
