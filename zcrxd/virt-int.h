@@ -187,11 +187,12 @@ void virt_set_state_locked(struct virt_shared *sh, enum virt_conn_state st, cons
 /* The connection state is st now (generation gen): recorded and told to the loop. */
 void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state st,
 		    const char *text);
-/* Queue j for the workers (lock held); the caller wakes one with
+/* Queue j for the workers (lock held); the caller wakes them with
  * virt_wake_worker() after it let go of the lock (see virt_post_locked):
- * the first worker, and the standby where it must start counting. */
-void virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
-void virt_wake_worker(struct virt_shared *sh);
+ * the first worker, and the standby when this returned true (it sleeps
+ * with no time set while the first is busy, and must start counting). */
+bool virt_push_job_locked(struct virt_shared *sh, struct vjob *j);
+void virt_wake_worker(struct virt_shared *sh, bool standby);
 /* May a standby worker take a job now (lock held)?  Only while jobs wait
  * and the first worker's call has been in flight VIRT_STANDBY_USEC at
  * now.  No: *wake_at is when to look again (the first's call comes of

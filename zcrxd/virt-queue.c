@@ -55,13 +55,12 @@ struct virt_shared *virt_shared_ref(struct virt_shared *sh)
 struct virt_shared *virt_shared_new(void)
 {
 	struct virt_shared *sh = calloc(1, sizeof(*sh));
+	pthread_condattr_t mono;
 	int k;
 
 	if (!sh)
 		return NULL;
 	atomic_init(&sh->refs, 1);
-	pthread_condattr_t mono;
-
 	pthread_mutex_init(&sh->lock, NULL);
 	pthread_cond_init(&sh->cond, NULL);
 	pthread_condattr_init(&mono);
@@ -240,7 +239,7 @@ struct vmsg *virt_take_msgs(struct virt_shared *sh, size_t max)
 	for (tail = &list; *tail && n < max; tail = &(*tail)->next)
 		n++;
 	sh->msgs = *tail;
-	more = sh->msgs;
+	more = sh->msgs != NULL;
 	if (!more)
 		sh->msgs_tail = &sh->msgs;
 	*tail = NULL;
@@ -293,25 +292,21 @@ void virt_post_conn(struct virt_shared *sh, unsigned gen, enum virt_conn_state s
 		virt_wake_loop(sh);
 }
 
-void virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
+bool virt_push_job_locked(struct virt_shared *sh, struct vjob *j)
 {
 	j->next = NULL;
 	*sh->jobs_tail = j;
 	sh->jobs_tail = &j->next;
 	sh->njobs++;
 	sh->st.queued = sh->njobs;
-}
-
-void virt_wake_worker(struct virt_shared *sh)
-{
-	bool standby;
-
-	pthread_cond_signal(&sh->cond); /* no system call when none waits */
 	/* a standby that sleeps without a time while the first is busy must
 	 * start counting that call's time */
-	pthread_mutex_lock(&sh->lock);
-	standby = sh->standby_idle && sh->first_since;
-	pthread_mutex_unlock(&sh->lock);
+	return sh->standby_idle && sh->first_since;
+}
+
+void virt_wake_worker(struct virt_shared *sh, bool standby)
+{
+	pthread_cond_signal(&sh->cond); /* no system call when none waits */
 	if (standby)
 		pthread_cond_signal(&sh->standby_cond);
 }
@@ -517,14 +512,15 @@ struct vjob *virt_wait_job_locked(struct virt_shared *sh, unsigned worker)
 int virt_push_simple_job(struct virt_shared *sh, enum vjob_type type)
 {
 	struct vjob *j = calloc(1, sizeof(*j));
+	bool standby;
 
 	if (!j)
 		return -ENOMEM;
 	j->type = type;
 	pthread_mutex_lock(&sh->lock);
-	virt_push_job_locked(sh, j);
+	standby = virt_push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
-	virt_wake_worker(sh);
+	virt_wake_worker(sh, standby);
 	return 0;
 }
 

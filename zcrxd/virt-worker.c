@@ -121,7 +121,7 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 		/* Flooded: drop it; the worker re-lists everything instead. */
 		sh->overflow = true;
 		pthread_mutex_unlock(&sh->lock);
-		virt_wake_worker(sh);
+		virt_wake_worker(sh, false); /* the first drops the queue */
 		return;
 	}
 	/* Where hooks run, a stop may be old news by the time it is handled
@@ -146,9 +146,9 @@ static void queue_event(struct virt_shared *sh, virConnectPtr c, virDomainPtr do
 	*j = job;
 	if ((j->want_xml || j->want_state) && VIRT_LIB(virDomainRef)(dom) == 0)
 		j->dom = dom;
-	virt_push_job_locked(sh, j);
+	wake = virt_push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
-	virt_wake_worker(sh);
+	virt_wake_worker(sh, wake);
 }
 
 static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)

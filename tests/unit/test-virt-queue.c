@@ -90,14 +90,16 @@ static void test_storm_taken_in_turns(void **state)
 static struct vjob *event_job(struct virt_shared *sh, uint8_t dom, unsigned seq)
 {
 	struct vjob *j = calloc(1, sizeof(*j));
+	bool standby;
 
 	assert_non_null(j);
 	j->type = VJOB_EVENT;
 	j->uuid[15] = dom;
 	j->gen = seq; /* here: the order it was queued in */
 	pthread_mutex_lock(&sh->lock);
-	virt_push_job_locked(sh, j);
+	standby = virt_push_job_locked(sh, j);
 	pthread_mutex_unlock(&sh->lock);
+	virt_wake_worker(sh, standby); /* as queue_event does */
 	return j;
 }
 
@@ -219,7 +221,6 @@ static void test_standby_takes_behind_a_stuck_call(void **state)
 		sched_yield();
 	}
 	event_job(sh, 0xa, 1);
-	virt_wake_worker(sh);
 	pthread_mutex_lock(&sh->lock);
 	a = virt_wait_job_locked(sh, 0);
 	since = sh->first_since;
@@ -229,7 +230,6 @@ static void test_standby_takes_behind_a_stuck_call(void **state)
 	assert_true(since > 0);
 
 	event_job(sh, 0xb, 2); /* A's call is "stuck": B waits behind it */
-	virt_wake_worker(sh);
 	deadline = monotime_usec() + 5 * 1000000u;
 	pthread_mutex_lock(&standby_seen.lock);
 	while (!standby_seen.taken && monotime_usec() < deadline) {
